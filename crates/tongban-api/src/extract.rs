@@ -1,0 +1,69 @@
+//! Typed request extractors whose failures are problem+json.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+
+use crate::problem::{ApiError, ProblemType};
+
+/// A JSON request body. Unlike `axum::Json`, every failure is a problem+json answer:
+/// 415 for a non-JSON content type, 413 over the body limit, and 400 naming the parse
+/// error (line and column, or the field whose value has the wrong type).
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                ProblemType::UnsupportedMediaType,
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            ApiError::new(ProblemType::for_status(status), rejection.body_text())
+        })?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// Parses a JSON document, with an error that says where and what.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let detail = if path.is_empty() || path == "." {
+            format!("invalid JSON: {inner}")
+        } else {
+            format!("invalid JSON at `{path}`: {inner}")
+        };
+        ApiError::new(ProblemType::MalformedRequest, detail)
+    })
+}
+
+/// `application/json` or any `application/*+json` type, parameters ignored.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}

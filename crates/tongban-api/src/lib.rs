@@ -1,0 +1,20 @@
+//! The HTTP surface: axum routers, extractors, middleware, the one mapping of errors to
+//! RFC 9457 problem+json, the OpenAPI document and the docs page.
+//!
+//! This crate only translates: a handler parses the request, calls one domain function,
+//! and maps the result. Rules live in the domain crates; SQL and cryptography never
+//! appear here.
+
+#![forbid(unsafe_code)]
+
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+mod routes;
+mod state;
+
+pub use openapi::openapi;
+pub use routes::router;
+pub use state::AppState;

@@ -1,0 +1,9 @@
+//! Layers every request passes through, one concern per module, outermost first:
+//! request id → observation (log + metrics) → security headers → problem fallback →
+//! timeout. The body limit is enforced by the extractors (`DefaultBodyLimit`).
+
+pub mod observe;
+pub mod problem_fallback;
+pub mod request_id;
+pub mod security_headers;
+pub mod timeout;

@@ -1,0 +1,36 @@
+//! Request ids: the caller's `X-Request-Id` if it is a sane token, else a fresh one.
+//! Echoed in the response, put in every log line of the request, and in problem bodies.
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tongban_core::id::RequestId;
+
+/// The request id header.
+pub const HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static CURRENT: RequestId;
+}
+
+/// The id of the request being handled, if called inside one.
+pub fn current() -> Option<RequestId> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// Assigns the request id and runs the rest of the stack in its scope.
+pub async fn layer(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(RequestId::from_caller)
+        .unwrap_or_default();
+    req.extensions_mut().insert(id.clone());
+    let mut response = CURRENT.scope(id.clone(), next.run(req)).await;
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    response
+}

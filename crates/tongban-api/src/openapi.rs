@@ -1,0 +1,87 @@
+//! The OpenAPI 3.1 document, generated from the routes and schemas in this crate.
+//!
+//! `tongban openapi` prints it, `/openapi.json` serves it, and a test compares it with
+//! the checked-in `openapi/openapi.json`, so the contract cannot drift from the code.
+
+use serde_json::{Value, json};
+use utoipa::OpenApi;
+
+use crate::problem::{PROBLEM_JSON, ProblemType};
+use crate::routes;
+
+/// The static part of the document: metadata, tags, shared schemas.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tongban",
+        description = "Public trust platform for digital government: unified identity \
+            (OpenID Connect), e-certificates (电子证照) and e-seals (电子印章).\n\n\
+            Every error is `application/problem+json` (RFC 9457) with a stable `type`; \
+            the `Problem` schema lists them all.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics for operators."),
+        (name = "system", description = "Facts about the instance; browser reports."),
+    ),
+    components(schemas(crate::problem::Problem))
+)]
+pub(crate) struct ApiDoc;
+
+/// The complete OpenAPI document as JSON.
+pub fn openapi() -> Value {
+    let (_, api) = routes::documented().split_for_parts();
+    finish(api)
+}
+
+/// Adds what the derive cannot express: the list of problem types on the `Problem`
+/// schema, and a `default` problem+json response on every operation (any status an
+/// operation does not list, such as 404, 405, 413, 500 or 503, comes as a problem).
+pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(api).unwrap_or_else(|_| json!({}));
+    let types: Vec<Value> = ProblemType::ALL
+        .iter()
+        .map(|p| Value::String(p.uri()))
+        .collect();
+    let listing: String = ProblemType::ALL
+        .iter()
+        .map(|p| format!("\n- `{}` ({}): {}", p.uri(), p.status().as_u16(), p.title()))
+        .collect();
+    if let Some(type_property) = doc.pointer_mut("/components/schemas/Problem/properties/type") {
+        *type_property = json!({
+            "type": "string",
+            "format": "uri",
+            "description": format!(
+                "Stable URI naming the kind of problem. New kinds may be added; \
+                 existing ones never change meaning.{listing}"
+            ),
+            "examples": types,
+        });
+    }
+    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
+        components.insert(
+            "responses".to_owned(),
+            json!({
+                "Problem": {
+                    "description": "An error, as RFC 9457 problem details. 503 answers carry `Retry-After`.",
+                    "content": { PROBLEM_JSON: { "schema": { "$ref": "#/components/schemas/Problem" } } }
+                }
+            }),
+        );
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for operation in item.values_mut().filter_map(Value::as_object_mut) {
+                if let Some(responses) = operation
+                    .get_mut("responses")
+                    .and_then(Value::as_object_mut)
+                {
+                    responses
+                        .entry("default")
+                        .or_insert_with(|| json!({ "$ref": "#/components/responses/Problem" }));
+                }
+            }
+        }
+    }
+    doc
+}

@@ -1,0 +1,249 @@
+//! RFC 9457 problem details: the one place where errors become HTTP responses.
+//!
+//! Every error the API returns is `application/problem+json` with a `type` from
+//! [`ProblemType`]. The `type` URIs are stable: clients may match on them, so a variant
+//! is never renamed, only added. The OpenAPI document lists them all (see
+//! [`crate::openapi`]).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tongban_store::StoreError;
+use utoipa::ToSchema;
+
+use crate::middleware::request_id;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Prefix of every problem `type`.
+pub const TYPE_PREFIX: &str = "urn:tongban:problem:";
+
+/// Seconds a client should wait before retrying after a 503.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// Every kind of error the API can answer with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemType {
+    /// No route matches the path.
+    NotFound,
+    /// The route exists but not for this method.
+    MethodNotAllowed,
+    /// The body could not be parsed (malformed JSON, wrong shape).
+    MalformedRequest,
+    /// The body is valid JSON but a value is not acceptable.
+    InvalidRequest,
+    /// The body is larger than the configured limit.
+    PayloadTooLarge,
+    /// The `Content-Type` is not one this route accepts.
+    UnsupportedMediaType,
+    /// The database is unreachable or saturated; retry after `Retry-After`.
+    DatabaseUnavailable,
+    /// The instance is not ready (database unreachable or schema not current).
+    NotReady,
+    /// The request took longer than the configured timeout.
+    Timeout,
+    /// A fault on our side; the request id in the body finds it in the logs.
+    Internal,
+}
+
+impl ProblemType {
+    /// All problem types, in the order the OpenAPI document lists them.
+    pub const ALL: [Self; 10] = [
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::MalformedRequest,
+        Self::InvalidRequest,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::DatabaseUnavailable,
+        Self::NotReady,
+        Self::Timeout,
+        Self::Internal,
+    ];
+
+    /// The stable last segment of the `type` URI.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::MalformedRequest => "malformed-request",
+            Self::InvalidRequest => "invalid-request",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::DatabaseUnavailable => "database-unavailable",
+            Self::NotReady => "not-ready",
+            Self::Timeout => "timeout",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The full `type` URI.
+    pub fn uri(self) -> String {
+        format!("{TYPE_PREFIX}{}", self.slug())
+    }
+
+    /// The HTTP status that goes with it.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MalformedRequest => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::DatabaseUnavailable | Self::NotReady | Self::Timeout => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short, fixed summary (RFC 9457 `title`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::MalformedRequest => "Malformed request",
+            Self::InvalidRequest => "Invalid request",
+            Self::PayloadTooLarge => "Request body too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::DatabaseUnavailable => "Database unavailable",
+            Self::NotReady => "Not ready",
+            Self::Timeout => "Request timed out",
+            Self::Internal => "Internal error",
+        }
+    }
+
+    /// Whether clients should retry later (a `Retry-After` header is sent).
+    pub fn is_retryable(self) -> bool {
+        self.status() == StatusCode::SERVICE_UNAVAILABLE
+    }
+
+    /// The problem type that fits a bare status code produced by the framework (for
+    /// example a 405 from the router or a 413 from the body limit).
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => Self::InvalidRequest,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => Self::Timeout,
+            s if s.is_client_error() => Self::MalformedRequest,
+            _ => Self::Internal,
+        }
+    }
+}
+
+/// An RFC 9457 problem details object.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// Stable URI naming the kind of problem; see the list in the API description.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short summary of the kind of problem; the same for every occurrence.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, for a human.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request id (also in the `X-Request-Id` header), to find this in the logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// An error on its way to becoming a problem+json response.
+#[derive(Debug)]
+pub struct ApiError {
+    kind: ProblemType,
+    status: Option<StatusCode>,
+    detail: Option<String>,
+}
+
+impl ApiError {
+    /// An error of `kind` with a human-readable `detail`.
+    pub fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            status: None,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// An error of `kind` without detail.
+    pub fn bare(kind: ProblemType) -> Self {
+        Self {
+            kind,
+            status: None,
+            detail: None,
+        }
+    }
+
+    /// Answers with `status` instead of the kind's usual one, for a framework error
+    /// whose exact code (say 411) is finer than our table.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The problem type.
+    pub fn kind(&self) -> ProblemType {
+        self.kind
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(error = %error, "database unavailable");
+            return Self::new(
+                ProblemType::DatabaseUnavailable,
+                "the database is unavailable; retry later",
+            );
+        }
+        // Store errors other than unavailability are our faults: log them in full, tell
+        // the caller nothing about our internals.
+        tracing::error!(error = %error, "store error");
+        Self::bare(ProblemType::Internal)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let kind = self.kind;
+        let status = self.status.unwrap_or(kind.status());
+        let problem = Problem {
+            type_: kind.uri(),
+            title: kind.title().to_owned(),
+            status: status.as_u16(),
+            detail: self.detail,
+            request_id: request_id::current().map(|id| id.to_string()),
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if kind.is_retryable() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_unique_and_statuses_are_errors() {
+        let mut slugs: Vec<_> = ProblemType::ALL.iter().map(|p| p.slug()).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), ProblemType::ALL.len());
+        for p in ProblemType::ALL {
+            assert!(p.status().as_u16() >= 400, "{p:?}");
+        }
+    }
+}

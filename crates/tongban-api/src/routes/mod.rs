@@ -1,0 +1,50 @@
+//! Routers by area, assembled with the middleware stack into the one application router.
+
+mod docs;
+mod health;
+mod reports;
+mod system;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::middleware::{observe, problem_fallback, request_id, security_headers, timeout};
+use crate::openapi::{self, ApiDoc};
+use crate::problem::{ApiError, ProblemType};
+use crate::state::AppState;
+use utoipa::OpenApi;
+
+/// Every documented route. The OpenAPI document is generated from this, so a route
+/// cannot exist without its documentation.
+pub(crate) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(system::status))
+        .routes(routes!(reports::csp))
+}
+
+/// The whole application: documented routes, the docs page, the fallback, and the
+/// middleware stack.
+pub fn router(state: AppState) -> Router {
+    let (routes, api) = documented().split_for_parts();
+    let api = openapi::finish(api);
+    routes
+        .merge(docs::router(api))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))
+        .layer(from_fn_with_state(state.clone(), timeout::layer))
+        .layer(from_fn(problem_fallback::layer))
+        .layer(from_fn(security_headers::layer))
+        .layer(from_fn_with_state(state.metrics.clone(), observe::layer))
+        .layer(from_fn(request_id::layer))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ProblemType::NotFound, "no resource at this path")
+}

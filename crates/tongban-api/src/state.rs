@@ -1,0 +1,35 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tongban_core::config::HttpConfig;
+use tongban_store::Store;
+
+use crate::metrics::Metrics;
+
+/// Shared application state: the store, HTTP settings and metrics.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// HTTP limits and timeouts.
+    pub http: Arc<HttpConfig>,
+    /// Request and pool metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// State over `store` with the given HTTP settings.
+    pub fn new(store: Store, http: HttpConfig) -> Self {
+        Self {
+            store,
+            http: Arc::new(http),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    pub(crate) fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.http.request_timeout_secs.max(1))
+    }
+}

@@ -1,0 +1,19 @@
+//! The one data layer for both engines: SQLite (embedded default, WAL) and PostgreSQL
+//! (scale-out). Pools, embedded migrations, the schema-version check, transactions, and
+//! the repositories shared by every domain crate.
+//!
+//! Queries are runtime-checked `sqlx` queries through `sqlx::Any`, written once with `$n`
+//! placeholders and portable SQL; the two dialects differ only in `migrations/sqlite` and
+//! `migrations/postgres`. Timestamps are `BIGINT` milliseconds since the Unix epoch (UTC),
+//! ids are UUID text. The whole test suite runs on both engines.
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
+mod error;
+mod migrate;
+mod pool;
+
+pub use error::StoreError;
+pub use migrate::SchemaStatus;
+pub use pool::{Engine, PoolStats, Store, Tx};

@@ -1,0 +1,109 @@
+//! The command line: `tongban serve | migrate | openapi`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tongban_core::config::Config;
+use tongban_store::Store;
+
+use crate::{logging, server, startup};
+
+/// Tongban: unified identity, e-certificates and e-seals for digital government.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: `tongban.toml` in the working directory, if
+    /// present. `TONGBAN_*` environment variables override it.
+    #[arg(long, global = true, env = "TONGBAN_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve,
+    /// Apply database migrations, or with `--status` only report the schema version.
+    Migrate {
+        /// Report the schema version without changing anything; exit 1 if not current.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Print the OpenAPI document (as served at /openapi.json).
+    Openapi,
+}
+
+/// Parses arguments, runs the command, and turns errors into a message and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        return match serde_json::to_string_pretty(&tongban_api::openapi()) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error.to_string()),
+        };
+    }
+    let config = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(config) => config,
+        Err(error) => return fail(&error.to_string()),
+    };
+    logging::init(&config.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&format!("cannot start the async runtime: {error}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve(config).await,
+            Command::Migrate { status } => migrate(config, status).await,
+            Command::Openapi => Ok(ExitCode::SUCCESS),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => fail(&format!("{error:#}")),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let running = server::start(config).await?;
+    server::shutdown_signal().await;
+    running.shutdown().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(config: Config, status_only: bool) -> anyhow::Result<ExitCode> {
+    startup::check(&config)?;
+    let store = Store::connect(&config.database).await?;
+    let status = if status_only {
+        store.schema_status().await?
+    } else {
+        store.migrate().await?
+    };
+    store.close().await;
+    let database = status
+        .database
+        .map_or_else(|| "none".to_owned(), |v| v.to_string());
+    println!(
+        "{}: schema version {database}, this binary {}",
+        store.engine().name(),
+        status.binary
+    );
+    Ok(if status.is_current() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("tongban: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,10 @@
+//! The `tongban` binary's library half: command line, start-up checks, logging, and the
+//! server's life cycle (bind, serve, graceful shutdown). Tests start the same server
+//! through [`server::start`].
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod logging;
+pub mod server;
+pub mod startup;

@@ -1,0 +1,128 @@
+//! The server's life cycle: start-up checks, database, migrations, bind, serve, and a
+//! bounded graceful shutdown.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tongban_api::AppState;
+use tongban_core::config::Config;
+use tongban_store::Store;
+
+use crate::startup;
+
+/// How long closing the pool may take after the server stopped.
+const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A started server.
+pub struct Running {
+    addr: SocketAddr,
+    store: Store,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+    grace: Duration,
+}
+
+/// Checks the configuration, opens and migrates the database, binds the listener and
+/// starts serving in a background task.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let started = Instant::now();
+    startup::check(&config)?;
+    let store = Store::connect(&config.database)
+        .await
+        .context("cannot open the database")?;
+    let schema = store.migrate().await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+    let app = tongban_api::router(AppState::new(store.clone(), config.http));
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+    tracing::info!(
+        %addr,
+        database = store.engine().name(),
+        schema_version = schema.database,
+        startup_ms = started.elapsed().as_millis() as u64,
+        "tongban listening"
+    );
+    Ok(Running {
+        addr,
+        store,
+        stop,
+        task,
+        grace,
+    })
+}
+
+impl Running {
+    /// The address the server listens on (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish for at most the
+    /// configured grace period, then closes the database pool.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        tracing::info!(grace_secs = self.grace.as_secs(), "shutting down");
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        match tokio::time::timeout(self.grace, &mut task).await {
+            Ok(joined) => joined.context("server task failed")??,
+            Err(_) => {
+                tracing::warn!("in-flight requests outlived the grace period; aborting them");
+                task.abort();
+            }
+        }
+        if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database pool did not close in time");
+        }
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

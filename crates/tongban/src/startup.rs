@@ -1,0 +1,93 @@
+//! Checks made before anything is served: in production, no development keys and a
+//! key-encryption key must be present.
+
+use tongban_core::config::{Config, Environment};
+use tongban_crypto::kek::{Kek, KekError};
+
+/// The file `tongban keys dev-init` puts in a development key directory. Its presence
+/// is how production mode recognises development material, wherever it was copied.
+pub const DEV_MARKER: &str = "DEVELOPMENT-ONLY";
+
+/// Why the service refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Production mode with development key material.
+    #[error(
+        "refusing to start in production: keys.dir `{0}` holds development-only keys \
+         (it contains {DEV_MARKER}); point TONGBAN_KEYS_DIR at production key material"
+    )]
+    DevKeysInProduction(String),
+    /// Production mode without a key-encryption key.
+    #[error(
+        "refusing to start in production: no key-encryption key; set TONGBAN_KEK or \
+         keys.kek_file (base64 of 32 random bytes)"
+    )]
+    MissingKek,
+    /// The KEK is set but unusable.
+    #[error(transparent)]
+    Kek(#[from] KekError),
+}
+
+/// Validates the configuration for its environment and returns the KEK, if any.
+pub fn check(config: &Config) -> Result<Option<Kek>, StartupError> {
+    let kek = Kek::load(&config.keys)?;
+    let dev_keys = config.keys.dir.join(DEV_MARKER).exists();
+    match config.env {
+        Environment::Production => {
+            if dev_keys {
+                return Err(StartupError::DevKeysInProduction(
+                    config.keys.dir.display().to_string(),
+                ));
+            }
+            if kek.is_none() {
+                return Err(StartupError::MissingKek);
+            }
+        }
+        Environment::Development => {
+            tracing::warn!(
+                keys_dir = %config.keys.dir.display(),
+                "development mode: development keys are allowed; never run this in production"
+            );
+        }
+    }
+    Ok(kek)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production(dir: &std::path::Path, kek: Option<&str>) -> Config {
+        let mut config = Config::default();
+        config.env = Environment::Production;
+        config.keys.dir = dir.to_owned();
+        config.keys.kek = kek.map(str::to_owned);
+        config
+    }
+
+    #[test]
+    fn production_refuses_dev_keys_and_missing_kek() {
+        let repo_dev_keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../keys-dev");
+        let good_kek = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        assert!(matches!(
+            check(&production(&repo_dev_keys, Some(good_kek))),
+            Err(StartupError::DevKeysInProduction(_))
+        ));
+        let empty = std::env::temp_dir().join(format!("tongban-prod-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).expect("dir");
+        assert!(matches!(
+            check(&production(&empty, None)),
+            Err(StartupError::MissingKek)
+        ));
+        assert!(matches!(
+            check(&production(&empty, Some("c2hvcnQ="))),
+            Err(StartupError::Kek(_))
+        ));
+        assert!(
+            check(&production(&empty, Some(good_kek)))
+                .expect("ok")
+                .is_some()
+        );
+        std::fs::remove_dir_all(&empty).ok();
+    }
+}
