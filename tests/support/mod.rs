@@ -1,0 +1,375 @@
+//! The test harness every end-to-end test uses.
+//!
+//! - [`TestDb`]: a fresh database per test — a new SQLite file in a temporary directory,
+//!   or, when `TONGBAN_TEST_DATABASE_URL` is set, a new schema in that PostgreSQL
+//!   database — removed again when the test ends, so tests run in parallel and leave
+//!   nothing behind.
+//! - [`TestServer`]: the real router with the real middleware stack, started through
+//!   `tongban::server::start` on an ephemeral port over a [`TestDb`].
+//! - [`Binary`]: the built `tongban` executable, for what only a process shows (exit
+//!   codes, signals, start-up time).
+//! - [`assert_problem`]: checks an RFC 9457 answer and returns its body.
+//! - [`FaultProxy`]: a TCP proxy in front of PostgreSQL that can cut the database off.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::{Connection, Executor};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast;
+use tongban_core::config::Config;
+
+/// Environment variable naming the PostgreSQL database the suite may use.
+pub const PG_ENV: &str = "TONGBAN_TEST_DATABASE_URL";
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The PostgreSQL URL from the environment, if the suite runs on PostgreSQL.
+pub fn postgres_url() -> Option<String> {
+    std::env::var(PG_ENV).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A database of its own for one test.
+pub struct TestDb {
+    /// URL the server under test connects with.
+    pub url: String,
+    /// `sqlite` or `postgresql`.
+    pub engine: &'static str,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Directory(PathBuf),
+    Schema { admin_url: String, schema: String },
+}
+
+impl TestDb {
+    /// A fresh SQLite file, or a fresh PostgreSQL schema when `TONGBAN_TEST_DATABASE_URL`
+    /// is set.
+    pub async fn new() -> Self {
+        match postgres_url() {
+            Some(admin_url) => Self::postgres(&admin_url).await,
+            None => Self::sqlite(),
+        }
+    }
+
+    /// A fresh SQLite file in its own temporary directory.
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("tongban-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self {
+            url: format!("sqlite://{}", dir.join("tongban.db").display()),
+            engine: "sqlite",
+            cleanup: Cleanup::Directory(dir),
+        }
+    }
+
+    /// A fresh schema in the PostgreSQL database at `admin_url`; the server's connections
+    /// see only it (`search_path`).
+    pub async fn postgres(admin_url: &str) -> Self {
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .expect("connect to TONGBAN_TEST_DATABASE_URL");
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .await
+            .expect("create test schema");
+        conn.close().await.ok();
+        Self {
+            url: with_search_path(admin_url, &schema),
+            engine: "postgresql",
+            cleanup: Cleanup::Schema {
+                admin_url: admin_url.to_owned(),
+                schema,
+            },
+        }
+    }
+
+    /// The PostgreSQL schema of this database, if it is one.
+    pub fn schema(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Schema { schema, .. } => Some(schema),
+            Cleanup::Directory(_) => None,
+        }
+    }
+
+    /// The same database reached through `host:port` instead (for [`FaultProxy`]).
+    pub fn url_via(&self, addr: SocketAddr) -> String {
+        let (scheme, rest) = self.url.split_once("://").expect("url has a scheme");
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let userinfo = authority
+            .rsplit_once('@')
+            .map(|(u, _)| format!("{u}@"))
+            .unwrap_or_default();
+        format!("{scheme}://{userinfo}{addr}/{path}")
+    }
+
+    /// The host and port of a PostgreSQL URL.
+    pub fn postgres_addr(&self) -> SocketAddr {
+        let rest = self.url.split_once("://").expect("scheme").1;
+        let authority = rest.split('/').next().expect("authority");
+        let hostport = authority.rsplit('@').next().expect("host");
+        let hostport = if hostport.contains(':') {
+            hostport.to_owned()
+        } else {
+            format!("{hostport}:5432")
+        };
+        let hostport = hostport.replace("localhost", "127.0.0.1");
+        hostport
+            .parse()
+            .expect("numeric host:port in TONGBAN_TEST_DATABASE_URL")
+    }
+}
+
+fn with_search_path(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { admin_url, schema } => {
+                let admin_url = admin_url.clone();
+                let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                // Drop cannot await; a thread with its own runtime can, even while the
+                // test's runtime is shutting down.
+                let done = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    runtime.block_on(async move {
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                            let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                });
+                let _ = done.join();
+            }
+        }
+    }
+}
+
+/// A configuration for tests: ephemeral port, the given database, short database
+/// timeouts so fault tests do not wait long, the repository's dev keys.
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config::default();
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.database.url = database_url.to_owned();
+    config.database.timeout_ms = 1_000;
+    config.keys.dir = repo_root().join("keys-dev");
+    config.http.shutdown_grace_secs = 5;
+    config
+}
+
+/// The real application on an ephemeral port.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// HTTP client for it.
+    pub client: reqwest::Client,
+    running: Option<tongban::server::Running>,
+    /// The test's database (dropped after the server).
+    pub db: TestDb,
+}
+
+impl TestServer {
+    /// A server over a fresh database with the test configuration.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server over a fresh database, with the test configuration changed by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::new().await;
+        let mut config = test_config(&db.url);
+        adjust(&mut config);
+        Self::start_on(db, config).await
+    }
+
+    /// A server over `db` with `config`.
+    pub async fn start_on(db: TestDb, config: Config) -> Self {
+        let running = tongban::server::start(config).await.expect("server starts");
+        Self {
+            base: format!("http://{}", running.addr()),
+            client: client(),
+            running: Some(running),
+            db,
+        }
+    }
+
+    /// The server's store, for checks below the HTTP surface.
+    pub fn store(&self) -> &tongban_store::Store {
+        self.running.as_ref().expect("running").store()
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST path` with a raw body and content type.
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.expect("clean shutdown");
+        }
+    }
+}
+
+/// An HTTP client for tests (rustls with ring, no redirects followed).
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// Asserts an RFC 9457 answer: the status, `application/problem+json`, the `type`
+/// `urn:tongban:problem:{slug}`, a title, the same status in the body, and the request
+/// id of the response header. Returns the body.
+pub async fn assert_problem(response: reqwest::Response, status: u16, slug: &str) -> Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .expect("content-type")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(
+        body["type"],
+        format!("urn:tongban:problem:{slug}"),
+        "{body}"
+    );
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert_eq!(
+        body["request_id"].as_str().map(str::to_owned),
+        request_id,
+        "{body}"
+    );
+    body
+}
+
+/// The built `tongban` executable.
+pub struct Binary;
+
+impl Binary {
+    /// Path of the executable cargo built for these tests.
+    pub fn path() -> &'static str {
+        env!("CARGO_BIN_EXE_tongban")
+    }
+
+    /// A command for it, run from the repository root with a clean `TONGBAN_*`
+    /// environment.
+    pub fn command() -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(Self::path());
+        command.current_dir(repo_root()).kill_on_drop(true);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TONGBAN_") || key == "DATABASE_URL" {
+                command.env_remove(key);
+            }
+        }
+        command
+    }
+}
+
+/// A TCP proxy to a database that a test can switch off: existing connections are cut
+/// and new ones are refused until it is switched on again.
+pub struct FaultProxy {
+    /// Where clients connect.
+    pub addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    cut: broadcast::Sender<()>,
+}
+
+impl FaultProxy {
+    /// Starts forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("addr");
+        let down = Arc::new(AtomicBool::new(false));
+        let (cut, _) = broadcast::channel(4);
+        let (down_task, cut_task) = (down.clone(), cut.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if down_task.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let mut cut_rx = cut_task.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut_rx.recv() => {}
+                    }
+                });
+            }
+        });
+        Self { addr, down, cut }
+    }
+
+    /// Cuts every connection and refuses new ones.
+    pub fn go_down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        let _ = self.cut.send(());
+    }
+
+    /// Accepts connections again.
+    pub fn come_back(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
