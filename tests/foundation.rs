@@ -1,6 +1,8 @@
 //! Foundation acceptance: the service runs on SQLite and PostgreSQL, every error is
 //! problem+json, the OpenAPI contract matches the code, and faults are survived.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};

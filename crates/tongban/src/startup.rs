@@ -58,8 +58,10 @@ mod tests {
     use super::*;
 
     fn production(dir: &std::path::Path, kek: Option<&str>) -> Config {
-        let mut config = Config::default();
-        config.env = Environment::Production;
+        let mut config = Config {
+            env: Environment::Production,
+            ..Config::default()
+        };
         config.keys.dir = dir.to_owned();
         config.keys.kek = kek.map(str::to_owned);
         config
