@@ -102,7 +102,7 @@ async fn every_response_carries_security_headers_and_a_request_id() {
         .await
         .unwrap();
     assert_ne!(replaced.headers()["x-request-id"], "a b\"<script>");
-    // Pages get the strict page policy.
+    // The docs page gets its own policy: scripts only from here, nothing framed.
     let docs = server.get("/docs/").await;
     assert!(
         docs.headers()["content-type"]
@@ -151,10 +151,14 @@ async fn body_over_the_limit_is_413_problem() {
         .post("/api/v1/reports/csp", "application/reports+json", big)
         .await;
     assert_problem(response, 413, "payload-too-large").await;
-    // Just under the limit is accepted.
-    let small = "[{\"type\":\"csp-violation\",\"url\":\"https://x/p?code=secret\",\"body\":{\"effectiveDirective\":\"script-src-elem\",\"blockedURL\":\"inline\"}}]";
+    // Exactly the limit is accepted.
+    let report = r#"{"type":"csp-violation","url":"https://x/p?code=secret","body":{"effectiveDirective":"script-src-elem","blockedURL":"inline"}}"#;
+    let mut exact = format!("[{report}");
+    exact.push_str(&" ".repeat(1024 - exact.len() - 1));
+    exact.push(']');
+    assert_eq!(exact.len(), 1024);
     let response = server
-        .post("/api/v1/reports/csp", "application/reports+json", small)
+        .post("/api/v1/reports/csp", "application/reports+json", exact)
         .await;
     assert_eq!(response.status(), 204);
     server.stop().await;
@@ -416,23 +420,61 @@ async fn an_older_binary_refuses_a_newer_schema() {
     server.stop().await;
 }
 
+/// Takes the database away from a running server, then gives it back.
+enum Outage {
+    /// PostgreSQL behind a proxy that cuts every connection and refuses new ones.
+    Network(FaultProxy),
+    /// SQLite cannot be unplugged, but its pool can be exhausted (every connection held
+    /// by long-running work): requests then wait for one in vain.
+    Exhausted(Vec<sqlx::pool::PoolConnection<sqlx::Any>>),
+}
+
+/// Pool size of the SQLite outage server: small, so the test can hold all of it.
+const OUTAGE_POOL: u32 = 2;
+
+impl Outage {
+    async fn server() -> (TestServer, Self) {
+        match support::postgres_url() {
+            Some(admin_url) => {
+                let db = TestDb::postgres(&admin_url).await;
+                let proxy = FaultProxy::start(db.postgres_addr()).await;
+                let config = test_config(&db.url_via(proxy.addr));
+                (TestServer::start_on(db, config).await, Self::Network(proxy))
+            }
+            None => {
+                let server =
+                    TestServer::start_with(|c| c.database.max_connections = OUTAGE_POOL).await;
+                (server, Self::Exhausted(Vec::new()))
+            }
+        }
+    }
+
+    async fn begin(&mut self, server: &TestServer) {
+        match self {
+            Self::Network(proxy) => proxy.go_down(),
+            Self::Exhausted(held) => {
+                for _ in 0..OUTAGE_POOL {
+                    held.push(server.store().conn().await.unwrap());
+                }
+            }
+        }
+    }
+
+    fn end(self) {
+        match self {
+            Self::Network(proxy) => proxy.come_back(),
+            Self::Exhausted(held) => drop(held),
+        }
+    }
+}
+
 #[tokio::test]
 async fn database_outage_gives_503_with_retry_after_and_recovers() {
-    let Some(admin_url) = support::postgres_url() else {
-        eprintln!(
-            "skipped: the outage is simulated on PostgreSQL; set {}",
-            support::PG_ENV
-        );
-        return;
-    };
-    let db = TestDb::postgres(&admin_url).await;
-    let proxy = FaultProxy::start(db.postgres_addr()).await;
-    let config = test_config(&db.url_via(proxy.addr));
-    let server = TestServer::start_on(db, config).await;
+    let (server, mut outage) = Outage::server().await;
     assert_eq!(server.get("/readyz").await.status(), 200);
     assert_eq!(server.get("/api/v1/status").await.status(), 200);
 
-    proxy.go_down();
+    outage.begin(&server).await;
     assert_problem(server.get("/readyz").await, 503, "not-ready").await;
     let response = server.get("/api/v1/status").await;
     assert_eq!(response.headers()["retry-after"], "5");
@@ -440,7 +482,7 @@ async fn database_outage_gives_503_with_retry_after_and_recovers() {
     // Liveness does not depend on the database.
     assert_eq!(server.get("/healthz").await.status(), 200);
 
-    proxy.come_back();
+    outage.end();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let ready = server.get("/readyz").await.status();

@@ -59,15 +59,16 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
         });
     }
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
-        components.insert(
-            "responses".to_owned(),
-            json!({
-                "Problem": {
+        let responses = components.entry("responses").or_insert_with(|| json!({}));
+        if let Some(responses) = responses.as_object_mut() {
+            responses.insert(
+                "Problem".to_owned(),
+                json!({
                     "description": "An error, as RFC 9457 problem details. 503 answers carry `Retry-After`.",
                     "content": { PROBLEM_JSON: { "schema": { "$ref": "#/components/schemas/Problem" } } }
-                }
-            }),
-        );
+                }),
+            );
+        }
     }
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {

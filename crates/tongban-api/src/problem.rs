@@ -33,6 +33,12 @@ pub enum ProblemType {
     MalformedRequest,
     /// The body is valid JSON but a value is not acceptable.
     InvalidRequest,
+    /// The request needs (other) credentials.
+    Unauthorized,
+    /// The caller is known but not allowed to do this.
+    Forbidden,
+    /// Too many requests; retry after `Retry-After`.
+    TooManyRequests,
     /// The body is larger than the configured limit.
     PayloadTooLarge,
     /// The `Content-Type` is not one this route accepts.
@@ -43,22 +49,28 @@ pub enum ProblemType {
     NotReady,
     /// The request took longer than the configured timeout.
     Timeout,
+    /// The service cannot answer now for another reason; retry after `Retry-After`.
+    Unavailable,
     /// A fault on our side; the request id in the body finds it in the logs.
     Internal,
 }
 
 impl ProblemType {
     /// All problem types, in the order the OpenAPI document lists them.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 14] = [
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::MalformedRequest,
         Self::InvalidRequest,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::TooManyRequests,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::DatabaseUnavailable,
         Self::NotReady,
         Self::Timeout,
+        Self::Unavailable,
         Self::Internal,
     ];
 
@@ -69,11 +81,15 @@ impl ProblemType {
             Self::MethodNotAllowed => "method-not-allowed",
             Self::MalformedRequest => "malformed-request",
             Self::InvalidRequest => "invalid-request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::TooManyRequests => "too-many-requests",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::DatabaseUnavailable => "database-unavailable",
             Self::NotReady => "not-ready",
             Self::Timeout => "timeout",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
     }
@@ -90,9 +106,12 @@ impl ProblemType {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedRequest => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::DatabaseUnavailable | Self::NotReady | Self::Timeout => {
+            Self::DatabaseUnavailable | Self::NotReady | Self::Timeout | Self::Unavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,18 +125,25 @@ impl ProblemType {
             Self::MethodNotAllowed => "Method not allowed",
             Self::MalformedRequest => "Malformed request",
             Self::InvalidRequest => "Invalid request",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+            Self::TooManyRequests => "Too many requests",
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::DatabaseUnavailable => "Database unavailable",
             Self::NotReady => "Not ready",
             Self::Timeout => "Request timed out",
+            Self::Unavailable => "Service unavailable",
             Self::Internal => "Internal error",
         }
     }
 
     /// Whether clients should retry later (a `Retry-After` header is sent).
     pub fn is_retryable(self) -> bool {
-        self.status() == StatusCode::SERVICE_UNAVAILABLE
+        matches!(
+            self.status(),
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+        )
     }
 
     /// The problem type that fits a bare status code produced by the framework (for
@@ -129,7 +155,11 @@ impl ProblemType {
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::UNPROCESSABLE_ENTITY => Self::InvalidRequest,
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT => Self::Timeout,
+            StatusCode::UNAUTHORIZED => Self::Unauthorized,
+            StatusCode::FORBIDDEN => Self::Forbidden,
+            StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests,
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => Self::Timeout,
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
             s if s.is_client_error() => Self::MalformedRequest,
             _ => Self::Internal,
         }

@@ -39,7 +39,7 @@ pub struct Config {
 }
 
 /// Database settings.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://path/to/file.db` (the embedded default) or `postgres://…`.
@@ -64,7 +64,7 @@ pub struct HttpConfig {
 }
 
 /// Where keys come from.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeysConfig {
     /// Directory of CA and TSA material; `keys-dev` in development.
@@ -83,6 +83,40 @@ pub struct KeysConfig {
 pub struct LogConfig {
     /// A `tracing` filter, e.g. `info` or `info,tongban_store=debug`.
     pub level: String,
+}
+
+// Configuration gets printed in debugging; the password in a database URL and the KEK
+// must not be.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for KeysConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeysConfig")
+            .field("dir", &self.dir)
+            .field("kek_file", &self.kek_file)
+            .field("kek", &self.kek.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// A URL without the password of its user info, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}:***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl Default for Config {
@@ -308,6 +342,19 @@ mod tests {
     }
 
     #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let mut c = Config::default();
+        c.database.url = "postgres://u:hunter2@h/db".into();
+        c.keys.kek = Some("c2VjcmV0".into());
+        let text = format!("{c:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("c2VjcmV0"),
+            "{text}"
+        );
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
     fn defaults_match_the_readme() {
         let c = Config::default();
         assert_eq!(c.env, Environment::Development);
@@ -365,8 +412,11 @@ mod tests {
     fn every_variable_is_in_the_readme() {
         let readme = include_str!("../../../README.md");
         for (var, key, _) in ENV_OVERRIDES {
-            assert!(readme.contains(var), "README lacks {var}");
-            assert!(readme.contains(key), "README lacks {key}");
+            assert!(readme.contains(&format!("`{var}`")), "README lacks {var}");
+            assert!(
+                readme.contains(&format!("| `{key}` |")),
+                "README's table lacks {key}"
+            );
         }
     }
 }

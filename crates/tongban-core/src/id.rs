@@ -2,7 +2,8 @@
 //!
 //! Every entity gets its own id type so that a seal id can never be passed where a
 //! certificate id is expected. Ids are UUIDv7: time-ordered, so they index well in both
-//! engines, and random enough (74 bits) not to be guessable in sequence.
+//! engines. They are not secrets: ids made in the same millisecond are close to each
+//! other, so nothing may rely on an id being unguessable.
 
 use std::fmt;
 use std::str::FromStr;

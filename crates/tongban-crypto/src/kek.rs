@@ -6,19 +6,17 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
 use tongban_core::config::KeysConfig;
+
+use crate::error::CryptoError;
 
 /// Length of the KEK: an AES-256 key.
 pub const KEK_LEN: usize = 32;
 
 /// The key-encryption key. Its bytes are never printed.
-pub struct Kek(
-    #[expect(
-        dead_code,
-        reason = "read by the encrypted key store, which the PKI issue adds"
-    )]
-    [u8; KEK_LEN],
-);
+pub struct Kek([u8; KEK_LEN]);
 
 impl fmt::Debug for Kek {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -67,6 +65,61 @@ impl Kek {
             .map_err(|_| KekError::Malformed)?;
         let key: [u8; KEK_LEN] = bytes.try_into().map_err(|_| KekError::Malformed)?;
         Ok(Self(key))
+    }
+}
+
+impl Kek {
+    /// A fresh random KEK (for `tongban keys dev-init` and tests).
+    pub fn generate() -> Result<Self, CryptoError> {
+        let mut key = [0u8; KEK_LEN];
+        SystemRandom::new()
+            .fill(&mut key)
+            .map_err(|_| CryptoError::Rng)?;
+        Ok(Self(key))
+    }
+
+    /// The KEK as base64, to write it to a file or environment variable.
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
+    }
+
+    fn aead(&self) -> LessSafeKey {
+        // AES-256 accepts any 32-byte key, which `Kek` always holds.
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.0).unwrap_or_else(|_| unreachable!()))
+    }
+
+    /// Encrypts `plaintext` with AES-256-GCM under a fresh random nonce, binding it to
+    /// `aad`. Output: nonce ‖ ciphertext ‖ tag.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| CryptoError::Rng)?;
+        let mut buffer = plaintext.to_vec();
+        self.aead()
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut buffer,
+            )
+            .map_err(|_| CryptoError::Encoding("AES-GCM seal".into()))?;
+        Ok([&nonce[..], &buffer].concat())
+    }
+
+    /// Decrypts what [`Kek::seal`] produced with the same `aad`; `None` if the KEK, the
+    /// associated data or the ciphertext differ.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = ciphertext.to_vec();
+        let plain = self
+            .aead()
+            .open_in_place(nonce, Aad::from(aad), &mut buffer)
+            .ok()?;
+        Some(plain.to_vec())
     }
 }
 

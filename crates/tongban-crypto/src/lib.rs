@@ -1,11 +1,19 @@
-//! The one cryptography and PKI layer: keys (ring: ES256, Ed25519) behind a `Signer`
+//! The one cryptography and PKI layer: keys (ring: ES256, Ed25519) behind the [`Signer`]
 //! trait, the encrypted key store (AES-256-GCM under a key-encryption key), JWS/JWK, the
-//! X.509 CA (rcgen) and path validation (x509-parser), CRLs, CMS/CAdES and the RFC 3161
-//! time-stamp authority.
+//! X.509 CA (rcgen) and path validation (x509-parser), CRLs, detached CMS and the
+//! RFC 3161 time-stamp authority.
 //!
-//! Private keys never leave this crate in clear. So far it holds the key-encryption key
-//! loading that start-up checks depend on; the PKI issue builds the rest on it.
+//! Private keys never leave this crate in clear: they are generated here, stored
+//! encrypted through `tongban-store`, and used only through [`Signer`].
 
 #![forbid(unsafe_code)]
 
+mod der_util;
+mod error;
+pub mod jose;
 pub mod kek;
+pub mod keystore;
+pub mod signer;
+
+pub use error::CryptoError;
+pub use signer::{Algorithm, PublicKey, Signer, SoftwareKey};

@@ -87,16 +87,25 @@ fn classify(error: sqlx::Error) -> StoreError {
     }
 }
 
-/// SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED, and their extended codes, which keep the
-/// primary code in the low byte.
+/// SQLite: BUSY (5), LOCKED (6), IOERR (10), FULL (13), CANTOPEN (14) — the file is
+/// locked by someone else or the storage under it failed — and their extended codes,
+/// which keep the primary code in the low byte.
 fn is_unavailable_sqlite(code: &str) -> bool {
-    code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+    code.parse::<i64>()
+        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 13 | 14))
 }
 
 /// PostgreSQL SQLSTATE: class 08 (connection exception), class 53 (insufficient
-/// resources), 57P01–57P03 (admin shutdown, crash shutdown, cannot connect now).
+/// resources), 40001/40P01 (serialization failure, deadlock: retrying succeeds),
+/// 57014 (statement timeout), 57P01–57P03 (admin shutdown, crash shutdown, cannot
+/// connect now).
 fn is_unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(
+            code,
+            "40001" | "40P01" | "57014" | "57P01" | "57P02" | "57P03"
+        )
 }
 
 #[cfg(test)]

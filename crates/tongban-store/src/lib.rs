@@ -12,6 +12,7 @@
 pub mod audit;
 mod error;
 mod migrate;
+pub mod pki;
 mod pool;
 
 pub use error::StoreError;

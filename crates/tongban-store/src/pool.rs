@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, ConnectOptions, Executor};
-use tongban_core::config::DatabaseConfig;
+use tongban_core::config::{DatabaseConfig, redact_url as redact};
 
 use crate::error::StoreError;
 
@@ -97,8 +97,9 @@ impl Store {
             .disable_statement_logging();
         let timeout = Duration::from_millis(config.timeout_ms);
         let busy_ms = config.timeout_ms;
+        let max_connections = config.max_connections.max(1);
         let pool = AnyPoolOptions::new()
-            .max_connections(config.max_connections.max(1))
+            .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(timeout)
             // A connection that died while the database was away is noticed and
@@ -110,7 +111,9 @@ impl Store {
                         // WAL lets readers run beside the one writer; busy_timeout makes a
                         // second writer wait instead of failing at once.
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // FULL: a commit survives power loss. Issuance and seal-use
+                        // records must never vanish after we answered 201.
+                        conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute(sqlx::AssertSqlSafe(format!(
                             "PRAGMA busy_timeout = {busy_ms}"
@@ -125,7 +128,7 @@ impl Store {
         Ok(Self {
             pool,
             engine,
-            max_connections: config.max_connections.max(1),
+            max_connections,
             counters: Arc::default(),
         })
     }
@@ -229,18 +232,6 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
-/// A database URL without its password, for error messages and logs.
-pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{user}:***{}", &url[..scheme_end], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,11 +245,5 @@ mod tests {
         assert!(dir.is_dir());
         std::fs::remove_dir_all(dir).ok();
         assert!(sqlite_url("sqlite::memory:").is_err());
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
     }
 }

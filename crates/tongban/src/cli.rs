@@ -50,7 +50,10 @@ pub fn main() -> ExitCode {
             Err(error) => fail(&error.to_string()),
         };
     }
-    let config = match Config::load(cli.config.as_deref(), std::env::vars()) {
+    // vars() would panic on a variable that is not UTF-8; none of ours can be.
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let config = match Config::load(cli.config.as_deref(), env) {
         Ok(config) => config,
         Err(error) => return fail(&error.to_string()),
     };

@@ -88,7 +88,9 @@ impl Running {
         match tokio::time::timeout(self.grace, &mut task).await {
             Ok(joined) => joined.context("server task failed")??,
             Err(_) => {
-                tracing::warn!("in-flight requests outlived the grace period; aborting them");
+                // Stops accepting; requests still running end when the process exits,
+                // which `tongban serve` does right after this returns.
+                tracing::warn!("in-flight requests outlived the grace period; abandoning them");
                 task.abort();
             }
         }

@@ -6,6 +6,7 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use tongban_core::id::RequestId;
+use tracing::Instrument;
 
 /// The request id header.
 pub const HEADER: &str = "x-request-id";
@@ -28,7 +29,12 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         .and_then(RequestId::from_caller)
         .unwrap_or_default();
     req.extensions_mut().insert(id.clone());
-    let mut response = CURRENT.scope(id.clone(), next.run(req)).await;
+    // Every log line written while handling the request carries its id (span field),
+    // so a client's X-Request-Id finds all of them, not only the access line.
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = CURRENT
+        .scope(id.clone(), next.run(req).instrument(span))
+        .await;
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         response.headers_mut().insert(HEADER, value);
     }

@@ -1,0 +1,82 @@
+//! The encrypted key store: private keys are generated here, sealed under the KEK with
+//! associated data naming their id and purpose, stored through `tongban-store`, and
+//! come back only as [`Signer`]s.
+
+use std::sync::Arc;
+
+use tongban_core::time::Timestamp;
+use tongban_store::{Store, pki};
+
+use crate::error::CryptoError;
+use crate::kek::Kek;
+use crate::signer::{Algorithm, Signer, SoftwareKey};
+
+/// Associated data of a key's ciphertext: a row moved to another id or purpose, or a
+/// ciphertext swapped between rows, fails to decrypt.
+fn aad(key_id: &str, purpose: &str) -> Vec<u8> {
+    format!("tongban-key-v1|{key_id}|{purpose}").into_bytes()
+}
+
+/// Private keys at rest, encrypted under the KEK.
+#[derive(Clone)]
+pub struct KeyStore {
+    store: Store,
+    kek: Arc<Kek>,
+}
+
+impl KeyStore {
+    /// A key store over `store`, sealing under `kek`.
+    pub fn new(store: Store, kek: Arc<Kek>) -> Self {
+        Self { store, kek }
+    }
+
+    /// Generates a key for `purpose`, stores it encrypted, and returns it.
+    pub async fn generate(
+        &self,
+        algorithm: Algorithm,
+        purpose: &str,
+    ) -> Result<Arc<dyn Signer>, CryptoError> {
+        let (key, pkcs8) = SoftwareKey::generate(algorithm)?;
+        let row = pki::KeyRow {
+            id: key.key_id().to_owned(),
+            purpose: purpose.to_owned(),
+            algorithm: algorithm.db_name().to_owned(),
+            public_key: key.public_key().raw().to_vec(),
+            encrypted_private: self.kek.seal(&aad(key.key_id(), purpose), &pkcs8.0)?,
+            created_at: Timestamp::now(),
+        };
+        let mut tx = self.store.begin().await?;
+        pki::insert_key(&mut tx, &row).await?;
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        Ok(Arc::new(key))
+    }
+
+    /// Loads and decrypts the key with this id.
+    pub async fn load(&self, key_id: &str) -> Result<Arc<dyn Signer>, CryptoError> {
+        let mut conn = self.store.conn().await?;
+        let row = pki::key(&mut conn, key_id)
+            .await?
+            .ok_or_else(|| CryptoError::NotFound(format!("key {key_id}")))?;
+        drop(conn);
+        Ok(Arc::new(open_row(&self.kek, &row)?))
+    }
+}
+
+/// Decrypts a stored key and checks it is the key its row says.
+pub(crate) fn open_row(kek: &Kek, row: &pki::KeyRow) -> Result<SoftwareKey, CryptoError> {
+    let algorithm = Algorithm::from_db_name(&row.algorithm)
+        .ok_or_else(|| CryptoError::InvalidKey(format!("unknown algorithm {}", row.algorithm)))?;
+    let pkcs8 = kek
+        .open(&aad(&row.id, &row.purpose), &row.encrypted_private)
+        .ok_or_else(|| CryptoError::Decrypt {
+            key_id: row.id.clone(),
+        })?;
+    let key = SoftwareKey::from_pkcs8(algorithm, &pkcs8)?;
+    if key.key_id() != row.id || key.public_key().raw() != row.public_key.as_slice() {
+        return Err(CryptoError::InvalidKey(format!(
+            "key {} does not match its stored public key",
+            row.id
+        )));
+    }
+    Ok(key)
+}
