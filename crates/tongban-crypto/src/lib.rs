@@ -8,11 +8,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ca;
+pub mod crl;
 mod der_util;
 mod error;
 pub mod jose;
 pub mod kek;
 pub mod keystore;
+pub mod path;
 pub mod signer;
 
 pub use error::CryptoError;

@@ -238,6 +238,12 @@ impl SoftwareKey {
         Ok((key, pkcs8))
     }
 
+    /// A key that lives only in this process (never stored): for tests, benchmarks and
+    /// one-off ceremonies such as `tongban keys dev-init`.
+    pub fn ephemeral(algorithm: Algorithm) -> Result<Self, CryptoError> {
+        Self::generate(algorithm).map(|(key, _)| key)
+    }
+
     /// Loads a key from its PKCS#8 document.
     pub(crate) fn from_pkcs8(algorithm: Algorithm, pkcs8: &[u8]) -> Result<Self, CryptoError> {
         let rng = SystemRandom::new();

@@ -1,0 +1,296 @@
+//! Path validation: a good seal chain passes; each defect fails with its own error.
+
+use time::OffsetDateTime;
+use tongban_core::time::Timestamp;
+use tongban_crypto::ca::{self, Profile, PublicUrls};
+use tongban_crypto::crl::{RevocationReason, RevokedEntry, sign_crl};
+use tongban_crypto::path::{PathError, Usage, validate};
+use tongban_crypto::{Algorithm, Signer, SoftwareKey};
+
+struct Hierarchy {
+    root: Vec<u8>,
+    issuing: Vec<u8>,
+    issuing_key: SoftwareKey,
+    root_key: SoftwareKey,
+    now: OffsetDateTime,
+    urls: PublicUrls,
+}
+
+fn key() -> SoftwareKey {
+    SoftwareKey::ephemeral(Algorithm::Es256).unwrap()
+}
+
+fn hierarchy() -> Hierarchy {
+    let now = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let urls = PublicUrls::new("http://127.0.0.1:8080");
+    let root_key = key();
+    let root = ca::self_signed_root(&root_key, "Test Root", now)
+        .unwrap()
+        .der;
+    let issuing_key = key();
+    let issuing = ca::issue(
+        &Profile::IssuingCa {
+            name: "Test Issuing".into(),
+        },
+        issuing_key.public_key(),
+        ca::ROOT,
+        &root,
+        &root_key,
+        &urls,
+        now,
+    )
+    .unwrap()
+    .der;
+    Hierarchy {
+        root,
+        issuing,
+        issuing_key,
+        root_key,
+        now,
+        urls,
+    }
+}
+
+fn seal_profile() -> Profile {
+    Profile::Seal {
+        department: "某市市场监督管理局".into(),
+        uscc: "11100000000013338W".into(),
+        seal_name: "行政审批专用章".into(),
+    }
+}
+
+impl Hierarchy {
+    fn leaf(&self, profile: &Profile) -> ca::Issued {
+        ca::issue(
+            profile,
+            key().public_key(),
+            ca::ISSUING,
+            &self.issuing,
+            &self.issuing_key,
+            &self.urls,
+            self.now,
+        )
+        .unwrap()
+    }
+
+    fn crl(&self, revoked: &[RevokedEntry]) -> Vec<u8> {
+        let now = Timestamp::from(self.now);
+        let next = Timestamp::from(self.now + time::Duration::days(3650));
+        sign_crl(&self.issuing, &self.issuing_key, 1, revoked, now, next).unwrap()
+    }
+
+    fn check(
+        &self,
+        leaf: &[u8],
+        usage: Usage,
+        at: OffsetDateTime,
+        crl: &[u8],
+    ) -> Result<usize, PathError> {
+        validate(
+            leaf,
+            &[self.issuing.clone()],
+            &[self.root.clone()],
+            &[crl.to_vec()],
+            usage,
+            Timestamp::from(at),
+        )
+        .map(|p| p.chain.len())
+    }
+}
+
+fn soon(h: &Hierarchy) -> OffsetDateTime {
+    h.now + time::Duration::minutes(5)
+}
+
+#[test]
+fn a_good_seal_chain_validates() {
+    let h = hierarchy();
+    let seal = h.leaf(&seal_profile());
+    assert_eq!(
+        h.check(&seal.der, Usage::Seal, soon(&h), &h.crl(&[])),
+        Ok(3)
+    );
+    let tsa = h.leaf(&Profile::Tsa { name: "TSA".into() });
+    assert_eq!(
+        h.check(&tsa.der, Usage::TimeStamping, soon(&h), &h.crl(&[])),
+        Ok(3)
+    );
+}
+
+#[test]
+fn expired_is_rejected() {
+    let h = hierarchy();
+    let seal = h.leaf(&seal_profile());
+    let later = h.now + time::Duration::days(4 * 365);
+    assert!(matches!(
+        h.check(&seal.der, Usage::Seal, later, &h.crl(&[])),
+        Err(PathError::Expired { .. })
+    ));
+}
+
+#[test]
+fn not_yet_valid_is_rejected() {
+    let h = hierarchy();
+    let seal = h.leaf(&seal_profile());
+    let earlier = h.now - time::Duration::days(1);
+    assert!(matches!(
+        h.check(&seal.der, Usage::Seal, earlier, &h.crl(&[])),
+        Err(PathError::NotYetValid { .. })
+    ));
+}
+
+#[test]
+fn wrong_extended_key_usage_is_rejected() {
+    let h = hierarchy();
+    let seal = h.leaf(&seal_profile());
+    assert!(matches!(
+        h.check(&seal.der, Usage::TimeStamping, soon(&h), &h.crl(&[])),
+        Err(PathError::ExtendedKeyUsage { .. })
+    ));
+    let tsa = h.leaf(&Profile::Tsa { name: "TSA".into() });
+    assert!(matches!(
+        h.check(&tsa.der, Usage::Seal, soon(&h), &h.crl(&[])),
+        Err(PathError::ExtendedKeyUsage { .. }) | Err(PathError::KeyUsage { .. })
+    ));
+}
+
+#[test]
+fn unknown_root_is_rejected() {
+    let h = hierarchy();
+    let seal = h.leaf(&seal_profile());
+    let stranger = ca::self_signed_root(&key(), "Test Root", h.now)
+        .unwrap()
+        .der;
+    let result = validate(
+        &seal.der,
+        &[h.issuing.clone()],
+        &[stranger],
+        &[h.crl(&[])],
+        Usage::Seal,
+        Timestamp::from(soon(&h)),
+    );
+    assert!(
+        matches!(result, Err(PathError::UnknownIssuer { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn tampered_signature_is_rejected() {
+    let h = hierarchy();
+    let mut seal = h.leaf(&seal_profile()).der;
+    let last = seal.len() - 1;
+    seal[last] ^= 0x01;
+    assert!(matches!(
+        h.check(&seal, Usage::Seal, soon(&h), &h.crl(&[])),
+        Err(PathError::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn revoked_is_rejected_from_its_revocation_time_on() {
+    let h = hierarchy();
+    let seal = h.leaf(&seal_profile());
+    let revoked_at = h.now + time::Duration::minutes(3);
+    let crl = h.crl(&[RevokedEntry {
+        serial_hex: seal.serial.clone(),
+        at: Timestamp::from(revoked_at),
+        reason: RevocationReason::KeyCompromise,
+    }]);
+    let result = h.check(&seal.der, Usage::Seal, soon(&h), &crl);
+    assert!(
+        matches!(
+            result,
+            Err(PathError::Revoked {
+                reason: RevocationReason::KeyCompromise,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    // Before the revocation it was good (what matters for a time-stamped signature).
+    assert_eq!(
+        h.check(
+            &seal.der,
+            Usage::Seal,
+            h.now + time::Duration::minutes(1),
+            &crl
+        ),
+        Ok(3)
+    );
+}
+
+#[test]
+fn missing_crl_leaves_status_unknown() {
+    let h = hierarchy();
+    let seal = h.leaf(&seal_profile());
+    let result = validate(
+        &seal.der,
+        &[h.issuing.clone()],
+        &[h.root.clone()],
+        &[],
+        Usage::Seal,
+        Timestamp::from(soon(&h)),
+    );
+    assert!(
+        matches!(result, Err(PathError::RevocationUnknown { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn an_intermediate_without_the_ca_flag_is_rejected() {
+    let h = hierarchy();
+    // A token-signing certificate (no CA flag) that nevertheless signs a leaf.
+    let fake_ca_key = key();
+    let fake_ca = ca::issue(
+        &Profile::TokenSigning {
+            name: "Not A CA".into(),
+        },
+        fake_ca_key.public_key(),
+        ca::ROOT,
+        &h.root,
+        &h.root_key,
+        &h.urls,
+        h.now,
+    )
+    .unwrap()
+    .der;
+    let leaf = ca::issue(
+        &seal_profile(),
+        key().public_key(),
+        ca::ISSUING,
+        &fake_ca,
+        &fake_ca_key,
+        &h.urls,
+        h.now,
+    )
+    .unwrap()
+    .der;
+    let result = validate(
+        &leaf,
+        &[fake_ca],
+        &[h.root.clone()],
+        &[],
+        Usage::Seal,
+        Timestamp::from(soon(&h)),
+    );
+    assert!(
+        matches!(result, Err(PathError::NotACa { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn garbage_is_malformed_not_a_panic() {
+    let h = hierarchy();
+    let result = validate(
+        b"\x30\x03\x02\x01",
+        &[],
+        &[h.root.clone()],
+        &[],
+        Usage::Seal,
+        Timestamp::now(),
+    );
+    assert_eq!(result, Err(PathError::Malformed("certificate")));
+}
