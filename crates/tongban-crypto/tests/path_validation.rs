@@ -1,5 +1,7 @@
 //! Path validation: a good seal chain passes; each defect fails with its own error.
 
+#![allow(clippy::unwrap_used)]
+
 use time::OffsetDateTime;
 use tongban_core::time::Timestamp;
 use tongban_crypto::ca::{self, Profile, PublicUrls};
