@@ -90,8 +90,8 @@ impl Hierarchy {
     ) -> Result<usize, PathError> {
         validate(
             leaf,
-            &[self.issuing.clone()],
-            &[self.root.clone()],
+            std::slice::from_ref(&self.issuing),
+            std::slice::from_ref(&self.root),
             &[crl.to_vec()],
             usage,
             Timestamp::from(at),
@@ -165,7 +165,7 @@ fn unknown_root_is_rejected() {
         .der;
     let result = validate(
         &seal.der,
-        &[h.issuing.clone()],
+        std::slice::from_ref(&h.issuing),
         &[stranger],
         &[h.crl(&[])],
         Usage::Seal,
@@ -228,8 +228,8 @@ fn missing_crl_leaves_status_unknown() {
     let seal = h.leaf(&seal_profile());
     let result = validate(
         &seal.der,
-        &[h.issuing.clone()],
-        &[h.root.clone()],
+        std::slice::from_ref(&h.issuing),
+        std::slice::from_ref(&h.root),
         &[],
         Usage::Seal,
         Timestamp::from(soon(&h)),
@@ -272,7 +272,7 @@ fn an_intermediate_without_the_ca_flag_is_rejected() {
     let result = validate(
         &leaf,
         &[fake_ca],
-        &[h.root.clone()],
+        std::slice::from_ref(&h.root),
         &[],
         Usage::Seal,
         Timestamp::from(soon(&h)),
@@ -289,7 +289,7 @@ fn garbage_is_malformed_not_a_panic() {
     let result = validate(
         b"\x30\x03\x02\x01",
         &[],
-        &[h.root.clone()],
+        std::slice::from_ref(&h.root),
         &[],
         Usage::Seal,
         Timestamp::now(),
