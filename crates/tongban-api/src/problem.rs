@@ -8,6 +8,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use tongban_crypto::CryptoError;
 use tongban_store::StoreError;
 use utoipa::ToSchema;
 
@@ -221,6 +222,21 @@ impl ApiError {
     /// The problem type.
     pub fn kind(&self) -> ProblemType {
         self.kind
+    }
+}
+
+impl From<CryptoError> for ApiError {
+    fn from(error: CryptoError) -> Self {
+        match error {
+            CryptoError::Store(store) => store.into(),
+            CryptoError::NotFound(what) => {
+                Self::new(ProblemType::NotFound, format!("{what} not found"))
+            }
+            other => {
+                tracing::error!(error = %other, "crypto error");
+                Self::bare(ProblemType::Internal)
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tongban_core::config::HttpConfig;
+use tongban_crypto::pki::Pki;
 use tongban_store::Store;
 
 use crate::metrics::Metrics;
@@ -15,16 +16,19 @@ pub struct AppState {
     pub store: Store,
     /// HTTP limits and timeouts.
     pub http: Arc<HttpConfig>,
+    /// CAs, CRLs and the time-stamp authority.
+    pub pki: Arc<Pki>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// State over `store` with the given HTTP settings.
-    pub fn new(store: Store, http: HttpConfig) -> Self {
+    /// State over `store` with the given HTTP settings and PKI.
+    pub fn new(store: Store, http: HttpConfig, pki: Arc<Pki>) -> Self {
         Self {
             store,
             http: Arc::new(http),
+            pki,
             metrics: Arc::new(Metrics::default()),
         }
     }

@@ -28,6 +28,10 @@ pub struct Config {
     pub env: Environment,
     /// Socket address the HTTP server binds.
     pub listen: SocketAddr,
+    /// The URL relying parties reach this service at (behind any proxy). Certificates
+    /// point their CRL and CA-certificate URLs here, so it must be right before the
+    /// first certificate is issued.
+    pub public_url: String,
     /// Database settings.
     pub database: DatabaseConfig,
     /// HTTP limits and timeouts.
@@ -124,6 +128,7 @@ impl Default for Config {
         Self {
             env: Environment::Development,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".to_owned(),
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             keys: KeysConfig::default(),
@@ -214,6 +219,10 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
     }),
     ("TONGBAN_LISTEN", "listen", |c, v| {
         c.listen = parse(v)?;
+        Ok(())
+    }),
+    ("TONGBAN_PUBLIC_URL", "public_url", |c, v| {
+        c.public_url = v.trim_end_matches('/').to_owned();
         Ok(())
     }),
     ("DATABASE_URL", "database.url", |c, v| {

@@ -210,6 +210,8 @@ pub(crate) fn params(
     urls: Option<(&PublicUrls, &str)>,
 ) -> Result<CertificateParams, CryptoError> {
     let mut p = CertificateParams::default();
+    // The default holds a placeholder CN that would come first in the subject.
+    p.distinguished_name = rcgen::DistinguishedName::new();
     p.serial_number = Some(SerialNumber::from_slice(serial));
     // rcgen's default validity is 1975–4096; always set both ends.
     p.not_before = not_before;

@@ -25,6 +25,20 @@ pub enum CryptoError {
     /// A certificate, CRL or structure could not be built or encoded.
     #[error("encoding failed: {0}")]
     Encoding(String),
+    /// The root CA certificate is missing or unusable.
+    #[error("root CA certificate {path}: {reason}")]
+    Root {
+        /// Where it was looked for.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No issuing CA yet, and no root key here to make one (production).
+    #[error(
+        "no issuing CA certificate: run `tongban keys issuing-csr`, have the offline root sign \
+         the request, then `tongban keys import-issuing <certificate.pem>`"
+    )]
+    NoIssuingCa,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] tongban_store::StoreError),

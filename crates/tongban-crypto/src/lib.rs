@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ca;
+pub mod cms;
 pub mod crl;
 mod der_util;
 mod error;
@@ -16,7 +17,9 @@ pub mod jose;
 pub mod kek;
 pub mod keystore;
 pub mod path;
+pub mod pki;
 pub mod signer;
+pub mod tsa;
 
 pub use error::CryptoError;
 pub use signer::{Algorithm, PublicKey, Signer, SoftwareKey};

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use tongban_core::config::Config;
 use tongban_store::Store;
 
-use crate::{logging, server, startup};
+use crate::{keys, logging, server, startup};
 
 /// Tongban: unified identity, e-certificates and e-seals for digital government.
 #[derive(Debug, Parser)]
@@ -36,6 +36,41 @@ pub enum Command {
     },
     /// Print the OpenAPI document (as served at /openapi.json).
     Openapi,
+    /// Keys and CAs.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+/// `tongban keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make development keys in keys.dir: a KEK, a root CA and its encrypted key, and
+    /// the DEVELOPMENT-ONLY marker that production refuses.
+    DevInit {
+        /// Replace existing development keys (invalidates databases made with them).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Install an externally made root CA certificate (PEM) as keys.dir/root-ca.pem.
+    ImportRoot {
+        /// The root certificate, PEM.
+        file: PathBuf,
+    },
+    /// Generate the issuing CA key (stored encrypted) and write its PKCS#10 request
+    /// for the offline root to sign.
+    IssuingCsr {
+        /// Where to write the request (PEM).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import the issuing CA certificate the offline root signed.
+    ImportIssuing {
+        /// The certificate, PEM.
+        file: PathBuf,
+    },
 }
 
 /// Parses arguments, runs the command, and turns errors into a message and exit code 1.
@@ -67,6 +102,7 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(config).await,
             Command::Migrate { status } => migrate(config, status).await,
             Command::Openapi => Ok(ExitCode::SUCCESS),
+            Command::Keys { command } => keys::run(config, command).await,
         }
     });
     match result {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod keys;
 pub mod logging;
 pub mod server;
 pub mod startup;

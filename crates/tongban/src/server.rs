@@ -2,6 +2,7 @@
 //! bounded graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -10,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tongban_api::AppState;
 use tongban_core::config::Config;
+use tongban_crypto::pki::Pki;
 use tongban_store::Store;
 
 use crate::startup;
@@ -21,26 +23,52 @@ const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Running {
     addr: SocketAddr,
     store: Store,
+    pki: Arc<Pki>,
     stop: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    crl_refresher: JoinHandle<()>,
     grace: Duration,
+}
+
+/// How often the CRL's age is checked; a new one is signed at half its validity.
+const CRL_CHECK_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Keeps the published CRL fresh even when nothing is revoked for days.
+async fn refresh_crls(pki: Arc<Pki>) {
+    let mut ticks = tokio::time::interval(CRL_CHECK_INTERVAL);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = pki.refresh_crl_if_due().await {
+            tracing::warn!(%error, "CRL refresh failed; retrying at the next check");
+        }
+    }
 }
 
 /// Checks the configuration, opens and migrates the database, binds the listener and
 /// starts serving in a background task.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let started = Instant::now();
-    startup::check(&config)?;
+    let kek = startup::check(&config)?;
     let store = Store::connect(&config.database)
         .await
         .context("cannot open the database")?;
     let schema = store.migrate().await?;
+    let pki = Pki::open(
+        store.clone(),
+        Arc::new(kek),
+        &config.keys.dir,
+        &config.public_url,
+    )
+    .await
+    .context("cannot open the PKI")?;
+    let pki = Arc::new(pki);
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-    let app = tongban_api::router(AppState::new(store.clone(), config.http));
+    let app = tongban_api::router(AppState::new(store.clone(), config.http, pki.clone()));
+    let crl_refresher = tokio::spawn(refresh_crls(pki.clone()));
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         axum::serve(
@@ -62,8 +90,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     Ok(Running {
         addr,
         store,
+        pki,
         stop,
         task,
+        crl_refresher,
         grace,
     })
 }
@@ -79,11 +109,17 @@ impl Running {
         &self.store
     }
 
+    /// The server's PKI.
+    pub fn pki(&self) -> &Arc<Pki> {
+        &self.pki
+    }
+
     /// Stops accepting connections, lets in-flight requests finish for at most the
     /// configured grace period, then closes the database pool.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         tracing::info!(grace_secs = self.grace.as_secs(), "shutting down");
         let _ = self.stop.send(true);
+        self.crl_refresher.abort();
         let mut task = self.task;
         match tokio::time::timeout(self.grace, &mut task).await {
             Ok(joined) => joined.context("server task failed")??,

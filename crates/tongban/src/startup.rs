@@ -23,14 +23,24 @@ pub enum StartupError {
          keys.kek_file (base64 of 32 random bytes)"
     )]
     MissingKek,
+    /// Development mode without any KEK, not even the development one.
+    #[error(
+        "no key-encryption key: run `tongban keys dev-init` to make development keys, or set \
+         TONGBAN_KEK / keys.kek_file"
+    )]
+    NoDevKek,
     /// The KEK is set but unusable.
     #[error(transparent)]
     Kek(#[from] KekError),
 }
 
-/// Validates the configuration for its environment and returns the KEK, if any.
-pub fn check(config: &Config) -> Result<Option<Kek>, StartupError> {
-    let kek = Kek::load(&config.keys)?;
+/// The development KEK's file in the key directory.
+pub const DEV_KEK_FILE: &str = "kek";
+
+/// Validates the configuration for its environment and returns the KEK. In development
+/// an unset KEK falls back to `keys.dir/kek`.
+pub fn check(config: &Config) -> Result<Kek, StartupError> {
+    let mut kek = Kek::load(&config.keys)?;
     let dev_keys = config.keys.dir.join(DEV_MARKER).exists();
     match config.env {
         Environment::Production => {
@@ -39,18 +49,23 @@ pub fn check(config: &Config) -> Result<Option<Kek>, StartupError> {
                     config.keys.dir.display().to_string(),
                 ));
             }
-            if kek.is_none() {
-                return Err(StartupError::MissingKek);
-            }
+            kek.ok_or(StartupError::MissingKek)
         }
         Environment::Development => {
+            if kek.is_none() {
+                let mut keys = config.keys.clone();
+                keys.kek_file = Some(config.keys.dir.join(DEV_KEK_FILE));
+                if keys.kek_file.as_ref().is_some_and(|f| f.exists()) {
+                    kek = Kek::load(&keys)?;
+                }
+            }
             tracing::warn!(
                 keys_dir = %config.keys.dir.display(),
                 "development mode: development keys are allowed; never run this in production"
             );
+            kek.ok_or(StartupError::NoDevKek)
         }
     }
-    Ok(kek)
 }
 
 #[cfg(test)]
@@ -85,11 +100,7 @@ mod tests {
             check(&production(&empty, Some("c2hvcnQ="))),
             Err(StartupError::Kek(_))
         ));
-        assert!(
-            check(&production(&empty, Some(good_kek)))
-                .expect("ok")
-                .is_some()
-        );
+        assert!(check(&production(&empty, Some(good_kek))).is_ok());
         std::fs::remove_dir_all(&empty).ok();
     }
 }

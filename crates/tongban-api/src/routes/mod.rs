@@ -2,6 +2,7 @@
 
 mod docs;
 mod health;
+mod pki;
 mod reports;
 mod system;
 
@@ -26,6 +27,9 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(health::metrics))
         .routes(routes!(system::status))
         .routes(routes!(reports::csp))
+        .routes(routes!(pki::ca_certificate))
+        .routes(routes!(pki::crl))
+        .routes(routes!(pki::timestamp))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the

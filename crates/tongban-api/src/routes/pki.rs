@@ -1,0 +1,92 @@
+//! The public PKI surface: CA certificates and CRLs (where our certificates' AIA and CRL
+//! distribution point URLs lead) and the RFC 3161 time-stamp authority.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::IntoResponse;
+
+use crate::problem::{ApiError, Problem, ProblemType};
+use crate::state::AppState;
+
+const PKIX_CERT: &str = "application/pkix-cert";
+const PKIX_CRL: &str = "application/pkix-crl";
+const TIMESTAMP_QUERY: &str = "application/timestamp-query";
+const TIMESTAMP_REPLY: &str = "application/timestamp-reply";
+
+/// `{name}.{extension}` → `name`, or 404.
+fn strip<'a>(file: &'a str, extension: &str) -> Result<&'a str, ApiError> {
+    file.strip_suffix(extension)
+        .ok_or_else(|| ApiError::new(ProblemType::NotFound, "no such file"))
+}
+
+/// A CA certificate, DER (`root.crt`, `issuing.crt`).
+#[utoipa::path(get, path = "/pki/ca/{file}", tag = "pki",
+    params(("file" = String, Path, description = "`root.crt` or `issuing.crt`")),
+    responses(
+        (status = 200, description = "the certificate", body = Vec<u8>, content_type = "application/pkix-cert"),
+        (status = 404, description = "no such CA", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn ca_certificate(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let name = strip(&file, ".crt")?;
+    let der = state
+        .pki
+        .ca_certificate(name)
+        .ok_or_else(|| ApiError::new(ProblemType::NotFound, format!("no CA named {name}")))?
+        .to_vec();
+    Ok(([(header::CONTENT_TYPE, PKIX_CERT)], der))
+}
+
+/// The newest CRL of a CA, DER (`issuing.crl`). Signed again before half its validity
+/// has passed, so it is never stale.
+#[utoipa::path(get, path = "/pki/crl/{file}", tag = "pki",
+    params(("file" = String, Path, description = "`issuing.crl`")),
+    responses(
+        (status = 200, description = "the CRL", body = Vec<u8>, content_type = "application/pkix-crl"),
+        (status = 404, description = "no CRL for that CA", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn crl(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    if strip(&file, ".crl")? != tongban_crypto::ca::ISSUING {
+        return Err(ApiError::new(
+            ProblemType::NotFound,
+            "CRLs are published for the issuing CA; the offline root publishes its own",
+        ));
+    }
+    let der = state.pki.crl().await?;
+    Ok(([(header::CONTENT_TYPE, PKIX_CRL)], der))
+}
+
+/// RFC 3161 time-stamp request → time-stamp response. A query we cannot grant (bad
+/// format, hash other than SHA-256, foreign policy) is still answered 200 with an
+/// RFC 3161 rejection status and failure reason.
+#[utoipa::path(post, path = "/pki/tsa", tag = "pki",
+    request_body(content = Vec<u8>, content_type = "application/timestamp-query"),
+    responses(
+        (status = 200, description = "TimeStampResp (granted or rejected)", body = Vec<u8>, content_type = "application/timestamp-reply"),
+        (status = 413, description = "query over the body limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not application/timestamp-query", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn timestamp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.split(';').next().map(str::trim) != Some(TIMESTAMP_QUERY) {
+        return Err(ApiError::new(
+            ProblemType::UnsupportedMediaType,
+            format!("expected Content-Type: {TIMESTAMP_QUERY}"),
+        ));
+    }
+    let reply = state.pki.tsa().respond(&body).await;
+    Ok(([(header::CONTENT_TYPE, TIMESTAMP_REPLY)], reply))
+}

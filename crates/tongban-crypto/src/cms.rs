@@ -1,0 +1,219 @@
+//! CMS SignedData (RFC 5652), the building block of CAdES, PAdES and time-stamp tokens.
+//!
+//! Detached signatures can be made from a SHA-256 digest alone, so a document never has
+//! to reach us. Signed attributes: contentType, messageDigest, optional signingTime, and
+//! ESS signing-certificate-v2 (RFC 5035) binding the signer's certificate, which CAdES
+//! and PAdES baseline signatures require.
+
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
+use der::{Decode, Encode, Sequence};
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
+use tongban_core::time::Timestamp;
+use x509_cert::Certificate;
+use x509_cert::attr::{Attribute, AttributeValue};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::serial_number::SerialNumber;
+
+use crate::error::CryptoError;
+use crate::signer::{Algorithm, Signer};
+
+/// id-data (RFC 5652 §4).
+pub const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+/// id-signedData.
+pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+/// id-ct-TSTInfo (RFC 3161).
+pub const ID_CT_TST_INFO: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// id-sha256.
+pub const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+/// id-aa-signatureTimeStampToken (RFC 3161 Appendix A): the unsigned attribute of a
+/// B-T signature.
+pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
+/// ESSCertIDv2 (RFC 5035 §4), hash algorithm left at its default, SHA-256.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct EssCertIdV2 {
+    cert_hash: OctetString,
+    issuer_serial: IssuerSerial,
+}
+
+/// IssuerSerial (RFC 5035 §4).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct IssuerSerial {
+    issuer: Vec<GeneralName>,
+    serial_number: SerialNumber,
+}
+
+/// SigningCertificateV2 (RFC 5035 §3).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+fn algorithm(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    }
+}
+
+fn attribute(oid: ObjectIdentifier, value: impl Encode) -> Result<Attribute, CryptoError> {
+    let value = AttributeValue::from_der(&value.to_der()?)?;
+    Ok(Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value])?,
+    })
+}
+
+/// The signing-certificate-v2 attribute for `cert`.
+fn signing_certificate_v2(cert_der: &[u8], cert: &Certificate) -> Result<Attribute, CryptoError> {
+    let tbs = cert.tbs_certificate();
+    let ess = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            cert_hash: OctetString::new(sha256(cert_der).to_vec())?,
+            issuer_serial: IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
+                serial_number: tbs.serial_number().clone(),
+            },
+        }],
+    };
+    attribute(ID_AA_SIGNING_CERTIFICATE_V2, ess)
+}
+
+/// What to put in a SignedData.
+pub(crate) struct Content<'a> {
+    /// eContentType.
+    pub content_type: ObjectIdentifier,
+    /// The content when encapsulated (a TSTInfo); `None` for a detached signature.
+    pub encapsulated: Option<&'a [u8]>,
+    /// SHA-256 of the content.
+    pub digest: [u8; 32],
+    /// Adds a signingTime attribute (CAdES); PAdES puts the time in the PDF instead.
+    pub signing_time: Option<Timestamp>,
+    /// Include the certificates of `chain` (the leaf at least).
+    pub include_certificates: bool,
+}
+
+/// Makes a SignedData ContentInfo signed by `signer`, whose certificate chain (leaf
+/// first) is `chain`.
+pub(crate) fn signed_data(
+    signer: &dyn Signer,
+    chain: &[Vec<u8>],
+    content: &Content<'_>,
+) -> Result<Vec<u8>, CryptoError> {
+    if signer.algorithm() != Algorithm::Es256 {
+        return Err(CryptoError::InvalidKey(
+            "CMS signing supports ES256 keys".into(),
+        ));
+    }
+    let leaf_der = chain
+        .first()
+        .ok_or_else(|| CryptoError::Encoding("no signer certificate".into()))?;
+    let leaf = Certificate::from_der(leaf_der)?;
+    let mut signed_attrs = vec![
+        attribute(ID_CONTENT_TYPE, content.content_type)?,
+        attribute(
+            ID_MESSAGE_DIGEST,
+            OctetString::new(content.digest.to_vec())?,
+        )?,
+        signing_certificate_v2(leaf_der, &leaf)?,
+    ];
+    if let Some(at) = content.signing_time {
+        let time = UtcTime::from_unix_duration(std::time::Duration::from_millis(
+            u64::try_from(at.unix_millis()).unwrap_or(0) / 1000 * 1000,
+        ))?;
+        signed_attrs.push(attribute(ID_SIGNING_TIME, time)?);
+    }
+    let signed_attrs = SetOfVec::try_from(signed_attrs)?;
+    // The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4).
+    let signature = signer.sign_x509(&signed_attrs.to_der()?)?;
+    let tbs = leaf.tbs_certificate();
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        }),
+        digest_alg: algorithm(ID_SHA256),
+        signed_attrs: Some(signed_attrs),
+        signature_algorithm: algorithm(ECDSA_WITH_SHA256),
+        signature: OctetString::new(signature)?,
+        unsigned_attrs: None,
+    };
+    let certificates = if content.include_certificates {
+        let certs = chain
+            .iter()
+            .map(|der| Certificate::from_der(der).map(CertificateChoices::Certificate))
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(CertificateSet(SetOfVec::try_from(certs)?))
+    } else {
+        None
+    };
+    let encap_content_info = EncapsulatedContentInfo {
+        econtent_type: content.content_type,
+        econtent: content
+            .encapsulated
+            .map(|bytes| Any::new(der::Tag::OctetString, bytes))
+            .transpose()?,
+    };
+    let signed_data = SignedData {
+        // RFC 5652 §5.1: version 3 when the content is not id-data.
+        version: if content.content_type == ID_DATA {
+            CmsVersion::V1
+        } else {
+            CmsVersion::V3
+        },
+        digest_algorithms: SetOfVec::try_from(vec![algorithm(ID_SHA256)])?,
+        encap_content_info,
+        certificates,
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
+    };
+    let info = ContentInfo {
+        content_type: ID_SIGNED_DATA,
+        content: Any::from_der(&signed_data.to_der()?)?,
+    };
+    Ok(info.to_der()?)
+}
+
+/// A detached CMS signature (`.p7s`, DER) over content whose SHA-256 is `digest`: the
+/// content itself is never needed. `chain` is the signer's certificate first, then its
+/// issuers; all are included.
+pub fn sign_detached_digest(
+    signer: &dyn Signer,
+    chain: &[Vec<u8>],
+    digest: [u8; 32],
+    signing_time: Option<Timestamp>,
+) -> Result<Vec<u8>, CryptoError> {
+    signed_data(
+        signer,
+        chain,
+        &Content {
+            content_type: ID_DATA,
+            encapsulated: None,
+            digest,
+            signing_time,
+            include_certificates: true,
+        },
+    )
+}

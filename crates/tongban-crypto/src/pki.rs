@@ -1,0 +1,515 @@
+//! The PKI service: the root (trust anchor), the online issuing CA, the time-stamping
+//! authority, certificate issuance and revocation, and CRLs — everything persisted
+//! through `tongban-store`, private keys only through the encrypted [`KeyStore`].
+//!
+//! Development: `keys-dev/` holds a root certificate and its encrypted key, so the
+//! service makes its own issuing CA on first start. Production: the root is offline;
+//! the issuing CA's key is made here, its request signed elsewhere and imported
+//! (`tongban keys issuing-csr`, `tongban keys import-issuing`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use tongban_core::time::Timestamp;
+use tongban_store::{Store, StoreError, pki};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::ca::{self, Issued, Profile, PublicUrls};
+use crate::crl::{self, CRL_VALIDITY, RevocationReason, RevokedEntry};
+use crate::error::CryptoError;
+use crate::kek::Kek;
+use crate::keystore::{KeyStore, open_row};
+use crate::path::{self, PathError, Usage, ValidPath};
+use crate::signer::{Algorithm, PublicKey, Signer};
+use crate::tsa::Tsa;
+
+/// File names in the key directory.
+pub const ROOT_CERT_FILE: &str = "root-ca.pem";
+/// The encrypted development root key (base64 of the KEK-sealed PKCS#8).
+pub const ROOT_KEY_FILE: &str = "root-ca.key";
+/// Purpose of the root key, bound into its ciphertext.
+const ROOT_PURPOSE: &str = "root-ca";
+const ISSUING_PURPOSE: &str = "issuing-ca";
+const TSA_PURPOSE: &str = "tsa";
+
+/// A CA whose key we hold.
+#[derive(Clone)]
+struct OnlineCa {
+    der: Vec<u8>,
+    signer: Arc<dyn Signer>,
+}
+
+/// The PKI of one deployment.
+#[derive(Clone)]
+pub struct Pki {
+    store: Store,
+    keys: KeyStore,
+    urls: PublicUrls,
+    root: Vec<u8>,
+    issuing: OnlineCa,
+    tsa: Tsa,
+}
+
+/// Reads PEM text into DER.
+pub fn pem_to_der(text: &str) -> Result<Vec<u8>, CryptoError> {
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    B64.decode(body)
+        .map_err(|_| CryptoError::Encoding("not PEM".into()))
+}
+
+/// DER as PEM with the given label.
+pub fn der_to_pem(label: &str, der: &[u8]) -> String {
+    let b64 = B64.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// Loads the root certificate from the key directory.
+pub fn load_root(keys_dir: &Path) -> Result<Vec<u8>, CryptoError> {
+    let path = keys_dir.join(ROOT_CERT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| CryptoError::Root {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    parse_root(&text, &path.display().to_string())
+}
+
+/// Checks that PEM `text` (from `origin`) is a self-signed CA certificate; returns DER.
+pub fn parse_root(text: &str, origin: &str) -> Result<Vec<u8>, CryptoError> {
+    let fail = |reason: String| CryptoError::Root {
+        path: origin.to_owned(),
+        reason,
+    };
+    let der = pem_to_der(text).map_err(|e| fail(e.to_string()))?;
+    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| fail(e.to_string()))?;
+    if !cert.is_ca() || cert.subject().as_raw() != cert.issuer().as_raw() {
+        return Err(fail("not a self-signed CA certificate".into()));
+    }
+    cert.verify_signature(None)
+        .map_err(|_| fail("self-signature does not verify".into()))?;
+    Ok(der)
+}
+
+fn public_key_of(der: &[u8]) -> Result<PublicKey, CryptoError> {
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| CryptoError::Encoding(format!("certificate: {e}")))?;
+    PublicKey::from_spki_der(cert.public_key().raw)
+}
+
+/// The development root key, sealed under the KEK in the key directory.
+fn dev_root_key(
+    keys_dir: &Path,
+    kek: &Kek,
+    root: &[u8],
+) -> Result<Option<Arc<dyn Signer>>, CryptoError> {
+    let path: PathBuf = keys_dir.join(ROOT_KEY_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let sealed = B64
+        .decode(text.trim())
+        .map_err(|_| CryptoError::Encoding(format!("{} is not base64", path.display())))?;
+    let public = public_key_of(root)?;
+    let row = pki::KeyRow {
+        id: public.thumbprint(),
+        purpose: ROOT_PURPOSE.to_owned(),
+        algorithm: public.algorithm().db_name().to_owned(),
+        public_key: public.raw().to_vec(),
+        encrypted_private: sealed,
+        created_at: Timestamp::now(),
+    };
+    Ok(Some(Arc::new(open_row(kek, &row)?)))
+}
+
+/// Writes a new development root (key sealed under `kek`) into `keys_dir`.
+pub fn write_dev_root(keys_dir: &Path, kek: &Kek) -> Result<Vec<u8>, CryptoError> {
+    let key = crate::signer::SoftwareKey::generate(Algorithm::Es256)?;
+    let (key, pkcs8) = key;
+    let root = ca::self_signed_root(
+        &key,
+        "Tongban Development Root CA",
+        time::OffsetDateTime::now_utc(),
+    )?;
+    let aad = format!("tongban-key-v1|{}|{ROOT_PURPOSE}", key.key_id());
+    let sealed = kek.seal(aad.as_bytes(), &pkcs8.0)?;
+    let io = |e: std::io::Error| CryptoError::Encoding(e.to_string());
+    std::fs::create_dir_all(keys_dir).map_err(io)?;
+    std::fs::write(
+        keys_dir.join(ROOT_CERT_FILE),
+        der_to_pem("CERTIFICATE", &root.der),
+    )
+    .map_err(io)?;
+    std::fs::write(
+        keys_dir.join(ROOT_KEY_FILE),
+        format!("{}\n", B64.encode(sealed)),
+    )
+    .map_err(io)?;
+    Ok(root.der)
+}
+
+impl Pki {
+    /// Opens the PKI: loads the root from `keys_dir`, the issuing CA and TSA from the
+    /// database (making them when a development root key is at hand), and signs a
+    /// first CRL if there is none.
+    pub async fn open(
+        store: Store,
+        kek: Arc<Kek>,
+        keys_dir: &Path,
+        public_url: &str,
+    ) -> Result<Self, CryptoError> {
+        let root = load_root(keys_dir)?;
+        let keys = KeyStore::new(store.clone(), kek.clone());
+        let urls = PublicUrls::new(public_url);
+        let now = Timestamp::now();
+
+        let issuing = match current(&store, ca::ROOT, "issuing-ca", now).await? {
+            Some(row) => OnlineCa {
+                signer: keys.load(&row.key_id).await?,
+                der: row.der,
+            },
+            None => {
+                let root_key =
+                    dev_root_key(keys_dir, &kek, &root)?.ok_or(CryptoError::NoIssuingCa)?;
+                let signer = keys.generate(Algorithm::Es256, ISSUING_PURPOSE).await?;
+                let issued = ca::issue(
+                    &Profile::IssuingCa {
+                        name: "Tongban Issuing CA".into(),
+                    },
+                    signer.public_key(),
+                    ca::ROOT,
+                    &root,
+                    root_key.as_ref(),
+                    &urls,
+                    time::OffsetDateTime::now_utc(),
+                )?;
+                record(
+                    &store,
+                    ca::ROOT,
+                    "issuing-ca",
+                    "CN=Tongban Issuing CA",
+                    signer.key_id(),
+                    &issued,
+                )
+                .await?;
+                tracing::info!(serial = %issued.serial, "issued a new issuing CA certificate");
+                OnlineCa {
+                    der: issued.der,
+                    signer,
+                }
+            }
+        };
+        let tsa_profile = Profile::Tsa {
+            name: "Tongban Time-Stamping Authority".into(),
+        };
+        let (tsa_signer, tsa_der) = match current(&store, ca::ISSUING, "tsa", now).await? {
+            Some(row) => (keys.load(&row.key_id).await?, row.der),
+            None => {
+                let (signer, row) =
+                    issue_leaf(&store, &keys, &urls, &issuing, &tsa_profile, TSA_PURPOSE).await?;
+                (signer, row.der)
+            }
+        };
+        let tsa = Tsa::new(
+            tsa_signer,
+            vec![tsa_der, issuing.der.clone()],
+            store.clone(),
+        );
+        let pki = Self {
+            store,
+            keys,
+            urls,
+            root,
+            issuing,
+            tsa,
+        };
+        pki.refresh_crl_if_due().await?;
+        Ok(pki)
+    }
+
+    /// The root certificate (DER), the trust anchor.
+    pub fn root(&self) -> &[u8] {
+        &self.root
+    }
+
+    /// The issuing CA certificate (DER).
+    pub fn issuing(&self) -> &[u8] {
+        &self.issuing.der
+    }
+
+    /// The certificate of CA `name` (`root` or `issuing`).
+    pub fn ca_certificate(&self, name: &str) -> Option<&[u8]> {
+        match name {
+            ca::ROOT => Some(&self.root),
+            ca::ISSUING => Some(&self.issuing.der),
+            _ => None,
+        }
+    }
+
+    /// The time-stamping authority.
+    pub fn tsa(&self) -> &Tsa {
+        &self.tsa
+    }
+
+    /// The encrypted key store.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// Generates a key and issues it a certificate of `profile` from the issuing CA;
+    /// key and certificate are stored.
+    pub async fn issue(
+        &self,
+        profile: &Profile,
+    ) -> Result<(Arc<dyn Signer>, pki::CertificateRow), CryptoError> {
+        issue_leaf(
+            &self.store,
+            &self.keys,
+            &self.urls,
+            &self.issuing,
+            profile,
+            profile.name(),
+        )
+        .await
+    }
+
+    /// Revokes a certificate of the issuing CA and signs a new CRL at once. Returns
+    /// false if there is no such valid certificate.
+    pub async fn revoke(
+        &self,
+        serial: &str,
+        reason: RevocationReason,
+    ) -> Result<bool, CryptoError> {
+        let mut tx = self.store.begin().await?;
+        let known = pki::certificate(&mut tx, serial).await?;
+        if known.as_ref().is_none_or(|c| c.issuer != ca::ISSUING) {
+            return Ok(false);
+        }
+        let revocation = pki::Revocation {
+            at: Timestamp::now(),
+            reason: reason.code(),
+        };
+        let done = pki::revoke_certificate(&mut tx, serial, revocation).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        if done {
+            self.sign_crl().await?;
+        }
+        Ok(done)
+    }
+
+    /// The newest CRL of the issuing CA (DER), signing a new one first if it is due.
+    pub async fn crl(&self) -> Result<Vec<u8>, CryptoError> {
+        self.refresh_crl_if_due().await?;
+        let mut conn = self.store.conn().await?;
+        let crl = pki::latest_crl(&mut conn, ca::ISSUING).await?;
+        crl.map(|c| c.der)
+            .ok_or_else(|| CryptoError::NotFound("CRL".into()))
+    }
+
+    /// Signs a new CRL when there is none or the newest is past half its validity, so
+    /// relying parties never hold an expired one.
+    pub async fn refresh_crl_if_due(&self) -> Result<(), CryptoError> {
+        let mut conn = self.store.conn().await?;
+        let latest = pki::latest_crl(&mut conn, ca::ISSUING).await?;
+        drop(conn);
+        let half = CRL_VALIDITY.whole_milliseconds() as i64 / 2;
+        let due = latest
+            .is_none_or(|c| Timestamp::now().unix_millis() + half >= c.next_update.unix_millis());
+        if due {
+            self.sign_crl().await?;
+        }
+        Ok(())
+    }
+
+    async fn sign_crl(&self) -> Result<(), CryptoError> {
+        let mut tx = self.store.begin().await?;
+        let number = pki::next_counter(&mut tx, "crl:issuing").await?;
+        let revoked = pki::revoked_by_issuer(&mut tx, ca::ISSUING)
+            .await?
+            .into_iter()
+            .map(|(serial_hex, r)| RevokedEntry {
+                serial_hex,
+                at: r.at,
+                reason: RevocationReason::from_code(r.reason),
+            })
+            .collect::<Vec<_>>();
+        let this_update = Timestamp::now();
+        let next_update = Timestamp::from(this_update.to_offset_date_time() + CRL_VALIDITY);
+        let der = crl::sign_crl(
+            &self.issuing.der,
+            self.issuing.signer.as_ref(),
+            number,
+            &revoked,
+            this_update,
+            next_update,
+        )?;
+        pki::insert_crl(
+            &mut tx,
+            &pki::CrlRow {
+                ca: ca::ISSUING.to_owned(),
+                number,
+                this_update,
+                next_update,
+                der,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Validates a certificate issued under our root for `usage` at `at`, with our
+    /// issuing CA as intermediate and our newest CRL.
+    pub async fn validate(
+        &self,
+        leaf: &[u8],
+        usage: Usage,
+        at: Timestamp,
+    ) -> Result<Result<ValidPath, PathError>, CryptoError> {
+        let crl = self.crl().await?;
+        Ok(path::validate(
+            leaf,
+            std::slice::from_ref(&self.issuing.der),
+            std::slice::from_ref(&self.root),
+            &[crl],
+            usage,
+            at,
+        ))
+    }
+}
+
+/// Generates a key for `purpose` and issues it a certificate of `profile` from `issuing`.
+async fn issue_leaf(
+    store: &Store,
+    keys: &KeyStore,
+    urls: &PublicUrls,
+    issuing: &OnlineCa,
+    profile: &Profile,
+    purpose: &str,
+) -> Result<(Arc<dyn Signer>, pki::CertificateRow), CryptoError> {
+    let signer = keys.generate(Algorithm::Es256, purpose).await?;
+    let issued = ca::issue(
+        profile,
+        signer.public_key(),
+        ca::ISSUING,
+        &issuing.der,
+        issuing.signer.as_ref(),
+        urls,
+        time::OffsetDateTime::now_utc(),
+    )?;
+    let row = record(
+        store,
+        ca::ISSUING,
+        profile.name(),
+        &profile.subject_text(),
+        signer.key_id(),
+        &issued,
+    )
+    .await?;
+    Ok((signer, row))
+}
+
+async fn current(
+    store: &Store,
+    issuer: &str,
+    profile: &str,
+    at: Timestamp,
+) -> Result<Option<pki::CertificateRow>, CryptoError> {
+    let mut conn = store.conn().await?;
+    Ok(pki::current_certificate(&mut conn, issuer, profile, at).await?)
+}
+
+async fn record(
+    store: &Store,
+    issuer: &str,
+    profile: &str,
+    subject: &str,
+    key_id: &str,
+    issued: &Issued,
+) -> Result<pki::CertificateRow, CryptoError> {
+    let row = pki::CertificateRow {
+        serial: issued.serial.clone(),
+        issuer: issuer.to_owned(),
+        profile: profile.to_owned(),
+        subject: subject.to_owned(),
+        key_id: key_id.to_owned(),
+        not_before: issued.not_before,
+        not_after: issued.not_after,
+        der: issued.der.clone(),
+        revocation: None,
+        created_at: Timestamp::now(),
+    };
+    let mut tx = store.begin().await?;
+    pki::insert_certificate(&mut tx, &row).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(row)
+}
+
+/// Production set-up, step 1: generates the issuing CA key (stored encrypted) and
+/// returns its PKCS#10 request (PEM) for the offline root to sign.
+pub async fn issuing_request(store: &Store, kek: Arc<Kek>) -> Result<String, CryptoError> {
+    let keys = KeyStore::new(store.clone(), kek);
+    let signer = keys.generate(Algorithm::Es256, ISSUING_PURPOSE).await?;
+    ca::issuing_ca_csr(signer.as_ref(), "Tongban Issuing CA")
+}
+
+/// Production set-up, step 2: stores the issuing CA certificate the offline root
+/// signed, after checking that the root in `keys_dir` signed it, that it is a CA, and
+/// that its key is one `issuing_request` made here. Returns its serial.
+pub async fn import_issuing(
+    store: &Store,
+    keys_dir: &Path,
+    pem: &str,
+) -> Result<String, CryptoError> {
+    let root_der = load_root(keys_dir)?;
+    let der = pem_to_der(pem)?;
+    let bad = |reason: &str| CryptoError::Encoding(format!("issuing CA certificate: {reason}"));
+    let (_, root) = X509Certificate::from_der(&root_der).map_err(|_| bad("root unreadable"))?;
+    let (_, cert) = X509Certificate::from_der(&der).map_err(|_| bad("not a certificate"))?;
+    if cert.issuer().as_raw() != root.subject().as_raw()
+        || cert.verify_signature(Some(root.public_key())).is_err()
+    {
+        return Err(bad("not signed by the root in keys.dir"));
+    }
+    if !cert.is_ca() {
+        return Err(bad("not a CA certificate"));
+    }
+    let public = PublicKey::from_spki_der(cert.public_key().raw)?;
+    let mut conn = store.conn().await?;
+    let key = pki::key(&mut conn, &public.thumbprint()).await?;
+    drop(conn);
+    if key.is_none_or(|k| k.purpose != ISSUING_PURPOSE) {
+        return Err(bad(
+            "its key was not made by `tongban keys issuing-csr` on this database",
+        ));
+    }
+    let serial = ca::hex(cert.raw_serial());
+    let issued = Issued {
+        der: der.clone(),
+        serial: serial.clone(),
+        not_before: Timestamp::from_unix_millis(cert.validity().not_before.timestamp() * 1000),
+        not_after: Timestamp::from_unix_millis(cert.validity().not_after.timestamp() * 1000),
+    };
+    record(
+        store,
+        ca::ROOT,
+        "issuing-ca",
+        &cert.subject().to_string(),
+        &public.thumbprint(),
+        &issued,
+    )
+    .await?;
+    Ok(serial)
+}

@@ -1,0 +1,322 @@
+//! RFC 3161 time-stamp authority: parses `TimeStampReq`, answers `TimeStampResp` with a
+//! token signed by the TSA key (a CMS SignedData over a `TSTInfo`), with the caller's
+//! nonce echoed, our policy, an accuracy, and serials that increase across all
+//! instances (a database counter).
+//!
+//! Every query gets an RFC 3161 answer: malformed or unsupported queries get status
+//! `rejection` with a failure reason instead of an HTTP error, as §2.4.2 intends.
+
+use std::sync::Arc;
+
+use der::asn1::{Any, BitString, GeneralizedTime, Int, OctetString, Uint, Utf8StringRef};
+use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag};
+use spki::AlgorithmIdentifierOwned;
+use tongban_core::time::Timestamp;
+use tongban_store::{Store, pki};
+
+use crate::cms::{self, Content, ID_CT_TST_INFO, ID_SHA256, sha256};
+use crate::error::CryptoError;
+use crate::signer::Signer;
+
+/// Our TSA policy: `2.25.147690955894539417563959498371787299393.1`, an OID under the
+/// UUID arc (ITU-T X.667) that needs no registration. Its arcs exceed 32 bits, which
+/// the `der` OID type cannot hold, so it lives here as encoded bytes.
+pub const POLICY_OID_BYTES: [u8; 21] = [
+    0x69, 0x81, 0xde, 0x9c, 0x9f, 0x94, 0xd1, 0xf0, 0xda, 0xbc, 0x9d, 0x9a, 0xab, 0xcf, 0x83, 0xd2,
+    0xdb, 0xfa, 0xb4, 0x41, 0x01,
+];
+/// The policy in dotted form, for documentation and `openssl ts -tspolicy`.
+pub const POLICY_OID: &str = "2.25.147690955894539417563959498371787299393.1";
+
+/// Largest query we parse; a SHA-512 imprint with a nonce and policy is under 200 bytes.
+pub const MAX_QUERY_BYTES: usize = 4096;
+
+/// MessageImprint (RFC 3161 §2.4.1).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct MessageImprint {
+    hash_algorithm: AlgorithmIdentifierOwned,
+    hashed_message: OctetString,
+}
+
+/// Accuracy (RFC 3161 §2.4.2), whole seconds.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct Accuracy {
+    seconds: u32,
+}
+
+/// TSTInfo (RFC 3161 §2.4.2).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct TstInfo {
+    version: u8,
+    policy: Any,
+    message_imprint: MessageImprint,
+    serial_number: Uint,
+    gen_time: GeneralizedTime,
+    accuracy: Accuracy,
+    #[asn1(optional = "true")]
+    nonce: Option<Int>,
+}
+
+/// PKIStatusInfo (RFC 3161 §2.4.2).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct PkiStatusInfo<'a> {
+    status: u8,
+    #[asn1(optional = "true")]
+    status_string: Option<Vec<Utf8StringRef<'a>>>,
+    #[asn1(optional = "true")]
+    fail_info: Option<BitString>,
+}
+
+/// A query as we understood it.
+#[derive(Debug)]
+struct Query {
+    imprint: MessageImprint,
+    nonce: Option<Int>,
+    cert_req: bool,
+}
+
+/// Why a query is refused: a PKIFailureInfo bit and a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// badAlg (0): not SHA-256, or an imprint of the wrong length.
+    BadAlgorithm,
+    /// badDataFormat (5): not a DER TimeStampReq.
+    BadDataFormat,
+    /// unacceptedPolicy (15): a policy other than ours.
+    UnacceptedPolicy,
+    /// unacceptedExtension (16): extensions are not supported.
+    UnacceptedExtension,
+    /// systemFailure (25): our fault (database, signing).
+    SystemFailure,
+}
+
+impl Failure {
+    fn bit(self) -> u8 {
+        match self {
+            Self::BadAlgorithm => 0,
+            Self::BadDataFormat => 5,
+            Self::UnacceptedPolicy => 15,
+            Self::UnacceptedExtension => 16,
+            Self::SystemFailure => 25,
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Self::BadAlgorithm => "only SHA-256 message imprints are accepted",
+            Self::BadDataFormat => "the query is not a DER TimeStampReq",
+            Self::UnacceptedPolicy => "the requested policy is not offered",
+            Self::UnacceptedExtension => "request extensions are not supported",
+            Self::SystemFailure => "the time-stamp authority failed; retry later",
+        }
+    }
+}
+
+fn parse_query(bytes: &[u8]) -> Result<Query, Failure> {
+    if bytes.len() > MAX_QUERY_BYTES {
+        return Err(Failure::BadDataFormat);
+    }
+    let bad = |_| Failure::BadDataFormat;
+    let mut reader = SliceReader::new(bytes).map_err(bad)?;
+    let query = reader
+        .sequence(|r| {
+            let version = u8::decode(r)?;
+            let imprint = MessageImprint::decode(r)?;
+            let mut query = Query {
+                imprint,
+                nonce: None,
+                cert_req: false,
+            };
+            let mut policy = None;
+            let mut extensions = false;
+            while !r.is_finished() {
+                match Tag::peek(r)? {
+                    Tag::ObjectIdentifier => {
+                        let tlv = r.tlv_bytes()?;
+                        policy = Some(tlv.to_vec());
+                    }
+                    Tag::Integer => query.nonce = Some(Int::decode(r)?),
+                    Tag::Boolean => query.cert_req = bool::decode(r)?,
+                    _ => {
+                        r.tlv_bytes()?;
+                        extensions = true;
+                    }
+                }
+            }
+            Ok::<_, der::Error>((version, query, policy, extensions))
+        })
+        .map_err(bad)?;
+    reader.finish().map_err(bad)?;
+    let (version, query, policy, extensions) = query;
+    if version != 1 {
+        return Err(Failure::BadDataFormat);
+    }
+    if query.imprint.hash_algorithm.oid != ID_SHA256
+        || query.imprint.hashed_message.as_bytes().len() != 32
+    {
+        return Err(Failure::BadAlgorithm);
+    }
+    if let Some(policy) = policy
+        && policy.get(2..) != Some(&POLICY_OID_BYTES[..])
+    {
+        return Err(Failure::UnacceptedPolicy);
+    }
+    if extensions {
+        return Err(Failure::UnacceptedExtension);
+    }
+    Ok(query)
+}
+
+/// The time-stamp authority: its key, its certificate chain, and the shared counter.
+#[derive(Clone)]
+pub struct Tsa {
+    signer: Arc<dyn Signer>,
+    chain: Vec<Vec<u8>>,
+    store: Store,
+}
+
+impl Tsa {
+    /// A TSA signing with `signer`, whose chain (TSA certificate first) is `chain`.
+    pub fn new(signer: Arc<dyn Signer>, chain: Vec<Vec<u8>>, store: Store) -> Self {
+        Self {
+            signer,
+            chain,
+            store,
+        }
+    }
+
+    /// The TSA certificate chain, TSA certificate first.
+    pub fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
+    /// Answers a DER `TimeStampReq` with a DER `TimeStampResp`: granted with a token, or
+    /// rejected with a reason. Never fails: a failure is itself an RFC 3161 answer.
+    pub async fn respond(&self, query: &[u8]) -> Vec<u8> {
+        let result = match parse_query(query) {
+            Ok(query) => self.token(&query).await.map_err(|error| {
+                tracing::error!(%error, "time-stamp token failed");
+                Failure::SystemFailure
+            }),
+            Err(failure) => Err(failure),
+        };
+        let encoded = match result {
+            Ok(token) => granted(&token),
+            Err(failure) => rejected(failure),
+        };
+        // Encoding our own fixed structures cannot fail; if it did, answer the
+        // shortest valid rejection.
+        encoded.unwrap_or_else(|_| vec![0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x02])
+    }
+
+    /// A time-stamp token (ContentInfo DER) over a SHA-256 digest, for signature
+    /// time-stamps made in-process (CAdES/PAdES B-T).
+    pub async fn timestamp(&self, digest: [u8; 32]) -> Result<Vec<u8>, CryptoError> {
+        let query = Query {
+            imprint: MessageImprint {
+                hash_algorithm: AlgorithmIdentifierOwned {
+                    oid: ID_SHA256,
+                    parameters: None,
+                },
+                hashed_message: OctetString::new(digest.to_vec())?,
+            },
+            nonce: None,
+            cert_req: true,
+        };
+        self.token(&query).await
+    }
+
+    async fn token(&self, query: &Query) -> Result<Vec<u8>, CryptoError> {
+        let serial = {
+            let mut tx = self.store.begin().await?;
+            let serial = pki::next_counter(&mut tx, "tsa-serial").await?;
+            tx.commit().await.map_err(tongban_store::StoreError::from)?;
+            serial
+        };
+        let now = Timestamp::now();
+        let seconds = u64::try_from(now.unix_millis() / 1000).unwrap_or(0);
+        let tst_info = TstInfo {
+            version: 1,
+            policy: Any::new(Tag::ObjectIdentifier, POLICY_OID_BYTES.to_vec())?,
+            message_imprint: query.imprint.clone(),
+            serial_number: Uint::new(&serial.to_be_bytes())?,
+            gen_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(seconds))?,
+            accuracy: Accuracy { seconds: 1 },
+            nonce: query.nonce.clone(),
+        }
+        .to_der()?;
+        cms::signed_data(
+            self.signer.as_ref(),
+            &self.chain,
+            &Content {
+                content_type: ID_CT_TST_INFO,
+                encapsulated: Some(&tst_info),
+                digest: sha256(&tst_info),
+                signing_time: Some(now),
+                include_certificates: query.cert_req,
+            },
+        )
+    }
+}
+
+fn granted(token: &[u8]) -> Result<Vec<u8>, der::Error> {
+    let status = PkiStatusInfo {
+        status: 0,
+        status_string: None,
+        fail_info: None,
+    }
+    .to_der()?;
+    sequence(&[&status, token])
+}
+
+fn rejected(failure: Failure) -> Result<Vec<u8>, der::Error> {
+    let bit = failure.bit();
+    let mut bytes = vec![0u8; usize::from(bit / 8) + 1];
+    bytes[usize::from(bit / 8)] = 0x80 >> (bit % 8);
+    let status = PkiStatusInfo {
+        status: 2,
+        status_string: Some(vec![Utf8StringRef::new(failure.text())?]),
+        fail_info: Some(BitString::new(7 - bit % 8, bytes)?),
+    }
+    .to_der()?;
+    sequence(&[&status])
+}
+
+/// DER SEQUENCE of already encoded elements.
+fn sequence(elements: &[&[u8]]) -> Result<Vec<u8>, der::Error> {
+    let body: Vec<u8> = elements.concat();
+    let mut out = der::Header::new(Tag::Sequence, der::Length::try_from(body.len())?).to_der()?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_and_oversized_queries_are_bad_data_format() {
+        assert_eq!(parse_query(b"").unwrap_err(), Failure::BadDataFormat);
+        assert_eq!(
+            parse_query(b"\x30\x80garbage").unwrap_err(),
+            Failure::BadDataFormat
+        );
+        assert_eq!(
+            parse_query(&[0x30; 5000]).unwrap_err(),
+            Failure::BadDataFormat
+        );
+    }
+
+    #[test]
+    fn rejections_are_valid_der() {
+        for failure in [
+            Failure::BadAlgorithm,
+            Failure::BadDataFormat,
+            Failure::UnacceptedPolicy,
+        ] {
+            let der = rejected(failure).unwrap();
+            assert_eq!(der[0], 0x30);
+            assert_eq!(usize::from(der[1]) + 2, der.len());
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `tongban keys …`: development key material, and the production CA ceremony (import
+//! the offline root, request and import the issuing CA certificate).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tongban_core::config::{Config, Environment};
+use tongban_crypto::kek::Kek;
+use tongban_crypto::pki;
+use tongban_store::Store;
+
+use crate::cli::KeysCommand;
+use crate::startup::{self, DEV_KEK_FILE, DEV_MARKER};
+
+/// Runs one `keys` subcommand.
+pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        KeysCommand::DevInit { force } => dev_init(&config, force),
+        KeysCommand::ImportRoot { file } => {
+            let pem = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            pki::parse_root(&pem, &file.display().to_string())?;
+            std::fs::create_dir_all(&config.keys.dir)?;
+            std::fs::write(config.keys.dir.join(pki::ROOT_CERT_FILE), pem)?;
+            println!("root installed in {}", config.keys.dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::IssuingCsr { out } => {
+            let kek = startup::check(&config)?;
+            let store = open_store(&config).await?;
+            let csr = pki::issuing_request(&store, Arc::new(kek)).await?;
+            std::fs::write(&out, csr).with_context(|| format!("cannot write {}", out.display()))?;
+            store.close().await;
+            println!(
+                "request written to {}; have the root sign it, then `tongban keys import-issuing`",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::ImportIssuing { file } => {
+            startup::check(&config)?;
+            let pem = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let store = open_store(&config).await?;
+            let serial = pki::import_issuing(&store, &config.keys.dir, &pem).await?;
+            store.close().await;
+            println!("issuing CA certificate {serial} imported");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database)
+        .await
+        .context("cannot open the database")?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+fn dev_init(config: &Config, force: bool) -> anyhow::Result<ExitCode> {
+    if config.env == Environment::Production {
+        bail!("refusing to make development keys in production");
+    }
+    let dir = &config.keys.dir;
+    if dir.join(pki::ROOT_CERT_FILE).exists() && !force {
+        bail!(
+            "{} already holds keys; --force replaces them (databases made with the old ones \
+             will no longer open)",
+            dir.display()
+        );
+    }
+    let kek = Kek::generate()?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(DEV_KEK_FILE), format!("{}\n", kek.to_base64()))?;
+    std::fs::write(
+        dir.join(DEV_MARKER),
+        "This directory holds development-only key material. Production refuses it.\n",
+    )?;
+    pki::write_dev_root(dir, &kek)?;
+    println!("development keys written to {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
