@@ -214,6 +214,11 @@ impl TestServer {
         }
     }
 
+    /// The server's PKI, to issue and revoke certificates in tests.
+    pub fn pki(&self) -> &std::sync::Arc<tongban_crypto::pki::Pki> {
+        self.running.as_ref().expect("running").pki()
+    }
+
     /// The server's store, for checks below the HTTP surface.
     pub fn store(&self) -> &tongban_store::Store {
         self.running.as_ref().expect("running").store()
