@@ -1,0 +1,160 @@
+//! PKI acceptance below and at the HTTP surface: keys at rest are useless without the
+//! KEK, a wrong KEK is a clear start-up error, and bad time-stamp queries get RFC 3161
+//! or problem+json answers, never a panic.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use base64::Engine as _;
+use sqlx::Row;
+use support::{Binary, TestServer, assert_problem};
+use tongban_crypto::kek::Kek;
+
+#[tokio::test]
+async fn a_stored_key_row_is_not_a_usable_key_without_the_kek() {
+    let server = TestServer::start().await;
+    let (signer, _) = server
+        .pki()
+        .issue(&tongban_crypto::ca::Profile::TokenSigning { name: "t".into() })
+        .await
+        .unwrap();
+    let mut conn = server.store().conn().await.unwrap();
+    let row = sqlx::query("SELECT encrypted_private, purpose FROM keys WHERE id = $1")
+        .bind(signer.key_id())
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let sealed: Vec<u8> = row.try_get("encrypted_private").unwrap();
+    drop(conn);
+    // Not a PKCS#8 document (which starts with a SEQUENCE, 0x30, and holds the
+    // P-256 OID), and not decryptable with another KEK or another key's binding.
+    assert!(
+        !sealed
+            .windows(8)
+            .any(|w| w == [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07])
+    );
+    assert!(
+        ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &sealed,
+            &ring::rand::SystemRandom::new()
+        )
+        .is_err()
+    );
+    let other = Kek::generate().unwrap();
+    let aad = format!("tongban-key-v1|{}|token", signer.key_id());
+    assert!(other.open(aad.as_bytes(), &sealed).is_none());
+    // With the right KEK and binding it opens: the test above is not vacuous.
+    let dev_kek = std::fs::read_to_string(support::repo_root().join("keys-dev/kek")).unwrap();
+    let dev_kek = Kek::from_base64(dev_kek.trim()).unwrap();
+    assert!(dev_kek.open(aad.as_bytes(), &sealed).is_some());
+    assert!(
+        dev_kek
+            .open(b"tongban-key-v1|someone-else|token", &sealed)
+            .is_none()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_kek_is_a_clear_startup_error() {
+    // A database whose issuing CA key was sealed under the development KEK...
+    let server = TestServer::start().await;
+    let url = server.db.url.clone();
+    let wrong = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    // ...opened by the binary with another KEK.
+    let output = Binary::command()
+        .args(["serve"])
+        .env("TONGBAN_DATABASE_URL", &url)
+        .env("TONGBAN_KEK", &wrong)
+        .env("TONGBAN_LISTEN", "127.0.0.1:0")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("wrong key-encryption key"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn garbage_time_stamp_queries_get_an_rfc3161_rejection() {
+    let server = TestServer::start().await;
+    for query in [
+        &b""[..],
+        b"garbage",
+        &[0x30, 0x82, 0xff, 0xff, 0x00][..],
+        &[0x30; 4097][..],
+    ] {
+        let response = server
+            .post("/pki/tsa", "application/timestamp-query", query.to_vec())
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/timestamp-reply"
+        );
+        let reply = response.bytes().await.unwrap();
+        // TimeStampResp { status PKIStatusInfo { status rejection(2), … } } and no token.
+        assert_eq!(&reply[..2], &[0x30, (reply.len() - 2) as u8]);
+        assert_eq!(&reply[4..7], &[0x02, 0x01, 0x02], "{reply:02x?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_or_mistyped_time_stamp_queries_get_problem_json() {
+    let server = TestServer::start_with(|c| c.http.body_limit_bytes = 64 * 1024).await;
+    let response = server
+        .post(
+            "/pki/tsa",
+            "application/timestamp-query",
+            vec![0x30; 65 * 1024],
+        )
+        .await;
+    assert_problem(response, 413, "payload-too-large").await;
+    let response = server
+        .post("/pki/tsa", "application/octet-stream", vec![0x30, 0x00])
+        .await;
+    assert_problem(response, 415, "unsupported-media-type").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ca_certificates_and_crls_are_served_as_der() {
+    let server = TestServer::start().await;
+    for (path, content_type) in [
+        ("/pki/ca/root.crt", "application/pkix-cert"),
+        ("/pki/ca/issuing.crt", "application/pkix-cert"),
+        ("/pki/crl/issuing.crl", "application/pkix-crl"),
+    ] {
+        let response = server.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["content-type"], content_type);
+        assert_eq!(response.bytes().await.unwrap()[0], 0x30);
+    }
+    assert_problem(server.get("/pki/ca/nobody.crt").await, 404, "not-found").await;
+    assert_problem(server.get("/pki/crl/root.crl").await, 404, "not-found").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn time_stamp_serials_increase() {
+    let server = TestServer::start().await;
+    let tsa = server.pki().tsa().clone();
+    let first = tsa.timestamp([1; 32]).await.unwrap();
+    let second = tsa.timestamp([1; 32]).await.unwrap();
+    assert_ne!(first, second);
+    let mut conn = server.store().conn().await.unwrap();
+    let value: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'tsa-serial'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(value, 2);
+    drop(conn);
+    server.stop().await;
+}
