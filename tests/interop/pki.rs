@@ -16,6 +16,7 @@ use tongban_crypto::ca::Profile;
 use tongban_crypto::cms::{sha256, sign_detached_digest};
 use tongban_crypto::crl::RevocationReason;
 use tongban_crypto::jose::{Jwk, Jwks, sign_compact, sign_detached};
+use tongban_crypto::kek::Kek;
 use tongban_crypto::pki::der_to_pem;
 
 struct Workdir(PathBuf);
@@ -340,4 +341,185 @@ async fn jwcrypto_verifies_compact_and_detached_jws_from_our_jwks() {
     let (ok, text) = jwcrypto(&[&jwks_file, &compact, &detached, &wrong]);
     assert!(!ok, "{text}");
     server.stop().await;
+}
+
+/// Runs the built `tongban` with `env`; returns (success, stdout + stderr).
+async fn tongban(args: &[&dyn AsRef<std::ffi::OsStr>], env: &[(&str, String)]) -> (bool, String) {
+    let mut command = support::Binary::command();
+    command.args(args.iter().map(|a| a.as_ref()));
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().await.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+#[ignore = "interop: run by tests/interop/run"]
+async fn production_ceremony_with_an_offline_openssl_root() {
+    let work = Workdir::new();
+    let db = support::TestDb::new().await;
+    let root_key = work.path("root.key");
+    let root = work.path("root.pem");
+    let (ok, text) = openssl(&[
+        &"req",
+        &"-x509",
+        &"-newkey",
+        &"ec",
+        &"-pkeyopt",
+        &"ec_paramgen_curve:P-256",
+        &"-nodes",
+        &"-keyout",
+        &root_key,
+        &"-out",
+        &root,
+        &"-days",
+        &"3650",
+        &"-subj",
+        &"/C=CN/O=Test Government/CN=Offline Root CA",
+        &"-addext",
+        &"basicConstraints=critical,CA:TRUE,pathlen:1",
+        &"-addext",
+        &"keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    assert!(ok, "{text}");
+    let kek = Kek::generate().unwrap().to_base64();
+    let env = [
+        ("TONGBAN_ENV", "production".to_owned()),
+        ("TONGBAN_KEK", kek),
+        ("TONGBAN_KEYS_DIR", work.path("keys").display().to_string()),
+        ("TONGBAN_DATABASE_URL", db.url.clone()),
+    ];
+
+    let (ok, text) = tongban(&[&"keys", &"import-root", &root], &env).await;
+    assert!(ok, "{text}");
+    // Without an issuing CA, production does not start, and says what to do.
+    let (ok, text) = tongban(
+        &[&"serve"],
+        &[&env[..], &[("TONGBAN_LISTEN", "127.0.0.1:0".to_owned())]].concat(),
+    )
+    .await;
+    assert!(!ok && text.contains("tongban keys issuing-csr"), "{text}");
+
+    let request = work.path("issuing.csr");
+    let (ok, text) = tongban(&[&"keys", &"issuing-csr", &"--out", &request], &env).await;
+    assert!(ok, "{text}");
+    let extensions = work.write(
+        "issuing.ext",
+        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    );
+    let issuing = work.path("issuing.pem");
+    let (ok, text) = openssl(&[
+        &"x509",
+        &"-req",
+        &"-in",
+        &request,
+        &"-CA",
+        &root,
+        &"-CAkey",
+        &root_key,
+        &"-CAcreateserial",
+        &"-days",
+        &"1825",
+        &"-extfile",
+        &extensions,
+        &"-out",
+        &issuing,
+    ]);
+    assert!(ok, "{text}");
+    // A certificate for a key this database never made is refused.
+    let (ok, text) = tongban(&[&"keys", &"import-issuing", &root], &env).await;
+    assert!(!ok, "{text}");
+    let (ok, text) = tongban(&[&"keys", &"import-issuing", &issuing], &env).await;
+    assert!(ok, "{text}");
+
+    // Now production starts, publishes the imported CA, and its TSA chains to the root.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = support::Binary::command();
+    command
+        .args(["serve"])
+        .env("TONGBAN_LISTEN", format!("127.0.0.1:{port}"));
+    for (k, v) in &env {
+        command.env(k, v);
+    }
+    let child = command.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let client = support::client();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "production instance never became ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let served = client
+        .get(format!("{base}/pki/ca/issuing.crt"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let (ok, text) = openssl(&[
+        &"x509",
+        &"-in",
+        &issuing,
+        &"-outform",
+        &"DER",
+        &"-out",
+        &work.path("issuing.der"),
+    ]);
+    assert!(ok, "{text}");
+    assert_eq!(
+        served.to_vec(),
+        std::fs::read(work.path("issuing.der")).unwrap()
+    );
+    let doc = work.write("doc.txt", "production document\n");
+    let query = work.path("q.tsq");
+    let (ok, text) = openssl(&[
+        &"ts", &"-query", &"-data", &doc, &"-sha256", &"-cert", &"-out", &query,
+    ]);
+    assert!(ok, "{text}");
+    let reply = client
+        .post(format!("{base}/pki/tsa"))
+        .header("content-type", "application/timestamp-query")
+        .body(std::fs::read(&query).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let reply = work.write("r.tsr", reply);
+    let (ok, text) = openssl(&[
+        &"ts",
+        &"-verify",
+        &"-data",
+        &doc,
+        &"-in",
+        &reply,
+        &"-CAfile",
+        &root,
+        &"-untrusted",
+        &issuing,
+    ]);
+    assert!(ok && text.contains("Verification: OK"), "{text}");
+    drop(child);
 }

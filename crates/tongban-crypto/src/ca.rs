@@ -343,7 +343,9 @@ pub fn issuing_ca_csr(key: &dyn Signer, name: &str) -> Result<String, CryptoErro
         OffsetDateTime::now_utc(),
         None,
     )?;
+    // A request carries neither serial nor AKI: the signing root chooses them.
     params.use_authority_key_identifier_extension = false;
+    params.serial_number = None;
     let csr = params.serialize_request(&RcgenSigner(key))?;
     Ok(csr.pem()?)
 }
