@@ -129,6 +129,7 @@ async fn ca_certificates_and_crls_are_served_as_der() {
         ("/pki/ca/root.crt", "application/pkix-cert"),
         ("/pki/ca/issuing.crt", "application/pkix-cert"),
         ("/pki/crl/issuing.crl", "application/pkix-crl"),
+        ("/pki/crl/root.crl", "application/pkix-crl"),
     ] {
         let response = server.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
@@ -136,7 +137,7 @@ async fn ca_certificates_and_crls_are_served_as_der() {
         assert_eq!(response.bytes().await.unwrap()[0], 0x30);
     }
     assert_problem(server.get("/pki/ca/nobody.crt").await, 404, "not-found").await;
-    assert_problem(server.get("/pki/crl/root.crl").await, 404, "not-found").await;
+    assert_problem(server.get("/pki/crl/nobody.crl").await, 404, "not-found").await;
     server.stop().await;
 }
 

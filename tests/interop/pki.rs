@@ -73,7 +73,11 @@ fn seal() -> Profile {
 }
 
 async fn fetch_crl(server: &TestServer, work: &Workdir, name: &str) -> PathBuf {
-    let response = server.get("/pki/crl/issuing.crl").await;
+    fetch_crl_of(server, work, "issuing", name).await
+}
+
+async fn fetch_crl_of(server: &TestServer, work: &Workdir, ca: &str, name: &str) -> PathBuf {
+    let response = server.get(&format!("/pki/crl/{ca}.crl")).await;
     assert_eq!(response.headers()["content-type"], "application/pkix-crl");
     let der = response.bytes().await.unwrap();
     let path = work.path(name);
@@ -115,6 +119,32 @@ async fn openssl_verifies_a_seal_leaf_until_it_is_revoked() {
         &"-crl_check",
         &"-CRLfile",
         &crl,
+        &leaf,
+    ]);
+    assert!(ok, "{text}");
+    // The whole chain, the issuing CA's status in the root's CRL included.
+    let root_crl = fetch_crl_of(&server, &work, "root", "root-crl.pem").await;
+    let (ok, text) = openssl(&[
+        &"crl", &"-in", &root_crl, &"-CAfile", &root, &"-noout", &"-verify",
+    ]);
+    assert!(ok && text.contains("verify OK"), "{text}");
+    let both = work.write(
+        "crls.pem",
+        [
+            std::fs::read(&crl).unwrap(),
+            std::fs::read(&root_crl).unwrap(),
+        ]
+        .concat(),
+    );
+    let (ok, text) = openssl(&[
+        &"verify",
+        &"-CAfile",
+        &root,
+        &"-untrusted",
+        &issuing,
+        &"-crl_check_all",
+        &"-CRLfile",
+        &both,
         &leaf,
     ]);
     assert!(ok, "{text}");

@@ -37,9 +37,13 @@ const TSA_PURPOSE: &str = "tsa";
 /// A CA whose key we hold.
 #[derive(Clone)]
 struct OnlineCa {
+    name: &'static str,
     der: Vec<u8>,
     signer: Arc<dyn Signer>,
 }
+
+/// The operator-provided CRL of an offline root, published as is.
+pub const ROOT_CRL_FILE: &str = "root-ca.crl";
 
 /// The PKI of one deployment.
 #[derive(Clone)]
@@ -48,6 +52,9 @@ pub struct Pki {
     keys: KeyStore,
     urls: PublicUrls,
     root: Vec<u8>,
+    /// The root's key, in development only: then we sign the root's CRL too.
+    dev_root: Option<OnlineCa>,
+    keys_dir: PathBuf,
     issuing: OnlineCa,
     tsa: Tsa,
 }
@@ -175,14 +182,22 @@ impl Pki {
         let urls = PublicUrls::new(public_url);
         let now = Timestamp::now();
 
+        let dev_root = dev_root_key(keys_dir, &kek, &root)?.map(|signer| OnlineCa {
+            name: ca::ROOT,
+            der: root.clone(),
+            signer,
+        });
         let issuing = match current(&store, ca::ROOT, "issuing-ca", now).await? {
             Some(row) => OnlineCa {
+                name: ca::ISSUING,
                 signer: keys.load(&row.key_id).await?,
                 der: row.der,
             },
             None => {
-                let root_key =
-                    dev_root_key(keys_dir, &kek, &root)?.ok_or(CryptoError::NoIssuingCa)?;
+                let root_key = dev_root
+                    .as_ref()
+                    .map(|r| r.signer.clone())
+                    .ok_or(CryptoError::NoIssuingCa)?;
                 let signer = keys.generate(Algorithm::Es256, ISSUING_PURPOSE).await?;
                 let issued = ca::issue(
                     &Profile::IssuingCa {
@@ -206,6 +221,7 @@ impl Pki {
                 .await?;
                 tracing::info!(serial = %issued.serial, "issued a new issuing CA certificate");
                 OnlineCa {
+                    name: ca::ISSUING,
                     der: issued.der,
                     signer,
                 }
@@ -232,6 +248,8 @@ impl Pki {
             keys,
             urls,
             root,
+            dev_root,
+            keys_dir: keys_dir.to_owned(),
             issuing,
             tsa,
         };
@@ -304,39 +322,62 @@ impl Pki {
         let done = pki::revoke_certificate(&mut tx, serial, revocation).await?;
         tx.commit().await.map_err(StoreError::from)?;
         if done {
-            self.sign_crl().await?;
+            self.sign_crl(&self.issuing).await?;
         }
         Ok(done)
     }
 
-    /// The newest CRL of the issuing CA (DER), signing a new one first if it is due.
-    pub async fn crl(&self) -> Result<Vec<u8>, CryptoError> {
-        self.refresh_crl_if_due().await?;
-        let mut conn = self.store.conn().await?;
-        let crl = pki::latest_crl(&mut conn, ca::ISSUING).await?;
-        crl.map(|c| c.der)
-            .ok_or_else(|| CryptoError::NotFound("CRL".into()))
+    fn online(&self) -> impl Iterator<Item = &OnlineCa> {
+        std::iter::once(&self.issuing).chain(self.dev_root.as_ref())
     }
 
-    /// Signs a new CRL when there is none or the newest is past half its validity, so
-    /// relying parties never hold an expired one.
-    pub async fn refresh_crl_if_due(&self) -> Result<(), CryptoError> {
+    /// The newest CRL of CA `name` (DER). For a CA whose key we hold, a new one is
+    /// signed first if due; an offline root's CRL is the file `keys.dir/root-ca.crl`
+    /// the operator puts there.
+    pub async fn crl(&self, name: &str) -> Result<Vec<u8>, CryptoError> {
+        let missing = || CryptoError::NotFound(format!("CRL of {name}"));
+        let Some(online) = self.online().find(|ca| ca.name == name) else {
+            if name != ca::ROOT {
+                return Err(missing());
+            }
+            let text = std::fs::read(self.keys_dir.join(ROOT_CRL_FILE)).map_err(|_| missing())?;
+            return match std::str::from_utf8(&text) {
+                Ok(pem) if pem.starts_with("-----") => pem_to_der(pem),
+                _ => Ok(text),
+            };
+        };
+        self.refresh_one(online).await?;
         let mut conn = self.store.conn().await?;
-        let latest = pki::latest_crl(&mut conn, ca::ISSUING).await?;
+        let crl = pki::latest_crl(&mut conn, name).await?;
+        crl.map(|c| c.der).ok_or_else(missing)
+    }
+
+    /// Signs a new CRL for each CA whose key we hold when it has none or the newest is
+    /// past half its validity, so relying parties never hold an expired one.
+    pub async fn refresh_crl_if_due(&self) -> Result<(), CryptoError> {
+        for ca in self.online() {
+            self.refresh_one(ca).await?;
+        }
+        Ok(())
+    }
+
+    async fn refresh_one(&self, ca: &OnlineCa) -> Result<(), CryptoError> {
+        let mut conn = self.store.conn().await?;
+        let latest = pki::latest_crl(&mut conn, ca.name).await?;
         drop(conn);
         let half = CRL_VALIDITY.whole_milliseconds() as i64 / 2;
         let due = latest
             .is_none_or(|c| Timestamp::now().unix_millis() + half >= c.next_update.unix_millis());
         if due {
-            self.sign_crl().await?;
+            self.sign_crl(ca).await?;
         }
         Ok(())
     }
 
-    async fn sign_crl(&self) -> Result<(), CryptoError> {
+    async fn sign_crl(&self, ca: &OnlineCa) -> Result<(), CryptoError> {
         let mut tx = self.store.begin().await?;
-        let number = pki::next_counter(&mut tx, "crl:issuing").await?;
-        let revoked = pki::revoked_by_issuer(&mut tx, ca::ISSUING)
+        let number = pki::next_counter(&mut tx, &format!("crl:{}", ca.name)).await?;
+        let revoked = pki::revoked_by_issuer(&mut tx, ca.name)
             .await?
             .into_iter()
             .map(|(serial_hex, r)| RevokedEntry {
@@ -348,8 +389,8 @@ impl Pki {
         let this_update = Timestamp::now();
         let next_update = Timestamp::from(this_update.to_offset_date_time() + CRL_VALIDITY);
         let der = crl::sign_crl(
-            &self.issuing.der,
-            self.issuing.signer.as_ref(),
+            &ca.der,
+            ca.signer.as_ref(),
             number,
             &revoked,
             this_update,
@@ -358,7 +399,7 @@ impl Pki {
         pki::insert_crl(
             &mut tx,
             &pki::CrlRow {
-                ca: ca::ISSUING.to_owned(),
+                ca: ca.name.to_owned(),
                 number,
                 this_update,
                 next_update,
@@ -378,12 +419,15 @@ impl Pki {
         usage: Usage,
         at: Timestamp,
     ) -> Result<Result<ValidPath, PathError>, CryptoError> {
-        let crl = self.crl().await?;
+        let mut crls = vec![self.crl(ca::ISSUING).await?];
+        if let Ok(root_crl) = self.crl(ca::ROOT).await {
+            crls.push(root_crl);
+        }
         Ok(path::validate(
             leaf,
             std::slice::from_ref(&self.issuing.der),
             std::slice::from_ref(&self.root),
-            &[crl],
+            &crls,
             usage,
             at,
         ))

@@ -40,10 +40,11 @@ pub async fn ca_certificate(
     Ok(([(header::CONTENT_TYPE, PKIX_CERT)], der))
 }
 
-/// The newest CRL of a CA, DER (`issuing.crl`). Signed again before half its validity
-/// has passed, so it is never stale.
+/// The newest CRL of a CA, DER (`issuing.crl`, `root.crl`). Signed again before half
+/// its validity has passed, so it is never stale; an offline root's CRL is published as
+/// the operator provides it.
 #[utoipa::path(get, path = "/pki/crl/{file}", tag = "pki",
-    params(("file" = String, Path, description = "`issuing.crl`")),
+    params(("file" = String, Path, description = "`issuing.crl` or `root.crl`")),
     responses(
         (status = 200, description = "the CRL", body = Vec<u8>, content_type = "application/pkix-crl"),
         (status = 404, description = "no CRL for that CA", body = Problem, content_type = "application/problem+json"),
@@ -52,13 +53,7 @@ pub async fn crl(
     State(state): State<AppState>,
     Path(file): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if strip(&file, ".crl")? != tongban_crypto::ca::ISSUING {
-        return Err(ApiError::new(
-            ProblemType::NotFound,
-            "CRLs are published for the issuing CA; the offline root publishes its own",
-        ));
-    }
-    let der = state.pki.crl().await?;
+    let der = state.pki.crl(strip(&file, ".crl")?).await?;
     Ok(([(header::CONTENT_TYPE, PKIX_CRL)], der))
 }
 
