@@ -61,22 +61,34 @@ async fn a_stored_key_row_is_not_a_usable_key_without_the_kek() {
 async fn a_wrong_kek_is_a_clear_startup_error() {
     // A database whose issuing CA key was sealed under the development KEK...
     let server = TestServer::start().await;
-    let url = server.db.url.clone();
+    let db = server.stop_keeping_db().await;
+    let url = db.url.clone();
+    // ...opened in production, with only the root certificate beside it (so the start
+    // has to decrypt the issuing CA's key row from the database), under another KEK.
+    let keys = std::env::temp_dir().join(format!("tongban-wrong-kek-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::copy(
+        support::repo_root().join("keys-dev/root-ca.pem"),
+        keys.join("root-ca.pem"),
+    )
+    .unwrap();
     let wrong = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
-    // ...opened by the binary with another KEK.
     let output = Binary::command()
         .args(["serve"])
+        .env("TONGBAN_ENV", "production")
+        .env("TONGBAN_KEYS_DIR", &keys)
         .env("TONGBAN_DATABASE_URL", &url)
         .env("TONGBAN_KEK", &wrong)
         .env("TONGBAN_LISTEN", "127.0.0.1:0")
         .output()
         .await
         .unwrap();
+    std::fs::remove_dir_all(&keys).ok();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot decrypt key"), "{stderr}");
     assert!(stderr.contains("wrong key-encryption key"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -142,12 +154,19 @@ async fn ca_certificates_and_crls_are_served_as_der() {
 }
 
 #[tokio::test]
-async fn time_stamp_serials_increase() {
+async fn concurrent_time_stamps_take_distinct_serials() {
     let server = TestServer::start().await;
     let tsa = server.pki().tsa().clone();
-    let first = tsa.timestamp([1; 32]).await.unwrap();
-    let second = tsa.timestamp([1; 32]).await.unwrap();
-    assert_ne!(first, second);
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let tsa = tsa.clone();
+            tokio::spawn(async move { tsa.timestamp([i; 32]).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    // Every token took its own value of the shared counter.
     let mut conn = server.store().conn().await.unwrap();
     let value: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'tsa-serial'")
         .fetch_one(&mut *conn)
@@ -155,7 +174,7 @@ async fn time_stamp_serials_increase() {
         .unwrap()
         .try_get(0)
         .unwrap();
-    assert_eq!(value, 2);
+    assert_eq!(value, 16);
     drop(conn);
     server.stop().await;
 }

@@ -105,29 +105,34 @@ async fn openssl_verifies_a_seal_leaf_until_it_is_revoked() {
     let (_, leaf_row) = pki.issue(&seal()).await.unwrap();
     let leaf = work.pem("leaf.pem", &[&leaf_row.der]);
 
+    // `openssl crl -verify` must accept every CRL we serve.
+    let crl_verifies = |crl: &Path, issuer: &Path| {
+        let (ok, text) = openssl(&[
+            &"crl", &"-in", &crl, &"-CAfile", &issuer, &"-noout", &"-verify",
+        ]);
+        assert!(ok && text.contains("verify OK"), "{text}");
+    };
+    let verify_leaf = |check: &str, crls: &Path| {
+        openssl(&[
+            &"verify",
+            &"-CAfile",
+            &root,
+            &"-untrusted",
+            &issuing,
+            &check,
+            &"-CRLfile",
+            &crls,
+            &leaf,
+        ])
+    };
+
     let crl = fetch_crl(&server, &work, "crl.pem").await;
-    let (ok, text) = openssl(&[
-        &"crl", &"-in", &crl, &"-CAfile", &issuing, &"-noout", &"-verify",
-    ]);
-    assert!(ok && text.contains("verify OK"), "{text}");
-    let (ok, text) = openssl(&[
-        &"verify",
-        &"-CAfile",
-        &root,
-        &"-untrusted",
-        &issuing,
-        &"-crl_check",
-        &"-CRLfile",
-        &crl,
-        &leaf,
-    ]);
+    crl_verifies(&crl, &issuing);
+    let (ok, text) = verify_leaf("-crl_check", &crl);
     assert!(ok, "{text}");
     // The whole chain, the issuing CA's status in the root's CRL included.
     let root_crl = fetch_crl_of(&server, &work, "root", "root-crl.pem").await;
-    let (ok, text) = openssl(&[
-        &"crl", &"-in", &root_crl, &"-CAfile", &root, &"-noout", &"-verify",
-    ]);
-    assert!(ok && text.contains("verify OK"), "{text}");
+    crl_verifies(&root_crl, &root);
     let both = work.write(
         "crls.pem",
         [
@@ -136,17 +141,7 @@ async fn openssl_verifies_a_seal_leaf_until_it_is_revoked() {
         ]
         .concat(),
     );
-    let (ok, text) = openssl(&[
-        &"verify",
-        &"-CAfile",
-        &root,
-        &"-untrusted",
-        &issuing,
-        &"-crl_check_all",
-        &"-CRLfile",
-        &both,
-        &leaf,
-    ]);
+    let (ok, text) = verify_leaf("-crl_check_all", &both);
     assert!(ok, "{text}");
 
     assert!(
@@ -155,21 +150,8 @@ async fn openssl_verifies_a_seal_leaf_until_it_is_revoked() {
             .unwrap()
     );
     let crl = fetch_crl(&server, &work, "crl-after.pem").await;
-    let (ok, text) = openssl(&[
-        &"crl", &"-in", &crl, &"-CAfile", &issuing, &"-noout", &"-verify",
-    ]);
-    assert!(ok && text.contains("verify OK"), "{text}");
-    let (ok, text) = openssl(&[
-        &"verify",
-        &"-CAfile",
-        &root,
-        &"-untrusted",
-        &issuing,
-        &"-crl_check",
-        &"-CRLfile",
-        &crl,
-        &leaf,
-    ]);
+    crl_verifies(&crl, &issuing);
+    let (ok, text) = verify_leaf("-crl_check", &crl);
     assert!(!ok && text.contains("certificate revoked"), "{text}");
     server.stop().await;
 }
@@ -250,6 +232,7 @@ async fn openssl_ts_verifies_our_time_stamp_replies() {
     let chain: Vec<&[u8]> = pki.tsa().chain().iter().map(Vec::as_slice).collect();
     let tsa = work.pem("tsa.pem", &chain);
     let doc = work.write("doc.txt", "a document to time-stamp\n");
+    let mut serials = Vec::new();
     for (name, extra) in [("with-cert", "-cert"), ("no-cert", "-no_nonce")] {
         let query = work.path(&format!("{name}.tsq"));
         let (ok, text) = openssl(&[
@@ -296,7 +279,17 @@ async fn openssl_ts_verifies_our_time_stamp_replies() {
             &tsa,
         ]);
         assert!(ok, "{name}: {text}");
+        let (ok, text) = openssl(&[&"ts", &"-reply", &"-in", &reply, &"-text"]);
+        assert!(ok, "{text}");
+        let serial = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Serial number: 0x"))
+            .map(|hex| u64::from_str_radix(hex.trim(), 16).unwrap())
+            .expect("a serial number");
+        serials.push(serial);
     }
+    // Serials increase from one reply to the next.
+    assert!(serials[1] > serials[0], "{serials:?}");
     // Another document does not verify against the reply.
     let other = work.write("other.txt", "another document\n");
     let (ok, _) = openssl(&[
@@ -551,5 +544,77 @@ async fn production_ceremony_with_an_offline_openssl_root() {
         &issuing,
     ]);
     assert!(ok && text.contains("Verification: OK"), "{text}");
+    // A leaf of the imported CA verifies with its CRL: the CRL's authority key id
+    // matches the openssl-made CA's subject key id.
+    let crl_der = client
+        .get(format!("{base}/pki/crl/issuing.crl"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let crl_der = work.write("crl.der", crl_der);
+    let crl = work.path("crl.pem");
+    let (ok, text) = openssl(&[&"crl", &"-inform", &"DER", &"-in", &crl_der, &"-out", &crl]);
+    assert!(ok, "{text}");
+    let (ok, text) = openssl(&[
+        &"crl", &"-in", &crl, &"-CAfile", &issuing, &"-noout", &"-verify",
+    ]);
+    assert!(ok && text.contains("verify OK"), "{text}");
+    let tsa_leaf = work.path("tsa-leaf.pem");
+    let (ok, text) = openssl(&[
+        &"ts",
+        &"-reply",
+        &"-in",
+        &reply,
+        &"-token_out",
+        &"-out",
+        &work.path("token.der"),
+    ]);
+    assert!(ok, "{text}");
+    let (ok, text) = openssl(&[
+        &"pkcs7",
+        &"-inform",
+        &"DER",
+        &"-in",
+        &work.path("token.der"),
+        &"-print_certs",
+        &"-out",
+        &tsa_leaf,
+    ]);
+    assert!(ok, "{text}");
+    // The token carries the TSA's and the issuing CA's certificates (in DER set order):
+    // keep the one that is not the issuing CA's.
+    let body = |pem: &str| {
+        pem.lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN"))
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>()
+    };
+    let issuing_body = body(&std::fs::read_to_string(&issuing).unwrap());
+    let end = "-----END CERTIFICATE-----";
+    let tsa_only = std::fs::read_to_string(&tsa_leaf)
+        .unwrap()
+        .split_inclusive(end)
+        .map(|block| block.trim().to_owned())
+        .map(|block| block[block.find("-----BEGIN").unwrap_or(0)..].to_owned())
+        .find(|block| block.ends_with(end) && body(block) != issuing_body)
+        .expect("the TSA certificate");
+    let tsa_leaf = work.write("tsa-only.pem", format!("{tsa_only}\n"));
+    let (ok, text) = openssl(&[
+        &"verify",
+        &"-CAfile",
+        &root,
+        &"-untrusted",
+        &issuing,
+        &"-crl_check",
+        &"-CRLfile",
+        &crl,
+        &"-purpose",
+        &"timestampsign",
+        &tsa_leaf,
+    ]);
+    assert!(ok, "{text}");
     drop(child);
 }

@@ -249,6 +249,14 @@ impl TestServer {
             .expect("request")
     }
 
+    /// Stops the server gracefully and hands back its database, for a next start.
+    pub async fn stop_keeping_db(mut self) -> TestDb {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.expect("clean shutdown");
+        }
+        self.db
+    }
+
     /// Stops the server gracefully.
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {

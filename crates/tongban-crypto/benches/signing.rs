@@ -66,7 +66,7 @@ fn pki(runtime: &tokio::runtime::Runtime) -> (Pki, std::path::PathBuf) {
     let pki = runtime.block_on(async {
         let store = tongban_store::Store::connect(&config).await.unwrap();
         store.migrate().await.unwrap();
-        Pki::open(store, Arc::new(kek), &keys, "http://127.0.0.1:8080")
+        Pki::open(store, Arc::new(kek), &keys, "http://127.0.0.1:8080", true)
             .await
             .unwrap()
     });

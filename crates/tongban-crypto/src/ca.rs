@@ -326,10 +326,29 @@ pub fn issue(
     urls: &PublicUrls,
     now: OffsetDateTime,
 ) -> Result<Issued, CryptoError> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let unreadable = |e: x509_parser::nom::Err<x509_parser::error::X509Error>| {
+        CryptoError::Encoding(format!("issuer certificate: {e}"))
+    };
+    let (_, ca_cert) = X509Certificate::from_der(issuer_der).map_err(unreadable)?;
     let serial = random_serial()?;
-    let params = params(profile, &serial, now, Some((urls, issuer_name)))?;
+    let mut params = params(profile, &serial, now, Some((urls, issuer_name)))?;
+    // Nothing may outlive the CA that vouches for it.
+    let ca_not_after = ca_cert.validity().not_after.to_datetime();
+    params.not_after = params.not_after.min(ca_not_after);
     let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), RcgenSigner(issuer_key))?;
     let cert = params.signed_by(&SubjectKey(subject), &issuer)?;
+    // rcgen rebuilds the issuer name from parsed attributes; check that it came out
+    // byte-identical to the CA's subject and that the CA's key verifies the result,
+    // or the chain would break only at the relying party.
+    let (_, leaf) = X509Certificate::from_der(cert.der()).map_err(unreadable)?;
+    if leaf.issuer().as_raw() != ca_cert.subject().as_raw()
+        || leaf.verify_signature(Some(ca_cert.public_key())).is_err()
+    {
+        return Err(CryptoError::Encoding(
+            "issued certificate does not chain to its CA (issuer name or key mismatch)".into(),
+        ));
+    }
     Ok(issued(cert.der().to_vec(), &serial, &params))
 }
 

@@ -130,6 +130,12 @@ pub(crate) fn signed_data(
         .first()
         .ok_or_else(|| CryptoError::Encoding("no signer certificate".into()))?;
     let leaf = Certificate::from_der(leaf_der)?;
+    let certified = leaf.tbs_certificate().subject_public_key_info().to_der()?;
+    if certified != signer.public_key().spki_der() {
+        return Err(CryptoError::InvalidKey(
+            "the first certificate of the chain is not the signer's".into(),
+        ));
+    }
     let mut signed_attrs = vec![
         attribute(ID_CONTENT_TYPE, content.content_type)?,
         attribute(
@@ -139,9 +145,15 @@ pub(crate) fn signed_data(
         signing_certificate_v2(leaf_der, &leaf)?,
     ];
     if let Some(at) = content.signing_time {
-        let time = UtcTime::from_unix_duration(std::time::Duration::from_millis(
-            u64::try_from(at.unix_millis()).unwrap_or(0) / 1000 * 1000,
-        ))?;
+        // RFC 5652 §11.3: UTCTime through 2049, GeneralizedTime from 2050 on.
+        let since_epoch =
+            std::time::Duration::from_secs(u64::try_from(at.unix_millis() / 1000).unwrap_or(0));
+        let time = match UtcTime::from_unix_duration(since_epoch) {
+            Ok(utc) => der::asn1::Any::from_der(&utc.to_der()?)?,
+            Err(_) => der::asn1::Any::from_der(
+                &der::asn1::GeneralizedTime::from_unix_duration(since_epoch)?.to_der()?,
+            )?,
+        };
         signed_attrs.push(attribute(ID_SIGNING_TIME, time)?);
     }
     let signed_attrs = SetOfVec::try_from(signed_attrs)?;

@@ -117,7 +117,9 @@ pub fn sign_crl(
             Ok(RevokedCertParams {
                 serial_number: SerialNumber::from_slice(&from_hex(&entry.serial_hex)?),
                 revocation_time: entry.at.to_offset_date_time(),
-                reason_code: Some(entry.reason.rcgen()),
+                // RFC 5280 §5.3.1: "unspecified" is expressed by leaving the code out.
+                reason_code: (entry.reason != RevocationReason::Unspecified)
+                    .then(|| entry.reason.rcgen()),
                 invalidity_date: None,
             })
         })
@@ -128,10 +130,29 @@ pub fn sign_crl(
         crl_number: SerialNumber::from_slice(minimal(&number.to_be_bytes())),
         issuing_distribution_point: None,
         revoked_certs,
-        key_identifier_method: KeyIdMethod::Sha256,
+        // The CRL's authority key identifier must equal the CA certificate's subject
+        // key identifier, however that was computed (an offline root's openssl uses
+        // SHA-1); otherwise relying parties cannot match the CRL to its CA.
+        key_identifier_method: subject_key_identifier(issuer_der)?
+            .map_or(KeyIdMethod::Sha256, KeyIdMethod::PreSpecified),
     };
     let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), RcgenSigner(issuer_key))?;
     Ok(params.signed_by(&issuer)?.der().to_vec())
+}
+
+/// The subject key identifier of a certificate, if it has one.
+fn subject_key_identifier(der: &[u8]) -> Result<Option<Vec<u8>>, CryptoError> {
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| CryptoError::Encoding(format!("issuer certificate: {e}")))?;
+    Ok(cert
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+            _ => None,
+        }))
 }
 
 /// Big-endian bytes without leading zeros (at least one byte).
@@ -145,14 +166,17 @@ fn minimal(bytes: &[u8]) -> &[u8] {
 
 /// Parses lowercase or uppercase hex.
 pub(crate) fn from_hex(text: &str) -> Result<Vec<u8>, CryptoError> {
-    if !text.len().is_multiple_of(2) {
+    let digit = |b: u8| {
+        (b as char)
+            .to_digit(16)
+            .ok_or_else(|| CryptoError::Encoding("invalid hex".into()))
+    };
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
         return Err(CryptoError::Encoding("odd-length hex".into()));
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&text[i..i + 2], 16)
-                .map_err(|_| CryptoError::Encoding("invalid hex".into()))
-        })
+    bytes
+        .chunks(2)
+        .map(|pair| Ok((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
         .collect()
 }

@@ -219,8 +219,8 @@ pub fn verify_compact(
     verify_parts(h, p, s, detached, keys)
 }
 
-/// Verifies a JWS in flattened or general JSON serialization (the first signature that
-/// names a known key must verify).
+/// Verifies a JWS in flattened or general JSON serialization. Only the first signature
+/// is checked: we issue JWS with one signature.
 pub fn verify_json(
     value: &Value,
     detached: Option<&[u8]>,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use tongban_core::time::Timestamp;
+use tongban_store::Conn as AnyConnection;
 use tongban_store::{Store, pki};
 
 use crate::error::CryptoError;
@@ -36,6 +37,20 @@ impl KeyStore {
         algorithm: Algorithm,
         purpose: &str,
     ) -> Result<Arc<dyn Signer>, CryptoError> {
+        let mut tx = self.store.begin().await?;
+        let key = self.generate_in(&mut tx, algorithm, purpose).await?;
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        Ok(key)
+    }
+
+    /// Like [`KeyStore::generate`], inside the caller's transaction, so a key and the
+    /// certificate made for it are stored together or not at all.
+    pub async fn generate_in(
+        &self,
+        conn: &mut AnyConnection,
+        algorithm: Algorithm,
+        purpose: &str,
+    ) -> Result<Arc<dyn Signer>, CryptoError> {
         let (key, pkcs8) = SoftwareKey::generate(algorithm)?;
         let row = pki::KeyRow {
             id: key.key_id().to_owned(),
@@ -45,19 +60,25 @@ impl KeyStore {
             encrypted_private: self.kek.seal(&aad(key.key_id(), purpose), &pkcs8.0)?,
             created_at: Timestamp::now(),
         };
-        let mut tx = self.store.begin().await?;
-        pki::insert_key(&mut tx, &row).await?;
-        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        pki::insert_key(conn, &row).await?;
         Ok(Arc::new(key))
     }
 
     /// Loads and decrypts the key with this id.
     pub async fn load(&self, key_id: &str) -> Result<Arc<dyn Signer>, CryptoError> {
         let mut conn = self.store.conn().await?;
-        let row = pki::key(&mut conn, key_id)
+        self.load_in(&mut conn, key_id).await
+    }
+
+    /// Like [`KeyStore::load`], on the caller's connection or transaction.
+    pub async fn load_in(
+        &self,
+        conn: &mut AnyConnection,
+        key_id: &str,
+    ) -> Result<Arc<dyn Signer>, CryptoError> {
+        let row = pki::key(conn, key_id)
             .await?
             .ok_or_else(|| CryptoError::NotFound(format!("key {key_id}")))?;
-        drop(conn);
         Ok(Arc::new(open_row(&self.kek, &row)?))
     }
 }

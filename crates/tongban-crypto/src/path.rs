@@ -122,6 +122,14 @@ pub enum PathError {
         /// Why.
         reason: RevocationReason,
     },
+    /// A critical extension we do not process (RFC 5280 §6.1.3 (a)(4) would need it).
+    #[error("{subject} has a critical extension {oid} that is not processed")]
+    UnhandledCriticalExtension {
+        /// The certificate.
+        subject: String,
+        /// The extension's OID.
+        oid: String,
+    },
     /// No valid, current CRL from the issuer: status cannot be decided (indeterminate).
     #[error("no valid CRL for {subject} at the instant")]
     RevocationUnknown {
@@ -159,6 +167,7 @@ pub fn validate(
         .collect::<Result<Vec<_>, _>>()?;
 
     check_leaf_usage(&leaf, usage)?;
+    check_critical_extensions(&leaf)?;
     let mut chain = vec![&leaf];
     let mut crl_this_update = None;
     loop {
@@ -194,6 +203,9 @@ pub fn validate(
             return Err(PathError::UnknownIssuer { subject });
         }
         check_issuer(issuer, chain.len() - 1)?;
+        if anchor.is_none() {
+            check_critical_extensions(issuer)?;
+        }
         // Revocation: required for the leaf; for intermediates only when the issuer's CRL
         // was supplied (an offline root publishes rarely).
         match revocation(current, issuer, &crls, at) {
@@ -282,6 +294,53 @@ fn check_issuer(issuer: &X509Certificate<'_>, below: usize) -> Result<(), PathEr
     Ok(())
 }
 
+/// Extensions this validator processes (or that carry no constraint): basic
+/// constraints, key usage, extended key usage, subject alternative name, subject and
+/// authority key identifiers.
+const HANDLED_EXTENSIONS: [&str; 6] = [
+    "2.5.29.19",
+    "2.5.29.15",
+    "2.5.29.37",
+    "2.5.29.17",
+    "2.5.29.14",
+    "2.5.29.35",
+];
+
+fn check_critical_extensions(cert: &X509Certificate<'_>) -> Result<(), PathError> {
+    for extension in cert.extensions().iter().filter(|e| e.critical) {
+        let oid = extension.oid.to_id_string();
+        if !HANDLED_EXTENSIONS.contains(&oid.as_str()) {
+            return Err(PathError::UnhandledCriticalExtension {
+                subject: cert.subject().to_string(),
+                oid,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// CRL extensions we understand: CRL number and authority key identifier. A CRL with
+/// any other critical extension (issuing distribution point, delta indicator) covers a
+/// scope we would misjudge, so it is not used.
+const HANDLED_CRL_EXTENSIONS: [&str; 2] = ["2.5.29.20", "2.5.29.35"];
+
+/// Whether `crl` is a complete CRL signed by `issuer`, which may sign CRLs.
+fn usable_crl(crl: &CertificateRevocationList<'_>, issuer: &X509Certificate<'_>) -> bool {
+    let may_sign_crls = match issuer.key_usage() {
+        Ok(Some(ku)) => ku.value.crl_sign(),
+        Ok(None) => true,
+        Err(_) => false,
+    };
+    may_sign_crls
+        && crl.issuer().as_raw() == issuer.subject().as_raw()
+        && crl.verify_signature(issuer.public_key()).is_ok()
+        && crl
+            .extensions()
+            .iter()
+            .filter(|e| e.critical)
+            .all(|e| HANDLED_CRL_EXTENSIONS.contains(&e.oid.to_id_string().as_str()))
+}
+
 fn check_leaf_usage(leaf: &X509Certificate<'_>, usage: Usage) -> Result<(), PathError> {
     let subject = leaf.subject().to_string();
     let ku = leaf
@@ -321,36 +380,35 @@ fn revocation(
     at: Timestamp,
 ) -> Result<Timestamp, PathError> {
     let subject = cert.subject().to_string();
-    // The newest CRL of the issuer that verifies and was still current at `at`. A CRL
-    // issued after `at` is fine (and better): it lists revocations with their dates.
-    let crl = crls
-        .iter()
-        .filter(|crl| {
-            crl.issuer().as_raw() == issuer.subject().as_raw()
-                && crl.verify_signature(issuer.public_key()).is_ok()
-                && crl.next_update().is_some_and(|n| ts(n) >= at)
-        })
-        .max_by_key(|crl| ts(crl.last_update()));
-    let Some(crl) = crl else {
-        return Err(PathError::RevocationUnknown { subject });
-    };
-    let entry = crl
-        .iter_revoked_certificates()
-        .find(|r| r.raw_serial() == cert.raw_serial());
-    if let Some(entry) = entry {
-        let revoked_at = ts(entry.revocation_date);
-        if revoked_at <= at {
-            let reason = entry
-                .reason_code()
-                .map_or(RevocationReason::Unspecified, |(_, code)| {
-                    RevocationReason::from_code(i64::from(code.0))
+    let usable: Vec<&CertificateRevocationList<'_>> =
+        crls.iter().filter(|crl| usable_crl(crl, issuer)).collect();
+    // A revocation known from any authentic CRL counts, however old that CRL is.
+    for crl in &usable {
+        let entry = crl
+            .iter_revoked_certificates()
+            .find(|r| r.raw_serial() == cert.raw_serial());
+        if let Some(entry) = entry {
+            let revoked_at = ts(entry.revocation_date);
+            if revoked_at <= at {
+                let reason = entry
+                    .reason_code()
+                    .map_or(RevocationReason::Unspecified, |(_, code)| {
+                        RevocationReason::from_code(i64::from(code.0))
+                    });
+                return Err(PathError::Revoked {
+                    subject,
+                    at: revoked_at,
+                    reason,
                 });
-            return Err(PathError::Revoked {
-                subject,
-                at: revoked_at,
-                reason,
-            });
+            }
         }
     }
-    Ok(ts(crl.last_update()))
+    // "Not revoked" needs a CRL still current at `at`. One issued after `at` is fine
+    // (and better): it lists revocations with their dates.
+    usable
+        .iter()
+        .filter(|crl| crl.next_update().is_some_and(|n| ts(n) >= at))
+        .map(|crl| ts(crl.last_update()))
+        .max()
+        .ok_or(PathError::RevocationUnknown { subject })
 }

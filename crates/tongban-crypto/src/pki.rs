@@ -13,6 +13,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use tongban_core::time::Timestamp;
+use tongban_store::Conn as AnyConnection;
 use tongban_store::{Store, StoreError, pki};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -59,15 +60,35 @@ pub struct Pki {
     tsa: Tsa,
 }
 
-/// Reads PEM text into DER.
+/// Reads exactly one PEM block labelled `CERTIFICATE` (or, for CRLs, `X509 CRL`) into
+/// DER. Anything else in the text — a second block, a private key — is refused, so a
+/// file holding a certificate and its key can never be published by mistake.
 pub fn pem_to_der(text: &str) -> Result<Vec<u8>, CryptoError> {
-    let body: String = text
+    let bad = |why: &str| CryptoError::Encoding(format!("PEM: {why}"));
+    let lines: Vec<&str> = text
         .lines()
-        .filter(|l| !l.starts_with("-----"))
         .map(str::trim)
+        .filter(|l| !l.is_empty())
         .collect();
-    B64.decode(body)
-        .map_err(|_| CryptoError::Encoding("not PEM".into()))
+    let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
+        return Err(bad("empty"));
+    };
+    let label = first
+        .strip_prefix("-----BEGIN ")
+        .and_then(|l| l.strip_suffix("-----"))
+        .ok_or_else(|| bad("no BEGIN line"))?;
+    if !matches!(label, "CERTIFICATE" | "X509 CRL") {
+        return Err(bad("only a certificate or CRL is accepted"));
+    }
+    if *last != format!("-----END {label}-----") {
+        return Err(bad("exactly one block, with nothing after it, is accepted"));
+    }
+    let body = &lines[1..lines.len() - 1];
+    if body.iter().any(|l| l.starts_with("-----")) {
+        return Err(bad("exactly one block is accepted"));
+    }
+    B64.decode(body.concat())
+        .map_err(|_| bad("body is not base64"))
 }
 
 /// DER as PEM with the given label.
@@ -176,49 +197,60 @@ impl Pki {
         kek: Arc<Kek>,
         keys_dir: &Path,
         public_url: &str,
+        allow_root_key: bool,
     ) -> Result<Self, CryptoError> {
         let root = load_root(keys_dir)?;
         let keys = KeyStore::new(store.clone(), kek.clone());
         let urls = PublicUrls::new(public_url);
         let now = Timestamp::now();
 
-        let dev_root = dev_root_key(keys_dir, &kek, &root)?.map(|signer| OnlineCa {
+        let dev_root = if allow_root_key {
+            dev_root_key(keys_dir, &kek, &root)?
+        } else if keys_dir.join(ROOT_KEY_FILE).exists() {
+            return Err(CryptoError::Root {
+                path: keys_dir.join(ROOT_KEY_FILE).display().to_string(),
+                reason: "a root private key has no place beside a production instance".into(),
+            });
+        } else {
+            None
+        }
+        .map(|signer| OnlineCa {
             name: ca::ROOT,
             der: root.clone(),
             signer,
         });
-        let issuing = match current(&store, ca::ROOT, "issuing-ca", now).await? {
+
+        // Set-up runs under one lock for all instances (the counter row's lock on
+        // PostgreSQL, the write lock on SQLite): two instances starting at once on an
+        // empty database must not make two issuing CAs. Each key is stored in the same
+        // transaction as its certificate.
+        let mut tx = store.begin().await?;
+        pki::next_counter(&mut tx, "pki-setup").await?;
+        let issuing = match pki::current_certificate(&mut tx, ca::ROOT, "issuing-ca", now).await? {
             Some(row) => OnlineCa {
                 name: ca::ISSUING,
-                signer: keys.load(&row.key_id).await?,
+                signer: keys.load_in(&mut tx, &row.key_id).await?,
                 der: row.der,
             },
             None => {
-                let root_key = dev_root
-                    .as_ref()
-                    .map(|r| r.signer.clone())
-                    .ok_or(CryptoError::NoIssuingCa)?;
-                let signer = keys.generate(Algorithm::Es256, ISSUING_PURPOSE).await?;
+                let root_key = dev_root.as_ref().ok_or(CryptoError::NoIssuingCa)?;
+                let profile = Profile::IssuingCa {
+                    name: "Tongban Issuing CA".into(),
+                };
+                let signer = keys
+                    .generate_in(&mut tx, Algorithm::Es256, ISSUING_PURPOSE)
+                    .await?;
                 let issued = ca::issue(
-                    &Profile::IssuingCa {
-                        name: "Tongban Issuing CA".into(),
-                    },
+                    &profile,
                     signer.public_key(),
                     ca::ROOT,
                     &root,
-                    root_key.as_ref(),
+                    root_key.signer.as_ref(),
                     &urls,
                     time::OffsetDateTime::now_utc(),
                 )?;
-                record(
-                    &store,
-                    ca::ROOT,
-                    "issuing-ca",
-                    "CN=Tongban Issuing CA",
-                    signer.key_id(),
-                    &issued,
-                )
-                .await?;
+                let row = certificate_row(ca::ROOT, &profile, signer.key_id(), &issued);
+                pki::insert_certificate(&mut tx, &row).await?;
                 tracing::info!(serial = %issued.serial, "issued a new issuing CA certificate");
                 OnlineCa {
                     name: ca::ISSUING,
@@ -230,14 +262,17 @@ impl Pki {
         let tsa_profile = Profile::Tsa {
             name: "Tongban Time-Stamping Authority".into(),
         };
-        let (tsa_signer, tsa_der) = match current(&store, ca::ISSUING, "tsa", now).await? {
-            Some(row) => (keys.load(&row.key_id).await?, row.der),
+        let (tsa_signer, tsa_der) = match pki::current_certificate(&mut tx, ca::ISSUING, "tsa", now)
+            .await?
+        {
+            Some(row) => (keys.load_in(&mut tx, &row.key_id).await?, row.der),
             None => {
                 let (signer, row) =
-                    issue_leaf(&store, &keys, &urls, &issuing, &tsa_profile, TSA_PURPOSE).await?;
+                    issue_leaf(&mut tx, &keys, &urls, &issuing, &tsa_profile, TSA_PURPOSE).await?;
                 (signer, row.der)
             }
         };
+        tx.commit().await.map_err(StoreError::from)?;
         let tsa = Tsa::new(
             tsa_signer,
             vec![tsa_der, issuing.der.clone()],
@@ -292,15 +327,18 @@ impl Pki {
         &self,
         profile: &Profile,
     ) -> Result<(Arc<dyn Signer>, pki::CertificateRow), CryptoError> {
-        issue_leaf(
-            &self.store,
+        let mut tx = self.store.begin().await?;
+        let issued = issue_leaf(
+            &mut tx,
             &self.keys,
             &self.urls,
             &self.issuing,
             profile,
             profile.name(),
         )
-        .await
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(issued)
     }
 
     /// Revokes a certificate of the issuing CA and signs a new CRL at once. Returns
@@ -319,11 +357,12 @@ impl Pki {
             at: Timestamp::now(),
             reason: reason.code(),
         };
+        // The revocation and the CRL that publishes it commit together.
         let done = pki::revoke_certificate(&mut tx, serial, revocation).await?;
-        tx.commit().await.map_err(StoreError::from)?;
         if done {
-            self.sign_crl(&self.issuing).await?;
+            self.sign_crl_in(&mut tx, &self.issuing).await?;
         }
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(done)
     }
 
@@ -376,8 +415,14 @@ impl Pki {
 
     async fn sign_crl(&self, ca: &OnlineCa) -> Result<(), CryptoError> {
         let mut tx = self.store.begin().await?;
-        let number = pki::next_counter(&mut tx, &format!("crl:{}", ca.name)).await?;
-        let revoked = pki::revoked_by_issuer(&mut tx, ca.name)
+        self.sign_crl_in(&mut tx, ca).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn sign_crl_in(&self, tx: &mut AnyConnection, ca: &OnlineCa) -> Result<(), CryptoError> {
+        let number = pki::next_counter(tx, &format!("crl:{}", ca.name)).await?;
+        let revoked = pki::revoked_by_issuer(tx, ca.name)
             .await?
             .into_iter()
             .map(|(serial_hex, r)| RevokedEntry {
@@ -397,7 +442,7 @@ impl Pki {
             next_update,
         )?;
         pki::insert_crl(
-            &mut tx,
+            tx,
             &pki::CrlRow {
                 ca: ca.name.to_owned(),
                 number,
@@ -407,7 +452,6 @@ impl Pki {
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
@@ -434,16 +478,17 @@ impl Pki {
     }
 }
 
-/// Generates a key for `purpose` and issues it a certificate of `profile` from `issuing`.
+/// Generates a key for `purpose` and issues it a certificate of `profile` from
+/// `issuing`, both stored in the caller's transaction.
 async fn issue_leaf(
-    store: &Store,
+    tx: &mut AnyConnection,
     keys: &KeyStore,
     urls: &PublicUrls,
     issuing: &OnlineCa,
     profile: &Profile,
     purpose: &str,
 ) -> Result<(Arc<dyn Signer>, pki::CertificateRow), CryptoError> {
-    let signer = keys.generate(Algorithm::Es256, purpose).await?;
+    let signer = keys.generate_in(tx, Algorithm::Es256, purpose).await?;
     let issued = ca::issue(
         profile,
         signer.public_key(),
@@ -453,37 +498,34 @@ async fn issue_leaf(
         urls,
         time::OffsetDateTime::now_utc(),
     )?;
-    let row = record(
-        store,
-        ca::ISSUING,
-        profile.name(),
-        &profile.subject_text(),
-        signer.key_id(),
-        &issued,
-    )
-    .await?;
+    let row = certificate_row(ca::ISSUING, profile, signer.key_id(), &issued);
+    pki::insert_certificate(tx, &row).await?;
     Ok((signer, row))
 }
 
-async fn current(
-    store: &Store,
+fn certificate_row(
     issuer: &str,
-    profile: &str,
-    at: Timestamp,
-) -> Result<Option<pki::CertificateRow>, CryptoError> {
-    let mut conn = store.conn().await?;
-    Ok(pki::current_certificate(&mut conn, issuer, profile, at).await?)
+    profile: &Profile,
+    key_id: &str,
+    issued: &Issued,
+) -> pki::CertificateRow {
+    certificate_row_named(
+        issuer,
+        profile.name(),
+        &profile.subject_text(),
+        key_id,
+        issued,
+    )
 }
 
-async fn record(
-    store: &Store,
+fn certificate_row_named(
     issuer: &str,
     profile: &str,
     subject: &str,
     key_id: &str,
     issued: &Issued,
-) -> Result<pki::CertificateRow, CryptoError> {
-    let row = pki::CertificateRow {
+) -> pki::CertificateRow {
+    pki::CertificateRow {
         serial: issued.serial.clone(),
         issuer: issuer.to_owned(),
         profile: profile.to_owned(),
@@ -494,11 +536,7 @@ async fn record(
         der: issued.der.clone(),
         revocation: None,
         created_at: Timestamp::now(),
-    };
-    let mut tx = store.begin().await?;
-    pki::insert_certificate(&mut tx, &row).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(row)
+    }
 }
 
 /// Production set-up, step 1: generates the issuing CA key (stored encrypted) and
@@ -546,14 +584,15 @@ pub async fn import_issuing(
         not_before: Timestamp::from_unix_millis(cert.validity().not_before.timestamp() * 1000),
         not_after: Timestamp::from_unix_millis(cert.validity().not_after.timestamp() * 1000),
     };
-    record(
-        store,
+    let row = certificate_row_named(
         ca::ROOT,
         "issuing-ca",
         &cert.subject().to_string(),
         &public.thumbprint(),
         &issued,
-    )
-    .await?;
+    );
+    let mut tx = store.begin().await?;
+    pki::insert_certificate(&mut tx, &row).await?;
+    tx.commit().await.map_err(StoreError::from)?;
     Ok(serial)
 }

@@ -129,14 +129,27 @@ fn parse_query(bytes: &[u8]) -> Result<Query, Failure> {
             };
             let mut policy = None;
             let mut extensions = false;
+            // The optional fields come in this order, each at most once (§2.4.1).
+            let mut last_field = 0;
             while !r.is_finished() {
-                match Tag::peek(r)? {
-                    Tag::ObjectIdentifier => {
-                        let tlv = r.tlv_bytes()?;
-                        policy = Some(tlv.to_vec());
-                    }
-                    Tag::Integer => query.nonce = Some(Int::decode(r)?),
-                    Tag::Boolean => query.cert_req = bool::decode(r)?,
+                let tag = Tag::peek(r)?;
+                let field = match tag {
+                    Tag::ObjectIdentifier => 1,
+                    Tag::Integer => 2,
+                    Tag::Boolean => 3,
+                    _ => 4,
+                };
+                if field <= last_field {
+                    return Err(der::Error::from(der::ErrorKind::TagUnexpected {
+                        expected: None,
+                        actual: tag,
+                    }));
+                }
+                last_field = field;
+                match field {
+                    1 => policy = Some(r.tlv_bytes()?.to_vec()),
+                    2 => query.nonce = Some(Int::decode(r)?),
+                    3 => query.cert_req = bool::decode(r)?,
                     _ => {
                         r.tlv_bytes()?;
                         extensions = true;
@@ -173,15 +186,26 @@ pub struct Tsa {
     signer: Arc<dyn Signer>,
     chain: Vec<Vec<u8>>,
     store: Store,
+    /// End of the TSA certificate's validity: no token is signed after it.
+    not_after: Timestamp,
 }
 
 impl Tsa {
     /// A TSA signing with `signer`, whose chain (TSA certificate first) is `chain`.
     pub fn new(signer: Arc<dyn Signer>, chain: Vec<Vec<u8>>, store: Store) -> Self {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        // An unreadable certificate counts as expired: the TSA then refuses to sign.
+        let not_after = chain
+            .first()
+            .and_then(|der| X509Certificate::from_der(der).ok())
+            .map_or(Timestamp::from_unix_millis(0), |(_, cert)| {
+                Timestamp::from_unix_millis(cert.validity().not_after.timestamp() * 1000)
+            });
         Self {
             signer,
             chain,
             store,
+            not_after,
         }
     }
 
@@ -227,6 +251,11 @@ impl Tsa {
     }
 
     async fn token(&self, query: &Query) -> Result<Vec<u8>, CryptoError> {
+        if Timestamp::now() >= self.not_after {
+            return Err(CryptoError::InvalidKey(
+                "the TSA certificate has expired; a new one is issued at the next start".into(),
+            ));
+        }
         let serial = {
             let mut tx = self.store.begin().await?;
             let serial = pki::next_counter(&mut tx, "tsa-serial").await?;
@@ -305,6 +334,25 @@ mod tests {
             parse_query(&[0x30; 5000]).unwrap_err(),
             Failure::BadDataFormat
         );
+    }
+
+    #[test]
+    fn fields_out_of_order_or_repeated_are_bad_data_format() {
+        // version 1, SHA-256 imprint, then nonce, nonce.
+        let mut q = vec![
+            0x30, 0x3a, 0x02, 0x01, 0x01, 0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09,
+        ];
+        q.extend_from_slice(&[
+            0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x04, 0x20,
+        ]);
+        q.extend_from_slice(&[7; 32]);
+        q.extend_from_slice(&[0x02, 0x01, 0x05, 0x02, 0x01, 0x06]);
+        assert_eq!(usize::from(q[1]) + 2, q.len());
+        assert_eq!(parse_query(&q).unwrap_err(), Failure::BadDataFormat);
+        // The same with one nonce parses.
+        q[1] -= 3;
+        q.truncate(q.len() - 3);
+        assert!(parse_query(&q).is_ok());
     }
 
     #[test]

@@ -296,3 +296,88 @@ fn garbage_is_malformed_not_a_panic() {
     );
     assert_eq!(result, Err(PathError::Malformed("certificate")));
 }
+
+#[test]
+fn an_intermediate_with_key_cert_sign_but_no_ca_flag_is_rejected() {
+    // Built with rcgen's own keys, so only the missing cA flag is wrong: the would-be
+    // CA has keyCertSign and signs validly.
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let now = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let params = |cn: &str, is_ca: IsCa, usages: Vec<KeyUsagePurpose>| {
+        let mut p = CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.not_before = now;
+        p.not_after = now + time::Duration::days(30);
+        p.is_ca = is_ca;
+        p.key_usages = usages;
+        p
+    };
+    let root_key = KeyPair::generate().unwrap();
+    let root_params = params(
+        "Root",
+        IsCa::Ca(BasicConstraints::Unconstrained),
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign],
+    );
+    let root = root_params.self_signed(&root_key).unwrap();
+    let root_issuer = Issuer::new(root_params, root_key);
+    let fake_key = KeyPair::generate().unwrap();
+    let fake_params = params(
+        "Fake CA",
+        IsCa::ExplicitNoCa,
+        vec![KeyUsagePurpose::KeyCertSign],
+    );
+    let fake = fake_params.signed_by(&fake_key, &root_issuer).unwrap();
+    let fake_issuer = Issuer::new(fake_params, fake_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = params(
+        "Leaf",
+        IsCa::ExplicitNoCa,
+        vec![KeyUsagePurpose::DigitalSignature],
+    )
+    .signed_by(&leaf_key, &fake_issuer)
+    .unwrap();
+    let result = validate(
+        leaf.der(),
+        &[fake.der().to_vec()],
+        &[root.der().to_vec()],
+        &[],
+        Usage::Seal,
+        Timestamp::from(now + time::Duration::minutes(5)),
+    );
+    assert!(
+        matches!(result, Err(PathError::NotACa { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn an_unprocessed_critical_extension_is_rejected() {
+    use rcgen::{CertificateParams, CustomExtension, DnType, KeyPair};
+    let now = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::CommonName, "Odd");
+    p.not_before = now;
+    p.not_after = now + time::Duration::days(1);
+    // A made-up critical extension (OID under 2.25) that no validator can process.
+    let mut odd = CustomExtension::from_oid_content(&[2, 25, 1, 2, 3], vec![0x05, 0x00]);
+    odd.set_criticality(true);
+    p.custom_extensions.push(odd);
+    let cert = p.self_signed(&key).unwrap();
+    let result = validate(
+        cert.der(),
+        &[],
+        &[cert.der().to_vec()],
+        &[],
+        Usage::Seal,
+        Timestamp::from(now + time::Duration::minutes(5)),
+    );
+    assert!(
+        matches!(result, Err(PathError::UnhandledCriticalExtension { .. })),
+        "{result:?}"
+    );
+}

@@ -18,3 +18,7 @@ mod pool;
 pub use error::StoreError;
 pub use migrate::SchemaStatus;
 pub use pool::{Engine, PoolStats, Store, Tx};
+
+/// A connection on either engine; a [`Tx`] dereferences to one, so repository
+/// functions taking `&mut Conn` run inside or outside a transaction.
+pub type Conn = sqlx::AnyConnection;

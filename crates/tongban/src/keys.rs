@@ -20,9 +20,14 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<ExitCod
         KeysCommand::ImportRoot { file } => {
             let pem = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            pki::parse_root(&pem, &file.display().to_string())?;
+            // Only the certificate is kept, re-encoded: nothing else in the file can
+            // end up published.
+            let der = pki::parse_root(&pem, &file.display().to_string())?;
             std::fs::create_dir_all(&config.keys.dir)?;
-            std::fs::write(config.keys.dir.join(pki::ROOT_CERT_FILE), pem)?;
+            std::fs::write(
+                config.keys.dir.join(pki::ROOT_CERT_FILE),
+                pki::der_to_pem("CERTIFICATE", &der),
+            )?;
             println!("root installed in {}", config.keys.dir.display());
             Ok(ExitCode::SUCCESS)
         }

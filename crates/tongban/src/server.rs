@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tongban_api::AppState;
-use tongban_core::config::Config;
+use tongban_core::config::{Config, Environment};
 use tongban_crypto::pki::Pki;
 use tongban_store::Store;
 
@@ -53,11 +53,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .context("cannot open the database")?;
     let schema = store.migrate().await?;
+    // A root private key is used only in development, to make the issuing CA.
+    let development = config.env == Environment::Development;
     let pki = Pki::open(
         store.clone(),
         Arc::new(kek),
         &config.keys.dir,
         &config.public_url,
+        development,
     )
     .await
     .context("cannot open the PKI")?;
