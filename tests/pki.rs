@@ -178,3 +178,36 @@ async fn concurrent_time_stamps_take_distinct_serials() {
     drop(conn);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn two_instances_starting_together_share_one_issuing_ca() {
+    use std::sync::Arc;
+    use tongban_crypto::pki::Pki;
+    let db = support::TestDb::new().await;
+    let config = support::test_config(&db.url);
+    let store = tongban_store::Store::connect(&config.database)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let kek = || {
+        let text = std::fs::read_to_string(support::repo_root().join("keys-dev/kek")).unwrap();
+        Arc::new(Kek::from_base64(text.trim()).unwrap())
+    };
+    let keys = support::repo_root().join("keys-dev");
+    let (a, b) = tokio::join!(
+        Pki::open(store.clone(), kek(), &keys, "http://a", true),
+        Pki::open(store.clone(), kek(), &keys, "http://b", true),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.issuing(), b.issuing());
+    assert_eq!(a.tsa().chain(), b.tsa().chain());
+    let mut conn = store.conn().await.unwrap();
+    let (cas,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM certificates WHERE profile = 'issuing-ca'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(cas, 1);
+    drop(conn);
+    store.close().await;
+}

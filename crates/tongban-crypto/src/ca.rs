@@ -95,6 +95,9 @@ impl Profile {
     }
 }
 
+/// How far certificates are backdated against clock skew.
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
 /// OID of organizationIdentifier (X.520, used by ETSI EN 319 412-3 for legal persons).
 const ORGANIZATION_IDENTIFIER: [u64; 4] = [2, 5, 4, 97];
 /// OID of the extended key usage extension.
@@ -213,8 +216,10 @@ pub(crate) fn params(
     // The default holds a placeholder CN that would come first in the subject.
     p.distinguished_name = rcgen::DistinguishedName::new();
     p.serial_number = Some(SerialNumber::from_slice(serial));
-    // rcgen's default validity is 1975–4096; always set both ends.
-    p.not_before = not_before;
+    // rcgen's default validity is 1975–4096; always set both ends. The start is
+    // backdated a little so that relying parties whose clocks lag ours, and other
+    // instances, already see the certificate as valid.
+    p.not_before = not_before - CLOCK_SKEW;
     p.not_after = not_before + profile.validity();
     p.use_authority_key_identifier_extension = !matches!(profile, Profile::RootCa { .. });
     match profile {

@@ -202,7 +202,6 @@ impl Pki {
         let root = load_root(keys_dir)?;
         let keys = KeyStore::new(store.clone(), kek.clone());
         let urls = PublicUrls::new(public_url);
-        let now = Timestamp::now();
 
         let dev_root = if allow_root_key {
             dev_root_key(keys_dir, &kek, &root)?
@@ -226,6 +225,8 @@ impl Pki {
         // transaction as its certificate.
         let mut tx = store.begin().await?;
         pki::next_counter(&mut tx, "pki-setup").await?;
+        // "Now" is read under the lock: another instance may have just made the CAs.
+        let now = Timestamp::now();
         let issuing = match pki::current_certificate(&mut tx, ca::ROOT, "issuing-ca", now).await? {
             Some(row) => OnlineCa {
                 name: ca::ISSUING,
