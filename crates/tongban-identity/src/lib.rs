@@ -3,6 +3,13 @@
 //! the OpenID Connect provider's logic (authorize, token, userinfo, logout) — without
 //! HTTP types, so the rules can be tested without a server.
 //!
-//! Built by the single sign-on issues; empty until then.
+//! So far: the national identifier rules (GB 11643 resident ID numbers, GB 32100
+//! unified social credit codes), password hashing and policy, and login throttling in
+//! the database. The SSO issues build the rest on them.
 
 #![forbid(unsafe_code)]
+
+pub mod password;
+pub mod resident_id;
+pub mod throttle;
+pub mod uscc;
