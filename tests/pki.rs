@@ -211,3 +211,66 @@ async fn two_instances_starting_together_share_one_issuing_ca() {
     drop(conn);
     store.close().await;
 }
+
+#[tokio::test]
+async fn token_key_rotation_publishes_before_signing_and_retires_after() {
+    use tongban_core::time::Timestamp;
+    use tongban_crypto::token_keys::{PUBLISH_LEAD, RETIRE_AFTER};
+    let server = TestServer::start().await;
+    let tokens = server.pki().token_keys().clone();
+    let response = server.get("/.well-known/jwks.json").await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/jwk-set+json"
+    );
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    let jwks: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    let now = Timestamp::now();
+    let old = tokens.signer(now).await.unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], old.key_id());
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+
+    let next = tokens.rotate(now).await.unwrap();
+    let at = |d: time::Duration| Timestamp::from(now.to_offset_date_time() + d);
+    // Published at once, both keys...
+    let kids = |jwks: tongban_crypto::jose::Jwks| {
+        jwks.keys
+            .into_iter()
+            .map(|k| k.kid.unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kids(tokens.jwks(now).await.unwrap()),
+        vec![old.key_id().to_owned(), next.key_id.clone()]
+    );
+    // ...the old one still signs until the new one activates...
+    assert_eq!(
+        tokens
+            .signer(at(PUBLISH_LEAD - time::Duration::seconds(1)))
+            .await
+            .unwrap()
+            .key_id(),
+        old.key_id()
+    );
+    assert_eq!(
+        tokens.signer(at(PUBLISH_LEAD)).await.unwrap().key_id(),
+        next.key_id
+    );
+    // ...and is published until a day after that, then dropped.
+    let retire = PUBLISH_LEAD + RETIRE_AFTER;
+    assert_eq!(
+        tokens
+            .jwks(at(retire - time::Duration::seconds(1)))
+            .await
+            .unwrap()
+            .keys
+            .len(),
+        2
+    );
+    assert_eq!(
+        kids(tokens.jwks(at(retire)).await.unwrap()),
+        vec![next.key_id.clone()]
+    );
+    server.stop().await;
+}

@@ -332,22 +332,26 @@ fn jwcrypto(script_args: &[&Path]) -> (bool, String) {
 
 #[tokio::test]
 #[ignore = "interop: run by tests/interop/run"]
-async fn jwcrypto_verifies_compact_and_detached_jws_from_our_jwks() {
+async fn jwcrypto_verifies_compact_and_detached_jws_with_our_published_jwks() {
     let server = TestServer::start().await;
     let pki = server.pki().clone();
     let work = Workdir::new();
-    let (signer, row) = pki
-        .issue(&Profile::TokenSigning {
-            name: "Tongban Token Signing".into(),
-        })
+    // The key that signs tokens now, and the JWKS as relying parties fetch it.
+    let signer = pki
+        .token_keys()
+        .signer(tongban_core::Timestamp::now())
         .await
         .unwrap();
-    let chain = vec![row.der.clone(), pki.issuing().to_vec()];
-    let jwks = Jwks {
-        keys: vec![Jwk::from_public_key(signer.public_key(), Some(&chain))],
-    };
+    let jwks_file = work.write(
+        "jwks.json",
+        server
+            .get("/.well-known/jwks.json")
+            .await
+            .bytes()
+            .await
+            .unwrap(),
+    );
     let payload = br#"{"iss":"tongban","sub":"interop"}"#;
-    let jwks_file = work.write("jwks.json", serde_json::to_vec(&jwks).unwrap());
     let compact = work.write(
         "compact.jws",
         sign_compact(signer.as_ref(), payload, &Map::new()).unwrap(),
@@ -356,8 +360,30 @@ async fn jwcrypto_verifies_compact_and_detached_jws_from_our_jwks() {
         "detached.jws",
         sign_detached(signer.as_ref(), payload, &Map::new()).unwrap(),
     );
+    // A key with its certificate chain in x5c (RFC 7517 §4.7) is read by jwcrypto too.
+    let (x5c_signer, row) = pki
+        .issue(&Profile::TokenSigning {
+            name: "Tongban Token Signing".into(),
+        })
+        .await
+        .unwrap();
+    let chain = vec![row.der.clone(), pki.issuing().to_vec()];
+    let x5c_jwks = Jwks {
+        keys: vec![Jwk::from_public_key(x5c_signer.public_key(), Some(&chain))],
+    };
+    let x5c_jwks_file = work.write("x5c-jwks.json", serde_json::to_vec(&x5c_jwks).unwrap());
+    let x5c_compact = work.write(
+        "x5c.jws",
+        sign_compact(x5c_signer.as_ref(), payload, &Map::new()).unwrap(),
+    );
+    let x5c_detached = work.write(
+        "x5c-detached.jws",
+        sign_detached(x5c_signer.as_ref(), payload, &Map::new()).unwrap(),
+    );
     let payload_file = work.write("payload.json", payload);
     let (ok, text) = jwcrypto(&[&jwks_file, &compact, &detached, &payload_file]);
+    assert!(ok, "{text}");
+    let (ok, text) = jwcrypto(&[&x5c_jwks_file, &x5c_compact, &x5c_detached, &payload_file]);
     assert!(ok, "{text}");
     // A different payload must not verify as the detached content.
     let wrong = work.write("wrong.json", br#"{"iss":"tongban","sub":"someone else"}"#);

@@ -23,7 +23,7 @@ use crate::routes;
     tags(
         (name = "operations", description = "Health, readiness and metrics for operators."),
         (name = "system", description = "Facts about the instance; browser reports."),
-        (name = "pki", description = "CA certificates, CRLs and the RFC 3161 time-stamp authority."),
+        (name = "pki", description = "CA certificates, CRLs, the RFC 3161 time-stamp authority and the token signing keys (JWKS)."),
     ),
     components(schemas(crate::problem::Problem))
 )]

@@ -19,6 +19,7 @@ pub mod keystore;
 pub mod path;
 pub mod pki;
 pub mod signer;
+pub mod token_keys;
 pub mod tsa;
 
 pub use error::CryptoError;

@@ -24,6 +24,7 @@ use crate::kek::Kek;
 use crate::keystore::{KeyStore, open_row};
 use crate::path::{self, PathError, Usage, ValidPath};
 use crate::signer::{Algorithm, PublicKey, Signer};
+use crate::token_keys::TokenKeys;
 use crate::tsa::Tsa;
 
 /// File names in the key directory.
@@ -58,6 +59,7 @@ pub struct Pki {
     keys_dir: PathBuf,
     issuing: OnlineCa,
     tsa: Tsa,
+    tokens: TokenKeys,
 }
 
 /// Reads exactly one PEM block labelled `CERTIFICATE` (or, for CRLs, `X509 CRL`) into
@@ -273,6 +275,8 @@ impl Pki {
                 (signer, row.der)
             }
         };
+        let tokens = TokenKeys::new(store.clone(), keys.clone());
+        tokens.ensure_in(&mut tx, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         let tsa = Tsa::new(
             tsa_signer,
@@ -288,6 +292,7 @@ impl Pki {
             keys_dir: keys_dir.to_owned(),
             issuing,
             tsa,
+            tokens,
         };
         pki.refresh_crl_if_due().await?;
         Ok(pki)
@@ -310,6 +315,11 @@ impl Pki {
             ca::ISSUING => Some(&self.issuing.der),
             _ => None,
         }
+    }
+
+    /// The token signing keys and their rotation.
+    pub fn token_keys(&self) -> &TokenKeys {
+        &self.tokens
     }
 
     /// The time-stamping authority.

@@ -283,3 +283,84 @@ pub async fn next_counter(conn: &mut AnyConnection, name: &str) -> Result<i64, S
         .await?;
     Ok(row.try_get(0)?)
 }
+
+/// A token signing key's schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenKeyRow {
+    /// The key (row in `keys`).
+    pub key_id: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// From when it signs.
+    pub activate_at: Timestamp,
+    /// Until when it is published; `None` while it has no successor.
+    pub retire_at: Option<Timestamp>,
+}
+
+fn token_key_from_row(r: &sqlx::any::AnyRow) -> Result<TokenKeyRow, StoreError> {
+    let retire_at: Option<i64> = r.try_get("retire_at")?;
+    Ok(TokenKeyRow {
+        key_id: r.try_get("key_id")?,
+        created_at: Timestamp::from_unix_millis(r.try_get("created_at")?),
+        activate_at: Timestamp::from_unix_millis(r.try_get("activate_at")?),
+        retire_at: retire_at.map(Timestamp::from_unix_millis),
+    })
+}
+
+/// Schedules a token key.
+pub async fn insert_token_key(
+    conn: &mut AnyConnection,
+    key: &TokenKeyRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO token_keys (key_id, created_at, activate_at, retire_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&key.key_id)
+    .bind(key.created_at.unix_millis())
+    .bind(key.activate_at.unix_millis())
+    .bind(key.retire_at.map(Timestamp::unix_millis))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the end of publication of every key without one (the predecessors of a new key).
+pub async fn retire_token_keys(
+    conn: &mut AnyConnection,
+    retire_at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE token_keys SET retire_at = $1 WHERE retire_at IS NULL")
+        .bind(retire_at.unix_millis())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Token keys still published at `at` (not retired), oldest first.
+pub async fn published_token_keys(
+    conn: &mut AnyConnection,
+    at: Timestamp,
+) -> Result<Vec<TokenKeyRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT key_id, created_at, activate_at, retire_at FROM token_keys \
+         WHERE retire_at IS NULL OR retire_at > $1 ORDER BY activate_at, key_id",
+    )
+    .bind(at.unix_millis())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(token_key_from_row).collect()
+}
+
+/// Sets when one token key stops being published.
+pub async fn set_token_key_retirement(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    retire_at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE token_keys SET retire_at = $2 WHERE key_id = $1")
+        .bind(key_id)
+        .bind(retire_at.unix_millis())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

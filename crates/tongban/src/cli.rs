@@ -71,6 +71,9 @@ pub enum KeysCommand {
         /// The certificate, PEM.
         file: PathBuf,
     },
+    /// Rotate the token signing key: the new key is published at once and signs after
+    /// an hour; the old one stays published for a day after that.
+    Rotate,
 }
 
 /// Parses arguments, runs the command, and turns errors into a message and exit code 1.

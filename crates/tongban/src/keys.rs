@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tongban_core::config::{Config, Environment};
+use tongban_core::time::Timestamp;
 use tongban_crypto::kek::Kek;
+use tongban_crypto::keystore::KeyStore;
 use tongban_crypto::pki;
+use tongban_crypto::token_keys::TokenKeys;
 use tongban_store::Store;
 
 use crate::cli::KeysCommand;
@@ -40,6 +43,20 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<ExitCod
             println!(
                 "request written to {}; have the root sign it, then `tongban keys import-issuing`",
                 out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Rotate => {
+            let kek = startup::check(&config)?;
+            let store = open_store(&config).await?;
+            let keys = KeyStore::new(store.clone(), Arc::new(kek));
+            let row = TokenKeys::new(store.clone(), keys)
+                .rotate(Timestamp::now())
+                .await?;
+            store.close().await;
+            println!(
+                "token key {} published; it signs from {}",
+                row.key_id, row.activate_at
             );
             Ok(ExitCode::SUCCESS)
         }

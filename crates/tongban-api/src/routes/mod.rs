@@ -30,6 +30,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(pki::ca_certificate))
         .routes(routes!(pki::crl))
         .routes(routes!(pki::timestamp))
+        .routes(routes!(pki::jwks))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the

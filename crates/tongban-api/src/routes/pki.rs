@@ -85,3 +85,37 @@ pub async fn timestamp(
     let reply = state.pki.tsa().respond(&body).await;
     Ok(([(header::CONTENT_TYPE, TIMESTAMP_REPLY)], reply))
 }
+
+/// JWKS cache lifetime announced to relying parties; far below the rotation lead time
+/// (`PUBLISH_LEAD`), so every cache sees a new key before it signs.
+const JWKS_MAX_AGE_SECS: u32 = 300;
+
+/// The token signing keys (JWK Set, RFC 7517): the key that signs now, the one that
+/// will sign next, and replaced keys whose tokens may still be live. `kid` is the
+/// RFC 7638 thumbprint.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "pki",
+    responses(
+        (status = 200, description = "the JWK Set", body = Object, content_type = "application/jwk-set+json",
+         headers(("Cache-Control" = String, description = "public, max-age=300"))),
+    ))]
+pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let jwks = state
+        .pki
+        .token_keys()
+        .jwks(tongban_core::Timestamp::now())
+        .await?;
+    let body = serde_json::to_vec(&jwks).map_err(|e| {
+        tracing::error!(error = %e, "JWKS encoding");
+        ApiError::bare(ProblemType::Internal)
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/jwk-set+json".to_owned()),
+            (
+                header::CACHE_CONTROL,
+                format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+            ),
+        ],
+        body,
+    ))
+}
