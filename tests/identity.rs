@@ -103,3 +103,229 @@ async fn failures_outside_the_window_start_a_new_count() {
     drop(conn);
     store.close().await;
 }
+
+mod subjects {
+    use super::*;
+    use tongban_identity::subjects::{
+        self, AgentRole, Level, NewNaturalPerson, Role, SubjectError,
+    };
+
+    const NOW: Timestamp = Timestamp::from_unix_millis(1_795_800_000_000);
+
+    #[tokio::test]
+    async fn departments_form_a_hierarchy_by_level() {
+        let (store, _db) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        let province = subjects::create_department(
+            &mut tx,
+            "湖南省市场监督管理局",
+            "11430000006122244L",
+            Level::Province,
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+        let city = subjects::create_department(
+            &mut tx,
+            "长沙市市场监督管理局",
+            "91350100M000100Y43",
+            Level::City,
+            Some(province.id),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(city.parent_id, Some(province.id));
+        // A county directly under a province skips a level.
+        let err = subjects::create_department(
+            &mut tx,
+            "某县",
+            "11100000000013338W",
+            Level::County,
+            Some(province.id),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SubjectError::Invalid {
+                    field: "parent_id",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // A bad code names the field; a reused one says it is taken.
+        let err = subjects::create_department(
+            &mut tx,
+            "某县",
+            "91350100M000100Y44",
+            Level::County,
+            Some(city.id),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, SubjectError::Invalid { field: "uscc", .. }),
+            "{err:?}"
+        );
+        let err = subjects::create_department(
+            &mut tx,
+            "某县",
+            "11430000006122244L",
+            Level::County,
+            Some(city.id),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, SubjectError::Taken { field: "uscc" }),
+            "{err:?}"
+        );
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn persons_agents_and_staff_with_roles() {
+        let (store, _db) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        let person = NewNaturalPerson {
+            name: "张三",
+            resident_id: "11010519491231002x",
+            email: Some("Zhang.San@Example.cn"),
+        };
+        let zhang = subjects::create_natural_person(&mut tx, &person, NOW)
+            .await
+            .unwrap();
+        let found = subjects::find_by_resident_id(&mut tx, &"11010519491231002X".parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(found, Some(zhang));
+        let again = subjects::create_natural_person(&mut tx, &person, NOW)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                again,
+                SubjectError::Taken {
+                    field: "resident_id"
+                }
+            ),
+            "{again:?}"
+        );
+        let bad = NewNaturalPerson {
+            name: "李四",
+            resident_id: "110105194912310021",
+            email: None,
+        };
+        let err = subjects::create_natural_person(&mut tx, &bad, NOW)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SubjectError::Invalid {
+                    field: "resident_id",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("check character"), "{err}");
+
+        let company =
+            subjects::create_legal_person(&mut tx, "某某科技有限公司", "91350100M000100Y43", NOW)
+                .await
+                .unwrap();
+        let until = Timestamp::from_unix_millis(NOW.unix_millis() + 86_400_000);
+        subjects::link_agent(&mut tx, zhang, company, AgentRole::Agent, NOW, Some(until))
+            .await
+            .unwrap();
+        assert_eq!(
+            subjects::represented_by(&mut tx, zhang, NOW).await.unwrap(),
+            vec![company]
+        );
+        assert!(
+            subjects::represented_by(&mut tx, zhang, until)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Roles are checked both ways round: a company cannot be an agent.
+        let err = subjects::link_agent(&mut tx, company, zhang, AgentRole::Agent, NOW, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SubjectError::Invalid {
+                    field: "agent_id",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+
+        let dept = subjects::create_department(
+            &mut tx,
+            "湖南省市场监督管理局",
+            "11430000006122244L",
+            Level::Province,
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+        subjects::add_staff(
+            &mut tx,
+            zhang,
+            dept.id,
+            "HN-0001",
+            &[Role::SealUser, Role::Issuer],
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            subjects::roles_in(&mut tx, zhang, dept.id).await.unwrap(),
+            vec![Role::Issuer, Role::SealUser]
+        );
+        let other = subjects::create_department(
+            &mut tx,
+            "北京市某局",
+            "11100000000013338W",
+            Level::Province,
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(
+            subjects::roles_in(&mut tx, zhang, other.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let err = subjects::add_staff(&mut tx, company, dept.id, "HN-0002", &[], NOW)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SubjectError::Invalid {
+                    field: "subject_id",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+}

@@ -10,7 +10,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Declares a typed id: a UUIDv7 newtype, stored as its hyphenated text form.
+/// Declares a typed id: a UUIDv7 newtype, stored as its hyphenated text form. The
+/// calling crate needs `serde` as a dependency (the derives name it).
 #[macro_export]
 macro_rules! typed_id {
     ($(#[$meta:meta])* $name:ident) => {

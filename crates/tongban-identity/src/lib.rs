@@ -4,12 +4,14 @@
 //! HTTP types, so the rules can be tested without a server.
 //!
 //! So far: the national identifier rules (GB 11643 resident ID numbers, GB 32100
-//! unified social credit codes), password hashing and policy, and login throttling in
-//! the database. The SSO issues build the rest on them.
+//! unified social credit codes), subjects (departments, natural and legal persons,
+//! agents, staff roles), password hashing and policy, and login throttling in the
+//! database. The SSO issues build sessions and the OIDC provider on them.
 
 #![forbid(unsafe_code)]
 
 pub mod password;
 pub mod resident_id;
+pub mod subjects;
 pub mod throttle;
 pub mod uscc;

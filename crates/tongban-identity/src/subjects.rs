@@ -1,0 +1,511 @@
+//! Subjects and the organisations they belong to: departments (province → city →
+//! county → town), natural persons (resident ID number), legal persons (USCC), agents
+//! (a natural person acting for a legal person) and department staff with roles.
+//!
+//! Inputs are validated here, and every refusal names the field at fault so the API
+//! can answer with a problem that says which one.
+
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_core::typed_id;
+use tongban_store::{Conn, StoreError};
+
+use crate::resident_id::ResidentId;
+use crate::uscc::Uscc;
+
+typed_id!(
+    /// A natural or legal person.
+    SubjectId
+);
+typed_id!(
+    /// A government department.
+    DepartmentId
+);
+
+/// Why a subject operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubjectError {
+    /// A field's value is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field, as named in the API.
+        field: &'static str,
+        /// What is wrong, for a person.
+        reason: String,
+    },
+    /// Another record already has this unique value.
+    #[error("{field}: already registered")]
+    Taken {
+        /// The field.
+        field: &'static str,
+    },
+    /// A referenced record does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &'static str, reason: impl ToString) -> SubjectError {
+    SubjectError::Invalid {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+/// Levels of the administrative hierarchy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// 省
+    Province,
+    /// 市
+    City,
+    /// 县
+    County,
+    /// 乡镇
+    Town,
+}
+
+impl Level {
+    /// Stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Province => "province",
+            Self::City => "city",
+            Self::County => "county",
+            Self::Town => "town",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [Self::Province, Self::City, Self::County, Self::Town]
+            .into_iter()
+            .find(|l| l.name() == name)
+    }
+
+    /// The level directly above; none for a province.
+    pub fn parent(self) -> Option<Self> {
+        match self {
+            Self::Province => None,
+            Self::City => Some(Self::Province),
+            Self::County => Some(Self::City),
+            Self::Town => Some(Self::County),
+        }
+    }
+}
+
+/// A department.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Department {
+    /// Id.
+    pub id: DepartmentId,
+    /// The department above it; none for a province.
+    pub parent_id: Option<DepartmentId>,
+    /// Its level.
+    pub level: Level,
+    /// Its name.
+    pub name: String,
+    /// Its unified social credit code.
+    pub uscc: Uscc,
+}
+
+fn name_field(field: &'static str, name: &str) -> Result<String, SubjectError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(invalid(field, "must have 1 to 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+async fn taken(conn: &mut Conn, sql: &'static str, value: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query(sql)
+        .bind(value)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
+/// Creates a department under `parent` (which must be one level up; none for a
+/// province).
+pub async fn create_department(
+    conn: &mut Conn,
+    name: &str,
+    uscc: &str,
+    level: Level,
+    parent: Option<DepartmentId>,
+    now: Timestamp,
+) -> Result<Department, SubjectError> {
+    let name = name_field("name", name)?;
+    let uscc: Uscc = uscc.parse().map_err(|e| invalid("uscc", e))?;
+    let parent_level = match parent {
+        Some(parent) => {
+            let row = sqlx::query("SELECT level FROM departments WHERE id = $1")
+                .bind(parent.to_string())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(StoreError::from)?
+                .ok_or(SubjectError::NotFound("parent department"))?;
+            let level: String = row.try_get(0).map_err(StoreError::from)?;
+            Level::parse(&level)
+        }
+        None => None,
+    };
+    if parent_level != level.parent() {
+        return Err(invalid(
+            "parent_id",
+            format!(
+                "a {} belongs directly under a {}",
+                level.name(),
+                level.parent().map_or("no parent", Level::name)
+            ),
+        ));
+    }
+    if taken(
+        conn,
+        "SELECT 1 FROM departments WHERE uscc = $1",
+        uscc.as_str(),
+    )
+    .await?
+    {
+        return Err(SubjectError::Taken { field: "uscc" });
+    }
+    let department = Department {
+        id: DepartmentId::new(),
+        parent_id: parent,
+        level,
+        name,
+        uscc,
+    };
+    sqlx::query(
+        "INSERT INTO departments (id, parent_id, level, name, uscc, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(department.id.to_string())
+    .bind(parent.map(|p| p.to_string()))
+    .bind(level.name())
+    .bind(&department.name)
+    .bind(department.uscc.as_str())
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok(department)
+}
+
+/// A natural person to register.
+#[derive(Clone, Debug)]
+pub struct NewNaturalPerson<'a> {
+    /// Full name.
+    pub name: &'a str,
+    /// Resident ID number (GB 11643).
+    pub resident_id: &'a str,
+    /// E-mail address, optional.
+    pub email: Option<&'a str>,
+}
+
+/// Registers a natural person (assurance level 1 until matched against the registry).
+pub async fn create_natural_person(
+    conn: &mut Conn,
+    person: &NewNaturalPerson<'_>,
+    now: Timestamp,
+) -> Result<SubjectId, SubjectError> {
+    let name = name_field("name", person.name)?;
+    let resident_id: ResidentId = person
+        .resident_id
+        .parse()
+        .map_err(|e| invalid("resident_id", e))?;
+    let email = person
+        .email
+        .map(|e| {
+            let e = e.trim().to_lowercase();
+            let plausible = e.len() <= 254
+                && e.split_once('@')
+                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+            if plausible {
+                Ok(e)
+            } else {
+                Err(invalid("email", "is not an e-mail address"))
+            }
+        })
+        .transpose()?;
+    if taken(
+        conn,
+        "SELECT 1 FROM subjects WHERE resident_id = $1",
+        resident_id.as_str(),
+    )
+    .await?
+    {
+        return Err(SubjectError::Taken {
+            field: "resident_id",
+        });
+    }
+    if let Some(email) = &email
+        && taken(conn, "SELECT 1 FROM subjects WHERE email = $1", email).await?
+    {
+        return Err(SubjectError::Taken { field: "email" });
+    }
+    let id = SubjectId::new();
+    sqlx::query(
+        "INSERT INTO subjects (id, kind, name, resident_id, email, created_at) VALUES ($1, 'natural', $2, $3, $4, $5)",
+    )
+    .bind(id.to_string())
+    .bind(&name)
+    .bind(resident_id.as_str())
+    .bind(email)
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok(id)
+}
+
+/// Registers a legal person.
+pub async fn create_legal_person(
+    conn: &mut Conn,
+    name: &str,
+    uscc: &str,
+    now: Timestamp,
+) -> Result<SubjectId, SubjectError> {
+    let name = name_field("name", name)?;
+    let uscc: Uscc = uscc.parse().map_err(|e| invalid("uscc", e))?;
+    if taken(
+        conn,
+        "SELECT 1 FROM subjects WHERE uscc = $1",
+        uscc.as_str(),
+    )
+    .await?
+    {
+        return Err(SubjectError::Taken { field: "uscc" });
+    }
+    let id = SubjectId::new();
+    sqlx::query(
+        "INSERT INTO subjects (id, kind, name, uscc, created_at) VALUES ($1, 'legal', $2, $3, $4)",
+    )
+    .bind(id.to_string())
+    .bind(&name)
+    .bind(uscc.as_str())
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok(id)
+}
+
+/// The natural person with this resident ID number.
+pub async fn find_by_resident_id(
+    conn: &mut Conn,
+    resident_id: &ResidentId,
+) -> Result<Option<SubjectId>, SubjectError> {
+    let row = sqlx::query("SELECT id FROM subjects WHERE resident_id = $1")
+        .bind(resident_id.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(StoreError::from)?;
+    row.map(|r| {
+        let id: String = r.try_get(0).map_err(StoreError::from)?;
+        id.parse()
+            .map_err(|_| SubjectError::Store(StoreError::Corrupt("subject id".into())))
+    })
+    .transpose()
+}
+
+/// How an agent acts for a legal person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentRole {
+    /// 法定代表人
+    LegalRepresentative,
+    /// 经办人
+    Agent,
+}
+
+impl AgentRole {
+    fn name(self) -> &'static str {
+        match self {
+            Self::LegalRepresentative => "legal-representative",
+            Self::Agent => "agent",
+        }
+    }
+}
+
+async fn kind_of(conn: &mut Conn, id: SubjectId) -> Result<Option<String>, SubjectError> {
+    let row = sqlx::query("SELECT kind FROM subjects WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(StoreError::from)?;
+    Ok(row
+        .map(|r| r.try_get(0))
+        .transpose()
+        .map_err(StoreError::from)?)
+}
+
+/// Authorises natural person `agent` to act for legal person `company` from
+/// `valid_from` until `valid_until` (open-ended if none).
+pub async fn link_agent(
+    conn: &mut Conn,
+    agent: SubjectId,
+    company: SubjectId,
+    role: AgentRole,
+    valid_from: Timestamp,
+    valid_until: Option<Timestamp>,
+) -> Result<(), SubjectError> {
+    if kind_of(conn, agent).await?.as_deref() != Some("natural") {
+        return Err(invalid("agent_id", "must be a natural person"));
+    }
+    if kind_of(conn, company).await?.as_deref() != Some("legal") {
+        return Err(invalid("legal_person_id", "must be a legal person"));
+    }
+    if valid_until.is_some_and(|until| until <= valid_from) {
+        return Err(invalid("valid_until", "must be after valid_from"));
+    }
+    sqlx::query(
+        "INSERT INTO agent_links (natural_id, legal_id, role, valid_from, valid_until) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(agent.to_string())
+    .bind(company.to_string())
+    .bind(role.name())
+    .bind(valid_from.unix_millis())
+    .bind(valid_until.map(Timestamp::unix_millis))
+    .execute(conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// The legal persons `agent` may act for at `at`.
+pub async fn represented_by(
+    conn: &mut Conn,
+    agent: SubjectId,
+    at: Timestamp,
+) -> Result<Vec<SubjectId>, SubjectError> {
+    let rows = sqlx::query(
+        "SELECT legal_id FROM agent_links WHERE natural_id = $1 AND valid_from <= $2 \
+         AND (valid_until IS NULL OR valid_until > $2) ORDER BY legal_id",
+    )
+    .bind(agent.to_string())
+    .bind(at.unix_millis())
+    .fetch_all(conn)
+    .await
+    .map_err(StoreError::from)?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get(0).map_err(StoreError::from)?;
+            id.parse()
+                .map_err(|_| SubjectError::Store(StoreError::Corrupt("subject id".into())))
+        })
+        .collect()
+}
+
+/// What a staff member may do in a department.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Issues e-certificates.
+    Issuer,
+    /// Applies seals granted to them.
+    SealUser,
+    /// Manages the department's seals and grants.
+    SealAdmin,
+    /// Manages the department's staff.
+    DeptAdmin,
+}
+
+impl Role {
+    /// Stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Issuer => "issuer",
+            Self::SealUser => "seal-user",
+            Self::SealAdmin => "seal-admin",
+            Self::DeptAdmin => "dept-admin",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Issuer,
+            Self::SealUser,
+            Self::SealAdmin,
+            Self::DeptAdmin,
+        ]
+        .into_iter()
+        .find(|r| r.name() == name)
+    }
+}
+
+/// Makes natural person `subject` a member of `department` with `roles`.
+pub async fn add_staff(
+    conn: &mut Conn,
+    subject: SubjectId,
+    department: DepartmentId,
+    staff_number: &str,
+    roles: &[Role],
+    now: Timestamp,
+) -> Result<(), SubjectError> {
+    let staff_number = staff_number.trim();
+    if staff_number.is_empty() || staff_number.len() > 64 {
+        return Err(invalid("staff_number", "must have 1 to 64 characters"));
+    }
+    if kind_of(conn, subject).await?.as_deref() != Some("natural") {
+        return Err(invalid("subject_id", "must be a natural person"));
+    }
+    let department_exists = taken(
+        conn,
+        "SELECT 1 FROM departments WHERE id = $1",
+        &department.to_string(),
+    )
+    .await?;
+    if !department_exists {
+        return Err(SubjectError::NotFound("department"));
+    }
+    sqlx::query("INSERT INTO staff (subject_id, department_id, staff_number, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(subject.to_string())
+        .bind(department.to_string())
+        .bind(staff_number)
+        .bind(now.unix_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => SubjectError::Taken { field: "staff_number" },
+            other => other.into(),
+        })?;
+    for role in roles {
+        sqlx::query(
+            "INSERT INTO staff_roles (subject_id, department_id, role) VALUES ($1, $2, $3)",
+        )
+        .bind(subject.to_string())
+        .bind(department.to_string())
+        .bind(role.name())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from)?;
+    }
+    Ok(())
+}
+
+/// The roles `subject` holds in `department` (none if not a member). Authorisation
+/// checks in the domain crates call this.
+pub async fn roles_in(
+    conn: &mut Conn,
+    subject: SubjectId,
+    department: DepartmentId,
+) -> Result<Vec<Role>, SubjectError> {
+    let rows = sqlx::query(
+        "SELECT role FROM staff_roles WHERE subject_id = $1 AND department_id = $2 ORDER BY role",
+    )
+    .bind(subject.to_string())
+    .bind(department.to_string())
+    .fetch_all(conn)
+    .await
+    .map_err(StoreError::from)?;
+    let mut roles = rows
+        .iter()
+        .map(|r| {
+            let name: String = r.try_get(0).map_err(StoreError::from)?;
+            Role::parse(&name).ok_or(SubjectError::Store(StoreError::Corrupt(format!(
+                "role {name}"
+            ))))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    roles.sort();
+    Ok(roles)
+}
