@@ -329,3 +329,193 @@ mod subjects {
         store.close().await;
     }
 }
+
+mod clients {
+    use super::*;
+    use tongban_identity::clients::{self, ClientError, NewClient};
+
+    fn portal() -> NewClient {
+        NewClient {
+            name: "Social security portal".into(),
+            confidential: true,
+            redirect_uris: vec!["https://portal.example.gov.cn/callback".into()],
+            post_logout_redirect_uris: vec!["https://portal.example.gov.cn/".into()],
+            scopes: vec!["openid".into(), "profile".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            first_party: true,
+            department_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_confidential_client_gets_a_secret_once_and_exact_redirects() {
+        let (store, _db) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        let (client, secret) = clients::register(&mut tx, &portal(), Timestamp::now())
+            .await
+            .unwrap();
+        let secret = secret.unwrap();
+        assert!(secret.len() >= 43, "256 bits in base64url");
+        let found = clients::find(&mut tx, &client.id).await.unwrap().unwrap();
+        assert_eq!(found, client);
+        assert!(found.secret_matches(&secret));
+        assert!(!found.secret_matches(&format!("{secret}x")));
+        assert!(found.allows_redirect("https://portal.example.gov.cn/callback"));
+        for near_miss in [
+            "https://portal.example.gov.cn/callback/",
+            "https://portal.example.gov.cn/callback?x=1",
+            "https://PORTAL.example.gov.cn/callback",
+            "https://portal.example.gov.cn.evil.example/callback",
+        ] {
+            assert!(!found.allows_redirect(near_miss), "{near_miss}");
+        }
+        // The stored row holds no secret, only its digest.
+        let stored: String = sqlx::query_scalar("SELECT secret_sha256 FROM clients WHERE id = $1")
+            .bind(&client.id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert!(!stored.contains(&secret) && stored.len() == 64);
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn unsafe_registrations_are_refused_by_field() {
+        let (store, _db) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        let cases: Vec<(NewClient, &str)> = vec![
+            (
+                NewClient {
+                    redirect_uris: vec!["http://portal.example.gov.cn/cb".into()],
+                    ..portal()
+                },
+                "redirect_uris",
+            ),
+            (
+                NewClient {
+                    redirect_uris: vec!["https://portal.example.gov.cn/cb#x".into()],
+                    ..portal()
+                },
+                "redirect_uris",
+            ),
+            (
+                NewClient {
+                    redirect_uris: vec!["/relative".into()],
+                    ..portal()
+                },
+                "redirect_uris",
+            ),
+            (
+                NewClient {
+                    redirect_uris: vec![],
+                    ..portal()
+                },
+                "redirect_uris",
+            ),
+            (
+                NewClient {
+                    grant_types: vec!["password".into()],
+                    ..portal()
+                },
+                "grant_types",
+            ),
+            (
+                NewClient {
+                    confidential: false,
+                    grant_types: vec!["client_credentials".into()],
+                    ..portal()
+                },
+                "grant_types",
+            ),
+            (
+                NewClient {
+                    name: " ".into(),
+                    ..portal()
+                },
+                "name",
+            ),
+        ];
+        for (client, field) in cases {
+            let err = clients::register(&mut tx, &client, Timestamp::now())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, ClientError::Invalid { field: f, .. } if *f == field),
+                "{field}: {err:?}"
+            );
+        }
+        // Loopback http is allowed for native apps; a public client has no secret.
+        let native = NewClient {
+            confidential: false,
+            redirect_uris: vec!["http://127.0.0.1:53682/callback".into()],
+            ..portal()
+        };
+        let (client, secret) = clients::register(&mut tx, &native, Timestamp::now())
+            .await
+            .unwrap();
+        assert!(secret.is_none() && !client.secret_matches(""));
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn admin_client_create_prints_the_secret_once() {
+    let db = TestDb::new().await;
+    let output = support::Binary::command()
+        .args([
+            "admin",
+            "client-create",
+            "--name",
+            "Tax portal",
+            "--redirect-uri",
+            "https://tax.example.gov.cn/cb",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile",
+            "--first-party",
+        ])
+        .env("TONGBAN_DATABASE_URL", &db.url)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let id = shown["client_id"].as_str().unwrap();
+    let secret = shown["client_secret"].as_str().unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("shown this once"));
+    let store = Store::connect(&test_config(&db.url).database)
+        .await
+        .unwrap();
+    let mut conn = store.conn().await.unwrap();
+    let client = tongban_identity::clients::find(&mut conn, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(client.secret_matches(secret) && client.first_party);
+    assert_eq!(client.scopes, ["openid", "profile"]);
+    // A refused registration names the field and exits 1.
+    let output = support::Binary::command()
+        .args([
+            "admin",
+            "client-create",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://evil.example/cb",
+        ])
+        .env("TONGBAN_DATABASE_URL", &db.url)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("redirect_uris"));
+    drop(conn);
+    store.close().await;
+}

@@ -22,7 +22,7 @@ CREATE TABLE subjects (
     phone          TEXT,
     assurance      INTEGER NOT NULL DEFAULT 1,   -- 1 self-registered, 2 registry-verified
     password_hash  TEXT,                     -- argon2id PHC string
-    platform_admin INTEGER NOT NULL DEFAULT FALSE,
+    platform_admin INTEGER NOT NULL DEFAULT 0 CHECK (platform_admin IN (0, 1)),
     created_at     INTEGER NOT NULL,
     CHECK ((kind = 'natural' AND resident_id IS NOT NULL AND uscc IS NULL)
         OR (kind = 'legal' AND uscc IS NOT NULL AND resident_id IS NULL AND password_hash IS NULL))

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod clients;
 pub mod password;
 pub mod resident_id;
 pub mod subjects;

@@ -5,7 +5,9 @@
 //! Queries are runtime-checked `sqlx` queries through `sqlx::Any`, written once with `$n`
 //! placeholders and portable SQL; the two dialects differ only in `migrations/sqlite` and
 //! `migrations/postgres`. Timestamps are `BIGINT` milliseconds since the Unix epoch (UTC),
-//! ids are UUID text. The whole test suite runs on both engines.
+//! ids are UUID text, flags are `INTEGER` 0/1 with a CHECK in both dialects
+//! (`sqlx::Any` cannot decode a SQLite boolean). The whole test suite runs on both
+//! engines.
 
 #![forbid(unsafe_code)]
 

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use tongban_core::config::Config;
 use tongban_store::Store;
 
-use crate::{keys, logging, server, startup};
+use crate::{admin, keys, logging, server, startup};
 
 /// Tongban: unified identity, e-certificates and e-seals for digital government.
 #[derive(Debug, Parser)]
@@ -41,6 +41,42 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Administration.
+    Admin {
+        /// What to do.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// `tongban admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Register an OAuth client (a portal or a department system). Prints its
+    /// client_id and, for a confidential client, its secret — shown this once only.
+    ClientCreate {
+        /// Display name, shown on consent pages.
+        #[arg(long)]
+        name: String,
+        /// A redirect URI, matched exactly (repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI (repeat for several).
+        #[arg(long = "post-logout-uri")]
+        post_logout_uris: Vec<String>,
+        /// An allowed scope (repeat for several).
+        #[arg(long = "scope", default_value = "openid")]
+        scopes: Vec<String>,
+        /// An allowed grant type (repeat for several).
+        #[arg(long = "grant", default_values = ["authorization_code", "refresh_token"])]
+        grants: Vec<String>,
+        /// A public client (no secret), e.g. a native app.
+        #[arg(long)]
+        public: bool,
+        /// A first-party portal: no consent page.
+        #[arg(long)]
+        first_party: bool,
     },
 }
 
@@ -106,6 +142,7 @@ pub fn main() -> ExitCode {
             Command::Migrate { status } => migrate(config, status).await,
             Command::Openapi => Ok(ExitCode::SUCCESS),
             Command::Keys { command } => keys::run(config, command).await,
+            Command::Admin { command } => admin::run(config, command).await,
         }
     });
     match result {

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cli;
 pub mod keys;
 pub mod logging;

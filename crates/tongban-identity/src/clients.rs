@@ -1,0 +1,279 @@
+//! OAuth clients: portals that log people in (authorization code) and department
+//! systems that call the API (client credentials).
+//!
+//! Rules from the OAuth 2.0 Security BCP (RFC 9700): redirect URIs are registered in
+//! full and matched exactly (§4.1.3); secrets are generated here with 256 bits of
+//! entropy, shown once, and stored only as SHA-256.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use ring::rand::{SecureRandom, SystemRandom};
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, StoreError};
+
+use crate::subjects::DepartmentId;
+
+/// Grant types a client may be allowed.
+pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// Why a client registration or lookup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A field's value is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The random number generator failed.
+    #[error("random number generator failed")]
+    Rng,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &'static str, reason: impl ToString) -> ClientError {
+    ClientError::Invalid {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+/// A client to register.
+#[derive(Clone, Debug, Default)]
+pub struct NewClient {
+    /// Display name (shown on consent pages).
+    pub name: String,
+    /// Confidential clients get a secret; public ones (native, browser) do not.
+    pub confidential: bool,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes it may request.
+    pub scopes: Vec<String>,
+    /// Grant types it may use (see [`GRANT_TYPES`]).
+    pub grant_types: Vec<String>,
+    /// First-party portals skip the consent page.
+    pub first_party: bool,
+    /// The department a department system acts for.
+    pub department_id: Option<DepartmentId>,
+}
+
+/// A registered client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// client_id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Whether it authenticates with a secret.
+    pub confidential: bool,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed scopes.
+    pub scopes: Vec<String>,
+    /// Allowed grant types.
+    pub grant_types: Vec<String>,
+    /// Skips consent.
+    pub first_party: bool,
+    /// Department it acts for.
+    pub department_id: Option<DepartmentId>,
+    secret_sha256: Option<String>,
+}
+
+impl Client {
+    /// Whether `uri` is one of the registered redirect URIs, compared as exact strings.
+    pub fn allows_redirect(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    /// Whether the client may use `grant_type`.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// Whether `secret` is this client's secret (constant-time on the digests).
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        let Some(stored) = &self.secret_sha256 else {
+            return false;
+        };
+        let given = sha256_hex(secret);
+        given.len() == stored.len()
+            && given
+                .bytes()
+                .zip(stored.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn random_token(bytes: usize) -> Result<String, ClientError> {
+    let mut buffer = vec![0u8; bytes];
+    SystemRandom::new()
+        .fill(&mut buffer)
+        .map_err(|_| ClientError::Rng)?;
+    Ok(B64URL.encode(buffer))
+}
+
+/// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2), and use https
+/// unless it is a loopback address for native apps and development (RFC 8252 §7.3).
+fn check_redirect_uri(field: &'static str, uri: &str) -> Result<(), ClientError> {
+    let (scheme, rest) = uri
+        .split_once("://")
+        .ok_or_else(|| invalid(field, format!("{uri} is not an absolute URI")))?;
+    if uri.contains('#') {
+        return Err(invalid(field, format!("{uri} must not contain a fragment")));
+    }
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host_name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let loopback = matches!(host_name, "localhost" | "127.0.0.1" | "[::1]");
+    match scheme {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(invalid(
+            field,
+            format!("{uri} must use https (or http on a loopback address)"),
+        )),
+    }
+}
+
+/// Registers a client. Returns it and, for a confidential client, its secret — the
+/// only time the secret exists outside the caller's hands.
+pub async fn register(
+    conn: &mut Conn,
+    new: &NewClient,
+    now: Timestamp,
+) -> Result<(Client, Option<String>), ClientError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(invalid("name", "must have 1 to 200 characters"));
+    }
+    for uri in &new.redirect_uris {
+        check_redirect_uri("redirect_uris", uri)?;
+    }
+    for uri in &new.post_logout_redirect_uris {
+        check_redirect_uri("post_logout_redirect_uris", uri)?;
+    }
+    if let Some(grant) = new
+        .grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
+        return Err(invalid(
+            "grant_types",
+            format!("unknown grant type {grant}"),
+        ));
+    }
+    let uses_code = new.grant_types.iter().any(|g| g == "authorization_code");
+    if uses_code && new.redirect_uris.is_empty() {
+        return Err(invalid(
+            "redirect_uris",
+            "the authorization code grant needs at least one",
+        ));
+    }
+    if new.grant_types.iter().any(|g| g == "client_credentials") && !new.confidential {
+        return Err(invalid(
+            "grant_types",
+            "client_credentials needs a confidential client",
+        ));
+    }
+    if let Some(scope) = new
+        .scopes
+        .iter()
+        .find(|s| s.is_empty() || s.contains(char::is_whitespace))
+    {
+        return Err(invalid("scopes", format!("invalid scope {scope:?}")));
+    }
+    let secret = if new.confidential {
+        Some(random_token(32)?)
+    } else {
+        None
+    };
+    let client = Client {
+        id: random_token(16)?,
+        name: name.to_owned(),
+        confidential: new.confidential,
+        redirect_uris: new.redirect_uris.clone(),
+        post_logout_redirect_uris: new.post_logout_redirect_uris.clone(),
+        scopes: new.scopes.clone(),
+        grant_types: new.grant_types.clone(),
+        first_party: new.first_party,
+        department_id: new.department_id,
+        secret_sha256: secret.as_deref().map(sha256_hex),
+    };
+    let json = |list: &Vec<String>| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "INSERT INTO clients (id, name, confidential, secret_sha256, redirect_uris, post_logout_redirect_uris, \
+         scopes, grant_types, first_party, department_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&client.id)
+    .bind(&client.name)
+    .bind(i64::from(client.confidential))
+    .bind(client.secret_sha256.as_deref())
+    .bind(json(&client.redirect_uris))
+    .bind(json(&client.post_logout_redirect_uris))
+    .bind(client.scopes.join(" "))
+    .bind(client.grant_types.join(" "))
+    .bind(i64::from(client.first_party))
+    .bind(client.department_id.map(|d| d.to_string()))
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok((client, secret))
+}
+
+/// The client with this id.
+pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientError> {
+    let row = sqlx::query(
+        "SELECT id, name, confidential, secret_sha256, redirect_uris, post_logout_redirect_uris, scopes, \
+         grant_types, first_party, department_id FROM clients WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(StoreError::from)?;
+    let Some(r) = row else { return Ok(None) };
+    let get = |e: sqlx::Error| ClientError::Store(StoreError::from(e));
+    let list = |text: String| -> Result<Vec<String>, ClientError> {
+        serde_json::from_str(&text)
+            .map_err(|e| ClientError::Store(StoreError::Corrupt(e.to_string())))
+    };
+    let words = |text: String| {
+        text.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let department: Option<String> = r.try_get("department_id").map_err(get)?;
+    Ok(Some(Client {
+        id: r.try_get("id").map_err(get)?,
+        name: r.try_get("name").map_err(get)?,
+        confidential: r.try_get::<i64, _>("confidential").map_err(get)? != 0,
+        secret_sha256: r.try_get("secret_sha256").map_err(get)?,
+        redirect_uris: list(r.try_get("redirect_uris").map_err(get)?)?,
+        post_logout_redirect_uris: list(r.try_get("post_logout_redirect_uris").map_err(get)?)?,
+        scopes: words(r.try_get("scopes").map_err(get)?),
+        grant_types: words(r.try_get("grant_types").map_err(get)?),
+        first_party: r.try_get::<i64, _>("first_party").map_err(get)? != 0,
+        department_id: department
+            .map(|d| d.parse())
+            .transpose()
+            .map_err(|_| ClientError::Store(StoreError::Corrupt("department id".into())))?,
+    }))
+}

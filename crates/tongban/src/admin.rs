@@ -1,0 +1,52 @@
+//! `tongban admin …`: operator tasks on the database.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tongban_core::config::Config;
+use tongban_core::time::Timestamp;
+use tongban_identity::clients::{self, NewClient};
+use tongban_store::Store;
+
+use crate::cli::AdminCommand;
+
+/// Runs one `admin` subcommand.
+pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    let store = Store::connect(&config.database)
+        .await
+        .context("cannot open the database")?;
+    store.migrate().await?;
+    let result = match command {
+        AdminCommand::ClientCreate {
+            name,
+            redirect_uris,
+            post_logout_uris,
+            scopes,
+            grants,
+            public,
+            first_party,
+        } => {
+            let new = NewClient {
+                name,
+                confidential: !public,
+                redirect_uris,
+                post_logout_redirect_uris: post_logout_uris,
+                scopes,
+                grant_types: grants,
+                first_party,
+                department_id: None,
+            };
+            let mut tx = store.begin().await?;
+            let (client, secret) = clients::register(&mut tx, &new, Timestamp::now()).await?;
+            tx.commit().await?;
+            let shown = serde_json::json!({ "client_id": client.id, "client_secret": secret });
+            println!("{shown}");
+            if secret.is_some() {
+                eprintln!("the client secret is shown this once; store it now");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    store.close().await;
+    result
+}
