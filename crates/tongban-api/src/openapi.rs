@@ -23,6 +23,7 @@ use crate::routes;
     tags(
         (name = "operations", description = "Health, readiness and metrics for operators."),
         (name = "system", description = "Facts about the instance; browser reports."),
+        (name = "oidc", description = "OpenID Connect provider: discovery, authorize, login, token, userinfo."),
         (name = "pki", description = "CA certificates, CRLs, the RFC 3161 time-stamp authority and the token signing keys (JWKS)."),
     ),
     components(schemas(crate::problem::Problem))
@@ -60,6 +61,16 @@ pub(crate) fn finish(api: utoipa::openapi::OpenApi) -> Value {
         });
     }
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
+        let schemes = components
+            .entry("securitySchemes")
+            .or_insert_with(|| json!({}));
+        if let Some(schemes) = schemes.as_object_mut() {
+            schemes.insert(
+                "bearer".to_owned(),
+                json!({ "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                        "description": "An access token from /token (RFC 9068 JWT)." }),
+            );
+        }
         let responses = components.entry("responses").or_insert_with(|| json!({}));
         if let Some(responses) = responses.as_object_mut() {
             responses.insert(

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use tongban_core::config::HttpConfig;
 use tongban_crypto::pki::Pki;
+use tongban_identity::password::Passwords;
+use tongban_identity::tokens::TokenIssuer;
 use tongban_store::Store;
 
 use crate::metrics::Metrics;
@@ -18,17 +20,30 @@ pub struct AppState {
     pub http: Arc<HttpConfig>,
     /// CAs, CRLs and the time-stamp authority.
     pub pki: Arc<Pki>,
+    /// Password hashing.
+    pub passwords: Arc<Passwords>,
+    /// ID and access tokens.
+    pub tokens: TokenIssuer,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// State over `store` with the given HTTP settings and PKI.
-    pub fn new(store: Store, http: HttpConfig, pki: Arc<Pki>) -> Self {
+    /// State over `store` with the given HTTP settings, PKI, password hasher and the
+    /// public URL (the OpenID issuer).
+    pub fn new(
+        store: Store,
+        http: HttpConfig,
+        pki: Arc<Pki>,
+        passwords: Arc<Passwords>,
+        public_url: &str,
+    ) -> Self {
         Self {
             store,
             http: Arc::new(http),
+            tokens: TokenIssuer::new(public_url, pki.token_keys().clone()),
             pki,
+            passwords,
             metrics: Arc::new(Metrics::default()),
         }
     }

@@ -5,13 +5,11 @@
 //! full and matched exactly (§4.1.3); secrets are generated here with 256 bits of
 //! entropy, shown once, and stored only as SHA-256.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_store::{Conn, StoreError};
 
+use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 use crate::subjects::DepartmentId;
 
 /// Grant types a client may be allowed.
@@ -29,8 +27,8 @@ pub enum ClientError {
         reason: String,
     },
     /// The random number generator failed.
-    #[error("random number generator failed")]
-    Rng,
+    #[error(transparent)]
+    Rng(#[from] crate::secrets::RngError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -104,30 +102,8 @@ impl Client {
         let Some(stored) = &self.secret_sha256 else {
             return false;
         };
-        let given = sha256_hex(secret);
-        given.len() == stored.len()
-            && given
-                .bytes()
-                .zip(stored.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        constant_time_eq(&sha256_hex(secret), stored)
     }
-}
-
-fn sha256_hex(text: &str) -> String {
-    ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn random_token(bytes: usize) -> Result<String, ClientError> {
-    let mut buffer = vec![0u8; bytes];
-    SystemRandom::new()
-        .fill(&mut buffer)
-        .map_err(|_| ClientError::Rng)?;
-    Ok(B64URL.encode(buffer))
 }
 
 /// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2), and use https

@@ -13,6 +13,9 @@
 pub mod clients;
 pub mod password;
 pub mod resident_id;
+pub mod secrets;
+pub mod sso;
 pub mod subjects;
 pub mod throttle;
+pub mod tokens;
 pub mod uscc;

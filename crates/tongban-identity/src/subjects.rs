@@ -509,3 +509,16 @@ pub async fn roles_in(
     roles.sort();
     Ok(roles)
 }
+
+/// The display name of subject `id`, if it exists.
+pub async fn name_of(conn: &mut Conn, id: &str) -> Result<Option<String>, SubjectError> {
+    let row = sqlx::query("SELECT name FROM subjects WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(StoreError::from)?;
+    Ok(row
+        .map(|r| r.try_get(0))
+        .transpose()
+        .map_err(StoreError::from)?)
+}

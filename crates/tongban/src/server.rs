@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tongban_api::AppState;
 use tongban_core::config::{Config, Environment};
 use tongban_crypto::pki::Pki;
+use tongban_identity::password::Passwords;
 use tongban_store::Store;
 
 use crate::startup;
@@ -70,7 +71,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-    let app = tongban_api::router(AppState::new(store.clone(), config.http, pki.clone()));
+    let passwords = tokio::task::spawn_blocking(Passwords::new)
+        .await
+        .context("password hasher")??;
+    let app = tongban_api::router(AppState::new(
+        store.clone(),
+        config.http,
+        pki.clone(),
+        Arc::new(passwords),
+        &config.public_url,
+    ));
     let crl_refresher = tokio::spawn(refresh_crls(pki.clone()));
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {

@@ -2,6 +2,7 @@
 
 mod docs;
 mod health;
+mod oidc;
 mod pki;
 mod reports;
 mod system;
@@ -31,6 +32,11 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(pki::crl))
         .routes(routes!(pki::timestamp))
         .routes(routes!(pki::jwks))
+        .routes(routes!(oidc::discovery))
+        .routes(routes!(oidc::authorize))
+        .routes(routes!(oidc::login))
+        .routes(routes!(oidc::token))
+        .routes(routes!(oidc::userinfo))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the
@@ -40,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     let api = openapi::finish(api);
     routes
         .merge(docs::router(api))
+        .route("/static/tongban.css", axum::routing::get(oidc::stylesheet))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), timeout::layer))

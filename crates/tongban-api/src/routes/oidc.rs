@@ -1,0 +1,532 @@
+//! The OpenID Connect provider's HTTP surface: discovery, authorize, the login form,
+//! token and userinfo. Rules live in `tongban-identity`; this module only moves
+//! parameters, cookies and redirects.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::json;
+use tongban_core::time::Timestamp;
+use tongban_identity::clients;
+use tongban_identity::sso::{
+    self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, Session, SsoError,
+};
+
+use crate::pages;
+use crate::problem::{ApiError, ProblemType};
+use crate::state::AppState;
+
+const SESSION_COOKIE: &str = "__Host-tongban-session";
+const FLOW_COOKIE: &str = "__Host-tongban-flow";
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// `__Host-` cookies: Secure, host-only, Path=/ (RFC 6265bis §4.1.3.2); HttpOnly and
+/// SameSite=Lax so scripts cannot read them and cross-site posts do not carry them.
+fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
+    let text =
+        format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
+    let query = serde_urlencoded::to_string(params).unwrap_or_default();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{uri}{separator}{query}")).into_response()
+}
+
+fn store_page(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "sso store error");
+    pages::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "暂时无法登录 Service unavailable",
+        "请稍后再试。Please try again later.",
+    )
+}
+
+/// The discovery document (OpenID Connect Discovery 1.0).
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oidc",
+    responses((status = 200, description = "provider metadata", body = Object)))]
+pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
+    let iss = state.tokens.issuer();
+    axum::Json(json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/authorize"),
+        "token_endpoint": format!("{iss}/token"),
+        "userinfo_endpoint": format!("{iss}/userinfo"),
+        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "name"],
+        "authorization_response_iss_parameter_supported": true,
+    }))
+}
+
+/// Authorization endpoint: validates the request; with a live session answers with a
+/// code at once (single sign-on), otherwise shows the login form.
+#[utoipa::path(get, path = "/authorize", tag = "oidc",
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query),
+        ("redirect_uri" = String, Query, description = "exactly as registered"),
+        ("scope" = String, Query, description = "must include `openid`"),
+        ("state" = Option<String>, Query),
+        ("nonce" = Option<String>, Query),
+        ("code_challenge" = String, Query, description = "PKCE, S256"),
+        ("code_challenge_method" = String, Query, description = "`S256`"),
+        ("prompt" = Option<String>, Query, description = "`none` or `login`"),
+        ("max_age" = Option<i64>, Query),
+        ("login_hint" = Option<String>, Query),
+    ),
+    responses(
+        (status = 303, description = "redirect to the client with a code or an OAuth error"),
+        (status = 200, description = "the login form", content_type = "text/html"),
+        (status = 400, description = "unknown client or unregistered redirect URI: an error page, no redirect", content_type = "text/html"),
+    ))]
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<AuthorizeParams>,
+) -> Response {
+    let now = Timestamp::now();
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
+        Err(error) => return store_page(error),
+    };
+    let request = match sso::validate(&mut conn, &params).await {
+        Ok((_, request)) => request,
+        Err(AuthorizeError::Page(reason)) => {
+            return pages::error(StatusCode::BAD_REQUEST, "无法继续 Cannot continue", &reason);
+        }
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state: st,
+        }) => {
+            let mut query = vec![
+                ("error", error),
+                ("error_description", description.as_str()),
+                ("iss", state.tokens.issuer()),
+            ];
+            if let Some(st) = st.as_deref() {
+                query.push(("state", st));
+            }
+            return redirect_with(&redirect_uri, &query);
+        }
+        Err(AuthorizeError::Store(error)) => return store_page(error),
+    };
+    let session = match cookie(&headers, SESSION_COOKIE) {
+        Some(token) => match sso::session_from_cookie(&mut conn, &token, now).await {
+            Ok(session) => session.filter(|s| sso::session_fits(s, &request, now)),
+            Err(error) => return store_page(error),
+        },
+        None => None,
+    };
+    if let Some(session) = session {
+        return code_redirect(&state, &mut conn, &request, &session, now).await;
+    }
+    if request.prompt_none {
+        let mut query = vec![("error", "login_required"), ("iss", state.tokens.issuer())];
+        if let Some(st) = request.state.as_deref() {
+            query.push(("state", st));
+        }
+        return redirect_with(&request.redirect_uri, &query);
+    }
+    match sso::start_flow(&mut conn, &request, now).await {
+        Ok(flow) => {
+            let mut page = pages::login(
+                &flow.csrf_token,
+                request.login_hint.as_deref(),
+                None,
+                StatusCode::OK,
+            );
+            let max_age = sso::FLOW_LIFETIME_MS / 1000;
+            page.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(FLOW_COOKIE, &flow.cookie, max_age),
+            );
+            page.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            page
+        }
+        Err(error) => store_page(error),
+    }
+}
+
+async fn code_redirect(
+    state: &AppState,
+    conn: &mut tongban_store::Conn,
+    request: &AuthorizeRequest,
+    session: &Session,
+    now: Timestamp,
+) -> Response {
+    match sso::issue_code(conn, request, session, now).await {
+        Ok(code) => {
+            let mut query = vec![("code", code.as_str()), ("iss", state.tokens.issuer())];
+            if let Some(st) = request.state.as_deref() {
+                query.push(("state", st));
+            }
+            redirect_with(&request.redirect_uri, &query)
+        }
+        Err(error) => store_page(error),
+    }
+}
+
+/// The login form's fields.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    /// Missing counts as wrong: 403 like any forged token.
+    #[serde(default)]
+    csrf_token: String,
+    identifier: String,
+    password: String,
+}
+
+/// Password login: checks the CSRF token against the flow cookie, throttles, verifies
+/// the password, starts the session and returns to the client with a code.
+#[utoipa::path(post, path = "/login", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, identifier, password"),
+    responses(
+        (status = 303, description = "signed in: back to the client with a code"),
+        (status = 401, description = "wrong identifier or password: the form again", content_type = "text/html"),
+        (status = 403, description = "missing or foreign CSRF token", content_type = "text/html"),
+        (status = 429, description = "too many failures", content_type = "text/html",
+         headers(("Retry-After" = u32, description = "seconds to wait"))),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            "表单已失效 Form expired",
+            "请从应用重新登录。Please start again from the application.",
+        );
+    };
+    let mut tx = match state.store.begin().await {
+        Ok(tx) => tx,
+        Err(error) => return store_page(error),
+    };
+    let (request, csrf) =
+        match sso::flow_request(&mut tx, &flow_cookie, &form.csrf_token, now).await {
+            Ok(found) => found,
+            Err(SsoError::Csrf | SsoError::FlowExpired) => {
+                return pages::error(
+                    StatusCode::FORBIDDEN,
+                    "表单已失效 Form expired",
+                    "请从应用重新登录。Please start again from the application.",
+                );
+            }
+            Err(error) => return store_page(error),
+        };
+    let subject = match sso::password_login(
+        &mut tx,
+        &state.passwords,
+        &form.identifier,
+        &form.password,
+        peer.ip(),
+        now,
+    )
+    .await
+    {
+        Ok(subject) => subject,
+        Err(SsoError::InvalidCredentials) => {
+            // The failure counts must survive the refusal.
+            if let Err(error) = tx.commit().await {
+                return store_page(error);
+            }
+            return pages::login(
+                &csrf,
+                Some(&form.identifier),
+                Some("身份证号或密码错误。The ID number or password is wrong."),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(SsoError::Throttled(throttled)) => {
+            let _ = tx.commit().await;
+            let mut page = pages::login(
+                &csrf,
+                Some(&form.identifier),
+                Some("尝试次数过多，请稍后再试。Too many attempts; please wait and try again."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            page.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(throttled.retry_after_secs),
+            );
+            return page;
+        }
+        Err(error) => return store_page(error),
+    };
+    let created = sso::create_session(&mut tx, subject, "urn:tongban:acr:1", &["pwd"], now).await;
+    let (session, session_cookie) = match created {
+        Ok(created) => created,
+        Err(error) => return store_page(error),
+    };
+    if let Err(error) = sso::end_flow(&mut tx, &flow_cookie).await {
+        return store_page(error);
+    }
+    let mut response = code_redirect(&state, &mut tx, &request, &session, now).await;
+    if let Err(error) = tx.commit().await {
+        return store_page(error);
+    }
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            &session_cookie,
+            sso::SESSION_ABSOLUTE_MS / 1000,
+        ),
+    );
+    headers.append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, "", 0));
+    // 303: the browser follows with GET, never re-posting the password.
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}
+
+/// An OAuth token endpoint error (RFC 6749 §5.2): JSON, not problem+json, because
+/// every OAuth client library expects this shape.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut response = (
+        status,
+        axum::Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"tongban\""),
+        );
+    }
+    response
+}
+
+/// The token request's fields.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// client_secret_basic (RFC 6749 §2.3.1: both parts form-urlencoded).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| -> Option<String> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+            .ok()?
+            .pop()
+            .map(|(_, v)| v)
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// Token endpoint: the authorization code grant with PKCE.
+#[utoipa::path(post, path = "/token", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "grant_type=authorization_code, code, redirect_uri, code_verifier; client authentication by HTTP Basic or client_id/client_secret"),
+    responses(
+        (status = 200, description = "access_token, id_token, token_type, expires_in", body = Object),
+        (status = 400, description = "RFC 6749 §5.2 error (invalid_grant, invalid_request, unsupported_grant_type)", body = Object),
+        (status = 401, description = "invalid_client", body = Object),
+    ))]
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let (client_id, secret) = match (basic_credentials(&headers), &form.client_id) {
+        (Some((id, secret)), _) => (id, Some(secret)),
+        (None, Some(id)) => (id.clone(), form.client_secret.clone()),
+        (None, None) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication is required",
+            );
+        }
+    };
+    let mut tx = match state.store.begin().await {
+        Ok(tx) => tx,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let client = match clients::find(&mut tx, &client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
+        }
+        Err(error) => {
+            return ApiError::new(ProblemType::Internal, error.to_string()).into_response();
+        }
+    };
+    let authenticated = match (&secret, client.confidential) {
+        (Some(secret), true) => client.secret_matches(secret),
+        (None, false) => true,
+        _ => false,
+    };
+    if !authenticated {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    }
+    if form.grant_type.as_deref() != Some("authorization_code")
+        || !client.allows_grant("authorization_code")
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "this client may use the authorization_code grant only",
+        );
+    }
+    let (Some(code), Some(redirect_uri), Some(verifier)) =
+        (&form.code, &form.redirect_uri, &form.code_verifier)
+    else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code, redirect_uri and code_verifier are required",
+        );
+    };
+    let grant = match sso::redeem_code(&mut tx, code, &client.id, redirect_uri, verifier, now).await
+    {
+        Ok(grant) => grant,
+        Err(CodeError::InvalidGrant(why)) => {
+            // The code is spent even when refused: commit that.
+            let _ = tx.commit().await;
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why);
+        }
+        Err(CodeError::Store(error)) => return ApiError::from(error).into_response(),
+    };
+    if let Err(error) = tx.commit().await {
+        return ApiError::from(tongban_store::StoreError::from(error)).into_response();
+    }
+    let subject = grant.session.subject.to_string();
+    let id_token = state
+        .tokens
+        .id_token(&client.id, &grant.session, grant.nonce.as_deref(), now)
+        .await;
+    let access_token = state
+        .tokens
+        .access_token(&subject, &client.id, &grant.scope, now)
+        .await;
+    let (Ok(id_token), Ok(access_token)) = (id_token, access_token) else {
+        return ApiError::bare(ProblemType::Internal).into_response();
+    };
+    let mut response = axum::Json(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
+        "id_token": id_token,
+        "scope": grant.scope.join(" "),
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// UserInfo (OpenID Connect Core §5.3) for a bearer access token.
+#[utoipa::path(get, path = "/userinfo", tag = "oidc",
+    responses(
+        (status = 200, description = "claims about the subject", body = Object),
+        (status = 401, description = "missing, invalid or expired token",
+         headers(("WWW-Authenticate" = String, description = "Bearer error=\"invalid_token\""))),
+    ),
+    security(("bearer" = [])))]
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let refuse = |detail: &str| {
+        let mut response = ApiError::new(ProblemType::Unauthorized, detail).into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+        response
+    };
+    let Some(token) = token else {
+        return refuse("a bearer access token is required");
+    };
+    let claims = match state
+        .tokens
+        .verify_access_token(token.trim(), Timestamp::now())
+        .await
+    {
+        Ok(claims) => claims,
+        Err(tongban_identity::tokens::TokenError::Invalid(why)) => return refuse(&why),
+        Err(_) => return ApiError::bare(ProblemType::Internal).into_response(),
+    };
+    let mut body = json!({ "sub": claims.sub });
+    if claims.scope.split_whitespace().any(|s| s == "profile") {
+        let mut conn = match state.store.conn().await {
+            Ok(conn) => conn,
+            Err(error) => return ApiError::from(error).into_response(),
+        };
+        let name: Option<String> = sqlx_name(&mut conn, &claims.sub).await;
+        if let Some(name) = name {
+            body["name"] = json!(name);
+        }
+    }
+    axum::Json(body).into_response()
+}
+
+async fn sqlx_name(conn: &mut tongban_store::Conn, subject: &str) -> Option<String> {
+    tongban_identity::subjects::name_of(conn, subject)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The stylesheet of the pages.
+pub async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        pages::STYLESHEET,
+    )
+}

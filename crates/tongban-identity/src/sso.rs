@@ -1,0 +1,626 @@
+//! Single sign-on: authorization requests, login flows with CSRF tokens, sessions, and
+//! authorization codes (OpenID Connect Core §3.1 with the OAuth 2.0 Security BCP,
+//! RFC 9700: exact redirect URIs, PKCE S256 for every client, single-use codes).
+//!
+//! Everything lives in the database so that any instance can continue what another
+//! began; what reaches browsers (flow and session cookies, codes) is stored as SHA-256.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, StoreError};
+
+use crate::clients::{self, Client, ClientError};
+use crate::password::Passwords;
+use crate::secrets::{RngError, constant_time_eq, random_token, s256_challenge, sha256_hex};
+use crate::subjects::SubjectId;
+use crate::throttle::{self, ThrottleKey, Throttled};
+
+/// How long a login page stays usable.
+pub const FLOW_LIFETIME_MS: i64 = 15 * 60 * 1000;
+/// How long a code may wait to be redeemed (RFC 6749 §4.1.2 recommends ≤ 10 min).
+pub const CODE_LIFETIME_MS: i64 = 60 * 1000;
+/// A session ends after this long without use…
+pub const SESSION_IDLE_MS: i64 = 2 * 60 * 60 * 1000;
+/// …and after this long in any case.
+pub const SESSION_ABSOLUTE_MS: i64 = 12 * 60 * 60 * 1000;
+
+/// The raw query parameters of `/authorize`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AuthorizeParams {
+    /// Must be `code`.
+    pub response_type: Option<String>,
+    /// The client.
+    pub client_id: Option<String>,
+    /// Must equal a registered URI exactly.
+    pub redirect_uri: Option<String>,
+    /// Space-separated; must include `openid`.
+    pub scope: Option<String>,
+    /// Returned as is.
+    pub state: Option<String>,
+    /// Put in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// Must be `S256`.
+    pub code_challenge_method: Option<String>,
+    /// `none`, `login` or `consent`.
+    pub prompt: Option<String>,
+    /// Seconds since the last login that are acceptable.
+    pub max_age: Option<String>,
+    /// Pre-fills the login form.
+    pub login_hint: Option<String>,
+}
+
+/// A validated authorization request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    /// The client.
+    pub client_id: String,
+    /// The exact registered redirect URI.
+    pub redirect_uri: String,
+    /// Requested scopes the client is allowed.
+    pub scope: Vec<String>,
+    /// Returned as is.
+    pub state: Option<String>,
+    /// For the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    /// Force a fresh login.
+    pub prompt_login: bool,
+    /// Never show a page: fail with `login_required` instead.
+    pub prompt_none: bool,
+    /// Maximum age of the login, seconds.
+    pub max_age: Option<i64>,
+    /// Pre-fills the login form.
+    pub login_hint: Option<String>,
+}
+
+/// Why an authorization request is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    /// The client or redirect URI cannot be trusted: show an error page and never
+    /// redirect (RFC 6749 §4.1.2.1).
+    #[error("{0}")]
+    Page(String),
+    /// Tell the client through its redirect URI.
+    #[error("{error}: {description}")]
+    Redirect {
+        /// Where to send the error.
+        redirect_uri: String,
+        /// OAuth error code.
+        error: &'static str,
+        /// For the client's developer.
+        description: String,
+        /// The request's state.
+        state: Option<String>,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ClientError> for AuthorizeError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::Store(store) => Self::Store(store),
+            other => Self::Page(other.to_string()),
+        }
+    }
+}
+
+/// Validates an authorization request.
+pub async fn validate(
+    conn: &mut Conn,
+    params: &AuthorizeParams,
+) -> Result<(Client, AuthorizeRequest), AuthorizeError> {
+    let client_id = params
+        .client_id
+        .as_deref()
+        .ok_or_else(|| AuthorizeError::Page("the request names no client (client_id)".into()))?;
+    let client = clients::find(conn, client_id)
+        .await?
+        .ok_or_else(|| AuthorizeError::Page("the client is not registered".into()))?;
+    let redirect_uri = params
+        .redirect_uri
+        .as_deref()
+        .ok_or_else(|| AuthorizeError::Page("the request has no redirect_uri".into()))?;
+    if !client.allows_redirect(redirect_uri) {
+        return Err(AuthorizeError::Page(
+            "the redirect_uri is not registered for this client".into(),
+        ));
+    }
+    let fail = |error: &'static str, description: &str| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        error,
+        description: description.to_owned(),
+        state: params.state.clone(),
+    };
+    if params.response_type.as_deref() != Some("code") {
+        return Err(fail(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        ));
+    }
+    if !client.allows_grant("authorization_code") {
+        return Err(fail(
+            "unauthorized_client",
+            "this client may not use the authorization code grant",
+        ));
+    }
+    let challenge = params
+        .code_challenge
+        .as_deref()
+        .filter(|c| {
+            c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .ok_or_else(|| {
+            fail(
+                "invalid_request",
+                "PKCE is required: code_challenge (S256, 43 characters)",
+            )
+        })?;
+    if params.code_challenge_method.as_deref() != Some("S256") {
+        return Err(fail(
+            "invalid_request",
+            "code_challenge_method must be S256",
+        ));
+    }
+    let scope: Vec<String> = params
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if !scope.iter().any(|s| s == "openid") {
+        return Err(fail("invalid_scope", "scope must include openid"));
+    }
+    if let Some(extra) = scope
+        .iter()
+        .find(|s| *s != "openid" && !client.scopes.contains(s))
+    {
+        return Err(fail(
+            "invalid_scope",
+            &format!("this client may not request {extra}"),
+        ));
+    }
+    let prompts: Vec<&str> = params
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    if prompts.contains(&"none") && prompts.len() > 1 {
+        return Err(fail("invalid_request", "prompt=none cannot be combined"));
+    }
+    let max_age = params
+        .max_age
+        .as_deref()
+        .map(|m| m.parse::<i64>().ok().filter(|m| *m >= 0))
+        .map(|m| m.ok_or_else(|| fail("invalid_request", "max_age must be a non-negative integer")))
+        .transpose()?;
+    let request = AuthorizeRequest {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scope,
+        state: params.state.clone(),
+        nonce: params.nonce.clone(),
+        code_challenge: challenge.to_owned(),
+        prompt_login: prompts.contains(&"login"),
+        prompt_none: prompts.contains(&"none"),
+        max_age,
+        login_hint: params.login_hint.clone(),
+    };
+    Ok((client, request))
+}
+
+/// A pending login: the cookie value that names it and the CSRF token of its form.
+#[derive(Clone, Debug)]
+pub struct LoginFlow {
+    /// Goes into the flow cookie.
+    pub cookie: String,
+    /// Goes into the form's hidden field.
+    pub csrf_token: String,
+}
+
+/// Stores `request` while the person logs in.
+pub async fn start_flow(
+    conn: &mut Conn,
+    request: &AuthorizeRequest,
+    now: Timestamp,
+) -> Result<LoginFlow, SsoError> {
+    let flow = LoginFlow {
+        cookie: random_token(32)?,
+        csrf_token: random_token(32)?,
+    };
+    sqlx::query(
+        "INSERT INTO login_flows (id_sha256, csrf_token, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(sha256_hex(&flow.cookie))
+    .bind(&flow.csrf_token)
+    .bind(serde_json::to_string(request).map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?)
+    .bind(now.unix_millis())
+    .bind(now.unix_millis() + FLOW_LIFETIME_MS)
+    .execute(conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok(flow)
+}
+
+/// The request of the flow named by `cookie`, if `csrf_token` is the form's token.
+pub async fn flow_request(
+    conn: &mut Conn,
+    cookie: &str,
+    csrf_token: &str,
+    now: Timestamp,
+) -> Result<(AuthorizeRequest, String), SsoError> {
+    let row =
+        sqlx::query("SELECT csrf_token, request, expires_at FROM login_flows WHERE id_sha256 = $1")
+            .bind(sha256_hex(cookie))
+            .fetch_optional(conn)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or(SsoError::Csrf)?;
+    let stored: String = row.try_get("csrf_token").map_err(StoreError::from)?;
+    let expires_at: i64 = row.try_get("expires_at").map_err(StoreError::from)?;
+    if !constant_time_eq(&stored, csrf_token) {
+        return Err(SsoError::Csrf);
+    }
+    if expires_at <= now.unix_millis() {
+        return Err(SsoError::FlowExpired);
+    }
+    let request: String = row.try_get("request").map_err(StoreError::from)?;
+    let request = serde_json::from_str(&request)
+        .map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?;
+    Ok((request, stored))
+}
+
+/// Ends a flow once its login succeeded.
+pub async fn end_flow(conn: &mut Conn, cookie: &str) -> Result<(), SsoError> {
+    sqlx::query("DELETE FROM login_flows WHERE id_sha256 = $1")
+        .bind(sha256_hex(cookie))
+        .execute(conn)
+        .await
+        .map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Why a login or SSO step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    /// The form's CSRF token does not belong to the flow in the cookie.
+    #[error("the form expired or was not ours; start again")]
+    Csrf,
+    /// The login page is older than [`FLOW_LIFETIME_MS`].
+    #[error("the login page expired; start again")]
+    FlowExpired,
+    /// Wrong identifier or password (the same answer for both).
+    #[error("the ID number or password is wrong")]
+    InvalidCredentials,
+    /// Too many failures.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// The random number generator failed.
+    #[error(transparent)]
+    Rng(#[from] RngError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks an identifier (resident ID number or e-mail) and password, throttled per
+/// account and per client address, with equal effort for unknown accounts.
+pub async fn password_login(
+    conn: &mut Conn,
+    passwords: &std::sync::Arc<Passwords>,
+    identifier: &str,
+    password: &str,
+    client_ip: std::net::IpAddr,
+    now: Timestamp,
+) -> Result<SubjectId, SsoError> {
+    let keys = [
+        ThrottleKey::account(identifier),
+        ThrottleKey::address(client_ip),
+    ];
+    throttle::check(conn, &keys, now).await??;
+    let normal = identifier.trim().to_uppercase();
+    let row = sqlx::query(
+        "SELECT id, password_hash FROM subjects WHERE kind = 'natural' AND (resident_id = $1 OR email = $2)",
+    )
+    .bind(&normal)
+    .bind(identifier.trim().to_lowercase())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from)?;
+    let (id, hash): (Option<String>, Option<String>) = match &row {
+        Some(r) => (
+            Some(r.try_get("id").map_err(StoreError::from)?),
+            r.try_get("password_hash").map_err(StoreError::from)?,
+        ),
+        None => (None, None),
+    };
+    // argon2id takes tens of milliseconds of CPU: not on the async workers.
+    let hasher = passwords.clone();
+    let candidate = password.to_owned();
+    let stored = hash.clone();
+    let ok = tokio::task::spawn_blocking(move || hasher.verify(&candidate, stored.as_deref()))
+        .await
+        .unwrap_or(false);
+    match (ok, id) {
+        (true, Some(id)) => {
+            throttle::clear(conn, &keys[0]).await?;
+            id.parse()
+                .map_err(|_| SsoError::Store(StoreError::Corrupt("subject id".into())))
+        }
+        _ => {
+            for key in &keys {
+                throttle::record_failure(conn, key, now).await?;
+            }
+            Err(SsoError::InvalidCredentials)
+        }
+    }
+}
+
+/// Sets a natural person's password hash.
+pub async fn set_password_hash(
+    conn: &mut Conn,
+    subject: SubjectId,
+    hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE subjects SET password_hash = $2 WHERE id = $1 AND kind = 'natural'")
+        .bind(subject.to_string())
+        .bind(hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A signed-in session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// Public id (the `sid` claim).
+    pub id: String,
+    /// Who.
+    pub subject: SubjectId,
+    /// When they authenticated.
+    pub auth_time: Timestamp,
+    /// Assurance level.
+    pub acr: String,
+    /// Methods (RFC 8176).
+    pub amr: Vec<String>,
+}
+
+/// Starts a session; returns it and the cookie value (shown to the browser only).
+pub async fn create_session(
+    conn: &mut Conn,
+    subject: SubjectId,
+    acr: &str,
+    amr: &[&str],
+    now: Timestamp,
+) -> Result<(Session, String), SsoError> {
+    let cookie = random_token(32)?;
+    let session = Session {
+        id: random_token(16)?,
+        subject,
+        auth_time: now,
+        acr: acr.to_owned(),
+        amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+    };
+    sqlx::query(
+        "INSERT INTO sessions (id, token_sha256, subject_id, auth_time, acr, amr, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $4, $7)",
+    )
+    .bind(&session.id)
+    .bind(sha256_hex(&cookie))
+    .bind(subject.to_string())
+    .bind(now.unix_millis())
+    .bind(acr)
+    .bind(session.amr.join(" "))
+    .bind(now.unix_millis() + SESSION_ABSOLUTE_MS)
+    .execute(conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok((session, cookie))
+}
+
+/// The live session of a session cookie, its idle timer reset; none if ended, idle
+/// too long or past its absolute end.
+pub async fn session_from_cookie(
+    conn: &mut Conn,
+    cookie: &str,
+    now: Timestamp,
+) -> Result<Option<Session>, SsoError> {
+    let row = sqlx::query(
+        "SELECT id, subject_id, auth_time, acr, amr, last_seen_at, expires_at, ended_at FROM sessions \
+         WHERE token_sha256 = $1",
+    )
+    .bind(sha256_hex(cookie))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from)?;
+    let Some(r) = row else { return Ok(None) };
+    let get = |e: sqlx::Error| SsoError::Store(StoreError::from(e));
+    let ended: Option<i64> = r.try_get("ended_at").map_err(get)?;
+    let last_seen: i64 = r.try_get("last_seen_at").map_err(get)?;
+    let expires: i64 = r.try_get("expires_at").map_err(get)?;
+    let t = now.unix_millis();
+    if ended.is_some() || t >= expires || t - last_seen >= SESSION_IDLE_MS {
+        return Ok(None);
+    }
+    let id: String = r.try_get("id").map_err(get)?;
+    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+        .bind(&id)
+        .bind(t)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from)?;
+    let subject: String = r.try_get("subject_id").map_err(get)?;
+    let amr: String = r.try_get("amr").map_err(get)?;
+    Ok(Some(Session {
+        id,
+        subject: subject
+            .parse()
+            .map_err(|_| SsoError::Store(StoreError::Corrupt("subject id".into())))?,
+        auth_time: Timestamp::from_unix_millis(r.try_get("auth_time").map_err(get)?),
+        acr: r.try_get("acr").map_err(get)?,
+        amr: amr.split_whitespace().map(str::to_owned).collect(),
+    }))
+}
+
+/// Whether `session` satisfies the request's `max_age` and `prompt=login`.
+pub fn session_fits(session: &Session, request: &AuthorizeRequest, now: Timestamp) -> bool {
+    let young_enough = request.max_age.is_none_or(|max| {
+        now.unix_millis() - session.auth_time.unix_millis() <= max.saturating_mul(1000)
+    });
+    young_enough && !request.prompt_login
+}
+
+/// Issues a single-use code for `request` in `session`.
+pub async fn issue_code(
+    conn: &mut Conn,
+    request: &AuthorizeRequest,
+    session: &Session,
+    now: Timestamp,
+) -> Result<String, SsoError> {
+    let code = random_token(32)?;
+    sqlx::query(
+        "INSERT INTO auth_codes (code_sha256, client_id, session_id, redirect_uri, scope, nonce, code_challenge, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(sha256_hex(&code))
+    .bind(&request.client_id)
+    .bind(&session.id)
+    .bind(&request.redirect_uri)
+    .bind(request.scope.join(" "))
+    .bind(request.nonce.as_deref())
+    .bind(&request.code_challenge)
+    .bind(now.unix_millis())
+    .bind(now.unix_millis() + CODE_LIFETIME_MS)
+    .execute(conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok(code)
+}
+
+/// What a redeemed code grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeGrant {
+    /// The session it was issued in.
+    pub session: Session,
+    /// Granted scopes.
+    pub scope: Vec<String>,
+    /// For the ID token.
+    pub nonce: Option<String>,
+}
+
+/// Why a code was not accepted (`invalid_grant` for all but a store fault).
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    /// Unknown, expired, replayed, for another client or redirect URI, or the PKCE
+    /// verifier does not match.
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CodeError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+/// Redeems `code` for `client` once. A second attempt fails (the caller revokes what
+/// the first one issued: RFC 6749 §4.1.2).
+pub async fn redeem_code(
+    conn: &mut Conn,
+    code: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    verifier: &str,
+    now: Timestamp,
+) -> Result<CodeGrant, CodeError> {
+    let digest = sha256_hex(code);
+    let row = sqlx::query(
+        "SELECT client_id, session_id, redirect_uri, scope, nonce, code_challenge, expires_at, used_at \
+         FROM auth_codes WHERE code_sha256 = $1",
+    )
+    .bind(&digest)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(CodeError::InvalidGrant("unknown code"))?;
+    let used: Option<i64> = row.try_get("used_at").map_err(StoreError::from)?;
+    if used.is_some() {
+        return Err(CodeError::InvalidGrant("the code was already used"));
+    }
+    // Mark it used first, atomically: of two concurrent redemptions one wins.
+    let claimed = sqlx::query(
+        "UPDATE auth_codes SET used_at = $2 WHERE code_sha256 = $1 AND used_at IS NULL",
+    )
+    .bind(&digest)
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Err(CodeError::InvalidGrant("the code was already used"));
+    }
+    let text = |name: &str| -> Result<String, CodeError> {
+        Ok(row.try_get(name).map_err(StoreError::from)?)
+    };
+    let expires: i64 = row.try_get("expires_at").map_err(StoreError::from)?;
+    if expires <= now.unix_millis() {
+        return Err(CodeError::InvalidGrant("the code expired"));
+    }
+    if text("client_id")? != client_id {
+        return Err(CodeError::InvalidGrant(
+            "the code was issued to another client",
+        ));
+    }
+    if text("redirect_uri")? != redirect_uri {
+        return Err(CodeError::InvalidGrant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    if !constant_time_eq(&s256_challenge(verifier), &text("code_challenge")?) {
+        return Err(CodeError::InvalidGrant(
+            "the PKCE code_verifier does not match",
+        ));
+    }
+    let session_id = text("session_id")?;
+    let s =
+        sqlx::query("SELECT subject_id, auth_time, acr, amr, ended_at FROM sessions WHERE id = $1")
+            .bind(&session_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if s.try_get::<Option<i64>, _>("ended_at")
+        .map_err(StoreError::from)?
+        .is_some()
+    {
+        return Err(CodeError::InvalidGrant("the session has ended"));
+    }
+    let subject: String = s.try_get("subject_id").map_err(StoreError::from)?;
+    let amr: String = s.try_get("amr").map_err(StoreError::from)?;
+    Ok(CodeGrant {
+        session: Session {
+            id: session_id,
+            subject: subject
+                .parse()
+                .map_err(|_| StoreError::Corrupt("subject id".into()))?,
+            auth_time: Timestamp::from_unix_millis(
+                s.try_get("auth_time").map_err(StoreError::from)?,
+            ),
+            acr: s.try_get("acr").map_err(StoreError::from)?,
+            amr: amr.split_whitespace().map(str::to_owned).collect(),
+        },
+        scope: text("scope")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        nonce: row.try_get("nonce").map_err(StoreError::from)?,
+    })
+}

@@ -1,0 +1,166 @@
+//! ID tokens (OpenID Connect Core §2) and JWT access tokens (RFC 9068), signed with the
+//! current token key; access tokens verified against our own JWKS, as any resource
+//! server could do offline.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tongban_core::time::Timestamp;
+use tongban_crypto::CryptoError;
+use tongban_crypto::jose::{self, JoseError};
+use tongban_crypto::token_keys::TokenKeys;
+
+use crate::secrets::{RngError, random_token};
+use crate::sso::Session;
+
+/// Lifetime of ID tokens, seconds.
+pub const ID_TOKEN_SECS: i64 = 600;
+/// Lifetime of access tokens, seconds.
+pub const ACCESS_TOKEN_SECS: i64 = 600;
+
+/// Issues and checks tokens for one issuer.
+#[derive(Clone)]
+pub struct TokenIssuer {
+    issuer: String,
+    keys: TokenKeys,
+}
+
+/// The claims of one of our access tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject.
+    pub sub: String,
+    /// Audience: this platform's API.
+    pub aud: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// Issued at, seconds.
+    pub iat: i64,
+    /// Expires, seconds.
+    pub exp: i64,
+    /// Unique id.
+    pub jti: String,
+}
+
+/// Why a token was refused or could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Signature, algorithm, key, type, issuer, audience or expiry is wrong.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// Signing failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The random number generator failed.
+    #[error(transparent)]
+    Rng(#[from] RngError),
+}
+
+impl From<JoseError> for TokenError {
+    fn from(error: JoseError) -> Self {
+        Self::Invalid(error.to_string())
+    }
+}
+
+fn seconds(at: Timestamp) -> i64 {
+    at.unix_millis() / 1000
+}
+
+impl TokenIssuer {
+    /// Tokens of `issuer` (the public URL), signed with `keys`.
+    pub fn new(issuer: &str, keys: TokenKeys) -> Self {
+        Self {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            keys,
+        }
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    async fn sign(&self, typ: &str, claims: &Value, now: Timestamp) -> Result<String, TokenError> {
+        let signer = self.keys.signer(now).await?;
+        let mut header = Map::new();
+        header.insert("typ".into(), json!(typ));
+        let payload = serde_json::to_vec(claims).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        Ok(jose::sign_compact(signer.as_ref(), &payload, &header)?)
+    }
+
+    /// An ID token for `session` to `client_id`.
+    pub async fn id_token(
+        &self,
+        client_id: &str,
+        session: &Session,
+        nonce: Option<&str>,
+        now: Timestamp,
+    ) -> Result<String, TokenError> {
+        let mut claims = json!({
+            "iss": self.issuer,
+            "sub": session.subject.to_string(),
+            "aud": client_id,
+            "iat": seconds(now),
+            "exp": seconds(now) + ID_TOKEN_SECS,
+            "auth_time": seconds(session.auth_time),
+            "acr": session.acr,
+            "amr": session.amr,
+            "sid": session.id,
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        self.sign("JWT", &claims, now).await
+    }
+
+    /// A JWT access token (RFC 9068) for `sub` via `client_id` with `scope`.
+    pub async fn access_token(
+        &self,
+        sub: &str,
+        client_id: &str,
+        scope: &[String],
+        now: Timestamp,
+    ) -> Result<String, TokenError> {
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            sub: sub.to_owned(),
+            aud: self.issuer.clone(),
+            client_id: client_id.to_owned(),
+            scope: scope.join(" "),
+            iat: seconds(now),
+            exp: seconds(now) + ACCESS_TOKEN_SECS,
+            jti: random_token(16)?,
+        };
+        let value =
+            serde_json::to_value(&claims).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        self.sign("at+jwt", &value, now).await
+    }
+
+    /// Verifies one of our access tokens: signature by a published key (never `none`,
+    /// never an unknown key), type `at+jwt`, our issuer and audience, not expired.
+    pub async fn verify_access_token(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<AccessClaims, TokenError> {
+        let jwks = self.keys.jwks(now).await?;
+        let verified = jose::verify_compact(token, None, &jwks)?;
+        if verified.header.get("typ").and_then(Value::as_str) != Some("at+jwt") {
+            return Err(TokenError::Invalid("not an access token (typ)".into()));
+        }
+        let claims: AccessClaims = serde_json::from_slice(&verified.payload)
+            .map_err(|e| TokenError::Invalid(format!("claims: {e}")))?;
+        if claims.iss != self.issuer || claims.aud != self.issuer {
+            return Err(TokenError::Invalid(
+                "issued for another issuer or audience".into(),
+            ));
+        }
+        if claims.exp <= seconds(now) {
+            return Err(TokenError::Invalid("expired".into()));
+        }
+        Ok(claims)
+    }
+}
