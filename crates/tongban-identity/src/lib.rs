@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clients;
+pub mod grants;
 pub mod password;
 pub mod resident_id;
 pub mod secrets;

@@ -556,7 +556,15 @@ pub async fn redeem_code(
     .ok_or(CodeError::InvalidGrant("unknown code"))?;
     let used: Option<i64> = row.try_get("used_at").map_err(StoreError::from)?;
     if used.is_some() {
-        return Err(CodeError::InvalidGrant("the code was already used"));
+        crate::grants::revoke_code_tokens(conn, &digest, now)
+            .await
+            .map_err(|e| match e {
+                crate::grants::GrantError::Store(s) => CodeError::Store(s),
+                other => CodeError::Store(StoreError::Corrupt(other.to_string())),
+            })?;
+        return Err(CodeError::InvalidGrant(
+            "the code was already used; what it issued is revoked",
+        ));
     }
     // Mark it used first, atomically: of two concurrent redemptions one wins.
     let claimed = sqlx::query(

@@ -116,14 +116,15 @@ impl TokenIssuer {
         self.sign("JWT", &claims, now).await
     }
 
-    /// A JWT access token (RFC 9068) for `sub` via `client_id` with `scope`.
+    /// A JWT access token (RFC 9068) for `sub` via `client_id` with `scope`; returns
+    /// the token and its claims (the `jti` is what revocation lists).
     pub async fn access_token(
         &self,
         sub: &str,
         client_id: &str,
         scope: &[String],
         now: Timestamp,
-    ) -> Result<String, TokenError> {
+    ) -> Result<(String, AccessClaims), TokenError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub: sub.to_owned(),
@@ -136,7 +137,7 @@ impl TokenIssuer {
         };
         let value =
             serde_json::to_value(&claims).map_err(|e| TokenError::Invalid(e.to_string()))?;
-        self.sign("at+jwt", &value, now).await
+        Ok((self.sign("at+jwt", &value, now).await?, claims))
     }
 
     /// Verifies one of our access tokens: signature by a published key (never `none`,

@@ -37,6 +37,8 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::login))
         .routes(routes!(oidc::token))
         .routes(routes!(oidc::userinfo))
+        .routes(routes!(oidc::introspect))
+        .routes(routes!(oidc::revoke))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the

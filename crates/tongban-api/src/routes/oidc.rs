@@ -12,7 +12,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 use tongban_core::time::Timestamp;
-use tongban_identity::clients;
+use tongban_identity::clients::{self, Client};
+use tongban_identity::grants::{self, GrantError, RefreshGrant};
 use tongban_identity::sso::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, Session, SsoError,
 };
@@ -70,7 +71,9 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         "userinfo_endpoint": format!("{iss}/userinfo"),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "introspection_endpoint": format!("{iss}/introspect"),
+        "revocation_endpoint": format!("{iss}/revoke"),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -336,6 +339,8 @@ pub struct TokenForm {
     code: Option<String>,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
 }
@@ -358,13 +363,71 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// Token endpoint: the authorization code grant with PKCE.
+/// Authenticates the calling client (HTTP Basic, form fields, or a public client by
+/// id alone) inside `tx`.
+async fn authenticate_client(
+    tx: &mut tongban_store::Conn,
+    headers: &HeaderMap,
+    form_id: Option<&str>,
+    form_secret: Option<&str>,
+) -> Result<Client, Response> {
+    let (client_id, secret) = match (basic_credentials(headers), form_id) {
+        (Some((id, secret)), _) => (id, Some(secret)),
+        (None, Some(id)) => (id.to_owned(), form_secret.map(str::to_owned)),
+        (None, None) => {
+            return Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication is required",
+            ));
+        }
+    };
+    let client = match clients::find(tx, &client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client",
+            ));
+        }
+        Err(error) => {
+            tracing::error!(%error, "client lookup");
+            return Err(ApiError::bare(ProblemType::Internal).into_response());
+        }
+    };
+    let authenticated = match (&secret, client.confidential) {
+        (Some(secret), true) => client.secret_matches(secret),
+        (None, false) => true,
+        _ => false,
+    };
+    if authenticated {
+        Ok(client)
+    } else {
+        Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        ))
+    }
+}
+
+fn token_response(body: serde_json::Value) -> Response {
+    let mut response = axum::Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Token endpoint: authorization_code (with PKCE), refresh_token (rotated, with reuse
+/// detection) and client_credentials.
 #[utoipa::path(post, path = "/token", tag = "oidc",
     request_body(content_type = "application/x-www-form-urlencoded",
-        description = "grant_type=authorization_code, code, redirect_uri, code_verifier; client authentication by HTTP Basic or client_id/client_secret"),
+        description = "grant_type=authorization_code (code, redirect_uri, code_verifier) | refresh_token (refresh_token) | client_credentials (scope); client authentication by HTTP Basic or client_id/client_secret"),
     responses(
-        (status = 200, description = "access_token, id_token, token_type, expires_in", body = Object),
-        (status = 400, description = "RFC 6749 §5.2 error (invalid_grant, invalid_request, unsupported_grant_type)", body = Object),
+        (status = 200, description = "access_token, token_type, expires_in; id_token and refresh_token where they apply", body = Object),
+        (status = 400, description = "RFC 6749 §5.2 error (invalid_grant, invalid_request, invalid_scope, unsupported_grant_type)", body = Object),
         (status = 401, description = "invalid_client", body = Object),
     ))]
 pub async fn token(
@@ -373,97 +436,317 @@ pub async fn token(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let (client_id, secret) = match (basic_credentials(&headers), &form.client_id) {
-        (Some((id, secret)), _) => (id, Some(secret)),
-        (None, Some(id)) => (id.clone(), form.client_secret.clone()),
-        (None, None) => {
-            return oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication is required",
-            );
-        }
-    };
     let mut tx = match state.store.begin().await {
         Ok(tx) => tx,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let client = match clients::find(&mut tx, &client_id).await {
-        Ok(Some(client)) => client,
-        Ok(None) => {
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
-        }
-        Err(error) => {
-            return ApiError::new(ProblemType::Internal, error.to_string()).into_response();
-        }
-    };
-    let authenticated = match (&secret, client.confidential) {
-        (Some(secret), true) => client.secret_matches(secret),
-        (None, false) => true,
-        _ => false,
-    };
-    if !authenticated {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
-    }
-    if form.grant_type.as_deref() != Some("authorization_code")
-        || !client.allows_grant("authorization_code")
+    let client = match authenticate_client(
+        &mut tx,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await
     {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let grant_type = form.grant_type.as_deref().unwrap_or("");
+    if !client.allows_grant(grant_type) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "this client may use the authorization_code grant only",
+            "this client may not use that grant type",
         );
     }
-    let (Some(code), Some(redirect_uri), Some(verifier)) =
-        (&form.code, &form.redirect_uri, &form.code_verifier)
-    else {
-        return oauth_error(
+    let result = match grant_type {
+        "authorization_code" => code_grant(&state, &mut tx, &client, &form, now).await,
+        "refresh_token" => refresh_grant(&state, &mut tx, &client, &form, now).await,
+        "client_credentials" => client_credentials_grant(&state, &client, &form, now).await,
+        _ => Err(oauth_error(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "code, redirect_uri and code_verifier are required",
-        );
+            "unsupported_grant_type",
+            "unknown grant type",
+        )),
     };
-    let grant = match sso::redeem_code(&mut tx, code, &client.id, redirect_uri, verifier, now).await
-    {
-        Ok(grant) => grant,
-        Err(CodeError::InvalidGrant(why)) => {
-            // The code is spent even when refused: commit that.
-            let _ = tx.commit().await;
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why);
-        }
-        Err(CodeError::Store(error)) => return ApiError::from(error).into_response(),
-    };
+    // Refusals commit too: a spent code, a revoked family must stay so.
     if let Err(error) = tx.commit().await {
         return ApiError::from(tongban_store::StoreError::from(error)).into_response();
     }
+    result.unwrap_or_else(|response| response)
+}
+
+fn internal(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "token endpoint");
+    ApiError::bare(ProblemType::Internal).into_response()
+}
+
+async fn code_grant(
+    state: &AppState,
+    tx: &mut tongban_store::Conn,
+    client: &Client,
+    form: &TokenForm,
+    now: Timestamp,
+) -> Result<Response, Response> {
+    let (Some(code), Some(redirect_uri), Some(verifier)) =
+        (&form.code, &form.redirect_uri, &form.code_verifier)
+    else {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code, redirect_uri and code_verifier are required",
+        ));
+    };
+    let grant = match sso::redeem_code(tx, code, &client.id, redirect_uri, verifier, now).await {
+        Ok(grant) => grant,
+        Err(CodeError::InvalidGrant(why)) => {
+            return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why));
+        }
+        Err(CodeError::Store(error)) => return Err(ApiError::from(error).into_response()),
+    };
     let subject = grant.session.subject.to_string();
     let id_token = state
         .tokens
         .id_token(&client.id, &grant.session, grant.nonce.as_deref(), now)
-        .await;
-    let access_token = state
+        .await
+        .map_err(internal)?;
+    let (access_token, claims) = state
         .tokens
         .access_token(&subject, &client.id, &grant.scope, now)
-        .await;
-    let (Ok(id_token), Ok(access_token)) = (id_token, access_token) else {
-        return ApiError::bare(ProblemType::Internal).into_response();
-    };
-    let mut response = axum::Json(json!({
+        .await
+        .map_err(internal)?;
+    let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
         "id_token": id_token,
         "scope": grant.scope.join(" "),
-    }))
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    });
+    let mut family = None;
+    if client.allows_grant("refresh_token") {
+        let refresh = RefreshGrant {
+            family_id: String::new(),
+            client_id: client.id.clone(),
+            session_id: Some(grant.session.id.clone()),
+            subject_id: subject,
+            scope: grant.scope.clone(),
+            expires_at: now,
+        };
+        let (token, stored) = grants::issue_refresh(tx, &refresh, now)
+            .await
+            .map_err(internal)?;
+        body["refresh_token"] = json!(token);
+        family = Some(stored.family_id);
+    }
+    grants::record_code_tokens(tx, code, family.as_deref(), &claims.jti)
+        .await
+        .map_err(internal)?;
+    Ok(token_response(body))
+}
+
+async fn refresh_grant(
+    state: &AppState,
+    tx: &mut tongban_store::Conn,
+    client: &Client,
+    form: &TokenForm,
+    now: Timestamp,
+) -> Result<Response, Response> {
+    let Some(token) = &form.refresh_token else {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is required",
+        ));
+    };
+    let (next, grant) = match grants::rotate(tx, token, &client.id, now).await {
+        Ok(rotated) => rotated,
+        Err(GrantError::InvalidGrant(why)) => {
+            return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why));
+        }
+        Err(error) => return Err(internal(error)),
+    };
+    let (access_token, _) = state
+        .tokens
+        .access_token(&grant.subject_id, &client.id, &grant.scope, now)
+        .await
+        .map_err(internal)?;
+    Ok(token_response(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
+        "refresh_token": next,
+        "scope": grant.scope.join(" "),
+    })))
+}
+
+async fn client_credentials_grant(
+    state: &AppState,
+    client: &Client,
+    form: &TokenForm,
+    now: Timestamp,
+) -> Result<Response, Response> {
+    if !client.confidential {
+        return Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client_credentials needs a confidential client",
+        ));
+    }
+    let requested: Vec<String> = match form.scope.as_deref() {
+        Some(scope) => scope.split_whitespace().map(str::to_owned).collect(),
+        None => client.scopes.clone(),
+    };
+    if let Some(extra) = requested.iter().find(|s| !client.scopes.contains(s)) {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!("this client may not request {extra}"),
+        ));
+    }
+    // With no resource owner, the client is the subject (RFC 9068 §2.2).
+    let (access_token, _) = state
+        .tokens
+        .access_token(&client.id, &client.id, &requested, now)
+        .await
+        .map_err(internal)?;
+    Ok(token_response(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
+        "scope": requested.join(" "),
+    })))
+}
+
+/// A token to introspect or revoke, and the caller's credentials.
+#[derive(Deserialize)]
+pub struct TokenOnlyForm {
+    token: Option<String>,
+    #[serde(rename = "token_type_hint")]
+    _hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Token introspection (RFC 7662) for confidential clients (resource servers).
+#[utoipa::path(post, path = "/introspect", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token[, token_type_hint]; client authentication"),
+    responses(
+        (status = 200, description = "{active: false} or the token's claims with active: true", body = Object),
+        (status = 401, description = "invalid_client", body = Object),
+    ))]
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let client = match authenticate_client(
+        &mut conn,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await
+    {
+        Ok(client) if client.confidential => client,
+        Ok(_) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "introspection is for confidential clients",
+            );
+        }
+        Err(response) => return response,
+    };
+    let _ = client;
+    let Some(token) = form.token.as_deref().map(str::trim) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    let inactive = || token_response(json!({ "active": false }));
+    if let Ok(claims) = state.tokens.verify_access_token(token, now).await {
+        return match grants::access_revoked(&mut conn, &claims.jti).await {
+            Ok(false) => token_response(json!({
+                "active": true, "token_type": "Bearer", "iss": claims.iss, "sub": claims.sub, "aud": claims.aud,
+                "client_id": claims.client_id, "scope": claims.scope, "iat": claims.iat, "exp": claims.exp, "jti": claims.jti,
+            })),
+            Ok(true) => inactive(),
+            Err(error) => internal(error),
+        };
+    }
+    match grants::active_refresh(&mut conn, token, now).await {
+        Ok(Some(grant)) => token_response(json!({
+            "active": true, "token_type": "refresh_token", "sub": grant.subject_id, "client_id": grant.client_id,
+            "scope": grant.scope.join(" "), "exp": grant.expires_at.unix_millis() / 1000,
+        })),
+        Ok(None) => inactive(),
+        Err(error) => internal(error),
+    }
+}
+
+/// Token revocation (RFC 7009): refresh tokens (with their family) and access tokens of
+/// the calling client. Always 200, so that it reveals nothing about other tokens.
+#[utoipa::path(post, path = "/revoke", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token[, token_type_hint]; client authentication"),
+    responses(
+        (status = 200, description = "revoked, or was not a token of this client"),
+        (status = 401, description = "invalid_client", body = Object),
+    ))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let mut tx = match state.store.begin().await {
+        Ok(tx) => tx,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let client = match authenticate_client(
+        &mut tx,
+        &headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await
+    {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let Some(token) = form.token.as_deref().map(str::trim) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    let result = match state.tokens.verify_access_token(token, now).await {
+        Ok(claims) if claims.client_id == client.id => grants::revoke_access(
+            &mut tx,
+            &claims.jti,
+            Timestamp::from_unix_millis(claims.exp * 1000),
+        )
+        .await
+        .map(|_| ()),
+        Ok(_) => Ok(()),
+        Err(_) => grants::revoke_refresh(&mut tx, token, &client.id, now)
+            .await
+            .map(|_| ()),
+    };
+    if let Err(error) = result {
+        return internal(error);
+    }
+    if let Err(error) = tx.commit().await {
+        return ApiError::from(tongban_store::StoreError::from(error)).into_response();
+    }
+    StatusCode::OK.into_response()
 }
 
 /// UserInfo (OpenID Connect Core §5.3) for a bearer access token.
@@ -499,25 +782,24 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Err(tongban_identity::tokens::TokenError::Invalid(why)) => return refuse(&why),
         Err(_) => return ApiError::bare(ProblemType::Internal).into_response(),
     };
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    match grants::access_revoked(&mut conn, &claims.jti).await {
+        Ok(false) => {}
+        Ok(true) => return refuse("the token was revoked"),
+        Err(error) => return internal(error),
+    }
     let mut body = json!({ "sub": claims.sub });
     if claims.scope.split_whitespace().any(|s| s == "profile") {
-        let mut conn = match state.store.conn().await {
-            Ok(conn) => conn,
-            Err(error) => return ApiError::from(error).into_response(),
-        };
-        let name: Option<String> = sqlx_name(&mut conn, &claims.sub).await;
-        if let Some(name) = name {
-            body["name"] = json!(name);
+        match tongban_identity::subjects::name_of(&mut conn, &claims.sub).await {
+            Ok(Some(name)) => body["name"] = json!(name),
+            Ok(None) => {}
+            Err(error) => return internal(error),
         }
     }
     axum::Json(body).into_response()
-}
-
-async fn sqlx_name(conn: &mut tongban_store::Conn, subject: &str) -> Option<String> {
-    tongban_identity::subjects::name_of(conn, subject)
-        .await
-        .ok()
-        .flatten()
 }
 
 /// The stylesheet of the pages.
