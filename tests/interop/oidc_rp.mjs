@@ -1,0 +1,116 @@
+// An unmodified relying party — npm openid-client v6 — against Tongban: discovery,
+// authorization code + PKCE with a real login form post, ID token validation against
+// our JWKS, userinfo, refresh with rotation, introspection and revocation; then a
+// second client gets a code with no login (single sign-on).
+//
+// Configuration from the environment (set by tests/interop/oidc.rs):
+//   ISSUER, A_ID, A_SECRET, A_REDIRECT, B_ID, B_SECRET, B_REDIRECT, LOGIN, PASSWORD
+// Prints one line per check; exits 1 on the first failure.
+import * as client from 'openid-client';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`missing ${name}`);
+  return value;
+};
+const check = (name, condition, detail = '') => {
+  if (!condition) {
+    console.log(`FAIL ${name} ${detail}`);
+    process.exit(1);
+  }
+  console.log(`ok   ${name}`);
+};
+const cookieOf = (response, name) => {
+  for (const line of response.headers.getSetCookie()) {
+    const [pair] = line.split(';');
+    const [key, value] = pair.split('=');
+    if (key === name) return value;
+  }
+  return undefined;
+};
+
+const issuer = new URL(env('ISSUER'));
+const discover = (id, secret) =>
+  client.discovery(issuer, id, secret, undefined, { execute: [client.allowInsecureRequests] });
+
+async function authorize(config, redirect, sessionCookie) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirect,
+    scope: 'openid profile',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  const headers = sessionCookie ? { cookie: `__Host-tongban-session=${sessionCookie}` } : {};
+  return { verifier, state, nonce, response: await fetch(url, { redirect: 'manual', headers }) };
+}
+
+async function main() {
+  const a = await discover(env('A_ID'), env('A_SECRET'));
+  check('discovery', a.serverMetadata().issuer === issuer.href.replace(/\/$/, ''), a.serverMetadata().issuer);
+
+  // Authorization code + PKCE, logging in through the HTML form as a browser would.
+  const first = await authorize(a, env('A_REDIRECT'));
+  check('login form shown', first.response.status === 200, String(first.response.status));
+  const html = await first.response.text();
+  const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1];
+  const flow = cookieOf(first.response, '__Host-tongban-flow');
+  check('form carries a CSRF token and a flow cookie', csrf && flow);
+  const posted = await fetch(new URL('/login', issuer), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `__Host-tongban-flow=${flow}` },
+    body: new URLSearchParams({ csrf_token: csrf, identifier: env('LOGIN'), password: env('PASSWORD') }),
+  });
+  check('login answers 303 to the client', posted.status === 303, String(posted.status));
+  const session = cookieOf(posted, '__Host-tongban-session');
+  const tokens = await client.authorizationCodeGrant(a, new URL(posted.headers.get('location')), {
+    pkceCodeVerifier: first.verifier,
+    expectedState: first.state,
+    expectedNonce: first.nonce,
+    idTokenExpected: true,
+  });
+  const claims = tokens.claims();
+  check('ID token validated by openid-client against our JWKS', claims && claims.sub && claims.iss === a.serverMetadata().issuer);
+
+  const info = await client.fetchUserInfo(a, tokens.access_token, claims.sub);
+  check('userinfo', info.sub === claims.sub && typeof info.name === 'string', JSON.stringify(info));
+
+  const refreshed = await client.refreshTokenGrant(a, tokens.refresh_token);
+  check('refresh rotates the refresh token', refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token);
+  let reuseRefused = false;
+  try {
+    await client.refreshTokenGrant(a, tokens.refresh_token);
+  } catch (error) {
+    reuseRefused = error.error === 'invalid_grant';
+  }
+  check('a reused refresh token is invalid_grant', reuseRefused);
+
+  const live = await client.tokenIntrospection(a, refreshed.access_token);
+  check('introspection: active', live.active === true && live.sub === claims.sub);
+  await client.tokenRevocation(a, refreshed.access_token);
+  const dead = await client.tokenIntrospection(a, refreshed.access_token);
+  check('revocation, then introspection: inactive', dead.active === false);
+
+  // Single sign-on: the second portal gets a code with the session cookie alone.
+  const b = await discover(env('B_ID'), env('B_SECRET'));
+  const second = await authorize(b, env('B_REDIRECT'), session);
+  check('SSO: second client redirected with no login', second.response.status === 303, String(second.response.status));
+  const tokensB = await client.authorizationCodeGrant(b, new URL(second.response.headers.get('location')), {
+    pkceCodeVerifier: second.verifier,
+    expectedState: second.state,
+    expectedNonce: second.nonce,
+    idTokenExpected: true,
+  });
+  const claimsB = tokensB.claims();
+  check('SSO: same subject and session', claimsB.sub === claims.sub && claimsB.sid === claims.sid);
+}
+
+main().catch((error) => {
+  console.log(`FAIL ${error?.stack ?? error}`);
+  process.exit(1);
+});
