@@ -519,3 +519,48 @@ async fn admin_client_create_prints_the_secret_once() {
     drop(conn);
     store.close().await;
 }
+
+#[tokio::test]
+async fn admin_registry_import_is_all_or_nothing() {
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("tongban-registry-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.csv");
+    std::fs::write(&good, "name,resident_id\n张三,11010519491231002X\n").unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "王五,440308199901011234\n赵六,not-a-number\n").unwrap();
+    let run = |file: std::path::PathBuf| {
+        let url = db.url.clone();
+        async move {
+            support::Binary::command()
+                .args(["admin", "registry-import"])
+                .arg(file)
+                .env("TONGBAN_DATABASE_URL", url)
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let output = run(good).await;
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 registry entries imported"));
+    let output = run(bad).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("line 2"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let store = Store::connect(&test_config(&db.url).database)
+        .await
+        .unwrap();
+    let mut conn = store.conn().await.unwrap();
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM registry_entries")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "the bad file imported nothing");
+    drop(conn);
+    store.close().await;
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -684,3 +684,123 @@ async fn client_credentials_for_a_department_system() {
     );
     w.server.stop().await;
 }
+
+#[tokio::test]
+async fn registry_match_raises_assurance_and_identity_claims_need_their_scope() {
+    let w = world().await;
+    let mut tx = w.server.store().begin().await.unwrap();
+    let csv = "name,resident_id\n张三,11010519491231002X\n王五,440308199901011234\n";
+    assert_eq!(
+        tongban_identity::registry::import_csv(&mut tx, csv, Timestamp::now())
+            .await
+            .unwrap(),
+        2
+    );
+    let bad = tongban_identity::registry::import_csv(
+        &mut tx,
+        "赵六,110105194912310021\n",
+        Timestamp::now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(bad.to_string().starts_with("line 1: resident_id"), "{bad}");
+    let new = NewClient {
+        name: "Bank KYC".into(),
+        confidential: true,
+        redirect_uris: vec!["https://bank.example.cn/cb".into()],
+        scopes: vec!["openid".into(), "tongban:identity".into()],
+        grant_types: vec!["authorization_code".into()],
+        first_party: true,
+        ..NewClient::default()
+    };
+    let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let bank = Rp {
+        id: client.id,
+        secret: secret.unwrap(),
+        redirect: "https://bank.example.cn/cb".into(),
+    };
+
+    // Portal A may not ask for identity numbers.
+    let refused = w
+        .server
+        .get(&authorize_url(&w.portal, "").replace(
+            "scope=openid%20profile",
+            "scope=openid%20tongban%3Aidentity",
+        ))
+        .await;
+    assert_eq!(
+        query_param(&location(&refused), "error").as_deref(),
+        Some("invalid_scope")
+    );
+
+    let url = authorize_url(&bank, "").replace(
+        "scope=openid%20profile",
+        "scope=openid%20tongban%3Aidentity",
+    );
+    let response = w.server.get(&url).await;
+    let flow = set_cookie(&response, "__Host-tongban-flow").unwrap();
+    let csrf = csrf_of(&response.text().await.unwrap());
+    let code = query_param(
+        &location(&post_login(&w, &flow, Some(&csrf), PASSWORD).await),
+        "code",
+    )
+    .unwrap();
+    let tokens: Value = redeem(&w, &bank, &code).await.json().await.unwrap();
+    let jwks: Jwks = w
+        .server
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id_token = verify_compact(tokens["id_token"].as_str().unwrap(), None, &jwks).unwrap();
+    let claims: Value = serde_json::from_slice(&id_token.payload).unwrap();
+    assert_eq!(claims["acr"], "urn:tongban:acr:2");
+    let info: Value = w
+        .server
+        .client
+        .get(format!("{}/userinfo", w.server.base))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["resident_id"], "11010519491231002X");
+    assert_eq!(info["assurance_level"], 2);
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_registry_match_the_level_stays_1_and_no_identity_claims_flow() {
+    let w = world().await;
+    let (_, tokens) = logged_in_tokens(&w).await;
+    let jwks: Jwks = w
+        .server
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id_token = verify_compact(tokens["id_token"].as_str().unwrap(), None, &jwks).unwrap();
+    let claims: Value = serde_json::from_slice(&id_token.payload).unwrap();
+    assert_eq!(claims["acr"], "urn:tongban:acr:1");
+    let info: Value = w
+        .server
+        .client
+        .get(format!("{}/userinfo", w.server.base))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(info.get("resident_id").is_none(), "{info}");
+    assert_eq!(info["name"], "张三");
+    w.server.stop().await;
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tongban_core::config::HttpConfig;
 use tongban_crypto::pki::Pki;
 use tongban_identity::password::Passwords;
+use tongban_identity::registry::{IdentityRegistry, TableRegistry};
 use tongban_identity::tokens::TokenIssuer;
 use tongban_store::Store;
 
@@ -24,6 +25,9 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     /// ID and access tokens.
     pub tokens: TokenIssuer,
+    /// Real-name assurance (the development registry table until a deployment plugs in
+    /// its population database).
+    pub registry: Arc<dyn IdentityRegistry>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -39,9 +43,11 @@ impl AppState {
         public_url: &str,
     ) -> Self {
         Self {
+            registry: Arc::new(TableRegistry::new(store.clone())),
             store,
             http: Arc::new(http),
             tokens: TokenIssuer::new(public_url, pki.token_keys().clone()),
+
             pki,
             passwords,
             metrics: Arc::new(Metrics::default()),

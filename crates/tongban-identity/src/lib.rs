@@ -13,6 +13,7 @@
 pub mod clients;
 pub mod grants;
 pub mod password;
+pub mod registry;
 pub mod resident_id;
 pub mod secrets;
 pub mod sso;

@@ -510,15 +510,37 @@ pub async fn roles_in(
     Ok(roles)
 }
 
-/// The display name of subject `id`, if it exists.
-pub async fn name_of(conn: &mut Conn, id: &str) -> Result<Option<String>, SubjectError> {
-    let row = sqlx::query("SELECT name FROM subjects WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .map_err(StoreError::from)?;
-    Ok(row
-        .map(|r| r.try_get(0))
-        .transpose()
-        .map_err(StoreError::from)?)
+/// What a natural or legal person shows to relying parties, by scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// Display name (`profile`).
+    pub name: String,
+    /// E-mail (`email`).
+    pub email: Option<String>,
+    /// Resident ID number (`tongban:identity` only).
+    pub resident_id: Option<String>,
+    /// Unified social credit code of a legal person (`tongban:identity` only).
+    pub uscc: Option<String>,
+    /// Assurance level.
+    pub assurance: i64,
+}
+
+/// The profile of subject `id`.
+pub async fn profile_of(conn: &mut Conn, id: &str) -> Result<Option<Profile>, SubjectError> {
+    let row =
+        sqlx::query("SELECT name, email, resident_id, uscc, assurance FROM subjects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+            .map_err(StoreError::from)?;
+    row.map(|r| {
+        Ok(Profile {
+            name: r.try_get("name").map_err(StoreError::from)?,
+            email: r.try_get("email").map_err(StoreError::from)?,
+            resident_id: r.try_get("resident_id").map_err(StoreError::from)?,
+            uscc: r.try_get("uscc").map_err(StoreError::from)?,
+            assurance: r.try_get("assurance").map_err(StoreError::from)?,
+        })
+    })
+    .transpose()
 }

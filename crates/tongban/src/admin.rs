@@ -6,6 +6,7 @@ use anyhow::Context;
 use tongban_core::config::Config;
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
+use tongban_identity::registry;
 use tongban_store::Store;
 
 use crate::cli::AdminCommand;
@@ -44,6 +45,15 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCo
             if secret.is_some() {
                 eprintln!("the client secret is shown this once; store it now");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::RegistryImport { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let mut tx = store.begin().await?;
+            let count = registry::import_csv(&mut tx, &text, Timestamp::now()).await?;
+            tx.commit().await?;
+            println!("{count} registry entries imported");
             Ok(ExitCode::SUCCESS)
         }
     };

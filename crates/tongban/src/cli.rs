@@ -78,6 +78,12 @@ pub enum AdminCommand {
         #[arg(long)]
         first_party: bool,
     },
+    /// Import the development identity registry from CSV lines `name,resident_id`
+    /// (all or nothing); logins that match an entry reach assurance level 2.
+    RegistryImport {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 /// `tongban keys …`

@@ -14,6 +14,7 @@ use serde_json::json;
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, Client};
 use tongban_identity::grants::{self, GrantError, RefreshGrant};
+use tongban_identity::registry;
 use tongban_identity::sso::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, Session, SsoError,
 };
@@ -78,8 +79,10 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["openid", "profile"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "name"],
+        "scopes_supported": ["openid", "profile", "email", "tongban:identity"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
+                             "name", "email", "resident_id", "uscc", "assurance_level"],
+        "acr_values_supported": [registry::acr(1), registry::acr(2)],
         "authorization_response_iss_parameter_supported": true,
     }))
 }
@@ -285,7 +288,12 @@ pub async fn login(
         }
         Err(error) => return store_page(error),
     };
-    let created = sso::create_session(&mut tx, subject, "urn:tongban:acr:1", &["pwd"], now).await;
+    let level =
+        match registry::assurance_after_login(&mut tx, state.registry.as_ref(), subject).await {
+            Ok(level) => level,
+            Err(error) => return store_page(error),
+        };
+    let created = sso::create_session(&mut tx, subject, &registry::acr(level), &["pwd"], now).await;
     let (session, session_cookie) = match created {
         Ok(created) => created,
         Err(error) => return store_page(error),
@@ -791,12 +799,32 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Ok(true) => return refuse("the token was revoked"),
         Err(error) => return internal(error),
     }
+    let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
+    let profile = match tongban_identity::subjects::profile_of(&mut conn, &claims.sub).await {
+        Ok(profile) => profile,
+        Err(error) => return internal(error),
+    };
     let mut body = json!({ "sub": claims.sub });
-    if claims.scope.split_whitespace().any(|s| s == "profile") {
-        match tongban_identity::subjects::name_of(&mut conn, &claims.sub).await {
-            Ok(Some(name)) => body["name"] = json!(name),
-            Ok(None) => {}
-            Err(error) => return internal(error),
+    if let Some(profile) = profile {
+        if scopes.contains(&"profile") {
+            body["name"] = json!(profile.name);
+        }
+        if scopes.contains(&"email")
+            && let Some(email) = profile.email
+        {
+            body["email"] = json!(email);
+        }
+        // Identity numbers only to clients allowed `tongban:identity` (checked when
+        // the scope was granted).
+        if scopes.contains(&"tongban:identity") {
+            body["name"] = json!(profile.name);
+            body["assurance_level"] = json!(profile.assurance);
+            if let Some(id) = profile.resident_id {
+                body["resident_id"] = json!(id);
+            }
+            if let Some(uscc) = profile.uscc {
+                body["uscc"] = json!(uscc);
+            }
         }
     }
     axum::Json(body).into_response()

@@ -1,0 +1,145 @@
+//! Real-name assurance: the identity registry a natural person's name and resident ID
+//! number are checked against. A deployment implements [`IdentityRegistry`] over the
+//! population (or legal-person) database; development uses [`TableRegistry`], a table
+//! imported from CSV.
+//!
+//! Assurance levels, as `acr` values: `urn:tongban:acr:1` self-asserted,
+//! `urn:tongban:acr:2` name and ID number matched in the registry, `urn:tongban:acr:3`
+//! phishing-resistant (passkey) on a matched identity (the strong-authentication issue).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, Store, StoreError};
+
+use crate::resident_id::ResidentId;
+use crate::subjects::SubjectId;
+
+/// The `acr` value of an assurance level.
+pub fn acr(level: u8) -> String {
+    format!("urn:tongban:acr:{level}")
+}
+
+/// A boxed future, so that registries can be used as trait objects.
+pub type RegistryFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + 'a>>;
+
+/// Answers whether a name and resident ID number belong together.
+pub trait IdentityRegistry: Send + Sync {
+    /// Whether the registry knows `resident_id` under `name`.
+    fn matches<'a>(&'a self, name: &'a str, resident_id: &'a ResidentId) -> RegistryFuture<'a>;
+}
+
+/// The development registry: the `registry_entries` table.
+#[derive(Clone)]
+pub struct TableRegistry {
+    store: Store,
+}
+
+impl TableRegistry {
+    /// The registry in `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+impl IdentityRegistry for TableRegistry {
+    fn matches<'a>(&'a self, name: &'a str, resident_id: &'a ResidentId) -> RegistryFuture<'a> {
+        Box::pin(async move {
+            let mut conn = self.store.conn().await?;
+            let row = sqlx::query("SELECT name FROM registry_entries WHERE resident_id = $1")
+                .bind(resident_id.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(match row {
+                Some(r) => r.try_get::<String, _>(0)?.trim() == name.trim(),
+                None => false,
+            })
+        })
+    }
+}
+
+/// Why a registry import was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A line is not `name,resident_id` with a valid number.
+    #[error("line {line}: {reason}")]
+    Line {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Imports `name,resident_id` lines (a header line `name,resident_id` is skipped);
+/// all or nothing. Returns how many entries were written.
+pub async fn import_csv(conn: &mut Conn, text: &str, now: Timestamp) -> Result<usize, ImportError> {
+    let mut entries = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || (index == 0 && line.eq_ignore_ascii_case("name,resident_id")) {
+            continue;
+        }
+        let fail = |reason: String| ImportError::Line {
+            line: index + 1,
+            reason,
+        };
+        let (name, id) = line
+            .split_once(',')
+            .ok_or_else(|| fail("expected name,resident_id".into()))?;
+        let id: ResidentId = id
+            .trim()
+            .parse()
+            .map_err(|e| fail(format!("resident_id: {e}")))?;
+        if name.trim().is_empty() {
+            return Err(fail("name is empty".into()));
+        }
+        entries.push((name.trim().to_owned(), id));
+    }
+    for (name, id) in &entries {
+        sqlx::query(
+            "INSERT INTO registry_entries (resident_id, name, imported_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (resident_id) DO UPDATE SET name = $2, imported_at = $3",
+        )
+        .bind(id.as_str())
+        .bind(name)
+        .bind(now.unix_millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from)?;
+    }
+    Ok(entries.len())
+}
+
+/// The assurance level of `subject` after a password login: 2 if the registry
+/// confirms their name and ID number (remembered on the subject), else 1.
+pub async fn assurance_after_login(
+    conn: &mut Conn,
+    registry: &dyn IdentityRegistry,
+    subject: SubjectId,
+) -> Result<u8, StoreError> {
+    let row =
+        sqlx::query("SELECT name, resident_id FROM subjects WHERE id = $1 AND kind = 'natural'")
+            .bind(subject.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(row) = row else { return Ok(1) };
+    let name: String = row.try_get("name")?;
+    let resident_id: Option<String> = row.try_get("resident_id")?;
+    let Some(resident_id) = resident_id.and_then(|id| id.parse::<ResidentId>().ok()) else {
+        return Ok(1);
+    };
+    if !registry.matches(&name, &resident_id).await? {
+        return Ok(1);
+    }
+    sqlx::query("UPDATE subjects SET assurance = 2 WHERE id = $1 AND assurance < 2")
+        .bind(subject.to_string())
+        .execute(conn)
+        .await?;
+    Ok(2)
+}
