@@ -34,7 +34,11 @@ struct World {
 }
 
 async fn world() -> World {
-    let server = TestServer::start().await;
+    world_with(|_| {}).await
+}
+
+async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> World {
+    let server = TestServer::start_with(adjust).await;
     let mut tx = server.store().begin().await.unwrap();
     let person = NewNaturalPerson {
         name: "张三",
@@ -803,4 +807,34 @@ async fn without_a_registry_match_the_level_stays_1_and_no_identity_claims_flow(
     assert!(info.get("resident_id").is_none(), "{info}");
     assert_eq!(info["name"], "张三");
     w.server.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_logins_and_token_requests_on_a_tiny_pool_all_succeed() {
+    // Two connections for eight concurrent logins: a request that held one connection
+    // while waiting for a second would starve the pool (503 after the timeout).
+    let w = Arc::new(world_with(|c| c.database.max_connections = 2).await);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let w = w.clone();
+            tokio::spawn(async move {
+                let (_, tokens) = logged_in_tokens(&w).await;
+                assert!(tokens["access_token"].is_string(), "{tokens}");
+                let refreshed = form_post(
+                    &w,
+                    "/token",
+                    &w.portal,
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+                    ],
+                )
+                .await;
+                assert_eq!(refreshed.status(), 200);
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
 }

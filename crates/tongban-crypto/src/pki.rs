@@ -295,6 +295,7 @@ impl Pki {
             tokens,
         };
         pki.refresh_crl_if_due().await?;
+        pki.tokens.reload(Timestamp::now()).await?;
         Ok(pki)
     }
 

@@ -30,6 +30,23 @@ fn later(at: Timestamp, by: Duration) -> Timestamp {
     Timestamp::from(at.to_offset_date_time() + by)
 }
 
+/// How long a fetched schedule is used before it is read again. Rotation publishes
+/// keys an hour ahead, so seconds of staleness never matter; reading the database on
+/// every token would cost a connection per token.
+const SCHEDULE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A token key as cached: its schedule, public key and (once used) private key.
+#[derive(Clone)]
+struct CachedKey {
+    row: pki::TokenKeyRow,
+    public: PublicKey,
+}
+
+struct Schedule {
+    fetched: std::time::Instant,
+    keys: Vec<CachedKey>,
+}
+
 /// The token signing keys of the deployment.
 #[derive(Clone)]
 pub struct TokenKeys {
@@ -37,6 +54,11 @@ pub struct TokenKeys {
     keys: KeyStore,
     /// Decrypted keys by id; keys never change once made, only their schedule does.
     signers: Arc<Mutex<HashMap<String, Arc<dyn Signer>>>>,
+    /// The published keys, read at most every [`SCHEDULE_TTL`]. Requests never wait
+    /// for a refresh once a schedule is known: a request may hold a transaction, and
+    /// a second connection taken from a busy pool could wait for ever.
+    schedule: Arc<Mutex<Option<Schedule>>>,
+    refreshing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TokenKeys {
@@ -46,6 +68,8 @@ impl TokenKeys {
             store,
             keys,
             signers: Arc::default(),
+            schedule: Arc::default(),
+            refreshing: Arc::default(),
         }
     }
 
@@ -72,6 +96,7 @@ impl TokenKeys {
         pki::retire_token_keys(&mut tx, later(activate_at, RETIRE_AFTER)).await?;
         let row = self.schedule_in(&mut tx, now, activate_at).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.reload(now).await?;
         Ok(row)
     }
 
@@ -92,42 +117,103 @@ impl TokenKeys {
         Ok(row)
     }
 
-    /// The JWKS at `now`: every published key, the upcoming one included.
-    pub async fn jwks(&self, now: Timestamp) -> Result<Jwks, CryptoError> {
+    /// Reads the published keys now, replacing the cached schedule.
+    pub async fn reload(&self, now: Timestamp) -> Result<(), CryptoError> {
         let mut conn = self.store.conn().await?;
-        let published = pki::published_token_keys(&mut conn, now).await?;
-        let mut keys = Vec::with_capacity(published.len());
-        for row in published {
+        let mut keys = Vec::new();
+        for row in pki::published_token_keys(&mut conn, now).await? {
             let key = pki::key(&mut conn, &row.key_id)
                 .await?
                 .ok_or_else(|| CryptoError::NotFound(format!("key {}", row.key_id)))?;
             let algorithm = Algorithm::from_db_name(&key.algorithm)
                 .ok_or_else(|| CryptoError::InvalidKey(key.algorithm.clone()))?;
-            keys.push(Jwk::from_public_key(
-                &PublicKey::from_raw(algorithm, &key.public_key)?,
-                None,
-            ));
+            // Decrypt ahead, so that signing never needs the database.
+            if self.cached(&row.key_id).is_none() {
+                let signer = self.keys.load_in(&mut conn, &row.key_id).await?;
+                self.signers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(row.key_id.clone(), signer);
+            }
+            keys.push(CachedKey {
+                public: PublicKey::from_raw(algorithm, &key.public_key)?,
+                row,
+            });
         }
-        Ok(Jwks { keys })
+        *self.schedule.lock().unwrap_or_else(|e| e.into_inner()) = Some(Schedule {
+            fetched: std::time::Instant::now(),
+            keys,
+        });
+        Ok(())
+    }
+
+    /// The cached keys published at `now`; reads them first if none are cached, and
+    /// refreshes a stale copy in the background.
+    async fn published(&self, now: Timestamp) -> Result<Vec<CachedKey>, CryptoError> {
+        let cached = {
+            let guard = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+            guard
+                .as_ref()
+                .map(|s| (s.fetched.elapsed() > SCHEDULE_TTL, s.keys.clone()))
+        };
+        let keys = match cached {
+            Some((stale, keys)) => {
+                if stale
+                    && !self
+                        .refreshing
+                        .swap(true, std::sync::atomic::Ordering::AcqRel)
+                {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = this.reload(Timestamp::now()).await {
+                            tracing::warn!(%error, "token key schedule refresh failed; keeping the last one");
+                        }
+                        this.refreshing
+                            .store(false, std::sync::atomic::Ordering::Release);
+                    });
+                }
+                keys
+            }
+            None => {
+                self.reload(now).await?;
+                let guard = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+                guard.as_ref().map(|s| s.keys.clone()).unwrap_or_default()
+            }
+        };
+        Ok(keys
+            .into_iter()
+            .filter(|k| k.row.retire_at.is_none_or(|r| r > now))
+            .collect())
+    }
+
+    /// The JWKS at `now`: every published key, the upcoming one included.
+    pub async fn jwks(&self, now: Timestamp) -> Result<Jwks, CryptoError> {
+        let keys = self.published(now).await?;
+        Ok(Jwks {
+            keys: keys
+                .iter()
+                .map(|k| Jwk::from_public_key(&k.public, None))
+                .collect(),
+        })
     }
 
     /// The key that signs at `now`: the newest published key already active.
     pub async fn signer(&self, now: Timestamp) -> Result<Arc<dyn Signer>, CryptoError> {
-        let mut conn = self.store.conn().await?;
-        let current = pki::published_token_keys(&mut conn, now)
+        let current = self
+            .published(now)
             .await?
             .into_iter()
-            .filter(|k| k.activate_at <= now)
-            .max_by_key(|k| k.activate_at)
+            .filter(|k| k.row.activate_at <= now)
+            .max_by_key(|k| k.row.activate_at)
             .ok_or_else(|| CryptoError::NotFound("active token key".into()))?;
-        if let Some(signer) = self.cached(&current.key_id) {
+        if let Some(signer) = self.cached(&current.row.key_id) {
             return Ok(signer);
         }
-        let signer = self.keys.load_in(&mut conn, &current.key_id).await?;
+        let signer = self.keys.load(&current.row.key_id).await?;
         self.signers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(current.key_id, signer.clone());
+            .insert(current.row.key_id, signer.clone());
         Ok(signer)
     }
 

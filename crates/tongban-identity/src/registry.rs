@@ -117,17 +117,20 @@ pub async fn import_csv(conn: &mut Conn, text: &str, now: Timestamp) -> Result<u
 }
 
 /// The assurance level of `subject` after a password login: 2 if the registry
-/// confirms their name and ID number (remembered on the subject), else 1.
+/// confirms their name and ID number (remembered on the subject), else 1. Holds no
+/// connection while the registry answers.
 pub async fn assurance_after_login(
-    conn: &mut Conn,
+    store: &Store,
     registry: &dyn IdentityRegistry,
     subject: SubjectId,
 ) -> Result<u8, StoreError> {
-    let row =
+    let row = {
+        let mut conn = store.conn().await?;
         sqlx::query("SELECT name, resident_id FROM subjects WHERE id = $1 AND kind = 'natural'")
             .bind(subject.to_string())
             .fetch_optional(&mut *conn)
-            .await?;
+            .await?
+    };
     let Some(row) = row else { return Ok(1) };
     let name: String = row.try_get("name")?;
     let resident_id: Option<String> = row.try_get("resident_id")?;
@@ -137,9 +140,10 @@ pub async fn assurance_after_login(
     if !registry.matches(&name, &resident_id).await? {
         return Ok(1);
     }
+    let mut conn = store.conn().await?;
     sqlx::query("UPDATE subjects SET assurance = 2 WHERE id = $1 AND assurance < 2")
         .bind(subject.to_string())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
     Ok(2)
 }

@@ -233,12 +233,15 @@ pub async fn login(
             "请从应用重新登录。Please start again from the application.",
         );
     };
-    let mut tx = match state.store.begin().await {
-        Ok(tx) => tx,
+    // Reads and the password check run on one plain connection, released before
+    // the registry (which may take its own) is asked; only the final writes share a
+    // transaction. Holding a connection while waiting for another starves the pool.
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
         Err(error) => return store_page(error),
     };
     let (request, csrf) =
-        match sso::flow_request(&mut tx, &flow_cookie, &form.csrf_token, now).await {
+        match sso::flow_request(&mut conn, &flow_cookie, &form.csrf_token, now).await {
             Ok(found) => found,
             Err(SsoError::Csrf | SsoError::FlowExpired) => {
                 return pages::error(
@@ -249,22 +252,19 @@ pub async fn login(
             }
             Err(error) => return store_page(error),
         };
-    let subject = match sso::password_login(
-        &mut tx,
+    let login = sso::password_login(
+        &mut conn,
         &state.passwords,
         &form.identifier,
         &form.password,
         peer.ip(),
         now,
     )
-    .await
-    {
+    .await;
+    drop(conn);
+    let subject = match login {
         Ok(subject) => subject,
         Err(SsoError::InvalidCredentials) => {
-            // The failure counts must survive the refusal.
-            if let Err(error) = tx.commit().await {
-                return store_page(error);
-            }
             return pages::login(
                 &csrf,
                 Some(&form.identifier),
@@ -273,7 +273,6 @@ pub async fn login(
             );
         }
         Err(SsoError::Throttled(throttled)) => {
-            let _ = tx.commit().await;
             let mut page = pages::login(
                 &csrf,
                 Some(&form.identifier),
@@ -289,10 +288,15 @@ pub async fn login(
         Err(error) => return store_page(error),
     };
     let level =
-        match registry::assurance_after_login(&mut tx, state.registry.as_ref(), subject).await {
+        match registry::assurance_after_login(&state.store, state.registry.as_ref(), subject).await
+        {
             Ok(level) => level,
             Err(error) => return store_page(error),
         };
+    let mut tx = match state.store.begin().await {
+        Ok(tx) => tx,
+        Err(error) => return store_page(error),
+    };
     let created = sso::create_session(&mut tx, subject, &registry::acr(level), &["pwd"], now).await;
     let (session, session_cookie) = match created {
         Ok(created) => created,
@@ -444,6 +448,36 @@ pub async fn token(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let now = Timestamp::now();
+    let grant_type = form.grant_type.as_deref().unwrap_or("");
+    // client_credentials writes nothing: no transaction, so no write lock is held
+    // while its token is signed.
+    if grant_type == "client_credentials" {
+        let mut conn = match state.store.conn().await {
+            Ok(conn) => conn,
+            Err(error) => return ApiError::from(error).into_response(),
+        };
+        let client = authenticate_client(
+            &mut conn,
+            &headers,
+            form.client_id.as_deref(),
+            form.client_secret.as_deref(),
+        )
+        .await;
+        drop(conn);
+        return match client {
+            Ok(client) if client.allows_grant(grant_type) => {
+                client_credentials_grant(&state, &client, &form, now)
+                    .await
+                    .unwrap_or_else(|response| response)
+            }
+            Ok(_) => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "this client may not use that grant type",
+            ),
+            Err(response) => response,
+        };
+    }
     let mut tx = match state.store.begin().await {
         Ok(tx) => tx,
         Err(error) => return ApiError::from(error).into_response(),
@@ -459,7 +493,6 @@ pub async fn token(
         Ok(client) => client,
         Err(response) => return response,
     };
-    let grant_type = form.grant_type.as_deref().unwrap_or("");
     if !client.allows_grant(grant_type) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -470,7 +503,6 @@ pub async fn token(
     let result = match grant_type {
         "authorization_code" => code_grant(&state, &mut tx, &client, &form, now).await,
         "refresh_token" => refresh_grant(&state, &mut tx, &client, &form, now).await,
-        "client_credentials" => client_credentials_grant(&state, &client, &form, now).await,
         _ => Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
