@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tongban_core::config::HttpConfig;
 use tongban_crypto::pki::Pki;
+use tongban_identity::clients::ClientCache;
 use tongban_identity::password::Passwords;
 use tongban_identity::registry::{IdentityRegistry, TableRegistry};
 use tongban_identity::tokens::TokenIssuer;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     /// ID and access tokens.
     pub tokens: TokenIssuer,
+    /// Recently used clients, for the client_credentials hot path.
+    pub clients: Arc<ClientCache>,
     /// Real-name assurance (the development registry table until a deployment plugs in
     /// its population database).
     pub registry: Arc<dyn IdentityRegistry>,
@@ -44,6 +47,7 @@ impl AppState {
     ) -> Self {
         Self {
             registry: Arc::new(TableRegistry::new(store.clone())),
+            clients: Arc::new(ClientCache::new(store.clone())),
             store,
             http: Arc::new(http),
             tokens: TokenIssuer::new(public_url, pki.token_keys().clone()),

@@ -253,3 +253,52 @@ pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientErr
             .map_err(|_| ClientError::Store(StoreError::Corrupt("department id".into())))?,
     }))
 }
+
+/// How long a looked-up client is reused. Changes to a client (a new secret, removal)
+/// reach every instance within this time.
+pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Most clients cached; past this the cache starts over (unknown ids cannot grow it
+/// without bound).
+const CACHE_MAX: usize = 10_000;
+
+type Entries = std::collections::HashMap<String, (Option<Client>, std::time::Instant)>;
+
+/// Clients looked up recently, for paths that must not hold a connection (the
+/// client_credentials grant runs without a transaction and never waits for the pool
+/// on a cache hit).
+pub struct ClientCache {
+    store: tongban_store::Store,
+    entries: std::sync::Mutex<Entries>,
+}
+
+impl ClientCache {
+    /// A cache over `store`.
+    pub fn new(store: tongban_store::Store) -> Self {
+        Self {
+            store,
+            entries: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The client with this id, from the cache if it was looked up in the last
+    /// [`CACHE_TTL`]. Call it holding no connection: a miss takes one.
+    pub async fn find(&self, id: &str) -> Result<Option<Client>, ClientError> {
+        {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((client, at)) = entries.get(id)
+                && at.elapsed() < CACHE_TTL
+            {
+                return Ok(client.clone());
+            }
+        }
+        let mut conn = self.store.conn().await?;
+        let client = find(&mut conn, id).await?;
+        drop(conn);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(id.to_owned(), (client.clone(), std::time::Instant::now()));
+        Ok(client)
+    }
+}

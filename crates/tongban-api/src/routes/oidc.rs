@@ -375,26 +375,38 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// Authenticates the calling client (HTTP Basic, form fields, or a public client by
-/// id alone) inside `tx`.
-async fn authenticate_client(
-    tx: &mut tongban_store::Conn,
+/// The caller's client_id and secret: HTTP Basic, or form fields (a public client
+/// sends its id alone).
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP answer, returned at once"
+)]
+fn client_credentials(
     headers: &HeaderMap,
     form_id: Option<&str>,
     form_secret: Option<&str>,
+) -> Result<(String, Option<String>), Response> {
+    match (basic_credentials(headers), form_id) {
+        (Some((id, secret)), _) => Ok((id, Some(secret))),
+        (None, Some(id)) => Ok((id.to_owned(), form_secret.map(str::to_owned))),
+        (None, None) => Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication is required",
+        )),
+    }
+}
+
+/// Checks a looked-up client against the presented secret.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP answer, returned at once"
+)]
+fn check_client(
+    found: Result<Option<Client>, clients::ClientError>,
+    secret: Option<&str>,
 ) -> Result<Client, Response> {
-    let (client_id, secret) = match (basic_credentials(headers), form_id) {
-        (Some((id, secret)), _) => (id, Some(secret)),
-        (None, Some(id)) => (id.to_owned(), form_secret.map(str::to_owned)),
-        (None, None) => {
-            return Err(oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication is required",
-            ));
-        }
-    };
-    let client = match clients::find(tx, &client_id).await {
+    let client = match found {
         Ok(Some(client)) => client,
         Ok(None) => {
             return Err(oauth_error(
@@ -403,12 +415,9 @@ async fn authenticate_client(
                 "unknown client",
             ));
         }
-        Err(error) => {
-            tracing::error!(%error, "client lookup");
-            return Err(ApiError::bare(ProblemType::Internal).into_response());
-        }
+        Err(error) => return Err(internal(error)),
     };
-    let authenticated = match (&secret, client.confidential) {
+    let authenticated = match (secret, client.confidential) {
         (Some(secret), true) => client.secret_matches(secret),
         (None, false) => true,
         _ => false,
@@ -422,6 +431,18 @@ async fn authenticate_client(
             "client authentication failed",
         ))
     }
+}
+
+/// Authenticates the calling client, looking it up on `conn` (inside the caller's
+/// transaction where there is one).
+async fn authenticate_client(
+    conn: &mut tongban_store::Conn,
+    headers: &HeaderMap,
+    form_id: Option<&str>,
+    form_secret: Option<&str>,
+) -> Result<Client, Response> {
+    let (id, secret) = client_credentials(headers, form_id, form_secret)?;
+    check_client(clients::find(conn, &id).await, secret.as_deref())
 }
 
 fn token_response(body: serde_json::Value) -> Response {
@@ -452,19 +473,16 @@ pub async fn token(
     // client_credentials writes nothing: no transaction, so no write lock is held
     // while its token is signed.
     if grant_type == "client_credentials" {
-        let mut conn = match state.store.conn().await {
-            Ok(conn) => conn,
-            Err(error) => return ApiError::from(error).into_response(),
-        };
-        let client = authenticate_client(
-            &mut conn,
+        // Writes nothing: no transaction and, on a cache hit, no connection at all.
+        let (id, secret) = match client_credentials(
             &headers,
             form.client_id.as_deref(),
             form.client_secret.as_deref(),
-        )
-        .await;
-        drop(conn);
-        return match client {
+        ) {
+            Ok(credentials) => credentials,
+            Err(response) => return response,
+        };
+        return match check_client(state.clients.find(&id).await, secret.as_deref()) {
             Ok(client) if client.allows_grant(grant_type) => {
                 client_credentials_grant(&state, &client, &form, now)
                     .await
