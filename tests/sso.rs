@@ -219,28 +219,14 @@ async fn login_code_token_userinfo_then_sso_at_a_second_portal() {
     assert_eq!(tokens.status(), 200);
     assert_eq!(tokens.headers()["cache-control"], "no-store");
     let tokens: Value = tokens.json().await.unwrap();
-    let jwks: Jwks = w
-        .server
-        .get("/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id_token = verify_compact(tokens["id_token"].as_str().unwrap(), None, &jwks).unwrap();
-    let claims: Value = serde_json::from_slice(&id_token.payload).unwrap();
+    let claims = id_token_claims(&w, &tokens).await;
     assert_eq!(claims["aud"], w.portal.id.as_str());
     assert_eq!(claims["nonce"], "n-1");
     assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
     assert!(claims["sid"].is_string() && claims["sub"].is_string());
 
-    let info: Value = w
-        .server
-        .client
-        .get(format!("{}/userinfo", w.server.base))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
+    let info: Value = userinfo(&w, tokens["access_token"].as_str().unwrap())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -259,8 +245,7 @@ async fn login_code_token_userinfo_then_sso_at_a_second_portal() {
     assert_eq!(sso.status(), 303);
     let code_b = query_param(&location(&sso), "code").unwrap();
     let tokens_b: Value = redeem(&w, &w.second, &code_b).await.json().await.unwrap();
-    let id_b = verify_compact(tokens_b["id_token"].as_str().unwrap(), None, &jwks).unwrap();
-    let claims_b: Value = serde_json::from_slice(&id_b.payload).unwrap();
+    let claims_b = id_token_claims(&w, &tokens_b).await;
     assert_eq!(claims_b["sid"], claims["sid"]);
     assert_eq!(claims_b["sub"], claims["sub"]);
     w.server.stop().await;
@@ -417,14 +402,7 @@ async fn userinfo_refuses_unsigned_and_foreign_tokens() {
     header.insert("typ".into(), "at+jwt".into());
     let foreign = tongban_crypto::jose::sign_compact(&key, br#"{"sub":"x"}"#, &header).unwrap();
     for token in [none.as_str(), foreign.as_str(), "garbage"] {
-        let response = w
-            .server
-            .client
-            .get(format!("{}/userinfo", w.server.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let response = userinfo(&w, token).await;
         assert_eq!(response.status(), 401);
         assert!(
             response.headers()["www-authenticate"]
@@ -459,6 +437,11 @@ async fn logged_in_tokens(w: &World) -> (String, Value) {
 }
 
 async fn userinfo_status(w: &World, access_token: &str) -> u16 {
+    userinfo(w, access_token).await.status().as_u16()
+}
+
+/// `GET /userinfo` with a bearer token.
+async fn userinfo(w: &World, access_token: &str) -> reqwest::Response {
     w.server
         .client
         .get(format!("{}/userinfo", w.server.base))
@@ -466,8 +449,19 @@ async fn userinfo_status(w: &World, access_token: &str) -> u16 {
         .send()
         .await
         .unwrap()
-        .status()
-        .as_u16()
+}
+
+/// The claims of the ID token in a token response, verified with the published JWKS.
+async fn id_token_claims(w: &World, tokens: &Value) -> Value {
+    let jwks: Jwks = w
+        .server
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id_token = verify_compact(tokens["id_token"].as_str().unwrap(), None, &jwks).unwrap();
+    serde_json::from_slice(&id_token.payload).unwrap()
 }
 
 #[tokio::test]
@@ -674,6 +668,26 @@ async fn client_credentials_for_a_department_system() {
         beyond.json::<Value>().await.unwrap()["error"],
         "invalid_scope"
     );
+    // The cached lookup refuses like the uncached one: a wrong secret, an unknown id.
+    for (id, secret) in [(system.id.as_str(), "wrong"), ("nobody", "x")] {
+        let caller = Rp {
+            id: id.into(),
+            secret: secret.into(),
+            redirect: String::new(),
+        };
+        let refused = form_post(
+            &w,
+            "/token",
+            &caller,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        assert_eq!(refused.status(), 401, "{id}");
+        assert_eq!(
+            refused.json::<Value>().await.unwrap()["error"],
+            "invalid_client"
+        );
+    }
     // A portal may not use the grant it was not given.
     let portal = form_post(
         &w,
@@ -753,24 +767,10 @@ async fn registry_match_raises_assurance_and_identity_claims_need_their_scope() 
     )
     .unwrap();
     let tokens: Value = redeem(&w, &bank, &code).await.json().await.unwrap();
-    let jwks: Jwks = w
-        .server
-        .get("/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id_token = verify_compact(tokens["id_token"].as_str().unwrap(), None, &jwks).unwrap();
-    let claims: Value = serde_json::from_slice(&id_token.payload).unwrap();
+    let claims = id_token_claims(&w, &tokens).await;
     assert_eq!(claims["acr"], "urn:tongban:acr:2");
-    let info: Value = w
-        .server
-        .client
-        .get(format!("{}/userinfo", w.server.base))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
+    let info: Value = userinfo(&w, tokens["access_token"].as_str().unwrap())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -783,24 +783,10 @@ async fn registry_match_raises_assurance_and_identity_claims_need_their_scope() 
 async fn without_a_registry_match_the_level_stays_1_and_no_identity_claims_flow() {
     let w = world().await;
     let (_, tokens) = logged_in_tokens(&w).await;
-    let jwks: Jwks = w
-        .server
-        .get("/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id_token = verify_compact(tokens["id_token"].as_str().unwrap(), None, &jwks).unwrap();
-    let claims: Value = serde_json::from_slice(&id_token.payload).unwrap();
+    let claims = id_token_claims(&w, &tokens).await;
     assert_eq!(claims["acr"], "urn:tongban:acr:1");
-    let info: Value = w
-        .server
-        .client
-        .get(format!("{}/userinfo", w.server.base))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
+    let info: Value = userinfo(&w, tokens["access_token"].as_str().unwrap())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

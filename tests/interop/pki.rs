@@ -64,6 +64,29 @@ fn openssl(args: &[&dyn AsRef<std::ffi::OsStr>]) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// `openssl ts -verify` of `reply` against `-data` (a document) or `-queryfile` (the
+/// query), trusting `root` with `untrusted` as intermediates.
+fn ts_verify(
+    against: &str,
+    input: &Path,
+    reply: &Path,
+    root: &Path,
+    untrusted: &Path,
+) -> (bool, String) {
+    openssl(&[
+        &"ts",
+        &"-verify",
+        &against,
+        &input,
+        &"-in",
+        &reply,
+        &"-CAfile",
+        &root,
+        &"-untrusted",
+        &untrusted,
+    ])
+}
+
 fn seal() -> Profile {
     Profile::Seal {
         department: "某市市场监督管理局".into(),
@@ -252,32 +275,10 @@ async fn openssl_ts_verifies_our_time_stamp_replies() {
             "application/timestamp-reply"
         );
         let reply = work.write(&format!("{name}.tsr"), response.bytes().await.unwrap());
-        let (ok, text) = openssl(&[
-            &"ts",
-            &"-verify",
-            &"-data",
-            &doc,
-            &"-in",
-            &reply,
-            &"-CAfile",
-            &root,
-            &"-untrusted",
-            &tsa,
-        ]);
+        let (ok, text) = ts_verify("-data", &doc, &reply, &root, &tsa);
         assert!(ok && text.contains("Verification: OK"), "{name}: {text}");
         // The reply matches its own query too (nonce echo, imprint).
-        let (ok, text) = openssl(&[
-            &"ts",
-            &"-verify",
-            &"-queryfile",
-            &query,
-            &"-in",
-            &reply,
-            &"-CAfile",
-            &root,
-            &"-untrusted",
-            &tsa,
-        ]);
+        let (ok, text) = ts_verify("-queryfile", &query, &reply, &root, &tsa);
         assert!(ok, "{name}: {text}");
         let (ok, text) = openssl(&[&"ts", &"-reply", &"-in", &reply, &"-text"]);
         assert!(ok, "{text}");
@@ -292,18 +293,7 @@ async fn openssl_ts_verifies_our_time_stamp_replies() {
     assert!(serials[1] > serials[0], "{serials:?}");
     // Another document does not verify against the reply.
     let other = work.write("other.txt", "another document\n");
-    let (ok, _) = openssl(&[
-        &"ts",
-        &"-verify",
-        &"-data",
-        &other,
-        &"-in",
-        &work.path("with-cert.tsr"),
-        &"-CAfile",
-        &root,
-        &"-untrusted",
-        &tsa,
-    ]);
+    let (ok, _) = ts_verify("-data", &other, &work.path("with-cert.tsr"), &root, &tsa);
     assert!(!ok);
     server.stop().await;
 }
@@ -557,18 +547,7 @@ async fn production_ceremony_with_an_offline_openssl_root() {
         .await
         .unwrap();
     let reply = work.write("r.tsr", reply);
-    let (ok, text) = openssl(&[
-        &"ts",
-        &"-verify",
-        &"-data",
-        &doc,
-        &"-in",
-        &reply,
-        &"-CAfile",
-        &root,
-        &"-untrusted",
-        &issuing,
-    ]);
+    let (ok, text) = ts_verify("-data", &doc, &reply, &root, &issuing);
     assert!(ok && text.contains("Verification: OK"), "{text}");
     // A leaf of the imported CA verifies with its CRL: the CRL's authority key id
     // matches the openssl-made CA's subject key id.

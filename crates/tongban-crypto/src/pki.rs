@@ -397,10 +397,7 @@ impl Pki {
                 _ => Ok(text),
             };
         };
-        self.refresh_one(online).await?;
-        let mut conn = self.store.conn().await?;
-        let crl = pki::latest_crl(&mut conn, name).await?;
-        crl.map(|c| c.der).ok_or_else(missing)
+        Ok(self.refresh_one(online).await?.der)
     }
 
     /// Signs a new CRL for each CA whose key we hold when it has none or the newest is
@@ -412,27 +409,30 @@ impl Pki {
         Ok(())
     }
 
-    async fn refresh_one(&self, ca: &OnlineCa) -> Result<(), CryptoError> {
+    /// The newest CRL of `ca`, signing a new one first if it is due.
+    async fn refresh_one(&self, ca: &OnlineCa) -> Result<pki::CrlRow, CryptoError> {
         let mut conn = self.store.conn().await?;
         let latest = pki::latest_crl(&mut conn, ca.name).await?;
         drop(conn);
         let half = CRL_VALIDITY.whole_milliseconds() as i64 / 2;
-        let due = latest
-            .is_none_or(|c| Timestamp::now().unix_millis() + half >= c.next_update.unix_millis());
-        if due {
-            self.sign_crl(ca).await?;
+        match latest {
+            Some(crl) if Timestamp::now().unix_millis() + half < crl.next_update.unix_millis() => {
+                Ok(crl)
+            }
+            _ => {
+                let mut tx = self.store.begin().await?;
+                let crl = self.sign_crl_in(&mut tx, ca).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok(crl)
+            }
         }
-        Ok(())
     }
 
-    async fn sign_crl(&self, ca: &OnlineCa) -> Result<(), CryptoError> {
-        let mut tx = self.store.begin().await?;
-        self.sign_crl_in(&mut tx, ca).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
-    }
-
-    async fn sign_crl_in(&self, tx: &mut AnyConnection, ca: &OnlineCa) -> Result<(), CryptoError> {
+    async fn sign_crl_in(
+        &self,
+        tx: &mut AnyConnection,
+        ca: &OnlineCa,
+    ) -> Result<pki::CrlRow, CryptoError> {
         let number = pki::next_counter(tx, &format!("crl:{}", ca.name)).await?;
         let revoked = pki::revoked_by_issuer(tx, ca.name)
             .await?
@@ -453,18 +453,15 @@ impl Pki {
             this_update,
             next_update,
         )?;
-        pki::insert_crl(
-            tx,
-            &pki::CrlRow {
-                ca: ca.name.to_owned(),
-                number,
-                this_update,
-                next_update,
-                der,
-            },
-        )
-        .await?;
-        Ok(())
+        let crl = pki::CrlRow {
+            ca: ca.name.to_owned(),
+            number,
+            this_update,
+            next_update,
+            der,
+        };
+        pki::insert_crl(tx, &crl).await?;
+        Ok(crl)
     }
 
     /// Validates a certificate issued under our root for `usage` at `at`, with our

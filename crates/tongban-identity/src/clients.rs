@@ -34,6 +34,12 @@ pub enum ClientError {
     Store(#[from] StoreError),
 }
 
+impl From<sqlx::Error> for ClientError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
 fn invalid(field: &'static str, reason: impl ToString) -> ClientError {
     ClientError::Invalid {
         field,
@@ -210,8 +216,7 @@ pub async fn register(
     .bind(client.department_id.map(|d| d.to_string()))
     .bind(now.unix_millis())
     .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     Ok((client, secret))
 }
 
@@ -223,8 +228,7 @@ pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientErr
     )
     .bind(id)
     .fetch_optional(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     let Some(r) = row else { return Ok(None) };
     let get = |e: sqlx::Error| ClientError::Store(StoreError::from(e));
     let list = |text: String| -> Result<Vec<String>, ClientError> {

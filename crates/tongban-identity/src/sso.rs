@@ -246,8 +246,7 @@ pub async fn start_flow(
     .bind(now.unix_millis())
     .bind(now.unix_millis() + FLOW_LIFETIME_MS)
     .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     Ok(flow)
 }
 
@@ -262,18 +261,17 @@ pub async fn flow_request(
         sqlx::query("SELECT csrf_token, request, expires_at FROM login_flows WHERE id_sha256 = $1")
             .bind(sha256_hex(cookie))
             .fetch_optional(conn)
-            .await
-            .map_err(StoreError::from)?
+            .await?
             .ok_or(SsoError::Csrf)?;
-    let stored: String = row.try_get("csrf_token").map_err(StoreError::from)?;
-    let expires_at: i64 = row.try_get("expires_at").map_err(StoreError::from)?;
+    let stored: String = row.try_get("csrf_token")?;
+    let expires_at: i64 = row.try_get("expires_at")?;
     if !constant_time_eq(&stored, csrf_token) {
         return Err(SsoError::Csrf);
     }
     if expires_at <= now.unix_millis() {
         return Err(SsoError::FlowExpired);
     }
-    let request: String = row.try_get("request").map_err(StoreError::from)?;
+    let request: String = row.try_get("request")?;
     let request = serde_json::from_str(&request)
         .map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?;
     Ok((request, stored))
@@ -284,8 +282,7 @@ pub async fn end_flow(conn: &mut Conn, cookie: &str) -> Result<(), SsoError> {
     sqlx::query("DELETE FROM login_flows WHERE id_sha256 = $1")
         .bind(sha256_hex(cookie))
         .execute(conn)
-        .await
-        .map_err(StoreError::from)?;
+        .await?;
     Ok(())
 }
 
@@ -312,6 +309,12 @@ pub enum SsoError {
     Store(#[from] StoreError),
 }
 
+impl From<sqlx::Error> for SsoError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
 /// Checks an identifier (resident ID number or e-mail) and password, throttled per
 /// account and per client address, with equal effort for unknown accounts.
 pub async fn password_login(
@@ -334,13 +337,9 @@ pub async fn password_login(
     .bind(&normal)
     .bind(identifier.trim().to_lowercase())
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     let (id, hash): (Option<String>, Option<String>) = match &row {
-        Some(r) => (
-            Some(r.try_get("id").map_err(StoreError::from)?),
-            r.try_get("password_hash").map_err(StoreError::from)?,
-        ),
+        Some(r) => (Some(r.try_get("id")?), r.try_get("password_hash")?),
         None => (None, None),
     };
     // argon2id takes tens of milliseconds of CPU: not on the async workers.
@@ -422,8 +421,7 @@ pub async fn create_session(
     .bind(session.amr.join(" "))
     .bind(now.unix_millis() + SESSION_ABSOLUTE_MS)
     .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     Ok((session, cookie))
 }
 
@@ -440,8 +438,7 @@ pub async fn session_from_cookie(
     )
     .bind(sha256_hex(cookie))
     .fetch_optional(&mut *conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     let Some(r) = row else { return Ok(None) };
     let get = |e: sqlx::Error| SsoError::Store(StoreError::from(e));
     let ended: Option<i64> = r.try_get("ended_at").map_err(get)?;
@@ -456,8 +453,7 @@ pub async fn session_from_cookie(
         .bind(&id)
         .bind(t)
         .execute(&mut *conn)
-        .await
-        .map_err(StoreError::from)?;
+        .await?;
     let subject: String = r.try_get("subject_id").map_err(get)?;
     let amr: String = r.try_get("amr").map_err(get)?;
     Ok(Some(Session {
@@ -501,8 +497,7 @@ pub async fn issue_code(
     .bind(now.unix_millis())
     .bind(now.unix_millis() + CODE_LIFETIME_MS)
     .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     Ok(code)
 }
 
@@ -554,7 +549,7 @@ pub async fn redeem_code(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(CodeError::InvalidGrant("unknown code"))?;
-    let used: Option<i64> = row.try_get("used_at").map_err(StoreError::from)?;
+    let used: Option<i64> = row.try_get("used_at")?;
     if used.is_some() {
         crate::grants::revoke_code_tokens(conn, &digest, now)
             .await
@@ -577,10 +572,8 @@ pub async fn redeem_code(
     if claimed.rows_affected() != 1 {
         return Err(CodeError::InvalidGrant("the code was already used"));
     }
-    let text = |name: &str| -> Result<String, CodeError> {
-        Ok(row.try_get(name).map_err(StoreError::from)?)
-    };
-    let expires: i64 = row.try_get("expires_at").map_err(StoreError::from)?;
+    let text = |name: &str| -> Result<String, CodeError> { Ok(row.try_get(name)?) };
+    let expires: i64 = row.try_get("expires_at")?;
     if expires <= now.unix_millis() {
         return Err(CodeError::InvalidGrant("the code expired"));
     }
@@ -605,30 +598,25 @@ pub async fn redeem_code(
             .bind(&session_id)
             .fetch_one(&mut *conn)
             .await?;
-    if s.try_get::<Option<i64>, _>("ended_at")
-        .map_err(StoreError::from)?
-        .is_some()
-    {
+    if s.try_get::<Option<i64>, _>("ended_at")?.is_some() {
         return Err(CodeError::InvalidGrant("the session has ended"));
     }
-    let subject: String = s.try_get("subject_id").map_err(StoreError::from)?;
-    let amr: String = s.try_get("amr").map_err(StoreError::from)?;
+    let subject: String = s.try_get("subject_id")?;
+    let amr: String = s.try_get("amr")?;
     Ok(CodeGrant {
         session: Session {
             id: session_id,
             subject: subject
                 .parse()
                 .map_err(|_| StoreError::Corrupt("subject id".into()))?,
-            auth_time: Timestamp::from_unix_millis(
-                s.try_get("auth_time").map_err(StoreError::from)?,
-            ),
-            acr: s.try_get("acr").map_err(StoreError::from)?,
+            auth_time: Timestamp::from_unix_millis(s.try_get("auth_time")?),
+            acr: s.try_get("acr")?,
             amr: amr.split_whitespace().map(str::to_owned).collect(),
         },
         scope: text("scope")?
             .split_whitespace()
             .map(str::to_owned)
             .collect(),
-        nonce: row.try_get("nonce").map_err(StoreError::from)?,
+        nonce: row.try_get("nonce")?,
     })
 }

@@ -47,6 +47,12 @@ pub enum SubjectError {
     Store(#[from] StoreError),
 }
 
+impl From<sqlx::Error> for SubjectError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
 fn invalid(field: &'static str, reason: impl ToString) -> SubjectError {
     SubjectError::Invalid {
         field,
@@ -143,10 +149,9 @@ pub async fn create_department(
             let row = sqlx::query("SELECT level FROM departments WHERE id = $1")
                 .bind(parent.to_string())
                 .fetch_optional(&mut *conn)
-                .await
-                .map_err(StoreError::from)?
+                .await?
                 .ok_or(SubjectError::NotFound("parent department"))?;
-            let level: String = row.try_get(0).map_err(StoreError::from)?;
+            let level: String = row.try_get(0)?;
             Level::parse(&level)
         }
         None => None,
@@ -187,8 +192,7 @@ pub async fn create_department(
     .bind(department.uscc.as_str())
     .bind(now.unix_millis())
     .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     Ok(department)
 }
 
@@ -254,8 +258,7 @@ pub async fn create_natural_person(
     .bind(email)
     .bind(now.unix_millis())
     .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     Ok(id)
 }
 
@@ -286,8 +289,7 @@ pub async fn create_legal_person(
     .bind(uscc.as_str())
     .bind(now.unix_millis())
     .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     Ok(id)
 }
 
@@ -299,10 +301,9 @@ pub async fn find_by_resident_id(
     let row = sqlx::query("SELECT id FROM subjects WHERE resident_id = $1")
         .bind(resident_id.as_str())
         .fetch_optional(conn)
-        .await
-        .map_err(StoreError::from)?;
+        .await?;
     row.map(|r| {
-        let id: String = r.try_get(0).map_err(StoreError::from)?;
+        let id: String = r.try_get(0)?;
         id.parse()
             .map_err(|_| SubjectError::Store(StoreError::Corrupt("subject id".into())))
     })
@@ -331,12 +332,8 @@ async fn kind_of(conn: &mut Conn, id: SubjectId) -> Result<Option<String>, Subje
     let row = sqlx::query("SELECT kind FROM subjects WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(conn)
-        .await
-        .map_err(StoreError::from)?;
-    Ok(row
-        .map(|r| r.try_get(0))
-        .transpose()
-        .map_err(StoreError::from)?)
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 /// Authorises natural person `agent` to act for legal person `company` from
@@ -367,8 +364,7 @@ pub async fn link_agent(
     .bind(valid_from.unix_millis())
     .bind(valid_until.map(Timestamp::unix_millis))
     .execute(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     Ok(())
 }
 
@@ -385,11 +381,10 @@ pub async fn represented_by(
     .bind(agent.to_string())
     .bind(at.unix_millis())
     .fetch_all(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     rows.iter()
         .map(|r| {
-            let id: String = r.try_get(0).map_err(StoreError::from)?;
+            let id: String = r.try_get(0)?;
             id.parse()
                 .map_err(|_| SubjectError::Store(StoreError::Corrupt("subject id".into())))
         })
@@ -476,8 +471,7 @@ pub async fn add_staff(
         .bind(department.to_string())
         .bind(role.name())
         .execute(&mut *conn)
-        .await
-        .map_err(StoreError::from)?;
+        .await?;
     }
     Ok(())
 }
@@ -495,12 +489,11 @@ pub async fn roles_in(
     .bind(subject.to_string())
     .bind(department.to_string())
     .fetch_all(conn)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     let mut roles = rows
         .iter()
         .map(|r| {
-            let name: String = r.try_get(0).map_err(StoreError::from)?;
+            let name: String = r.try_get(0)?;
             Role::parse(&name).ok_or(SubjectError::Store(StoreError::Corrupt(format!(
                 "role {name}"
             ))))
@@ -531,15 +524,14 @@ pub async fn profile_of(conn: &mut Conn, id: &str) -> Result<Option<Profile>, Su
         sqlx::query("SELECT name, email, resident_id, uscc, assurance FROM subjects WHERE id = $1")
             .bind(id)
             .fetch_optional(conn)
-            .await
-            .map_err(StoreError::from)?;
+            .await?;
     row.map(|r| {
         Ok(Profile {
-            name: r.try_get("name").map_err(StoreError::from)?,
-            email: r.try_get("email").map_err(StoreError::from)?,
-            resident_id: r.try_get("resident_id").map_err(StoreError::from)?,
-            uscc: r.try_get("uscc").map_err(StoreError::from)?,
-            assurance: r.try_get("assurance").map_err(StoreError::from)?,
+            name: r.try_get("name")?,
+            email: r.try_get("email")?,
+            resident_id: r.try_get("resident_id")?,
+            uscc: r.try_get("uscc")?,
+            assurance: r.try_get("assurance")?,
         })
     })
     .transpose()

@@ -685,6 +685,39 @@ pub struct TokenOnlyForm {
     client_secret: Option<String>,
 }
 
+/// Authenticates the caller of /introspect or /revoke (only confidential clients when
+/// `confidential_only`) and returns it with the token it names.
+async fn token_request<'f>(
+    conn: &mut tongban_store::Conn,
+    headers: &HeaderMap,
+    form: &'f TokenOnlyForm,
+    confidential_only: bool,
+) -> Result<(Client, &'f str), Response> {
+    let client = authenticate_client(
+        conn,
+        headers,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .await?;
+    if confidential_only && !client.confidential {
+        return Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "introspection is for confidential clients",
+        ));
+    }
+    let token = form.token.as_deref().map(str::trim);
+    let token = token.ok_or_else(|| {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        )
+    })?;
+    Ok((client, token))
+}
+
 /// Token introspection (RFC 7662) for confidential clients (resource servers).
 #[utoipa::path(post, path = "/introspect", tag = "oidc",
     request_body(content_type = "application/x-www-form-urlencoded", description = "token[, token_type_hint]; client authentication"),
@@ -702,31 +735,9 @@ pub async fn introspect(
         Ok(conn) => conn,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let client = match authenticate_client(
-        &mut conn,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await
-    {
-        Ok(client) if client.confidential => client,
-        Ok(_) => {
-            return oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "introspection is for confidential clients",
-            );
-        }
+    let token = match token_request(&mut conn, &headers, &form, true).await {
+        Ok((_, token)) => token,
         Err(response) => return response,
-    };
-    let _ = client;
-    let Some(token) = form.token.as_deref().map(str::trim) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is required",
-        );
     };
     let inactive = || token_response(json!({ "active": false }));
     if let Ok(claims) = state.tokens.verify_access_token(token, now).await {
@@ -767,23 +778,9 @@ pub async fn revoke(
         Ok(tx) => tx,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let client = match authenticate_client(
-        &mut tx,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await
-    {
-        Ok(client) => client,
+    let (client, token) = match token_request(&mut tx, &headers, &form, false).await {
+        Ok(request) => request,
         Err(response) => return response,
-    };
-    let Some(token) = form.token.as_deref().map(str::trim) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is required",
-        );
     };
     let result = match state.tokens.verify_access_token(token, now).await {
         Ok(claims) if claims.client_id == client.id => grants::revoke_access(
