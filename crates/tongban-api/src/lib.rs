@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;

@@ -9,6 +9,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tongban_crypto::CryptoError;
+use tongban_identity::access::Denied;
+use tongban_identity::admin::AdminError;
+use tongban_identity::clients::ClientError;
+use tongban_identity::registry::ImportError;
+use tongban_identity::subjects::SubjectError;
 use tongban_store::StoreError;
 use utoipa::ToSchema;
 
@@ -38,6 +43,8 @@ pub enum ProblemType {
     Unauthorized,
     /// The caller is known but not allowed to do this.
     Forbidden,
+    /// The request conflicts with stored data (a unique value already registered).
+    Conflict,
     /// Too many requests; retry after `Retry-After`.
     TooManyRequests,
     /// The body is larger than the configured limit.
@@ -58,13 +65,14 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// All problem types, in the order the OpenAPI document lists them.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::MalformedRequest,
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::Forbidden,
+        Self::Conflict,
         Self::TooManyRequests,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -84,6 +92,7 @@ impl ProblemType {
             Self::InvalidRequest => "invalid-request",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
+            Self::Conflict => "conflict",
             Self::TooManyRequests => "too-many-requests",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
@@ -109,6 +118,7 @@ impl ProblemType {
             Self::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Conflict => StatusCode::CONFLICT,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -128,6 +138,7 @@ impl ProblemType {
             Self::InvalidRequest => "Invalid request",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden => "Forbidden",
+            Self::Conflict => "Conflict",
             Self::TooManyRequests => "Too many requests",
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
@@ -158,6 +169,7 @@ impl ProblemType {
             StatusCode::UNPROCESSABLE_ENTITY => Self::InvalidRequest,
             StatusCode::UNAUTHORIZED => Self::Unauthorized,
             StatusCode::FORBIDDEN => Self::Forbidden,
+            StatusCode::CONFLICT => Self::Conflict,
             StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests,
             StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => Self::Timeout,
             StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
@@ -191,6 +203,7 @@ pub struct ApiError {
     kind: ProblemType,
     status: Option<StatusCode>,
     detail: Option<String>,
+    challenge: Option<&'static str>,
 }
 
 impl ApiError {
@@ -200,6 +213,7 @@ impl ApiError {
             kind,
             status: None,
             detail: Some(detail.into()),
+            challenge: None,
         }
     }
 
@@ -209,6 +223,7 @@ impl ApiError {
             kind,
             status: None,
             detail: None,
+            challenge: None,
         }
     }
 
@@ -220,6 +235,18 @@ impl ApiError {
     }
 
     /// The problem type.
+    /// A 401 for a bearer token that is missing (`invalid` false) or refused, with the
+    /// RFC 6750 §3 `WWW-Authenticate` challenge.
+    pub fn bearer(detail: impl Into<String>, invalid: bool) -> Self {
+        let mut error = Self::new(ProblemType::Unauthorized, detail);
+        error.challenge = Some(if invalid {
+            "Bearer realm=\"tongban\", error=\"invalid_token\""
+        } else {
+            "Bearer realm=\"tongban\""
+        });
+        error
+    }
+
     pub fn kind(&self) -> ProblemType {
         self.kind
     }
@@ -237,6 +264,57 @@ impl From<CryptoError> for ApiError {
                 Self::bare(ProblemType::Internal)
             }
         }
+    }
+}
+
+impl From<SubjectError> for ApiError {
+    fn from(error: SubjectError) -> Self {
+        match error {
+            SubjectError::Invalid { .. } => {
+                Self::new(ProblemType::InvalidRequest, error.to_string())
+            }
+            SubjectError::Taken { .. } => Self::new(ProblemType::Conflict, error.to_string()),
+            SubjectError::NotFound(_) => Self::new(ProblemType::NotFound, error.to_string()),
+            SubjectError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::Store(store) => store.into(),
+            ClientError::Rng(_) => {
+                tracing::error!(%error, "client registration");
+                Self::bare(ProblemType::Internal)
+            }
+            other => Self::new(ProblemType::InvalidRequest, other.to_string()),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Subject(e) => e.into(),
+            AdminError::Client(e) => e.into(),
+            AdminError::Registry(ImportError::Store(store)) | AdminError::Store(store) => {
+                store.into()
+            }
+            AdminError::Registry(e @ ImportError::Line { .. }) => {
+                Self::new(ProblemType::InvalidRequest, format!("entries: {e}"))
+            }
+            other @ (AdminError::Hash(_) | AdminError::Rng(_)) => {
+                tracing::error!(error = %other, "admin operation");
+                Self::bare(ProblemType::Internal)
+            }
+        }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(error: Denied) -> Self {
+        Self::new(ProblemType::Forbidden, error.to_string())
     }
 }
 
@@ -273,6 +351,12 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if kind.is_retryable() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        if let Some(challenge) = self.challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }

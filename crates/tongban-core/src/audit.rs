@@ -26,3 +26,24 @@ pub struct AuditEvent {
     /// Further facts as a JSON object; never secrets or personal identity numbers.
     pub details: String,
 }
+
+impl AuditEvent {
+    /// An event happening now; `details` is a JSON object.
+    pub fn new(
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        request_id: Option<RequestId>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            id: AuditEventId::new(),
+            occurred_at: Timestamp::now(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.map(str::to_owned),
+            request_id,
+            details: details.to_string(),
+        }
+    }
+}

@@ -220,16 +220,29 @@ pub async fn register(
     Ok((client, secret))
 }
 
+const CLIENT_COLUMNS: &str = "SELECT id, name, confidential, secret_sha256, redirect_uris, \
+     post_logout_redirect_uris, scopes, grant_types, first_party, department_id FROM clients";
+
 /// The client with this id.
 pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientError> {
-    let row = sqlx::query(
-        "SELECT id, name, confidential, secret_sha256, redirect_uris, post_logout_redirect_uris, scopes, \
-         grant_types, first_party, department_id FROM clients WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
+    let sql = format!("{CLIENT_COLUMNS} WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every client, by name.
+pub async fn list(conn: &mut Conn) -> Result<Vec<Client>, ClientError> {
+    let sql = format!("{CLIENT_COLUMNS} ORDER BY name, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Client, ClientError> {
     let get = |e: sqlx::Error| ClientError::Store(StoreError::from(e));
     let list = |text: String| -> Result<Vec<String>, ClientError> {
         serde_json::from_str(&text)
@@ -241,7 +254,7 @@ pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientErr
             .collect::<Vec<_>>()
     };
     let department: Option<String> = r.try_get("department_id").map_err(get)?;
-    Ok(Some(Client {
+    Ok(Client {
         id: r.try_get("id").map_err(get)?,
         name: r.try_get("name").map_err(get)?,
         confidential: r.try_get::<i64, _>("confidential").map_err(get)? != 0,
@@ -255,7 +268,7 @@ pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientErr
             .map(|d| d.parse())
             .transpose()
             .map_err(|_| ClientError::Store(StoreError::Corrupt("department id".into())))?,
-    }))
+    })
 }
 
 /// How long a looked-up client is reused. Changes to a client (a new secret, removal)

@@ -10,6 +10,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod admin;
 pub mod clients;
 pub mod grants;
 pub mod password;

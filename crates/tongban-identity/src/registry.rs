@@ -85,13 +85,28 @@ pub async fn import_csv(conn: &mut Conn, text: &str, now: Timestamp) -> Result<u
         if line.is_empty() || (index == 0 && line.eq_ignore_ascii_case("name,resident_id")) {
             continue;
         }
-        let fail = |reason: String| ImportError::Line {
+        let (name, id) = line.split_once(',').ok_or_else(|| ImportError::Line {
             line: index + 1,
+            reason: "expected name,resident_id".into(),
+        })?;
+        entries.push((index + 1, name, id));
+    }
+    import_entries(conn, &entries, now).await
+}
+
+/// Imports `(position, name, resident_id)` entries, all or nothing; errors name the
+/// position (a line or a list index).
+pub async fn import_entries(
+    conn: &mut Conn,
+    entries: &[(usize, &str, &str)],
+    now: Timestamp,
+) -> Result<usize, ImportError> {
+    let mut checked = Vec::with_capacity(entries.len());
+    for (line, name, id) in entries {
+        let fail = |reason: String| ImportError::Line {
+            line: *line,
             reason,
         };
-        let (name, id) = line
-            .split_once(',')
-            .ok_or_else(|| fail("expected name,resident_id".into()))?;
         let id: ResidentId = id
             .trim()
             .parse()
@@ -99,21 +114,21 @@ pub async fn import_csv(conn: &mut Conn, text: &str, now: Timestamp) -> Result<u
         if name.trim().is_empty() {
             return Err(fail("name is empty".into()));
         }
-        entries.push((name.trim().to_owned(), id));
+        checked.push((name.trim(), id));
     }
-    for (name, id) in &entries {
+    for (name, id) in &checked {
         sqlx::query(
             "INSERT INTO registry_entries (resident_id, name, imported_at) VALUES ($1, $2, $3) \
              ON CONFLICT (resident_id) DO UPDATE SET name = $2, imported_at = $3",
         )
         .bind(id.as_str())
-        .bind(name)
+        .bind(*name)
         .bind(now.unix_millis())
         .execute(&mut *conn)
         .await
         .map_err(StoreError::from)?;
     }
-    Ok(entries.len())
+    Ok(checked.len())
 }
 
 /// The assurance level of `subject` after a password login: 2 if the registry

@@ -620,3 +620,97 @@ pub async fn redeem_code(
         nonce: row.try_get("nonce")?,
     })
 }
+
+/// A live session as the account page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// Public id.
+    pub id: String,
+    /// When the person logged in.
+    pub auth_time: Timestamp,
+    /// Last use.
+    pub last_seen_at: Timestamp,
+    /// Methods (RFC 8176).
+    pub amr: Vec<String>,
+}
+
+/// The live sessions of `subject`, most recent first.
+pub async fn sessions_of(
+    conn: &mut Conn,
+    subject: SubjectId,
+    now: Timestamp,
+) -> Result<Vec<SessionSummary>, SsoError> {
+    let t = now.unix_millis();
+    let rows = sqlx::query(
+        "SELECT id, auth_time, last_seen_at, amr FROM sessions WHERE subject_id = $1 \
+         AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3 ORDER BY last_seen_at DESC, id",
+    )
+    .bind(subject.to_string())
+    .bind(t)
+    .bind(t - SESSION_IDLE_MS)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let amr: String = r.try_get("amr")?;
+            Ok(SessionSummary {
+                id: r.try_get("id")?,
+                auth_time: Timestamp::from_unix_millis(r.try_get("auth_time")?),
+                last_seen_at: Timestamp::from_unix_millis(r.try_get("last_seen_at")?),
+                amr: amr.split_whitespace().map(str::to_owned).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Ends session `session_id` of `subject` and revokes the refresh tokens issued in
+/// it. False if there was no such live session of theirs.
+pub async fn end_session(
+    conn: &mut Conn,
+    subject: SubjectId,
+    session_id: &str,
+    now: Timestamp,
+) -> Result<bool, SsoError> {
+    let ended = sqlx::query(
+        "UPDATE sessions SET ended_at = $3 WHERE id = $1 AND subject_id = $2 AND ended_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(subject.to_string())
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await?;
+    Ok(ended > 0)
+}
+
+/// Ends every session of `subject` and revokes all their refresh tokens ("sign out
+/// everywhere", and after a password change or reset). Returns how many sessions
+/// ended.
+pub async fn end_all_sessions(
+    conn: &mut Conn,
+    subject: SubjectId,
+    now: Timestamp,
+) -> Result<u64, SsoError> {
+    let ended =
+        sqlx::query("UPDATE sessions SET ended_at = $2 WHERE subject_id = $1 AND ended_at IS NULL")
+            .bind(subject.to_string())
+            .bind(now.unix_millis())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(subject.to_string())
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await?;
+    Ok(ended)
+}

@@ -84,7 +84,8 @@ impl Level {
         }
     }
 
-    fn parse(name: &str) -> Option<Self> {
+    /// The value named `name` in the API.
+    pub fn parse(name: &str) -> Option<Self> {
         [Self::Province, Self::City, Self::County, Self::Town]
             .into_iter()
             .find(|l| l.name() == name)
@@ -194,6 +195,35 @@ pub async fn create_department(
     .execute(conn)
     .await?;
     Ok(department)
+}
+
+/// Every department, from the provinces down, by name within a level.
+pub async fn list_departments(conn: &mut Conn) -> Result<Vec<Department>, SubjectError> {
+    let rows = sqlx::query(
+        "SELECT id, parent_id, level, name, uscc FROM departments \
+         ORDER BY CASE level WHEN 'province' THEN 0 WHEN 'city' THEN 1 WHEN 'county' THEN 2 ELSE 3 END, name, id",
+    )
+    .fetch_all(conn)
+    .await?;
+    let corrupt = |what: &str| SubjectError::Store(StoreError::Corrupt(what.to_owned()));
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            let parent: Option<String> = r.try_get("parent_id")?;
+            let level: String = r.try_get("level")?;
+            let uscc: String = r.try_get("uscc")?;
+            Ok(Department {
+                id: id.parse().map_err(|_| corrupt("department id"))?,
+                parent_id: parent
+                    .map(|p| p.parse())
+                    .transpose()
+                    .map_err(|_| corrupt("department id"))?,
+                level: Level::parse(&level).ok_or_else(|| corrupt("department level"))?,
+                name: r.try_get("name")?,
+                uscc: uscc.parse().map_err(|_| corrupt("department uscc"))?,
+            })
+        })
+        .collect()
 }
 
 /// A natural person to register.
@@ -320,7 +350,15 @@ pub enum AgentRole {
 }
 
 impl AgentRole {
-    fn name(self) -> &'static str {
+    /// The value named `name` in the API.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::LegalRepresentative, Self::Agent]
+            .into_iter()
+            .find(|r| r.name() == name)
+    }
+
+    /// The name in the API.
+    pub fn name(self) -> &'static str {
         match self {
             Self::LegalRepresentative => "legal-representative",
             Self::Agent => "agent",
@@ -415,7 +453,8 @@ impl Role {
         }
     }
 
-    fn parse(name: &str) -> Option<Self> {
+    /// The value named `name` in the API.
+    pub fn parse(name: &str) -> Option<Self> {
         [
             Self::Issuer,
             Self::SealUser,

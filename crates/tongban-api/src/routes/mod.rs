@@ -1,5 +1,6 @@
 //! Routers by area, assembled with the middleware stack into the one application router.
 
+mod admin;
 mod docs;
 mod health;
 mod oidc;
@@ -39,6 +40,14 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::userinfo))
         .routes(routes!(oidc::introspect))
         .routes(routes!(oidc::revoke))
+        .routes(routes!(admin::create_department, admin::departments))
+        .routes(routes!(admin::add_staff))
+        .routes(routes!(admin::create_person))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::create_legal_person))
+        .routes(routes!(admin::link_agent))
+        .routes(routes!(admin::create_client, admin::clients))
+        .routes(routes!(admin::import_registry))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the

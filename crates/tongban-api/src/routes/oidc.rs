@@ -19,6 +19,7 @@ use tongban_identity::sso::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, Session, SsoError,
 };
 
+use crate::auth::Authenticated;
 use crate::pages;
 use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
@@ -812,40 +813,12 @@ pub async fn revoke(
          headers(("WWW-Authenticate" = String, description = "Bearer error=\"invalid_token\""))),
     ),
     security(("bearer" = [])))]
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let refuse = |detail: &str| {
-        let mut response = ApiError::new(ProblemType::Unauthorized, detail).into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
-        response
-    };
-    let Some(token) = token else {
-        return refuse("a bearer access token is required");
-    };
-    let claims = match state
-        .tokens
-        .verify_access_token(token.trim(), Timestamp::now())
-        .await
-    {
-        Ok(claims) => claims,
-        Err(tongban_identity::tokens::TokenError::Invalid(why)) => return refuse(&why),
-        Err(_) => return ApiError::bare(ProblemType::Internal).into_response(),
-    };
+pub async fn userinfo(State(state): State<AppState>, caller: Authenticated) -> Response {
+    let claims = caller.claims;
     let mut conn = match state.store.conn().await {
         Ok(conn) => conn,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    match grants::access_revoked(&mut conn, &claims.jti).await {
-        Ok(false) => {}
-        Ok(true) => return refuse("the token was revoked"),
-        Err(error) => return internal(error),
-    }
     let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
     let profile = match tongban_identity::subjects::profile_of(&mut conn, &claims.sub).await {
         Ok(profile) => profile,

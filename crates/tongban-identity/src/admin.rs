@@ -1,0 +1,278 @@
+//! Platform administration: departments, persons, agents, staff, clients, registry
+//! entries and password resets. Every operation takes the [`Admin`] proof and writes
+//! its audit record in the caller's transaction, so a change never lands without it.
+
+use serde_json::json;
+use tongban_core::audit::AuditEvent;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, StoreError, audit};
+
+use crate::access::Admin;
+use crate::clients::{self, Client, ClientError, NewClient};
+use crate::password::{PasswordHashError, Passwords};
+use crate::registry::{self, ImportError};
+use crate::secrets::{RngError, random_token};
+use crate::sso;
+use crate::subjects::{
+    self, AgentRole, Department, DepartmentId, Level, NewNaturalPerson, Role, SubjectError,
+    SubjectId,
+};
+
+/// Why an administrative operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// A subject rule.
+    #[error(transparent)]
+    Subject(#[from] SubjectError),
+    /// A client rule.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A registry entry is invalid.
+    #[error(transparent)]
+    Registry(#[from] ImportError),
+    /// Hashing a password failed.
+    #[error(transparent)]
+    Hash(#[from] PasswordHashError),
+    /// The random number generator failed.
+    #[error(transparent)]
+    Rng(#[from] RngError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sso::SsoError> for AdminError {
+    fn from(error: sso::SsoError) -> Self {
+        match error {
+            sso::SsoError::Store(store) => Self::Store(store),
+            sso::SsoError::Rng(rng) => Self::Rng(rng),
+            other => Self::Store(StoreError::Corrupt(other.to_string())),
+        }
+    }
+}
+
+async fn record(
+    conn: &mut Conn,
+    admin: &Admin,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    let event = AuditEvent::new(
+        admin.actor(),
+        action,
+        Some(target),
+        admin.request_id(),
+        details,
+    );
+    audit::record(conn, &event).await
+}
+
+/// Creates a department (see [`subjects::create_department`] for the hierarchy rule).
+pub async fn create_department(
+    conn: &mut Conn,
+    admin: &Admin,
+    name: &str,
+    uscc: &str,
+    level: Level,
+    parent: Option<DepartmentId>,
+) -> Result<Department, AdminError> {
+    let department =
+        subjects::create_department(conn, name, uscc, level, parent, Timestamp::now()).await?;
+    record(
+        conn,
+        admin,
+        "department.created",
+        &department.id.to_string(),
+        json!({ "level": level.name(), "uscc": department.uscc.as_str() }),
+    )
+    .await?;
+    Ok(department)
+}
+
+/// Every department.
+pub async fn departments(conn: &mut Conn, _admin: &Admin) -> Result<Vec<Department>, AdminError> {
+    Ok(subjects::list_departments(conn).await?)
+}
+
+/// Registers a natural person; with `password` (checked against the policy) they can
+/// log in at once.
+pub async fn create_person(
+    conn: &mut Conn,
+    admin: &Admin,
+    passwords: &Passwords,
+    person: &NewNaturalPerson<'_>,
+    password: Option<&str>,
+) -> Result<SubjectId, AdminError> {
+    if let Some(password) = password {
+        crate::password::check_policy(password, &[person.resident_id, person.name]).map_err(
+            |e| SubjectError::Invalid {
+                field: "password",
+                reason: e.to_string(),
+            },
+        )?;
+    }
+    let id = subjects::create_natural_person(conn, person, Timestamp::now()).await?;
+    if let Some(password) = password {
+        sso::set_password_hash(conn, id, &passwords.hash(password)?).await?;
+    }
+    // The resident ID number stays out of the trail: it is personal data.
+    record(
+        conn,
+        admin,
+        "person.created",
+        &id.to_string(),
+        json!({ "password_set": password.is_some() }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Registers a legal person.
+pub async fn create_legal_person(
+    conn: &mut Conn,
+    admin: &Admin,
+    name: &str,
+    uscc: &str,
+) -> Result<SubjectId, AdminError> {
+    let id = subjects::create_legal_person(conn, name, uscc, Timestamp::now()).await?;
+    record(
+        conn,
+        admin,
+        "legal_person.created",
+        &id.to_string(),
+        json!({ "uscc": uscc.trim().to_uppercase() }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Authorises an agent to act for a legal person.
+pub async fn link_agent(
+    conn: &mut Conn,
+    admin: &Admin,
+    agent: SubjectId,
+    company: SubjectId,
+    role: AgentRole,
+    valid_until: Option<Timestamp>,
+) -> Result<(), AdminError> {
+    let now = Timestamp::now();
+    subjects::link_agent(conn, agent, company, role, now, valid_until).await?;
+    record(
+        conn,
+        admin,
+        "agent.linked",
+        &company.to_string(),
+        json!({ "agent": agent.to_string(), "role": role.name(),
+                "valid_until": valid_until.map(Timestamp::unix_millis) }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Makes a natural person a staff member of a department.
+pub async fn add_staff(
+    conn: &mut Conn,
+    admin: &Admin,
+    subject: SubjectId,
+    department: DepartmentId,
+    staff_number: &str,
+    roles: &[Role],
+) -> Result<(), AdminError> {
+    subjects::add_staff(
+        conn,
+        subject,
+        department,
+        staff_number,
+        roles,
+        Timestamp::now(),
+    )
+    .await?;
+    let roles: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+    record(
+        conn,
+        admin,
+        "staff.added",
+        &department.to_string(),
+        json!({ "subject": subject.to_string(), "roles": roles }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Registers a client; the secret (if confidential) is returned this once.
+pub async fn create_client(
+    conn: &mut Conn,
+    admin: &Admin,
+    new: &NewClient,
+) -> Result<(Client, Option<String>), AdminError> {
+    let (client, secret) = clients::register(conn, new, Timestamp::now()).await?;
+    record(
+        conn,
+        admin,
+        "client.created",
+        &client.id,
+        json!({ "scopes": client.scopes, "grant_types": client.grant_types,
+                "confidential": client.confidential, "first_party": client.first_party }),
+    )
+    .await?;
+    Ok((client, secret))
+}
+
+/// Every client.
+pub async fn clients(conn: &mut Conn, _admin: &Admin) -> Result<Vec<Client>, AdminError> {
+    Ok(clients::list(conn).await?)
+}
+
+/// Adds or replaces development registry entries `(name, resident_id)`, all or
+/// nothing; an error names the entry's 0-based index.
+pub async fn import_registry(
+    conn: &mut Conn,
+    admin: &Admin,
+    entries: &[(&str, &str)],
+) -> Result<usize, AdminError> {
+    let indexed: Vec<(usize, &str, &str)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (name, id))| (i, *name, *id))
+        .collect();
+    let count = registry::import_entries(conn, &indexed, Timestamp::now()).await?;
+    record(
+        conn,
+        admin,
+        "registry.imported",
+        "registry",
+        json!({ "entries": count }),
+    )
+    .await?;
+    Ok(count)
+}
+
+/// Replaces a natural person's password with a random one-time password (returned to
+/// be handed over in person) and ends their sessions and refresh tokens, since whoever
+/// asked for the reset may have lost control of the account.
+pub async fn reset_password(
+    conn: &mut Conn,
+    admin: &Admin,
+    passwords: &Passwords,
+    subject: SubjectId,
+) -> Result<String, AdminError> {
+    let exists = subjects::profile_of(conn, &subject.to_string())
+        .await?
+        .is_some_and(|p| p.resident_id.is_some());
+    if !exists {
+        return Err(SubjectError::NotFound("person").into());
+    }
+    let temporary = random_token(12)?;
+    sso::set_password_hash(conn, subject, &passwords.hash(&temporary)?).await?;
+    let ended = sso::end_all_sessions(conn, subject, Timestamp::now()).await?;
+    record(
+        conn,
+        admin,
+        "person.password_reset",
+        &subject.to_string(),
+        json!({ "sessions_ended": ended }),
+    )
+    .await?;
+    Ok(temporary)
+}

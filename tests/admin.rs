@@ -1,0 +1,351 @@
+//! The platform administration API through the real router: an administration client
+//! (client_credentials, scope `admin`) builds departments, persons, agents, staff,
+//! clients and registry entries; every boundary and bad input is a test.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{TestServer, assert_problem};
+use tongban_core::time::Timestamp;
+use tongban_identity::clients::{self, NewClient};
+use tongban_identity::registry::IdentityRegistry as _;
+
+/// A client allowed `scopes` by client_credentials; returns its access token.
+async fn token_for(server: &TestServer, scopes: &[&str]) -> String {
+    let mut tx = server.store().begin().await.unwrap();
+    let new = NewClient {
+        name: "Operations console".into(),
+        confidential: true,
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        grant_types: vec!["client_credentials".into()],
+        ..NewClient::default()
+    };
+    let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let response = server
+        .client
+        .post(format!("{}/token", server.base))
+        .basic_auth(&client.id, secret)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn call(
+    server: &TestServer,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = server
+        .client
+        .request(method, format!("{}{path}", server.base))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+async fn post(server: &TestServer, token: &str, path: &str, body: Value) -> reqwest::Response {
+    call(server, token, reqwest::Method::POST, path, Some(body)).await
+}
+
+#[tokio::test]
+async fn an_admin_client_builds_the_platform() {
+    let server = TestServer::start().await;
+    let admin = token_for(&server, &["admin"]).await;
+
+    let province = post(
+        &server,
+        &admin,
+        "/api/v1/admin/departments",
+        json!({"name": "浙江省市场监督管理局", "uscc": "91350100M000100Y43", "level": "province"}),
+    )
+    .await;
+    assert_eq!(province.status(), 201);
+    let province: Value = province.json().await.unwrap();
+    let city = post(
+        &server,
+        &admin,
+        "/api/v1/admin/departments",
+        json!({"name": "杭州市市场监督管理局", "uscc": "11430000006122244L", "level": "city",
+               "parent_id": province["id"]}),
+    )
+    .await;
+    assert_eq!(city.status(), 201);
+    let city: Value = city.json().await.unwrap();
+    let listed: Value = call(
+        &server,
+        &admin,
+        reqwest::Method::GET,
+        "/api/v1/admin/departments",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["level"], "province");
+    assert_eq!(listed[1]["id"], city["id"]);
+
+    let person = post(
+        &server,
+        &admin,
+        "/api/v1/admin/persons",
+        json!({"name": "张三", "resident_id": "11010519491231002X",
+               "email": "zhang.san@example.cn", "password": "green mountains and blue seas"}),
+    )
+    .await;
+    assert_eq!(person.status(), 201);
+    let person: Value = person.json().await.unwrap();
+    let company = post(
+        &server,
+        &admin,
+        "/api/v1/admin/legal-persons",
+        json!({"name": "杭州某某科技有限公司", "uscc": "11100000000013338W"}),
+    )
+    .await;
+    assert_eq!(company.status(), 201);
+    let company: Value = company.json().await.unwrap();
+    let agent = post(
+        &server,
+        &admin,
+        "/api/v1/admin/agents",
+        json!({"agent_id": person["id"], "legal_person_id": company["id"], "role": "legal-representative"}),
+    )
+    .await;
+    assert_eq!(agent.status(), 204);
+    let staff_path = format!(
+        "/api/v1/admin/departments/{}/staff",
+        city["id"].as_str().unwrap()
+    );
+    let staff_body = json!({"subject_id": person["id"], "staff_number": "HZ-0001",
+                            "roles": ["issuer", "seal-user"]});
+    let staff = post(&server, &admin, &staff_path, staff_body.clone()).await;
+    assert_eq!(staff.status(), 204);
+    let again = post(&server, &admin, &staff_path, staff_body).await;
+    assert_problem(again, 409, "conflict").await;
+
+    let portal = post(
+        &server,
+        &admin,
+        "/api/v1/admin/clients",
+        json!({"name": "Portal", "confidential": true, "redirect_uris": ["https://portal.example.gov.cn/cb"],
+               "scopes": ["openid", "profile"], "grant_types": ["authorization_code", "refresh_token"],
+               "first_party": true}),
+    )
+    .await;
+    assert_eq!(portal.status(), 201);
+    let portal: Value = portal.json().await.unwrap();
+    let secret = portal["client_secret"].as_str().unwrap();
+    assert!(secret.len() >= 43, "≥ 256 bits in base64url");
+    let listed: Value = call(
+        &server,
+        &admin,
+        reqwest::Method::GET,
+        "/api/v1/admin/clients",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("client_secret").is_none()),
+        "secrets are never listed: {listed}"
+    );
+
+    let imported = post(
+        &server,
+        &admin,
+        "/api/v1/admin/registry",
+        json!({"entries": [{"name": "张三", "resident_id": "11010519491231002X"}]}),
+    )
+    .await;
+    assert_eq!(imported.json::<Value>().await.unwrap()["imported"], 1);
+
+    let reset = post(
+        &server,
+        &admin,
+        &format!(
+            "/api/v1/admin/persons/{}/password-reset",
+            person["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    assert_eq!(reset.status(), 200);
+    let temporary: Value = reset.json().await.unwrap();
+    assert!(temporary["temporary_password"].as_str().unwrap().len() >= 16);
+
+    // Every change has its audit record, with the admin client as actor and no
+    // resident ID number in it.
+    let mut conn = server.store().conn().await.unwrap();
+    let events = tongban_store::audit::for_target(&mut conn, person["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["person.created", "person.password_reset"]);
+    assert!(events.iter().all(|e| e.actor.starts_with("client:")));
+    assert!(
+        events
+            .iter()
+            .all(|e| !e.details.contains("11010519491231002X"))
+    );
+    drop(conn);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_admin_scope_or_a_valid_token_nothing_is_changed() {
+    let server = TestServer::start().await;
+    let body = json!({"name": "浙江省大数据局", "uscc": "91350100M000100Y43", "level": "province"});
+    let no_token = server
+        .client
+        .post(format!("{}/api/v1/admin/departments", server.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        no_token.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert_problem(no_token, 401, "unauthorized").await;
+    let forged = post(
+        &server,
+        "eyJhbGciOiJub25lIn0.e30.",
+        "/api/v1/admin/departments",
+        body.clone(),
+    )
+    .await;
+    assert_problem(forged, 401, "unauthorized").await;
+    let issuer = token_for(&server, &["ecert:issue"]).await;
+    let refused = post(&server, &issuer, "/api/v1/admin/departments", body).await;
+    let problem = assert_problem(refused, 403, "forbidden").await;
+    assert!(problem["detail"].as_str().unwrap().contains("admin"));
+    let mut conn = server.store().conn().await.unwrap();
+    let admin = tongban_identity::access::Caller {
+        subject: "x".into(),
+        client_id: "x".into(),
+        scopes: vec!["admin".into()],
+        request_id: None,
+    }
+    .admin()
+    .unwrap();
+    let departments = tongban_identity::admin::departments(&mut conn, &admin)
+        .await
+        .unwrap();
+    assert!(departments.is_empty(), "nothing was created");
+    drop(conn);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field() {
+    let server = TestServer::start().await;
+    let admin = token_for(&server, &["admin"]).await;
+    let cases = [
+        (
+            "/api/v1/admin/persons",
+            json!({"name": "李四", "resident_id": "110105194912310021"}),
+            "resident_id",
+        ),
+        (
+            "/api/v1/admin/legal-persons",
+            json!({"name": "某公司", "uscc": "91330106MA2CFE5X0C"}),
+            "uscc",
+        ),
+        (
+            "/api/v1/admin/departments",
+            json!({"name": "某局", "uscc": "91350100M000100Y43", "level": "village"}),
+            "level",
+        ),
+        (
+            "/api/v1/admin/departments",
+            json!({"name": "某市局", "uscc": "91350100M000100Y43", "level": "city"}),
+            "parent_id",
+        ),
+        (
+            "/api/v1/admin/persons",
+            json!({"name": "李四", "resident_id": "11010519491231002X", "password": "password"}),
+            "password",
+        ),
+        (
+            "/api/v1/admin/clients",
+            json!({"name": "Portal", "confidential": true, "redirect_uris": ["http://evil.example/cb"],
+                   "scopes": ["openid"], "grant_types": ["authorization_code"]}),
+            "redirect_uris",
+        ),
+        (
+            "/api/v1/admin/registry",
+            json!({"entries": [{"name": "王五", "resident_id": "11010519491231002X"},
+                               {"name": "赵六", "resident_id": "123"}]}),
+            "entries: line 1",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let response = post(&server, &admin, path, body).await;
+        let problem = assert_problem(response, 422, "invalid-request").await;
+        assert!(
+            problem["detail"].as_str().unwrap().starts_with(field),
+            "{path}: {problem}"
+        );
+    }
+    // The registry import is all or nothing: the valid first entry was not kept.
+    let id: tongban_identity::resident_id::ResidentId = "11010519491231002X".parse().unwrap();
+    assert!(
+        !tongban_identity::registry::TableRegistry::new(server.store().clone())
+            .matches("王五", &id)
+            .await
+            .unwrap()
+    );
+    let duplicate = json!({"name": "张三", "resident_id": "11010519491231002X"});
+    assert_eq!(
+        post(&server, &admin, "/api/v1/admin/persons", duplicate.clone())
+            .await
+            .status(),
+        201
+    );
+    let taken = post(&server, &admin, "/api/v1/admin/persons", duplicate).await;
+    assert_problem(taken, 409, "conflict").await;
+    let unknown = post(
+        &server,
+        &admin,
+        "/api/v1/admin/persons/not-an-id/password-reset",
+        json!({}),
+    )
+    .await;
+    assert_problem(unknown, 422, "invalid-request").await;
+    let missing = post(
+        &server,
+        &admin,
+        &format!(
+            "/api/v1/admin/persons/{}/password-reset",
+            tongban_identity::subjects::SubjectId::new()
+        ),
+        json!({}),
+    )
+    .await;
+    assert_problem(missing, 404, "not-found").await;
+    server.stop().await;
+}
