@@ -24,6 +24,7 @@ use crate::routes;
         (name = "operations", description = "Health, readiness and metrics for operators."),
         (name = "system", description = "Facts about the instance; browser reports."),
         (name = "oidc", description = "OpenID Connect provider: discovery, authorize, login, token, userinfo."),
+        (name = "account", description = "The account page for people (HTML forms with CSRF tokens): sessions, consents, password, language and text size."),
         (name = "admin", description = "Platform administration (bearer token with scope `admin`): departments, persons, agents, staff, clients, registry entries."),
         (name = "pki", description = "CA certificates, CRLs, the RFC 3161 time-stamp authority and the token signing keys (JWKS)."),
     ),

@@ -1,10 +1,12 @@
-//! Server-rendered pages for people: login and errors. Plain HTML that works without
-//! JavaScript, labelled fields, errors announced to screen readers (`role="alert"`),
-//! one stylesheet from this origin and no inline scripts or styles (the page CSP
-//! forbids them).
+//! Server-rendered pages for people: login, consent, account and errors. Plain HTML
+//! that works without JavaScript, labelled fields, errors announced to screen readers
+//! (`role="alert"`), one stylesheet from this origin and no inline scripts or styles
+//! (the page CSP forbids them). zh-CN by default, English on request, and a large-text
+//! mode, chosen with links that set a preferences cookie.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use tongban_core::time::Timestamp;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -22,60 +24,619 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn page(title: &str, body: &str) -> String {
+/// Page language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// 简体中文, the default.
+    Zh,
+    /// English.
+    En,
+}
+
+/// A person's page preferences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prefs {
+    /// Language.
+    pub lang: Lang,
+    /// Large text and targets.
+    pub large: bool,
+}
+
+/// The preferences cookie. Not secret, but `__Host-` keeps other hosts from setting it.
+pub const PREFS_COOKIE: &str = "__Host-tongban-prefs";
+
+impl Prefs {
+    /// From the cookie (`zh`, `en`, `zh-large`, `en-large`); without one, the first
+    /// supported language of `ui_locales`; otherwise zh-CN, standard text.
+    pub fn resolve(cookie: Option<&str>, ui_locales: Option<&str>) -> Self {
+        if let Some(value) = cookie {
+            let (lang, large) = match value.split_once('-') {
+                Some((lang, "large")) => (lang, true),
+                _ => (value, false),
+            };
+            return Self {
+                lang: if lang == "en" { Lang::En } else { Lang::Zh },
+                large,
+            };
+        }
+        let lang = ui_locales
+            .unwrap_or("")
+            .split_whitespace()
+            .find_map(|tag| {
+                let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
+                match primary.as_str() {
+                    "zh" => Some(Lang::Zh),
+                    "en" => Some(Lang::En),
+                    _ => None,
+                }
+            })
+            .unwrap_or(Lang::Zh);
+        Self { lang, large: false }
+    }
+
+    /// The cookie value.
+    pub fn cookie_value(self) -> String {
+        let lang = match self.lang {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        };
+        if self.large {
+            format!("{lang}-large")
+        } else {
+            lang.to_owned()
+        }
+    }
+
+    fn t(self) -> &'static Texts {
+        match self.lang {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// Every sentence of the pages, per language.
+struct Texts {
+    html_lang: &'static str,
+    site: &'static str,
+    other_language: &'static str,
+    other_language_tag: &'static str,
+    large_text: &'static str,
+    standard_text: &'static str,
+    sign_in: &'static str,
+    identifier: &'static str,
+    identifier_help: &'static str,
+    organisation: &'static str,
+    organisation_help: &'static str,
+    password: &'static str,
+    consent_title: &'static str,
+    consent_intro: &'static str,
+    allow: &'static str,
+    deny: &'static str,
+    account: &'static str,
+    profile: &'static str,
+    name: &'static str,
+    email: &'static str,
+    level: &'static str,
+    level_1: &'static str,
+    level_2: &'static str,
+    sessions: &'static str,
+    this_session: &'static str,
+    signed_in_at: &'static str,
+    last_used: &'static str,
+    end_session: &'static str,
+    end_all: &'static str,
+    consents: &'static str,
+    no_consents: &'static str,
+    withdraw: &'static str,
+    change_password: &'static str,
+    current_password: &'static str,
+    new_password: &'static str,
+    new_password_help: &'static str,
+    confirm_password: &'static str,
+    save: &'static str,
+    wrong_credentials: &'static str,
+    too_many: &'static str,
+    password_changed: &'static str,
+    wrong_current: &'static str,
+    mismatch: &'static str,
+    scopes: &'static [(&'static str, &'static str)],
+}
+
+const ZH: Texts = Texts {
+    html_lang: "zh-CN",
+    site: "通办 政务服务统一身份认证",
+    other_language: "English",
+    other_language_tag: "en",
+    large_text: "大字版",
+    standard_text: "标准字号",
+    sign_in: "登录",
+    identifier: "身份证号、电子邮箱或工号",
+    identifier_help: "居民身份证号码（18位）或注册的电子邮箱；单位工作人员填工号。",
+    organisation: "单位统一社会信用代码（可选）",
+    organisation_help: "代表企业办事或以单位工作人员身份登录时填写。",
+    password: "密码",
+    consent_title: "授权确认",
+    consent_intro: "以下应用请求获取您的信息：",
+    allow: "同意授权",
+    deny: "拒绝",
+    account: "我的账户",
+    profile: "个人信息",
+    name: "姓名",
+    email: "电子邮箱",
+    level: "实名等级",
+    level_1: "一级（自行注册）",
+    level_2: "二级（已通过实名核验）",
+    sessions: "登录设备与会话",
+    this_session: "当前会话",
+    signed_in_at: "登录时间",
+    last_used: "最近使用",
+    end_session: "结束此会话",
+    end_all: "在所有设备上退出",
+    consents: "已授权的应用",
+    no_consents: "您尚未授权任何第三方应用。",
+    withdraw: "撤销授权",
+    change_password: "修改密码",
+    current_password: "当前密码",
+    new_password: "新密码",
+    new_password_help: "至少8个字符，不能是常见密码，不能包含您的证件号或邮箱。",
+    confirm_password: "再次输入新密码",
+    save: "保存",
+    wrong_credentials: "账号或密码错误。",
+    too_many: "尝试次数过多，请稍后再试。",
+    password_changed: "密码已修改，其他设备上的登录已退出。",
+    wrong_current: "当前密码错误。",
+    mismatch: "两次输入的新密码不一致。",
+    scopes: &[
+        ("openid", "确认您的身份"),
+        ("profile", "您的姓名"),
+        ("email", "您的电子邮箱"),
+        ("phone", "您的手机号码"),
+        ("tongban:identity", "您的实名信息（姓名、身份证号）"),
+    ],
+};
+
+const EN: Texts = Texts {
+    html_lang: "en",
+    site: "Tongban government sign-in",
+    other_language: "中文",
+    other_language_tag: "zh",
+    large_text: "Large text",
+    standard_text: "Standard text",
+    sign_in: "Sign in",
+    identifier: "ID number, e-mail or staff number",
+    identifier_help: "Your 18-character resident ID number or registered e-mail; department staff enter their staff number.",
+    organisation: "Organisation's unified social credit code (optional)",
+    organisation_help: "Fill in when acting for a company or signing in as department staff.",
+    password: "Password",
+    consent_title: "Allow access",
+    consent_intro: "This application asks for your information:",
+    allow: "Allow",
+    deny: "Deny",
+    account: "My account",
+    profile: "Profile",
+    name: "Name",
+    email: "E-mail",
+    level: "Identity assurance",
+    level_1: "Level 1 (self-registered)",
+    level_2: "Level 2 (verified against the registry)",
+    sessions: "Devices and sessions",
+    this_session: "This session",
+    signed_in_at: "Signed in",
+    last_used: "Last used",
+    end_session: "End this session",
+    end_all: "Sign out everywhere",
+    consents: "Applications you allowed",
+    no_consents: "You have not allowed any third-party application.",
+    withdraw: "Withdraw",
+    change_password: "Change password",
+    current_password: "Current password",
+    new_password: "New password",
+    new_password_help: "At least 8 characters, not a common password, not containing your ID number or e-mail.",
+    confirm_password: "New password again",
+    save: "Save",
+    wrong_credentials: "The identifier or password is wrong.",
+    too_many: "Too many attempts; please wait and try again.",
+    password_changed: "Your password was changed; other devices were signed out.",
+    wrong_current: "The current password is wrong.",
+    mismatch: "The two new passwords differ.",
+    scopes: &[
+        ("openid", "Confirm who you are"),
+        ("profile", "Your name"),
+        ("email", "Your e-mail address"),
+        ("phone", "Your phone number"),
+        ("tongban:identity", "Your real name and ID number"),
+    ],
+};
+
+/// Messages a handler can ask a page to show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// Login refused.
+    WrongCredentials,
+    /// Throttled.
+    TooMany,
+    /// Password changed.
+    PasswordChanged,
+    /// Current password wrong.
+    WrongCurrent,
+    /// Confirmation differs.
+    Mismatch,
+}
+
+impl Notice {
+    fn text(self, t: &Texts) -> &'static str {
+        match self {
+            Self::WrongCredentials => t.wrong_credentials,
+            Self::TooMany => t.too_many,
+            Self::PasswordChanged => t.password_changed,
+            Self::WrongCurrent => t.wrong_current,
+            Self::Mismatch => t.mismatch,
+        }
+    }
+
+    fn is_error(self) -> bool {
+        self != Self::PasswordChanged
+    }
+}
+
+fn notice_html(prefs: Prefs, notice: Option<Notice>, detail: Option<&str>) -> String {
+    let Some(notice) = notice else {
+        return String::new();
+    };
+    let (class, role) = if notice.is_error() {
+        ("error", "alert")
+    } else {
+        ("notice", "status")
+    };
+    let extra = detail
+        .map(|d| format!(" {}", escape(d)))
+        .unwrap_or_default();
     format!(
-        "<!doctype html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title} · 通办 Tongban</title>\n<link rel=\"stylesheet\" href=\"/static/tongban.css\">\n\
-         </head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n",
-        title = escape(title),
+        "<p class=\"{class}\" role=\"{role}\">{}{extra}</p>\n",
+        escape(notice.text(prefs.t()))
     )
+}
+
+fn prefs_link(back: &str, value: &str, label: &str, lang: Option<&str>) -> String {
+    let query = serde_urlencoded::to_string([("set", value), ("back", back)]).unwrap_or_default();
+    let lang = lang.map(|l| format!(" lang=\"{l}\"")).unwrap_or_default();
+    format!(
+        "<a href=\"/prefs?{}\"{lang}>{}</a>",
+        escape(&query),
+        escape(label)
+    )
+}
+
+/// The page shell: language, text size, the switch links (which return to `back`, a
+/// path on this site), and the content.
+fn page(prefs: Prefs, back: &str, title: &str, body: &str) -> String {
+    let t = prefs.t();
+    let other = Prefs {
+        lang: if prefs.lang == Lang::Zh {
+            Lang::En
+        } else {
+            Lang::Zh
+        },
+        ..prefs
+    };
+    let size = Prefs {
+        large: !prefs.large,
+        ..prefs
+    };
+    let nav = format!(
+        "<nav aria-label=\"{site}\"><span class=\"site\">{site}</span> {lang} {size}</nav>",
+        site = escape(t.site),
+        lang = prefs_link(
+            back,
+            &other.cookie_value(),
+            t.other_language,
+            Some(t.other_language_tag)
+        ),
+        size = prefs_link(
+            back,
+            &size.cookie_value(),
+            if prefs.large {
+                t.standard_text
+            } else {
+                t.large_text
+            },
+            None
+        ),
+    );
+    format!(
+        "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title} · {site}</title>\n<link rel=\"stylesheet\" href=\"/static/tongban.css\">\n\
+         </head>\n<body{class}>\n<header>{nav}</header>\n<main>\n{body}\n</main>\n</body>\n</html>\n",
+        lang = t.html_lang,
+        title = escape(title),
+        site = escape(t.site),
+        class = if prefs.large { " class=\"large\"" } else { "" },
+    )
+}
+
+fn html(status: StatusCode, text: String) -> Response {
+    (status, Html(text)).into_response()
 }
 
 /// The password login form of a login flow.
 pub fn login(
+    prefs: Prefs,
     csrf_token: &str,
     login_hint: Option<&str>,
-    error: Option<&str>,
+    notice: Option<Notice>,
     status: StatusCode,
 ) -> Response {
-    let alert = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(e)))
-        .unwrap_or_default();
+    let t = prefs.t();
+    let invalid = if notice.is_some() {
+        " aria-invalid=\"true\" aria-describedby=\"form-error\""
+    } else {
+        ""
+    };
+    let alert = notice_html(prefs, notice, None).replacen("<p ", "<p id=\"form-error\" ", 1);
     let body = format!(
-        "<h1>登录 <span lang=\"en\">Sign in</span></h1>\n{alert}\
+        "<h1>{sign_in}</h1>\n{alert}\
          <form method=\"post\" action=\"/login\">\n\
          <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
-         <p><label for=\"identifier\">身份证号或电子邮箱 <span lang=\"en\">ID number or e-mail</span></label>\n\
-         <input id=\"identifier\" name=\"identifier\" autocomplete=\"username\" required value=\"{hint}\"></p>\n\
-         <p><label for=\"password\">密码 <span lang=\"en\">Password</span></label>\n\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\n\
-         <p><button type=\"submit\">登录 <span lang=\"en\">Sign in</span></button></p>\n</form>",
+         <p><label for=\"identifier\">{identifier}</label>\n\
+         <span class=\"help\" id=\"identifier-help\">{identifier_help}</span>\n\
+         <input id=\"identifier\" name=\"identifier\" autocomplete=\"username\" required \
+         aria-describedby=\"identifier-help\"{invalid} value=\"{hint}\"></p>\n\
+         <p><label for=\"organisation\">{organisation}</label>\n\
+         <span class=\"help\" id=\"organisation-help\">{organisation_help}</span>\n\
+         <input id=\"organisation\" name=\"organisation\" autocomplete=\"organization\" \
+         aria-describedby=\"organisation-help\"></p>\n\
+         <p><label for=\"password\">{password}</label>\n\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{invalid}></p>\n\
+         <p><button type=\"submit\">{sign_in}</button></p>\n</form>",
+        sign_in = escape(t.sign_in),
         csrf = escape(csrf_token),
+        identifier = escape(t.identifier),
+        identifier_help = escape(t.identifier_help),
+        organisation = escape(t.organisation),
+        organisation_help = escape(t.organisation_help),
+        password = escape(t.password),
         hint = escape(login_hint.unwrap_or("")),
     );
-    (status, Html(page("登录", &body))).into_response()
+    html(status, page(prefs, "/login", t.sign_in, &body))
+}
+
+fn scope_list(t: &Texts, scopes: &[String]) -> String {
+    scopes
+        .iter()
+        .map(|s| {
+            let label = t
+                .scopes
+                .iter()
+                .find(|(name, _)| name == s)
+                .map_or(s.as_str(), |(_, label)| label);
+            format!("<li>{}</li>", escape(label))
+        })
+        .collect()
+}
+
+/// The consent page of a third-party client's request.
+pub fn consent(prefs: Prefs, csrf_token: &str, client_name: &str, scopes: &[String]) -> Response {
+    let t = prefs.t();
+    let body = format!(
+        "<h1>{title}</h1>\n<p><strong>{client}</strong></p>\n<p>{intro}</p>\n<ul>{scopes}</ul>\n\
+         <form method=\"post\" action=\"/consent\" class=\"actions\">\n\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>\n\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">{deny}</button>\n</form>",
+        title = escape(t.consent_title),
+        client = escape(client_name),
+        intro = escape(t.consent_intro),
+        scopes = scope_list(t, scopes),
+        csrf = escape(csrf_token),
+        allow = escape(t.allow),
+        deny = escape(t.deny),
+    );
+    html(
+        StatusCode::OK,
+        page(prefs, "/login", t.consent_title, &body),
+    )
+}
+
+/// Beijing time (UTC+8), minutes, for lists people read.
+fn when(at: Timestamp) -> String {
+    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let t = at.to_offset_date_time().to_offset(china);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// What the account page shows.
+pub struct AccountView<'a> {
+    /// Name, e-mail, assurance level.
+    pub profile: &'a tongban_identity::subjects::Profile,
+    /// Live sessions.
+    pub sessions: &'a [tongban_identity::sso::SessionSummary],
+    /// The session viewing the page.
+    pub current_session: &'a str,
+    /// Consents given.
+    pub consents: &'a [tongban_identity::consent::Consent],
+    /// Form CSRF token.
+    pub csrf_token: &'a str,
+    /// A message to show at the top.
+    pub notice: Option<Notice>,
+    /// Details of an error (a password policy reason).
+    pub detail: Option<&'a str>,
+}
+
+fn post_button(action: &str, csrf: &str, field: Option<(&str, &str)>, label: &str) -> String {
+    let hidden = field
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                escape(value)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "<form method=\"post\" action=\"{action}\" class=\"inline\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">{hidden}\
+         <button type=\"submit\" class=\"secondary\">{}</button></form>",
+        escape(csrf),
+        escape(label)
+    )
+}
+
+/// The account page: profile, sessions, consents, password change.
+pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Response {
+    let t = prefs.t();
+    let csrf = view.csrf_token;
+    let level = if view.profile.assurance >= 2 {
+        t.level_2
+    } else {
+        t.level_1
+    };
+    let sessions: String = view
+        .sessions
+        .iter()
+        .map(|s| {
+            let action = if s.id == view.current_session {
+                format!("<strong>{}</strong>", escape(t.this_session))
+            } else {
+                post_button(
+                    "/account/sessions/end",
+                    csrf,
+                    Some(("session_id", &s.id)),
+                    t.end_session,
+                )
+            };
+            format!(
+                "<li>{signed_in}: {auth} · {last}: {seen} {action}</li>",
+                signed_in = escape(t.signed_in_at),
+                auth = when(s.auth_time),
+                last = escape(t.last_used),
+                seen = when(s.last_seen_at),
+            )
+        })
+        .collect();
+    let consents = if view.consents.is_empty() {
+        format!("<p>{}</p>", escape(t.no_consents))
+    } else {
+        let items: String = view
+            .consents
+            .iter()
+            .map(|c| {
+                format!(
+                    "<li><strong>{}</strong> {} ({}) {}</li>",
+                    escape(&c.client_name),
+                    when(c.granted_at),
+                    escape(&c.scopes.join(", ")),
+                    post_button(
+                        "/account/consents/withdraw",
+                        csrf,
+                        Some(("client_id", &c.client_id)),
+                        t.withdraw
+                    )
+                )
+            })
+            .collect();
+        format!("<ul>{items}</ul>")
+    };
+    let body = format!(
+        "<h1>{account}</h1>\n{notice}\
+         <section aria-labelledby=\"h-profile\"><h2 id=\"h-profile\">{profile}</h2>\n<dl>\
+         <dt>{name_label}</dt><dd>{name}</dd><dt>{email_label}</dt><dd>{email}</dd>\
+         <dt>{level_label}</dt><dd>{level}</dd></dl></section>\n\
+         <section aria-labelledby=\"h-sessions\"><h2 id=\"h-sessions\">{sessions_title}</h2>\n\
+         <ul>{sessions}</ul>\n{end_all}</section>\n\
+         <section aria-labelledby=\"h-consents\"><h2 id=\"h-consents\">{consents_title}</h2>\n{consents}</section>\n\
+         <section aria-labelledby=\"h-password\"><h2 id=\"h-password\">{change}</h2>\n\
+         <form method=\"post\" action=\"/account/password\">\n\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+         <p><label for=\"current\">{current}</label>\n\
+         <input id=\"current\" name=\"current_password\" type=\"password\" autocomplete=\"current-password\" required></p>\n\
+         <p><label for=\"new\">{new}</label>\n<span class=\"help\" id=\"new-help\">{new_help}</span>\n\
+         <input id=\"new\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required aria-describedby=\"new-help\"></p>\n\
+         <p><label for=\"confirm\">{confirm}</label>\n\
+         <input id=\"confirm\" name=\"confirm_password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required></p>\n\
+         <p><button type=\"submit\">{save}</button></p>\n</form></section>",
+        account = escape(t.account),
+        notice = notice_html(prefs, view.notice, view.detail),
+        profile = escape(t.profile),
+        name_label = escape(t.name),
+        name = escape(&view.profile.name),
+        email_label = escape(t.email),
+        email = escape(view.profile.email.as_deref().unwrap_or("—")),
+        level_label = escape(t.level),
+        sessions_title = escape(t.sessions),
+        end_all = post_button("/account/sessions/end-all", csrf, None, t.end_all),
+        consents_title = escape(t.consents),
+        change = escape(t.change_password),
+        csrf = escape(csrf),
+        current = escape(t.current_password),
+        new = escape(t.new_password),
+        new_help = escape(t.new_password_help),
+        confirm = escape(t.confirm_password),
+        save = escape(t.save),
+    );
+    html(status, page(prefs, "/account", t.account, &body))
 }
 
 /// An error page for requests that cannot be answered by redirecting (an unknown
-/// client, an unregistered redirect URI, an expired form).
+/// client, an unregistered redirect URI, an expired form). Title and detail carry both
+/// languages.
 pub fn error(status: StatusCode, title: &str, detail: &str) -> Response {
     let body = format!(
         "<h1>{}</h1>\n<p role=\"alert\">{}</p>",
         escape(title),
         escape(detail)
     );
-    (status, Html(page(title, &body))).into_response()
+    let prefs = Prefs::resolve(None, None);
+    html(status, page(prefs, "/", title, &body))
 }
 
-/// The stylesheet of all pages: legible defaults, visible focus, large targets.
+/// The stylesheet of all pages: legible defaults, visible focus, large targets, and a
+/// large-text mode (`body.large`) for people who need it. Colours meet WCAG 2.1 AA
+/// contrast on white.
 pub const STYLESHEET: &str = "\
 body{font-family:system-ui,\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;font-size:1.125rem;\
 line-height:1.6;margin:0;background:#f6f7f9;color:#1b1f24}\
-main{max-width:32rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:.5rem}\
-h1{font-size:1.6rem}label{display:block;font-weight:600}\
-input{width:100%;box-sizing:border-box;font-size:1.125rem;padding:.6rem;border:2px solid #5b6570;border-radius:.25rem}\
-button{font-size:1.125rem;padding:.7rem 1.5rem;background:#0b5cad;color:#fff;border:0;border-radius:.25rem}\
-:focus-visible{outline:3px solid #d97706;outline-offset:2px}\
-.error{color:#a4161a;font-weight:600}\
+body.large{font-size:1.5rem}\
+header{background:#0b3d6e;color:#fff;padding:.5rem 1rem}\
+header nav{max-width:40rem;margin:0 auto;display:flex;gap:1rem;flex-wrap:wrap;align-items:center}\
+header .site{font-weight:600;margin-right:auto}\
+header a{color:#fff}\
+main{max-width:40rem;margin:2rem auto;padding:2rem;background:#fff;border-radius:.5rem}\
+h1{font-size:1.6em}h2{font-size:1.25em}label{display:block;font-weight:600}\
+.help{display:block;color:#444b53;font-size:.9em}\
+input{width:100%;box-sizing:border-box;font-size:1em;padding:.6rem;border:2px solid #5b6570;border-radius:.25rem}\
+button{font-size:1em;padding:.7rem 1.5rem;background:#0b5cad;color:#fff;border:0;border-radius:.25rem;\
+min-height:44px;cursor:pointer}\
+button.secondary{background:#fff;color:#0b5cad;border:2px solid #0b5cad}\
+form.inline{display:inline}form.actions{display:flex;gap:1rem}\
+:focus-visible{outline:3px solid #b45309;outline-offset:2px}\
+.error{color:#a4161a;font-weight:600}.notice{color:#14532d;font-weight:600}\
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preferences_come_from_the_cookie_then_ui_locales_then_zh() {
+        let en_large = Prefs {
+            lang: Lang::En,
+            large: true,
+        };
+        assert_eq!(Prefs::resolve(Some("en-large"), Some("zh-CN")), en_large);
+        assert_eq!(Prefs::resolve(None, Some("fr en-GB")).lang, Lang::En);
+        assert_eq!(Prefs::resolve(None, Some("fr")).lang, Lang::Zh);
+        assert_eq!(Prefs::resolve(None, None).lang, Lang::Zh);
+        assert_eq!(
+            Prefs::resolve(Some(&en_large.cookie_value()), None),
+            en_large
+        );
+    }
+}

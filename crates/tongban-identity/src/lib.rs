@@ -11,8 +11,10 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod account;
 pub mod admin;
 pub mod clients;
+pub mod consent;
 pub mod grants;
 pub mod password;
 pub mod registry;

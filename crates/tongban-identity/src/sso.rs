@@ -50,6 +50,8 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     /// Pre-fills the login form.
     pub login_hint: Option<String>,
+    /// Preferred page languages (BCP 47, space-separated).
+    pub ui_locales: Option<String>,
 }
 
 /// A validated authorization request.
@@ -75,6 +77,25 @@ pub struct AuthorizeRequest {
     pub max_age: Option<i64>,
     /// Pre-fills the login form.
     pub login_hint: Option<String>,
+    /// Ask for consent again even if it was given before.
+    #[serde(default)]
+    pub prompt_consent: bool,
+    /// Preferred page languages.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
+    /// The client is a first-party portal (no consent page).
+    #[serde(default)]
+    pub first_party: bool,
+}
+
+/// What a login flow returns to once the person has logged in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FlowTarget {
+    /// A client's authorization request.
+    Authorize(AuthorizeRequest),
+    /// The account page (stored as JSON `null`).
+    Account,
 }
 
 /// Why an authorization request is refused.
@@ -214,6 +235,9 @@ pub async fn validate(
         prompt_none: prompts.contains(&"none"),
         max_age,
         login_hint: params.login_hint.clone(),
+        prompt_consent: prompts.contains(&"consent"),
+        ui_locales: params.ui_locales.clone(),
+        first_party: client.first_party,
     };
     Ok((client, request))
 }
@@ -227,10 +251,10 @@ pub struct LoginFlow {
     pub csrf_token: String,
 }
 
-/// Stores `request` while the person logs in.
+/// Stores `target` while the person logs in (or decides on consent).
 pub async fn start_flow(
     conn: &mut Conn,
-    request: &AuthorizeRequest,
+    target: &FlowTarget,
     now: Timestamp,
 ) -> Result<LoginFlow, SsoError> {
     let flow = LoginFlow {
@@ -242,7 +266,7 @@ pub async fn start_flow(
     )
     .bind(sha256_hex(&flow.cookie))
     .bind(&flow.csrf_token)
-    .bind(serde_json::to_string(request).map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?)
+    .bind(serde_json::to_string(target).map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?)
     .bind(now.unix_millis())
     .bind(now.unix_millis() + FLOW_LIFETIME_MS)
     .execute(conn)
@@ -250,13 +274,27 @@ pub async fn start_flow(
     Ok(flow)
 }
 
-/// The request of the flow named by `cookie`, if `csrf_token` is the form's token.
+/// The target of the flow named by `cookie`, if `csrf_token` is the form's token.
 pub async fn flow_request(
     conn: &mut Conn,
     cookie: &str,
     csrf_token: &str,
     now: Timestamp,
-) -> Result<(AuthorizeRequest, String), SsoError> {
+) -> Result<(FlowTarget, String), SsoError> {
+    let (target, stored) = flow_by_cookie(conn, cookie, now).await?;
+    if !constant_time_eq(&stored, csrf_token) {
+        return Err(SsoError::Csrf);
+    }
+    Ok((target, stored))
+}
+
+/// The target and CSRF token of the live flow named by `cookie`, to show its form
+/// again (after a language switch, say).
+pub async fn flow_by_cookie(
+    conn: &mut Conn,
+    cookie: &str,
+    now: Timestamp,
+) -> Result<(FlowTarget, String), SsoError> {
     let row =
         sqlx::query("SELECT csrf_token, request, expires_at FROM login_flows WHERE id_sha256 = $1")
             .bind(sha256_hex(cookie))
@@ -265,9 +303,6 @@ pub async fn flow_request(
             .ok_or(SsoError::Csrf)?;
     let stored: String = row.try_get("csrf_token")?;
     let expires_at: i64 = row.try_get("expires_at")?;
-    if !constant_time_eq(&stored, csrf_token) {
-        return Err(SsoError::Csrf);
-    }
     if expires_at <= now.unix_millis() {
         return Err(SsoError::FlowExpired);
     }
@@ -315,45 +350,126 @@ impl From<sqlx::Error> for SsoError {
     }
 }
 
-/// Checks an identifier (resident ID number or e-mail) and password, throttled per
+/// Who logged in: the person, and the legal person they act for when they logged in
+/// as an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoggedIn {
+    /// The natural person.
+    pub subject: SubjectId,
+    /// The company they act for in this session.
+    pub acting_for: Option<SubjectId>,
+}
+
+/// What the login form submitted.
+#[derive(Clone, Copy, Debug)]
+pub struct Credentials<'a> {
+    /// Resident ID number or e-mail; with a department's `organisation`, a staff number.
+    pub identifier: &'a str,
+    /// A unified social credit code: a department (staff login) or a legal person the
+    /// person is an agent of.
+    pub organisation: Option<&'a str>,
+    /// The password.
+    pub password: &'a str,
+}
+
+async fn find_login(
+    conn: &mut Conn,
+    credentials: &Credentials<'_>,
+    now: Timestamp,
+) -> Result<Option<(String, Option<String>, Option<String>)>, SsoError> {
+    let identifier = credentials.identifier.trim();
+    let upper = identifier.to_uppercase();
+    let lower = identifier.to_lowercase();
+    let pick = |row: Option<sqlx::any::AnyRow>| -> Result<_, SsoError> {
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()
+    };
+    let Some(organisation) = credentials.organisation.map(|o| o.trim().to_uppercase()) else {
+        let row = sqlx::query(
+            "SELECT id, password_hash, NULL AS acting_for FROM subjects \
+             WHERE kind = 'natural' AND (resident_id = $1 OR email = $2)",
+        )
+        .bind(&upper)
+        .bind(&lower)
+        .fetch_optional(&mut *conn)
+        .await?;
+        return pick(row);
+    };
+    let staff = sqlx::query(
+        "SELECT s.id, s.password_hash, NULL AS acting_for FROM subjects s \
+         JOIN staff st ON st.subject_id = s.id JOIN departments d ON d.id = st.department_id \
+         WHERE d.uscc = $1 AND st.staff_number = $2",
+    )
+    .bind(&organisation)
+    .bind(identifier)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if staff.is_some() {
+        return pick(staff);
+    }
+    let agent = sqlx::query(
+        "SELECT s.id, s.password_hash, l.id AS acting_for FROM subjects s \
+         JOIN agent_links a ON a.natural_id = s.id JOIN subjects l ON l.id = a.legal_id \
+         WHERE l.uscc = $1 AND (s.resident_id = $2 OR s.email = $3) \
+         AND a.valid_from <= $4 AND (a.valid_until IS NULL OR a.valid_until > $4)",
+    )
+    .bind(&organisation)
+    .bind(&upper)
+    .bind(&lower)
+    .bind(now.unix_millis())
+    .fetch_optional(&mut *conn)
+    .await?;
+    pick(agent)
+}
+
+/// Checks credentials — a resident ID number or e-mail; a staff number with the
+/// department's USCC; or an agent's ID number with the company's USCC — throttled per
 /// account and per client address, with equal effort for unknown accounts.
 pub async fn password_login(
     conn: &mut Conn,
     passwords: &std::sync::Arc<Passwords>,
-    identifier: &str,
-    password: &str,
+    credentials: &Credentials<'_>,
     client_ip: std::net::IpAddr,
     now: Timestamp,
-) -> Result<SubjectId, SsoError> {
+) -> Result<LoggedIn, SsoError> {
+    let account = match credentials.organisation.map(str::trim) {
+        Some(org) if !org.is_empty() => format!("{org}/{}", credentials.identifier),
+        _ => credentials.identifier.to_owned(),
+    };
     let keys = [
-        ThrottleKey::account(identifier),
+        ThrottleKey::account(&account),
         ThrottleKey::address(client_ip),
     ];
     throttle::check(conn, &keys, now).await??;
-    let normal = identifier.trim().to_uppercase();
-    let row = sqlx::query(
-        "SELECT id, password_hash FROM subjects WHERE kind = 'natural' AND (resident_id = $1 OR email = $2)",
-    )
-    .bind(&normal)
-    .bind(identifier.trim().to_lowercase())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (id, hash): (Option<String>, Option<String>) = match &row {
-        Some(r) => (Some(r.try_get("id")?), r.try_get("password_hash")?),
-        None => (None, None),
+    let credentials = Credentials {
+        organisation: credentials
+            .organisation
+            .map(str::trim)
+            .filter(|o| !o.is_empty()),
+        ..*credentials
+    };
+    let found = find_login(conn, &credentials, now).await?;
+    let (id, hash, acting_for) = match found {
+        Some((id, hash, acting_for)) => (Some(id), hash, acting_for),
+        None => (None, None, None),
     };
     // argon2id takes tens of milliseconds of CPU: not on the async workers.
     let hasher = passwords.clone();
-    let candidate = password.to_owned();
-    let stored = hash.clone();
-    let ok = tokio::task::spawn_blocking(move || hasher.verify(&candidate, stored.as_deref()))
+    let candidate = credentials.password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || hasher.verify(&candidate, hash.as_deref()))
         .await
         .unwrap_or(false);
+    let corrupt = || SsoError::Store(StoreError::Corrupt("subject id".into()));
     match (ok, id) {
         (true, Some(id)) => {
             throttle::clear(conn, &keys[0]).await?;
-            id.parse()
-                .map_err(|_| SsoError::Store(StoreError::Corrupt("subject id".into())))
+            Ok(LoggedIn {
+                subject: id.parse().map_err(|_| corrupt())?,
+                acting_for: acting_for
+                    .map(|a| a.parse())
+                    .transpose()
+                    .map_err(|_| corrupt())?,
+            })
         }
         _ => {
             for key in &keys {
@@ -391,12 +507,14 @@ pub struct Session {
     pub acr: String,
     /// Methods (RFC 8176).
     pub amr: Vec<String>,
+    /// The legal person an agent acts for in this session.
+    pub acting_for: Option<SubjectId>,
 }
 
 /// Starts a session; returns it and the cookie value (shown to the browser only).
 pub async fn create_session(
     conn: &mut Conn,
-    subject: SubjectId,
+    login: LoggedIn,
     acr: &str,
     amr: &[&str],
     now: Timestamp,
@@ -404,22 +522,24 @@ pub async fn create_session(
     let cookie = random_token(32)?;
     let session = Session {
         id: random_token(16)?,
-        subject,
+        subject: login.subject,
         auth_time: now,
         acr: acr.to_owned(),
         amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+        acting_for: login.acting_for,
     };
     sqlx::query(
-        "INSERT INTO sessions (id, token_sha256, subject_id, auth_time, acr, amr, last_seen_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $4, $7)",
+        "INSERT INTO sessions (id, token_sha256, subject_id, auth_time, acr, amr, last_seen_at, expires_at, acting_for) \
+         VALUES ($1, $2, $3, $4, $5, $6, $4, $7, $8)",
     )
     .bind(&session.id)
     .bind(sha256_hex(&cookie))
-    .bind(subject.to_string())
+    .bind(login.subject.to_string())
     .bind(now.unix_millis())
     .bind(acr)
     .bind(session.amr.join(" "))
     .bind(now.unix_millis() + SESSION_ABSOLUTE_MS)
+    .bind(login.acting_for.map(|a| a.to_string()))
     .execute(conn)
     .await?;
     Ok((session, cookie))
@@ -433,7 +553,7 @@ pub async fn session_from_cookie(
     now: Timestamp,
 ) -> Result<Option<Session>, SsoError> {
     let row = sqlx::query(
-        "SELECT id, subject_id, auth_time, acr, amr, last_seen_at, expires_at, ended_at FROM sessions \
+        "SELECT id, subject_id, auth_time, acr, amr, acting_for, last_seen_at, expires_at, ended_at FROM sessions \
          WHERE token_sha256 = $1",
     )
     .bind(sha256_hex(cookie))
@@ -454,17 +574,23 @@ pub async fn session_from_cookie(
         .bind(t)
         .execute(&mut *conn)
         .await?;
-    let subject: String = r.try_get("subject_id").map_err(get)?;
-    let amr: String = r.try_get("amr").map_err(get)?;
-    Ok(Some(Session {
+    Ok(Some(session_from_row(id, &r)?))
+}
+
+/// A session from a row with its subject_id, auth_time, acr, amr and acting_for.
+fn session_from_row(id: String, r: &sqlx::any::AnyRow) -> Result<Session, StoreError> {
+    let corrupt = |_| StoreError::Corrupt("subject id".into());
+    let subject: String = r.try_get("subject_id")?;
+    let amr: String = r.try_get("amr")?;
+    let acting_for: Option<String> = r.try_get("acting_for")?;
+    Ok(Session {
         id,
-        subject: subject
-            .parse()
-            .map_err(|_| SsoError::Store(StoreError::Corrupt("subject id".into())))?,
-        auth_time: Timestamp::from_unix_millis(r.try_get("auth_time").map_err(get)?),
-        acr: r.try_get("acr").map_err(get)?,
+        subject: subject.parse().map_err(corrupt)?,
+        auth_time: Timestamp::from_unix_millis(r.try_get("auth_time")?),
+        acr: r.try_get("acr")?,
         amr: amr.split_whitespace().map(str::to_owned).collect(),
-    }))
+        acting_for: acting_for.map(|a| a.parse()).transpose().map_err(corrupt)?,
+    })
 }
 
 /// Whether `session` satisfies the request's `max_age` and `prompt=login`.
@@ -593,26 +719,17 @@ pub async fn redeem_code(
         ));
     }
     let session_id = text("session_id")?;
-    let s =
-        sqlx::query("SELECT subject_id, auth_time, acr, amr, ended_at FROM sessions WHERE id = $1")
-            .bind(&session_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let s = sqlx::query(
+        "SELECT subject_id, auth_time, acr, amr, acting_for, ended_at FROM sessions WHERE id = $1",
+    )
+    .bind(&session_id)
+    .fetch_one(&mut *conn)
+    .await?;
     if s.try_get::<Option<i64>, _>("ended_at")?.is_some() {
         return Err(CodeError::InvalidGrant("the session has ended"));
     }
-    let subject: String = s.try_get("subject_id")?;
-    let amr: String = s.try_get("amr")?;
     Ok(CodeGrant {
-        session: Session {
-            id: session_id,
-            subject: subject
-                .parse()
-                .map_err(|_| StoreError::Corrupt("subject id".into()))?,
-            auth_time: Timestamp::from_unix_millis(s.try_get("auth_time")?),
-            acr: s.try_get("acr")?,
-            amr: amr.split_whitespace().map(str::to_owned).collect(),
-        },
+        session: session_from_row(session_id, &s)?,
         scope: text("scope")?
             .split_whitespace()
             .map(str::to_owned)
@@ -688,6 +805,41 @@ pub async fn end_session(
     .execute(conn)
     .await?;
     Ok(ended > 0)
+}
+
+/// Ends every session of `subject` but `keep` and revokes their refresh tokens
+/// (after a password change). Returns how many sessions ended.
+pub async fn end_other_sessions(
+    conn: &mut Conn,
+    subject: SubjectId,
+    keep: &str,
+    now: Timestamp,
+) -> Result<u64, SsoError> {
+    let ended = sqlx::query(
+        "UPDATE sessions SET ended_at = $3 WHERE subject_id = $1 AND id <> $2 AND ended_at IS NULL",
+    )
+    .bind(subject.to_string())
+    .bind(keep)
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $3 WHERE subject_id = $1 \
+         AND (session_id IS NULL OR session_id <> $2) AND revoked_at IS NULL",
+    )
+    .bind(subject.to_string())
+    .bind(keep)
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await?;
+    Ok(ended)
+}
+
+/// The CSRF token of the account page's forms: derived from the session cookie, which
+/// only the person's browser holds (HttpOnly), so another site cannot know it.
+pub fn session_csrf(cookie: &str) -> String {
+    sha256_hex(&format!("tongban-account-form|{cookie}"))
 }
 
 /// Ends every session of `subject` and revokes all their refresh tokens ("sign out

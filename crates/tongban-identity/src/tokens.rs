@@ -113,6 +113,10 @@ impl TokenIssuer {
         if let Some(nonce) = nonce {
             claims["nonce"] = json!(nonce);
         }
+        // An agent's session names the legal person they act for.
+        if let Some(company) = session.acting_for {
+            claims["acting_for"] = json!(company.to_string());
+        }
         self.sign("JWT", &claims, now).await
     }
 

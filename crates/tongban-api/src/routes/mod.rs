@@ -1,5 +1,6 @@
 //! Routers by area, assembled with the middleware stack into the one application router.
 
+mod account;
 mod admin;
 mod docs;
 mod health;
@@ -7,6 +8,7 @@ mod oidc;
 mod pki;
 mod reports;
 mod system;
+mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -35,7 +37,14 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(pki::jwks))
         .routes(routes!(oidc::discovery))
         .routes(routes!(oidc::authorize))
-        .routes(routes!(oidc::login))
+        .routes(routes!(oidc::login, oidc::login_page))
+        .routes(routes!(oidc::consent))
+        .routes(routes!(account::page))
+        .routes(routes!(account::end_session))
+        .routes(routes!(account::end_all))
+        .routes(routes!(account::withdraw_consent))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::prefs))
         .routes(routes!(oidc::token))
         .routes(routes!(oidc::userinfo))
         .routes(routes!(oidc::introspect))

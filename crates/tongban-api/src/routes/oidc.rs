@@ -13,10 +13,12 @@ use serde::Deserialize;
 use serde_json::json;
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, Client};
+use tongban_identity::consent;
 use tongban_identity::grants::{self, GrantError, RefreshGrant};
 use tongban_identity::registry;
 use tongban_identity::sso::{
-    self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, Session, SsoError,
+    self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, FlowTarget, Session,
+    SsoError,
 };
 
 use crate::auth::Authenticated;
@@ -24,41 +26,12 @@ use crate::pages;
 use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
 
-const SESSION_COOKIE: &str = "__Host-tongban-session";
-const FLOW_COOKIE: &str = "__Host-tongban-flow";
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-/// `__Host-` cookies: Secure, host-only, Path=/ (RFC 6265bis §4.1.3.2); HttpOnly and
-/// SameSite=Lax so scripts cannot read them and cross-site posts do not carry them.
-fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
-    let text =
-        format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
+use super::web::{self, FLOW_COOKIE, SESSION_COOKIE, cookie, set_cookie, store_page};
 
 fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     let query = serde_urlencoded::to_string(params).unwrap_or_default();
     let separator = if uri.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{uri}{separator}{query}")).into_response()
-}
-
-fn store_page(error: impl std::fmt::Display) -> Response {
-    tracing::error!(%error, "sso store error");
-    pages::error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "暂时无法登录 Service unavailable",
-        "请稍后再试。Please try again later.",
-    )
 }
 
 /// The discovery document (OpenID Connect Discovery 1.0).
@@ -89,7 +62,8 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Authorization endpoint: validates the request; with a live session answers with a
-/// code at once (single sign-on), otherwise shows the login form.
+/// code at once (single sign-on), after the consent page for a third-party client;
+/// otherwise shows the login form.
 #[utoipa::path(get, path = "/authorize", tag = "oidc",
     params(
         ("response_type" = String, Query, description = "`code`"),
@@ -100,13 +74,14 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         ("nonce" = Option<String>, Query),
         ("code_challenge" = String, Query, description = "PKCE, S256"),
         ("code_challenge_method" = String, Query, description = "`S256`"),
-        ("prompt" = Option<String>, Query, description = "`none` or `login`"),
+        ("prompt" = Option<String>, Query, description = "`none`, `login` or `consent`"),
         ("max_age" = Option<i64>, Query),
         ("login_hint" = Option<String>, Query),
+        ("ui_locales" = Option<String>, Query, description = "`zh-CN` (default) or `en`"),
     ),
     responses(
         (status = 303, description = "redirect to the client with a code or an OAuth error"),
-        (status = 200, description = "the login form", content_type = "text/html"),
+        (status = 200, description = "the login form, or the consent page", content_type = "text/html"),
         (status = 400, description = "unknown client or unregistered redirect URI: an error page, no redirect", content_type = "text/html"),
     ))]
 pub async fn authorize(
@@ -130,18 +105,17 @@ pub async fn authorize(
             description,
             state: st,
         }) => {
-            let mut query = vec![
-                ("error", error),
-                ("error_description", description.as_str()),
-                ("iss", state.tokens.issuer()),
-            ];
-            if let Some(st) = st.as_deref() {
-                query.push(("state", st));
-            }
-            return redirect_with(&redirect_uri, &query);
+            return redirect_error(
+                &state,
+                &redirect_uri,
+                error,
+                Some(&description),
+                st.as_deref(),
+            );
         }
         Err(AuthorizeError::Store(error)) => return store_page(error),
     };
+    let prefs = web::prefs(&headers, request.ui_locales.as_deref());
     let session = match cookie(&headers, SESSION_COOKIE) {
         Some(token) => match sso::session_from_cookie(&mut conn, &token, now).await {
             Ok(session) => session.filter(|s| sso::session_fits(s, &request, now)),
@@ -150,32 +124,107 @@ pub async fn authorize(
         None => None,
     };
     if let Some(session) = session {
-        return code_redirect(&state, &mut conn, &request, &session, now).await;
+        return continue_signed_in(&state, &mut conn, &request, &session, prefs, now).await;
     }
     if request.prompt_none {
-        let mut query = vec![("error", "login_required"), ("iss", state.tokens.issuer())];
-        if let Some(st) = request.state.as_deref() {
-            query.push(("state", st));
-        }
-        return redirect_with(&request.redirect_uri, &query);
+        return redirect_error(
+            &state,
+            &request.redirect_uri,
+            "login_required",
+            None,
+            request.state.as_deref(),
+        );
     }
-    match sso::start_flow(&mut conn, &request, now).await {
+    match sso::start_flow(&mut conn, &FlowTarget::Authorize(request.clone()), now).await {
         Ok(flow) => {
-            let mut page = pages::login(
+            let page = pages::login(
+                prefs,
                 &flow.csrf_token,
                 request.login_hint.as_deref(),
                 None,
                 StatusCode::OK,
             );
-            let max_age = sso::FLOW_LIFETIME_MS / 1000;
-            page.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(FLOW_COOKIE, &flow.cookie, max_age),
-            );
-            page.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            page
+            with_flow_cookie(page, &flow.cookie)
         }
+        Err(error) => store_page(error),
+    }
+}
+
+fn with_flow_cookie(page: Response, flow_cookie: &str) -> Response {
+    let mut page = web::no_store(page);
+    let max_age = sso::FLOW_LIFETIME_MS / 1000;
+    page.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(FLOW_COOKIE, flow_cookie, max_age),
+    );
+    page
+}
+
+/// An OAuth error sent back to the client's (already verified) redirect URI.
+fn redirect_error(
+    state: &AppState,
+    redirect_uri: &str,
+    error: &str,
+    description: Option<&str>,
+    client_state: Option<&str>,
+) -> Response {
+    let mut query = vec![("error", error), ("iss", state.tokens.issuer())];
+    if let Some(description) = description {
+        query.push(("error_description", description));
+    }
+    if let Some(st) = client_state {
+        query.push(("state", st));
+    }
+    redirect_with(redirect_uri, &query)
+}
+
+/// With a signed-in session: a code at once, or first the consent page when a
+/// third-party client asks for scopes not allowed before.
+async fn continue_signed_in(
+    state: &AppState,
+    conn: &mut tongban_store::Conn,
+    request: &AuthorizeRequest,
+    session: &Session,
+    prefs: pages::Prefs,
+    now: Timestamp,
+) -> Response {
+    match consent::needed(conn, session.subject, request).await {
+        Ok(false) => code_redirect(state, conn, request, session, now).await,
+        Ok(true) if request.prompt_none => redirect_error(
+            state,
+            &request.redirect_uri,
+            "consent_required",
+            None,
+            request.state.as_deref(),
+        ),
+        Ok(true) => {
+            match sso::start_flow(conn, &FlowTarget::Authorize(request.clone()), now).await {
+                Ok(flow) => {
+                    let page = consent_page(conn, request, &flow.csrf_token, prefs).await;
+                    with_flow_cookie(page, &flow.cookie)
+                }
+                Err(error) => store_page(error),
+            }
+        }
+        Err(error) => store_page(error),
+    }
+}
+
+async fn consent_page(
+    conn: &mut tongban_store::Conn,
+    request: &AuthorizeRequest,
+    csrf: &str,
+    prefs: pages::Prefs,
+) -> Response {
+    match clients::find(conn, &request.client_id).await {
+        Ok(Some(client)) => {
+            web::no_store(pages::consent(prefs, csrf, &client.name, &request.scope))
+        }
+        Ok(None) => pages::error(
+            StatusCode::BAD_REQUEST,
+            "无法继续 Cannot continue",
+            "the client is not registered",
+        ),
         Err(error) => store_page(error),
     }
 }
@@ -199,6 +248,46 @@ async fn code_redirect(
     }
 }
 
+/// Shows the form of the current login flow again (after a language or text-size
+/// switch): the login form, or the consent page once signed in.
+#[utoipa::path(get, path = "/login", tag = "oidc",
+    responses(
+        (status = 200, description = "the login form or the consent page", content_type = "text/html"),
+        (status = 403, description = "no live login flow in this browser", content_type = "text/html"),
+    ))]
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let now = Timestamp::now();
+    let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
+        return web::expired_form();
+    };
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
+        Err(error) => return store_page(error),
+    };
+    let (target, csrf) = match sso::flow_by_cookie(&mut conn, &flow_cookie, now).await {
+        Ok(found) => found,
+        Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
+        Err(error) => return store_page(error),
+    };
+    let (prefs, hint) = match &target {
+        FlowTarget::Authorize(request) => (
+            web::prefs(&headers, request.ui_locales.as_deref()),
+            request.login_hint.as_deref(),
+        ),
+        FlowTarget::Account => (web::prefs(&headers, None), None),
+    };
+    if let FlowTarget::Authorize(request) = &target
+        && let Some(token) = cookie(&headers, SESSION_COOKIE)
+    {
+        match sso::session_from_cookie(&mut conn, &token, now).await {
+            Ok(Some(_)) => return consent_page(&mut conn, request, &csrf, prefs).await,
+            Ok(None) => {}
+            Err(error) => return store_page(error),
+        }
+    }
+    web::no_store(pages::login(prefs, &csrf, hint, None, StatusCode::OK))
+}
+
 /// The login form's fields.
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -206,15 +295,20 @@ pub struct LoginForm {
     #[serde(default)]
     csrf_token: String,
     identifier: String,
+    /// A department's or company's USCC (staff or agent login).
+    #[serde(default)]
+    organisation: Option<String>,
     password: String,
 }
 
 /// Password login: checks the CSRF token against the flow cookie, throttles, verifies
-/// the password, starts the session and returns to the client with a code.
+/// the password, starts the session and continues: to the client with a code, to the
+/// consent page, or to the account page.
 #[utoipa::path(post, path = "/login", tag = "oidc",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, identifier, password"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, identifier, organisation (optional USCC), password"),
     responses(
-        (status = 303, description = "signed in: back to the client with a code"),
+        (status = 303, description = "signed in: back to the client with a code, or to the account page"),
+        (status = 200, description = "signed in: the consent page of a third-party client", content_type = "text/html"),
         (status = 401, description = "wrong identifier or password: the form again", content_type = "text/html"),
         (status = 403, description = "missing or foreign CSRF token", content_type = "text/html"),
         (status = 429, description = "too many failures", content_type = "text/html",
@@ -228,11 +322,7 @@ pub async fn login(
 ) -> Response {
     let now = Timestamp::now();
     let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "表单已失效 Form expired",
-            "请从应用重新登录。Please start again from the application.",
-        );
+        return web::expired_form();
     };
     // Reads and the password check run on one plain connection, released before
     // the registry (which may take its own) is asked; only the final writes share a
@@ -241,43 +331,41 @@ pub async fn login(
         Ok(conn) => conn,
         Err(error) => return store_page(error),
     };
-    let (request, csrf) =
+    let (target, csrf) =
         match sso::flow_request(&mut conn, &flow_cookie, &form.csrf_token, now).await {
             Ok(found) => found,
-            Err(SsoError::Csrf | SsoError::FlowExpired) => {
-                return pages::error(
-                    StatusCode::FORBIDDEN,
-                    "表单已失效 Form expired",
-                    "请从应用重新登录。Please start again from the application.",
-                );
-            }
+            Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
             Err(error) => return store_page(error),
         };
-    let login = sso::password_login(
-        &mut conn,
-        &state.passwords,
-        &form.identifier,
-        &form.password,
-        peer.ip(),
-        now,
-    )
-    .await;
+    let prefs = match &target {
+        FlowTarget::Authorize(request) => web::prefs(&headers, request.ui_locales.as_deref()),
+        FlowTarget::Account => web::prefs(&headers, None),
+    };
+    let credentials = sso::Credentials {
+        identifier: &form.identifier,
+        organisation: form.organisation.as_deref(),
+        password: &form.password,
+    };
+    let login =
+        sso::password_login(&mut conn, &state.passwords, &credentials, peer.ip(), now).await;
     drop(conn);
-    let subject = match login {
-        Ok(subject) => subject,
+    let logged_in = match login {
+        Ok(logged_in) => logged_in,
         Err(SsoError::InvalidCredentials) => {
             return pages::login(
+                prefs,
                 &csrf,
                 Some(&form.identifier),
-                Some("身份证号或密码错误。The ID number or password is wrong."),
+                Some(pages::Notice::WrongCredentials),
                 StatusCode::UNAUTHORIZED,
             );
         }
         Err(SsoError::Throttled(throttled)) => {
             let mut page = pages::login(
+                prefs,
                 &csrf,
                 Some(&form.identifier),
-                Some("尝试次数过多，请稍后再试。Too many attempts; please wait and try again."),
+                Some(pages::Notice::TooMany),
                 StatusCode::TOO_MANY_REQUESTS,
             );
             page.headers_mut().insert(
@@ -288,25 +376,48 @@ pub async fn login(
         }
         Err(error) => return store_page(error),
     };
-    let level =
-        match registry::assurance_after_login(&state.store, state.registry.as_ref(), subject).await
-        {
-            Ok(level) => level,
-            Err(error) => return store_page(error),
-        };
+    let level = match registry::assurance_after_login(
+        &state.store,
+        state.registry.as_ref(),
+        logged_in.subject,
+    )
+    .await
+    {
+        Ok(level) => level,
+        Err(error) => return store_page(error),
+    };
     let mut tx = match state.store.begin().await {
         Ok(tx) => tx,
         Err(error) => return store_page(error),
     };
-    let created = sso::create_session(&mut tx, subject, &registry::acr(level), &["pwd"], now).await;
+    let created =
+        sso::create_session(&mut tx, logged_in, &registry::acr(level), &["pwd"], now).await;
     let (session, session_cookie) = match created {
         Ok(created) => created,
         Err(error) => return store_page(error),
     };
-    if let Err(error) = sso::end_flow(&mut tx, &flow_cookie).await {
+    let needs_consent = match &target {
+        FlowTarget::Authorize(request) => {
+            match consent::needed(&mut tx, session.subject, request).await {
+                Ok(needed) => needed,
+                Err(error) => return store_page(error),
+            }
+        }
+        FlowTarget::Account => false,
+    };
+    // The flow lives on while consent is pending: the consent form posts its token.
+    if !needs_consent && let Err(error) = sso::end_flow(&mut tx, &flow_cookie).await {
         return store_page(error);
     }
-    let mut response = code_redirect(&state, &mut tx, &request, &session, now).await;
+    let mut response = match &target {
+        FlowTarget::Authorize(request) if needs_consent => {
+            consent_page(&mut tx, request, &csrf, prefs).await
+        }
+        FlowTarget::Authorize(request) => {
+            code_redirect(&state, &mut tx, request, &session, now).await
+        }
+        FlowTarget::Account => web::see_other("/account"),
+    };
     if let Err(error) = tx.commit().await {
         return store_page(error);
     }
@@ -319,8 +430,82 @@ pub async fn login(
             sso::SESSION_ABSOLUTE_MS / 1000,
         ),
     );
-    headers.append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, "", 0));
-    // 303: the browser follows with GET, never re-posting the password.
+    if !needs_consent {
+        headers.append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, "", 0));
+        // 303: the browser follows with GET, never re-posting the password.
+        *response.status_mut() = StatusCode::SEE_OTHER;
+    }
+    response
+}
+
+/// The consent form's fields.
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// `allow` or `deny`.
+    decision: String,
+}
+
+/// The person's decision on the consent page: allow (stored, then a code) or deny
+/// (`access_denied` to the client).
+#[utoipa::path(post, path = "/consent", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, decision=allow|deny"),
+    responses(
+        (status = 303, description = "back to the client with a code or access_denied"),
+        (status = 403, description = "missing or foreign CSRF token, or no session", content_type = "text/html"),
+    ))]
+pub async fn consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let (Some(flow_cookie), Some(session_cookie)) = (
+        cookie(&headers, FLOW_COOKIE),
+        cookie(&headers, SESSION_COOKIE),
+    ) else {
+        return web::expired_form();
+    };
+    let mut tx = match state.store.begin().await {
+        Ok(tx) => tx,
+        Err(error) => return store_page(error),
+    };
+    let request = match sso::flow_request(&mut tx, &flow_cookie, &form.csrf_token, now).await {
+        Ok((FlowTarget::Authorize(request), _)) => request,
+        Ok((FlowTarget::Account, _)) | Err(SsoError::Csrf | SsoError::FlowExpired) => {
+            return web::expired_form();
+        }
+        Err(error) => return store_page(error),
+    };
+    let session = match sso::session_from_cookie(&mut tx, &session_cookie, now).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return web::expired_form(),
+        Err(error) => return store_page(error),
+    };
+    if let Err(error) = sso::end_flow(&mut tx, &flow_cookie).await {
+        return store_page(error);
+    }
+    let mut response = if form.decision == "allow" {
+        if let Err(error) = consent::grant(&mut tx, session.subject, &request, now).await {
+            return store_page(error);
+        }
+        code_redirect(&state, &mut tx, &request, &session, now).await
+    } else {
+        redirect_error(
+            &state,
+            &request.redirect_uri,
+            "access_denied",
+            Some("the person did not allow access"),
+            request.state.as_deref(),
+        )
+    };
+    if let Err(error) = tx.commit().await {
+        return store_page(error);
+    }
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, "", 0));
     *response.status_mut() = StatusCode::SEE_OTHER;
     response
 }

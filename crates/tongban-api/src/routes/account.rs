@@ -1,0 +1,358 @@
+//! The account page (profile, sessions, consents, password) and the page preferences
+//! switch. Every form carries a CSRF token derived from the session cookie.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use tongban_core::time::Timestamp;
+use tongban_identity::account::{self, AccountError, PasswordChange};
+use tongban_identity::secrets::constant_time_eq;
+use tongban_identity::sso::{self, FlowTarget, Session, SsoError};
+use tongban_identity::{consent, subjects};
+
+use crate::pages::{self, AccountView, Notice, PREFS_COOKIE, Prefs};
+use crate::state::AppState;
+
+use super::web::{self, SESSION_COOKIE, cookie, set_cookie, store_page};
+
+/// The live session of this browser and its cookie.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> Result<Option<(Session, String)>, Response> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let mut conn = state.store.conn().await.map_err(store_page)?;
+    let session = sso::session_from_cookie(&mut conn, &token, now)
+        .await
+        .map_err(store_page)?;
+    Ok(session.map(|s| (s, token)))
+}
+
+async fn render(
+    state: &AppState,
+    prefs: Prefs,
+    session: &Session,
+    cookie_value: &str,
+    notice: Option<Notice>,
+    detail: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let now = Timestamp::now();
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
+        Err(error) => return store_page(error),
+    };
+    let profile = match subjects::profile_of(&mut conn, &session.subject.to_string()).await {
+        Ok(Some(profile)) => profile,
+        Ok(None) => return store_page("session of a missing subject"),
+        Err(error) => return store_page(error),
+    };
+    let sessions = match sso::sessions_of(&mut conn, session.subject, now).await {
+        Ok(list) => list,
+        Err(error) => return store_page(error),
+    };
+    let consents = match consent::of(&mut conn, session.subject).await {
+        Ok(list) => list,
+        Err(error) => return store_page(error),
+    };
+    let csrf = sso::session_csrf(cookie_value);
+    let view = AccountView {
+        profile: &profile,
+        sessions: &sessions,
+        current_session: &session.id,
+        consents: &consents,
+        csrf_token: &csrf,
+        notice,
+        detail,
+    };
+    web::no_store(pages::account(prefs, &view, status))
+}
+
+/// The account page; without a session, the login form (which returns here).
+#[utoipa::path(get, path = "/account", tag = "account",
+    responses(
+        (status = 200, description = "the account page, or the login form", content_type = "text/html"),
+    ))]
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let now = Timestamp::now();
+    let prefs = web::prefs(&headers, None);
+    match signed_in(&state, &headers, now).await {
+        Ok(Some((session, token))) => {
+            render(&state, prefs, &session, &token, None, None, StatusCode::OK).await
+        }
+        Ok(None) => {
+            let mut conn = match state.store.conn().await {
+                Ok(conn) => conn,
+                Err(error) => return store_page(error),
+            };
+            match sso::start_flow(&mut conn, &FlowTarget::Account, now).await {
+                Ok(flow) => {
+                    let mut page = web::no_store(pages::login(
+                        prefs,
+                        &flow.csrf_token,
+                        None,
+                        None,
+                        StatusCode::OK,
+                    ));
+                    page.headers_mut().append(
+                        header::SET_COOKIE,
+                        set_cookie(web::FLOW_COOKIE, &flow.cookie, sso::FLOW_LIFETIME_MS / 1000),
+                    );
+                    page
+                }
+                Err(error) => store_page(error),
+            }
+        }
+        Err(response) => response,
+    }
+}
+
+/// The session of a form post whose CSRF token matches it.
+async fn form_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf_token: &str,
+    now: Timestamp,
+) -> Result<(Session, String), Response> {
+    match signed_in(state, headers, now).await? {
+        Some((session, token)) if constant_time_eq(&sso::session_csrf(&token), csrf_token) => {
+            Ok((session, token))
+        }
+        _ => Err(web::expired_form()),
+    }
+}
+
+/// A form with only its CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A form naming one session.
+#[derive(Deserialize)]
+pub struct EndSessionForm {
+    #[serde(default)]
+    csrf_token: String,
+    session_id: String,
+}
+
+/// Ends one of the person's other sessions (and its refresh tokens).
+#[utoipa::path(post, path = "/account/sessions/end", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, session_id"),
+    responses(
+        (status = 303, description = "back to the account page"),
+        (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
+    ))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<EndSessionForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let ended = async {
+        let mut tx = state.store.begin().await?;
+        sso::end_session(&mut tx, session.subject, &form.session_id, now).await?;
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        Ok::<_, SsoError>(())
+    };
+    match ended.await {
+        Ok(()) if form.session_id == session.id => signed_out(),
+        Ok(()) => web::see_other("/account"),
+        Err(error) => store_page(error),
+    }
+}
+
+fn signed_out() -> Response {
+    let mut response = web::see_other("/account");
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
+    response
+}
+
+/// Signs out everywhere: every session of the person ends, every refresh token is
+/// revoked.
+#[utoipa::path(post, path = "/account/sessions/end-all", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token"),
+    responses(
+        (status = 303, description = "signed out; to the login form"),
+        (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
+    ))]
+pub async fn end_all(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let ended = async {
+        let mut tx = state.store.begin().await?;
+        sso::end_all_sessions(&mut tx, session.subject, now).await?;
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        Ok::<_, SsoError>(())
+    };
+    match ended.await {
+        Ok(()) => signed_out(),
+        Err(error) => store_page(error),
+    }
+}
+
+/// A form naming one client.
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    csrf_token: String,
+    client_id: String,
+}
+
+/// Withdraws a consent; the client's refresh tokens for this person are revoked.
+#[utoipa::path(post, path = "/account/consents/withdraw", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, client_id"),
+    responses(
+        (status = 303, description = "back to the account page"),
+        (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
+    ))]
+pub async fn withdraw_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<WithdrawForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let withdrawn = async {
+        let mut tx = state.store.begin().await?;
+        consent::withdraw(&mut tx, session.subject, &form.client_id, now).await?;
+        tx.commit().await?;
+        Ok::<_, tongban_store::StoreError>(())
+    };
+    match withdrawn.await {
+        Ok(()) => web::see_other("/account"),
+        Err(error) => store_page(error),
+    }
+}
+
+/// The password form's fields.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf_token: String,
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+/// Changes the password (the current one is asked again); other sessions end.
+#[utoipa::path(post, path = "/account/password", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, current_password, new_password, confirm_password"),
+    responses(
+        (status = 200, description = "changed: the account page with a notice", content_type = "text/html"),
+        (status = 401, description = "the current password is wrong", content_type = "text/html"),
+        (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 422, description = "the new password breaks the policy or differs from its confirmation", content_type = "text/html"),
+        (status = 429, description = "too many wrong current passwords", content_type = "text/html"),
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let prefs = web::prefs(&headers, None);
+    let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let change = PasswordChange {
+        current: &form.current_password,
+        new: &form.new_password,
+        confirm: &form.confirm_password,
+    };
+    let result = async {
+        let mut tx = state.store.begin().await?;
+        let outcome = account::change_password(
+            &mut tx,
+            &state.passwords,
+            session.subject,
+            &session.id,
+            &change,
+            peer.ip(),
+            now,
+        )
+        .await;
+        // Failures are recorded for throttling, so they commit too.
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        outcome
+    };
+    let (notice, detail, status) = match result.await {
+        Ok(()) => (Notice::PasswordChanged, None, StatusCode::OK),
+        Err(AccountError::WrongPassword) => (Notice::WrongCurrent, None, StatusCode::UNAUTHORIZED),
+        Err(AccountError::Mismatch) => (Notice::Mismatch, None, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(AccountError::Policy(reason)) => (
+            Notice::Mismatch,
+            Some(reason.to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(AccountError::Throttled(_)) => (Notice::TooMany, None, StatusCode::TOO_MANY_REQUESTS),
+        Err(error) => return store_page(error),
+    };
+    render(
+        &state,
+        prefs,
+        &session,
+        &token,
+        Some(notice),
+        detail.as_deref(),
+        status,
+    )
+    .await
+}
+
+/// The preferences switch.
+#[derive(Deserialize)]
+pub struct PrefsQuery {
+    /// `zh`, `en`, `zh-large` or `en-large`.
+    set: String,
+    /// A path on this site to return to.
+    back: Option<String>,
+}
+
+/// Sets the language and text size, then returns to the page the person was on.
+#[utoipa::path(get, path = "/prefs", tag = "account",
+    params(
+        ("set" = String, Query, description = "`zh`, `en`, `zh-large` or `en-large`"),
+        ("back" = Option<String>, Query, description = "a path on this site"),
+    ),
+    responses((status = 303, description = "back, with the preferences cookie")))]
+pub async fn prefs(Query(query): Query<PrefsQuery>) -> Response {
+    let chosen = Prefs::resolve(Some(&query.set), None);
+    let back = query
+        .back
+        .filter(|b| web::is_local_path(b))
+        .unwrap_or_else(|| "/account".to_owned());
+    let mut response = web::see_other(&back);
+    let one_year = 365 * 24 * 60 * 60;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(PREFS_COOKIE, &chosen.cookie_value(), one_year),
+    );
+    response
+}

@@ -1,0 +1,99 @@
+//! What the browser-facing handlers share: cookies, page preferences, local redirects.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::pages::{self, PREFS_COOKIE, Prefs};
+
+pub(crate) const SESSION_COOKIE: &str = "__Host-tongban-session";
+pub(crate) const FLOW_COOKIE: &str = "__Host-tongban-flow";
+
+/// The value of cookie `name`.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// `__Host-` cookies: Secure, host-only, Path=/ (RFC 6265bis §4.1.3.2); HttpOnly and
+/// SameSite=Lax so scripts cannot read them and cross-site posts do not carry them.
+pub(crate) fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
+    let text =
+        format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The page preferences of this browser (cookie, else `ui_locales`).
+pub(crate) fn prefs(headers: &HeaderMap, ui_locales: Option<&str>) -> Prefs {
+    Prefs::resolve(cookie(headers, PREFS_COOKIE).as_deref(), ui_locales)
+}
+
+/// A page that must not be cached (it carries a CSRF token or personal data).
+pub(crate) fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// 303 to a path on this site.
+pub(crate) fn see_other(path: &str) -> Response {
+    let mut response = Redirect::to(path).into_response();
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+}
+
+/// Whether `path` stays on this site: one leading slash, no scheme or authority, no
+/// backslash (which some browsers read as a slash).
+pub(crate) fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+}
+
+/// The page for a store failure: the person can retry; the details go to the log.
+pub(crate) fn store_page(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "sso store error");
+    pages::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "暂时无法登录 Service unavailable",
+        "请稍后再试。Please try again later.",
+    )
+}
+
+/// The page for a form whose CSRF token or flow is missing, foreign or expired.
+pub(crate) fn expired_form() -> Response {
+    pages::error(
+        StatusCode::FORBIDDEN,
+        "表单已失效 Form expired",
+        "请重新开始。Please start again.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_local() {
+        for ok in ["/", "/account", "/login?x=1"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/a\r\nb",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! What a signed-in person manages on the account page: their password, their
+//! sessions and their consents. Sessions and consents live in [`crate::sso`] and
+//! [`crate::consent`]; this module holds the password change.
+
+use std::sync::Arc;
+
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, StoreError};
+
+use crate::password::{PasswordPolicyError, Passwords, check_policy};
+use crate::sso::{self, SsoError};
+use crate::subjects::SubjectId;
+use crate::throttle::{self, ThrottleKey, Throttled};
+
+/// Why a password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The current password is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// The new password breaks the policy.
+    #[error(transparent)]
+    Policy(#[from] PasswordPolicyError),
+    /// The confirmation differs from the new password.
+    #[error("the two new passwords differ")]
+    Mismatch,
+    /// Too many wrong current passwords.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// Hashing failed.
+    #[error("password hashing failed")]
+    Hash,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+impl From<SsoError> for AccountError {
+    fn from(error: SsoError) -> Self {
+        match error {
+            SsoError::Throttled(t) => Self::Throttled(t),
+            SsoError::Store(s) => Self::Store(s),
+            other => Self::Store(StoreError::Corrupt(other.to_string())),
+        }
+    }
+}
+
+/// A password change request from the account page.
+pub struct PasswordChange<'a> {
+    /// The current password, proving it is the person and not someone at their
+    /// unlocked screen.
+    pub current: &'a str,
+    /// The new password.
+    pub new: &'a str,
+    /// The new password again.
+    pub confirm: &'a str,
+}
+
+/// Changes `subject`'s password; throttled like a login. Every other session ends
+/// (and its refresh tokens are revoked); `keep_session` stays signed in.
+pub async fn change_password(
+    conn: &mut Conn,
+    passwords: &Arc<Passwords>,
+    subject: SubjectId,
+    keep_session: &str,
+    change: &PasswordChange<'_>,
+    client_ip: std::net::IpAddr,
+    now: Timestamp,
+) -> Result<(), AccountError> {
+    let keys = [
+        ThrottleKey::account(&subject.to_string()),
+        ThrottleKey::address(client_ip),
+    ];
+    throttle::check(conn, &keys, now).await??;
+    let row = sqlx::query(
+        "SELECT name, resident_id, email, password_hash FROM subjects WHERE id = $1 AND kind = 'natural'",
+    )
+    .bind(subject.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    let stored: Option<String> = row.try_get("password_hash")?;
+    let hasher = passwords.clone();
+    let current = change.current.to_owned();
+    let ok = tokio::task::spawn_blocking(move || hasher.verify(&current, stored.as_deref()))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        for key in &keys {
+            throttle::record_failure(conn, key, now).await?;
+        }
+        return Err(AccountError::WrongPassword);
+    }
+    if change.new != change.confirm {
+        return Err(AccountError::Mismatch);
+    }
+    let name: String = row.try_get("name")?;
+    let resident_id: Option<String> = row.try_get("resident_id")?;
+    let email: Option<String> = row.try_get("email")?;
+    let mut own: Vec<&str> = vec![name.as_str()];
+    own.extend(resident_id.as_deref());
+    own.extend(email.as_deref());
+    check_policy(change.new, &own)?;
+    let hasher = passwords.clone();
+    let new = change.new.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hasher.hash(&new))
+        .await
+        .map_err(|_| AccountError::Hash)?
+        .map_err(|_| AccountError::Hash)?;
+    sso::set_password_hash(conn, subject, &hash).await?;
+    throttle::clear(conn, &keys[0]).await?;
+    sso::end_other_sessions(conn, subject, keep_session, now).await?;
+    Ok(())
+}
