@@ -91,6 +91,10 @@ pub struct AuthorizeRequest {
 /// What a login flow returns to once the person has logged in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived values, one per login page; boxing buys nothing"
+)]
 pub enum FlowTarget {
     /// A client's authorization request.
     Authorize(AuthorizeRequest),
