@@ -824,3 +824,408 @@ async fn concurrent_logins_and_token_requests_on_a_tiny_pool_all_succeed() {
         task.await.unwrap();
     }
 }
+
+/// Posts a form with the given cookies; no redirects followed.
+async fn browser_post(
+    w: &World,
+    path: &str,
+    cookies: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    w.server
+        .client
+        .post(format!("{}{path}", w.server.base))
+        .header("cookie", cookies)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn browser_get(w: &World, path: &str, cookies: &str) -> reqwest::Response {
+    w.server
+        .client
+        .get(format!("{}{path}", w.server.base))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logs in at the portal; returns the session cookie value.
+async fn session_cookie(w: &World, password: &str) -> String {
+    let (flow, csrf) = open_form(w, &w.portal).await;
+    let response = post_login(w, &flow, Some(&csrf), password).await;
+    assert_eq!(response.status(), 303);
+    set_cookie(&response, "__Host-tongban-session").unwrap()
+}
+
+fn third_party(w: &World) -> impl std::future::Future<Output = Rp> + '_ {
+    async move {
+        let mut tx = w.server.store().begin().await.unwrap();
+        let new = NewClient {
+            name: "News app".into(),
+            confidential: true,
+            redirect_uris: vec!["https://news.example.com/cb".into()],
+            scopes: vec!["openid".into(), "profile".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            first_party: false,
+            ..NewClient::default()
+        };
+        let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        Rp {
+            id: client.id,
+            secret: secret.unwrap(),
+            redirect: "https://news.example.com/cb".into(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_third_party_client_gets_consent_once_and_withdrawal_takes_it_back() {
+    let w = world().await;
+    let news = third_party(&w).await;
+    let session = session_cookie(&w, PASSWORD).await;
+    let cookies = format!("__Host-tongban-session={session}");
+
+    let silent = browser_get(&w, &authorize_url(&news, "&prompt=none"), &cookies).await;
+    assert_eq!(
+        query_param(&location(&silent), "error").as_deref(),
+        Some("consent_required")
+    );
+
+    // Deny first: the client hears access_denied.
+    let page = browser_get(&w, &authorize_url(&news, ""), &cookies).await;
+    assert_eq!(page.status(), 200);
+    let flow = set_cookie(&page, "__Host-tongban-flow").unwrap();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("News app") && html.contains("您的姓名"),
+        "{html}"
+    );
+    let with_flow = format!("{cookies}; __Host-tongban-flow={flow}");
+    let forged = browser_post(&w, "/consent", &with_flow, &[("decision", "allow")]).await;
+    assert_eq!(forged.status(), 403);
+    let denied = browser_post(
+        &w,
+        "/consent",
+        &with_flow,
+        &[("csrf_token", &csrf_of(&html)), ("decision", "deny")],
+    )
+    .await;
+    assert_eq!(denied.status(), 303);
+    assert_eq!(
+        query_param(&location(&denied), "error").as_deref(),
+        Some("access_denied")
+    );
+
+    // Allow: a code; the next request needs no page.
+    let page = browser_get(&w, &authorize_url(&news, ""), &cookies).await;
+    let flow = set_cookie(&page, "__Host-tongban-flow").unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let allowed = browser_post(
+        &w,
+        "/consent",
+        &format!("{cookies}; __Host-tongban-flow={flow}"),
+        &[("csrf_token", &csrf), ("decision", "allow")],
+    )
+    .await;
+    let code = query_param(&location(&allowed), "code").unwrap();
+    let tokens: Value = redeem(&w, &news, &code).await.json().await.unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let again = browser_get(&w, &authorize_url(&news, ""), &cookies).await;
+    assert_eq!(again.status(), 303);
+    assert!(query_param(&location(&again), "code").is_some());
+
+    // The account page lists the consent; withdrawing it needs the page's token and
+    // revokes the client's refresh tokens.
+    let account = browser_get(&w, "/account", &cookies).await;
+    assert_eq!(account.status(), 200);
+    let html = account.text().await.unwrap();
+    assert!(html.contains("News app"), "{html}");
+    let account_csrf = csrf_of(&html);
+    let foreign = browser_post(
+        &w,
+        "/account/consents/withdraw",
+        &cookies,
+        &[("csrf_token", "not-the-token"), ("client_id", &news.id)],
+    )
+    .await;
+    assert_eq!(foreign.status(), 403);
+    let withdrawn = browser_post(
+        &w,
+        "/account/consents/withdraw",
+        &cookies,
+        &[("csrf_token", &account_csrf), ("client_id", &news.id)],
+    )
+    .await;
+    assert_eq!(withdrawn.status(), 303);
+    let refreshed = form_post(
+        &w,
+        "/token",
+        &news,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(
+        refreshed.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    let asks_again = browser_get(&w, &authorize_url(&news, ""), &cookies).await;
+    assert_eq!(asks_again.status(), 200);
+    // First-party portals never ask.
+    let portal = browser_get(&w, &authorize_url(&w.second, "&prompt=none"), &cookies).await;
+    assert!(query_param(&location(&portal), "code").is_some());
+    w.server.stop().await;
+}
+
+fn hidden_values(html: &str, name: &str) -> Vec<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.match_indices(&marker)
+        .map(|(at, _)| {
+            html[at + marker.len()..]
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_account_page_ends_sessions_and_changes_the_password() {
+    let w = world().await;
+    let first = session_cookie(&w, PASSWORD).await;
+    let second = session_cookie(&w, PASSWORD).await;
+    let cookies = format!("__Host-tongban-session={first}");
+    let html = browser_get(&w, "/account", &cookies)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("当前会话") && html.contains("张三"), "{html}");
+    let others = hidden_values(&html, "session_id");
+    assert_eq!(others.len(), 1, "one other session: {html}");
+    let csrf = csrf_of(&html);
+
+    let ended = browser_post(
+        &w,
+        "/account/sessions/end",
+        &cookies,
+        &[("csrf_token", &csrf), ("session_id", &others[0])],
+    )
+    .await;
+    assert_eq!(ended.status(), 303);
+    let second_gone = browser_get(
+        &w,
+        &authorize_url(&w.portal, "&prompt=none"),
+        &format!("__Host-tongban-session={second}"),
+    )
+    .await;
+    assert_eq!(
+        query_param(&location(&second_gone), "error").as_deref(),
+        Some("login_required")
+    );
+
+    let change = async |current: &str, new: &str, confirm: &str| {
+        browser_post(
+            &w,
+            "/account/password",
+            &cookies,
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("current_password", current),
+                ("new_password", new),
+                ("confirm_password", confirm),
+            ],
+        )
+        .await
+    };
+    const NEW: &str = "rivers run east to the sea";
+    assert_eq!(change("wrong password", NEW, NEW).await.status(), 401);
+    assert_eq!(change(PASSWORD, NEW, "something else").await.status(), 422);
+    let common = change(PASSWORD, "password123", "password123").await;
+    assert_eq!(common.status(), 422);
+    assert!(common.text().await.unwrap().contains("role=\"alert\""));
+    let changed = change(PASSWORD, NEW, NEW).await;
+    assert_eq!(changed.status(), 200);
+    assert!(changed.text().await.unwrap().contains("密码已修改"));
+    let (flow, form_csrf) = open_form(&w, &w.portal).await;
+    assert_eq!(
+        post_login(&w, &flow, Some(&form_csrf), PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    let _ = session_cookie(&w, NEW).await;
+
+    // Sign out everywhere: this session too.
+    let all = browser_post(
+        &w,
+        "/account/sessions/end-all",
+        &cookies,
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(all.status(), 303);
+    assert!(
+        all.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("__Host-tongban-session=;"))
+    );
+    // Without a session the account page is the login form, which returns there.
+    let login = browser_get(&w, "/account", &cookies).await;
+    let flow = set_cookie(&login, "__Host-tongban-flow").unwrap();
+    let login_csrf = csrf_of(&login.text().await.unwrap());
+    let back = browser_post(
+        &w,
+        "/login",
+        &format!("__Host-tongban-flow={flow}"),
+        &[
+            ("csrf_token", login_csrf.as_str()),
+            ("identifier", "zhang.san@example.cn"),
+            ("password", NEW),
+        ],
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(location(&back), "/account");
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn pages_switch_language_and_text_size() {
+    let w = world().await;
+    let english = w
+        .server
+        .get(&authorize_url(&w.portal, "&ui_locales=en-GB"))
+        .await;
+    let flow = set_cookie(&english, "__Host-tongban-flow").unwrap();
+    let html = english.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("Sign in"),
+        "{html}"
+    );
+    assert!(html.contains("<label for=\"identifier\">"));
+
+    let switch = w.server.get("/prefs?set=zh-large&back=/login").await;
+    assert_eq!(switch.status(), 303);
+    assert_eq!(location(&switch), "/login");
+    let prefs = set_cookie(&switch, "__Host-tongban-prefs").unwrap();
+    let again = browser_get(
+        &w,
+        "/login",
+        &format!("__Host-tongban-flow={flow}; __Host-tongban-prefs={prefs}"),
+    )
+    .await;
+    let html = again.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"zh-CN\">") && html.contains("class=\"large\""),
+        "{html}"
+    );
+
+    // The switch never sends anyone off-site.
+    for back in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+    ] {
+        let path = format!(
+            "/prefs?{}",
+            serde_urlencoded::to_string([("set", "en"), ("back", back)]).unwrap()
+        );
+        assert_eq!(location(&w.server.get(&path).await), "/account", "{back}");
+    }
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn staff_and_agents_log_in_with_their_organisation_code() {
+    let w = world().await;
+    let now = Timestamp::now();
+    let mut tx = w.server.store().begin().await.unwrap();
+    let zhang = subjects::find_by_resident_id(&mut tx, &"11010519491231002X".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let department = subjects::create_department(
+        &mut tx,
+        "浙江省市场监督管理局",
+        "91350100M000100Y43",
+        subjects::Level::Province,
+        None,
+        now,
+    )
+    .await
+    .unwrap();
+    subjects::add_staff(
+        &mut tx,
+        zhang,
+        department.id,
+        "ZJ-0007",
+        &[subjects::Role::Issuer],
+        now,
+    )
+    .await
+    .unwrap();
+    let company =
+        subjects::create_legal_person(&mut tx, "某某科技有限公司", "11100000000013338W", now)
+            .await
+            .unwrap();
+    subjects::link_agent(
+        &mut tx,
+        zhang,
+        company,
+        subjects::AgentRole::Agent,
+        now,
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let login = async |identifier: &str, organisation: &str| {
+        let (flow, csrf) = open_form(&w, &w.portal).await;
+        browser_post(
+            &w,
+            "/login",
+            &format!("__Host-tongban-flow={flow}"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("identifier", identifier),
+                ("organisation", organisation),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+    };
+    let staff = login("ZJ-0007", "91350100m000100y43").await;
+    assert_eq!(staff.status(), 303);
+    let code = query_param(&location(&staff), "code").unwrap();
+    let claims = id_token_claims(
+        &w,
+        &redeem(&w, &w.portal, &code).await.json().await.unwrap(),
+    )
+    .await;
+    assert_eq!(claims["sub"], zhang.to_string());
+    assert!(claims.get("acting_for").is_none());
+
+    let agent = login("11010519491231002X", "11100000000013338W").await;
+    let code = query_param(&location(&agent), "code").unwrap();
+    let claims = id_token_claims(
+        &w,
+        &redeem(&w, &w.portal, &code).await.json().await.unwrap(),
+    )
+    .await;
+    assert_eq!(claims["acting_for"], company.to_string());
+
+    // A staff number of another department, or a company they do not act for: the
+    // same refusal as a wrong password.
+    assert_eq!(login("ZJ-0007", "11430000006122244L").await.status(), 401);
+    assert_eq!(login("ZJ-0008", "91350100M000100Y43").await.status(), 401);
+    w.server.stop().await;
+}
