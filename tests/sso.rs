@@ -860,27 +860,25 @@ async fn session_cookie(w: &World, password: &str) -> String {
     set_cookie(&response, "__Host-tongban-session").unwrap()
 }
 
-fn third_party(w: &World) -> impl std::future::Future<Output = Rp> + '_ {
-    async move {
-        let mut tx = w.server.store().begin().await.unwrap();
-        let new = NewClient {
-            name: "News app".into(),
-            confidential: true,
-            redirect_uris: vec!["https://news.example.com/cb".into()],
-            scopes: vec!["openid".into(), "profile".into()],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            first_party: false,
-            ..NewClient::default()
-        };
-        let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        Rp {
-            id: client.id,
-            secret: secret.unwrap(),
-            redirect: "https://news.example.com/cb".into(),
-        }
+async fn third_party(w: &World) -> Rp {
+    let mut tx = w.server.store().begin().await.unwrap();
+    let new = NewClient {
+        name: "News app".into(),
+        confidential: true,
+        redirect_uris: vec!["https://news.example.com/cb".into()],
+        scopes: vec!["openid".into(), "profile".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        first_party: false,
+        ..NewClient::default()
+    };
+    let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Rp {
+        id: client.id,
+        secret: secret.unwrap(),
+        redirect: "https://news.example.com/cb".into(),
     }
 }
 
