@@ -344,6 +344,7 @@ mod clients {
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             first_party: true,
             department_id: None,
+            jwks: None,
         }
     }
 

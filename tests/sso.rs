@@ -1227,3 +1227,150 @@ async fn staff_and_agents_log_in_with_their_organisation_code() {
     assert_eq!(login("ZJ-0008", "91350100M000100Y43").await.status(), 401);
     w.server.stop().await;
 }
+
+mod private_key_jwt {
+    use super::*;
+    use serde_json::json;
+    use tongban_crypto::jose::{Jwk, sign_compact};
+    use tongban_crypto::signer::{Algorithm, Signer, SoftwareKey};
+
+    fn assertion(key: &SoftwareKey, client_id: &str, aud: &str, exp_in: i64, jti: &str) -> String {
+        let now = Timestamp::now().unix_millis() / 1000;
+        let claims = json!({"iss": client_id, "sub": client_id, "aud": aud, "jti": jti,
+                            "iat": now, "exp": now + exp_in});
+        sign_compact(key, claims.to_string().as_bytes(), &serde_json::Map::new()).unwrap()
+    }
+
+    async fn with_assertion(
+        w: &World,
+        path: &str,
+        form: &[(&str, &str)],
+        jwt: &str,
+    ) -> reqwest::Response {
+        let mut fields = form.to_vec();
+        fields.push((
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ));
+        fields.push(("client_assertion", jwt));
+        w.server
+            .client
+            .post(format!("{}{path}", w.server.base))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn error_of(response: reqwest::Response) -> (u16, String) {
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        (status, body["error"].as_str().unwrap_or("").to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_client_authenticates_with_a_signed_jwt_once_per_jti() {
+        let w = world().await;
+        let key = SoftwareKey::ephemeral(Algorithm::Es256).unwrap();
+        let mut tx = w.server.store().begin().await.unwrap();
+        let new = NewClient {
+            name: "Seal system".into(),
+            confidential: true,
+            scopes: vec!["seal:use".into()],
+            grant_types: vec!["client_credentials".into()],
+            jwks: Some(tongban_crypto::jose::Jwks {
+                keys: vec![Jwk::from_public_key(key.public_key(), None)],
+            }),
+            ..NewClient::default()
+        };
+        let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(secret.is_none(), "a key-authenticated client has no secret");
+        let discovery: Value = w
+            .server
+            .get("/.well-known/openid-configuration")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let issuer = discovery["issuer"].as_str().unwrap().to_owned();
+        let token_endpoint = format!("{issuer}/token");
+        let grant = [("grant_type", "client_credentials")];
+
+        let jwt = assertion(&key, &client.id, &token_endpoint, 60, "a-1");
+        let ok = with_assertion(&w, "/token", &grant, &jwt).await;
+        assert_eq!(ok.status(), 200);
+        let access: Value = ok.json().await.unwrap();
+        assert_eq!(access["scope"], "seal:use");
+        assert_eq!(
+            error_of(with_assertion(&w, "/token", &grant, &jwt).await).await,
+            (401, "invalid_client".into()),
+            "a replayed assertion"
+        );
+        // The issuer is an accepted audience too; other audiences, lifetimes beyond
+        // five minutes, expired assertions and foreign keys are not.
+        let by_issuer = assertion(&key, &client.id, &issuer, 60, "a-2");
+        assert_eq!(
+            with_assertion(&w, "/token", &grant, &by_issuer)
+                .await
+                .status(),
+            200
+        );
+        let stranger = SoftwareKey::ephemeral(Algorithm::Es256).unwrap();
+        let refused = [
+            assertion(&key, &client.id, "https://other.example/token", 60, "a-3"),
+            assertion(&key, &client.id, &token_endpoint, 3600, "a-4"),
+            assertion(&key, &client.id, &token_endpoint, -120, "a-5"),
+            assertion(&stranger, &client.id, &token_endpoint, 60, "a-6"),
+            assertion(&key, "nobody", &token_endpoint, 60, "a-7"),
+        ];
+        for jwt in &refused {
+            assert_eq!(
+                error_of(with_assertion(&w, "/token", &grant, jwt).await).await,
+                (401, "invalid_client".into())
+            );
+        }
+        let unsigned = {
+            let enc =
+                |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+            let now = Timestamp::now().unix_millis() / 1000;
+            format!(
+                "{}.{}.",
+                enc(json!({"alg": "none"})),
+                enc(
+                    json!({"iss": client.id, "sub": client.id, "aud": token_endpoint,
+                           "jti": "a-8", "exp": now + 60})
+                )
+            )
+        };
+        assert_eq!(
+            error_of(with_assertion(&w, "/token", &grant, &unsigned).await).await,
+            (401, "invalid_client".into())
+        );
+        // No secret works for it.
+        let secret_try = w
+            .server
+            .client
+            .post(format!("{}/token", w.server.base))
+            .basic_auth(&client.id, Some("guess"))
+            .form(&grant)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(secret_try.status(), 401);
+        // Introspection takes an assertion addressed to it.
+        let introspect = format!("{issuer}/introspect");
+        let jwt = assertion(&key, &client.id, &introspect, 60, "a-9");
+        let info = with_assertion(
+            &w,
+            "/introspect",
+            &[("token", access["access_token"].as_str().unwrap())],
+            &jwt,
+        )
+        .await;
+        assert_eq!(info.json::<Value>().await.unwrap()["active"], true);
+        w.server.stop().await;
+    }
+}

@@ -9,6 +9,8 @@ use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_store::{Conn, StoreError};
 
+use tongban_crypto::jose::Jwks;
+
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 use crate::subjects::DepartmentId;
 
@@ -66,6 +68,8 @@ pub struct NewClient {
     pub first_party: bool,
     /// The department a department system acts for.
     pub department_id: Option<DepartmentId>,
+    /// Public keys for private_key_jwt; a confidential client with keys gets no secret.
+    pub jwks: Option<Jwks>,
 }
 
 /// A registered client.
@@ -89,6 +93,8 @@ pub struct Client {
     pub first_party: bool,
     /// Department it acts for.
     pub department_id: Option<DepartmentId>,
+    /// Public keys it signs client assertions with (private_key_jwt).
+    pub jwks: Option<Jwks>,
     secret_sha256: Option<String>,
 }
 
@@ -181,7 +187,22 @@ pub async fn register(
     {
         return Err(invalid("scopes", format!("invalid scope {scope:?}")));
     }
-    let secret = if new.confidential {
+    if let Some(jwks) = &new.jwks {
+        if !new.confidential {
+            return Err(invalid(
+                "jwks",
+                "only confidential clients authenticate with keys",
+            ));
+        }
+        if jwks.keys.is_empty() || jwks.keys.len() > 10 {
+            return Err(invalid("jwks", "must hold 1 to 10 keys"));
+        }
+        for key in &jwks.keys {
+            key.public_key()
+                .map_err(|e| invalid("jwks", format!("a key is not usable: {e}")))?;
+        }
+    }
+    let secret = if new.confidential && new.jwks.is_none() {
         Some(random_token(32)?)
     } else {
         None
@@ -196,13 +217,14 @@ pub async fn register(
         grant_types: new.grant_types.clone(),
         first_party: new.first_party,
         department_id: new.department_id,
+        jwks: new.jwks.clone(),
         secret_sha256: secret.as_deref().map(sha256_hex),
     };
     let json = |list: &Vec<String>| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO clients (id, name, confidential, secret_sha256, redirect_uris, post_logout_redirect_uris, \
-         scopes, grant_types, first_party, department_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         scopes, grant_types, first_party, department_id, created_at, jwks) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&client.id)
     .bind(&client.name)
@@ -215,13 +237,19 @@ pub async fn register(
     .bind(i64::from(client.first_party))
     .bind(client.department_id.map(|d| d.to_string()))
     .bind(now.unix_millis())
+    .bind(
+        client
+            .jwks
+            .as_ref()
+            .map(|k| serde_json::to_string(k).unwrap_or_default()),
+    )
     .execute(conn)
     .await?;
     Ok((client, secret))
 }
 
 const CLIENT_COLUMNS: &str = "SELECT id, name, confidential, secret_sha256, redirect_uris, \
-     post_logout_redirect_uris, scopes, grant_types, first_party, department_id FROM clients";
+     post_logout_redirect_uris, scopes, grant_types, first_party, department_id, jwks FROM clients";
 
 /// The client with this id.
 pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientError> {
@@ -254,7 +282,12 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Client, ClientError> {
             .collect::<Vec<_>>()
     };
     let department: Option<String> = r.try_get("department_id").map_err(get)?;
+    let jwks: Option<String> = r.try_get("jwks").map_err(get)?;
     Ok(Client {
+        jwks: jwks
+            .map(|k| serde_json::from_str(&k))
+            .transpose()
+            .map_err(|e| ClientError::Store(StoreError::Corrupt(e.to_string())))?,
         id: r.try_get("id").map_err(get)?,
         name: r.try_get("name").map_err(get)?,
         confidential: r.try_get::<i64, _>("confidential").map_err(get)? != 0,

@@ -13,6 +13,7 @@
 pub mod access;
 pub mod account;
 pub mod admin;
+pub mod client_auth;
 pub mod clients;
 pub mod consent;
 pub mod grants;

@@ -26,8 +26,18 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCo
             grants,
             public,
             first_party,
+            jwks_file,
         } => {
+            let jwks = match jwks_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    Some(serde_json::from_str(&text).context("the file is not a JWK Set")?)
+                }
+                None => None,
+            };
             let new = NewClient {
+                jwks,
                 name,
                 confidential: !public,
                 redirect_uris,

@@ -77,6 +77,10 @@ pub enum AdminCommand {
         /// A first-party portal: no consent page.
         #[arg(long)]
         first_party: bool,
+        /// A JSON file with the client's public JWK Set: it authenticates with
+        /// private_key_jwt and gets no secret.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
     },
     /// Import the development identity registry from CSV lines `name,resident_id`
     /// (all or nothing); logins that match an entry reach assurance level 2.

@@ -352,6 +352,10 @@ pub struct NewClientBody {
     first_party: bool,
     /// The department a department system acts for.
     department_id: Option<String>,
+    /// A public JWK Set (ES256 or EdDSA keys): the client authenticates with
+    /// private_key_jwt and gets no secret.
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
 }
 
 /// A registered client.
@@ -369,6 +373,9 @@ pub struct ClientBody {
     grant_types: Vec<String>,
     first_party: bool,
     department_id: Option<String>,
+    /// Its public keys, if it authenticates with private_key_jwt.
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
 }
 
 impl ClientBody {
@@ -384,6 +391,7 @@ impl ClientBody {
             grant_types: client.grant_types,
             first_party: client.first_party,
             department_id: client.department_id.map(|d| d.to_string()),
+            jwks: client.jwks.and_then(|k| serde_json::to_value(k).ok()),
         }
     }
 }
@@ -408,7 +416,13 @@ pub async fn create_client(
         .as_deref()
         .map(|d| parse_id::<DepartmentId>("department_id", d))
         .transpose()?;
+    let jwks = body
+        .jwks
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| invalid("jwks", &format!("not a JWK Set: {e}")))?;
     let new = NewClient {
+        jwks,
         name: body.name,
         confidential: body.confidential,
         redirect_uris: body.redirect_uris,

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 use tongban_core::time::Timestamp;
+use tongban_identity::client_auth;
 use tongban_identity::clients::{self, Client};
 use tongban_identity::consent;
 use tongban_identity::grants::{self, GrantError, RefreshGrant};
@@ -51,7 +52,10 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         "revocation_endpoint": format!("{iss}/revoke"),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "tongban:identity"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
@@ -539,8 +543,17 @@ pub struct TokenForm {
     code_verifier: Option<String>,
     refresh_token: Option<String>,
     scope: Option<String>,
+    #[serde(flatten)]
+    auth: ClientAuthForm,
+}
+
+/// Client authentication fields of a form (RFC 6749 §2.3.1, RFC 7523 §2.2).
+#[derive(Deserialize, Default)]
+pub struct ClientAuthForm {
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// client_secret_basic (RFC 6749 §2.3.1: both parts form-urlencoded).
@@ -561,21 +574,45 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// The caller's client_id and secret: HTTP Basic, or form fields (a public client
-/// sends its id alone).
+/// How a caller identified itself.
+enum Presented {
+    /// client_secret_basic or client_secret_post.
+    Secret(String, String),
+    /// A public client: its id alone.
+    IdOnly(String),
+    /// private_key_jwt.
+    Assertion(String, Option<String>),
+}
+
+/// What the caller presented: HTTP Basic, a client assertion, or form fields.
 #[expect(
     clippy::result_large_err,
     reason = "the error is the HTTP answer, returned at once"
 )]
-fn client_credentials(
-    headers: &HeaderMap,
-    form_id: Option<&str>,
-    form_secret: Option<&str>,
-) -> Result<(String, Option<String>), Response> {
-    match (basic_credentials(headers), form_id) {
-        (Some((id, secret)), _) => Ok((id, Some(secret))),
-        (None, Some(id)) => Ok((id.to_owned(), form_secret.map(str::to_owned))),
-        (None, None) => Err(oauth_error(
+fn presented(headers: &HeaderMap, form: &ClientAuthForm) -> Result<Presented, Response> {
+    if let Some((id, secret)) = basic_credentials(headers) {
+        return Ok(Presented::Secret(id, secret));
+    }
+    match (&form.client_assertion_type, &form.client_assertion) {
+        (Some(kind), Some(assertion)) if kind == client_auth::ASSERTION_TYPE => {
+            return Ok(Presented::Assertion(
+                assertion.clone(),
+                form.client_id.clone(),
+            ));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unsupported client_assertion_type",
+            ));
+        }
+    }
+    match (&form.client_id, &form.client_secret) {
+        (Some(id), Some(secret)) => Ok(Presented::Secret(id.clone(), secret.clone())),
+        (Some(id), None) => Ok(Presented::IdOnly(id.clone())),
+        (None, _) => Err(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "client authentication is required",
@@ -583,7 +620,7 @@ fn client_credentials(
     }
 }
 
-/// Checks a looked-up client against the presented secret.
+/// Checks a looked-up client against the presented secret (none for public clients).
 #[expect(
     clippy::result_large_err,
     reason = "the error is the HTTP answer, returned at once"
@@ -619,16 +656,49 @@ fn check_client(
     }
 }
 
+/// Checks a client assertion for a call to `endpoint` (`/token`, `/introspect`, …).
+async fn check_assertion(
+    state: &AppState,
+    conn: &mut tongban_store::Conn,
+    assertion: &str,
+    client_id: Option<&str>,
+    endpoint: &str,
+) -> Result<Client, Response> {
+    let issuer = state.tokens.issuer();
+    let endpoint_url = format!("{issuer}{endpoint}");
+    let audiences = [issuer, endpoint_url.as_str()];
+    match client_auth::authenticate(conn, assertion, client_id, &audiences, Timestamp::now()).await
+    {
+        Ok(client) => Ok(client),
+        Err(client_auth::AssertionError::Invalid(why)) => Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &why,
+        )),
+        Err(client_auth::AssertionError::Store(error)) => {
+            Err(ApiError::from(error).into_response())
+        }
+    }
+}
+
 /// Authenticates the calling client, looking it up on `conn` (inside the caller's
 /// transaction where there is one).
 async fn authenticate_client(
+    state: &AppState,
     conn: &mut tongban_store::Conn,
     headers: &HeaderMap,
-    form_id: Option<&str>,
-    form_secret: Option<&str>,
+    form: &ClientAuthForm,
+    endpoint: &str,
 ) -> Result<Client, Response> {
-    let (id, secret) = client_credentials(headers, form_id, form_secret)?;
-    check_client(clients::find(conn, &id).await, secret.as_deref())
+    match presented(headers, form)? {
+        Presented::Secret(id, secret) => {
+            check_client(clients::find(conn, &id).await, Some(&secret))
+        }
+        Presented::IdOnly(id) => check_client(clients::find(conn, &id).await, None),
+        Presented::Assertion(assertion, id) => {
+            check_assertion(state, conn, &assertion, id.as_deref(), endpoint).await
+        }
+    }
 }
 
 fn token_response(body: serde_json::Value) -> Response {
@@ -659,16 +729,22 @@ pub async fn token(
     // client_credentials writes nothing: no transaction, so no write lock is held
     // while its token is signed.
     if grant_type == "client_credentials" {
-        // Writes nothing: no transaction and, on a cache hit, no connection at all.
-        let (id, secret) = match client_credentials(
-            &headers,
-            form.client_id.as_deref(),
-            form.client_secret.as_deref(),
-        ) {
-            Ok(credentials) => credentials,
-            Err(response) => return response,
+        // With a secret it writes nothing: no transaction and, on a cache hit, no
+        // connection at all. An assertion's jti must be recorded.
+        let found = match presented(&headers, &form.auth) {
+            Ok(Presented::Secret(id, secret)) => {
+                check_client(state.clients.find(&id).await, Some(&secret))
+            }
+            Ok(Presented::IdOnly(id)) => check_client(state.clients.find(&id).await, None),
+            Ok(Presented::Assertion(assertion, id)) => match state.store.conn().await {
+                Ok(mut conn) => {
+                    check_assertion(&state, &mut conn, &assertion, id.as_deref(), "/token").await
+                }
+                Err(error) => Err(ApiError::from(error).into_response()),
+            },
+            Err(response) => Err(response),
         };
-        return match check_client(state.clients.find(&id).await, secret.as_deref()) {
+        return match found {
             Ok(client) if client.allows_grant(grant_type) => {
                 client_credentials_grant(&state, &client, &form, now)
                     .await
@@ -686,14 +762,7 @@ pub async fn token(
         Ok(tx) => tx,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let client = match authenticate_client(
-        &mut tx,
-        &headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await
-    {
+    let client = match authenticate_client(&state, &mut tx, &headers, &form.auth, "/token").await {
         Ok(client) => client,
         Err(response) => return response,
     };
@@ -867,25 +936,21 @@ pub struct TokenOnlyForm {
     token: Option<String>,
     #[serde(rename = "token_type_hint")]
     _hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+    #[serde(flatten)]
+    auth: ClientAuthForm,
 }
 
 /// Authenticates the caller of /introspect or /revoke (only confidential clients when
 /// `confidential_only`) and returns it with the token it names.
 async fn token_request<'f>(
+    state: &AppState,
     conn: &mut tongban_store::Conn,
     headers: &HeaderMap,
     form: &'f TokenOnlyForm,
-    confidential_only: bool,
+    endpoint: &str,
 ) -> Result<(Client, &'f str), Response> {
-    let client = authenticate_client(
-        conn,
-        headers,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .await?;
+    let client = authenticate_client(state, conn, headers, &form.auth, endpoint).await?;
+    let confidential_only = endpoint == "/introspect";
     if confidential_only && !client.confidential {
         return Err(oauth_error(
             StatusCode::UNAUTHORIZED,
@@ -921,7 +986,7 @@ pub async fn introspect(
         Ok(conn) => conn,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let token = match token_request(&mut conn, &headers, &form, true).await {
+    let token = match token_request(&state, &mut conn, &headers, &form, "/introspect").await {
         Ok((_, token)) => token,
         Err(response) => return response,
     };
@@ -964,7 +1029,7 @@ pub async fn revoke(
         Ok(tx) => tx,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let (client, token) = match token_request(&mut tx, &headers, &form, false).await {
+    let (client, token) = match token_request(&state, &mut tx, &headers, &form, "/revoke").await {
         Ok(request) => request,
         Err(response) => return response,
     };
