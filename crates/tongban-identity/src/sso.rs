@@ -24,6 +24,9 @@ pub const CODE_LIFETIME_MS: i64 = 60 * 1000;
 pub const SESSION_IDLE_MS: i64 = 2 * 60 * 60 * 1000;
 /// …and after this long in any case.
 pub const SESSION_ABSOLUTE_MS: i64 = 12 * 60 * 60 * 1000;
+/// A session's last use is written at most this often: the idle timeout needs no finer
+/// clock, and SSO at many portals then costs no write each.
+pub const SESSION_TOUCH_MS: i64 = 60 * 1000;
 
 /// The raw query parameters of `/authorize`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -144,9 +147,18 @@ pub async fn validate(
         .client_id
         .as_deref()
         .ok_or_else(|| AuthorizeError::Page("the request names no client (client_id)".into()))?;
-    let client = clients::find(conn, client_id)
-        .await?
-        .ok_or_else(|| AuthorizeError::Page("the client is not registered".into()))?;
+    let client = clients::find(conn, client_id).await?;
+    validate_for(client, params)
+}
+
+/// Validates an authorization request for `client`, looked up by the caller (from a
+/// cache, say); none if the client_id is not registered.
+pub fn validate_for(
+    client: Option<Client>,
+    params: &AuthorizeParams,
+) -> Result<(Client, AuthorizeRequest), AuthorizeError> {
+    let client =
+        client.ok_or_else(|| AuthorizeError::Page("the client is not registered".into()))?;
     let redirect_uri = params
         .redirect_uri
         .as_deref()
@@ -573,11 +585,13 @@ pub async fn session_from_cookie(
         return Ok(None);
     }
     let id: String = r.try_get("id").map_err(get)?;
-    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
-        .bind(&id)
-        .bind(t)
-        .execute(&mut *conn)
-        .await?;
+    if t - last_seen >= SESSION_TOUCH_MS {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+            .bind(&id)
+            .bind(t)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(Some(session_from_row(id, &r)?))
 }
 

@@ -94,11 +94,19 @@ pub async fn authorize(
     Query(params): Query<AuthorizeParams>,
 ) -> Response {
     let now = Timestamp::now();
-    let mut conn = match state.store.conn().await {
-        Ok(conn) => conn,
+    let Some(client_id) = params.client_id.as_deref() else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "无法继续 Cannot continue",
+            "the request names no client (client_id)",
+        );
+    };
+    // Clients come from the 5-second cache: SSO at a portal needs no client query.
+    let client = match state.clients.find(client_id).await {
+        Ok(client) => client,
         Err(error) => return store_page(error),
     };
-    let request = match sso::validate(&mut conn, &params).await {
+    let request = match sso::validate_for(client, &params) {
         Ok((_, request)) => request,
         Err(AuthorizeError::Page(reason)) => {
             return pages::error(StatusCode::BAD_REQUEST, "无法继续 Cannot continue", &reason);
@@ -118,6 +126,10 @@ pub async fn authorize(
             );
         }
         Err(AuthorizeError::Store(error)) => return store_page(error),
+    };
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
+        Err(error) => return store_page(error),
     };
     let prefs = web::prefs(&headers, request.ui_locales.as_deref());
     let session = match cookie(&headers, SESSION_COOKIE) {
@@ -681,23 +693,25 @@ async fn check_assertion(
     }
 }
 
-/// Authenticates the calling client, looking it up on `conn` (inside the caller's
-/// transaction where there is one).
+/// Authenticates the calling client of `endpoint`. Call it before taking a connection
+/// or opening a transaction: a cache miss and an assertion's jti each take their own
+/// connection, and holding one while waiting for another starves the pool.
 async fn authenticate_client(
     state: &AppState,
-    conn: &mut tongban_store::Conn,
     headers: &HeaderMap,
     form: &ClientAuthForm,
     endpoint: &str,
 ) -> Result<Client, Response> {
+    // Secrets are checked against the 5-second client cache.
     match presented(headers, form)? {
-        Presented::Secret(id, secret) => {
-            check_client(clients::find(conn, &id).await, Some(&secret))
-        }
-        Presented::IdOnly(id) => check_client(clients::find(conn, &id).await, None),
-        Presented::Assertion(assertion, id) => {
-            check_assertion(state, conn, &assertion, id.as_deref(), endpoint).await
-        }
+        Presented::Secret(id, secret) => check_client(state.clients.find(&id).await, Some(&secret)),
+        Presented::IdOnly(id) => check_client(state.clients.find(&id).await, None),
+        Presented::Assertion(assertion, id) => match state.store.conn().await {
+            Ok(mut conn) => {
+                check_assertion(state, &mut conn, &assertion, id.as_deref(), endpoint).await
+            }
+            Err(error) => Err(ApiError::from(error).into_response()),
+        },
     }
 }
 
@@ -729,21 +743,9 @@ pub async fn token(
     // client_credentials writes nothing: no transaction, so no write lock is held
     // while its token is signed.
     if grant_type == "client_credentials" {
-        // With a secret it writes nothing: no transaction and, on a cache hit, no
-        // connection at all. An assertion's jti must be recorded.
-        let found = match presented(&headers, &form.auth) {
-            Ok(Presented::Secret(id, secret)) => {
-                check_client(state.clients.find(&id).await, Some(&secret))
-            }
-            Ok(Presented::IdOnly(id)) => check_client(state.clients.find(&id).await, None),
-            Ok(Presented::Assertion(assertion, id)) => match state.store.conn().await {
-                Ok(mut conn) => {
-                    check_assertion(&state, &mut conn, &assertion, id.as_deref(), "/token").await
-                }
-                Err(error) => Err(ApiError::from(error).into_response()),
-            },
-            Err(response) => Err(response),
-        };
+        // Writes nothing (but an assertion's jti): no transaction, and with a secret
+        // on a cache hit no connection at all.
+        let found = authenticate_client(&state, &headers, &form.auth, "/token").await;
         return match found {
             Ok(client) if client.allows_grant(grant_type) => {
                 client_credentials_grant(&state, &client, &form, now)
@@ -758,11 +760,7 @@ pub async fn token(
             Err(response) => response,
         };
     }
-    let mut tx = match state.store.begin().await {
-        Ok(tx) => tx,
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    let client = match authenticate_client(&state, &mut tx, &headers, &form.auth, "/token").await {
+    let client = match authenticate_client(&state, &headers, &form.auth, "/token").await {
         Ok(client) => client,
         Err(response) => return response,
     };
@@ -773,6 +771,10 @@ pub async fn token(
             "this client may not use that grant type",
         );
     }
+    let mut tx = match state.store.begin().await {
+        Ok(tx) => tx,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
     let result = match grant_type {
         "authorization_code" => code_grant(&state, &mut tx, &client, &form, now).await,
         "refresh_token" => refresh_grant(&state, &mut tx, &client, &form, now).await,
@@ -944,12 +946,11 @@ pub struct TokenOnlyForm {
 /// `confidential_only`) and returns it with the token it names.
 async fn token_request<'f>(
     state: &AppState,
-    conn: &mut tongban_store::Conn,
     headers: &HeaderMap,
     form: &'f TokenOnlyForm,
     endpoint: &str,
 ) -> Result<(Client, &'f str), Response> {
-    let client = authenticate_client(state, conn, headers, &form.auth, endpoint).await?;
+    let client = authenticate_client(state, headers, &form.auth, endpoint).await?;
     let confidential_only = endpoint == "/introspect";
     if confidential_only && !client.confidential {
         return Err(oauth_error(
@@ -982,13 +983,13 @@ pub async fn introspect(
     Form(form): Form<TokenOnlyForm>,
 ) -> Response {
     let now = Timestamp::now();
+    let token = match token_request(&state, &headers, &form, "/introspect").await {
+        Ok((_, token)) => token,
+        Err(response) => return response,
+    };
     let mut conn = match state.store.conn().await {
         Ok(conn) => conn,
         Err(error) => return ApiError::from(error).into_response(),
-    };
-    let token = match token_request(&state, &mut conn, &headers, &form, "/introspect").await {
-        Ok((_, token)) => token,
-        Err(response) => return response,
     };
     let inactive = || token_response(json!({ "active": false }));
     if let Ok(claims) = state.tokens.verify_access_token(token, now).await {
@@ -1025,13 +1026,13 @@ pub async fn revoke(
     Form(form): Form<TokenOnlyForm>,
 ) -> Response {
     let now = Timestamp::now();
+    let (client, token) = match token_request(&state, &headers, &form, "/revoke").await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let mut tx = match state.store.begin().await {
         Ok(tx) => tx,
         Err(error) => return ApiError::from(error).into_response(),
-    };
-    let (client, token) = match token_request(&state, &mut tx, &headers, &form, "/revoke").await {
-        Ok(request) => request,
-        Err(response) => return response,
     };
     let result = match state.tokens.verify_access_token(token, now).await {
         Ok(claims) if claims.client_id == client.id => grants::revoke_access(
