@@ -8,6 +8,7 @@ use tongban_crypto::pki::Pki;
 use tongban_identity::clients::ClientCache;
 use tongban_identity::password::Passwords;
 use tongban_identity::registry::{IdentityRegistry, TableRegistry};
+use tongban_identity::sso::CodeKey;
 use tongban_identity::tokens::TokenIssuer;
 use tongban_store::Store;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     /// Real-name assurance (the development registry table until a deployment plugs in
     /// its population database).
     pub registry: Arc<dyn IdentityRegistry>,
+    /// Seals authorization codes.
+    pub codes: Arc<CodeKey>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -43,9 +46,11 @@ impl AppState {
         http: HttpConfig,
         pki: Arc<Pki>,
         passwords: Arc<Passwords>,
+        codes: CodeKey,
         public_url: &str,
     ) -> Self {
         Self {
+            codes: Arc::new(codes),
             registry: Arc::new(TableRegistry::new(store.clone())),
             clients: Arc::new(ClientCache::new(store.clone())),
             store,

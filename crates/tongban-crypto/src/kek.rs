@@ -88,6 +88,26 @@ impl Kek {
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.0).unwrap_or_else(|_| unreachable!()))
     }
 
+    /// A key for another purpose, derived with HKDF-SHA256 (RFC 5869) under `label`, so
+    /// that one secret never serves two uses and every instance derives the same key.
+    pub fn derive(&self, label: &str) -> Kek {
+        struct Len;
+        impl ring::hkdf::KeyType for Len {
+            fn len(&self) -> usize {
+                KEK_LEN
+            }
+        }
+        let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"tongban-kek-derive");
+        let prk = salt.extract(&self.0);
+        let mut out = [0u8; KEK_LEN];
+        let info = [label.as_bytes()];
+        // HKDF-SHA256 can expand to 255 × 32 bytes; 32 always succeeds.
+        if let Ok(okm) = prk.expand(&info, Len) {
+            let _ = okm.fill(&mut out);
+        }
+        Kek(out)
+    }
+
     /// Encrypts `plaintext` with AES-256-GCM under a fresh random nonce, binding it to
     /// `aad`. Output: nonce ‖ ciphertext ‖ tag.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -126,6 +146,18 @@ impl Kek {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_differ_by_label_and_are_stable() {
+        let kek = Kek::from_base64(&STANDARD.encode([7u8; 32])).unwrap();
+        let a = kek.derive("a");
+        assert_eq!(a.0, kek.derive("a").0);
+        assert_ne!(a.0, kek.derive("b").0);
+        assert_ne!(a.0, kek.0);
+        let sealed = a.seal(b"aad", b"text").unwrap();
+        assert!(kek.derive("b").open(b"aad", &sealed).is_none());
+        assert_eq!(a.open(b"aad", &sealed).unwrap(), b"text");
+    }
 
     #[test]
     fn only_32_bytes_are_accepted() {

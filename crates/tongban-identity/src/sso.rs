@@ -12,6 +12,10 @@ use tongban_store::{Conn, StoreError};
 
 use crate::clients::{self, Client, ClientError};
 use crate::password::Passwords;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use tongban_crypto::kek::Kek;
+
 use crate::secrets::{RngError, constant_time_eq, random_token, s256_challenge, sha256_hex};
 use crate::subjects::SubjectId;
 use crate::throttle::{self, ThrottleKey, Throttled};
@@ -619,30 +623,56 @@ pub fn session_fits(session: &Session, request: &AuthorizeRequest, now: Timestam
     young_enough && !request.prompt_login
 }
 
-/// Issues a single-use code for `request` in `session`.
-pub async fn issue_code(
-    conn: &mut Conn,
+/// The key authorization codes are sealed with (AES-256-GCM), derived from the KEK so
+/// that every instance opens what another issued.
+pub struct CodeKey(Kek);
+
+impl CodeKey {
+    /// The code key of this deployment.
+    pub fn derive(kek: &Kek) -> Self {
+        Self(kek.derive("tongban authorization codes v1"))
+    }
+}
+
+const CODE_AAD: &[u8] = b"tongban-code-v1";
+
+/// What a code carries, sealed: the authorization request's outcome.
+#[derive(Serialize, Deserialize)]
+struct SealedCode {
+    client_id: String,
+    session_id: String,
+    redirect_uri: String,
+    scope: Vec<String>,
+    nonce: Option<String>,
+    code_challenge: String,
+    expires_at: i64,
+}
+
+/// Issues a single-use code for `request` in `session`. The code is the request's
+/// outcome sealed under the code key, so issuing writes nothing; redeeming records it,
+/// which is what makes it single-use.
+pub fn issue_code(
+    key: &CodeKey,
     request: &AuthorizeRequest,
     session: &Session,
     now: Timestamp,
 ) -> Result<String, SsoError> {
-    let code = random_token(32)?;
-    sqlx::query(
-        "INSERT INTO auth_codes (code_sha256, client_id, session_id, redirect_uri, scope, nonce, code_challenge, \
-         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(sha256_hex(&code))
-    .bind(&request.client_id)
-    .bind(&session.id)
-    .bind(&request.redirect_uri)
-    .bind(request.scope.join(" "))
-    .bind(request.nonce.as_deref())
-    .bind(&request.code_challenge)
-    .bind(now.unix_millis())
-    .bind(now.unix_millis() + CODE_LIFETIME_MS)
-    .execute(conn)
-    .await?;
-    Ok(code)
+    let sealed = SealedCode {
+        client_id: request.client_id.clone(),
+        session_id: session.id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        expires_at: now.unix_millis() + CODE_LIFETIME_MS,
+    };
+    let json = serde_json::to_vec(&sealed)
+        .map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?;
+    let bytes = key
+        .0
+        .seal(CODE_AAD, &json)
+        .map_err(|_| SsoError::Rng(RngError))?;
+    Ok(B64URL.encode(bytes))
 }
 
 /// What a redeemed code grants.
@@ -678,23 +708,39 @@ impl From<sqlx::Error> for CodeError {
 /// the first one issued: RFC 6749 §4.1.2).
 pub async fn redeem_code(
     conn: &mut Conn,
+    key: &CodeKey,
     code: &str,
     client_id: &str,
     redirect_uri: &str,
     verifier: &str,
     now: Timestamp,
 ) -> Result<CodeGrant, CodeError> {
+    let sealed: SealedCode = B64URL
+        .decode(code)
+        .ok()
+        .and_then(|bytes| key.0.open(CODE_AAD, &bytes))
+        .and_then(|json| serde_json::from_slice(&json).ok())
+        .ok_or(CodeError::InvalidGrant("unknown code"))?;
     let digest = sha256_hex(code);
-    let row = sqlx::query(
-        "SELECT client_id, session_id, redirect_uri, scope, nonce, code_challenge, expires_at, used_at \
-         FROM auth_codes WHERE code_sha256 = $1",
+    // Record the redemption first, atomically: of two redemptions one wins, and the
+    // other is a replay whose tokens are taken back.
+    let claimed = sqlx::query(
+        "INSERT INTO auth_codes (code_sha256, client_id, session_id, redirect_uri, scope, nonce, code_challenge, \
+         created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8) \
+         ON CONFLICT (code_sha256) DO NOTHING",
     )
     .bind(&digest)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(CodeError::InvalidGrant("unknown code"))?;
-    let used: Option<i64> = row.try_get("used_at")?;
-    if used.is_some() {
+    .bind(&sealed.client_id)
+    .bind(&sealed.session_id)
+    .bind(&sealed.redirect_uri)
+    .bind(sealed.scope.join(" "))
+    .bind(sealed.nonce.as_deref())
+    .bind(&sealed.code_challenge)
+    .bind(now.unix_millis())
+    .bind(sealed.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() != 1 {
         crate::grants::revoke_code_tokens(conn, &digest, now)
             .await
             .map_err(|e| match e {
@@ -705,54 +751,37 @@ pub async fn redeem_code(
             "the code was already used; what it issued is revoked",
         ));
     }
-    // Mark it used first, atomically: of two concurrent redemptions one wins.
-    let claimed = sqlx::query(
-        "UPDATE auth_codes SET used_at = $2 WHERE code_sha256 = $1 AND used_at IS NULL",
-    )
-    .bind(&digest)
-    .bind(now.unix_millis())
-    .execute(&mut *conn)
-    .await?;
-    if claimed.rows_affected() != 1 {
-        return Err(CodeError::InvalidGrant("the code was already used"));
-    }
-    let text = |name: &str| -> Result<String, CodeError> { Ok(row.try_get(name)?) };
-    let expires: i64 = row.try_get("expires_at")?;
-    if expires <= now.unix_millis() {
+    if sealed.expires_at <= now.unix_millis() {
         return Err(CodeError::InvalidGrant("the code expired"));
     }
-    if text("client_id")? != client_id {
+    if sealed.client_id != client_id {
         return Err(CodeError::InvalidGrant(
             "the code was issued to another client",
         ));
     }
-    if text("redirect_uri")? != redirect_uri {
+    if sealed.redirect_uri != redirect_uri {
         return Err(CodeError::InvalidGrant(
             "redirect_uri differs from the authorization request",
         ));
     }
-    if !constant_time_eq(&s256_challenge(verifier), &text("code_challenge")?) {
+    if !constant_time_eq(&s256_challenge(verifier), &sealed.code_challenge) {
         return Err(CodeError::InvalidGrant(
             "the PKCE code_verifier does not match",
         ));
     }
-    let session_id = text("session_id")?;
     let s = sqlx::query(
         "SELECT subject_id, auth_time, acr, amr, acting_for, ended_at FROM sessions WHERE id = $1",
     )
-    .bind(&session_id)
+    .bind(&sealed.session_id)
     .fetch_one(&mut *conn)
     .await?;
     if s.try_get::<Option<i64>, _>("ended_at")?.is_some() {
         return Err(CodeError::InvalidGrant("the session has ended"));
     }
     Ok(CodeGrant {
-        session: session_from_row(session_id, &s)?,
-        scope: text("scope")?
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
-        nonce: row.try_get("nonce")?,
+        session: session_from_row(sealed.session_id, &s)?,
+        scope: sealed.scope,
+        nonce: sealed.nonce,
     })
 }
 

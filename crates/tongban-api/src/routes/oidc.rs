@@ -205,7 +205,7 @@ async fn continue_signed_in(
     now: Timestamp,
 ) -> Response {
     match consent::needed(conn, session.subject, request).await {
-        Ok(false) => code_redirect(state, conn, request, session, now).await,
+        Ok(false) => code_redirect(state, request, session, now),
         Ok(true) if request.prompt_none => redirect_error(
             state,
             &request.redirect_uri,
@@ -245,14 +245,13 @@ async fn consent_page(
     }
 }
 
-async fn code_redirect(
+fn code_redirect(
     state: &AppState,
-    conn: &mut tongban_store::Conn,
     request: &AuthorizeRequest,
     session: &Session,
     now: Timestamp,
 ) -> Response {
-    match sso::issue_code(conn, request, session, now).await {
+    match sso::issue_code(&state.codes, request, session, now) {
         Ok(code) => {
             let mut query = vec![("code", code.as_str()), ("iss", state.tokens.issuer())];
             if let Some(st) = request.state.as_deref() {
@@ -429,9 +428,7 @@ pub async fn login(
         FlowTarget::Authorize(request) if needs_consent => {
             consent_page(&mut tx, request, &csrf, prefs).await
         }
-        FlowTarget::Authorize(request) => {
-            code_redirect(&state, &mut tx, request, &session, now).await
-        }
+        FlowTarget::Authorize(request) => code_redirect(&state, request, &session, now),
         FlowTarget::Account => web::see_other("/account"),
     };
     if let Err(error) = tx.commit().await {
@@ -506,7 +503,7 @@ pub async fn consent(
         if let Err(error) = consent::grant(&mut tx, session.subject, &request, now).await {
             return store_page(error);
         }
-        code_redirect(&state, &mut tx, &request, &session, now).await
+        code_redirect(&state, &request, &session, now)
     } else {
         redirect_error(
             &state,
@@ -812,7 +809,17 @@ async fn code_grant(
             "code, redirect_uri and code_verifier are required",
         ));
     };
-    let grant = match sso::redeem_code(tx, code, &client.id, redirect_uri, verifier, now).await {
+    let grant = match sso::redeem_code(
+        tx,
+        &state.codes,
+        code,
+        &client.id,
+        redirect_uri,
+        verifier,
+        now,
+    )
+    .await
+    {
         Ok(grant) => grant,
         Err(CodeError::InvalidGrant(why)) => {
             return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why));
