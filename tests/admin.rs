@@ -106,7 +106,8 @@ async fn an_admin_client_builds_the_platform() {
         &admin,
         "/api/v1/admin/persons",
         json!({"name": "张三", "resident_id": "11010519491231002X",
-               "email": "zhang.san@example.cn", "password": "green mountains and blue seas"}),
+               "email": "zhang.san@example.cn", "phone": "+8613800138000",
+               "password": "green mountains and blue seas"}),
     )
     .await;
     assert_eq!(person.status(), 201);
@@ -269,6 +270,11 @@ async fn bad_input_names_the_field() {
             "/api/v1/admin/persons",
             json!({"name": "李四", "resident_id": "110105194912310021"}),
             "resident_id",
+        ),
+        (
+            "/api/v1/admin/persons",
+            json!({"name": "李四", "resident_id": "11010519491231002X", "phone": "call me"}),
+            "phone",
         ),
         (
             "/api/v1/admin/legal-persons",

@@ -199,6 +199,7 @@ mod subjects {
             name: "张三",
             resident_id: "11010519491231002x",
             email: Some("Zhang.San@Example.cn"),
+            phone: None,
         };
         let zhang = subjects::create_natural_person(&mut tx, &person, NOW)
             .await
@@ -223,6 +224,7 @@ mod subjects {
             name: "李四",
             resident_id: "110105194912310021",
             email: None,
+            phone: None,
         };
         let err = subjects::create_natural_person(&mut tx, &bad, NOW)
             .await

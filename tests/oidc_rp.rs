@@ -86,6 +86,7 @@ async fn the_openidconnect_crate_logs_in_refreshes_revokes_and_gets_sso() {
         name: "王五",
         resident_id: "440308199901011234",
         email: None,
+        phone: None,
     };
     let wang = subjects::create_natural_person(&mut tx, &person, Timestamp::now())
         .await

@@ -44,6 +44,7 @@ async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> W
         name: "张三",
         resident_id: "11010519491231002X",
         email: Some("zhang.san@example.cn"),
+        phone: None,
     };
     let zhang = subjects::create_natural_person(&mut tx, &person, Timestamp::now())
         .await

@@ -36,6 +36,7 @@ async fn openid_client_logs_in_refreshes_and_gets_single_sign_on() {
         name: "李四",
         resident_id: "440308199901011234",
         email: None,
+        phone: None,
     };
     let li = subjects::create_natural_person(&mut tx, &person, Timestamp::now())
         .await

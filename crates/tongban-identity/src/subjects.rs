@@ -235,6 +235,8 @@ pub struct NewNaturalPerson<'a> {
     pub resident_id: &'a str,
     /// E-mail address, optional.
     pub email: Option<&'a str>,
+    /// Phone number, optional: digits with an optional leading `+` (E.164 style).
+    pub phone: Option<&'a str>,
 }
 
 /// Registers a natural person (assurance level 1 until matched against the registry).
@@ -278,14 +280,27 @@ pub async fn create_natural_person(
     {
         return Err(SubjectError::Taken { field: "email" });
     }
+    let phone = person
+        .phone
+        .map(|p| {
+            let p = p.trim();
+            let digits = p.strip_prefix('+').unwrap_or(p);
+            if (5..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(p.to_owned())
+            } else {
+                Err(invalid("phone", "digits only, with an optional leading +"))
+            }
+        })
+        .transpose()?;
     let id = SubjectId::new();
     sqlx::query(
-        "INSERT INTO subjects (id, kind, name, resident_id, email, created_at) VALUES ($1, 'natural', $2, $3, $4, $5)",
+        "INSERT INTO subjects (id, kind, name, resident_id, email, phone, created_at) VALUES ($1, 'natural', $2, $3, $4, $5, $6)",
     )
     .bind(id.to_string())
     .bind(&name)
     .bind(resident_id.as_str())
     .bind(email)
+    .bind(phone)
     .bind(now.unix_millis())
     .execute(conn)
     .await?;
@@ -549,6 +564,8 @@ pub struct Profile {
     pub name: String,
     /// E-mail (`email`).
     pub email: Option<String>,
+    /// Phone number (`phone`).
+    pub phone: Option<String>,
     /// Resident ID number (`tongban:identity` only).
     pub resident_id: Option<String>,
     /// Unified social credit code of a legal person (`tongban:identity` only).
@@ -559,15 +576,17 @@ pub struct Profile {
 
 /// The profile of subject `id`.
 pub async fn profile_of(conn: &mut Conn, id: &str) -> Result<Option<Profile>, SubjectError> {
-    let row =
-        sqlx::query("SELECT name, email, resident_id, uscc, assurance FROM subjects WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let row = sqlx::query(
+        "SELECT name, email, phone, resident_id, uscc, assurance FROM subjects WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     row.map(|r| {
         Ok(Profile {
             name: r.try_get("name")?,
             email: r.try_get("email")?,
+            phone: r.try_get("phone")?,
             resident_id: r.try_get("resident_id")?,
             uscc: r.try_get("uscc")?,
             assurance: r.try_get("assurance")?,

@@ -120,6 +120,8 @@ pub struct NewPersonBody {
     resident_id: String,
     /// E-mail, also a login identifier.
     email: Option<String>,
+    /// Phone number (digits, optional leading `+`), released with scope `phone`.
+    phone: Option<String>,
     /// Initial password (checked against the policy); without one the person cannot
     /// log in until an administrator resets it.
     password: Option<String>,
@@ -160,6 +162,7 @@ pub async fn create_person(
         name: &body.name,
         resident_id: &body.resident_id,
         email: body.email.as_deref(),
+        phone: body.phone.as_deref(),
     };
     let mut tx = state.store.begin().await?;
     let id = admin::create_person(

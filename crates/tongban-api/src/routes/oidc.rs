@@ -57,9 +57,9 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["openid", "profile", "email", "tongban:identity"],
+        "scopes_supported": ["openid", "profile", "email", "phone", "tongban:identity"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-                             "name", "email", "resident_id", "uscc", "assurance_level"],
+                             "name", "email", "phone_number", "resident_id", "acting_for", "uscc", "assurance_level"],
         "acr_values_supported": [registry::acr(1), registry::acr(2)],
         "authorization_response_iss_parameter_supported": true,
     }))
@@ -1091,6 +1091,11 @@ pub async fn userinfo(State(state): State<AppState>, caller: Authenticated) -> R
             && let Some(email) = profile.email
         {
             body["email"] = json!(email);
+        }
+        if scopes.contains(&"phone")
+            && let Some(phone) = profile.phone
+        {
+            body["phone_number"] = json!(phone);
         }
         // Identity numbers only to clients allowed `tongban:identity` (checked when
         // the scope was granted).
