@@ -1375,3 +1375,35 @@ mod private_key_jwt {
         w.server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() {
+    let w = world_with(|c| c.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let (flow, csrf) = open_form(&w, &w.portal).await;
+    let attempt = async |address: &str, identifier: &str| {
+        w.server
+            .client
+            .post(format!("{}/login", w.server.base))
+            .header("cookie", format!("__Host-tongban-flow={flow}"))
+            // The left entry is the client's own claim; the proxy appended the rest.
+            .header("x-forwarded-for", format!("9.9.9.9, {address}"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("identifier", identifier),
+                ("password", "wrong password"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    // Many accounts from one address: that address is locked…
+    let mut statuses = Vec::new();
+    for i in 0..tongban_identity::throttle::ADDRESS_THRESHOLD + 2 {
+        statuses.push(attempt("203.0.113.7", &format!("nobody{i}@example.cn")).await);
+    }
+    assert_eq!(statuses.last().copied().unwrap(), 429, "{statuses:?}");
+    // …another address behind the same proxy is not.
+    assert_eq!(attempt("203.0.113.8", "someone@example.cn").await, 401);
+    w.server.stop().await;
+}

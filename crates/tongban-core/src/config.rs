@@ -65,6 +65,9 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
     pub shutdown_grace_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: the client address used for
+    /// throttling is the rightmost one not in this list. Empty: the peer address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Where keys come from.
@@ -153,6 +156,7 @@ impl Default for HttpConfig {
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -270,6 +274,19 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
         "http.shutdown_grace_secs",
         |c, v| {
             c.http.shutdown_grace_secs = parse(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "TONGBAN_HTTP_TRUSTED_PROXIES",
+        "http.trusted_proxies",
+        |c, v| {
+            c.http.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(parse)
+                .collect::<Result<_, _>>()?;
             Ok(())
         },
     ),

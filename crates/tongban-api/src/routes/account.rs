@@ -294,7 +294,7 @@ pub async fn change_password(
             session.subject,
             &session.id,
             &change,
-            peer.ip(),
+            web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies),
             now,
         )
         .await;

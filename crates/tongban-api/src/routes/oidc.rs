@@ -361,8 +361,8 @@ pub async fn login(
         organisation: form.organisation.as_deref(),
         password: &form.password,
     };
-    let login =
-        sso::password_login(&mut conn, &state.passwords, &credentials, peer.ip(), now).await;
+    let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
+    let login = sso::password_login(&mut conn, &state.passwords, &credentials, ip, now).await;
     drop(conn);
     let logged_in = match login {
         Ok(logged_in) => logged_in,

@@ -1,5 +1,7 @@
 //! What the browser-facing handlers share: cookies, page preferences, local redirects.
 
+use std::net::IpAddr;
+
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -57,6 +59,27 @@ pub(crate) fn is_local_path(path: &str) -> bool {
         && !path.chars().any(char::is_control)
 }
 
+/// The client's address: the peer, or — when the peer is a trusted proxy — the
+/// rightmost `X-Forwarded-For` entry that is not a trusted proxy itself (entries left of
+/// it could be forged by the client).
+pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|hop| hop.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|hop| !trusted.contains(hop))
+        .unwrap_or(peer)
+}
+
 /// The page for a store failure: the person can retry; the details go to the log.
 pub(crate) fn store_page(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "sso store error");
@@ -79,6 +102,23 @@ pub(crate) fn expired_form() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "1.2.3.4, 203.0.113.9, 10.0.0.1".parse().unwrap(),
+        );
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_ip(proxy, &headers, &[proxy]), client);
+        // From an untrusted peer the header is ignored.
+        let stranger: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(client_ip(stranger, &headers, &[proxy]), stranger);
+        // Nothing usable: the proxy itself.
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
+    }
 
     #[test]
     fn only_paths_on_this_site_are_local() {
