@@ -26,6 +26,7 @@ use crate::routes;
         (name = "oidc", description = "OpenID Connect provider: discovery, authorize, login, token, userinfo."),
         (name = "account", description = "The account page for people (HTML forms with CSRF tokens): sessions, consents, password, language and text size."),
         (name = "admin", description = "Platform administration (bearer token with scope `admin`): departments, persons, agents, staff, clients, registry entries."),
+        (name = "seals", description = "E-seals (电子印章): a department's seals, grants, sealing (CAdES B-T over digests or files, detached JWS) and the usage log."),
         (name = "pki", description = "CA certificates, CRLs, the RFC 3161 time-stamp authority and the token signing keys (JWKS)."),
     ),
     components(schemas(crate::problem::Problem))

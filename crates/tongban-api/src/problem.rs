@@ -14,6 +14,7 @@ use tongban_identity::admin::AdminError;
 use tongban_identity::clients::ClientError;
 use tongban_identity::registry::ImportError;
 use tongban_identity::subjects::SubjectError;
+use tongban_seal::SealError;
 use tongban_store::StoreError;
 use utoipa::ToSchema;
 
@@ -308,6 +309,19 @@ impl From<AdminError> for ApiError {
                 tracing::error!(error = %other, "admin operation");
                 Self::bare(ProblemType::Internal)
             }
+        }
+    }
+}
+
+impl From<SealError> for ApiError {
+    fn from(error: SealError) -> Self {
+        match error {
+            SealError::Denied(_) => Self::new(ProblemType::Forbidden, error.to_string()),
+            SealError::Invalid { .. } => Self::new(ProblemType::InvalidRequest, error.to_string()),
+            SealError::NotFound(_) => Self::new(ProblemType::NotFound, error.to_string()),
+            SealError::Conflict(_) => Self::new(ProblemType::Conflict, error.to_string()),
+            SealError::Crypto(crypto) => crypto.into(),
+            SealError::Store(store) => store.into(),
         }
     }
 }

@@ -229,3 +229,65 @@ pub fn sign_detached_digest(
         },
     )
 }
+
+/// The first signer's signature value of a SignedData ContentInfo: what a signature
+/// time-stamp covers (RFC 3161 Appendix A).
+pub fn signature_value(content_info: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let (_, signed) = parse_signed(content_info)?;
+    let signer = signed
+        .signer_infos
+        .0
+        .as_slice()
+        .first()
+        .ok_or_else(|| CryptoError::Encoding("no signer".into()))?;
+    Ok(signer.signature.as_bytes().to_vec())
+}
+
+/// Adds `token` (a time-stamp token over the signature value) to the first signer as
+/// the unsigned attribute id-aa-signatureTimeStampToken, which makes a CAdES or PAdES
+/// B-B signature B-T.
+pub fn with_signature_timestamp(content_info: &[u8], token: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let (info, mut signed) = parse_signed(content_info)?;
+    let mut signers: Vec<SignerInfo> = signed.signer_infos.0.into_vec();
+    let first = signers
+        .first_mut()
+        .ok_or_else(|| CryptoError::Encoding("no signer".into()))?;
+    let attribute = attribute(ID_AA_SIGNATURE_TIME_STAMP_TOKEN, Any::from_der(token)?)?;
+    first.unsigned_attrs = Some(SetOfVec::try_from(vec![attribute])?);
+    signed.signer_infos = SignerInfos(SetOfVec::try_from(signers)?);
+    let info = ContentInfo {
+        content_type: info.content_type,
+        content: Any::from_der(&signed.to_der()?)?,
+    };
+    Ok(info.to_der()?)
+}
+
+fn parse_signed(content_info: &[u8]) -> Result<(ContentInfo, SignedData), CryptoError> {
+    let info = ContentInfo::from_der(content_info)?;
+    if info.content_type != ID_SIGNED_DATA {
+        return Err(CryptoError::Encoding("not a SignedData".into()));
+    }
+    let signed = info.content.decode_as::<SignedData>()?;
+    Ok((info, signed))
+}
+
+/// The signature time-stamp token of the first signer (the unsigned attribute
+/// id-aa-signatureTimeStampToken), if it has one.
+pub fn signature_timestamp(content_info: &[u8]) -> Result<Option<Vec<u8>>, CryptoError> {
+    let (_, signed) = parse_signed(content_info)?;
+    let Some(signer) = signed.signer_infos.0.as_slice().first() else {
+        return Ok(None);
+    };
+    let token = signer
+        .unsigned_attrs
+        .as_ref()
+        .and_then(|attrs| {
+            attrs
+                .iter()
+                .find(|a| a.oid == ID_AA_SIGNATURE_TIME_STAMP_TOKEN)
+        })
+        .and_then(|a| a.values.as_slice().first())
+        .map(Encode::to_der)
+        .transpose()?;
+    Ok(token)
+}

@@ -353,6 +353,24 @@ impl Pki {
         Ok(issued)
     }
 
+    /// Like [`Pki::issue`], inside the caller's transaction, so that the key, the
+    /// certificate and the record that owns them commit together.
+    pub async fn issue_in(
+        &self,
+        tx: &mut AnyConnection,
+        profile: &Profile,
+    ) -> Result<(Arc<dyn Signer>, pki::CertificateRow), CryptoError> {
+        issue_leaf(
+            tx,
+            &self.keys,
+            &self.urls,
+            &self.issuing,
+            profile,
+            profile.name(),
+        )
+        .await
+    }
+
     /// Revokes a certificate of the issuing CA and signs a new CRL at once. Returns
     /// false if there is no such valid certificate.
     pub async fn revoke(
@@ -361,7 +379,20 @@ impl Pki {
         reason: RevocationReason,
     ) -> Result<bool, CryptoError> {
         let mut tx = self.store.begin().await?;
-        let known = pki::certificate(&mut tx, serial).await?;
+        let done = self.revoke_in(&mut tx, serial, reason).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(done)
+    }
+
+    /// Like [`Pki::revoke`], inside the caller's transaction: the revocation, the CRL
+    /// that publishes it and the caller's own change commit together.
+    pub async fn revoke_in(
+        &self,
+        tx: &mut AnyConnection,
+        serial: &str,
+        reason: RevocationReason,
+    ) -> Result<bool, CryptoError> {
+        let known = pki::certificate(tx, serial).await?;
         if known.as_ref().is_none_or(|c| c.issuer != ca::ISSUING) {
             return Ok(false);
         }
@@ -369,12 +400,10 @@ impl Pki {
             at: Timestamp::now(),
             reason: reason.code(),
         };
-        // The revocation and the CRL that publishes it commit together.
-        let done = pki::revoke_certificate(&mut tx, serial, revocation).await?;
+        let done = pki::revoke_certificate(tx, serial, revocation).await?;
         if done {
-            self.sign_crl_in(&mut tx, &self.issuing).await?;
+            self.sign_crl_in(tx, &self.issuing).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
         Ok(done)
     }
 

@@ -250,18 +250,51 @@ impl Tsa {
         self.token(&query).await
     }
 
-    async fn token(&self, query: &Query) -> Result<Vec<u8>, CryptoError> {
+    /// Like [`Tsa::timestamp`], taking the serial number inside the caller's
+    /// transaction (a signature and its usage record commit together; a second
+    /// transaction here would wait on the first).
+    pub async fn timestamp_in(
+        &self,
+        tx: &mut tongban_store::Conn,
+        digest: [u8; 32],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let query = Query {
+            imprint: MessageImprint {
+                hash_algorithm: AlgorithmIdentifierOwned {
+                    oid: ID_SHA256,
+                    parameters: None,
+                },
+                hashed_message: OctetString::new(digest.to_vec())?,
+            },
+            nonce: None,
+            cert_req: true,
+        };
+        self.check_validity()?;
+        let serial = pki::next_counter(tx, "tsa-serial").await?;
+        self.token_with_serial(&query, serial)
+    }
+
+    fn check_validity(&self) -> Result<(), CryptoError> {
         if Timestamp::now() >= self.not_after {
             return Err(CryptoError::InvalidKey(
                 "the TSA certificate has expired; a new one is issued at the next start".into(),
             ));
         }
+        Ok(())
+    }
+
+    async fn token(&self, query: &Query) -> Result<Vec<u8>, CryptoError> {
+        self.check_validity()?;
         let serial = {
             let mut tx = self.store.begin().await?;
             let serial = pki::next_counter(&mut tx, "tsa-serial").await?;
             tx.commit().await.map_err(tongban_store::StoreError::from)?;
             serial
         };
+        self.token_with_serial(query, serial)
+    }
+
+    fn token_with_serial(&self, query: &Query, serial: i64) -> Result<Vec<u8>, CryptoError> {
         let now = Timestamp::now();
         let seconds = u64::try_from(now.unix_millis() / 1000).unwrap_or(0);
         let tst_info = TstInfo {

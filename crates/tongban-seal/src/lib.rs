@@ -1,7 +1,14 @@
-//! E-seals (电子印章): departments' seals (code, type, image, key, certificate, status),
-//! grants of seals to staff and client systems, signing (PAdES, CAdES, JWS), the usage
-//! log, and validation reports for sealed documents.
-//!
-//! Built by the e-seal issue; empty until then.
+//! E-seals (电子印章): departments' seals (code, kind, key, certificate, status, history),
+//! grants of seals to staff and client systems, signing (CAdES and JWS so far; PAdES
+//! next), and the usage log. Authorisation is checked here, in [`access`], before any
+//! key is touched.
 
 #![forbid(unsafe_code)]
+
+pub mod access;
+pub mod error;
+pub mod grants;
+pub mod registry;
+pub mod sign;
+
+pub use error::SealError;

@@ -7,6 +7,7 @@ mod health;
 mod oidc;
 mod pki;
 mod reports;
+mod seals;
 mod system;
 mod web;
 
@@ -57,6 +58,14 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::link_agent))
         .routes(routes!(admin::create_client, admin::clients))
         .routes(routes!(admin::import_registry))
+        .routes(routes!(seals::create, seals::list))
+        .routes(routes!(seals::set_status))
+        .routes(routes!(seals::history))
+        .routes(routes!(seals::grant, seals::grants))
+        .routes(routes!(seals::cades_digests))
+        .routes(routes!(seals::cades_file))
+        .routes(routes!(seals::jws))
+        .routes(routes!(seals::usages))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the

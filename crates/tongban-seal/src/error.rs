@@ -1,0 +1,47 @@
+//! Why a seal operation was refused.
+
+use tongban_crypto::CryptoError;
+use tongban_store::StoreError;
+
+/// Why a seal operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The caller may not do this.
+    #[error("{0}")]
+    Denied(String),
+    /// A field's value is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field, as named in the API.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Something referenced does not exist (or is not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The seal's state forbids it (suspended, revoked, expired).
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// Signing failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for SealError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+impl From<tongban_identity::subjects::SubjectError> for SealError {
+    fn from(error: tongban_identity::subjects::SubjectError) -> Self {
+        match error {
+            tongban_identity::subjects::SubjectError::Store(store) => Self::Store(store),
+            other => Self::Store(StoreError::Corrupt(other.to_string())),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Grants of a seal to staff members and client systems.
+
+use serde_json::json;
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_store::Conn;
+
+use crate::access::{self, Actor};
+use crate::error::SealError;
+use crate::registry::{self, SealId};
+
+/// Who a seal is granted to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grantee {
+    /// A staff member (subject id).
+    Staff(String),
+    /// A client system (client_id).
+    Client(String),
+}
+
+impl Grantee {
+    fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Self::Staff(id) => ("staff", id),
+            Self::Client(id) => ("client", id),
+        }
+    }
+}
+
+/// A grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// To whom.
+    pub grantee: Grantee,
+    /// Each use must state a purpose.
+    pub purpose_required: bool,
+    /// End of the grant; none for open-ended.
+    pub expires_at: Option<Timestamp>,
+    /// Who granted it.
+    pub granted_by: String,
+    /// When.
+    pub granted_at: Timestamp,
+}
+
+/// Grants `seal` to `grantee` (replacing an earlier grant to them).
+pub async fn grant(
+    tx: &mut Conn,
+    actor: &Actor,
+    seal: SealId,
+    grantee: &Grantee,
+    purpose_required: bool,
+    expires_at: Option<Timestamp>,
+) -> Result<(), SealError> {
+    let found = registry::find(tx, seal).await?;
+    access::may_manage(tx, actor, found.department_id).await?;
+    let now = Timestamp::now();
+    if expires_at.is_some_and(|e| e <= now) {
+        return Err(SealError::Invalid {
+            field: "expires_at",
+            reason: "must be in the future".into(),
+        });
+    }
+    let (kind, id) = grantee.parts();
+    let exists = match grantee {
+        Grantee::Staff(subject) => {
+            sqlx::query("SELECT 1 FROM staff WHERE subject_id = $1 AND department_id = $2")
+                .bind(subject)
+                .bind(found.department_id.to_string())
+        }
+        Grantee::Client(client) => {
+            sqlx::query("SELECT 1 FROM clients WHERE id = $1 AND department_id = $2")
+                .bind(client)
+                .bind(found.department_id.to_string())
+        }
+    }
+    .fetch_optional(&mut *tx)
+    .await?
+    .is_some();
+    if !exists {
+        return Err(SealError::Invalid {
+            field: "grantee",
+            reason: "must be staff or a client system of the seal's department".into(),
+        });
+    }
+    sqlx::query(
+        "INSERT INTO seal_grants (seal_id, grantee_kind, grantee_id, purpose_required, expires_at, granted_by, granted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seal_id, grantee_kind, grantee_id) \
+         DO UPDATE SET purpose_required = $4, expires_at = $5, granted_by = $6, granted_at = $7",
+    )
+    .bind(seal.to_string())
+    .bind(kind)
+    .bind(id)
+    .bind(i64::from(purpose_required))
+    .bind(expires_at.map(Timestamp::unix_millis))
+    .bind(actor.label())
+    .bind(now.unix_millis())
+    .execute(&mut *tx)
+    .await?;
+    registry::record_history(
+        tx,
+        seal,
+        actor,
+        "granted",
+        json!({ "grantee": format!("{kind}:{id}"), "purpose_required": purpose_required,
+                "expires_at": expires_at.map(Timestamp::unix_millis) }),
+    )
+    .await
+}
+
+/// The grants of `seal`.
+pub async fn of_seal(
+    conn: &mut Conn,
+    actor: &Actor,
+    seal: SealId,
+) -> Result<Vec<Grant>, SealError> {
+    let found = registry::find(conn, seal).await?;
+    access::may_view(conn, actor, found.department_id).await?;
+    let rows = sqlx::query(
+        "SELECT grantee_kind, grantee_id, purpose_required, expires_at, granted_by, granted_at \
+         FROM seal_grants WHERE seal_id = $1 ORDER BY granted_at",
+    )
+    .bind(seal.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("grantee_kind")?;
+            let id: String = r.try_get("grantee_id")?;
+            let expires: Option<i64> = r.try_get("expires_at")?;
+            Ok(Grant {
+                grantee: if kind == "client" {
+                    Grantee::Client(id)
+                } else {
+                    Grantee::Staff(id)
+                },
+                purpose_required: r.try_get::<i64, _>("purpose_required")? != 0,
+                expires_at: expires.map(Timestamp::from_unix_millis),
+                granted_by: r.try_get("granted_by")?,
+                granted_at: Timestamp::from_unix_millis(r.try_get("granted_at")?),
+            })
+        })
+        .collect()
+}

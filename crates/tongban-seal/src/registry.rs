@@ -1,0 +1,333 @@
+//! The seal registry: a department's seals, each with its own key and certificate, a
+//! status, and a history of every change.
+
+use serde_json::json;
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_crypto::ca::Profile;
+use tongban_crypto::crl::RevocationReason;
+use tongban_crypto::pki::Pki;
+use tongban_identity::subjects::DepartmentId;
+use tongban_store::{Conn, StoreError};
+
+use crate::access::{self, Actor};
+use crate::error::SealError;
+
+tongban_core::typed_id!(
+    /// A seal.
+    SealId
+);
+
+/// The kinds of seal Chinese practice distinguishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealKind {
+    /// 公章
+    Official,
+    /// 合同专用章
+    Contract,
+    /// 财务专用章
+    Finance,
+    /// 发票专用章
+    Invoice,
+    /// 法定代表人名章
+    LegalRepresentative,
+}
+
+impl SealKind {
+    const ALL: [Self; 5] = [
+        Self::Official,
+        Self::Contract,
+        Self::Finance,
+        Self::Invoice,
+        Self::LegalRepresentative,
+    ];
+
+    /// The name in the API and the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Official => "official",
+            Self::Contract => "contract",
+            Self::Finance => "finance",
+            Self::Invoice => "invoice",
+            Self::LegalRepresentative => "legal-representative",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Whether a seal may sign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealStatus {
+    /// Signs.
+    Active,
+    /// Temporarily not signing; can be resumed.
+    Suspended,
+    /// Never signs again; its certificate is revoked.
+    Revoked,
+}
+
+impl SealStatus {
+    /// The name in the API and the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// The status named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Active, Self::Suspended, Self::Revoked]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+}
+
+/// A seal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seal {
+    /// Id.
+    pub id: SealId,
+    /// Owning department.
+    pub department_id: DepartmentId,
+    /// Seal code: the department's USCC and a 3-digit sequence.
+    pub code: String,
+    /// Kind.
+    pub kind: SealKind,
+    /// Name, e.g. 浙江省市场监督管理局合同专用章.
+    pub name: String,
+    /// Status.
+    pub status: SealStatus,
+    /// Its signing key.
+    pub key_id: String,
+    /// Its certificate's serial (hex).
+    pub certificate_serial: String,
+    /// End of validity (the certificate's).
+    pub valid_until: Timestamp,
+}
+
+const COLUMNS: &str =
+    "id, department_id, code, kind, name, status, key_id, certificate_serial, valid_until";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Seal, SealError> {
+    let corrupt = |what: &str| SealError::Store(StoreError::Corrupt(what.to_owned()));
+    let id: String = r.try_get("id")?;
+    let department: String = r.try_get("department_id")?;
+    let kind: String = r.try_get("kind")?;
+    let status: String = r.try_get("status")?;
+    Ok(Seal {
+        id: id.parse().map_err(|_| corrupt("seal id"))?,
+        department_id: department.parse().map_err(|_| corrupt("department id"))?,
+        code: r.try_get("code")?,
+        kind: SealKind::parse(&kind).ok_or_else(|| corrupt("seal kind"))?,
+        name: r.try_get("name")?,
+        status: SealStatus::parse(&status).ok_or_else(|| corrupt("seal status"))?,
+        key_id: r.try_get("key_id")?,
+        certificate_serial: r.try_get("certificate_serial")?,
+        valid_until: Timestamp::from_unix_millis(r.try_get("valid_until")?),
+    })
+}
+
+/// The seal with this id.
+pub async fn find(conn: &mut Conn, id: SealId) -> Result<Seal, SealError> {
+    let sql = format!("SELECT {COLUMNS} FROM seals WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?
+        .ok_or(SealError::NotFound("seal"))?;
+    from_row(&row)
+}
+
+/// A department's seals, for someone who may see them.
+pub async fn of_department(
+    conn: &mut Conn,
+    actor: &Actor,
+    department: DepartmentId,
+) -> Result<Vec<Seal>, SealError> {
+    access::may_view(conn, actor, department).await?;
+    let sql = format!("SELECT {COLUMNS} FROM seals WHERE department_id = $1 ORDER BY code");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(department.to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(crate) async fn record_history(
+    conn: &mut Conn,
+    seal: SealId,
+    actor: &Actor,
+    change: &str,
+    details: serde_json::Value,
+) -> Result<(), SealError> {
+    sqlx::query(
+        "INSERT INTO seal_history (seal_id, at, actor, change, details) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(seal.to_string())
+    .bind(Timestamp::now().unix_millis())
+    .bind(actor.label())
+    .bind(change)
+    .bind(details.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One entry of a seal's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: String,
+    /// What changed.
+    pub change: String,
+    /// Details, JSON.
+    pub details: String,
+}
+
+/// A seal's history, oldest first.
+pub async fn history(
+    conn: &mut Conn,
+    actor: &Actor,
+    seal: SealId,
+) -> Result<Vec<HistoryEntry>, SealError> {
+    let found = find(conn, seal).await?;
+    access::may_view(conn, actor, found.department_id).await?;
+    let rows = sqlx::query(
+        "SELECT at, actor, change, details FROM seal_history WHERE seal_id = $1 ORDER BY at, change",
+    )
+    .bind(seal.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                at: Timestamp::from_unix_millis(r.try_get("at")?),
+                actor: r.try_get("actor")?,
+                change: r.try_get("change")?,
+                details: r.try_get("details")?,
+            })
+        })
+        .collect()
+}
+
+/// Creates a seal of `department`: a new key (encrypted at rest) and a certificate
+/// from the issuing CA naming the department and its USCC, in one transaction.
+pub async fn create(
+    tx: &mut Conn,
+    pki: &Pki,
+    actor: &Actor,
+    department: DepartmentId,
+    kind: SealKind,
+    name: &str,
+) -> Result<Seal, SealError> {
+    access::may_manage(tx, actor, department).await?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(SealError::Invalid {
+            field: "name",
+            reason: "must have 1 to 100 characters".into(),
+        });
+    }
+    let row = sqlx::query("SELECT name, uscc FROM departments WHERE id = $1")
+        .bind(department.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(SealError::NotFound("department"))?;
+    let department_name: String = row.try_get("name")?;
+    let uscc: String = row.try_get("uscc")?;
+    let sequence = tongban_store::pki::next_counter(tx, &format!("seal-code:{department}")).await?;
+    let code = format!("{uscc}{sequence:03}");
+    let profile = Profile::Seal {
+        department: department_name,
+        uscc,
+        seal_name: name.to_owned(),
+    };
+    let (_, certificate) = pki.issue_in(tx, &profile).await?;
+    let now = Timestamp::now();
+    let seal = Seal {
+        id: SealId::new(),
+        department_id: department,
+        code,
+        kind,
+        name: name.to_owned(),
+        status: SealStatus::Active,
+        key_id: certificate.key_id.clone(),
+        certificate_serial: certificate.serial.clone(),
+        valid_until: certificate.not_after,
+    };
+    sqlx::query(
+        "INSERT INTO seals (id, department_id, code, kind, name, status, key_id, certificate_serial, \
+         valid_until, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(seal.id.to_string())
+    .bind(department.to_string())
+    .bind(&seal.code)
+    .bind(kind.name())
+    .bind(&seal.name)
+    .bind(seal.status.name())
+    .bind(&seal.key_id)
+    .bind(&seal.certificate_serial)
+    .bind(seal.valid_until.unix_millis())
+    .bind(now.unix_millis())
+    .execute(&mut *tx)
+    .await?;
+    record_history(
+        tx,
+        seal.id,
+        actor,
+        "created",
+        json!({ "kind": kind.name(), "name": seal.name, "certificate": seal.certificate_serial }),
+    )
+    .await?;
+    Ok(seal)
+}
+
+/// Suspends, resumes or revokes a seal. Revoking revokes its certificate (and signs a
+/// new CRL) in the same transaction; a revoked seal never changes again.
+pub async fn set_status(
+    tx: &mut Conn,
+    pki: &Pki,
+    actor: &Actor,
+    seal: SealId,
+    status: SealStatus,
+    reason: Option<&str>,
+) -> Result<Seal, SealError> {
+    let mut found = find(tx, seal).await?;
+    access::may_manage(tx, actor, found.department_id).await?;
+    if found.status == SealStatus::Revoked {
+        return Err(SealError::Conflict("the seal is revoked"));
+    }
+    if found.status == status {
+        return Ok(found);
+    }
+    if status == SealStatus::Revoked {
+        pki.revoke_in(
+            tx,
+            &found.certificate_serial,
+            RevocationReason::CessationOfOperation,
+        )
+        .await?;
+    }
+    sqlx::query("UPDATE seals SET status = $2, updated_at = $3 WHERE id = $1")
+        .bind(seal.to_string())
+        .bind(status.name())
+        .bind(Timestamp::now().unix_millis())
+        .execute(&mut *tx)
+        .await?;
+    let change = match status {
+        SealStatus::Active => "resumed",
+        SealStatus::Suspended => "suspended",
+        SealStatus::Revoked => "revoked",
+    };
+    record_history(tx, seal, actor, change, json!({ "reason": reason })).await?;
+    found.status = status;
+    Ok(found)
+}

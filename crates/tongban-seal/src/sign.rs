@@ -1,0 +1,265 @@
+//! Applying a seal: CAdES B-T detached signatures (`.p7s`) over files or bare SHA-256
+//! digests, and detached JWS. Each signature is made inside the transaction that
+//! writes its usage record, and is handed out only after that commit: nothing is
+//! signed without a record. A refusal is written to the audit trail.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Map, json};
+use sqlx::Row;
+use tongban_core::audit::AuditEvent;
+use tongban_core::time::Timestamp;
+use tongban_crypto::cms;
+use tongban_crypto::jose;
+use tongban_crypto::pki::Pki;
+use tongban_store::{Conn, Store, StoreError};
+
+use crate::access::{self, Actor};
+use crate::error::SealError;
+use crate::registry::{self, Seal, SealId};
+
+/// Most digests one call may seal.
+pub const MAX_BATCH: usize = 1000;
+
+/// What a signature is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// CMS detached (`.p7s`), B-T.
+    Cades,
+    /// JWS with detached payload, `x5c` and `sigT`.
+    Jws,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Cades => "cades",
+            Self::Jws => "jws",
+        }
+    }
+}
+
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    tongban_crypto::ca::hex(bytes)
+}
+
+/// Opens the signing transaction: the seal, the caller's right to use it now, its
+/// key and certificate chain (seal certificate, issuing CA). A refusal is audited in a
+/// transaction of its own (the signing one rolls back).
+async fn prepare(
+    store: &Store,
+    pki: &Pki,
+    actor: &Actor,
+    seal: SealId,
+    purpose: Option<&str>,
+    now: Timestamp,
+) -> Result<(tongban_store::Tx, Seal, SealKey), SealError> {
+    let mut tx = store.begin().await?;
+    let found = registry::find(&mut tx, seal).await?;
+    if let Err(refusal) = access::may_use(&mut tx, actor, &found, purpose, now).await {
+        drop(tx);
+        audit_refusal(store, actor, seal, &refusal).await?;
+        return Err(refusal);
+    }
+    let signer = pki.keys().load_in(&mut tx, &found.key_id).await?;
+    let certificate = tongban_store::pki::certificate(&mut tx, &found.certificate_serial)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("seal certificate missing".into()))?;
+    let chain = vec![certificate.der, pki.issuing().to_vec()];
+    Ok((tx, found, SealKey { signer, chain }))
+}
+
+struct SealKey {
+    signer: std::sync::Arc<dyn tongban_crypto::Signer>,
+    chain: Vec<Vec<u8>>,
+}
+
+async fn audit_refusal(
+    store: &Store,
+    actor: &Actor,
+    seal: SealId,
+    refusal: &SealError,
+) -> Result<(), SealError> {
+    let mut tx = store.begin().await?;
+    let event = AuditEvent::new(
+        &actor.label(),
+        "seal.use_refused",
+        Some(&seal.to_string()),
+        None,
+        json!({ "reason": refusal.to_string(), "client": actor.client_id() }),
+    );
+    tongban_store::audit::record(&mut tx, &event).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+async fn record_usage(
+    tx: &mut Conn,
+    seal: &Seal,
+    actor: &Actor,
+    digest: &[u8; 32],
+    format: Format,
+    purpose: Option<&str>,
+    now: Timestamp,
+) -> Result<(), SealError> {
+    sqlx::query(
+        "INSERT INTO seal_usages (id, seal_id, actor, client_id, digest_sha256, format, purpose, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tongban_core::id::Uuid::now_v7().to_string())
+    .bind(seal.id.to_string())
+    .bind(actor.label())
+    .bind(actor.client_id())
+    .bind(hex(digest))
+    .bind(format.name())
+    .bind(purpose.map(str::trim).filter(|p| !p.is_empty()))
+    .bind(now.unix_millis())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// CAdES B-T detached signatures, one per SHA-256 digest (the documents never reach
+/// us), each with a signature time-stamp from our TSA.
+pub async fn cades_digests(
+    store: &Store,
+    pki: &Pki,
+    actor: &Actor,
+    seal: SealId,
+    digests: &[[u8; 32]],
+    purpose: Option<&str>,
+) -> Result<Vec<Vec<u8>>, SealError> {
+    if digests.is_empty() || digests.len() > MAX_BATCH {
+        return Err(SealError::Invalid {
+            field: "digests",
+            reason: format!("1 to {MAX_BATCH} digests per call"),
+        });
+    }
+    let now = Timestamp::now();
+    let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
+    let mut signatures = Vec::with_capacity(digests.len());
+    for digest in digests {
+        let signed =
+            cms::sign_detached_digest(key.signer.as_ref(), &key.chain, *digest, Some(now))?;
+        let value = cms::signature_value(&signed)?;
+        let token = pki.tsa().timestamp_in(&mut tx, cms::sha256(&value)).await?;
+        signatures.push(cms::with_signature_timestamp(&signed, &token)?);
+        record_usage(&mut tx, &found, actor, digest, Format::Cades, purpose, now).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(signatures)
+}
+
+/// A JWS (compact, detached payload, RFC 7515 Appendix F) over `payload`, with the
+/// certificate chain in `x5c` and the signing time in `sigT` (ETSI TS 119 182-1).
+pub async fn jws_detached(
+    store: &Store,
+    pki: &Pki,
+    actor: &Actor,
+    seal: SealId,
+    payload: &[u8],
+    purpose: Option<&str>,
+) -> Result<String, SealError> {
+    let now = Timestamp::now();
+    let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
+    let mut header = Map::new();
+    header.insert(
+        "x5c".into(),
+        json!(
+            key.chain
+                .iter()
+                .map(|der| B64.encode(der))
+                .collect::<Vec<_>>()
+        ),
+    );
+    header.insert("sigT".into(), json!(now.to_rfc3339()));
+    let jws = jose::sign_detached(key.signer.as_ref(), payload, &header)?;
+    record_usage(
+        &mut tx,
+        &found,
+        actor,
+        &cms::sha256(payload),
+        Format::Jws,
+        purpose,
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(jws)
+}
+
+/// One use of a seal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// Who.
+    pub actor: String,
+    /// Through which client.
+    pub client_id: String,
+    /// SHA-256 of what was sealed, hex.
+    pub digest_sha256: String,
+    /// `cades`, `pades` or `jws`.
+    pub format: String,
+    /// Stated purpose.
+    pub purpose: Option<String>,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Filters of the usage log.
+#[derive(Clone, Debug, Default)]
+pub struct UsageFilter {
+    /// Only this actor (`subject:…` or `client:…`).
+    pub actor: Option<String>,
+    /// From this time on.
+    pub from: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many (1–100; default 50).
+    pub limit: Option<i64>,
+    /// Skip this many.
+    pub offset: Option<i64>,
+}
+
+/// A seal's usage log, newest first.
+pub async fn usages(
+    conn: &mut Conn,
+    actor: &Actor,
+    seal: SealId,
+    filter: &UsageFilter,
+) -> Result<Vec<Usage>, SealError> {
+    let found = registry::find(conn, seal).await?;
+    access::may_view(conn, actor, found.department_id).await?;
+    let limit = filter.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(SealError::Invalid {
+            field: "limit",
+            reason: "1 to 100".into(),
+        });
+    }
+    let rows = sqlx::query(
+        "SELECT actor, client_id, digest_sha256, format, purpose, created_at FROM seal_usages \
+         WHERE seal_id = $1 AND ($2 IS NULL OR actor = $2) AND created_at >= $3 AND created_at < $4 \
+         ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
+    )
+    .bind(seal.to_string())
+    .bind(filter.actor.as_deref())
+    .bind(filter.from.map_or(0, Timestamp::unix_millis))
+    .bind(filter.until.map_or(i64::MAX, Timestamp::unix_millis))
+    .bind(limit)
+    .bind(filter.offset.unwrap_or(0).max(0))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Usage {
+                actor: r.try_get("actor")?,
+                client_id: r.try_get("client_id")?,
+                digest_sha256: r.try_get("digest_sha256")?,
+                format: r.try_get("format")?,
+                purpose: r.try_get("purpose")?,
+                at: Timestamp::from_unix_millis(r.try_get("created_at")?),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,640 @@
+//! E-seals through the real router: a department creates a seal, grants it, and its
+//! staff and systems seal digests, files and JSON; every boundary is a test
+//! (another department's seal, no grant, a missing purpose, suspended and revoked
+//! seals) and so is bad input.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use support::{TestServer, assert_problem};
+use tongban_core::time::Timestamp;
+use tongban_identity::clients::{self, NewClient};
+use tongban_identity::password::Passwords;
+use tongban_identity::secrets::s256_challenge;
+use tongban_identity::sso;
+use tongban_identity::subjects::{self, DepartmentId, Level, NewNaturalPerson, Role};
+
+const PASSWORD: &str = "green mountains and blue seas";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PORTAL: &str = "https://staff.example.gov.cn/cb";
+
+struct Department {
+    id: DepartmentId,
+    admin: String,
+    user: String,
+    system: String,
+}
+
+struct World {
+    server: TestServer,
+    a: Department,
+    b: Department,
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Logs a person in at the staff portal; returns their access token.
+async fn person_token(server: &TestServer, portal: &(String, String), resident_id: &str) -> String {
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", portal.0.as_str()),
+        ("redirect_uri", PORTAL),
+        ("scope", "openid seal:manage seal:use"),
+        ("code_challenge", &s256_challenge(VERIFIER)),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let form = server.get(&format!("/authorize?{query}")).await;
+    let flow = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().unwrap().strip_prefix("__Host-tongban-flow="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = form.text().await.unwrap();
+    let marker = "name=\"csrf_token\" value=\"";
+    let csrf = html[html.find(marker).unwrap() + marker.len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let login = server
+        .client
+        .post(format!("{}/login", server.base))
+        .header("cookie", format!("__Host-tongban-flow={flow}"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("identifier", resident_id),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let code = query_param(login.headers()["location"].to_str().unwrap(), "code").unwrap();
+    let tokens: Value = server
+        .client
+        .post(format!("{}/token", server.base))
+        .basic_auth(&portal.0, Some(&portal.1))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", PORTAL),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn system_token(server: &TestServer, id: &str, secret: &str) -> String {
+    let tokens: Value = server
+        .client
+        .post(format!("{}/token", server.base))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn world() -> World {
+    let server = TestServer::start().await;
+    let now = Timestamp::now();
+    let hash = Arc::new(Passwords::new().unwrap()).hash(PASSWORD).unwrap();
+    let mut tx = server.store().begin().await.unwrap();
+    let (portal, portal_secret) = clients::register(
+        &mut tx,
+        &NewClient {
+            name: "Staff portal".into(),
+            confidential: true,
+            redirect_uris: vec![PORTAL.into()],
+            scopes: vec!["openid".into(), "seal:manage".into(), "seal:use".into()],
+            grant_types: vec!["authorization_code".into()],
+            first_party: true,
+            ..NewClient::default()
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let portal = (portal.id, portal_secret.unwrap());
+    let mut departments = Vec::new();
+    let people = [
+        ("11010519491231002X", "440308199901011234"),
+        ("110105198001010024", "110105198001010032"),
+    ];
+    for (i, (uscc, name)) in [
+        ("91350100M000100Y43", "浙江省市场监督管理局"),
+        ("11430000006122244L", "湖南省市场监督管理局"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let department =
+            subjects::create_department(&mut tx, name, uscc, Level::Province, None, now)
+                .await
+                .unwrap();
+        let mut staff = Vec::new();
+        for (j, (resident_id, roles)) in [
+            (people[0].0, vec![Role::SealAdmin]),
+            (people[0].1, vec![Role::SealUser]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            // The second department's people have their own numbers.
+            let resident_id = if i == 0 {
+                resident_id
+            } else {
+                [people[1].0, people[1].1][j]
+            };
+            let person = subjects::create_natural_person(
+                &mut tx,
+                &NewNaturalPerson {
+                    name: "职员",
+                    resident_id,
+                    email: None,
+                    phone: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+            sso::set_password_hash(&mut tx, person, &hash)
+                .await
+                .unwrap();
+            subjects::add_staff(
+                &mut tx,
+                person,
+                department.id,
+                &format!("S{i}{j}"),
+                &roles,
+                now,
+            )
+            .await
+            .unwrap();
+            staff.push(resident_id.to_owned());
+        }
+        let (system, secret) = clients::register(
+            &mut tx,
+            &NewClient {
+                name: format!("{name} licence system"),
+                confidential: true,
+                scopes: vec!["seal:use".into()],
+                grant_types: vec!["client_credentials".into()],
+                department_id: Some(department.id),
+                ..NewClient::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        departments.push((department.id, staff, system.id, secret.unwrap()));
+    }
+    tx.commit().await.unwrap();
+    let mut built = Vec::new();
+    for (id, staff, system_id, system_secret) in departments {
+        built.push(Department {
+            id,
+            admin: person_token(&server, &portal, &staff[0]).await,
+            user: person_token(&server, &portal, &staff[1]).await,
+            system: system_token(&server, &system_id, &system_secret).await,
+        });
+    }
+    let b = built.pop().unwrap();
+    let a = built.pop().unwrap();
+    World { server, a, b }
+}
+
+async fn call(w: &World, token: &str, path: &str, body: Value) -> reqwest::Response {
+    w.server
+        .client
+        .post(format!("{}{path}", w.server.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(w: &World, token: &str, path: &str) -> reqwest::Response {
+    w.server
+        .client
+        .get(format!("{}{path}", w.server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The subject of an access token (its payload, unverified: the server verified it).
+fn subject_of(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sub"].as_str().unwrap().to_owned()
+}
+
+async fn new_seal(w: &World, department: &Department) -> Value {
+    let created = call(
+        w,
+        &department.admin,
+        &format!("/api/v1/departments/{}/seals", department.id),
+        json!({"kind": "contract", "name": "合同专用章"}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    created.json().await.unwrap()
+}
+
+async fn grant_all(w: &World, department: &Department, seal: &str, purpose_required: bool) {
+    for grantee in [
+        json!({"staff_id": subject_of(&department.user), "purpose_required": purpose_required}),
+        json!({"client_id": subject_of(&department.system), "purpose_required": purpose_required}),
+    ] {
+        let granted = call(
+            w,
+            &department.admin,
+            &format!("/api/v1/seals/{seal}/grants"),
+            grantee,
+        )
+        .await;
+        assert_eq!(granted.status(), 204);
+    }
+}
+
+const DIGEST: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+#[tokio::test]
+async fn a_department_seals_digests_files_and_json() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    assert_eq!(seal["status"], "active");
+    assert!(
+        seal["code"]
+            .as_str()
+            .unwrap()
+            .starts_with("91350100M000100Y43")
+    );
+    grant_all(&w, &w.a, id, true).await;
+
+    // A system seals two digests with a purpose.
+    let signed = call(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/seals/{id}/cades"),
+        json!({"digests": [DIGEST, DIGEST.to_uppercase()], "purpose": "营业执照核发"}),
+    )
+    .await;
+    assert_eq!(signed.status(), 200);
+    let signed: Value = signed.json().await.unwrap();
+    let p7s = base64::engine::general_purpose::STANDARD
+        .decode(signed["signatures"][0]["p7s"].as_str().unwrap())
+        .unwrap();
+    assert!(
+        tongban_crypto::cms::signature_timestamp(&p7s)
+            .unwrap()
+            .is_some(),
+        "B-T: a signature time-stamp is attached"
+    );
+
+    // The grant asks for a purpose.
+    let without = call(
+        &w,
+        &w.a.user,
+        &format!("/api/v1/seals/{id}/cades"),
+        json!({"digests": [DIGEST]}),
+    )
+    .await;
+    let problem = assert_problem(without, 422, "invalid-request").await;
+    assert!(problem["detail"].as_str().unwrap().starts_with("purpose"));
+
+    // Staff seal a file and a JSON document.
+    let file = w
+        .server
+        .client
+        .post(format!(
+            "{}/api/v1/seals/{id}/cades/file?purpose=contract",
+            w.server.base
+        ))
+        .bearer_auth(&w.a.user)
+        .header("content-type", "application/octet-stream")
+        .body(b"a contract".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(
+        file.headers()["content-type"],
+        "application/pkcs7-signature"
+    );
+    let jws = w
+        .server
+        .client
+        .post(format!(
+            "{}/api/v1/seals/{id}/jws?purpose=notice",
+            w.server.base
+        ))
+        .bearer_auth(&w.a.user)
+        .body(r#"{"notice":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jws.status(), 200);
+    let jws = jws.text().await.unwrap();
+    let parts: Vec<&str> = jws.split('.').collect();
+    assert!(parts.len() == 3 && parts[1].is_empty(), "detached: {jws}");
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[0])
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["x5c"].as_array().unwrap().len(), 2);
+    assert!(header["sigT"].is_string());
+
+    // Every use is in the log, newest first, with actor, digest and purpose.
+    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[0]["format"], "jws");
+    assert_eq!(log[3]["digest_sha256"], DIGEST);
+    assert_eq!(log[3]["purpose"], "营业执照核发");
+    let mine: Value = get(
+        &w,
+        &w.a.admin,
+        &format!(
+            "/api/v1/seals/{id}/usages?actor=client:{}&limit=1",
+            subject_of(&w.a.system)
+        ),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let history: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let changes: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["created", "granted", "granted"]);
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn department_a_cannot_use_or_manage_department_b_seals() {
+    let w = world().await;
+    let seal_b = new_seal(&w, &w.b).await;
+    let id = seal_b["id"].as_str().unwrap();
+    grant_all(&w, &w.b, id, false).await;
+    let body = json!({"digests": [DIGEST]});
+    for token in [&w.a.system, &w.a.user, &w.a.admin] {
+        let refused = call(
+            &w,
+            token,
+            &format!("/api/v1/seals/{id}/cades"),
+            body.clone(),
+        )
+        .await;
+        assert_problem(refused, 403, "forbidden").await;
+    }
+    // The refusals are audited; nothing was signed.
+    let mut conn = w.server.store().conn().await.unwrap();
+    let events = tongban_store::audit::for_target(&mut conn, id)
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "seal.use_refused")
+            .count(),
+        3
+    );
+    drop(conn);
+    let log: Value = get(&w, &w.b.admin, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(log.as_array().unwrap().is_empty());
+    // Nor may A's administrator manage B's seals, list them, or grant them.
+    let create = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/departments/{}/seals", w.b.id),
+        json!({"kind": "official", "name": "公章"}),
+    )
+    .await;
+    assert_problem(create, 403, "forbidden").await;
+    assert_problem(
+        get(
+            &w,
+            &w.a.admin,
+            &format!("/api/v1/departments/{}/seals", w.b.id),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let grant = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/seals/{id}/grants"),
+        json!({"staff_id": subject_of(&w.a.user)}),
+    )
+    .await;
+    assert_problem(grant, 403, "forbidden").await;
+    // B's own administrator cannot grant it to A's system either.
+    let foreign = call(
+        &w,
+        &w.b.admin,
+        &format!("/api/v1/seals/{id}/grants"),
+        json!({"client_id": subject_of(&w.a.system)}),
+    )
+    .await;
+    assert_problem(foreign, 422, "invalid-request").await;
+    // B's seal user without a grant of another B seal is refused too.
+    let other = new_seal(&w, &w.b).await;
+    let ungranted = call(
+        &w,
+        &w.b.user,
+        &format!("/api/v1/seals/{}/cades", other["id"].as_str().unwrap()),
+        body,
+    )
+    .await;
+    assert_problem(ungranted, 403, "forbidden").await;
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn suspended_and_revoked_seals_do_not_sign() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let sign = async || {
+        call(
+            &w,
+            &w.a.system,
+            &format!("/api/v1/seals/{id}/cades"),
+            json!({"digests": [DIGEST]}),
+        )
+        .await
+    };
+    let status = async |status: &str| {
+        call(
+            &w,
+            &w.a.admin,
+            &format!("/api/v1/seals/{id}/status"),
+            json!({"status": status, "reason": "test"}),
+        )
+        .await
+    };
+    assert_eq!(status("suspended").await.status(), 200);
+    assert_problem(sign().await, 409, "conflict").await;
+    // Seal users may not change the status.
+    let by_user = call(
+        &w,
+        &w.a.user,
+        &format!("/api/v1/seals/{id}/status"),
+        json!({"status": "active"}),
+    )
+    .await;
+    assert_problem(by_user, 403, "forbidden").await;
+    assert_eq!(status("active").await.status(), 200);
+    assert_eq!(sign().await.status(), 200);
+    assert_eq!(status("revoked").await.status(), 200);
+    assert_problem(sign().await, 409, "conflict").await;
+    assert_problem(status("active").await, 409, "conflict").await;
+    // Its certificate is revoked and on the CRL.
+    let mut conn = w.server.store().conn().await.unwrap();
+    let certificate =
+        tongban_store::pki::certificate(&mut conn, seal["certificate_serial"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(certificate.revocation.is_some());
+    drop(conn);
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_sealing_input_is_refused_without_a_usage_record() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let path = format!("/api/v1/seals/{id}/cades");
+    let bad = call(&w, &w.a.system, &path, json!({"digests": [DIGEST, "abc"]})).await;
+    let problem = assert_problem(bad, 422, "invalid-request").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("digests[1]")
+    );
+    let too_many: Vec<&str> = vec![DIGEST; 1001];
+    assert_problem(
+        call(&w, &w.a.system, &path, json!({"digests": too_many})).await,
+        422,
+        "invalid-request",
+    )
+    .await;
+    assert_problem(
+        call(&w, &w.a.system, &path, json!({"digests": []})).await,
+        422,
+        "invalid-request",
+    )
+    .await;
+    assert_problem(
+        call(&w, &w.a.system, &path, json!({"digest": DIGEST})).await,
+        400,
+        "malformed-request",
+    )
+    .await;
+    let empty = w
+        .server
+        .client
+        .post(format!("{}/api/v1/seals/{id}/cades/file", w.server.base))
+        .bearer_auth(&w.a.system)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(empty, 422, "invalid-request").await;
+    let unknown = call(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/seals/{}/cades", uuid::Uuid::now_v7()),
+        json!({"digests": [DIGEST]}),
+    )
+    .await;
+    assert_problem(unknown, 404, "not-found").await;
+    assert_problem(
+        call(
+            &w,
+            &w.a.system,
+            "/api/v1/seals/not-an-id/cades",
+            json!({"digests": [DIGEST]}),
+        )
+        .await,
+        404,
+        "not-found",
+    )
+    .await;
+    let kind = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/departments/{}/seals", w.a.id),
+        json!({"kind": "stamp", "name": "x"}),
+    )
+    .await;
+    assert_problem(kind, 422, "invalid-request").await;
+    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(log.as_array().unwrap().is_empty());
+    w.server.stop().await;
+}
