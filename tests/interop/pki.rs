@@ -7,6 +7,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[path = "common.rs"]
+mod common;
+
+use common::{Workdir, openssl, python, ts_verify};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,75 +22,6 @@ use tongban_crypto::cms::{sha256, sign_detached_digest};
 use tongban_crypto::crl::RevocationReason;
 use tongban_crypto::jose::{Jwk, Jwks, sign_compact, sign_detached};
 use tongban_crypto::kek::Kek;
-use tongban_crypto::pki::der_to_pem;
-
-struct Workdir(PathBuf);
-
-impl Workdir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("tongban-interop-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    fn pem(&self, name: &str, ders: &[&[u8]]) -> PathBuf {
-        let text: String = ders.iter().map(|d| der_to_pem("CERTIFICATE", d)).collect();
-        self.write(name, text)
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs openssl; returns (success, stdout + stderr).
-fn openssl(args: &[&dyn AsRef<std::ffi::OsStr>]) -> (bool, String) {
-    let output = Command::new("openssl")
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .expect("openssl is installed");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-/// `openssl ts -verify` of `reply` against `-data` (a document) or `-queryfile` (the
-/// query), trusting `root` with `untrusted` as intermediates.
-fn ts_verify(
-    against: &str,
-    input: &Path,
-    reply: &Path,
-    root: &Path,
-    untrusted: &Path,
-) -> (bool, String) {
-    openssl(&[
-        &"ts",
-        &"-verify",
-        &against,
-        &input,
-        &"-in",
-        &reply,
-        &"-CAfile",
-        &root,
-        &"-untrusted",
-        &untrusted,
-    ])
-}
 
 fn seal() -> Profile {
     Profile::Seal {
@@ -296,12 +232,6 @@ async fn openssl_ts_verifies_our_time_stamp_replies() {
     let (ok, _) = ts_verify("-data", &other, &work.path("with-cert.tsr"), &root, &tsa);
     assert!(!ok);
     server.stop().await;
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("TONGBAN_INTEROP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| support::repo_root().join("tests/interop/.venv/bin/python"))
 }
 
 fn jwcrypto(script_args: &[&Path]) -> (bool, String) {

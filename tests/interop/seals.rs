@@ -1,0 +1,254 @@
+//! E-seal interop: what the sealing API returns, judged by openssl (`cms -verify` of
+//! the CAdES signature with the original file, `ts -verify` of its embedded signature
+//! time-stamp) and PyPI jwcrypto (the detached JWS with its x5c chain). Run by
+//! `tests/interop/run`.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "common.rs"]
+mod common;
+
+use std::process::Command;
+
+use base64::Engine as _;
+use common::{Workdir, openssl, python};
+use serde_json::{Value, json};
+use support::TestServer;
+use tongban_core::time::Timestamp;
+use tongban_crypto::cms;
+use tongban_identity::clients::{self, NewClient};
+use tongban_identity::subjects::{self, Level};
+use tongban_seal::access::Actor;
+use tongban_seal::grants::{self, Grantee};
+use tongban_seal::registry::{self, SealKind};
+
+/// A department with a seal granted to its client system; returns the seal id and
+/// the system's access token.
+async fn sealing_system(server: &TestServer) -> (String, String) {
+    let now = Timestamp::now();
+    let mut tx = server.store().begin().await.unwrap();
+    let department = subjects::create_department(
+        &mut tx,
+        "某市市场监督管理局",
+        "11100000000013338W",
+        Level::Province,
+        None,
+        now,
+    )
+    .await
+    .unwrap();
+    let (system, secret) = clients::register(
+        &mut tx,
+        &NewClient {
+            name: "licence system".into(),
+            confidential: true,
+            scopes: vec!["seal:use".into()],
+            grant_types: vec!["client_credentials".into()],
+            department_id: Some(department.id),
+            ..NewClient::default()
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let operator = Actor::Client {
+        client_id: "operator".into(),
+        scopes: vec!["admin".into()],
+    };
+    let seal = registry::create(
+        &mut tx,
+        server.pki(),
+        &operator,
+        department.id,
+        SealKind::Official,
+        "行政审批专用章",
+    )
+    .await
+    .unwrap();
+    grants::grant(
+        &mut tx,
+        &operator,
+        seal.id,
+        &Grantee::Client(system.id.clone()),
+        false,
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let tokens: Value = server
+        .client
+        .post(format!("{}/token", server.base))
+        .basic_auth(&system.id, secret)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        seal.id.to_string(),
+        tokens["access_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+#[ignore = "interop: run by tests/interop/run"]
+async fn openssl_verifies_sealed_files_and_digests_and_their_time_stamps() {
+    let server = TestServer::start().await;
+    let (seal, token) = sealing_system(&server).await;
+    let work = Workdir::new();
+    let root = work.pem("root.pem", &[server.pki().root()]);
+    let chain: Vec<&[u8]> = server
+        .pki()
+        .tsa()
+        .chain()
+        .iter()
+        .map(Vec::as_slice)
+        .collect();
+    let tsa = work.pem("tsa.pem", &chain);
+    let document: Vec<u8> = (0..100_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let doc = work.write("contract.bin", &document);
+
+    // The file itself, and its digest alone: both signatures verify with the file.
+    let by_file = server
+        .client
+        .post(format!("{}/api/v1/seals/{seal}/cades/file", server.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body(document.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_file.status(), 200);
+    let by_file = by_file.bytes().await.unwrap().to_vec();
+    let digest = tongban_crypto::ca::hex(&cms::sha256(&document));
+    let by_digest: Value = server
+        .client
+        .post(format!("{}/api/v1/seals/{seal}/cades", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"digests": [digest]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let by_digest = base64::engine::general_purpose::STANDARD
+        .decode(by_digest["signatures"][0]["p7s"].as_str().unwrap())
+        .unwrap();
+    for (name, p7s) in [("file", &by_file), ("digest", &by_digest)] {
+        let sig = work.write(&format!("{name}.p7s"), p7s);
+        let (ok, text) = openssl(&[
+            &"cms",
+            &"-verify",
+            &"-binary",
+            &"-inform",
+            &"DER",
+            &"-in",
+            &sig,
+            &"-content",
+            &doc,
+            &"-CAfile",
+            &root,
+            &"-purpose",
+            &"any",
+            &"-out",
+            &work.path("out"),
+        ]);
+        assert!(
+            ok && text.contains("Verification successful"),
+            "{name}: {text}"
+        );
+        // The signature time-stamp covers the signature value (RFC 3161 Appendix A).
+        let token = cms::signature_timestamp(p7s).unwrap().expect("B-T");
+        let value = work.write(
+            &format!("{name}.sigvalue"),
+            cms::signature_value(p7s).unwrap(),
+        );
+        let token_path = work.write(&format!("{name}.tst"), &token);
+        let (ok, text) = openssl(&[
+            &"ts",
+            &"-verify",
+            &"-data",
+            &value,
+            &"-in",
+            &token_path,
+            &"-token_in",
+            &"-CAfile",
+            &root,
+            &"-untrusted",
+            &tsa,
+        ]);
+        assert!(
+            ok && text.contains("Verification: OK"),
+            "{name} time-stamp: {text}"
+        );
+    }
+    // One changed byte of the file: refused.
+    let mut changed = document.clone();
+    changed[50_000] ^= 1;
+    let changed = work.write("changed.bin", &changed);
+    let (ok, text) = openssl(&[
+        &"cms",
+        &"-verify",
+        &"-binary",
+        &"-inform",
+        &"DER",
+        &"-in",
+        &work.path("file.p7s"),
+        &"-content",
+        &changed,
+        &"-CAfile",
+        &root,
+        &"-purpose",
+        &"any",
+        &"-out",
+        &work.path("out2"),
+    ]);
+    assert!(!ok, "a changed file verified: {text}");
+    server.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "interop: run by tests/interop/run"]
+async fn jwcrypto_verifies_a_sealed_detached_jws_and_its_chain() {
+    let server = TestServer::start().await;
+    let (seal, token) = sealing_system(&server).await;
+    let work = Workdir::new();
+    let root = work.pem("root.pem", &[server.pki().root()]);
+    let payload = br#"{"licence":"91350100M000100Y43","status":"valid"}"#;
+    let jws = server
+        .client
+        .post(format!("{}/api/v1/seals/{seal}/jws", server.base))
+        .bearer_auth(&token)
+        .body(payload.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let run = |payload_file: &std::path::Path| {
+        let output = Command::new(python())
+            .arg(support::repo_root().join("tests/interop/jws_x5c_verify.py"))
+            .arg(work.write("seal.jws", &jws))
+            .arg(payload_file)
+            .arg(&root)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (ok, text) = run(&work.write("payload.json", payload));
+    assert!(ok, "{text}");
+    let (ok, text) = run(&work.write("other.json", br#"{"licence":"x"}"#));
+    assert!(!ok, "another payload verified: {text}");
+    server.stop().await;
+}
