@@ -638,3 +638,91 @@ async fn bad_sealing_input_is_refused_without_a_usage_record() {
     assert!(log.as_array().unwrap().is_empty());
     w.server.stop().await;
 }
+
+#[tokio::test]
+async fn pdfs_are_sealed_twice_and_bad_pdfs_refused() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let pades = async |body: Vec<u8>, query: &str| {
+        w.server
+            .client
+            .post(format!("{}/api/v1/seals/{id}/pades?{query}", w.server.base))
+            .bearer_auth(&w.a.system)
+            .header("content-type", "application/pdf")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let original = support::sample_pdf(3, 10_000);
+    let once = pades(original.clone(), "reason=approved&location=Hangzhou").await;
+    assert_eq!(once.status(), 200);
+    let once = once.bytes().await.unwrap().to_vec();
+    assert!(
+        once.starts_with(&original),
+        "an incremental update keeps the original bytes"
+    );
+    let twice = pades(once.clone(), "page=2&x=100&y=100").await;
+    assert_eq!(twice.status(), 200);
+    let twice = twice.bytes().await.unwrap().to_vec();
+    assert!(
+        twice.starts_with(&once),
+        "the second seal keeps the first signature's bytes"
+    );
+    let text = String::from_utf8_lossy(&twice);
+    assert_eq!(text.matches("/ETSI.CAdES.detached").count(), 2);
+
+    // Bad documents: problem+json, no usage record.
+    let mut truncated = original.clone();
+    truncated.truncate(original.len() / 2);
+    let mut broken_xref = original.clone();
+    let xref_at = text_position(&broken_xref, b"startxref");
+    broken_xref[xref_at + 10..xref_at + 14].copy_from_slice(b"9999");
+    for (name, body, query) in [
+        ("truncated", truncated, ""),
+        ("broken xref", broken_xref, ""),
+        ("not a PDF", b"hello, I am not a PDF".to_vec(), ""),
+        ("no such page", original.clone(), "page=9"),
+        ("off the page", original.clone(), "x=590"),
+    ] {
+        let refused = pades(body, query).await;
+        let problem = assert_problem(refused, 422, "invalid-request").await;
+        assert!(
+            problem["detail"].as_str().unwrap().starts_with("pdf"),
+            "{name}: {problem}"
+        );
+    }
+    let empty = pades(Vec::new(), "").await;
+    assert_problem(empty, 422, "invalid-request").await;
+    let wrong_type = w
+        .server
+        .client
+        .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
+        .bearer_auth(&w.a.system)
+        .header("content-type", "text/plain")
+        .body(original.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(wrong_type, 415, "unsupported-media-type").await;
+    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        log.as_array().unwrap().len(),
+        2,
+        "only the two seals are recorded"
+    );
+    w.server.stop().await;
+}
+
+fn text_position(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .rposition(|w| w == needle)
+        .unwrap()
+}

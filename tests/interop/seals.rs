@@ -25,9 +25,30 @@ use tongban_seal::access::Actor;
 use tongban_seal::grants::{self, Grantee};
 use tongban_seal::registry::{self, SealKind};
 
+/// A server that knows its own URL, so that the CRL and CA URLs in its certificates
+/// resolve for validators that fetch them.
+async fn public_server() -> TestServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    TestServer::start_with(|c| {
+        c.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        c.public_url = format!("http://127.0.0.1:{port}");
+    })
+    .await
+}
+
 /// A department with a seal granted to its client system; returns the seal id and
 /// the system's access token.
 async fn sealing_system(server: &TestServer) -> (String, String) {
+    let (seals, token) = sealing_system_with(server, 1).await;
+    (seals[0].clone(), token)
+}
+
+/// A department with `count` (1 or 2) seals granted to its client system.
+async fn sealing_system_with(server: &TestServer, count: usize) -> (Vec<String>, String) {
     let now = Timestamp::now();
     let mut tx = server.store().begin().await.unwrap();
     let department = subjects::create_department(
@@ -58,26 +79,23 @@ async fn sealing_system(server: &TestServer) -> (String, String) {
         client_id: "operator".into(),
         scopes: vec!["admin".into()],
     };
-    let seal = registry::create(
-        &mut tx,
-        server.pki(),
-        &operator,
-        department.id,
-        SealKind::Official,
-        "行政审批专用章",
-    )
-    .await
-    .unwrap();
-    grants::grant(
-        &mut tx,
-        &operator,
-        seal.id,
-        &Grantee::Client(system.id.clone()),
-        false,
-        None,
-    )
-    .await
-    .unwrap();
+    let mut seals = Vec::new();
+    for (kind, name) in [
+        (SealKind::Official, "行政审批专用章"),
+        (SealKind::Contract, "合同专用章"),
+    ]
+    .into_iter()
+    .take(count)
+    {
+        let seal = registry::create(&mut tx, server.pki(), &operator, department.id, kind, name)
+            .await
+            .unwrap();
+        let grantee = Grantee::Client(system.id.clone());
+        grants::grant(&mut tx, &operator, seal.id, &grantee, false, None)
+            .await
+            .unwrap();
+        seals.push(seal.id.to_string());
+    }
     tx.commit().await.unwrap();
     let tokens: Value = server
         .client
@@ -90,10 +108,7 @@ async fn sealing_system(server: &TestServer) -> (String, String) {
         .json()
         .await
         .unwrap();
-    (
-        seal.id.to_string(),
-        tokens["access_token"].as_str().unwrap().to_owned(),
-    )
+    (seals, tokens["access_token"].as_str().unwrap().to_owned())
 }
 
 #[tokio::test]
@@ -250,5 +265,129 @@ async fn jwcrypto_verifies_a_sealed_detached_jws_and_its_chain() {
     assert!(ok, "{text}");
     let (ok, text) = run(&work.write("other.json", br#"{"licence":"x"}"#));
     assert!(!ok, "another payload verified: {text}");
+    server.stop().await;
+}
+
+async fn seal_pdf(
+    server: &TestServer,
+    seal: &str,
+    token: &str,
+    pdf: Vec<u8>,
+    query: &str,
+) -> Vec<u8> {
+    let response = server
+        .client
+        .post(format!("{}/api/v1/seals/{seal}/pades?{query}", server.base))
+        .bearer_auth(token)
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap().to_vec()
+}
+
+fn run(program: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> (bool, String) {
+    let output = Command::new(program)
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+// Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by tests/interop/run"]
+async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
+    let server = public_server().await;
+    let (seals, token) = sealing_system_with(&server, 2).await;
+    let work = Workdir::new();
+    let root = work.pem("root.pem", &[server.pki().root()]);
+    let nss = work.path("nssdb");
+    std::fs::create_dir_all(&nss).unwrap();
+    let nss_dir = format!("sql:{}", nss.display());
+    let (ok, text) = run("certutil", &[&"-N", &"--empty-password", &"-d", &nss_dir]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        "certutil",
+        &[
+            &"-A",
+            &"-d",
+            &nss_dir,
+            &"-n",
+            &"tongban-root",
+            &"-t",
+            &"CT,C,C",
+            &"-a",
+            &"-i",
+            &root,
+        ],
+    );
+    assert!(ok, "{text}");
+
+    let original = support::sample_pdf(10, 200_000);
+    // Two seals, as when a document is sealed by two of its issuers' seals.
+    let once = seal_pdf(
+        &server,
+        &seals[0],
+        &token,
+        original,
+        "reason=approved&location=Hangzhou",
+    )
+    .await;
+    let twice = seal_pdf(
+        &server,
+        &seals[1],
+        &token,
+        once.clone(),
+        "page=2&x=60&y=60&size=100",
+    )
+    .await;
+    for (name, pdf, count) in [("once", &once, 1), ("twice", &twice, 2)] {
+        let file = work.write(&format!("{name}.pdf"), pdf);
+        let (ok, text) = run("qpdf", &[&"--check", &file]);
+        assert!(ok, "qpdf --check {name}: {text}");
+        let (_, text) = run("pdfsig", &[&"-nssdir", &nss_dir, &file]);
+        assert_eq!(
+            text.matches("Signature is Valid.").count(),
+            count,
+            "pdfsig {name}: {text}"
+        );
+        assert_eq!(
+            text.matches("Certificate is Trusted.").count(),
+            count,
+            "pdfsig {name}: {text}"
+        );
+        let output = Command::new(python())
+            .arg(support::repo_root().join("tests/interop/pdf_validate.py"))
+            .arg(&file)
+            .arg(&root)
+            .arg(count.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "pyHanko {name}: {text}");
+    }
+    // Without our root, pdfsig does not trust the seal: the trust check is real.
+    let (_, text) = run("pdfsig", &[&work.path("once.pdf")]);
+    assert!(!text.contains("Certificate is Trusted."), "{text}");
+    // One byte changed inside the signed range: the signature is invalid.
+    let mut tampered = once.clone();
+    let at = tampered.windows(5).position(|w| w == b"page ").unwrap();
+    tampered[at] = b'P';
+    let file = work.write("tampered.pdf", &tampered);
+    let (_, text) = run("pdfsig", &[&"-nssdir", &nss_dir, &file]);
+    assert!(
+        !text.contains("Signature is Valid."),
+        "pdfsig tampered: {text}"
+    );
     server.stop().await;
 }

@@ -388,3 +388,54 @@ impl FaultProxy {
         self.down.store(false, Ordering::SeqCst);
     }
 }
+
+/// A PDF of `pages` pages with a line of text each, padded to about `size` bytes with
+/// an attached (unreferenced by pages) data stream; written by lopdf, not by us.
+#[allow(dead_code)]
+pub fn sample_pdf(pages: u32, size: usize) -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let mut kids = Vec::new();
+    for n in 1..=pages {
+        let text = format!("BT /F1 24 Tf 72 720 Td (Tongban test document, page {n}) Tj ET");
+        let content = doc.add_object(Stream::new(dictionary! {}, text.into_bytes()));
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page",
+            "Parent" => pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            "Contents" => content,
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+        });
+        kids.push(Object::Reference(page));
+    }
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => kids, "Count" => i64::from(pages),
+        }),
+    );
+    let filler: Vec<u8> = (0..size)
+        .map(|i| (i.wrapping_mul(7919) % 251) as u8)
+        .collect();
+    let attachment = doc.add_object(Stream::new(
+        dictionary! { "Type" => "EmbeddedFile" },
+        filler,
+    ));
+    let catalog = doc.add_object(dictionary! {
+        "Type" => "Catalog", "Pages" => pages_id,
+        "Names" => dictionary! { "EmbeddedFiles" => dictionary! {
+            "Names" => vec![Object::string_literal("data.bin"), dictionary! {
+                "Type" => "Filespec", "F" => Object::string_literal("data.bin"),
+                "EF" => dictionary! { "F" => attachment },
+            }.into()],
+        }},
+    });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("lopdf writes the sample");
+    out
+}

@@ -61,6 +61,8 @@ pub struct DatabaseConfig {
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes; larger bodies get 413.
     pub body_limit_bytes: usize,
+    /// Largest document (a PDF to seal) accepted, in bytes.
+    pub document_limit_bytes: usize,
     /// Longest time one request may take before it is answered 503.
     pub request_timeout_secs: u64,
     /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
@@ -154,6 +156,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             body_limit_bytes: 2 * 1024 * 1024,
+            document_limit_bytes: 100 * 1024 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,
             trusted_proxies: Vec::new(),
@@ -258,6 +261,14 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
         "http.body_limit_bytes",
         |c, v| {
             c.http.body_limit_bytes = parse(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "TONGBAN_HTTP_DOCUMENT_LIMIT_BYTES",
+        "http.document_limit_bytes",
+        |c, v| {
+            c.http.document_limit_bytes = parse(v)?;
             Ok(())
         },
     ),

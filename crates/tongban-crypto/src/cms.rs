@@ -291,3 +291,14 @@ pub fn signature_timestamp(content_info: &[u8]) -> Result<Option<Vec<u8>>, Crypt
         .transpose()?;
     Ok(token)
 }
+
+/// SHA-256 over `parts` in order, without joining them (a PDF's two signed ranges).
+pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in parts {
+        context.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
+}

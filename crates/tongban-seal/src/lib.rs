@@ -8,7 +8,9 @@
 pub mod access;
 pub mod error;
 pub mod grants;
+pub mod pdf;
 pub mod registry;
 pub mod sign;
+pub mod stamp;
 
 pub use error::SealError;

@@ -16,6 +16,7 @@ use tongban_store::{Conn, Store, StoreError};
 
 use crate::access::{self, Actor};
 use crate::error::SealError;
+use crate::pdf;
 use crate::registry::{self, Seal, SealId};
 
 /// Most digests one call may seal.
@@ -26,6 +27,8 @@ pub const MAX_BATCH: usize = 1000;
 pub enum Format {
     /// CMS detached (`.p7s`), B-T.
     Cades,
+    /// A PDF signature (ETSI.CAdES.detached), B-T.
+    Pades,
     /// JWS with detached payload, `x5c` and `sigT`.
     Jws,
 }
@@ -34,6 +37,7 @@ impl Format {
     fn name(self) -> &'static str {
         match self {
             Self::Cades => "cades",
+            Self::Pades => "pades",
             Self::Jws => "jws",
         }
     }
@@ -187,6 +191,74 @@ pub async fn jws_detached(
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(jws)
+}
+
+/// Seals a PDF: PAdES baseline B-T in an incremental update, the seal visible at
+/// `placement`. The caller's right is checked before the PDF is even parsed, and again
+/// in the signing transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn pades(
+    store: &Store,
+    pki: &Pki,
+    actor: &Actor,
+    seal: SealId,
+    document: Vec<u8>,
+    placement: pdf::Placement,
+    reason: Option<String>,
+    location: Option<String>,
+    purpose: Option<&str>,
+) -> Result<Vec<u8>, SealError> {
+    let now = Timestamp::now();
+    let found = {
+        let mut conn = store.conn().await?;
+        let found = registry::find(&mut conn, seal).await?;
+        let checked = access::may_use(&mut conn, actor, &found, purpose, now).await;
+        drop(conn);
+        if let Err(refusal) = checked {
+            audit_refusal(store, actor, seal, &refusal).await?;
+            return Err(refusal);
+        }
+        found
+    };
+    let statement = pdf::Statement {
+        name: found.name.clone(),
+        reason,
+        location,
+    };
+    // Parsing and hashing a large PDF is CPU work: off the async workers.
+    let prepared = tokio::task::spawn_blocking(move || {
+        let prepared = pdf::prepare(&document, &placement, &statement, now)?;
+        let digest = cms::sha256_parts(&prepared.signed_ranges());
+        Ok::<_, pdf::PdfError>((prepared, digest, cms::sha256(&document)))
+    })
+    .await
+    .map_err(|e| SealError::Store(StoreError::Corrupt(format!("PDF task: {e}"))))?
+    .map_err(|e| SealError::Invalid {
+        field: "pdf",
+        reason: e.to_string(),
+    })?;
+    let (prepared, digest, original_digest) = prepared;
+    let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
+    let signed = cms::sign_detached_digest(key.signer.as_ref(), &key.chain, digest, None)?;
+    let value = cms::signature_value(&signed)?;
+    let token = pki.tsa().timestamp_in(&mut tx, cms::sha256(&value)).await?;
+    let signed = cms::with_signature_timestamp(&signed, &token)?;
+    let sealed = prepared.finish(&signed).map_err(|e| SealError::Invalid {
+        field: "pdf",
+        reason: e.to_string(),
+    })?;
+    record_usage(
+        &mut tx,
+        &found,
+        actor,
+        &original_digest,
+        Format::Pades,
+        purpose,
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(sealed)
 }
 
 /// One use of a seal.

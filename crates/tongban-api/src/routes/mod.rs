@@ -65,6 +65,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(seals::cades_digests))
         .routes(routes!(seals::cades_file))
         .routes(routes!(seals::jws))
+        .routes(routes!(seals::pades))
         .routes(routes!(seals::usages))
 }
 

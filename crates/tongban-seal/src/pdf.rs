@@ -1,0 +1,408 @@
+//! PAdES sealing of PDF documents (ETSI EN 319 142-1, ISO 32000-1 §12.8): an
+//! incremental update appends a signature field whose widget shows the seal on a page,
+//! and a signature dictionary whose /Contents holds a CMS signature (ETSI.CAdES.detached)
+//! over every byte of the file except that value. Earlier revisions, and earlier
+//! signatures, are left byte for byte as they were.
+
+use lopdf::{Dictionary, IncrementalDocument, Object, ObjectId, Stream, StringFormat, dictionary};
+use tongban_core::time::Timestamp;
+
+use crate::stamp;
+
+/// Bytes reserved for the CMS signature (hex-encoded it takes twice as many).
+pub const CONTENTS_BYTES: usize = 16 * 1024;
+/// The ByteRange placeholder: four numbers of fixed width, patched after writing.
+const BYTE_RANGE_PLACEHOLDER: i64 = 9_999_999_999;
+
+/// Why a PDF cannot be sealed.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    /// Not a PDF we can read (truncated, broken cross-reference table, not a PDF).
+    #[error("not a readable PDF: {0}")]
+    Unreadable(String),
+    /// Encrypted PDFs are refused: an incremental update would have to be encrypted
+    /// under a password we do not have.
+    #[error("the PDF is encrypted")]
+    Encrypted,
+    /// The requested page does not exist.
+    #[error("the PDF has no page {0}")]
+    NoSuchPage(u32),
+    /// The seal's placement is outside the page or of no size.
+    #[error("{0}")]
+    Placement(String),
+}
+
+/// Where and how the seal appears.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    /// 1-based page number.
+    pub page: u32,
+    /// Lower-left corner, PDF points from the page's lower-left corner.
+    pub x: f32,
+    /// Lower-left corner, PDF points.
+    pub y: f32,
+    /// Width and height of the (square) seal, PDF points.
+    pub size: f32,
+}
+
+/// What the signature dictionary states.
+#[derive(Clone, Debug, Default)]
+pub struct Statement {
+    /// /Name: the seal's name.
+    pub name: String,
+    /// /Reason: why it was applied.
+    pub reason: Option<String>,
+    /// /Location.
+    pub location: Option<String>,
+}
+
+/// A PDF prepared for signing: the bytes with a zeroed /Contents, the two byte ranges
+/// the signature covers, and where the /Contents hex goes.
+pub struct Prepared {
+    bytes: Vec<u8>,
+    contents_start: usize,
+    contents_end: usize,
+}
+
+impl Prepared {
+    /// The bytes the signature covers (everything but the /Contents value).
+    pub fn signed_ranges(&self) -> [&[u8]; 2] {
+        [
+            &self.bytes[..self.contents_start],
+            &self.bytes[self.contents_end..],
+        ]
+    }
+
+    /// Puts the CMS signature into /Contents; the finished PDF.
+    pub fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let room = self.contents_end - self.contents_start - 2;
+        let hex = tongban_crypto::ca::hex(cms).to_uppercase();
+        if hex.len() > room {
+            return Err(PdfError::Placement(
+                "the signature is larger than the space reserved for it".into(),
+            ));
+        }
+        let start = self.contents_start + 1;
+        self.bytes[start..start + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+fn unreadable(error: impl std::fmt::Display) -> PdfError {
+    PdfError::Unreadable(error.to_string())
+}
+
+fn pdf_date(at: Timestamp) -> String {
+    let t = at.to_offset_date_time();
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn text(value: &str) -> Object {
+    // UTF-16BE with a byte order mark: PDF text strings (ISO 32000-1 §7.9.2.2) that
+    // carry Chinese.
+    let mut bytes = vec![0xFE, 0xFF];
+    for unit in value.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_be_bytes());
+    }
+    Object::String(bytes, StringFormat::Hexadecimal)
+}
+
+/// Resolves `object` if it is a reference.
+fn resolve<'a>(doc: &'a lopdf::Document, object: &'a Object) -> Result<&'a Object, PdfError> {
+    match object {
+        Object::Reference(id) => doc.get_object(*id).map_err(unreadable),
+        other => Ok(other),
+    }
+}
+
+/// Loads `pdf` for an incremental update, refusing what cannot be sealed safely.
+fn load(pdf: &[u8]) -> Result<IncrementalDocument, PdfError> {
+    if !pdf.starts_with(b"%PDF-") {
+        return Err(PdfError::Unreadable("it does not start with %PDF-".into()));
+    }
+    let tail = &pdf[pdf.len().saturating_sub(1024)..];
+    if !tail.windows(5).any(|w| w == b"%%EOF") {
+        return Err(PdfError::Unreadable(
+            "no %%EOF at its end (truncated?)".into(),
+        ));
+    }
+    let doc = IncrementalDocument::load_from(pdf).map_err(unreadable)?;
+    let prev = doc.get_prev_documents();
+    if prev.is_encrypted() || prev.trailer.has(b"Encrypt") {
+        return Err(PdfError::Encrypted);
+    }
+    // A table rebuilt by scanning has no position to chain the update to.
+    if prev.xref_start == 0 {
+        return Err(PdfError::Unreadable(
+            "its cross-reference table is broken".into(),
+        ));
+    }
+    Ok(doc)
+}
+
+/// Appends the seal's signature field, widget and appearance to `pdf` and reserves
+/// room for the signature.
+pub fn prepare(
+    pdf: &[u8],
+    placement: &Placement,
+    statement: &Statement,
+    now: Timestamp,
+) -> Result<Prepared, PdfError> {
+    let mut doc = load(pdf)?;
+    let prev = doc.get_prev_documents();
+    let page_id = *prev
+        .get_pages()
+        .get(&placement.page)
+        .ok_or(PdfError::NoSuchPage(placement.page))?;
+    let root_id = prev
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .map_err(unreadable)?;
+    check_placement(prev, page_id, placement)?;
+    let existing_fields = signature_field_count(prev, root_id)?;
+
+    // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the widget.
+    let (rgb, alpha) = stamp::default_stamp(stamp::SIZE);
+    let mut mask = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image",
+            "Width" => i64::from(stamp::SIZE), "Height" => i64::from(stamp::SIZE),
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        alpha,
+    );
+    mask.compress().map_err(unreadable)?;
+    let new = &mut doc.new_document;
+    let mask_id = new.add_object(mask);
+    let mut image = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image",
+            "Width" => i64::from(stamp::SIZE), "Height" => i64::from(stamp::SIZE),
+            "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
+            "SMask" => mask_id,
+        },
+        rgb,
+    );
+    image.compress().map_err(unreadable)?;
+    let image_id = new.add_object(image);
+    let size = placement.size;
+    let appearance = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Form",
+            "BBox" => vec![0.into(), 0.into(), size.into(), size.into()],
+            "Resources" => dictionary! { "XObject" => dictionary! { "Seal" => image_id } },
+        },
+        format!("q {size} 0 0 {size} 0 0 cm /Seal Do Q").into_bytes(),
+    );
+    let appearance_id = new.add_object(appearance);
+
+    let mut signature = dictionary! {
+        "Type" => "Sig",
+        "Filter" => "Adobe.PPKLite",
+        "SubFilter" => "ETSI.CAdES.detached",
+        "ByteRange" => vec![
+            0.into(),
+            BYTE_RANGE_PLACEHOLDER.into(),
+            BYTE_RANGE_PLACEHOLDER.into(),
+            BYTE_RANGE_PLACEHOLDER.into(),
+        ],
+        "Contents" => Object::String(vec![0; CONTENTS_BYTES], StringFormat::Hexadecimal),
+        "M" => Object::string_literal(pdf_date(now)),
+        "Name" => text(&statement.name),
+    };
+    if let Some(reason) = &statement.reason {
+        signature.set("Reason", text(reason));
+    }
+    if let Some(location) = &statement.location {
+        signature.set("Location", text(location));
+    }
+    let signature_id = new.add_object(signature);
+    let (x, y) = (placement.x, placement.y);
+    let widget = dictionary! {
+        "Type" => "Annot",
+        "Subtype" => "Widget",
+        "FT" => "Sig",
+        "T" => Object::string_literal(format!("Seal{}", existing_fields + 1)),
+        "V" => signature_id,
+        "Rect" => vec![x.into(), y.into(), (x + size).into(), (y + size).into()],
+        // Print (4) and Locked (128).
+        "F" => 132,
+        "P" => page_id,
+        "AP" => dictionary! { "N" => appearance_id },
+    };
+    let widget_id = doc.new_document.add_object(widget);
+    add_annotation(&mut doc, page_id, widget_id)?;
+    add_field(&mut doc, root_id, widget_id)?;
+
+    let mut bytes = Vec::with_capacity(pdf.len() + 2 * CONTENTS_BYTES + 64 * 1024);
+    doc.save_to(&mut bytes).map_err(unreadable)?;
+    locate_and_patch(bytes, pdf.len())
+}
+
+fn check_placement(
+    prev: &lopdf::Document,
+    page_id: ObjectId,
+    placement: &Placement,
+) -> Result<(), PdfError> {
+    if !(placement.size.is_finite() && placement.size >= 20.0 && placement.size <= 600.0) {
+        return Err(PdfError::Placement("size: 20 to 600 points".into()));
+    }
+    if !(placement.x.is_finite() && placement.y.is_finite()) {
+        return Err(PdfError::Placement("x, y: numbers".into()));
+    }
+    let media_box = prev
+        .get_dictionary(page_id)
+        .ok()
+        .and_then(|page| page.get(b"MediaBox").ok())
+        .or_else(|| {
+            // Inherited from the page tree.
+            let parent = prev.get_dictionary(page_id).ok()?.get(b"Parent").ok()?;
+            prev.get_dictionary(parent.as_reference().ok()?)
+                .ok()?
+                .get(b"MediaBox")
+                .ok()
+        });
+    if let Some(media_box) = media_box
+        && let Ok(Object::Array(bounds)) = resolve(prev, media_box)
+    {
+        let number = |o: &Object| o.as_float().ok();
+        if let [Some(x0), Some(y0), Some(x1), Some(y1)] =
+            [0, 1, 2, 3].map(|i| bounds.get(i).and_then(number))
+            && (placement.x < x0
+                || placement.y < y0
+                || placement.x + placement.size > x1
+                || placement.y + placement.size > y1)
+        {
+            return Err(PdfError::Placement(format!(
+                "the seal must lie within the page ({x0} {y0} {x1} {y1})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn signature_field_count(prev: &lopdf::Document, root_id: ObjectId) -> Result<usize, PdfError> {
+    let catalog = prev.get_dictionary(root_id).map_err(unreadable)?;
+    let Ok(form) = catalog.get(b"AcroForm") else {
+        return Ok(0);
+    };
+    let form = resolve(prev, form)?.as_dict().map_err(unreadable)?;
+    let Ok(fields) = form.get(b"Fields") else {
+        return Ok(0);
+    };
+    Ok(resolve(prev, fields)?.as_array().map(Vec::len).unwrap_or(0))
+}
+
+/// Adds the widget to the page's /Annots (inline or an indirect array).
+fn add_annotation(
+    doc: &mut IncrementalDocument,
+    page_id: ObjectId,
+    widget_id: ObjectId,
+) -> Result<(), PdfError> {
+    doc.opt_clone_object_to_new_document(page_id)
+        .map_err(unreadable)?;
+    let annots = doc
+        .new_document
+        .get_dictionary(page_id)
+        .map_err(unreadable)?
+        .get(b"Annots")
+        .ok()
+        .cloned();
+    let mut list = match &annots {
+        Some(Object::Reference(id)) => doc
+            .get_prev_documents()
+            .get_object(*id)
+            .and_then(Object::as_array)
+            .map_err(unreadable)?
+            .clone(),
+        Some(Object::Array(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    list.push(widget_id.into());
+    doc.new_document
+        .get_dictionary_mut(page_id)
+        .map_err(unreadable)?
+        .set("Annots", list);
+    Ok(())
+}
+
+/// Adds the field to the catalog's /AcroForm /Fields, with /SigFlags 3.
+fn add_field(
+    doc: &mut IncrementalDocument,
+    root_id: ObjectId,
+    widget_id: ObjectId,
+) -> Result<(), PdfError> {
+    let prev = doc.get_prev_documents();
+    let catalog = prev.get_dictionary(root_id).map_err(unreadable)?;
+    let (form_ref, mut form) = match catalog.get(b"AcroForm") {
+        Ok(Object::Reference(id)) => (
+            Some(*id),
+            prev.get_dictionary(*id).map_err(unreadable)?.clone(),
+        ),
+        Ok(Object::Dictionary(form)) => (None, form.clone()),
+        _ => (None, Dictionary::new()),
+    };
+    let mut fields = match form.get(b"Fields") {
+        Ok(fields) => resolve(prev, fields)?
+            .as_array()
+            .map_err(unreadable)?
+            .clone(),
+        Err(_) => Vec::new(),
+    };
+    fields.push(widget_id.into());
+    form.set("Fields", fields);
+    form.set("SigFlags", 3);
+    match form_ref {
+        Some(id) => {
+            doc.new_document.set_object(id, form);
+        }
+        None => {
+            doc.opt_clone_object_to_new_document(root_id)
+                .map_err(unreadable)?;
+            doc.new_document
+                .get_dictionary_mut(root_id)
+                .map_err(unreadable)?
+                .set("AcroForm", form);
+        }
+    }
+    Ok(())
+}
+
+/// Finds the placeholders in the appended part, writes the real /ByteRange, and
+/// returns where /Contents lies.
+fn locate_and_patch(mut bytes: Vec<u8>, appended_from: usize) -> Result<Prepared, PdfError> {
+    let find =
+        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).position(|w| w == needle);
+    let tail = &bytes[appended_from..];
+    let placeholder = format!("[0 {p} {p} {p}]", p = BYTE_RANGE_PLACEHOLDER);
+    let range_at = appended_from
+        + find(tail, placeholder.as_bytes())
+            .ok_or_else(|| PdfError::Unreadable("ByteRange placeholder not written".into()))?;
+    let zeros = format!("<{}>", "0".repeat(2 * CONTENTS_BYTES));
+    let contents_start = appended_from
+        + find(tail, zeros.as_bytes())
+            .ok_or_else(|| PdfError::Unreadable("Contents placeholder not written".into()))?;
+    let contents_end = contents_start + zeros.len();
+    let ranges = format!(
+        "[0 {} {} {}]",
+        contents_start,
+        contents_end,
+        bytes.len() - contents_end
+    );
+    let padded = format!("{ranges:<width$}", width = placeholder.len());
+    bytes[range_at..range_at + padded.len()].copy_from_slice(padded.as_bytes());
+    Ok(Prepared {
+        bytes,
+        contents_start,
+        contents_end,
+    })
+}
