@@ -391,3 +391,56 @@ async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+#[ignore = "interop: run by tests/interop/run"]
+async fn a_pdf_encrypted_by_qpdf_is_refused_without_a_usage_record() {
+    let server = TestServer::start().await;
+    let (seal, token) = sealing_system(&server).await;
+    let work = Workdir::new();
+    let plain = work.write("plain.pdf", support::sample_pdf(1, 1_000));
+    let encrypted = work.path("encrypted.pdf");
+    let (ok, text) = run(
+        "qpdf",
+        &[
+            &"--encrypt",
+            &"user",
+            &"owner",
+            &"256",
+            &"--",
+            &plain,
+            &encrypted,
+        ],
+    );
+    assert!(ok, "{text}");
+    let response = server
+        .client
+        .post(format!("{}/api/v1/seals/{seal}/pades", server.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/pdf")
+        .body(std::fs::read(&encrypted).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let problem = support::assert_problem(response, 422, "invalid-request").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("encrypted"),
+        "{problem}"
+    );
+    let mut conn = server.store().conn().await.unwrap();
+    let operator = Actor::Client {
+        client_id: "operator".into(),
+        scopes: vec!["admin".into()],
+    };
+    let log = tongban_seal::sign::usages(
+        &mut conn,
+        &operator,
+        seal.parse().unwrap(),
+        &tongban_seal::sign::UsageFilter::default(),
+    )
+    .await
+    .unwrap();
+    assert!(log.is_empty());
+    drop(conn);
+    server.stop().await;
+}
