@@ -35,7 +35,8 @@ pub(crate) struct ApiDoc;
 
 /// The complete OpenAPI document as JSON.
 pub fn openapi() -> Value {
-    let (_, api) = routes::documented().split_for_parts();
+    let limit = tongban_core::config::HttpConfig::default().document_limit_bytes;
+    let (_, api) = routes::documented(limit).split_for_parts();
     finish(api)
 }
 

@@ -141,6 +141,28 @@ struct Texts {
     wrong_current: &'static str,
     mismatch: &'static str,
     scopes: &'static [(&'static str, &'static str)],
+    verify_title: &'static str,
+    verify_intro: &'static str,
+    document: &'static str,
+    verify_button: &'static str,
+    no_document: &'static str,
+    unreadable: &'static str,
+    no_signatures: &'static str,
+    passed: &'static str,
+    failed: &'static str,
+    indeterminate: &'static str,
+    overall: &'static str,
+    signature: &'static str,
+    seal_label: &'static str,
+    department_label: &'static str,
+    signer_label: &'static str,
+    timestamped: &'static str,
+    claimed: &'static str,
+    not_timestamped: &'static str,
+    whole_document: &'static str,
+    later_signatures: &'static str,
+    later_changes: &'static str,
+    verify_another: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -194,6 +216,28 @@ const ZH: Texts = Texts {
         ("phone", "您的手机号码"),
         ("tongban:identity", "您的实名信息（姓名、身份证号）"),
     ],
+    verify_title: "验证电子印章",
+    verify_intro: "上传盖有电子印章的 PDF 文件，查看印章是否真实有效、文件是否被改动。文件只用于验证，不会保存。",
+    document: "PDF 文件",
+    verify_button: "验证",
+    no_document: "请选择一个 PDF 文件。",
+    unreadable: "无法读取该文件，它可能不是完整的 PDF。",
+    no_signatures: "该文件中没有电子印章。",
+    passed: "有效：印章真实，盖章后文件未被改动。",
+    failed: "无效：文件在盖章后被改动，或印章不可信。",
+    indeterminate: "无法确定：缺少判断所需的信息。",
+    overall: "结论",
+    signature: "印章",
+    seal_label: "印章名称",
+    department_label: "用印单位",
+    signer_label: "证书",
+    timestamped: "盖章时间（可信时间戳）",
+    claimed: "声明的盖章时间",
+    not_timestamped: "无可信时间戳",
+    whole_document: "印章覆盖整个文件。",
+    later_signatures: "盖章后文件只增加了其他印章。",
+    later_changes: "盖章后文件有未经盖章的改动。",
+    verify_another: "验证其他文件",
 };
 
 const EN: Texts = Texts {
@@ -247,6 +291,28 @@ const EN: Texts = Texts {
         ("phone", "Your phone number"),
         ("tongban:identity", "Your real name and ID number"),
     ],
+    verify_title: "Verify an e-seal",
+    verify_intro: "Upload a PDF that carries e-seals to see whether they are genuine and whether the document changed since. The file is only checked, never kept.",
+    document: "PDF file",
+    verify_button: "Verify",
+    no_document: "Please choose a PDF file.",
+    unreadable: "The file cannot be read; it may not be a complete PDF.",
+    no_signatures: "The file carries no e-seal.",
+    passed: "Valid: the seal is genuine and the document has not changed since.",
+    failed: "Invalid: the document changed after sealing, or the seal cannot be trusted.",
+    indeterminate: "Cannot be determined: information needed to decide is missing.",
+    overall: "Result",
+    signature: "Seal",
+    seal_label: "Seal",
+    department_label: "Sealed by",
+    signer_label: "Certificate",
+    timestamped: "Sealed at (trusted time-stamp)",
+    claimed: "Claimed sealing time",
+    not_timestamped: "No trusted time-stamp",
+    whole_document: "The seal covers the whole document.",
+    later_signatures: "After sealing, only other seals were added.",
+    later_changes: "After sealing, the document changed without a seal.",
+    verify_another: "Verify another document",
 };
 
 /// Messages a handler can ask a page to show.
@@ -584,6 +650,135 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
     html(status, page(prefs, "/account", t.account, &body))
 }
 
+/// Why the verification page shows its form again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyError {
+    /// Nothing uploaded.
+    NoDocument,
+    /// Not a readable PDF.
+    Unreadable,
+    /// Throttled.
+    TooMany,
+}
+
+/// The verification page's upload form.
+pub fn verify_form(prefs: Prefs, error: Option<VerifyError>) -> Response {
+    let t = prefs.t();
+    let alert = error
+        .map(|e| {
+            let text = match e {
+                VerifyError::NoDocument => t.no_document,
+                VerifyError::Unreadable => t.unreadable,
+                VerifyError::TooMany => t.too_many,
+            };
+            format!(
+                "<p class=\"error\" role=\"alert\" id=\"form-error\">{}</p>\n",
+                escape(text)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>{title}</h1>\n<p>{intro}</p>\n{alert}\
+         <form method=\"post\" action=\"/verify\" enctype=\"multipart/form-data\">\n\
+         <p><label for=\"document\">{document}</label>\n\
+         <input id=\"document\" name=\"document\" type=\"file\" accept=\"application/pdf,.pdf\" required></p>\n\
+         <p><button type=\"submit\">{button}</button></p>\n</form>",
+        title = escape(t.verify_title),
+        intro = escape(t.verify_intro),
+        document = escape(t.document),
+        button = escape(t.verify_button),
+    );
+    html(
+        StatusCode::OK,
+        page(prefs, "/verify", t.verify_title, &body),
+    )
+}
+
+fn verdict(
+    t: &Texts,
+    indication: tongban_seal::verify::Indication,
+) -> (&'static str, &'static str) {
+    use tongban_seal::verify::Indication;
+    match indication {
+        Indication::TotalPassed => ("passed", t.passed),
+        Indication::TotalFailed => ("failed", t.failed),
+        Indication::Indeterminate => ("indeterminate", t.indeterminate),
+    }
+}
+
+/// The verification report, for people: one plain verdict per seal, then the facts.
+pub fn verify_report(prefs: Prefs, report: &tongban_seal::verify::Report) -> Response {
+    let t = prefs.t();
+    let (class, text) = verdict(t, report.overall);
+    let mut body = format!(
+        "<h1>{title}</h1>\n<p class=\"verdict {class}\" role=\"status\"><strong>{overall}:</strong> {text}</p>\n",
+        title = escape(t.verify_title),
+        overall = escape(t.overall),
+        text = escape(if report.signatures.is_empty() {
+            t.no_signatures
+        } else {
+            text
+        }),
+    );
+    for (i, s) in report.signatures.iter().enumerate() {
+        let (class, text) = verdict(t, s.indication);
+        let mut facts = String::new();
+        let mut fact = |label: &str, value: &str| {
+            facts.push_str(&format!(
+                "<dt>{}</dt><dd>{}</dd>",
+                escape(label),
+                escape(value)
+            ));
+        };
+        if let Some(seal) = &s.seal {
+            fact(t.seal_label, &format!("{} ({})", seal.name, seal.code));
+            fact(
+                t.department_label,
+                &format!("{} ({})", seal.department, seal.department_uscc),
+            );
+        } else if let Some(signer) = &s.signer {
+            fact(t.signer_label, signer);
+        }
+        match s.timestamp_time {
+            Some(at) => fact(t.timestamped, &when(at)),
+            None => fact(t.timestamped, t.not_timestamped),
+        }
+        if let Some(at) = s.claimed_signing_time {
+            fact(t.claimed, &when(at));
+        }
+        let coverage = match (s.covers_whole_document, s.later_changes_only_signatures) {
+            (Some(true), _) => Some(t.whole_document),
+            (Some(false), Some(true)) => Some(t.later_signatures),
+            (Some(false), _) => Some(t.later_changes),
+            _ => None,
+        };
+        let notes: String = s
+            .messages
+            .iter()
+            .map(|m| format!("<li lang=\"en\">{}</li>", escape(m)))
+            .collect();
+        body.push_str(&format!(
+            "<section aria-labelledby=\"sig-{i}\"><h2 id=\"sig-{i}\">{signature} {n}</h2>\n\
+             <p class=\"verdict {class}\">{text}</p>\n<dl>{facts}</dl>\n{coverage}<ul class=\"notes\">{notes}</ul>\n\
+             <p class=\"technical\">ETSI EN 319 102-1: {indication}{sub}</p></section>\n",
+            signature = escape(t.signature),
+            n = i + 1,
+            text = escape(text),
+            coverage = coverage.map(|c| format!("<p>{}</p>\n", escape(c))).unwrap_or_default(),
+            indication = s.indication.name(),
+            sub = s.sub_indication.map(|x| format!(" / {x}")).unwrap_or_default(),
+        ));
+    }
+    body.push_str(&format!(
+        "<p><a href=\"/verify\">{}</a></p>",
+        escape(t.verify_another)
+    ));
+    html(
+        StatusCode::OK,
+        page(prefs, "/verify", t.verify_title, &body),
+    )
+}
+
 /// An error page for requests that cannot be answered by redirecting (an unknown
 /// client, an unregistered redirect URI, an expired form). Title and detail carry both
 /// languages.
@@ -618,6 +813,11 @@ button.secondary{background:#fff;color:#0b5cad;border:2px solid #0b5cad}\
 form.inline{display:inline}form.actions{display:flex;gap:1rem}\
 :focus-visible{outline:3px solid #b45309;outline-offset:2px}\
 .error{color:#a4161a;font-weight:600}.notice{color:#14532d;font-weight:600}\
+.verdict{padding:.75rem 1rem;border-radius:.25rem;border-left:.4rem solid}\
+.verdict.passed{background:#ecfdf3;border-color:#14532d}\
+.verdict.failed{background:#fef2f2;border-color:#a4161a}\
+.verdict.indeterminate{background:#fffbeb;border-color:#92400e}\
+.technical{color:#444b53;font-size:.85em}\
 ";
 
 #[cfg(test)]

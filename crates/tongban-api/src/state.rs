@@ -14,6 +14,9 @@ use tongban_store::Store;
 
 use crate::metrics::Metrics;
 
+/// Public verifications one address may make per minute.
+pub const VERIFY_PER_MINUTE: u32 = 60;
+
 /// Shared application state: the store, HTTP settings and metrics.
 #[derive(Clone)]
 pub struct AppState {
@@ -32,6 +35,8 @@ pub struct AppState {
     /// Real-name assurance (the development registry table until a deployment plugs in
     /// its population database).
     pub registry: Arc<dyn IdentityRegistry>,
+    /// Budget of public document verifications per client address.
+    pub verify_limiter: Arc<crate::limit::RateLimiter>,
     /// Seals authorization codes.
     pub codes: Arc<CodeKey>,
     /// Request and pool metrics.
@@ -51,6 +56,10 @@ impl AppState {
     ) -> Self {
         Self {
             codes: Arc::new(codes),
+            verify_limiter: Arc::new(crate::limit::RateLimiter::new(
+                VERIFY_PER_MINUTE,
+                Duration::from_secs(60),
+            )),
             registry: Arc::new(TableRegistry::new(store.clone())),
             clients: Arc::new(ClientCache::new(store.clone())),
             store,

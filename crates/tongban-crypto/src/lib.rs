@@ -10,6 +10,7 @@
 
 pub mod ca;
 pub mod cms;
+pub mod cms_verify;
 pub mod crl;
 mod der_util;
 mod error;

@@ -33,26 +33,26 @@ pub const MAX_QUERY_BYTES: usize = 4096;
 
 /// MessageImprint (RFC 3161 §2.4.1).
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-struct MessageImprint {
-    hash_algorithm: AlgorithmIdentifierOwned,
-    hashed_message: OctetString,
+pub(crate) struct MessageImprint {
+    pub(crate) hash_algorithm: AlgorithmIdentifierOwned,
+    pub(crate) hashed_message: OctetString,
 }
 
 /// Accuracy (RFC 3161 §2.4.2), whole seconds.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-struct Accuracy {
+pub(crate) struct Accuracy {
     seconds: u32,
 }
 
 /// TSTInfo (RFC 3161 §2.4.2).
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-struct TstInfo {
-    version: u8,
-    policy: Any,
-    message_imprint: MessageImprint,
-    serial_number: Uint,
-    gen_time: GeneralizedTime,
-    accuracy: Accuracy,
+pub(crate) struct TstInfo {
+    pub(crate) version: u8,
+    pub(crate) policy: Any,
+    pub(crate) message_imprint: MessageImprint,
+    pub(crate) serial_number: Uint,
+    pub(crate) gen_time: GeneralizedTime,
+    pub(crate) accuracy: Accuracy,
     #[asn1(optional = "true")]
     nonce: Option<Int>,
 }

@@ -12,5 +12,6 @@ pub mod pdf;
 pub mod registry;
 pub mod sign;
 pub mod stamp;
+pub mod verify;
 
 pub use error::SealError;

@@ -9,6 +9,7 @@ mod pki;
 mod reports;
 mod seals;
 mod system;
+mod verify;
 mod web;
 
 use axum::Router;
@@ -24,8 +25,11 @@ use crate::state::AppState;
 use utoipa::OpenApi;
 
 /// Every documented route. The OpenAPI document is generated from this, so a route
-/// cannot exist without its documentation.
-pub(crate) fn documented() -> OpenApiRouter<AppState> {
+/// cannot exist without its documentation. `document_limit` bounds the uploads of the
+/// verification page (API routes that take documents read their bodies themselves).
+pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
+    let (schemas, paths, verify_page) = routes!(verify::page, verify::upload);
+    let verify_page = verify_page.layer(DefaultBodyLimit::max(document_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -66,13 +70,15 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(seals::cades_file))
         .routes(routes!(seals::jws))
         .routes(routes!(seals::pades))
+        .routes(routes!(verify::api))
+        .routes((schemas, paths, verify_page))
         .routes(routes!(seals::usages))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the
 /// middleware stack.
 pub fn router(state: AppState) -> Router {
-    let (routes, api) = documented().split_for_parts();
+    let (routes, api) = documented(state.http.document_limit_bytes).split_for_parts();
     let api = openapi::finish(api);
     routes
         .merge(docs::router(api))

@@ -1,0 +1,313 @@
+//! Public verification of sealed documents: `POST /api/v1/verify` (a PDF, a `.p7s` with
+//! its file or digest, or a JWS with its payload) answers a validation report; `/verify`
+//! is the same for people, as a page. Both are throttled per client address.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Multipart, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use tongban_core::time::Timestamp;
+use tongban_seal::verify::{self, Input, Report, Revocation, SignatureReport};
+use utoipa::ToSchema;
+
+use crate::pages;
+use crate::problem::{ApiError, Problem, ProblemType};
+use crate::state::AppState;
+
+use super::web;
+
+/// A detached signature to verify, as JSON.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetachedBody {
+    /// A `.p7s` (DER), base64. Give `file` or `digest` with it.
+    p7s: Option<String>,
+    /// A compact JWS with a detached payload. Give `payload` with it.
+    jws: Option<String>,
+    /// The signed file, base64.
+    file: Option<String>,
+    /// The signed file's SHA-256, 64 hex characters (the file need not be sent).
+    digest: Option<String>,
+    /// The JWS payload, base64.
+    payload: Option<String>,
+}
+
+/// The seal behind a signature.
+#[derive(Serialize, ToSchema)]
+pub struct SealBody {
+    code: String,
+    name: String,
+    kind: String,
+    department: String,
+    department_uscc: String,
+}
+
+/// One signature's findings.
+#[derive(Serialize, ToSchema)]
+pub struct SignatureBody {
+    /// `pades`, `cades` or `jws`.
+    format: String,
+    /// PDF signature field.
+    field: Option<String>,
+    /// Signing certificate subject.
+    signer: Option<String>,
+    seal: Option<SealBody>,
+    /// Stated by the signer (RFC 3339), not proven.
+    claimed_signing_time: Option<String>,
+    /// Proven by a valid signature time-stamp (RFC 3339).
+    timestamp_time: Option<String>,
+    /// The content matches and the signature value verifies.
+    integrity: bool,
+    /// The certificate chains to the platform root and was valid.
+    trusted: bool,
+    /// `good`, `revoked-after-signing`, `revoked` or `unknown`.
+    revocation: String,
+    /// When revoked (RFC 3339).
+    revoked_at: Option<String>,
+    /// PDF: the signature covers the whole file.
+    covers_whole_document: Option<bool>,
+    /// PDF: what came after it is only later signed revisions.
+    later_changes_only_signatures: Option<bool>,
+    /// ETSI EN 319 102-1: `TOTAL-PASSED`, `TOTAL-FAILED` or `INDETERMINATE`.
+    indication: String,
+    /// ETSI EN 319 102-1 sub-indication, e.g. `HASH_FAILURE`, `REVOKED`.
+    sub_indication: Option<String>,
+    /// Warnings and reasons, for people.
+    messages: Vec<String>,
+}
+
+/// A validation report.
+#[derive(Serialize, ToSchema)]
+pub struct ReportBody {
+    /// The worst indication of all signatures.
+    overall: String,
+    signatures: Vec<SignatureBody>,
+}
+
+fn rfc3339(at: Option<Timestamp>) -> Option<String> {
+    at.map(Timestamp::to_rfc3339)
+}
+
+impl From<SignatureReport> for SignatureBody {
+    fn from(r: SignatureReport) -> Self {
+        let (revocation, revoked_at) = match r.revocation {
+            Revocation::Good => ("good", None),
+            Revocation::RevokedAfter(at) => ("revoked-after-signing", Some(at)),
+            Revocation::Revoked(at) => ("revoked", Some(at)),
+            Revocation::Unknown => ("unknown", None),
+        };
+        Self {
+            format: r.format.to_owned(),
+            field: r.field,
+            signer: r.signer,
+            seal: r.seal.map(|s| SealBody {
+                code: s.code,
+                name: s.name,
+                kind: s.kind,
+                department: s.department,
+                department_uscc: s.department_uscc,
+            }),
+            claimed_signing_time: rfc3339(r.claimed_signing_time),
+            timestamp_time: rfc3339(r.timestamp_time),
+            integrity: r.integrity,
+            trusted: r.trusted,
+            revocation: revocation.to_owned(),
+            revoked_at: rfc3339(revoked_at),
+            covers_whole_document: r.covers_whole_document,
+            later_changes_only_signatures: r.later_changes_only_signatures,
+            indication: r.indication.name().to_owned(),
+            sub_indication: r.sub_indication.map(str::to_owned),
+            messages: r.messages,
+        }
+    }
+}
+
+impl From<Report> for ReportBody {
+    fn from(r: Report) -> Self {
+        Self {
+            overall: r.overall.name().to_owned(),
+            signatures: r.signatures.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+fn invalid(field: &str, reason: &str) -> ApiError {
+    ApiError::new(ProblemType::InvalidRequest, format!("{field}: {reason}"))
+}
+
+fn base64_field(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| invalid(field, "must be base64"))
+}
+
+fn hex_digest(text: &str) -> Result<[u8; 32], ApiError> {
+    let bad = || invalid("digest", "must be 64 hex characters (SHA-256)");
+    let text = text.trim();
+    if text.len() != 64 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
+            .map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
+fn throttle(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiError> {
+    let ip = web::client_ip(peer.ip(), headers, &state.http.trusted_proxies);
+    state
+        .verify_limiter
+        .check(ip, std::time::Instant::now())
+        .map_err(|wait| {
+            ApiError::new(
+                ProblemType::TooManyRequests,
+                format!("too many verifications from this address; retry in {wait} s"),
+            )
+        })
+}
+
+/// Verifies a sealed document and answers a validation report: for each signature the
+/// seal and department, claimed and time-stamped times, integrity, chain to our root,
+/// revocation at the time-stamp, coverage, and an ETSI EN 319 102-1 indication.
+/// Public; throttled per client address.
+#[utoipa::path(post, path = "/api/v1/verify", tag = "seals",
+    request_body(
+        description = "`application/pdf`: a PDF; `application/json`: a detached signature (`p7s` with `file` or `digest`, or `jws` with `payload`)",
+        content(
+            (Vec<u8> = "application/pdf"),
+            (DetachedBody = "application/json"),
+        )),
+    responses(
+        (status = 200, description = "the report (also for invalid signatures: see `indication`)", body = ReportBody),
+        (status = 413, description = "over http.document_limit_bytes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "neither a PDF nor JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a readable PDF, or an incomplete request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many verifications from this address", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn api(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<axum::Json<ReportBody>, ApiError> {
+    throttle(&state, peer, &headers)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let limit = state.http.document_limit_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            ProblemType::PayloadTooLarge,
+            format!("the request is larger than {limit} bytes"),
+        )
+    })?;
+    let report = match content_type.as_str() {
+        "application/pdf" => {
+            if bytes.is_empty() {
+                return Err(invalid("pdf", "the body is empty"));
+            }
+            verify::verify(&state.store, &state.pki, Input::Pdf(&bytes)).await?
+        }
+        "application/json" => {
+            let body: DetachedBody = crate::extract::parse_json(&bytes)?;
+            match (&body.p7s, &body.jws) {
+                (Some(p7s), None) => {
+                    let p7s = base64_field("p7s", p7s)?;
+                    let digest = match (&body.file, &body.digest) {
+                        (Some(file), None) => {
+                            tongban_crypto::cms::sha256(&base64_field("file", file)?)
+                        }
+                        (None, Some(digest)) => hex_digest(digest)?,
+                        _ => return Err(invalid("file", "give exactly one of file and digest")),
+                    };
+                    verify::verify(&state.store, &state.pki, Input::Cades { p7s: &p7s, digest })
+                        .await?
+                }
+                (None, Some(jws)) => {
+                    let payload = base64_field(
+                        "payload",
+                        body.payload
+                            .as_deref()
+                            .ok_or_else(|| invalid("payload", "required with jws"))?,
+                    )?;
+                    verify::verify(
+                        &state.store,
+                        &state.pki,
+                        Input::Jws {
+                            jws,
+                            payload: &payload,
+                        },
+                    )
+                    .await?
+                }
+                _ => return Err(invalid("p7s", "give exactly one of p7s and jws")),
+            }
+        }
+        _ => {
+            return Err(ApiError::new(
+                ProblemType::UnsupportedMediaType,
+                "expected application/pdf or application/json",
+            ));
+        }
+    };
+    Ok(axum::Json(report.into()))
+}
+
+/// The verification page: upload a PDF, read the report.
+#[utoipa::path(get, path = "/verify", tag = "seals",
+    responses((status = 200, description = "the upload form", content_type = "text/html")))]
+pub async fn page(headers: HeaderMap) -> Response {
+    pages::verify_form(web::prefs(&headers, None), None)
+}
+
+/// The verification page's upload: the report, for people.
+#[utoipa::path(post, path = "/verify", tag = "seals",
+    request_body(content_type = "multipart/form-data", description = "`document`: the PDF"),
+    responses(
+        (status = 200, description = "the report", content_type = "text/html"),
+        (status = 422, description = "no PDF or not a readable one: the form again", content_type = "text/html"),
+        (status = 429, description = "too many verifications from this address", content_type = "text/html"),
+    ))]
+pub async fn upload(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    if throttle(&state, peer, &headers).is_err() {
+        let mut page = pages::verify_form(prefs, Some(pages::VerifyError::TooMany));
+        *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return page;
+    }
+    let mut document = None;
+    if let Ok(mut multipart) = multipart {
+        while let Ok(Some(field)) = multipart.next_field().await {
+            if field.name() == Some("document") {
+                document = field.bytes().await.ok();
+                break;
+            }
+        }
+    }
+    let refuse = |error| {
+        let mut page = pages::verify_form(prefs, Some(error));
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        page
+    };
+    let Some(document) = document.filter(|d| !d.is_empty()) else {
+        return refuse(pages::VerifyError::NoDocument);
+    };
+    match verify::verify(&state.store, &state.pki, Input::Pdf(&document)).await {
+        Ok(report) => pages::verify_report(prefs, &report),
+        Err(tongban_seal::SealError::Invalid { .. }) => refuse(pages::VerifyError::Unreadable),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}

@@ -1,0 +1,646 @@
+//! Validation reports for sealed documents: PDF (PAdES), detached CMS (CAdES) with the
+//! file or its digest, and detached JWS with its payload. For each signature: which
+//! seal and department, the claimed signing time and the time-stamp's, integrity, the
+//! chain to our root, revocation at the time-stamp, what the signature covers; and an
+//! indication per ETSI EN 319 102-1 (TOTAL-PASSED, TOTAL-FAILED, INDETERMINATE with a
+//! sub-indication), plus an overall one.
+
+use base64::Engine as _;
+use serde_json::Value;
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_crypto::PublicKey;
+use tongban_crypto::cms::sha256;
+use tongban_crypto::cms_verify::{self, CmsError};
+use tongban_crypto::jose;
+use tongban_crypto::path::{PathError, Usage};
+use tongban_crypto::pki::Pki;
+use tongban_store::Store;
+
+use crate::error::SealError;
+
+/// ETSI EN 319 102-1 §5.1.3 main indications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Indication {
+    /// Every check passed.
+    TotalPassed,
+    /// A check failed for good (the document changed, the signature is forged, the
+    /// certificate was revoked before the signature existed).
+    TotalFailed,
+    /// Not enough to decide (no trusted chain, revoked with no proof of time).
+    Indeterminate,
+}
+
+impl Indication {
+    /// As ETSI writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TotalPassed => "TOTAL-PASSED",
+            Self::TotalFailed => "TOTAL-FAILED",
+            Self::Indeterminate => "INDETERMINATE",
+        }
+    }
+}
+
+/// The seal a signature was made with, when it is one of ours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealInfo {
+    /// Seal code.
+    pub code: String,
+    /// Seal name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Department name.
+    pub department: String,
+    /// Department USCC.
+    pub department_uscc: String,
+}
+
+/// Revocation status of the signing certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// Not revoked.
+    Good,
+    /// Revoked at this time, after the time-stamp: the signature stands, with a warning.
+    RevokedAfter(Timestamp),
+    /// Revoked at this time, before the signature's proof of existence.
+    Revoked(Timestamp),
+    /// Could not be established.
+    Unknown,
+}
+
+/// One signature's report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignatureReport {
+    /// `pades`, `cades` or `jws`.
+    pub format: &'static str,
+    /// PDF signature field name.
+    pub field: Option<String>,
+    /// Signing certificate subject.
+    pub signer: Option<String>,
+    /// Our seal, if the certificate is one of ours.
+    pub seal: Option<SealInfo>,
+    /// Claimed signing time (/M, signingTime or sigT): stated, not proven.
+    pub claimed_signing_time: Option<Timestamp>,
+    /// Time of a valid signature time-stamp: proof the signature existed then.
+    pub timestamp_time: Option<Timestamp>,
+    /// The signed content matches and the signature value verifies.
+    pub integrity: bool,
+    /// The certificate chains to our root and was valid at the validation time.
+    pub trusted: bool,
+    /// Revocation status.
+    pub revocation: Revocation,
+    /// PDF: the signature covers the whole file.
+    pub covers_whole_document: Option<bool>,
+    /// PDF: what came after it is only later signed revisions.
+    pub later_changes_only_signatures: Option<bool>,
+    /// Main indication.
+    pub indication: Indication,
+    /// Sub-indication (ETSI EN 319 102-1 §5.1.3).
+    pub sub_indication: Option<&'static str>,
+    /// Warnings and reasons, for people.
+    pub messages: Vec<String>,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// The worst indication of all signatures (INDETERMINATE without signatures).
+    pub overall: Indication,
+    /// Each signature.
+    pub signatures: Vec<SignatureReport>,
+}
+
+/// What to verify.
+pub enum Input<'a> {
+    /// A PDF with embedded signatures.
+    Pdf(&'a [u8]),
+    /// A detached CMS signature and the SHA-256 of the signed file.
+    Cades {
+        /// The `.p7s` (DER).
+        p7s: &'a [u8],
+        /// SHA-256 of the file.
+        digest: [u8; 32],
+    },
+    /// A detached JWS and its payload.
+    Jws {
+        /// Compact serialization with an empty payload part.
+        jws: &'a str,
+        /// The payload.
+        payload: &'a [u8],
+    },
+}
+
+impl SignatureReport {
+    fn new(format: &'static str) -> Self {
+        Self {
+            format,
+            field: None,
+            signer: None,
+            seal: None,
+            claimed_signing_time: None,
+            timestamp_time: None,
+            integrity: false,
+            trusted: false,
+            revocation: Revocation::Unknown,
+            covers_whole_document: None,
+            later_changes_only_signatures: None,
+            indication: Indication::Indeterminate,
+            sub_indication: None,
+            messages: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, indication: Indication, sub: &'static str, message: impl Into<String>) {
+        // The first decisive finding stands; later ones only add messages.
+        if self.sub_indication.is_none() {
+            self.indication = indication;
+            self.sub_indication = Some(sub);
+        }
+        self.messages.push(message.into());
+    }
+}
+
+/// Verifies `input` and reports on every signature.
+pub async fn verify(store: &Store, pki: &Pki, input: Input<'_>) -> Result<Report, SealError> {
+    let signatures = match input {
+        Input::Pdf(pdf) => verify_pdf(store, pki, pdf).await?,
+        Input::Cades { p7s, digest } => {
+            vec![verify_cms(store, pki, "cades", p7s, &digest, None).await?]
+        }
+        Input::Jws { jws, payload } => vec![verify_jws(store, pki, jws, payload).await?],
+    };
+    let overall = if signatures.is_empty() {
+        Indication::Indeterminate
+    } else if signatures
+        .iter()
+        .any(|s| s.indication == Indication::TotalFailed)
+    {
+        Indication::TotalFailed
+    } else if signatures
+        .iter()
+        .all(|s| s.indication == Indication::TotalPassed)
+    {
+        Indication::TotalPassed
+    } else {
+        Indication::Indeterminate
+    };
+    Ok(Report {
+        overall,
+        signatures,
+    })
+}
+
+/// The seal whose certificate has this serial.
+async fn seal_of(store: &Store, serial: &str) -> Result<Option<SealInfo>, SealError> {
+    let mut conn = store.conn().await?;
+    let row = sqlx::query(
+        "SELECT s.code, s.name, s.kind, d.name AS department, d.uscc FROM seals s \
+         JOIN departments d ON d.id = s.department_id WHERE s.certificate_serial = $1",
+    )
+    .bind(serial)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(SealInfo {
+            code: r.try_get("code")?,
+            name: r.try_get("name")?,
+            kind: r.try_get("kind")?,
+            department: r.try_get("department")?,
+            department_uscc: r.try_get("uscc")?,
+        })
+    })
+    .transpose()
+}
+
+/// Subject text and serial (hex) of a certificate.
+fn describe(cert_der: &[u8]) -> Option<(String, String)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).ok()?;
+    Some((
+        cert.subject().to_string(),
+        tongban_crypto::ca::hex(cert.raw_serial()),
+    ))
+}
+
+/// Chain, validity and revocation of the signing certificate at `at` (the time-stamp's
+/// time, or now without one), into `report`.
+async fn check_certificate(
+    store: &Store,
+    pki: &Pki,
+    report: &mut SignatureReport,
+    leaf: &[u8],
+    proof_of_time: Option<Timestamp>,
+) -> Result<(), SealError> {
+    let Some((subject, serial)) = describe(leaf) else {
+        report.fail(
+            Indication::Indeterminate,
+            "NO_SIGNING_CERTIFICATE_FOUND",
+            "the signing certificate cannot be read",
+        );
+        return Ok(());
+    };
+    report.signer = Some(subject);
+    report.seal = seal_of(store, &serial).await?;
+    let at = proof_of_time.unwrap_or_else(Timestamp::now);
+    match pki.validate(leaf, Usage::Seal, at).await? {
+        Ok(_) => {
+            report.trusted = true;
+            report.revocation = Revocation::Good;
+            let mut conn = store.conn().await?;
+            let row = tongban_store::pki::certificate(&mut conn, &serial).await?;
+            if let Some(revoked) = row.and_then(|r| r.revocation)
+                && revoked.at > at
+            {
+                report.revocation = Revocation::RevokedAfter(revoked.at);
+                report.messages.push(format!(
+                    "the seal's certificate was revoked at {}, after the time-stamp: this signature stands, later ones do not",
+                    revoked.at.to_rfc3339()
+                ));
+            }
+        }
+        Err(PathError::Revoked { at: revoked, .. }) => {
+            report.revocation = Revocation::Revoked(revoked);
+            if proof_of_time.is_some() {
+                report.fail(
+                    Indication::TotalFailed,
+                    "REVOKED",
+                    format!(
+                        "the seal's certificate was revoked at {}, before the signature's time-stamp",
+                        revoked.to_rfc3339()
+                    ),
+                );
+            } else {
+                report.fail(
+                    Indication::Indeterminate,
+                    "REVOKED_NO_POE",
+                    "the seal's certificate is revoked and nothing proves the signature is older",
+                );
+            }
+        }
+        Err(PathError::Expired { .. } | PathError::NotYetValid { .. }) => report.fail(
+            Indication::Indeterminate,
+            "OUT_OF_BOUNDS_NO_POE",
+            "the certificate was not valid at the validation time",
+        ),
+        Err(PathError::UnknownIssuer { .. }) => report.fail(
+            Indication::Indeterminate,
+            "NO_CERTIFICATE_CHAIN_FOUND",
+            "the certificate does not chain to the platform's root",
+        ),
+        Err(PathError::RevocationUnknown { .. }) => report.fail(
+            Indication::Indeterminate,
+            "TRY_LATER",
+            "no current revocation information",
+        ),
+        Err(other) => report.fail(
+            Indication::Indeterminate,
+            "CHAIN_CONSTRAINTS_FAILURE",
+            other.to_string(),
+        ),
+    }
+    Ok(())
+}
+
+async fn verify_cms(
+    store: &Store,
+    pki: &Pki,
+    format: &'static str,
+    p7s: &[u8],
+    digest: &[u8; 32],
+    claimed: Option<Timestamp>,
+) -> Result<SignatureReport, SealError> {
+    let mut report = SignatureReport::new(format);
+    report.claimed_signing_time = claimed;
+    let verified = match cms_verify::verify_detached(p7s, digest) {
+        Ok(verified) => verified,
+        Err(error) => {
+            let (indication, sub) = match error {
+                CmsError::DigestMismatch => (Indication::TotalFailed, "HASH_FAILURE"),
+                CmsError::BadSignature => (Indication::TotalFailed, "SIG_CRYPTO_FAILURE"),
+                CmsError::Malformed(_) => (Indication::TotalFailed, "FORMAT_FAILURE"),
+                CmsError::SignerCertificateMissing => {
+                    (Indication::Indeterminate, "NO_SIGNING_CERTIFICATE_FOUND")
+                }
+                CmsError::SigningCertificateMismatch => {
+                    (Indication::TotalFailed, "SIG_CONSTRAINTS_FAILURE")
+                }
+                CmsError::Unsupported(_) => (
+                    Indication::Indeterminate,
+                    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+                ),
+            };
+            report.fail(indication, sub, error.to_string());
+            return Ok(report);
+        }
+    };
+    report.integrity = true;
+    if report.claimed_signing_time.is_none() {
+        report.claimed_signing_time = verified.signing_time;
+    }
+    if !verified.signing_certificate_bound {
+        report
+            .messages
+            .push("no ESS signing-certificate-v2 attribute (not a baseline signature)".into());
+    }
+    let mut proof_of_time = None;
+    if let Some(token) = &verified.timestamp_token {
+        match cms_verify::verify_timestamp_token(token, &sha256(&verified.signature_value)) {
+            Ok(stamp) => match pki
+                .validate(&stamp.tsa_certificate, Usage::TimeStamping, stamp.time)
+                .await?
+            {
+                Ok(_) => {
+                    report.timestamp_time = Some(stamp.time);
+                    proof_of_time = Some(stamp.time);
+                }
+                Err(error) => report.messages.push(format!(
+                    "the time-stamp's authority is not trusted: {error}"
+                )),
+            },
+            Err(error) => report
+                .messages
+                .push(format!("the signature time-stamp does not verify: {error}")),
+        }
+    } else {
+        report
+            .messages
+            .push("no signature time-stamp: the signing time is only claimed".into());
+    }
+    check_certificate(
+        store,
+        pki,
+        &mut report,
+        &verified.signer_certificate,
+        proof_of_time,
+    )
+    .await?;
+    if report.sub_indication.is_none() {
+        report.indication = Indication::TotalPassed;
+    }
+    Ok(report)
+}
+
+async fn verify_jws(
+    store: &Store,
+    pki: &Pki,
+    jws: &str,
+    payload: &[u8],
+) -> Result<SignatureReport, SealError> {
+    let mut report = SignatureReport::new("jws");
+    let header: Option<Value> = jws
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let leaf = header
+        .as_ref()
+        .and_then(|h| {
+            h.get("x5c")?
+                .as_array()?
+                .first()?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok());
+    let Some(leaf) = leaf else {
+        report.fail(
+            Indication::Indeterminate,
+            "NO_SIGNING_CERTIFICATE_FOUND",
+            "the JWS has no x5c certificate",
+        );
+        return Ok(report);
+    };
+    report.claimed_signing_time = header
+        .as_ref()
+        .and_then(|h| h.get("sigT")?.as_str().map(str::to_owned))
+        .and_then(|t| {
+            time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map(Timestamp::from);
+    let key = x509_parser::parse_x509_certificate(&leaf)
+        .ok()
+        .and_then(|(_, cert)| PublicKey::from_spki_der(cert.public_key().raw).ok());
+    let Some(key) = key else {
+        report.fail(
+            Indication::Indeterminate,
+            "NO_SIGNING_CERTIFICATE_FOUND",
+            "the x5c certificate cannot be read",
+        );
+        return Ok(report);
+    };
+    let keys = jose::Jwks {
+        keys: vec![jose::Jwk::from_public_key(&key, None)],
+    };
+    match jose::verify_compact(jws, Some(payload), &keys) {
+        Ok(_) => report.integrity = true,
+        Err(error) => {
+            report.fail(
+                Indication::TotalFailed,
+                "SIG_CRYPTO_FAILURE",
+                error.to_string(),
+            );
+            return Ok(report);
+        }
+    }
+    report
+        .messages
+        .push("no time-stamp in a JWS: the signing time is only claimed".into());
+    check_certificate(store, pki, &mut report, &leaf, None).await?;
+    if report.sub_indication.is_none() {
+        report.indication = Indication::TotalPassed;
+    }
+    Ok(report)
+}
+
+/// The DER value at the start of `bytes` (a /Contents string is padded with zeros).
+fn der_prefix(bytes: &[u8]) -> Option<&[u8]> {
+    if bytes.first() != Some(&0x30) {
+        return None;
+    }
+    let first = *bytes.get(1)?;
+    let (header, length) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let mut length = 0usize;
+        for i in 0..count {
+            length = (length << 8) | usize::from(*bytes.get(2 + i)?);
+        }
+        (2 + count, length)
+    };
+    bytes.get(..header.checked_add(length)?)
+}
+
+struct PdfSignature {
+    field: Option<String>,
+    range: [usize; 4],
+    contents: Vec<u8>,
+    claimed: Option<Timestamp>,
+}
+
+fn pdf_time(object: &lopdf::Object) -> Option<Timestamp> {
+    let text = match object {
+        lopdf::Object::String(bytes, _) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => return None,
+    };
+    let digits = text.strip_prefix("D:")?;
+    let part = |from: usize, len: usize| digits.get(from..from + len)?.parse::<u32>().ok();
+    let date = time::Date::from_calendar_date(
+        i32::try_from(part(0, 4)?).ok()?,
+        time::Month::try_from(u8::try_from(part(4, 2)?).ok()?).ok()?,
+        u8::try_from(part(6, 2)?).ok()?,
+    )
+    .ok()?;
+    let clock = time::Time::from_hms(
+        u8::try_from(part(8, 2).unwrap_or(0)).ok()?,
+        u8::try_from(part(10, 2).unwrap_or(0)).ok()?,
+        u8::try_from(part(12, 2).unwrap_or(0)).ok()?,
+    )
+    .ok()?;
+    Some(Timestamp::from(date.with_time(clock).assume_utc()))
+}
+
+fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, String> {
+    let doc = lopdf::Document::load_mem(pdf).map_err(|e| e.to_string())?;
+    let mut found = Vec::new();
+    for object in doc.objects.values() {
+        let Ok(field) = object.as_dict() else {
+            continue;
+        };
+        if field.get(b"FT").and_then(lopdf::Object::as_name).ok() != Some(b"Sig".as_slice()) {
+            continue;
+        }
+        let Ok(value) = field.get(b"V") else { continue };
+        let value = match value {
+            lopdf::Object::Reference(id) => doc.get_object(*id).map_err(|e| e.to_string())?,
+            other => other,
+        };
+        let Ok(signature) = value.as_dict() else {
+            continue;
+        };
+        let range: Vec<usize> = signature
+            .get(b"ByteRange")
+            .and_then(lopdf::Object::as_array)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|n| n.as_i64().ok().and_then(|n| usize::try_from(n).ok()))
+            .collect();
+        let [a, b, c, d] = range[..] else {
+            return Err("a signature's ByteRange is not four numbers".into());
+        };
+        let contents = match signature.get(b"Contents") {
+            Ok(lopdf::Object::String(bytes, _)) => bytes.clone(),
+            _ => return Err("a signature has no /Contents".into()),
+        };
+        found.push(PdfSignature {
+            field: field.get(b"T").ok().and_then(|t| match t {
+                lopdf::Object::String(bytes, _) => {
+                    Some(String::from_utf8_lossy(bytes).into_owned())
+                }
+                _ => None,
+            }),
+            range: [a, b, c, d],
+            contents,
+            claimed: signature.get(b"M").ok().and_then(pdf_time),
+        });
+    }
+    found.sort_by_key(|s| s.range[2] + s.range[3]);
+    Ok(found)
+}
+
+/// Where each revision of the file ends: just past each `%%EOF`.
+fn revision_markers(pdf: &[u8]) -> Vec<usize> {
+    pdf.windows(5)
+        .enumerate()
+        .filter(|(_, w)| *w == b"%%EOF")
+        .map(|(i, _)| i + 5)
+        .collect()
+}
+
+/// Whether a revision ending at `marker` is the one a signature covering up to `end`
+/// signed (only end-of-line characters between them).
+fn marks(pdf: &[u8], marker: usize, end: usize) -> bool {
+    marker <= end
+        && pdf
+            .get(marker..end)
+            .is_some_and(|gap| gap.iter().all(|b| *b == b'\r' || *b == b'\n'))
+}
+
+async fn verify_pdf(
+    store: &Store,
+    pki: &Pki,
+    pdf: &[u8],
+) -> Result<Vec<SignatureReport>, SealError> {
+    let signatures = pdf_signatures(pdf).map_err(|reason| SealError::Invalid {
+        field: "pdf",
+        reason: format!("not a readable PDF: {reason}"),
+    })?;
+    let markers = revision_markers(pdf);
+    let ends: Vec<usize> = signatures.iter().map(|s| s.range[2] + s.range[3]).collect();
+    let mut reports = Vec::new();
+    for (index, signature) in signatures.iter().enumerate() {
+        let [a, b, c, d] = signature.range;
+        let sane = a == 0
+            && b < c
+            && c.checked_add(d).is_some_and(|end| end <= pdf.len())
+            && pdf.get(b) == Some(&b'<')
+            && pdf.get(c - 1) == Some(&b'>');
+        let mut report = if !sane {
+            let mut report = SignatureReport::new("pades");
+            report.fail(
+                Indication::TotalFailed,
+                "FORMAT_FAILURE",
+                "the ByteRange does not exclude exactly the signature value",
+            );
+            report
+        } else {
+            let digest = tongban_crypto::cms::sha256_parts(&[&pdf[a..b], &pdf[c..c + d]]);
+            match der_prefix(&signature.contents) {
+                Some(cms) => {
+                    verify_cms(store, pki, "pades", cms, &digest, signature.claimed).await?
+                }
+                None => {
+                    let mut report = SignatureReport::new("pades");
+                    report.fail(
+                        Indication::TotalFailed,
+                        "FORMAT_FAILURE",
+                        "/Contents is not a CMS signature",
+                    );
+                    report
+                }
+            }
+        };
+        report.field = signature.field.clone();
+        let end = ends[index];
+        let whole = end == pdf.len();
+        report.covers_whole_document = Some(whole);
+        if !whole {
+            // Every later revision must be one a later signature covers to its end.
+            let later: Vec<usize> = markers.iter().copied().filter(|m| *m > end).collect();
+            let only_signatures = later.last().is_some_and(|m| marks(pdf, *m, pdf.len()))
+                && later
+                    .iter()
+                    .all(|m| ends[index + 1..].iter().any(|e| marks(pdf, *m, *e)));
+            report.later_changes_only_signatures = Some(only_signatures);
+            report.messages.push(if only_signatures {
+                "the document changed after this signature only by later signed revisions".into()
+            } else {
+                "the document changed after this signature by unsigned revisions".into()
+            });
+            if !only_signatures && report.indication == Indication::TotalPassed {
+                report.indication = Indication::Indeterminate;
+                report.sub_indication = Some("POLICY_PROCESSING_ERROR");
+            }
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}

@@ -1,0 +1,374 @@
+//! E-seal benchmark with fixed counts, against the real `tongban` binary (release) on
+//! an empty SQLite database, beside PyPI pyHanko and ring on the same machine in the
+//! same run:
+//!
+//! - sealing a 1 MB, 10-page PDF (PAdES B-T, visible seal) over HTTP, ms per document,
+//!   beside pyHanko signing the same file B-T (own key, time-stamps from our TSA);
+//! - validating the sealed PDF (`POST /api/v1/verify`) beside pyHanko validating it;
+//! - CAdES digest signatures per second (batches of 1 000) beside raw ES256 signs/s;
+//! - the server's peak RSS while sealing a 100 MB PDF.
+//!
+//! `cargo bench -p tongban --bench seal_load` after `tests/interop/run` has made the
+//! Python environment (pyHanko figures are skipped without it). Prints figures;
+//! asserts only that every answer was the expected one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    base: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn tongban(envs: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tongban"));
+    command.current_dir(support::repo_root());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn python() -> Option<std::path::PathBuf> {
+    let path = support::repo_root().join("tests/interop/.venv/bin/python");
+    path.exists().then_some(path)
+}
+
+fn pyhanko(args: &[&str]) -> Option<f64> {
+    let output = Command::new(python()?)
+        .arg(support::repo_root().join("tests/bench/pyhanko_bench.py"))
+        .args(args)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("tongban-seal-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let envs = [
+        (
+            "TONGBAN_DATABASE_URL",
+            format!("sqlite://{}/bench.db", dir.display()),
+        ),
+        ("TONGBAN_LISTEN", format!("127.0.0.1:{port}")),
+        ("TONGBAN_PUBLIC_URL", base.clone()),
+        ("TONGBAN_LOG_LEVEL", "warn".to_owned()),
+        (
+            "TONGBAN_HTTP_DOCUMENT_LIMIT_BYTES",
+            (256 * 1024 * 1024).to_string(),
+        ),
+    ];
+    let created = tongban(&envs)
+        .args([
+            "admin",
+            "client-create",
+            "--name",
+            "bench admin",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "admin",
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let admin: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let child = tongban(&envs)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        base: base.clone(),
+        dir: dir.clone(),
+    };
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let token = async |id: &str, secret: &str| -> String {
+        let t: Value = http
+            .post(format!("{base}/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        t["access_token"].as_str().unwrap().to_owned()
+    };
+    let admin_token = token(
+        admin["client_id"].as_str().unwrap(),
+        admin["client_secret"].as_str().unwrap(),
+    )
+    .await;
+    let post = async |path: &str, bearer: &str, body: Value| -> Value {
+        let r = http
+            .post(format!("{base}{path}"))
+            .bearer_auth(bearer)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        if r.status() == 204 {
+            Value::Null
+        } else {
+            r.json().await.unwrap()
+        }
+    };
+    let department = post(
+        "/api/v1/admin/departments",
+        &admin_token,
+        json!({"name": "浙江省市场监督管理局", "uscc": "91350100M000100Y43", "level": "province"}),
+    )
+    .await;
+    let department_id = department["id"].as_str().unwrap();
+    let system = post(
+        "/api/v1/admin/clients",
+        &admin_token,
+        json!({"name": "bench system", "confidential": true, "scopes": ["seal:use"],
+               "grant_types": ["client_credentials"], "department_id": department_id}),
+    )
+    .await;
+    let seal = post(
+        &format!("/api/v1/departments/{department_id}/seals"),
+        &admin_token,
+        json!({"kind": "official", "name": "行政审批专用章"}),
+    )
+    .await;
+    let seal_id = seal["id"].as_str().unwrap().to_owned();
+    post(
+        &format!("/api/v1/seals/{seal_id}/grants"),
+        &admin_token,
+        json!({"client_id": system["client_id"]}),
+    )
+    .await;
+    let system_token = token(
+        system["client_id"].as_str().unwrap(),
+        system["client_secret"].as_str().unwrap(),
+    )
+    .await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("tongban e-seal bench: release binary, SQLite, {cores} cores shared with the clients");
+
+    // 1. Sealing a 1 MB, 10-page PDF.
+    let pdf = support::sample_pdf(10, 1024 * 1024);
+    let pdf_file = dir.join("document.pdf");
+    std::fs::write(&pdf_file, &pdf).unwrap();
+    let seal_once = async |body: Vec<u8>| -> Vec<u8> {
+        let r = http
+            .post(format!("{base}/api/v1/seals/{seal_id}/pades?reason=bench"))
+            .bearer_auth(&system_token)
+            .header("content-type", "application/pdf")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap().to_vec()
+    };
+    let runs = 20;
+    let mut times = Vec::new();
+    let mut sealed = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        sealed = seal_once(pdf.clone()).await;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let ours = median(times);
+    let sealed_file = dir.join("sealed.pdf");
+    std::fs::write(&sealed_file, &sealed).unwrap();
+    let theirs = pyhanko(&[
+        "sign",
+        pdf_file.to_str().unwrap(),
+        &format!("{base}/pki/tsa"),
+        "5",
+    ]);
+    println!(
+        "seal a {:.1} MB, 10-page PDF (PAdES B-T, visible seal), {runs} runs over HTTP",
+        pdf.len() as f64 / 1e6
+    );
+    match theirs {
+        Some(theirs) => println!(
+            "  {ours:.1} ms median; pyHanko signing the same file B-T: {theirs:.1} ms ({:.1}×)",
+            theirs / ours
+        ),
+        None => println!("  {ours:.1} ms median; pyHanko: skipped (run tests/interop/run first)"),
+    }
+
+    // 2. Validating it.
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let r = http
+            .post(format!("{base}/api/v1/verify"))
+            .header("content-type", "application/pdf")
+            .body(sealed.clone())
+            .send()
+            .await
+            .unwrap();
+        let report: Value = r.json().await.unwrap();
+        assert_eq!(report["overall"], "TOTAL-PASSED", "{report}");
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let ours = median(times);
+    let root = dir.join("root.pem");
+    let root_pem = http
+        .get(format!("{base}/pki/ca/root.crt"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    std::fs::write(
+        &root,
+        tongban_crypto::pki::der_to_pem("CERTIFICATE", &root_pem),
+    )
+    .unwrap();
+    let theirs = pyhanko(&[
+        "validate",
+        sealed_file.to_str().unwrap(),
+        root.to_str().unwrap(),
+        "5",
+    ]);
+    let started = Instant::now();
+    let _ = tongban_crypto::cms::sha256(&sealed);
+    let hash_ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "validate it (POST /api/v1/verify), {runs} runs; SHA-256 of the file alone: {hash_ms:.2} ms"
+    );
+    match theirs {
+        Some(theirs) => println!(
+            "  {ours:.1} ms median; pyHanko validating it: {theirs:.1} ms ({:.1}×)",
+            theirs / ours
+        ),
+        None => println!("  {ours:.1} ms median; pyHanko: skipped"),
+    }
+
+    // 3. CAdES digest signatures.
+    let digests: Vec<String> = (0..1000u32)
+        .map(|i| tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(&i.to_be_bytes())))
+        .collect();
+    let batches = 5;
+    let started = Instant::now();
+    for _ in 0..batches {
+        let r = http
+            .post(format!("{base}/api/v1/seals/{seal_id}/cades"))
+            .bearer_auth(&system_token)
+            .json(&json!({"digests": digests}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let _ = r.bytes().await;
+    }
+    let per_sec = (batches * 1000) as f64 / started.elapsed().as_secs_f64();
+    let raw = raw_es256(2.0);
+    println!(
+        "CAdES B-T digest signatures: {batches} batches of 1 000 (each with its time-stamp and usage record)"
+    );
+    println!(
+        "  {per_sec:.0} signatures/s; raw ring ES256 {raw:.0} signs/s on {cores} cores (a B-T signature is 2 signs)"
+    );
+
+    // 4. Peak RSS sealing a 100 MB PDF.
+    let big = support::sample_pdf(10, 100 * 1024 * 1024);
+    let before = peak_rss_mib(server.child.id());
+    let started = Instant::now();
+    let out = seal_once(big.clone()).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = peak_rss_mib(server.child.id());
+    println!(
+        "seal a {:.0} MB PDF: {elapsed:.1} s; server peak RSS {before:.0} MiB before, {after:.0} MiB after ({:.2}× the file)",
+        big.len() as f64 / 1e6,
+        after / (big.len() as f64 / 1024.0 / 1024.0)
+    );
+    assert!(out.len() > big.len());
+    drop(server);
+}
+
+fn raw_es256(secs: f64) -> f64 {
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let total: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let pkcs8 = pkcs8.as_ref();
+                scope.spawn(move || {
+                    let rng = ring::rand::SystemRandom::new();
+                    let key =
+                        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng)
+                            .unwrap();
+                    let started = Instant::now();
+                    let mut n = 0;
+                    while started.elapsed().as_secs_f64() < secs {
+                        key.sign(&rng, b"signed attributes").unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    total as f64 / secs
+}
