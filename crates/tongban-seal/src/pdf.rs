@@ -171,28 +171,11 @@ pub fn prepare(
     let existing_fields = signature_field_count(prev, root_id)?;
 
     // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the widget.
-    let (rgb, alpha) = stamp::default_stamp(stamp::SIZE);
-    let mut mask = Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image",
-            "Width" => i64::from(stamp::SIZE), "Height" => i64::from(stamp::SIZE),
-            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
-        },
-        alpha,
-    );
-    mask.compress().map_err(unreadable)?;
+    let (rgb, alpha) = compressed_stamp().map_err(unreadable)?;
     let new = &mut doc.new_document;
-    let mask_id = new.add_object(mask);
-    let mut image = Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image",
-            "Width" => i64::from(stamp::SIZE), "Height" => i64::from(stamp::SIZE),
-            "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
-            "SMask" => mask_id,
-        },
-        rgb,
-    );
-    image.compress().map_err(unreadable)?;
+    let mask_id = new.add_object(alpha.clone());
+    let mut image = rgb.clone();
+    image.dict.set("SMask", mask_id);
     let image_id = new.add_object(image);
     let size = placement.size;
     let appearance = Stream::new(
@@ -246,6 +229,34 @@ pub fn prepare(
     let mut bytes = Vec::with_capacity(pdf.len() + 2 * CONTENTS_BYTES + 64 * 1024);
     doc.save_to(&mut bytes).map_err(unreadable)?;
     locate_and_patch(bytes, pdf.len())
+}
+
+/// The default stamp as compressed image streams (RGB, and the alpha SMask without
+/// its reference), rendered and compressed once per process.
+fn compressed_stamp() -> Result<&'static (Stream, Stream), lopdf::Error> {
+    static STAMP: std::sync::OnceLock<(Stream, Stream)> = std::sync::OnceLock::new();
+    if let Some(stamp) = STAMP.get() {
+        return Ok(stamp);
+    }
+    let (rgb, alpha) = stamp::default_stamp(stamp::SIZE);
+    let size = i64::from(stamp::SIZE);
+    let mut mask = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => size, "Height" => size,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        alpha,
+    );
+    mask.compress()?;
+    let mut image = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => size, "Height" => size,
+            "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
+        },
+        rgb,
+    );
+    image.compress()?;
+    Ok(STAMP.get_or_init(|| (image, mask)))
 }
 
 fn check_placement(

@@ -550,7 +550,8 @@ pub async fn pades(
         &state.pki,
         &actor,
         seal_id(&id)?,
-        document.to_vec(),
+        // Without a copy when the body is the only owner of its bytes.
+        Vec::from(document),
         placement,
         query.reason,
         query.location,
