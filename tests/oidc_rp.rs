@@ -17,7 +17,7 @@ use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
-use support::TestServer;
+use support::{TestServer, csrf_of, query_param, set_cookie};
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
 use tongban_identity::password::Passwords;
@@ -44,27 +44,6 @@ async fn send(
     }
     let body = response.bytes().await?.to_vec();
     Ok(out.body(body).unwrap())
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-fn cookie_of(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -146,14 +125,8 @@ async fn the_openidconnect_crate_logs_in_refreshes_revokes_and_gets_sso() {
     let (url, state, nonce, verifier) = start(&portal_a);
     let form = http.get(&url).send().await.unwrap();
     assert_eq!(form.status(), 200);
-    let flow = cookie_of(&form, "__Host-tongban-flow");
-    let html = form.text().await.unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let csrf = html[html.find(marker).unwrap() + marker.len()..]
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let flow = set_cookie(&form, "__Host-tongban-flow").unwrap();
+    let csrf = csrf_of(&form.text().await.unwrap());
     let signed_in = http
         .post(format!("{issuer}/login"))
         .header("cookie", format!("__Host-tongban-flow={flow}"))
@@ -166,7 +139,7 @@ async fn the_openidconnect_crate_logs_in_refreshes_revokes_and_gets_sso() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), 303);
-    let session = cookie_of(&signed_in, "__Host-tongban-session");
+    let session = set_cookie(&signed_in, "__Host-tongban-session").unwrap();
     let back = signed_in.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(
         query_param(&back, "state").as_deref(),

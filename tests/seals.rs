@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use support::{TestServer, assert_problem};
+use support::{TestServer, assert_problem, csrf_of, query_param, set_cookie};
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
 use tongban_identity::password::Passwords;
@@ -36,15 +36,6 @@ struct World {
     b: Department,
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
 /// Logs a person in at the staff portal; returns their access token.
 async fn person_token(server: &TestServer, portal: &(String, String), resident_id: &str) -> String {
     let query = serde_urlencoded::to_string([
@@ -57,23 +48,8 @@ async fn person_token(server: &TestServer, portal: &(String, String), resident_i
     ])
     .unwrap();
     let form = server.get(&format!("/authorize?{query}")).await;
-    let flow = form
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .find_map(|v| v.to_str().unwrap().strip_prefix("__Host-tongban-flow="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let html = form.text().await.unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let csrf = html[html.find(marker).unwrap() + marker.len()..]
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let flow = set_cookie(&form, "__Host-tongban-flow").unwrap();
+    let csrf = csrf_of(&form.text().await.unwrap());
     let login = server
         .client
         .post(format!("{}/login", server.base))

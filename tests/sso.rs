@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::Value;
-use support::TestServer;
+use support::{TestServer, csrf_of, query_param, set_cookie};
 use tongban_core::time::Timestamp;
 use tongban_crypto::jose::{Jwks, verify_compact};
 use tongban_identity::clients::{self, NewClient};
@@ -93,41 +93,8 @@ fn urlencode(text: &str) -> String {
     serde_urlencoded::to_string([("v", text)]).unwrap()[2..].to_owned()
 }
 
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap()
-                .split_once('=')
-                .unwrap()
-                .1
-                .to_owned()
-        })
-}
-
-fn csrf_of(html: &str) -> String {
-    let start =
-        html.find("name=\"csrf_token\" value=\"").unwrap() + "name=\"csrf_token\" value=\"".len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
 }
 
 /// Opens the login form; returns (flow cookie, csrf token).

@@ -439,3 +439,42 @@ pub fn sample_pdf(pages: u32, size: usize) -> Vec<u8> {
     doc.save_to(&mut out).expect("lopdf writes the sample");
     out
 }
+
+/// The value of cookie `name` that `response` sets.
+#[allow(dead_code)]
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap()
+                .split_once('=')
+                .unwrap()
+                .1
+                .to_owned()
+        })
+}
+
+/// The CSRF token of a page's form.
+#[allow(dead_code)]
+pub fn csrf_of(html: &str) -> String {
+    let start =
+        html.find("name=\"csrf_token\" value=\"").unwrap() + "name=\"csrf_token\" value=\"".len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Query parameter `name` of `url`.
+#[allow(dead_code)]
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}

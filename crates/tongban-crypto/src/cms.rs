@@ -302,3 +302,16 @@ pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
     out.copy_from_slice(context.finish().as_ref());
     out
 }
+
+/// A SHA-256 digest written as 64 hex characters (either case).
+pub fn parse_sha256_hex(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}

@@ -76,6 +76,24 @@ struct Query {
 }
 
 /// Why a query is refused: a PKIFailureInfo bit and a text.
+impl Query {
+    /// The query of an in-process signature time-stamp: SHA-256, no nonce, with the
+    /// TSA's certificate.
+    fn for_digest(digest: [u8; 32]) -> Result<Self, der::Error> {
+        Ok(Self {
+            imprint: MessageImprint {
+                hash_algorithm: AlgorithmIdentifierOwned {
+                    oid: ID_SHA256,
+                    parameters: None,
+                },
+                hashed_message: OctetString::new(digest.to_vec())?,
+            },
+            nonce: None,
+            cert_req: true,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// badAlg (0): not SHA-256, or an imprint of the wrong length.
@@ -236,17 +254,7 @@ impl Tsa {
     /// A time-stamp token (ContentInfo DER) over a SHA-256 digest, for signature
     /// time-stamps made in-process (CAdES/PAdES B-T).
     pub async fn timestamp(&self, digest: [u8; 32]) -> Result<Vec<u8>, CryptoError> {
-        let query = Query {
-            imprint: MessageImprint {
-                hash_algorithm: AlgorithmIdentifierOwned {
-                    oid: ID_SHA256,
-                    parameters: None,
-                },
-                hashed_message: OctetString::new(digest.to_vec())?,
-            },
-            nonce: None,
-            cert_req: true,
-        };
+        let query = Query::for_digest(digest)?;
         self.token(&query).await
     }
 
@@ -258,17 +266,7 @@ impl Tsa {
         tx: &mut tongban_store::Conn,
         digest: [u8; 32],
     ) -> Result<Vec<u8>, CryptoError> {
-        let query = Query {
-            imprint: MessageImprint {
-                hash_algorithm: AlgorithmIdentifierOwned {
-                    oid: ID_SHA256,
-                    parameters: None,
-                },
-                hashed_message: OctetString::new(digest.to_vec())?,
-            },
-            nonce: None,
-            cert_req: true,
-        };
+        let query = Query::for_digest(digest)?;
         self.check_validity()?;
         let serial = pki::next_counter(tx, "tsa-serial").await?;
         self.token_with_serial(&query, serial)

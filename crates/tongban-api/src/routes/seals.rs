@@ -329,21 +329,12 @@ pub struct DigestSignatures {
 }
 
 fn parse_digest(index: usize, text: &str) -> Result<[u8; 32], ApiError> {
-    let bad = || {
+    tongban_crypto::cms::parse_sha256_hex(text).ok_or_else(|| {
         invalid(
             &format!("digests[{index}]"),
             "must be 64 hex characters (SHA-256)",
         )
-    };
-    if text.len() != 64 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
-            .map_err(|_| bad())?;
-    }
-    Ok(out)
+    })
 }
 
 /// Seals SHA-256 digests (the documents never leave the caller): one CAdES B-T
@@ -370,7 +361,7 @@ pub async fn cades_digests(
         .digests
         .iter()
         .enumerate()
-        .map(|(i, d)| parse_digest(i, &d.to_ascii_lowercase()))
+        .map(|(i, d)| parse_digest(i, d))
         .collect::<Result<Vec<_>, _>>()?;
     let signatures = sign::cades_digests(
         &state.store,

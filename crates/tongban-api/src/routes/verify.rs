@@ -145,17 +145,8 @@ fn base64_field(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 }
 
 fn hex_digest(text: &str) -> Result<[u8; 32], ApiError> {
-    let bad = || invalid("digest", "must be 64 hex characters (SHA-256)");
-    let text = text.trim();
-    if text.len() != 64 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
-            .map_err(|_| bad())?;
-    }
-    Ok(out)
+    tongban_crypto::cms::parse_sha256_hex(text)
+        .ok_or_else(|| invalid("digest", "must be 64 hex characters (SHA-256)"))
 }
 
 fn throttle(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiError> {
