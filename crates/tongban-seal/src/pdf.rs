@@ -123,8 +123,28 @@ fn resolve<'a>(doc: &'a lopdf::Document, object: &'a Object) -> Result<&'a Objec
     }
 }
 
-/// Loads `pdf` for an incremental update, refusing what cannot be sealed safely.
-fn load(pdf: &[u8]) -> Result<IncrementalDocument, PdfError> {
+/// Streams larger than this are loaded without their contents: sealing and validation
+/// read dictionaries, never page contents or images, and a 100 MB document would
+/// otherwise be held twice.
+const KEEP_STREAM_BYTES: usize = 64 * 1024;
+
+fn without_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+    if let Object::Stream(stream) = object {
+        let kind = stream.dict.get(b"Type").and_then(Object::as_name).ok();
+        // Object and cross-reference streams hold the document's structure: kept.
+        let structural = kind == Some(b"ObjStm".as_slice()) || kind == Some(b"XRef".as_slice());
+        if !structural && stream.content.len() > KEEP_STREAM_BYTES {
+            stream.content = Vec::new();
+        }
+    }
+    // lopdf keeps the object changed in place, and uses the returned copy for the
+    // members of object streams.
+    Some((id, object.clone()))
+}
+
+/// Parses `pdf`'s structure (large stream contents left out), checking that it is a
+/// whole PDF.
+pub fn load_structure(pdf: &[u8]) -> Result<lopdf::Document, PdfError> {
     if !pdf.starts_with(b"%PDF-") {
         return Err(PdfError::Unreadable("it does not start with %PDF-".into()));
     }
@@ -134,7 +154,18 @@ fn load(pdf: &[u8]) -> Result<IncrementalDocument, PdfError> {
             "no %%EOF at its end (truncated?)".into(),
         ));
     }
-    let doc = IncrementalDocument::load_from(pdf).map_err(unreadable)?;
+    let options = lopdf::LoadOptions {
+        filter: Some(without_large_streams),
+        ..lopdf::LoadOptions::default()
+    };
+    lopdf::Document::load_mem_with_options(pdf, options).map_err(unreadable)
+}
+
+/// Loads `pdf` for an incremental update, refusing what cannot be sealed safely.
+fn load(pdf: Vec<u8>) -> Result<IncrementalDocument, PdfError> {
+    let structure = load_structure(&pdf)?;
+    // The update is written after these very bytes, which the document now owns.
+    let doc = IncrementalDocument::create_from(pdf, structure);
     let prev = doc.get_prev_documents();
     if prev.is_encrypted() || prev.trailer.has(b"Encrypt") {
         return Err(PdfError::Encrypted);
@@ -151,11 +182,12 @@ fn load(pdf: &[u8]) -> Result<IncrementalDocument, PdfError> {
 /// Appends the seal's signature field, widget and appearance to `pdf` and reserves
 /// room for the signature.
 pub fn prepare(
-    pdf: &[u8],
+    pdf: Vec<u8>,
     placement: &Placement,
     statement: &Statement,
     now: Timestamp,
 ) -> Result<Prepared, PdfError> {
+    let original_len = pdf.len();
     let mut doc = load(pdf)?;
     let prev = doc.get_prev_documents();
     let page_id = *prev
@@ -226,9 +258,10 @@ pub fn prepare(
     add_annotation(&mut doc, page_id, widget_id)?;
     add_field(&mut doc, root_id, widget_id)?;
 
-    let mut bytes = Vec::with_capacity(pdf.len() + 2 * CONTENTS_BYTES + 64 * 1024);
+    let mut bytes = Vec::with_capacity(original_len + 2 * CONTENTS_BYTES + 64 * 1024);
     doc.save_to(&mut bytes).map_err(unreadable)?;
-    locate_and_patch(bytes, pdf.len())
+    drop(doc);
+    locate_and_patch(bytes, original_len)
 }
 
 /// The default stamp as compressed image streams (RGB, and the alpha SMask without
@@ -416,4 +449,53 @@ fn locate_and_patch(mut bytes: Vec<u8>, appended_from: usize) -> Result<Prepared
         contents_start,
         contents_end,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(filler: usize) -> Vec<u8> {
+        let mut doc = lopdf::Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let content = doc.add_object(Stream::new(dictionary! {}, b"BT ET".to_vec()));
+        let big = doc.add_object(Stream::new(dictionary! {}, vec![7u8; filler]));
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            "Resources" => dictionary! { "XObject" => dictionary! { "Big" => big } },
+        });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(
+                dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
+            ),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_large_stream_does_not_stop_a_seal_and_the_original_bytes_stay() {
+        let pdf = sample(200_000);
+        let placement = Placement {
+            page: 1,
+            x: 100.0,
+            y: 100.0,
+            size: 100.0,
+        };
+        let prepared = prepare(
+            pdf.clone(),
+            &placement,
+            &Statement::default(),
+            Timestamp::now(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let [first, second] = prepared.signed_ranges();
+        assert!(first.starts_with(&pdf));
+        assert!(second.ends_with(b"%%EOF") || second.ends_with(b"%%EOF\n"));
+    }
 }

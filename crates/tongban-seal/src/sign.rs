@@ -227,9 +227,10 @@ pub async fn pades(
     };
     // Parsing and hashing a large PDF is CPU work: off the async workers.
     let prepared = tokio::task::spawn_blocking(move || {
-        let prepared = pdf::prepare(&document, &placement, &statement, now)?;
+        let original_digest = cms::sha256(&document);
+        let prepared = pdf::prepare(document, &placement, &statement, now)?;
         let digest = cms::sha256_parts(&prepared.signed_ranges());
-        Ok::<_, pdf::PdfError>((prepared, digest, cms::sha256(&document)))
+        Ok::<_, pdf::PdfError>((prepared, digest, original_digest))
     })
     .await
     .map_err(|e| SealError::Store(StoreError::Corrupt(format!("PDF task: {e}"))))?

@@ -509,7 +509,7 @@ fn pdf_time(object: &lopdf::Object) -> Option<Timestamp> {
 }
 
 fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, String> {
-    let doc = lopdf::Document::load_mem(pdf).map_err(|e| e.to_string())?;
+    let doc = crate::pdf::load_structure(pdf).map_err(|e| e.to_string())?;
     let mut found = Vec::new();
     for object in doc.objects.values() {
         let Ok(field) = object.as_dict() else {
