@@ -98,7 +98,11 @@ async fn system_token(server: &TestServer, id: &str, secret: &str) -> String {
 }
 
 async fn world() -> World {
-    let server = TestServer::start().await;
+    world_with(|_| {}).await
+}
+
+async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> World {
+    let server = TestServer::start_with(adjust).await;
     let now = Timestamp::now();
     let hash = Arc::new(Passwords::new().unwrap()).hash(PASSWORD).unwrap();
     let mut tx = server.store().begin().await.unwrap();
@@ -993,5 +997,42 @@ async fn the_verify_page_reports_plainly() {
     assert!(empty.text().await.unwrap().contains("role=\"alert\""));
     let junk = upload(Some(b"not a pdf")).await;
     assert_eq!(junk.status(), 422);
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_document_over_the_limit_is_413_and_unrecorded() {
+    let w = world_with(|c| c.http.document_limit_bytes = 50_000).await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let big = support::sample_pdf(1, 100_000);
+    let response = w
+        .server
+        .client
+        .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
+        .bearer_auth(&w.a.system)
+        .header("content-type", "application/pdf")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 413, "payload-too-large").await;
+    let verify = w
+        .server
+        .client
+        .post(format!("{}/api/v1/verify", w.server.base))
+        .header("content-type", "application/pdf")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(verify, 413, "payload-too-large").await;
+    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(log.as_array().unwrap().is_empty());
     w.server.stop().await;
 }

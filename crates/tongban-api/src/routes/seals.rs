@@ -17,7 +17,7 @@ use tongban_seal::sign::{self, UsageFilter};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, read_document};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 
@@ -520,13 +520,7 @@ pub async fn pades(
         ));
     }
     // Documents have their own, larger limit than API bodies.
-    let limit = state.http.document_limit_bytes;
-    let document = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            ProblemType::PayloadTooLarge,
-            format!("the document is larger than {limit} bytes"),
-        )
-    })?;
+    let document = read_document(body, &headers, state.http.document_limit_bytes).await?;
     if document.is_empty() {
         return Err(invalid("pdf", "the body is empty"));
     }
@@ -541,8 +535,7 @@ pub async fn pades(
         &state.pki,
         &actor,
         seal_id(&id)?,
-        // Without a copy when the body is the only owner of its bytes.
-        Vec::from(document),
+        document,
         placement,
         query.reason,
         query.location,

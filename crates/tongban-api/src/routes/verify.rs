@@ -193,13 +193,8 @@ pub async fn api(
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let limit = state.http.document_limit_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            ProblemType::PayloadTooLarge,
-            format!("the request is larger than {limit} bytes"),
-        )
-    })?;
+    let bytes =
+        crate::extract::read_document(body, &headers, state.http.document_limit_bytes).await?;
     let report = match content_type.as_str() {
         "application/pdf" => {
             if bytes.is_empty() {
