@@ -614,3 +614,19 @@ async fn the_binary_serves_then_stops_gracefully_on_sigterm() {
         "still accepting after shutdown"
     );
 }
+
+#[test]
+fn every_operation_has_its_own_operation_id() {
+    let doc = tongban_api::openapi();
+    let mut seen = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if let Some(id) = operation.get("operationId").and_then(Value::as_str) {
+                assert!(
+                    seen.insert(id.to_owned()),
+                    "{method} {path}: operationId {id} repeats"
+                );
+            }
+        }
+    }
+}

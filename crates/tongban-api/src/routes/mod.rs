@@ -28,7 +28,7 @@ use utoipa::OpenApi;
 /// cannot exist without its documentation. `document_limit` bounds the uploads of the
 /// verification page (API routes that take documents read their bodies themselves).
 pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
-    let (schemas, paths, verify_page) = routes!(verify::page, verify::upload);
+    let (schemas, paths, verify_page) = routes!(verify::form, verify::upload);
     let verify_page = verify_page.layer(DefaultBodyLimit::max(document_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))

@@ -250,7 +250,7 @@ pub async fn api(
 /// The verification page: upload a PDF, read the report.
 #[utoipa::path(get, path = "/verify", tag = "seals",
     responses((status = 200, description = "the upload form", content_type = "text/html")))]
-pub async fn page(headers: HeaderMap) -> Response {
+pub async fn form(headers: HeaderMap) -> Response {
     pages::verify_form(web::prefs(&headers, None), None)
 }
 
