@@ -1036,3 +1036,111 @@ async fn a_document_over_the_limit_is_413_and_unrecorded() {
     assert!(log.as_array().unwrap().is_empty());
     w.server.stop().await;
 }
+
+fn png_image(width: u32, height: u32, color: png::ColorType) -> Vec<u8> {
+    let channels = match color {
+        png::ColorType::Rgba => 4,
+        png::ColorType::Rgb => 3,
+        png::ColorType::GrayscaleAlpha => 2,
+        _ => 1,
+    };
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(color);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        writer
+            .write_image_data(&vec![200u8; (width * height * channels) as usize])
+            .unwrap();
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_uploaded_png_replaces_the_drawn_stamp() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let put = async |token: &str, content_type: &str, body: Vec<u8>| {
+        w.server
+            .client
+            .put(format!("{}/api/v1/seals/{id}/image", w.server.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let image = png_image(100, 100, png::ColorType::Rgba);
+    assert_problem(
+        put(&w.a.user, "image/png", image.clone()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    for bad in [
+        png_image(100, 100, png::ColorType::Rgb),
+        png_image(10, 10, png::ColorType::Rgba),
+        b"not a png".to_vec(),
+    ] {
+        let problem = assert_problem(
+            put(&w.a.admin, "image/png", bad).await,
+            422,
+            "invalid-request",
+        )
+        .await;
+        assert!(
+            problem["detail"].as_str().unwrap().starts_with("image"),
+            "{problem}"
+        );
+    }
+    assert_problem(
+        put(&w.a.admin, "text/plain", image.clone()).await,
+        415,
+        "unsupported-media-type",
+    )
+    .await;
+    assert_problem(
+        get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/image")).await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_eq!(
+        put(&w.a.admin, "image/png", image.clone()).await.status(),
+        204
+    );
+    let stored = get(&w, &w.a.user, &format!("/api/v1/seals/{id}/image")).await;
+    assert_eq!(stored.bytes().await.unwrap().to_vec(), image);
+    let sealed = w
+        .server
+        .client
+        .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
+        .bearer_auth(&w.a.system)
+        .header("content-type", "application/pdf")
+        .body(support::sample_pdf(1, 1_000))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let text = String::from_utf8_lossy(&sealed);
+    assert!(
+        text.contains("/Width 100"),
+        "the uploaded image is embedded"
+    );
+    let report = verify_pdf(&w, sealed).await;
+    assert_eq!(report["overall"], "TOTAL-PASSED");
+    let history: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(history.to_string().contains("image-changed"));
+    w.server.stop().await;
+}

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod error;
 pub mod grants;
+pub mod image;
 pub mod pdf;
 pub mod registry;
 pub mod sign;

@@ -7,6 +7,7 @@
 use lopdf::{Dictionary, IncrementalDocument, Object, ObjectId, Stream, StringFormat, dictionary};
 use tongban_core::time::Timestamp;
 
+use crate::image::Planes;
 use crate::stamp;
 
 /// Bytes reserved for the CMS signature (hex-encoded it takes twice as many).
@@ -185,6 +186,7 @@ pub fn prepare(
     pdf: Vec<u8>,
     placement: &Placement,
     statement: &Statement,
+    image: Option<&Planes>,
     now: Timestamp,
 ) -> Result<Prepared, PdfError> {
     let original_len = pdf.len();
@@ -203,10 +205,13 @@ pub fn prepare(
     let existing_fields = signature_field_count(prev, root_id)?;
 
     // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the widget.
-    let (rgb, alpha) = compressed_stamp().map_err(unreadable)?;
+    let (image, mask) = match image {
+        Some(planes) => image_streams(planes).map_err(unreadable)?,
+        None => default_streams().map_err(unreadable)?.clone(),
+    };
     let new = &mut doc.new_document;
-    let mask_id = new.add_object(alpha.clone());
-    let mut image = rgb.clone();
+    let mask_id = new.add_object(mask);
+    let mut image = image;
     image.dict.set("SMask", mask_id);
     let image_id = new.add_object(image);
     let size = placement.size;
@@ -264,32 +269,43 @@ pub fn prepare(
     locate_and_patch(bytes, original_len)
 }
 
-/// The default stamp as compressed image streams (RGB, and the alpha SMask without
-/// its reference), rendered and compressed once per process.
-fn compressed_stamp() -> Result<&'static (Stream, Stream), lopdf::Error> {
+/// An image as compressed PDF image streams: the RGB image, and its alpha as the
+/// SMask (which the image must still be pointed at).
+fn image_streams(planes: &Planes) -> Result<(Stream, Stream), lopdf::Error> {
+    let (width, height) = (i64::from(planes.width), i64::from(planes.height));
+    let mut mask = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => width, "Height" => height,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        planes.alpha.clone(),
+    );
+    mask.compress()?;
+    let mut image = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => width, "Height" => height,
+            "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
+        },
+        planes.rgb.clone(),
+    );
+    image.compress()?;
+    Ok((image, mask))
+}
+
+/// The default stamp's streams, rendered and compressed once per process.
+fn default_streams() -> Result<&'static (Stream, Stream), lopdf::Error> {
     static STAMP: std::sync::OnceLock<(Stream, Stream)> = std::sync::OnceLock::new();
     if let Some(stamp) = STAMP.get() {
         return Ok(stamp);
     }
     let (rgb, alpha) = stamp::default_stamp(stamp::SIZE);
-    let size = i64::from(stamp::SIZE);
-    let mut mask = Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image", "Width" => size, "Height" => size,
-            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
-        },
-        alpha,
-    );
-    mask.compress()?;
-    let mut image = Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image", "Width" => size, "Height" => size,
-            "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
-        },
+    let streams = image_streams(&Planes {
+        width: stamp::SIZE,
+        height: stamp::SIZE,
         rgb,
-    );
-    image.compress()?;
-    Ok(STAMP.get_or_init(|| (image, mask)))
+        alpha,
+    })?;
+    Ok(STAMP.get_or_init(|| streams))
 }
 
 fn check_placement(
@@ -491,6 +507,7 @@ mod tests {
             pdf.clone(),
             &placement,
             &Statement::default(),
+            None,
             Timestamp::now(),
         )
         .unwrap_or_else(|e| panic!("{e}"));

@@ -16,8 +16,8 @@ use tongban_store::{Conn, Store, StoreError};
 
 use crate::access::{self, Actor};
 use crate::error::SealError;
-use crate::pdf;
 use crate::registry::{self, Seal, SealId};
+use crate::{image, pdf};
 
 /// Most digests one call may seal.
 pub const MAX_BATCH: usize = 1000;
@@ -209,45 +209,45 @@ pub async fn pades(
     purpose: Option<&str>,
 ) -> Result<Vec<u8>, SealError> {
     let now = Timestamp::now();
-    let found = {
+    let (found, uploaded) = {
         let mut conn = store.conn().await?;
         let found = registry::find(&mut conn, seal).await?;
         let checked = access::may_use(&mut conn, actor, &found, purpose, now).await;
-        drop(conn);
         if let Err(refusal) = checked {
+            drop(conn);
             audit_refusal(store, actor, seal, &refusal).await?;
             return Err(refusal);
         }
-        found
+        (found, image::uploaded(&mut conn, seal).await?)
     };
     let statement = pdf::Statement {
         name: found.name.clone(),
         reason,
         location,
     };
-    // Parsing and hashing a large PDF is CPU work: off the async workers.
-    let prepared = tokio::task::spawn_blocking(move || {
-        let original_digest = cms::sha256(&document);
-        let prepared = pdf::prepare(document, &placement, &statement, now)?;
-        let digest = cms::sha256_parts(&prepared.signed_ranges());
-        Ok::<_, pdf::PdfError>((prepared, digest, original_digest))
-    })
-    .await
-    .map_err(|e| SealError::Store(StoreError::Corrupt(format!("PDF task: {e}"))))?
-    .map_err(|e| SealError::Invalid {
+    let pdf_error = |e: pdf::PdfError| SealError::Invalid {
         field: "pdf",
         reason: e.to_string(),
-    })?;
+    };
+    // Parsing and hashing a large PDF (and decoding the seal's image, checked when it
+    // was uploaded) is CPU work: off the async workers.
+    let prepared = tokio::task::spawn_blocking(move || {
+        let planes = uploaded.map(|png| image::decode_png(&png)).transpose()?;
+        let original_digest = cms::sha256(&document);
+        let prepared = pdf::prepare(document, &placement, &statement, planes.as_ref(), now)
+            .map_err(pdf_error)?;
+        let digest = cms::sha256_parts(&prepared.signed_ranges());
+        Ok::<_, SealError>((prepared, digest, original_digest))
+    })
+    .await
+    .map_err(|e| SealError::Store(StoreError::Corrupt(format!("PDF task: {e}"))))??;
     let (prepared, digest, original_digest) = prepared;
     let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
     let signed = cms::sign_detached_digest(key.signer.as_ref(), &key.chain, digest, None)?;
     let value = cms::signature_value(&signed)?;
     let token = pki.tsa().timestamp_in(&mut tx, cms::sha256(&value)).await?;
     let signed = cms::with_signature_timestamp(&signed, &token)?;
-    let sealed = prepared.finish(&signed).map_err(|e| SealError::Invalid {
-        field: "pdf",
-        reason: e.to_string(),
-    })?;
+    let sealed = prepared.finish(&signed).map_err(pdf_error)?;
     record_usage(
         &mut tx,
         &found,

@@ -70,6 +70,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(seals::cades_file))
         .routes(routes!(seals::jws))
         .routes(routes!(seals::pades))
+        .routes(routes!(seals::set_image, seals::image))
         .routes(routes!(verify::api))
         .routes((schemas, paths, verify_page))
         .routes(routes!(seals::usages))

@@ -464,6 +464,65 @@ pub async fn jws(
     Ok(([(header::CONTENT_TYPE, "application/jose")], jws))
 }
 
+/// Sets a seal's image: a PNG with transparency (at most 512 KiB, sides of 64 to
+/// 1 024 pixels), shown on sealed PDFs instead of the stamp the service draws.
+#[utoipa::path(put, path = "/api/v1/seals/{id}/image", tag = "seals",
+    params(("id" = String, Path, description = "seal id")),
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses(
+        (status = 204, description = "set"),
+        (status = 403, description = "not an administrator of this seal's department", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not image/png", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a PNG, no transparency, or outside the size limits", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["seal:manage"])))]
+pub async fn set_image(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let actor = actor(&auth)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if content_type != Some("image/png") {
+        return Err(ApiError::new(
+            ProblemType::UnsupportedMediaType,
+            "expected Content-Type: image/png",
+        ));
+    }
+    let mut tx = state.store.begin().await?;
+    tongban_seal::image::set(&mut tx, &actor, seal_id(&id)?, &body).await?;
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A seal's uploaded image (404 while it uses the stamp the service draws).
+#[utoipa::path(get, path = "/api/v1/seals/{id}/image", tag = "seals",
+    params(("id" = String, Path, description = "seal id")),
+    responses(
+        (status = 200, description = "the PNG", body = Vec<u8>, content_type = "image/png"),
+        (status = 404, description = "no uploaded image", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["seal:manage", "seal:use"])))]
+pub async fn image(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = actor(&auth)?;
+    let seal = seal_id(&id)?;
+    let mut conn = state.store.conn().await?;
+    let png = tongban_seal::image::of_seal(&mut conn, &actor, seal)
+        .await?
+        .ok_or_else(|| ApiError::new(ProblemType::NotFound, "no uploaded image"))?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+}
+
 /// Where the seal goes on the page and what the signature states.
 #[derive(Deserialize, IntoParams)]
 pub struct PadesQuery {
