@@ -294,13 +294,41 @@ pub fn signature_timestamp(content_info: &[u8]) -> Result<Option<Vec<u8>>, Crypt
 
 /// SHA-256 over `parts` in order, without joining them (a PDF's two signed ranges).
 pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut hasher = Sha256::new();
     for part in parts {
-        context.update(part);
+        hasher.update(part);
     }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(context.finish().as_ref());
-    out
+    hasher.finish()
+}
+
+/// An incremental SHA-256; cloning it forks the computation (the digest of a prefix,
+/// then of the whole, in one pass).
+#[derive(Clone)]
+pub struct Sha256(ring::digest::Context);
+
+impl Default for Sha256 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sha256 {
+    /// A fresh hash.
+    pub fn new() -> Self {
+        Self(ring::digest::Context::new(&ring::digest::SHA256))
+    }
+
+    /// Adds `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    /// The digest.
+    pub fn finish(self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(self.0.finish().as_ref());
+        out
+    }
 }
 
 /// A SHA-256 digest written as 64 hex characters (either case).

@@ -233,10 +233,18 @@ pub async fn pades(
     // was uploaded) is CPU work: off the async workers.
     let prepared = tokio::task::spawn_blocking(move || {
         let planes = uploaded.map(|png| image::decode_png(&png)).transpose()?;
-        let original_digest = cms::sha256(&document);
+        // One pass: the original's digest (for the usage log) is a prefix of the first
+        // signed range.
+        let original_len = document.len();
+        let mut hasher = cms::Sha256::new();
+        hasher.update(&document);
+        let original_digest = hasher.clone().finish();
         let prepared = pdf::prepare(document, &placement, &statement, planes.as_ref(), now)
             .map_err(pdf_error)?;
-        let digest = cms::sha256_parts(&prepared.signed_ranges());
+        let [first, second] = prepared.signed_ranges();
+        hasher.update(first.get(original_len..).unwrap_or_default());
+        hasher.update(second);
+        let digest = hasher.finish();
         Ok::<_, SealError>((prepared, digest, original_digest))
     })
     .await
