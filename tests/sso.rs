@@ -1374,3 +1374,118 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() {
     assert_eq!(attempt("203.0.113.8", "someone@example.cn").await, 401);
     w.server.stop().await;
 }
+
+#[tokio::test]
+async fn rp_initiated_logout_ends_the_session_and_returns_with_state() {
+    let w = world().await;
+    let mut tx = w.server.store().begin().await.unwrap();
+    let new = NewClient {
+        name: "Portal C".into(),
+        confidential: true,
+        redirect_uris: vec!["https://c.example.gov.cn/cb".into()],
+        post_logout_redirect_uris: vec!["https://c.example.gov.cn/bye".into()],
+        scopes: vec!["openid".into(), "profile".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        first_party: true,
+        ..NewClient::default()
+    };
+    let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let c = Rp {
+        id: client.id.clone(),
+        secret: secret.unwrap(),
+        redirect: "https://c.example.gov.cn/cb".into(),
+    };
+    let login = async || {
+        let (flow, csrf) = open_form(&w, &c).await;
+        let response = post_login(&w, &flow, Some(&csrf), PASSWORD).await;
+        let session = set_cookie(&response, "__Host-tongban-session").unwrap();
+        let code = query_param(&location(&response), "code").unwrap();
+        let tokens: Value = redeem(&w, &c, &code).await.json().await.unwrap();
+        (session, tokens)
+    };
+    let (session, tokens) = login().await;
+    let cookies = format!("__Host-tongban-session={session}");
+    let hint = tokens["id_token"].as_str().unwrap();
+    let logout = |extra: &str| {
+        format!(
+            "/logout?id_token_hint={hint}&post_logout_redirect_uri={}{extra}",
+            urlencode("https://c.example.gov.cn/bye")
+        )
+    };
+    // An unregistered return address: a page, no redirect, still signed in.
+    let wrong = browser_get(
+        &w,
+        &format!(
+            "/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+            urlencode("https://evil.example/")
+        ),
+        &cookies,
+    )
+    .await;
+    assert_eq!(wrong.status(), 400);
+    assert!(wrong.headers().get("location").is_none());
+    // The hint comes from this session: out at once, back with state.
+    let out = browser_get(&w, &logout("&state=s-1"), &cookies).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(location(&out), "https://c.example.gov.cn/bye?state=s-1");
+    assert!(
+        out.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("__Host-tongban-session=;"))
+    );
+    let silent = browser_get(&w, &authorize_url(&c, "&prompt=none"), &cookies).await;
+    assert_eq!(
+        query_param(&location(&silent), "error").as_deref(),
+        Some("login_required")
+    );
+    let refreshed = form_post(
+        &w,
+        "/token",
+        &c,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refreshed.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+
+    // Without a hint from this session the person confirms, with the page's token.
+    let (session, _) = login().await;
+    let cookies = format!("__Host-tongban-session={session}");
+    let ask = browser_get(
+        &w,
+        &format!(
+            "/logout?client_id={}&post_logout_redirect_uri={}",
+            c.id,
+            urlencode("https://c.example.gov.cn/bye")
+        ),
+        &cookies,
+    )
+    .await;
+    assert_eq!(ask.status(), 200);
+    let html = ask.text().await.unwrap();
+    let forged = browser_post(&w, "/logout", &cookies, &[("client_id", c.id.as_str())]).await;
+    assert_eq!(forged.status(), 403);
+    let confirmed = browser_post(
+        &w,
+        "/logout",
+        &cookies,
+        &[
+            ("csrf_token", csrf_of(&html).as_str()),
+            ("client_id", c.id.as_str()),
+            ("post_logout_redirect_uri", "https://c.example.gov.cn/bye"),
+        ],
+    )
+    .await;
+    assert_eq!(confirmed.status(), 303);
+    assert_eq!(location(&confirmed), "https://c.example.gov.cn/bye");
+    w.server.stop().await;
+}

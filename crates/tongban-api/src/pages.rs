@@ -163,6 +163,9 @@ struct Texts {
     later_signatures: &'static str,
     later_changes: &'static str,
     verify_another: &'static str,
+    sign_out: &'static str,
+    sign_out_question: &'static str,
+    signed_out: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -238,6 +241,9 @@ const ZH: Texts = Texts {
     later_signatures: "盖章后文件只增加了其他印章。",
     later_changes: "盖章后文件有未经盖章的改动。",
     verify_another: "验证其他文件",
+    sign_out: "退出登录",
+    sign_out_question: "要退出统一身份认证吗？退出后，各政务网站都需要重新登录。",
+    signed_out: "您已退出登录。",
 };
 
 const EN: Texts = Texts {
@@ -313,6 +319,9 @@ const EN: Texts = Texts {
     later_signatures: "After sealing, only other seals were added.",
     later_changes: "After sealing, the document changed without a seal.",
     verify_another: "Verify another document",
+    sign_out: "Sign out",
+    sign_out_question: "Sign out of the government sign-in? Every portal will ask you to sign in again.",
+    signed_out: "You are signed out.",
 };
 
 /// Messages a handler can ask a page to show.
@@ -648,6 +657,42 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
         save = escape(t.save),
     );
     html(status, page(prefs, "/account", t.account, &body))
+}
+
+/// Asks to confirm a logout a relying party requested without a matching hint. The
+/// request's parameters ride along as hidden fields.
+pub fn logout_confirm(prefs: Prefs, csrf_token: &str, fields: &[(&str, &str)]) -> Response {
+    let t = prefs.t();
+    let hidden: String = fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>{title}</h1>\n<p>{question}</p>\n<form method=\"post\" action=\"/logout\">\n\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n{hidden}\
+         <p><button type=\"submit\">{title}</button></p>\n</form>",
+        title = escape(t.sign_out),
+        question = escape(t.sign_out_question),
+        csrf = escape(csrf_token),
+    );
+    html(StatusCode::OK, page(prefs, "/account", t.sign_out, &body))
+}
+
+/// After a logout with nowhere to return to.
+pub fn signed_out(prefs: Prefs) -> Response {
+    let t = prefs.t();
+    let body = format!(
+        "<h1>{}</h1>\n<p role=\"status\">{}</p>",
+        escape(t.sign_out),
+        escape(t.signed_out)
+    );
+    html(StatusCode::OK, page(prefs, "/account", t.sign_out, &body))
 }
 
 /// Why the verification page shows its form again.

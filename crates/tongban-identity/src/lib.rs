@@ -17,6 +17,7 @@ pub mod client_auth;
 pub mod clients;
 pub mod consent;
 pub mod grants;
+pub mod logout;
 pub mod password;
 pub mod registry;
 pub mod resident_id;

@@ -168,4 +168,42 @@ impl TokenIssuer {
         }
         Ok(claims)
     }
+
+    /// Checks an `id_token_hint` (OpenID Connect RP-Initiated Logout 1.0 §2): one of our
+    /// ID tokens — signature by a published key, our issuer — expired or not, since a
+    /// relying party logs out long after login. Returns its client (`aud`), subject and
+    /// session (`sid`).
+    pub async fn verify_id_token_hint(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<IdTokenHint, TokenError> {
+        let jwks = self.keys.jwks(now).await?;
+        let verified = jose::verify_compact(token, None, &jwks)?;
+        if verified.header.get("typ").and_then(Value::as_str) != Some("JWT") {
+            return Err(TokenError::Invalid("not an ID token (typ)".into()));
+        }
+        let claims: Value = serde_json::from_slice(&verified.payload)
+            .map_err(|e| TokenError::Invalid(format!("claims: {e}")))?;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        if text("iss").as_deref() != Some(self.issuer.as_str()) {
+            return Err(TokenError::Invalid("issued by another issuer".into()));
+        }
+        Ok(IdTokenHint {
+            client_id: text("aud").ok_or_else(|| TokenError::Invalid("no aud".into()))?,
+            subject: text("sub").ok_or_else(|| TokenError::Invalid("no sub".into()))?,
+            session_id: text("sid"),
+        })
+    }
+}
+
+/// What an `id_token_hint` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdTokenHint {
+    /// The relying party it was issued to.
+    pub client_id: String,
+    /// Who.
+    pub subject: String,
+    /// The session it came from.
+    pub session_id: Option<String>,
 }

@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod docs;
 mod health;
+mod logout;
 mod oidc;
 mod pki;
 mod reports;
@@ -44,6 +45,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::authorize))
         .routes(routes!(oidc::login, oidc::login_page))
         .routes(routes!(oidc::consent))
+        .routes(routes!(logout::start, logout::confirm))
         .routes(routes!(account::page))
         .routes(routes!(account::end_session))
         .routes(routes!(account::end_all))

@@ -50,6 +50,7 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "introspection_endpoint": format!("{iss}/introspect"),
         "revocation_endpoint": format!("{iss}/revoke"),
+        "end_session_endpoint": format!("{iss}/logout"),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
