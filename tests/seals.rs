@@ -1144,3 +1144,64 @@ async fn an_uploaded_png_replaces_the_drawn_stamp() {
     assert!(history.to_string().contains("image-changed"));
     w.server.stop().await;
 }
+
+/// `pdf` with page 1's content replaced in an incremental update (no signature).
+fn change_page_content(pdf: &[u8]) -> Vec<u8> {
+    use lopdf::{IncrementalDocument, Object, Stream, dictionary};
+    let mut doc = IncrementalDocument::load_from(pdf).unwrap();
+    let page = *doc.get_prev_documents().get_pages().get(&1).unwrap();
+    doc.opt_clone_object_to_new_document(page).unwrap();
+    let content = doc.new_document.add_object(Stream::new(
+        dictionary! {},
+        b"BT /F1 24 Tf 72 720 Td (Tongban test document, page 1: AMOUNT 1,000,000) Tj ET".to_vec(),
+    ));
+    doc.new_document
+        .get_dictionary_mut(page)
+        .unwrap()
+        .set("Contents", Object::Reference(content));
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_later_seal_over_changed_content_does_not_vouch_for_the_first() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let pades = async |body: Vec<u8>| {
+        w.server
+            .client
+            .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
+            .bearer_auth(&w.a.system)
+            .header("content-type", "application/pdf")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec()
+    };
+    let once = pades(support::sample_pdf(1, 1_000)).await;
+    let changed = change_page_content(&once);
+    // The change alone: the first seal no longer covers what is shown.
+    let report = verify_pdf(&w, changed.clone()).await;
+    assert_eq!(
+        report["signatures"][0]["indication"], "INDETERMINATE",
+        "{report}"
+    );
+    // A valid second seal over the changed document vouches for its own revision,
+    // not for the content change under the first seal.
+    let resealed = pades(changed).await;
+    let report = verify_pdf(&w, resealed).await;
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 2);
+    assert_eq!(signatures[0]["indication"], "INDETERMINATE", "{report}");
+    assert_eq!(signatures[0]["later_changes_only_signatures"], false);
+    assert_eq!(signatures[1]["indication"], "TOTAL-PASSED");
+    assert_eq!(report["overall"], "INDETERMINATE");
+    w.server.stop().await;
+}

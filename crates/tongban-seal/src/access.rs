@@ -146,12 +146,16 @@ pub async fn may_view(
             ))
         };
     }
-    if roles(conn, actor, department).await?.is_empty() {
-        Err(SealError::Denied(
-            "only the department's staff see its seals".into(),
-        ))
-    } else {
+    let roles = roles(conn, actor, department).await?;
+    if [Role::SealUser, Role::SealAdmin, Role::DeptAdmin]
+        .iter()
+        .any(|r| roles.contains(r))
+    {
         Ok(())
+    } else {
+        Err(SealError::Denied(
+            "only the department's seal users and administrators see its seals".into(),
+        ))
     }
 }
 

@@ -124,6 +124,10 @@ fn resolve<'a>(doc: &'a lopdf::Document, object: &'a Object) -> Result<&'a Objec
     }
 }
 
+/// Largest object or cross-reference stream accepted once decompressed: a bound on
+/// "decompression bombs" in documents anyone may upload to verification.
+const MAX_STRUCTURE_STREAM_BYTES: usize = 32 * 1024 * 1024;
+
 /// Streams larger than this are loaded without their contents: sealing and validation
 /// read dictionaries, never page contents or images, and a 100 MB document would
 /// otherwise be held twice.
@@ -157,6 +161,8 @@ pub fn load_structure(pdf: &[u8]) -> Result<lopdf::Document, PdfError> {
     }
     let options = lopdf::LoadOptions {
         filter: Some(without_large_streams),
+        // Object and cross-reference streams hold structure, never megabytes of it.
+        max_decompressed_size: Some(MAX_STRUCTURE_STREAM_BYTES),
         ..lopdf::LoadOptions::default()
     };
     lopdf::Document::load_mem_with_options(pdf, options).map_err(unreadable)
@@ -440,8 +446,11 @@ fn add_field(
 /// Finds the placeholders in the appended part, writes the real /ByteRange, and
 /// returns where /Contents lies.
 fn locate_and_patch(mut bytes: Vec<u8>, appended_from: usize) -> Result<Prepared, PdfError> {
+    // The signature dictionary is written after every object the update copies from
+    // the document, so its placeholders are the last ones even if a page happens to
+    // contain the same bytes.
     let find =
-        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).position(|w| w == needle);
+        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).rposition(|w| w == needle);
     let tail = &bytes[appended_from..];
     let placeholder = format!("[0 {p} {p} {p}]", p = BYTE_RANGE_PLACEHOLDER);
     let range_at = appended_from

@@ -300,6 +300,11 @@ pub async fn set_status(
     status: SealStatus,
     reason: Option<&str>,
 ) -> Result<Seal, SealError> {
+    // Lock the row first (see `sign::prepare`): no signature commits across the change.
+    sqlx::query("UPDATE seals SET updated_at = updated_at WHERE id = $1")
+        .bind(seal.to_string())
+        .execute(&mut *tx)
+        .await?;
     let mut found = find(tx, seal).await?;
     access::may_manage(tx, actor, found.department_id).await?;
     if found.status == SealStatus::Revoked {

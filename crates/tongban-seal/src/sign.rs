@@ -60,6 +60,13 @@ async fn prepare(
     now: Timestamp,
 ) -> Result<(tongban_store::Tx, Seal, SealKey), SealError> {
     let mut tx = store.begin().await?;
+    // Lock the seal's row while it signs (a no-op write): on PostgreSQL a suspension or
+    // revocation committed meanwhile then waits for this transaction, or this one sees
+    // it; SQLite's write transaction serialises both anyway.
+    sqlx::query("UPDATE seals SET updated_at = updated_at WHERE id = $1")
+        .bind(seal.to_string())
+        .execute(&mut *tx)
+        .await?;
     let found = registry::find(&mut tx, seal).await?;
     if let Err(refusal) = access::may_use(&mut tx, actor, &found, purpose, now).await {
         drop(tx);
@@ -248,7 +255,10 @@ pub async fn pades(
         Ok::<_, SealError>((prepared, digest, original_digest))
     })
     .await
-    .map_err(|e| SealError::Store(StoreError::Corrupt(format!("PDF task: {e}"))))??;
+    .map_err(|e| SealError::Invalid {
+        field: "pdf",
+        reason: format!("cannot be processed: {e}"),
+    })??;
     let (prepared, digest, original_digest) = prepared;
     let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
     let signed = cms::sign_detached_digest(key.signer.as_ref(), &key.chain, digest, None)?;

@@ -115,7 +115,7 @@ pub struct Report {
 /// What to verify.
 pub enum Input<'a> {
     /// A PDF with embedded signatures.
-    Pdf(&'a [u8]),
+    Pdf(Vec<u8>),
     /// A detached CMS signature and the SHA-256 of the signed file.
     Cades {
         /// The `.p7s` (DER).
@@ -242,6 +242,13 @@ async fn check_certificate(
     };
     report.signer = Some(subject);
     report.seal = seal_of(store, &serial).await?;
+    if report.seal.is_none() {
+        report.fail(
+            Indication::Indeterminate,
+            "SIG_CONSTRAINTS_FAILURE",
+            "the certificate is not one of this platform's seals",
+        );
+    }
     let at = proof_of_time.unwrap_or_else(Timestamp::now);
     match pki.validate(leaf, Usage::Seal, at).await? {
         Ok(_) => {
@@ -339,15 +346,24 @@ async fn verify_cms(
         report.claimed_signing_time = verified.signing_time;
     }
     if !verified.signing_certificate_bound {
-        report
-            .messages
-            .push("no ESS signing-certificate-v2 attribute (not a baseline signature)".into());
+        // Without it the signer's certificate is not signed, and could be swapped.
+        report.fail(
+            Indication::Indeterminate,
+            "FORMAT_FAILURE",
+            "no ESS signing-certificate-v2 attribute (not a baseline signature)",
+        );
     }
     let mut proof_of_time = None;
     if let Some(token) = &verified.timestamp_token {
         match cms_verify::verify_timestamp_token(token, &sha256(&verified.signature_value)) {
+            // The TSA's certificate must be good now: a key compromised since could
+            // otherwise back-date tokens.
             Ok(stamp) => match pki
-                .validate(&stamp.tsa_certificate, Usage::TimeStamping, stamp.time)
+                .validate(
+                    &stamp.tsa_certificate,
+                    Usage::TimeStamping,
+                    Timestamp::now(),
+                )
                 .await?
             {
                 Ok(_) => {
@@ -484,7 +500,13 @@ struct PdfSignature {
     range: [usize; 4],
     contents: Vec<u8>,
     claimed: Option<Timestamp>,
+    /// Where the signature dictionary's object lies in the file (from `obj` to
+    /// `endobj`), per the cross-reference table that lopdf followed.
+    object_span: Option<(usize, usize)>,
 }
+
+/// At most this many signatures are examined in one PDF.
+pub const MAX_SIGNATURES: usize = 50;
 
 fn pdf_time(object: &lopdf::Object) -> Option<Timestamp> {
     let text = match object {
@@ -508,9 +530,19 @@ fn pdf_time(object: &lopdf::Object) -> Option<Timestamp> {
     Some(Timestamp::from(date.with_time(clock).assume_utc()))
 }
 
+fn object_span(doc: &lopdf::Document, pdf: &[u8], id: lopdf::ObjectId) -> Option<(usize, usize)> {
+    let offset = match doc.reference_table.get(id.0)? {
+        lopdf::xref::XrefEntry::Normal { offset, .. } => usize::try_from(*offset).ok()?,
+        _ => return None,
+    };
+    let end = offset + pdf.get(offset..)?.windows(6).position(|w| w == b"endobj")?;
+    Some((offset, end))
+}
+
 fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, String> {
     let doc = crate::pdf::load_structure(pdf).map_err(|e| e.to_string())?;
     let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for object in doc.objects.values() {
         let Ok(field) = object.as_dict() else {
             continue;
@@ -518,11 +550,18 @@ fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, String> {
         if field.get(b"FT").and_then(lopdf::Object::as_name).ok() != Some(b"Sig".as_slice()) {
             continue;
         }
-        let Ok(value) = field.get(b"V") else { continue };
-        let value = match value {
-            lopdf::Object::Reference(id) => doc.get_object(*id).map_err(|e| e.to_string())?,
-            other => other,
+        // Our signature values are indirect objects: their place in the file is what
+        // ties a ByteRange to them.
+        let Ok(lopdf::Object::Reference(value_id)) = field.get(b"V") else {
+            continue;
         };
+        if !seen.insert(*value_id) {
+            continue;
+        }
+        if seen.len() > MAX_SIGNATURES {
+            return Err(format!("more than {MAX_SIGNATURES} signatures"));
+        }
+        let value = doc.get_object(*value_id).map_err(|e| e.to_string())?;
         let Ok(signature) = value.as_dict() else {
             continue;
         };
@@ -550,10 +589,20 @@ fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, String> {
             range: [a, b, c, d],
             contents,
             claimed: signature.get(b"M").ok().and_then(pdf_time),
+            object_span: object_span(&doc, pdf, *value_id),
         });
     }
     found.sort_by_key(|s| s.range[2] + s.range[3]);
     Ok(found)
+}
+
+/// Whether `hex` (PDF hex string digits, no whitespace) encodes exactly `bytes`.
+fn hex_equals(hex: &[u8], bytes: &[u8]) -> bool {
+    let digit = |c: u8| (c as char).to_digit(16);
+    hex.len() == 2 * bytes.len()
+        && hex.chunks_exact(2).zip(bytes).all(|(pair, byte)| {
+            matches!((digit(pair[0]), digit(pair[1])), (Some(h), Some(l)) if h * 16 + l == u32::from(*byte))
+        })
 }
 
 /// Where each revision of the file ends: just past each `%%EOF`.
@@ -565,82 +614,232 @@ fn revision_markers(pdf: &[u8]) -> Vec<usize> {
         .collect()
 }
 
-/// Whether a revision ending at `marker` is the one a signature covering up to `end`
-/// signed (only end-of-line characters between them).
-fn marks(pdf: &[u8], marker: usize, end: usize) -> bool {
-    marker <= end
-        && pdf
-            .get(marker..end)
-            .is_some_and(|gap| gap.iter().all(|b| *b == b'\r' || *b == b'\n'))
+/// One revision of a PDF.
+struct Revision {
+    /// Just past its `%%EOF`.
+    end: usize,
+    /// Past the end-of-line characters after it.
+    end_with_eol: usize,
+    /// Whether it only adds a signature to the revision before.
+    only_adds_a_signature: bool,
+}
+
+/// A PDF signature after the checks that need the whole file (done off the async
+/// workers): its CMS and the digest of what it covers, if the ByteRange is sound.
+struct Examined {
+    signature: PdfSignature,
+    end: usize,
+    cms_and_digest: Option<(Vec<u8>, [u8; 32])>,
+}
+
+fn examine(pdf: &[u8]) -> Result<Vec<Examined>, String> {
+    let signatures = pdf_signatures(pdf)?;
+    Ok(signatures
+        .into_iter()
+        .map(|signature| {
+            let [a, b, c, d] = signature.range;
+            // The one gap must be exactly this signature's own /Contents value, inside
+            // its own object: otherwise the hashed bytes could be any other part of
+            // the file (signature wrapping).
+            let sane = a == 0
+                && b < c
+                && c.checked_add(d).is_some_and(|end| end <= pdf.len())
+                && pdf.get(b) == Some(&b'<')
+                && pdf.get(c - 1) == Some(&b'>')
+                && signature
+                    .object_span
+                    .is_some_and(|(start, end)| start < b && c <= end)
+                && hex_equals(&pdf[b + 1..c - 1], &signature.contents);
+            let cms_and_digest = if sane {
+                der_prefix(&signature.contents).map(|cms| {
+                    let digest = tongban_crypto::cms::sha256_parts(&[&pdf[a..b], &pdf[c..c + d]]);
+                    (cms.to_vec(), digest)
+                })
+            } else {
+                None
+            };
+            Examined {
+                end: c.saturating_add(d),
+                signature,
+                cms_and_digest,
+            }
+        })
+        .collect())
+}
+
+/// Whether the revision between `from` and `to` (file offsets just past `%%EOF`) only
+/// adds a signature: new signature dictionaries, widgets, their appearances and images;
+/// the catalog changed only in /AcroForm, pages only in /Annots, the form only in
+/// /Fields and /SigFlags. Anything else (page contents, resources, other objects)
+/// is a change the earlier signatures did not cover.
+fn only_adds_a_signature(pdf: &[u8], from: usize, to: usize) -> bool {
+    let (Ok(before), Ok(after)) = (
+        crate::pdf::load_structure(&pdf[..from]),
+        crate::pdf::load_structure(&pdf[..to]),
+    ) else {
+        return false;
+    };
+    let name = |dict: &lopdf::Dictionary, key: &[u8]| {
+        dict.get(key)
+            .and_then(lopdf::Object::as_name)
+            .ok()
+            .map(<[u8]>::to_vec)
+    };
+    let same_but = |old: &lopdf::Dictionary, new: &lopdf::Dictionary, allowed: &[&[u8]]| {
+        let keys: std::collections::BTreeSet<&[u8]> = old
+            .iter()
+            .chain(new.iter())
+            .map(|(k, _)| k.as_slice())
+            .filter(|k| !allowed.contains(k))
+            .collect();
+        keys.into_iter().all(|k| old.get(k).ok() == new.get(k).ok())
+    };
+    let defined_here = |id: lopdf::ObjectId| match after.reference_table.get(id.0) {
+        Some(lopdf::xref::XrefEntry::Normal { offset, .. }) => {
+            (from..to).contains(&usize::try_from(*offset).unwrap_or(usize::MAX))
+        }
+        Some(lopdf::xref::XrefEntry::Compressed { container, .. }) => {
+            match after.reference_table.get(*container) {
+                Some(lopdf::xref::XrefEntry::Normal { offset, .. }) => {
+                    (from..to).contains(&usize::try_from(*offset).unwrap_or(usize::MAX))
+                }
+                _ => true,
+            }
+        }
+        _ => false,
+    };
+    after
+        .objects
+        .iter()
+        .filter(|(id, _)| defined_here(**id))
+        .all(|(id, object)| match (before.objects.get(id), object) {
+            // Cross-reference and object streams carry the update itself.
+            (_, lopdf::Object::Stream(stream))
+                if matches!(
+                    name(&stream.dict, b"Type").as_deref(),
+                    Some(b"XRef" | b"ObjStm")
+                ) =>
+            {
+                true
+            }
+            (None, lopdf::Object::Stream(stream)) => {
+                matches!(
+                    name(&stream.dict, b"Subtype").as_deref(),
+                    Some(b"Image" | b"Form")
+                )
+            }
+            (None, lopdf::Object::Dictionary(dict)) => {
+                matches!(
+                    name(dict, b"Type").as_deref(),
+                    Some(b"Sig" | b"DocTimeStamp")
+                ) || (name(dict, b"Subtype").as_deref() == Some(b"Widget")
+                    && name(dict, b"FT").as_deref() == Some(b"Sig"))
+                    || dict.has(b"Fields")
+            }
+            (None, lopdf::Object::Array(_)) => true,
+            (Some(old), new) if old == new => true,
+            (Some(lopdf::Object::Dictionary(old)), lopdf::Object::Dictionary(new)) => {
+                match name(new, b"Type").as_deref() {
+                    Some(b"Catalog") => same_but(old, new, &[b"AcroForm", b"Perms", b"DSS"]),
+                    Some(b"Page") => same_but(old, new, &[b"Annots"]),
+                    _ if new.has(b"Fields") => same_but(old, new, &[b"Fields", b"SigFlags"]),
+                    _ => false,
+                }
+            }
+            // An indirect /Annots or /Fields array may only grow.
+            (Some(lopdf::Object::Array(old)), lopdf::Object::Array(new)) => new.starts_with(old),
+            _ => false,
+        })
 }
 
 async fn verify_pdf(
     store: &Store,
     pki: &Pki,
-    pdf: &[u8],
+    pdf: Vec<u8>,
 ) -> Result<Vec<SignatureReport>, SealError> {
-    let signatures = pdf_signatures(pdf).map_err(|reason| SealError::Invalid {
+    // Parsing and hashing a large PDF is CPU work: off the async workers.
+    let examined = tokio::task::spawn_blocking(move || {
+        let examined = examine(&pdf)?;
+        // Each revision: where its %%EOF ends, where its end-of-line ends, and (for all
+        // but the first) whether it only adds a signature.
+        let markers = revision_markers(&pdf);
+        let revisions: Vec<Revision> = markers
+            .iter()
+            .enumerate()
+            .map(|(i, &end)| Revision {
+                end,
+                end_with_eol: end
+                    + pdf[end..]
+                        .iter()
+                        .take_while(|b| **b == b'\r' || **b == b'\n')
+                        .count(),
+                only_adds_a_signature: i > 0 && only_adds_a_signature(&pdf, markers[i - 1], end),
+            })
+            .collect();
+        Ok::<_, String>((examined, revisions, pdf.len()))
+    })
+    .await
+    .map_err(|e| SealError::Invalid {
+        field: "pdf",
+        reason: format!("not a readable PDF: {e}"),
+    })?
+    .map_err(|reason| SealError::Invalid {
         field: "pdf",
         reason: format!("not a readable PDF: {reason}"),
     })?;
-    let markers = revision_markers(pdf);
-    let ends: Vec<usize> = signatures.iter().map(|s| s.range[2] + s.range[3]).collect();
+    let (examined, revisions, len) = examined;
     let mut reports = Vec::new();
-    for (index, signature) in signatures.iter().enumerate() {
-        let [a, b, c, d] = signature.range;
-        let sane = a == 0
-            && b < c
-            && c.checked_add(d).is_some_and(|end| end <= pdf.len())
-            && pdf.get(b) == Some(&b'<')
-            && pdf.get(c - 1) == Some(&b'>');
-        let mut report = if !sane {
-            let mut report = SignatureReport::new("pades");
-            report.fail(
-                Indication::TotalFailed,
-                "FORMAT_FAILURE",
-                "the ByteRange does not exclude exactly the signature value",
-            );
-            report
-        } else {
-            let digest = tongban_crypto::cms::sha256_parts(&[&pdf[a..b], &pdf[c..c + d]]);
-            match der_prefix(&signature.contents) {
-                Some(cms) => {
-                    verify_cms(store, pki, "pades", cms, &digest, signature.claimed).await?
-                }
-                None => {
-                    let mut report = SignatureReport::new("pades");
-                    report.fail(
-                        Indication::TotalFailed,
-                        "FORMAT_FAILURE",
-                        "/Contents is not a CMS signature",
-                    );
-                    report
-                }
+    for item in &examined {
+        let mut report = match &item.cms_and_digest {
+            Some((cms, digest)) => {
+                verify_cms(store, pki, "pades", cms, digest, item.signature.claimed).await?
+            }
+            None => {
+                let mut report = SignatureReport::new("pades");
+                report.fail(
+                    Indication::TotalFailed,
+                    "FORMAT_FAILURE",
+                    "the ByteRange does not exclude exactly this signature's value",
+                );
+                report
             }
         };
-        report.field = signature.field.clone();
-        let end = ends[index];
-        let whole = end == pdf.len();
-        report.covers_whole_document = Some(whole);
-        if !whole {
-            // Every later revision must be one a later signature covers to its end.
-            let later: Vec<usize> = markers.iter().copied().filter(|m| *m > end).collect();
-            let only_signatures = later.last().is_some_and(|m| marks(pdf, *m, pdf.len()))
-                && later
-                    .iter()
-                    .all(|m| ends[index + 1..].iter().any(|e| marks(pdf, *m, *e)));
-            report.later_changes_only_signatures = Some(only_signatures);
-            report.messages.push(if only_signatures {
-                "the document changed after this signature only by later signed revisions".into()
-            } else {
-                "the document changed after this signature by unsigned revisions".into()
-            });
-            if !only_signatures && report.indication == Indication::TotalPassed {
-                report.indication = Indication::Indeterminate;
-                report.sub_indication = Some("POLICY_PROCESSING_ERROR");
-            }
-        }
+        report.field = item.signature.field.clone();
         reports.push(report);
+    }
+    // Coverage: after each signature, every later revision must only add a signature,
+    // and be covered by a later signature that passed.
+    let passed_ends: Vec<usize> = examined
+        .iter()
+        .zip(&reports)
+        .filter(|(_, r)| r.indication == Indication::TotalPassed)
+        .map(|(e, _)| e.end)
+        .collect();
+    for (item, report) in examined.iter().zip(reports.iter_mut()) {
+        let whole = item.end == len;
+        report.covers_whole_document = Some(whole);
+        if whole {
+            continue;
+        }
+        let later: Vec<&Revision> = revisions.iter().filter(|r| r.end > item.end).collect();
+        let covered = |r: &Revision| {
+            passed_ends
+                .iter()
+                .any(|e| r.end <= *e && *e <= r.end_with_eol)
+        };
+        let only_signatures = later.last().is_some_and(|last| last.end_with_eol == len)
+            && later.iter().all(|r| r.only_adds_a_signature && covered(r));
+        report.later_changes_only_signatures = Some(only_signatures);
+        report.messages.push(if only_signatures {
+            "the document changed after this signature only by later valid signatures".into()
+        } else {
+            "the document changed after this signature in ways no valid signature accounts for"
+                .into()
+        });
+        if !only_signatures && report.indication == Indication::TotalPassed {
+            report.indication = Indication::Indeterminate;
+            report.sub_indication = Some("POLICY_PROCESSING_ERROR");
+        }
     }
     Ok(reports)
 }

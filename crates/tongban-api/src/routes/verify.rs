@@ -200,7 +200,7 @@ pub async fn api(
             if bytes.is_empty() {
                 return Err(invalid("pdf", "the body is empty"));
             }
-            verify::verify(&state.store, &state.pki, Input::Pdf(&bytes)).await?
+            verify::verify(&state.store, &state.pki, Input::Pdf(bytes)).await?
         }
         "application/json" => {
             let body: DetachedBody = crate::extract::parse_json(&bytes)?;
@@ -291,7 +291,7 @@ pub async fn upload(
     let Some(document) = document.filter(|d| !d.is_empty()) else {
         return refuse(pages::VerifyError::NoDocument);
     };
-    match verify::verify(&state.store, &state.pki, Input::Pdf(&document)).await {
+    match verify::verify(&state.store, &state.pki, Input::Pdf(Vec::from(document))).await {
         Ok(report) => pages::verify_report(prefs, &report),
         Err(tongban_seal::SealError::Invalid { .. }) => refuse(pages::VerifyError::Unreadable),
         Err(error) => ApiError::from(error).into_response(),
