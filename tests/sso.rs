@@ -1489,3 +1489,153 @@ async fn rp_initiated_logout_ends_the_session_and_returns_with_state() {
     assert_eq!(location(&confirmed), "https://c.example.gov.cn/bye");
     w.server.stop().await;
 }
+
+/// The current TOTP code of a base32 `secret`.
+fn totp_now(secret: &str, offset_steps: i64) -> String {
+    let mut bits = 0u64;
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for c in secret.chars() {
+        let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).unwrap() as u64;
+        bits = (bits << 5) | value;
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+        }
+    }
+    let step =
+        tongban_identity::totp::step_of(Timestamp::now().unix_millis() / 1000) + offset_steps;
+    format!(
+        "{:06}",
+        tongban_identity::totp::hotp(&bytes, step as u64, 6)
+    )
+}
+
+#[tokio::test]
+async fn an_authenticator_adds_a_second_step_whose_codes_work_once() {
+    let w = world().await;
+    let session = session_cookie(&w, PASSWORD).await;
+    let cookies = format!("__Host-tongban-session={session}");
+    let account = browser_get(&w, "/account", &cookies)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&account);
+    let setup = browser_post(
+        &w,
+        "/account/totp/enrol",
+        &cookies,
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(setup.status(), 200);
+    let html = setup.text().await.unwrap();
+    let start = html.find("<code id=\"totp-secret\">").unwrap() + "<code id=\"totp-secret\">".len();
+    let secret = html[start..].split('<').next().unwrap().to_owned();
+    assert!(html.contains("otpauth://totp/Tongban:"));
+    let wrong = browser_post(
+        &w,
+        "/account/totp/confirm",
+        &cookies,
+        &[("csrf_token", &csrf), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    let confirmed = browser_post(
+        &w,
+        "/account/totp/confirm",
+        &cookies,
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("code", totp_now(&secret, 0).as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(confirmed.status(), 200);
+    let html = confirmed.text().await.unwrap();
+    let recovery: Vec<String> = html
+        .match_indices("<li><code>")
+        .map(|(at, m)| html[at + m.len()..].split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+
+    // Password alone no longer signs in: the second step asks for a code.
+    let (flow, form_csrf) = open_form(&w, &w.portal).await;
+    let step = post_login(&w, &flow, Some(&form_csrf), PASSWORD).await;
+    assert_eq!(step.status(), 200);
+    assert!(set_cookie(&step, "__Host-tongban-session").is_none());
+    let flow_cookie = format!("__Host-tongban-flow={flow}");
+    let otp = async |code: &str| {
+        browser_post(
+            &w,
+            "/login/otp",
+            &flow_cookie,
+            &[("csrf_token", form_csrf.as_str()), ("code", code)],
+        )
+        .await
+    };
+    assert_eq!(otp("123456").await.status(), 401);
+    // The code used to confirm the enrolment was spent: the next step's code works.
+    let used = totp_now(&secret, 1);
+    let signed_in = otp(&used).await;
+    assert_eq!(signed_in.status(), 303, "{:?}", signed_in.text().await);
+    let code = query_param(&location(&signed_in), "code").unwrap();
+    let tokens: Value = redeem(&w, &w.portal, &code).await.json().await.unwrap();
+    let claims = id_token_claims(&w, &tokens).await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+
+    // The same code in another login is refused; a recovery code works once.
+    let (flow, form_csrf) = open_form(&w, &w.portal).await;
+    assert_eq!(
+        post_login(&w, &flow, Some(&form_csrf), PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let post = async |code: &str| {
+        browser_post(
+            &w,
+            "/login/otp",
+            &format!("__Host-tongban-flow={flow}"),
+            &[("csrf_token", form_csrf.as_str()), ("code", code)],
+        )
+        .await
+        .status()
+    };
+    assert_eq!(post(&used).await, 401, "a code works once");
+    assert_eq!(post(&recovery[0]).await, 303);
+    let (flow2, csrf2) = open_form(&w, &w.portal).await;
+    assert_eq!(
+        post_login(&w, &flow2, Some(&csrf2), PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let again = browser_post(
+        &w,
+        "/login/otp",
+        &format!("__Host-tongban-flow={flow2}"),
+        &[
+            ("csrf_token", csrf2.as_str()),
+            ("code", recovery[0].as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(again.status(), 401, "a recovery code works once");
+    // Without the password step first, the second step refuses.
+    let (flow3, csrf3) = open_form(&w, &w.portal).await;
+    let skipped = browser_post(
+        &w,
+        "/login/otp",
+        &format!("__Host-tongban-flow={flow3}"),
+        &[
+            ("csrf_token", csrf3.as_str()),
+            ("code", recovery[1].as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(skipped.status(), 403);
+    w.server.stop().await;
+}

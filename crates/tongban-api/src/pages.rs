@@ -166,6 +166,17 @@ struct Texts {
     sign_out: &'static str,
     sign_out_question: &'static str,
     signed_out: &'static str,
+    second_factor: &'static str,
+    second_factor_intro: &'static str,
+    code: &'static str,
+    wrong_code: &'static str,
+    totp_title: &'static str,
+    totp_enabled: &'static str,
+    totp_off: &'static str,
+    totp_set_up: &'static str,
+    totp_secret: &'static str,
+    totp_confirm: &'static str,
+    recovery_codes: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -244,6 +255,17 @@ const ZH: Texts = Texts {
     sign_out: "退出登录",
     sign_out_question: "要退出统一身份认证吗？退出后，各政务网站都需要重新登录。",
     signed_out: "您已退出登录。",
+    second_factor: "两步验证",
+    second_factor_intro: "请输入身份验证器应用显示的6位数字，或一个恢复码。",
+    code: "验证码",
+    wrong_code: "验证码错误或已使用过。",
+    totp_title: "身份验证器（两步验证）",
+    totp_enabled: "已开启两步验证。",
+    totp_off: "未开启。开启后，登录时除密码外还需输入验证器应用中的数字。",
+    totp_set_up: "设置身份验证器",
+    totp_secret: "在身份验证器应用中添加以下密钥，然后输入它显示的6位数字：",
+    totp_confirm: "确认并开启",
+    recovery_codes: "请妥善保存以下恢复码，每个只能使用一次（仅显示这一次）：",
 };
 
 const EN: Texts = Texts {
@@ -322,6 +344,17 @@ const EN: Texts = Texts {
     sign_out: "Sign out",
     sign_out_question: "Sign out of the government sign-in? Every portal will ask you to sign in again.",
     signed_out: "You are signed out.",
+    second_factor: "Two-step verification",
+    second_factor_intro: "Enter the 6 digits your authenticator app shows, or a recovery code.",
+    code: "Code",
+    wrong_code: "The code is wrong or was used before.",
+    totp_title: "Authenticator (two-step verification)",
+    totp_enabled: "Two-step verification is on.",
+    totp_off: "Off. When on, signing in asks for the digits of your authenticator app after the password.",
+    totp_set_up: "Set up an authenticator",
+    totp_secret: "Add this key to your authenticator app, then enter the 6 digits it shows:",
+    totp_confirm: "Confirm and turn on",
+    recovery_codes: "Keep these recovery codes safe; each works once (shown only now):",
 };
 
 /// Messages a handler can ask a page to show.
@@ -337,6 +370,8 @@ pub enum Notice {
     WrongCurrent,
     /// Confirmation differs.
     Mismatch,
+    /// Wrong or reused second-factor code.
+    WrongCode,
 }
 
 impl Notice {
@@ -347,6 +382,7 @@ impl Notice {
             Self::PasswordChanged => t.password_changed,
             Self::WrongCurrent => t.wrong_current,
             Self::Mismatch => t.mismatch,
+            Self::WrongCode => t.wrong_code,
         }
     }
 
@@ -544,6 +580,8 @@ pub struct AccountView<'a> {
     pub notice: Option<Notice>,
     /// Details of an error (a password policy reason).
     pub detail: Option<&'a str>,
+    /// Whether an authenticator (TOTP) is on.
+    pub totp_enabled: bool,
 }
 
 fn post_button(action: &str, csrf: &str, field: Option<(&str, &str)>, label: &str) -> String {
@@ -627,6 +665,7 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
          <section aria-labelledby=\"h-sessions\"><h2 id=\"h-sessions\">{sessions_title}</h2>\n\
          <ul>{sessions}</ul>\n{end_all}</section>\n\
          <section aria-labelledby=\"h-consents\"><h2 id=\"h-consents\">{consents_title}</h2>\n{consents}</section>\n\
+         <section aria-labelledby=\"h-totp\"><h2 id=\"h-totp\">{totp_title}</h2>\n{totp}</section>\n\
          <section aria-labelledby=\"h-password\"><h2 id=\"h-password\">{change}</h2>\n\
          <form method=\"post\" action=\"/account/password\">\n\
          <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
@@ -648,6 +687,16 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
         sessions_title = escape(t.sessions),
         end_all = post_button("/account/sessions/end-all", csrf, None, t.end_all),
         consents_title = escape(t.consents),
+        totp_title = escape(t.totp_title),
+        totp = if view.totp_enabled {
+            format!("<p>{}</p>", escape(t.totp_enabled))
+        } else {
+            format!(
+                "<p>{}</p>{}",
+                escape(t.totp_off),
+                post_button("/account/totp/enrol", csrf, None, t.totp_set_up)
+            )
+        },
         change = escape(t.change_password),
         csrf = escape(csrf),
         current = escape(t.current_password),
@@ -693,6 +742,81 @@ pub fn signed_out(prefs: Prefs) -> Response {
         escape(t.signed_out)
     );
     html(StatusCode::OK, page(prefs, "/account", t.sign_out, &body))
+}
+
+/// The second step of a login: an authenticator or recovery code.
+pub fn second_factor(
+    prefs: Prefs,
+    csrf_token: &str,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Response {
+    let t = prefs.t();
+    let alert = notice_html(prefs, notice, None);
+    let body = format!(
+        "<h1>{title}</h1>\n<p>{intro}</p>\n{alert}<form method=\"post\" action=\"/login/otp\">\n\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+         <p><label for=\"code\">{code}</label>\n\
+         <input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\" required></p>\n\
+         <p><button type=\"submit\">{sign_in}</button></p>\n</form>",
+        title = escape(t.second_factor),
+        intro = escape(t.second_factor_intro),
+        csrf = escape(csrf_token),
+        code = escape(t.code),
+        sign_in = escape(t.sign_in),
+    );
+    web_page(status, prefs, "/login", t.second_factor, &body)
+}
+
+/// The authenticator set-up page: the secret to add, and the confirmation form; or,
+/// once confirmed, the recovery codes.
+pub fn totp_setup(
+    prefs: Prefs,
+    csrf_token: &str,
+    secret: &str,
+    uri: &str,
+    notice: Option<Notice>,
+) -> Response {
+    let t = prefs.t();
+    let body = format!(
+        "<h1>{title}</h1>\n{alert}<p>{intro}</p>\n<p><code id=\"totp-secret\">{secret}</code></p>\n\
+         <p class=\"technical\">{uri}</p>\n<form method=\"post\" action=\"/account/totp/confirm\">\n\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+         <p><label for=\"code\">{code}</label>\n\
+         <input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" inputmode=\"numeric\" required></p>\n\
+         <p><button type=\"submit\">{confirm}</button></p>\n</form>",
+        title = escape(t.totp_title),
+        alert = notice_html(prefs, notice, None),
+        intro = escape(t.totp_secret),
+        secret = escape(secret),
+        uri = escape(uri),
+        csrf = escape(csrf_token),
+        code = escape(t.code),
+        confirm = escape(t.totp_confirm),
+    );
+    web_page(StatusCode::OK, prefs, "/account", t.totp_title, &body)
+}
+
+/// The recovery codes, shown once.
+pub fn recovery_codes(prefs: Prefs, codes: &[String]) -> Response {
+    let t = prefs.t();
+    let items: String = codes
+        .iter()
+        .map(|c| format!("<li><code>{}</code></li>", escape(c)))
+        .collect();
+    let body = format!(
+        "<h1>{title}</h1>\n<p role=\"status\">{enabled}</p>\n<p>{intro}</p>\n<ul class=\"recovery\">{items}</ul>\n\
+         <p><a href=\"/account\">{account}</a></p>",
+        title = escape(t.totp_title),
+        enabled = escape(t.totp_enabled),
+        intro = escape(t.recovery_codes),
+        account = escape(t.account),
+    );
+    web_page(StatusCode::OK, prefs, "/account", t.totp_title, &body)
+}
+
+fn web_page(status: StatusCode, prefs: Prefs, back: &str, title: &str, body: &str) -> Response {
+    html(status, page(prefs, back, title, body))
 }
 
 /// Why the verification page shows its form again.

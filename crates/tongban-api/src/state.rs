@@ -39,6 +39,8 @@ pub struct AppState {
     pub verify_limiter: Arc<crate::limit::RateLimiter>,
     /// Seals authorization codes.
     pub codes: Arc<CodeKey>,
+    /// Seals TOTP secrets.
+    pub totp: Arc<tongban_identity::totp::TotpKey>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -52,9 +54,11 @@ impl AppState {
         pki: Arc<Pki>,
         passwords: Arc<Passwords>,
         codes: CodeKey,
+        totp: tongban_identity::totp::TotpKey,
         public_url: &str,
     ) -> Self {
         Self {
+            totp: Arc::new(totp),
             codes: Arc::new(codes),
             verify_limiter: Arc::new(crate::limit::RateLimiter::new(
                 VERIFY_PER_MINUTE,

@@ -26,4 +26,5 @@ pub mod sso;
 pub mod subjects;
 pub mod throttle;
 pub mod tokens;
+pub mod totp;
 pub mod uscc;

@@ -913,3 +913,81 @@ pub async fn end_all_sessions(
     .await?;
     Ok(ended)
 }
+
+/// Marks the login flow named by `cookie` as past its password for `login`, waiting for
+/// the second factor. Returns true.
+pub async fn await_second_factor(
+    conn: &mut Conn,
+    cookie: &str,
+    login: LoggedIn,
+) -> Result<bool, SsoError> {
+    sqlx::query(
+        "UPDATE login_flows SET pending_subject = $2, pending_acting_for = $3 WHERE id_sha256 = $1",
+    )
+    .bind(sha256_hex(cookie))
+    .bind(login.subject.to_string())
+    .bind(login.acting_for.map(|a| a.to_string()))
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+/// Who passed the password in the flow named by `cookie` and waits for the second
+/// factor; none if nobody did.
+pub async fn pending_second_factor(
+    conn: &mut Conn,
+    cookie: &str,
+) -> Result<Option<LoggedIn>, SsoError> {
+    let row = sqlx::query(
+        "SELECT pending_subject, pending_acting_for FROM login_flows WHERE id_sha256 = $1",
+    )
+    .bind(sha256_hex(cookie))
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let subject: Option<String> = row.try_get("pending_subject")?;
+    let acting_for: Option<String> = row.try_get("pending_acting_for")?;
+    let corrupt = || SsoError::Store(StoreError::Corrupt("pending subject".into()));
+    let Some(subject) = subject else {
+        return Ok(None);
+    };
+    Ok(Some(LoggedIn {
+        subject: subject.parse().map_err(|_| corrupt())?,
+        acting_for: acting_for
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|_| corrupt())?,
+    }))
+}
+
+/// Checks the second factor of `login`, throttled like the password (per person and
+/// per client address).
+pub async fn check_second_factor(
+    conn: &mut Conn,
+    key: &crate::totp::TotpKey,
+    login: LoggedIn,
+    code: &str,
+    client_ip: std::net::IpAddr,
+    now: Timestamp,
+) -> Result<(), SsoError> {
+    let keys = [
+        ThrottleKey::account(&format!("otp:{}", login.subject)),
+        ThrottleKey::address(client_ip),
+    ];
+    throttle::check(conn, &keys, now).await??;
+    match crate::totp::check(conn, key, login.subject, code, now).await {
+        Ok(()) => {
+            throttle::clear(conn, &keys[0]).await?;
+            Ok(())
+        }
+        Err(crate::totp::TotpError::WrongCode | crate::totp::TotpError::NotEnrolled) => {
+            for key in &keys {
+                throttle::record_failure(conn, key, now).await?;
+            }
+            Err(SsoError::InvalidCredentials)
+        }
+        Err(crate::totp::TotpError::Store(store)) => Err(SsoError::Store(store)),
+        Err(crate::totp::TotpError::Rng(rng)) => Err(SsoError::Rng(rng)),
+        Err(other) => Err(SsoError::Store(StoreError::Corrupt(other.to_string()))),
+    }
+}

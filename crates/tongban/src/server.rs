@@ -57,6 +57,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // A root private key is used only in development, to make the issuing CA.
     let development = config.env == Environment::Development;
     let codes = tongban_identity::sso::CodeKey::derive(&kek);
+    let totp = tongban_identity::totp::TotpKey::derive(&kek);
     let pki = Pki::open(
         store.clone(),
         Arc::new(kek),
@@ -81,6 +82,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         pki.clone(),
         Arc::new(passwords),
         codes,
+        totp,
         &config.public_url,
     ));
     let crl_refresher = tokio::spawn(refresh_crls(pki.clone()));

@@ -12,7 +12,7 @@ use tongban_core::time::Timestamp;
 use tongban_identity::account::{self, AccountError, PasswordChange};
 use tongban_identity::secrets::constant_time_eq;
 use tongban_identity::sso::{self, FlowTarget, Session, SsoError};
-use tongban_identity::{consent, subjects};
+use tongban_identity::{consent, subjects, totp};
 
 use crate::pages::{self, AccountView, Notice, PREFS_COOKIE, Prefs};
 use crate::state::AppState;
@@ -62,8 +62,13 @@ async fn render(
         Ok(list) => list,
         Err(error) => return store_page(error),
     };
+    let totp_enabled = match totp::enabled(&mut conn, session.subject).await {
+        Ok(enabled) => enabled,
+        Err(error) => return store_page(error),
+    };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
+        totp_enabled,
         profile: &profile,
         sessions: &sessions,
         current_session: &session.id,
@@ -324,6 +329,107 @@ pub async fn change_password(
         status,
     )
     .await
+}
+
+/// Starts setting up an authenticator (TOTP): a new secret to add to an app.
+#[utoipa::path(post, path = "/account/totp/enrol", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token"),
+    responses(
+        (status = 200, description = "the secret and the confirmation form", content_type = "text/html"),
+        (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
+    ))]
+pub async fn totp_enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let enrolled = async {
+        let mut tx = state.store.begin().await.map_err(totp::TotpError::from)?;
+        let label = session.subject.to_string();
+        let enrolment = totp::enrol(&mut tx, &state.totp, session.subject, &label, now).await?;
+        tx.commit()
+            .await
+            .map_err(|e| totp::TotpError::Store(e.into()))?;
+        Ok::<_, totp::TotpError>(enrolment)
+    };
+    match enrolled.await {
+        Ok(enrolment) => web::no_store(pages::totp_setup(
+            web::prefs(&headers, None),
+            &sso::session_csrf(&token),
+            &enrolment.secret,
+            &enrolment.uri,
+            None,
+        )),
+        Err(error) => store_page(error),
+    }
+}
+
+/// A code form.
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf_token: String,
+    code: String,
+}
+
+/// Confirms the authenticator with a code from it; shows the recovery codes once.
+#[utoipa::path(post, path = "/account/totp/confirm", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, code"),
+    responses(
+        (status = 200, description = "on: the recovery codes, shown once", content_type = "text/html"),
+        (status = 401, description = "wrong code: the set-up page again", content_type = "text/html"),
+        (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
+    ))]
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let prefs = web::prefs(&headers, None);
+    let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let confirmed = async {
+        let mut tx = state.store.begin().await.map_err(totp::TotpError::from)?;
+        let result = totp::confirm(&mut tx, &state.totp, session.subject, &form.code, now).await;
+        tx.commit()
+            .await
+            .map_err(|e| totp::TotpError::Store(e.into()))?;
+        result
+    };
+    match confirmed.await {
+        Ok(codes) => web::no_store(pages::recovery_codes(prefs, &codes)),
+        Err(totp::TotpError::WrongCode | totp::TotpError::NotEnrolled) => {
+            let mut conn = match state.store.conn().await {
+                Ok(conn) => conn,
+                Err(error) => return store_page(error),
+            };
+            let label = session.subject.to_string();
+            match totp::pending(&mut conn, &state.totp, session.subject, &label).await {
+                Ok(Some(enrolment)) => {
+                    let mut page = pages::totp_setup(
+                        prefs,
+                        &sso::session_csrf(&token),
+                        &enrolment.secret,
+                        &enrolment.uri,
+                        Some(Notice::WrongCode),
+                    );
+                    *page.status_mut() = StatusCode::UNAUTHORIZED;
+                    web::no_store(page)
+                }
+                Ok(None) => web::see_other("/account"),
+                Err(error) => store_page(error),
+            }
+        }
+        Err(error) => store_page(error),
+    }
 }
 
 /// The preferences switch.

@@ -21,6 +21,7 @@ use tongban_identity::sso::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, FlowTarget, Session,
     SsoError,
 };
+use tongban_identity::totp;
 
 use crate::auth::Authenticated;
 use crate::pages;
@@ -392,6 +393,53 @@ pub async fn login(
         }
         Err(error) => return store_page(error),
     };
+    // A person with an authenticator passes it before the session starts.
+    let second_factor = {
+        let mut conn = match state.store.conn().await {
+            Ok(conn) => conn,
+            Err(error) => return store_page(error),
+        };
+        match totp::enabled(&mut conn, logged_in.subject).await {
+            Ok(true) => sso::await_second_factor(&mut conn, &flow_cookie, logged_in).await,
+            Ok(false) => Ok(false),
+            Err(error) => return store_page(error),
+        }
+    };
+    match second_factor {
+        Ok(true) => pages::second_factor(prefs, &csrf, None, StatusCode::OK),
+        Ok(false) => {
+            complete_login(
+                &state,
+                &flow_cookie,
+                &target,
+                &csrf,
+                prefs,
+                logged_in,
+                &["pwd"],
+                now,
+            )
+            .await
+        }
+        Err(error) => store_page(error),
+    }
+}
+
+/// Starts the session of a person who passed every factor and continues: to the
+/// client with a code, to the consent page, or to the account page.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the state of one login, passed along once"
+)]
+async fn complete_login(
+    state: &AppState,
+    flow_cookie: &str,
+    target: &FlowTarget,
+    csrf: &str,
+    prefs: pages::Prefs,
+    logged_in: sso::LoggedIn,
+    amr: &[&str],
+    now: Timestamp,
+) -> Response {
     let level = match registry::assurance_after_login(
         &state.store,
         state.registry.as_ref(),
@@ -402,17 +450,22 @@ pub async fn login(
         Ok(level) => level,
         Err(error) => return store_page(error),
     };
+    // L3: a second factor on a registry-verified identity.
+    let level = if level >= 2 && amr.contains(&"otp") {
+        3
+    } else {
+        level
+    };
     let mut tx = match state.store.begin().await {
         Ok(tx) => tx,
         Err(error) => return store_page(error),
     };
-    let created =
-        sso::create_session(&mut tx, logged_in, &registry::acr(level), &["pwd"], now).await;
+    let created = sso::create_session(&mut tx, logged_in, &registry::acr(level), amr, now).await;
     let (session, session_cookie) = match created {
         Ok(created) => created,
         Err(error) => return store_page(error),
     };
-    let needs_consent = match &target {
+    let needs_consent = match target {
         FlowTarget::Authorize(request) => {
             match consent::needed(&mut tx, session.subject, request).await {
                 Ok(needed) => needed,
@@ -422,14 +475,14 @@ pub async fn login(
         FlowTarget::Account => false,
     };
     // The flow lives on while consent is pending: the consent form posts its token.
-    if !needs_consent && let Err(error) = sso::end_flow(&mut tx, &flow_cookie).await {
+    if !needs_consent && let Err(error) = sso::end_flow(&mut tx, flow_cookie).await {
         return store_page(error);
     }
-    let mut response = match &target {
+    let mut response = match target {
         FlowTarget::Authorize(request) if needs_consent => {
-            consent_page(&mut tx, request, &csrf, prefs).await
+            consent_page(&mut tx, request, csrf, prefs).await
         }
-        FlowTarget::Authorize(request) => code_redirect(&state, request, &session, now),
+        FlowTarget::Authorize(request) => code_redirect(state, request, &session, now),
         FlowTarget::Account => web::see_other("/account"),
     };
     if let Err(error) = tx.commit().await {
@@ -446,10 +499,100 @@ pub async fn login(
     );
     if !needs_consent {
         headers.append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, "", 0));
-        // 303: the browser follows with GET, never re-posting the password.
+        // 303: the browser follows with GET, never re-posting a secret.
         *response.status_mut() = StatusCode::SEE_OTHER;
     }
     response
+}
+
+/// The second-factor form's fields.
+#[derive(Deserialize)]
+pub struct SecondFactorForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// A 6-digit authenticator code or a recovery code.
+    code: String,
+}
+
+/// The second factor of a login whose password was right: an authenticator (TOTP)
+/// code, each usable once, or a one-time recovery code.
+#[utoipa::path(post, path = "/login/otp", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, code"),
+    responses(
+        (status = 303, description = "signed in: back to the client with a code, or to the account page"),
+        (status = 200, description = "signed in: the consent page of a third-party client", content_type = "text/html"),
+        (status = 401, description = "wrong or reused code: the form again", content_type = "text/html"),
+        (status = 403, description = "missing or foreign CSRF token, or no password step before", content_type = "text/html"),
+        (status = 429, description = "too many failures", content_type = "text/html"),
+    ))]
+pub async fn second_factor(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SecondFactorForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
+        return web::expired_form();
+    };
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
+        Err(error) => return store_page(error),
+    };
+    let (target, csrf) =
+        match sso::flow_request(&mut conn, &flow_cookie, &form.csrf_token, now).await {
+            Ok(found) => found,
+            Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
+            Err(error) => return store_page(error),
+        };
+    let prefs = match &target {
+        FlowTarget::Authorize(request) => web::prefs(&headers, request.ui_locales.as_deref()),
+        FlowTarget::Account => web::prefs(&headers, None),
+    };
+    let logged_in = match sso::pending_second_factor(&mut conn, &flow_cookie).await {
+        Ok(Some(logged_in)) => logged_in,
+        Ok(None) => return web::expired_form(),
+        Err(error) => return store_page(error),
+    };
+    let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
+    let checked =
+        sso::check_second_factor(&mut conn, &state.totp, logged_in, &form.code, ip, now).await;
+    drop(conn);
+    match checked {
+        Ok(()) => {
+            complete_login(
+                &state,
+                &flow_cookie,
+                &target,
+                &csrf,
+                prefs,
+                logged_in,
+                &["pwd", "otp", "mfa"],
+                now,
+            )
+            .await
+        }
+        Err(SsoError::Throttled(throttled)) => {
+            let mut page = pages::second_factor(
+                prefs,
+                &csrf,
+                Some(pages::Notice::TooMany),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            page.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(throttled.retry_after_secs),
+            );
+            page
+        }
+        Err(SsoError::InvalidCredentials) => pages::second_factor(
+            prefs,
+            &csrf,
+            Some(pages::Notice::WrongCode),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(error) => store_page(error),
+    }
 }
 
 /// The consent form's fields.
