@@ -271,6 +271,33 @@ async fn grant_all(w: &World, department: &Department, seal: &str, purpose_requi
     }
 }
 
+/// `POST /api/v1/seals/{id}/pades?{query}`: `body` as `content_type`, by `token`.
+async fn post_pdf(
+    w: &World,
+    token: &str,
+    id: &str,
+    query: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    w.server
+        .client
+        .post(format!("{}/api/v1/seals/{id}/pades?{query}", w.server.base))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `pdf` sealed with seal `id` by department A's system.
+async fn sealed_pdf(w: &World, id: &str, pdf: Vec<u8>) -> Vec<u8> {
+    let response = post_pdf(w, &w.a.system, id, "", "application/pdf", pdf).await;
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap().to_vec()
+}
+
 const DIGEST: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 #[tokio::test]
@@ -626,15 +653,7 @@ async fn pdfs_are_sealed_twice_and_bad_pdfs_refused() {
     let id = seal["id"].as_str().unwrap();
     grant_all(&w, &w.a, id, false).await;
     let pades = async |body: Vec<u8>, query: &str| {
-        w.server
-            .client
-            .post(format!("{}/api/v1/seals/{id}/pades?{query}", w.server.base))
-            .bearer_auth(&w.a.system)
-            .header("content-type", "application/pdf")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        post_pdf(&w, &w.a.system, id, query, "application/pdf", body).await
     };
     let original = support::sample_pdf(3, 10_000);
     let once = pades(original.clone(), "reason=approved&location=Hangzhou").await;
@@ -676,16 +695,7 @@ async fn pdfs_are_sealed_twice_and_bad_pdfs_refused() {
     }
     let empty = pades(Vec::new(), "").await;
     assert_problem(empty, 422, "invalid-request").await;
-    let wrong_type = w
-        .server
-        .client
-        .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
-        .bearer_auth(&w.a.system)
-        .header("content-type", "text/plain")
-        .body(original.clone())
-        .send()
-        .await
-        .unwrap();
+    let wrong_type = post_pdf(&w, &w.a.system, id, "", "text/plain", original.clone()).await;
     assert_problem(wrong_type, 415, "unsupported-media-type").await;
     let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
         .await
@@ -740,21 +750,7 @@ async fn verification_reports_on_pdfs_p7s_and_jws() {
     let seal = new_seal(&w, &w.a).await;
     let id = seal["id"].as_str().unwrap();
     grant_all(&w, &w.a, id, false).await;
-    let pades = async |body: Vec<u8>| {
-        w.server
-            .client
-            .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
-            .bearer_auth(&w.a.system)
-            .header("content-type", "application/pdf")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec()
-    };
+    let pades = async |body: Vec<u8>| sealed_pdf(&w, id, body).await;
     let once = pades(support::sample_pdf(2, 5_000)).await;
     let twice = pades(once.clone()).await;
     let report = verify_pdf(&w, twice.clone()).await;
@@ -942,20 +938,7 @@ async fn the_verify_page_reports_plainly() {
     let seal = new_seal(&w, &w.a).await;
     let id = seal["id"].as_str().unwrap();
     grant_all(&w, &w.a, id, false).await;
-    let sealed = w
-        .server
-        .client
-        .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
-        .bearer_auth(&w.a.system)
-        .header("content-type", "application/pdf")
-        .body(support::sample_pdf(1, 1_000))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    let sealed = sealed_pdf(&w, id, support::sample_pdf(1, 1_000)).await;
     let form = w.server.get("/verify").await;
     assert_eq!(form.status(), 200);
     assert!(
@@ -1007,16 +990,7 @@ async fn a_document_over_the_limit_is_413_and_unrecorded() {
     let id = seal["id"].as_str().unwrap();
     grant_all(&w, &w.a, id, false).await;
     let big = support::sample_pdf(1, 100_000);
-    let response = w
-        .server
-        .client
-        .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
-        .bearer_auth(&w.a.system)
-        .header("content-type", "application/pdf")
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap();
+    let response = post_pdf(&w, &w.a.system, id, "", "application/pdf", big.clone()).await;
     assert_problem(response, 413, "payload-too-large").await;
     let verify = w
         .server
@@ -1115,20 +1089,7 @@ async fn an_uploaded_png_replaces_the_drawn_stamp() {
     );
     let stored = get(&w, &w.a.user, &format!("/api/v1/seals/{id}/image")).await;
     assert_eq!(stored.bytes().await.unwrap().to_vec(), image);
-    let sealed = w
-        .server
-        .client
-        .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
-        .bearer_auth(&w.a.system)
-        .header("content-type", "application/pdf")
-        .body(support::sample_pdf(1, 1_000))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    let sealed = sealed_pdf(&w, id, support::sample_pdf(1, 1_000)).await;
     let text = String::from_utf8_lossy(&sealed);
     assert!(
         text.contains("/Width 100"),
@@ -1170,21 +1131,7 @@ async fn a_later_seal_over_changed_content_does_not_vouch_for_the_first() {
     let seal = new_seal(&w, &w.a).await;
     let id = seal["id"].as_str().unwrap();
     grant_all(&w, &w.a, id, false).await;
-    let pades = async |body: Vec<u8>| {
-        w.server
-            .client
-            .post(format!("{}/api/v1/seals/{id}/pades", w.server.base))
-            .bearer_auth(&w.a.system)
-            .header("content-type", "application/pdf")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec()
-    };
+    let pades = async |body: Vec<u8>| sealed_pdf(&w, id, body).await;
     let once = pades(support::sample_pdf(1, 1_000)).await;
     let changed = change_page_content(&once);
     // The change alone: the first seal no longer covers what is shown.

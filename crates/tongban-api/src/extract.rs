@@ -50,20 +50,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// `application/json` or any `application/*+json` type, parameters ignored.
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
+/// The request's media type without parameters, lowercased; empty if there is none.
+pub fn content_type(headers: &HeaderMap) -> String {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// 415 unless the request's media type is `expected`.
+pub fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
+    if content_type(headers) == expected {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ProblemType::UnsupportedMediaType,
+            format!("expected Content-Type: {expected}"),
+        ))
+    }
+}
+
+/// `application/json` or any `application/*+json` type, parameters ignored.
+fn is_json(headers: &HeaderMap) -> bool {
+    let essence = content_type(headers);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

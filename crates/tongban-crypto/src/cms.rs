@@ -278,7 +278,12 @@ pub fn signature_timestamp(content_info: &[u8]) -> Result<Option<Vec<u8>>, Crypt
     let Some(signer) = signed.signer_infos.0.as_slice().first() else {
         return Ok(None);
     };
-    let token = signer
+    Ok(timestamp_token_of(signer)?)
+}
+
+/// The signature time-stamp token (unsigned attribute) of `signer`, DER.
+pub(crate) fn timestamp_token_of(signer: &SignerInfo) -> Result<Option<Vec<u8>>, der::Error> {
+    signer
         .unsigned_attrs
         .as_ref()
         .and_then(|attrs| {
@@ -288,8 +293,7 @@ pub fn signature_timestamp(content_info: &[u8]) -> Result<Option<Vec<u8>>, Crypt
         })
         .and_then(|a| a.values.as_slice().first())
         .map(Encode::to_der)
-        .transpose()?;
-    Ok(token)
+        .transpose()
 }
 
 /// SHA-256 over `parts` in order, without joining them (a PDF's two signed ranges).

@@ -11,7 +11,7 @@ use der::{Decode, Encode};
 use tongban_core::time::Timestamp;
 use x509_cert::Certificate;
 
-use crate::cms::{ID_AA_SIGNATURE_TIME_STAMP_TOKEN, ID_CT_TST_INFO, ID_SIGNED_DATA, sha256};
+use crate::cms::{ID_CT_TST_INFO, ID_SIGNED_DATA, sha256};
 
 const ID_MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
 const ID_SIGNING_TIME: &str = "1.2.840.113549.1.9.5";
@@ -199,17 +199,7 @@ pub fn verify_detached(
     let signing_time = attribute(&signer, ID_SIGNING_TIME)
         .map(time_of)
         .transpose()?;
-    let timestamp_token = signer
-        .unsigned_attrs
-        .as_ref()
-        .and_then(|attrs| {
-            attrs
-                .iter()
-                .find(|a| a.oid == ID_AA_SIGNATURE_TIME_STAMP_TOKEN)
-        })
-        .and_then(|a| a.values.as_slice().first())
-        .map(|v| v.to_der().map_err(malformed))
-        .transpose()?;
+    let timestamp_token = crate::cms::timestamp_token_of(&signer).map_err(malformed)?;
     Ok(VerifiedSignature {
         signer_certificate: leaf_der,
         certificates,

@@ -539,8 +539,7 @@ fn object_span(doc: &lopdf::Document, pdf: &[u8], id: lopdf::ObjectId) -> Option
     Some((offset, end))
 }
 
-fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, String> {
-    let doc = crate::pdf::load_structure(pdf).map_err(|e| e.to_string())?;
+fn pdf_signatures(pdf: &[u8], doc: &lopdf::Document) -> Result<Vec<PdfSignature>, String> {
     let mut found = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for object in doc.objects.values() {
@@ -589,7 +588,7 @@ fn pdf_signatures(pdf: &[u8]) -> Result<Vec<PdfSignature>, String> {
             range: [a, b, c, d],
             contents,
             claimed: signature.get(b"M").ok().and_then(pdf_time),
-            object_span: object_span(&doc, pdf, *value_id),
+            object_span: object_span(doc, pdf, *value_id),
         });
     }
     found.sort_by_key(|s| s.range[2] + s.range[3]);
@@ -632,8 +631,8 @@ struct Examined {
     cms_and_digest: Option<(Vec<u8>, [u8; 32])>,
 }
 
-fn examine(pdf: &[u8]) -> Result<Vec<Examined>, String> {
-    let signatures = pdf_signatures(pdf)?;
+fn examine(pdf: &[u8], doc: &lopdf::Document) -> Result<Vec<Examined>, String> {
+    let signatures = pdf_signatures(pdf, doc)?;
     Ok(signatures
         .into_iter()
         .map(|signature| {
@@ -672,13 +671,12 @@ fn examine(pdf: &[u8]) -> Result<Vec<Examined>, String> {
 /// the catalog changed only in /AcroForm, pages only in /Annots, the form only in
 /// /Fields and /SigFlags. Anything else (page contents, resources, other objects)
 /// is a change the earlier signatures did not cover.
-fn only_adds_a_signature(pdf: &[u8], from: usize, to: usize) -> bool {
-    let (Ok(before), Ok(after)) = (
-        crate::pdf::load_structure(&pdf[..from]),
-        crate::pdf::load_structure(&pdf[..to]),
-    ) else {
-        return false;
-    };
+fn only_adds_a_signature(
+    before: &lopdf::Document,
+    after: &lopdf::Document,
+    from: usize,
+    to: usize,
+) -> bool {
     let name = |dict: &lopdf::Dictionary, key: &[u8]| {
         dict.get(key)
             .and_then(lopdf::Object::as_name)
@@ -759,10 +757,20 @@ async fn verify_pdf(
 ) -> Result<Vec<SignatureReport>, SealError> {
     // Parsing and hashing a large PDF is CPU work: off the async workers.
     let examined = tokio::task::spawn_blocking(move || {
-        let examined = examine(&pdf)?;
+        let whole = crate::pdf::load_structure(&pdf).map_err(|e| e.to_string())?;
+        let examined = examine(&pdf, &whole)?;
         // Each revision: where its %%EOF ends, where its end-of-line ends, and (for all
-        // but the first) whether it only adds a signature.
+        // but the first) whether it only adds a signature. Each revision's structure is
+        // parsed once; the last one is the whole file's.
         let markers = revision_markers(&pdf);
+        let earlier: Vec<Option<lopdf::Document>> = markers[..markers.len().saturating_sub(1)]
+            .iter()
+            .map(|&end| crate::pdf::load_structure(&pdf[..end]).ok())
+            .collect();
+        let structure = |i: usize| match earlier.get(i) {
+            Some(parsed) => parsed.as_ref(),
+            None => Some(&whole),
+        };
         let revisions: Vec<Revision> = markers
             .iter()
             .enumerate()
@@ -773,7 +781,13 @@ async fn verify_pdf(
                         .iter()
                         .take_while(|b| **b == b'\r' || **b == b'\n')
                         .count(),
-                only_adds_a_signature: i > 0 && only_adds_a_signature(&pdf, markers[i - 1], end),
+                only_adds_a_signature: i > 0
+                    && match (structure(i - 1), structure(i)) {
+                        (Some(before), Some(after)) => {
+                            only_adds_a_signature(before, after, markers[i - 1], end)
+                        }
+                        _ => false,
+                    },
             })
             .collect();
         Ok::<_, String>((examined, revisions, pdf.len()))

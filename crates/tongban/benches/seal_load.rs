@@ -14,36 +14,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+mod common;
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-struct Server {
-    child: Child,
-    base: String,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn tongban(envs: &[(&str, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tongban"));
-    command.current_dir(support::repo_root());
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    command
-}
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
@@ -81,82 +59,22 @@ async fn main() {
         .timeout(Duration::from_secs(600))
         .build()
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("tongban-seal-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let envs = [
-        (
-            "TONGBAN_DATABASE_URL",
-            format!("sqlite://{}/bench.db", dir.display()),
-        ),
-        ("TONGBAN_LISTEN", format!("127.0.0.1:{port}")),
-        ("TONGBAN_PUBLIC_URL", base.clone()),
-        ("TONGBAN_LOG_LEVEL", "warn".to_owned()),
-        (
+    let (server, admin_id, admin_secret) = common::start(
+        &http,
+        None,
+        &[(
             "TONGBAN_HTTP_DOCUMENT_LIMIT_BYTES",
             (256 * 1024 * 1024).to_string(),
-        ),
-    ];
-    let created = tongban(&envs)
-        .args([
-            "admin",
-            "client-create",
-            "--name",
-            "bench admin",
-            "--grant",
-            "client_credentials",
-            "--scope",
-            "admin",
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    let admin: Value = serde_json::from_slice(&created.stdout).unwrap();
-    let child = tongban(&envs)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        base: base.clone(),
-        dir: dir.clone(),
-    };
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let token = async |id: &str, secret: &str| -> String {
-        let t: Value = http
-            .post(format!("{base}/token"))
-            .basic_auth(id, Some(secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        t["access_token"].as_str().unwrap().to_owned()
-    };
-    let admin_token = token(
-        admin["client_id"].as_str().unwrap(),
-        admin["client_secret"].as_str().unwrap(),
+        )],
     )
     .await;
+    let base = server.base.clone();
+    let dir = std::env::temp_dir().join(format!("tongban-seal-bench-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token = async |id: &str, secret: &str| -> String {
+        common::access_token(&http, &base, id, secret).await
+    };
+    let admin_token = token(&admin_id, &admin_secret).await;
     let post = async |path: &str, bearer: &str, body: Value| -> Value {
         let r = http
             .post(format!("{base}{path}"))
@@ -320,7 +238,7 @@ async fn main() {
         let _ = r.bytes().await;
     }
     let per_sec = (batches * 1000) as f64 / started.elapsed().as_secs_f64();
-    let raw = raw_es256(2.0);
+    let raw = common::raw_es256(2.0);
     println!(
         "CAdES B-T digest signatures: {batches} batches of 1 000 (each with its time-stamp and usage record)"
     );
@@ -342,33 +260,5 @@ async fn main() {
     );
     assert!(out.len() > big.len());
     drop(server);
-}
-
-fn raw_es256(secs: f64) -> f64 {
-    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let total: usize = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let pkcs8 = pkcs8.as_ref();
-                scope.spawn(move || {
-                    let rng = ring::rand::SystemRandom::new();
-                    let key =
-                        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng)
-                            .unwrap();
-                    let started = Instant::now();
-                    let mut n = 0;
-                    while started.elapsed().as_secs_f64() < secs {
-                        key.sign(&rng, b"signed attributes").unwrap();
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum()
-    });
-    total as f64 / secs
+    let _ = std::fs::remove_dir_all(&dir);
 }

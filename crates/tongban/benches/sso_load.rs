@@ -13,10 +13,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+mod common;
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
@@ -31,109 +34,6 @@ fn count(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn tongban(envs: &[(&str, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tongban"));
-    command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    command
-}
-
-/// Starts the binary; returns it with an admin client's id and secret.
-async fn start(http: &reqwest::Client) -> (Server, String, String) {
-    let dir = std::env::temp_dir().join(format!("tongban-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
-    let database = std::env::var("TONGBAN_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.display()));
-    let envs = [
-        ("TONGBAN_DATABASE_URL", database),
-        ("TONGBAN_LISTEN", format!("127.0.0.1:{port}")),
-        ("TONGBAN_PUBLIC_URL", format!("http://127.0.0.1:{port}")),
-        ("TONGBAN_LOG_LEVEL", "warn".to_owned()),
-    ];
-    let created = tongban(&envs)
-        .args([
-            "admin",
-            "client-create",
-            "--name",
-            "bench admin",
-            "--grant",
-            "client_credentials",
-            "--scope",
-            "admin",
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "client-create failed");
-    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
-    let child = tongban(&envs)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let server = Server {
-        child,
-        base: base.clone(),
-        _dir: TempDir(dir),
-    };
-    for _ in 0..200 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    (
-        server,
-        created["client_id"].as_str().unwrap().to_owned(),
-        created["client_secret"].as_str().unwrap().to_owned(),
-    )
-}
-
-async fn token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> reqwest::Response {
-    http.post(format!("{base}/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Runs `total` calls of `job` with `concurrency` workers; returns calls per second.
@@ -164,36 +64,6 @@ where
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-/// ring ES256 signatures per second on all cores, for `secs`.
-fn raw_es256(secs: f64) -> f64 {
-    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let total: usize = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let pkcs8 = pkcs8.as_ref();
-                scope.spawn(move || {
-                    let rng = ring::rand::SystemRandom::new();
-                    let key =
-                        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
-                            .unwrap();
-                    let started = Instant::now();
-                    let mut n = 0;
-                    while started.elapsed().as_secs_f64() < secs {
-                        key.sign(&rng, b"header.payload").unwrap();
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum()
-    });
-    total as f64 / secs
-}
-
 /// argon2id hashes per second on all cores with the platform's parameters.
 fn raw_argon2(per_thread: usize) -> f64 {
     use tongban_identity::password::{ITERATIONS, MEMORY_KIB, PARALLELISM};
@@ -219,27 +89,6 @@ fn raw_argon2(per_thread: usize) -> f64 {
         }
     });
     (threads * per_thread) as f64 / started.elapsed().as_secs_f64()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-fn set_cookie(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned()
 }
 
 fn authorize_path(client_id: &str) -> String {
@@ -268,7 +117,8 @@ async fn main() {
         .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap();
-    let (server, admin_id, admin_secret) = start(&http).await;
+    let database = std::env::var("TONGBAN_BENCH_DATABASE_URL").ok();
+    let (server, admin_id, admin_secret) = common::start(&http, database, &[]).await;
     let base = server.base.clone();
     let engine = if std::env::var("TONGBAN_BENCH_DATABASE_URL").is_ok() {
         "PostgreSQL"
@@ -281,7 +131,7 @@ async fn main() {
     );
 
     // Seed through the admin API.
-    let admin: Value = token(&http, &base, &admin_id, &admin_secret)
+    let admin: Value = common::token(&http, &base, &admin_id, &admin_secret)
         .await
         .json()
         .await
@@ -322,7 +172,7 @@ async fn main() {
     let system_secret = system["client_secret"].as_str().unwrap().to_owned();
 
     // 1. client_credentials.
-    let es256 = raw_es256(2.0);
+    let es256 = common::raw_es256(2.0);
     let tokens_per_sec = {
         let (http, base) = (http.clone(), base.clone());
         run(tokens, concurrency, move |_| {
@@ -333,7 +183,7 @@ async fn main() {
                 system_secret.clone(),
             );
             async move {
-                let r = token(&http, &base, &id, &secret).await;
+                let r = common::token(&http, &base, &id, &secret).await;
                 assert_eq!(r.status(), 200);
                 let _ = r.bytes().await;
             }
@@ -354,14 +204,9 @@ async fn main() {
             .send()
             .await
             .unwrap();
-        let flow = set_cookie(&page, "__Host-tongban-flow");
+        let flow = support::set_cookie(&page, "__Host-tongban-flow").unwrap();
         let html = page.text().await.unwrap();
-        let marker = "name=\"csrf_token\" value=\"";
-        let csrf = html[html.find(marker).unwrap() + marker.len()..]
-            .split('"')
-            .next()
-            .unwrap()
-            .to_owned();
+        let csrf = support::csrf_of(&html);
         forms.push((flow, csrf));
     }
     let forms = Arc::new(forms);
@@ -390,7 +235,7 @@ async fn main() {
                 sessions
                     .lock()
                     .unwrap()
-                    .push(set_cookie(&r, "__Host-tongban-session"));
+                    .push(support::set_cookie(&r, "__Host-tongban-session").unwrap());
             }
         })
         .await
@@ -425,7 +270,7 @@ async fn main() {
                     .unwrap();
                 assert_eq!(r.status(), 303);
                 let location = r.headers()["location"].to_str().unwrap().to_owned();
-                let code = query_param(&location, "code").expect("a code");
+                let code = support::query_param(&location, "code").expect("a code");
                 let t = http
                     .post(format!("{base}/token"))
                     .basic_auth(&id, Some(&secret))

@@ -286,12 +286,10 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
         Err(error) => return store_page(error),
     };
-    let (prefs, hint) = match &target {
-        FlowTarget::Authorize(request) => (
-            web::prefs(&headers, request.ui_locales.as_deref()),
-            request.login_hint.as_deref(),
-        ),
-        FlowTarget::Account => (web::prefs(&headers, None), None),
+    let prefs = web::flow_prefs(&headers, &target);
+    let hint = match &target {
+        FlowTarget::Authorize(request) => request.login_hint.as_deref(),
+        FlowTarget::Account => None,
     };
     if let FlowTarget::Authorize(request) = &target
         && let Some(token) = cookie(&headers, SESSION_COOKIE)
@@ -354,10 +352,7 @@ pub async fn login(
             Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
             Err(error) => return store_page(error),
         };
-    let prefs = match &target {
-        FlowTarget::Authorize(request) => web::prefs(&headers, request.ui_locales.as_deref()),
-        FlowTarget::Account => web::prefs(&headers, None),
-    };
+    let prefs = web::flow_prefs(&headers, &target);
     let credentials = sso::Credentials {
         identifier: &form.identifier,
         organisation: form.organisation.as_deref(),
@@ -378,18 +373,14 @@ pub async fn login(
             );
         }
         Err(SsoError::Throttled(throttled)) => {
-            let mut page = pages::login(
+            let page = pages::login(
                 prefs,
                 &csrf,
                 Some(&form.identifier),
                 Some(pages::Notice::TooMany),
                 StatusCode::TOO_MANY_REQUESTS,
             );
-            page.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(throttled.retry_after_secs),
-            );
-            return page;
+            return web::with_retry_after(page, throttled.retry_after_secs);
         }
         Err(error) => return store_page(error),
     };
@@ -545,10 +536,7 @@ pub async fn second_factor(
             Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
             Err(error) => return store_page(error),
         };
-    let prefs = match &target {
-        FlowTarget::Authorize(request) => web::prefs(&headers, request.ui_locales.as_deref()),
-        FlowTarget::Account => web::prefs(&headers, None),
-    };
+    let prefs = web::flow_prefs(&headers, &target);
     let logged_in = match sso::pending_second_factor(&mut conn, &flow_cookie).await {
         Ok(Some(logged_in)) => logged_in,
         Ok(None) => return web::expired_form(),
@@ -573,17 +561,13 @@ pub async fn second_factor(
             .await
         }
         Err(SsoError::Throttled(throttled)) => {
-            let mut page = pages::second_factor(
+            let page = pages::second_factor(
                 prefs,
                 &csrf,
                 Some(pages::Notice::TooMany),
                 StatusCode::TOO_MANY_REQUESTS,
             );
-            page.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(throttled.retry_after_secs),
-            );
-            page
+            web::with_retry_after(page, throttled.retry_after_secs)
         }
         Err(SsoError::InvalidCredentials) => pages::second_factor(
             prefs,

@@ -72,16 +72,7 @@ pub async fn timestamp(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.split(';').next().map(str::trim) != Some(TIMESTAMP_QUERY) {
-        return Err(ApiError::new(
-            ProblemType::UnsupportedMediaType,
-            format!("expected Content-Type: {TIMESTAMP_QUERY}"),
-        ));
-    }
+    crate::extract::require_content_type(&headers, TIMESTAMP_QUERY)?;
     let reply = state.pki.tsa().respond(&body).await;
     Ok(([(header::CONTENT_TYPE, TIMESTAMP_REPLY)], reply))
 }

@@ -17,7 +17,7 @@ use tongban_seal::sign::{self, UsageFilter};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
-use crate::extract::{ApiJson, read_document};
+use crate::extract::{ApiJson, read_document, require_content_type};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 
@@ -484,17 +484,7 @@ pub async fn set_image(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let actor = actor(&auth)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim);
-    if content_type != Some("image/png") {
-        return Err(ApiError::new(
-            ProblemType::UnsupportedMediaType,
-            "expected Content-Type: image/png",
-        ));
-    }
+    require_content_type(&headers, "image/png")?;
     let mut tx = state.store.begin().await?;
     tongban_seal::image::set(&mut tx, &actor, seal_id(&id)?, &body).await?;
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
@@ -567,17 +557,7 @@ pub async fn pades(
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor(&auth)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim);
-    if content_type != Some("application/pdf") {
-        return Err(ApiError::new(
-            ProblemType::UnsupportedMediaType,
-            "expected Content-Type: application/pdf",
-        ));
-    }
+    require_content_type(&headers, "application/pdf")?;
     // Documents have their own, larger limit than API bodies.
     let document = read_document(body, &headers, state.http.document_limit_bytes).await?;
     if document.is_empty() {

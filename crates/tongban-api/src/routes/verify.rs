@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Multipart, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -187,12 +187,7 @@ pub async fn api(
     body: axum::body::Body,
 ) -> Result<axum::Json<ReportBody>, ApiError> {
     throttle(&state, peer, &headers)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let content_type = crate::extract::content_type(&headers);
     let bytes =
         crate::extract::read_document(body, &headers, state.http.document_limit_bytes).await?;
     let report = match content_type.as_str() {

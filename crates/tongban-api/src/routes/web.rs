@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use tongban_identity::sso::FlowTarget;
+
 use crate::pages::{self, PREFS_COOKIE, Prefs};
 
 pub(crate) const SESSION_COOKIE: &str = "__Host-tongban-session";
@@ -33,6 +35,21 @@ pub(crate) fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderVa
 /// The page preferences of this browser (cookie, else `ui_locales`).
 pub(crate) fn prefs(headers: &HeaderMap, ui_locales: Option<&str>) -> Prefs {
     Prefs::resolve(cookie(headers, PREFS_COOKIE).as_deref(), ui_locales)
+}
+
+/// The page preferences of a login flow: the cookie, else the client's `ui_locales`.
+pub(crate) fn flow_prefs(headers: &HeaderMap, target: &FlowTarget) -> Prefs {
+    match target {
+        FlowTarget::Authorize(request) => prefs(headers, request.ui_locales.as_deref()),
+        FlowTarget::Account => prefs(headers, None),
+    }
+}
+
+/// A throttled answer: the page, 429's `Retry-After`.
+pub(crate) fn with_retry_after(mut page: Response, seconds: u64) -> Response {
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    page
 }
 
 /// A page that must not be cached (it carries a CSRF token or personal data).

@@ -1,0 +1,154 @@
+//! What the load benchmarks share: the release binary started on a fresh database with
+//! an administration client, client_credentials tokens, and ring's raw ES256 rate.
+
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The running binary; killed, and its scratch directory removed, when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn tongban(envs: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tongban"));
+    command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command
+}
+
+/// Starts the binary on `database` (a fresh SQLite file if none) with `extra`
+/// settings, knowing its own URL; returns it with an admin client's id and secret.
+pub async fn start(
+    http: &reqwest::Client,
+    database: Option<String>,
+    extra: &[(&str, String)],
+) -> (Server, String, String) {
+    let dir = std::env::temp_dir().join(format!("tongban-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut envs = vec![
+        (
+            "TONGBAN_DATABASE_URL",
+            database.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display())),
+        ),
+        ("TONGBAN_LISTEN", format!("127.0.0.1:{port}")),
+        ("TONGBAN_PUBLIC_URL", base.clone()),
+        ("TONGBAN_LOG_LEVEL", "warn".to_owned()),
+    ];
+    envs.extend(extra.iter().cloned());
+    let created = tongban(&envs)
+        .args([
+            "admin",
+            "client-create",
+            "--name",
+            "bench admin",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "admin",
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "client-create failed");
+    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let child = tongban(&envs)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        base: base.clone(),
+        dir,
+    };
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    (
+        server,
+        created["client_id"].as_str().unwrap().to_owned(),
+        created["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A client_credentials token request.
+pub async fn token(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+) -> reqwest::Response {
+    http.post(format!("{base}/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A client_credentials access token.
+pub async fn access_token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> String {
+    let tokens: Value = token(http, base, id, secret).await.json().await.unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// ring ES256 signatures per second on all cores, for `secs`.
+pub fn raw_es256(secs: f64) -> f64 {
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let total: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let pkcs8 = pkcs8.as_ref();
+                scope.spawn(move || {
+                    let rng = ring::rand::SystemRandom::new();
+                    let key =
+                        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
+                            .unwrap();
+                    let started = Instant::now();
+                    let mut n = 0;
+                    while started.elapsed().as_secs_f64() < secs {
+                        key.sign(&rng, b"header.payload").unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    total as f64 / secs
+}
