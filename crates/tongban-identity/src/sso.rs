@@ -10,7 +10,7 @@ use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_store::{Conn, StoreError};
 
-use crate::clients::{self, Client, ClientError};
+use crate::clients::Client;
 use crate::password::Passwords;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -128,36 +128,11 @@ pub enum AuthorizeError {
         /// The request's state.
         state: Option<String>,
     },
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<ClientError> for AuthorizeError {
-    fn from(error: ClientError) -> Self {
-        match error {
-            ClientError::Store(store) => Self::Store(store),
-            other => Self::Page(other.to_string()),
-        }
-    }
-}
-
-/// Validates an authorization request.
-pub async fn validate(
-    conn: &mut Conn,
-    params: &AuthorizeParams,
-) -> Result<(Client, AuthorizeRequest), AuthorizeError> {
-    let client_id = params
-        .client_id
-        .as_deref()
-        .ok_or_else(|| AuthorizeError::Page("the request names no client (client_id)".into()))?;
-    let client = clients::find(conn, client_id).await?;
-    validate_for(client, params)
 }
 
 /// Validates an authorization request for `client`, looked up by the caller (from a
 /// cache, say); none if the client_id is not registered.
-pub fn validate_for(
+pub fn validate(
     client: Option<Client>,
     params: &AuthorizeParams,
 ) -> Result<(Client, AuthorizeRequest), AuthorizeError> {

@@ -193,14 +193,16 @@ pub async fn verify(store: &Store, pki: &Pki, input: Input<'_>) -> Result<Report
 }
 
 /// The seal whose certificate has this serial.
-async fn seal_of(store: &Store, serial: &str) -> Result<Option<SealInfo>, SealError> {
-    let mut conn = store.conn().await?;
+async fn seal_of(
+    conn: &mut tongban_store::Conn,
+    serial: &str,
+) -> Result<Option<SealInfo>, SealError> {
     let row = sqlx::query(
         "SELECT s.code, s.name, s.kind, d.name AS department, d.uscc FROM seals s \
          JOIN departments d ON d.id = s.department_id WHERE s.certificate_serial = $1",
     )
     .bind(serial)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
     row.map(|r| {
         Ok(SealInfo {
@@ -241,7 +243,15 @@ async fn check_certificate(
         return Ok(());
     };
     report.signer = Some(subject);
-    report.seal = seal_of(store, &serial).await?;
+    // One connection for both lookups, released before path validation reads CRLs.
+    let revoked_at = {
+        let mut conn = store.conn().await?;
+        report.seal = seal_of(&mut conn, &serial).await?;
+        tongban_store::pki::certificate(&mut conn, &serial)
+            .await?
+            .and_then(|r| r.revocation)
+            .map(|r| r.at)
+    };
     if report.seal.is_none() {
         report.fail(
             Indication::Indeterminate,
@@ -254,15 +264,11 @@ async fn check_certificate(
         Ok(_) => {
             report.trusted = true;
             report.revocation = Revocation::Good;
-            let mut conn = store.conn().await?;
-            let row = tongban_store::pki::certificate(&mut conn, &serial).await?;
-            if let Some(revoked) = row.and_then(|r| r.revocation)
-                && revoked.at > at
-            {
-                report.revocation = Revocation::RevokedAfter(revoked.at);
+            if let Some(revoked) = revoked_at.filter(|revoked| *revoked > at) {
+                report.revocation = Revocation::RevokedAfter(revoked);
                 report.messages.push(format!(
                     "the seal's certificate was revoked at {}, after the time-stamp: this signature stands, later ones do not",
-                    revoked.at.to_rfc3339()
+                    revoked.to_rfc3339()
                 ));
             }
         }

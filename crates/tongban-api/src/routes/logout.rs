@@ -79,6 +79,18 @@ async fn current(
     Ok(session.map(|s| (s, token)))
 }
 
+/// The checked request and the browser's live session (with its cookie), if any.
+async fn validated_with_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &LogoutParams,
+) -> Result<(LogoutRequest, Option<(Session, String)>), Response> {
+    Ok((
+        validated(state, params).await?,
+        current(state, headers).await?,
+    ))
+}
+
 /// Ends `session`, clears the cookie, and returns to the client or shows a page.
 async fn finish(
     state: &AppState,
@@ -138,12 +150,8 @@ pub async fn start(
     headers: HeaderMap,
     Query(params): Query<LogoutParams>,
 ) -> Response {
-    let request = match validated(&state, &params).await {
-        Ok(request) => request,
-        Err(page) => return page,
-    };
-    let current = match current(&state, &headers).await {
-        Ok(current) => current,
+    let (request, current) = match validated_with_session(&state, &headers, &params).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
     match current {
@@ -187,12 +195,8 @@ pub async fn confirm(
     headers: HeaderMap,
     Form(params): Form<LogoutParams>,
 ) -> Response {
-    let request = match validated(&state, &params).await {
-        Ok(request) => request,
-        Err(page) => return page,
-    };
-    let current = match current(&state, &headers).await {
-        Ok(current) => current,
+    let (request, current) = match validated_with_session(&state, &headers, &params).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
     let Some((session, token)) = current else {

@@ -108,7 +108,7 @@ pub async fn authorize(
         Ok(client) => client,
         Err(error) => return store_page(error),
     };
-    let request = match sso::validate_for(client, &params) {
+    let request = match sso::validate(client, &params) {
         Ok((_, request)) => request,
         Err(AuthorizeError::Page(reason)) => {
             return pages::error(StatusCode::BAD_REQUEST, "无法继续 Cannot continue", &reason);
@@ -127,7 +127,6 @@ pub async fn authorize(
                 st.as_deref(),
             );
         }
-        Err(AuthorizeError::Store(error)) => return store_page(error),
     };
     let mut conn = match state.store.conn().await {
         Ok(conn) => conn,
@@ -360,7 +359,6 @@ pub async fn login(
     };
     let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
     let login = sso::password_login(&mut conn, &state.passwords, &credentials, ip, now).await;
-    drop(conn);
     let logged_in = match login {
         Ok(logged_in) => logged_in,
         Err(SsoError::InvalidCredentials) => {
@@ -385,17 +383,12 @@ pub async fn login(
         Err(error) => return store_page(error),
     };
     // A person with an authenticator passes it before the session starts.
-    let second_factor = {
-        let mut conn = match state.store.conn().await {
-            Ok(conn) => conn,
-            Err(error) => return store_page(error),
-        };
-        match totp::enabled(&mut conn, logged_in.subject).await {
-            Ok(true) => sso::await_second_factor(&mut conn, &flow_cookie, logged_in).await,
-            Ok(false) => Ok(false),
-            Err(error) => return store_page(error),
-        }
+    let second_factor = match totp::enabled(&mut conn, logged_in.subject).await {
+        Ok(true) => sso::await_second_factor(&mut conn, &flow_cookie, logged_in).await,
+        Ok(false) => Ok(false),
+        Err(error) => return store_page(error),
     };
+    drop(conn);
     match second_factor {
         Ok(true) => pages::second_factor(prefs, &csrf, None, StatusCode::OK),
         Ok(false) => {
