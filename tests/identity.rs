@@ -347,6 +347,7 @@ mod clients {
             first_party: true,
             department_id: None,
             jwks: None,
+            ..NewClient::default()
         }
     }
 

@@ -177,6 +177,21 @@ struct Texts {
     totp_secret: &'static str,
     totp_confirm: &'static str,
     recovery_codes: &'static str,
+    level_3: &'static str,
+    or: &'static str,
+    passkey_sign_in: &'static str,
+    passkey_failed: &'static str,
+    step_up: &'static str,
+    passkeys_title: &'static str,
+    passkeys_none: &'static str,
+    passkey_name: &'static str,
+    passkey_name_help: &'static str,
+    passkey_add: &'static str,
+    passkey_remove: &'static str,
+    passkey_added: &'static str,
+    passkey_needs_browser: &'static str,
+    created_at: &'static str,
+    never: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -266,6 +281,21 @@ const ZH: Texts = Texts {
     totp_secret: "在身份验证器应用中添加以下密钥，然后输入它显示的6位数字：",
     totp_confirm: "确认并开启",
     recovery_codes: "请妥善保存以下恢复码，每个只能使用一次（仅显示这一次）：",
+    level_3: "三级（已核验身份，并使用通行密钥或两步验证登录）",
+    or: "或者",
+    passkey_sign_in: "使用通行密钥登录",
+    passkey_failed: "通行密钥未能通过验证，请重试或使用密码登录。",
+    step_up: "此服务需要更高安全级别的登录：请使用通行密钥，或密码加身份验证器。",
+    passkeys_title: "通行密钥",
+    passkeys_none: "尚未添加通行密钥。通行密钥用指纹、面容或设备密码登录，无需输入密码。",
+    passkey_name: "通行密钥名称",
+    passkey_name_help: "例如“我的手机”，便于以后辨认。",
+    passkey_add: "添加通行密钥",
+    passkey_remove: "删除",
+    passkey_added: "通行密钥已添加。",
+    passkey_needs_browser: "添加通行密钥需要支持通行密钥的浏览器并启用 JavaScript。",
+    created_at: "添加于",
+    never: "从未",
 };
 
 const EN: Texts = Texts {
@@ -355,6 +385,21 @@ const EN: Texts = Texts {
     totp_secret: "Add this key to your authenticator app, then enter the 6 digits it shows:",
     totp_confirm: "Confirm and turn on",
     recovery_codes: "Keep these recovery codes safe; each works once (shown only now):",
+    level_3: "Level 3 (verified identity, signed in with a passkey or two-step verification)",
+    or: "or",
+    passkey_sign_in: "Sign in with a passkey",
+    passkey_failed: "The passkey was not accepted. Try again, or sign in with your password.",
+    step_up: "This service needs a stronger sign-in: use a passkey, or your password with an authenticator.",
+    passkeys_title: "Passkeys",
+    passkeys_none: "No passkeys yet. A passkey signs you in with your fingerprint, face or device PIN, without a password.",
+    passkey_name: "Passkey name",
+    passkey_name_help: "For example \"my phone\", so that you recognise it later.",
+    passkey_add: "Add a passkey",
+    passkey_remove: "Remove",
+    passkey_added: "The passkey was added.",
+    passkey_needs_browser: "Adding a passkey needs a browser that supports passkeys, with JavaScript on.",
+    created_at: "added",
+    never: "never",
 };
 
 /// Messages a handler can ask a page to show.
@@ -372,6 +417,12 @@ pub enum Notice {
     Mismatch,
     /// Wrong or reused second-factor code.
     WrongCode,
+    /// The passkey did not verify.
+    PasskeyFailed,
+    /// The relying party needs a stronger login than the session has.
+    StepUp,
+    /// A passkey was added.
+    PasskeyAdded,
 }
 
 impl Notice {
@@ -383,11 +434,17 @@ impl Notice {
             Self::WrongCurrent => t.wrong_current,
             Self::Mismatch => t.mismatch,
             Self::WrongCode => t.wrong_code,
+            Self::PasskeyFailed => t.passkey_failed,
+            Self::StepUp => t.step_up,
+            Self::PasskeyAdded => t.passkey_added,
         }
     }
 
     fn is_error(self) -> bool {
-        self != Self::PasswordChanged
+        !matches!(
+            self,
+            Self::PasswordChanged | Self::PasskeyAdded | Self::StepUp
+        )
     }
 }
 
@@ -471,12 +528,14 @@ fn html(status: StatusCode, text: String) -> Response {
     (status, Html(text)).into_response()
 }
 
-/// The password login form of a login flow.
+/// The login page of a login flow: the password form and, where passkeys work, the
+/// "sign in with a passkey" form that `passkey.js` shows and drives.
 pub fn login(
     prefs: Prefs,
     csrf_token: &str,
     login_hint: Option<&str>,
     notice: Option<Notice>,
+    passkeys: bool,
     status: StatusCode,
 ) -> Response {
     let t = prefs.t();
@@ -500,7 +559,25 @@ pub fn login(
          aria-describedby=\"organisation-help\"></p>\n\
          <p><label for=\"password\">{password}</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{invalid}></p>\n\
-         <p><button type=\"submit\">{sign_in}</button></p>\n</form>",
+         <p><button type=\"submit\">{sign_in}</button></p>\n</form>{passkey}",
+        passkey = if passkeys {
+            format!(
+                "\n<form id=\"passkey-login\" method=\"post\" action=\"/login/passkey\" \
+                 data-options=\"/login/passkey/options\" hidden>\n\
+                 <p>{or}</p>\n<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+                 <input type=\"hidden\" name=\"ceremony\" value=\"\">\n\
+                 <input type=\"hidden\" name=\"credential\" value=\"\">\n\
+                 <p class=\"error\" role=\"alert\" hidden>{failed}</p>\n\
+                 <p><button type=\"submit\" class=\"secondary\">{label}</button></p>\n</form>\n\
+                 <script src=\"/static/passkey.js\"></script>",
+                or = escape(t.or),
+                csrf = escape(csrf_token),
+                failed = escape(t.passkey_failed),
+                label = escape(t.passkey_sign_in),
+            )
+        } else {
+            String::new()
+        },
         sign_in = escape(t.sign_in),
         csrf = escape(csrf_token),
         identifier = escape(t.identifier),
@@ -582,6 +659,58 @@ pub struct AccountView<'a> {
     pub detail: Option<&'a str>,
     /// Whether an authenticator (TOTP) is on.
     pub totp_enabled: bool,
+    /// Registered passkeys; none when passkeys are unavailable on this server.
+    pub passkeys: Option<&'a [tongban_identity::passkeys::PasskeySummary]>,
+}
+
+fn passkeys_html(
+    t: &Texts,
+    csrf: &str,
+    passkeys: &[tongban_identity::passkeys::PasskeySummary],
+) -> String {
+    let list = if passkeys.is_empty() {
+        format!("<p>{}</p>", escape(t.passkeys_none))
+    } else {
+        let items: String = passkeys
+            .iter()
+            .map(|p| {
+                format!(
+                    "<li><strong>{name}</strong> · {added} {created} · {last}: {used} {remove}</li>",
+                    name = escape(&p.name),
+                    added = escape(t.created_at),
+                    created = when(p.created_at),
+                    last = escape(t.last_used),
+                    used = p.last_used_at.map_or_else(|| escape(t.never), when),
+                    remove = post_button(
+                        "/account/passkeys/remove",
+                        csrf,
+                        Some(("credential_id", &p.id)),
+                        t.passkey_remove
+                    ),
+                )
+            })
+            .collect();
+        format!("<ul>{items}</ul>")
+    };
+    format!(
+        "{list}\n<p class=\"help\" id=\"passkey-browser\">{needs}</p>\n\
+         <form id=\"passkey-enrol\" method=\"post\" action=\"/account/passkeys\" \
+         data-options=\"/account/passkeys/options\" hidden>\n\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+         <input type=\"hidden\" name=\"ceremony\" value=\"\">\n\
+         <input type=\"hidden\" name=\"credential\" value=\"\">\n\
+         <p><label for=\"passkey-name\">{name}</label>\n<span class=\"help\" id=\"passkey-name-help\">{help}</span>\n\
+         <input id=\"passkey-name\" name=\"name\" maxlength=\"64\" required aria-describedby=\"passkey-name-help\"></p>\n\
+         <p class=\"error\" role=\"alert\" hidden>{failed}</p>\n\
+         <p><button type=\"submit\">{add}</button></p>\n</form>\n\
+         <script src=\"/static/passkey.js\"></script>",
+        needs = escape(t.passkey_needs_browser),
+        csrf = escape(csrf),
+        name = escape(t.passkey_name),
+        help = escape(t.passkey_name_help),
+        failed = escape(t.passkey_failed),
+        add = escape(t.passkey_add),
+    )
 }
 
 fn post_button(action: &str, csrf: &str, field: Option<(&str, &str)>, label: &str) -> String {
@@ -606,10 +735,10 @@ fn post_button(action: &str, csrf: &str, field: Option<(&str, &str)>, label: &st
 pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Response {
     let t = prefs.t();
     let csrf = view.csrf_token;
-    let level = if view.profile.assurance >= 2 {
-        t.level_2
-    } else {
-        t.level_1
+    let level = match view.profile.assurance {
+        3.. => t.level_3,
+        2 => t.level_2,
+        _ => t.level_1,
     };
     let sessions: String = view
         .sessions
@@ -665,6 +794,7 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
          <section aria-labelledby=\"h-sessions\"><h2 id=\"h-sessions\">{sessions_title}</h2>\n\
          <ul>{sessions}</ul>\n{end_all}</section>\n\
          <section aria-labelledby=\"h-consents\"><h2 id=\"h-consents\">{consents_title}</h2>\n{consents}</section>\n\
+         {passkeys}\
          <section aria-labelledby=\"h-totp\"><h2 id=\"h-totp\">{totp_title}</h2>\n{totp}</section>\n\
          <section aria-labelledby=\"h-password\"><h2 id=\"h-password\">{change}</h2>\n\
          <form method=\"post\" action=\"/account/password\">\n\
@@ -687,6 +817,11 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
         sessions_title = escape(t.sessions),
         end_all = post_button("/account/sessions/end-all", csrf, None, t.end_all),
         consents_title = escape(t.consents),
+        passkeys = view.passkeys.map_or_else(String::new, |list| format!(
+            "<section aria-labelledby=\"h-passkeys\"><h2 id=\"h-passkeys\">{}</h2>\n{}</section>\n",
+            escape(t.passkeys_title),
+            passkeys_html(t, csrf, list)
+        )),
         totp_title = escape(t.totp_title),
         totp = if view.totp_enabled {
             format!("<p>{}</p>", escape(t.totp_enabled))

@@ -326,6 +326,21 @@ impl From<SealError> for ApiError {
     }
 }
 
+impl From<tongban_identity::passkeys::PasskeyError> for ApiError {
+    fn from(error: tongban_identity::passkeys::PasskeyError) -> Self {
+        use tongban_identity::passkeys::PasskeyError as E;
+        match error {
+            E::Unavailable => Self::new(ProblemType::Unavailable, error.to_string()),
+            E::Ceremony => Self::new(ProblemType::Forbidden, error.to_string()),
+            E::Rejected(_) | E::Unknown => Self::new(ProblemType::Unauthorized, error.to_string()),
+            E::Duplicate => Self::new(ProblemType::Conflict, error.to_string()),
+            E::Name => Self::new(ProblemType::InvalidRequest, error.to_string()),
+            E::Rng(_) => Self::new(ProblemType::Internal, error.to_string()),
+            E::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<Denied> for ApiError {
     fn from(error: Denied) -> Self {
         Self::new(ProblemType::Forbidden, error.to_string())

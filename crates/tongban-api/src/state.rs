@@ -41,25 +41,31 @@ pub struct AppState {
     pub codes: Arc<CodeKey>,
     /// Seals TOTP secrets.
     pub totp: Arc<tongban_identity::totp::TotpKey>,
+    /// The WebAuthn relying party (passkeys).
+    pub passkeys: Arc<tongban_identity::passkeys::Passkeys>,
+    /// Computes pairwise subject identifiers.
+    pub pairwise: Arc<tongban_identity::pairwise::PairwiseKey>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// State over `store` with the given HTTP settings, PKI, password hasher and the
-    /// public URL (the OpenID issuer).
+    /// State over `store` with the given HTTP settings, PKI, password hasher, the KEK
+    /// (every key that must be alike on all instances is derived from it) and the
+    /// public URL (the OpenID issuer and WebAuthn relying party).
     pub fn new(
         store: Store,
         http: HttpConfig,
         pki: Arc<Pki>,
         passwords: Arc<Passwords>,
-        codes: CodeKey,
-        totp: tongban_identity::totp::TotpKey,
+        kek: &tongban_crypto::kek::Kek,
         public_url: &str,
     ) -> Self {
         Self {
-            totp: Arc::new(totp),
-            codes: Arc::new(codes),
+            totp: Arc::new(tongban_identity::totp::TotpKey::derive(kek)),
+            codes: Arc::new(CodeKey::derive(kek)),
+            passkeys: Arc::new(tongban_identity::passkeys::Passkeys::new(public_url)),
+            pairwise: Arc::new(tongban_identity::pairwise::PairwiseKey::derive(kek)),
             verify_limiter: Arc::new(crate::limit::RateLimiter::new(
                 VERIFY_PER_MINUTE,
                 Duration::from_secs(60),

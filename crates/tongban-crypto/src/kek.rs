@@ -108,6 +108,22 @@ impl Kek {
         Kek(out)
     }
 
+    /// HMAC-SHA256 of `data` under this key (use a [`Kek::derive`]d key, never the KEK
+    /// itself): deterministic values every instance computes alike.
+    pub fn mac(&self, data: &[u8]) -> [u8; 32] {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        let tag = ring::hmac::sign(&key, data);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
+    /// Whether `tag` is the HMAC-SHA256 of `data` (constant time).
+    pub fn mac_matches(&self, data: &[u8], tag: &[u8]) -> bool {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        ring::hmac::verify(&key, data, tag).is_ok()
+    }
+
     /// Encrypts `plaintext` with AES-256-GCM under a fresh random nonce, binding it to
     /// `aad`. Output: nonce ‖ ciphertext ‖ tag.
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {

@@ -70,6 +70,15 @@ pub struct NewClient {
     pub department_id: Option<DepartmentId>,
     /// Public keys for private_key_jwt; a confidential client with keys gets no secret.
     pub jwks: Option<Jwks>,
+    /// Where logout tokens are posted (OIDC Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// Authorization requests only through PAR (RFC 9126 §6).
+    pub require_par: bool,
+    /// The lowest assurance level its logins may have (1 to 3; 0 means 1).
+    pub min_level: u8,
+    /// Sector of its pairwise subject identifiers; default the host of its redirect
+    /// URIs (OIDC Core §8.1). First-party clients get public identifiers.
+    pub sector_identifier: Option<String>,
 }
 
 /// A registered client.
@@ -95,6 +104,14 @@ pub struct Client {
     pub department_id: Option<DepartmentId>,
     /// Public keys it signs client assertions with (private_key_jwt).
     pub jwks: Option<Jwks>,
+    /// Where logout tokens are posted.
+    pub backchannel_logout_uri: Option<String>,
+    /// Authorization requests only through PAR.
+    pub require_par: bool,
+    /// The lowest assurance level of its logins.
+    pub min_level: u8,
+    /// Sector of pairwise subject identifiers; none for first-party (public) clients.
+    pub sector: Option<String>,
     secret_sha256: Option<String>,
 }
 
@@ -107,6 +124,15 @@ impl Client {
     /// Whether the client may use `grant_type`.
     pub fn allows_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// The subject identifier this client is told for `subject`: the public id for a
+    /// first-party client, else a pairwise one for its sector.
+    pub fn subject_for(&self, key: &crate::pairwise::PairwiseKey, subject: &str) -> String {
+        match &self.sector {
+            Some(sector) => key.sub(sector, subject),
+            None => subject.to_owned(),
+        }
     }
 
     /// Whether `secret` is this client's secret (constant-time on the digests).
@@ -136,6 +162,38 @@ fn check_redirect_uri(field: &'static str, uri: &str) -> Result<(), ClientError>
         _ => Err(invalid(
             field,
             format!("{uri} must use https (or http on a loopback address)"),
+        )),
+    }
+}
+
+/// The sector of a third-party client: the one registered, else the single host of
+/// its redirect URIs (OIDC Core §8.1; several hosts need an explicit sector).
+fn sector_of(new: &NewClient) -> Result<String, ClientError> {
+    if let Some(sector) = new.sector_identifier.as_deref().map(str::trim) {
+        if sector.is_empty() || sector.len() > 255 || sector.contains(char::is_whitespace) {
+            return Err(invalid("sector_identifier", "must be a host name"));
+        }
+        return Ok(sector.to_ascii_lowercase());
+    }
+    let hosts: std::collections::BTreeSet<String> = new
+        .redirect_uris
+        .iter()
+        .filter_map(|uri| {
+            let rest = uri.split_once("://")?.1;
+            let host = rest.split(['/', '?']).next()?;
+            Some(
+                host.rsplit_once(':')
+                    .map_or(host, |(h, _)| h)
+                    .to_ascii_lowercase(),
+            )
+        })
+        .collect();
+    match hosts.len() {
+        1 => Ok(hosts.into_iter().next().unwrap_or_default()),
+        0 => Ok(new.name.trim().to_owned()),
+        _ => Err(invalid(
+            "sector_identifier",
+            "redirect URIs on several hosts need a sector_identifier",
         )),
     }
 }
@@ -202,6 +260,17 @@ pub async fn register(
                 .map_err(|e| invalid("jwks", format!("a key is not usable: {e}")))?;
         }
     }
+    if let Some(uri) = &new.backchannel_logout_uri {
+        check_redirect_uri("backchannel_logout_uri", uri)?;
+    }
+    if new.min_level > crate::assurance::MAX_LEVEL {
+        return Err(invalid("min_level", "must be 1, 2 or 3"));
+    }
+    let sector = if new.first_party {
+        None
+    } else {
+        Some(sector_of(new)?)
+    };
     let secret = if new.confidential && new.jwks.is_none() {
         Some(random_token(32)?)
     } else {
@@ -218,13 +287,18 @@ pub async fn register(
         first_party: new.first_party,
         department_id: new.department_id,
         jwks: new.jwks.clone(),
+        backchannel_logout_uri: new.backchannel_logout_uri.clone(),
+        require_par: new.require_par,
+        min_level: new.min_level.max(1),
+        sector,
         secret_sha256: secret.as_deref().map(sha256_hex),
     };
     let json = |list: &Vec<String>| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO clients (id, name, confidential, secret_sha256, redirect_uris, post_logout_redirect_uris, \
-         scopes, grant_types, first_party, department_id, created_at, jwks) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         scopes, grant_types, first_party, department_id, created_at, jwks, backchannel_logout_uri, require_par, \
+         min_level, sector_identifier) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&client.id)
     .bind(&client.name)
@@ -243,13 +317,18 @@ pub async fn register(
             .as_ref()
             .map(|k| serde_json::to_string(k).unwrap_or_default()),
     )
+    .bind(client.backchannel_logout_uri.as_deref())
+    .bind(i64::from(client.require_par))
+    .bind(i64::from(client.min_level))
+    .bind(client.sector.as_deref())
     .execute(conn)
     .await?;
     Ok((client, secret))
 }
 
 const CLIENT_COLUMNS: &str = "SELECT id, name, confidential, secret_sha256, redirect_uris, \
-     post_logout_redirect_uris, scopes, grant_types, first_party, department_id, jwks FROM clients";
+     post_logout_redirect_uris, scopes, grant_types, first_party, department_id, jwks, backchannel_logout_uri, \
+     require_par, min_level, sector_identifier FROM clients";
 
 /// The client with this id.
 pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientError> {
@@ -297,6 +376,11 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Client, ClientError> {
         scopes: words(r.try_get("scopes").map_err(get)?),
         grant_types: words(r.try_get("grant_types").map_err(get)?),
         first_party: r.try_get::<i64, _>("first_party").map_err(get)? != 0,
+        backchannel_logout_uri: r.try_get("backchannel_logout_uri").map_err(get)?,
+        require_par: r.try_get::<i64, _>("require_par").map_err(get)? != 0,
+        min_level: u8::try_from(r.try_get::<i64, _>("min_level").map_err(get)?)
+            .unwrap_or(crate::assurance::MAX_LEVEL),
+        sector: r.try_get("sector_identifier").map_err(get)?,
         department_id: department
             .map(|d| d.parse())
             .transpose()

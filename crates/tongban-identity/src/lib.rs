@@ -13,11 +13,14 @@
 pub mod access;
 pub mod account;
 pub mod admin;
+pub mod assurance;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;
 pub mod grants;
 pub mod logout;
+pub mod pairwise;
+pub mod passkeys;
 pub mod password;
 pub mod registry;
 pub mod resident_id;

@@ -59,6 +59,12 @@ pub struct AuthorizeParams {
     pub login_hint: Option<String>,
     /// Preferred page languages (BCP 47, space-separated).
     pub ui_locales: Option<String>,
+    /// Requested assurance levels (voluntary).
+    pub acr_values: Option<String>,
+    /// Requested claims (OIDC Core §5.5), JSON; an essential `acr` forces a level.
+    pub claims: Option<String>,
+    /// A pushed request (RFC 9126), instead of the parameters above.
+    pub request_uri: Option<String>,
 }
 
 /// A validated authorization request.
@@ -93,6 +99,9 @@ pub struct AuthorizeRequest {
     /// The client is a first-party portal (no consent page).
     #[serde(default)]
     pub first_party: bool,
+    /// The assurance level the login must reach.
+    #[serde(default)]
+    pub requirement: crate::assurance::Requirement,
 }
 
 /// What a login flow returns to once the person has logged in.
@@ -131,10 +140,12 @@ pub enum AuthorizeError {
 }
 
 /// Validates an authorization request for `client`, looked up by the caller (from a
-/// cache, say); none if the client_id is not registered.
+/// cache, say); none if the client_id is not registered. `pushed` says the parameters
+/// came from a pushed authorization request (RFC 9126), which some clients must use.
 pub fn validate(
     client: Option<Client>,
     params: &AuthorizeParams,
+    pushed: bool,
 ) -> Result<(Client, AuthorizeRequest), AuthorizeError> {
     let client =
         client.ok_or_else(|| AuthorizeError::Page("the client is not registered".into()))?;
@@ -153,6 +164,12 @@ pub fn validate(
         description: description.to_owned(),
         state: params.state.clone(),
     };
+    if client.require_par && !pushed {
+        return Err(fail(
+            "invalid_request",
+            "this client must push its authorization requests (PAR, RFC 9126)",
+        ));
+    }
     if params.response_type.as_deref() != Some("code") {
         return Err(fail(
             "unsupported_response_type",
@@ -219,7 +236,14 @@ pub fn validate(
         .map(|m| m.parse::<i64>().ok().filter(|m| *m >= 0))
         .map(|m| m.ok_or_else(|| fail("invalid_request", "max_age must be a non-negative integer")))
         .transpose()?;
+    let requirement = crate::assurance::requirement(
+        params.acr_values.as_deref(),
+        params.claims.as_deref(),
+        client.min_level,
+    )
+    .map_err(|e| fail("invalid_request", &e.to_string()))?;
     let request = AuthorizeRequest {
+        requirement,
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         scope,
@@ -590,12 +614,22 @@ fn session_from_row(id: String, r: &sqlx::any::AnyRow) -> Result<Session, StoreE
     })
 }
 
-/// Whether `session` satisfies the request's `max_age` and `prompt=login`.
+/// Whether `session` satisfies the request's `max_age`, `prompt=login` and the level
+/// it asks for; a session that does not logs in again (step-up).
 pub fn session_fits(session: &Session, request: &AuthorizeRequest, now: Timestamp) -> bool {
     let young_enough = request.max_age.is_none_or(|max| {
         now.unix_millis() - session.auth_time.unix_millis() <= max.saturating_mul(1000)
     });
-    young_enough && !request.prompt_login
+    let strong_enough =
+        crate::assurance::level_of_acr(&session.acr) >= request.requirement.min_level;
+    young_enough && strong_enough && !request.prompt_login
+}
+
+/// Whether a login at `session`'s level may answer `request`: below an essential
+/// requirement it may not (`unmet_authentication_requirements`).
+pub fn meets_requirement(session: &Session, request: &AuthorizeRequest) -> bool {
+    !request.requirement.essential
+        || crate::assurance::level_of_acr(&session.acr) >= request.requirement.min_level
 }
 
 /// The key authorization codes are sealed with (AES-256-GCM), derived from the KEK so

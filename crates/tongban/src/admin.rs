@@ -27,6 +27,10 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCo
             public,
             first_party,
             jwks_file,
+            backchannel_logout_uri,
+            require_par,
+            min_level,
+            sector_identifier,
         } => {
             let jwks = match jwks_file {
                 Some(path) => {
@@ -46,6 +50,10 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCo
                 grant_types: grants,
                 first_party,
                 department_id: None,
+                backchannel_logout_uri,
+                require_par,
+                min_level,
+                sector_identifier,
             };
             let mut tx = store.begin().await?;
             let (client, secret) = clients::register(&mut tx, &new, Timestamp::now()).await?;

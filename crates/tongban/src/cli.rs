@@ -81,6 +81,18 @@ pub enum AdminCommand {
         /// private_key_jwt and gets no secret.
         #[arg(long)]
         jwks_file: Option<PathBuf>,
+        /// Where logout tokens are posted (OIDC Back-Channel Logout).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// Authorization requests only through PAR (RFC 9126).
+        #[arg(long)]
+        require_par: bool,
+        /// The lowest assurance level of its logins (1 to 3).
+        #[arg(long, default_value_t = 1)]
+        min_level: u8,
+        /// The sector of its pairwise subject identifiers (third-party clients).
+        #[arg(long)]
+        sector_identifier: Option<String>,
     },
     /// Import the development identity registry from CSV lines `name,resident_id`
     /// (all or nothing); logins that match an entry reach assurance level 2.

@@ -56,11 +56,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let schema = store.migrate().await?;
     // A root private key is used only in development, to make the issuing CA.
     let development = config.env == Environment::Development;
-    let codes = tongban_identity::sso::CodeKey::derive(&kek);
-    let totp = tongban_identity::totp::TotpKey::derive(&kek);
+    let kek = Arc::new(kek);
     let pki = Pki::open(
         store.clone(),
-        Arc::new(kek),
+        kek.clone(),
         &config.keys.dir,
         &config.public_url,
         development,
@@ -81,8 +80,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         config.http,
         pki.clone(),
         Arc::new(passwords),
-        codes,
-        totp,
+        &kek,
         &config.public_url,
     ));
     let crl_refresher = tokio::spawn(refresh_crls(pki.clone()));

@@ -35,7 +35,7 @@ async fn signed_in(
     Ok(session.map(|s| (s, token)))
 }
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     prefs: Prefs,
     session: &Session,
@@ -66,8 +66,17 @@ async fn render(
         Ok(enabled) => enabled,
         Err(error) => return store_page(error),
     };
+    let passkeys = if state.passkeys.available() {
+        match tongban_identity::passkeys::list(&mut conn, session.subject).await {
+            Ok(list) => Some(list),
+            Err(error) => return store_page(error),
+        }
+    } else {
+        None
+    };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
+        passkeys: passkeys.as_deref(),
         totp_enabled,
         profile: &profile,
         sessions: &sessions,
@@ -104,6 +113,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
                         &flow.csrf_token,
                         None,
                         None,
+                        state.passkeys.available(),
                         StatusCode::OK,
                     ));
                     page.headers_mut().append(
@@ -120,7 +130,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
 }
 
 /// The session of a form post whose CSRF token matches it.
-async fn form_session(
+pub(super) async fn form_session(
     state: &AppState,
     headers: &HeaderMap,
     csrf_token: &str,

@@ -359,6 +359,17 @@ pub struct NewClientBody {
     /// private_key_jwt and gets no secret.
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
+    /// Where logout tokens are posted (OIDC Back-Channel Logout 1.0).
+    backchannel_logout_uri: Option<String>,
+    /// Authorization requests only through PAR (RFC 9126).
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
+    /// The lowest assurance level of its logins, 1 to 3.
+    #[serde(default)]
+    min_level: u8,
+    /// The sector of a third-party client's pairwise subject identifiers; by default
+    /// the host of its redirect URIs.
+    sector_identifier: Option<String>,
 }
 
 /// A registered client.
@@ -379,6 +390,11 @@ pub struct ClientBody {
     /// Its public keys, if it authenticates with private_key_jwt.
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
+    backchannel_logout_uri: Option<String>,
+    require_pushed_authorization_requests: bool,
+    min_level: u8,
+    /// `pairwise` for third-party clients, `public` for first-party ones.
+    subject_type: &'static str,
 }
 
 impl ClientBody {
@@ -395,6 +411,14 @@ impl ClientBody {
             first_party: client.first_party,
             department_id: client.department_id.map(|d| d.to_string()),
             jwks: client.jwks.and_then(|k| serde_json::to_value(k).ok()),
+            backchannel_logout_uri: client.backchannel_logout_uri,
+            require_pushed_authorization_requests: client.require_par,
+            min_level: client.min_level,
+            subject_type: if client.sector.is_some() {
+                "pairwise"
+            } else {
+                "public"
+            },
         }
     }
 }
@@ -434,6 +458,10 @@ pub async fn create_client(
         grant_types: body.grant_types,
         first_party: body.first_party,
         department_id,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        require_par: body.require_pushed_authorization_requests,
+        min_level: body.min_level,
+        sector_identifier: body.sector_identifier,
     };
     let mut tx = state.store.begin().await?;
     let (client, secret) = admin::create_client(&mut tx, &admin, &new).await?;

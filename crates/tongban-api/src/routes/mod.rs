@@ -6,6 +6,7 @@ mod docs;
 mod health;
 mod logout;
 mod oidc;
+mod passkeys;
 mod pki;
 mod reports;
 mod seals;
@@ -46,6 +47,11 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::login, oidc::login_page))
         .routes(routes!(oidc::consent))
         .routes(routes!(oidc::second_factor))
+        .routes(routes!(passkeys::passkey_login_options))
+        .routes(routes!(passkeys::passkey_login))
+        .routes(routes!(passkeys::passkey_enrol_options))
+        .routes(routes!(passkeys::passkey_enrol))
+        .routes(routes!(passkeys::passkey_remove))
         .routes(routes!(account::totp_enrol))
         .routes(routes!(account::totp_confirm))
         .routes(routes!(logout::start, logout::confirm))
@@ -89,6 +95,7 @@ pub fn router(state: AppState) -> Router {
     routes
         .merge(docs::router(api))
         .route("/static/tongban.css", axum::routing::get(oidc::stylesheet))
+        .route("/static/passkey.js", axum::routing::get(passkeys::script))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), timeout::layer))

@@ -62,7 +62,8 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         "scopes_supported": ["openid", "profile", "email", "phone", "tongban:identity"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
                              "name", "email", "phone_number", "resident_id", "acting_for", "uscc", "assurance_level"],
-        "acr_values_supported": [registry::acr(1), registry::acr(2)],
+        "acr_values_supported": tongban_identity::assurance::supported_acr_values(),
+        "claims_parameter_supported": true,
         "authorization_response_iss_parameter_supported": true,
     }))
 }
@@ -108,7 +109,7 @@ pub async fn authorize(
         Ok(client) => client,
         Err(error) => return store_page(error),
     };
-    let request = match sso::validate(client, &params) {
+    let request = match sso::validate(client, &params, false) {
         Ok((_, request)) => request,
         Err(AuthorizeError::Page(reason)) => {
             return pages::error(StatusCode::BAD_REQUEST, "无法继续 Cannot continue", &reason);
@@ -154,11 +155,13 @@ pub async fn authorize(
     }
     match sso::start_flow(&mut conn, &FlowTarget::Authorize(request.clone()), now).await {
         Ok(flow) => {
+            let notice = (request.requirement.min_level > 1).then_some(pages::Notice::StepUp);
             let page = pages::login(
                 prefs,
                 &flow.csrf_token,
                 request.login_hint.as_deref(),
-                None,
+                notice,
+                state.passkeys.available(),
                 StatusCode::OK,
             );
             with_flow_cookie(page, &flow.cookie)
@@ -299,7 +302,14 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
             Err(error) => return store_page(error),
         }
     }
-    web::no_store(pages::login(prefs, &csrf, hint, None, StatusCode::OK))
+    web::no_store(pages::login(
+        prefs,
+        &csrf,
+        hint,
+        None,
+        state.passkeys.available(),
+        StatusCode::OK,
+    ))
 }
 
 /// The login form's fields.
@@ -367,6 +377,7 @@ pub async fn login(
                 &csrf,
                 Some(&form.identifier),
                 Some(pages::Notice::WrongCredentials),
+                state.passkeys.available(),
                 StatusCode::UNAUTHORIZED,
             );
         }
@@ -376,6 +387,7 @@ pub async fn login(
                 &csrf,
                 Some(&form.identifier),
                 Some(pages::Notice::TooMany),
+                state.passkeys.available(),
                 StatusCode::TOO_MANY_REQUESTS,
             );
             return web::with_retry_after(page, throttled.retry_after_secs);
@@ -414,7 +426,7 @@ pub async fn login(
     clippy::too_many_arguments,
     reason = "the state of one login, passed along once"
 )]
-async fn complete_login(
+pub(super) async fn complete_login(
     state: &AppState,
     flow_cookie: &str,
     target: &FlowTarget,
@@ -434,12 +446,7 @@ async fn complete_login(
         Ok(level) => level,
         Err(error) => return store_page(error),
     };
-    // L3: a second factor on a registry-verified identity.
-    let level = if level >= 2 && amr.contains(&"otp") {
-        3
-    } else {
-        level
-    };
+    let level = tongban_identity::assurance::level_of_login(level, amr);
     let mut tx = match state.store.begin().await {
         Ok(tx) => tx,
         Err(error) => return store_page(error),

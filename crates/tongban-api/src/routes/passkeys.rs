@@ -1,0 +1,333 @@
+//! Passkeys over HTTP: the options of a ceremony as JSON for `passkey.js`, and the
+//! browser's answer as a form post on the login and account pages. The ceremonies live
+//! in `tongban_identity::passkeys`.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tongban_core::time::Timestamp;
+use tongban_identity::passkeys::{self, Assertion, Attestation, PasskeyError};
+use tongban_identity::sso::{self, SsoError};
+use tongban_identity::throttle::{self, ThrottleKey};
+
+use crate::pages::{self, Notice};
+use crate::problem::{ApiError, ProblemType};
+use crate::state::AppState;
+
+use super::account::{form_session, render};
+use super::oidc::complete_login;
+use super::web::{self, FLOW_COOKIE, cookie, store_page};
+
+/// A form with only its CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+fn options_response(options: impl serde::Serialize) -> Response {
+    web::no_store(axum::Json(options).into_response())
+}
+
+/// Options for a usernameless login in this browser's login flow.
+#[utoipa::path(post, path = "/login/passkey/options", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token of the login form"),
+    responses(
+        (status = 200, description = "`ceremony` and WebAuthn `publicKey` request options (no credentials listed: discoverable)", body = Object),
+        (status = 403, description = "no live login flow, or a foreign CSRF token", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "passkeys are not available on this server (its public URL is an IP address)", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn passkey_login_options(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let now = Timestamp::now();
+    let flow = cookie(&headers, FLOW_COOKIE)
+        .ok_or_else(|| ApiError::new(ProblemType::Forbidden, "no login in progress"))?;
+    let mut conn = state.store.conn().await?;
+    match sso::flow_request(&mut conn, &flow, &form.csrf_token, now).await {
+        Ok(_) => {}
+        Err(SsoError::Csrf | SsoError::FlowExpired) => {
+            return Err(ApiError::new(
+                ProblemType::Forbidden,
+                "the login page expired; start again",
+            ));
+        }
+        Err(SsoError::Store(error)) => return Err(error.into()),
+        Err(error) => return Err(ApiError::new(ProblemType::Internal, error.to_string())),
+    }
+    let ceremony = passkeys::start_login(&mut conn, &state.passkeys, &flow, now).await?;
+    Ok(options_response(ceremony))
+}
+
+/// The answer of a passkey ceremony, posted by `passkey.js`.
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    ceremony: String,
+    /// The `PublicKeyCredential`, JSON with base64url binary fields.
+    #[serde(default)]
+    credential: String,
+    /// A name for a new passkey.
+    #[serde(default)]
+    name: String,
+}
+
+/// Usernameless login: verifies the passkey's assertion and starts the session
+/// (amr `hwk` or `swk` with `mfa`; level 3 on a registry-verified identity).
+#[utoipa::path(post, path = "/login/passkey", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, ceremony, credential (the PublicKeyCredential as JSON)"),
+    responses(
+        (status = 303, description = "signed in: back to the client with a code, or to the account page"),
+        (status = 200, description = "signed in: the consent page of a third-party client", content_type = "text/html"),
+        (status = 401, description = "the passkey did not verify (another origin, a cloned authenticator, an unknown credential): the login page again", content_type = "text/html"),
+        (status = 403, description = "missing or foreign CSRF token, or a spent ceremony", content_type = "text/html"),
+        (status = 429, description = "too many failures from this address", content_type = "text/html"),
+    ))]
+pub async fn passkey_login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<PasskeyForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
+        return web::expired_form();
+    };
+    let mut conn = match state.store.conn().await {
+        Ok(conn) => conn,
+        Err(error) => return store_page(error),
+    };
+    let (target, csrf) =
+        match sso::flow_request(&mut conn, &flow_cookie, &form.csrf_token, now).await {
+            Ok(found) => found,
+            Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
+            Err(error) => return store_page(error),
+        };
+    let prefs = web::flow_prefs(&headers, &target);
+    let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
+    let address = ThrottleKey::address(ip);
+    let refused = |status: StatusCode, notice: Notice| {
+        pages::login(
+            prefs,
+            &csrf,
+            None,
+            Some(notice),
+            state.passkeys.available(),
+            status,
+        )
+    };
+    match throttle::check(&mut conn, std::slice::from_ref(&address), now).await {
+        Ok(Ok(())) => {}
+        Ok(Err(throttled)) => {
+            let page = refused(StatusCode::TOO_MANY_REQUESTS, Notice::TooMany);
+            return web::with_retry_after(page, throttled.retry_after_secs);
+        }
+        Err(error) => return store_page(error),
+    }
+    let answer: Result<Assertion, _> = serde_json::from_str(&form.credential);
+    let checked = match answer {
+        Ok(credential) => {
+            passkeys::finish_login(
+                &mut conn,
+                &state.passkeys,
+                &flow_cookie,
+                &form.ceremony,
+                &credential,
+                now,
+            )
+            .await
+        }
+        Err(error) => Err(PasskeyError::Rejected(error.to_string())),
+    };
+    let login = match checked {
+        Ok(login) => login,
+        Err(PasskeyError::Ceremony) => return web::expired_form(),
+        Err(PasskeyError::Store(error)) => return store_page(error),
+        Err(error) => {
+            tracing::info!(%error, "passkey login refused");
+            if let Err(error) = throttle::record_failure(&mut conn, &address, now).await {
+                return store_page(error);
+            }
+            return refused(StatusCode::UNAUTHORIZED, Notice::PasskeyFailed);
+        }
+    };
+    drop(conn);
+    let logged_in = sso::LoggedIn {
+        subject: login.subject,
+        acting_for: None,
+    };
+    complete_login(
+        &state,
+        &flow_cookie,
+        &target,
+        &csrf,
+        prefs,
+        logged_in,
+        &[login.key_method, "mfa"],
+        now,
+    )
+    .await
+}
+
+/// Options to enrol a passkey for the signed-in person.
+#[utoipa::path(post, path = "/account/passkeys/options", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token of the account page"),
+    responses(
+        (status = 200, description = "`ceremony` and WebAuthn `publicKey` creation options (discoverable, user verification required)", body = Object),
+        (status = 403, description = "no session, or a foreign CSRF token", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "passkeys are not available on this server", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn passkey_enrol_options(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    let now = Timestamp::now();
+    let (session, _) = form_session(&state, &headers, &form.csrf_token, now)
+        .await
+        .map_err(|_| ApiError::new(ProblemType::Forbidden, "sign in again"))?;
+    let mut conn = state.store.conn().await?;
+    let profile = tongban_identity::subjects::profile_of(&mut conn, &session.subject.to_string())
+        .await?
+        .ok_or_else(|| ApiError::new(ProblemType::Forbidden, "sign in again"))?;
+    // The name the authenticator shows; never the ID number.
+    let user_name = profile
+        .email
+        .clone()
+        .unwrap_or_else(|| profile.name.clone());
+    let ceremony = passkeys::start_registration(
+        &mut conn,
+        &state.passkeys,
+        session.subject,
+        &user_name,
+        &profile.name,
+        now,
+    )
+    .await?;
+    Ok(options_response(ceremony))
+}
+
+/// Registers the passkey the browser created, under the name given.
+#[utoipa::path(post, path = "/account/passkeys", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, ceremony, name, credential (the PublicKeyCredential as JSON)"),
+    responses(
+        (status = 200, description = "added: the account page with a notice", content_type = "text/html"),
+        (status = 401, description = "the authenticator's answer did not verify: the account page with the reason", content_type = "text/html"),
+        (status = 403, description = "no session, a foreign CSRF token, or a spent ceremony", content_type = "text/html"),
+        (status = 409, description = "this passkey is registered already", content_type = "text/html"),
+        (status = 422, description = "the name is empty or too long", content_type = "text/html"),
+    ))]
+pub async fn passkey_enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PasskeyForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let prefs = web::prefs(&headers, None);
+    let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let registered = async {
+        let credential: Attestation = serde_json::from_str(&form.credential)
+            .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
+        let mut tx = state.store.begin().await?;
+        let added = passkeys::finish_registration(
+            &mut tx,
+            &state.passkeys,
+            session.subject,
+            &form.ceremony,
+            &form.name,
+            &credential,
+            now,
+        )
+        .await;
+        // A spent ceremony stays spent.
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        added
+    };
+    let (notice, detail, status) = match registered.await {
+        Ok(_) => (Notice::PasskeyAdded, None, StatusCode::OK),
+        Err(PasskeyError::Ceremony) => return web::expired_form(),
+        Err(PasskeyError::Store(error)) => return store_page(error),
+        Err(error @ PasskeyError::Name) => (
+            Notice::PasskeyFailed,
+            Some(error.to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(error @ PasskeyError::Duplicate) => (
+            Notice::PasskeyFailed,
+            Some(error.to_string()),
+            StatusCode::CONFLICT,
+        ),
+        Err(error) => (
+            Notice::PasskeyFailed,
+            Some(error.to_string()),
+            StatusCode::UNAUTHORIZED,
+        ),
+    };
+    render(
+        &state,
+        prefs,
+        &session,
+        &token,
+        Some(notice),
+        detail.as_deref(),
+        status,
+    )
+    .await
+}
+
+/// A form naming one passkey.
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf_token: String,
+    credential_id: String,
+}
+
+/// Removes one of the person's passkeys.
+#[utoipa::path(post, path = "/account/passkeys/remove", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, credential_id"),
+    responses(
+        (status = 303, description = "back to the account page"),
+        (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
+    ))]
+pub async fn passkey_remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let removed = async {
+        let mut conn = state.store.conn().await?;
+        passkeys::remove(&mut conn, session.subject, &form.credential_id).await
+    };
+    match removed.await {
+        Ok(_) => web::see_other("/account"),
+        Err(error) => store_page(error),
+    }
+}
+
+/// The script that drives passkey ceremonies on the pages.
+pub async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/passkey.js"),
+    )
+}
