@@ -6,8 +6,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 use tongban_core::time::Timestamp;
 use tongban_identity::access::Caller;
-use tongban_identity::grants;
 use tongban_identity::tokens::{AccessClaims, TokenError};
+use tongban_identity::{dpop, grants};
 
 use crate::middleware::request_id;
 use crate::problem::{ApiError, ProblemType};
@@ -26,18 +26,17 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
+        let now = Timestamp::now();
+        let authorization = parts
             .headers
             .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::bearer("a bearer access token is required", false))?;
-        let claims = match state
-            .tokens
-            .verify_access_token(token, Timestamp::now())
-            .await
-        {
+            .and_then(|v| v.to_str().ok());
+        let (scheme, token) = match authorization.and_then(|v| v.split_once(' ')) {
+            Some(("Bearer", token)) => ("Bearer", token.trim()),
+            Some(("DPoP", token)) => ("DPoP", token.trim()),
+            _ => return Err(ApiError::bearer("a bearer access token is required", false)),
+        };
+        let claims = match state.tokens.verify_access_token(token, now).await {
             Ok(claims) => claims,
             Err(TokenError::Invalid(why)) => return Err(ApiError::bearer(why, true)),
             Err(error) => {
@@ -45,6 +44,44 @@ impl FromRequestParts<AppState> for Authenticated {
                 return Err(ApiError::bare(ProblemType::Internal));
             }
         };
+        // A DPoP-bound token works only with a proof by its key (RFC 9449 §7).
+        if let Some(cnf) = &claims.cnf {
+            if scheme != "DPoP" {
+                return Err(ApiError::dpop(
+                    "this token is DPoP-bound: present it with the DPoP scheme and a proof",
+                    None,
+                ));
+            }
+            let proof = parts
+                .headers
+                .get("dpop")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ApiError::dpop("a DPoP proof is required", None))?;
+            let url = format!("{}{}", state.tokens.issuer(), parts.uri.path());
+            let target = dpop::ProofTarget {
+                method: parts.method.as_str(),
+                url: &url,
+                access_token: Some(token),
+            };
+            let checked = {
+                let mut conn = state.store.conn().await?;
+                dpop::verify(&mut conn, &state.dpop, proof, target, now).await
+            };
+            match checked {
+                Ok(jkt) if jkt == cnf.jkt => {}
+                Ok(_) => return Err(ApiError::dpop("the proof is by another key", None)),
+                Err(dpop::DpopError::UseNonce) => {
+                    return Err(ApiError::dpop(
+                        "a DPoP nonce is required",
+                        Some(state.dpop.issue(now)),
+                    ));
+                }
+                Err(dpop::DpopError::Invalid(why)) => return Err(ApiError::dpop(why, None)),
+                Err(dpop::DpopError::Store(error)) => return Err(error.into()),
+            }
+        } else if scheme == "DPoP" {
+            return Err(ApiError::bearer("the token is not DPoP-bound", true));
+        }
         // The connection is released before the handler takes its own.
         let revoked = {
             let mut conn = state.store.conn().await?;

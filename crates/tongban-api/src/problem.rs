@@ -205,6 +205,7 @@ pub struct ApiError {
     status: Option<StatusCode>,
     detail: Option<String>,
     challenge: Option<&'static str>,
+    dpop_nonce: Option<String>,
 }
 
 impl ApiError {
@@ -215,6 +216,7 @@ impl ApiError {
             status: None,
             detail: Some(detail.into()),
             challenge: None,
+            dpop_nonce: None,
         }
     }
 
@@ -225,6 +227,7 @@ impl ApiError {
             status: None,
             detail: None,
             challenge: None,
+            dpop_nonce: None,
         }
     }
 
@@ -245,6 +248,19 @@ impl ApiError {
         } else {
             "Bearer realm=\"tongban\""
         });
+        error
+    }
+
+    /// A 401 for a DPoP-bound token presented without a valid proof (RFC 9449 §7.1),
+    /// with a fresh nonce when the proof lacked one.
+    pub fn dpop(detail: impl Into<String>, nonce: Option<String>) -> Self {
+        let mut error = Self::new(ProblemType::Unauthorized, detail);
+        error.challenge = Some(if nonce.is_some() {
+            "DPoP error=\"use_dpop_nonce\", algs=\"ES256 EdDSA\""
+        } else {
+            "DPoP error=\"invalid_token\", algs=\"ES256 EdDSA\""
+        });
+        error.dpop_nonce = nonce;
         error
     }
 
@@ -386,6 +402,9 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             );
+        }
+        if let Some(nonce) = self.dpop_nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            headers.insert("dpop-nonce", nonce);
         }
         response
     }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub passkeys: Arc<tongban_identity::passkeys::Passkeys>,
     /// Computes pairwise subject identifiers.
     pub pairwise: Arc<tongban_identity::pairwise::PairwiseKey>,
+    /// Issues and checks DPoP nonces.
+    pub dpop: Arc<tongban_identity::dpop::DpopNonces>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -66,6 +68,7 @@ impl AppState {
             codes: Arc::new(CodeKey::derive(kek)),
             passkeys: Arc::new(tongban_identity::passkeys::Passkeys::new(public_url)),
             pairwise: Arc::new(tongban_identity::pairwise::PairwiseKey::derive(kek)),
+            dpop: Arc::new(tongban_identity::dpop::DpopNonces::derive(kek)),
             verify_limiter: Arc::new(crate::limit::RateLimiter::new(
                 VERIFY_PER_MINUTE,
                 Duration::from_secs(60),

@@ -224,6 +224,16 @@ pub async fn clients(conn: &mut Conn, _admin: &Admin) -> Result<Vec<Client>, Adm
     Ok(clients::list(conn).await?)
 }
 
+/// Back-channel logout deliveries, newest first (`state`: pending, delivered or
+/// failed), so that administrators see the relying parties that were not told.
+pub async fn logout_deliveries(
+    conn: &mut Conn,
+    _admin: &Admin,
+    state: Option<&str>,
+) -> Result<Vec<crate::backchannel::DeliveryRecord>, AdminError> {
+    Ok(crate::backchannel::list(conn, state, 500).await?)
+}
+
 /// Adds or replaces development registry entries `(name, resident_id)`, all or
 /// nothing; an error names the entry's 0-based index.
 pub async fn import_registry(

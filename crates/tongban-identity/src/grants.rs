@@ -26,6 +26,10 @@ pub struct RefreshGrant {
     pub scope: Vec<String>,
     /// When it expires.
     pub expires_at: Timestamp,
+    /// The DPoP key it is bound to (RFC 9449 §5): only proofs by that key use it.
+    pub dpop_jkt: Option<String>,
+    /// The session's acr and auth_time, for the access tokens it yields.
+    pub login: Option<(String, Timestamp)>,
 }
 
 /// Why a refresh token was refused (`invalid_grant`), or a fault.
@@ -67,8 +71,8 @@ pub async fn issue_refresh(
         ..grant.clone()
     };
     sqlx::query(
-        "INSERT INTO refresh_tokens (token_sha256, family_id, client_id, session_id, subject_id, scope, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO refresh_tokens (token_sha256, family_id, client_id, session_id, subject_id, scope, created_at, expires_at, \
+         dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(sha256_hex(&token))
     .bind(&stored.family_id)
@@ -78,6 +82,7 @@ pub async fn issue_refresh(
     .bind(stored.scope.join(" "))
     .bind(now.unix_millis())
     .bind(stored.expires_at.unix_millis())
+    .bind(stored.dpop_jkt.as_deref())
     .execute(conn)
     .await?;
     Ok((token, stored))
@@ -99,18 +104,20 @@ pub async fn revoke_family(
     Ok(())
 }
 
-/// Uses a refresh token: it must be live and `client_id`'s. Returns its grant and a
-/// successor. A token used before is proof of theft: its family is revoked.
+/// Uses a refresh token: it must be live and `client_id`'s, and presented with a proof
+/// of its DPoP key (`jkt`) if it is bound to one. Returns its grant and a successor. A
+/// token used before is proof of theft: its family is revoked.
 pub async fn rotate(
     conn: &mut Conn,
     token: &str,
     client_id: &str,
+    jkt: Option<&str>,
     now: Timestamp,
 ) -> Result<(String, RefreshGrant), GrantError> {
     let digest = sha256_hex(token);
     let row = sqlx::query(
         "SELECT r.family_id, r.client_id, r.session_id, r.subject_id, r.scope, r.expires_at, r.used_at, r.revoked_at, \
-         s.ended_at FROM refresh_tokens r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.token_sha256 = $1",
+         r.dpop_jkt, s.ended_at, s.acr, s.auth_time FROM refresh_tokens r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.token_sha256 = $1",
     )
     .bind(&digest)
     .fetch_optional(&mut *conn)
@@ -125,6 +132,14 @@ pub async fn rotate(
     }
     if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
         return Err(GrantError::InvalidGrant("the refresh token was revoked"));
+    }
+    // A bound token without its key's proof is refused before it counts as used: the
+    // proof is what tells the holder from a thief.
+    let bound: Option<String> = row.try_get("dpop_jkt")?;
+    if bound.is_some() && bound.as_deref() != jkt {
+        return Err(GrantError::InvalidGrant(
+            "the refresh token is bound to another DPoP key",
+        ));
     }
     let reused = row.try_get::<Option<i64>, _>("used_at")?.is_some();
     let claimed = !reused
@@ -150,6 +165,8 @@ pub async fn rotate(
         return Err(GrantError::InvalidGrant("the session has ended"));
     }
     let scope: String = row.try_get("scope")?;
+    let acr: Option<String> = row.try_get("acr")?;
+    let auth_time: Option<i64> = row.try_get("auth_time")?;
     let grant = RefreshGrant {
         family_id,
         client_id: owner,
@@ -157,6 +174,8 @@ pub async fn rotate(
         subject_id: row.try_get("subject_id")?,
         scope: scope.split_whitespace().map(str::to_owned).collect(),
         expires_at: now,
+        dpop_jkt: bound,
+        login: acr.zip(auth_time.map(Timestamp::from_unix_millis)),
     };
     issue_refresh(conn, &grant, now).await
 }
@@ -168,7 +187,7 @@ pub async fn active_refresh(
     now: Timestamp,
 ) -> Result<Option<RefreshGrant>, GrantError> {
     let row = sqlx::query(
-        "SELECT family_id, client_id, session_id, subject_id, scope, expires_at FROM refresh_tokens \
+        "SELECT family_id, client_id, session_id, subject_id, scope, expires_at, dpop_jkt FROM refresh_tokens \
          WHERE token_sha256 = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(sha256_hex(token))
@@ -184,6 +203,8 @@ pub async fn active_refresh(
             subject_id: r.try_get("subject_id")?,
             scope: scope.split_whitespace().map(str::to_owned).collect(),
             expires_at: Timestamp::from_unix_millis(r.try_get("expires_at")?),
+            dpop_jkt: r.try_get("dpop_jkt")?,
+            login: None,
         })
     })
     .transpose()

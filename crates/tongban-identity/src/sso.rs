@@ -32,8 +32,8 @@ pub const SESSION_ABSOLUTE_MS: i64 = 12 * 60 * 60 * 1000;
 /// clock, and SSO at many portals then costs no write each.
 pub const SESSION_TOUCH_MS: i64 = 60 * 1000;
 
-/// The raw query parameters of `/authorize`.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// The raw query parameters of `/authorize` (or of a pushed request).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct AuthorizeParams {
     /// Must be `code`.
     pub response_type: Option<String>,
@@ -794,6 +794,24 @@ pub async fn redeem_code(
     })
 }
 
+/// Records that `client` took part in `session` (for back-channel logout) and returns
+/// the subject identifier it is told: the public id for a first-party client, a
+/// pairwise one (remembered, for userinfo) for a third-party client.
+pub async fn join_session(
+    conn: &mut Conn,
+    pairwise: &crate::pairwise::PairwiseKey,
+    client: &Client,
+    session: &Session,
+) -> Result<String, StoreError> {
+    let subject = session.subject.to_string();
+    let sub = client.subject_for(pairwise, &subject);
+    if let Some(sector) = &client.sector {
+        crate::pairwise::remember(conn, sector, &sub, &subject).await?;
+    }
+    crate::backchannel::record_participant(conn, &session.id, &client.id, &sub).await?;
+    Ok(sub)
+}
+
 /// A live session as the account page lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionSummary {
@@ -836,6 +854,71 @@ pub async fn sessions_of(
         .collect()
 }
 
+/// Which of a person's live sessions to end.
+enum Ending<'a> {
+    One(&'a str),
+    AllBut(&'a str),
+    All,
+}
+
+/// Ends the chosen live sessions of `subject`: each relying party that took part is
+/// queued a logout token (back-channel logout) and the sessions' refresh tokens are
+/// revoked, in the caller's transaction. Returns how many sessions ended.
+async fn end_sessions(
+    conn: &mut Conn,
+    subject: SubjectId,
+    which: Ending<'_>,
+    now: Timestamp,
+) -> Result<u64, SsoError> {
+    let live = "SELECT id FROM sessions WHERE subject_id = $1 AND ended_at IS NULL";
+    let (sql, other) = match which {
+        Ending::One(id) => (format!("{live} AND id = $2"), Some(id)),
+        Ending::AllBut(id) => (format!("{live} AND id <> $2"), Some(id)),
+        Ending::All => (live.to_owned(), None),
+    };
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subject.to_string());
+    if let Some(other) = other {
+        query = query.bind(other);
+    }
+    let ids: Vec<String> = query
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        crate::backchannel::queue(conn, id, now).await?;
+        sqlx::query("UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
+            .bind(id)
+            .bind(now.unix_millis())
+            .execute(&mut *conn)
+            .await?;
+    }
+    // Refresh tokens of the ended sessions; ending all (or all but one) also takes
+    // those that belong to no session.
+    let revoke = match which {
+        Ending::One(_) => {
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE subject_id = $1 \
+             AND session_id = $3 AND revoked_at IS NULL"
+        }
+        Ending::AllBut(_) => {
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE subject_id = $1 \
+             AND (session_id IS NULL OR session_id <> $3) AND revoked_at IS NULL"
+        }
+        Ending::All => {
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL"
+        }
+    };
+    let mut query = sqlx::query(revoke)
+        .bind(subject.to_string())
+        .bind(now.unix_millis());
+    if let Some(other) = other {
+        query = query.bind(other);
+    }
+    query.execute(conn).await?;
+    Ok(ids.len() as u64)
+}
+
 /// Ends session `session_id` of `subject` and revokes the refresh tokens issued in
 /// it. False if there was no such live session of theirs.
 pub async fn end_session(
@@ -844,23 +927,7 @@ pub async fn end_session(
     session_id: &str,
     now: Timestamp,
 ) -> Result<bool, SsoError> {
-    let ended = sqlx::query(
-        "UPDATE sessions SET ended_at = $3 WHERE id = $1 AND subject_id = $2 AND ended_at IS NULL",
-    )
-    .bind(session_id)
-    .bind(subject.to_string())
-    .bind(now.unix_millis())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(session_id)
-    .bind(now.unix_millis())
-    .execute(conn)
-    .await?;
-    Ok(ended > 0)
+    Ok(end_sessions(conn, subject, Ending::One(session_id), now).await? > 0)
 }
 
 /// Ends every session of `subject` but `keep` and revokes their refresh tokens
@@ -871,25 +938,7 @@ pub async fn end_other_sessions(
     keep: &str,
     now: Timestamp,
 ) -> Result<u64, SsoError> {
-    let ended = sqlx::query(
-        "UPDATE sessions SET ended_at = $3 WHERE subject_id = $1 AND id <> $2 AND ended_at IS NULL",
-    )
-    .bind(subject.to_string())
-    .bind(keep)
-    .bind(now.unix_millis())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = $3 WHERE subject_id = $1 \
-         AND (session_id IS NULL OR session_id <> $2) AND revoked_at IS NULL",
-    )
-    .bind(subject.to_string())
-    .bind(keep)
-    .bind(now.unix_millis())
-    .execute(conn)
-    .await?;
-    Ok(ended)
+    end_sessions(conn, subject, Ending::AllBut(keep), now).await
 }
 
 /// The CSRF token of the account page's forms: derived from the session cookie, which
@@ -906,21 +955,7 @@ pub async fn end_all_sessions(
     subject: SubjectId,
     now: Timestamp,
 ) -> Result<u64, SsoError> {
-    let ended =
-        sqlx::query("UPDATE sessions SET ended_at = $2 WHERE subject_id = $1 AND ended_at IS NULL")
-            .bind(subject.to_string())
-            .bind(now.unix_millis())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(subject.to_string())
-    .bind(now.unix_millis())
-    .execute(conn)
-    .await?;
-    Ok(ended)
+    end_sessions(conn, subject, Ending::All, now).await
 }
 
 /// Marks the login flow named by `cookie` as past its password for `login`, waiting for

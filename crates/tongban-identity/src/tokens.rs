@@ -43,7 +43,43 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Unique id.
     pub jti: String,
+    /// The login's assurance level (RFC 9068 §2.2.3), for tokens of a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// When the person logged in, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// The key the token is bound to (DPoP, RFC 9449 §6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
+
+/// A token's confirmation claim (RFC 7800): the thumbprint of a DPoP key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// JWK SHA-256 thumbprint (RFC 7638), base64url.
+    pub jkt: String,
+}
+
+/// What an access token is for.
+#[derive(Clone, Copy, Debug)]
+pub struct AccessRequest<'a> {
+    /// The subject as the client knows it (the client itself for its own tokens).
+    pub sub: &'a str,
+    /// The client.
+    pub client_id: &'a str,
+    /// Granted scopes.
+    pub scope: &'a [String],
+    /// The login, for tokens of a person: its acr and auth_time.
+    pub login: Option<(&'a str, Timestamp)>,
+    /// The DPoP key thumbprint the token is bound to.
+    pub jkt: Option<&'a str>,
+}
+
+/// The event of a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.4).
+pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// Lifetime of logout tokens, seconds.
+pub const LOGOUT_TOKEN_SECS: i64 = 120;
 
 /// Why a token was refused or could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -91,17 +127,18 @@ impl TokenIssuer {
         Ok(jose::sign_compact(signer.as_ref(), &payload, &header)?)
     }
 
-    /// An ID token for `session` to `client_id`.
+    /// An ID token for `session` to `client_id`, which knows the person as `sub`.
     pub async fn id_token(
         &self,
         client_id: &str,
+        sub: &str,
         session: &Session,
         nonce: Option<&str>,
         now: Timestamp,
     ) -> Result<String, TokenError> {
         let mut claims = json!({
             "iss": self.issuer,
-            "sub": session.subject.to_string(),
+            "sub": sub,
             "aud": client_id,
             "iat": seconds(now),
             "exp": seconds(now) + ID_TOKEN_SECS,
@@ -120,28 +157,53 @@ impl TokenIssuer {
         self.sign("JWT", &claims, now).await
     }
 
-    /// A JWT access token (RFC 9068) for `sub` via `client_id` with `scope`; returns
-    /// the token and its claims (the `jti` is what revocation lists).
+    /// A JWT access token (RFC 9068) for `request`; returns the token and its claims
+    /// (the `jti` is what revocation lists).
     pub async fn access_token(
         &self,
-        sub: &str,
-        client_id: &str,
-        scope: &[String],
+        request: AccessRequest<'_>,
         now: Timestamp,
     ) -> Result<(String, AccessClaims), TokenError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            sub: sub.to_owned(),
+            sub: request.sub.to_owned(),
             aud: self.issuer.clone(),
-            client_id: client_id.to_owned(),
-            scope: scope.join(" "),
+            client_id: request.client_id.to_owned(),
+            scope: request.scope.join(" "),
             iat: seconds(now),
             exp: seconds(now) + ACCESS_TOKEN_SECS,
             jti: random_token(16)?,
+            acr: request.login.map(|(acr, _)| acr.to_owned()),
+            auth_time: request.login.map(|(_, at)| seconds(at)),
+            cnf: request.jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         };
         let value =
             serde_json::to_value(&claims).map_err(|e| TokenError::Invalid(e.to_string()))?;
         Ok((self.sign("at+jwt", &value, now).await?, claims))
+    }
+
+    /// A logout token (OIDC Back-Channel Logout 1.0 §2.4) telling `client_id` that the
+    /// session `sid` of `sub` ended. It has no nonce, so it cannot pass for an ID token.
+    pub async fn logout_token(
+        &self,
+        client_id: &str,
+        sub: &str,
+        sid: &str,
+        now: Timestamp,
+    ) -> Result<String, TokenError> {
+        let claims = json!({
+            "iss": self.issuer,
+            "sub": sub,
+            "aud": client_id,
+            "iat": seconds(now),
+            "exp": seconds(now) + LOGOUT_TOKEN_SECS,
+            "jti": random_token(16)?,
+            "sid": sid,
+            "events": { LOGOUT_EVENT: {} },
+        });
+        self.sign("logout+jwt", &claims, now).await
     }
 
     /// Verifies one of our access tokens: signature by a published key (never `none`,

@@ -8,5 +8,6 @@ pub mod admin;
 pub mod cli;
 pub mod keys;
 pub mod logging;
+pub mod logout_delivery;
 pub mod server;
 pub mod startup;

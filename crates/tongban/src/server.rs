@@ -28,6 +28,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
     crl_refresher: JoinHandle<()>,
+    logout_sender: JoinHandle<()>,
     grace: Duration,
 }
 
@@ -84,6 +85,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &config.public_url,
     ));
     let crl_refresher = tokio::spawn(refresh_crls(pki.clone()));
+    let logout_sender = tokio::spawn(crate::logout_delivery::run(
+        store.clone(),
+        tongban_identity::tokens::TokenIssuer::new(&config.public_url, pki.token_keys().clone()),
+    ));
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         axum::serve(
@@ -109,6 +114,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stop,
         task,
         crl_refresher,
+        logout_sender,
         grace,
     })
 }
@@ -135,6 +141,7 @@ impl Running {
         tracing::info!(grace_secs = self.grace.as_secs(), "shutting down");
         let _ = self.stop.send(true);
         self.crl_refresher.abort();
+        self.logout_sender.abort();
         let mut task = self.task;
         match tokio::time::timeout(self.grace, &mut task).await {
             Ok(joined) => joined.context("server task failed")??,

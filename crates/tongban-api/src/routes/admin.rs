@@ -488,6 +488,68 @@ pub async fn clients(
     ))
 }
 
+/// Which logout deliveries to list.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DeliveriesQuery {
+    /// `pending`, `delivered` or `failed`; all when absent.
+    state: Option<String>,
+}
+
+/// A back-channel logout delivery.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryBody {
+    id: String,
+    client_id: String,
+    session_id: String,
+    /// `pending`, `delivered` or `failed` (given up after the last retry).
+    state: &'static str,
+    attempts: i64,
+    /// Queued, ms since the epoch.
+    created_at: i64,
+    /// The next attempt of a pending delivery, ms since the epoch.
+    next_attempt_at: Option<i64>,
+    /// Why the last attempt failed.
+    last_error: Option<String>,
+}
+
+/// Back-channel logout deliveries, newest first (at most 500): which relying parties
+/// were told of a logout, which are still being retried, which were given up.
+#[utoipa::path(get, path = "/api/v1/admin/logout-deliveries", tag = "admin",
+    params(DeliveriesQuery),
+    responses(
+        (status = 200, description = "the deliveries", body = Vec<DeliveryBody>),
+        (status = 422, description = "an unknown state", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn logout_deliveries(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    axum::extract::Query(query): axum::extract::Query<DeliveriesQuery>,
+) -> Result<axum::Json<Vec<DeliveryBody>>, ApiError> {
+    let admin = auth.caller.admin()?;
+    if let Some(s) = query.state.as_deref()
+        && !matches!(s, "pending" | "delivered" | "failed")
+    {
+        return Err(invalid("state", "must be pending, delivered or failed"));
+    }
+    let mut conn = state.store.conn().await?;
+    let list = admin::logout_deliveries(&mut conn, &admin, query.state.as_deref()).await?;
+    Ok(axum::Json(
+        list.into_iter()
+            .map(|d| DeliveryBody {
+                id: d.id,
+                client_id: d.client_id,
+                session_id: d.session_id,
+                state: d.state,
+                attempts: d.attempts,
+                created_at: d.created_at,
+                next_attempt_at: d.next_attempt_at,
+                last_error: d.last_error,
+            })
+            .collect(),
+    ))
+}
+
 /// One development registry entry.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

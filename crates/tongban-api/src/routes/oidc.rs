@@ -21,7 +21,8 @@ use tongban_identity::sso::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, FlowTarget, Session,
     SsoError,
 };
-use tongban_identity::totp;
+use tongban_identity::tokens::AccessRequest;
+use tongban_identity::{dpop, par, totp};
 
 use crate::auth::Authenticated;
 use crate::pages;
@@ -52,7 +53,12 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         "introspection_endpoint": format!("{iss}/introspect"),
         "revocation_endpoint": format!("{iss}/revoke"),
         "end_session_endpoint": format!("{iss}/logout"),
-        "subject_types_supported": ["public"],
+        "subject_types_supported": ["public", "pairwise"],
+        "pushed_authorization_request_endpoint": format!("{iss}/par"),
+        "require_pushed_authorization_requests": false,
+        "dpop_signing_alg_values_supported": ["ES256", "EdDSA"],
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA"],
@@ -109,7 +115,28 @@ pub async fn authorize(
         Ok(client) => client,
         Err(error) => return store_page(error),
     };
-    let request = match sso::validate(client, &params, false) {
+    // A pushed request (RFC 9126 §4) replaces every other parameter.
+    let (params, pushed) = match params.request_uri.as_deref() {
+        Some(uri) => {
+            let taken = match state.store.conn().await {
+                Ok(mut conn) => par::take(&mut conn, uri, client_id, now).await,
+                Err(error) => return store_page(error),
+            };
+            match taken {
+                Ok(pushed) => (pushed, true),
+                Err(par::ParError::Unknown) => {
+                    return pages::error(
+                        StatusCode::BAD_REQUEST,
+                        "无法继续 Cannot continue",
+                        "the request_uri is unknown, expired or used; start again at the service",
+                    );
+                }
+                Err(error) => return store_page(error),
+            }
+        }
+        None => (params, false),
+    };
+    let request = match sso::validate(client, &params, pushed) {
         Ok((_, request)) => request,
         Err(AuthorizeError::Page(reason)) => {
             return pages::error(StatusCode::BAD_REQUEST, "无法继续 Cannot continue", &reason);
@@ -255,6 +282,15 @@ fn code_redirect(
     session: &Session,
     now: Timestamp,
 ) -> Response {
+    if !sso::meets_requirement(session, request) {
+        return redirect_error(
+            state,
+            &request.redirect_uri,
+            "unmet_authentication_requirements",
+            Some("the login did not reach the assurance level the client requires"),
+            request.state.as_deref(),
+        );
+    }
     match sso::issue_code(&state.codes, request, session, now) {
         Ok(code) => {
             let mut query = vec![("code", code.as_str()), ("iss", state.tokens.issuer())];
@@ -671,6 +707,85 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     response
 }
 
+/// A pushed authorization request: the authorization parameters and the client's
+/// credentials.
+#[derive(Deserialize)]
+pub struct ParForm {
+    #[serde(flatten)]
+    params: AuthorizeParams,
+    #[serde(flatten)]
+    auth: ClientAuthForm,
+}
+
+/// Pushed authorization request endpoint (RFC 9126): the client posts its request,
+/// authenticated, and gets a `request_uri` to send the browser with.
+#[utoipa::path(post, path = "/par", tag = "oidc",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "the /authorize parameters (response_type, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method, prompt, max_age, acr_values, claims, …) and client authentication"),
+    responses(
+        (status = 201, description = "`request_uri` and `expires_in` (60 s); the URI works once", body = Object),
+        (status = 400, description = "RFC 6749 §5.2 error (invalid_request, invalid_scope, unauthorized_client, invalid_dpop_proof)", body = Object),
+        (status = 401, description = "invalid_client", body = Object),
+    ))]
+pub async fn pushed_request(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ParForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let client = match authenticate_client(&state, &headers, &form.auth, "/par").await {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    if form.params.request_uri.is_some() {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "a pushed request cannot name a request_uri",
+        );
+    }
+    if form
+        .params
+        .client_id
+        .as_deref()
+        .is_some_and(|id| id != client.id)
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id differs from the authenticated client",
+        );
+    }
+    let mut params = form.params;
+    params.client_id = Some(client.id.clone());
+    // Validated now, so the client hears of a bad request at once (§2.1); again when
+    // the browser arrives, against the client as it is then.
+    match sso::validate(Some(client.clone()), &params, true) {
+        Ok(_) => {}
+        Err(AuthorizeError::Page(why)) => {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &why);
+        }
+        Err(AuthorizeError::Redirect {
+            error, description, ..
+        }) => return oauth_error(StatusCode::BAD_REQUEST, error, &description),
+    }
+    let pushed = match state.store.conn().await {
+        Ok(mut conn) => par::push(&mut conn, &client.id, &params, now).await,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    match pushed {
+        Ok(uri) => {
+            let mut response = token_response(json!({
+                "request_uri": uri,
+                "expires_in": par::LIFETIME_SECS,
+            }));
+            *response.status_mut() = StatusCode::CREATED;
+            response
+        }
+        Err(error) => internal(error),
+    }
+}
+
 /// The token request's fields.
 #[derive(Deserialize)]
 pub struct TokenForm {
@@ -865,6 +980,11 @@ pub async fn token(
 ) -> Response {
     let now = Timestamp::now();
     let grant_type = form.grant_type.as_deref().unwrap_or("");
+    let jkt = match dpop_key(&state, &headers, "/token", now).await {
+        Ok(jkt) => jkt,
+        Err(response) => return response,
+    };
+    let jkt = jkt.as_deref();
     // client_credentials writes nothing: no transaction, so no write lock is held
     // while its token is signed.
     if grant_type == "client_credentials" {
@@ -873,7 +993,7 @@ pub async fn token(
         let found = authenticate_client(&state, &headers, &form.auth, "/token").await;
         return match found {
             Ok(client) if client.allows_grant(grant_type) => {
-                client_credentials_grant(&state, &client, &form, now)
+                client_credentials_grant(&state, &client, &form, jkt, now)
                     .await
                     .unwrap_or_else(|response| response)
             }
@@ -901,8 +1021,8 @@ pub async fn token(
         Err(error) => return ApiError::from(error).into_response(),
     };
     let result = match grant_type {
-        "authorization_code" => code_grant(&state, &mut tx, &client, &form, now).await,
-        "refresh_token" => refresh_grant(&state, &mut tx, &client, &form, now).await,
+        "authorization_code" => code_grant(&state, &mut tx, &client, &form, jkt, now).await,
+        "refresh_token" => refresh_grant(&state, &mut tx, &client, &form, jkt, now).await,
         _ => Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -916,6 +1036,61 @@ pub async fn token(
     result.unwrap_or_else(|response| response)
 }
 
+/// The key of the request's DPoP proof (RFC 9449 §5), if it has one; a bad proof or
+/// one without a current nonce is answered at once.
+async fn dpop_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    endpoint: &str,
+    now: Timestamp,
+) -> Result<Option<String>, Response> {
+    let Some(proof) = headers.get("dpop") else {
+        return Ok(None);
+    };
+    let proof = proof.to_str().map_err(|_| {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_dpop_proof",
+            "the DPoP header is not text",
+        )
+    })?;
+    let url = format!("{}{endpoint}", state.tokens.issuer());
+    let target = dpop::ProofTarget {
+        method: "POST",
+        url: &url,
+        access_token: None,
+    };
+    let mut conn = state
+        .store
+        .conn()
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    match dpop::verify(&mut conn, &state.dpop, proof, target, now).await {
+        Ok(jkt) => Ok(Some(jkt)),
+        Err(dpop::DpopError::UseNonce) => {
+            let mut response = oauth_error(
+                StatusCode::BAD_REQUEST,
+                "use_dpop_nonce",
+                "send the DPoP proof again with this nonce",
+            );
+            if let Ok(nonce) = HeaderValue::from_str(&state.dpop.issue(now)) {
+                response.headers_mut().insert("dpop-nonce", nonce);
+            }
+            Err(response)
+        }
+        Err(dpop::DpopError::Invalid(why)) => Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_dpop_proof",
+            &why,
+        )),
+        Err(dpop::DpopError::Store(error)) => Err(ApiError::from(error).into_response()),
+    }
+}
+
+fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
+}
+
 fn internal(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "token endpoint");
     ApiError::bare(ProblemType::Internal).into_response()
@@ -926,6 +1101,7 @@ async fn code_grant(
     tx: &mut tongban_store::Conn,
     client: &Client,
     form: &TokenForm,
+    jkt: Option<&str>,
     now: Timestamp,
 ) -> Result<Response, Response> {
     let (Some(code), Some(redirect_uri), Some(verifier)) =
@@ -955,19 +1131,37 @@ async fn code_grant(
         Err(CodeError::Store(error)) => return Err(ApiError::from(error).into_response()),
     };
     let subject = grant.session.subject.to_string();
-    let id_token = state
-        .tokens
-        .id_token(&client.id, &grant.session, grant.nonce.as_deref(), now)
+    // The relying party joins the session (for back-channel logout) under the subject
+    // it is told: pairwise for a third-party client.
+    let sub = sso::join_session(tx, &state.pairwise, client, &grant.session)
         .await
         .map_err(internal)?;
+    let id_token = state
+        .tokens
+        .id_token(
+            &client.id,
+            &sub,
+            &grant.session,
+            grant.nonce.as_deref(),
+            now,
+        )
+        .await
+        .map_err(internal)?;
+    let request = AccessRequest {
+        sub: &sub,
+        client_id: &client.id,
+        scope: &grant.scope,
+        login: Some((&grant.session.acr, grant.session.auth_time)),
+        jkt,
+    };
     let (access_token, claims) = state
         .tokens
-        .access_token(&subject, &client.id, &grant.scope, now)
+        .access_token(request, now)
         .await
         .map_err(internal)?;
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": token_type(jkt),
         "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
         "id_token": id_token,
         "scope": grant.scope.join(" "),
@@ -981,6 +1175,8 @@ async fn code_grant(
             subject_id: subject,
             scope: grant.scope.clone(),
             expires_at: now,
+            dpop_jkt: jkt.map(str::to_owned),
+            login: None,
         };
         let (token, stored) = grants::issue_refresh(tx, &refresh, now)
             .await
@@ -999,6 +1195,7 @@ async fn refresh_grant(
     tx: &mut tongban_store::Conn,
     client: &Client,
     form: &TokenForm,
+    jkt: Option<&str>,
     now: Timestamp,
 ) -> Result<Response, Response> {
     let Some(token) = &form.refresh_token else {
@@ -1008,21 +1205,29 @@ async fn refresh_grant(
             "refresh_token is required",
         ));
     };
-    let (next, grant) = match grants::rotate(tx, token, &client.id, now).await {
+    let (next, grant) = match grants::rotate(tx, token, &client.id, jkt, now).await {
         Ok(rotated) => rotated,
         Err(GrantError::InvalidGrant(why)) => {
             return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why));
         }
         Err(error) => return Err(internal(error)),
     };
+    let sub = client.subject_for(&state.pairwise, &grant.subject_id);
+    let request = AccessRequest {
+        sub: &sub,
+        client_id: &client.id,
+        scope: &grant.scope,
+        login: grant.login.as_ref().map(|(acr, at)| (acr.as_str(), *at)),
+        jkt,
+    };
     let (access_token, _) = state
         .tokens
-        .access_token(&grant.subject_id, &client.id, &grant.scope, now)
+        .access_token(request, now)
         .await
         .map_err(internal)?;
     Ok(token_response(json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": token_type(jkt),
         "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
         "refresh_token": next,
         "scope": grant.scope.join(" "),
@@ -1033,6 +1238,7 @@ async fn client_credentials_grant(
     state: &AppState,
     client: &Client,
     form: &TokenForm,
+    jkt: Option<&str>,
     now: Timestamp,
 ) -> Result<Response, Response> {
     if !client.confidential {
@@ -1054,14 +1260,21 @@ async fn client_credentials_grant(
         ));
     }
     // With no resource owner, the client is the subject (RFC 9068 §2.2).
+    let request = AccessRequest {
+        sub: &client.id,
+        client_id: &client.id,
+        scope: &requested,
+        login: None,
+        jkt,
+    };
     let (access_token, _) = state
         .tokens
-        .access_token(&client.id, &client.id, &requested, now)
+        .access_token(request, now)
         .await
         .map_err(internal)?;
     Ok(token_response(json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": token_type(jkt),
         "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
         "scope": requested.join(" "),
     })))
@@ -1206,7 +1419,21 @@ pub async fn userinfo(State(state): State<AppState>, caller: Authenticated) -> R
         Err(error) => return ApiError::from(error).into_response(),
     };
     let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
-    let profile = match tongban_identity::subjects::profile_of(&mut conn, &claims.sub).await {
+    // A third-party client's token names the person by a pairwise identifier.
+    let sector = match state.clients.find(&claims.client_id).await {
+        Ok(client) => client.and_then(|c| c.sector),
+        Err(error) => return internal(error),
+    };
+    let subject = match &sector {
+        Some(sector) => {
+            match tongban_identity::pairwise::resolve(&mut conn, sector, &claims.sub).await {
+                Ok(found) => found.unwrap_or_default(),
+                Err(error) => return ApiError::from(error).into_response(),
+            }
+        }
+        None => claims.sub.clone(),
+    };
+    let profile = match tongban_identity::subjects::profile_of(&mut conn, &subject).await {
         Ok(profile) => profile,
         Err(error) => return internal(error),
     };

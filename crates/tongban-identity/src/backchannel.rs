@@ -1,0 +1,224 @@
+//! Back-channel logout (OpenID Connect Back-Channel Logout 1.0): every relying party
+//! that took part in a session is told when it ends, by a signed logout token posted
+//! to its registered `backchannel_logout_uri`.
+//!
+//! Ending a session queues one delivery per such client in the same transaction; a
+//! background task delivers them, retrying with exponential back-off, and records the
+//! failures so that administrators see them. Deliveries live in the database, so any
+//! instance delivers what another queued.
+
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, StoreError};
+
+/// Attempts before a delivery is given up (and stays listed as failed).
+pub const MAX_ATTEMPTS: i64 = 8;
+/// The first retry waits this long; each later one twice as long as the one before.
+pub const FIRST_RETRY_MS: i64 = 2_000;
+/// A delivery being attempted is not picked again for this long.
+const LEASE_MS: i64 = 30_000;
+
+/// Records that `client_id` took part in `session_id`, knowing the person as `sub`.
+pub async fn record_participant(
+    conn: &mut Conn,
+    session_id: &str,
+    client_id: &str,
+    sub: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO session_clients (session_id, client_id, sub) VALUES ($1, $2, $3) \
+         ON CONFLICT (session_id, client_id) DO NOTHING",
+    )
+    .bind(session_id)
+    .bind(client_id)
+    .bind(sub)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues logout tokens for the relying parties of `session_id`, which is ending.
+pub(crate) async fn queue(
+    conn: &mut Conn,
+    session_id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO logout_deliveries (id, client_id, session_id, sub, created_at, next_attempt_at) \
+         SELECT sc.session_id || ':' || sc.client_id, sc.client_id, sc.session_id, sc.sub, $2, $2 \
+         FROM session_clients sc JOIN clients c ON c.id = sc.client_id \
+         WHERE sc.session_id = $1 AND c.backchannel_logout_uri IS NOT NULL \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(session_id)
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A logout token to deliver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The delivery.
+    pub id: String,
+    /// The relying party.
+    pub client_id: String,
+    /// Where to post it.
+    pub uri: String,
+    /// The ended session (`sid`).
+    pub session_id: String,
+    /// The subject as the relying party knows it.
+    pub sub: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` deliveries that are due. A claimed delivery is not handed out
+/// again for a while, so two instances do not post the same token at once.
+pub async fn claim_due(
+    conn: &mut Conn,
+    limit: i64,
+    now: Timestamp,
+) -> Result<Vec<Delivery>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.client_id, c.backchannel_logout_uri AS uri, d.session_id, d.sub, d.attempts, d.next_attempt_at \
+         FROM logout_deliveries d JOIN clients c ON c.id = d.client_id \
+         WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= $1 \
+         ORDER BY d.next_attempt_at LIMIT $2",
+    )
+    .bind(now.unix_millis())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut claimed = Vec::new();
+    for r in rows {
+        let id: String = r.try_get("id")?;
+        let due: i64 = r.try_get("next_attempt_at")?;
+        let won = sqlx::query(
+            "UPDATE logout_deliveries SET next_attempt_at = $3 WHERE id = $1 AND next_attempt_at = $2",
+        )
+        .bind(&id)
+        .bind(due)
+        .bind(now.unix_millis() + LEASE_MS)
+        .execute(&mut *conn)
+        .await?;
+        let uri: Option<String> = r.try_get("uri")?;
+        if won.rows_affected() == 1
+            && let Some(uri) = uri
+        {
+            claimed.push(Delivery {
+                id,
+                client_id: r.try_get("client_id")?,
+                uri,
+                session_id: r.try_get("session_id")?,
+                sub: r.try_get("sub")?,
+                attempts: r.try_get("attempts")?,
+            });
+        }
+    }
+    Ok(claimed)
+}
+
+/// Records the outcome of one attempt: delivered, or failed with `error` (retried
+/// after a back-off until [`MAX_ATTEMPTS`]).
+pub async fn record_attempt(
+    conn: &mut Conn,
+    delivery: &Delivery,
+    outcome: Result<(), String>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let attempts = delivery.attempts + 1;
+    let t = now.unix_millis();
+    match outcome {
+        Ok(()) => {
+            sqlx::query(
+                "UPDATE logout_deliveries SET attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1",
+            )
+            .bind(&delivery.id)
+            .bind(attempts)
+            .bind(t)
+            .execute(conn)
+            .await?;
+        }
+        Err(error) => {
+            let failed_at = (attempts >= MAX_ATTEMPTS).then_some(t);
+            let wait = FIRST_RETRY_MS.saturating_mul(1_i64 << (attempts - 1).clamp(0, 20));
+            sqlx::query(
+                "UPDATE logout_deliveries SET attempts = $2, next_attempt_at = $3, failed_at = $4, last_error = $5 \
+                 WHERE id = $1",
+            )
+            .bind(&delivery.id)
+            .bind(attempts)
+            .bind(t + wait)
+            .bind(failed_at)
+            .bind(error.chars().take(500).collect::<String>())
+            .execute(conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A delivery as administrators see it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryRecord {
+    /// The delivery.
+    pub id: String,
+    /// The relying party.
+    pub client_id: String,
+    /// The ended session.
+    pub session_id: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: &'static str,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Queued, ms since the epoch.
+    pub created_at: i64,
+    /// The next attempt, for a pending delivery.
+    pub next_attempt_at: Option<i64>,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// Deliveries, newest first; only those in `state` (`pending`, `delivered`,
+/// `failed`) when given.
+pub async fn list(
+    conn: &mut Conn,
+    state: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, client_id, session_id, attempts, created_at, next_attempt_at, delivered_at, failed_at, last_error \
+         FROM logout_deliveries ORDER BY created_at DESC, id LIMIT $1",
+    )
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let delivered: Option<i64> = r.try_get("delivered_at")?;
+        let failed: Option<i64> = r.try_get("failed_at")?;
+        let current = match (delivered, failed) {
+            (Some(_), _) => "delivered",
+            (None, Some(_)) => "failed",
+            (None, None) => "pending",
+        };
+        if state.is_some_and(|s| s != current) {
+            continue;
+        }
+        out.push(DeliveryRecord {
+            id: r.try_get("id")?,
+            client_id: r.try_get("client_id")?,
+            session_id: r.try_get("session_id")?,
+            state: current,
+            attempts: r.try_get("attempts")?,
+            created_at: r.try_get("created_at")?,
+            next_attempt_at: (current == "pending")
+                .then(|| r.try_get("next_attempt_at"))
+                .transpose()?,
+            last_error: r.try_get("last_error")?,
+        });
+    }
+    Ok(out)
+}

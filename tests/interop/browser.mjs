@@ -1,0 +1,279 @@
+// A real browser against Tongban: Chromium (Debian) driven by npm playwright-core.
+//   1. Passkeys: with a CDP virtual authenticator (CTAP2, internal, resident keys, user
+//      verification), log in with the password on /account, enrol a passkey through the
+//      page's own form and /static/passkey.js, drop the cookies, and log in again with
+//      the passkey alone.
+//   2. Accessibility: npm axe-core on the login, consent and account pages, in Chinese
+//      (the default), in English and in large text; any serious or critical violation
+//      fails, printed with its rule, impact, selectors and HTML.
+//
+// Usage: node tests/interop/browser.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
+//   BASE_URL      the server's public URL, e.g. http://localhost:8080 (a host name: WebAuthn
+//                 refuses IP origins); the server must run with TONGBAN_PUBLIC_URL=BASE_URL
+//   DATABASE_URL  the server's database (sqlite:///…), on which the CLI registers an admin
+//                 client; everything else is set up through the admin REST API
+//   TONGBAN_BINARY  default target/debug/tongban (or $TONGBAN_BIN)
+// Chromium: $CHROMIUM or /usr/bin/chromium. Wants a fresh database (the person it
+// registers must not exist yet). Prints one line per check; exits 1 if any failed.
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const [base, databaseUrl, binaryArg] = process.argv.slice(2);
+if (!base || !databaseUrl) {
+  console.error('usage: node tests/interop/browser.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]');
+  process.exit(2);
+}
+const binary = binaryArg || process.env.TONGBAN_BIN || 'target/debug/tongban';
+const url = (path) => new URL(path, base).href;
+
+const RESIDENT_ID = '11010519491231002X';
+const EMAIL = 'browser.test@example.gov.cn';
+const PASSWORD = 'a long and unusual browser passphrase';
+const PASSKEY_NAME = 'Browser test passkey 浏览器测试';
+const CLIENT_NAME = 'Interop Third-Party App';
+const REDIRECT = 'https://rp.example.org/callback';
+
+let failures = 0;
+const check = (name, condition, detail = '') => {
+  if (condition) {
+    console.log(`ok   ${name}`);
+  } else {
+    failures += 1;
+    console.log(`FAIL ${name}${detail ? ` — ${detail}` : ''}`);
+  }
+  return Boolean(condition);
+};
+const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
+
+// --- Set-up: an admin client from the CLI, then a person and a third-party client. ---
+
+async function json(response, what) {
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+async function setUp() {
+  const out = execFileSync(
+    binary,
+    ['admin', 'client-create', '--name', 'Browser interop admin', '--scope', 'admin', '--grant', 'client_credentials'],
+    { env: { ...process.env, TONGBAN_DATABASE_URL: databaseUrl }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const admin = JSON.parse(out.trim().split('\n').find((line) => line.startsWith('{')));
+  const token = await json(
+    await fetch(url('/token'), {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
+    }),
+    'POST /token',
+  );
+  const api = async (path, body) =>
+    json(
+      await fetch(url(path), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+      `POST ${path}`,
+    );
+  await api('/api/v1/admin/persons', {
+    name: '王小明',
+    resident_id: RESIDENT_ID,
+    email: EMAIL,
+    password: PASSWORD,
+  });
+  const thirdParty = await api('/api/v1/admin/clients', {
+    name: CLIENT_NAME,
+    confidential: true,
+    first_party: false,
+    scopes: ['openid'],
+    grant_types: ['authorization_code'],
+    redirect_uris: [REDIRECT],
+  });
+  return { clientId: thirdParty.client_id };
+}
+
+// --- Browser helpers. ---
+
+async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      // Nothing but the server: every other host name fails to resolve.
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost',
+    ],
+  });
+}
+
+async function passwordLogin(page) {
+  await page.fill('#identifier', RESIDENT_ID);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button[type=submit]')]);
+}
+
+const signedIn = async (page) => (await page.locator('form[action="/account/sessions/end-all"]').count()) > 0;
+
+// --- 1. Passkey enrolment and login with a virtual authenticator. ---
+
+async function passkeys(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  try {
+    await page.goto(url('/account'));
+    check('signed out, /account shows the login form', (await page.locator('form[action="/login"] #identifier').count()) === 1);
+    await passwordLogin(page);
+    check('password login lands on the signed-in account page', new URL(page.url()).pathname === '/account' && (await signedIn(page)), page.url());
+
+    const enrol = page.locator('#passkey-enrol');
+    check('passkey.js shows the enrolment form', await enrol.isVisible());
+    await page.fill('#passkey-name', PASSKEY_NAME);
+    await Promise.all([page.waitForNavigation(), enrol.locator('button[type=submit]').click()]);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    check('the authenticator holds one resident credential', credentials.length === 1 && credentials[0].isResidentCredential, JSON.stringify(credentials.map((c) => c.rpId)));
+    check('the account page lists the new passkey by name', (await page.locator('#h-passkeys').locator('..').innerText()).includes(PASSKEY_NAME), page.url());
+
+    await context.clearCookies();
+    await page.goto(url('/account'));
+    check('with no cookies /account shows the login form again', !(await signedIn(page)) && (await page.locator('#identifier').count()) === 1);
+    const login = page.locator('#passkey-login');
+    check('passkey.js shows "sign in with a passkey"', await login.isVisible());
+    await Promise.all([page.waitForNavigation(), login.locator('button[type=submit]').click()]);
+    check('passkey login lands on the signed-in account page', new URL(page.url()).pathname === '/account' && (await signedIn(page)), `${page.url()} ${(await page.locator('main').innerText().catch(() => '')).slice(0, 300)}`);
+    const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    check('the authenticator signed once', after.credentials[0]?.signCount >= 1, JSON.stringify(after.credentials.map((c) => c.signCount)));
+  } catch (error) {
+    check('passkey flow ran to its end', false, `${error.message.split('\n')[0]} at ${page.url()}`);
+    const alert = await page.locator('[role=alert]:visible').allInnerTexts().catch(() => []);
+    if (alert.length) console.log(`     page alert: ${alert.join(' | ')}`);
+  } finally {
+    await context.close();
+  }
+}
+
+// --- 2. axe-core on the login, consent and account pages. ---
+
+async function axe(page, label, failOn = ['serious', 'critical']) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(() => window.axe.run(document));
+  const bad = result.violations.filter((v) => failOn.includes(v.impact));
+  const other = result.violations.filter((v) => !failOn.includes(v.impact));
+  check(`axe: no serious or critical violation on ${label}`, bad.length === 0, `${bad.length} rule(s): ${bad.map((v) => v.id).join(', ')}`);
+  for (const v of [...bad, ...other]) {
+    const tag = failOn.includes(v.impact) ? '     ' : '     (not failing) ';
+    console.log(`${tag}${v.id} [${v.impact}] ${v.help} — ${v.helpUrl}`);
+    for (const node of v.nodes) {
+      console.log(`${tag}  target ${JSON.stringify(node.target)}`);
+      console.log(`${tag}  html   ${node.html.replace(/\s+/g, ' ').slice(0, 300)}`);
+      if (node.failureSummary) console.log(`${tag}  why    ${node.failureSummary.replace(/\s+/g, ' ').slice(0, 400)}`);
+    }
+  }
+  // What axe could not decide (e.g. contrast over an image) is for a person to look at.
+  for (const v of result.incomplete.filter((i) => failOn.includes(i.impact))) {
+    console.log(`     (needs review) ${v.id} [${v.impact}] ${v.help}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
+  }
+}
+
+async function pkceAuthorizeUrl(clientId) {
+  const verifier = b64url(randomBytes(32));
+  const challenge = b64url(createHash('sha256').update(verifier).digest());
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    state: b64url(randomBytes(16)),
+    nonce: b64url(randomBytes(16)),
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  });
+  return url(`/authorize?${query}`);
+}
+
+const MODES = [
+  { pref: null, label: 'zh-CN (default)', lang: 'zh-CN', large: false },
+  { pref: 'en', label: 'English', lang: 'en', large: false },
+  { pref: 'zh-large', label: 'zh-CN large text', lang: 'zh-CN', large: true },
+];
+
+async function accessibility(browser, clientId) {
+  // The pages' CSP (script-src 'self') would refuse the injected axe script.
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  try {
+    for (const mode of MODES) {
+      await context.clearCookies();
+      await page.goto(url(mode.pref ? `/prefs?set=${mode.pref}&back=/account` : '/account'));
+      // The mode shows in <html lang> and, for large text, <body class="large">.
+      const inMode = async () => {
+        const lang = await page.getAttribute('html', 'lang');
+        const large = (await page.getAttribute('body', 'class'))?.split(/\s+/).includes('large') ?? false;
+        return { ok: lang === mode.lang && large === mode.large, detail: `lang=${lang} large=${large} url=${page.url()}` };
+      };
+      let m = await inMode();
+      check(`[${mode.label}] the login page is in this mode`, m.ok && (await page.locator('#identifier').count()) === 1, m.detail);
+      await axe(page, `the login page [${mode.label}]`);
+
+      await passwordLogin(page);
+      m = await inMode();
+      check(`[${mode.label}] logged in, the account page is in this mode`, (await signedIn(page)) && m.ok, m.detail);
+      await axe(page, `the account page [${mode.label}]`);
+
+      await page.goto(await pkceAuthorizeUrl(clientId));
+      const consent = (await page.locator('main').innerText()).includes(CLIENT_NAME) && (await page.locator('main form').count()) > 0;
+      m = await inMode();
+      check(`[${mode.label}] /authorize shows the consent page for the third-party client, in this mode`, consent && m.ok, `${m.detail} ${(await page.locator('main').innerText().catch(() => '')).slice(0, 300)}`);
+      await axe(page, `the consent page [${mode.label}]`);
+    }
+  } catch (error) {
+    check('accessibility checks ran to their end', false, `${error.message.split('\n')[0]} at ${page.url()}`);
+  } finally {
+    await context.close();
+  }
+}
+
+let browser;
+try {
+  const { clientId } = await setUp();
+  console.log(`ok   set-up: an admin client (CLI), a person and a third-party client (admin API)`);
+  browser = await launch();
+  await passkeys(browser);
+  await accessibility(browser, clientId);
+} catch (error) {
+  check('browser interop ran', false, error.stack || String(error));
+} finally {
+  if (browser) await browser.close();
+}
+console.log(failures === 0 ? 'browser: all checks passed' : `browser: ${failures} check(s) failed`);
+process.exit(failures === 0 ? 0 : 1);
