@@ -1639,3 +1639,713 @@ async fn an_authenticator_adds_a_second_step_whose_codes_work_once() {
     assert_eq!(skipped.status(), 403);
     w.server.stop().await;
 }
+
+/// A relying party's back-channel logout endpoint: records what is posted to it and
+/// answers with `status`.
+struct LogoutReceiver {
+    uri: String,
+    tokens: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+async fn logout_receiver(status: u16) -> LogoutReceiver {
+    let tokens: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen = tokens.clone();
+    let app = axum::Router::new().route(
+        "/logout",
+        axum::routing::post(
+            move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
+                let seen = seen.clone();
+                async move {
+                    if let Some(token) = form.get("logout_token") {
+                        seen.lock().unwrap().push(token.clone());
+                    }
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    LogoutReceiver {
+        uri: format!("http://{addr}/logout"),
+        tokens,
+    }
+}
+
+async fn register(w: &World, new: NewClient) -> Rp {
+    let redirect = new.redirect_uris[0].clone();
+    let mut tx = w.server.store().begin().await.unwrap();
+    let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Rp {
+        id: client.id,
+        secret: secret.unwrap(),
+        redirect,
+    }
+}
+
+fn portal_client(name: &str, redirect: &str, backchannel: Option<&str>) -> NewClient {
+    NewClient {
+        name: name.into(),
+        confidential: true,
+        redirect_uris: vec![redirect.into()],
+        scopes: vec!["openid".into(), "profile".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        first_party: true,
+        backchannel_logout_uri: backchannel.map(str::to_owned),
+        ..NewClient::default()
+    }
+}
+
+/// A code at `rp` in the browser session `cookies` (single sign-on), redeemed.
+async fn sso_tokens(w: &World, rp: &Rp, cookies: &str) -> Value {
+    let response = browser_get(w, &authorize_url(rp, ""), cookies).await;
+    assert_eq!(response.status(), 303);
+    let code = query_param(&location(&response), "code").unwrap();
+    redeem(w, rp, &code).await.json().await.unwrap()
+}
+
+async fn jwks(w: &World) -> Jwks {
+    w.server
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn back_channel_logout_tells_every_relying_party_of_the_session() {
+    let w = world().await;
+    let a_rp = logout_receiver(200).await;
+    let b_rp = logout_receiver(200).await;
+    let down = logout_receiver(500).await;
+    let a = register(
+        &w,
+        portal_client("Portal A+", "https://a2.example.gov.cn/cb", Some(&a_rp.uri)),
+    )
+    .await;
+    let b = register(
+        &w,
+        portal_client("Portal B+", "https://b2.example.gov.cn/cb", Some(&b_rp.uri)),
+    )
+    .await;
+    let c = register(
+        &w,
+        portal_client(
+            "Portal down",
+            "https://c2.example.gov.cn/cb",
+            Some(&down.uri),
+        ),
+    )
+    .await;
+    let mut tx = w.server.store().begin().await.unwrap();
+    let admin_client = NewClient {
+        name: "ops".into(),
+        confidential: true,
+        scopes: vec!["admin".into()],
+        grant_types: vec!["client_credentials".into()],
+        ..NewClient::default()
+    };
+    let (ops, ops_secret) = clients::register(&mut tx, &admin_client, Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let (flow, csrf) = open_form(&w, &a).await;
+    let login = post_login(&w, &flow, Some(&csrf), PASSWORD).await;
+    let cookies = format!(
+        "__Host-tongban-session={}",
+        set_cookie(&login, "__Host-tongban-session").unwrap()
+    );
+    let code = query_param(&location(&login), "code").unwrap();
+    let a_tokens: Value = redeem(&w, &a, &code).await.json().await.unwrap();
+    let b_tokens = sso_tokens(&w, &b, &cookies).await;
+    sso_tokens(&w, &c, &cookies).await;
+    // A portal that took no part in the session is not told.
+    let bystander_rp = logout_receiver(200).await;
+    register(
+        &w,
+        portal_client(
+            "Bystander",
+            "https://d2.example.gov.cn/cb",
+            Some(&bystander_rp.uri),
+        ),
+    )
+    .await;
+
+    let account = browser_get(&w, "/account", &cookies)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let out = browser_post(
+        &w,
+        "/account/sessions/end-all",
+        &cookies,
+        &[("csrf_token", &csrf_of(&account))],
+    )
+    .await;
+    assert_eq!(out.status(), 303);
+
+    let keys = jwks(&w).await;
+    for (receiver, rp, tokens) in [(&a_rp, &a, &a_tokens), (&b_rp, &b, &b_tokens)] {
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            got = receiver.tokens.lock().unwrap().clone();
+            if !got.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(got.len(), 1, "one logout token for {}", rp.id);
+        let verified = verify_compact(&got[0], None, &keys).expect("signed by a key in our JWKS");
+        assert_eq!(verified.header["typ"], "logout+jwt");
+        let claims: Value = serde_json::from_slice(&verified.payload).unwrap();
+        let id_token = id_token_claims(&w, tokens).await;
+        assert_eq!(claims["aud"], rp.id.as_str());
+        assert_eq!(claims["sub"], id_token["sub"]);
+        assert_eq!(claims["sid"], id_token["sid"]);
+        assert_eq!(claims["iss"], id_token["iss"]);
+        assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+        assert!(
+            claims.get("nonce").is_none(),
+            "a logout token carries no nonce"
+        );
+        assert!(claims["jti"].is_string() && claims["iat"].is_i64());
+    }
+    assert!(bystander_rp.tokens.lock().unwrap().is_empty());
+
+    // The session is over: its refresh token is refused, prompt=none needs a login.
+    let refresh = w
+        .server
+        .client
+        .post(format!("{}/token", w.server.base))
+        .basic_auth(&a.id, Some(&a.secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", a_tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 400);
+    let silent = browser_get(&w, &authorize_url(&a, "&prompt=none"), &cookies).await;
+    assert_eq!(
+        query_param(&location(&silent), "error").as_deref(),
+        Some("login_required")
+    );
+
+    // The relying party that answered 500 is retried, and administrators see why.
+    let token: Value = w
+        .server
+        .client
+        .post(format!("{}/token", w.server.base))
+        .basic_auth(&ops.id, Some(ops_secret.unwrap()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = token["access_token"].as_str().unwrap().to_owned();
+    let mut pending = Value::Null;
+    for _ in 0..100 {
+        let list: Value = w
+            .server
+            .client
+            .get(format!(
+                "{}/api/v1/admin/logout-deliveries?state=pending",
+                w.server.base
+            ))
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(entry) = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["client_id"] == c.id.as_str() && d["attempts"].as_i64() >= Some(1))
+        {
+            pending = entry.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        pending["last_error"].as_str().unwrap().contains("500"),
+        "{pending}"
+    );
+    assert!(!down.tokens.lock().unwrap().is_empty(), "it was tried");
+    let delivered: Value = w
+        .server
+        .client
+        .get(format!(
+            "{}/api/v1/admin/logout-deliveries?state=delivered",
+            w.server.base
+        ))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(delivered.as_array().unwrap().len(), 2);
+    let bad = w
+        .server
+        .client
+        .get(format!(
+            "{}/api/v1/admin/logout-deliveries?state=lost",
+            w.server.base
+        ))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    support::assert_problem(bad, 422, "invalid-request").await;
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn pushed_authorization_requests_are_single_use_and_can_be_required() {
+    let w = world().await;
+    let par = |rp: &Rp, form: Vec<(&'static str, String)>| {
+        let request = w
+            .server
+            .client
+            .post(format!("{}/par", w.server.base))
+            .basic_auth(&rp.id, Some(&rp.secret))
+            .form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    let fields = |rp: &Rp| {
+        vec![
+            ("response_type", "code".to_owned()),
+            ("redirect_uri", rp.redirect.clone()),
+            ("scope", "openid profile".to_owned()),
+            ("state", "st-par".to_owned()),
+            ("code_challenge", s256_challenge(VERIFIER)),
+            ("code_challenge_method", "S256".to_owned()),
+        ]
+    };
+    let pushed = par(&w.portal, fields(&w.portal)).await;
+    assert_eq!(pushed.status(), 201);
+    let body: Value = pushed.json().await.unwrap();
+    let uri = body["request_uri"].as_str().unwrap().to_owned();
+    assert!(uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert_eq!(body["expires_in"], 60);
+    let authorize = format!(
+        "/authorize?client_id={}&request_uri={}",
+        w.portal.id,
+        urlencode(&uri)
+    );
+    let form = w.server.get(&authorize).await;
+    assert_eq!(form.status(), 200, "the login form of the pushed request");
+    let flow = set_cookie(&form, "__Host-tongban-flow").unwrap();
+    let csrf = csrf_of(&form.text().await.unwrap());
+    let login = post_login(&w, &flow, Some(&csrf), PASSWORD).await;
+    let back = location(&login);
+    assert!(
+        back.starts_with(&w.portal.redirect) && back.contains("state=st-par"),
+        "{back}"
+    );
+    assert_eq!(
+        redeem(&w, &w.portal, &query_param(&back, "code").unwrap())
+            .await
+            .status(),
+        200
+    );
+    // Used once; another client cannot use it either.
+    assert_eq!(w.server.get(&authorize).await.status(), 400);
+    let pushed: Value = par(&w.portal, fields(&w.portal))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let foreign = format!(
+        "/authorize?client_id={}&request_uri={}",
+        w.second.id,
+        urlencode(pushed["request_uri"].as_str().unwrap())
+    );
+    assert_eq!(w.server.get(&foreign).await.status(), 400);
+
+    // A bad request is refused when pushed; so is an unauthenticated push.
+    let mut bad = fields(&w.portal);
+    bad.retain(|(k, _)| *k != "code_challenge");
+    let refused = par(&w.portal, bad).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    let mut wrong = fields(&w.portal);
+    wrong[1].1 = "https://evil.example.com/cb".into();
+    assert_eq!(par(&w.portal, wrong).await.status(), 400);
+    let anonymous = w
+        .server
+        .client
+        .post(format!("{}/par", w.server.base))
+        .form(&fields(&w.portal))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // A client that must push cannot be sent to /authorize directly.
+    let strict = register(
+        &w,
+        NewClient {
+            require_par: true,
+            ..portal_client("Strict", "https://strict.example.gov.cn/cb", None)
+        },
+    )
+    .await;
+    let direct = w.server.get(&authorize_url(&strict, "")).await;
+    assert_eq!(direct.status(), 303);
+    assert_eq!(
+        query_param(&location(&direct), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let pushed: Value = par(&strict, fields(&strict)).await.json().await.unwrap();
+    let via_par = format!(
+        "/authorize?client_id={}&request_uri={}",
+        strict.id,
+        urlencode(pushed["request_uri"].as_str().unwrap())
+    );
+    assert_eq!(w.server.get(&via_par).await.status(), 200);
+    w.server.stop().await;
+}
+
+mod dpop {
+    use super::*;
+    use serde_json::json;
+    use tongban_crypto::jose::{Jwk, sign_compact};
+    use tongban_crypto::signer::{Algorithm, Signer, SoftwareKey};
+
+    fn proof(
+        key: &SoftwareKey,
+        method: &str,
+        url: &str,
+        nonce: Option<&str>,
+        ath: Option<&str>,
+    ) -> String {
+        let mut claims = json!({
+            "jti": tongban_identity::secrets::random_token(16).unwrap(),
+            "htm": method,
+            "htu": url,
+            "iat": Timestamp::now().unix_millis() / 1000,
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        if let Some(token) = ath {
+            let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+            claims["ath"] = json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest));
+        }
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), json!("dpop+jwt"));
+        header.insert(
+            "jwk".into(),
+            serde_json::to_value(Jwk::from_public_key(key.public_key(), None)).unwrap(),
+        );
+        sign_compact(key, claims.to_string().as_bytes(), &header).unwrap()
+    }
+
+    /// The issuer's URL of `path` (proofs name the public URL, not the test socket).
+    const ISSUER: &str = "http://127.0.0.1:8080";
+
+    #[tokio::test]
+    async fn dpop_binds_tokens_to_the_key_with_nonces_and_single_use_proofs() {
+        let w = world().await;
+        let key = SoftwareKey::ephemeral(Algorithm::Es256).unwrap();
+        let (flow, csrf) = open_form(&w, &w.portal).await;
+        let login = post_login(&w, &flow, Some(&csrf), PASSWORD).await;
+        let code = query_param(&location(&login), "code").unwrap();
+        let token_request = |proof: String| {
+            w.server
+                .client
+                .post(format!("{}/token", w.server.base))
+                .basic_auth(&w.portal.id, Some(&w.portal.secret))
+                .header("DPoP", proof)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", w.portal.redirect.as_str()),
+                    ("code_verifier", VERIFIER),
+                ])
+                .send()
+        };
+        // Without a nonce: use_dpop_nonce and the nonce to use (the code is not spent).
+        let first = token_request(proof(&key, "POST", &format!("{ISSUER}/token"), None, None))
+            .await
+            .unwrap();
+        assert_eq!(first.status(), 400);
+        let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        assert_eq!(
+            first.json::<Value>().await.unwrap()["error"],
+            "use_dpop_nonce"
+        );
+        // For another URL: refused.
+        let elsewhere = token_request(proof(
+            &key,
+            "POST",
+            "https://other.example/token",
+            Some(&nonce),
+            None,
+        ))
+        .await
+        .unwrap();
+        assert_eq!(
+            elsewhere.json::<Value>().await.unwrap()["error"],
+            "invalid_dpop_proof"
+        );
+        let tokens: Value = token_request(proof(
+            &key,
+            "POST",
+            &format!("{ISSUER}/token"),
+            Some(&nonce),
+            None,
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(tokens["token_type"], "DPoP", "{tokens}");
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(access.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["cnf"]["jkt"], key.public_key().thumbprint());
+        assert_eq!(claims["acr"], "urn:tongban:acr:1");
+
+        let userinfo = |scheme: &str, proof: Option<String>| {
+            let mut request = w
+                .server
+                .client
+                .get(format!("{}/userinfo", w.server.base))
+                .header("authorization", format!("{scheme} {access}"));
+            if let Some(proof) = proof {
+                request = request.header("DPoP", proof);
+            }
+            request.send()
+        };
+        let url = format!("{ISSUER}/userinfo");
+        // The bound token without its proof, or as a bearer token: refused.
+        let bare = userinfo("Bearer", None).await.unwrap();
+        assert_eq!(bare.status(), 401);
+        assert!(
+            bare.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("DPoP")
+        );
+        assert_eq!(userinfo("DPoP", None).await.unwrap().status(), 401);
+        // With a proof by another key: refused.
+        let stranger = SoftwareKey::ephemeral(Algorithm::Es256).unwrap();
+        let foreign = userinfo(
+            "DPoP",
+            Some(proof(&stranger, "GET", &url, Some(&nonce), Some(&access))),
+        )
+        .await
+        .unwrap();
+        assert_eq!(foreign.status(), 401);
+        // Without ath: refused.
+        assert_eq!(
+            userinfo("DPoP", Some(proof(&key, "GET", &url, Some(&nonce), None)))
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        let good = proof(&key, "GET", &url, Some(&nonce), Some(&access));
+        let ok = userinfo("DPoP", Some(good.clone())).await.unwrap();
+        assert_eq!(ok.status(), 200);
+        // The same proof twice: refused.
+        assert_eq!(userinfo("DPoP", Some(good)).await.unwrap().status(), 401);
+
+        // The refresh token is bound too: only a proof by the same key uses it.
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+        let refresh_with = |proof: Option<String>| {
+            let mut request = w
+                .server
+                .client
+                .post(format!("{}/token", w.server.base))
+                .basic_auth(&w.portal.id, Some(&w.portal.secret));
+            if let Some(proof) = proof {
+                request = request.header("DPoP", proof);
+            }
+            request
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                ])
+                .send()
+        };
+        let token_url = format!("{ISSUER}/token");
+        assert_eq!(refresh_with(None).await.unwrap().status(), 400);
+        assert_eq!(
+            refresh_with(Some(proof(
+                &stranger,
+                "POST",
+                &token_url,
+                Some(&nonce),
+                None
+            )))
+            .await
+            .unwrap()
+            .status(),
+            400
+        );
+        let rotated: Value =
+            refresh_with(Some(proof(&key, "POST", &token_url, Some(&nonce), None)))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        assert_eq!(rotated["token_type"], "DPoP", "{rotated}");
+        w.server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn third_party_clients_get_pairwise_subjects_that_userinfo_understands() {
+    let w = world().await;
+    let news = third_party(&w).await;
+    let shop = register(
+        &w,
+        NewClient {
+            first_party: false,
+            ..portal_client("Shop", "https://shop.example.net/cb", None)
+        },
+    )
+    .await;
+    let session = session_cookie(&w, PASSWORD).await;
+    let cookies = format!("__Host-tongban-session={session}");
+    let mut subs = Vec::new();
+    for rp in [&news, &shop] {
+        // The consent page, in a flow of its own; allowed, it answers with a code.
+        let ask = browser_get(&w, &authorize_url(rp, ""), &cookies).await;
+        assert_eq!(ask.status(), 200);
+        let flow = set_cookie(&ask, "__Host-tongban-flow").unwrap();
+        let csrf = csrf_of(&ask.text().await.unwrap());
+        let allowed = browser_post(
+            &w,
+            "/consent",
+            &format!("{cookies}; __Host-tongban-flow={flow}"),
+            &[("csrf_token", &csrf), ("decision", "allow")],
+        )
+        .await;
+        let code = query_param(&location(&allowed), "code").unwrap();
+        let tokens: Value = redeem(&w, rp, &code).await.json().await.unwrap();
+        let claims = id_token_claims(&w, &tokens).await;
+        let info: Value = userinfo(&w, tokens["access_token"].as_str().unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            info["sub"], claims["sub"],
+            "userinfo speaks the client's identifier"
+        );
+        assert_eq!(info["name"], "张三", "and finds the person");
+        subs.push(claims["sub"].as_str().unwrap().to_owned());
+    }
+    let portal_sub = id_token_claims(&w, &logged_in_tokens(&w).await.1).await["sub"].clone();
+    assert_ne!(subs[0], subs[1], "two sectors cannot link the person");
+    assert_ne!(Value::from(subs[0].clone()), portal_sub);
+    assert!(
+        portal_sub.as_str().unwrap().contains('-'),
+        "first-party portals get the public id"
+    );
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn acr_values_force_a_step_up_and_an_unmet_essential_level_is_refused() {
+    let w = world().await;
+    let session = session_cookie(&w, PASSWORD).await;
+    let cookies = format!("__Host-tongban-session={session}");
+    // The password session is level 1: asking for level 3 shows the login page again.
+    let step_up = browser_get(
+        &w,
+        &authorize_url(&w.portal, "&acr_values=urn%3Atongban%3Aacr%3A3"),
+        &cookies,
+    )
+    .await;
+    assert_eq!(step_up.status(), 200);
+    let flow = set_cookie(&step_up, "__Host-tongban-flow").unwrap();
+    let page = step_up.text().await.unwrap();
+    assert!(page.contains("role=\"status\""), "the page says why");
+    // Voluntary: a password login still gets a code, with the level it reached.
+    let login = post_login(&w, &flow, Some(&csrf_of(&page)), PASSWORD).await;
+    let code = query_param(&location(&login), "code").unwrap();
+    let claims = id_token_claims(
+        &w,
+        &redeem(&w, &w.portal, &code).await.json().await.unwrap(),
+    )
+    .await;
+    assert_eq!(claims["acr"], "urn:tongban:acr:1");
+    // Essential: the same login is refused.
+    let essential =
+        urlencode(r#"{"id_token":{"acr":{"essential":true,"values":["urn:tongban:acr:3"]}}}"#);
+    let (flow, csrf) = {
+        let form = w
+            .server
+            .get(&authorize_url(&w.portal, &format!("&claims={essential}")))
+            .await;
+        let flow = set_cookie(&form, "__Host-tongban-flow").unwrap();
+        (flow, csrf_of(&form.text().await.unwrap()))
+    };
+    let refused = post_login(&w, &flow, Some(&csrf), PASSWORD).await;
+    assert_eq!(
+        query_param(&location(&refused), "error").as_deref(),
+        Some("unmet_authentication_requirements")
+    );
+    // prompt=none with a session below the level: a login is needed.
+    let silent = browser_get(
+        &w,
+        &authorize_url(&w.portal, "&prompt=none&acr_values=urn%3Atongban%3Aacr%3A2"),
+        &cookies,
+    )
+    .await;
+    assert_eq!(
+        query_param(&location(&silent), "error").as_deref(),
+        Some("login_required")
+    );
+    // Malformed claims: invalid_request to the client.
+    let bad = w.server.get(&authorize_url(&w.portal, "&claims=%7B")).await;
+    assert_eq!(
+        query_param(&location(&bad), "error").as_deref(),
+        Some("invalid_request")
+    );
+    // A client registered with a minimum level refuses password logins outright.
+    let strict = register(
+        &w,
+        NewClient {
+            min_level: 3,
+            ..portal_client("Sealing portal", "https://seal.example.gov.cn/cb", None)
+        },
+    )
+    .await;
+    let (flow, csrf) = open_form(&w, &strict).await;
+    let refused = post_login(&w, &flow, Some(&csrf), PASSWORD).await;
+    assert_eq!(
+        query_param(&location(&refused), "error").as_deref(),
+        Some("unmet_authentication_requirements")
+    );
+    w.server.stop().await;
+}
