@@ -250,6 +250,7 @@ async fn without_the_admin_scope_or_a_valid_token_nothing_is_changed() {
         client_id: "x".into(),
         scopes: vec!["admin".into()],
         request_id: None,
+        acr: None,
     }
     .admin()
     .unwrap();

@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use support::{TestServer, assert_problem, csrf_of, query_param, set_cookie};
+use support::{TestServer, assert_problem, csrf_of, query_param, set_cookie, totp_now};
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
 use tongban_identity::password::Passwords;
 use tongban_identity::secrets::s256_challenge;
-use tongban_identity::sso;
 use tongban_identity::subjects::{self, DepartmentId, Level, NewNaturalPerson, Role};
+use tongban_identity::{sso, totp};
 
 const PASSWORD: &str = "green mountains and blue seas";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -32,12 +32,20 @@ struct Department {
 
 struct World {
     server: TestServer,
+    portal: (String, String),
     a: Department,
     b: Department,
 }
 
-/// Logs a person in at the staff portal; returns their access token.
-async fn person_token(server: &TestServer, portal: &(String, String), resident_id: &str) -> String {
+/// Logs a person in at the staff portal; returns their access token. With the base32
+/// secret of their authenticator, the login passes its second factor too (level 3 on
+/// a registry-verified identity, as sealing needs).
+async fn person_token(
+    server: &TestServer,
+    portal: &(String, String),
+    resident_id: &str,
+    totp_secret: Option<&str>,
+) -> String {
     let query = serde_urlencoded::to_string([
         ("response_type", "code"),
         ("client_id", portal.0.as_str()),
@@ -62,6 +70,23 @@ async fn person_token(server: &TestServer, portal: &(String, String), resident_i
         .send()
         .await
         .unwrap();
+    let login = match totp_secret {
+        None => login,
+        Some(secret) => {
+            assert_eq!(login.status(), 200, "the second-factor step");
+            server
+                .client
+                .post(format!("{}/login/otp", server.base))
+                .header("cookie", format!("__Host-tongban-flow={flow}"))
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("code", &totp_now(secret, 0)),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
     let code = query_param(login.headers()["location"].to_str().unwrap(), "code").unwrap();
     let tokens: Value = server
         .client
@@ -123,6 +148,10 @@ async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> W
     .unwrap();
     let portal = (portal.id, portal_secret.unwrap());
     let mut departments = Vec::new();
+    let kek = std::fs::read_to_string(support::repo_root().join("keys-dev/kek")).unwrap();
+    let totp_key =
+        totp::TotpKey::derive(&tongban_crypto::kek::Kek::from_base64(kek.trim()).unwrap());
+    let mut secrets = std::collections::HashMap::new();
     let people = [
         ("11010519491231002X", "440308199901011234"),
         ("110105198001010024", "110105198001010032"),
@@ -167,6 +196,23 @@ async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> W
             sso::set_password_hash(&mut tx, person, &hash)
                 .await
                 .unwrap();
+            // Registry-verified, with an authenticator: their logins reach level 3.
+            tongban_identity::registry::import_csv(&mut tx, &format!("职员,{resident_id}\n"), now)
+                .await
+                .unwrap();
+            let enrolment = totp::enrol(&mut tx, &totp_key, person, "staff", now)
+                .await
+                .unwrap();
+            totp::confirm(
+                &mut tx,
+                &totp_key,
+                person,
+                &totp_now(&enrolment.secret, -1),
+                now,
+            )
+            .await
+            .unwrap();
+            secrets.insert(resident_id.to_owned(), enrolment.secret);
             subjects::add_staff(
                 &mut tx,
                 person,
@@ -200,14 +246,19 @@ async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> W
     for (id, staff, system_id, system_secret) in departments {
         built.push(Department {
             id,
-            admin: person_token(&server, &portal, &staff[0]).await,
-            user: person_token(&server, &portal, &staff[1]).await,
+            admin: person_token(&server, &portal, &staff[0], Some(&secrets[&staff[0]])).await,
+            user: person_token(&server, &portal, &staff[1], Some(&secrets[&staff[1]])).await,
             system: system_token(&server, &system_id, &system_secret).await,
         });
     }
     let b = built.pop().unwrap();
     let a = built.pop().unwrap();
-    World { server, a, b }
+    World {
+        server,
+        portal,
+        a,
+        b,
+    }
 }
 
 async fn call(w: &World, token: &str, path: &str, body: Value) -> reqwest::Response {
@@ -299,6 +350,96 @@ async fn sealed_pdf(w: &World, id: &str, pdf: Vec<u8>) -> Vec<u8> {
 }
 
 const DIGEST: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+#[tokio::test]
+async fn staff_seal_only_after_a_level_3_login() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    // A seal user of department A, registry-verified, with a password only (level 2).
+    let resident_id = "110105199001010010";
+    let person = {
+        let now = Timestamp::now();
+        let mut tx = w.server.store().begin().await.unwrap();
+        let person = subjects::create_natural_person(
+            &mut tx,
+            &NewNaturalPerson {
+                name: "职员",
+                resident_id,
+                email: None,
+                phone: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let hash = Arc::new(Passwords::new().unwrap()).hash(PASSWORD).unwrap();
+        sso::set_password_hash(&mut tx, person, &hash)
+            .await
+            .unwrap();
+        tongban_identity::registry::import_csv(&mut tx, &format!("职员,{resident_id}\n"), now)
+            .await
+            .unwrap();
+        subjects::add_staff(&mut tx, person, w.a.id, "S-L2", &[Role::SealUser], now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        person
+    };
+    let granted = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/seals/{id}/grants"),
+        json!({"staff_id": person.to_string()}),
+    )
+    .await;
+    assert_eq!(granted.status(), 204);
+    let level_2 = person_token(&w.server, &w.portal, resident_id, None).await;
+    let refused = call(
+        &w,
+        &level_2,
+        &format!("/api/v1/seals/{id}/cades"),
+        json!({"digests": [DIGEST]}),
+    )
+    .await;
+    let problem = assert_problem(refused, 403, "forbidden").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("level 3"),
+        "{problem}"
+    );
+    // The level-3 seal user of the same department, granted the same seal, signs.
+    let granted = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/seals/{id}/grants"),
+        json!({"staff_id": subject_of(&w.a.user)}),
+    )
+    .await;
+    assert_eq!(granted.status(), 204);
+    let signed = call(
+        &w,
+        &w.a.user,
+        &format!("/api/v1/seals/{id}/cades"),
+        json!({"digests": [DIGEST]}),
+    )
+    .await;
+    assert_eq!(signed.status(), 200);
+    // Only the level-3 signature is in the usage log.
+    let usages: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        usages["items"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or_else(|| usages.as_array().unwrap().len()),
+        1,
+        "{usages}"
+    );
+    w.server.stop().await;
+}
 
 #[tokio::test]
 async fn a_department_seals_digests_files_and_json() {

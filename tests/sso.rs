@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::Value;
-use support::{TestServer, csrf_of, query_param, set_cookie};
+use support::{TestServer, csrf_of, query_param, set_cookie, totp_now};
 use tongban_core::time::Timestamp;
 use tongban_crypto::jose::{Jwks, verify_compact};
 use tongban_identity::clients::{self, NewClient};
@@ -1491,27 +1491,6 @@ async fn rp_initiated_logout_ends_the_session_and_returns_with_state() {
 }
 
 /// The current TOTP code of a base32 `secret`.
-fn totp_now(secret: &str, offset_steps: i64) -> String {
-    let mut bits = 0u64;
-    let mut count = 0;
-    let mut bytes = Vec::new();
-    for c in secret.chars() {
-        let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).unwrap() as u64;
-        bits = (bits << 5) | value;
-        count += 5;
-        if count >= 8 {
-            count -= 8;
-            bytes.push((bits >> count) as u8);
-        }
-    }
-    let step =
-        tongban_identity::totp::step_of(Timestamp::now().unix_millis() / 1000) + offset_steps;
-    format!(
-        "{:06}",
-        tongban_identity::totp::hotp(&bytes, step as u64, 6)
-    )
-}
-
 #[tokio::test]
 async fn an_authenticator_adds_a_second_step_whose_codes_work_once() {
     let w = world().await;
@@ -1999,6 +1978,30 @@ async fn pushed_authorization_requests_are_single_use_and_can_be_required() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+    // client_secret_post works as at the token endpoint (RFC 9126 §2).
+    let mut posted = fields(&w.portal);
+    posted.push(("client_id", w.portal.id.clone()));
+    posted.push(("client_secret", w.portal.secret.clone()));
+    let by_post = w
+        .server
+        .client
+        .post(format!("{}/par", w.server.base))
+        .form(&posted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_post.status(), 201);
+    posted.pop();
+    posted.push(("client_secret", "wrong".into()));
+    let wrong_secret = w
+        .server
+        .client
+        .post(format!("{}/par", w.server.base))
+        .form(&posted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_secret.status(), 401);
 
     // A client that must push cannot be sent to /authorize directly.
     let strict = register(
@@ -2217,6 +2220,63 @@ mod dpop {
                 .await
                 .unwrap();
         assert_eq!(rotated["token_type"], "DPoP", "{rotated}");
+
+        // A code bound to a key (dpop_jkt, RFC 9449 §10) is redeemed only with a proof
+        // by that key.
+        let jkt = key.public_key().thumbprint();
+        let cookies = format!(
+            "__Host-tongban-session={}",
+            set_cookie(&login, "__Host-tongban-session").unwrap()
+        );
+        let bound_code = || async {
+            let response = browser_get(
+                &w,
+                &authorize_url(&w.portal, &format!("&dpop_jkt={jkt}")),
+                &cookies,
+            )
+            .await;
+            query_param(&location(&response), "code").unwrap()
+        };
+        let redeem_with = |code: String, proof: Option<String>| {
+            let mut request = w
+                .server
+                .client
+                .post(format!("{}/token", w.server.base))
+                .basic_auth(&w.portal.id, Some(&w.portal.secret));
+            if let Some(proof) = proof {
+                request = request.header("DPoP", proof);
+            }
+            request
+                .form(&[
+                    ("grant_type", "authorization_code".to_owned()),
+                    ("code", code),
+                    ("redirect_uri", w.portal.redirect.clone()),
+                    ("code_verifier", VERIFIER.to_owned()),
+                ])
+                .send()
+        };
+        let unproven = redeem_with(bound_code().await, None).await.unwrap();
+        assert_eq!(
+            unproven.json::<Value>().await.unwrap()["error"],
+            "invalid_grant"
+        );
+        let foreign = redeem_with(
+            bound_code().await,
+            Some(proof(&stranger, "POST", &token_url, Some(&nonce), None)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            foreign.json::<Value>().await.unwrap()["error"],
+            "invalid_grant"
+        );
+        let proven = redeem_with(
+            bound_code().await,
+            Some(proof(&key, "POST", &token_url, Some(&nonce), None)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(proven.status(), 200);
         w.server.stop().await;
     }
 }

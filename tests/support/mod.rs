@@ -478,3 +478,28 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
 }
+
+/// The TOTP code of base32 `secret` at the current time step plus `offset_steps`, as
+/// an authenticator app computes it.
+#[allow(dead_code)]
+pub fn totp_now(secret: &str, offset_steps: i64) -> String {
+    let mut bits = 0u64;
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for c in secret.chars() {
+        let value = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".find(c).unwrap() as u64;
+        bits = (bits << 5) | value;
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+        }
+    }
+    let step =
+        tongban_identity::totp::step_of(tongban_core::time::Timestamp::now().unix_millis() / 1000)
+            + offset_steps;
+    format!(
+        "{:06}",
+        tongban_identity::totp::hotp(&bytes, step as u64, 6)
+    )
+}

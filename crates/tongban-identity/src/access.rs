@@ -21,6 +21,8 @@ pub struct Caller {
     pub scopes: Vec<String>,
     /// The request, for the audit trail.
     pub request_id: Option<RequestId>,
+    /// The assurance level of the person's login (none for a client's own token).
+    pub acr: Option<String>,
 }
 
 /// Why a caller may not do something.
@@ -61,6 +63,7 @@ impl Caller {
             client_id: claims.client_id.clone(),
             scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
             request_id,
+            acr: claims.acr.clone(),
         }
     }
 
@@ -96,6 +99,7 @@ mod tests {
             client_id: "c1".into(),
             scopes: scope.split_whitespace().map(str::to_owned).collect(),
             request_id: None,
+            acr: None,
         }
     }
 

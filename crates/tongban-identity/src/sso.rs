@@ -65,6 +65,8 @@ pub struct AuthorizeParams {
     pub claims: Option<String>,
     /// A pushed request (RFC 9126), instead of the parameters above.
     pub request_uri: Option<String>,
+    /// The thumbprint of the DPoP key the code is bound to (RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 /// A validated authorization request.
@@ -102,6 +104,9 @@ pub struct AuthorizeRequest {
     /// The assurance level the login must reach.
     #[serde(default)]
     pub requirement: crate::assurance::Requirement,
+    /// The DPoP key the code is bound to: only a proof by it redeems the code.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// What a login flow returns to once the person has logged in.
@@ -242,7 +247,19 @@ pub fn validate(
         client.min_level,
     )
     .map_err(|e| fail("invalid_request", &e.to_string()))?;
+    if let Some(jkt) = &params.dpop_jkt
+        && (jkt.len() != 43
+            || !jkt
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    {
+        return Err(fail(
+            "invalid_request",
+            "dpop_jkt must be a base64url SHA-256 thumbprint",
+        ));
+    }
     let request = AuthorizeRequest {
+        dpop_jkt: params.dpop_jkt.clone(),
         requirement,
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_owned(),
@@ -655,6 +672,8 @@ struct SealedCode {
     nonce: Option<String>,
     code_challenge: String,
     expires_at: i64,
+    #[serde(default)]
+    dpop_jkt: Option<String>,
 }
 
 /// Issues a single-use code for `request` in `session`. The code is the request's
@@ -674,6 +693,7 @@ pub fn issue_code(
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         expires_at: now.unix_millis() + CODE_LIFETIME_MS,
+        dpop_jkt: request.dpop_jkt.clone(),
     };
     let json = serde_json::to_vec(&sealed)
         .map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?;
@@ -713,17 +733,36 @@ impl From<sqlx::Error> for CodeError {
     }
 }
 
-/// Redeems `code` for `client` once. A second attempt fails (the caller revokes what
-/// the first one issued: RFC 6749 §4.1.2).
+/// What a token request presents to redeem a code.
+#[derive(Clone, Copy, Debug)]
+pub struct Redemption<'a> {
+    /// The code.
+    pub code: &'a str,
+    /// The authenticated client.
+    pub client_id: &'a str,
+    /// As in the authorization request.
+    pub redirect_uri: &'a str,
+    /// The PKCE verifier.
+    pub verifier: &'a str,
+    /// The thumbprint of the request's DPoP proof key, if it has one.
+    pub jkt: Option<&'a str>,
+}
+
+/// Redeems a code once. A second attempt fails (the caller revokes what the first one
+/// issued: RFC 6749 §4.1.2).
 pub async fn redeem_code(
     conn: &mut Conn,
     key: &CodeKey,
-    code: &str,
-    client_id: &str,
-    redirect_uri: &str,
-    verifier: &str,
+    redemption: Redemption<'_>,
     now: Timestamp,
 ) -> Result<CodeGrant, CodeError> {
+    let Redemption {
+        code,
+        client_id,
+        redirect_uri,
+        verifier,
+        jkt,
+    } = redemption;
     let sealed: SealedCode = B64URL
         .decode(code)
         .ok()
@@ -776,6 +815,11 @@ pub async fn redeem_code(
     if !constant_time_eq(&s256_challenge(verifier), &sealed.code_challenge) {
         return Err(CodeError::InvalidGrant(
             "the PKCE code_verifier does not match",
+        ));
+    }
+    if sealed.dpop_jkt.is_some() && sealed.dpop_jkt.as_deref() != jkt {
+        return Err(CodeError::InvalidGrant(
+            "the code is bound to another DPoP key (RFC 9449 §10)",
         ));
     }
     let s = sqlx::query(

@@ -23,6 +23,9 @@ use crate::registry::Seal;
 pub const MANAGE_SCOPE: &str = "seal:manage";
 /// Scope for applying seals.
 pub const USE_SCOPE: &str = "seal:use";
+/// The assurance level a person's login needs to apply a seal (L3: a passkey, or a
+/// password with an authenticator, on a registry-verified identity).
+pub const SEALING_LEVEL: u8 = 3;
 
 /// Who acts on seals.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +38,8 @@ pub enum Actor {
         client_id: String,
         /// Granted scopes.
         scopes: Vec<String>,
+        /// The assurance level of the login.
+        acr: Option<String>,
     },
     /// A client system on its own behalf (client_credentials).
     Client {
@@ -62,6 +67,7 @@ impl Actor {
             subject,
             client_id: caller.client_id.clone(),
             scopes: caller.scopes.clone(),
+            acr: caller.acr.clone(),
         })
     }
 
@@ -189,7 +195,11 @@ pub async fn may_use(
         )));
     }
     let (kind, grantee) = match actor {
-        Actor::Person { subject, .. } => {
+        Actor::Person { subject, acr, .. } => {
+            // A seal binds the department: a person applies it only after a
+            // phishing-resistant or two-factor login on a verified identity.
+            tongban_identity::assurance::require(acr.as_deref(), SEALING_LEVEL)
+                .map_err(|e| SealError::Denied(e.to_string()))?;
             let roles = roles(conn, actor, seal.department_id).await?;
             if !roles.contains(&Role::SealUser) {
                 return Err(SealError::Denied(

@@ -711,10 +711,12 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 /// credentials.
 #[derive(Deserialize)]
 pub struct ParForm {
+    /// Its `client_id` also names the client to authenticate.
     #[serde(flatten)]
     params: AuthorizeParams,
-    #[serde(flatten)]
-    auth: ClientAuthForm,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// Pushed authorization request endpoint (RFC 9126): the client posts its request,
@@ -733,8 +735,19 @@ pub async fn pushed_request(
     Form(form): Form<ParForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let client = match authenticate_client(&state, &headers, &form.auth, "/par").await {
+    let auth = ClientAuthForm {
+        client_id: form.params.client_id.clone(),
+        client_secret: form.client_secret.clone(),
+        client_assertion_type: form.client_assertion_type.clone(),
+        client_assertion: form.client_assertion.clone(),
+    };
+    let client = match authenticate_client(&state, &headers, &auth, "/par").await {
         Ok(client) => client,
+        Err(response) => return response,
+    };
+    // A proof on the push binds the code to its key, as dpop_jkt would (RFC 9449 §10.1).
+    let proof_key = match dpop_key(&state, &headers, "/par", now).await {
+        Ok(jkt) => jkt,
         Err(response) => return response,
     };
     if form.params.request_uri.is_some() {
@@ -758,6 +771,16 @@ pub async fn pushed_request(
     }
     let mut params = form.params;
     params.client_id = Some(client.id.clone());
+    if let Some(jkt) = proof_key {
+        if params.dpop_jkt.as_ref().is_some_and(|asked| *asked != jkt) {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_dpop_proof",
+                "dpop_jkt differs from the proof's key",
+            );
+        }
+        params.dpop_jkt = Some(jkt);
+    }
     // Validated now, so the client hears of a bad request at once (§2.1); again when
     // the browser arrives, against the client as it is then.
     match sso::validate(Some(client.clone()), &params, true) {
@@ -1113,17 +1136,14 @@ async fn code_grant(
             "code, redirect_uri and code_verifier are required",
         ));
     };
-    let grant = match sso::redeem_code(
-        tx,
-        &state.codes,
+    let redemption = sso::Redemption {
         code,
-        &client.id,
+        client_id: &client.id,
         redirect_uri,
         verifier,
-        now,
-    )
-    .await
-    {
+        jkt,
+    };
+    let grant = match sso::redeem_code(tx, &state.codes, redemption, now).await {
         Ok(grant) => grant,
         Err(CodeError::InvalidGrant(why)) => {
             return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", why));
