@@ -41,7 +41,15 @@ struct World {
 }
 
 async fn world() -> World {
-    let server = TestServer::start_with(|c| c.public_url = ORIGIN.into()).await;
+    world_with(|_| {}).await
+}
+
+async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> World {
+    let server = TestServer::start_with(|c| {
+        c.public_url = ORIGIN.into();
+        adjust(c);
+    })
+    .await;
     let mut tx = server.store().begin().await.unwrap();
     let person = NewNaturalPerson {
         name: "张三",
@@ -54,6 +62,27 @@ async fn world() -> World {
         .unwrap();
     let hash = Arc::new(Passwords::new().unwrap()).hash(PASSWORD).unwrap();
     sso::set_password_hash(&mut tx, zhang, &hash).await.unwrap();
+    // 张三 is also on the staff of a department.
+    let department = subjects::create_department(
+        &mut tx,
+        "浙江省市场监督管理局",
+        "91350100M000100Y43",
+        subjects::Level::Province,
+        None,
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    subjects::add_staff(
+        &mut tx,
+        zhang,
+        department.id,
+        "S-1",
+        &[subjects::Role::Issuer],
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
     tongban_identity::registry::import_csv(&mut tx, "张三,11010519491231002X\n", Timestamp::now())
         .await
         .unwrap();
@@ -487,5 +516,63 @@ async fn enrolment_needs_the_session_and_its_csrf_token() {
     .await
     .unwrap();
     assert_eq!(bogus.status(), 401, "an unparseable credential");
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn under_the_staff_passkey_policy_a_password_only_reaches_the_account_page() {
+    let w = world_with(|c| c.auth.staff_passkeys_required = true).await;
+    // A password login at the portal: signed in, but the portal is told why not.
+    let (flow, csrf) = portal_flow(&w).await;
+    let login = form_post(
+        &w,
+        "/login",
+        &format!("__Host-tongban-flow={flow}"),
+        &[
+            ("csrf_token", &csrf),
+            ("identifier", "11010519491231002X"),
+            ("password", PASSWORD),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    let location = login.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("unmet_authentication_requirements"),
+        "{location}"
+    );
+    assert!(query_param(&location, "code").is_none());
+    let session = format!(
+        "__Host-tongban-session={}",
+        set_cookie(&login, "__Host-tongban-session").unwrap()
+    );
+    // That session does not sign in at the portal either: the login page again.
+    let query = format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&code_challenge={}&code_challenge_method=S256",
+        w.portal.0,
+        serde_urlencoded::to_string([("v", PORTAL)]).unwrap()[2..].to_owned(),
+        s256_challenge(VERIFIER)
+    );
+    let sso = w
+        .server
+        .client
+        .get(format!("{}{query}", w.server.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sso.status(), 200, "the login page, not a code");
+    // It does open the account page, where the passkey is added; then the portal works.
+    let mut phone = SoftPasskey::new(true);
+    let handle = enrol(&w, &session, &mut phone, "工作手机").await;
+    let id = credential_id(&w).await;
+    let (flow, csrf) = portal_flow(&w).await;
+    let (ceremony, options) = login_options(&w, &flow, &csrf).await;
+    let answer = assert_with(&mut phone, ORIGIN, options, &id, &handle).unwrap();
+    let login = post_assertion(&w, &flow, &csrf, &ceremony, &answer).await;
+    let location = login.headers()["location"].to_str().unwrap().to_owned();
+    assert!(query_param(&location, "code").is_some(), "{location}");
     w.server.stop().await;
 }

@@ -2064,7 +2064,7 @@ mod dpop {
     }
 
     /// The issuer's URL of `path` (proofs name the public URL, not the test socket).
-    const ISSUER: &str = "http://127.0.0.1:8080";
+    const ISSUER: &str = "http://localhost:8080";
 
     #[tokio::test]
     async fn dpop_binds_tokens_to_the_key_with_nonces_and_single_use_proofs() {

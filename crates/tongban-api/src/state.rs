@@ -47,6 +47,8 @@ pub struct AppState {
     pub pairwise: Arc<tongban_identity::pairwise::PairwiseKey>,
     /// Issues and checks DPoP nonces.
     pub dpop: Arc<tongban_identity::dpop::DpopNonces>,
+    /// Authentication policy.
+    pub auth: Arc<tongban_core::config::AuthConfig>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -62,8 +64,10 @@ impl AppState {
         passwords: Arc<Passwords>,
         kek: &tongban_crypto::kek::Kek,
         public_url: &str,
+        auth: tongban_core::config::AuthConfig,
     ) -> Self {
         Self {
+            auth: Arc::new(auth),
             totp: Arc::new(tongban_identity::totp::TotpKey::derive(kek)),
             codes: Arc::new(CodeKey::derive(kek)),
             passkeys: Arc::new(tongban_identity::passkeys::Passkeys::new(public_url)),

@@ -40,6 +40,17 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Authentication policy.
+    pub auth: AuthConfig,
+}
+
+/// Authentication policy.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Department staff reach portals only after a passkey login; a password session
+    /// of theirs serves the account page alone (where they enrol a passkey).
+    pub staff_passkeys_required: bool,
 }
 
 /// Database settings.
@@ -133,11 +144,13 @@ impl Default for Config {
         Self {
             env: Environment::Development,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: "http://127.0.0.1:8080".to_owned(),
+            // localhost rather than 127.0.0.1: browsers refuse passkeys on IP origins.
+            public_url: "http://localhost:8080".to_owned(),
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             keys: KeysConfig::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -317,6 +330,14 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
         c.log.level = v.to_owned();
         Ok(())
     }),
+    (
+        "TONGBAN_AUTH_STAFF_PASSKEYS_REQUIRED",
+        "auth.staff_passkeys_required",
+        |c, v| {
+            c.auth.staff_passkeys_required = parse(v)?;
+            Ok(())
+        },
+    ),
 ];
 
 fn parse<T: std::str::FromStr>(value: &str) -> Result<T, String>

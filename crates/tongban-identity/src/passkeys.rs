@@ -406,6 +406,23 @@ pub async fn remove(
     Ok(removed.rows_affected() == 1)
 }
 
+/// Whether a session may answer a relying party under the staff passkey policy: with
+/// `required`, a staff member's session must come from a passkey login.
+pub async fn policy_allows(
+    conn: &mut Conn,
+    required: bool,
+    session: &crate::sso::Session,
+) -> Result<bool, PasskeyError> {
+    if !required || session.amr.iter().any(|m| m == "hwk" || m == "swk") {
+        return Ok(true);
+    }
+    let staff = sqlx::query("SELECT 1 FROM staff WHERE subject_id = $1 LIMIT 1")
+        .bind(session.subject.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(staff.is_none())
+}
+
 /// Whether `subject` has a passkey.
 pub async fn has_passkey(conn: &mut Conn, subject: SubjectId) -> Result<bool, PasskeyError> {
     let row = sqlx::query("SELECT 1 FROM passkeys WHERE subject_id = $1 LIMIT 1")

@@ -83,6 +83,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Arc::new(passwords),
         &kek,
         &config.public_url,
+        config.auth.clone(),
     ));
     let crl_refresher = tokio::spawn(refresh_crls(pki.clone()));
     let logout_sender = tokio::spawn(crate::logout_delivery::run(

@@ -22,7 +22,7 @@ use tongban_identity::sso::{
     SsoError,
 };
 use tongban_identity::tokens::AccessRequest;
-use tongban_identity::{dpop, par, totp};
+use tongban_identity::{dpop, par, passkeys, totp};
 
 use crate::auth::Authenticated;
 use crate::pages;
@@ -166,6 +166,18 @@ pub async fn authorize(
             Ok(session) => session.filter(|s| sso::session_fits(s, &request, now)),
             Err(error) => return store_page(error),
         },
+        None => None,
+    };
+    // A staff member's password session does not reach portals under the passkey
+    // policy: they log in again, with a passkey.
+    let session = match session {
+        Some(s) => {
+            match passkeys::policy_allows(&mut conn, state.auth.staff_passkeys_required, &s).await {
+                Ok(true) => Some(s),
+                Ok(false) => None,
+                Err(error) => return store_page(error),
+            }
+        }
         None => None,
     };
     if let Some(session) = session {
@@ -492,20 +504,39 @@ pub(super) async fn complete_login(
         Ok(created) => created,
         Err(error) => return store_page(error),
     };
+    // Under the staff passkey policy a password session of staff serves the account
+    // page only (where the passkey is added); the relying party hears why.
+    let allowed = match passkeys::policy_allows(
+        &mut tx,
+        state.auth.staff_passkeys_required,
+        &session,
+    )
+    .await
+    {
+        Ok(allowed) => allowed,
+        Err(error) => return store_page(error),
+    };
     let needs_consent = match target {
-        FlowTarget::Authorize(request) => {
+        FlowTarget::Authorize(request) if allowed => {
             match consent::needed(&mut tx, session.subject, request).await {
                 Ok(needed) => needed,
                 Err(error) => return store_page(error),
             }
         }
-        FlowTarget::Account => false,
+        FlowTarget::Authorize(_) | FlowTarget::Account => false,
     };
     // The flow lives on while consent is pending: the consent form posts its token.
     if !needs_consent && let Err(error) = sso::end_flow(&mut tx, flow_cookie).await {
         return store_page(error);
     }
     let mut response = match target {
+        FlowTarget::Authorize(request) if !allowed => redirect_error(
+            state,
+            &request.redirect_uri,
+            "unmet_authentication_requirements",
+            Some("staff sign in with a passkey; add one on the account page (/account)"),
+            request.state.as_deref(),
+        ),
         FlowTarget::Authorize(request) if needs_consent => {
             consent_page(&mut tx, request, csrf, prefs).await
         }
