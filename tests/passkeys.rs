@@ -333,6 +333,10 @@ async fn enrol_then_log_in_without_a_username_at_level_3() {
     let answer = assert_with(&mut phone, ORIGIN, options, &id, &handle).unwrap();
     let login = post_assertion(&w, &flow, &csrf, &ceremony, &answer).await;
     assert_eq!(login.status(), 303);
+    let passkey_session = format!(
+        "__Host-tongban-session={}",
+        set_cookie(&login, "__Host-tongban-session").unwrap()
+    );
     let location = login.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.starts_with(PORTAL), "{location}");
     let code = query_param(&location, "code").unwrap();
@@ -381,10 +385,55 @@ async fn enrol_then_log_in_without_a_username_at_level_3() {
         .await
         .unwrap();
     assert!(page.contains("我的手机"));
-    let removed = form_post(
+    // Now that a passkey exists, a password session can neither add another nor
+    // remove one: a stolen password must not buy a level-3 login.
+    let csrf = csrf_of(&page);
+    let more = form_post(
+        &w,
+        "/account/passkeys/options",
+        &session,
+        &[("csrf_token", &csrf)],
+    )
+    .send()
+    .await
+    .unwrap();
+    support::assert_problem(more, 403, "forbidden").await;
+    let refused = form_post(
         &w,
         "/account/passkeys/remove",
         &session,
+        &[("csrf_token", &csrf), ("credential_id", &id)],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 403);
+    let totp = form_post(
+        &w,
+        "/account/totp/enrol",
+        &session,
+        &[("csrf_token", &csrf)],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(totp.status(), 403, "nor set up an authenticator");
+    // The passkey's own session can.
+    let page = w
+        .server
+        .client
+        .get(format!("{}/account", w.server.base))
+        .header("cookie", &passkey_session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let removed = form_post(
+        &w,
+        "/account/passkeys/remove",
+        &passkey_session,
         &[("csrf_token", &csrf_of(&page)), ("credential_id", &id)],
     )
     .send()
@@ -574,5 +623,49 @@ async fn under_the_staff_passkey_policy_a_password_only_reaches_the_account_page
     let login = post_assertion(&w, &flow, &csrf, &ceremony, &answer).await;
     let location = login.headers()["location"].to_str().unwrap().to_owned();
     assert!(query_param(&location, "code").is_some(), "{location}");
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn an_administrators_password_reset_removes_the_passkeys() {
+    let w = world().await;
+    let session = password_session(&w).await;
+    let mut phone = SoftPasskey::new(true);
+    let handle = enrol(&w, &session, &mut phone, "phone").await;
+    let id = credential_id(&w).await;
+    let admin = tongban_identity::access::Caller {
+        subject: "ops".into(),
+        client_id: "ops".into(),
+        scopes: vec!["admin".into()],
+        request_id: None,
+        acr: None,
+    }
+    .admin()
+    .unwrap();
+    let person: tongban_identity::subjects::SubjectId = {
+        use sqlx::Row;
+        let mut conn = w.server.store().conn().await.unwrap();
+        let row = sqlx::query("SELECT subject_id FROM passkeys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        row.get::<String, _>(0).parse().unwrap()
+    };
+    let mut tx = w.server.store().begin().await.unwrap();
+    let passwords = Passwords::new().unwrap();
+    tongban_identity::admin::reset_password(&mut tx, &admin, &passwords, person)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // Whoever held the account may have added that passkey: it no longer signs in.
+    let (flow, csrf) = portal_flow(&w).await;
+    let (ceremony, options) = login_options(&w, &flow, &csrf).await;
+    let answer = assert_with(&mut phone, ORIGIN, options, &id, &handle).unwrap();
+    assert_eq!(
+        post_assertion(&w, &flow, &csrf, &ceremony, &answer)
+            .await
+            .status(),
+        401
+    );
     w.server.stop().await;
 }

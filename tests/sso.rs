@@ -2133,6 +2133,22 @@ mod dpop {
         .unwrap();
         assert_eq!(claims["cnf"]["jkt"], key.public_key().thumbprint());
         assert_eq!(claims["acr"], "urn:tongban:acr:1");
+        // Introspection tells a resource server of the binding (RFC 9449 §6.2).
+        let introspected: Value = w
+            .server
+            .client
+            .post(format!("{}/introspect", w.server.base))
+            .basic_auth(&w.portal.id, Some(&w.portal.secret))
+            .form(&[("token", access.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(introspected["token_type"], "DPoP");
+        assert_eq!(introspected["cnf"]["jkt"], key.public_key().thumbprint());
+        assert_eq!(introspected["acr"], "urn:tongban:acr:1");
 
         let userinfo = |scheme: &str, proof: Option<String>| {
             let mut request = w
@@ -2296,6 +2312,7 @@ async fn third_party_clients_get_pairwise_subjects_that_userinfo_understands() {
     let session = session_cookie(&w, PASSWORD).await;
     let cookies = format!("__Host-tongban-session={session}");
     let mut subs = Vec::new();
+    let mut sids = Vec::new();
     for rp in [&news, &shop] {
         // The consent page, in a flow of its own; allowed, it answers with a code.
         let ask = browser_get(&w, &authorize_url(rp, ""), &cookies).await;
@@ -2323,7 +2340,23 @@ async fn third_party_clients_get_pairwise_subjects_that_userinfo_understands() {
         );
         assert_eq!(info["name"], "张三", "and finds the person");
         subs.push(claims["sub"].as_str().unwrap().to_owned());
+        sids.push(claims["sid"].as_str().unwrap().to_owned());
+        // Introspecting its refresh token tells the client its own identifier only.
+        let introspected: Value = w
+            .server
+            .client
+            .post(format!("{}/introspect", w.server.base))
+            .basic_auth(&rp.id, Some(&rp.secret))
+            .form(&[("token", tokens["refresh_token"].as_str().unwrap())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(introspected["sub"], claims["sub"], "{introspected}");
     }
+    assert_ne!(sids[0], sids[1], "nor link it through the session id");
     let portal_sub = id_token_claims(&w, &logged_in_tokens(&w).await.1).await["sub"].clone();
     assert_ne!(subs[0], subs[1], "two sectors cannot link the person");
     assert_ne!(Value::from(subs[0].clone()), portal_sub);

@@ -31,11 +31,13 @@ ALTER TABLE clients ADD COLUMN require_par INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE clients ADD COLUMN min_level INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE clients ADD COLUMN sector_identifier TEXT;
 
--- Which relying parties took part in a session, and the subject each was told.
+-- Which relying parties took part in a session, and the subject and session id each
+-- was told (pairwise for third-party clients).
 CREATE TABLE session_clients (
     session_id  TEXT NOT NULL REFERENCES sessions (id),
     client_id   TEXT NOT NULL REFERENCES clients (id),
     sub         TEXT NOT NULL,
+    sid         TEXT NOT NULL,
     PRIMARY KEY (session_id, client_id)
 );
 
@@ -45,6 +47,7 @@ CREATE TABLE logout_deliveries (
     client_id        TEXT NOT NULL REFERENCES clients (id),
     session_id       TEXT NOT NULL,
     sub              TEXT NOT NULL,
+    sid              TEXT NOT NULL,
     created_at       BIGINT NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  BIGINT NOT NULL,

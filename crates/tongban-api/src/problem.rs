@@ -258,7 +258,7 @@ impl ApiError {
         error.challenge = Some(if nonce.is_some() {
             "DPoP error=\"use_dpop_nonce\", algs=\"ES256 EdDSA\""
         } else {
-            "DPoP error=\"invalid_token\", algs=\"ES256 EdDSA\""
+            "DPoP error=\"invalid_dpop_proof\", algs=\"ES256 EdDSA\""
         });
         error.dpop_nonce = nonce;
         error

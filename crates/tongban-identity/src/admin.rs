@@ -276,12 +276,20 @@ pub async fn reset_password(
     let temporary = random_token(12)?;
     sso::set_password_hash(conn, subject, &passwords.hash(&temporary)?).await?;
     let ended = sso::end_all_sessions(conn, subject, Timestamp::now()).await?;
+    // Recovery starts over: strong credentials too may be the other holder's.
+    let passkeys = crate::passkeys::remove_all(conn, subject)
+        .await
+        .map_err(|e| match e {
+            crate::passkeys::PasskeyError::Store(store) => AdminError::from(store),
+            other => AdminError::from(StoreError::Corrupt(other.to_string())),
+        })?;
+    let authenticator = crate::totp::remove(conn, subject).await?;
     record(
         conn,
         admin,
         "person.password_reset",
         &subject.to_string(),
-        json!({ "sessions_ended": ended }),
+        json!({ "sessions_ended": ended, "passkeys_removed": passkeys, "authenticator_removed": authenticator }),
     )
     .await?;
     Ok(temporary)

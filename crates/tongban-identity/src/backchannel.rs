@@ -15,26 +15,45 @@ use tongban_store::{Conn, StoreError};
 pub const MAX_ATTEMPTS: i64 = 8;
 /// The first retry waits this long; each later one twice as long as the one before.
 pub const FIRST_RETRY_MS: i64 = 2_000;
-/// A delivery being attempted is not picked again for this long.
-const LEASE_MS: i64 = 30_000;
+/// A delivery being attempted is not picked again for this long: longer than a whole
+/// batch of attempts at their timeout takes.
+pub const LEASE_MS: i64 = 150_000;
 
-/// Records that `client_id` took part in `session_id`, knowing the person as `sub`.
+/// Records that `client_id` took part in `session_id`, knowing the person as `sub`
+/// and the session as `sid`.
 pub async fn record_participant(
     conn: &mut Conn,
     session_id: &str,
     client_id: &str,
     sub: &str,
+    sid: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO session_clients (session_id, client_id, sub) VALUES ($1, $2, $3) \
+        "INSERT INTO session_clients (session_id, client_id, sub, sid) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (session_id, client_id) DO NOTHING",
     )
     .bind(session_id)
     .bind(client_id)
     .bind(sub)
+    .bind(sid)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The session a client knows as `sid` (for its `id_token_hint` at logout).
+pub async fn session_of(
+    conn: &mut Conn,
+    client_id: &str,
+    sid: &str,
+) -> Result<Option<String>, StoreError> {
+    let row =
+        sqlx::query("SELECT session_id FROM session_clients WHERE client_id = $1 AND sid = $2")
+            .bind(client_id)
+            .bind(sid)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|r| r.try_get("session_id")).transpose()?)
 }
 
 /// Queues logout tokens for the relying parties of `session_id`, which is ending.
@@ -44,8 +63,8 @@ pub(crate) async fn queue(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO logout_deliveries (id, client_id, session_id, sub, created_at, next_attempt_at) \
-         SELECT sc.session_id || ':' || sc.client_id, sc.client_id, sc.session_id, sc.sub, $2, $2 \
+        "INSERT INTO logout_deliveries (id, client_id, session_id, sub, sid, created_at, next_attempt_at) \
+         SELECT sc.session_id || ':' || sc.client_id, sc.client_id, sc.session_id, sc.sub, sc.sid, $2, $2 \
          FROM session_clients sc JOIN clients c ON c.id = sc.client_id \
          WHERE sc.session_id = $1 AND c.backchannel_logout_uri IS NOT NULL \
          ON CONFLICT (id) DO NOTHING",
@@ -66,8 +85,10 @@ pub struct Delivery {
     pub client_id: String,
     /// Where to post it.
     pub uri: String,
-    /// The ended session (`sid`).
+    /// The ended session.
     pub session_id: String,
+    /// The session as the relying party knows it (`sid`).
+    pub sid: String,
     /// The subject as the relying party knows it.
     pub sub: String,
     /// Attempts made before this one.
@@ -82,7 +103,7 @@ pub async fn claim_due(
     now: Timestamp,
 ) -> Result<Vec<Delivery>, StoreError> {
     let rows = sqlx::query(
-        "SELECT d.id, d.client_id, c.backchannel_logout_uri AS uri, d.session_id, d.sub, d.attempts, d.next_attempt_at \
+        "SELECT d.id, d.client_id, c.backchannel_logout_uri AS uri, d.session_id, d.sub, d.sid, d.attempts, d.next_attempt_at \
          FROM logout_deliveries d JOIN clients c ON c.id = d.client_id \
          WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= $1 \
          ORDER BY d.next_attempt_at LIMIT $2",
@@ -113,6 +134,7 @@ pub async fn claim_due(
                 uri,
                 session_id: r.try_get("session_id")?,
                 sub: r.try_get("sub")?,
+                sid: r.try_get("sid")?,
                 attempts: r.try_get("attempts")?,
             });
         }
@@ -133,11 +155,13 @@ pub async fn record_attempt(
     match outcome {
         Ok(()) => {
             sqlx::query(
-                "UPDATE logout_deliveries SET attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1",
+                "UPDATE logout_deliveries SET attempts = $2, delivered_at = $3, last_error = NULL \
+                 WHERE id = $1 AND attempts = $4",
             )
             .bind(&delivery.id)
             .bind(attempts)
             .bind(t)
+            .bind(delivery.attempts)
             .execute(conn)
             .await?;
         }
@@ -146,13 +170,14 @@ pub async fn record_attempt(
             let wait = FIRST_RETRY_MS.saturating_mul(1_i64 << (attempts - 1).clamp(0, 20));
             sqlx::query(
                 "UPDATE logout_deliveries SET attempts = $2, next_attempt_at = $3, failed_at = $4, last_error = $5 \
-                 WHERE id = $1",
+                 WHERE id = $1 AND attempts = $6 AND delivered_at IS NULL",
             )
             .bind(&delivery.id)
             .bind(attempts)
             .bind(t + wait)
             .bind(failed_at)
             .bind(error.chars().take(500).collect::<String>())
+            .bind(delivery.attempts)
             .execute(conn)
             .await?;
         }
@@ -181,20 +206,27 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
 }
 
-/// Deliveries, newest first; only those in `state` (`pending`, `delivered`,
-/// `failed`) when given.
+/// Deliveries, newest first; only those in `state` (`delivered`, `failed`, or else
+/// `pending`) when given.
 pub async fn list(
     conn: &mut Conn,
     state: Option<&str>,
     limit: i64,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
-    let rows = sqlx::query(
+    let filter = match state {
+        Some("delivered") => "WHERE delivered_at IS NOT NULL",
+        Some("failed") => "WHERE delivered_at IS NULL AND failed_at IS NOT NULL",
+        Some(_) => "WHERE delivered_at IS NULL AND failed_at IS NULL",
+        None => "",
+    };
+    let sql = format!(
         "SELECT id, client_id, session_id, attempts, created_at, next_attempt_at, delivered_at, failed_at, last_error \
-         FROM logout_deliveries ORDER BY created_at DESC, id LIMIT $1",
-    )
-    .bind(limit.clamp(1, 1000))
-    .fetch_all(conn)
-    .await?;
+         FROM logout_deliveries {filter} ORDER BY created_at DESC, id LIMIT $1"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(conn)
+        .await?;
     let mut out = Vec::new();
     for r in rows {
         let delivered: Option<i64> = r.try_get("delivered_at")?;
@@ -204,9 +236,6 @@ pub async fn list(
             (None, Some(_)) => "failed",
             (None, None) => "pending",
         };
-        if state.is_some_and(|s| s != current) {
-            continue;
-        }
         out.push(DeliveryRecord {
             id: r.try_get("id")?,
             client_id: r.try_get("client_id")?,

@@ -135,6 +135,15 @@ impl Client {
         }
     }
 
+    /// The session identifier (`sid`) this client is told for `session_id`: pairwise
+    /// like its subject identifiers, so that two sectors cannot join on it either.
+    pub fn sid_for(&self, key: &crate::pairwise::PairwiseKey, session_id: &str) -> String {
+        match &self.sector {
+            Some(sector) => key.sub(sector, &format!("sid:{session_id}")),
+            None => session_id.to_owned(),
+        }
+    }
+
     /// Whether `secret` is this client's secret (constant-time on the digests).
     pub fn secret_matches(&self, secret: &str) -> bool {
         let Some(stored) = &self.secret_sha256 else {

@@ -52,18 +52,18 @@ impl DpopNonces {
     pub fn issue(&self, now: Timestamp) -> String {
         let at = (now.unix_millis() / 1000).to_be_bytes();
         let tag = self.0.mac(&at);
-        B64URL.encode([&at[..], &tag[..16]].concat())
+        B64URL.encode([&at[..], &tag[..]].concat())
     }
 
     fn accepts(&self, nonce: &str, now: Timestamp) -> bool {
         let Ok(bytes) = B64URL.decode(nonce) else {
             return false;
         };
-        if bytes.len() != 24 {
+        if bytes.len() != 40 {
             return false;
         }
         let (at, tag) = bytes.split_at(8);
-        if self.0.mac(at)[..16] != *tag {
+        if !self.0.mac_matches(at, tag) {
             return false;
         }
         let mut secs = [0u8; 8];
@@ -130,18 +130,15 @@ pub async fn verify(
         .and_then(Value::as_i64)
         .ok_or_else(|| invalid("no iat"))?;
     let now_secs = now.unix_millis() / 1000;
-    if (iat - now_secs).abs() > IAT_WINDOW_SECS {
+    if iat.abs_diff(now_secs) > IAT_WINDOW_SECS.unsigned_abs() {
         return Err(invalid("iat is not current"));
     }
     let jti = text("jti")
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(|| invalid("no jti"))?;
     if let Some(token) = target.access_token {
-        let ath = B64URL.encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            token.as_bytes(),
-        ));
-        if text("ath") != Some(ath.as_str()) {
+        // ath is the S256 of the token, as PKCE's challenge is of its verifier.
+        if text("ath") != Some(crate::secrets::s256_challenge(token).as_str()) {
             return Err(invalid("ath does not match the access token"));
         }
     }

@@ -192,9 +192,9 @@ async fn take_ceremony<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&state).map_err(corrupt)
 }
 
-fn credential_key(id: &CredentialID) -> String {
+fn credential_key(id: &[u8]) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_slice())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
 }
 
 async fn passkeys_of(conn: &mut Conn, subject: SubjectId) -> Result<Vec<Passkey>, PasskeyError> {
@@ -264,7 +264,7 @@ pub async fn finish_registration(
     let passkey = webauthn
         .finish_passkey_registration(credential, &state)
         .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
-    let id = credential_key(passkey.cred_id());
+    let id = credential_key(passkey.cred_id().as_slice());
     let inserted = sqlx::query(
         "INSERT INTO passkeys (credential_id, subject_id, name, passkey, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (credential_id) DO NOTHING",
@@ -323,10 +323,7 @@ pub async fn finish_login(
     let (handle, credential_id) = webauthn
         .identify_discoverable_authentication(credential)
         .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
-    let id = {
-        use base64::Engine as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(credential_id)
-    };
+    let id = credential_key(credential_id);
     let row = sqlx::query("SELECT subject_id, passkey FROM passkeys WHERE credential_id = $1")
         .bind(&id)
         .fetch_optional(&mut *conn)
@@ -421,6 +418,44 @@ pub async fn policy_allows(
         .fetch_optional(conn)
         .await?;
     Ok(staff.is_none())
+}
+
+/// Whether a session may add (or remove) a strong credential — a passkey or an
+/// authenticator: a session that used one already, or the person's first, when they
+/// have none yet. Otherwise a stolen password alone would buy a level-3 login.
+pub async fn may_manage_credentials(
+    conn: &mut Conn,
+    session: &crate::sso::Session,
+) -> Result<bool, PasskeyError> {
+    let strong = session
+        .amr
+        .iter()
+        .any(|m| matches!(m.as_str(), "hwk" | "swk" | "otp"));
+    if strong {
+        return Ok(true);
+    }
+    let has_totp = crate::totp::enabled(conn, session.subject)
+        .await
+        .map_err(|e| match e {
+            crate::totp::TotpError::Store(store) => PasskeyError::Store(store),
+            other => corrupt(other),
+        })?;
+    Ok(!has_totp && !has_passkey(conn, session.subject).await?)
+}
+
+/// Removes every passkey of `subject` and any enrolment under way (an administrator's
+/// account recovery: whoever held the account may have added one).
+pub async fn remove_all(conn: &mut Conn, subject: SubjectId) -> Result<u64, PasskeyError> {
+    let removed = sqlx::query("DELETE FROM passkeys WHERE subject_id = $1")
+        .bind(subject.to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM webauthn_ceremonies WHERE kind = 'register' AND bound_to = $1")
+        .bind(subject.to_string())
+        .execute(conn)
+        .await?;
+    Ok(removed)
 }
 
 /// Whether `subject` has a passkey.

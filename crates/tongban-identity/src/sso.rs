@@ -838,22 +838,43 @@ pub async fn redeem_code(
     })
 }
 
+/// The identifiers a relying party is told: of the person and of the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Participant {
+    /// `sub`: public for a first-party client, pairwise for a third-party one.
+    pub sub: String,
+    /// `sid`, pairwise alike.
+    pub sid: String,
+}
+
 /// Records that `client` took part in `session` (for back-channel logout) and returns
-/// the subject identifier it is told: the public id for a first-party client, a
-/// pairwise one (remembered, for userinfo) for a third-party client.
+/// the identifiers it is told; a pairwise subject is remembered for userinfo. None if
+/// the session ended meanwhile.
 pub async fn join_session(
     conn: &mut Conn,
     pairwise: &crate::pairwise::PairwiseKey,
     client: &Client,
     session: &Session,
-) -> Result<String, StoreError> {
+) -> Result<Option<Participant>, StoreError> {
+    // Locks the session row against a logout committing in between, which would then
+    // queue its logout tokens without this client.
+    let live = sqlx::query(
+        "UPDATE sessions SET last_seen_at = last_seen_at WHERE id = $1 AND ended_at IS NULL",
+    )
+    .bind(&session.id)
+    .execute(&mut *conn)
+    .await?;
+    if live.rows_affected() != 1 {
+        return Ok(None);
+    }
     let subject = session.subject.to_string();
     let sub = client.subject_for(pairwise, &subject);
+    let sid = client.sid_for(pairwise, &session.id);
     if let Some(sector) = &client.sector {
         crate::pairwise::remember(conn, sector, &sub, &subject).await?;
     }
-    crate::backchannel::record_participant(conn, &session.id, &client.id, &sub).await?;
-    Ok(sub)
+    crate::backchannel::record_participant(conn, &session.id, &client.id, &sub, &sid).await?;
+    Ok(Some(Participant { sub, sid }))
 }
 
 /// A live session as the account page lists it.
@@ -931,12 +952,17 @@ async fn end_sessions(
         .map(|r| r.try_get("id"))
         .collect::<Result<_, _>>()?;
     for id in &ids {
-        crate::backchannel::queue(conn, id, now).await?;
-        sqlx::query("UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
-            .bind(id)
-            .bind(now.unix_millis())
-            .execute(&mut *conn)
-            .await?;
+        // Ending first takes the row lock a code redemption holds while it joins the
+        // session, so the queue below sees every relying party that joined.
+        let ended =
+            sqlx::query("UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
+                .bind(id)
+                .bind(now.unix_millis())
+                .execute(&mut *conn)
+                .await?;
+        if ended.rows_affected() == 1 {
+            crate::backchannel::queue(conn, id, now).await?;
+        }
     }
     // Refresh tokens of the ended sessions; ending all (or all but one) also takes
     // those that belong to no session.

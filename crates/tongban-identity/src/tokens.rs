@@ -127,25 +127,26 @@ impl TokenIssuer {
         Ok(jose::sign_compact(signer.as_ref(), &payload, &header)?)
     }
 
-    /// An ID token for `session` to `client_id`, which knows the person as `sub`.
+    /// An ID token for `session` to `client_id`, which knows the person as `sub` and
+    /// the session as `sid`.
     pub async fn id_token(
         &self,
         client_id: &str,
-        sub: &str,
+        participant: &crate::sso::Participant,
         session: &Session,
         nonce: Option<&str>,
         now: Timestamp,
     ) -> Result<String, TokenError> {
         let mut claims = json!({
             "iss": self.issuer,
-            "sub": sub,
+            "sub": participant.sub,
             "aud": client_id,
             "iat": seconds(now),
             "exp": seconds(now) + ID_TOKEN_SECS,
             "auth_time": seconds(session.auth_time),
             "acr": session.acr,
             "amr": session.amr,
-            "sid": session.id,
+            "sid": participant.sid,
         });
         if let Some(nonce) = nonce {
             claims["nonce"] = json!(nonce);

@@ -251,6 +251,22 @@ pub async fn enabled(conn: &mut Conn, subject: SubjectId) -> Result<bool, TotpEr
     )
 }
 
+/// Removes the authenticator of `subject` and their recovery codes (account recovery).
+/// Returns whether there was one.
+pub async fn remove(conn: &mut Conn, subject: SubjectId) -> Result<bool, StoreError> {
+    let removed = sqlx::query("DELETE FROM totp_credentials WHERE subject_id = $1")
+        .bind(subject.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from)?;
+    sqlx::query("DELETE FROM recovery_codes WHERE subject_id = $1")
+        .bind(subject.to_string())
+        .execute(conn)
+        .await
+        .map_err(StoreError::from)?;
+    Ok(removed.rows_affected() > 0)
+}
+
 /// Checks a second factor: a current code (each step once) or an unused recovery code.
 pub async fn check(
     conn: &mut Conn,

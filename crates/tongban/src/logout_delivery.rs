@@ -72,7 +72,7 @@ async fn deliver(
         .logout_token(
             &delivery.client_id,
             &delivery.sub,
-            &delivery.session_id,
+            &delivery.sid,
             Timestamp::now(),
         )
         .await

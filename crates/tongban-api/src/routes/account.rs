@@ -358,6 +358,23 @@ pub async fn totp_enrol(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let allowed = match state.store.conn().await {
+        Ok(mut conn) => {
+            tongban_identity::passkeys::may_manage_credentials(&mut conn, &session).await
+        }
+        Err(error) => return store_page(error),
+    };
+    match allowed {
+        Ok(true) => {}
+        Ok(false) => {
+            return web::no_store(pages::error(
+                StatusCode::FORBIDDEN,
+                "需要更强的登录 Stronger sign-in needed",
+                "sign in with a passkey or your authenticator first: a password alone cannot replace them",
+            ));
+        }
+        Err(error) => return store_page(error),
+    }
     let enrolled = async {
         let mut tx = state.store.begin().await.map_err(totp::TotpError::from)?;
         let label = session.subject.to_string();

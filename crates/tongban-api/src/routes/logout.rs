@@ -51,14 +51,25 @@ async fn validated(state: &AppState, params: &LogoutParams) -> Result<LogoutRequ
         Some(id) => state.clients.find(&id).await.map_err(store_page)?,
         None => None,
     };
-    logout::validate(
+    let mut request = logout::validate(
         hint.as_ref(),
         params.client_id.as_deref(),
         client.as_ref(),
         params.post_logout_redirect_uri.as_deref(),
         params.state.as_deref(),
     )
-    .map_err(|e| bad_request(&e.0))
+    .map_err(|e| bad_request(&e.0))?;
+    // A third-party client knows the session by a pairwise sid.
+    if let (Some(client), Some(sid)) = (&client, &request.hinted_session)
+        && client.sector.is_some()
+    {
+        let mut conn = state.store.conn().await.map_err(store_page)?;
+        request.hinted_session =
+            tongban_identity::backchannel::session_of(&mut conn, &client.id, sid)
+                .await
+                .map_err(store_page)?;
+    }
+    Ok(request)
 }
 
 fn bad_request(reason: &str) -> Response {

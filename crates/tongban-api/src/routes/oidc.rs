@@ -1184,14 +1184,23 @@ async fn code_grant(
     let subject = grant.session.subject.to_string();
     // The relying party joins the session (for back-channel logout) under the subject
     // it is told: pairwise for a third-party client.
-    let sub = sso::join_session(tx, &state.pairwise, client, &grant.session)
-        .await
-        .map_err(internal)?;
+    let participant = match sso::join_session(tx, &state.pairwise, client, &grant.session).await {
+        Ok(Some(participant)) => participant,
+        Ok(None) => {
+            return Err(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the session has ended",
+            ));
+        }
+        Err(error) => return Err(ApiError::from(error).into_response()),
+    };
+    let sub = participant.sub.clone();
     let id_token = state
         .tokens
         .id_token(
             &client.id,
-            &sub,
+            &participant,
             &grant.session,
             grant.nonce.as_deref(),
             now,
@@ -1393,22 +1402,51 @@ pub async fn introspect(
     let inactive = || token_response(json!({ "active": false }));
     if let Ok(claims) = state.tokens.verify_access_token(token, now).await {
         return match grants::access_revoked(&mut conn, &claims.jti).await {
-            Ok(false) => token_response(json!({
-                "active": true, "token_type": "Bearer", "iss": claims.iss, "sub": claims.sub, "aud": claims.aud,
-                "client_id": claims.client_id, "scope": claims.scope, "iat": claims.iat, "exp": claims.exp, "jti": claims.jti,
-            })),
+            Ok(false) => {
+                // A resource server relying on introspection learns the binding too
+                // (RFC 9449 §6.2), and the login's level.
+                let mut body = json!({
+                    "active": true, "token_type": token_type(claims.cnf.as_ref().map(|c| c.jkt.as_str())),
+                    "iss": claims.iss, "sub": claims.sub, "aud": claims.aud, "client_id": claims.client_id,
+                    "scope": claims.scope, "iat": claims.iat, "exp": claims.exp, "jti": claims.jti,
+                });
+                if let Some(cnf) = &claims.cnf {
+                    body["cnf"] = json!({ "jkt": cnf.jkt });
+                }
+                if let Some(acr) = &claims.acr {
+                    body["acr"] = json!(acr);
+                }
+                if let Some(auth_time) = claims.auth_time {
+                    body["auth_time"] = json!(auth_time);
+                }
+                token_response(body)
+            }
             Ok(true) => inactive(),
             Err(error) => internal(error),
         };
     }
-    match grants::active_refresh(&mut conn, token, now).await {
-        Ok(Some(grant)) => token_response(json!({
-            "active": true, "token_type": "refresh_token", "sub": grant.subject_id, "client_id": grant.client_id,
-            "scope": grant.scope.join(" "), "exp": grant.expires_at.unix_millis() / 1000,
-        })),
-        Ok(None) => inactive(),
-        Err(error) => internal(error),
+    let grant = match grants::active_refresh(&mut conn, token, now).await {
+        Ok(Some(grant)) => grant,
+        Ok(None) => return inactive(),
+        Err(error) => return internal(error),
+    };
+    drop(conn);
+    // The subject as the token's own client knows it: never the internal id to a
+    // third-party client.
+    let owner = match state.clients.find(&grant.client_id).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => return inactive(),
+        Err(error) => return internal(error),
+    };
+    let mut body = json!({
+        "active": true, "token_type": "refresh_token",
+        "sub": owner.subject_for(&state.pairwise, &grant.subject_id), "client_id": grant.client_id,
+        "scope": grant.scope.join(" "), "exp": grant.expires_at.unix_millis() / 1000,
+    });
+    if let Some(jkt) = &grant.dpop_jkt {
+        body["cnf"] = json!({ "jkt": jkt });
     }
+    token_response(body)
 }
 
 /// Token revocation (RFC 7009): refresh tokens (with their family) and access tokens of

@@ -22,6 +22,9 @@ use super::account::{form_session, render};
 use super::oidc::complete_login;
 use super::web::{self, FLOW_COOKIE, cookie, store_page};
 
+/// Why a password session cannot change strong credentials.
+const STRONG_LOGIN_NEEDED: &str = "sign in with a passkey or your authenticator first: a password alone cannot add or remove them";
+
 /// A form with only its CSRF token.
 #[derive(Deserialize)]
 pub struct CsrfForm {
@@ -195,6 +198,9 @@ pub async fn passkey_enrol_options(
         .await
         .map_err(|_| ApiError::new(ProblemType::Forbidden, "sign in again"))?;
     let mut conn = state.store.conn().await?;
+    if !passkeys::may_manage_credentials(&mut conn, &session).await? {
+        return Err(ApiError::new(ProblemType::Forbidden, STRONG_LOGIN_NEEDED));
+    }
     let profile = tongban_identity::subjects::profile_of(&mut conn, &session.subject.to_string())
         .await?
         .ok_or_else(|| ApiError::new(ProblemType::Forbidden, "sign in again"))?;
@@ -240,6 +246,9 @@ pub async fn passkey_enrol(
         let credential: Attestation = serde_json::from_str(&form.credential)
             .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
         let mut tx = state.store.begin().await?;
+        if !passkeys::may_manage_credentials(&mut tx, &session).await? {
+            return Err(PasskeyError::Rejected(STRONG_LOGIN_NEEDED.into()));
+        }
         let added = passkeys::finish_registration(
             &mut tx,
             &state.passkeys,
@@ -313,10 +322,19 @@ pub async fn passkey_remove(
     };
     let removed = async {
         let mut conn = state.store.conn().await?;
-        passkeys::remove(&mut conn, session.subject, &form.credential_id).await
+        if !passkeys::may_manage_credentials(&mut conn, &session).await? {
+            return Ok(false);
+        }
+        passkeys::remove(&mut conn, session.subject, &form.credential_id).await?;
+        Ok::<_, PasskeyError>(true)
     };
     match removed.await {
-        Ok(_) => web::see_other("/account"),
+        Ok(true) => web::see_other("/account"),
+        Ok(false) => web::no_store(pages::error(
+            StatusCode::FORBIDDEN,
+            "需要更强的登录 Stronger sign-in needed",
+            STRONG_LOGIN_NEEDED,
+        )),
         Err(error) => store_page(error),
     }
 }
