@@ -57,35 +57,82 @@ pub struct Statement {
     pub location: Option<String>,
 }
 
-/// A PDF prepared for signing: the bytes with a zeroed /Contents, the two byte ranges
-/// the signature covers, and where the /Contents hex goes.
+/// A PDF prepared for signing: the original bytes, untouched, and the incremental
+/// update that follows them, with a zeroed /Contents and where its hex goes. The two
+/// are kept apart so that the sealed document is never copied whole.
 pub struct Prepared {
-    bytes: Vec<u8>,
-    contents_start: usize,
-    contents_end: usize,
+    original: Vec<u8>,
+    update: Vec<u8>,
+    /// /Contents (its angle brackets included) within `update`.
+    contents: std::ops::Range<usize>,
+}
+
+/// A sealed PDF: the original bytes followed by the signed update.
+pub struct Sealed {
+    /// The document as received.
+    pub original: Vec<u8>,
+    /// The incremental update with the signature.
+    pub update: Vec<u8>,
+}
+
+impl Sealed {
+    /// The whole file in one buffer (a copy; the HTTP layer streams the two parts).
+    pub fn to_vec(&self) -> Vec<u8> {
+        [&self.original[..], &self.update[..]].concat()
+    }
 }
 
 impl Prepared {
-    /// The bytes the signature covers (everything but the /Contents value).
-    pub fn signed_ranges(&self) -> [&[u8]; 2] {
+    /// The original document, the first part of what the signature covers.
+    pub fn original(&self) -> &[u8] {
+        &self.original
+    }
+
+    /// The update's bytes the signature covers after the original: everything but
+    /// the /Contents value.
+    pub fn signed_update(&self) -> [&[u8]; 2] {
         [
-            &self.bytes[..self.contents_start],
-            &self.bytes[self.contents_end..],
+            &self.update[..self.contents.start],
+            &self.update[self.contents.end..],
         ]
     }
 
-    /// Puts the CMS signature into /Contents; the finished PDF.
-    pub fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, PdfError> {
-        let room = self.contents_end - self.contents_start - 2;
+    /// Puts the CMS signature into /Contents.
+    pub fn finish(mut self, cms: &[u8]) -> Result<Sealed, PdfError> {
+        let room = self.contents.len() - 2;
         let hex = tongban_crypto::ca::hex(cms).to_uppercase();
         if hex.len() > room {
             return Err(PdfError::Placement(
                 "the signature is larger than the space reserved for it".into(),
             ));
         }
-        let start = self.contents_start + 1;
-        self.bytes[start..start + hex.len()].copy_from_slice(hex.as_bytes());
-        Ok(self.bytes)
+        let start = self.contents.start + 1;
+        self.update[start..start + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(Sealed {
+            original: self.original,
+            update: self.update,
+        })
+    }
+}
+
+/// Keeps what lopdf writes after the original bytes. lopdf writes the original first
+/// and counts it for the update's offsets; skipping it here is what spares a second
+/// copy of a large document.
+struct UpdateOnly {
+    skip: usize,
+    update: Vec<u8>,
+}
+
+impl std::io::Write for UpdateOnly {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let skipped = buf.len().min(self.skip);
+        self.skip -= skipped;
+        self.update.extend_from_slice(&buf[skipped..]);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -169,10 +216,17 @@ pub fn load_structure(pdf: &[u8]) -> Result<lopdf::Document, PdfError> {
 }
 
 /// Loads `pdf` for an incremental update, refusing what cannot be sealed safely.
-fn load(pdf: Vec<u8>) -> Result<IncrementalDocument, PdfError> {
-    let structure = load_structure(&pdf)?;
-    // The update is written after these very bytes, which the document now owns.
-    let doc = IncrementalDocument::create_from(pdf, structure);
+fn load(pdf: &[u8]) -> Result<IncrementalDocument, PdfError> {
+    let structure = load_structure(pdf)?;
+    // lopdf wants the original bytes only to write them ahead of the update, which
+    // [`UpdateOnly`] skips: a stand-in of the same length will do. Fresh zeroed memory
+    // of that size is mapped lazily and never touched but for its last byte, which
+    // lopdf reads to decide on a line break.
+    let mut stand_in = vec![0u8; pdf.len()];
+    if let (Some(last), Some(real)) = (stand_in.last_mut(), pdf.last()) {
+        *last = *real;
+    }
+    let doc = IncrementalDocument::create_from(stand_in, structure);
     let prev = doc.get_prev_documents();
     if prev.is_encrypted() || prev.trailer.has(b"Encrypt") {
         return Err(PdfError::Encrypted);
@@ -195,8 +249,7 @@ pub fn prepare(
     image: Option<&Planes>,
     now: Timestamp,
 ) -> Result<Prepared, PdfError> {
-    let original_len = pdf.len();
-    let mut doc = load(pdf)?;
+    let mut doc = load(&pdf)?;
     let prev = doc.get_prev_documents();
     let page_id = *prev
         .get_pages()
@@ -269,10 +322,13 @@ pub fn prepare(
     add_annotation(&mut doc, page_id, widget_id)?;
     add_field(&mut doc, root_id, widget_id)?;
 
-    let mut bytes = Vec::with_capacity(original_len + 2 * CONTENTS_BYTES + 64 * 1024);
-    doc.save_to(&mut bytes).map_err(unreadable)?;
+    let mut out = UpdateOnly {
+        skip: pdf.len(),
+        update: Vec::with_capacity(2 * CONTENTS_BYTES + 64 * 1024),
+    };
+    doc.save_to(&mut out).map_err(unreadable)?;
     drop(doc);
-    locate_and_patch(bytes, original_len)
+    locate_and_patch(pdf, out.update)
 }
 
 /// An image as compressed PDF image streams: the RGB image, and its alpha as the
@@ -443,36 +499,33 @@ fn add_field(
     Ok(())
 }
 
-/// Finds the placeholders in the appended part, writes the real /ByteRange, and
-/// returns where /Contents lies.
-fn locate_and_patch(mut bytes: Vec<u8>, appended_from: usize) -> Result<Prepared, PdfError> {
+/// Finds the placeholders in the update, writes the real /ByteRange (offsets in the
+/// whole file: the update follows the original), and returns where /Contents lies.
+fn locate_and_patch(original: Vec<u8>, mut update: Vec<u8>) -> Result<Prepared, PdfError> {
     // The signature dictionary is written after every object the update copies from
     // the document, so its placeholders are the last ones even if a page happens to
     // contain the same bytes.
     let find =
         |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).rposition(|w| w == needle);
-    let tail = &bytes[appended_from..];
     let placeholder = format!("[0 {p} {p} {p}]", p = BYTE_RANGE_PLACEHOLDER);
-    let range_at = appended_from
-        + find(tail, placeholder.as_bytes())
-            .ok_or_else(|| PdfError::Unreadable("ByteRange placeholder not written".into()))?;
+    let range_at = find(&update, placeholder.as_bytes())
+        .ok_or_else(|| PdfError::Unreadable("ByteRange placeholder not written".into()))?;
     let zeros = format!("<{}>", "0".repeat(2 * CONTENTS_BYTES));
-    let contents_start = appended_from
-        + find(tail, zeros.as_bytes())
-            .ok_or_else(|| PdfError::Unreadable("Contents placeholder not written".into()))?;
-    let contents_end = contents_start + zeros.len();
+    let start = find(&update, zeros.as_bytes())
+        .ok_or_else(|| PdfError::Unreadable("Contents placeholder not written".into()))?;
+    let contents = start..start + zeros.len();
     let ranges = format!(
         "[0 {} {} {}]",
-        contents_start,
-        contents_end,
-        bytes.len() - contents_end
+        original.len() + contents.start,
+        original.len() + contents.end,
+        update.len() - contents.end
     );
     let padded = format!("{ranges:<width$}", width = placeholder.len());
-    bytes[range_at..range_at + padded.len()].copy_from_slice(padded.as_bytes());
+    update[range_at..range_at + padded.len()].copy_from_slice(padded.as_bytes());
     Ok(Prepared {
-        bytes,
-        contents_start,
-        contents_end,
+        original,
+        update,
+        contents,
     })
 }
 
@@ -520,8 +573,14 @@ mod tests {
             Timestamp::now(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let [first, second] = prepared.signed_ranges();
-        assert!(first.starts_with(&pdf));
+        assert_eq!(prepared.original(), &pdf[..]);
+        let [first, second] = prepared.signed_update();
+        assert!(!first.is_empty());
         assert!(second.ends_with(b"%%EOF") || second.ends_with(b"%%EOF\n"));
+        let sealed = prepared.finish(b"cms").unwrap_or_else(|e| panic!("{e}"));
+        let whole = sealed.to_vec();
+        assert!(whole.starts_with(&pdf));
+        // The sealed file parses, with the update chained to the original.
+        load_structure(&whole).unwrap_or_else(|e| panic!("{e}"));
     }
 }

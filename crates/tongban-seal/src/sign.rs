@@ -214,7 +214,7 @@ pub async fn pades(
     reason: Option<String>,
     location: Option<String>,
     purpose: Option<&str>,
-) -> Result<Vec<u8>, SealError> {
+) -> Result<pdf::Sealed, SealError> {
     let now = Timestamp::now();
     let (found, uploaded) = {
         let mut conn = store.conn().await?;
@@ -240,16 +240,15 @@ pub async fn pades(
     // was uploaded) is CPU work: off the async workers.
     let prepared = tokio::task::spawn_blocking(move || {
         let planes = uploaded.map(|png| image::decode_png(&png)).transpose()?;
-        // One pass: the original's digest (for the usage log) is a prefix of the first
-        // signed range.
-        let original_len = document.len();
+        // One pass: the original's digest (for the usage log) is a prefix of what the
+        // signature covers.
         let mut hasher = cms::Sha256::new();
         hasher.update(&document);
         let original_digest = hasher.clone().finish();
         let prepared = pdf::prepare(document, &placement, &statement, planes.as_ref(), now)
             .map_err(pdf_error)?;
-        let [first, second] = prepared.signed_ranges();
-        hasher.update(first.get(original_len..).unwrap_or_default());
+        let [first, second] = prepared.signed_update();
+        hasher.update(first);
         hasher.update(second);
         let digest = hasher.finish();
         Ok::<_, SealError>((prepared, digest, original_digest))

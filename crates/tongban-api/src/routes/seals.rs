@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -581,7 +581,22 @@ pub async fn pades(
         query.purpose.as_deref(),
     )
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/pdf")], sealed))
+    // The original and the update go out as they are: the document is never copied
+    // whole (peak memory stays near one document).
+    let length = sealed.original.len() + sealed.update.len();
+    let parts = [sealed.original, sealed.update]
+        .map(|part| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(part)));
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(parts));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (header::CONTENT_LENGTH, HeaderValue::from(length)),
+        ],
+        body,
+    ))
 }
 
 /// Filters of the usage log.
