@@ -393,6 +393,13 @@ impl FaultProxy {
 /// an attached (unreferenced by pages) data stream; written by lopdf, not by us.
 #[allow(dead_code)]
 pub fn sample_pdf(pages: u32, size: usize) -> Vec<u8> {
+    sample_pdf_in_streams(pages, size, 1)
+}
+
+/// A PDF like [`sample_pdf`] whose `size` filler bytes are split over `streams`
+/// attachments (as a scanned document's pages are over its images).
+#[allow(dead_code)]
+pub fn sample_pdf_in_streams(pages: u32, size: usize, streams: usize) -> Vec<u8> {
     use lopdf::{Document, Object, Stream, dictionary};
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
@@ -418,21 +425,29 @@ pub fn sample_pdf(pages: u32, size: usize) -> Vec<u8> {
             "Type" => "Pages", "Kids" => kids, "Count" => i64::from(pages),
         }),
     );
-    let filler: Vec<u8> = (0..size)
-        .map(|i| (i.wrapping_mul(7919) % 251) as u8)
-        .collect();
-    let attachment = doc.add_object(Stream::new(
-        dictionary! { "Type" => "EmbeddedFile" },
-        filler,
-    ));
+    let streams = streams.max(1);
+    let mut names = Vec::new();
+    for n in 0..streams {
+        let filler: Vec<u8> = (0..size / streams)
+            .map(|i| (i.wrapping_mul(7919).wrapping_add(n) % 251) as u8)
+            .collect();
+        let attachment = doc.add_object(Stream::new(
+            dictionary! { "Type" => "EmbeddedFile" },
+            filler,
+        ));
+        let name = format!("data-{n}.bin");
+        names.push(Object::string_literal(name.clone()));
+        names.push(
+            dictionary! {
+                "Type" => "Filespec", "F" => Object::string_literal(name),
+                "EF" => dictionary! { "F" => attachment },
+            }
+            .into(),
+        );
+    }
     let catalog = doc.add_object(dictionary! {
         "Type" => "Catalog", "Pages" => pages_id,
-        "Names" => dictionary! { "EmbeddedFiles" => dictionary! {
-            "Names" => vec![Object::string_literal("data.bin"), dictionary! {
-                "Type" => "Filespec", "F" => Object::string_literal("data.bin"),
-                "EF" => dictionary! { "F" => attachment },
-            }.into()],
-        }},
+        "Names" => dictionary! { "EmbeddedFiles" => dictionary! { "Names" => names } },
     });
     doc.trailer.set("Root", catalog);
     let mut out = Vec::new();
