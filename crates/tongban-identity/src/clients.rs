@@ -153,6 +153,11 @@ impl Client {
     }
 }
 
+/// The host name of an authority (`host[:port]`).
+fn host_name(authority: &str) -> &str {
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+}
+
 /// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2), and use https
 /// unless it is a loopback address for native apps and development (RFC 8252 §7.3).
 fn check_redirect_uri(field: &'static str, uri: &str) -> Result<(), ClientError> {
@@ -163,8 +168,7 @@ fn check_redirect_uri(field: &'static str, uri: &str) -> Result<(), ClientError>
         return Err(invalid(field, format!("{uri} must not contain a fragment")));
     }
     let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host_name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    let loopback = matches!(host_name, "localhost" | "127.0.0.1" | "[::1]");
+    let loopback = matches!(host_name(host), "localhost" | "127.0.0.1" | "[::1]");
     match scheme {
         "https" if !host.is_empty() => Ok(()),
         "http" if loopback => Ok(()),
@@ -188,13 +192,8 @@ fn sector_of(new: &NewClient) -> Result<String, ClientError> {
         .redirect_uris
         .iter()
         .filter_map(|uri| {
-            let rest = uri.split_once("://")?.1;
-            let host = rest.split(['/', '?']).next()?;
-            Some(
-                host.rsplit_once(':')
-                    .map_or(host, |(h, _)| h)
-                    .to_ascii_lowercase(),
-            )
+            let authority = uri.split_once("://")?.1.split(['/', '?']).next()?;
+            Some(host_name(authority).to_ascii_lowercase())
         })
         .collect();
     match hosts.len() {

@@ -24,3 +24,5 @@ pub use pool::{Engine, PoolStats, Store, Tx};
 /// A connection on either engine; a [`Tx`] dereferences to one, so repository
 /// functions taking `&mut Conn` run inside or outside a transaction.
 pub type Conn = sqlx::AnyConnection;
+/// A connection taken from the pool (it dereferences to [`Conn`]).
+pub type PooledConn = sqlx::pool::PoolConnection<sqlx::Any>;

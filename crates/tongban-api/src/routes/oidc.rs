@@ -360,6 +360,42 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     ))
 }
 
+/// What each step of a login starts from: the flow in the browser's cookie, checked
+/// against the form's CSRF token, on the connection the step goes on with.
+pub(super) struct LoginStep {
+    pub(super) conn: tongban_store::PooledConn,
+    pub(super) flow_cookie: String,
+    pub(super) target: FlowTarget,
+    pub(super) csrf: String,
+    pub(super) prefs: pages::Prefs,
+}
+
+/// The [`LoginStep`] of a form post, or the page that says the form expired.
+pub(super) async fn login_step(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf_token: &str,
+    now: Timestamp,
+) -> Result<LoginStep, Response> {
+    let Some(flow_cookie) = cookie(headers, FLOW_COOKIE) else {
+        return Err(web::expired_form());
+    };
+    let mut conn = state.store.conn().await.map_err(store_page)?;
+    let (target, csrf) = match sso::flow_request(&mut conn, &flow_cookie, csrf_token, now).await {
+        Ok(found) => found,
+        Err(SsoError::Csrf | SsoError::FlowExpired) => return Err(web::expired_form()),
+        Err(error) => return Err(store_page(error)),
+    };
+    let prefs = web::flow_prefs(headers, &target);
+    Ok(LoginStep {
+        conn,
+        flow_cookie,
+        target,
+        csrf,
+        prefs,
+    })
+}
+
 /// The login form's fields.
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -393,23 +429,19 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
-        return web::expired_form();
-    };
     // Reads and the password check run on one plain connection, released before
     // the registry (which may take its own) is asked; only the final writes share a
     // transaction. Holding a connection while waiting for another starves the pool.
-    let mut conn = match state.store.conn().await {
-        Ok(conn) => conn,
-        Err(error) => return store_page(error),
+    let LoginStep {
+        mut conn,
+        flow_cookie,
+        target,
+        csrf,
+        prefs,
+    } = match login_step(&state, &headers, &form.csrf_token, now).await {
+        Ok(step) => step,
+        Err(page) => return page,
     };
-    let (target, csrf) =
-        match sso::flow_request(&mut conn, &flow_cookie, &form.csrf_token, now).await {
-            Ok(found) => found,
-            Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
-            Err(error) => return store_page(error),
-        };
-    let prefs = web::flow_prefs(&headers, &target);
     let credentials = sso::Credentials {
         identifier: &form.identifier,
         organisation: form.organisation.as_deref(),
@@ -590,20 +622,16 @@ pub async fn second_factor(
     Form(form): Form<SecondFactorForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
-        return web::expired_form();
+    let LoginStep {
+        mut conn,
+        flow_cookie,
+        target,
+        csrf,
+        prefs,
+    } = match login_step(&state, &headers, &form.csrf_token, now).await {
+        Ok(step) => step,
+        Err(page) => return page,
     };
-    let mut conn = match state.store.conn().await {
-        Ok(conn) => conn,
-        Err(error) => return store_page(error),
-    };
-    let (target, csrf) =
-        match sso::flow_request(&mut conn, &flow_cookie, &form.csrf_token, now).await {
-            Ok(found) => found,
-            Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
-            Err(error) => return store_page(error),
-        };
-    let prefs = web::flow_prefs(&headers, &target);
     let logged_in = match sso::pending_second_factor(&mut conn, &flow_cookie).await {
         Ok(Some(logged_in)) => logged_in,
         Ok(None) => return web::expired_form(),

@@ -19,7 +19,7 @@ use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
 
 use super::account::{form_session, render};
-use super::oidc::complete_login;
+use super::oidc::{LoginStep, complete_login, login_step};
 use super::web::{self, FLOW_COOKIE, cookie, store_page};
 
 /// Why a password session cannot change strong credentials.
@@ -101,20 +101,16 @@ pub async fn passkey_login(
     Form(form): Form<PasskeyForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
-        return web::expired_form();
+    let LoginStep {
+        mut conn,
+        flow_cookie,
+        target,
+        csrf,
+        prefs,
+    } = match login_step(&state, &headers, &form.csrf_token, now).await {
+        Ok(step) => step,
+        Err(page) => return page,
     };
-    let mut conn = match state.store.conn().await {
-        Ok(conn) => conn,
-        Err(error) => return store_page(error),
-    };
-    let (target, csrf) =
-        match sso::flow_request(&mut conn, &flow_cookie, &form.csrf_token, now).await {
-            Ok(found) => found,
-            Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
-            Err(error) => return store_page(error),
-        };
-    let prefs = web::flow_prefs(&headers, &target);
     let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
     let address = ThrottleKey::address(ip);
     let refused = |status: StatusCode, notice: Notice| {
