@@ -151,15 +151,7 @@ async fn enrol(
     authenticator: &mut impl WebauthnAuthenticator,
     name: &str,
 ) -> String {
-    let account = w
-        .server
-        .client
-        .get(format!("{}/account", w.server.base))
-        .header("cookie", session)
-        .send()
-        .await
-        .unwrap();
-    let page = account.text().await.unwrap();
+    let page = account_page(w, session).await;
     assert!(
         page.contains("id=\"passkey-enrol\""),
         "the account page offers passkeys"
@@ -211,6 +203,20 @@ async fn enrol(
     let page = added.text().await.unwrap();
     assert!(page.contains(name), "the new passkey is listed");
     user_handle
+}
+
+/// The account page as the browser with `session` sees it.
+async fn account_page(w: &World, session: &str) -> String {
+    w.server
+        .client
+        .get(format!("{}/account", w.server.base))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// A login flow at the portal: (flow cookie, CSRF token).
@@ -373,17 +379,7 @@ async fn enrol_then_log_in_without_a_username_at_level_3() {
     assert_eq!(replay.status(), 403);
 
     // The account page lists it with its last use; removing it takes it away.
-    let page = w
-        .server
-        .client
-        .get(format!("{}/account", w.server.base))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = account_page(&w, &session).await;
     assert!(page.contains("我的手机"));
     // Now that a passkey exists, a password session can neither add another nor
     // remove one: a stolen password must not buy a level-3 login.
@@ -419,17 +415,7 @@ async fn enrol_then_log_in_without_a_username_at_level_3() {
     .unwrap();
     assert_eq!(totp.status(), 403, "nor set up an authenticator");
     // The passkey's own session can.
-    let page = w
-        .server
-        .client
-        .get(format!("{}/account", w.server.base))
-        .header("cookie", &passkey_session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = account_page(&w, &passkey_session).await;
     let removed = form_post(
         &w,
         "/account/passkeys/remove",
@@ -539,17 +525,7 @@ async fn enrolment_needs_the_session_and_its_csrf_token() {
     .unwrap();
     support::assert_problem(forged, 403, "forbidden").await;
     // An answer for no ceremony of ours.
-    let page = w
-        .server
-        .client
-        .get(format!("{}/account", w.server.base))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = account_page(&w, &session).await;
     let bogus = form_post(
         &w,
         "/account/passkeys",

@@ -22,6 +22,8 @@ CREATE TABLE webauthn_ceremonies (
     state       TEXT NOT NULL,              -- webauthn-rs ceremony state, JSON
     expires_at  INTEGER NOT NULL
 );
+-- Expired rows are swept on each use: by index, not by scanning the table.
+CREATE INDEX webauthn_ceremonies_expiry ON webauthn_ceremonies (expires_at);
 
 -- Per-client settings: back-channel logout (OIDC Back-Channel Logout 1.0), pushed
 -- authorization requests (RFC 9126), a minimum assurance level, and the sector of
@@ -72,10 +74,12 @@ CREATE TABLE pushed_requests (
     params      TEXT NOT NULL,              -- the request's parameters, JSON
     expires_at  INTEGER NOT NULL
 );
+CREATE INDEX pushed_requests_expiry ON pushed_requests (expires_at);
 
 -- DPoP (RFC 9449): each proof's jti once while it is fresh; refresh tokens bound to a key.
 CREATE TABLE dpop_proofs (
     jti_sha256  TEXT PRIMARY KEY NOT NULL,
     expires_at  INTEGER NOT NULL
 );
+CREATE INDEX dpop_proofs_expiry ON dpop_proofs (expires_at);
 ALTER TABLE refresh_tokens ADD COLUMN dpop_jkt TEXT;

@@ -148,7 +148,7 @@ pub(super) async fn form_session(
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf_token: String,
+    pub(super) csrf_token: String,
 }
 
 /// A form naming one session.
@@ -366,13 +366,7 @@ pub async fn totp_enrol(
     };
     match allowed {
         Ok(true) => {}
-        Ok(false) => {
-            return web::no_store(pages::error(
-                StatusCode::FORBIDDEN,
-                "需要更强的登录 Stronger sign-in needed",
-                "sign in with a passkey or your authenticator first: a password alone cannot replace them",
-            ));
-        }
+        Ok(false) => return web::strong_login_needed(),
         Err(error) => return store_page(error),
     }
     let enrolled = async {

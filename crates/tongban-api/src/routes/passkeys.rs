@@ -18,19 +18,9 @@ use crate::pages::{self, Notice};
 use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
 
-use super::account::{form_session, render};
+use super::account::{CsrfForm, form_session, render};
 use super::oidc::{LoginStep, complete_login, login_step};
-use super::web::{self, FLOW_COOKIE, cookie, store_page};
-
-/// Why a password session cannot change strong credentials.
-const STRONG_LOGIN_NEEDED: &str = "sign in with a passkey or your authenticator first: a password alone cannot add or remove them";
-
-/// A form with only its CSRF token.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
-}
+use super::web::{self, FLOW_COOKIE, STRONG_LOGIN_NEEDED, cookie, store_page};
 
 fn options_response(options: impl serde::Serialize) -> Response {
     web::no_store(axum::Json(options).into_response())
@@ -326,11 +316,7 @@ pub async fn passkey_remove(
     };
     match removed.await {
         Ok(true) => web::see_other("/account"),
-        Ok(false) => web::no_store(pages::error(
-            StatusCode::FORBIDDEN,
-            "需要更强的登录 Stronger sign-in needed",
-            STRONG_LOGIN_NEEDED,
-        )),
+        Ok(false) => web::strong_login_needed(),
         Err(error) => store_page(error),
     }
 }

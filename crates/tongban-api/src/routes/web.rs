@@ -116,6 +116,18 @@ pub(crate) fn expired_form() -> Response {
     )
 }
 
+/// Why a password session cannot change strong credentials (passkeys, authenticator).
+pub(crate) const STRONG_LOGIN_NEEDED: &str = "sign in with a passkey or your authenticator first: a password alone cannot add, replace or remove them";
+
+/// The page for a password session that tried to change a strong credential.
+pub(crate) fn strong_login_needed() -> Response {
+    no_store(pages::error(
+        StatusCode::FORBIDDEN,
+        "需要更强的登录 Stronger sign-in needed",
+        STRONG_LOGIN_NEEDED,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
