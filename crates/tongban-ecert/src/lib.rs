@@ -1,7 +1,20 @@
-//! E-certificates (电子证照): the catalogue of certificate types, GB/T 36904 identifiers,
-//! single and batch issuance, signed credentials and PDF renditions, status lists,
-//! holder sharing, verification and the access log.
-//!
-//! Built by the e-certificate issue; empty until then.
+//! E-certificates (电子证照): the catalogue of certificate types, GB/T 36904
+//! identifiers, issuance with signed credentials (VC-JWT) and Bitstring Status Lists,
+//! the lifecycle, holders' wallets and shares, verification, and department lookup
+//! with its access log. Authorisation is checked here, in [`access`].
 
 #![forbid(unsafe_code)]
+
+pub mod access;
+pub mod catalogue;
+pub mod credential;
+pub mod error;
+pub mod holder;
+pub mod idempotency;
+pub mod identifier;
+pub mod lookup;
+pub mod register;
+pub mod status;
+pub mod verify;
+
+pub use error::EcertError;

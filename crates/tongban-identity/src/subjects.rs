@@ -557,6 +557,24 @@ pub async fn roles_in(
     Ok(roles)
 }
 
+/// The departments `subject` works in, in id order.
+pub async fn departments_of(
+    conn: &mut Conn,
+    subject: SubjectId,
+) -> Result<Vec<DepartmentId>, SubjectError> {
+    let rows = sqlx::query("SELECT department_id FROM staff WHERE subject_id = $1 ORDER BY department_id")
+        .bind(subject.to_string())
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get(0)?;
+            id.parse()
+                .map_err(|_| SubjectError::Store(StoreError::Corrupt("department id".into())))
+        })
+        .collect()
+}
+
 /// What a natural or legal person shows to relying parties, by scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {

@@ -86,7 +86,8 @@ impl Actor {
         }
     }
 
-    fn has_scope(&self, scope: &str) -> bool {
+    /// Whether the token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
         let scopes = match self {
             Self::Person { scopes, .. } | Self::Client { scopes, .. } => scopes,
         };
@@ -94,7 +95,8 @@ impl Actor {
     }
 }
 
-async fn roles(
+/// The roles of a person in `department` (none for a client system).
+pub async fn roles(
     conn: &mut Conn,
     actor: &Actor,
     department: DepartmentId,
@@ -165,7 +167,8 @@ pub async fn may_view(
     }
 }
 
-async fn client_department(
+/// The department a client system belongs to, if any.
+pub async fn client_department(
     conn: &mut Conn,
     client_id: &str,
 ) -> Result<Option<DepartmentId>, SealError> {

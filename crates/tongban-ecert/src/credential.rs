@@ -1,0 +1,151 @@
+//! Credentials as W3C VC 2.0 secured with JOSE (`application/vc+jwt`): the payload is
+//! the credential itself, signed ES256 by the issuing department's seal key, with the
+//! certificate chain from the seal's certificate to the platform root in `x5c`.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use serde_json::{Map, Value, json};
+use tongban_core::time::Timestamp;
+use tongban_crypto::path::{PathError, Usage};
+use tongban_crypto::pki::Pki;
+use tongban_crypto::signer::PublicKey;
+use tongban_crypto::{Signer, jose};
+use tongban_identity::subjects::DepartmentId;
+use tongban_seal::registry::{self, Seal, SealId};
+use tongban_store::{Conn, StoreError};
+
+use crate::catalogue;
+use crate::error::{EcertError, corrupt};
+
+/// The media type of a VC-JWT, also its `typ` header.
+pub const MEDIA_TYPE: &str = "application/vc+jwt";
+
+/// A department signing with one of its seals.
+pub struct Issuer {
+    /// The department.
+    pub department_id: DepartmentId,
+    /// Its USCC.
+    pub uscc: String,
+    /// Its name.
+    pub name: String,
+    /// The seal.
+    pub seal: Seal,
+    signer: Arc<dyn Signer>,
+    chain: Vec<Vec<u8>>,
+}
+
+impl Issuer {
+    /// The department of `seal`, with the seal's key and chain.
+    pub async fn of_seal(conn: &mut Conn, pki: &Pki, seal: SealId) -> Result<Self, EcertError> {
+        let seal = registry::find(conn, seal).await?;
+        let (uscc, name) = catalogue::department(conn, seal.department_id).await?;
+        let signer = pki.keys().load_in(conn, &seal.key_id).await?;
+        let certificate = tongban_store::pki::certificate(conn, &seal.certificate_serial)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("seal certificate missing".into()))?;
+        Ok(Self {
+            department_id: seal.department_id,
+            uscc,
+            name,
+            seal,
+            signer,
+            chain: vec![certificate.der, pki.issuing().to_vec(), pki.root().to_vec()],
+        })
+    }
+
+    /// The `issuer` member of a credential.
+    pub fn json(&self, base: &str) -> Value {
+        json!({ "id": issuer_url(base, &self.uscc), "name": self.name })
+    }
+}
+
+/// The URL naming a department as issuer.
+pub fn issuer_url(base: &str, uscc: &str) -> String {
+    format!("{base}/api/v1/issuers/{uscc}")
+}
+
+/// Signs `credential` as a VC-JWT.
+pub fn sign(issuer: &Issuer, credential: &Value) -> Result<String, EcertError> {
+    let mut header = Map::new();
+    header.insert("typ".into(), json!("vc+jwt"));
+    header.insert("cty".into(), json!("vc"));
+    header.insert(
+        "x5c".into(),
+        json!(issuer.chain.iter().map(|c| B64.encode(c)).collect::<Vec<_>>()),
+    );
+    let payload = serde_json::to_vec(credential).map_err(|e| corrupt(&e.to_string()))?;
+    Ok(jose::sign_compact(issuer.signer.as_ref(), &payload, &header)?)
+}
+
+/// What checking a VC-JWT found.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The credential (the JWT payload), when the signature verified.
+    pub credential: Option<Value>,
+    /// The signature verified with the `x5c` certificate.
+    pub signature: bool,
+    /// The certificate chains to our root, unrevoked now.
+    pub chain: Result<(), String>,
+    /// Serial (hex) of the signing certificate.
+    pub certificate_serial: Option<String>,
+}
+
+/// Checks a VC-JWT's signature and its signing certificate's path to our root at
+/// `now`. Never fails on bad input: the findings say what is wrong.
+pub async fn check(pki: &Pki, jwt: &str, now: Timestamp) -> Result<Checked, EcertError> {
+    let mut checked = Checked {
+        credential: None,
+        signature: false,
+        chain: Err("no signing certificate".into()),
+        certificate_serial: None,
+    };
+    let header: Option<Value> = jwt
+        .split('.')
+        .next()
+        .and_then(|h| B64URL.decode(h).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let Some(header) = header else {
+        checked.chain = Err("not a JWT".into());
+        return Ok(checked);
+    };
+    if header.get("typ").and_then(Value::as_str) != Some("vc+jwt") {
+        checked.chain = Err("the JWT is not typed vc+jwt".into());
+        return Ok(checked);
+    }
+    let leaf = header
+        .get("x5c")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .and_then(|c| B64.decode(c).ok());
+    let Some(leaf) = leaf else {
+        return Ok(checked);
+    };
+    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(&leaf) else {
+        checked.chain = Err("the x5c certificate cannot be read".into());
+        return Ok(checked);
+    };
+    checked.certificate_serial = Some(tongban_crypto::ca::hex(parsed.raw_serial()));
+    let Ok(key) = PublicKey::from_spki_der(parsed.public_key().raw) else {
+        checked.chain = Err("the x5c key is not one we verify".into());
+        return Ok(checked);
+    };
+    let keys = jose::Jwks {
+        keys: vec![jose::Jwk::from_public_key(&key, None)],
+    };
+    if let Ok(verified) = jose::verify_compact(jwt, None, &keys) {
+        checked.signature = true;
+        checked.credential = serde_json::from_slice(&verified.payload).ok();
+    }
+    checked.chain = match pki.validate(&leaf, Usage::Seal, now).await? {
+        Ok(_) => Ok(()),
+        Err(PathError::Revoked { at, .. }) => Err(format!(
+            "the seal's certificate was revoked at {}",
+            at.to_rfc3339()
+        )),
+        Err(other) => Err(other.to_string()),
+    };
+    Ok(checked)
+}

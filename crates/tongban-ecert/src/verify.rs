@@ -1,0 +1,242 @@
+//! Verification for third parties: by a holder's share (token or short code), which
+//! shows only what the share allows and is logged for the holder, or by a presented
+//! VC-JWT. The report checks the signature, the chain to our root, the status in the
+//! register (the same bit as the status list) and the validity period.
+
+use serde_json::Value;
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_crypto::pki::Pki;
+use tongban_store::Conn;
+
+use crate::catalogue;
+use crate::credential;
+use crate::error::EcertError;
+use crate::holder::{self, Share};
+use crate::identifier::Identifier;
+use crate::register::{self, Certificate};
+use crate::status::{self, Purpose};
+
+/// What the verifier presents.
+pub enum Presented<'a> {
+    /// A share's token (from a link or QR code) or its short code.
+    Share(&'a str),
+    /// A VC-JWT.
+    Credential(&'a str),
+}
+
+/// A verification report.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Everything checked passed: the certificate is genuine and in force.
+    pub valid: bool,
+    /// The signature verified with the credential's `x5c` certificate.
+    pub signature: bool,
+    /// The signing certificate chains to the platform root and is not revoked; or why not.
+    pub chain: Result<(), String>,
+    /// `active`, `suspended`, `revoked`, `superseded`, `expired`, or `unknown` (not in
+    /// this platform's register).
+    pub status: String,
+    /// Within its validity period now.
+    pub in_validity: bool,
+    /// The certificate, when the register knows it.
+    pub certificate: Option<Certificate>,
+    /// The issuing department: USCC and name.
+    pub issuer: Option<(String, String)>,
+    /// The holder's name.
+    pub holder_name: Option<String>,
+    /// The face fields shown.
+    pub fields: Value,
+    /// The share used, if any.
+    pub share: Option<Share>,
+    /// Plain-language findings.
+    pub messages: Vec<String>,
+}
+
+/// Verifies what a verifier presents, in the caller's transaction (a share's use is
+/// counted and the access logged in it).
+pub async fn verify(
+    conn: &mut Conn,
+    pki: &Pki,
+    presented: Presented<'_>,
+    now: Timestamp,
+) -> Result<Report, EcertError> {
+    match presented {
+        Presented::Share(secret) => by_share(conn, pki, secret, now).await,
+        Presented::Credential(jwt) => by_credential(conn, pki, jwt, now).await,
+    }
+}
+
+async fn by_share(
+    conn: &mut Conn,
+    pki: &Pki,
+    secret: &str,
+    now: Timestamp,
+) -> Result<Report, EcertError> {
+    let secret = secret.trim();
+    let hash = holder::secret_hash(secret);
+    let code_hash = holder::secret_hash(&holder::normalise_code(secret));
+    let row = sqlx::query(
+        "SELECT id, ecert_id, audience, purpose, fields, max_uses, uses, expires_at, revoked_at, created_at \
+         FROM ecert_shares WHERE token_sha256 = $1 OR code_sha256 = $2",
+    )
+    .bind(&hash)
+    .bind(&code_hash)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(EcertError::NotFound("share"))?;
+    let share = holder::share_from_row(&row)?;
+    if share.revoked_at.is_some() {
+        return Err(EcertError::Denied("the holder revoked this share".into()));
+    }
+    if share.expires_at <= now {
+        return Err(EcertError::Denied("this share has expired".into()));
+    }
+    // Counted only while uses remain: two verifiers racing for a single-use share
+    // cannot both succeed.
+    let counted = sqlx::query(
+        "UPDATE ecert_shares SET uses = uses + 1 WHERE id = $1 AND (max_uses IS NULL OR uses < max_uses)",
+    )
+    .bind(&share.id)
+    .execute(&mut *conn)
+    .await?;
+    if counted.rows_affected() != 1 {
+        return Err(EcertError::Denied("this share has been used up".into()));
+    }
+    holder::record_access(
+        conn,
+        &share.certificate_id,
+        "share",
+        Some(&share.id),
+        &share.audience,
+        &share.purpose,
+        now,
+    )
+    .await?;
+    let certificate = register::by_id(conn, &share.certificate_id).await?;
+    let mut report = report_for(conn, pki, &certificate.credential, now).await?;
+    report.fields = holder::shown(&certificate.face, &share.fields);
+    report.share = Some(Share {
+        uses: share.uses + 1,
+        ..share
+    });
+    Ok(report)
+}
+
+async fn by_credential(
+    conn: &mut Conn,
+    pki: &Pki,
+    jwt: &str,
+    now: Timestamp,
+) -> Result<Report, EcertError> {
+    let mut report = report_for(conn, pki, jwt.trim(), now).await?;
+    if let Some(certificate) = &report.certificate {
+        report.fields = certificate.face.clone();
+    }
+    Ok(report)
+}
+
+/// Checks a credential and what the register says of it.
+async fn report_for(
+    conn: &mut Conn,
+    pki: &Pki,
+    jwt: &str,
+    now: Timestamp,
+) -> Result<Report, EcertError> {
+    let checked = credential::check(pki, jwt, now).await?;
+    let mut report = Report {
+        valid: false,
+        signature: checked.signature,
+        chain: checked.chain.clone(),
+        status: "unknown".into(),
+        in_validity: false,
+        certificate: None,
+        issuer: None,
+        holder_name: None,
+        fields: Value::Object(serde_json::Map::new()),
+        share: None,
+        messages: Vec::new(),
+    };
+    if !checked.signature {
+        report
+            .messages
+            .push("the signature does not verify: the credential is not genuine or was changed".into());
+        return Ok(report);
+    }
+    if let Err(why) = &checked.chain {
+        report
+            .messages
+            .push(format!("the signing certificate is not trusted: {why}"));
+    }
+    let credential = checked.credential.unwrap_or(Value::Null);
+    let identifier = credential
+        .pointer("/credentialSubject/certificate/identifier")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<Identifier>().ok());
+    let Some(identifier) = identifier else {
+        report
+            .messages
+            .push("the credential carries no valid certificate identifier".into());
+        return Ok(report);
+    };
+    let certificate = match register::find(conn, &identifier).await {
+        Ok(found) => found,
+        Err(EcertError::NotFound(_)) => {
+            report
+                .messages
+                .push("this platform's register has no certificate with this identifier".into());
+            return Ok(report);
+        }
+        Err(other) => return Err(other),
+    };
+    // The register and the status list change in one transaction; reading the bits
+    // too makes the report say what a status-list client would see.
+    let revoked = status::is_set(
+        conn,
+        &certificate.status_list_id,
+        certificate.status_index,
+        Purpose::Revocation,
+    )
+    .await?;
+    let suspended = status::is_set(
+        conn,
+        &certificate.status_list_id,
+        certificate.status_index,
+        Purpose::Suspension,
+    )
+    .await?;
+    report.status = certificate.status_at(now).to_owned();
+    report.in_validity =
+        certificate.valid_from <= now && certificate.valid_until.is_none_or(|u| now < u);
+    match report.status.as_str() {
+        "active" => {}
+        "expired" => report.messages.push("the certificate has expired".into()),
+        "superseded" => report.messages.push(format!(
+            "the certificate was replaced by {}",
+            certificate.superseded_by.as_deref().unwrap_or("a newer version")
+        )),
+        other => report.messages.push(format!(
+            "the issuing department {} the certificate{}",
+            if other == "revoked" { "revoked" } else { "suspended" },
+            certificate
+                .status_reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        )),
+    }
+    report.issuer = Some(catalogue::department(conn, certificate.department_id).await?);
+    report.holder_name = sqlx::query("SELECT name FROM subjects WHERE id = $1")
+        .bind(certificate.holder_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?;
+    report.valid = checked.chain.is_ok()
+        && report.status == "active"
+        && report.in_validity
+        && !revoked
+        && !suspended;
+    report.certificate = Some(certificate);
+    Ok(report)
+}
