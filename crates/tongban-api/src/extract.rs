@@ -73,7 +73,7 @@ pub fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), A
 }
 
 /// `application/json` or any `application/*+json` type, parameters ignored.
-fn is_json(headers: &HeaderMap) -> bool {
+pub fn is_json(headers: &HeaderMap) -> bool {
     let essence = content_type(headers);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))

@@ -15,6 +15,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
+mod ecert_pages;
 mod routes;
 mod state;
 

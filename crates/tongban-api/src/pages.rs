@@ -478,7 +478,7 @@ fn prefs_link(back: &str, value: &str, label: &str, lang: Option<&str>) -> Strin
 
 /// The page shell: language, text size, the switch links (which return to `back`, a
 /// path on this site), and the content.
-fn page(prefs: Prefs, back: &str, title: &str, body: &str) -> String {
+pub(crate) fn page(prefs: Prefs, back: &str, title: &str, body: &str) -> String {
     let t = prefs.t();
     let other = Prefs {
         lang: if prefs.lang == Lang::Zh {
@@ -524,7 +524,7 @@ fn page(prefs: Prefs, back: &str, title: &str, body: &str) -> String {
     )
 }
 
-fn html(status: StatusCode, text: String) -> Response {
+pub(crate) fn html(status: StatusCode, text: String) -> Response {
     (status, Html(text)).into_response()
 }
 
@@ -628,7 +628,7 @@ pub fn consent(prefs: Prefs, csrf_token: &str, client_name: &str, scopes: &[Stri
 }
 
 /// Beijing time (UTC+8), minutes, for lists people read.
-fn when(at: Timestamp) -> String {
+pub(crate) fn when(at: Timestamp) -> String {
     let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let t = at.to_offset_date_time().to_offset(china);
     format!(

@@ -196,6 +196,19 @@ pub struct Problem {
     /// The request id (also in the `X-Request-Id` header), to find this in the logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Each field that failed validation (an RFC 9457 extension member), when there are
+    /// several to report at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+/// One invalid field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProblemField {
+    /// JSON Pointer to the field in the request body.
+    pub pointer: String,
+    /// What is wrong with it.
+    pub message: String,
 }
 
 /// An error on its way to becoming a problem+json response.
@@ -206,6 +219,7 @@ pub struct ApiError {
     detail: Option<String>,
     challenge: Option<&'static str>,
     dpop_nonce: Option<String>,
+    errors: Vec<ProblemField>,
 }
 
 impl ApiError {
@@ -217,6 +231,7 @@ impl ApiError {
             detail: Some(detail.into()),
             challenge: None,
             dpop_nonce: None,
+            errors: Vec::new(),
         }
     }
 
@@ -228,6 +243,7 @@ impl ApiError {
             detail: None,
             challenge: None,
             dpop_nonce: None,
+            errors: Vec::new(),
         }
     }
 
@@ -238,7 +254,6 @@ impl ApiError {
         self
     }
 
-    /// The problem type.
     /// A 401 for a bearer token that is missing (`invalid` false) or refused, with the
     /// RFC 6750 §3 `WWW-Authenticate` challenge.
     pub fn bearer(detail: impl Into<String>, invalid: bool) -> Self {
@@ -264,6 +279,18 @@ impl ApiError {
         error
     }
 
+    /// Lists the invalid fields in the `errors` member.
+    pub fn with_errors(mut self, errors: Vec<ProblemField>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// The human-readable detail.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The problem type.
     pub fn kind(&self) -> ProblemType {
         self.kind
     }
@@ -342,6 +369,31 @@ impl From<SealError> for ApiError {
     }
 }
 
+impl From<tongban_ecert::EcertError> for ApiError {
+    fn from(error: tongban_ecert::EcertError) -> Self {
+        use tongban_ecert::EcertError as E;
+        match error {
+            E::Denied(_) => Self::new(ProblemType::Forbidden, error.to_string()),
+            E::Invalid { .. } => Self::new(ProblemType::InvalidRequest, error.to_string()),
+            E::Face(ref fields) => {
+                let errors = fields
+                    .iter()
+                    .map(|f| ProblemField {
+                        pointer: format!("/face{}", f.pointer),
+                        message: f.message.clone(),
+                    })
+                    .collect();
+                Self::new(ProblemType::InvalidRequest, error.to_string()).with_errors(errors)
+            }
+            E::Identifier(_) => Self::new(ProblemType::MalformedRequest, error.to_string()),
+            E::NotFound(_) => Self::new(ProblemType::NotFound, error.to_string()),
+            E::Conflict(_) => Self::new(ProblemType::Conflict, error.to_string()),
+            E::Crypto(crypto) => crypto.into(),
+            E::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<tongban_identity::passkeys::PasskeyError> for ApiError {
     fn from(error: tongban_identity::passkeys::PasskeyError) -> Self {
         use tongban_identity::passkeys::PasskeyError as E;
@@ -389,6 +441,7 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.detail,
             request_id: request_id::current().map(|id| id.to_string()),
+            errors: self.errors,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();

@@ -13,6 +13,7 @@ pub mod holder;
 pub mod idempotency;
 pub mod identifier;
 pub mod lookup;
+pub mod qr;
 pub mod register;
 pub mod status;
 pub mod verify;

@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod docs;
+mod ecerts;
 mod health;
 mod logout;
 mod oidc;
@@ -87,6 +88,19 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(verify::api))
         .routes((schemas, paths, verify_page))
         .routes(routes!(seals::usages))
+        .routes(routes!(ecerts::define_type))
+        .routes(routes!(ecerts::types))
+        .routes(routes!(ecerts::issue, ecerts::lookup))
+        .routes(routes!(ecerts::lookup_one))
+        .routes(routes!(ecerts::set_status))
+        .routes(routes!(ecerts::reissue))
+        .routes(routes!(ecerts::status_list))
+        .routes(routes!(ecerts::my_certificates))
+        .routes(routes!(ecerts::create_share, ecerts::shares))
+        .routes(routes!(ecerts::revoke_share))
+        .routes(routes!(ecerts::accesses))
+        .routes(routes!(ecerts::verify_certificate))
+        .routes(routes!(ecerts::share_page, ecerts::share_page_verify))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the

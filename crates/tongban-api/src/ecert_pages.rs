@@ -1,0 +1,172 @@
+//! The public certificate verification page a QR code or share link opens
+//! (`/verify/c/{token}`), for non-experts, in zh-CN and English. Opening the link shows
+//! a button; only pressing it uses the share, so link previews and prefetchers cannot
+//! spend a single-use share.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use tongban_ecert::verify::Report;
+
+use crate::pages::{Lang, Prefs, escape, html, page, when};
+
+struct Texts {
+    title: &'static str,
+    intro: &'static str,
+    button: &'static str,
+    valid: &'static str,
+    invalid: &'static str,
+    certificate: &'static str,
+    identifier: &'static str,
+    issuer: &'static str,
+    holder: &'static str,
+    validity: &'static str,
+    until_revoked: &'static str,
+    status: &'static str,
+    shared_with: &'static str,
+    fields: &'static str,
+    refused: &'static str,
+}
+
+const ZH: Texts = Texts {
+    title: "电子证照核验",
+    intro: "持证人与您分享了一份电子证照。核验会记入持证人的查看记录。",
+    button: "核验电子证照",
+    valid: "有效：证照真实，且目前有效。",
+    invalid: "无效：请勿采信此证照。",
+    certificate: "证照",
+    identifier: "证照标识",
+    issuer: "签发部门",
+    holder: "持证人",
+    validity: "有效期",
+    until_revoked: "长期有效",
+    status: "状态",
+    shared_with: "分享对象与用途",
+    fields: "分享的内容",
+    refused: "无法核验",
+};
+
+const EN: Texts = Texts {
+    title: "Verify an e-certificate",
+    intro: "A holder shared an e-certificate with you. The holder will see this verification.",
+    button: "Verify the certificate",
+    valid: "Valid: the certificate is genuine and in force.",
+    invalid: "Not valid: do not rely on this certificate.",
+    certificate: "Certificate",
+    identifier: "Identifier",
+    issuer: "Issued by",
+    holder: "Holder",
+    validity: "Valid",
+    until_revoked: "until revoked",
+    status: "Status",
+    shared_with: "Shared with, for",
+    fields: "What was shared",
+    refused: "Cannot verify",
+};
+
+fn texts(prefs: Prefs) -> &'static Texts {
+    match prefs.lang {
+        Lang::Zh => &ZH,
+        Lang::En => &EN,
+    }
+}
+
+/// The page a share link opens: what it is, and the button that verifies.
+pub fn confirm(prefs: Prefs, token: &str) -> Response {
+    let t = texts(prefs);
+    let path = format!("/verify/c/{token}");
+    let body = format!(
+        "<h1>{title}</h1>\n<p>{intro}</p>\n<form method=\"post\" action=\"{path}\">\n\
+         <p><button type=\"submit\">{button}</button></p>\n</form>",
+        title = escape(t.title),
+        intro = escape(t.intro),
+        path = escape(&path),
+        button = escape(t.button),
+    );
+    html(StatusCode::OK, page(prefs, &path, t.title, &body))
+}
+
+/// The report, plainly: one verdict, then the facts.
+pub fn report(prefs: Prefs, token: &str, report: &Report) -> Response {
+    let t = texts(prefs);
+    let (class, verdict) = if report.valid {
+        ("passed", t.valid)
+    } else {
+        ("failed", t.invalid)
+    };
+    let mut facts = String::new();
+    let mut fact = |label: &str, value: &str| {
+        facts.push_str(&format!(
+            "<dt>{}</dt><dd>{}</dd>",
+            escape(label),
+            escape(value)
+        ));
+    };
+    if let Some(c) = &report.certificate {
+        let name = if prefs.lang == Lang::Zh {
+            &c.type_name_zh
+        } else {
+            &c.type_name_en
+        };
+        fact(t.certificate, name);
+        fact(t.identifier, &c.identifier);
+        let until = c.valid_until.map(when);
+        fact(
+            t.validity,
+            &format!(
+                "{} – {}",
+                when(c.valid_from),
+                until.as_deref().unwrap_or(t.until_revoked)
+            ),
+        );
+    }
+    if let Some((uscc, name)) = &report.issuer {
+        fact(t.issuer, &format!("{name} ({uscc})"));
+    }
+    if let Some(name) = &report.holder_name {
+        fact(t.holder, name);
+    }
+    fact(t.status, &report.status);
+    if let Some(share) = &report.share {
+        fact(
+            t.shared_with,
+            &format!("{} · {}", share.audience, share.purpose),
+        );
+    }
+    let mut fields = String::new();
+    if let Some(map) = report.fields.as_object() {
+        for (k, v) in map {
+            let value = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            fields.push_str(&format!(
+                "<dt>{}</dt><dd>{}</dd>",
+                escape(k),
+                escape(&value)
+            ));
+        }
+    }
+    let notes: String = report
+        .messages
+        .iter()
+        .map(|m| format!("<li lang=\"en\">{}</li>", escape(m)))
+        .collect();
+    let body = format!(
+        "<h1>{title}</h1>\n<p class=\"verdict {class}\" role=\"status\"><strong>{verdict}</strong></p>\n\
+         <dl>{facts}</dl>\n<h2>{fields_title}</h2>\n<dl>{fields}</dl>\n<ul class=\"notes\">{notes}</ul>",
+        title = escape(t.title),
+        verdict = escape(verdict),
+        fields_title = escape(t.fields),
+    );
+    let path = format!("/verify/c/{token}");
+    html(StatusCode::OK, page(prefs, &path, t.title, &body))
+}
+
+/// A share that cannot be used (expired, revoked, used up, unknown).
+pub fn refused(prefs: Prefs, token: &str, status: StatusCode, detail: &str) -> Response {
+    let t = texts(prefs);
+    let body = format!(
+        "<h1>{title}</h1>\n<p class=\"verdict failed\" role=\"alert\">{detail}</p>",
+        title = escape(t.refused),
+        detail = escape(detail),
+    );
+    let path = format!("/verify/c/{token}");
+    html(status, page(prefs, &path, t.refused, &body))
+}
