@@ -11,16 +11,14 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use support::{TestServer, assert_problem, csrf_of, query_param, set_cookie, totp_now};
+use support::{TestServer, assert_problem};
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
 use tongban_identity::password::Passwords;
-use tongban_identity::secrets::s256_challenge;
 use tongban_identity::subjects::{self, DepartmentId, Level, NewNaturalPerson, Role};
-use tongban_identity::{sso, totp};
+use tongban_identity::sso;
 
 const PASSWORD: &str = "green mountains and blue seas";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const PORTAL: &str = "https://staff.example.gov.cn/cb";
 
 struct Department {
@@ -46,80 +44,16 @@ async fn person_token(
     resident_id: &str,
     totp_secret: Option<&str>,
 ) -> String {
-    let query = serde_urlencoded::to_string([
-        ("response_type", "code"),
-        ("client_id", portal.0.as_str()),
-        ("redirect_uri", PORTAL),
-        ("scope", "openid seal:manage seal:use"),
-        ("code_challenge", &s256_challenge(VERIFIER)),
-        ("code_challenge_method", "S256"),
-    ])
-    .unwrap();
-    let form = server.get(&format!("/authorize?{query}")).await;
-    let flow = set_cookie(&form, "__Host-tongban-flow").unwrap();
-    let csrf = csrf_of(&form.text().await.unwrap());
-    let login = server
-        .client
-        .post(format!("{}/login", server.base))
-        .header("cookie", format!("__Host-tongban-flow={flow}"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("identifier", resident_id),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let login = match totp_secret {
-        None => login,
-        Some(secret) => {
-            assert_eq!(login.status(), 200, "the second-factor step");
-            server
-                .client
-                .post(format!("{}/login/otp", server.base))
-                .header("cookie", format!("__Host-tongban-flow={flow}"))
-                .form(&[
-                    ("csrf_token", csrf.as_str()),
-                    ("code", &totp_now(secret, 0)),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let code = query_param(login.headers()["location"].to_str().unwrap(), "code").unwrap();
-    let tokens: Value = server
-        .client
-        .post(format!("{}/token", server.base))
-        .basic_auth(&portal.0, Some(&portal.1))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", PORTAL),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    tokens["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn system_token(server: &TestServer, id: &str, secret: &str) -> String {
-    let tokens: Value = server
-        .client
-        .post(format!("{}/token", server.base))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    tokens["access_token"].as_str().unwrap().to_owned()
+    support::login_token(
+        server,
+        portal,
+        PORTAL,
+        "openid seal:manage seal:use",
+        resident_id,
+        PASSWORD,
+        totp_secret,
+    )
+    .await
 }
 
 async fn world() -> World {
@@ -148,9 +82,7 @@ async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> W
     .unwrap();
     let portal = (portal.id, portal_secret.unwrap());
     let mut departments = Vec::new();
-    let kek = std::fs::read_to_string(support::repo_root().join("keys-dev/kek")).unwrap();
-    let totp_key =
-        totp::TotpKey::derive(&tongban_crypto::kek::Kek::from_base64(kek.trim()).unwrap());
+    let totp_key = support::dev_totp_key();
     let mut secrets = std::collections::HashMap::new();
     let people = [
         ("11010519491231002X", "440308199901011234"),
@@ -181,38 +113,10 @@ async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> W
             } else {
                 [people[1].0, people[1].1][j]
             };
-            let person = subjects::create_natural_person(
-                &mut tx,
-                &NewNaturalPerson {
-                    name: "职员",
-                    resident_id,
-                    email: None,
-                    phone: None,
-                },
-                now,
-            )
-            .await
-            .unwrap();
-            sso::set_password_hash(&mut tx, person, &hash)
-                .await
-                .unwrap();
             // Registry-verified, with an authenticator: their logins reach level 3.
-            tongban_identity::registry::import_csv(&mut tx, &format!("职员,{resident_id}\n"), now)
-                .await
-                .unwrap();
-            let enrolment = totp::enrol(&mut tx, &totp_key, person, "staff", now)
-                .await
-                .unwrap();
-            totp::confirm(
-                &mut tx,
-                &totp_key,
-                person,
-                &totp_now(&enrolment.secret, -1),
-                now,
-            )
-            .await
-            .unwrap();
-            secrets.insert(resident_id.to_owned(), enrolment.secret);
+            let (person, secret) =
+                support::person_with_login(&mut tx, resident_id, &hash, Some(&totp_key)).await;
+            secrets.insert(resident_id.to_owned(), secret.unwrap());
             subjects::add_staff(
                 &mut tx,
                 person,
@@ -248,7 +152,7 @@ async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> W
             id,
             admin: person_token(&server, &portal, &staff[0], Some(&secrets[&staff[0]])).await,
             user: person_token(&server, &portal, &staff[1], Some(&secrets[&staff[1]])).await,
-            system: system_token(&server, &system_id, &system_secret).await,
+            system: support::client_token(&server, &system_id, &system_secret).await,
         });
     }
     let b = built.pop().unwrap();

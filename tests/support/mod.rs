@@ -518,3 +518,145 @@ pub fn totp_now(secret: &str, offset_steps: i64) -> String {
         tongban_identity::totp::hotp(&bytes, step as u64, 6)
     )
 }
+
+/// The PKCE verifier test logins use.
+pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// Logs a person in at `portal` (authorization code with PKCE); returns their access token. With the base32
+/// secret of their authenticator, the login passes its second factor too (level 3 on
+/// a registry-verified identity, as sealing needs).
+pub async fn login_token(
+    server: &TestServer,
+    portal: &(String, String),
+    redirect_uri: &str,
+    scope: &str,
+    resident_id: &str,
+    password: &str,
+    totp_secret: Option<&str>,
+) -> String {
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", portal.0.as_str()),
+        ("redirect_uri", redirect_uri),
+        ("scope", scope),
+        (
+            "code_challenge",
+            &tongban_identity::secrets::s256_challenge(PKCE_VERIFIER),
+        ),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let form = server.get(&format!("/authorize?{query}")).await;
+    let flow = set_cookie(&form, "__Host-tongban-flow").unwrap();
+    let csrf = csrf_of(&form.text().await.unwrap());
+    let login = server
+        .client
+        .post(format!("{}/login", server.base))
+        .header("cookie", format!("__Host-tongban-flow={flow}"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("identifier", resident_id),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let login = match totp_secret {
+        None => login,
+        Some(secret) => {
+            assert_eq!(login.status(), 200, "the second-factor step");
+            server
+                .client
+                .post(format!("{}/login/otp", server.base))
+                .header("cookie", format!("__Host-tongban-flow={flow}"))
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("code", &totp_now(secret, 0)),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let code = query_param(login.headers()["location"].to_str().unwrap(), "code").unwrap();
+    let tokens: Value = server
+        .client
+        .post(format!("{}/token", server.base))
+        .basic_auth(&portal.0, Some(&portal.1))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", PKCE_VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A client system's access token (client_credentials).
+pub async fn client_token(server: &TestServer, id: &str, secret: &str) -> String {
+    let tokens: Value = server
+        .client
+        .post(format!("{}/token", server.base))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The TOTP key of the development KEK, as the test server uses.
+pub fn dev_totp_key() -> tongban_identity::totp::TotpKey {
+    let kek = std::fs::read_to_string(repo_root().join("keys-dev/kek")).unwrap();
+    tongban_identity::totp::TotpKey::derive(
+        &tongban_crypto::kek::Kek::from_base64(kek.trim()).unwrap(),
+    )
+}
+
+/// Registers a person with a password. With `totp`, they are also registry-verified
+/// and have a confirmed authenticator, so their logins reach level 3; its base32
+/// secret is returned.
+pub async fn person_with_login(
+    tx: &mut tongban_store::Tx,
+    resident_id: &str,
+    password_hash: &str,
+    totp: Option<&tongban_identity::totp::TotpKey>,
+) -> (tongban_identity::subjects::SubjectId, Option<String>) {
+    use tongban_identity::{registry, sso, subjects, totp as otp};
+    let now = tongban_core::time::Timestamp::now();
+    let person = subjects::create_natural_person(
+        tx,
+        &subjects::NewNaturalPerson {
+            name: "职员",
+            resident_id,
+            email: None,
+            phone: None,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    sso::set_password_hash(tx, person, password_hash)
+        .await
+        .unwrap();
+    let Some(key) = totp else {
+        return (person, None);
+    };
+    registry::import_csv(tx, &format!("职员,{resident_id}\n"), now)
+        .await
+        .unwrap();
+    let enrolment = otp::enrol(tx, key, person, "staff", now).await.unwrap();
+    otp::confirm(tx, key, person, &totp_now(&enrolment.secret, -1), now)
+        .await
+        .unwrap();
+    (person, Some(enrolment.secret))
+}

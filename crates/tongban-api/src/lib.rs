@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+mod ecert_pages;
 pub mod extract;
 pub mod limit;
 pub mod metrics;
@@ -15,7 +16,6 @@ pub mod middleware;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
-mod ecert_pages;
 mod routes;
 mod state;
 

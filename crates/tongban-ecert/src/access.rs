@@ -92,21 +92,15 @@ pub async fn may_issue(
 }
 
 /// The department a lookup comes from: lookups are between departments.
-pub async fn lookup_department(
-    conn: &mut Conn,
-    actor: &Actor,
-) -> Result<DepartmentId, EcertError> {
+pub async fn lookup_department(conn: &mut Conn, actor: &Actor) -> Result<DepartmentId, EcertError> {
     needs(actor, LOOKUP_SCOPE)?;
     let department = match actor {
         Actor::Client { client_id, .. } => seal_access::client_department(conn, client_id).await?,
-        Actor::Person { subject, .. } => {
-            tongban_identity::subjects::departments_of(conn, *subject)
-                .await?
-                .into_iter()
-                .next()
-        }
+        Actor::Person { subject, .. } => tongban_identity::subjects::departments_of(conn, *subject)
+            .await?
+            .into_iter()
+            .next(),
     };
-    department.ok_or_else(|| {
-        EcertError::Denied("lookups are for department staff and systems".into())
-    })
+    department
+        .ok_or_else(|| EcertError::Denied("lookups are for department staff and systems".into()))
 }

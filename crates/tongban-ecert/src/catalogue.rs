@@ -166,10 +166,7 @@ fn name_field(field: &'static str, value: &str) -> Result<String, EcertError> {
 }
 
 /// The USCC and name of a department.
-pub async fn department(
-    conn: &mut Conn,
-    id: DepartmentId,
-) -> Result<(String, String), EcertError> {
+pub async fn department(conn: &mut Conn, id: DepartmentId) -> Result<(String, String), EcertError> {
     let row = sqlx::query("SELECT uscc, name FROM departments WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(conn)
@@ -286,32 +283,38 @@ pub async fn define(
 
 /// The type with this code.
 pub async fn by_code(conn: &mut Conn, code: &str) -> Result<CertType, EcertError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM ecert_types WHERE code = $1")))
-        .bind(code)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(EcertError::NotFound("certificate type"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM ecert_types WHERE code = $1"
+    )))
+    .bind(code)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(EcertError::NotFound("certificate type"))?;
     from_row(&row)
 }
 
 /// The type with this row id.
 pub async fn by_id(conn: &mut Conn, id: &str) -> Result<CertType, EcertError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM ecert_types WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(EcertError::NotFound("certificate type"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM ecert_types WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(EcertError::NotFound("certificate type"))?;
     from_row(&row)
 }
 
 /// The whole catalogue, by code. It is public: what a department issues is no secret.
 pub async fn list(conn: &mut Conn) -> Result<Vec<CertType>, EcertError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM ecert_types ORDER BY code")))
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM ecert_types ORDER BY code"
+    )))
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
 }
 
 /// The departments issuing `type_id`, with their seals.

@@ -73,10 +73,20 @@ pub fn sign(issuer: &Issuer, credential: &Value) -> Result<String, EcertError> {
     header.insert("cty".into(), json!("vc"));
     header.insert(
         "x5c".into(),
-        json!(issuer.chain.iter().map(|c| B64.encode(c)).collect::<Vec<_>>()),
+        json!(
+            issuer
+                .chain
+                .iter()
+                .map(|c| B64.encode(c))
+                .collect::<Vec<_>>()
+        ),
     );
     let payload = serde_json::to_vec(credential).map_err(|e| corrupt(&e.to_string()))?;
-    Ok(jose::sign_compact(issuer.signer.as_ref(), &payload, &header)?)
+    Ok(jose::sign_compact(
+        issuer.signer.as_ref(),
+        &payload,
+        &header,
+    )?)
 }
 
 /// What checking a VC-JWT found.

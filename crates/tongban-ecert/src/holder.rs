@@ -49,7 +49,7 @@ pub async fn certificates(
             all.push(register::from_row(row)?);
         }
     }
-    all.sort_by(|a, b| b.issued_at.cmp(&a.issued_at));
+    all.sort_by_key(|c| std::cmp::Reverse(c.issued_at));
     Ok(all)
 }
 
@@ -61,7 +61,10 @@ pub async fn certificate(
     now: Timestamp,
 ) -> Result<Certificate, EcertError> {
     let found = register::by_id(conn, id).await?;
-    if holders_for(conn, person, now).await?.contains(&found.holder_id) {
+    if holders_for(conn, person, now)
+        .await?
+        .contains(&found.holder_id)
+    {
         Ok(found)
     } else {
         Err(EcertError::NotFound("certificate"))
@@ -152,7 +155,8 @@ fn new_code() -> Result<String, EcertError> {
     Ok(format!("{}-{}", &chars[..5], &chars[5..]))
 }
 
-const SHARE_COLUMNS: &str = "id, ecert_id, audience, purpose, fields, max_uses, uses, expires_at, revoked_at, created_at";
+const SHARE_COLUMNS: &str =
+    "id, ecert_id, audience, purpose, fields, max_uses, uses, expires_at, revoked_at, created_at";
 
 pub(crate) fn share_from_row(r: &sqlx::any::AnyRow) -> Result<Share, EcertError> {
     let fields: String = r.try_get("fields")?;
@@ -371,7 +375,7 @@ pub async fn accesses(
             });
         }
     }
-    all.sort_by(|a, b| b.at.cmp(&a.at));
+    all.sort_by_key(|a| std::cmp::Reverse(a.at));
     all.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(all)
 }

@@ -131,9 +131,7 @@ impl FromStr for Identifier {
             ));
         }
         if issuer.len() != 18 || !alphanumeric(issuer) {
-            return Err(IdentifierError::Shape(
-                "the issuer is an 18-character USCC",
-            ));
+            return Err(IdentifierError::Shape("the issuer is an 18-character USCC"));
         }
         if serial.len() > 32 || !alphanumeric(serial) {
             return Err(IdentifierError::Shape(
@@ -163,8 +161,7 @@ impl FromStr for Identifier {
 mod tests {
     use super::*;
 
-    const FIRST: &str =
-        "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U";
+    const FIRST: &str = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U";
     const SECOND: &str =
         "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.002.S";
 

@@ -26,7 +26,10 @@ async fn accessor(conn: &mut Conn, actor: &Actor) -> Result<String, EcertError> 
 fn purpose_of(purpose: &str) -> Result<String, EcertError> {
     let purpose = purpose.trim();
     if purpose.is_empty() || purpose.chars().count() > 500 {
-        return Err(invalid("purpose", "a lookup states its purpose (1 to 500 characters)"));
+        return Err(invalid(
+            "purpose",
+            "a lookup states its purpose (1 to 500 characters)",
+        ));
     }
     Ok(purpose.to_owned())
 }
@@ -39,8 +42,16 @@ async fn log_all(
     now: Timestamp,
 ) -> Result<(), EcertError> {
     for certificate in found {
-        holder::record_access(conn, &certificate.id, "lookup", None, accessor, purpose, now)
-            .await?;
+        holder::record_access(
+            conn,
+            &certificate.id,
+            "lookup",
+            None,
+            accessor,
+            purpose,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }

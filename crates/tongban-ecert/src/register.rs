@@ -165,11 +165,13 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, EcertError>
 
 /// The certificate with this identifier.
 pub async fn find(conn: &mut Conn, identifier: &Identifier) -> Result<Certificate, EcertError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.identifier = $1")))
-        .bind(identifier.to_string())
-        .fetch_optional(conn)
-        .await?
-        .ok_or(EcertError::NotFound("certificate"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE e.identifier = $1"
+    )))
+    .bind(identifier.to_string())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(EcertError::NotFound("certificate"))?;
     from_row(&row)
 }
 
@@ -464,7 +466,9 @@ async fn resolve_holder(
             )
             .await?
         }
-        HolderCategory::Legal => subjects::create_legal_person(conn, &holder.name, &number, now).await?,
+        HolderCategory::Legal => {
+            subjects::create_legal_person(conn, &holder.name, &number, now).await?
+        }
     };
     Ok((id, number, holder.name.trim().to_owned()))
 }
@@ -572,10 +576,12 @@ pub async fn reissue(
             "only the issuing department re-issues a certificate".into(),
         ));
     }
-    let holder = sqlx::query("SELECT name, COALESCE(resident_id, uscc) AS number FROM subjects WHERE id = $1")
-        .bind(old.holder_id.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
+    let holder = sqlx::query(
+        "SELECT name, COALESCE(resident_id, uscc) AS number FROM subjects WHERE id = $1",
+    )
+    .bind(old.holder_id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
     let new = NewCertificate {
         holder: HolderRef {
             id_number: holder.try_get("number")?,
@@ -601,7 +607,11 @@ pub async fn reissue(
     if next.version > 999 {
         return Err(EcertError::Conflict("no versions left".into()));
     }
-    let holder = (old.holder_id, new.holder.id_number.clone(), new.holder.name.clone());
+    let holder = (
+        old.holder_id,
+        new.holder.id_number.clone(),
+        new.holder.name.clone(),
+    );
     let issued = issuing
         .store(conn, base, actor, &next, holder, &new, Some(&old), now)
         .await?;

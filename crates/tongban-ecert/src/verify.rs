@@ -158,9 +158,9 @@ async fn report_for(
         messages: Vec::new(),
     };
     if !checked.signature {
-        report
-            .messages
-            .push("the signature does not verify: the credential is not genuine or was changed".into());
+        report.messages.push(
+            "the signature does not verify: the credential is not genuine or was changed".into(),
+        );
         return Ok(report);
     }
     if let Err(why) = &checked.chain {
@@ -213,11 +213,18 @@ async fn report_for(
         "expired" => report.messages.push("the certificate has expired".into()),
         "superseded" => report.messages.push(format!(
             "the certificate was replaced by {}",
-            certificate.superseded_by.as_deref().unwrap_or("a newer version")
+            certificate
+                .superseded_by
+                .as_deref()
+                .unwrap_or("a newer version")
         )),
         other => report.messages.push(format!(
             "the issuing department {} the certificate{}",
-            if other == "revoked" { "revoked" } else { "suspended" },
+            if other == "revoked" {
+                "revoked"
+            } else {
+                "suspended"
+            },
             certificate
                 .status_reason
                 .as_deref()

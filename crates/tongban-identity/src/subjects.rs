@@ -562,10 +562,11 @@ pub async fn departments_of(
     conn: &mut Conn,
     subject: SubjectId,
 ) -> Result<Vec<DepartmentId>, SubjectError> {
-    let rows = sqlx::query("SELECT department_id FROM staff WHERE subject_id = $1 ORDER BY department_id")
-        .bind(subject.to_string())
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT department_id FROM staff WHERE subject_id = $1 ORDER BY department_id")
+            .bind(subject.to_string())
+            .fetch_all(conn)
+            .await?;
     rows.iter()
         .map(|r| {
             let id: String = r.try_get(0)?;

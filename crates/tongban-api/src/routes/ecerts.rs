@@ -41,8 +41,11 @@ fn base(state: &AppState) -> &str {
 /// The person behind a wallet call: a person's token with scope `ecert:wallet`.
 fn holder_of(auth: &Authenticated) -> Result<SubjectId, ApiError> {
     match actor(auth)? {
-        Actor::Person { subject, scopes, .. }
-            if scopes.iter().any(|s| s == tongban_ecert::access::WALLET_SCOPE) =>
+        Actor::Person {
+            subject, scopes, ..
+        } if scopes
+            .iter()
+            .any(|s| s == tongban_ecert::access::WALLET_SCOPE) =>
         {
             Ok(subject)
         }
@@ -165,7 +168,9 @@ pub async fn define_type(
 /// The catalogue of certificate types. Public.
 #[utoipa::path(get, path = "/api/v1/certificate-types", tag = "ecerts",
     responses((status = 200, description = "every type, by code", body = Vec<CertTypeBody>)))]
-pub async fn types(State(state): State<AppState>) -> Result<axum::Json<Vec<CertTypeBody>>, ApiError> {
+pub async fn types(
+    State(state): State<AppState>,
+) -> Result<axum::Json<Vec<CertTypeBody>>, ApiError> {
     let mut conn = state.store.conn().await?;
     let all = catalogue::list(&mut conn).await?;
     Ok(axum::Json(all.into_iter().map(Into::into).collect()))
@@ -311,7 +316,9 @@ pub async fn issue(
         },
         face: parsed.face,
     };
-    let issued = issuing.issue(&mut tx, base(&state), &actor, &new, now).await?;
+    let issued = issuing
+        .issue(&mut tx, base(&state), &actor, &new, now)
+        .await?;
     let answer = serde_json::to_value(CertificateBody::of(issued, now))
         .map_err(|_| ApiError::bare(ProblemType::Internal))?;
     if let Some(key) = &key {
@@ -398,10 +405,21 @@ pub async fn reissue(
     let id = identifier(&text)?;
     let now = Timestamp::now();
     let mut tx = state.store.begin().await?;
-    let issued =
-        register::reissue(&mut tx, &state.pki, base(&state), &actor, &id, body.face, now).await?;
+    let issued = register::reissue(
+        &mut tx,
+        &state.pki,
+        base(&state),
+        &actor,
+        &id,
+        body.face,
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
-    Ok((StatusCode::CREATED, axum::Json(CertificateBody::of(issued, now))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CertificateBody::of(issued, now)),
+    ))
 }
 
 /// The status list's purpose.
@@ -437,7 +455,8 @@ pub async fn status_list(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let etag_value = HeaderValue::from_str(&etag).map_err(|_| ApiError::bare(ProblemType::Internal))?;
+    let etag_value =
+        HeaderValue::from_str(&etag).map_err(|_| ApiError::bare(ProblemType::Internal))?;
     if unchanged {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         response.headers_mut().insert(header::ETAG, etag_value);
@@ -527,7 +546,10 @@ pub async fn lookup(
     .await?;
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
     Ok(axum::Json(
-        found.into_iter().map(|c| CertificateBody::of(c, now)).collect(),
+        found
+            .into_iter()
+            .map(|c| CertificateBody::of(c, now))
+            .collect(),
     ))
 }
 
@@ -583,7 +605,9 @@ pub async fn my_certificates(
     let mut conn = state.store.conn().await?;
     let all = holder::certificates(&mut conn, person, now).await?;
     Ok(axum::Json(
-        all.into_iter().map(|c| CertificateBody::of(c, now)).collect(),
+        all.into_iter()
+            .map(|c| CertificateBody::of(c, now))
+            .collect(),
     ))
 }
 
@@ -958,7 +982,10 @@ pub async fn share_page_verify(
         crate::ecert_pages::refused(prefs, &token, status, &detail)
     };
     if let Err(error) = super::verify::throttle(&state, peer, &headers) {
-        return refused(error, "too many verifications; try again in a minute".into());
+        return refused(
+            error,
+            "too many verifications; try again in a minute".into(),
+        );
     }
     match run_verification(&state, Presented::Share(&token)).await {
         Ok(report) => crate::ecert_pages::report(prefs, &token, &report),

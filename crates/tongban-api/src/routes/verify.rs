@@ -149,7 +149,11 @@ fn hex_digest(text: &str) -> Result<[u8; 32], ApiError> {
         .ok_or_else(|| invalid("digest", "must be 64 hex characters (SHA-256)"))
 }
 
-pub(crate) fn throttle(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn throttle(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let ip = web::client_ip(peer.ip(), headers, &state.http.trusted_proxies);
     state
         .verify_limiter
