@@ -352,7 +352,7 @@ pub struct StatusChangeBody {
         (status = 422, description = "no reason, or an unknown status", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["ecert:issue"])))]
-pub async fn set_status(
+pub async fn set_certificate_status(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(text): Path<String>,

@@ -92,7 +92,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(ecerts::types))
         .routes(routes!(ecerts::issue, ecerts::lookup))
         .routes(routes!(ecerts::lookup_one))
-        .routes(routes!(ecerts::set_status))
+        .routes(routes!(ecerts::set_certificate_status))
         .routes(routes!(ecerts::reissue))
         .routes(routes!(ecerts::status_list))
         .routes(routes!(ecerts::my_certificates))
