@@ -15,8 +15,8 @@ use support::{TestServer, assert_problem};
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
 use tongban_identity::password::Passwords;
-use tongban_identity::subjects::{self, DepartmentId, Level, NewNaturalPerson, Role};
 use tongban_identity::sso;
+use tongban_identity::subjects::{self, DepartmentId, Level, NewNaturalPerson, Role};
 
 const PASSWORD: &str = "green mountains and blue seas";
 const PORTAL: &str = "https://staff.example.gov.cn/cb";

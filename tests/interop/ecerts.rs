@@ -1,0 +1,191 @@
+//! E-certificate interop: an issued VC-JWT and its Bitstring Status List, judged by
+//! PyPI jwcrypto (with a status-list decoder written from the W3C text) and by npm
+//! `jose` with `@digitalbazaar/vc-bitstring-status-list`, before and after revocation;
+//! a tampered credential is refused by both. Run by `tests/interop/run`.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "common.rs"]
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine as _;
+use common::{Workdir, python};
+use serde_json::{Value, json};
+use support::TestServer;
+use tongban_core::time::Timestamp;
+use tongban_ecert::catalogue::{self, HolderCategory, NewType};
+use tongban_identity::clients::{self, NewClient};
+use tongban_identity::subjects::{self, Level};
+use tongban_seal::access::Actor;
+use tongban_seal::registry::{self, SealKind};
+
+/// Runs both judges on a credential and a status list; (all accepted, their output).
+fn judges(work: &Workdir, vc: &str, list: &str, root: &Path, bit: u8) -> (bool, String) {
+    let vc = work.write("vc.jwt", vc);
+    let list = work.write("list.jwt", list);
+    let here = support::repo_root().join("tests/interop");
+    let mut all = true;
+    let mut text = String::new();
+    for mut command in [
+        {
+            let mut c = Command::new(python());
+            c.arg(here.join("vc_verify.py"));
+            c
+        },
+        {
+            let mut c = Command::new("node");
+            c.arg(here.join("vc_jose.mjs"));
+            c
+        },
+    ] {
+        let output = command
+            .arg(&vc)
+            .arg(&list)
+            .arg(root)
+            .arg(bit.to_string())
+            .output()
+            .unwrap();
+        all &= output.status.success();
+        text.push_str(&String::from_utf8_lossy(&output.stdout));
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    (all, text)
+}
+
+#[tokio::test]
+#[ignore = "interop: run by tests/interop/run"]
+async fn jwcrypto_and_jose_verify_credentials_and_read_the_status_list() {
+    let server = TestServer::start().await;
+    let now = Timestamp::now();
+    let mut tx = server.store().begin().await.unwrap();
+    let department = subjects::create_department(
+        &mut tx,
+        "国家市场监督管理总局",
+        "11100000000013338W",
+        Level::Province,
+        None,
+        now,
+    )
+    .await
+    .unwrap();
+    let (system, secret) = clients::register(
+        &mut tx,
+        &NewClient {
+            name: "licence system".into(),
+            confidential: true,
+            scopes: vec!["ecert:issue".into()],
+            grant_types: vec!["client_credentials".into()],
+            department_id: Some(department.id),
+            ..NewClient::default()
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let operator = Actor::Client {
+        client_id: "operator".into(),
+        scopes: vec!["admin".into()],
+    };
+    let seal = registry::create(
+        &mut tx,
+        server.pki(),
+        &operator,
+        department.id,
+        SealKind::Official,
+        "电子证照专用章",
+    )
+    .await
+    .unwrap();
+    let defined = catalogue::define(
+        &mut tx,
+        &operator,
+        department.id,
+        &NewType {
+            sequence: "011".into(),
+            name_zh: "营业执照".into(),
+            name_en: "Business licence".into(),
+            holder_category: HolderCategory::Legal,
+            face_schema: json!({"type": "object", "required": ["name"],
+                                "properties": {"name": {"type": "string"}, "capital": {"type": "string"}}}),
+            validity_days: None,
+            layout: Vec::new(),
+            seal_id: seal.id,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let token = support::client_token(&server, &system.id, &secret.unwrap()).await;
+    let issued: Value = server
+        .client
+        .post(format!("{}/api/v1/certificates", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"type": defined.code, "holder": {"id_number": "91350100M000100Y43", "name": "福州示例科技有限公司"},
+                      "face": {"name": "福州示例科技有限公司", "capital": "100万元"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let credential = issued["credential"].as_str().unwrap();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(credential.split('.').nth(1).unwrap())
+        .unwrap();
+    let vc: Value = serde_json::from_slice(&payload).unwrap();
+    let list_url = vc["credentialStatus"][0]["statusListCredential"]
+        .as_str()
+        .unwrap();
+    let list_path = &list_url[list_url.find("/api/").unwrap()..];
+    let list = |server: &TestServer| {
+        let url = format!("{}{list_path}", server.base);
+        let client = server.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let work = Workdir::new();
+    let root = work.pem("root.pem", &[server.pki().root()]);
+
+    let (ok, text) = judges(&work, credential, &list(&server).await, &root, 0);
+    assert!(ok, "{text}");
+    // A changed payload is refused by both.
+    let mut forged = vc.clone();
+    forged["credentialSubject"]["face"]["capital"] = json!("1亿元");
+    let parts: Vec<&str> = credential.split('.').collect();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged.to_string()),
+        parts[2]
+    );
+    let (ok, text) = judges(&work, &tampered, &list(&server).await, &root, 0);
+    assert!(!ok, "a tampered credential was accepted: {text}");
+    assert_eq!(text.matches("refused").count(), 2, "{text}");
+
+    let revoked = server
+        .client
+        .post(format!(
+            "{}/api/v1/certificates/{}/status",
+            server.base,
+            issued["identifier"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"status": "revoked", "reason": "吊销"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let after = list(&server).await;
+    let (ok, text) = judges(&work, credential, &after, &root, 1);
+    assert!(ok, "after revocation: {text}");
+    let (ok, _) = judges(&work, credential, &after, &root, 0);
+    assert!(!ok, "the judges must see the bit set");
+    println!("{text}");
+    server.stop().await;
+}
