@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod batch;
 pub mod catalogue;
 pub mod credential;
 pub mod error;

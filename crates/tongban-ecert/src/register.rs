@@ -247,6 +247,11 @@ impl Issuing {
         })
     }
 
+    /// The department issuing.
+    pub fn department_id(&self) -> DepartmentId {
+        self.issuer.department_id
+    }
+
     /// The type being issued.
     pub fn cert_type(&self) -> &CertType {
         &self.cert_type
@@ -268,30 +273,104 @@ impl Issuing {
         new: &NewCertificate,
         now: Timestamp,
     ) -> Result<Certificate, EcertError> {
-        self.validate(new)?;
-        let holder = resolve_holder(conn, self.cert_type.holder_category, &new.holder, now).await?;
+        self.issue_many(conn, base, actor, std::slice::from_ref(new), now)
+            .await?
+            .pop()
+            .unwrap_or(Err(corrupt("no certificate issued")))
+    }
+
+    /// Issues certificates in the caller's transaction: one result per input, in order.
+    /// A row that is invalid (face data, holder) fails alone; a store failure fails the
+    /// call, and the caller's transaction then issues nothing. Serial numbers and
+    /// status-list entries are reserved for the valid rows at once.
+    pub async fn issue_many(
+        &self,
+        conn: &mut Conn,
+        base: &str,
+        actor: &Actor,
+        rows: &[NewCertificate],
+        now: Timestamp,
+    ) -> Result<Vec<Result<Certificate, EcertError>>, EcertError> {
+        let checked: Vec<Result<(), EcertError>> = rows.iter().map(|r| self.validate(r)).collect();
+        let valid = i64::try_from(checked.iter().filter(|c| c.is_ok()).count())
+            .map_err(|_| corrupt("row count"))?;
+        let mut results = Vec::with_capacity(rows.len());
+        if valid == 0 {
+            // Every row failed its checks.
+            return Ok(checked
+                .into_iter()
+                .filter_map(Result::err)
+                .map(Err)
+                .collect());
+        }
+        if valid > status::SIZE {
+            return Err(invalid(
+                "rows",
+                format!("at most {} per call", status::SIZE),
+            ));
+        }
         let year = now.to_offset_date_time().year();
-        let sequence = tongban_store::pki::next_counter(
+        let first = tongban_store::pki::next_counters(
             conn,
             &format!(
                 "ecert-serial:{}:{}:{year}",
                 self.cert_type.code, self.issuer.uscc
             ),
+            valid,
         )
         .await?;
-        if sequence > 9_999_999 {
+        if first + valid - 1 > 9_999_999 {
             return Err(EcertError::Conflict(
                 "this year's serial numbers for the type are used up".into(),
             ));
         }
-        let identifier = Identifier {
-            type_code: self.cert_type.code.clone(),
-            issuer_uscc: self.issuer.uscc.clone(),
-            serial: format!("{year:04}{sequence:07}"),
-            version: 1,
-        };
-        self.store(conn, base, actor, &identifier, holder, new, None, now)
+        let (list_id, first_index) =
+            status::allocate(conn, self.issuer.seal.id, valid, now).await?;
+        let mut offset = 0;
+        for (row, check) in rows.iter().zip(checked) {
+            if let Err(refused) = check {
+                results.push(Err(refused));
+                continue;
+            }
+            let identifier = Identifier {
+                type_code: self.cert_type.code.clone(),
+                issuer_uscc: self.issuer.uscc.clone(),
+                serial: format!("{year:04}{:07}", first + offset),
+                version: 1,
+            };
+            let entry = (list_id.clone(), first_index + offset);
+            offset += 1;
+            let holder = match resolve_holder(
+                conn,
+                self.cert_type.holder_category,
+                &row.holder,
+                now,
+            )
             .await
+            {
+                Ok(holder) => holder,
+                Err(EcertError::Store(e)) => return Err(EcertError::Store(e)),
+                Err(refused) => {
+                    results.push(Err(refused));
+                    continue;
+                }
+            };
+            let stored = self
+                .store(
+                    conn,
+                    base,
+                    actor,
+                    &identifier,
+                    holder,
+                    row,
+                    None,
+                    entry,
+                    now,
+                )
+                .await?;
+            results.push(Ok(stored));
+        }
+        Ok(results)
     }
 
     /// Signs and stores a certificate with its status entry and audit record.
@@ -305,10 +384,10 @@ impl Issuing {
         holder: (SubjectId, String, String),
         new: &NewCertificate,
         supersedes: Option<&Certificate>,
+        (list_id, index): (String, i64),
         now: Timestamp,
     ) -> Result<Certificate, EcertError> {
         let (holder_id, holder_number, holder_name) = holder;
-        let (list_id, index) = status::allocate(conn, self.issuer.seal.id, 1, now).await?;
         let valid_until = self
             .cert_type
             .validity_days
@@ -612,8 +691,19 @@ pub async fn reissue(
         new.holder.id_number.clone(),
         new.holder.name.clone(),
     );
+    let entry = status::allocate(conn, issuing.issuer.seal.id, 1, now).await?;
     let issued = issuing
-        .store(conn, base, actor, &next, holder, &new, Some(&old), now)
+        .store(
+            conn,
+            base,
+            actor,
+            &next,
+            holder,
+            &new,
+            Some(&old),
+            entry,
+            now,
+        )
         .await?;
     sqlx::query("UPDATE ecerts SET superseded_by = $1 WHERE id = $2")
         .bind(&issued.id)

@@ -284,6 +284,25 @@ pub async fn next_counter(conn: &mut AnyConnection, name: &str) -> Result<i64, S
     Ok(row.try_get(0)?)
 }
 
+/// Reserves `count` consecutive values of a named counter; returns the first.
+pub async fn next_counters(
+    conn: &mut AnyConnection,
+    name: &str,
+    count: i64,
+) -> Result<i64, StoreError> {
+    sqlx::query("INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query("UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value")
+        .bind(name)
+        .bind(count)
+        .fetch_one(conn)
+        .await?;
+    let last: i64 = row.try_get(0)?;
+    Ok(last - count + 1)
+}
+
 /// A token signing key's schedule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenKeyRow {

@@ -29,6 +29,7 @@ pub struct Running {
     task: JoinHandle<std::io::Result<()>>,
     crl_refresher: JoinHandle<()>,
     logout_sender: JoinHandle<()>,
+    batch_worker: JoinHandle<()>,
     grace: Duration,
 }
 
@@ -90,6 +91,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store.clone(),
         tongban_identity::tokens::TokenIssuer::new(&config.public_url, pki.token_keys().clone()),
     ));
+    let batch_worker = tokio::spawn(crate::batch_worker::run(
+        store.clone(),
+        pki.clone(),
+        tongban_identity::tokens::TokenIssuer::new(&config.public_url, pki.token_keys().clone())
+            .issuer()
+            .to_owned(),
+    ));
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         axum::serve(
@@ -116,6 +124,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         task,
         crl_refresher,
         logout_sender,
+        batch_worker,
         grace,
     })
 }
@@ -143,6 +152,9 @@ impl Running {
         let _ = self.stop.send(true);
         self.crl_refresher.abort();
         self.logout_sender.abort();
+        // A chunk cut short rolls back whole; the job's lease runs out and a worker
+        // (this instance's next start, or another instance) goes on with it.
+        self.batch_worker.abort();
         let mut task = self.task;
         match tokio::time::timeout(self.grace, &mut task).await {
             Ok(joined) => joined.context("server task failed")??,

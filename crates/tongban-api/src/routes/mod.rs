@@ -101,6 +101,9 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(ecerts::accesses))
         .routes(routes!(ecerts::verify_certificate))
         .routes(routes!(ecerts::share_page, ecerts::share_page_verify))
+        .routes(routes!(ecerts::submit_job))
+        .routes(routes!(ecerts::job))
+        .routes(routes!(ecerts::job_rows))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the
