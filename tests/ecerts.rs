@@ -412,6 +412,49 @@ async fn a_department_issues_and_a_holder_shares_and_a_verifier_checks() {
     assert_eq!(mine.as_array().unwrap().len(), 1);
     assert_eq!(mine[0]["identifier"], identifier);
     let id = mine[0]["id"].as_str().unwrap();
+    // The sealed PDF rendition verifies with the seal verification API, and its QR
+    // code's status page says it is in force, without the holder's data.
+    let pdf = w
+        .get(
+            Some(&w.citizen),
+            &format!("/api/v1/me/certificates/{id}/pdf"),
+        )
+        .await;
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let pdf = pdf.bytes().await.unwrap().to_vec();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let checked: Value = w
+        .server
+        .client
+        .post(format!("{}/api/v1/verify", w.server.base))
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(checked["overall"], "TOTAL-PASSED", "{checked}");
+    let status_page = w.get(None, &format!("/verify/i/{identifier}")).await;
+    assert_eq!(status_page.status(), 200);
+    let html = status_page.text().await.unwrap();
+    assert!(
+        html.contains("此证照目前有效") && html.contains("国家市场监督管理总局"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("张三") && !html.contains("JY11100000000001"),
+        "no holder data"
+    );
+    let wrong_page = w
+        .get(
+            None,
+            &format!("/verify/i/{}", identifier.replace(".001.", ".002.")),
+        )
+        .await;
+    assert_eq!(wrong_page.status(), 400);
     // A system's token has no wallet.
     assert_problem(
         w.get(Some(&w.system_a), "/api/v1/me/certificates").await,

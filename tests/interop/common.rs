@@ -8,7 +8,7 @@ use std::process::Command;
 
 use tongban_crypto::pki::der_to_pem;
 
-use crate::support;
+use crate::support::{self, TestServer};
 
 /// A scratch directory, removed afterwards.
 pub struct Workdir(PathBuf);
@@ -84,4 +84,89 @@ pub fn python() -> PathBuf {
     std::env::var_os("TONGBAN_INTEROP_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| support::repo_root().join("tests/interop/.venv/bin/python"))
+}
+
+/// A server that knows its own URL, so that the CRL and CA URLs in its certificates
+/// resolve for validators that fetch them.
+pub async fn public_server() -> TestServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    TestServer::start_with(|c| {
+        c.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        c.public_url = format!("http://127.0.0.1:{port}");
+    })
+    .await
+}
+
+/// Runs `program`; (success, stdout + stderr).
+pub fn run(program: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> (bool, String) {
+    let output = Command::new(program)
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// An NSS database trusting `root`, for pdfsig; its `-nssdir` argument.
+pub fn nss_db(work: &Workdir, root: &Path) -> String {
+    let nss = work.path("nssdb");
+    std::fs::create_dir_all(&nss).unwrap();
+    let nss_dir = format!("sql:{}", nss.display());
+    let (ok, text) = run("certutil", &[&"-N", &"--empty-password", &"-d", &nss_dir]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        "certutil",
+        &[
+            &"-A",
+            &"-d",
+            &nss_dir,
+            &"-n",
+            &"tongban-root",
+            &"-t",
+            &"CT,C,C",
+            &"-a",
+            &"-i",
+            &root,
+        ],
+    );
+    assert!(ok, "{text}");
+    nss_dir
+}
+
+/// qpdf --check, pdfsig (every signature valid and trusted) and pyHanko
+/// (`pdf_validate.py`) on a sealed PDF with `count` signatures.
+pub fn judge_pdf(work: &Workdir, nss_dir: &str, root: &Path, name: &str, pdf: &[u8], count: usize) {
+    let file = work.write(&format!("{name}.pdf"), pdf);
+    let (ok, text) = run("qpdf", &[&"--check", &file]);
+    assert!(ok, "qpdf --check {name}: {text}");
+    let (_, text) = run("pdfsig", &[&"-nssdir", &nss_dir, &file]);
+    assert_eq!(
+        text.matches("Signature is Valid.").count(),
+        count,
+        "pdfsig {name}: {text}"
+    );
+    assert_eq!(
+        text.matches("Certificate is Trusted.").count(),
+        count,
+        "pdfsig {name}: {text}"
+    );
+    let output = Command::new(python())
+        .arg(support::repo_root().join("tests/interop/pdf_validate.py"))
+        .arg(&file)
+        .arg(root)
+        .arg(count.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "pyHanko {name}: {text}");
 }

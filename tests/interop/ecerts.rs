@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
-use common::{Workdir, python};
+use common::{Workdir, judge_pdf, nss_db, public_server, python};
 use serde_json::{Value, json};
 use support::TestServer;
 use tongban_core::time::Timestamp;
@@ -58,10 +58,11 @@ fn judges(work: &Workdir, vc: &str, list: &str, root: &Path, bit: u8) -> (bool, 
     (all, text)
 }
 
-#[tokio::test]
+// Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by tests/interop/run"]
-async fn jwcrypto_and_jose_verify_credentials_and_read_the_status_list() {
-    let server = TestServer::start().await;
+async fn jwcrypto_jose_pdfsig_and_pyhanko_accept_certificates_renditions_and_status_lists() {
+    let server = public_server().await;
     let now = Timestamp::now();
     let mut tx = server.store().begin().await.unwrap();
     let department = subjects::create_department(
@@ -167,6 +168,25 @@ async fn jwcrypto_and_jose_verify_credentials_and_read_the_status_list() {
     let (ok, text) = judges(&work, &tampered, &list(&server).await, &root, 0);
     assert!(!ok, "a tampered credential was accepted: {text}");
     assert_eq!(text.matches("refused").count(), 2, "{text}");
+
+    // The sealed PDF rendition: qpdf, pdfsig (our root in an NSS db) and pyHanko.
+    let certificate = {
+        let mut conn = server.store().conn().await.unwrap();
+        let id: tongban_ecert::identifier::Identifier =
+            issued["identifier"].as_str().unwrap().parse().unwrap();
+        tongban_ecert::register::find(&mut conn, &id).await.unwrap()
+    };
+    let sealed = tongban_ecert::rendition::sealed(
+        server.store(),
+        server.pki(),
+        &server.base,
+        &operator,
+        &certificate,
+    )
+    .await
+    .unwrap();
+    let nss_dir = nss_db(&work, &root);
+    judge_pdf(&work, &nss_dir, &root, "rendition", &sealed.to_vec(), 1);
 
     let revoked = server
         .client

@@ -14,7 +14,7 @@ mod common;
 use std::process::Command;
 
 use base64::Engine as _;
-use common::{Workdir, openssl, python};
+use common::{Workdir, judge_pdf, nss_db, openssl, public_server, python, run};
 use serde_json::{Value, json};
 use support::TestServer;
 use tongban_core::time::Timestamp;
@@ -24,21 +24,6 @@ use tongban_identity::subjects::{self, Level};
 use tongban_seal::access::Actor;
 use tongban_seal::grants::{self, Grantee};
 use tongban_seal::registry::{self, SealKind};
-
-/// A server that knows its own URL, so that the CRL and CA URLs in its certificates
-/// resolve for validators that fetch them.
-async fn public_server() -> TestServer {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    TestServer::start_with(|c| {
-        c.listen = format!("127.0.0.1:{port}").parse().unwrap();
-        c.public_url = format!("http://127.0.0.1:{port}");
-    })
-    .await
-}
 
 /// A department with a seal granted to its client system; returns the seal id and
 /// the system's access token.
@@ -288,21 +273,6 @@ async fn seal_pdf(
     response.bytes().await.unwrap().to_vec()
 }
 
-fn run(program: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> (bool, String) {
-    let output = Command::new(program)
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    (
-        output.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
-}
-
 // Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by tests/interop/run"]
@@ -311,27 +281,7 @@ async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
     let (seals, token) = sealing_system_with(&server, 2).await;
     let work = Workdir::new();
     let root = work.pem("root.pem", &[server.pki().root()]);
-    let nss = work.path("nssdb");
-    std::fs::create_dir_all(&nss).unwrap();
-    let nss_dir = format!("sql:{}", nss.display());
-    let (ok, text) = run("certutil", &[&"-N", &"--empty-password", &"-d", &nss_dir]);
-    assert!(ok, "{text}");
-    let (ok, text) = run(
-        "certutil",
-        &[
-            &"-A",
-            &"-d",
-            &nss_dir,
-            &"-n",
-            &"tongban-root",
-            &"-t",
-            &"CT,C,C",
-            &"-a",
-            &"-i",
-            &root,
-        ],
-    );
-    assert!(ok, "{text}");
+    let nss_dir = nss_db(&work, &root);
 
     let original = support::sample_pdf(10, 200_000);
     // Two seals, as when a document is sealed by two of its issuers' seals.
@@ -352,29 +302,7 @@ async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
     )
     .await;
     for (name, pdf, count) in [("once", &once, 1), ("twice", &twice, 2)] {
-        let file = work.write(&format!("{name}.pdf"), pdf);
-        let (ok, text) = run("qpdf", &[&"--check", &file]);
-        assert!(ok, "qpdf --check {name}: {text}");
-        let (_, text) = run("pdfsig", &[&"-nssdir", &nss_dir, &file]);
-        assert_eq!(
-            text.matches("Signature is Valid.").count(),
-            count,
-            "pdfsig {name}: {text}"
-        );
-        assert_eq!(
-            text.matches("Certificate is Trusted.").count(),
-            count,
-            "pdfsig {name}: {text}"
-        );
-        let output = Command::new(python())
-            .arg(support::repo_root().join("tests/interop/pdf_validate.py"))
-            .arg(&file)
-            .arg(&root)
-            .arg(count.to_string())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "pyHanko {name}: {text}");
+        judge_pdf(&work, &nss_dir, &root, name, pdf, count);
     }
     // Without our root, pdfsig does not trust the seal: the trust check is real.
     let (_, text) = run("pdfsig", &[&work.path("once.pdf")]);

@@ -25,6 +25,9 @@ struct Texts {
     shared_with: &'static str,
     fields: &'static str,
     refused: &'static str,
+    in_force: &'static str,
+    not_in_force: &'static str,
+    status_note: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -43,6 +46,9 @@ const ZH: Texts = Texts {
     shared_with: "分享对象与用途",
     fields: "分享的内容",
     refused: "无法核验",
+    in_force: "此证照目前有效。",
+    not_in_force: "此证照目前无效：请勿采信。",
+    status_note: "此页面只显示证照状态。核对纸面内容请上传盖章的 PDF 至“文件验证”页面，或请持证人分享证照。",
 };
 
 const EN: Texts = Texts {
@@ -61,6 +67,9 @@ const EN: Texts = Texts {
     shared_with: "Shared with, for",
     fields: "What was shared",
     refused: "Cannot verify",
+    in_force: "This certificate is in force.",
+    not_in_force: "This certificate is not in force: do not rely on it.",
+    status_note: "This page shows the status only. To check what a copy says, upload the sealed PDF on the document verification page, or ask the holder to share the certificate.",
 };
 
 fn texts(prefs: Prefs) -> &'static Texts {
@@ -159,14 +168,60 @@ pub fn report(prefs: Prefs, token: &str, report: &Report) -> Response {
     html(StatusCode::OK, page(prefs, &path, t.title, &body))
 }
 
-/// A share that cannot be used (expired, revoked, used up, unknown).
-pub fn refused(prefs: Prefs, token: &str, status: StatusCode, detail: &str) -> Response {
+/// A share or identifier that cannot be verified (expired, revoked, used up, unknown);
+/// `back` is the page's own path.
+pub fn refused(prefs: Prefs, back: &str, status: StatusCode, detail: &str) -> Response {
     let t = texts(prefs);
     let body = format!(
         "<h1>{title}</h1>\n<p class=\"verdict failed\" role=\"alert\">{detail}</p>",
         title = escape(t.refused),
         detail = escape(detail),
     );
-    let path = format!("/verify/c/{token}");
-    html(status, page(prefs, &path, t.refused, &body))
+    html(status, page(prefs, back, t.refused, &body))
+}
+
+/// The public status of a printed certificate (what its QR code opens).
+pub fn status(prefs: Prefs, status: &tongban_ecert::verify::PublicStatus) -> Response {
+    let t = texts(prefs);
+    let in_force = status.status == "active";
+    let (class, verdict) = if in_force {
+        ("passed", t.in_force)
+    } else {
+        ("failed", t.not_in_force)
+    };
+    let until = status.valid_until.map(when);
+    let name = if prefs.lang == Lang::Zh {
+        &status.type_name.0
+    } else {
+        &status.type_name.1
+    };
+    let facts: String = [
+        (t.certificate, name.clone()),
+        (t.identifier, status.identifier.clone()),
+        (
+            t.issuer,
+            format!("{} ({})", status.issuer.1, status.issuer.0),
+        ),
+        (
+            t.validity,
+            format!(
+                "{} – {}",
+                when(status.valid_from),
+                until.as_deref().unwrap_or(t.until_revoked)
+            ),
+        ),
+        (t.status, status.status.clone()),
+    ]
+    .iter()
+    .map(|(label, value)| format!("<dt>{}</dt><dd>{}</dd>", escape(label), escape(value)))
+    .collect();
+    let body = format!(
+        "<h1>{title}</h1>\n<p class=\"verdict {class}\" role=\"status\"><strong>{verdict}</strong></p>\n\
+         <dl>{facts}</dl>\n<p>{note}</p>",
+        title = escape(t.title),
+        verdict = escape(verdict),
+        note = escape(t.status_note),
+    );
+    let path = format!("/verify/i/{}", status.identifier);
+    html(StatusCode::OK, page(prefs, &path, t.title, &body))
 }

@@ -16,6 +16,7 @@ pub mod identifier;
 pub mod lookup;
 pub mod qr;
 pub mod register;
+pub mod rendition;
 pub mod status;
 pub mod verify;
 

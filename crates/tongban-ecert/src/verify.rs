@@ -247,3 +247,42 @@ async fn report_for(
     report.certificate = Some(certificate);
     Ok(report)
 }
+
+/// What anyone holding a printed rendition may learn from its identifier: whether the
+/// certificate is in force, of which type, from which department. Never the holder or
+/// the face fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicStatus {
+    /// The identifier.
+    pub identifier: String,
+    /// Type names (zh, en).
+    pub type_name: (String, String),
+    /// Issuing department: USCC and name.
+    pub issuer: (String, String),
+    /// `active`, `suspended`, `revoked`, `superseded` or `expired`.
+    pub status: String,
+    /// Validity.
+    pub valid_from: Timestamp,
+    /// End of validity; none: until revoked.
+    pub valid_until: Option<Timestamp>,
+}
+
+/// The public status of the certificate with `identifier`.
+pub async fn public_status(
+    conn: &mut Conn,
+    identifier: &Identifier,
+    now: Timestamp,
+) -> Result<PublicStatus, EcertError> {
+    let certificate = register::find(conn, identifier).await?;
+    Ok(PublicStatus {
+        identifier: certificate.identifier.clone(),
+        type_name: (
+            certificate.type_name_zh.clone(),
+            certificate.type_name_en.clone(),
+        ),
+        issuer: catalogue::department(conn, certificate.department_id).await?,
+        status: certificate.status_at(now).to_owned(),
+        valid_from: certificate.valid_from,
+        valid_until: certificate.valid_until,
+    })
+}

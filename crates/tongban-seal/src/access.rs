@@ -243,6 +243,11 @@ pub async fn may_use(
             reason: "this grant requires a purpose".into(),
         });
     }
+    usable(seal, now)
+}
+
+/// Whether `seal` can sign at all at `now`: active and within its validity.
+pub fn usable(seal: &Seal, now: Timestamp) -> Result<(), SealError> {
     match seal.status {
         crate::registry::SealStatus::Active => {}
         crate::registry::SealStatus::Suspended => {

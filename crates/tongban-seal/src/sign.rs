@@ -59,6 +59,28 @@ async fn prepare(
     purpose: Option<&str>,
     now: Timestamp,
 ) -> Result<(tongban_store::Tx, Seal, SealKey), SealError> {
+    prepare_as(store, pki, actor, seal, purpose, Authority::Grant, now).await
+}
+
+/// On what authority a seal is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authority {
+    /// The actor's own grant of the seal (staff or a client system).
+    Grant,
+    /// The seal's department designated it for this use (the seal that signs a
+    /// certificate type's renditions); the actor is recorded but needs no grant.
+    Designated,
+}
+
+async fn prepare_as(
+    store: &Store,
+    pki: &Pki,
+    actor: &Actor,
+    seal: SealId,
+    purpose: Option<&str>,
+    authority: Authority,
+    now: Timestamp,
+) -> Result<(tongban_store::Tx, Seal, SealKey), SealError> {
     let mut tx = store.begin().await?;
     // Lock the seal's row while it signs (a no-op write): on PostgreSQL a suspension or
     // revocation committed meanwhile then waits for this transaction, or this one sees
@@ -68,7 +90,11 @@ async fn prepare(
         .execute(&mut *tx)
         .await?;
     let found = registry::find(&mut tx, seal).await?;
-    if let Err(refusal) = access::may_use(&mut tx, actor, &found, purpose, now).await {
+    let allowed = match authority {
+        Authority::Grant => access::may_use(&mut tx, actor, &found, purpose, now).await,
+        Authority::Designated => access::usable(&found, now),
+    };
+    if let Err(refusal) = allowed {
         drop(tx);
         audit_refusal(store, actor, seal, &refusal).await?;
         return Err(refusal);
@@ -215,11 +241,43 @@ pub async fn pades(
     location: Option<String>,
     purpose: Option<&str>,
 ) -> Result<pdf::Sealed, SealError> {
+    let statement = (reason, location);
+    pades_as(
+        store,
+        pki,
+        actor,
+        seal,
+        document,
+        placement,
+        statement,
+        purpose,
+        Authority::Grant,
+    )
+    .await
+}
+
+/// [`pades`] on a given authority: with [`Authority::Designated`] the caller (another
+/// domain crate) has established that the seal's department designated it for this.
+#[allow(clippy::too_many_arguments)]
+pub async fn pades_as(
+    store: &Store,
+    pki: &Pki,
+    actor: &Actor,
+    seal: SealId,
+    document: Vec<u8>,
+    placement: pdf::Placement,
+    (reason, location): (Option<String>, Option<String>),
+    purpose: Option<&str>,
+    authority: Authority,
+) -> Result<pdf::Sealed, SealError> {
     let now = Timestamp::now();
     let (found, uploaded) = {
         let mut conn = store.conn().await?;
         let found = registry::find(&mut conn, seal).await?;
-        let checked = access::may_use(&mut conn, actor, &found, purpose, now).await;
+        let checked = match authority {
+            Authority::Grant => access::may_use(&mut conn, actor, &found, purpose, now).await,
+            Authority::Designated => access::usable(&found, now),
+        };
         if let Err(refusal) = checked {
             drop(conn);
             audit_refusal(store, actor, seal, &refusal).await?;
@@ -259,7 +317,7 @@ pub async fn pades(
         reason: format!("cannot be processed: {e}"),
     })??;
     let (prepared, digest, original_digest) = prepared;
-    let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
+    let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
     let signed = cms::sign_detached_digest(key.signer.as_ref(), &key.chain, digest, None)?;
     let value = cms::signature_value(&signed)?;
     let token = pki.tsa().timestamp_in(&mut tx, cms::sha256(&value)).await?;

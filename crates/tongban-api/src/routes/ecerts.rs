@@ -979,7 +979,7 @@ pub async fn share_page_verify(
     let prefs = super::web::prefs(&headers, None);
     let refused = |error: ApiError, detail: String| {
         let status = error.kind().status();
-        crate::ecert_pages::refused(prefs, &token, status, &detail)
+        crate::ecert_pages::refused(prefs, &format!("/verify/c/{token}"), status, &detail)
     };
     if let Err(error) = super::verify::throttle(&state, peer, &headers) {
         return refused(
@@ -1242,4 +1242,82 @@ pub async fn job_rows(
             })
             .collect(),
     ))
+}
+
+/// The sealed PDF rendition of one of the caller's certificates: the face fields, a QR
+/// code of the public status page, and the department's visible seal (PAdES B-T).
+#[utoipa::path(get, path = "/api/v1/me/certificates/{id}/pdf", tag = "ecerts",
+    params(("id" = String, Path, description = "certificate id")),
+    responses(
+        (status = 200, description = "the sealed PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, description = "not one of the caller's certificates", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the signing seal is suspended or revoked", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["ecert:wallet"])))]
+pub async fn my_certificate_pdf(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let person = holder_of(&auth)?;
+    let certificate = {
+        let mut conn = state.store.conn().await?;
+        holder::certificate(&mut conn, person, &id, Timestamp::now()).await?
+    };
+    let sealed = tongban_ecert::rendition::sealed(
+        &state.store,
+        &state.pki,
+        base(&state),
+        &actor(&auth)?,
+        &certificate,
+    )
+    .await?;
+    let length = sealed.original.len() + sealed.update.len();
+    let parts = [sealed.original, sealed.update]
+        .map(|part| Ok::<_, std::convert::Infallible>(Bytes::from(part)));
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(parts));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(response)
+}
+
+/// The public status page a printed certificate's QR code opens: in force or not, type
+/// and issuing department; never the holder or the face fields. Throttled.
+#[utoipa::path(get, path = "/verify/i/{identifier}", tag = "ecerts",
+    params(("identifier" = String, Path, description = "GB/T 36904 identifier")),
+    responses(
+        (status = 200, description = "the status page", content_type = "text/html"),
+        (status = 400, description = "not an identifier, or a wrong check character", content_type = "text/html"),
+        (status = 404, description = "no such certificate", content_type = "text/html"),
+    ))]
+pub async fn status_page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(text): Path<String>,
+) -> Response {
+    let prefs = super::web::prefs(&headers, None);
+    let refused = |error: ApiError| {
+        let status = error.kind().status();
+        let detail = error.detail().unwrap_or("").to_owned();
+        crate::ecert_pages::refused(prefs, &format!("/verify/i/{text}"), status, &detail)
+    };
+    if let Err(error) = super::verify::throttle(&state, peer, &headers) {
+        return refused(error);
+    }
+    let found = async {
+        let id = identifier(&text)?;
+        let mut conn = state.store.conn().await?;
+        Ok::<_, ApiError>(verify::public_status(&mut conn, &id, Timestamp::now()).await?)
+    }
+    .await;
+    match found {
+        Ok(status) => crate::ecert_pages::status(prefs, &status),
+        Err(error) => refused(error),
+    }
 }

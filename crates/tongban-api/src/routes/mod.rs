@@ -104,6 +104,8 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(ecerts::submit_job))
         .routes(routes!(ecerts::job))
         .routes(routes!(ecerts::job_rows))
+        .routes(routes!(ecerts::my_certificate_pdf))
+        .routes(routes!(ecerts::status_page))
 }
 
 /// The whole application: documented routes, the docs page, the fallback, and the
