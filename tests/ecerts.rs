@@ -44,30 +44,6 @@ struct World {
     citizen: String,
 }
 
-/// A valid resident ID number for each `i` (GB 11643: region, birth date, sequence,
-/// check character).
-fn resident_id(i: usize) -> String {
-    let birth = time::Date::from_calendar_date(1970, time::Month::January, 1).unwrap()
-        + time::Duration::days(i64::try_from(i / 999).unwrap());
-    let base = format!(
-        "110101{:04}{:02}{:02}{:03}",
-        birth.year(),
-        u8::from(birth.month()),
-        birth.day(),
-        i % 999 + 1
-    );
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = base
-        .chars()
-        .zip(weights)
-        .map(|(c, w)| c.to_digit(10).unwrap() * w)
-        .sum();
-    format!(
-        "{base}{}",
-        "10X98765432".as_bytes()[(sum % 11) as usize] as char
-    )
-}
-
 async fn world() -> World {
     let server = TestServer::start().await;
     let now = Timestamp::now();
@@ -1125,14 +1101,14 @@ fn batch_rows(count: usize, bad: &[usize]) -> Vec<Value> {
     (0..count)
         .map(|i| {
             let mut row = json!({
-                "holder": {"id_number": resident_id(i), "name": format!("持证人{i}")},
+                "holder": {"id_number": support::resident_id(i), "name": format!("持证人{i}")},
                 "face": {"name": format!("持证人{i}"), "licence_no": format!("JY{:014}", i), "scope": "餐饮服务"}
             });
             if let Some(k) = bad.iter().position(|b| *b == i) {
                 if k % 2 == 0 {
                     row["face"]["licence_no"] = json!("not a licence number");
                 } else {
-                    let id = resident_id(i);
+                    let id = support::resident_id(i);
                     let wrong = if id.ends_with('1') { "2" } else { "1" };
                     row["holder"]["id_number"] = json!(format!("{}{wrong}", &id[..17]));
                 }
@@ -1247,9 +1223,9 @@ async fn a_batch_of_ten_thousand_with_ten_invalid_rows_is_idempotent() {
          {},甲,甲,JY00000000000001,餐饮服务,\n\
          {},乙,乙,JY00000000000002,\"餐饮服务,外卖\",长沙\n\
          {},丙,丙,bad,餐饮服务,\n",
-        resident_id(20_000),
-        resident_id(20_001),
-        resident_id(20_002)
+        support::resident_id(20_000),
+        support::resident_id(20_001),
+        support::resident_id(20_002)
     );
     let accepted = w
         .server

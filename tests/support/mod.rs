@@ -660,3 +660,27 @@ pub async fn person_with_login(
         .unwrap();
     (person, Some(enrolment.secret))
 }
+
+/// A valid resident ID number for each `i` (GB 11643: region, birth date, sequence,
+/// check character).
+pub fn resident_id(i: usize) -> String {
+    let birth = time::Date::from_calendar_date(1970, time::Month::January, 1).unwrap()
+        + time::Duration::days(i64::try_from(i / 999).unwrap());
+    let base = format!(
+        "110101{:04}{:02}{:02}{:03}",
+        birth.year(),
+        u8::from(birth.month()),
+        birth.day(),
+        i % 999 + 1
+    );
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = base
+        .chars()
+        .zip(weights)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    format!(
+        "{base}{}",
+        "10X98765432".as_bytes()[(sum % 11) as usize] as char
+    )
+}

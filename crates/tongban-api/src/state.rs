@@ -14,9 +14,6 @@ use tongban_store::Store;
 
 use crate::metrics::Metrics;
 
-/// Public verifications one address may make per minute.
-pub const VERIFY_PER_MINUTE: u32 = 60;
-
 /// Shared application state: the store, HTTP settings and metrics.
 #[derive(Clone)]
 pub struct AppState {
@@ -74,7 +71,7 @@ impl AppState {
             pairwise: Arc::new(tongban_identity::pairwise::PairwiseKey::derive(kek)),
             dpop: Arc::new(tongban_identity::dpop::DpopNonces::derive(kek)),
             verify_limiter: Arc::new(crate::limit::RateLimiter::new(
-                VERIFY_PER_MINUTE,
+                http.verify_per_minute,
                 Duration::from_secs(60),
             )),
             registry: Arc::new(TableRegistry::new(store.clone())),

@@ -81,6 +81,9 @@ pub struct HttpConfig {
     /// Reverse proxies whose `X-Forwarded-For` is believed: the client address used for
     /// throttling is the rightmost one not in this list. Empty: the peer address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Public verifications (documents, certificates, status pages) one client address
+    /// may ask for per minute, per instance.
+    pub verify_per_minute: u32,
 }
 
 /// Where keys come from.
@@ -173,6 +176,7 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,
             trusted_proxies: Vec::new(),
+            verify_per_minute: 60,
         }
     }
 }
@@ -298,6 +302,14 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
         "http.shutdown_grace_secs",
         |c, v| {
             c.http.shutdown_grace_secs = parse(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "TONGBAN_HTTP_VERIFY_PER_MINUTE",
+        "http.verify_per_minute",
+        |c, v| {
+            c.http.verify_per_minute = parse(v)?;
             Ok(())
         },
     ),

@@ -152,3 +152,38 @@ pub fn raw_es256(secs: f64) -> f64 {
     });
     total as f64 / secs
 }
+
+/// ring ES256 verifications per second on all cores, for `secs`.
+pub fn raw_es256_verify(secs: f64) -> f64 {
+    use ring::signature::{
+        ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+        UnparsedPublicKey,
+    };
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let signature = key.sign(&rng, b"header.payload").unwrap();
+    let public = key.public_key().as_ref().to_vec();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let total: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let public = public.as_slice();
+                let signature = signature.as_ref();
+                scope.spawn(move || {
+                    let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public);
+                    let started = Instant::now();
+                    let mut n = 0;
+                    while started.elapsed().as_secs_f64() < secs {
+                        key.verify(b"header.payload", signature).unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    total as f64 / secs
+}

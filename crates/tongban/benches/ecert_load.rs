@@ -1,0 +1,350 @@
+//! E-certificate benchmark with fixed counts, against the real `tongban` binary
+//! (release), on SQLite and, when `TONGBAN_BENCH_DATABASE_URL` names a PostgreSQL
+//! database, on a fresh schema there too; beside ring's raw ES256 rates measured in the
+//! same run:
+//!
+//! - batch issuance of 100 000 certificates (10 jobs of 10 000 rows through
+//!   `POST /api/v1/certificate-jobs`; each signed, stored, status-listed and audited):
+//!   certificates per second, beside raw ES256 signs/s;
+//! - verification of a presented VC-JWT over HTTP (`POST /api/v1/certificates/verify`,
+//!   32 concurrent clients): verifications per second, beside raw ES256 verifies/s;
+//! - department lookup latency (`GET /api/v1/certificates?holder=…` and
+//!   `GET /api/v1/certificates/{identifier}`), p50/p99, with 10 000, 100 000 and
+//!   1 000 000 certificates stored (the last 900 000 inserted directly, as rows of the
+//!   same shape, because only the table sizes matter for lookups).
+//!
+//! `cargo bench -p tongban --bench ecert_load`. Prints figures; asserts only that every
+//! answer was the expected one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+mod common;
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const JOBS: usize = 10;
+const ROWS: usize = 10_000;
+const VERIFICATIONS: usize = 4_000;
+const CONCURRENCY: usize = 32;
+const LOOKUPS: usize = 1_000;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+struct Bench {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    code: String,
+}
+
+impl Bench {
+    async fn submit(&self, first: usize) -> String {
+        let rows: Vec<Value> = (first..first + ROWS)
+            .map(|i| {
+                json!({"holder": {"id_number": support::resident_id(i), "name": format!("持证人{i}")},
+                       "face": {"name": format!("持证人{i}"), "licence_no": format!("JY{i:014}")}})
+            })
+            .collect();
+        let r = self
+            .http
+            .post(format!("{}/api/v1/certificate-jobs", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({"type": self.code, "rows": rows}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        let job: Value = r.json().await.unwrap();
+        job["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn wait(&self, jobs: &[String]) {
+        for job in jobs {
+            loop {
+                let state: Value = self
+                    .http
+                    .get(format!("{}/api/v1/certificate-jobs/{job}", self.base))
+                    .bearer_auth(&self.token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if state["state"] == "done" {
+                    assert_eq!(state["issued"], ROWS, "{state}");
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// p50 and p99 in ms of lookups by holder and by identifier, one at a time.
+    async fn lookups(&self, store: &tongban_store::Store) -> ((f64, f64), (f64, f64)) {
+        let sample: Vec<(String, String)> = {
+            let mut conn = store.conn().await.unwrap();
+            sqlx::query_as(
+                "SELECT s.resident_id, e.identifier FROM ecerts e JOIN subjects s ON s.id = e.holder_id \
+                 WHERE e.credential <> 'x' ORDER BY e.identifier DESC LIMIT $1",
+            )
+            .bind(LOOKUPS as i64)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+        };
+        let mut by_holder = Vec::new();
+        let mut by_identifier = Vec::new();
+        for (holder, identifier) in &sample {
+            let started = Instant::now();
+            let r = self
+                .http
+                .get(format!(
+                    "{}/api/v1/certificates?holder={holder}&purpose=bench",
+                    self.base
+                ))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let found: Value = r.json().await.unwrap();
+            by_holder.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(found.as_array().unwrap().len(), 1);
+            let started = Instant::now();
+            let r = self
+                .http
+                .get(format!(
+                    "{}/api/v1/certificates/{identifier}?purpose=bench",
+                    self.base
+                ))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.bytes().await.unwrap();
+            by_identifier.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        by_holder.sort_by(f64::total_cmp);
+        by_identifier.sort_by(f64::total_cmp);
+        (
+            (percentile(&by_holder, 0.5), percentile(&by_holder, 0.99)),
+            (
+                percentile(&by_identifier, 0.5),
+                percentile(&by_identifier, 0.99),
+            ),
+        )
+    }
+}
+
+/// Adds `count` certificates of the same shape (and their holders) straight to the
+/// tables, so that lookups can be timed at a million rows without issuing them all.
+async fn fill(store: &tongban_store::Store, count: i64) {
+    let mut conn = store.conn().await.unwrap();
+    let (type_id, department_id, seal_id, list_id): (String, String, String, String) =
+        sqlx::query_as(
+            "SELECT type_id, department_id, seal_id, status_list_id FROM ecerts LIMIT 1",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let series = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)";
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{series} INSERT INTO subjects (id, kind, name, resident_id, created_at) \
+         SELECT 'fill-' || i, 'natural', 'fill', 'F' || i, 0 FROM n"
+    )))
+    .bind(count)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{series} INSERT INTO ecerts (id, identifier, type_id, department_id, seal_id, holder_id, serial, \
+         version, status, face, credential, status_list_id, status_index, valid_from, issued_by, issued_at, updated_at) \
+         SELECT 'fill-' || i, 'fill-' || i, $2, $3, $4, 'fill-' || i, 'fill', 1, 'active', '{{}}', 'x', $5, \
+         1000000 + i, 0, 'bench', 0, 0 FROM n"
+    )))
+    .bind(count)
+    .bind(type_id)
+    .bind(department_id)
+    .bind(seal_id)
+    .bind(list_id)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    if store.engine() == tongban_store::Engine::Postgres {
+        sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
+    }
+}
+
+async fn run(http: &reqwest::Client, engine: &str, database: Option<String>) {
+    let (server, admin_id, admin_secret) = common::start(
+        http,
+        database.clone(),
+        &[("TONGBAN_HTTP_VERIFY_PER_MINUTE", "1000000000".to_owned())],
+    )
+    .await;
+    let base = server.base.clone();
+    let admin = common::access_token(http, &base, &admin_id, &admin_secret).await;
+    let post = async |path: &str, body: Value| -> Value {
+        let r = http
+            .post(format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    };
+    let department = post(
+        "/api/v1/admin/departments",
+        json!({"name": "国家市场监督管理总局", "uscc": "11100000000013338W", "level": "province"}),
+    )
+    .await;
+    let department_id = department["id"].as_str().unwrap();
+    let system = post(
+        "/api/v1/admin/clients",
+        json!({"name": "bench system", "confidential": true, "scopes": ["ecert:issue", "ecert:lookup"],
+               "grant_types": ["client_credentials"], "department_id": department_id}),
+    )
+    .await;
+    let seal = post(
+        &format!("/api/v1/departments/{department_id}/seals"),
+        json!({"kind": "official", "name": "电子证照专用章"}),
+    )
+    .await;
+    let defined = post(
+        &format!("/api/v1/departments/{department_id}/certificate-types"),
+        json!({"sequence": "011", "name_zh": "食品经营许可证", "name_en": "Food business licence",
+               "holder_category": "natural", "seal_id": seal["id"], "validity_days": 1825,
+               "face_schema": {"type": "object", "required": ["name", "licence_no"],
+                               "properties": {"name": {"type": "string"},
+                                              "licence_no": {"type": "string", "pattern": "^JY[0-9]{14}$"}}}}),
+    )
+    .await;
+    let bench = Bench {
+        http: http.clone(),
+        token: common::access_token(
+            http,
+            &base,
+            system["client_id"].as_str().unwrap(),
+            system["client_secret"].as_str().unwrap(),
+        )
+        .await,
+        base: base.clone(),
+        code: defined["code"].as_str().unwrap().to_owned(),
+    };
+    let database = database.unwrap_or_else(|| {
+        let dir = std::env::temp_dir().join(format!("tongban-bench-{}", std::process::id()));
+        format!("sqlite://{}/bench.db", dir.display())
+    });
+    let store = tongban_store::Store::connect(&support::test_config(&database).database)
+        .await
+        .unwrap();
+
+    // 1. Batch issuance: the first job alone (then lookups at 10 000), then nine more.
+    let started = Instant::now();
+    let first = bench.submit(0).await;
+    bench.wait(&[first]).await;
+    let mut issuing = started.elapsed();
+    let at_10k = bench.lookups(&store).await;
+    let started = Instant::now();
+    let mut jobs = Vec::new();
+    for j in 1..JOBS {
+        jobs.push(bench.submit(j * ROWS).await);
+    }
+    bench.wait(&jobs).await;
+    issuing += started.elapsed();
+    let issued = (JOBS * ROWS) as f64;
+    let rate = issued / issuing.as_secs_f64();
+    let raw_sign = common::raw_es256(2.0);
+    println!(
+        "[{engine}] batch issuance: {issued} certificates in {:.1} s = {rate:.0}/s (goal ≥ 3 300/s); raw ES256 sign {raw_sign:.0}/s",
+        issuing.as_secs_f64()
+    );
+
+    // 2. Verification of a presented credential.
+    let credential = {
+        let mut conn = store.conn().await.unwrap();
+        let (credential,): (String,) = sqlx::query_as("SELECT credential FROM ecerts LIMIT 1")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        credential
+    };
+    let body = json!({ "credential": credential });
+    let started = Instant::now();
+    let per_client = VERIFICATIONS / CONCURRENCY;
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let http = http.clone();
+        let url = format!("{base}/api/v1/certificates/verify");
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_client {
+                let report: Value = http
+                    .post(&url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(report["valid"], true, "{report}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let verified = (per_client * CONCURRENCY) as f64 / started.elapsed().as_secs_f64();
+    let raw_verify = common::raw_es256_verify(2.0);
+    println!(
+        "[{engine}] verification over HTTP: {verified:.0}/s = {:.0} % of raw ES256 verify {raw_verify:.0}/s (goal ≥ 50 %)",
+        100.0 * verified / raw_verify
+    );
+
+    // 3. Lookup latency as the register grows.
+    let at_100k = bench.lookups(&store).await;
+    fill(&store, 900_000).await;
+    let at_1m = bench.lookups(&store).await;
+    for (stored, ((hp50, hp99), (ip50, ip99))) in [
+        ("10 000", at_10k),
+        ("100 000", at_100k),
+        ("1 000 000", at_1m),
+    ] {
+        println!(
+            "[{engine}] lookups with {stored} stored: by holder p50 {hp50:.2} ms p99 {hp99:.2} ms; by identifier p50 {ip50:.2} ms p99 {ip99:.2} ms (goal p99 < 10 ms)"
+        );
+    }
+    store.close().await;
+    drop(server);
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(600))
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("tongban e-certificate bench: release binary, {cores} cores shared with the clients");
+    run(&http, "SQLite", None).await;
+    if let Ok(admin_url) = std::env::var("TONGBAN_BENCH_DATABASE_URL") {
+        let db = support::TestDb::postgres(&admin_url).await;
+        run(&http, "PostgreSQL", Some(db.url.clone())).await;
+        drop(db);
+    }
+}
