@@ -40,6 +40,9 @@ struct World {
     system_a: String,
     /// Department B's system (ecert:issue, ecert:lookup).
     system_b: String,
+    b: DepartmentId,
+    /// Department B's administrator.
+    admin_b: String,
     /// The citizen, through a portal (ecert:wallet).
     citizen: String,
 }
@@ -109,6 +112,18 @@ async fn world() -> World {
             .unwrap();
         secrets.push((resident_id, secret.unwrap()));
     }
+    let (admin_b, secret_b) =
+        support::person_with_login(&mut tx, "110101199003070054", &hash, Some(&totp_key)).await;
+    subjects::add_staff(
+        &mut tx,
+        admin_b,
+        b.id,
+        "B0",
+        &[Role::DeptAdmin, Role::SealAdmin],
+        now,
+    )
+    .await
+    .unwrap();
     let (citizen, _) = support::person_with_login(&mut tx, CITIZEN, &hash, None).await;
     let company = subjects::create_legal_person(&mut tx, "福州示例科技有限公司", COMPANY, now)
         .await
@@ -156,6 +171,8 @@ async fn world() -> World {
         admin: login(secrets[0].0, Some(secrets[0].1.clone()), staff_scope).await,
         issuer: login(secrets[1].0, Some(secrets[1].1.clone()), staff_scope).await,
         citizen: login(CITIZEN, None, "openid ecert:wallet").await,
+        admin_b: login("110101199003070054", secret_b, staff_scope).await,
+        b: b.id,
         system_a: support::client_token(&server, &systems[0].0, &systems[0].1).await,
         system_b: support::client_token(&server, &systems[1].0, &systems[1].1).await,
         a: a.id,
@@ -712,6 +729,25 @@ async fn a_department_issues_and_a_holder_shares_and_a_verifier_checks() {
             .any(|a| a["accessor"] == "中国银行" && a["purpose"] == "开立对公账户")
     );
 
+    // The account page shows the certificate and who looked at it.
+    let session = support::account_session(&w.server, CITIZEN, PASSWORD).await;
+    let account = w
+        .server
+        .client
+        .get(format!("{}/account", w.server.base))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains("我的电子证照") && account.contains(identifier),
+        "{account}"
+    );
+    assert!(account.contains("中国银行") && account.contains("审批分店设立"));
+
     // Revocation: the status list's bit follows, with a new ETag.
     let list_url = vc["credentialStatus"][0]["statusListCredential"]
         .as_str()
@@ -947,6 +983,133 @@ async fn issuance_boundaries_and_bad_input() {
         )
         .await;
     assert_problem(taken, 409, "conflict").await;
+    // Department A lets department B issue its type; B signs with a seal of its own,
+    // which only B's administrators choose.
+    let issuers = format!("/api/v1/certificate-types/{code}/issuers");
+    assert_problem(
+        w.post(
+            Some(&w.admin_b),
+            &issuers,
+            json!({"department_id": w.b.to_string()}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let added = w
+        .post(
+            Some(&w.admin),
+            &issuers,
+            json!({"department_id": w.b.to_string()}),
+        )
+        .await;
+    assert_eq!(added.status(), 204);
+    assert_problem(
+        w.issue(&w.system_b, code, CITIZEN, None).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let choose = format!("{issuers}/{}", w.b);
+    assert_problem(
+        w.send(
+            reqwest::Method::PUT,
+            Some(&w.admin),
+            &choose,
+            Some(json!({"seal_id": seal_id})),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        w.send(
+            reqwest::Method::PUT,
+            Some(&w.admin_b),
+            &choose,
+            Some(json!({"seal_id": seal_id})),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let seal_b: Value = w
+        .post(
+            Some(&w.admin_b),
+            &format!("/api/v1/departments/{}/seals", w.b),
+            json!({"kind": "official", "name": "湖南省市场监督管理局电子证照专用章"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let chosen = w
+        .send(
+            reqwest::Method::PUT,
+            Some(&w.admin_b),
+            &choose,
+            Some(json!({"seal_id": seal_b["id"]})),
+        )
+        .await;
+    assert_eq!(chosen.status(), 204);
+    let by_b: Value = w
+        .issue(&w.system_b, code, CITIZEN, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let by_b_id = by_b["identifier"].as_str().unwrap();
+    assert!(
+        by_b_id.contains(&format!(".{HUNAN}.")),
+        "B's USCC as issuer: {by_b_id}"
+    );
+    let report: Value = w
+        .post(
+            None,
+            "/api/v1/certificates/verify",
+            json!({"credential": by_b["credential"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["issuer_uscc"], HUNAN);
+    // B cannot revoke A's certificates, nor A B's.
+    let a_cert: Value = w
+        .issue(&w.system_a, code, CITIZEN, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_problem(
+        w.post(
+            Some(&w.system_b),
+            &format!(
+                "/api/v1/certificates/{}/status",
+                a_cert["identifier"].as_str().unwrap()
+            ),
+            json!({"status": "revoked", "reason": "x"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        w.post(
+            Some(&w.system_a),
+            &format!("/api/v1/certificates/{by_b_id}/status"),
+            json!({"status": "revoked", "reason": "x"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
     // A suspended seal issues nothing.
     let suspended = w
         .post(
@@ -962,7 +1125,7 @@ async fn issuance_boundaries_and_bad_input() {
         "conflict",
     )
     .await;
-    assert_eq!(certificates_count(&w).await, 2);
+    assert_eq!(certificates_count(&w).await, 4);
 }
 
 #[tokio::test]

@@ -120,27 +120,7 @@ fn form_post(
 
 /// Signs in with the password through the account page; returns the session cookie.
 async fn password_session(w: &World) -> String {
-    let page = w.server.get("/account").await;
-    let flow = set_cookie(&page, "__Host-tongban-flow").unwrap();
-    let csrf = csrf_of(&page.text().await.unwrap());
-    let login = form_post(
-        w,
-        "/login",
-        &format!("__Host-tongban-flow={flow}"),
-        &[
-            ("csrf_token", &csrf),
-            ("identifier", "11010519491231002X"),
-            ("password", PASSWORD),
-        ],
-    )
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(login.status(), 303);
-    format!(
-        "__Host-tongban-session={}",
-        set_cookie(&login, "__Host-tongban-session").unwrap()
-    )
+    support::account_session(&w.server, "11010519491231002X", PASSWORD).await
 }
 
 /// Enrols a passkey with `authenticator`; returns the user handle (base64url) the

@@ -684,3 +684,28 @@ pub fn resident_id(i: usize) -> String {
         "10X98765432".as_bytes()[(sum % 11) as usize] as char
     )
 }
+
+/// Signs in with a password through the account page; returns the session cookie
+/// (`__Host-tongban-session=…`).
+pub async fn account_session(server: &TestServer, identifier: &str, password: &str) -> String {
+    let page = server.get("/account").await;
+    let flow = set_cookie(&page, "__Host-tongban-flow").unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let login = server
+        .client
+        .post(format!("{}/login", server.base))
+        .header("cookie", format!("__Host-tongban-flow={flow}"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("identifier", identifier),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    format!(
+        "__Host-tongban-session={}",
+        set_cookie(&login, "__Host-tongban-session").unwrap()
+    )
+}

@@ -28,6 +28,12 @@ struct Texts {
     in_force: &'static str,
     not_in_force: &'static str,
     status_note: &'static str,
+    my_certificates: &'static str,
+    no_certificates: &'static str,
+    accesses: &'static str,
+    no_accesses: &'static str,
+    via_share: &'static str,
+    via_lookup: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -48,6 +54,12 @@ const ZH: Texts = Texts {
     refused: "无法核验",
     in_force: "此证照目前有效。",
     not_in_force: "此证照目前无效：请勿采信。",
+    my_certificates: "我的电子证照",
+    no_certificates: "暂无电子证照。",
+    accesses: "谁查看了我的证照",
+    no_accesses: "尚无查看记录。",
+    via_share: "通过分享",
+    via_lookup: "部门查询",
     status_note: "此页面只显示证照状态。核对纸面内容请上传盖章的 PDF 至“文件验证”页面，或请持证人分享证照。",
 };
 
@@ -69,6 +81,12 @@ const EN: Texts = Texts {
     refused: "Cannot verify",
     in_force: "This certificate is in force.",
     not_in_force: "This certificate is not in force: do not rely on it.",
+    my_certificates: "My e-certificates",
+    no_certificates: "No e-certificates yet.",
+    accesses: "Who looked at my certificates",
+    no_accesses: "Nobody has looked at them yet.",
+    via_share: "through a share",
+    via_lookup: "department lookup",
     status_note: "This page shows the status only. To check what a copy says, upload the sealed PDF on the document verification page, or ask the holder to share the certificate.",
 };
 
@@ -224,4 +242,66 @@ pub fn status(prefs: Prefs, status: &tongban_ecert::verify::PublicStatus) -> Res
     );
     let path = format!("/verify/i/{}", status.identifier);
     html(StatusCode::OK, page(prefs, &path, t.title, &body))
+}
+
+/// The account page's section on e-certificates: each certificate with its status, and
+/// every recent access (who, when, why).
+pub fn account_section(
+    prefs: Prefs,
+    certificates: &[tongban_ecert::register::Certificate],
+    accesses: &[tongban_ecert::holder::Access],
+) -> String {
+    let t = texts(prefs);
+    let now = tongban_core::time::Timestamp::now();
+    let list = if certificates.is_empty() {
+        format!("<p>{}</p>", escape(t.no_certificates))
+    } else {
+        let items: String = certificates
+            .iter()
+            .map(|c| {
+                let name = if prefs.lang == Lang::Zh {
+                    &c.type_name_zh
+                } else {
+                    &c.type_name_en
+                };
+                format!(
+                    "<li><strong>{}</strong> · {} · {} <span class=\"help\">{}</span></li>",
+                    escape(name),
+                    escape(c.status_at(now)),
+                    when(c.issued_at),
+                    escape(&c.identifier)
+                )
+            })
+            .collect();
+        format!("<ul>{items}</ul>")
+    };
+    let log = if accesses.is_empty() {
+        format!("<p>{}</p>", escape(t.no_accesses))
+    } else {
+        let items: String = accesses
+            .iter()
+            .map(|a| {
+                let channel = if a.channel == "share" {
+                    t.via_share
+                } else {
+                    t.via_lookup
+                };
+                format!(
+                    "<li>{} · <strong>{}</strong> ({}) · {} <span class=\"help\">{}</span></li>",
+                    when(a.at),
+                    escape(&a.accessor),
+                    escape(channel),
+                    escape(&a.purpose),
+                    escape(&a.identifier)
+                )
+            })
+            .collect();
+        format!("<ul>{items}</ul>")
+    };
+    format!(
+        "<section aria-labelledby=\"h-certificates\"><h2 id=\"h-certificates\">{}</h2>\n{list}\n\
+         <h3>{}</h3>\n{log}</section>\n",
+        escape(t.my_certificates),
+        escape(t.accesses),
+    )
 }

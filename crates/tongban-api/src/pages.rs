@@ -661,6 +661,10 @@ pub struct AccountView<'a> {
     pub totp_enabled: bool,
     /// Registered passkeys; none when passkeys are unavailable on this server.
     pub passkeys: Option<&'a [tongban_identity::passkeys::PasskeySummary]>,
+    /// The person's e-certificates and their companies'.
+    pub certificates: &'a [tongban_ecert::register::Certificate],
+    /// Recent accesses to them.
+    pub accesses: &'a [tongban_ecert::holder::Access],
 }
 
 fn passkeys_html(
@@ -791,6 +795,7 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
          <section aria-labelledby=\"h-profile\"><h2 id=\"h-profile\">{profile}</h2>\n<dl>\
          <dt>{name_label}</dt><dd>{name}</dd><dt>{email_label}</dt><dd>{email}</dd>\
          <dt>{level_label}</dt><dd>{level}</dd></dl></section>\n\
+         {certificates}\
          <section aria-labelledby=\"h-sessions\"><h2 id=\"h-sessions\">{sessions_title}</h2>\n\
          <ul>{sessions}</ul>\n{end_all}</section>\n\
          <section aria-labelledby=\"h-consents\"><h2 id=\"h-consents\">{consents_title}</h2>\n{consents}</section>\n\
@@ -814,6 +819,7 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
         email_label = escape(t.email),
         email = escape(view.profile.email.as_deref().unwrap_or("—")),
         level_label = escape(t.level),
+        certificates = crate::ecert_pages::account_section(prefs, view.certificates, view.accesses),
         sessions_title = escape(t.sessions),
         end_all = post_button("/account/sessions/end-all", csrf, None, t.end_all),
         consents_title = escape(t.consents),

@@ -433,11 +433,12 @@ async fn chunk(
                 .collect(),
         };
     let (mut issued, mut failed) = (0i64, 0i64);
-    for (number, outcome) in numbers.iter().zip(outcomes) {
-        let (state, identifier, errors) = match outcome {
+    let mut settled = Vec::with_capacity(numbers.len());
+    for ((number, input), outcome) in numbers.iter().zip(&inputs).zip(outcomes) {
+        settled.push(match outcome {
             Ok(identifier) => {
                 issued += 1;
-                ("issued", identifier, None)
+                (*number, input, "issued", identifier, None)
             }
             Err(errors) => {
                 failed += 1;
@@ -445,19 +446,49 @@ async fn chunk(
                     .iter()
                     .map(|e| json!({"pointer": e.pointer, "message": e.message}))
                     .collect();
-                ("failed", None, Some(Value::Array(list).to_string()))
+                (
+                    *number,
+                    input,
+                    "failed",
+                    None,
+                    Some(Value::Array(list).to_string()),
+                )
             }
-        };
-        sqlx::query(
-            "UPDATE ecert_job_rows SET state = $1, identifier = $2, errors = $3 WHERE job_id = $4 AND row_no = $5",
-        )
-        .bind(state)
-        .bind(identifier)
-        .bind(errors)
-        .bind(job)
-        .bind(number)
-        .execute(&mut *tx)
-        .await?;
+        });
+    }
+    // Rows settle in a few upserts (an UPDATE per row would be most of the work).
+    for part in settled.chunks(200) {
+        let mut sql = String::from(
+            "INSERT INTO ecert_job_rows (job_id, row_no, input, state, identifier, errors) VALUES ",
+        );
+        for i in 0..part.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 5;
+            sql.push_str(&format!(
+                "($1, ${}, ${}, ${}, ${}, ${})",
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+        }
+        sql.push_str(
+            " ON CONFLICT (job_id, row_no) DO UPDATE SET state = excluded.state, \
+             identifier = excluded.identifier, errors = excluded.errors",
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job.to_owned());
+        for (number, input, state, identifier, errors) in part {
+            query = query
+                .bind(*number)
+                .bind(input_json(input).to_string())
+                .bind(*state)
+                .bind(identifier.clone())
+                .bind(errors.clone());
+        }
+        query.execute(&mut *tx).await?;
     }
     sqlx::query(
         "UPDATE ecert_jobs SET issued = issued + $1, failed = failed + $2, updated_at = $3 WHERE id = $4",

@@ -340,3 +340,83 @@ pub async fn issuers(
         })
         .collect()
 }
+
+/// Lets `department` issue `code` too (its seal still to be chosen by it). The
+/// defining department's administrators decide who issues their types.
+pub async fn add_issuer(
+    conn: &mut Conn,
+    actor: &Actor,
+    code: &str,
+    department: DepartmentId,
+    now: Timestamp,
+) -> Result<(), EcertError> {
+    let defined = by_code(conn, code).await?;
+    access::may_define(conn, actor, defined.department_id).await?;
+    department_of_id(conn, department).await?;
+    sqlx::query(
+        "INSERT INTO ecert_type_issuers (type_id, department_id, seal_id) VALUES ($1, $2, NULL) \
+         ON CONFLICT (type_id, department_id) DO NOTHING",
+    )
+    .bind(&defined.id)
+    .bind(department.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let event = tongban_core::audit::AuditEvent::new(
+        &actor.label(),
+        "ecert.issuer_added",
+        Some(code),
+        None,
+        serde_json::json!({ "department": department.to_string(), "at": now.unix_millis() }),
+    );
+    tongban_store::audit::record(conn, &event).await?;
+    Ok(())
+}
+
+/// An issuing department chooses which of its own seals signs `code`.
+pub async fn choose_seal(
+    conn: &mut Conn,
+    actor: &Actor,
+    code: &str,
+    department: DepartmentId,
+    seal: SealId,
+) -> Result<(), EcertError> {
+    let defined = by_code(conn, code).await?;
+    access::may_define(conn, actor, department).await?;
+    let found = registry::find(conn, seal)
+        .await
+        .map_err(|_| invalid("seal_id", "no such seal"))?;
+    if found.department_id != department {
+        return Err(EcertError::Denied(
+            "the seal belongs to another department".into(),
+        ));
+    }
+    if found.status != SealStatus::Active {
+        return Err(invalid("seal_id", "the seal is not active"));
+    }
+    let updated = sqlx::query(
+        "UPDATE ecert_type_issuers SET seal_id = $1 WHERE type_id = $2 AND department_id = $3",
+    )
+    .bind(seal.to_string())
+    .bind(&defined.id)
+    .bind(department.to_string())
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(EcertError::Denied(
+            "the defining department has not made this department an issuer of the type".into(),
+        ));
+    }
+    let event = tongban_core::audit::AuditEvent::new(
+        &actor.label(),
+        "ecert.issuer_seal_chosen",
+        Some(code),
+        None,
+        serde_json::json!({ "department": department.to_string(), "seal": seal.to_string() }),
+    );
+    tongban_store::audit::record(conn, &event).await?;
+    Ok(())
+}
+
+async fn department_of_id(conn: &mut Conn, id: DepartmentId) -> Result<(), EcertError> {
+    department(conn, id).await.map(|_| ())
+}

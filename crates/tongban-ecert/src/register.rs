@@ -3,6 +3,8 @@
 //! and the lifecycle (revoke, suspend, resume, re-issue as a new version that
 //! supersedes the old).
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 use sqlx::Row;
 use tongban_core::audit::AuditEvent;
@@ -294,7 +296,9 @@ impl Issuing {
         let checked: Vec<Result<(), EcertError>> = rows.iter().map(|r| self.validate(r)).collect();
         let valid = i64::try_from(checked.iter().filter(|c| c.is_ok()).count())
             .map_err(|_| corrupt("row count"))?;
-        let mut results = Vec::with_capacity(rows.len());
+        // Per row: the index of its signed certificate, or why it was refused.
+        let mut results: Vec<Result<usize, EcertError>> = Vec::with_capacity(rows.len());
+        let mut signed: Vec<Signed> = Vec::new();
         if valid == 0 {
             // Every row failed its checks.
             return Ok(checked
@@ -326,6 +330,15 @@ impl Issuing {
         }
         let (list_id, first_index) =
             status::allocate(conn, self.issuer.seal.id, valid, now).await?;
+        let numbers: Vec<String> = rows
+            .iter()
+            .zip(&checked)
+            .filter(|(_, c)| c.is_ok())
+            .filter_map(|(r, _)| {
+                holder_number(self.cert_type.holder_category, &r.holder.id_number).ok()
+            })
+            .collect();
+        let mut known = known_holders(conn, self.cert_type.holder_category, &numbers).await?;
         let mut offset = 0;
         for (row, check) in rows.iter().zip(checked) {
             if let Err(refused) = check {
@@ -344,6 +357,7 @@ impl Issuing {
                 conn,
                 self.cert_type.holder_category,
                 &row.holder,
+                Some(&known),
                 now,
             )
             .await
@@ -355,22 +369,25 @@ impl Issuing {
                     continue;
                 }
             };
-            let stored = self
-                .store(
-                    conn,
-                    base,
-                    actor,
-                    &identifier,
-                    holder,
-                    row,
-                    None,
-                    entry,
-                    now,
-                )
-                .await?;
-            results.push(Ok(stored));
+            // A holder registered for an earlier row is known to the later ones.
+            known.insert(holder.1.clone(), (holder.0, holder.2.clone()));
+            results.push(Ok(signed.len()));
+            signed.push(self.sign(base, &identifier, holder, row, None, entry, now)?);
         }
-        Ok(results)
+        self.insert(conn, actor, &signed, now).await?;
+        let mut stored: Vec<Option<Certificate>> =
+            signed.into_iter().map(|s| Some(s.certificate)).collect();
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.and_then(|i| {
+                    stored
+                        .get_mut(i)
+                        .and_then(Option::take)
+                        .ok_or_else(|| corrupt("issued certificate missing"))
+                })
+            })
+            .collect())
     }
 
     /// Signs and stores a certificate with its status entry and audit record.
@@ -384,9 +401,27 @@ impl Issuing {
         holder: (SubjectId, String, String),
         new: &NewCertificate,
         supersedes: Option<&Certificate>,
-        (list_id, index): (String, i64),
+        entry: (String, i64),
         now: Timestamp,
     ) -> Result<Certificate, EcertError> {
+        let signed = self.sign(base, identifier, holder, new, supersedes, entry, now)?;
+        self.insert(conn, actor, std::slice::from_ref(&signed), now)
+            .await?;
+        Ok(signed.certificate)
+    }
+
+    /// A certificate and its credential, signed, not yet stored.
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &self,
+        base: &str,
+        identifier: &Identifier,
+        holder: (SubjectId, String, String),
+        new: &NewCertificate,
+        supersedes: Option<&Certificate>,
+        (list_id, index): (String, i64),
+        now: Timestamp,
+    ) -> Result<Signed, EcertError> {
         let (holder_id, holder_number, holder_name) = holder;
         let valid_until = self
             .cert_type
@@ -429,61 +464,107 @@ impl Issuing {
             body["validUntil"] = json!(until.to_rfc3339());
         }
         let jwt = credential::sign(&self.issuer, &body)?;
-        let id = tongban_core::id::Uuid::now_v7().to_string();
-        sqlx::query(
-            "INSERT INTO ecerts (id, identifier, type_id, department_id, seal_id, holder_id, serial, version, \
-             status, face, credential, status_list_id, status_index, valid_from, valid_until, supersedes, \
-             issued_by, issued_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
-        )
-        .bind(&id)
-        .bind(&text)
-        .bind(&self.cert_type.id)
-        .bind(self.issuer.department_id.to_string())
-        .bind(self.issuer.seal.id.to_string())
-        .bind(holder_id.to_string())
-        .bind(&identifier.serial)
-        .bind(i64::from(identifier.version))
-        .bind(new.face.to_string())
-        .bind(&jwt)
-        .bind(&list_id)
-        .bind(index)
-        .bind(now.unix_millis())
-        .bind(valid_until.map(Timestamp::unix_millis))
-        .bind(supersedes.map(|s| s.id.clone()))
-        .bind(actor.label())
-        .bind(now.unix_millis())
-        .execute(&mut *conn)
-        .await?;
-        let event = AuditEvent::new(
-            &actor.label(),
-            "ecert.issued",
-            Some(&text),
-            None,
-            json!({ "type": self.cert_type.code, "holder": holder_id.to_string(), "client": actor.client_id() }),
-        );
-        tongban_store::audit::record(conn, &event).await?;
-        Ok(Certificate {
-            id,
-            identifier: text,
-            type_code: self.cert_type.code.clone(),
-            type_name_zh: self.cert_type.name_zh.clone(),
-            type_name_en: self.cert_type.name_en.clone(),
-            department_id: self.issuer.department_id,
-            holder_id,
-            status: Status::Active,
-            status_reason: None,
-            face: new.face.clone(),
-            credential: jwt,
-            status_list_id: list_id,
-            status_index: index,
-            valid_from: now,
-            valid_until,
-            supersedes: supersedes.map(|s| s.identifier.clone()),
-            superseded_by: None,
-            issued_at: now,
+        Ok(Signed {
+            serial: identifier.serial.clone(),
+            version: identifier.version,
+            supersedes_id: supersedes.map(|s| s.id.clone()),
+            certificate: Certificate {
+                id: tongban_core::id::Uuid::now_v7().to_string(),
+                identifier: text,
+                type_code: self.cert_type.code.clone(),
+                type_name_zh: self.cert_type.name_zh.clone(),
+                type_name_en: self.cert_type.name_en.clone(),
+                department_id: self.issuer.department_id,
+                holder_id,
+                status: Status::Active,
+                status_reason: None,
+                face: new.face.clone(),
+                credential: jwt,
+                status_list_id: list_id,
+                status_index: index,
+                valid_from: now,
+                valid_until,
+                supersedes: supersedes.map(|s| s.identifier.clone()),
+                superseded_by: None,
+                issued_at: now,
+            },
         })
     }
+
+    /// Stores signed certificates with their audit records, several per statement.
+    async fn insert(
+        &self,
+        conn: &mut Conn,
+        actor: &Actor,
+        signed: &[Signed],
+        now: Timestamp,
+    ) -> Result<(), EcertError> {
+        const BOUND: usize = 17;
+        for chunk in signed.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO ecerts (id, identifier, type_id, department_id, seal_id, holder_id, serial, version, \
+                 status, face, credential, status_list_id, status_index, valid_from, valid_until, supersedes, \
+                 issued_by, issued_at, updated_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let p: Vec<String> = (1..=BOUND).map(|n| format!("${}", i * BOUND + n)).collect();
+                sql.push_str(&format!(
+                    "({}, 'active', {}, {})",
+                    p[..8].join(", "),
+                    p[8..].join(", "),
+                    p[16]
+                ));
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for s in chunk {
+                let c = &s.certificate;
+                query = query
+                    .bind(c.id.clone())
+                    .bind(c.identifier.clone())
+                    .bind(self.cert_type.id.clone())
+                    .bind(self.issuer.department_id.to_string())
+                    .bind(self.issuer.seal.id.to_string())
+                    .bind(c.holder_id.to_string())
+                    .bind(s.serial.clone())
+                    .bind(i64::from(s.version))
+                    .bind(c.face.to_string())
+                    .bind(c.credential.clone())
+                    .bind(c.status_list_id.clone())
+                    .bind(c.status_index)
+                    .bind(c.valid_from.unix_millis())
+                    .bind(c.valid_until.map(Timestamp::unix_millis))
+                    .bind(s.supersedes_id.clone())
+                    .bind(actor.label())
+                    .bind(now.unix_millis());
+            }
+            query.execute(&mut *conn).await?;
+        }
+        let events: Vec<AuditEvent> = signed
+            .iter()
+            .map(|s| {
+                AuditEvent::new(
+                    &actor.label(),
+                    "ecert.issued",
+                    Some(&s.certificate.identifier),
+                    None,
+                    json!({ "type": self.cert_type.code, "holder": s.certificate.holder_id.to_string(), "client": actor.client_id() }),
+                )
+            })
+            .collect();
+        tongban_store::audit::record_all(conn, &events).await?;
+        Ok(())
+    }
+}
+
+/// A signed certificate on its way into the register.
+struct Signed {
+    certificate: Certificate,
+    serial: String,
+    version: u32,
+    supersedes_id: Option<String>,
 }
 
 /// The URL naming a certificate (its credential's `id`).
@@ -505,31 +586,79 @@ fn holder_number(category: HolderCategory, number: &str) -> Result<String, Ecert
     }
 }
 
+fn number_column(category: HolderCategory) -> &'static str {
+    match category {
+        HolderCategory::Natural => "resident_id",
+        HolderCategory::Legal => "uscc",
+    }
+}
+
+/// The registered holders among `numbers`: number → (subject, name). One query per
+/// few hundred numbers, for a batch.
+async fn known_holders(
+    conn: &mut Conn,
+    category: HolderCategory,
+    numbers: &[String],
+) -> Result<HashMap<String, (SubjectId, String)>, EcertError> {
+    let column = number_column(category);
+    let mut known = HashMap::new();
+    for chunk in numbers.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, name, {column} AS number FROM subjects WHERE {column} IN ({})",
+            placeholders.join(", ")
+        )));
+        for number in chunk {
+            query = query.bind(number.clone());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get("id")?;
+            known.insert(
+                row.try_get("number")?,
+                (
+                    id.parse().map_err(|_| corrupt("subject id"))?,
+                    row.try_get("name")?,
+                ),
+            );
+        }
+    }
+    Ok(known)
+}
+
 /// The holder's subject (registered now, unverified, if unknown), number and name.
+/// `known`, when given, holds every registered holder of the batch.
 async fn resolve_holder(
     conn: &mut Conn,
     category: HolderCategory,
     holder: &HolderRef,
+    known: Option<&HashMap<String, (SubjectId, String)>>,
     now: Timestamp,
 ) -> Result<(SubjectId, String, String), EcertError> {
     let number = holder_number(category, &holder.id_number)?;
-    let column = match category {
-        HolderCategory::Natural => "resident_id",
-        HolderCategory::Legal => "uscc",
+    let found = match known {
+        Some(known) => known.get(&number).cloned(),
+        None => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id, name FROM subjects WHERE {} = $1",
+                number_column(category)
+            )))
+            .bind(&number)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match row {
+                Some(row) => {
+                    let id: String = row.try_get("id")?;
+                    Some((
+                        id.parse().map_err(|_| corrupt("subject id"))?,
+                        row.try_get("name")?,
+                    ))
+                }
+                None => None,
+            }
+        }
     };
-    let found = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id, name FROM subjects WHERE {column} = $1"
-    )))
-    .bind(&number)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = found {
-        let id: String = row.try_get("id")?;
-        return Ok((
-            id.parse().map_err(|_| corrupt("subject id"))?,
-            number,
-            row.try_get("name")?,
-        ));
+    if let Some((id, name)) = found {
+        return Ok((id, number, name));
     }
     let id = match category {
         HolderCategory::Natural => {

@@ -211,28 +211,6 @@ pub async fn publish(
     })
 }
 
-/// Whether a list's bit is set: for reports, read straight from the register's lists.
-pub async fn is_set(
-    conn: &mut Conn,
-    list_id: &str,
-    index: i64,
-    purpose: Purpose,
-) -> Result<bool, EcertError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM ecert_status_lists WHERE id = $1",
-        purpose.column()
-    )))
-    .bind(list_id)
-    .fetch_optional(conn)
-    .await?
-    .ok_or_else(|| corrupt("status list missing"))?;
-    let bits: Vec<u8> = row.try_get(0)?;
-    let byte = usize::try_from(index / 8).map_err(|_| corrupt("status index"))?;
-    Ok(bits
-        .get(byte)
-        .is_some_and(|b| b & (0x80u8 >> (index % 8)) != 0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,44 @@ pub async fn record(conn: &mut AnyConnection, event: &AuditEvent) -> Result<(), 
     Ok(())
 }
 
+/// Appends many events with few statements (a batch's issuance records).
+pub async fn record_all(conn: &mut AnyConnection, events: &[AuditEvent]) -> Result<(), StoreError> {
+    for chunk in events.chunks(200) {
+        let mut sql = String::from(
+            "INSERT INTO audit_events (id, occurred_at, actor, action, target, request_id, details) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 7;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7
+            ));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for event in chunk {
+            query = query
+                .bind(event.id.to_string())
+                .bind(event.occurred_at.unix_millis())
+                .bind(event.actor.clone())
+                .bind(event.action.clone())
+                .bind(event.target.clone())
+                .bind(event.request_id.as_ref().map(|r| r.as_str().to_owned()))
+                .bind(event.details.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The events about `target`, oldest first.
 pub async fn for_target(
     conn: &mut AnyConnection,

@@ -74,8 +74,20 @@ pub(super) async fn render(
     } else {
         None
     };
+    let certificates =
+        match tongban_ecert::holder::certificates(&mut conn, session.subject, now).await {
+            Ok(list) => list,
+            Err(error) => return store_page(error),
+        };
+    let accesses = match tongban_ecert::holder::accesses(&mut conn, session.subject, 50, now).await
+    {
+        Ok(list) => list,
+        Err(error) => return store_page(error),
+    };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
+        certificates: &certificates,
+        accesses: &accesses,
         passkeys: passkeys.as_deref(),
         totp_enabled,
         profile: &profile,

@@ -917,8 +917,15 @@ pub(crate) async fn run_verification(
     state: &AppState,
     presented: Presented<'_>,
 ) -> Result<Report, ApiError> {
+    let now = Timestamp::now();
+    // Only a share's use writes (its count and the holder's access log); a presented
+    // credential is only read, and must not queue for SQLite's write lock.
+    if let Presented::Credential(_) = presented {
+        let mut conn = state.store.conn().await?;
+        return Ok(verify::verify(&mut conn, &state.pki, presented, now).await?);
+    }
     let mut tx = state.store.begin().await?;
-    let report = verify::verify(&mut tx, &state.pki, presented, Timestamp::now()).await?;
+    let report = verify::verify(&mut tx, &state.pki, presented, now).await?;
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
     Ok(report)
 }
@@ -1320,4 +1327,78 @@ pub async fn status_page(
         Ok(status) => crate::ecert_pages::status(prefs, &status),
         Err(error) => refused(error),
     }
+}
+
+/// A department to issue a type.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIssuerBody {
+    department_id: String,
+}
+
+/// Lets another department issue a type; it then chooses its own seal. The defining
+/// department's administrators only.
+#[utoipa::path(post, path = "/api/v1/certificate-types/{code}/issuers", tag = "ecerts",
+    params(("code" = String, Path, description = "type code")),
+    request_body = NewIssuerBody,
+    responses(
+        (status = 204, description = "the department may issue the type once it chose a seal"),
+        (status = 403, description = "not an administrator of the defining department", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such type or department", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["ecert:manage"])))]
+pub async fn add_issuer(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<NewIssuerBody>,
+) -> Result<StatusCode, ApiError> {
+    let actor = actor(&auth)?;
+    let department = body
+        .department_id
+        .parse()
+        .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))?;
+    let mut tx = state.store.begin().await?;
+    catalogue::add_issuer(&mut tx, &actor, &code, department, Timestamp::now()).await?;
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The seal an issuing department signs a type with.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSealBody {
+    seal_id: String,
+}
+
+/// An issuing department chooses which of its own seals signs a type. Its
+/// administrators only.
+#[utoipa::path(put, path = "/api/v1/certificate-types/{code}/issuers/{department_id}", tag = "ecerts",
+    params(("code" = String, Path, description = "type code"), ("department_id" = String, Path, description = "the issuing department")),
+    request_body = IssuerSealBody,
+    responses(
+        (status = 204, description = "chosen"),
+        (status = 403, description = "not an administrator of the department, another department's seal, or not an issuer of the type", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such type", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "no such seal, or not active", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["ecert:manage"])))]
+pub async fn choose_seal(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path((code, department)): Path<(String, String)>,
+    ApiJson(body): ApiJson<IssuerSealBody>,
+) -> Result<StatusCode, ApiError> {
+    let actor = actor(&auth)?;
+    let department = department
+        .parse()
+        .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))?;
+    let seal = body
+        .seal_id
+        .parse()
+        .map_err(|_| invalid("seal_id", "no such seal"))?;
+    let mut tx = state.store.begin().await?;
+    catalogue::choose_seal(&mut tx, &actor, &code, department, seal).await?;
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -90,6 +90,8 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(seals::usages))
         .routes(routes!(ecerts::define_type))
         .routes(routes!(ecerts::types))
+        .routes(routes!(ecerts::add_issuer))
+        .routes(routes!(ecerts::choose_seal))
         .routes(routes!(ecerts::issue, ecerts::lookup))
         .routes(routes!(ecerts::lookup_one))
         .routes(routes!(ecerts::set_certificate_status))
