@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
-use tongban_store::Conn;
+use tongban_store::{Conn, Store, StoreError};
 
 use crate::catalogue;
 use crate::credential;
@@ -52,26 +52,44 @@ pub struct Report {
     pub messages: Vec<String>,
 }
 
-/// Verifies what a verifier presents, in the caller's transaction (a share's use is
-/// counted and the access logged in it).
+/// Verifies what a verifier presents; a share's use is counted and the access logged.
 pub async fn verify(
-    conn: &mut Conn,
+    store: &Store,
     pki: &Pki,
     presented: Presented<'_>,
     now: Timestamp,
 ) -> Result<Report, EcertError> {
     match presented {
-        Presented::Share(secret) => by_share(conn, pki, secret, now).await,
-        Presented::Credential(jwt) => by_credential(conn, pki, jwt, now).await,
+        Presented::Share(secret) => {
+            // The use is counted and logged first, in a transaction of its own.
+            let mut tx = store.begin().await?;
+            let (share, certificate) = use_share(&mut tx, secret, now).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            let mut report = report_for(store, pki, &certificate.credential, now).await?;
+            report.fields = holder::shown(&certificate.face, &share.fields);
+            report.share = Some(Share {
+                uses: share.uses + 1,
+                ..share
+            });
+            Ok(report)
+        }
+        Presented::Credential(jwt) => {
+            let mut report = report_for(store, pki, jwt.trim(), now).await?;
+            if let Some(certificate) = &report.certificate {
+                report.fields = certificate.face.clone();
+            }
+            Ok(report)
+        }
     }
 }
 
-async fn by_share(
+/// Counts a use of the share named by `secret` and logs the access; the share and its
+/// certificate.
+async fn use_share(
     conn: &mut Conn,
-    pki: &Pki,
     secret: &str,
     now: Timestamp,
-) -> Result<Report, EcertError> {
+) -> Result<(Share, Certificate), EcertError> {
     let secret = secret.trim();
     let hash = holder::secret_hash(secret);
     let code_hash = holder::secret_hash(&holder::normalise_code(secret));
@@ -113,36 +131,21 @@ async fn by_share(
     )
     .await?;
     let certificate = register::by_id(conn, &share.certificate_id).await?;
-    let mut report = report_for(conn, pki, &certificate.credential, now).await?;
-    report.fields = holder::shown(&certificate.face, &share.fields);
-    report.share = Some(Share {
-        uses: share.uses + 1,
-        ..share
-    });
-    Ok(report)
-}
-
-async fn by_credential(
-    conn: &mut Conn,
-    pki: &Pki,
-    jwt: &str,
-    now: Timestamp,
-) -> Result<Report, EcertError> {
-    let mut report = report_for(conn, pki, jwt.trim(), now).await?;
-    if let Some(certificate) = &report.certificate {
-        report.fields = certificate.face.clone();
-    }
-    Ok(report)
+    Ok((share, certificate))
 }
 
 /// Checks a credential and what the register says of it.
 async fn report_for(
-    conn: &mut Conn,
+    store: &Store,
     pki: &Pki,
     jwt: &str,
     now: Timestamp,
 ) -> Result<Report, EcertError> {
+    // Path validation reads CRLs on connections of its own: no connection is held
+    // meanwhile, or concurrent verifications would starve the pool.
     let checked = credential::check(pki, jwt, now).await?;
+    let mut conn = store.conn().await?;
+    let conn = &mut *conn;
     let mut report = Report {
         valid: false,
         signature: checked.signature,

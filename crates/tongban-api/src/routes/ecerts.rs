@@ -917,17 +917,7 @@ pub(crate) async fn run_verification(
     state: &AppState,
     presented: Presented<'_>,
 ) -> Result<Report, ApiError> {
-    let now = Timestamp::now();
-    // Only a share's use writes (its count and the holder's access log); a presented
-    // credential is only read, and must not queue for SQLite's write lock.
-    if let Presented::Credential(_) = presented {
-        let mut conn = state.store.conn().await?;
-        return Ok(verify::verify(&mut conn, &state.pki, presented, now).await?);
-    }
-    let mut tx = state.store.begin().await?;
-    let report = verify::verify(&mut tx, &state.pki, presented, now).await?;
-    tx.commit().await.map_err(tongban_store::StoreError::from)?;
-    Ok(report)
+    Ok(verify::verify(&state.store, &state.pki, presented, Timestamp::now()).await?)
 }
 
 /// Verifies a certificate from a share (token or short code) or a presented VC-JWT:
