@@ -15,6 +15,49 @@ use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::crl::RevocationReason;
 
+/// Signatures already found valid, each as SHA-256 of the signed object's whole DER and
+/// the signer's public key. A signature over fixed bytes by a fixed key stays valid, so
+/// validating the same chain and CRLs again (every verification of a seal's or a
+/// certificate's signature) skips the public-key operations; expiry and revocation are
+/// still judged each time. Bounded: emptied when full.
+static VERIFIED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<[u8; 32]>>> =
+    std::sync::LazyLock::new(Default::default);
+
+const VERIFIED_MAX: usize = 10_000;
+
+/// Whether `signed` (whole DER) verifies under `key` (SPKI DER), by `check` the first
+/// time.
+fn verified_once(signed: &[u8], key: &[u8], check: impl FnOnce() -> bool) -> bool {
+    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
+    hash.update(&(signed.len() as u64).to_be_bytes());
+    hash.update(signed);
+    hash.update(key);
+    let mut memo = [0u8; 32];
+    memo.copy_from_slice(hash.finish().as_ref());
+    let known = VERIFIED
+        .lock()
+        .map(|set| set.contains(&memo))
+        .unwrap_or(false);
+    if known {
+        return true;
+    }
+    let valid = check();
+    if valid && let Ok(mut set) = VERIFIED.lock() {
+        if set.len() >= VERIFIED_MAX {
+            set.clear();
+        }
+        set.insert(memo);
+    }
+    valid
+}
+
+/// `cert`'s signature verifies under `issuer`'s key.
+fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
+    verified_once(cert.as_raw(), issuer.public_key().raw, || {
+        cert.verify_signature(Some(issuer.public_key())).is_ok()
+    })
+}
+
 /// What the leaf certificate must be good for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Usage {
@@ -176,10 +219,9 @@ pub fn validate(
         let subject = current.subject().to_string();
         // A trust anchor is trusted as configured: its own signature, validity and
         // revocation are not ours to judge beyond the validity window.
-        let anchor = anchors.iter().find(|a| {
-            a.subject().as_raw() == current.issuer().as_raw()
-                && current.verify_signature(Some(a.public_key())).is_ok()
-        });
+        let anchor = anchors
+            .iter()
+            .find(|a| a.subject().as_raw() == current.issuer().as_raw() && signed_by(current, a));
         let issuer = match anchor {
             Some(anchor) => anchor,
             None => {
@@ -193,7 +235,7 @@ pub fn validate(
                 }
                 candidates
                     .into_iter()
-                    .find(|i| current.verify_signature(Some(i.public_key())).is_ok())
+                    .find(|i| signed_by(current, i))
                     .ok_or(PathError::BadSignature {
                         subject: subject.clone(),
                     })?
@@ -333,7 +375,9 @@ fn usable_crl(crl: &CertificateRevocationList<'_>, issuer: &X509Certificate<'_>)
     };
     may_sign_crls
         && crl.issuer().as_raw() == issuer.subject().as_raw()
-        && crl.verify_signature(issuer.public_key()).is_ok()
+        && verified_once(crl.as_raw(), issuer.public_key().raw, || {
+            crl.verify_signature(issuer.public_key()).is_ok()
+        })
         && crl
             .extensions()
             .iter()

@@ -1269,18 +1269,7 @@ pub async fn my_certificate_pdf(
         &certificate,
     )
     .await?;
-    let length = sealed.original.len() + sealed.update.len();
-    let parts = [sealed.original, sealed.update]
-        .map(|part| Ok::<_, std::convert::Infallible>(Bytes::from(part)));
-    let body = axum::body::Body::from_stream(futures_util::stream::iter(parts));
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    Ok(response)
+    Ok(super::seals::sealed_pdf(sealed))
 }
 
 /// The public status page a printed certificate's QR code opens: in force or not, type

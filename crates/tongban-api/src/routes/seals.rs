@@ -581,13 +581,17 @@ pub async fn pades(
         query.purpose.as_deref(),
     )
     .await?;
-    // The original and the update go out as they are: the document is never copied
-    // whole (peak memory stays near one document).
+    Ok(sealed_pdf(sealed))
+}
+
+/// A sealed PDF as a response: the original and the update go out as they are, so the
+/// document is never copied whole (peak memory stays near one document).
+pub(crate) fn sealed_pdf(sealed: tongban_seal::pdf::Sealed) -> axum::response::Response {
     let length = sealed.original.len() + sealed.update.len();
     let parts = [sealed.original, sealed.update]
         .map(|part| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(part)));
     let body = axum::body::Body::from_stream(futures_util::stream::iter(parts));
-    Ok((
+    (
         [
             (
                 header::CONTENT_TYPE,
@@ -596,7 +600,8 @@ pub async fn pades(
             (header::CONTENT_LENGTH, HeaderValue::from(length)),
         ],
         body,
-    ))
+    )
+        .into_response()
 }
 
 /// Filters of the usage log.
