@@ -832,6 +832,17 @@ async fn a_department_issues_and_a_holder_shares_and_a_verifier_checks() {
         "conflict",
     )
     .await;
+    // Nor be had as a freshly sealed PDF.
+    assert_problem(
+        w.get(
+            Some(&w.citizen),
+            &format!("/api/v1/me/certificates/{id}/pdf"),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
     // A revoked certificate cannot be shared.
     assert_problem(
         w.post(
@@ -1085,6 +1096,44 @@ async fn issuance_boundaries_and_bad_input() {
         .json()
         .await
         .unwrap();
+    // B's seal signs a credential naming A's certificate: genuine signature, trusted
+    // chain, but not what the register issued, so nothing of A's certificate shows.
+    let key_id: (String,) = {
+        let mut conn = w.server.store().conn().await.unwrap();
+        sqlx::query_as("SELECT key_id FROM seals WHERE id = $1")
+            .bind(seal_b["id"].as_str().unwrap())
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    let signer = w.server.pki().keys().load(&key_id.0).await.unwrap();
+    let mut header = serde_json::Map::new();
+    header.insert("typ".into(), json!("vc+jwt"));
+    header.insert(
+        "x5c".into(),
+        jwt_part(by_b["credential"].as_str().unwrap(), 0)["x5c"].clone(),
+    );
+    let payload = jwt_part(a_cert["credential"].as_str().unwrap(), 1);
+    let forged = tongban_crypto::jose::sign_compact(
+        signer.as_ref(),
+        payload.to_string().as_bytes(),
+        &header,
+    )
+    .unwrap();
+    let report: Value = w
+        .post(
+            None,
+            "/api/v1/certificates/verify",
+            json!({"credential": forged}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["checks"]["signature"], true);
+    assert_eq!(report["fields"], json!({}), "{report}");
+    assert!(report.get("identifier").is_none() && report.get("holder_name").is_none());
     assert_problem(
         w.post(
             Some(&w.system_b),

@@ -193,10 +193,10 @@ pub async fn share(
     now: Timestamp,
 ) -> Result<Created, EcertError> {
     let found = certificate(conn, person, certificate_id, now).await?;
-    if found.status != Status::Active {
+    let status = found.status_at(now);
+    if status != Status::Active.name() {
         return Err(EcertError::Conflict(format!(
-            "a {} certificate cannot be shared",
-            found.status.name()
+            "a certificate that is {status} cannot be shared"
         )));
     }
     let audience = text_field("audience", &new.audience, 200)?;

@@ -207,6 +207,13 @@ pub async fn sealed(
     actor: &Actor,
     certificate: &Certificate,
 ) -> Result<Sealed, EcertError> {
+    // A sealed copy looks valid: none is made of a certificate that is not in force.
+    let status = certificate.status_at(Timestamp::now());
+    if status != "active" {
+        return Err(EcertError::Conflict(format!(
+            "no sealed copy of a certificate that is {status}"
+        )));
+    }
     let (cert_type, holder_name, issuer_name, seal) = {
         let mut conn = store.conn().await?;
         let cert_type = catalogue::by_code(&mut conn, &certificate.type_code).await?;

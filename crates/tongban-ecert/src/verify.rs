@@ -166,9 +166,12 @@ async fn report_for(
         return Ok(report);
     }
     if let Err(why) = &checked.chain {
+        // Nothing of the register for an untrusted signer: anyone can sign a credential
+        // that names someone else's identifier.
         report
             .messages
             .push(format!("the signing certificate is not trusted: {why}"));
+        return Ok(report);
     }
     let credential = checked.credential.unwrap_or(Value::Null);
     let identifier = credential
@@ -191,6 +194,14 @@ async fn report_for(
         }
         Err(other) => return Err(other),
     };
+    // Only the credential the register issued under this identifier is reported on:
+    // another department's seal could sign one naming it, too.
+    if certificate.credential != jwt {
+        report
+            .messages
+            .push("this platform did not issue this credential under its identifier".into());
+        return Ok(report);
+    }
     // The register's status is what the status lists say: both change in the same
     // transaction, so the report reads it once, from the register.
     report.status = certificate.status_at(now).to_owned();

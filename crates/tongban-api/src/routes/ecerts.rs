@@ -1120,7 +1120,17 @@ pub async fn submit_job(
             ));
         }
     };
-    let hash = idempotency::request_hash(&[content_type.as_bytes(), &bytes].concat());
+    // The type is part of the request (a CSV names it in the query).
+    let hash = idempotency::request_hash(
+        &[
+            content_type.as_bytes(),
+            b"\n",
+            type_code.as_bytes(),
+            b"\n",
+            &bytes,
+        ]
+        .concat(),
+    );
     let answer = match &key {
         Some(key) => idempotency::recall(&mut tx, &actor.label(), key, &hash).await?,
         None => None,
