@@ -933,6 +933,15 @@ async fn issuance_boundaries_and_bad_input() {
             "not-found",
         ),
         (json!({"type": code}), 400, "malformed-request"),
+        (
+            {
+                let mut nul = face_request(code, "110101199003070046", "JY11100000000001");
+                nul["holder"]["name"] = json!("张\u{0}三");
+                nul
+            },
+            422,
+            "invalid-request",
+        ),
     ] {
         assert_problem(
             w.post(Some(&w.system_a), "/api/v1/certificates", body)

@@ -425,12 +425,21 @@ async fn chunk(
                 | EcertError::NotFound(_)),
             ) => inputs.iter().map(|_| Err(row_errors(&refused))).collect(),
             Err(other) => return Err(other),
-            Ok(issuing) => issuing
+            Ok(issuing) => match issuing
                 .issue_many(&mut tx, base, &actor, &inputs, now)
-                .await?
-                .into_iter()
-                .map(|r| r.map(|c| Some(c.identifier)).map_err(|e| row_errors(&e)))
-                .collect(),
+                .await
+            {
+                Ok(results) => results
+                    .into_iter()
+                    .map(|r| r.map(|c| Some(c.identifier)).map_err(|e| row_errors(&e)))
+                    .collect(),
+                // Used-up serials will not come back on a retry: the rows fail, and
+                // the job ends instead of being retried for ever.
+                Err(refused @ EcertError::Conflict(_)) => {
+                    inputs.iter().map(|_| Err(row_errors(&refused))).collect()
+                }
+                Err(other) => return Err(other),
+            },
         };
     let (mut issued, mut failed) = (0i64, 0i64);
     let mut settled = Vec::with_capacity(numbers.len());

@@ -262,6 +262,14 @@ impl Issuing {
     /// Checks a certificate's input without writing anything.
     pub fn validate(&self, new: &NewCertificate) -> Result<(), EcertError> {
         self.schema.check(&new.face)?;
+        // A NUL is refused by PostgreSQL's text type: caught here, it is the row's
+        // error instead of a failed chunk.
+        if new.holder.name.chars().any(char::is_control) {
+            return Err(invalid(
+                "holder.name",
+                "must not contain control characters",
+            ));
+        }
         holder_number(self.cert_type.holder_category, &new.holder.id_number)?;
         Ok(())
     }

@@ -61,11 +61,16 @@ pub async fn verify(
 ) -> Result<Report, EcertError> {
     match presented {
         Presented::Share(secret) => {
-            // The use is counted and logged first, in a transaction of its own.
-            let mut tx = store.begin().await?;
-            let (share, certificate) = use_share(&mut tx, secret, now).await?;
-            tx.commit().await.map_err(StoreError::from)?;
+            // Read the share, check the credential, and only then spend a use: a
+            // verification that fails on our side leaves a single-use share intact.
+            let (share, certificate) = {
+                let mut conn = store.conn().await?;
+                find_share(&mut conn, secret, now).await?
+            };
             let mut report = report_for(store, pki, &certificate.credential, now).await?;
+            let mut tx = store.begin().await?;
+            spend(&mut tx, &share, now).await?;
+            tx.commit().await.map_err(StoreError::from)?;
             report.fields = holder::shown(&certificate.face, &share.fields);
             report.share = Some(Share {
                 uses: share.uses + 1,
@@ -83,9 +88,8 @@ pub async fn verify(
     }
 }
 
-/// Counts a use of the share named by `secret` and logs the access; the share and its
-/// certificate.
-async fn use_share(
+/// The live share named by `secret` (its token or short code), and its certificate.
+async fn find_share(
     conn: &mut Conn,
     secret: &str,
     now: Timestamp,
@@ -109,16 +113,29 @@ async fn use_share(
     if share.expires_at <= now {
         return Err(EcertError::Denied("this share has expired".into()));
     }
-    // Counted only while uses remain: two verifiers racing for a single-use share
-    // cannot both succeed.
+    if share.max_uses.is_some_and(|max| share.uses >= max) {
+        return Err(EcertError::Denied("this share has been used up".into()));
+    }
+    let certificate = register::by_id(conn, &share.certificate_id).await?;
+    Ok((share, certificate))
+}
+
+/// Spends one use of `share` and logs the access for the holder.
+async fn spend(conn: &mut Conn, share: &Share, now: Timestamp) -> Result<(), EcertError> {
+    // Counted only while the share still stands and uses remain: two verifiers racing
+    // for a single-use share cannot both succeed, nor one after the holder revoked it.
     let counted = sqlx::query(
-        "UPDATE ecert_shares SET uses = uses + 1 WHERE id = $1 AND (max_uses IS NULL OR uses < max_uses)",
+        "UPDATE ecert_shares SET uses = uses + 1 WHERE id = $1 AND revoked_at IS NULL \
+         AND expires_at > $2 AND (max_uses IS NULL OR uses < max_uses)",
     )
     .bind(&share.id)
+    .bind(now.unix_millis())
     .execute(&mut *conn)
     .await?;
     if counted.rows_affected() != 1 {
-        return Err(EcertError::Denied("this share has been used up".into()));
+        return Err(EcertError::Denied(
+            "this share was used up or revoked meanwhile".into(),
+        ));
     }
     holder::record_access(
         conn,
@@ -130,8 +147,7 @@ async fn use_share(
         now,
     )
     .await?;
-    let certificate = register::by_id(conn, &share.certificate_id).await?;
-    Ok((share, certificate))
+    Ok(())
 }
 
 /// Checks a credential and what the register says of it.
