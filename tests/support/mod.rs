@@ -165,14 +165,16 @@ impl Drop for TestDb {
 }
 
 /// A configuration for tests: ephemeral port, the given database, short database
-/// timeouts so fault tests do not wait long, the repository's dev keys.
+/// timeouts so fault tests do not wait long (3 s: a fresh SQLite file's first fsync
+/// can take over a second while CI's build output is still being written back), the
+/// repository's dev keys.
 pub fn test_config(database_url: &str) -> Config {
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         ..Config::default()
     };
     config.database.url = database_url.to_owned();
-    config.database.timeout_ms = 1_000;
+    config.database.timeout_ms = 3_000;
     config.keys.dir = repo_root().join("keys-dev");
     config.http.shutdown_grace_secs = 5;
     config
