@@ -13,9 +13,8 @@ use tongban_seal::access::Actor;
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::access;
-use crate::catalogue;
 use crate::error::{EcertError, FieldError, corrupt, invalid};
-use crate::register::{HolderRef, Issuing, NewCertificate};
+use crate::register::{self, HolderRef, Issuing, NewCertificate};
 
 /// Most rows per job.
 pub const MAX_ROWS: usize = 10_000;
@@ -150,7 +149,6 @@ fn input_from_json(value: &Value) -> Option<NewCertificate> {
 /// rows in the caller's transaction. The rows are checked when they are issued.
 pub async fn submit(
     conn: &mut Conn,
-    pki: &Pki,
     actor: &Actor,
     type_code: &str,
     rows: &[NewCertificate],
@@ -159,8 +157,8 @@ pub async fn submit(
     if rows.is_empty() || rows.len() > MAX_ROWS {
         return Err(invalid("rows", format!("1 to {MAX_ROWS} rows per job")));
     }
-    let issuing = Issuing::open(conn, pki, actor, type_code).await?;
-    let department = issuing.department_id();
+    // The right is checked now; the key is loaded by the chunks that sign.
+    let (_, department, _) = register::authorize(conn, actor, type_code).await?;
     let (client_id, scopes, acr) = match actor {
         Actor::Person {
             client_id,
@@ -525,9 +523,4 @@ pub async fn work_once(
     };
     while chunk(store, pki, base, owner, &job).await? {}
     Ok(true)
-}
-
-/// The type's schema, to read CSV cells as the types it names.
-pub async fn schema_of(conn: &mut Conn, type_code: &str) -> Result<Value, EcertError> {
-    Ok(catalogue::by_code(conn, type_code).await?.face_schema)
 }

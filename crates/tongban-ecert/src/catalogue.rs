@@ -352,7 +352,7 @@ pub async fn add_issuer(
 ) -> Result<(), EcertError> {
     let defined = by_code(conn, code).await?;
     access::may_define(conn, actor, defined.department_id).await?;
-    department_of_id(conn, department).await?;
+    self::department(conn, department).await?;
     sqlx::query(
         "INSERT INTO ecert_type_issuers (type_id, department_id, seal_id) VALUES ($1, $2, NULL) \
          ON CONFLICT (type_id, department_id) DO NOTHING",
@@ -415,8 +415,4 @@ pub async fn choose_seal(
     );
     tongban_store::audit::record(conn, &event).await?;
     Ok(())
-}
-
-async fn department_of_id(conn: &mut Conn, id: DepartmentId) -> Result<(), EcertError> {
-    department(conn, id).await.map(|_| ())
 }

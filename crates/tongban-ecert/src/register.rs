@@ -14,7 +14,7 @@ use tongban_identity::resident_id::ResidentId;
 use tongban_identity::subjects::{self, DepartmentId, NewNaturalPerson, SubjectId};
 use tongban_identity::uscc::Uscc;
 use tongban_seal::access::Actor;
-use tongban_seal::registry::SealStatus;
+use tongban_seal::registry::{self, SealId};
 use tongban_store::Conn;
 
 use crate::access;
@@ -206,41 +206,13 @@ impl Issuing {
         actor: &Actor,
         type_code: &str,
     ) -> Result<Self, EcertError> {
-        let cert_type = catalogue::by_code(conn, type_code).await?;
-        let mut refusal = EcertError::Denied("the type has no issuing department".into());
-        let mut chosen = None;
-        for (department, seal) in catalogue::issuers(conn, &cert_type.id).await? {
-            match access::may_issue(conn, actor, department).await {
-                Ok(()) => {
-                    chosen = Some((department, seal));
-                    break;
-                }
-                Err(e) => refusal = e,
-            }
-        }
-        let Some((_, seal)) = chosen else {
-            return Err(refusal);
-        };
-        let seal = seal.ok_or_else(|| {
-            EcertError::Conflict("the department has not chosen a seal for this type".into())
-        })?;
+        let (cert_type, _, seal) = authorize(conn, actor, type_code).await?;
         sqlx::query("UPDATE seals SET updated_at = updated_at WHERE id = $1")
             .bind(seal.to_string())
             .execute(&mut *conn)
             .await?;
         let issuer = Issuer::of_seal(conn, pki, seal).await?;
-        match issuer.seal.status {
-            SealStatus::Active => {}
-            SealStatus::Suspended => {
-                return Err(EcertError::Conflict("the type's seal is suspended".into()));
-            }
-            SealStatus::Revoked => {
-                return Err(EcertError::Conflict("the type's seal is revoked".into()));
-            }
-        }
-        if issuer.seal.valid_until <= Timestamp::now() {
-            return Err(EcertError::Conflict("the type's seal has expired".into()));
-        }
+        tongban_seal::access::usable(&issuer.seal, Timestamp::now())?;
         let schema = FaceSchema::compile(&cert_type.face_schema)?;
         Ok(Self {
             cert_type,
@@ -573,6 +545,36 @@ struct Signed {
     serial: String,
     version: u32,
     supersedes_id: Option<String>,
+}
+
+/// Checks that `actor` may issue `type_code` now, without loading any key: the type,
+/// the department the actor issues it for, and that department's seal, which must be
+/// usable.
+pub async fn authorize(
+    conn: &mut Conn,
+    actor: &Actor,
+    type_code: &str,
+) -> Result<(CertType, DepartmentId, SealId), EcertError> {
+    let cert_type = catalogue::by_code(conn, type_code).await?;
+    let mut refusal = EcertError::Denied("the type has no issuing department".into());
+    let mut chosen = None;
+    for (department, seal) in catalogue::issuers(conn, &cert_type.id).await? {
+        match access::may_issue(conn, actor, department).await {
+            Ok(()) => {
+                chosen = Some((department, seal));
+                break;
+            }
+            Err(e) => refusal = e,
+        }
+    }
+    let Some((department, seal)) = chosen else {
+        return Err(refusal);
+    };
+    let seal = seal.ok_or_else(|| {
+        EcertError::Conflict("the department has not chosen a seal for this type".into())
+    })?;
+    tongban_seal::access::usable(&registry::find(conn, seal).await?, Timestamp::now())?;
+    Ok((cert_type, department, seal))
 }
 
 /// The URL naming a certificate (its credential's `id`).

@@ -1110,7 +1110,7 @@ pub async fn submit_job(
                 .type_code
                 .ok_or_else(|| invalid("type", "a CSV batch names its type in the query"))?;
             let text = std::str::from_utf8(&bytes).map_err(|_| invalid("csv", "must be UTF-8"))?;
-            let schema = batch::schema_of(&mut tx, &code).await?;
+            let schema = catalogue::by_code(&mut tx, &code).await?.face_schema;
             (code, batch::rows_from_csv(&schema, text)?)
         }
         _ => {
@@ -1138,7 +1138,7 @@ pub async fn submit_job(
     let answer = match answer {
         Some(answer) => answer,
         None => {
-            let job = batch::submit(&mut tx, &state.pki, &actor, &type_code, &rows, now).await?;
+            let job = batch::submit(&mut tx, &actor, &type_code, &rows, now).await?;
             let answer = serde_json::to_value(JobBody::from(job))
                 .map_err(|_| ApiError::bare(ProblemType::Internal))?;
             if let Some(key) = &key {
