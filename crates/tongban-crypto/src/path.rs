@@ -216,7 +216,9 @@ pub fn validate(
     loop {
         let current = *chain.last().unwrap_or(&&leaf);
         check_validity(current, at)?;
-        let subject = current.subject().to_string();
+        // Names are spelled out only for an error: formatting them was a fifth of
+        // validating a path whose signatures are remembered.
+        let subject = || current.subject().to_string();
         // A trust anchor is trusted as configured: its own signature, validity and
         // revocation are not ours to judge beyond the validity window.
         let anchor = anchors
@@ -231,18 +233,16 @@ pub fn validate(
                     .filter(|i| !chain.iter().any(|c| c.as_raw() == i.as_raw()))
                     .collect();
                 if candidates.is_empty() {
-                    return Err(PathError::UnknownIssuer { subject });
+                    return Err(PathError::UnknownIssuer { subject: subject() });
                 }
                 candidates
                     .into_iter()
                     .find(|i| signed_by(current, i))
-                    .ok_or(PathError::BadSignature {
-                        subject: subject.clone(),
-                    })?
+                    .ok_or_else(|| PathError::BadSignature { subject: subject() })?
             }
         };
         if anchor.is_none() && current.issuer().as_raw() == current.subject().as_raw() {
-            return Err(PathError::UnknownIssuer { subject });
+            return Err(PathError::UnknownIssuer { subject: subject() });
         }
         check_issuer(issuer, chain.len() - 1)?;
         if anchor.is_none() {
@@ -298,17 +298,20 @@ fn summary(cert: &X509Certificate<'_>) -> CertSummary {
 }
 
 fn check_validity(cert: &X509Certificate<'_>, at: Timestamp) -> Result<(), PathError> {
-    let s = summary(cert);
-    if at < s.not_before {
+    let (not_before, not_after) = (
+        ts(cert.validity().not_before),
+        ts(cert.validity().not_after),
+    );
+    if at < not_before {
         return Err(PathError::NotYetValid {
-            subject: s.subject,
-            not_before: s.not_before,
+            subject: cert.subject().to_string(),
+            not_before,
         });
     }
-    if at > s.not_after {
+    if at > not_after {
         return Err(PathError::Expired {
-            subject: s.subject,
-            not_after: s.not_after,
+            subject: cert.subject().to_string(),
+            not_after,
         });
     }
     Ok(())
@@ -316,22 +319,22 @@ fn check_validity(cert: &X509Certificate<'_>, at: Timestamp) -> Result<(), PathE
 
 /// `below` is how many CA certificates lie between `issuer` and the leaf.
 fn check_issuer(issuer: &X509Certificate<'_>, below: usize) -> Result<(), PathError> {
-    let subject = issuer.subject().to_string();
+    let subject = || issuer.subject().to_string();
     let constraints = issuer
         .basic_constraints()
         .map_err(|_| PathError::Malformed("basicConstraints"))?;
     let Some(constraints) = constraints.filter(|c| c.value.ca) else {
-        return Err(PathError::NotACa { subject });
+        return Err(PathError::NotACa { subject: subject() });
     };
     if let Ok(Some(ku)) = issuer.key_usage()
         && !ku.value.key_cert_sign()
     {
-        return Err(PathError::NotACa { subject });
+        return Err(PathError::NotACa { subject: subject() });
     }
     if let Some(max) = constraints.value.path_len_constraint
         && below > max as usize
     {
-        return Err(PathError::PathLength { subject });
+        return Err(PathError::PathLength { subject: subject() });
     }
     Ok(())
 }
@@ -386,7 +389,7 @@ fn usable_crl(crl: &CertificateRevocationList<'_>, issuer: &X509Certificate<'_>)
 }
 
 fn check_leaf_usage(leaf: &X509Certificate<'_>, usage: Usage) -> Result<(), PathError> {
-    let subject = leaf.subject().to_string();
+    let subject = || leaf.subject().to_string();
     let ku = leaf
         .key_usage()
         .map_err(|_| PathError::Malformed("keyUsage"))?;
@@ -399,7 +402,10 @@ fn check_leaf_usage(leaf: &X509Certificate<'_>, usage: Usage) -> Result<(), Path
         (Some(k), Usage::TimeStamping | Usage::TokenSigning) => k.value.digital_signature(),
     };
     if !ku_ok {
-        return Err(PathError::KeyUsage { subject, usage });
+        return Err(PathError::KeyUsage {
+            subject: subject(),
+            usage,
+        });
     }
     let eku_ok = match usage {
         Usage::TimeStamping => eku.as_ref().is_some_and(|e| {
@@ -411,7 +417,10 @@ fn check_leaf_usage(leaf: &X509Certificate<'_>, usage: Usage) -> Result<(), Path
             .is_some_and(|e| e.value.time_stamping && !e.value.any),
     };
     if !eku_ok {
-        return Err(PathError::ExtendedKeyUsage { subject, usage });
+        return Err(PathError::ExtendedKeyUsage {
+            subject: subject(),
+            usage,
+        });
     }
     Ok(())
 }
@@ -423,7 +432,7 @@ fn revocation(
     crls: &[CertificateRevocationList<'_>],
     at: Timestamp,
 ) -> Result<Timestamp, PathError> {
-    let subject = cert.subject().to_string();
+    let subject = || cert.subject().to_string();
     let usable: Vec<&CertificateRevocationList<'_>> =
         crls.iter().filter(|crl| usable_crl(crl, issuer)).collect();
     // A revocation known from any authentic CRL counts, however old that CRL is.
@@ -440,7 +449,7 @@ fn revocation(
                         RevocationReason::from_code(i64::from(code.0))
                     });
                 return Err(PathError::Revoked {
-                    subject,
+                    subject: subject(),
                     at: revoked_at,
                     reason,
                 });
@@ -454,5 +463,5 @@ fn revocation(
         .filter(|crl| crl.next_update().is_some_and(|n| ts(n) >= at))
         .map(|crl| ts(crl.last_update()))
         .max()
-        .ok_or(PathError::RevocationUnknown { subject })
+        .ok_or_else(|| PathError::RevocationUnknown { subject: subject() })
 }

@@ -60,7 +60,14 @@ pub struct Pki {
     issuing: OnlineCa,
     tsa: Tsa,
     tokens: TokenKeys,
+    /// The CRLs path validation used last, by CA name, with when they were read.
+    recent_crls: Arc<std::sync::Mutex<Vec<(&'static str, std::time::Instant, Vec<u8>)>>>,
 }
+
+/// How long path validation reuses the CRLs it read. Every verification validates a
+/// path, and reading the newest CRL is a database round trip; a revocation made on
+/// another instance is seen this much later (on this one, at once).
+const RECENT_CRL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Reads exactly one PEM block labelled `CERTIFICATE` (or, for CRLs, `X509 CRL`) into
 /// DER. Anything else in the text — a second block, a private key — is refused, so a
@@ -293,6 +300,7 @@ impl Pki {
             issuing,
             tsa,
             tokens,
+            recent_crls: Arc::default(),
         };
         pki.refresh_crl_if_due().await?;
         pki.tokens.reload(Timestamp::now()).await?;
@@ -403,6 +411,9 @@ impl Pki {
         let done = pki::revoke_certificate(tx, serial, revocation).await?;
         if done {
             self.sign_crl_in(tx, &self.issuing).await?;
+            if let Ok(mut recent) = self.recent_crls.lock() {
+                recent.clear();
+            }
         }
         Ok(done)
     }
@@ -427,6 +438,26 @@ impl Pki {
             };
         };
         Ok(self.refresh_one(online).await?.der)
+    }
+
+    /// The CRL of CA `name` as read at most [`RECENT_CRL`] ago.
+    async fn recent_crl(&self, name: &'static str) -> Result<Vec<u8>, CryptoError> {
+        let now = std::time::Instant::now();
+        let cached = self.recent_crls.lock().ok().and_then(|recent| {
+            recent
+                .iter()
+                .find(|(ca, read, _)| *ca == name && now.duration_since(*read) < RECENT_CRL)
+                .map(|(_, _, der)| der.clone())
+        });
+        if let Some(der) = cached {
+            return Ok(der);
+        }
+        let der = self.crl(name).await?;
+        if let Ok(mut recent) = self.recent_crls.lock() {
+            recent.retain(|(ca, _, _)| *ca != name);
+            recent.push((name, now, der.clone()));
+        }
+        Ok(der)
     }
 
     /// Signs a new CRL for each CA whose key we hold when it has none or the newest is
@@ -501,8 +532,8 @@ impl Pki {
         usage: Usage,
         at: Timestamp,
     ) -> Result<Result<ValidPath, PathError>, CryptoError> {
-        let mut crls = vec![self.crl(ca::ISSUING).await?];
-        if let Ok(root_crl) = self.crl(ca::ROOT).await {
+        let mut crls = vec![self.recent_crl(ca::ISSUING).await?];
+        if let Ok(root_crl) = self.recent_crl(ca::ROOT).await {
             crls.push(root_crl);
         }
         Ok(path::validate(

@@ -441,11 +441,11 @@ async fn chunk(
         };
     let (mut issued, mut failed) = (0i64, 0i64);
     let mut settled = Vec::with_capacity(numbers.len());
-    for ((number, input), outcome) in numbers.iter().zip(&inputs).zip(outcomes) {
+    for (number, outcome) in numbers.iter().zip(outcomes) {
         settled.push(match outcome {
             Ok(identifier) => {
                 issued += 1;
-                (*number, input, "issued", identifier, None)
+                (*number, "issued", identifier, None)
             }
             Err(errors) => {
                 failed += 1;
@@ -455,7 +455,6 @@ async fn chunk(
                     .collect();
                 (
                     *number,
-                    input,
                     "failed",
                     None,
                     Some(Value::Array(list).to_string()),
@@ -463,34 +462,23 @@ async fn chunk(
             }
         });
     }
-    // Rows settle in a few upserts (an UPDATE per row would be most of the work).
+    // Rows settle in a few statements (an UPDATE per row would be most of the work).
     for part in settled.chunks(200) {
-        let mut sql = String::from(
-            "INSERT INTO ecert_job_rows (job_id, row_no, input, state, identifier, errors) VALUES ",
-        );
-        for i in 0..part.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = i * 5;
-            sql.push_str(&format!(
-                "($1, ${}, ${}, ${}, ${}, ${})",
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6
-            ));
-        }
-        sql.push_str(
-            " ON CONFLICT (job_id, row_no) DO UPDATE SET state = excluded.state, \
-             identifier = excluded.identifier, errors = excluded.errors",
+        let values: Vec<String> = (0..part.len())
+            .map(|i| {
+                let b = i * 4;
+                format!("(${}, ${}, ${}, ${})", b + 2, b + 3, b + 4, b + 5)
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE ecert_job_rows AS r SET state = v.column2, identifier = v.column3, errors = v.column4 \
+             FROM (VALUES {}) AS v WHERE r.job_id = $1 AND r.row_no = v.column1",
+            values.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job.to_owned());
-        for (number, input, state, identifier, errors) in part {
+        for (number, state, identifier, errors) in part {
             query = query
                 .bind(*number)
-                .bind(input_json(input).to_string())
                 .bind(*state)
                 .bind(identifier.clone())
                 .bind(errors.clone());

@@ -11,7 +11,7 @@ use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_identity::resident_id::ResidentId;
-use tongban_identity::subjects::{self, DepartmentId, NewNaturalPerson, SubjectId};
+use tongban_identity::subjects::{self, DepartmentId, SubjectId};
 use tongban_identity::uscc::Uscc;
 use tongban_seal::access::Actor;
 use tongban_seal::registry::{self, SealId};
@@ -93,8 +93,12 @@ pub struct Certificate {
     pub type_name_en: String,
     /// The issuing department.
     pub department_id: DepartmentId,
+    /// Its USCC and name.
+    pub issuer: (String, String),
     /// The holder.
     pub holder_id: SubjectId,
+    /// The holder's name as registered.
+    pub holder_name: String,
     /// Stored status.
     pub status: Status,
     /// Why it was revoked or suspended.
@@ -132,9 +136,11 @@ impl Certificate {
 pub(crate) const SELECT: &str = "SELECT e.id, e.identifier, t.code AS type_code, t.name_zh, t.name_en, \
      e.department_id, e.holder_id, e.status, e.status_reason, e.face, e.credential, e.status_list_id, \
      e.status_index, e.valid_from, e.valid_until, e.issued_at, \
+     d.uscc AS issuer_uscc, d.name AS issuer_name, h.name AS holder_name, \
      (SELECT p.identifier FROM ecerts p WHERE p.id = e.supersedes) AS supersedes_identifier, \
      (SELECT n.identifier FROM ecerts n WHERE n.id = e.superseded_by) AS superseded_by_identifier \
-     FROM ecerts e JOIN ecert_types t ON t.id = e.type_id";
+     FROM ecerts e JOIN ecert_types t ON t.id = e.type_id \
+     JOIN departments d ON d.id = e.department_id JOIN subjects h ON h.id = e.holder_id";
 
 pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, EcertError> {
     let department: String = r.try_get("department_id")?;
@@ -148,7 +154,9 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, EcertError>
         type_name_zh: r.try_get("name_zh")?,
         type_name_en: r.try_get("name_en")?,
         department_id: department.parse().map_err(|_| corrupt("department id"))?,
+        issuer: (r.try_get("issuer_uscc")?, r.try_get("issuer_name")?),
         holder_id: holder.parse().map_err(|_| corrupt("holder id"))?,
+        holder_name: r.try_get("holder_name")?,
         status: Status::parse(&status).ok_or_else(|| corrupt("certificate status"))?,
         status_reason: r.try_get("status_reason")?,
         face: serde_json::from_str(&face).map_err(|_| corrupt("face"))?,
@@ -242,6 +250,7 @@ impl Issuing {
                 "must not contain control characters",
             ));
         }
+        subjects::check_name("holder.name", &new.holder.name)?;
         holder_number(self.cert_type.holder_category, &new.holder.id_number)?;
         Ok(())
     }
@@ -310,15 +319,7 @@ impl Issuing {
         }
         let (list_id, first_index) =
             status::allocate(conn, self.issuer.seal.id, valid, now).await?;
-        let numbers: Vec<String> = rows
-            .iter()
-            .zip(&checked)
-            .filter(|(_, c)| c.is_ok())
-            .filter_map(|(r, _)| {
-                holder_number(self.cert_type.holder_category, &r.holder.id_number).ok()
-            })
-            .collect();
-        let mut known = known_holders(conn, self.cert_type.holder_category, &numbers).await?;
+        let holders = self.holders(conn, rows, &checked, now).await?;
         let mut offset = 0;
         for (row, check) in rows.iter().zip(checked) {
             if let Err(refused) = check {
@@ -333,26 +334,21 @@ impl Issuing {
             };
             let entry = (list_id.clone(), first_index + offset);
             offset += 1;
-            let holder = match resolve_holder(
-                conn,
-                self.cert_type.holder_category,
-                &row.holder,
-                Some(&known),
-                now,
-            )
-            .await
-            {
-                Ok(holder) => holder,
-                Err(EcertError::Store(e)) => return Err(EcertError::Store(e)),
-                Err(refused) => {
-                    results.push(Err(refused));
-                    continue;
-                }
-            };
-            // A holder registered for an earlier row is known to the later ones.
-            known.insert(holder.1.clone(), (holder.0, holder.2.clone()));
+            let number = holder_number(self.cert_type.holder_category, &row.holder.id_number)?;
+            let (holder_id, holder_name) = holders
+                .get(&number)
+                .cloned()
+                .ok_or_else(|| corrupt("holder not resolved"))?;
             results.push(Ok(signed.len()));
-            signed.push(self.sign(base, &identifier, holder, row, None, entry, now)?);
+            signed.push(self.sign(
+                base,
+                &identifier,
+                (holder_id, number, holder_name),
+                row,
+                None,
+                entry,
+                now,
+            )?);
         }
         self.insert(conn, actor, &signed, now).await?;
         let mut stored: Vec<Option<Certificate>> =
@@ -368,6 +364,47 @@ impl Issuing {
                 })
             })
             .collect())
+    }
+
+    /// The holders of the valid rows, number → (subject, name): those registered, and
+    /// the others registered now, unverified, together (the first row naming one gives
+    /// the name).
+    async fn holders(
+        &self,
+        conn: &mut Conn,
+        rows: &[NewCertificate],
+        checked: &[Result<(), EcertError>],
+        now: Timestamp,
+    ) -> Result<HashMap<String, (SubjectId, String)>, EcertError> {
+        let category = self.cert_type.holder_category;
+        let named: Vec<(String, &str)> = rows
+            .iter()
+            .zip(checked)
+            .filter(|(_, c)| c.is_ok())
+            .filter_map(|(r, _)| {
+                holder_number(category, &r.holder.id_number)
+                    .ok()
+                    .map(|number| (number, r.holder.name.trim()))
+            })
+            .collect();
+        let numbers: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
+        let mut holders = known_holders(conn, category, &numbers).await?;
+        let mut unknown: Vec<subjects::Named<'_>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (number, name) in &named {
+            if !holders.contains_key(number) && seen.insert(number.as_str()) {
+                unknown.push(subjects::Named { name, number });
+            }
+        }
+        let kind = match category {
+            HolderCategory::Natural => subjects::PersonKind::Natural,
+            HolderCategory::Legal => subjects::PersonKind::Legal,
+        };
+        let ids = subjects::create_named(conn, kind, &unknown, now).await?;
+        for (person, id) in unknown.iter().zip(ids) {
+            holders.insert(person.number.to_owned(), (id, person.name.to_owned()));
+        }
+        Ok(holders)
     }
 
     /// Signs and stores a certificate with its status entry and audit record.
@@ -455,7 +492,9 @@ impl Issuing {
                 type_name_zh: self.cert_type.name_zh.clone(),
                 type_name_en: self.cert_type.name_en.clone(),
                 department_id: self.issuer.department_id,
+                issuer: (self.issuer.uscc.clone(), self.issuer.name.clone()),
                 holder_id,
+                holder_name: holder_name.clone(),
                 status: Status::Active,
                 status_reason: None,
                 face: new.face.clone(),
@@ -633,62 +672,6 @@ async fn known_holders(
         }
     }
     Ok(known)
-}
-
-/// The holder's subject (registered now, unverified, if unknown), number and name.
-/// `known`, when given, holds every registered holder of the batch.
-async fn resolve_holder(
-    conn: &mut Conn,
-    category: HolderCategory,
-    holder: &HolderRef,
-    known: Option<&HashMap<String, (SubjectId, String)>>,
-    now: Timestamp,
-) -> Result<(SubjectId, String, String), EcertError> {
-    let number = holder_number(category, &holder.id_number)?;
-    let found = match known {
-        Some(known) => known.get(&number).cloned(),
-        None => {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT id, name FROM subjects WHERE {} = $1",
-                number_column(category)
-            )))
-            .bind(&number)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match row {
-                Some(row) => {
-                    let id: String = row.try_get("id")?;
-                    Some((
-                        id.parse().map_err(|_| corrupt("subject id"))?,
-                        row.try_get("name")?,
-                    ))
-                }
-                None => None,
-            }
-        }
-    };
-    if let Some((id, name)) = found {
-        return Ok((id, number, name));
-    }
-    let id = match category {
-        HolderCategory::Natural => {
-            subjects::create_natural_person(
-                conn,
-                &NewNaturalPerson {
-                    name: &holder.name,
-                    resident_id: &number,
-                    email: None,
-                    phone: None,
-                },
-                now,
-            )
-            .await?
-        }
-        HolderCategory::Legal => {
-            subjects::create_legal_person(conn, &holder.name, &number, now).await?
-        }
-    };
-    Ok((id, number, holder.name.trim().to_owned()))
 }
 
 /// A change of status.

@@ -4,12 +4,10 @@
 //! register (the same bit as the status list) and the validity period.
 
 use serde_json::Value;
-use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_store::{Conn, Store, StoreError};
 
-use crate::catalogue;
 use crate::credential;
 use crate::error::EcertError;
 use crate::holder::{self, Share};
@@ -247,13 +245,8 @@ async fn report_for(
                 .unwrap_or_default()
         )),
     }
-    report.issuer = Some(catalogue::department(conn, certificate.department_id).await?);
-    report.holder_name = sqlx::query("SELECT name FROM subjects WHERE id = $1")
-        .bind(certificate.holder_id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get::<String, _>(0))
-        .transpose()?;
+    report.issuer = Some(certificate.issuer.clone());
+    report.holder_name = Some(certificate.holder_name.clone());
     report.valid = checked.chain.is_ok() && report.status == "active" && report.in_validity;
     report.certificate = Some(certificate);
     Ok(report)
@@ -291,7 +284,7 @@ pub async fn public_status(
             certificate.type_name_zh.clone(),
             certificate.type_name_en.clone(),
         ),
-        issuer: catalogue::department(conn, certificate.department_id).await?,
+        issuer: certificate.issuer.clone(),
         status: certificate.status_at(now).to_owned(),
         valid_from: certificate.valid_from,
         valid_until: certificate.valid_until,

@@ -338,6 +338,105 @@ pub async fn create_legal_person(
     Ok(id)
 }
 
+/// Whether a person is natural (found by resident ID number) or legal (by USCC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersonKind {
+    /// 自然人.
+    Natural,
+    /// 法人.
+    Legal,
+}
+
+impl PersonKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Natural => "natural",
+            Self::Legal => "legal",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Self::Natural => "resident_id",
+            Self::Legal => "uscc",
+        }
+    }
+
+    /// The number in its canonical form, or why it is not one.
+    pub fn number(self, number: &str) -> Result<String, SubjectError> {
+        match self {
+            Self::Natural => number
+                .parse::<ResidentId>()
+                .map(|r| r.as_str().to_owned())
+                .map_err(|e| invalid("resident_id", e)),
+            Self::Legal => number
+                .parse::<Uscc>()
+                .map(|u| u.as_str().to_owned())
+                .map_err(|e| invalid("uscc", e)),
+        }
+    }
+}
+
+/// A person someone else (an issuing department) names: name and number.
+#[derive(Clone, Copy, Debug)]
+pub struct Named<'a> {
+    /// Full name.
+    pub name: &'a str,
+    /// Resident ID number or USCC.
+    pub number: &'a str,
+}
+
+/// A name as a subject's name is stored, or why it cannot be one.
+pub fn check_name(field: &'static str, name: &str) -> Result<String, SubjectError> {
+    name_field(field, name)
+}
+
+/// Registers, unverified, persons of `kind` that an issuer named, several per
+/// statement (a batch of certificates names thousands). The caller has looked the
+/// numbers up and passes only unregistered ones, each once; one registered meanwhile
+/// fails the statement on the unique index, and the caller's transaction with it.
+pub async fn create_named(
+    conn: &mut Conn,
+    kind: PersonKind,
+    named: &[Named<'_>],
+    now: Timestamp,
+) -> Result<Vec<SubjectId>, SubjectError> {
+    let mut rows = Vec::with_capacity(named.len());
+    for person in named {
+        rows.push((
+            SubjectId::new(),
+            name_field("name", person.name)?,
+            kind.number(person.number)?,
+        ));
+    }
+    let (kind_name, column) = (kind.name(), kind.column());
+    for chunk in rows.chunks(200) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "(${}, '{kind_name}', ${}, ${}, $1)",
+                    3 * i + 2,
+                    3 * i + 3,
+                    3 * i + 4
+                )
+            })
+            .collect();
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO subjects (id, kind, name, {column}, created_at) VALUES {}",
+            values.join(", ")
+        )))
+        .bind(now.unix_millis());
+        for (id, name, number) in chunk {
+            query = query
+                .bind(id.to_string())
+                .bind(name.clone())
+                .bind(number.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(rows.into_iter().map(|(id, _, _)| id).collect())
+}
+
 /// The natural person with this resident ID number.
 pub async fn find_by_resident_id(
     conn: &mut Conn,
