@@ -1098,6 +1098,65 @@ async fn issuance_boundaries_and_bad_input() {
         .unwrap();
     assert_eq!(report["valid"], true);
     assert_eq!(report["issuer_uscc"], HUNAN);
+    // A person on the issuing staff of both departments names the department each
+    // certificate is issued for; without it, nothing is issued.
+    {
+        let store = w.server.store();
+        let mut tx = store.begin().await.unwrap();
+        let issuer = subjects::find_by_resident_id(&mut tx, &"110101199003070038".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        subjects::add_staff(
+            &mut tx,
+            issuer,
+            w.b,
+            "B1",
+            &[Role::Issuer],
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let before = certificates_count(&w).await;
+    let ambiguous = w.issue(&w.issuer, code, CITIZEN, None).await;
+    let problem = assert_problem(ambiguous, 422, "invalid-request").await;
+    assert!(problem.to_string().contains("department_id"), "{problem}");
+    for (department, uscc) in [(w.a, SAMR), (w.b, HUNAN)] {
+        let mut body = face_request(code, CITIZEN, "JY11100000000002");
+        body["department_id"] = json!(department.to_string());
+        let issued = w.post(Some(&w.issuer), "/api/v1/certificates", body).await;
+        assert_eq!(issued.status(), 201, "for {uscc}");
+        let issued: Value = issued.json().await.unwrap();
+        assert!(
+            issued["identifier"]
+                .as_str()
+                .unwrap()
+                .contains(&format!(".{uscc}.")),
+            "{issued}"
+        );
+    }
+    let mut body = face_request(code, CITIZEN, "JY11100000000002");
+    body["department_id"] = json!(subjects::DepartmentId::new().to_string());
+    assert_problem(
+        w.post(Some(&w.issuer), "/api/v1/certificates", body).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(certificates_count(&w).await, before + 2);
+    // A system looks up only for its own department.
+    let elsewhere = w
+        .get(
+            Some(&w.system_b),
+            &format!(
+                "/api/v1/certificates?holder={CITIZEN}&purpose=audit&department_id={}",
+                w.a
+            ),
+        )
+        .await;
+    assert_problem(elsewhere, 403, "forbidden").await;
     // B cannot revoke A's certificates, nor A B's.
     let a_cert: Value = w
         .issue(&w.system_a, code, CITIZEN, None)
@@ -1183,7 +1242,7 @@ async fn issuance_boundaries_and_bad_input() {
         "conflict",
     )
     .await;
-    assert_eq!(certificates_count(&w).await, 4);
+    assert_eq!(certificates_count(&w).await, 6);
 }
 
 #[tokio::test]
@@ -1390,6 +1449,17 @@ async fn a_batch_of_ten_thousand_with_ten_invalid_rows_is_idempotent() {
         (json!(9990), json!(10))
     );
     assert_eq!(certificates_count(&w).await, 9990);
+    // Status-list entries are not handed out in issuance order: a certificate's index
+    // tells nothing of its neighbours in the batch.
+    let indexes: Vec<(i64,)> = {
+        let mut conn = w.server.store().conn().await.unwrap();
+        sqlx::query_as("SELECT status_index FROM ecerts ORDER BY serial LIMIT 100")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+    };
+    let in_order = indexes.windows(2).filter(|p| p[1].0 == p[0].0 + 1).count();
+    assert!(in_order < 10, "{in_order} of 99 neighbours in order");
     let failed: Value = w
         .get(
             Some(&w.system_a),

@@ -42,6 +42,17 @@ pub struct Config {
     pub log: LogConfig,
     /// Authentication policy.
     pub auth: AuthConfig,
+    /// E-seal settings.
+    pub seal: SealConfig,
+}
+
+/// E-seal settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SealConfig {
+    /// A CJK TrueType/OpenType font (or collection: its first face) for the name on
+    /// default stamps; unset: the first of the usual system paths present.
+    pub stamp_font: Option<PathBuf>,
 }
 
 /// Authentication policy.
@@ -154,6 +165,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
+            seal: SealConfig::default(),
         }
     }
 }
@@ -340,6 +352,10 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
     }),
     ("TONGBAN_LOG_LEVEL", "log.level", |c, v| {
         c.log.level = v.to_owned();
+        Ok(())
+    }),
+    ("TONGBAN_SEAL_STAMP_FONT", "seal.stamp_font", |c, v| {
+        c.seal.stamp_font = Some(PathBuf::from(v));
         Ok(())
     }),
     (

@@ -61,8 +61,11 @@ pub struct Pki {
     tsa: Tsa,
     tokens: TokenKeys,
     /// The CRLs path validation used last, by CA name, with when they were read.
-    recent_crls: Arc<std::sync::Mutex<Vec<(&'static str, std::time::Instant, Vec<u8>)>>>,
+    recent_crls: Arc<std::sync::Mutex<Vec<RecentCrl>>>,
 }
+
+/// A CA's CRL (DER) and when it was read.
+type RecentCrl = (&'static str, std::time::Instant, Vec<u8>);
 
 /// How long path validation reuses the CRLs it read. Every verification validates a
 /// path, and reading the newest CRL is a database round trip; a revocation made on

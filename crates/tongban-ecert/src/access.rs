@@ -91,16 +91,35 @@ pub async fn may_issue(
     }
 }
 
-/// The department a lookup comes from: lookups are between departments.
-pub async fn lookup_department(conn: &mut Conn, actor: &Actor) -> Result<DepartmentId, EcertError> {
+/// The department a lookup comes from: lookups are between departments. `department`
+/// names it for a person on the staff of several; a client system's is its own.
+pub async fn lookup_department(
+    conn: &mut Conn,
+    actor: &Actor,
+    department: Option<DepartmentId>,
+) -> Result<DepartmentId, EcertError> {
     needs(actor, LOOKUP_SCOPE)?;
-    let department = match actor {
-        Actor::Client { client_id, .. } => seal_access::client_department(conn, client_id).await?,
-        Actor::Person { subject, .. } => tongban_identity::subjects::departments_of(conn, *subject)
+    let mine = match actor {
+        Actor::Client { client_id, .. } => seal_access::client_department(conn, client_id)
             .await?
             .into_iter()
-            .next(),
+            .collect(),
+        Actor::Person { subject, .. } => {
+            tongban_identity::subjects::departments_of(conn, *subject).await?
+        }
     };
-    department
-        .ok_or_else(|| EcertError::Denied("lookups are for department staff and systems".into()))
+    match (department, mine.as_slice()) {
+        (_, []) => Err(EcertError::Denied(
+            "lookups are for department staff and systems".into(),
+        )),
+        (Some(named), mine) if mine.contains(&named) => Ok(named),
+        (Some(_), _) => Err(EcertError::Denied(
+            "you do not look up for that department".into(),
+        )),
+        (None, [one]) => Ok(*one),
+        (None, _) => Err(crate::error::invalid(
+            "department_id",
+            "you work for several departments: name the one this lookup is for",
+        )),
+    }
 }

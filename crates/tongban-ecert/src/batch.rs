@@ -151,6 +151,7 @@ pub async fn submit(
     conn: &mut Conn,
     actor: &Actor,
     type_code: &str,
+    department: Option<DepartmentId>,
     rows: &[NewCertificate],
     now: Timestamp,
 ) -> Result<Job, EcertError> {
@@ -158,7 +159,7 @@ pub async fn submit(
         return Err(invalid("rows", format!("1 to {MAX_ROWS} rows per job")));
     }
     // The right is checked now; the key is loaded by the chunks that sign.
-    let (_, department, _) = register::authorize(conn, actor, type_code).await?;
+    let (_, department, _) = register::authorize(conn, actor, type_code, department).await?;
     let (client_id, scopes, acr) = match actor {
         Actor::Person {
             client_id,
@@ -376,7 +377,7 @@ async fn chunk(
         return Ok(false);
     }
     let head = sqlx::query(
-        "SELECT type_code, actor, client_id, scopes, acr FROM ecert_jobs WHERE id = $1",
+        "SELECT type_code, department_id, actor, client_id, scopes, acr FROM ecert_jobs WHERE id = $1",
     )
     .bind(job)
     .fetch_one(&mut *tx)
@@ -402,6 +403,8 @@ async fn chunk(
     }
     let actor = actor_of(&head)?;
     let type_code: String = head.try_get("type_code")?;
+    let department: String = head.try_get("department_id")?;
+    let department: DepartmentId = department.parse().map_err(|_| corrupt("job department"))?;
     let mut numbers = Vec::with_capacity(pending.len());
     let mut inputs = Vec::with_capacity(pending.len());
     for row in &pending {
@@ -414,7 +417,7 @@ async fn chunk(
         inputs.push(parsed);
     }
     let outcomes: Vec<Result<Option<String>, Vec<FieldError>>> =
-        match Issuing::open(&mut tx, pki, &actor, &type_code).await {
+        match Issuing::open(&mut tx, pki, &actor, &type_code, Some(department)).await {
             // The seal was suspended or the right withdrawn since submission: the
             // remaining rows fail with that reason rather than wait forever.
             Err(

@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 use tongban_core::time::Timestamp;
+use tongban_identity::subjects::DepartmentId;
 use tongban_seal::access::Actor;
 use tongban_store::Conn;
 
@@ -17,8 +18,12 @@ use crate::register::{self, Certificate};
 /// Most certificates one lookup returns.
 pub const MAX_RESULTS: i64 = 100;
 
-async fn accessor(conn: &mut Conn, actor: &Actor) -> Result<String, EcertError> {
-    let department = access::lookup_department(conn, actor).await?;
+async fn accessor(
+    conn: &mut Conn,
+    actor: &Actor,
+    department: Option<DepartmentId>,
+) -> Result<String, EcertError> {
+    let department = access::lookup_department(conn, actor, department).await?;
     let (uscc, name) = catalogue::department(conn, department).await?;
     Ok(format!("{name} ({uscc}), {}", actor.label()))
 }
@@ -57,16 +62,18 @@ async fn log_all(
 }
 
 /// The certificates of the holder with this resident ID number or USCC, optionally of
-/// one type, newest first.
+/// one type, newest first; looked up for `department` (see
+/// [`access::lookup_department`]).
 pub async fn by_holder(
     conn: &mut Conn,
     actor: &Actor,
+    department: Option<DepartmentId>,
     holder_number: &str,
     type_code: Option<&str>,
     purpose: &str,
     now: Timestamp,
 ) -> Result<Vec<Certificate>, EcertError> {
-    let accessor = accessor(conn, actor).await?;
+    let accessor = accessor(conn, actor, department).await?;
     let purpose = purpose_of(purpose)?;
     let number = holder_number.trim().to_ascii_uppercase();
     let holder = sqlx::query("SELECT id FROM subjects WHERE resident_id = $1 OR uscc = $1")
@@ -108,15 +115,16 @@ pub async fn by_holder(
     Ok(found)
 }
 
-/// The certificate with this identifier.
+/// The certificate with this identifier, looked up for `department`.
 pub async fn by_identifier(
     conn: &mut Conn,
     actor: &Actor,
+    department: Option<DepartmentId>,
     identifier: &Identifier,
     purpose: &str,
     now: Timestamp,
 ) -> Result<Certificate, EcertError> {
-    let accessor = accessor(conn, actor).await?;
+    let accessor = accessor(conn, actor, department).await?;
     let purpose = purpose_of(purpose)?;
     let found = register::find(conn, identifier).await?;
     log_all(conn, std::slice::from_ref(&found), &accessor, &purpose, now).await?;

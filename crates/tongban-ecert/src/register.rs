@@ -204,17 +204,18 @@ pub struct Issuing {
 }
 
 impl Issuing {
-    /// Checks that `actor` may issue `type_code` now, for which department, and that
-    /// its seal may sign; loads the seal's key. The seal's row is locked for the rest of
-    /// the transaction, so a suspension cannot slip between this check and the
-    /// signatures.
+    /// Checks that `actor` may issue `type_code` now, for which department (see
+    /// [`authorize`]), and that its seal may sign; loads the seal's key. The seal's row
+    /// is locked for the rest of the transaction, so a suspension cannot slip between
+    /// this check and the signatures.
     pub async fn open(
         conn: &mut Conn,
         pki: &Pki,
         actor: &Actor,
         type_code: &str,
+        department: Option<DepartmentId>,
     ) -> Result<Self, EcertError> {
-        let (cert_type, _, seal) = authorize(conn, actor, type_code).await?;
+        let (cert_type, _, seal) = authorize(conn, actor, type_code, department).await?;
         sqlx::query("UPDATE seals SET updated_at = updated_at WHERE id = $1")
             .bind(seal.to_string())
             .execute(&mut *conn)
@@ -317,8 +318,7 @@ impl Issuing {
                 "this year's serial numbers for the type are used up".into(),
             ));
         }
-        let (list_id, first_index) =
-            status::allocate(conn, self.issuer.seal.id, valid, now).await?;
+        let entries = status::allocate(conn, self.issuer.seal.id, valid, now).await?;
         let holders = self.holders(conn, rows, &checked, now).await?;
         let mut offset = 0;
         for (row, check) in rows.iter().zip(checked) {
@@ -332,7 +332,7 @@ impl Issuing {
                 serial: format!("{year:04}{:07}", first + offset),
                 version: 1,
             };
-            let entry = (list_id.clone(), first_index + offset);
+            let entry = entries.entry(offset);
             offset += 1;
             let number = holder_number(self.cert_type.holder_category, &row.holder.id_number)?;
             let (holder_id, holder_name) = holders
@@ -588,26 +588,39 @@ struct Signed {
 
 /// Checks that `actor` may issue `type_code` now, without loading any key: the type,
 /// the department the actor issues it for, and that department's seal, which must be
-/// usable.
+/// usable. `department` names the issuing department; without it, the actor must
+/// issue the type for exactly one (a person may be an issuer in several).
 pub async fn authorize(
     conn: &mut Conn,
     actor: &Actor,
     type_code: &str,
+    department: Option<DepartmentId>,
 ) -> Result<(CertType, DepartmentId, SealId), EcertError> {
     let cert_type = catalogue::by_code(conn, type_code).await?;
-    let mut refusal = EcertError::Denied("the type has no issuing department".into());
-    let mut chosen = None;
-    for (department, seal) in catalogue::issuers(conn, &cert_type.id).await? {
-        match access::may_issue(conn, actor, department).await {
-            Ok(()) => {
-                chosen = Some((department, seal));
-                break;
-            }
+    let issuers = catalogue::issuers(conn, &cert_type.id).await?;
+    let mut refusal = EcertError::Denied(match department {
+        Some(_) => "the department does not issue this type".into(),
+        None => "the type has no issuing department".into(),
+    });
+    let mut allowed = Vec::new();
+    for (issuer, seal) in issuers {
+        if department.is_some_and(|d| d != issuer) {
+            continue;
+        }
+        match access::may_issue(conn, actor, issuer).await {
+            Ok(()) => allowed.push((issuer, seal)),
             Err(e) => refusal = e,
         }
     }
-    let Some((department, seal)) = chosen else {
-        return Err(refusal);
+    let (department, seal) = match allowed.as_slice() {
+        [] => return Err(refusal),
+        [one] => *one,
+        _ => {
+            return Err(invalid(
+                "department_id",
+                "you issue this type for several departments: name the one this is for",
+            ));
+        }
     };
     let seal = seal.ok_or_else(|| {
         EcertError::Conflict("the department has not chosen a seal for this type".into())
@@ -771,7 +784,7 @@ pub async fn reissue(
             old.status.name()
         )));
     }
-    let issuing = Issuing::open(conn, pki, actor, &old.type_code).await?;
+    let issuing = Issuing::open(conn, pki, actor, &old.type_code, Some(old.department_id)).await?;
     if issuing.issuer.department_id != old.department_id {
         return Err(EcertError::Denied(
             "only the issuing department re-issues a certificate".into(),
@@ -813,7 +826,9 @@ pub async fn reissue(
         new.holder.id_number.clone(),
         new.holder.name.clone(),
     );
-    let entry = status::allocate(conn, issuing.issuer.seal.id, 1, now).await?;
+    let entry = status::allocate(conn, issuing.issuer.seal.id, 1, now)
+        .await?
+        .entry(0);
     let issued = issuing
         .store(
             conn,

@@ -240,13 +240,25 @@ fn load(pdf: &[u8]) -> Result<IncrementalDocument, PdfError> {
     Ok(doc)
 }
 
+/// What the visible seal shows.
+#[derive(Clone, Copy)]
+pub enum Appearance<'a> {
+    /// The seal's uploaded image.
+    Image(&'a Planes),
+    /// The default stamp, with this department's name along the arc.
+    Stamp {
+        /// The department's name.
+        department: &'a str,
+    },
+}
+
 /// Appends the seal's signature field, widget and appearance to `pdf` and reserves
 /// room for the signature.
 pub fn prepare(
     pdf: Vec<u8>,
     placement: &Placement,
     statement: &Statement,
-    image: Option<&Planes>,
+    appearance: Appearance<'_>,
     now: Timestamp,
 ) -> Result<Prepared, PdfError> {
     let mut doc = load(&pdf)?;
@@ -264,9 +276,12 @@ pub fn prepare(
     let existing_fields = signature_field_count(prev, root_id)?;
 
     // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the widget.
-    let (image, mask) = match image {
-        Some(planes) => image_streams(planes).map_err(unreadable)?,
-        None => default_streams().map_err(unreadable)?.clone(),
+    let (image, mask) = match appearance {
+        Appearance::Image(planes) => image_streams(planes).map_err(unreadable)?,
+        Appearance::Stamp { department } => default_streams(department)
+            .map_err(unreadable)?
+            .as_ref()
+            .clone(),
     };
     let new = &mut doc.new_document;
     let mask_id = new.add_object(mask);
@@ -354,20 +369,33 @@ fn image_streams(planes: &Planes) -> Result<(Stream, Stream), lopdf::Error> {
     Ok((image, mask))
 }
 
-/// The default stamp's streams, rendered and compressed once per process.
-fn default_streams() -> Result<&'static (Stream, Stream), lopdf::Error> {
-    static STAMP: std::sync::OnceLock<(Stream, Stream)> = std::sync::OnceLock::new();
-    if let Some(stamp) = STAMP.get() {
-        return Ok(stamp);
+/// A department's default stamp as streams, rendered and compressed once per name.
+fn default_streams(department: &str) -> Result<std::sync::Arc<(Stream, Stream)>, lopdf::Error> {
+    type Compressed = std::collections::HashMap<String, std::sync::Arc<(Stream, Stream)>>;
+    static COMPRESSED: std::sync::OnceLock<std::sync::Mutex<Compressed>> =
+        std::sync::OnceLock::new();
+    let compressed = COMPRESSED.get_or_init(Default::default);
+    if let Some(streams) = compressed
+        .lock()
+        .ok()
+        .and_then(|c| c.get(department).cloned())
+    {
+        return Ok(streams);
     }
-    let (rgb, alpha) = stamp::default_stamp(stamp::SIZE);
-    let streams = image_streams(&Planes {
+    let stamp = stamp::for_department(department);
+    let streams = std::sync::Arc::new(image_streams(&Planes {
         width: stamp::SIZE,
         height: stamp::SIZE,
-        rgb,
-        alpha,
-    })?;
-    Ok(STAMP.get_or_init(|| streams))
+        rgb: stamp.0.clone(),
+        alpha: stamp.1.clone(),
+    })?);
+    if let Ok(mut compressed) = compressed.lock() {
+        if compressed.len() >= 1_024 {
+            compressed.clear();
+        }
+        compressed.insert(department.to_owned(), streams.clone());
+    }
+    Ok(streams)
 }
 
 fn check_placement(
@@ -569,7 +597,9 @@ mod tests {
             pdf.clone(),
             &placement,
             &Statement::default(),
-            None,
+            Appearance::Stamp {
+                department: "国家市场监督管理总局",
+            },
             Timestamp::now(),
         )
         .unwrap_or_else(|e| panic!("{e}"));

@@ -218,6 +218,19 @@ pub async fn history(
         .collect()
 }
 
+/// A department's name and USCC.
+pub async fn department_of(
+    conn: &mut Conn,
+    department: DepartmentId,
+) -> Result<(String, String), SealError> {
+    let row = sqlx::query("SELECT name, uscc FROM departments WHERE id = $1")
+        .bind(department.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(SealError::NotFound("department"))?;
+    Ok((row.try_get("name")?, row.try_get("uscc")?))
+}
+
 /// Creates a seal of `department`: a new key (encrypted at rest) and a certificate
 /// from the issuing CA naming the department and its USCC, in one transaction.
 pub async fn create(
@@ -236,13 +249,7 @@ pub async fn create(
             reason: "must have 1 to 100 characters".into(),
         });
     }
-    let row = sqlx::query("SELECT name, uscc FROM departments WHERE id = $1")
-        .bind(department.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(SealError::NotFound("department"))?;
-    let department_name: String = row.try_get("name")?;
-    let uscc: String = row.try_get("uscc")?;
+    let (department_name, uscc) = department_of(tx, department).await?;
     let sequence = tongban_store::pki::next_counter(tx, &format!("seal-code:{department}")).await?;
     let code = format!("{uscc}{sequence:03}");
     let profile = Profile::Seal {

@@ -271,7 +271,7 @@ pub async fn pades_as(
     authority: Authority,
 ) -> Result<pdf::Sealed, SealError> {
     let now = Timestamp::now();
-    let (found, uploaded) = {
+    let (found, uploaded, department) = {
         let mut conn = store.conn().await?;
         let found = registry::find(&mut conn, seal).await?;
         let checked = match authority {
@@ -283,7 +283,17 @@ pub async fn pades_as(
             audit_refusal(store, actor, seal, &refusal).await?;
             return Err(refusal);
         }
-        (found, image::uploaded(&mut conn, seal).await?)
+        let uploaded = image::uploaded(&mut conn, seal).await?;
+        // The default stamp carries the department's name.
+        let department = match uploaded {
+            Some(_) => String::new(),
+            None => {
+                registry::department_of(&mut conn, found.department_id)
+                    .await?
+                    .0
+            }
+        };
+        (found, uploaded, department)
     };
     let statement = pdf::Statement {
         name: found.name.clone(),
@@ -303,8 +313,14 @@ pub async fn pades_as(
         let mut hasher = cms::Sha256::new();
         hasher.update(&document);
         let original_digest = hasher.clone().finish();
-        let prepared = pdf::prepare(document, &placement, &statement, planes.as_ref(), now)
-            .map_err(pdf_error)?;
+        let appearance = match &planes {
+            Some(planes) => pdf::Appearance::Image(planes),
+            None => pdf::Appearance::Stamp {
+                department: &department,
+            },
+        };
+        let prepared =
+            pdf::prepare(document, &placement, &statement, appearance, now).map_err(pdf_error)?;
         let [first, second] = prepared.signed_update();
         hasher.update(first);
         hasher.update(second);

@@ -69,6 +69,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .await
     .context("cannot open the PKI")?;
     let pki = Arc::new(pki);
+    if let Some(font) = &config.seal.stamp_font {
+        tongban_seal::stamp::configure_font(font);
+    }
+    // Found (or missed, with a warning) now rather than at the first seal; a font that
+    // was asked for and cannot be read stops the start.
+    if tongban_seal::stamp::font().is_none()
+        && let Some(font) = &config.seal.stamp_font
+    {
+        anyhow::bail!("seal.stamp_font: no readable font at {}", font.display());
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -17,7 +17,7 @@ use tongban_ecert::identifier::Identifier;
 use tongban_ecert::register::{self, Certificate, Change, HolderRef, Issuing, NewCertificate};
 use tongban_ecert::verify::{self, Presented, Report};
 use tongban_ecert::{batch, idempotency, lookup, status};
-use tongban_identity::subjects::SubjectId;
+use tongban_identity::subjects::{DepartmentId, SubjectId};
 use tongban_seal::access::Actor;
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,6 +28,16 @@ use crate::state::AppState;
 
 fn invalid(field: &str, reason: &str) -> ApiError {
     ApiError::new(ProblemType::InvalidRequest, format!("{field}: {reason}"))
+}
+
+/// The department a caller acts for, when named (`department_id`).
+fn acting_for(department: Option<&str>) -> Result<Option<DepartmentId>, ApiError> {
+    department
+        .map(|d| {
+            d.parse()
+                .map_err(|_| invalid("department_id", "is not an id of this platform"))
+        })
+        .transpose()
 }
 
 fn actor(auth: &Authenticated) -> Result<Actor, ApiError> {
@@ -253,6 +263,9 @@ pub struct NewCertificateBody {
     /// Type code.
     #[serde(rename = "type")]
     type_code: String,
+    /// The issuing department, for a person who issues the type for several.
+    #[serde(default)]
+    department_id: Option<String>,
     holder: HolderBody,
     /// Face fields, checked against the type's schema.
     face: Value,
@@ -308,7 +321,8 @@ pub async fn issue(
     {
         return Ok((StatusCode::CREATED, axum::Json(answer)).into_response());
     }
-    let issuing = Issuing::open(&mut tx, &state.pki, &actor, &parsed.type_code).await?;
+    let department = acting_for(parsed.department_id.as_deref())?;
+    let issuing = Issuing::open(&mut tx, &state.pki, &actor, &parsed.type_code, department).await?;
     let new = NewCertificate {
         holder: HolderRef {
             id_number: parsed.holder.id_number,
@@ -499,6 +513,8 @@ pub struct LookupQuery {
     type_code: Option<String>,
     /// Why (用证事由); required, shown to the holder.
     purpose: Option<String>,
+    /// The department looking up, for a person on the staff of several.
+    department_id: Option<String>,
 }
 
 fn purpose_given(purpose: Option<&str>) -> Result<&str, ApiError> {
@@ -538,6 +554,7 @@ pub async fn lookup(
     let found = lookup::by_holder(
         &mut tx,
         &actor,
+        acting_for(query.department_id.as_deref())?,
         holder,
         query.type_code.as_deref(),
         purpose,
@@ -558,6 +575,8 @@ pub async fn lookup(
 pub struct PurposeQuery {
     /// Why (用证事由); required, shown to the holder.
     purpose: Option<String>,
+    /// The department looking up, for a person on the staff of several.
+    department_id: Option<String>,
 }
 
 /// Department lookup of one certificate by identifier; the check character is
@@ -582,7 +601,8 @@ pub async fn lookup_one(
     let purpose = purpose_given(query.purpose.as_deref())?;
     let now = Timestamp::now();
     let mut tx = state.store.begin().await?;
-    let found = lookup::by_identifier(&mut tx, &actor, &id, purpose, now).await?;
+    let department = acting_for(query.department_id.as_deref())?;
+    let found = lookup::by_identifier(&mut tx, &actor, department, &id, purpose, now).await?;
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
     Ok(axum::Json(CertificateBody::of(found, now)))
 }
@@ -1044,6 +1064,9 @@ pub struct BatchBody {
     /// Type code.
     #[serde(rename = "type")]
     type_code: String,
+    /// The issuing department, for a person who issues the type for several.
+    #[serde(default)]
+    department_id: Option<String>,
     /// 1 to 10 000 rows.
     rows: Vec<BatchRowBody>,
 }
@@ -1054,6 +1077,9 @@ pub struct BatchQuery {
     /// Type code (CSV bodies only).
     #[serde(rename = "type")]
     type_code: Option<String>,
+    /// The issuing department, for a person who issues the type for several (CSV
+    /// bodies only).
+    department_id: Option<String>,
 }
 
 /// Submits a batch of up to 10 000 certificates of one type, as JSON or as CSV
@@ -1089,9 +1115,10 @@ pub async fn submit_job(
         crate::extract::read_document(body, &headers, state.http.document_limit_bytes).await?;
     let now = Timestamp::now();
     let mut tx = state.store.begin().await?;
-    let (type_code, rows) = match content_type.as_str() {
+    let (type_code, department, rows) = match content_type.as_str() {
         "application/json" => {
             let parsed: BatchBody = parse_json(&bytes)?;
+            let department = acting_for(parsed.department_id.as_deref())?;
             let rows = parsed
                 .rows
                 .into_iter()
@@ -1103,7 +1130,7 @@ pub async fn submit_job(
                     face: r.face,
                 })
                 .collect();
-            (parsed.type_code, rows)
+            (parsed.type_code, department, rows)
         }
         "text/csv" => {
             let code = query
@@ -1111,7 +1138,8 @@ pub async fn submit_job(
                 .ok_or_else(|| invalid("type", "a CSV batch names its type in the query"))?;
             let text = std::str::from_utf8(&bytes).map_err(|_| invalid("csv", "must be UTF-8"))?;
             let schema = catalogue::by_code(&mut tx, &code).await?.face_schema;
-            (code, batch::rows_from_csv(&schema, text)?)
+            let department = acting_for(query.department_id.as_deref())?;
+            (code, department, batch::rows_from_csv(&schema, text)?)
         }
         _ => {
             return Err(ApiError::new(
@@ -1120,12 +1148,15 @@ pub async fn submit_job(
             ));
         }
     };
-    // The type is part of the request (a CSV names it in the query).
+    // The type and department are part of the request (a CSV names them in the query).
+    let department_text = department.map(|d| d.to_string()).unwrap_or_default();
     let hash = idempotency::request_hash(
         &[
             content_type.as_bytes(),
             b"\n",
             type_code.as_bytes(),
+            b"\n",
+            department_text.as_bytes(),
             b"\n",
             &bytes,
         ]
@@ -1138,7 +1169,7 @@ pub async fn submit_job(
     let answer = match answer {
         Some(answer) => answer,
         None => {
-            let job = batch::submit(&mut tx, &actor, &type_code, &rows, now).await?;
+            let job = batch::submit(&mut tx, &actor, &type_code, department, &rows, now).await?;
             let answer = serde_json::to_value(JobBody::from(job))
                 .map_err(|_| ApiError::bare(ProblemType::Internal))?;
             if let Some(key) = &key {
