@@ -197,19 +197,23 @@ pub async fn submit(
     .await?;
     // Several rows per statement: ten thousand round trips would dominate.
     for (chunk_no, chunk) in rows.chunks(200).enumerate() {
-        let mut sql =
-            String::from("INSERT INTO ecert_job_rows (job_id, row_no, input, state) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("($1, ${}, ${}, 'pending')", 2 + 2 * i, 3 + 2 * i));
-        }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job.id.clone());
+        let mut placeholders = tongban_store::rows::Placeholders::on(conn);
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|_| format!("({}, 'pending')", placeholders.list(3)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO ecert_job_rows (job_id, row_no, input, state) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (i, row) in chunk.iter().enumerate() {
             let number =
                 i64::try_from(chunk_no * 200 + i + 1).map_err(|_| corrupt("row number"))?;
-            query = query.bind(number).bind(input_json(row).to_string());
+            query = query
+                .bind(job.id.clone())
+                .bind(number)
+                .bind(input_json(row).to_string());
         }
         query.execute(&mut *conn).await?;
     }
@@ -467,18 +471,15 @@ async fn chunk(
     }
     // Rows settle in a few statements (an UPDATE per row would be most of the work).
     for part in settled.chunks(200) {
-        let values: Vec<String> = (0..part.len())
-            .map(|i| {
-                let b = i * 4;
-                format!("(${}, ${}, ${}, ${})", b + 2, b + 3, b + 4, b + 5)
-            })
-            .collect();
+        let mut placeholders = tongban_store::rows::Placeholders::on(&tx);
+        let values: Vec<String> = part.iter().map(|_| placeholders.row(4)).collect();
+        let job_id = placeholders.take();
         let sql = format!(
             "UPDATE ecert_job_rows AS r SET state = v.column2, identifier = v.column3, errors = v.column4 \
-             FROM (VALUES {}) AS v WHERE r.job_id = $1 AND r.row_no = v.column1",
+             FROM (VALUES {}) AS v WHERE r.job_id = {job_id} AND r.row_no = v.column1",
             values.join(", ")
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job.to_owned());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (number, state, identifier, errors) in part {
             query = query
                 .bind(*number)
@@ -486,6 +487,7 @@ async fn chunk(
                 .bind(identifier.clone())
                 .bind(errors.clone());
         }
+        query = query.bind(job.to_owned());
         query.execute(&mut *tx).await?;
     }
     sqlx::query(

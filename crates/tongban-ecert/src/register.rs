@@ -518,25 +518,21 @@ impl Issuing {
         signed: &[Signed],
         now: Timestamp,
     ) -> Result<(), EcertError> {
-        const BOUND: usize = 17;
         for chunk in signed.chunks(100) {
-            let mut sql = String::from(
+            let mut placeholders = tongban_store::rows::Placeholders::on(conn);
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|_| {
+                    let before = placeholders.list(8);
+                    format!("({before}, 'active', {})", placeholders.list(10))
+                })
+                .collect();
+            let sql = format!(
                 "INSERT INTO ecerts (id, identifier, type_id, department_id, seal_id, holder_id, serial, version, \
                  status, face, credential, status_list_id, status_index, valid_from, valid_until, supersedes, \
-                 issued_by, issued_at, updated_at) VALUES ",
+                 issued_by, issued_at, updated_at) VALUES {}",
+                values.join(", ")
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                let p: Vec<String> = (1..=BOUND).map(|n| format!("${}", i * BOUND + n)).collect();
-                sql.push_str(&format!(
-                    "({}, 'active', {}, {})",
-                    p[..8].join(", "),
-                    p[8..].join(", "),
-                    p[16]
-                ));
-            }
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for s in chunk {
                 let c = &s.certificate;
@@ -557,6 +553,7 @@ impl Issuing {
                     .bind(c.valid_until.map(Timestamp::unix_millis))
                     .bind(s.supersedes_id.clone())
                     .bind(actor.label())
+                    .bind(now.unix_millis())
                     .bind(now.unix_millis());
             }
             query.execute(&mut *conn).await?;
@@ -665,10 +662,9 @@ async fn known_holders(
     let column = number_column(category);
     let mut known = HashMap::new();
     for chunk in numbers.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let list = tongban_store::rows::Placeholders::on(conn).list(chunk.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, name, {column} AS number FROM subjects WHERE {column} IN ({})",
-            placeholders.join(", ")
+            "SELECT id, name, {column} AS number FROM subjects WHERE {column} IN ({list})"
         )));
         for number in chunk {
             query = query.bind(number.clone());

@@ -411,26 +411,24 @@ pub async fn create_named(
     }
     let (kind_name, column) = (kind.name(), kind.column());
     for chunk in rows.chunks(200) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                format!(
-                    "(${}, '{kind_name}', ${}, ${}, $1)",
-                    3 * i + 2,
-                    3 * i + 3,
-                    3 * i + 4
-                )
+        let mut placeholders = tongban_store::rows::Placeholders::on(conn);
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|_| {
+                let id = placeholders.take();
+                format!("({id}, '{kind_name}', {})", placeholders.list(3))
             })
             .collect();
         let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO subjects (id, kind, name, {column}, created_at) VALUES {}",
             values.join(", ")
-        )))
-        .bind(now.unix_millis());
+        )));
         for (id, name, number) in chunk {
             query = query
                 .bind(id.to_string())
                 .bind(name.clone())
-                .bind(number.clone());
+                .bind(number.clone())
+                .bind(now.unix_millis());
         }
         query.execute(&mut *conn).await?;
     }

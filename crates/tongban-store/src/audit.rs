@@ -29,25 +29,12 @@ pub async fn record(conn: &mut AnyConnection, event: &AuditEvent) -> Result<(), 
 /// Appends many events with few statements (a batch's issuance records).
 pub async fn record_all(conn: &mut AnyConnection, events: &[AuditEvent]) -> Result<(), StoreError> {
     for chunk in events.chunks(200) {
-        let mut sql = String::from(
-            "INSERT INTO audit_events (id, occurred_at, actor, action, target, request_id, details) VALUES ",
+        let mut placeholders = crate::rows::Placeholders::on(conn);
+        let values: Vec<String> = chunk.iter().map(|_| placeholders.row(7)).collect();
+        let sql = format!(
+            "INSERT INTO audit_events (id, occurred_at, actor, action, target, request_id, details) VALUES {}",
+            values.join(", ")
         );
-        for i in 0..chunk.len() {
-            let b = i * 7;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-        }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for event in chunk {
             query = query

@@ -16,6 +16,7 @@ mod error;
 mod migrate;
 pub mod pki;
 mod pool;
+pub mod rows;
 
 pub use error::StoreError;
 pub use migrate::SchemaStatus;
