@@ -64,6 +64,7 @@ async fn world() -> World {
                 "seal:manage",
                 "ecert:manage",
                 "ecert:issue",
+                "ecert:lookup",
                 "ecert:wallet",
             ]
             .map(String::from)
@@ -150,7 +151,7 @@ async fn world() -> World {
         systems.push((system.id, secret.unwrap()));
     }
     tx.commit().await.unwrap();
-    let staff_scope = "openid seal:manage ecert:manage ecert:issue";
+    let staff_scope = "openid seal:manage ecert:manage ecert:issue ecert:lookup";
     let login = |id: &'static str, secret: Option<String>, scope: &'static str| {
         let server = &server;
         let portal = &portal;
@@ -735,7 +736,7 @@ async fn a_department_issues_and_a_holder_shares_and_a_verifier_checks() {
         .server
         .client
         .get(format!("{}/account", w.server.base))
-        .header("cookie", session)
+        .header("cookie", &session)
         .send()
         .await
         .unwrap()
@@ -747,6 +748,49 @@ async fn a_department_issues_and_a_holder_shares_and_a_verifier_checks() {
         "{account}"
     );
     assert!(account.contains("中国银行") && account.contains("审批分店设立"));
+    // The holder shares it from the account page too: a single-use link.
+    let form_value = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = account.find(&marker).unwrap() + marker.len();
+        account[at..at + account[at..].find('"').unwrap()].to_owned()
+    };
+    let (csrf, certificate_id) = (form_value("csrf_token"), form_value("certificate_id"));
+    let share_form = async |csrf: &str, days: &str| {
+        w.server
+            .client
+            .post(format!("{}/account/certificates/share", w.server.base))
+            .header("cookie", &session)
+            .form(&[
+                ("csrf_token", csrf),
+                ("certificate_id", certificate_id.as_str()),
+                ("audience", "中国工商银行"),
+                ("purpose", "个人贷款"),
+                ("days", days),
+                ("single_use", "1"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(share_form("forged", "3").await.status(), 403);
+    assert_eq!(share_form(&csrf, "31").await.status(), 422);
+    let shared = share_form(&csrf, "3").await;
+    assert_eq!(shared.status(), 201);
+    let shared = shared.text().await.unwrap();
+    assert!(
+        shared.contains("<svg") && shared.contains("分享码"),
+        "{shared}"
+    );
+    let link_at = shared.find("/verify/c/").unwrap() + "/verify/c/".len();
+    let token = &shared[link_at..link_at + shared[link_at..].find('"').unwrap()];
+    let once = w
+        .post(None, "/api/v1/certificates/verify", json!({"share": token}))
+        .await;
+    assert_eq!(once.status(), 200);
+    let again = w
+        .post(None, "/api/v1/certificates/verify", json!({"share": token}))
+        .await;
+    assert_problem(again, 403, "forbidden").await;
 
     // Revocation: the status list's bit follows, with a new ETag.
     let list_url = vc["credentialStatus"][0]["statusListCredential"]
@@ -1146,6 +1190,37 @@ async fn issuance_boundaries_and_bad_input() {
     )
     .await;
     assert_eq!(certificates_count(&w).await, before + 2);
+    // So does a lookup by that person, which the holder sees under that department.
+    let lookup = async |department: Option<String>| {
+        let query = department
+            .map(|d| format!("&department_id={d}"))
+            .unwrap_or_default();
+        w.get(
+            Some(&w.issuer),
+            &format!("/api/v1/certificates?holder={CITIZEN}&purpose=稽查{query}"),
+        )
+        .await
+    };
+    let problem = assert_problem(lookup(None).await, 422, "invalid-request").await;
+    assert!(problem.to_string().contains("department_id"), "{problem}");
+    assert_problem(
+        lookup(Some(subjects::DepartmentId::new().to_string())).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(lookup(Some(w.b.to_string())).await.status(), 200);
+    let accesses: Value = w
+        .get(Some(&w.citizen), "/api/v1/me/certificate-accesses")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let latest = accesses.as_array().unwrap().first().unwrap();
+    assert!(
+        latest.to_string().contains("湖南省市场监督管理局") && latest["purpose"] == "稽查",
+        "{latest}"
+    );
     // A system looks up only for its own department.
     let elsewhere = w
         .get(

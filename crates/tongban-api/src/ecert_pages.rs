@@ -34,6 +34,19 @@ struct Texts {
     no_accesses: &'static str,
     via_share: &'static str,
     via_lookup: &'static str,
+    share: &'static str,
+    audience: &'static str,
+    audience_help: &'static str,
+    purpose: &'static str,
+    days: &'static str,
+    single_use: &'static str,
+    create_share: &'static str,
+    shared_title: &'static str,
+    shared_intro: &'static str,
+    link: &'static str,
+    code: &'static str,
+    expires: &'static str,
+    back: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -60,6 +73,19 @@ const ZH: Texts = Texts {
     no_accesses: "尚无查看记录。",
     via_share: "通过分享",
     via_lookup: "部门查询",
+    share: "分享",
+    audience: "分享给谁",
+    audience_help: "例如：某某银行、某某公司人事部",
+    purpose: "用途",
+    days: "有效天数（1 至 30）",
+    single_use: "只能使用一次",
+    create_share: "生成分享",
+    shared_title: "分享已生成",
+    shared_intro: "把链接、二维码或分享码交给对方。每次核验都会记入您的查看记录；您可以随时撤销分享。",
+    link: "链接",
+    code: "分享码",
+    expires: "有效至",
+    back: "返回我的账户",
     status_note: "此页面只显示证照状态。核对纸面内容请上传盖章的 PDF 至“文件验证”页面，或请持证人分享证照。",
 };
 
@@ -87,6 +113,19 @@ const EN: Texts = Texts {
     no_accesses: "Nobody has looked at them yet.",
     via_share: "through a share",
     via_lookup: "department lookup",
+    share: "Share",
+    audience: "Share with",
+    audience_help: "e.g. a bank, an employer's HR department",
+    purpose: "Purpose",
+    days: "Days it stays valid (1 to 30)",
+    single_use: "Works once only",
+    create_share: "Create the share",
+    shared_title: "Share created",
+    shared_intro: "Give the link, the QR code or the code to the one it is for. Every verification shows in your account; you can revoke the share at any time.",
+    link: "Link",
+    code: "Code",
+    expires: "Valid until",
+    back: "Back to my account",
     status_note: "This page shows the status only. To check what a copy says, upload the sealed PDF on the document verification page, or ask the holder to share the certificate.",
 };
 
@@ -244,10 +283,80 @@ pub fn status(prefs: Prefs, status: &tongban_ecert::verify::PublicStatus) -> Res
     html(StatusCode::OK, page(prefs, &path, t.title, &body))
 }
 
+/// The form that shares one certificate (all its face fields) from the account page.
+fn share_form(t: &Texts, csrf: &str, certificate: &str) -> String {
+    let id = escape(certificate);
+    format!(
+        "<details><summary>{share}</summary>\n\
+         <form method=\"post\" action=\"/account/certificates/share\">\n\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+         <input type=\"hidden\" name=\"certificate_id\" value=\"{id}\">\n\
+         <p><label for=\"audience-{id}\">{audience}</label>\n\
+         <span class=\"help\" id=\"audience-help-{id}\">{audience_help}</span>\n\
+         <input id=\"audience-{id}\" name=\"audience\" required maxlength=\"200\" aria-describedby=\"audience-help-{id}\"></p>\n\
+         <p><label for=\"purpose-{id}\">{purpose}</label>\n\
+         <input id=\"purpose-{id}\" name=\"purpose\" required maxlength=\"500\"></p>\n\
+         <p><label for=\"days-{id}\">{days}</label>\n\
+         <input id=\"days-{id}\" name=\"days\" type=\"number\" min=\"1\" max=\"30\" value=\"7\" required></p>\n\
+         <p><input id=\"once-{id}\" name=\"single_use\" type=\"checkbox\" value=\"1\">\n\
+         <label for=\"once-{id}\">{single_use}</label></p>\n\
+         <p><button type=\"submit\">{create}</button></p>\n</form></details>",
+        share = escape(t.share),
+        csrf = escape(csrf),
+        audience = escape(t.audience),
+        audience_help = escape(t.audience_help),
+        purpose = escape(t.purpose),
+        days = escape(t.days),
+        single_use = escape(t.single_use),
+        create = escape(t.create_share),
+    )
+}
+
+/// What a share made on the account page gives the holder to pass on.
+pub struct Shared<'a> {
+    /// The verification link.
+    pub link: &'a str,
+    /// The short code.
+    pub code: &'a str,
+    /// The link as a QR code (SVG).
+    pub qr_svg: &'a str,
+    /// End of validity.
+    pub expires_at: tongban_core::time::Timestamp,
+}
+
+/// The page after a share was made on the account page.
+pub fn shared(prefs: Prefs, shared: &Shared<'_>) -> Response {
+    let t = texts(prefs);
+    let body = format!(
+        "<h1>{title}</h1>\n<p>{intro}</p>\n<dl><dt>{link_label}</dt><dd><a href=\"{link}\">{link}</a></dd>\
+         <dt>{code_label}</dt><dd><code>{code}</code></dd><dt>{expires_label}</dt><dd>{expires}</dd></dl>\n\
+         <figure role=\"img\" aria-label=\"{link_label}: {link}\">{qr}</figure>\n\
+         <p><a href=\"/account\">{back}</a></p>",
+        title = escape(t.shared_title),
+        intro = escape(t.shared_intro),
+        link_label = escape(t.link),
+        link = escape(shared.link),
+        code_label = escape(t.code),
+        code = escape(shared.code),
+        expires_label = escape(t.expires),
+        expires = when(shared.expires_at),
+        // Made by us from the link (qrcode's SVG renderer): no markup of anyone else's.
+        qr = shared
+            .qr_svg
+            .replacen("<svg ", "<svg width=\"240\" height=\"240\" ", 1),
+        back = escape(t.back),
+    );
+    html(
+        StatusCode::CREATED,
+        page(prefs, "/account/certificates/share", t.shared_title, &body),
+    )
+}
+
 /// The account page's section on e-certificates: each certificate with its status, and
 /// every recent access (who, when, why).
 pub fn account_section(
     prefs: Prefs,
+    csrf: &str,
     certificates: &[tongban_ecert::register::Certificate],
     accesses: &[tongban_ecert::holder::Access],
 ) -> String {
@@ -264,8 +373,13 @@ pub fn account_section(
                 } else {
                     &c.type_name_en
                 };
+                let share = if c.status_at(now) == "active" {
+                    share_form(t, csrf, &c.id)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "<li><strong>{}</strong> · {} · {} <span class=\"help\">{}</span></li>",
+                    "<li><strong>{}</strong> · {} · {} <span class=\"help\">{}</span>{share}</li>",
                     escape(name),
                     escape(c.status_at(now)),
                     when(c.issued_at),

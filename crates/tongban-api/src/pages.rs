@@ -819,7 +819,8 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
         email_label = escape(t.email),
         email = escape(view.profile.email.as_deref().unwrap_or("—")),
         level_label = escape(t.level),
-        certificates = crate::ecert_pages::account_section(prefs, view.certificates, view.accesses),
+        certificates =
+            crate::ecert_pages::account_section(prefs, csrf, view.certificates, view.accesses),
         sessions_title = escape(t.sessions),
         end_all = post_button("/account/sessions/end-all", csrf, None, t.end_all),
         consents_title = escape(t.consents),

@@ -60,12 +60,23 @@ pub struct Pki {
     issuing: OnlineCa,
     tsa: Tsa,
     tokens: TokenKeys,
-    /// The CRLs path validation used last, by CA name, with when they were read.
-    recent_crls: Arc<std::sync::Mutex<Vec<RecentCrl>>>,
+    /// The CRLs path validation used last, by CA name, with when they were read; and
+    /// until when none is kept (after a revocation).
+    recent_crls: Arc<std::sync::Mutex<RecentCrls>>,
 }
 
-/// A CA's CRL (DER) and when it was read.
-type RecentCrl = (&'static str, std::time::Instant, Vec<u8>);
+/// CRLs (DER) by CA name, with when they were read, and an instant before which none
+/// is kept.
+#[derive(Default)]
+struct RecentCrls {
+    read: Vec<(&'static str, std::time::Instant, Vec<u8>)>,
+    keep_none_until: Option<std::time::Instant>,
+}
+
+/// After a revocation, how long CRLs are read afresh for every validation: the
+/// revoking transaction commits after [`Pki::revoke_in`] returns, and a CRL read before
+/// the commit must not be kept for [`RECENT_CRL`] after it.
+const NO_RECENT_CRL_AFTER_REVOCATION: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long path validation reuses the CRLs it read. Every verification validates a
 /// path, and reading the newest CRL is a database round trip; a revocation made on
@@ -415,7 +426,9 @@ impl Pki {
         if done {
             self.sign_crl_in(tx, &self.issuing).await?;
             if let Ok(mut recent) = self.recent_crls.lock() {
-                recent.clear();
+                recent.read.clear();
+                recent.keep_none_until =
+                    Some(std::time::Instant::now() + NO_RECENT_CRL_AFTER_REVOCATION);
             }
         }
         Ok(done)
@@ -448,6 +461,7 @@ impl Pki {
         let now = std::time::Instant::now();
         let cached = self.recent_crls.lock().ok().and_then(|recent| {
             recent
+                .read
                 .iter()
                 .find(|(ca, read, _)| *ca == name && now.duration_since(*read) < RECENT_CRL)
                 .map(|(_, _, der)| der.clone())
@@ -456,9 +470,11 @@ impl Pki {
             return Ok(der);
         }
         let der = self.crl(name).await?;
-        if let Ok(mut recent) = self.recent_crls.lock() {
-            recent.retain(|(ca, _, _)| *ca != name);
-            recent.push((name, now, der.clone()));
+        if let Ok(mut recent) = self.recent_crls.lock()
+            && recent.keep_none_until.is_none_or(|until| now >= until)
+        {
+            recent.read.retain(|(ca, _, _)| *ca != name);
+            recent.read.push((name, now, der.clone()));
         }
         Ok(der)
     }

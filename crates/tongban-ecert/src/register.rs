@@ -609,9 +609,19 @@ pub async fn authorize(
             Err(e) => refusal = e,
         }
     }
-    let (department, seal) = match allowed.as_slice() {
-        [] => return Err(refusal),
-        [one] => *one,
+    // A department that has not chosen its seal cannot issue: it makes no ambiguity.
+    let ready: Vec<(DepartmentId, SealId)> = allowed
+        .iter()
+        .filter_map(|(department, seal)| seal.map(|s| (*department, s)))
+        .collect();
+    let (department, seal) = match (ready.as_slice(), allowed.is_empty()) {
+        ([one], _) => *one,
+        ([], true) => return Err(refusal),
+        ([], false) => {
+            return Err(EcertError::Conflict(
+                "the department has not chosen a seal for this type".into(),
+            ));
+        }
         _ => {
             return Err(invalid(
                 "department_id",
@@ -619,9 +629,6 @@ pub async fn authorize(
             ));
         }
     };
-    let seal = seal.ok_or_else(|| {
-        EcertError::Conflict("the department has not chosen a seal for this type".into())
-    })?;
     tongban_seal::access::usable(&registry::find(conn, seal).await?, Timestamp::now())?;
     Ok((cert_type, department, seal))
 }

@@ -295,7 +295,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 403, description = "the caller does not issue this type", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such type", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the type's seal is suspended or revoked, or the key was used for another request", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "face data against the schema (each field in `errors`), or the holder", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "face data against the schema (each field in `errors`), the holder, or `department_id` missing for a person who issues the type for several departments", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["ecert:issue"])))]
 pub async fn issue(
@@ -535,6 +535,7 @@ fn purpose_given(purpose: Option<&str>) -> Result<&str, ApiError> {
         (status = 200, description = "the holder's certificates, newest first (at most 100)", body = Vec<CertificateBody>),
         (status = 400, description = "no holder or no purpose", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "not a department's staff or system, or no ecert:lookup", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`department_id` missing for a person on the staff of several departments, or not an id", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["ecert:lookup"])))]
 pub async fn lookup(
@@ -587,6 +588,7 @@ pub struct PurposeQuery {
         (status = 200, description = "the certificate", body = CertificateBody),
         (status = 400, description = "not an identifier, a wrong check character, or no purpose", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "not a department's staff or system, or no ecert:lookup", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`department_id` missing for a person on the staff of several departments, or not an id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such certificate", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["ecert:lookup"])))]
@@ -743,6 +745,77 @@ pub async fn create_share(
             qr_svg,
         }),
     ))
+}
+
+/// The share form of the account page.
+#[derive(Deserialize)]
+pub struct AccountShareForm {
+    #[serde(default)]
+    csrf_token: String,
+    certificate_id: String,
+    audience: String,
+    purpose: String,
+    days: i64,
+    /// Present (any value) when the share works once only.
+    single_use: Option<String>,
+}
+
+/// Shares one of the signed-in person's certificates (all its face fields) from the
+/// account page, and shows the link, QR code and short code to pass on.
+#[utoipa::path(post, path = "/account/certificates/share", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, certificate_id, audience, purpose, days (1 to 30), single_use"),
+    responses(
+        (status = 201, description = "the page with the share's link, QR code and code", content_type = "text/html"),
+        (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 404, description = "not one of the person's certificates", content_type = "text/html"),
+        (status = 409, description = "the certificate is not in force", content_type = "text/html"),
+        (status = 422, description = "a field is invalid", content_type = "text/html"),
+    ))]
+pub async fn account_share(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<AccountShareForm>,
+) -> Response {
+    let now = Timestamp::now();
+    let prefs = super::web::prefs(&headers, None);
+    let (session, _) =
+        match super::account::form_session(&state, &headers, &form.csrf_token, now).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
+    let new = NewShare {
+        audience: form.audience,
+        purpose: form.purpose,
+        expires_in: form.days.saturating_mul(86_400),
+        fields: None,
+        single_use: form.single_use.is_some(),
+    };
+    let created = async {
+        let mut tx = state.store.begin().await?;
+        let created =
+            holder::share(&mut tx, session.subject, &form.certificate_id, &new, now).await?;
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        let link = format!("{}/verify/c/{}", base(&state), created.token);
+        let qr_svg = tongban_ecert::qr::svg(&link)?;
+        Ok::<_, ApiError>((created, link, qr_svg))
+    };
+    match created.await {
+        Ok((created, link, qr_svg)) => crate::ecert_pages::shared(
+            prefs,
+            &crate::ecert_pages::Shared {
+                link: &link,
+                code: &created.code,
+                qr_svg: &qr_svg,
+                expires_at: created.share.expires_at,
+            },
+        ),
+        Err(error) => crate::ecert_pages::refused(
+            prefs,
+            "/account",
+            error.kind().status(),
+            error.detail().unwrap_or(""),
+        ),
+    }
 }
 
 /// The shares of one of the caller's certificates.
