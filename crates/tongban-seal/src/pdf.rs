@@ -245,10 +245,13 @@ fn load(pdf: &[u8]) -> Result<IncrementalDocument, PdfError> {
 pub enum Appearance<'a> {
     /// The seal's uploaded image.
     Image(&'a Planes),
-    /// The default stamp, with this department's name along the arc.
+    /// The default stamp, with the department's name along the arc and the seal's
+    /// below the star.
     Stamp {
         /// The department's name.
         department: &'a str,
+        /// The seal's name.
+        seal: &'a str,
     },
 }
 
@@ -278,7 +281,7 @@ pub fn prepare(
     // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the widget.
     let (image, mask) = match appearance {
         Appearance::Image(planes) => image_streams(planes).map_err(unreadable)?,
-        Appearance::Stamp { department } => default_streams(department)
+        Appearance::Stamp { department, seal } => default_streams(department, seal)
             .map_err(unreadable)?
             .as_ref()
             .clone(),
@@ -309,7 +312,10 @@ pub fn prepare(
             BYTE_RANGE_PLACEHOLDER.into(),
             BYTE_RANGE_PLACEHOLDER.into(),
         ],
-        "Contents" => Object::String(vec![0; CONTENTS_BYTES], StringFormat::Hexadecimal),
+        // Written as a literal string of hex digits, in one piece: lopdf writes a hex
+        // string a formatted byte at a time, a tenth of sealing a 1 MB document. Its
+        // parentheses become angle brackets once written (same length, same offsets).
+        "Contents" => Object::String(vec![b'0'; 2 * CONTENTS_BYTES], StringFormat::Literal),
         "M" => Object::string_literal(pdf_date(now)),
         "Name" => text(&statement.name),
     };
@@ -369,31 +375,33 @@ fn image_streams(planes: &Planes) -> Result<(Stream, Stream), lopdf::Error> {
     Ok((image, mask))
 }
 
-/// A department's default stamp as streams, rendered and compressed once per name.
-fn default_streams(department: &str) -> Result<std::sync::Arc<(Stream, Stream)>, lopdf::Error> {
-    type Compressed = std::collections::HashMap<String, std::sync::Arc<(Stream, Stream)>>;
+/// A seal's default stamp as streams, rendered and compressed once per pair of names
+/// per process.
+fn default_streams(
+    department: &str,
+    seal: &str,
+) -> Result<std::sync::Arc<(Stream, Stream)>, lopdf::Error> {
+    type Compressed = std::collections::HashMap<(String, String), std::sync::Arc<(Stream, Stream)>>;
     static COMPRESSED: std::sync::OnceLock<std::sync::Mutex<Compressed>> =
         std::sync::OnceLock::new();
     let compressed = COMPRESSED.get_or_init(Default::default);
-    if let Some(streams) = compressed
-        .lock()
-        .ok()
-        .and_then(|c| c.get(department).cloned())
-    {
+    let key = (department.to_owned(), seal.to_owned());
+    if let Some(streams) = compressed.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(streams);
     }
-    let stamp = stamp::for_department(department);
+    let (rgb, alpha) = stamp::default_stamp(stamp::SIZE, department, seal, stamp::font());
     let streams = std::sync::Arc::new(image_streams(&Planes {
         width: stamp::SIZE,
         height: stamp::SIZE,
-        rgb: stamp.0.clone(),
-        alpha: stamp.1.clone(),
+        rgb,
+        alpha,
     })?);
     if let Ok(mut compressed) = compressed.lock() {
+        // Seals are few; the bound only guards against a flood of names.
         if compressed.len() >= 1_024 {
             compressed.clear();
         }
-        compressed.insert(department.to_owned(), streams.clone());
+        compressed.insert(key, streams.clone());
     }
     Ok(streams)
 }
@@ -538,10 +546,12 @@ fn locate_and_patch(original: Vec<u8>, mut update: Vec<u8>) -> Result<Prepared, 
     let placeholder = format!("[0 {p} {p} {p}]", p = BYTE_RANGE_PLACEHOLDER);
     let range_at = find(&update, placeholder.as_bytes())
         .ok_or_else(|| PdfError::Unreadable("ByteRange placeholder not written".into()))?;
-    let zeros = format!("<{}>", "0".repeat(2 * CONTENTS_BYTES));
+    let zeros = format!("({})", "0".repeat(2 * CONTENTS_BYTES));
     let start = find(&update, zeros.as_bytes())
         .ok_or_else(|| PdfError::Unreadable("Contents placeholder not written".into()))?;
     let contents = start..start + zeros.len();
+    update[contents.start] = b'<';
+    update[contents.end - 1] = b'>';
     let ranges = format!(
         "[0 {} {} {}]",
         original.len() + contents.start,
@@ -599,6 +609,7 @@ mod tests {
             &Statement::default(),
             Appearance::Stamp {
                 department: "国家市场监督管理总局",
+                seal: "电子证照专用章",
             },
             Timestamp::now(),
         )

@@ -295,6 +295,7 @@ pub async fn pades_as(
         };
         (found, uploaded, department)
     };
+    let seal_name = found.name.clone();
     let statement = pdf::Statement {
         name: found.name.clone(),
         reason,
@@ -317,6 +318,7 @@ pub async fn pades_as(
             Some(planes) => pdf::Appearance::Image(planes),
             None => pdf::Appearance::Stamp {
                 department: &department,
+                seal: &seal_name,
             },
         };
         let prepared =

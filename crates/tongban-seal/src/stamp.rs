@@ -1,16 +1,16 @@
 //! The default seal image, rendered here: a red ring, an inner ring, a five-pointed
-//! star and the department's name along the upper arc, anti-aliased, with
-//! transparency (the alpha channel becomes the PDF SMask). Uploaded images (PNG)
-//! replace it.
+//! star, the department's name along the upper arc and the seal's name (without the
+//! department's, up to 10 characters) in a line below the star, as official seals are
+//! laid out; anti-aliased, with transparency
+//! (the alpha channel becomes the PDF SMask). Uploaded images (PNG) replace it.
 //!
 //! The name needs a CJK font, which the service does not carry: it uses the one
 //! configured (`seal.stamp_font`), else the first of [`FONT_PATHS`] present (Debian:
 //! `apt-get install fonts-wqy-zenhei`, or `fonts-noto-cjk`). Without one the stamp has
 //! no name, and the service says so in its log once.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use ab_glyph::{Font as _, FontArc, FontVec, PxScale, ScaleFont as _, point};
 
@@ -39,6 +39,11 @@ const TEXT_HEIGHT: f32 = 0.30;
 /// The arc the name spans, at most, and per character.
 const MAX_SPAN: f32 = 250.0;
 const SPAN_PER_CHAR: f32 = 30.0;
+/// The seal's name below the star: the middle of its line, the glyphs' height, and
+/// the widest the line may be (it stays inside the inner ring), in units of the radius.
+const LINE_Y: f32 = -0.57;
+const LINE_HEIGHT: f32 = 0.17;
+const LINE_WIDTH: f32 = 0.78;
 /// Glyph bitmaps are rasterized at this many pixels per em.
 const GLYPH_PX: f32 = 96.0;
 
@@ -200,6 +205,47 @@ impl ArcText {
     }
 }
 
+/// A short name in one line below the star, centred, characters narrowed to fit.
+struct LineText {
+    glyphs: Vec<GlyphBitmap>,
+    /// Width of each character's box, in units of the radius.
+    width: f32,
+}
+
+impl LineText {
+    fn new(font: &FontArc, name: &str) -> Option<Self> {
+        let glyphs: Vec<GlyphBitmap> = name
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| GlyphBitmap::render(font, c))
+            .collect();
+        if glyphs.is_empty() {
+            return None;
+        }
+        Some(Self {
+            width: (LINE_WIDTH / glyphs.len() as f32).min(LINE_HEIGHT),
+            glyphs,
+        })
+    }
+
+    /// Coverage at (x, y), in units of the radius from the centre, y up.
+    fn at(&self, x: f32, y: f32) -> f32 {
+        let v = (LINE_Y + LINE_HEIGHT / 2.0 - y) / LINE_HEIGHT;
+        if !(0.0..1.0).contains(&v) {
+            return 0.0;
+        }
+        let left = -self.width * self.glyphs.len() as f32 / 2.0;
+        let position = (x - left) / self.width;
+        if position < 0.0 {
+            return 0.0;
+        }
+        let index = position as usize;
+        self.glyphs
+            .get(index)
+            .map_or(0.0, |glyph| glyph.at(position - index as f32, v))
+    }
+}
+
 /// Whether the point (x, y), in units of the stamp's radius from its centre, is on
 /// the rings or the star.
 fn ink(x: f32, y: f32) -> bool {
@@ -231,10 +277,30 @@ fn in_star(x: f32, y: f32, outer: f32, inner: f32) -> bool {
     inside
 }
 
-/// The stamp as 8-bit RGB and 8-bit alpha planes, rows top to bottom, with `name`
-/// along the arc when `font` is given.
-pub fn default_stamp(size: u32, name: &str, font: Option<&FontArc>) -> (Vec<u8>, Vec<u8>) {
-    let text = font.and_then(|f| ArcText::new(f, name));
+/// Most characters set below the star: more would be too narrow to read.
+const MAX_LINE_CHARS: usize = 10;
+
+/// What goes below the star: the seal's name without the department's, which the arc
+/// already carries (合同专用章 of 某某局合同专用章); nothing when that is too long.
+fn below_star<'a>(department: &str, seal: &'a str) -> &'a str {
+    let line = seal.strip_prefix(department).unwrap_or(seal).trim();
+    if line.chars().count() > MAX_LINE_CHARS {
+        ""
+    } else {
+        line
+    }
+}
+
+/// The stamp as 8-bit RGB and 8-bit alpha planes, rows top to bottom, with the
+/// department's name along the arc and the seal's below the star when `font` is given.
+pub fn default_stamp(
+    size: u32,
+    department: &str,
+    seal: &str,
+    font: Option<&FontArc>,
+) -> (Vec<u8>, Vec<u8>) {
+    let text = font.and_then(|f| ArcText::new(f, department));
+    let line = font.and_then(|f| LineText::new(f, below_star(department, seal)));
     let n = size as usize;
     let mut rgb = Vec::with_capacity(n * n * 3);
     let mut alpha = Vec::with_capacity(n * n);
@@ -251,7 +317,8 @@ pub fn default_stamp(size: u32, name: &str, font: Option<&FontArc>) -> (Vec<u8>,
                     covered += if ink(x, y) {
                         1.0
                     } else {
-                        text.as_ref().map_or(0.0, |t| t.at(x, y))
+                        let arc = text.as_ref().map_or(0.0, |t| t.at(x, y));
+                        arc.max(line.as_ref().map_or(0.0, |l| l.at(x, y)))
                     };
                 }
             }
@@ -260,27 +327,6 @@ pub fn default_stamp(size: u32, name: &str, font: Option<&FontArc>) -> (Vec<u8>,
         }
     }
     (rgb, alpha)
-}
-
-/// RGB and alpha planes of a stamp.
-type Planes = Arc<(Vec<u8>, Vec<u8>)>;
-
-/// The default stamp of a department, drawn once per name (and font) per process.
-pub fn for_department(name: &str) -> Planes {
-    static DRAWN: OnceLock<Mutex<HashMap<String, Planes>>> = OnceLock::new();
-    let drawn = DRAWN.get_or_init(Default::default);
-    if let Some(stamp) = drawn.lock().ok().and_then(|d| d.get(name).cloned()) {
-        return stamp;
-    }
-    let stamp = Arc::new(default_stamp(SIZE, name, font()));
-    if let Ok(mut drawn) = drawn.lock() {
-        // Departments are few; the bound only guards against a flood of names.
-        if drawn.len() >= 1_024 {
-            drawn.clear();
-        }
-        drawn.insert(name.to_owned(), stamp.clone());
-    }
-    stamp
 }
 
 #[cfg(test)]
@@ -305,7 +351,7 @@ mod tests {
 
     #[test]
     fn the_stamp_is_transparent_outside_and_red_on_the_ring() {
-        let (rgb, alpha) = default_stamp(64, "", None);
+        let (rgb, alpha) = default_stamp(64, "", "", None);
         assert_eq!(rgb.len(), 64 * 64 * 3);
         assert_eq!(alpha[0], 0, "corner is transparent");
         // The ring crosses the middle row near its left edge.
@@ -329,8 +375,8 @@ mod tests {
             return;
         };
         let size = SIZE as usize;
-        let (_, alpha) = default_stamp(SIZE, "国家市场监督管理总局", Some(font));
-        let (_, bare) = default_stamp(SIZE, "", Some(font));
+        let (_, alpha) = default_stamp(SIZE, "国家市场监督管理总局", "", Some(font));
+        let (_, bare) = default_stamp(SIZE, "", "", Some(font));
         let inked = band_ink(&alpha, size);
         assert_eq!(band_ink(&bare, size), 0);
         assert!(inked > 1_000, "{inked} pixels of name");
@@ -358,7 +404,28 @@ mod tests {
         assert!(low(size / 8..size / 4) > 50, "the first characters");
         assert!(low(size * 3 / 4..size * 7 / 8) > 50, "the last characters");
         // A longer name is drawn narrower, not past the arc.
-        let (_, long) = default_stamp(SIZE, &"测".repeat(20), Some(font));
+        let (_, long) = default_stamp(SIZE, &"测".repeat(20), "", Some(font));
         assert!(band_ink(&long, size) > 1_000);
+        // The seal's name goes in that free space below the star, inside the ring.
+        let department = "国家市场监督管理总局";
+        let (_, named) = default_stamp(
+            SIZE,
+            department,
+            "国家市场监督管理总局电子证照专用章",
+            Some(font),
+        );
+        let below: usize = (size * 29 / 40..size * 43 / 50)
+            .map(|row| (0..size).filter(|c| named[row * size + c] > 128).count())
+            .sum();
+        assert!(below > 300, "{below} pixels of the seal's name");
+        assert_eq!(band_ink(&named, size), band_ink(&alpha, size));
+        assert_eq!(
+            below_star(department, "国家市场监督管理总局合同专用章"),
+            "合同专用章"
+        );
+        assert_eq!(
+            below_star(department, "一个长得放不进星下那一行的印章名称"),
+            ""
+        );
     }
 }
