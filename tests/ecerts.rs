@@ -791,6 +791,37 @@ async fn a_department_issues_and_a_holder_shares_and_a_verifier_checks() {
         .post(None, "/api/v1/certificates/verify", json!({"share": token}))
         .await;
     assert_problem(again, 403, "forbidden").await;
+    // And downloads the sealed PDF there; without the session, nothing.
+    let pdf_path = format!(
+        "{}/account/certificates/{certificate_id}/pdf",
+        w.server.base
+    );
+    assert!(account.contains(&format!("/account/certificates/{certificate_id}/pdf")));
+    let pdf = w
+        .server
+        .client
+        .get(&pdf_path)
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let anonymous = w.server.client.get(&pdf_path).send().await.unwrap();
+    assert_eq!(anonymous.status(), 403);
+    let foreign = w
+        .server
+        .client
+        .get(format!(
+            "{}/account/certificates/not-mine/pdf",
+            w.server.base
+        ))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404);
 
     // Revocation: the status list's bit follows, with a new ETag.
     let list_url = vc["credentialStatus"][0]["statusListCredential"]

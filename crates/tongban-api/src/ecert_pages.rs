@@ -47,6 +47,7 @@ struct Texts {
     code: &'static str,
     expires: &'static str,
     back: &'static str,
+    download: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -86,6 +87,7 @@ const ZH: Texts = Texts {
     code: "分享码",
     expires: "有效至",
     back: "返回我的账户",
+    download: "下载盖章 PDF",
     status_note: "此页面只显示证照状态。核对纸面内容请上传盖章的 PDF 至“文件验证”页面，或请持证人分享证照。",
 };
 
@@ -126,6 +128,7 @@ const EN: Texts = Texts {
     code: "Code",
     expires: "Valid until",
     back: "Back to my account",
+    download: "Download the sealed PDF",
     status_note: "This page shows the status only. To check what a copy says, upload the sealed PDF on the document verification page, or ask the holder to share the certificate.",
 };
 
@@ -374,7 +377,12 @@ pub fn account_section(
                     &c.type_name_en
                 };
                 let share = if c.status_at(now) == "active" {
-                    share_form(t, csrf, &c.id)
+                    format!(
+                        " <a href=\"/account/certificates/{}/pdf\">{}</a>{}",
+                        escape(&c.id),
+                        escape(t.download),
+                        share_form(t, csrf, &c.id)
+                    )
                 } else {
                     String::new()
                 };

@@ -214,28 +214,24 @@ pub async fn sealed(
             "no sealed copy of a certificate that is {status}"
         )));
     }
-    let (cert_type, holder_name, issuer_name, seal) = {
+    let (cert_type, seal) = {
         let mut conn = store.conn().await?;
         let cert_type = catalogue::by_code(&mut conn, &certificate.type_code).await?;
-        let (_, issuer_name) = catalogue::department(&mut conn, certificate.department_id).await?;
-        let row = sqlx::query(
-            "SELECT s.name, e.seal_id FROM ecerts e JOIN subjects s ON s.id = e.holder_id WHERE e.id = $1",
-        )
-        .bind(&certificate.id)
-        .fetch_one(&mut *conn)
-        .await?;
+        let row = sqlx::query("SELECT seal_id FROM ecerts WHERE id = $1")
+            .bind(&certificate.id)
+            .fetch_one(&mut *conn)
+            .await?;
         use sqlx::Row as _;
-        let holder: String = row.try_get("name")?;
         let seal: String = row.try_get("seal_id")?;
-        (cert_type, holder, issuer_name, seal)
+        (cert_type, seal)
     };
     let seal = seal.parse().map_err(|_| corrupt("seal id"))?;
     let qr_text = status_url(base, &certificate.identifier);
     let document = render(&Face {
         cert_type: &cert_type,
         certificate,
-        holder_name: &holder_name,
-        issuer_name: &issuer_name,
+        holder_name: &certificate.holder_name,
+        issuer_name: &certificate.issuer.1,
         qr_text: &qr_text,
     })?;
     let (x, y, size) = SEAL_PLACEMENT;

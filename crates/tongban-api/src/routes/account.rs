@@ -20,7 +20,7 @@ use crate::state::AppState;
 use super::web::{self, SESSION_COOKIE, cookie, set_cookie, store_page};
 
 /// The live session of this browser and its cookie.
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     now: Timestamp,

@@ -818,6 +818,72 @@ pub async fn account_share(
     }
 }
 
+/// The client a person's own requests on the account page are recorded under (seal
+/// usage of a PDF rendition downloaded there).
+const ACCOUNT_PAGE: &str = "account-page";
+
+/// The sealed PDF rendition of one of the signed-in person's certificates, from the
+/// account page.
+#[utoipa::path(get, path = "/account/certificates/{id}/pdf", tag = "account",
+    params(("id" = String, Path, description = "certificate id")),
+    responses(
+        (status = 200, description = "the sealed PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 403, description = "not signed in", content_type = "text/html"),
+        (status = 404, description = "not one of the person's certificates", content_type = "text/html"),
+        (status = 409, description = "the certificate is not in force, or its seal is suspended or revoked", content_type = "text/html"),
+    ))]
+pub async fn account_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let now = Timestamp::now();
+    let prefs = super::web::prefs(&headers, None);
+    let back = format!("/account/certificates/{id}/pdf");
+    let session = match super::account::signed_in(&state, &headers, now).await {
+        Ok(Some((session, _))) => session,
+        Ok(None) => {
+            return crate::ecert_pages::refused(
+                prefs,
+                &back,
+                StatusCode::FORBIDDEN,
+                "sign in on the account page first",
+            );
+        }
+        Err(response) => return response,
+    };
+    let actor = Actor::Person {
+        subject: session.subject,
+        client_id: ACCOUNT_PAGE.to_owned(),
+        scopes: Vec::new(),
+        acr: Some(session.acr),
+    };
+    let sealed = async {
+        let certificate = {
+            let mut conn = state.store.conn().await?;
+            holder::certificate(&mut conn, session.subject, &id, now).await?
+        };
+        let sealed = tongban_ecert::rendition::sealed(
+            &state.store,
+            &state.pki,
+            base(&state),
+            &actor,
+            &certificate,
+        )
+        .await?;
+        Ok::<_, ApiError>(sealed)
+    };
+    match sealed.await {
+        Ok(sealed) => super::seals::sealed_pdf(sealed),
+        Err(error) => crate::ecert_pages::refused(
+            prefs,
+            &back,
+            error.kind().status(),
+            error.detail().unwrap_or(""),
+        ),
+    }
+}
+
 /// The shares of one of the caller's certificates.
 #[utoipa::path(get, path = "/api/v1/me/certificates/{id}/shares", tag = "ecerts",
     params(("id" = String, Path, description = "certificate id")),

@@ -61,6 +61,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(account::end_all))
         .routes(routes!(account::withdraw_consent))
         .routes(routes!(ecerts::account_share))
+        .routes(routes!(ecerts::account_pdf))
         .routes(routes!(account::change_password))
         .routes(routes!(account::prefs))
         .routes(routes!(oidc::token))
