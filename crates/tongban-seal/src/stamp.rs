@@ -116,6 +116,16 @@ impl GlyphBitmap {
         }
     }
 
+    /// The glyphs of `text`'s characters, blanks left out; none for no character.
+    fn line(font: &FontArc, text: &str) -> Option<Vec<Self>> {
+        let glyphs: Vec<Self> = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| Self::render(font, c))
+            .collect();
+        (!glyphs.is_empty()).then_some(glyphs)
+    }
+
     /// Coverage at (u, v) in 0..1 across and down the box.
     fn at(&self, u: f32, v: f32) -> f32 {
         if !(0.0..1.0).contains(&u) || !(0.0..1.0).contains(&v) {
@@ -145,15 +155,8 @@ struct ArcText {
 
 impl ArcText {
     fn new(font: &FontArc, name: &str) -> Option<Self> {
-        let glyphs: Vec<GlyphBitmap> = name
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| GlyphBitmap::render(font, c))
-            .collect();
+        let glyphs = GlyphBitmap::line(font, name)?;
         let n = glyphs.len();
-        if n == 0 {
-            return None;
-        }
         let span = (n as f32 * SPAN_PER_CHAR).min(MAX_SPAN).to_radians();
         let step = if n > 1 { span / (n - 1) as f32 } else { 0.0 };
         let pitch = if n > 1 { step } else { span };
@@ -214,14 +217,7 @@ struct LineText {
 
 impl LineText {
     fn new(font: &FontArc, name: &str) -> Option<Self> {
-        let glyphs: Vec<GlyphBitmap> = name
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| GlyphBitmap::render(font, c))
-            .collect();
-        if glyphs.is_empty() {
-            return None;
-        }
+        let glyphs = GlyphBitmap::line(font, name)?;
         Some(Self {
             width: (LINE_WIDTH / glyphs.len() as f32).min(LINE_HEIGHT),
             glyphs,
