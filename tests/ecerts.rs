@@ -1107,30 +1107,21 @@ async fn issuance_boundaries_and_bad_input() {
     )
     .await;
     let choose = format!("{issuers}/{}", w.b);
-    assert_problem(
-        w.send(
-            reqwest::Method::PUT,
-            Some(&w.admin),
-            &choose,
-            Some(json!({"seal_id": seal_id})),
+    // Neither A's administrators choose for B, nor B's choose A's seal.
+    for admin in [&w.admin, &w.admin_b] {
+        assert_problem(
+            w.send(
+                reqwest::Method::PUT,
+                Some(admin),
+                &choose,
+                Some(json!({"seal_id": seal_id})),
+            )
+            .await,
+            403,
+            "forbidden",
         )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        w.send(
-            reqwest::Method::PUT,
-            Some(&w.admin_b),
-            &choose,
-            Some(json!({"seal_id": seal_id})),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+        .await;
+    }
     let seal_b: Value = w
         .post(
             Some(&w.admin_b),
@@ -1212,6 +1203,14 @@ async fn issuance_boundaries_and_bad_input() {
             "{issued}"
         );
     }
+    let mut body = face_request(code, CITIZEN, "JY11100000000002");
+    body["department_id"] = json!("not an id");
+    assert_problem(
+        w.post(Some(&w.issuer), "/api/v1/certificates", body).await,
+        422,
+        "invalid-request",
+    )
+    .await;
     let mut body = face_request(code, CITIZEN, "JY11100000000002");
     body["department_id"] = json!(subjects::DepartmentId::new().to_string());
     assert_problem(

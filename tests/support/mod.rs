@@ -549,20 +549,7 @@ pub async fn login_token(
     ])
     .unwrap();
     let form = server.get(&format!("/authorize?{query}")).await;
-    let flow = set_cookie(&form, "__Host-tongban-flow").unwrap();
-    let csrf = csrf_of(&form.text().await.unwrap());
-    let login = server
-        .client
-        .post(format!("{}/login", server.base))
-        .header("cookie", format!("__Host-tongban-flow={flow}"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("identifier", resident_id),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (login, flow, csrf) = password_login(server, form, resident_id, password).await;
     let login = match totp_secret {
         None => login,
         Some(secret) => {
@@ -687,10 +674,14 @@ pub fn resident_id(i: usize) -> String {
     )
 }
 
-/// Signs in with a password through the account page; returns the session cookie
-/// (`__Host-tongban-session=…`).
-pub async fn account_session(server: &TestServer, identifier: &str, password: &str) -> String {
-    let page = server.get("/account").await;
+/// Posts the login form that `page` shows (its flow cookie and CSRF token) with a
+/// password; returns the answer, the flow cookie and the CSRF token.
+async fn password_login(
+    server: &TestServer,
+    page: reqwest::Response,
+    identifier: &str,
+    password: &str,
+) -> (reqwest::Response, String, String) {
     let flow = set_cookie(&page, "__Host-tongban-flow").unwrap();
     let csrf = csrf_of(&page.text().await.unwrap());
     let login = server
@@ -705,6 +696,14 @@ pub async fn account_session(server: &TestServer, identifier: &str, password: &s
         .send()
         .await
         .unwrap();
+    (login, flow, csrf)
+}
+
+/// Signs in with a password through the account page; returns the session cookie
+/// (`__Host-tongban-session=…`).
+pub async fn account_session(server: &TestServer, identifier: &str, password: &str) -> String {
+    let page = server.get("/account").await;
+    let (login, _, _) = password_login(server, page, identifier, password).await;
     assert_eq!(login.status(), 303);
     format!(
         "__Host-tongban-session={}",

@@ -187,12 +187,9 @@ pub fn report(prefs: Prefs, token: &str, report: &Report) -> Response {
                 until.as_deref().unwrap_or(t.until_revoked)
             ),
         );
-    }
-    if let Some((uscc, name)) = &report.issuer {
+        let (uscc, name) = &c.issuer;
         fact(t.issuer, &format!("{name} ({uscc})"));
-    }
-    if let Some(name) = &report.holder_name {
-        fact(t.holder, name);
+        fact(t.holder, &c.holder_name);
     }
     fact(t.status, &report.status);
     if let Some(share) = &report.share {

@@ -69,7 +69,7 @@ pub struct Pki {
 /// is kept.
 #[derive(Default)]
 struct RecentCrls {
-    read: Vec<(&'static str, std::time::Instant, Vec<u8>)>,
+    read: Vec<(&'static str, std::time::Instant, Option<Vec<u8>>)>,
     keep_none_until: Option<std::time::Instant>,
 }
 
@@ -456,8 +456,10 @@ impl Pki {
         Ok(self.refresh_one(online).await?.der)
     }
 
-    /// The CRL of CA `name` as read at most [`RECENT_CRL`] ago.
-    async fn recent_crl(&self, name: &'static str) -> Result<Vec<u8>, CryptoError> {
+    /// The CRL of CA `name` as read at most [`RECENT_CRL`] ago; none when it has none
+    /// (an offline root without `root-ca.crl`, which is remembered too: no file read
+    /// per validation).
+    async fn recent_crl(&self, name: &'static str) -> Result<Option<Vec<u8>>, CryptoError> {
         let now = std::time::Instant::now();
         let cached = self.recent_crls.lock().ok().and_then(|recent| {
             recent
@@ -469,7 +471,11 @@ impl Pki {
         if let Some(der) = cached {
             return Ok(der);
         }
-        let der = self.crl(name).await?;
+        let der = match self.crl(name).await {
+            Ok(der) => Some(der),
+            Err(CryptoError::NotFound(_)) if name == ca::ROOT => None,
+            Err(other) => return Err(other),
+        };
         if let Ok(mut recent) = self.recent_crls.lock()
             && recent.keep_none_until.is_none_or(|until| now >= until)
         {
@@ -551,8 +557,12 @@ impl Pki {
         usage: Usage,
         at: Timestamp,
     ) -> Result<Result<ValidPath, PathError>, CryptoError> {
-        let mut crls = vec![self.recent_crl(ca::ISSUING).await?];
-        if let Ok(root_crl) = self.recent_crl(ca::ROOT).await {
+        let issuing = self
+            .recent_crl(ca::ISSUING)
+            .await?
+            .ok_or_else(|| CryptoError::NotFound("CRL of issuing".into()))?;
+        let mut crls = vec![issuing];
+        if let Ok(Some(root_crl)) = self.recent_crl(ca::ROOT).await {
             crls.push(root_crl);
         }
         Ok(path::validate(

@@ -23,6 +23,14 @@ pub enum HolderCategory {
 }
 
 impl HolderCategory {
+    /// The kind of subject a holder of this category is.
+    pub fn person_kind(self) -> tongban_identity::subjects::PersonKind {
+        match self {
+            Self::Natural => tongban_identity::subjects::PersonKind::Natural,
+            Self::Legal => tongban_identity::subjects::PersonKind::Legal,
+        }
+    }
+
     /// Stored and API name.
     pub fn name(self) -> &'static str {
         match self {

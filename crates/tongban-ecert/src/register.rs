@@ -10,9 +10,7 @@ use sqlx::Row;
 use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
-use tongban_identity::resident_id::ResidentId;
 use tongban_identity::subjects::{self, DepartmentId, SubjectId};
-use tongban_identity::uscc::Uscc;
 use tongban_seal::access::Actor;
 use tongban_seal::registry::{self, SealId};
 use tongban_store::Conn;
@@ -388,7 +386,8 @@ impl Issuing {
             })
             .collect();
         let numbers: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
-        let mut holders = known_holders(conn, category, &numbers).await?;
+        let kind = category.person_kind();
+        let mut holders = subjects::named_in(conn, kind, &numbers).await?;
         let mut unknown: Vec<subjects::Named<'_>> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (number, name) in &named {
@@ -396,10 +395,6 @@ impl Issuing {
                 unknown.push(subjects::Named { name, number });
             }
         }
-        let kind = match category {
-            HolderCategory::Natural => subjects::PersonKind::Natural,
-            HolderCategory::Legal => subjects::PersonKind::Legal,
-        };
         let ids = subjects::create_named(conn, kind, &unknown, now).await?;
         for (person, id) in unknown.iter().zip(ids) {
             holders.insert(person.number.to_owned(), (id, person.name.to_owned()));
@@ -640,54 +635,10 @@ pub fn certificate_url(base: &str, identifier: &str) -> String {
 
 /// The holder's number, checked for its category.
 fn holder_number(category: HolderCategory, number: &str) -> Result<String, EcertError> {
-    match category {
-        HolderCategory::Natural => number
-            .parse::<ResidentId>()
-            .map(|r| r.as_str().to_owned())
-            .map_err(|e| invalid("holder.id_number", e.to_string())),
-        HolderCategory::Legal => number
-            .parse::<Uscc>()
-            .map(|u| u.as_str().to_owned())
-            .map_err(|e| invalid("holder.id_number", e.to_string())),
-    }
-}
-
-fn number_column(category: HolderCategory) -> &'static str {
-    match category {
-        HolderCategory::Natural => "resident_id",
-        HolderCategory::Legal => "uscc",
-    }
-}
-
-/// The registered holders among `numbers`: number → (subject, name). One query per
-/// few hundred numbers, for a batch.
-async fn known_holders(
-    conn: &mut Conn,
-    category: HolderCategory,
-    numbers: &[String],
-) -> Result<HashMap<String, (SubjectId, String)>, EcertError> {
-    let column = number_column(category);
-    let mut known = HashMap::new();
-    for chunk in numbers.chunks(500) {
-        let list = tongban_store::rows::Placeholders::on(conn).list(chunk.len());
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, name, {column} AS number FROM subjects WHERE {column} IN ({list})"
-        )));
-        for number in chunk {
-            query = query.bind(number.clone());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            let id: String = row.try_get("id")?;
-            known.insert(
-                row.try_get("number")?,
-                (
-                    id.parse().map_err(|_| corrupt("subject id"))?,
-                    row.try_get("name")?,
-                ),
-            );
-        }
-    }
-    Ok(known)
+    category.person_kind().number(number).map_err(|e| match e {
+        subjects::SubjectError::Invalid { reason, .. } => invalid("holder.id_number", reason),
+        other => other.into(),
+    })
 }
 
 /// A change of status.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
-use tongban_seal::registry::{self, SealId};
+use tongban_seal::registry::SealId;
 use tongban_store::Conn;
 
 use crate::credential::{self, Issuer};
@@ -249,27 +249,40 @@ pub async fn publish(
     purpose: Purpose,
     now: Timestamp,
 ) -> Result<Published, EcertError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT seal_id, version, {} FROM ecert_status_lists WHERE id = $1",
-        purpose.column()
-    )))
+    let row = sqlx::query(
+        "SELECT l.seal_id, l.version, s.certificate_serial FROM ecert_status_lists l \
+         JOIN seals s ON s.id = l.seal_id WHERE l.id = $1",
+    )
     .bind(list_id)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(EcertError::NotFound("status list"))?;
     let seal: String = row.try_get("seal_id")?;
-    let version: i64 = row.try_get("version")?;
-    let bits: Vec<u8> = row.try_get(2)?;
     let seal: SealId = seal.parse().map_err(|_| corrupt("seal id"))?;
-    let signer = registry::find(conn, seal).await?.certificate_serial;
-    let key = (list_id.to_owned(), purpose, version, signer);
-    let signed = SIGNED.lock().ok().and_then(|s| s.get(&key).cloned());
-    if let Some(credential) = signed {
+    let signer: String = row.try_get("certificate_serial")?;
+    let key = |version: i64| (list_id.to_owned(), purpose, version, signer.clone());
+    let version: i64 = row.try_get("version")?;
+    if let Some(credential) = SIGNED
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&key(version)).cloned())
+    {
         return Ok(Published {
             credential,
             version,
         });
     }
+    // Signed now: the bits (16 KiB) are read only for that, with the version they are
+    // (a change may have come in between).
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT version, {} FROM ecert_status_lists WHERE id = $1",
+        purpose.column()
+    )))
+    .bind(list_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let version: i64 = row.try_get("version")?;
+    let bits: Vec<u8> = row.try_get(1)?;
     let issuer = Issuer::of_seal(conn, pki, seal).await?;
     let url = list_url(base, list_id, purpose);
     let body: Value = json!({
@@ -290,7 +303,7 @@ pub async fn publish(
         if signed.len() >= SIGNED_MAX {
             signed.clear();
         }
-        signed.insert(key, credential.clone());
+        signed.insert(key(version), credential.clone());
     }
     Ok(Published {
         credential,

@@ -391,6 +391,34 @@ pub fn check_name(field: &'static str, name: &str) -> Result<String, SubjectErro
     name_field(field, name)
 }
 
+/// The registered persons of `kind` among `numbers` (canonical resident ID numbers or
+/// USCCs): number → (subject, name). One query per few hundred numbers, for a batch.
+pub async fn named_in(
+    conn: &mut Conn,
+    kind: PersonKind,
+    numbers: &[String],
+) -> Result<std::collections::HashMap<String, (SubjectId, String)>, SubjectError> {
+    let column = kind.column();
+    let mut found = std::collections::HashMap::new();
+    for chunk in numbers.chunks(500) {
+        let list = tongban_store::rows::Placeholders::on(conn).list(chunk.len());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, name, {column} AS number FROM subjects WHERE {column} IN ({list})"
+        )));
+        for number in chunk {
+            query = query.bind(number.clone());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get("id")?;
+            let id = id
+                .parse()
+                .map_err(|_| StoreError::Corrupt("subject id".into()))?;
+            found.insert(row.try_get("number")?, (id, row.try_get("name")?));
+        }
+    }
+    Ok(found)
+}
+
 /// Registers, unverified, persons of `kind` that an issuer named, several per
 /// statement (a batch of certificates names thousands). The caller has looked the
 /// numbers up and passes only unregistered ones, each once; one registered meanwhile

@@ -254,6 +254,10 @@ fn ink(x: f32, y: f32) -> bool {
 
 /// A five-pointed star pointing up, outer radius `outer`, inner radius `inner`.
 fn in_star(x: f32, y: f32, outer: f32, inner: f32) -> bool {
+    // Most of a stamp lies outside the star's circle: no polygon for those points.
+    if x * x + y * y > outer * outer {
+        return false;
+    }
     let points: Vec<(f32, f32)> = (0..10)
         .map(|i| {
             let radius = if i % 2 == 0 { outer } else { inner };

@@ -30,6 +30,16 @@ fn invalid(field: &str, reason: &str) -> ApiError {
     ApiError::new(ProblemType::InvalidRequest, format!("{field}: {reason}"))
 }
 
+/// A page's answer to a refused request: the problem's status and detail, for people.
+fn refused_page(prefs: crate::pages::Prefs, back: &str, error: &ApiError) -> Response {
+    crate::ecert_pages::refused(
+        prefs,
+        back,
+        error.kind().status(),
+        error.detail().unwrap_or(""),
+    )
+}
+
 /// The department a caller acts for, when named (`department_id`).
 fn acting_for(department: Option<&str>) -> Result<Option<DepartmentId>, ApiError> {
     department
@@ -809,12 +819,7 @@ pub async fn account_share(
                 expires_at: created.share.expires_at,
             },
         ),
-        Err(error) => crate::ecert_pages::refused(
-            prefs,
-            "/account",
-            error.kind().status(),
-            error.detail().unwrap_or(""),
-        ),
+        Err(error) => refused_page(prefs, "/account", &error),
     }
 }
 
@@ -875,12 +880,7 @@ pub async fn account_pdf(
     };
     match sealed.await {
         Ok(sealed) => super::seals::sealed_pdf(sealed),
-        Err(error) => crate::ecert_pages::refused(
-            prefs,
-            &back,
-            error.kind().status(),
-            error.detail().unwrap_or(""),
-        ),
+        Err(error) => refused_page(prefs, &back, &error),
     }
 }
 
@@ -1056,9 +1056,9 @@ impl From<Report> for CertificateReportBody {
             type_code: certificate.map(|c| c.type_code.clone()),
             type_name_zh: certificate.map(|c| c.type_name_zh.clone()),
             type_name_en: certificate.map(|c| c.type_name_en.clone()),
-            issuer: r.issuer.as_ref().map(|i| i.1.clone()),
-            issuer_uscc: r.issuer.as_ref().map(|i| i.0.clone()),
-            holder_name: r.holder_name.clone(),
+            issuer: certificate.map(|c| c.issuer.1.clone()),
+            issuer_uscc: certificate.map(|c| c.issuer.0.clone()),
+            holder_name: certificate.map(|c| c.holder_name.clone()),
             valid_from: certificate.map(|c| c.valid_from.to_rfc3339()),
             valid_until: certificate.and_then(|c| c.valid_until.map(Timestamp::to_rfc3339)),
             fields: r.fields,
@@ -1468,11 +1468,7 @@ pub async fn status_page(
     Path(text): Path<String>,
 ) -> Response {
     let prefs = super::web::prefs(&headers, None);
-    let refused = |error: ApiError| {
-        let status = error.kind().status();
-        let detail = error.detail().unwrap_or("").to_owned();
-        crate::ecert_pages::refused(prefs, &format!("/verify/i/{text}"), status, &detail)
-    };
+    let refused = |error: ApiError| refused_page(prefs, &format!("/verify/i/{text}"), &error);
     if let Err(error) = super::verify::throttle(&state, peer, &headers) {
         return refused(error);
     }
