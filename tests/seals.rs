@@ -755,6 +755,33 @@ async fn pdfs_are_sealed_twice_and_bad_pdfs_refused() {
     w.server.stop().await;
 }
 
+#[tokio::test]
+async fn a_pdf_with_object_streams_is_sealed_twice_and_both_seals_verify() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    // Object streams and a cross-reference stream, as PDF 1.5+ producers write.
+    let mut doc = lopdf::Document::load_mem(&support::sample_pdf(2, 5_000)).unwrap();
+    let mut original = Vec::new();
+    doc.save_modern(&mut original).unwrap();
+    assert!(String::from_utf8_lossy(&original).contains("/ObjStm"));
+    let once = sealed_pdf(&w, id, original).await;
+    let twice = sealed_pdf(&w, id, once.clone()).await;
+    assert!(twice.starts_with(&once));
+    let report = verify_pdf(&w, twice.clone()).await;
+    assert_eq!(report["overall"], "TOTAL-PASSED", "{report}");
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 2);
+    assert_eq!(signatures[0]["later_changes_only_signatures"], true);
+    assert_eq!(signatures[1]["covers_whole_document"], true);
+    // A change to the page after both seals, in another update, is seen.
+    let changed = change_page_content(&twice);
+    let report = verify_pdf(&w, changed).await;
+    assert_eq!(report["overall"], "INDETERMINATE", "{report}");
+    w.server.stop().await;
+}
+
 fn text_position(haystack: &[u8], needle: &[u8]) -> usize {
     haystack
         .windows(needle.len())

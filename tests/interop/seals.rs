@@ -320,6 +320,38 @@ async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
     server.stop().await;
 }
 
+// Documents rewritten by qpdf, one with a classic cross-reference table and one with
+// object streams and a cross-reference stream (as most current producers write): each
+// update is written in the kind of section the document has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by tests/interop/run"]
+async fn pdfs_written_by_qpdf_with_either_kind_of_xref_are_sealed_twice_and_accepted() {
+    let server = public_server().await;
+    let (seals, token) = sealing_system_with(&server, 2).await;
+    let work = Workdir::new();
+    let root = work.pem("root.pem", &[server.pki().root()]);
+    let nss_dir = nss_db(&work, &root);
+    let plain = work.write("plain.pdf", support::sample_pdf(3, 50_000));
+    for (mode, marker) in [("disable", &b"\nxref"[..]), ("generate", b"/ObjStm")] {
+        let rewritten = work.path(&format!("qpdf-{mode}.pdf"));
+        let (ok, text) = run(
+            "qpdf",
+            &[&format!("--object-streams={mode}"), &plain, &rewritten],
+        );
+        assert!(ok, "qpdf: {text}");
+        let rewritten = std::fs::read(&rewritten).unwrap();
+        assert!(
+            rewritten.windows(marker.len()).any(|w| w == marker),
+            "qpdf --object-streams={mode}"
+        );
+        let once = seal_pdf(&server, &seals[0], &token, rewritten, "reason=approved").await;
+        let twice = seal_pdf(&server, &seals[1], &token, once.clone(), "page=3").await;
+        judge_pdf(&work, &nss_dir, &root, &format!("{mode}-once"), &once, 1);
+        judge_pdf(&work, &nss_dir, &root, &format!("{mode}-twice"), &twice, 2);
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 #[ignore = "interop: run by tests/interop/run"]
 async fn a_pdf_encrypted_by_qpdf_is_refused_without_a_usage_record() {

@@ -4,7 +4,11 @@
 //! over every byte of the file except that value. Earlier revisions, and earlier
 //! signatures, are left byte for byte as they were.
 
-use lopdf::{Dictionary, IncrementalDocument, Object, ObjectId, Stream, StringFormat, dictionary};
+mod reader;
+
+pub use reader::{Entry, Malformed, Reader};
+
+use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat, dictionary};
 use tongban_core::time::Timestamp;
 
 use crate::image::Planes;
@@ -115,27 +119,6 @@ impl Prepared {
     }
 }
 
-/// Keeps what lopdf writes after the original bytes. lopdf writes the original first
-/// and counts it for the update's offsets; skipping it here is what spares a second
-/// copy of a large document.
-struct UpdateOnly {
-    skip: usize,
-    update: Vec<u8>,
-}
-
-impl std::io::Write for UpdateOnly {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let skipped = buf.len().min(self.skip);
-        self.skip -= skipped;
-        self.update.extend_from_slice(&buf[skipped..]);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn unreadable(error: impl std::fmt::Display) -> PdfError {
     PdfError::Unreadable(error.to_string())
 }
@@ -163,81 +146,15 @@ fn text(value: &str) -> Object {
     Object::String(bytes, StringFormat::Hexadecimal)
 }
 
-/// Resolves `object` if it is a reference.
-fn resolve<'a>(doc: &'a lopdf::Document, object: &'a Object) -> Result<&'a Object, PdfError> {
-    match object {
-        Object::Reference(id) => doc.get_object(*id).map_err(unreadable),
-        other => Ok(other),
-    }
-}
-
-/// Largest object or cross-reference stream accepted once decompressed: a bound on
-/// "decompression bombs" in documents anyone may upload to verification.
-const MAX_STRUCTURE_STREAM_BYTES: usize = 32 * 1024 * 1024;
-
-/// Streams larger than this are loaded without their contents: sealing and validation
-/// read dictionaries, never page contents or images, and a 100 MB document would
-/// otherwise be held twice.
-const KEEP_STREAM_BYTES: usize = 64 * 1024;
-
-fn without_large_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
-    if let Object::Stream(stream) = object {
-        let kind = stream.dict.get(b"Type").and_then(Object::as_name).ok();
-        // Object and cross-reference streams hold the document's structure: kept.
-        let structural = kind == Some(b"ObjStm".as_slice()) || kind == Some(b"XRef".as_slice());
-        if !structural && stream.content.len() > KEEP_STREAM_BYTES {
-            stream.content = Vec::new();
-        }
-    }
-    // lopdf keeps the object changed in place, and uses the returned copy for the
-    // members of object streams.
-    Some((id, object.clone()))
-}
-
-/// Parses `pdf`'s structure (large stream contents left out), checking that it is a
-/// whole PDF.
-pub fn load_structure(pdf: &[u8]) -> Result<lopdf::Document, PdfError> {
-    if !pdf.starts_with(b"%PDF-") {
-        return Err(PdfError::Unreadable("it does not start with %PDF-".into()));
-    }
-    let tail = &pdf[pdf.len().saturating_sub(1024)..];
-    if !tail.windows(5).any(|w| w == b"%%EOF") {
-        return Err(PdfError::Unreadable(
-            "no %%EOF at its end (truncated?)".into(),
-        ));
-    }
-    let options = lopdf::LoadOptions {
-        filter: Some(without_large_streams),
-        // Object and cross-reference streams hold structure, never megabytes of it.
-        max_decompressed_size: Some(MAX_STRUCTURE_STREAM_BYTES),
-        ..lopdf::LoadOptions::default()
-    };
-    lopdf::Document::load_mem_with_options(pdf, options).map_err(unreadable)
-}
-
-/// Loads `pdf` for an incremental update, refusing what cannot be sealed safely.
-fn load(pdf: &[u8]) -> Result<IncrementalDocument, PdfError> {
-    let structure = load_structure(pdf)?;
-    // lopdf wants the original bytes only to write them ahead of the update, which
-    // [`UpdateOnly`] skips: a stand-in of the same length will do. Fresh zeroed memory
-    // of that size is mapped lazily and never touched but for its last byte, which
-    // lopdf reads to decide on a line break.
-    let mut stand_in = vec![0u8; pdf.len()];
-    if let (Some(last), Some(real)) = (stand_in.last_mut(), pdf.last()) {
-        *last = *real;
-    }
-    let doc = IncrementalDocument::create_from(stand_in, structure);
-    let prev = doc.get_prev_documents();
-    if prev.is_encrypted() || prev.trailer.has(b"Encrypt") {
+/// Reads `pdf`'s cross-reference data, refusing what cannot be sealed safely.
+fn open(pdf: &[u8]) -> Result<Reader<'_>, PdfError> {
+    let reader = Reader::open(pdf).map_err(unreadable)?;
+    // An incremental update would have to be encrypted under a password we do not
+    // have.
+    if reader.trailer().has(b"Encrypt") {
         return Err(PdfError::Encrypted);
     }
-    // A table rebuilt by scanning has no position to chain the update to.
-    if prev.xref_start == 0 {
-        return Err(PdfError::Unreadable(
-            "its cross-reference table is broken".into(),
-        ));
-    }
-    Ok(doc)
+    Ok(reader)
 }
 
 /// What the visible seal shows.
@@ -264,19 +181,21 @@ pub fn prepare(
     appearance: Appearance<'_>,
     now: Timestamp,
 ) -> Result<Prepared, PdfError> {
-    let mut doc = load(&pdf)?;
-    let prev = doc.get_prev_documents();
-    let page_id = *prev
-        .get_pages()
-        .get(&placement.page)
+    let reader = open(&pdf)?;
+    let (root_id, catalog) = reader.catalog().map_err(unreadable)?;
+    let (page_id, mut page, media_box) = reader
+        .page(placement.page)
+        .map_err(unreadable)?
         .ok_or(PdfError::NoSuchPage(placement.page))?;
-    let root_id = prev
-        .trailer
-        .get(b"Root")
-        .and_then(Object::as_reference)
-        .map_err(unreadable)?;
-    check_placement(prev, page_id, placement)?;
-    let existing_fields = signature_field_count(prev, root_id)?;
+    check_placement(media_box.as_ref(), placement)?;
+    let form = acro_form(&reader, &catalog)?;
+    let mut fields = match form.1.get(b"Fields") {
+        Ok(fields) => match reader.resolve(fields).map_err(unreadable)? {
+            Object::Array(fields) => fields,
+            _ => Vec::new(),
+        },
+        Err(_) => Vec::new(),
+    };
 
     // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the widget.
     let (image, mask) = match appearance {
@@ -286,11 +205,11 @@ pub fn prepare(
             .as_ref()
             .clone(),
     };
-    let new = &mut doc.new_document;
-    let mask_id = new.add_object(mask);
+    let mut update = Update::after(&pdf, reader.next_number());
+    let mask_id = update.add(&Object::Stream(mask));
     let mut image = image;
     image.dict.set("SMask", mask_id);
-    let image_id = new.add_object(image);
+    let image_id = update.add(&Object::Stream(image));
     let size = placement.size;
     let appearance = Stream::new(
         dictionary! {
@@ -300,38 +219,14 @@ pub fn prepare(
         },
         format!("q {size} 0 0 {size} 0 0 cm /Seal Do Q").into_bytes(),
     );
-    let appearance_id = new.add_object(appearance);
-
-    let mut signature = dictionary! {
-        "Type" => "Sig",
-        "Filter" => "Adobe.PPKLite",
-        "SubFilter" => "ETSI.CAdES.detached",
-        "ByteRange" => vec![
-            0.into(),
-            BYTE_RANGE_PLACEHOLDER.into(),
-            BYTE_RANGE_PLACEHOLDER.into(),
-            BYTE_RANGE_PLACEHOLDER.into(),
-        ],
-        // Written as a literal string of hex digits, in one piece: lopdf writes a hex
-        // string a formatted byte at a time, a tenth of sealing a 1 MB document. Its
-        // parentheses become angle brackets once written (same length, same offsets).
-        "Contents" => Object::String(vec![b'0'; 2 * CONTENTS_BYTES], StringFormat::Literal),
-        "M" => Object::string_literal(pdf_date(now)),
-        "Name" => text(&statement.name),
-    };
-    if let Some(reason) = &statement.reason {
-        signature.set("Reason", text(reason));
-    }
-    if let Some(location) = &statement.location {
-        signature.set("Location", text(location));
-    }
-    let signature_id = new.add_object(signature);
+    let appearance_id = update.add(&Object::Stream(appearance));
+    let (signature_id, placeholders) = update.signature(statement, now);
     let (x, y) = (placement.x, placement.y);
     let widget = dictionary! {
         "Type" => "Annot",
         "Subtype" => "Widget",
         "FT" => "Sig",
-        "T" => Object::string_literal(format!("Seal{}", existing_fields + 1)),
+        "T" => Object::string_literal(format!("Seal{}", fields.len() + 1)),
         "V" => signature_id,
         "Rect" => vec![x.into(), y.into(), (x + size).into(), (y + size).into()],
         // Print (4) and Locked (128).
@@ -339,17 +234,285 @@ pub fn prepare(
         "P" => page_id,
         "AP" => dictionary! { "N" => appearance_id },
     };
-    let widget_id = doc.new_document.add_object(widget);
-    add_annotation(&mut doc, page_id, widget_id)?;
-    add_field(&mut doc, root_id, widget_id)?;
+    let widget_id = update.add(&Object::Dictionary(widget));
 
-    let mut out = UpdateOnly {
-        skip: pdf.len(),
-        update: Vec::with_capacity(2 * CONTENTS_BYTES + 64 * 1024),
+    // The page lists the widget among its annotations (an indirect /Annots array is
+    // copied into the page).
+    let mut annots = match page.get(b"Annots") {
+        Ok(annots) => match reader.resolve(annots).map_err(unreadable)? {
+            Object::Array(annots) => annots,
+            _ => Vec::new(),
+        },
+        Err(_) => Vec::new(),
     };
-    doc.save_to(&mut out).map_err(unreadable)?;
-    drop(doc);
-    locate_and_patch(pdf, out.update)
+    annots.push(widget_id.into());
+    page.set("Annots", annots);
+    update.replace(page_id, &Object::Dictionary(page));
+
+    // The form lists the field, with /SigFlags 3 (signatures exist, append only).
+    let (form_id, mut form) = form;
+    fields.push(widget_id.into());
+    form.set("Fields", fields);
+    form.set("SigFlags", 3);
+    match form_id {
+        Some(id) => update.replace(id, &Object::Dictionary(form)),
+        None => {
+            let mut catalog = catalog;
+            catalog.set("AcroForm", form);
+            update.replace(root_id, &Object::Dictionary(catalog));
+        }
+    }
+    let update = update.finish(&reader, placeholders);
+    drop(reader);
+    Ok(Prepared {
+        original: pdf,
+        update: update.0,
+        contents: update.1,
+    })
+}
+
+/// The catalog's interactive form: its object id if it is indirect, and its
+/// dictionary (empty if there is none).
+fn acro_form(
+    reader: &Reader<'_>,
+    catalog: &Dictionary,
+) -> Result<(Option<ObjectId>, Dictionary), PdfError> {
+    match catalog.get(b"AcroForm") {
+        Ok(Object::Reference(id)) => Ok((
+            Some(*id),
+            reader
+                .dictionary(&Object::Reference(*id))
+                .map_err(unreadable)?,
+        )),
+        Ok(Object::Dictionary(form)) => Ok((None, form.clone())),
+        _ => Ok((None, Dictionary::new())),
+    }
+}
+
+/// Where the signature dictionary's placeholders are in the update.
+struct Placeholders {
+    /// The /ByteRange array.
+    byte_range: std::ops::Range<usize>,
+    /// The /Contents hex string, angle brackets included.
+    contents: std::ops::Range<usize>,
+}
+
+/// An incremental update (ISO 32000-1 §7.5.6) being written: new and replaced objects
+/// after the original bytes, then a cross-reference section of the same kind as the
+/// original's newest one, chained to it by /Prev.
+struct Update {
+    /// The original's length: offsets in the update count from there.
+    base: usize,
+    bytes: Vec<u8>,
+    /// (object id, offset in the whole file).
+    written: Vec<(ObjectId, usize)>,
+    next_number: u32,
+}
+
+impl Update {
+    fn after(original: &[u8], next_number: u32) -> Self {
+        let mut bytes = Vec::with_capacity(2 * CONTENTS_BYTES + 64 * 1024);
+        // The first object must start on a line of its own.
+        if !matches!(original.last(), Some(b'\n' | b'\r')) {
+            bytes.push(b'\n');
+        }
+        Self {
+            base: original.len(),
+            bytes,
+            written: Vec::new(),
+            next_number,
+        }
+    }
+
+    fn begin(&mut self, id: ObjectId) {
+        self.written.push((id, self.base + self.bytes.len()));
+        self.bytes
+            .extend_from_slice(format!("{} {} obj\n", id.0, id.1).as_bytes());
+    }
+
+    fn end(&mut self) {
+        self.bytes.extend_from_slice(b"\nendobj\n");
+    }
+
+    fn write(&mut self, object: &Object) {
+        // Writing into a Vec cannot fail.
+        let _ = lopdf::Writer::write_object(&mut self.bytes, object);
+    }
+
+    fn new_id(&mut self) -> ObjectId {
+        let id = (self.next_number, 0);
+        self.next_number += 1;
+        id
+    }
+
+    /// Writes `object` as a new object.
+    fn add(&mut self, object: &Object) -> ObjectId {
+        let id = self.new_id();
+        self.replace(id, object);
+        id
+    }
+
+    /// Writes `object` under `id`, replacing what the original had there.
+    fn replace(&mut self, id: ObjectId, object: &Object) {
+        self.begin(id);
+        self.write(object);
+        self.end();
+    }
+
+    /// Writes the signature dictionary with room for the signature, placeholders
+    /// that [`Update::finish`] and [`Prepared::finish`] fill in.
+    fn signature(&mut self, statement: &Statement, now: Timestamp) -> (ObjectId, Placeholders) {
+        let id = self.new_id();
+        self.begin(id);
+        self.bytes.extend_from_slice(
+            b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange ",
+        );
+        let at = self.bytes.len();
+        self.bytes
+            .extend_from_slice(format!("[0 {p} {p} {p}]", p = BYTE_RANGE_PLACEHOLDER).as_bytes());
+        let byte_range = at..self.bytes.len();
+        self.bytes.extend_from_slice(b"/Contents ");
+        let at = self.bytes.len();
+        self.bytes.push(b'<');
+        self.bytes
+            .resize(self.bytes.len() + 2 * CONTENTS_BYTES, b'0');
+        self.bytes.push(b'>');
+        let contents = at..self.bytes.len();
+        let mut entries = vec![
+            ("M", Object::string_literal(pdf_date(now))),
+            ("Name", text(&statement.name)),
+        ];
+        if let Some(reason) = &statement.reason {
+            entries.push(("Reason", text(reason)));
+        }
+        if let Some(location) = &statement.location {
+            entries.push(("Location", text(location)));
+        }
+        for (key, value) in entries {
+            self.bytes.push(b'/');
+            self.bytes.extend_from_slice(key.as_bytes());
+            self.bytes.push(b' ');
+            self.write(&value);
+        }
+        self.bytes.extend_from_slice(b">>");
+        self.end();
+        (
+            id,
+            Placeholders {
+                byte_range,
+                contents,
+            },
+        )
+    }
+
+    /// Writes the cross-reference section and trailer, then the real /ByteRange; the
+    /// update's bytes and where /Contents lies in them.
+    fn finish(
+        mut self,
+        reader: &Reader<'_>,
+        placeholders: Placeholders,
+    ) -> (Vec<u8>, std::ops::Range<usize>) {
+        let mut trailer = Dictionary::new();
+        for key in [&b"Root"[..], b"Info", b"ID"] {
+            if let Ok(value) = reader.trailer().get(key) {
+                trailer.set(key, value.clone());
+            }
+        }
+        trailer.set("Prev", reader.start() as i64);
+        let generation = |id: ObjectId| reader.generation(id.0).max(id.1);
+        if reader.newest().is_stream {
+            // A cross-reference stream, itself one of the objects it lists.
+            let id = self.new_id();
+            self.written.push((id, self.base + self.bytes.len()));
+            let offset_width = 8 - (self.base + self.bytes.len()).leading_zeros() as usize / 8;
+            let (index, rows) = self.runs(|(id, offset)| {
+                let mut row = vec![1u8];
+                row.extend_from_slice(&offset.to_be_bytes()[8 - offset_width..]);
+                row.extend_from_slice(&generation(id).to_be_bytes());
+                row
+            });
+            self.written.pop();
+            trailer.set("Type", "XRef");
+            trailer.set("Size", i64::from(self.next_number));
+            trailer.set("Index", index);
+            trailer.set(
+                "W",
+                vec![
+                    Object::Integer(1),
+                    Object::Integer(offset_width as i64),
+                    Object::Integer(2),
+                ],
+            );
+            let start = self.base + self.bytes.len();
+            self.replace(id, &Object::Stream(Stream::new(trailer, rows)));
+            self.bytes
+                .extend_from_slice(format!("startxref\n{start}\n%%EOF\n").as_bytes());
+        } else {
+            let start = self.base + self.bytes.len();
+            let (index, rows) = self.runs(|(id, offset)| {
+                format!("{offset:010} {:05} n\r\n", generation(id)).into_bytes()
+            });
+            self.bytes.extend_from_slice(b"xref\n");
+            let mut rows = rows.as_slice();
+            for pair in index.chunks(2) {
+                let (Object::Integer(first), Object::Integer(count)) = (&pair[0], &pair[1]) else {
+                    continue;
+                };
+                self.bytes
+                    .extend_from_slice(format!("{first} {count}\n").as_bytes());
+                let (these, rest) = rows.split_at(20 * *count as usize);
+                self.bytes.extend_from_slice(these);
+                rows = rest;
+            }
+            trailer.set("Size", i64::from(self.next_number));
+            self.bytes.extend_from_slice(b"trailer\n");
+            self.write(&Object::Dictionary(trailer));
+            self.bytes
+                .extend_from_slice(format!("\nstartxref\n{start}\n%%EOF\n").as_bytes());
+        }
+        // The signature covers everything but its /Contents value.
+        let Placeholders {
+            byte_range,
+            contents,
+        } = placeholders;
+        let ranges = format!(
+            "[0 {} {} {}]",
+            self.base + contents.start,
+            self.base + contents.end,
+            self.bytes.len() - contents.end
+        );
+        let padded = format!("{ranges:<width$}", width = byte_range.len());
+        self.bytes[byte_range].copy_from_slice(padded.as_bytes());
+        (self.bytes, contents)
+    }
+
+    /// The written objects in runs of consecutive numbers: the /Index pairs, and each
+    /// object's row in that order.
+    fn runs(&self, row: impl Fn((ObjectId, usize)) -> Vec<u8>) -> (Vec<Object>, Vec<u8>) {
+        let mut written = self.written.clone();
+        written.sort_by_key(|(id, _)| id.0);
+        written.dedup_by_key(|(id, _)| id.0);
+        let mut index: Vec<Object> = Vec::new();
+        let mut rows = Vec::new();
+        let mut run: Option<(u32, i64)> = None;
+        for (id, offset) in written {
+            run = match run {
+                Some((first, count)) if i64::from(first) + count == i64::from(id.0) => {
+                    Some((first, count + 1))
+                }
+                Some((first, count)) => {
+                    index.extend([i64::from(first).into(), count.into()]);
+                    Some((id.0, 1))
+                }
+                None => Some((id.0, 1)),
+            };
+            rows.extend(row((id, offset)));
+        }
+        if let Some((first, count)) = run {
+            index.extend([i64::from(first).into(), count.into()]);
+        }
+        (index, rows)
+    }
 }
 
 /// An image as compressed PDF image streams: the RGB image, and its alpha as the
@@ -406,32 +569,14 @@ fn default_streams(
     Ok(streams)
 }
 
-fn check_placement(
-    prev: &lopdf::Document,
-    page_id: ObjectId,
-    placement: &Placement,
-) -> Result<(), PdfError> {
+fn check_placement(media_box: Option<&Object>, placement: &Placement) -> Result<(), PdfError> {
     if !(placement.size.is_finite() && placement.size >= 20.0 && placement.size <= 600.0) {
         return Err(PdfError::Placement("size: 20 to 600 points".into()));
     }
     if !(placement.x.is_finite() && placement.y.is_finite()) {
         return Err(PdfError::Placement("x, y: numbers".into()));
     }
-    let media_box = prev
-        .get_dictionary(page_id)
-        .ok()
-        .and_then(|page| page.get(b"MediaBox").ok())
-        .or_else(|| {
-            // Inherited from the page tree.
-            let parent = prev.get_dictionary(page_id).ok()?.get(b"Parent").ok()?;
-            prev.get_dictionary(parent.as_reference().ok()?)
-                .ok()?
-                .get(b"MediaBox")
-                .ok()
-        });
-    if let Some(media_box) = media_box
-        && let Ok(Object::Array(bounds)) = resolve(prev, media_box)
-    {
+    if let Some(Object::Array(bounds)) = media_box {
         let number = |o: &Object| o.as_float().ok();
         if let [Some(x0), Some(y0), Some(x1), Some(y1)] =
             [0, 1, 2, 3].map(|i| bounds.get(i).and_then(number))
@@ -448,130 +593,11 @@ fn check_placement(
     Ok(())
 }
 
-fn signature_field_count(prev: &lopdf::Document, root_id: ObjectId) -> Result<usize, PdfError> {
-    let catalog = prev.get_dictionary(root_id).map_err(unreadable)?;
-    let Ok(form) = catalog.get(b"AcroForm") else {
-        return Ok(0);
-    };
-    let form = resolve(prev, form)?.as_dict().map_err(unreadable)?;
-    let Ok(fields) = form.get(b"Fields") else {
-        return Ok(0);
-    };
-    Ok(resolve(prev, fields)?.as_array().map(Vec::len).unwrap_or(0))
-}
-
-/// Adds the widget to the page's /Annots (inline or an indirect array).
-fn add_annotation(
-    doc: &mut IncrementalDocument,
-    page_id: ObjectId,
-    widget_id: ObjectId,
-) -> Result<(), PdfError> {
-    doc.opt_clone_object_to_new_document(page_id)
-        .map_err(unreadable)?;
-    let annots = doc
-        .new_document
-        .get_dictionary(page_id)
-        .map_err(unreadable)?
-        .get(b"Annots")
-        .ok()
-        .cloned();
-    let mut list = match &annots {
-        Some(Object::Reference(id)) => doc
-            .get_prev_documents()
-            .get_object(*id)
-            .and_then(Object::as_array)
-            .map_err(unreadable)?
-            .clone(),
-        Some(Object::Array(items)) => items.clone(),
-        _ => Vec::new(),
-    };
-    list.push(widget_id.into());
-    doc.new_document
-        .get_dictionary_mut(page_id)
-        .map_err(unreadable)?
-        .set("Annots", list);
-    Ok(())
-}
-
-/// Adds the field to the catalog's /AcroForm /Fields, with /SigFlags 3.
-fn add_field(
-    doc: &mut IncrementalDocument,
-    root_id: ObjectId,
-    widget_id: ObjectId,
-) -> Result<(), PdfError> {
-    let prev = doc.get_prev_documents();
-    let catalog = prev.get_dictionary(root_id).map_err(unreadable)?;
-    let (form_ref, mut form) = match catalog.get(b"AcroForm") {
-        Ok(Object::Reference(id)) => (
-            Some(*id),
-            prev.get_dictionary(*id).map_err(unreadable)?.clone(),
-        ),
-        Ok(Object::Dictionary(form)) => (None, form.clone()),
-        _ => (None, Dictionary::new()),
-    };
-    let mut fields = match form.get(b"Fields") {
-        Ok(fields) => resolve(prev, fields)?
-            .as_array()
-            .map_err(unreadable)?
-            .clone(),
-        Err(_) => Vec::new(),
-    };
-    fields.push(widget_id.into());
-    form.set("Fields", fields);
-    form.set("SigFlags", 3);
-    match form_ref {
-        Some(id) => {
-            doc.new_document.set_object(id, form);
-        }
-        None => {
-            doc.opt_clone_object_to_new_document(root_id)
-                .map_err(unreadable)?;
-            doc.new_document
-                .get_dictionary_mut(root_id)
-                .map_err(unreadable)?
-                .set("AcroForm", form);
-        }
-    }
-    Ok(())
-}
-
-/// Finds the placeholders in the update, writes the real /ByteRange (offsets in the
-/// whole file: the update follows the original), and returns where /Contents lies.
-fn locate_and_patch(original: Vec<u8>, mut update: Vec<u8>) -> Result<Prepared, PdfError> {
-    // The signature dictionary is written after every object the update copies from
-    // the document, so its placeholders are the last ones even if a page happens to
-    // contain the same bytes.
-    let find =
-        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).rposition(|w| w == needle);
-    let placeholder = format!("[0 {p} {p} {p}]", p = BYTE_RANGE_PLACEHOLDER);
-    let range_at = find(&update, placeholder.as_bytes())
-        .ok_or_else(|| PdfError::Unreadable("ByteRange placeholder not written".into()))?;
-    let zeros = format!("({})", "0".repeat(2 * CONTENTS_BYTES));
-    let start = find(&update, zeros.as_bytes())
-        .ok_or_else(|| PdfError::Unreadable("Contents placeholder not written".into()))?;
-    let contents = start..start + zeros.len();
-    update[contents.start] = b'<';
-    update[contents.end - 1] = b'>';
-    let ranges = format!(
-        "[0 {} {} {}]",
-        original.len() + contents.start,
-        original.len() + contents.end,
-        update.len() - contents.end
-    );
-    let padded = format!("{ranges:<width$}", width = placeholder.len());
-    update[range_at..range_at + padded.len()].copy_from_slice(padded.as_bytes());
-    Ok(Prepared {
-        original,
-        update,
-        contents,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sample(filler: usize) -> Vec<u8> {
+    fn sample(filler: usize, modern: bool) -> Vec<u8> {
         let mut doc = lopdf::Document::with_version("1.7");
         let pages_id = doc.new_object_id();
         let content = doc.add_object(Stream::new(dictionary! {}, b"BT ET".to_vec()));
@@ -590,13 +616,73 @@ mod tests {
         let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
         doc.trailer.set("Root", catalog);
         let mut out = Vec::new();
-        doc.save_to(&mut out).unwrap();
+        if modern {
+            // Cross-reference and object streams (PDF 1.5).
+            doc.save_modern(&mut out).unwrap();
+        } else {
+            doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
+            doc.save_to(&mut out).unwrap();
+        }
         out
+    }
+
+    fn seal(pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let placement = Placement {
+            page: 1,
+            x: 100.0,
+            y: 100.0,
+            size: 100.0,
+        };
+        let prepared = prepare(
+            pdf.to_vec(),
+            &placement,
+            &Statement::default(),
+            Appearance::Stamp {
+                department: "国家市场监督管理总局",
+                seal: "电子证照专用章",
+            },
+            Timestamp::now(),
+        )?;
+        Ok(prepared.finish(b"cms")?.to_vec())
+    }
+
+    #[test]
+    fn a_second_seal_chains_to_the_first_in_the_original_s_kind_of_table() {
+        for modern in [false, true] {
+            let pdf = sample(1_000, modern);
+            let once = seal(&pdf).unwrap_or_else(|e| panic!("{e}"));
+            let twice = seal(&once).unwrap_or_else(|e| panic!("{e}"));
+            let reader = Reader::open(&twice).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(reader.newest().is_stream, modern);
+            let (_, page, _) = reader.page(1).unwrap().unwrap();
+            assert_eq!(page.get(b"Annots").unwrap().as_array().unwrap().len(), 2);
+            let (_, catalog) = reader.catalog().unwrap();
+            let form = reader
+                .dictionary(catalog.get(b"AcroForm").unwrap())
+                .unwrap();
+            let fields = form.get(b"Fields").unwrap().as_array().unwrap();
+            assert_eq!(fields.len(), 2);
+            for field in fields {
+                let field = reader.dictionary(field).unwrap();
+                let signature = reader.dictionary(field.get(b"V").unwrap()).unwrap();
+                let range = signature.get(b"ByteRange").unwrap().as_array().unwrap();
+                let [_, b, c, _] = [0, 1, 2, 3].map(|i| range[i].as_i64().unwrap() as usize);
+                assert_eq!((twice[b], twice[c - 1]), (b'<', b'>'));
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_documents_are_refused_without_a_panic() {
+        let pdf = sample(1_000, true);
+        for end in (0..pdf.len() - 8).step_by(7) {
+            assert!(seal(&pdf[..end]).is_err(), "{end}");
+        }
     }
 
     #[test]
     fn a_large_stream_does_not_stop_a_seal_and_the_original_bytes_stay() {
-        let pdf = sample(200_000);
+        let pdf = sample(200_000, false);
         let placement = Placement {
             page: 1,
             x: 100.0,
@@ -621,7 +707,15 @@ mod tests {
         let sealed = prepared.finish(b"cms").unwrap_or_else(|e| panic!("{e}"));
         let whole = sealed.to_vec();
         assert!(whole.starts_with(&pdf));
-        // The sealed file parses, with the update chained to the original.
-        load_structure(&whole).unwrap_or_else(|e| panic!("{e}"));
+        // The sealed file reads, with the update chained to the original, and its
+        // page lists the widget.
+        let reader = Reader::open(&whole).unwrap_or_else(|e| panic!("{e}"));
+        let original = Reader::open(&pdf).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            reader.trailer().get(b"Prev").unwrap(),
+            &Object::Integer(original.start() as i64)
+        );
+        let (_, page, _) = reader.page(1).unwrap().unwrap();
+        assert_eq!(page.get(b"Annots").unwrap().as_array().unwrap().len(), 1);
     }
 }

@@ -18,6 +18,7 @@ use tongban_crypto::pki::Pki;
 use tongban_store::Store;
 
 use crate::error::SealError;
+use crate::pdf::{Entry, Reader};
 
 /// ETSI EN 319 102-1 §5.1.3 main indications.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -536,38 +537,71 @@ fn pdf_time(object: &lopdf::Object) -> Option<Timestamp> {
     Some(Timestamp::from(date.with_time(clock).assume_utc()))
 }
 
-fn object_span(doc: &lopdf::Document, pdf: &[u8], id: lopdf::ObjectId) -> Option<(usize, usize)> {
-    let offset = match doc.reference_table.get(id.0)? {
-        lopdf::xref::XrefEntry::Normal { offset, .. } => usize::try_from(*offset).ok()?,
-        _ => return None,
+/// The signature fields of the document's form (§12.7.3, §12.7.4.5): name and the
+/// reference to each one's signature value.
+fn signature_fields(reader: &Reader<'_>) -> Result<Vec<(Option<String>, lopdf::ObjectId)>, String> {
+    use lopdf::Object;
+    let (_, catalog) = reader.catalog().map_err(|e| e.to_string())?;
+    let Ok(form) = catalog.get(b"AcroForm") else {
+        return Ok(Vec::new());
     };
-    let end = offset + pdf.get(offset..)?.windows(6).position(|w| w == b"endobj")?;
-    Some((offset, end))
-}
-
-fn pdf_signatures(pdf: &[u8], doc: &lopdf::Document) -> Result<Vec<PdfSignature>, String> {
+    let form = reader.dictionary(form).map_err(|e| e.to_string())?;
+    let fields = match form.get(b"Fields") {
+        Ok(fields) => match reader.resolve(fields).map_err(|e| e.to_string())? {
+            Object::Array(fields) => fields,
+            _ => Vec::new(),
+        },
+        Err(_) => Vec::new(),
+    };
+    // Depth first through /Kids; /FT is inherited from the parent field.
+    let mut stack: Vec<(Object, bool)> = fields.into_iter().rev().map(|f| (f, false)).collect();
+    let mut visited = std::collections::HashSet::new();
     let mut found = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for object in doc.objects.values() {
-        let Ok(field) = object.as_dict() else {
+    while let Some((node, inherited_sig)) = stack.pop() {
+        if let Object::Reference(id) = node
+            && !visited.insert(id)
+        {
+            continue;
+        }
+        if visited.len() > 10_000 {
+            return Err("the form has more than 10 000 fields".into());
+        }
+        let Ok(field) = reader.dictionary(&node) else {
             continue;
         };
-        if field.get(b"FT").and_then(lopdf::Object::as_name).ok() != Some(b"Sig".as_slice()) {
-            continue;
+        let is_sig = match field.get(b"FT") {
+            Ok(Object::Name(kind)) => kind == b"Sig",
+            _ => inherited_sig,
+        };
+        if let Ok(kids) = field.get(b"Kids")
+            && let Ok(Object::Array(kids)) = reader.resolve(kids)
+        {
+            stack.extend(kids.into_iter().rev().map(|k| (k, is_sig)));
         }
         // Our signature values are indirect objects: their place in the file is what
         // ties a ByteRange to them.
-        let Ok(lopdf::Object::Reference(value_id)) = field.get(b"V") else {
-            continue;
-        };
-        if !seen.insert(*value_id) {
+        if is_sig && let Ok(Object::Reference(value)) = field.get(b"V") {
+            let name = match field.get(b"T") {
+                Ok(Object::String(bytes, _)) => Some(String::from_utf8_lossy(bytes).into_owned()),
+                _ => None,
+            };
+            found.push((name, *value));
+        }
+    }
+    Ok(found)
+}
+
+fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, String> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (field, value_id) in signature_fields(reader)? {
+        if !seen.insert(value_id) {
             continue;
         }
         if seen.len() > MAX_SIGNATURES {
             return Err(format!("more than {MAX_SIGNATURES} signatures"));
         }
-        let value = doc.get_object(*value_id).map_err(|e| e.to_string())?;
-        let Ok(signature) = value.as_dict() else {
+        let Ok(signature) = reader.dictionary(&lopdf::Object::Reference(value_id)) else {
             continue;
         };
         let range: Vec<usize> = signature
@@ -585,16 +619,11 @@ fn pdf_signatures(pdf: &[u8], doc: &lopdf::Document) -> Result<Vec<PdfSignature>
             _ => return Err("a signature has no /Contents".into()),
         };
         found.push(PdfSignature {
-            field: field.get(b"T").ok().and_then(|t| match t {
-                lopdf::Object::String(bytes, _) => {
-                    Some(String::from_utf8_lossy(bytes).into_owned())
-                }
-                _ => None,
-            }),
+            field,
             range: [a, b, c, d],
             contents,
             claimed: signature.get(b"M").ok().and_then(pdf_time),
-            object_span: object_span(doc, pdf, *value_id),
+            object_span: reader.span(value_id.0).map(|span| (span.start, span.end)),
         });
     }
     found.sort_by_key(|s| s.range[2] + s.range[3]);
@@ -612,10 +641,8 @@ fn hex_equals(hex: &[u8], bytes: &[u8]) -> bool {
 
 /// Where each revision of the file ends: just past each `%%EOF`.
 fn revision_markers(pdf: &[u8]) -> Vec<usize> {
-    pdf.windows(5)
-        .enumerate()
-        .filter(|(_, w)| *w == b"%%EOF")
-        .map(|(i, _)| i + 5)
+    memchr::memmem::find_iter(pdf, b"%%EOF")
+        .map(|i| i + 5)
         .collect()
 }
 
@@ -637,8 +664,8 @@ struct Examined {
     cms_and_digest: Option<(Vec<u8>, [u8; 32])>,
 }
 
-fn examine(pdf: &[u8], doc: &lopdf::Document) -> Result<Vec<Examined>, String> {
-    let signatures = pdf_signatures(pdf, doc)?;
+fn examine(pdf: &[u8], reader: &Reader<'_>) -> Result<Vec<Examined>, String> {
+    let signatures = pdf_signatures(reader)?;
     Ok(signatures
         .into_iter()
         .map(|signature| {
@@ -672,20 +699,16 @@ fn examine(pdf: &[u8], doc: &lopdf::Document) -> Result<Vec<Examined>, String> {
         .collect())
 }
 
-/// Whether the revision between `from` and `to` (file offsets just past `%%EOF`) only
-/// adds a signature: new signature dictionaries, widgets, their appearances and images;
+/// Whether the revision `after` (a prefix of the file, read up to a `%%EOF`) only adds
+/// a signature to `before`: new signature dictionaries, widgets, their appearances and images;
 /// the catalog changed only in /AcroForm, pages only in /Annots, the form only in
 /// /Fields and /SigFlags. Anything else (page contents, resources, other objects)
 /// is a change the earlier signatures did not cover.
-fn only_adds_a_signature(
-    before: &lopdf::Document,
-    after: &lopdf::Document,
-    from: usize,
-    to: usize,
-) -> bool {
+fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
+    use lopdf::Object;
     let name = |dict: &lopdf::Dictionary, key: &[u8]| {
         dict.get(key)
-            .and_then(lopdf::Object::as_name)
+            .and_then(Object::as_name)
             .ok()
             .map(<[u8]>::to_vec)
     };
@@ -698,27 +721,29 @@ fn only_adds_a_signature(
             .collect();
         keys.into_iter().all(|k| old.get(k).ok() == new.get(k).ok())
     };
-    let defined_here = |id: lopdf::ObjectId| match after.reference_table.get(id.0) {
-        Some(lopdf::xref::XrefEntry::Normal { offset, .. }) => {
-            (from..to).contains(&usize::try_from(*offset).unwrap_or(usize::MAX))
+    // Every object the revision's section lists, against what the revision before had
+    // under that number: a section may also list objects it did not change, or point
+    // back at an older definition, which is a change like any other.
+    after.newest().entries.iter().all(|(number, entry)| {
+        if *number == 0 {
+            // The head of the free list.
+            return true;
         }
-        Some(lopdf::xref::XrefEntry::Compressed { container, .. }) => {
-            match after.reference_table.get(*container) {
-                Some(lopdf::xref::XrefEntry::Normal { offset, .. }) => {
-                    (from..to).contains(&usize::try_from(*offset).unwrap_or(usize::MAX))
-                }
-                _ => true,
-            }
-        }
-        _ => false,
-    };
-    after
-        .objects
-        .iter()
-        .filter(|(id, _)| defined_here(**id))
-        .all(|(id, object)| match (before.objects.get(id), object) {
+        let new = match entry {
+            Entry::Free => Object::Null,
+            _ => match after.get((*number, after.generation(*number))) {
+                Ok(new) => new,
+                Err(_) => return false,
+            },
+        };
+        let old = match before.get((*number, before.generation(*number))) {
+            Ok(Object::Null) => None,
+            Ok(old) => Some(old),
+            Err(_) => return false,
+        };
+        match (old, new) {
             // Cross-reference and object streams carry the update itself.
-            (_, lopdf::Object::Stream(stream))
+            (_, Object::Stream(stream))
                 if matches!(
                     name(&stream.dict, b"Type").as_deref(),
                     Some(b"XRef" | b"ObjStm")
@@ -726,34 +751,35 @@ fn only_adds_a_signature(
             {
                 true
             }
-            (None, lopdf::Object::Stream(stream)) => {
+            (None, Object::Stream(stream)) => {
                 matches!(
                     name(&stream.dict, b"Subtype").as_deref(),
                     Some(b"Image" | b"Form")
                 )
             }
-            (None, lopdf::Object::Dictionary(dict)) => {
+            (None, Object::Dictionary(dict)) => {
                 matches!(
-                    name(dict, b"Type").as_deref(),
+                    name(&dict, b"Type").as_deref(),
                     Some(b"Sig" | b"DocTimeStamp")
-                ) || (name(dict, b"Subtype").as_deref() == Some(b"Widget")
-                    && name(dict, b"FT").as_deref() == Some(b"Sig"))
+                ) || (name(&dict, b"Subtype").as_deref() == Some(b"Widget")
+                    && name(&dict, b"FT").as_deref() == Some(b"Sig"))
                     || dict.has(b"Fields")
             }
-            (None, lopdf::Object::Array(_)) => true,
+            (None, Object::Array(_) | Object::Null) => true,
             (Some(old), new) if old == new => true,
-            (Some(lopdf::Object::Dictionary(old)), lopdf::Object::Dictionary(new)) => {
-                match name(new, b"Type").as_deref() {
-                    Some(b"Catalog") => same_but(old, new, &[b"AcroForm", b"Perms", b"DSS"]),
-                    Some(b"Page") => same_but(old, new, &[b"Annots"]),
-                    _ if new.has(b"Fields") => same_but(old, new, &[b"Fields", b"SigFlags"]),
+            (Some(Object::Dictionary(old)), Object::Dictionary(new)) => {
+                match name(&new, b"Type").as_deref() {
+                    Some(b"Catalog") => same_but(&old, &new, &[b"AcroForm", b"Perms", b"DSS"]),
+                    Some(b"Page") => same_but(&old, &new, &[b"Annots"]),
+                    _ if new.has(b"Fields") => same_but(&old, &new, &[b"Fields", b"SigFlags"]),
                     _ => false,
                 }
             }
             // An indirect /Annots or /Fields array may only grow.
-            (Some(lopdf::Object::Array(old)), lopdf::Object::Array(new)) => new.starts_with(old),
+            (Some(Object::Array(old)), Object::Array(new)) => new.starts_with(&old),
             _ => false,
-        })
+        }
+    })
 }
 
 async fn verify_pdf(
@@ -763,15 +789,18 @@ async fn verify_pdf(
 ) -> Result<Vec<SignatureReport>, SealError> {
     // Parsing and hashing a large PDF is CPU work: off the async workers.
     let examined = tokio::task::spawn_blocking(move || {
-        let whole = crate::pdf::load_structure(&pdf).map_err(|e| e.to_string())?;
+        let whole = Reader::open(&pdf).map_err(|e| e.to_string())?;
+        if whole.trailer().has(b"Encrypt") {
+            return Err("the PDF is encrypted".into());
+        }
         let examined = examine(&pdf, &whole)?;
         // Each revision: where its %%EOF ends, where its end-of-line ends, and (for all
-        // but the first) whether it only adds a signature. Each revision's structure is
-        // parsed once; the last one is the whole file's.
+        // but the first) whether it only adds a signature. Each revision's
+        // cross-reference data is read once; the last one is the whole file's.
         let markers = revision_markers(&pdf);
-        let earlier: Vec<Option<lopdf::Document>> = markers[..markers.len().saturating_sub(1)]
+        let earlier: Vec<Option<Reader<'_>>> = markers[..markers.len().saturating_sub(1)]
             .iter()
-            .map(|&end| crate::pdf::load_structure(&pdf[..end]).ok())
+            .map(|&end| Reader::open(&pdf[..end]).ok())
             .collect();
         let structure = |i: usize| match earlier.get(i) {
             Some(parsed) => parsed.as_ref(),
@@ -789,9 +818,7 @@ async fn verify_pdf(
                         .count(),
                 only_adds_a_signature: i > 0
                     && match (structure(i - 1), structure(i)) {
-                        (Some(before), Some(after)) => {
-                            only_adds_a_signature(before, after, markers[i - 1], end)
-                        }
+                        (Some(before), Some(after)) => only_adds_a_signature(before, after),
                         _ => false,
                     },
             })

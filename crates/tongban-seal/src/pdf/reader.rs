@@ -1,0 +1,1083 @@
+//! A PDF read where it lies (ISO 32000-1 §7.3, §7.5): the cross-reference sections from
+//! the last `startxref` back along /Prev, then each object only when asked for, parsed
+//! at its offset. Stream data is never copied, but for object and cross-reference
+//! streams, which are decompressed within a bound. Sealing and validation read a few
+//! dictionaries of documents that may be 100 MB of page images; a parser that loads
+//! every object first would copy all of them.
+//!
+//! Nothing is repaired: a cross-reference table that points at the wrong bytes makes
+//! the document unreadable, since an incremental update must chain to the table the
+//! document has.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::rc::Rc;
+
+use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat};
+
+/// Why a PDF cannot be read, for people.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+fn malformed<T>(message: impl Into<String>) -> Result<T, Malformed> {
+    Err(Malformed(message.into()))
+}
+
+/// Largest object or cross-reference stream accepted once decompressed: a bound on
+/// "decompression bombs" in documents anyone may upload to verification.
+const MAX_STRUCTURE_STREAM_BYTES: usize = 32 * 1024 * 1024;
+/// Arrays and dictionaries nested deeper than this are refused (the parser recurses).
+const MAX_NESTING: usize = 64;
+/// Cross-reference sections followed at most (one per revision).
+const MAX_SECTIONS: usize = 4_096;
+/// ISO 32000-1 Annex C: the largest object number.
+const MAX_OBJECT_NUMBER: u64 = 8_388_607;
+/// References followed at most while reading one object (a /Length, an object stream).
+const MAX_INDIRECTION: usize = 8;
+
+/// Where an object is, per the cross-reference data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// At this byte offset, with this generation number.
+    At {
+        /// Offset of `N G obj`.
+        offset: usize,
+        /// Generation number.
+        generation: u16,
+    },
+    /// The `index`-th object of the object stream numbered `stream`.
+    InStream {
+        /// The object stream's object number.
+        stream: u32,
+        /// Position within it.
+        index: u32,
+    },
+    /// Free: the object does not exist (any more).
+    Free,
+}
+
+/// One cross-reference section: what one revision defined.
+#[derive(Debug)]
+pub struct Section {
+    /// Offset of its `xref` keyword or cross-reference stream.
+    pub start: usize,
+    /// Whether it is a cross-reference stream (PDF 1.5).
+    pub is_stream: bool,
+    /// Its entries, in the order written.
+    pub entries: Vec<(u32, Entry)>,
+}
+
+/// A decompressed object stream: its data and where each member starts.
+struct ObjectStream {
+    data: Vec<u8>,
+    /// (object number, offset in `data`).
+    members: Vec<(u32, usize)>,
+}
+
+/// A PDF's cross-reference data, with objects read on demand.
+pub struct Reader<'a> {
+    pdf: &'a [u8],
+    /// The newest trailer (of a cross-reference stream: its dictionary).
+    trailer: Dictionary,
+    /// The newest `startxref` offset.
+    start: usize,
+    /// Every object's newest entry.
+    table: HashMap<u32, Entry>,
+    /// Newest first.
+    sections: Vec<Section>,
+    object_streams: RefCell<HashMap<u32, Rc<ObjectStream>>>,
+}
+
+impl<'a> Reader<'a> {
+    /// Reads the cross-reference data of `pdf`, which must be a whole PDF (header,
+    /// `startxref` and `%%EOF` at its end).
+    pub fn open(pdf: &'a [u8]) -> Result<Self, Malformed> {
+        if !pdf.starts_with(b"%PDF-") {
+            return malformed("it does not start with %PDF-");
+        }
+        let tail_from = pdf.len().saturating_sub(1024);
+        let tail = &pdf[tail_from..];
+        if memchr::memmem::rfind(tail, b"%%EOF").is_none() {
+            return malformed("no %%EOF at its end (truncated?)");
+        }
+        let Some(at) = memchr::memmem::rfind(tail, b"startxref") else {
+            return malformed("no startxref at its end");
+        };
+        let mut lexer = Lexer::new(pdf, tail_from + at + b"startxref".len());
+        let start = lexer.offset()?;
+        let mut reader = Self {
+            pdf,
+            trailer: Dictionary::new(),
+            start,
+            table: HashMap::new(),
+            sections: Vec::new(),
+            object_streams: RefCell::new(HashMap::new()),
+        };
+        let mut next = Some(start);
+        let mut seen = HashSet::new();
+        while let Some(offset) = next {
+            if !seen.insert(offset) || reader.sections.len() >= MAX_SECTIONS {
+                return malformed("its cross-reference sections form a loop");
+            }
+            let (mut section, trailer) = reader.section_at(offset)?;
+            // A hybrid file's table names its compressed objects in a stream beside it
+            // (§7.5.8.4); the table's own entries come first.
+            if !section.is_stream
+                && let Ok(Object::Integer(stream_at)) = trailer.get(b"XRefStm")
+            {
+                let stream_at =
+                    usize::try_from(*stream_at).or_else(|_| malformed("a negative /XRefStm"))?;
+                let (extra, _) = reader.section_at(stream_at)?;
+                section.entries.extend(extra.entries);
+            }
+            for (number, entry) in &section.entries {
+                reader.table.entry(*number).or_insert(*entry);
+            }
+            next = match trailer.get(b"Prev") {
+                Ok(Object::Integer(prev)) => {
+                    Some(usize::try_from(*prev).or_else(|_| malformed("a negative /Prev"))?)
+                }
+                _ => None,
+            };
+            if reader.sections.is_empty() {
+                reader.trailer = trailer;
+            }
+            reader.sections.push(section);
+        }
+        Ok(reader)
+    }
+
+    /// The newest trailer.
+    pub fn trailer(&self) -> &Dictionary {
+        &self.trailer
+    }
+
+    /// Offset of the newest cross-reference section (what an update's /Prev names).
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    /// The newest cross-reference section: what the last revision defined.
+    pub fn newest(&self) -> &Section {
+        // `open` reads at least one section or fails.
+        &self.sections[0]
+    }
+
+    /// One more than the largest object number in use: where new objects start.
+    pub fn next_number(&self) -> u32 {
+        let declared = match self.trailer.get(b"Size") {
+            Ok(Object::Integer(size)) => u32::try_from(*size).unwrap_or(0),
+            _ => 0,
+        };
+        let used = self.table.keys().max().map_or(0, |n| n + 1);
+        declared.max(used).max(1)
+    }
+
+    /// The newest entry for object `number`.
+    pub fn entry(&self, number: u32) -> Option<Entry> {
+        self.table.get(&number).copied()
+    }
+
+    /// The generation number `number` has, 0 for compressed or unknown objects.
+    pub fn generation(&self, number: u32) -> u16 {
+        match self.entry(number) {
+            Some(Entry::At { generation, .. }) => generation,
+            _ => 0,
+        }
+    }
+
+    /// Object `id`: `Null` if it does not exist (§7.3.10). Streams come without their
+    /// data.
+    pub fn get(&self, id: ObjectId) -> Result<Object, Malformed> {
+        self.get_nested(id, 0)
+    }
+
+    /// `object` itself, or what it refers to.
+    pub fn resolve(&self, object: &Object) -> Result<Object, Malformed> {
+        match object {
+            Object::Reference(id) => self.get(*id),
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// The dictionary `object` is or refers to.
+    pub fn dictionary(&self, object: &Object) -> Result<Dictionary, Malformed> {
+        match self.resolve(object)? {
+            Object::Dictionary(dict) => Ok(dict),
+            Object::Stream(stream) => Ok(stream.dict),
+            _ => malformed("a dictionary was expected"),
+        }
+    }
+
+    /// Where object `number` lies in the file, from `N G obj` to past `endobj`, if it
+    /// is not compressed.
+    pub fn span(&self, number: u32) -> Option<Range<usize>> {
+        let Some(Entry::At { offset, generation }) = self.entry(number) else {
+            return None;
+        };
+        let read = self
+            .read_at(self.pdf, offset, Some((number, generation)), 0)
+            .ok()?;
+        Some(offset..read.end)
+    }
+
+    /// The document catalog.
+    pub fn catalog(&self) -> Result<(ObjectId, Dictionary), Malformed> {
+        let Ok(Object::Reference(root)) = self.trailer.get(b"Root") else {
+            return malformed("the trailer names no catalog");
+        };
+        Ok((*root, self.dictionary(&Object::Reference(*root))?))
+    }
+
+    /// Page `number` (from 1): its id, its dictionary, and its /MediaBox (its own or
+    /// inherited from the page tree), or `None` if there is no such page.
+    pub fn page(
+        &self,
+        number: u32,
+    ) -> Result<Option<(ObjectId, Dictionary, Option<Object>)>, Malformed> {
+        let (_, catalog) = self.catalog()?;
+        let Ok(Object::Reference(tree)) = catalog.get(b"Pages") else {
+            return malformed("the catalog has no page tree");
+        };
+        let mut node = *tree;
+        let Some(mut remaining) = number.checked_sub(1) else {
+            return Ok(None);
+        };
+        let mut media_box = None;
+        let mut visited = HashSet::new();
+        loop {
+            if !visited.insert(node) || visited.len() > 100_000 {
+                return malformed("the page tree has a loop");
+            }
+            let dict = self.dictionary(&Object::Reference(node))?;
+            if let Ok(own) = dict.get(b"MediaBox") {
+                media_box = Some(self.resolve(own)?);
+            }
+            let Ok(kids) = dict.get(b"Kids") else {
+                // A leaf: a page.
+                return Ok((remaining == 0).then_some((node, dict, media_box)));
+            };
+            let Object::Array(kids) = self.resolve(kids)? else {
+                return malformed("a page tree node's /Kids is not an array");
+            };
+            let mut chosen = None;
+            for kid in kids {
+                let Object::Reference(kid) = kid else {
+                    return malformed("a page tree node's kid is not a reference");
+                };
+                let kid_dict = self.dictionary(&Object::Reference(kid))?;
+                let count = if kid_dict.has(b"Kids") {
+                    match self.resolve(kid_dict.get(b"Count").unwrap_or(&Object::Null))? {
+                        Object::Integer(count) => u32::try_from(count).unwrap_or(0),
+                        _ => return malformed("a page tree node has no /Count"),
+                    }
+                } else {
+                    1
+                };
+                if remaining < count {
+                    chosen = Some(kid);
+                    break;
+                }
+                remaining -= count;
+            }
+            match chosen {
+                Some(kid) => node = kid,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    fn get_nested(&self, id: ObjectId, depth: usize) -> Result<Object, Malformed> {
+        if depth > MAX_INDIRECTION {
+            return malformed("references nest too deep");
+        }
+        let (number, generation) = id;
+        match self.entry(number) {
+            None | Some(Entry::Free) => Ok(Object::Null),
+            Some(Entry::At {
+                offset,
+                generation: current,
+            }) => {
+                if current != generation {
+                    return Ok(Object::Null);
+                }
+                Ok(self.read_at(self.pdf, offset, Some(id), depth)?.object)
+            }
+            Some(Entry::InStream { stream, index }) => {
+                let stream = self.object_stream(stream, depth)?;
+                let at = match stream.members.get(index as usize) {
+                    Some((n, at)) if *n == number => *at,
+                    // The index is a hint; the header says which object is where.
+                    _ => match stream.members.iter().find(|(n, _)| *n == number) {
+                        Some((_, at)) => *at,
+                        None => return Ok(Object::Null),
+                    },
+                };
+                let mut lexer = Lexer::new(&stream.data, at);
+                lexer.object(0)
+            }
+        }
+    }
+
+    fn object_stream(&self, number: u32, depth: usize) -> Result<Rc<ObjectStream>, Malformed> {
+        if let Some(stream) = self.object_streams.borrow().get(&number) {
+            return Ok(stream.clone());
+        }
+        let Some(Entry::At { offset, generation }) = self.entry(number) else {
+            return malformed(format!("object stream {number} is missing"));
+        };
+        let read = self.read_at(self.pdf, offset, Some((number, generation)), depth + 1)?;
+        let (Object::Stream(stream), Some(data)) = (read.object, read.data) else {
+            return malformed(format!("object {number} is not an object stream"));
+        };
+        let count = integer(&stream.dict, b"N")?;
+        let first = integer(&stream.dict, b"First")?;
+        let data = decode(stream.dict, &self.pdf[data])?;
+        let mut header = Lexer::new(&data, 0);
+        let mut members = Vec::new();
+        for _ in 0..count.min(data.len()) {
+            let member = header.integer_below(MAX_OBJECT_NUMBER + 1)?;
+            let at = first.saturating_add(header.offset()?);
+            members.push((u32::try_from(member).unwrap_or(u32::MAX), at));
+        }
+        let stream = Rc::new(ObjectStream { data, members });
+        self.object_streams
+            .borrow_mut()
+            .insert(number, stream.clone());
+        Ok(stream)
+    }
+
+    /// The cross-reference section at `offset` and its trailer.
+    fn section_at(&self, offset: usize) -> Result<(Section, Dictionary), Malformed> {
+        let mut lexer = Lexer::new(self.pdf, offset);
+        lexer.skip_space();
+        if lexer.keyword(b"xref") {
+            return self.table_at(lexer, offset);
+        }
+        let read = self
+            .read_at(self.pdf, offset, None, 0)
+            .or_else(|_| malformed("its cross-reference table is broken"))?;
+        let (Object::Stream(stream), Some(data)) = (read.object, read.data) else {
+            return malformed("its cross-reference table is broken");
+        };
+        if stream.dict.get(b"Type").and_then(Object::as_name).ok() != Some(b"XRef".as_slice()) {
+            return malformed("its cross-reference table is broken");
+        }
+        let trailer = stream.dict.clone();
+        let widths: Vec<usize> = match trailer.get(b"W") {
+            Ok(Object::Array(w)) => w
+                .iter()
+                .map(|w| match w {
+                    Object::Integer(w @ 0..=8) => Ok(*w as usize),
+                    _ => malformed("a cross-reference stream's /W is invalid"),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return malformed("a cross-reference stream has no /W"),
+        };
+        let [w0, w1, w2] = widths[..] else {
+            return malformed("a cross-reference stream's /W is not three numbers");
+        };
+        let size = integer(&trailer, b"Size")?;
+        let ranges: Vec<(usize, usize)> = match trailer.get(b"Index") {
+            Ok(Object::Array(index)) => index
+                .chunks(2)
+                .map(|pair| match pair {
+                    [Object::Integer(first), Object::Integer(count)] => Ok((
+                        usize::try_from(*first).or_else(|_| malformed("a negative /Index"))?,
+                        usize::try_from(*count).or_else(|_| malformed("a negative /Index"))?,
+                    )),
+                    _ => malformed("a cross-reference stream's /Index is invalid"),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => vec![(0, size)],
+        };
+        let data = decode(stream.dict, &self.pdf[data])?;
+        let row = w0 + w1 + w2;
+        if row == 0 {
+            return malformed("a cross-reference stream's rows are empty");
+        }
+        let mut rows = data.chunks_exact(row);
+        let mut entries = Vec::new();
+        for (first, count) in ranges {
+            for number in first..first.saturating_add(count) {
+                let Some(row) = rows.next() else {
+                    return malformed("a cross-reference stream is shorter than its /Index");
+                };
+                let field = |from: usize, width: usize| {
+                    row[from..from + width]
+                        .iter()
+                        .fold(0u64, |n, b| (n << 8) | u64::from(*b))
+                };
+                // A missing type field means type 1 (§7.5.8.2).
+                let kind = if w0 == 0 { 1 } else { field(0, w0) };
+                let (second, third) = (field(w0, w1), field(w0 + w1, w2));
+                let entry = match kind {
+                    0 => Entry::Free,
+                    1 => Entry::At {
+                        offset: usize::try_from(second).unwrap_or(usize::MAX),
+                        generation: u16::try_from(third).unwrap_or(u16::MAX),
+                    },
+                    2 => Entry::InStream {
+                        stream: u32::try_from(second).unwrap_or(u32::MAX),
+                        index: u32::try_from(third).unwrap_or(u32::MAX),
+                    },
+                    // Other types are references to the null object.
+                    _ => Entry::Free,
+                };
+                entries.push((object_number(number)?, entry));
+            }
+        }
+        Ok((
+            Section {
+                start: offset,
+                is_stream: true,
+                entries,
+            },
+            trailer,
+        ))
+    }
+
+    /// A classic `xref` table (the keyword read) and the trailer after it.
+    fn table_at(
+        &self,
+        mut lexer: Lexer<'a>,
+        offset: usize,
+    ) -> Result<(Section, Dictionary), Malformed> {
+        let mut entries = Vec::new();
+        loop {
+            lexer.skip_space();
+            if lexer.keyword(b"trailer") {
+                break;
+            }
+            let first = lexer.integer_below(MAX_OBJECT_NUMBER + 1)?;
+            let count = lexer.integer_below(MAX_OBJECT_NUMBER + 2 - first as u64)?;
+            for number in first..first + count {
+                let at = lexer.offset()?;
+                let generation = lexer.integer_below(65_536)?;
+                lexer.skip_space();
+                let entry = match lexer.next_byte() {
+                    Some(b'n') => Entry::At {
+                        offset: at,
+                        generation: u16::try_from(generation).unwrap_or(u16::MAX),
+                    },
+                    Some(b'f') => Entry::Free,
+                    _ => return malformed("its cross-reference table is broken"),
+                };
+                entries.push((object_number(number)?, entry));
+            }
+        }
+        let Object::Dictionary(trailer) = lexer.object(0)? else {
+            return malformed("its trailer is not a dictionary");
+        };
+        Ok((
+            Section {
+                start: offset,
+                is_stream: false,
+                entries,
+            },
+            trailer,
+        ))
+    }
+
+    /// The indirect object at `offset` of `bytes`, which must be `expected` if given.
+    fn read_at(
+        &self,
+        bytes: &[u8],
+        offset: usize,
+        expected: Option<ObjectId>,
+        depth: usize,
+    ) -> Result<Read, Malformed> {
+        let mut lexer = Lexer::new(bytes, offset);
+        let number = lexer.integer_below(MAX_OBJECT_NUMBER + 1)?;
+        let generation = lexer.integer_below(65_536)?;
+        lexer.skip_space();
+        if !lexer.keyword(b"obj") {
+            return malformed(format!("no object at offset {offset}"));
+        }
+        let id = (
+            object_number(number)?,
+            u16::try_from(generation).unwrap_or(u16::MAX),
+        );
+        if let Some(expected) = expected
+            && expected != id
+        {
+            return malformed(format!(
+                "the cross-reference table points at object {} for object {}",
+                id.0, expected.0
+            ));
+        }
+        let mut object = lexer.object(0)?;
+        lexer.skip_space();
+        let mut data = None;
+        if let Object::Dictionary(dict) = &object
+            && lexer.keyword(b"stream")
+        {
+            // The keyword ends with CRLF or LF (§7.3.8.1); a lone CR is tolerated.
+            if lexer.peek() == Some(b'\r') {
+                lexer.pos += 1;
+            }
+            if lexer.peek() == Some(b'\n') {
+                lexer.pos += 1;
+            }
+            let from = lexer.pos;
+            let declared = match dict.get(b"Length") {
+                Ok(Object::Integer(length)) => usize::try_from(*length).ok(),
+                Ok(Object::Reference(length)) => match self.get_nested(*length, depth + 1) {
+                    Ok(Object::Integer(length)) => usize::try_from(length).ok(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let to = match declared.and_then(|length| from.checked_add(length)) {
+                Some(to) if ends_stream(bytes, to) => to,
+                // A wrong /Length is common enough: the data then ends where the
+                // keyword that closes it begins.
+                _ => {
+                    let Some(end) = memchr::memmem::find(&bytes[from..], b"endstream") else {
+                        return malformed(format!("object {} has no endstream", id.0));
+                    };
+                    let mut to = from + end;
+                    if to > from && bytes[to - 1] == b'\n' {
+                        to -= 1;
+                    }
+                    if to > from && bytes[to - 1] == b'\r' {
+                        to -= 1;
+                    }
+                    to
+                }
+            };
+            lexer.pos = to;
+            lexer.skip_space();
+            lexer.keyword(b"endstream");
+            data = Some(from..to);
+            let dict = dict.clone();
+            object = Object::Stream(Stream {
+                dict,
+                content: Vec::new(),
+                allows_compression: false,
+                start_position: Some(from),
+            });
+        }
+        lexer.skip_space();
+        lexer.keyword(b"endobj");
+        Ok(Read {
+            object,
+            data,
+            end: lexer.pos,
+        })
+    }
+}
+
+/// An indirect object as read: the object, where a stream's data lies, where it ends.
+struct Read {
+    object: Object,
+    data: Option<Range<usize>>,
+    end: usize,
+}
+
+fn object_number(number: usize) -> Result<u32, Malformed> {
+    u32::try_from(number)
+        .ok()
+        .filter(|n| u64::from(*n) <= MAX_OBJECT_NUMBER)
+        .ok_or_else(|| Malformed("an object number is too large".into()))
+}
+
+fn integer(dict: &Dictionary, key: &[u8]) -> Result<usize, Malformed> {
+    match dict.get(key) {
+        Ok(Object::Integer(n)) => usize::try_from(*n).or_else(|_| malformed("a negative count")),
+        _ => malformed(format!(
+            "/{} is missing or not a number",
+            String::from_utf8_lossy(key)
+        )),
+    }
+}
+
+/// Whether `endstream` follows `at` (after white space).
+fn ends_stream(bytes: &[u8], at: usize) -> bool {
+    let mut lexer = Lexer::new(bytes, at);
+    if at > bytes.len() {
+        return false;
+    }
+    lexer.skip_space();
+    lexer.keyword(b"endstream")
+}
+
+/// A structure stream's data, decoded within [`MAX_STRUCTURE_STREAM_BYTES`].
+fn decode(dict: Dictionary, raw: &[u8]) -> Result<Vec<u8>, Malformed> {
+    if !dict.has(b"Filter") {
+        return Ok(raw.to_vec());
+    }
+    let stream = Stream {
+        dict,
+        content: raw.to_vec(),
+        allows_compression: false,
+        start_position: None,
+    };
+    stream
+        .decompressed_content_with_limit(MAX_STRUCTURE_STREAM_BYTES)
+        .map_err(|e| Malformed(format!("a structure stream cannot be decoded: {e}")))
+}
+
+/// PDF white space (§7.2.3).
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b'\0' | b'\t' | b'\n' | b'\x0C' | b'\r' | b' ')
+}
+
+/// PDF delimiters (§7.2.3).
+fn is_delimiter(byte: u8) -> bool {
+    matches!(
+        byte,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
+}
+
+fn is_regular(byte: u8) -> bool {
+    !is_space(byte) && !is_delimiter(byte)
+}
+
+/// Tokens of PDF syntax over a byte slice.
+struct Lexer<'b> {
+    bytes: &'b [u8],
+    pos: usize,
+}
+
+impl<'b> Lexer<'b> {
+    fn new(bytes: &'b [u8], pos: usize) -> Self {
+        Self { bytes, pos }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn next_byte(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        self.pos += 1;
+        Some(byte)
+    }
+
+    /// Skips white space and comments.
+    fn skip_space(&mut self) {
+        while let Some(byte) = self.peek() {
+            if is_space(byte) {
+                self.pos += 1;
+            } else if byte == b'%' {
+                while let Some(byte) = self.peek() {
+                    if byte == b'\r' || byte == b'\n' {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Consumes `word` if it is the next token.
+    fn keyword(&mut self, word: &[u8]) -> bool {
+        let end = self.pos + word.len();
+        if self.bytes.get(self.pos..end) == Some(word)
+            && self.bytes.get(end).is_none_or(|b| !is_regular(*b))
+        {
+            self.pos = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A non-negative integer below `limit`.
+    fn integer_below(&mut self, limit: u64) -> Result<usize, Malformed> {
+        self.skip_space();
+        let start = self.pos;
+        let mut value: u64 = 0;
+        while let Some(digit @ b'0'..=b'9') = self.peek() {
+            value = value
+                .saturating_mul(10)
+                .saturating_add(u64::from(digit - b'0'));
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return malformed(format!("a number was expected at offset {start}"));
+        }
+        if value >= limit {
+            return malformed(format!("a number out of range at offset {start}"));
+        }
+        usize::try_from(value).or_else(|_| malformed("a number out of range"))
+    }
+
+    /// A byte offset.
+    fn offset(&mut self) -> Result<usize, Malformed> {
+        self.integer_below(1 << 40)
+    }
+
+    /// The object that starts here.
+    fn object(&mut self, depth: usize) -> Result<Object, Malformed> {
+        if depth > MAX_NESTING {
+            return malformed("arrays or dictionaries nest too deep");
+        }
+        self.skip_space();
+        let at = self.pos;
+        let Some(byte) = self.peek() else {
+            return malformed("the document ends inside an object");
+        };
+        match byte {
+            b'/' => {
+                self.pos += 1;
+                Ok(Object::Name(self.name()))
+            }
+            b'(' => {
+                self.pos += 1;
+                Ok(Object::String(self.literal()?, StringFormat::Literal))
+            }
+            b'<' if self.bytes.get(self.pos + 1) == Some(&b'<') => {
+                self.pos += 2;
+                let mut dict = Dictionary::new();
+                loop {
+                    self.skip_space();
+                    match self.peek() {
+                        Some(b'>') if self.bytes.get(self.pos + 1) == Some(&b'>') => {
+                            self.pos += 2;
+                            return Ok(Object::Dictionary(dict));
+                        }
+                        Some(b'/') => {
+                            self.pos += 1;
+                            let key = self.name();
+                            let value = self.object(depth + 1)?;
+                            dict.set(key, value);
+                        }
+                        _ => return malformed(format!("a broken dictionary at offset {at}")),
+                    }
+                }
+            }
+            b'<' => {
+                self.pos += 1;
+                Ok(Object::String(self.hex()?, StringFormat::Hexadecimal))
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_space();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        return Ok(Object::Array(items));
+                    }
+                    items.push(self.object(depth + 1)?);
+                }
+            }
+            b'0'..=b'9' | b'+' | b'-' | b'.' => self.number_or_reference(),
+            _ if self.keyword(b"true") => Ok(Object::Boolean(true)),
+            _ if self.keyword(b"false") => Ok(Object::Boolean(false)),
+            _ if self.keyword(b"null") => Ok(Object::Null),
+            _ => malformed(format!("unexpected bytes at offset {at}")),
+        }
+    }
+
+    fn number_or_reference(&mut self) -> Result<Object, Malformed> {
+        let start = self.pos;
+        if matches!(self.peek(), Some(b'+' | b'-')) {
+            self.pos += 1;
+        }
+        while matches!(self.peek(), Some(b'0'..=b'9' | b'.')) {
+            self.pos += 1;
+        }
+        let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("");
+        if !text.contains('.') {
+            let Ok(value) = text.parse::<i64>() else {
+                return malformed(format!("a bad number at offset {start}"));
+            };
+            // `N G R`: look ahead for the generation and the R.
+            if value >= 0 {
+                let after = self.pos;
+                self.skip_space();
+                if matches!(self.peek(), Some(b'0'..=b'9'))
+                    && let Ok(generation) = self.integer_below(65_536)
+                {
+                    self.skip_space();
+                    if self.keyword(b"R")
+                        && let (Ok(number), Ok(generation)) =
+                            (u32::try_from(value), u16::try_from(generation))
+                    {
+                        return Ok(Object::Reference((number, generation)));
+                    }
+                }
+                self.pos = after;
+            }
+            return Ok(Object::Integer(value));
+        }
+        match text.parse::<f32>() {
+            Ok(value) => Ok(Object::Real(value)),
+            // "-.5" parses; a lone "." or "-" is not a number.
+            Err(_) => malformed(format!("a bad number at offset {start}")),
+        }
+    }
+
+    /// A name's bytes after its `/` (§7.3.5: `#xx` escapes).
+    fn name(&mut self) -> Vec<u8> {
+        let mut name = Vec::new();
+        while let Some(byte) = self.peek() {
+            if !is_regular(byte) {
+                break;
+            }
+            self.pos += 1;
+            if byte == b'#'
+                && let Some(hex) = self.bytes.get(self.pos..self.pos + 2)
+                && let Ok(hex) = std::str::from_utf8(hex)
+                && let Ok(value) = u8::from_str_radix(hex, 16)
+            {
+                name.push(value);
+                self.pos += 2;
+            } else {
+                name.push(byte);
+            }
+        }
+        name
+    }
+
+    /// A literal string's bytes after its `(` (§7.3.4.2).
+    fn literal(&mut self) -> Result<Vec<u8>, Malformed> {
+        let mut out = Vec::new();
+        let mut open = 1usize;
+        loop {
+            let Some(byte) = self.next_byte() else {
+                return malformed("a string is not closed");
+            };
+            match byte {
+                b'(' => {
+                    open += 1;
+                    out.push(byte);
+                }
+                b')' => {
+                    open -= 1;
+                    if open == 0 {
+                        return Ok(out);
+                    }
+                    out.push(byte);
+                }
+                b'\\' => {
+                    let Some(escaped) = self.next_byte() else {
+                        return malformed("a string is not closed");
+                    };
+                    match escaped {
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'b' => out.push(0x08),
+                        b'f' => out.push(0x0C),
+                        b'0'..=b'7' => {
+                            let mut value = u32::from(escaped - b'0');
+                            for _ in 0..2 {
+                                match self.peek() {
+                                    Some(digit @ b'0'..=b'7') => {
+                                        value = value * 8 + u32::from(digit - b'0');
+                                        self.pos += 1;
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            // High-order overflow is ignored (§7.3.4.2).
+                            out.push((value & 0xFF) as u8);
+                        }
+                        // A backslash at the end of a line continues the string.
+                        b'\r' => {
+                            if self.peek() == Some(b'\n') {
+                                self.pos += 1;
+                            }
+                        }
+                        b'\n' => {}
+                        other => out.push(other),
+                    }
+                }
+                // An end of line in a string reads as one line feed.
+                b'\r' => {
+                    if self.peek() == Some(b'\n') {
+                        self.pos += 1;
+                    }
+                    out.push(b'\n');
+                }
+                other => out.push(other),
+            }
+        }
+    }
+
+    /// A hexadecimal string's bytes after its `<` (§7.3.4.3).
+    fn hex(&mut self) -> Result<Vec<u8>, Malformed> {
+        let start = self.pos;
+        let Some(length) = memchr::memchr(b'>', &self.bytes[self.pos..]) else {
+            return malformed("a hexadecimal string is not closed");
+        };
+        let digits = &self.bytes[start..start + length];
+        self.pos = start + length + 1;
+        let mut out = Vec::with_capacity(length / 2);
+        let mut high = None;
+        for &byte in digits {
+            if is_space(byte) {
+                continue;
+            }
+            let Some(value) = (byte as char).to_digit(16) else {
+                return malformed(format!("a bad hexadecimal string at offset {start}"));
+            };
+            match high.take() {
+                None => high = Some(value as u8),
+                Some(h) => out.push((h << 4) | value as u8),
+            }
+        }
+        // An odd final digit is followed by an implied 0.
+        if let Some(h) = high {
+            out.push(h << 4);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &[u8]) -> Result<Object, Malformed> {
+        Lexer::new(text, 0).object(0)
+    }
+
+    #[test]
+    fn objects_parse_as_iso_32000_writes_them() {
+        let object = parse(
+            b"<< /Type /Page /N#20ame (a \\(b\\) (c)\\n\\101\\\n!) /H <48 49 5> /R 12 0 R \
+              /A [1 -2 +3.5 .5 true false null 7 0] %comment\n /D << /X /Y >> >>",
+        )
+        .unwrap();
+        let Object::Dictionary(dict) = object else {
+            panic!("not a dictionary")
+        };
+        assert_eq!(dict.get(b"Type").unwrap(), &Object::Name(b"Page".to_vec()));
+        assert!(dict.has(b"N ame"));
+        assert_eq!(
+            dict.get(b"N ame").unwrap(),
+            &Object::String(b"a (b) (c)\nA!".to_vec(), StringFormat::Literal)
+        );
+        assert_eq!(
+            dict.get(b"H").unwrap(),
+            &Object::String(b"HIP".to_vec(), StringFormat::Hexadecimal)
+        );
+        assert_eq!(dict.get(b"R").unwrap(), &Object::Reference((12, 0)));
+        assert_eq!(
+            dict.get(b"A").unwrap(),
+            &Object::Array(vec![
+                Object::Integer(1),
+                Object::Integer(-2),
+                Object::Real(3.5),
+                Object::Real(0.5),
+                Object::Boolean(true),
+                Object::Boolean(false),
+                Object::Null,
+                Object::Integer(7),
+                Object::Integer(0),
+            ])
+        );
+        assert!(dict.get(b"D").unwrap().as_dict().unwrap().has(b"X"));
+    }
+
+    #[test]
+    fn bad_syntax_is_an_error_not_a_panic() {
+        for text in [
+            &b"<< /A"[..],
+            b"(unclosed",
+            b"<4G>",
+            b"[1 2",
+            b"-",
+            b".",
+            b"endobj",
+            b"<< 1 2 >>",
+            b"99999999999999999999",
+        ] {
+            assert!(parse(text).is_err(), "{}", String::from_utf8_lossy(text));
+        }
+        let deep = [b"[".repeat(10_000), b"]".repeat(10_000)].concat();
+        assert!(parse(&deep).is_err());
+    }
+
+    fn sample(modern: bool) -> Vec<u8> {
+        use lopdf::{Document, dictionary};
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let mut kids = Vec::new();
+        for n in 0..3 {
+            let content = doc.add_object(Stream::new(
+                dictionary! {},
+                format!("BT (page {n}) Tj ET").into_bytes(),
+            ));
+            kids.push(Object::Reference(doc.add_object(dictionary! {
+                "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+            })));
+        }
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => kids, "Count" => 3,
+                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        if modern {
+            doc.save_modern(&mut out).unwrap();
+        } else {
+            doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
+            doc.save_to(&mut out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn tables_and_cross_reference_streams_lead_to_the_pages() {
+        for modern in [false, true] {
+            let pdf = sample(modern);
+            let reader = Reader::open(&pdf).unwrap_or_else(|e| panic!("{modern}: {e}"));
+            assert_eq!(reader.newest().is_stream, modern);
+            if modern {
+                assert!(
+                    reader
+                        .table
+                        .values()
+                        .any(|e| matches!(e, Entry::InStream { .. })),
+                    "save_modern puts dictionaries in object streams"
+                );
+            }
+            let (id, page, media_box) = reader.page(3).unwrap().unwrap();
+            assert_eq!(page.get(b"Type").unwrap().as_name().unwrap(), b"Page");
+            assert!(media_box.is_some(), "inherited from the tree");
+            assert!(reader.page(4).unwrap().is_none());
+            assert!(reader.page(0).unwrap().is_none());
+            let contents = page.get(b"Contents").unwrap().as_reference().unwrap();
+            let Object::Stream(stream) = reader.get(contents).unwrap() else {
+                panic!("not a stream")
+            };
+            assert!(stream.content.is_empty(), "stream data is not copied");
+            assert!(reader.span(contents.0).is_some());
+            assert_ne!(reader.get(id).unwrap(), Object::Null);
+            assert!(reader.next_number() > id.0);
+        }
+    }
+
+    #[test]
+    fn every_prefix_and_a_broken_offset_fail_cleanly() {
+        for modern in [false, true] {
+            let pdf = sample(modern);
+            for end in 0..pdf.len() - 1 {
+                // Truncations are refused or, when a prefix happens to end in a whole
+                // revision, read; they never panic.
+                if let Ok(reader) = Reader::open(&pdf[..end]) {
+                    let _ = reader.page(1);
+                }
+            }
+            let at = memchr::memmem::rfind(&pdf, b"startxref").unwrap() + 10;
+            let mut broken = pdf.clone();
+            broken[at..at + 2].copy_from_slice(b"99");
+            assert!(Reader::open(&broken).is_err());
+        }
+    }
+}
