@@ -2,7 +2,8 @@
 //! associated data naming their id and purpose, stored through `tongban-store`, and
 //! come back only as [`Signer`]s.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use tongban_core::time::Timestamp;
 use tongban_store::Conn as AnyConnection;
@@ -18,17 +19,28 @@ fn aad(key_id: &str, purpose: &str) -> Vec<u8> {
     format!("tongban-key-v1|{key_id}|{purpose}").into_bytes()
 }
 
+/// Keys held decrypted at most (a bound against unbounded growth; seals are few).
+const OPENED_KEYS: usize = 4_096;
+
 /// Private keys at rest, encrypted under the KEK.
 #[derive(Clone)]
 pub struct KeyStore {
     store: Store,
     kek: Arc<Kek>,
+    /// Keys already decrypted, by id. A stored key never changes, and whether it may
+    /// sign is decided by the row that uses it (a seal's status, a key's schedule), so
+    /// the decrypted key is kept instead of read and decrypted for every signature.
+    opened: Arc<Mutex<HashMap<String, Arc<dyn Signer>>>>,
 }
 
 impl KeyStore {
     /// A key store over `store`, sealing under `kek`.
     pub fn new(store: Store, kek: Arc<Kek>) -> Self {
-        Self { store, kek }
+        Self {
+            store,
+            kek,
+            opened: Arc::default(),
+        }
     }
 
     /// Generates a key for `purpose`, stores it encrypted, and returns it.
@@ -76,10 +88,28 @@ impl KeyStore {
         conn: &mut AnyConnection,
         key_id: &str,
     ) -> Result<Arc<dyn Signer>, CryptoError> {
+        let opened = |keys: &Mutex<HashMap<String, Arc<dyn Signer>>>| {
+            keys.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .get(key_id)
+                .cloned()
+        };
+        if let Some(key) = opened(&self.opened) {
+            return Ok(key);
+        }
         let row = pki::key(conn, key_id)
             .await?
             .ok_or_else(|| CryptoError::NotFound(format!("key {key_id}")))?;
-        Ok(Arc::new(open_row(&self.kek, &row)?))
+        let key: Arc<dyn Signer> = Arc::new(open_row(&self.kek, &row)?);
+        let mut keys = self
+            .opened
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if keys.len() >= OPENED_KEYS {
+            keys.clear();
+        }
+        keys.insert(key_id.to_owned(), key.clone());
+        Ok(key)
     }
 }
 

@@ -271,6 +271,15 @@ pub async fn pades_as(
     authority: Authority,
 ) -> Result<pdf::Sealed, SealError> {
     let now = Timestamp::now();
+    // The document's digest (a prefix of what the signature covers) is CPU work that
+    // needs nothing from the database: it runs off the async workers while the seal
+    // and the caller's right to it are looked up. A refusal leaves it to finish
+    // unused.
+    let hashing = tokio::task::spawn_blocking(move || {
+        let mut hasher = cms::Sha256::new();
+        hasher.update(&document);
+        (document, hasher)
+    });
     let (found, uploaded, department) = {
         let mut conn = store.conn().await?;
         let found = registry::find(&mut conn, seal).await?;
@@ -305,14 +314,15 @@ pub async fn pades_as(
         field: "pdf",
         reason: e.to_string(),
     };
-    // Parsing and hashing a large PDF (and decoding the seal's image, checked when it
-    // was uploaded) is CPU work: off the async workers.
+    let unprocessable = |e: tokio::task::JoinError| SealError::Invalid {
+        field: "pdf",
+        reason: format!("cannot be processed: {e}"),
+    };
+    let (document, hasher) = hashing.await.map_err(unprocessable)?;
+    // Parsing (and decoding the seal's image, checked when it was uploaded) is CPU
+    // work too.
     let prepared = tokio::task::spawn_blocking(move || {
         let planes = uploaded.map(|png| image::decode_png(&png)).transpose()?;
-        // One pass: the original's digest (for the usage log) is a prefix of what the
-        // signature covers.
-        let mut hasher = cms::Sha256::new();
-        hasher.update(&document);
         let original_digest = hasher.clone().finish();
         let appearance = match &planes {
             Some(planes) => pdf::Appearance::Image(planes),
@@ -323,6 +333,7 @@ pub async fn pades_as(
         };
         let prepared =
             pdf::prepare(document, &placement, &statement, appearance, now).map_err(pdf_error)?;
+        let mut hasher = hasher;
         let [first, second] = prepared.signed_update();
         hasher.update(first);
         hasher.update(second);
@@ -330,10 +341,7 @@ pub async fn pades_as(
         Ok::<_, SealError>((prepared, digest, original_digest))
     })
     .await
-    .map_err(|e| SealError::Invalid {
-        field: "pdf",
-        reason: format!("cannot be processed: {e}"),
-    })??;
+    .map_err(unprocessable)??;
     let (prepared, digest, original_digest) = prepared;
     let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
     let signed = cms::sign_detached_digest(key.signer.as_ref(), &key.chain, digest, None)?;

@@ -21,6 +21,7 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use serde_json::{Value, json};
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -126,10 +127,11 @@ async fn main() {
     println!("tongban e-seal bench: release binary, SQLite, {cores} cores shared with the clients");
 
     // 1. Sealing a 1 MB, 10-page PDF.
-    let pdf = support::sample_pdf(10, 1024 * 1024);
+    // Bytes: the client shares one buffer between runs instead of copying it.
+    let pdf = Bytes::from(support::sample_pdf(10, 1024 * 1024));
     let pdf_file = dir.join("document.pdf");
     std::fs::write(&pdf_file, &pdf).unwrap();
-    let seal_once = async |body: Vec<u8>| -> Vec<u8> {
+    let seal_once = async |body: Bytes| -> Bytes {
         let r = http
             .post(format!("{base}/api/v1/seals/{seal_id}/pades?reason=bench"))
             .bearer_auth(&system_token)
@@ -139,11 +141,15 @@ async fn main() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        r.bytes().await.unwrap().to_vec()
+        r.bytes().await.unwrap()
     };
-    let runs = 20;
+    // More runs (TONGBAN_BENCH_SEAL_RUNS) give a profiler something to sample.
+    let runs: usize = std::env::var("TONGBAN_BENCH_SEAL_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
     let mut times = Vec::new();
-    let mut sealed = Vec::new();
+    let mut sealed = Bytes::new();
     for _ in 0..runs {
         let started = Instant::now();
         sealed = seal_once(pdf.clone()).await;
@@ -254,7 +260,7 @@ async fn main() {
     let scanned = support::sample_pdf_in_streams(10, 100 * 1024 * 1024, 10);
     let before = peak_rss_mib(server.child.id());
     let started = Instant::now();
-    let out = seal_once(scanned.clone()).await;
+    let out = seal_once(Bytes::from(scanned.clone())).await;
     let elapsed = started.elapsed().as_secs_f64();
     let after = peak_rss_mib(server.child.id());
     println!(
@@ -267,7 +273,7 @@ async fn main() {
     let big = support::sample_pdf(10, 100 * 1024 * 1024);
     let before = peak_rss_mib(server.child.id());
     let started = Instant::now();
-    let out = seal_once(big.clone()).await;
+    let out = seal_once(Bytes::from(big.clone())).await;
     let elapsed = started.elapsed().as_secs_f64();
     let after = peak_rss_mib(server.child.id());
     println!(

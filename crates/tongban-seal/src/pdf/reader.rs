@@ -123,14 +123,29 @@ impl<'a> Reader<'a> {
             }
             let (mut section, trailer) = reader.section_at(offset)?;
             // A hybrid file's table names its compressed objects in a stream beside it
-            // (§7.5.8.4); the table's own entries come first.
+            // (§7.5.8.4), searched after the table and before /Prev. Such objects are
+            // marked free for readers of tables only: a free entry does not hide them.
             if !section.is_stream
                 && let Ok(Object::Integer(stream_at)) = trailer.get(b"XRefStm")
             {
                 let stream_at =
                     usize::try_from(*stream_at).or_else(|_| malformed("a negative /XRefStm"))?;
                 let (extra, _) = reader.section_at(stream_at)?;
-                section.entries.extend(extra.entries);
+                let listed: HashMap<u32, usize> = section
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (number, _))| (*number, i))
+                    .collect();
+                for (number, entry) in extra.entries {
+                    match listed.get(&number) {
+                        Some(&i) if section.entries[i].1 == Entry::Free => {
+                            section.entries[i].1 = entry;
+                        }
+                        Some(_) => {}
+                        None => section.entries.push((number, entry)),
+                    }
+                }
             }
             for (number, entry) in &section.entries {
                 reader.table.entry(*number).or_insert(*entry);
@@ -1061,6 +1076,73 @@ mod tests {
             assert_ne!(reader.get(id).unwrap(), Object::Null);
             assert!(reader.next_number() > id.0);
         }
+    }
+
+    /// A hybrid-reference file (ISO 32000-1 §7.5.8.4): object 4 is free in the table
+    /// and compressed in object stream 5, which the stream at /XRefStm names.
+    fn hybrid() -> Vec<u8> {
+        let mut pdf = b"%PDF-1.5\n".to_vec();
+        let mut offsets = Vec::new();
+        let member = b"4 0 << /Hidden true >>";
+        let xref_stream = [2u8, 0, 5, 0];
+        let bodies: Vec<Vec<u8>> = vec![
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources 4 0 R >>".to_vec(),
+            [
+                format!(
+                    "<< /Type /ObjStm /N 1 /First 4 /Length {} >>\nstream\n",
+                    member.len()
+                )
+                .into_bytes(),
+                member.to_vec(),
+                b"\nendstream".to_vec(),
+            ]
+            .concat(),
+            [
+                b"<< /Type /XRef /W [1 2 1] /Index [4 1] /Size 7 /Length 4 >>\nstream\n".to_vec(),
+                xref_stream.to_vec(),
+                b"\nendstream".to_vec(),
+            ]
+            .concat(),
+        ];
+        for (number, body) in [1, 2, 3, 5, 6].into_iter().zip(bodies) {
+            offsets.push((number, pdf.len()));
+            pdf.extend_from_slice(format!("{number} 0 obj\n").as_bytes());
+            pdf.extend_from_slice(&body);
+            pdf.extend_from_slice(b"\nendobj\n");
+        }
+        let table = pdf.len();
+        pdf.extend_from_slice(b"xref\n0 7\n0000000000 65535 f\r\n");
+        for number in 1..7 {
+            match offsets.iter().find(|(n, _)| *n == number) {
+                Some((_, at)) => pdf.extend_from_slice(format!("{at:010} 00000 n\r\n").as_bytes()),
+                None => pdf.extend_from_slice(b"0000000000 65535 f\r\n"),
+            }
+        }
+        let stream_at = offsets[4].1;
+        pdf.extend_from_slice(
+            format!("trailer\n<< /Size 7 /Root 1 0 R /XRefStm {stream_at} >>\nstartxref\n{table}\n%%EOF\n")
+                .as_bytes(),
+        );
+        pdf
+    }
+
+    #[test]
+    fn a_hybrid_file_s_hidden_objects_are_found_in_its_stream() {
+        let pdf = hybrid();
+        let reader = Reader::open(&pdf).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!reader.newest().is_stream);
+        assert_eq!(
+            reader.entry(4),
+            Some(Entry::InStream {
+                stream: 5,
+                index: 0
+            })
+        );
+        let (_, page, _) = reader.page(1).unwrap().unwrap();
+        let resources = reader.dictionary(page.get(b"Resources").unwrap()).unwrap();
+        assert_eq!(resources.get(b"Hidden").unwrap(), &Object::Boolean(true));
     }
 
     #[test]
