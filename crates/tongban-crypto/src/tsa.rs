@@ -266,9 +266,27 @@ impl Tsa {
         tx: &mut tongban_store::Conn,
         digest: [u8; 32],
     ) -> Result<Vec<u8>, CryptoError> {
+        let serial = self.reserve_serials(tx, 1).await?;
+        self.token_for(digest, serial)
+    }
+
+    /// Reserves serial numbers for `count` tokens inside the caller's transaction;
+    /// returns the first. [`Tsa::token_for`] then signs each without the database.
+    pub async fn reserve_serials(
+        &self,
+        tx: &mut tongban_store::Conn,
+        count: usize,
+    ) -> Result<i64, CryptoError> {
+        self.check_validity()?;
+        let count = i64::try_from(count).map_err(|_| CryptoError::Encoding("too many".into()))?;
+        Ok(pki::next_counters(tx, "tsa-serial", count).await?)
+    }
+
+    /// The token over `digest` under `serial`, one that [`Tsa::reserve_serials`]
+    /// reserved.
+    pub fn token_for(&self, digest: [u8; 32], serial: i64) -> Result<Vec<u8>, CryptoError> {
         let query = Query::for_digest(digest)?;
         self.check_validity()?;
-        let serial = pki::next_counter(tx, "tsa-serial").await?;
         self.token_with_serial(&query, serial)
     }
 

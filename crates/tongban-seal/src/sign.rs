@@ -140,20 +140,41 @@ async fn record_usage(
     purpose: Option<&str>,
     now: Timestamp,
 ) -> Result<(), SealError> {
-    sqlx::query(
-        "INSERT INTO seal_usages (id, seal_id, actor, client_id, digest_sha256, format, purpose, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(tongban_core::id::Uuid::now_v7().to_string())
-    .bind(seal.id.to_string())
-    .bind(actor.label())
-    .bind(actor.client_id())
-    .bind(hex(digest))
-    .bind(format.name())
-    .bind(purpose.map(str::trim).filter(|p| !p.is_empty()))
-    .bind(now.unix_millis())
-    .execute(tx)
-    .await?;
+    record_usages(tx, seal, actor, &[*digest], format, purpose, now).await
+}
+
+/// One usage record per digest, a few hundred rows per statement.
+async fn record_usages(
+    tx: &mut Conn,
+    seal: &Seal,
+    actor: &Actor,
+    digests: &[[u8; 32]],
+    format: Format,
+    purpose: Option<&str>,
+    now: Timestamp,
+) -> Result<(), SealError> {
+    let purpose = purpose.map(str::trim).filter(|p| !p.is_empty());
+    for chunk in digests.chunks(100) {
+        let mut placeholders = tongban_store::rows::Placeholders::on(tx);
+        let rows: Vec<String> = chunk.iter().map(|_| placeholders.row(8)).collect();
+        let sql = format!(
+            "INSERT INTO seal_usages (id, seal_id, actor, client_id, digest_sha256, format, purpose, created_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for digest in chunk {
+            query = query
+                .bind(tongban_core::id::Uuid::now_v7().to_string())
+                .bind(seal.id.to_string())
+                .bind(actor.label())
+                .bind(actor.client_id())
+                .bind(hex(digest))
+                .bind(format.name())
+                .bind(purpose)
+                .bind(now.unix_millis());
+        }
+        query.execute(&mut *tx).await?;
+    }
     Ok(())
 }
 
@@ -175,15 +196,27 @@ pub async fn cades_digests(
     }
     let now = Timestamp::now();
     let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
-    let mut signatures = Vec::with_capacity(digests.len());
-    for digest in digests {
-        let signed =
-            cms::sign_detached_digest(key.signer.as_ref(), &key.chain, *digest, Some(now))?;
-        let value = cms::signature_value(&signed)?;
-        let token = pki.tsa().timestamp_in(&mut tx, cms::sha256(&value)).await?;
-        signatures.push(cms::with_signature_timestamp(&signed, &token)?);
-        record_usage(&mut tx, &found, actor, digest, Format::Cades, purpose, now).await?;
-    }
+    let first_serial = pki.tsa().reserve_serials(&mut tx, digests.len()).await?;
+    // Two signatures per digest (ours and the time-stamp's): CPU work, off the async
+    // workers; the serials and the usage records are one statement each per batch.
+    let tsa = pki.tsa().clone();
+    let owned = digests.to_vec();
+    let signatures = tokio::task::spawn_blocking(move || {
+        owned
+            .iter()
+            .zip(first_serial..)
+            .map(|(digest, serial)| {
+                let signed =
+                    cms::sign_detached_digest(key.signer.as_ref(), &key.chain, *digest, Some(now))?;
+                let value = cms::signature_value(&signed)?;
+                let token = tsa.token_for(cms::sha256(&value), serial)?;
+                Ok(cms::with_signature_timestamp(&signed, &token)?)
+            })
+            .collect::<Result<Vec<_>, SealError>>()
+    })
+    .await
+    .map_err(|_| SealError::Crypto(tongban_crypto::CryptoError::Sign))??;
+    record_usages(&mut tx, &found, actor, digests, Format::Cades, purpose, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(signatures)
 }

@@ -273,16 +273,7 @@ pub async fn latest_crl(conn: &mut AnyConnection, ca: &str) -> Result<Option<Crl
 /// The next value of a named counter (1, 2, 3, …), strictly increasing across all
 /// instances: the row lock of the UPDATE serialises concurrent callers.
 pub async fn next_counter(conn: &mut AnyConnection, name: &str) -> Result<i64, StoreError> {
-    // One statement: every time-stamp token takes a serial, inside its signature's
-    // transaction.
-    let row = sqlx::query(
-        "INSERT INTO counters (name, value) VALUES ($1, 1) \
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-    )
-    .bind(name)
-    .fetch_one(conn)
-    .await?;
-    Ok(row.try_get(0)?)
+    next_counters(conn, name, 1).await
 }
 
 /// Reserves `count` consecutive values of a named counter; returns the first.
@@ -291,15 +282,16 @@ pub async fn next_counters(
     name: &str,
     count: i64,
 ) -> Result<i64, StoreError> {
-    sqlx::query("INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
-    let row = sqlx::query("UPDATE counters SET value = value + $2 WHERE name = $1 RETURNING value")
-        .bind(name)
-        .bind(count)
-        .fetch_one(conn)
-        .await?;
+    // One statement: time-stamp serials are taken inside their signatures'
+    // transactions.
+    let row = sqlx::query(
+        "INSERT INTO counters (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + $2 RETURNING value",
+    )
+    .bind(name)
+    .bind(count)
+    .fetch_one(conn)
+    .await?;
     let last: i64 = row.try_get(0)?;
     Ok(last - count + 1)
 }
