@@ -121,6 +121,15 @@ pub(crate) fn signed_data(
     chain: &[Vec<u8>],
     content: &Content<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
+    content_info(&signed_data_of(signer, chain, content)?)
+}
+
+/// The SignedData of [`signed_data`], not yet encoded.
+fn signed_data_of(
+    signer: &dyn Signer,
+    chain: &[Vec<u8>],
+    content: &Content<'_>,
+) -> Result<SignedData, CryptoError> {
     if signer.algorithm() != Algorithm::Es256 {
         return Err(CryptoError::InvalidKey(
             "CMS signing supports ES256 keys".into(),
@@ -201,11 +210,57 @@ pub(crate) fn signed_data(
         crls: None,
         signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
     };
+    Ok(signed_data)
+}
+
+/// `signed` in its ContentInfo, DER.
+fn content_info(signed: &SignedData) -> Result<Vec<u8>, CryptoError> {
     let info = ContentInfo {
         content_type: ID_SIGNED_DATA,
-        content: Any::from_der(&signed_data.to_der()?)?,
+        content: Any::from_der(&signed.to_der()?)?,
     };
     Ok(info.to_der()?)
+}
+
+/// A detached CMS signature before it is encoded: what a signature time-stamp covers
+/// is at hand, and the token goes in without the signature being parsed again.
+pub struct Detached(SignedData);
+
+impl Detached {
+    /// The signer's signature value: what a signature time-stamp covers (RFC 3161
+    /// Appendix A).
+    pub fn signature_value(&self) -> &[u8] {
+        self.0
+            .signer_infos
+            .0
+            .as_slice()
+            .first()
+            .map_or(&[][..], |signer| signer.signature.as_bytes())
+    }
+
+    /// The signature (CAdES B-B), DER.
+    pub fn to_der(&self) -> Result<Vec<u8>, CryptoError> {
+        content_info(&self.0)
+    }
+
+    /// The signature with `token` (a time-stamp token over the signature value) as the
+    /// unsigned attribute id-aa-signatureTimeStampToken (CAdES B-T), DER.
+    pub fn with_timestamp(mut self, token: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        add_timestamp(&mut self.0, token)?;
+        content_info(&self.0)
+    }
+}
+
+/// Adds `token` to the first signer of `signed` as id-aa-signatureTimeStampToken.
+fn add_timestamp(signed: &mut SignedData, token: &[u8]) -> Result<(), CryptoError> {
+    let mut signers: Vec<SignerInfo> = std::mem::take(&mut signed.signer_infos.0).into_vec();
+    let first = signers
+        .first_mut()
+        .ok_or_else(|| CryptoError::Encoding("no signer".into()))?;
+    let attribute = attribute(ID_AA_SIGNATURE_TIME_STAMP_TOKEN, Any::from_der(token)?)?;
+    first.unsigned_attrs = Some(SetOfVec::try_from(vec![attribute])?);
+    signed.signer_infos = SignerInfos(SetOfVec::try_from(signers)?);
+    Ok(())
 }
 
 /// A detached CMS signature (`.p7s`, DER) over content whose SHA-256 is `digest`: the
@@ -217,7 +272,17 @@ pub fn sign_detached_digest(
     digest: [u8; 32],
     signing_time: Option<Timestamp>,
 ) -> Result<Vec<u8>, CryptoError> {
-    signed_data(
+    sign_detached(signer, chain, digest, signing_time)?.to_der()
+}
+
+/// [`sign_detached_digest`] before encoding, for a time-stamp to be added.
+pub fn sign_detached(
+    signer: &dyn Signer,
+    chain: &[Vec<u8>],
+    digest: [u8; 32],
+    signing_time: Option<Timestamp>,
+) -> Result<Detached, CryptoError> {
+    signed_data_of(
         signer,
         chain,
         &Content {
@@ -228,6 +293,7 @@ pub fn sign_detached_digest(
             include_certificates: true,
         },
     )
+    .map(Detached)
 }
 
 /// The first signer's signature value of a SignedData ContentInfo: what a signature
@@ -247,19 +313,9 @@ pub fn signature_value(content_info: &[u8]) -> Result<Vec<u8>, CryptoError> {
 /// the unsigned attribute id-aa-signatureTimeStampToken, which makes a CAdES or PAdES
 /// B-B signature B-T.
 pub fn with_signature_timestamp(content_info: &[u8], token: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let (info, mut signed) = parse_signed(content_info)?;
-    let mut signers: Vec<SignerInfo> = signed.signer_infos.0.into_vec();
-    let first = signers
-        .first_mut()
-        .ok_or_else(|| CryptoError::Encoding("no signer".into()))?;
-    let attribute = attribute(ID_AA_SIGNATURE_TIME_STAMP_TOKEN, Any::from_der(token)?)?;
-    first.unsigned_attrs = Some(SetOfVec::try_from(vec![attribute])?);
-    signed.signer_infos = SignerInfos(SetOfVec::try_from(signers)?);
-    let info = ContentInfo {
-        content_type: info.content_type,
-        content: Any::from_der(&signed.to_der()?)?,
-    };
-    Ok(info.to_der()?)
+    let (_, mut signed) = parse_signed(content_info)?;
+    add_timestamp(&mut signed, token)?;
+    self::content_info(&signed)
 }
 
 fn parse_signed(content_info: &[u8]) -> Result<(ContentInfo, SignedData), CryptoError> {

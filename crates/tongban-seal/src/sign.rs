@@ -207,10 +207,9 @@ pub async fn cades_digests(
             .zip(first_serial..)
             .map(|(digest, serial)| {
                 let signed =
-                    cms::sign_detached_digest(key.signer.as_ref(), &key.chain, *digest, Some(now))?;
-                let value = cms::signature_value(&signed)?;
-                let token = tsa.token_for(cms::sha256(&value), serial)?;
-                Ok(cms::with_signature_timestamp(&signed, &token)?)
+                    cms::sign_detached(key.signer.as_ref(), &key.chain, *digest, Some(now))?;
+                let token = tsa.token_for(cms::sha256(signed.signature_value()), serial)?;
+                Ok(signed.with_timestamp(&token)?)
             })
             .collect::<Result<Vec<_>, SealError>>()
     })
@@ -377,10 +376,12 @@ pub async fn pades_as(
     .map_err(unprocessable)??;
     let (prepared, digest, original_digest) = prepared;
     let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
-    let signed = cms::sign_detached_digest(key.signer.as_ref(), &key.chain, digest, None)?;
-    let value = cms::signature_value(&signed)?;
-    let token = pki.tsa().timestamp_in(&mut tx, cms::sha256(&value)).await?;
-    let signed = cms::with_signature_timestamp(&signed, &token)?;
+    let signed = cms::sign_detached(key.signer.as_ref(), &key.chain, digest, None)?;
+    let token = pki
+        .tsa()
+        .timestamp_in(&mut tx, cms::sha256(signed.signature_value()))
+        .await?;
+    let signed = signed.with_timestamp(&token)?;
     let sealed = prepared.finish(&signed).map_err(pdf_error)?;
     record_usage(
         &mut tx,
