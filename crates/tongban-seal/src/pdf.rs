@@ -4,7 +4,7 @@
 //! over every byte of the file except that value. Earlier revisions, and earlier
 //! signatures, are left byte for byte as they were.
 
-mod reader;
+pub(crate) mod reader;
 
 pub use reader::{Entry, Malformed, Reader};
 

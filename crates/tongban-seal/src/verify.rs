@@ -601,7 +601,7 @@ fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, String> {
         if seen.len() > MAX_SIGNATURES {
             return Err(format!("more than {MAX_SIGNATURES} signatures"));
         }
-        let Ok(signature) = reader.dictionary(&lopdf::Object::Reference(value_id)) else {
+        let Ok((lopdf::Object::Dictionary(signature), span)) = reader.get_located(value_id) else {
             continue;
         };
         let range: Vec<usize> = signature
@@ -623,7 +623,7 @@ fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, String> {
             range: [a, b, c, d],
             contents,
             claimed: signature.get(b"M").ok().and_then(pdf_time),
-            object_span: reader.span(value_id.0).map(|span| (span.start, span.end)),
+            object_span: span.map(|span| (span.start, span.end)),
         });
     }
     found.sort_by_key(|s| s.range[2] + s.range[3]);
@@ -632,10 +632,10 @@ fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, String> {
 
 /// Whether `hex` (PDF hex string digits, no whitespace) encodes exactly `bytes`.
 fn hex_equals(hex: &[u8], bytes: &[u8]) -> bool {
-    let digit = |c: u8| (c as char).to_digit(16);
+    use crate::pdf::reader::hex_digit;
     hex.len() == 2 * bytes.len()
         && hex.chunks_exact(2).zip(bytes).all(|(pair, byte)| {
-            matches!((digit(pair[0]), digit(pair[1])), (Some(h), Some(l)) if h * 16 + l == u32::from(*byte))
+            matches!((hex_digit(pair[0]), hex_digit(pair[1])), (Some(h), Some(l)) if (h << 4) | l == *byte)
         })
 }
 

@@ -226,16 +226,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Where object `number` lies in the file, from `N G obj` to past `endobj`, if it
-    /// is not compressed.
-    pub fn span(&self, number: u32) -> Option<Range<usize>> {
-        let Some(Entry::At { offset, generation }) = self.entry(number) else {
-            return None;
-        };
-        let read = self
-            .read_at(self.pdf, offset, Some((number, generation)), 0)
-            .ok()?;
-        Some(offset..read.end)
+    /// Object `id` and, unless it is compressed, where it lies in the file (from
+    /// `N G obj` to past `endobj`).
+    pub fn get_located(&self, id: ObjectId) -> Result<(Object, Option<Range<usize>>), Malformed> {
+        match self.entry(id.0) {
+            Some(Entry::At { offset, generation }) if generation == id.1 => {
+                let read = self.read_at(self.pdf, offset, Some(id), 0)?;
+                Ok((read.object, Some(offset..read.end)))
+            }
+            _ => Ok((self.get(id)?, None)),
+        }
     }
 
     /// The document catalog.
@@ -635,6 +635,30 @@ fn decode(dict: Dictionary, raw: &[u8]) -> Result<Vec<u8>, Malformed> {
         .map_err(|e| Malformed(format!("a structure stream cannot be decoded: {e}")))
 }
 
+/// Each byte's value as a hexadecimal digit, or 0xFF (signature values are 32 KiB
+/// of hex digits, read more than once per validation).
+const HEX_DIGITS: [u8; 256] = {
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// The value of a hexadecimal digit.
+pub fn hex_digit(byte: u8) -> Option<u8> {
+    let value = HEX_DIGITS[usize::from(byte)];
+    (value != 0xFF).then_some(value)
+}
+
 /// PDF white space (§7.2.3).
 fn is_space(byte: u8) -> bool {
     matches!(byte, b'\0' | b'\t' | b'\n' | b'\x0C' | b'\r' | b' ')
@@ -930,15 +954,15 @@ impl<'b> Lexer<'b> {
         let mut out = Vec::with_capacity(length / 2);
         let mut high = None;
         for &byte in digits {
-            if is_space(byte) {
-                continue;
-            }
-            let Some(value) = (byte as char).to_digit(16) else {
+            let Some(value) = hex_digit(byte) else {
+                if is_space(byte) {
+                    continue;
+                }
                 return malformed(format!("a bad hexadecimal string at offset {start}"));
             };
             match high.take() {
-                None => high = Some(value as u8),
-                Some(h) => out.push((h << 4) | value as u8),
+                None => high = Some(value),
+                Some(h) => out.push((h << 4) | value),
             }
         }
         // An odd final digit is followed by an implied 0.
@@ -1072,7 +1096,7 @@ mod tests {
                 panic!("not a stream")
             };
             assert!(stream.content.is_empty(), "stream data is not copied");
-            assert!(reader.span(contents.0).is_some());
+            assert!(reader.get_located(contents).unwrap().1.is_some());
             assert_ne!(reader.get(id).unwrap(), Object::Null);
             assert!(reader.next_number() > id.0);
         }
