@@ -626,14 +626,15 @@ mod tests {
         out
     }
 
-    fn seal(pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
+    /// `pdf` prepared for a default stamp on page 1.
+    fn prepared(pdf: &[u8]) -> Result<Prepared, PdfError> {
         let placement = Placement {
             page: 1,
             x: 100.0,
             y: 100.0,
             size: 100.0,
         };
-        let prepared = prepare(
+        prepare(
             pdf.to_vec(),
             &placement,
             &Statement::default(),
@@ -642,8 +643,11 @@ mod tests {
                 seal: "电子证照专用章",
             },
             Timestamp::now(),
-        )?;
-        Ok(prepared.finish(b"cms")?.to_vec())
+        )
+    }
+
+    fn seal(pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
+        Ok(prepared(pdf)?.finish(b"cms")?.to_vec())
     }
 
     #[test]
@@ -683,23 +687,7 @@ mod tests {
     #[test]
     fn a_large_stream_does_not_stop_a_seal_and_the_original_bytes_stay() {
         let pdf = sample(200_000, false);
-        let placement = Placement {
-            page: 1,
-            x: 100.0,
-            y: 100.0,
-            size: 100.0,
-        };
-        let prepared = prepare(
-            pdf.clone(),
-            &placement,
-            &Statement::default(),
-            Appearance::Stamp {
-                department: "国家市场监督管理总局",
-                seal: "电子证照专用章",
-            },
-            Timestamp::now(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let prepared = prepared(&pdf).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(prepared.original(), &pdf[..]);
         let [first, second] = prepared.signed_update();
         assert!(!first.is_empty());
