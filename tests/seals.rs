@@ -724,9 +724,15 @@ async fn pdfs_are_sealed_twice_and_bad_pdfs_refused() {
     let mut broken_xref = original.clone();
     let xref_at = text_position(&broken_xref, b"startxref");
     broken_xref[xref_at + 10..xref_at + 14].copy_from_slice(b"9999");
+    // A section appended after the last %%EOF, its startxref left without one: the
+    // update would chain to a section no revision marker delimits.
+    let mut hidden = change_page_content(&once);
+    let eof = hidden.len() - hidden.iter().rev().position(|b| *b == b'%').unwrap() - 2;
+    hidden.truncate(eof);
     for (name, body, query) in [
         ("truncated", truncated, ""),
         ("broken xref", broken_xref, ""),
+        ("startxref without %%EOF", hidden, ""),
         ("not a PDF", b"hello, I am not a PDF".to_vec(), ""),
         ("no such page", original.clone(), "page=9"),
         ("off the page", original.clone(), "x=590"),
@@ -779,6 +785,31 @@ async fn a_pdf_with_object_streams_is_sealed_twice_and_both_seals_verify() {
     let changed = change_page_content(&twice);
     let report = verify_pdf(&w, changed).await;
     assert_eq!(report["overall"], "INDETERMINATE", "{report}");
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_form_whose_fields_form_a_cycle_is_reported_on_without_hanging() {
+    use lopdf::{Document, Object, dictionary};
+    let w = world().await;
+    let mut doc = Document::load_mem(&support::sample_pdf(1, 100)).unwrap();
+    // Field 1 has an indirect /Kids array whose one kid is a direct dictionary with
+    // the same array as its /Kids.
+    let kids = doc.new_object_id();
+    doc.objects.insert(
+        kids,
+        Object::Array(vec![Object::Dictionary(dictionary! { "Kids" => kids })]),
+    );
+    let field = doc.add_object(dictionary! { "FT" => "Sig", "Kids" => kids });
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    doc.get_dictionary_mut(root)
+        .unwrap()
+        .set("AcroForm", dictionary! { "Fields" => vec![Object::Reference(field)] });
+    let mut pdf = Vec::new();
+    doc.save_to(&mut pdf).unwrap();
+    let report = verify_pdf(&w, pdf).await;
+    assert_eq!(report["overall"], "INDETERMINATE", "{report}");
+    assert_eq!(report["signatures"].as_array().unwrap().len(), 0);
     w.server.stop().await;
 }
 

@@ -182,6 +182,10 @@ pub fn prepare(
     now: Timestamp,
 ) -> Result<Prepared, PdfError> {
     let reader = open(&pdf)?;
+    // The update adds a handful of objects; object numbers end at 8 388 607.
+    if u64::from(reader.next_number()) + 16 > reader::MAX_OBJECT_NUMBER {
+        return Err(PdfError::Unreadable("it has too many objects".into()));
+    }
     let (root_id, catalog) = reader.catalog().map_err(unreadable)?;
     let (page_id, mut page, media_box) = reader
         .page(placement.page)
@@ -226,7 +230,7 @@ pub fn prepare(
         "Type" => "Annot",
         "Subtype" => "Widget",
         "FT" => "Sig",
-        "T" => Object::string_literal(format!("Seal{}", fields.len() + 1)),
+        "T" => Object::string_literal(field_name(&reader, &fields)),
         "V" => signature_id,
         "Rect" => vec![x.into(), y.into(), (x + size).into(), (y + size).into()],
         // Print (4) and Locked (128).
@@ -269,6 +273,22 @@ pub fn prepare(
         update: update.0,
         contents: update.1,
     })
+}
+
+/// `SealN` for the first N from the number of fields on that no field is called.
+fn field_name(reader: &Reader<'_>, fields: &[Object]) -> String {
+    let taken: std::collections::HashSet<Vec<u8>> = fields
+        .iter()
+        .filter_map(|field| reader.dictionary(field).ok())
+        .filter_map(|field| match field.get(b"T") {
+            Ok(Object::String(name, _)) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    (fields.len() + 1..)
+        .map(|n| format!("Seal{n}"))
+        .find(|name| !taken.contains(name.as_bytes()))
+        .unwrap_or_else(|| "Seal".into())
 }
 
 /// The catalog's interactive form: its object id if it is indirect, and its
@@ -489,7 +509,9 @@ impl Update {
     /// The written objects in runs of consecutive numbers: the /Index pairs, and each
     /// object's row in that order.
     fn runs(&self, row: impl Fn((ObjectId, usize)) -> Vec<u8>) -> (Vec<Object>, Vec<u8>) {
+        // The last write of a number is the one that counts.
         let mut written = self.written.clone();
+        written.reverse();
         written.sort_by_key(|(id, _)| id.0);
         written.dedup_by_key(|(id, _)| id.0);
         let mut index: Vec<Object> = Vec::new();

@@ -557,15 +557,18 @@ fn signature_fields(reader: &Reader<'_>) -> Result<Vec<(Option<String>, lopdf::O
     let mut stack: Vec<(Object, bool)> = fields.into_iter().rev().map(|f| (f, false)).collect();
     let mut visited = std::collections::HashSet::new();
     let mut found = Vec::new();
+    let mut budget = 10_000usize;
     while let Some((node, inherited_sig)) = stack.pop() {
         if let Object::Reference(id) = node
             && !visited.insert(id)
         {
             continue;
         }
-        if visited.len() > 10_000 {
-            return Err("the form has more than 10 000 fields".into());
-        }
+        // Every node counts, direct ones too: a cycle through an indirect /Kids array
+        // of direct dictionaries would otherwise never end.
+        budget = budget
+            .checked_sub(1)
+            .ok_or("the form has more than 10 000 fields")?;
         let Ok(field) = reader.dictionary(&node) else {
             continue;
         };
@@ -574,6 +577,7 @@ fn signature_fields(reader: &Reader<'_>) -> Result<Vec<(Option<String>, lopdf::O
             _ => inherited_sig,
         };
         if let Ok(kids) = field.get(b"Kids")
+            && !matches!(kids, Object::Reference(id) if !visited.insert(*id))
             && let Ok(Object::Array(kids)) = reader.resolve(kids)
         {
             stack.extend(kids.into_iter().rev().map(|k| (k, is_sig)));
@@ -721,6 +725,43 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
             .collect();
         keys.into_iter().all(|k| old.get(k).ok() == new.get(k).ok())
     };
+    // An array (inline or indirect; absent is empty) that may only grow: /Annots,
+    // /Fields.
+    let grows = |old: Option<&Object>, new: Option<&Object>| {
+        let array = |reader: &Reader<'_>, value: Option<&Object>| match value {
+            None => Some(Vec::new()),
+            Some(value) => match reader.resolve(value) {
+                Ok(Object::Array(items)) => Some(items),
+                _ => None,
+            },
+        };
+        match (array(before, old), array(after, new)) {
+            (Some(old), Some(new)) => new.starts_with(&old),
+            _ => false,
+        }
+    };
+    // The interactive form may change only in its /Fields (which grow) and /SigFlags.
+    let form_grows = |old: &lopdf::Dictionary, new: &lopdf::Dictionary| {
+        same_but(old, new, &[b"Fields", b"SigFlags"])
+            && grows(old.get(b"Fields").ok(), new.get(b"Fields").ok())
+    };
+    let form_of = |reader: &Reader<'_>, catalog: &lopdf::Dictionary| match catalog.get(b"AcroForm")
+    {
+        Err(_) => Some(lopdf::Dictionary::new()),
+        Ok(form) => reader.dictionary(form).ok(),
+    };
+    // The revision is exactly one cross-reference section on top of the one before:
+    // a section hidden between them would otherwise go unexamined.
+    if after.section_count() != before.section_count() + 1
+        || after.trailer().get(b"Prev").ok() != Some(&Object::Integer(before.start() as i64))
+    {
+        return false;
+    }
+    let first_new = before.next_number();
+    let new_form_id = after
+        .catalog()
+        .ok()
+        .and_then(|(_, catalog)| catalog.get(b"AcroForm").ok()?.as_reference().ok());
     // Every object the revision's section lists, against what the revision before had
     // under that number: a section may also list objects it did not change, or point
     // back at an older definition, which is a change like any other.
@@ -741,9 +782,18 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
             Ok(old) => Some(old),
             Err(_) => return false,
         };
+        // A new generation makes every reference to the old object dangle; a number
+        // below the old /Size may already be referred to (a dangling reference the
+        // original carried would start to draw).
+        if old.is_some() && after.generation(*number) != before.generation(*number) {
+            return false;
+        }
+        if old.is_none() && *number < first_new && new != Object::Null {
+            return false;
+        }
         match (old, new) {
-            // Cross-reference and object streams carry the update itself.
-            (_, Object::Stream(stream))
+            // Cross-reference and object streams carry the update itself: new ones only.
+            (None, Object::Stream(stream))
                 if matches!(
                     name(&stream.dict, b"Type").as_deref(),
                     Some(b"XRef" | b"ObjStm")
@@ -763,15 +813,28 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
                     Some(b"Sig" | b"DocTimeStamp")
                 ) || (name(&dict, b"Subtype").as_deref() == Some(b"Widget")
                     && name(&dict, b"FT").as_deref() == Some(b"Sig"))
-                    || dict.has(b"Fields")
+                    // A new interactive form: the catalog's own, with fields only.
+                    || (new_form_id.map(|id| id.0) == Some(*number)
+                        && form_grows(&lopdf::Dictionary::new(), &dict))
             }
             (None, Object::Array(_) | Object::Null) => true,
             (Some(old), new) if old == new => true,
             (Some(Object::Dictionary(old)), Object::Dictionary(new)) => {
                 match name(&new, b"Type").as_deref() {
-                    Some(b"Catalog") => same_but(&old, &new, &[b"AcroForm", b"Perms", b"DSS"]),
-                    Some(b"Page") => same_but(&old, &new, &[b"Annots"]),
-                    _ if new.has(b"Fields") => same_but(&old, &new, &[b"Fields", b"SigFlags"]),
+                    Some(b"Catalog") => {
+                        same_but(&old, &new, &[b"AcroForm", b"Perms", b"DSS"])
+                            && match (form_of(before, &old), form_of(after, &new)) {
+                                (Some(old_form), Some(new_form)) => {
+                                    form_grows(&old_form, &new_form)
+                                }
+                                _ => false,
+                            }
+                    }
+                    Some(b"Page") => {
+                        same_but(&old, &new, &[b"Annots"])
+                            && grows(old.get(b"Annots").ok(), new.get(b"Annots").ok())
+                    }
+                    _ if new_form_id.map(|id| id.0) == Some(*number) => form_grows(&old, &new),
                     _ => false,
                 }
             }
@@ -798,6 +861,10 @@ async fn verify_pdf(
         // but the first) whether it only adds a signature. Each revision's
         // cross-reference data is read once; the last one is the whole file's.
         let markers = revision_markers(&pdf);
+        // Each revision is read: a bound on the work a crafted file can ask for.
+        if markers.len() > 2 * MAX_SIGNATURES + 2 {
+            return Err(format!("more than {} revisions", 2 * MAX_SIGNATURES + 2));
+        }
         let earlier: Vec<Option<Reader<'_>>> = markers[..markers.len().saturating_sub(1)]
             .iter()
             .map(|&end| Reader::open(&pdf[..end]).ok())

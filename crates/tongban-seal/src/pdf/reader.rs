@@ -33,7 +33,7 @@ const MAX_NESTING: usize = 64;
 /// Cross-reference sections followed at most (one per revision).
 const MAX_SECTIONS: usize = 4_096;
 /// ISO 32000-1 Annex C: the largest object number.
-const MAX_OBJECT_NUMBER: u64 = 8_388_607;
+pub(crate) const MAX_OBJECT_NUMBER: u64 = 8_388_607;
 /// References followed at most while reading one object (a /Length, an object stream).
 const MAX_INDIRECTION: usize = 8;
 
@@ -107,6 +107,16 @@ impl<'a> Reader<'a> {
         };
         let mut lexer = Lexer::new(pdf, tail_from + at + b"startxref".len());
         let start = lexer.offset()?;
+        // The last startxref must be the one the file ends with (white space only
+        // between: `%%EOF` would read as a comment).
+        let after = &pdf[lexer.pos.min(pdf.len())..];
+        let eof_at = after
+            .iter()
+            .position(|b| !is_space(*b))
+            .unwrap_or(after.len());
+        if !after[eof_at..].starts_with(b"%%EOF") {
+            return malformed("its last startxref is not followed by %%EOF");
+        }
         let mut reader = Self {
             pdf,
             trailer: Dictionary::new(),
@@ -172,6 +182,11 @@ impl<'a> Reader<'a> {
     /// Offset of the newest cross-reference section (what an update's /Prev names).
     pub fn start(&self) -> usize {
         self.start
+    }
+
+    /// How many cross-reference sections the chain from the newest has.
+    pub fn section_count(&self) -> usize {
+        self.sections.len()
     }
 
     /// The newest cross-reference section: what the last revision defined.
@@ -413,6 +428,12 @@ impl<'a> Reader<'a> {
         if row == 0 {
             return malformed("a cross-reference stream's rows are empty");
         }
+        let listed = ranges
+            .iter()
+            .try_fold(0usize, |sum, (_, count)| sum.checked_add(*count));
+        if listed.is_none_or(|n| n as u64 > MAX_OBJECT_NUMBER + 1) {
+            return malformed("a cross-reference stream lists too many objects");
+        }
         let mut rows = data.chunks_exact(row);
         let mut entries = Vec::new();
         for (first, count) in ranges {
@@ -481,6 +502,9 @@ impl<'a> Reader<'a> {
                     _ => return malformed("its cross-reference table is broken"),
                 };
                 entries.push((object_number(number)?, entry));
+            }
+            if entries.len() as u64 > MAX_OBJECT_NUMBER {
+                return malformed("a cross-reference section lists too many objects");
             }
         }
         let Object::Dictionary(trailer) = lexer.object(0)? else {
