@@ -802,9 +802,10 @@ async fn a_form_whose_fields_form_a_cycle_is_reported_on_without_hanging() {
     );
     let field = doc.add_object(dictionary! { "FT" => "Sig", "Kids" => kids });
     let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
-    doc.get_dictionary_mut(root)
-        .unwrap()
-        .set("AcroForm", dictionary! { "Fields" => vec![Object::Reference(field)] });
+    doc.get_dictionary_mut(root).unwrap().set(
+        "AcroForm",
+        dictionary! { "Fields" => vec![Object::Reference(field)] },
+    );
     let mut pdf = Vec::new();
     doc.save_to(&mut pdf).unwrap();
     let report = verify_pdf(&w, pdf).await;

@@ -616,10 +616,12 @@ fn check_placement(media_box: Option<&Object>, placement: &Placement) -> Result<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sample(filler: usize, modern: bool) -> Vec<u8> {
+    /// A one-page PDF: pages 1, contents 2, a stream of `filler` bytes 3, page 4,
+    /// catalog 5.
+    pub(crate) fn sample(filler: usize, modern: bool) -> Vec<u8> {
         let mut doc = lopdf::Document::with_version("1.7");
         let pages_id = doc.new_object_id();
         let content = doc.add_object(Stream::new(dictionary! {}, b"BT ET".to_vec()));
@@ -668,7 +670,7 @@ mod tests {
         )
     }
 
-    fn seal(pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
+    pub(crate) fn seal(pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
         Ok(prepared(pdf)?.finish(b"cms")?.to_vec())
     }
 

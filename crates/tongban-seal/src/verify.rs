@@ -957,3 +957,114 @@ async fn verify_pdf(
     }
     Ok(reports)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdf::tests::{sample, seal};
+
+    /// `pdf` followed by a hand-written update of `objects` (number, generation, body)
+    /// whose trailer names `prev`, `root` and `size`.
+    fn append(pdf: &[u8], prev: usize, size: u32, objects: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut out = pdf.to_vec();
+        out.push(b'\n');
+        let mut rows = Vec::new();
+        for (number, generation, body) in objects {
+            rows.push((*number, *generation, out.len()));
+            out.extend_from_slice(
+                format!("{number} {generation} obj\n{body}\nendobj\n").as_bytes(),
+            );
+        }
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n");
+        for (number, generation, at) in rows {
+            out.extend_from_slice(format!("{number} 1\n{at:010} {generation:05} n\r\n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {size} /Root 5 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n"
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    /// `pdf` with an update of `objects`.
+    fn updated(pdf: &[u8], objects: &[(u32, u16, &str)]) -> Vec<u8> {
+        let reader = Reader::open(pdf).unwrap_or_else(|e| panic!("{e}"));
+        let size = objects
+            .iter()
+            .map(|(n, _, _)| n + 1)
+            .fold(reader.next_number(), u32::max);
+        append(pdf, reader.start(), size, objects)
+    }
+
+    fn only_adds(before: &[u8], after: &[u8]) -> bool {
+        let before = Reader::open(before).unwrap_or_else(|e| panic!("{e}"));
+        let after = Reader::open(after).unwrap_or_else(|e| panic!("{e}"));
+        only_adds_a_signature(&before, &after)
+    }
+
+    const PAGE: &str = "<< /Type /Page /Parent 1 0 R /Contents 2 0 R /MediaBox [0 0 595 842] \
+                        /Resources << /XObject << /Big 3 0 R >> >> /Annots [] >>";
+
+    #[test]
+    fn a_seal_only_adds_a_signature_and_other_changes_do_not() {
+        let base = sample(100, false);
+        let once = seal(&base).unwrap_or_else(|e| panic!("{e}"));
+        assert!(only_adds(&base, &once));
+        // Page contents replaced.
+        let changed = updated(
+            &base,
+            &[(2, 0, "<< /Length 9 >>\nstream\nBT (x) ET\nendstream")],
+        );
+        assert!(!only_adds(&base, &changed));
+        // The same catalog under a new generation: every 5 0 R would dangle.
+        let regenerated = updated(&base, &[(5, 1, "<< /Type /Catalog /Pages 1 0 R >>")]);
+        assert!(!only_adds(&base, &regenerated));
+        // The seal's widget dropped from the page again.
+        let dropped = updated(&once, &[(4, 0, PAGE)]);
+        assert!(!only_adds(&once, &dropped));
+        // A replaced object dressed as an object stream.
+        let disguised = updated(
+            &base,
+            &[(
+                2,
+                0,
+                "<< /Type /ObjStm /N 0 /First 0 /Length 9 >>\nstream\nBT (x) ET\nendstream",
+            )],
+        );
+        assert!(!only_adds(&base, &disguised));
+    }
+
+    #[test]
+    fn new_objects_take_new_numbers() {
+        let base = sample(100, false);
+        let mid = updated(&base, &[(7, 0, "<< /Type /Sig >>")]);
+        // Number 6 was never used, but lies below the /Size before: a reference to it
+        // could already be waiting in the document.
+        assert!(!only_adds(
+            &mid,
+            &updated(&mid, &[(6, 0, "<< /Type /Sig >>")])
+        ));
+        assert!(only_adds(
+            &mid,
+            &updated(&mid, &[(8, 0, "<< /Type /Sig >>")])
+        ));
+    }
+
+    #[test]
+    fn a_section_hidden_between_two_revisions_is_not_overlooked() {
+        let base = sample(100, false);
+        // Changed contents in a section with no %%EOF of its own, then an update that
+        // only adds a signature dictionary, chained to the hidden section.
+        let evil = updated(
+            &base,
+            &[(2, 0, "<< /Length 9 >>\nstream\nBT (x) ET\nendstream")],
+        );
+        let hidden_start = Reader::open(&evil).unwrap().start();
+        let hidden = &evil[..evil.len() - b"%%EOF\n".len()];
+        let after = append(hidden, hidden_start, 9, &[(8, 0, "<< /Type /Sig >>")]);
+        assert!(!only_adds(&base, &after));
+    }
+}
