@@ -332,22 +332,38 @@ async fn pdfs_written_by_qpdf_with_either_kind_of_xref_are_sealed_twice_and_acce
     let root = work.pem("root.pem", &[server.pki().root()]);
     let nss_dir = nss_db(&work, &root);
     let plain = work.write("plain.pdf", support::sample_pdf(3, 50_000));
-    for (mode, marker) in [("disable", &b"\nxref"[..]), ("generate", b"/ObjStm")] {
-        let rewritten = work.path(&format!("qpdf-{mode}.pdf"));
-        let (ok, text) = run(
-            "qpdf",
-            &[&format!("--object-streams={mode}"), &plain, &rewritten],
-        );
+    // Also linearized ("fast web view"): the last startxref names the first-page
+    // section near the start, whose /Prev leads to the main one.
+    for (mode, marker) in [
+        ("--object-streams=disable", &b"\nxref"[..]),
+        ("--object-streams=generate", b"/ObjStm"),
+        ("--linearize", b"/Linearized"),
+    ] {
+        let rewritten = work.path(&format!("qpdf{mode}.pdf"));
+        let (ok, text) = run("qpdf", &[&mode, &plain, &rewritten]);
         assert!(ok, "qpdf: {text}");
         let rewritten = std::fs::read(&rewritten).unwrap();
         assert!(
             rewritten.windows(marker.len()).any(|w| w == marker),
-            "qpdf --object-streams={mode}"
+            "qpdf {mode}"
         );
         let once = seal_pdf(&server, &seals[0], &token, rewritten, "reason=approved").await;
         let twice = seal_pdf(&server, &seals[1], &token, once.clone(), "page=3").await;
         judge_pdf(&work, &nss_dir, &root, &format!("{mode}-once"), &once, 1);
         judge_pdf(&work, &nss_dir, &root, &format!("{mode}-twice"), &twice, 2);
+        // And our own validation agrees.
+        let report: serde_json::Value = server
+            .client
+            .post(format!("{}/api/v1/verify", server.base))
+            .header("content-type", "application/pdf")
+            .body(twice)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(report["overall"], "TOTAL-PASSED", "{mode}: {report}");
     }
     server.stop().await;
 }
