@@ -154,28 +154,31 @@ async fn ca_certificates_and_crls_are_served_as_der() {
 }
 
 #[tokio::test]
-async fn concurrent_time_stamps_take_distinct_serials() {
+async fn concurrent_time_stamps_take_distinct_increasing_serials() {
+    use tongban_crypto::cms_verify::verify_timestamp_token;
     let server = TestServer::start().await;
     let tsa = server.pki().tsa().clone();
-    let tasks: Vec<_> = (0..16)
+    // As integers: no leading zeros, so longer is larger.
+    let serial = |token: &[u8], digest: [u8; 32]| {
+        let serial = verify_timestamp_token(token, &digest).unwrap().serial;
+        (serial.len(), serial)
+    };
+    let threads: Vec<_> = (0..16u8)
         .map(|i| {
             let tsa = tsa.clone();
-            tokio::spawn(async move { tsa.timestamp([i; 32]).await })
+            std::thread::spawn(move || tsa.timestamp([i; 32]).unwrap())
         })
         .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
-    // Every token took its own value of the shared counter.
-    let mut conn = server.store().conn().await.unwrap();
-    let value: i64 = sqlx::query("SELECT value FROM counters WHERE name = 'tsa-serial'")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap();
-    assert_eq!(value, 16);
-    drop(conn);
+    let serials: std::collections::HashSet<_> = threads
+        .into_iter()
+        .enumerate()
+        .map(|(i, thread)| serial(&thread.join().unwrap(), [i as u8; 32]))
+        .collect();
+    assert_eq!(serials.len(), 16, "every token has its own serial");
+    let earlier = serial(&tsa.timestamp([1; 32]).unwrap(), [1; 32]);
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let later = serial(&tsa.timestamp([2; 32]).unwrap(), [2; 32]);
+    assert!(later > earlier, "serials increase with time");
     server.stop().await;
 }
 

@@ -1022,7 +1022,6 @@ async fn revocation_after_the_time_stamp_warns_before_it_fails() {
         .timestamp(tongban_crypto::cms::sha256(
             &tongban_crypto::cms::signature_value(&p7s).unwrap(),
         ))
-        .await
         .unwrap();
     let p7s = tongban_crypto::cms::with_signature_timestamp(&p7s, &token).unwrap();
     let report = verify_json(

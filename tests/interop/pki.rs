@@ -221,7 +221,7 @@ async fn openssl_ts_verifies_our_time_stamp_replies() {
         let serial = text
             .lines()
             .find_map(|l| l.strip_prefix("Serial number: 0x"))
-            .map(|hex| u64::from_str_radix(hex.trim(), 16).unwrap())
+            .map(|hex| u128::from_str_radix(hex.trim(), 16).unwrap())
             .expect("a serial number");
         serials.push(serial);
     }

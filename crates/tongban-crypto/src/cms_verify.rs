@@ -71,6 +71,8 @@ pub struct VerifiedTimestamp {
     pub tsa_certificate: Vec<u8>,
     /// Every certificate the token carries.
     pub certificates: Vec<Vec<u8>>,
+    /// serialNumber, big-endian.
+    pub serial: Vec<u8>,
 }
 
 fn parse(content_info: &[u8]) -> Result<SignedData, CmsError> {
@@ -238,5 +240,6 @@ pub fn verify_timestamp_token(
         time: Timestamp::from_unix_millis(i64::try_from(since.as_millis()).unwrap_or(i64::MAX)),
         tsa_certificate: tsa.to_der().map_err(malformed)?,
         certificates,
+        serial: info.serial_number.as_bytes().to_vec(),
     })
 }

@@ -299,11 +299,7 @@ impl Pki {
         let tokens = TokenKeys::new(store.clone(), keys.clone());
         tokens.ensure_in(&mut tx, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        let tsa = Tsa::new(
-            tsa_signer,
-            vec![tsa_der, issuing.der.clone()],
-            store.clone(),
-        );
+        let tsa = Tsa::new(tsa_signer, vec![tsa_der, issuing.der.clone()]);
         let pki = Self {
             store,
             keys,

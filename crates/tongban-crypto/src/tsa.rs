@@ -1,7 +1,9 @@
 //! RFC 3161 time-stamp authority: parses `TimeStampReq`, answers `TimeStampResp` with a
 //! token signed by the TSA key (a CMS SignedData over a `TSTInfo`), with the caller's
-//! nonce echoed, our policy, an accuracy, and serials that increase across all
-//! instances (a database counter).
+//! nonce echoed, our policy, an accuracy, and serial numbers that are UUIDv7s read as
+//! 128-bit integers: unique across instances (RFC 3161 §2.4.2 asks only that) and
+//! increasing with time, with no shared counter that every signing transaction of
+//! every instance would wait on.
 //!
 //! Every query gets an RFC 3161 answer: malformed or unsupported queries get status
 //! `rejection` with a failure reason instead of an HTTP error, as §2.4.2 intends.
@@ -12,7 +14,6 @@ use der::asn1::{Any, BitString, GeneralizedTime, Int, OctetString, Uint, Utf8Str
 use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag};
 use spki::AlgorithmIdentifierOwned;
 use tongban_core::time::Timestamp;
-use tongban_store::{Store, pki};
 
 use crate::cms::{self, Content, ID_CT_TST_INFO, ID_SHA256, sha256};
 use crate::error::CryptoError;
@@ -198,19 +199,18 @@ fn parse_query(bytes: &[u8]) -> Result<Query, Failure> {
     Ok(query)
 }
 
-/// The time-stamp authority: its key, its certificate chain, and the shared counter.
+/// The time-stamp authority: its key and its certificate chain.
 #[derive(Clone)]
 pub struct Tsa {
     signer: Arc<dyn Signer>,
     chain: Vec<Vec<u8>>,
-    store: Store,
     /// End of the TSA certificate's validity: no token is signed after it.
     not_after: Timestamp,
 }
 
 impl Tsa {
     /// A TSA signing with `signer`, whose chain (TSA certificate first) is `chain`.
-    pub fn new(signer: Arc<dyn Signer>, chain: Vec<Vec<u8>>, store: Store) -> Self {
+    pub fn new(signer: Arc<dyn Signer>, chain: Vec<Vec<u8>>) -> Self {
         use x509_parser::prelude::{FromDer, X509Certificate};
         // An unreadable certificate counts as expired: the TSA then refuses to sign.
         let not_after = chain
@@ -222,7 +222,6 @@ impl Tsa {
         Self {
             signer,
             chain,
-            store,
             not_after,
         }
     }
@@ -234,9 +233,9 @@ impl Tsa {
 
     /// Answers a DER `TimeStampReq` with a DER `TimeStampResp`: granted with a token, or
     /// rejected with a reason. Never fails: a failure is itself an RFC 3161 answer.
-    pub async fn respond(&self, query: &[u8]) -> Vec<u8> {
+    pub fn respond(&self, query: &[u8]) -> Vec<u8> {
         let result = match parse_query(query) {
-            Ok(query) => self.token(&query).await.map_err(|error| {
+            Ok(query) => self.token(&query).map_err(|error| {
                 tracing::error!(%error, "time-stamp token failed");
                 Failure::SystemFailure
             }),
@@ -253,41 +252,8 @@ impl Tsa {
 
     /// A time-stamp token (ContentInfo DER) over a SHA-256 digest, for signature
     /// time-stamps made in-process (CAdES/PAdES B-T).
-    pub async fn timestamp(&self, digest: [u8; 32]) -> Result<Vec<u8>, CryptoError> {
-        let query = Query::for_digest(digest)?;
-        self.token(&query).await
-    }
-
-    /// Like [`Tsa::timestamp`], taking the serial number inside the caller's
-    /// transaction (a signature and its usage record commit together; a second
-    /// transaction here would wait on the first).
-    pub async fn timestamp_in(
-        &self,
-        tx: &mut tongban_store::Conn,
-        digest: [u8; 32],
-    ) -> Result<Vec<u8>, CryptoError> {
-        let serial = self.reserve_serials(tx, 1).await?;
-        self.token_for(digest, serial)
-    }
-
-    /// Reserves serial numbers for `count` tokens inside the caller's transaction;
-    /// returns the first. [`Tsa::token_for`] then signs each without the database.
-    pub async fn reserve_serials(
-        &self,
-        tx: &mut tongban_store::Conn,
-        count: usize,
-    ) -> Result<i64, CryptoError> {
-        self.check_validity()?;
-        let count = i64::try_from(count).map_err(|_| CryptoError::Encoding("too many".into()))?;
-        Ok(pki::next_counters(tx, "tsa-serial", count).await?)
-    }
-
-    /// The token over `digest` under `serial`, one that [`Tsa::reserve_serials`]
-    /// reserved.
-    pub fn token_for(&self, digest: [u8; 32], serial: i64) -> Result<Vec<u8>, CryptoError> {
-        let query = Query::for_digest(digest)?;
-        self.check_validity()?;
-        self.token_with_serial(&query, serial)
+    pub fn timestamp(&self, digest: [u8; 32]) -> Result<Vec<u8>, CryptoError> {
+        self.token(&Query::for_digest(digest)?)
     }
 
     fn check_validity(&self) -> Result<(), CryptoError> {
@@ -299,25 +265,20 @@ impl Tsa {
         Ok(())
     }
 
-    async fn token(&self, query: &Query) -> Result<Vec<u8>, CryptoError> {
+    fn token(&self, query: &Query) -> Result<Vec<u8>, CryptoError> {
         self.check_validity()?;
-        let serial = {
-            let mut tx = self.store.begin().await?;
-            let serial = pki::next_counter(&mut tx, "tsa-serial").await?;
-            tx.commit().await.map_err(tongban_store::StoreError::from)?;
-            serial
-        };
-        self.token_with_serial(query, serial)
+        let serial = tongban_core::id::Uuid::now_v7();
+        self.token_with_serial(query, serial.as_bytes())
     }
 
-    fn token_with_serial(&self, query: &Query, serial: i64) -> Result<Vec<u8>, CryptoError> {
+    fn token_with_serial(&self, query: &Query, serial: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let now = Timestamp::now();
         let seconds = u64::try_from(now.unix_millis() / 1000).unwrap_or(0);
         let tst_info = TstInfo {
             version: 1,
             policy: Any::new(Tag::ObjectIdentifier, POLICY_OID_BYTES.to_vec())?,
             message_imprint: query.imprint.clone(),
-            serial_number: Uint::new(&serial.to_be_bytes())?,
+            serial_number: Uint::new(serial)?,
             gen_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(seconds))?,
             accuracy: Accuracy { seconds: 1 },
             nonce: query.nonce.clone(),

@@ -196,19 +196,17 @@ pub async fn cades_digests(
     }
     let now = Timestamp::now();
     let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
-    let first_serial = pki.tsa().reserve_serials(&mut tx, digests.len()).await?;
     // Two signatures per digest (ours and the time-stamp's): CPU work, off the async
-    // workers; the serials and the usage records are one statement each per batch.
+    // workers; the usage records are written a hundred per statement.
     let tsa = pki.tsa().clone();
     let owned = digests.to_vec();
     let signatures = tokio::task::spawn_blocking(move || {
         owned
             .iter()
-            .zip(first_serial..)
-            .map(|(digest, serial)| {
+            .map(|digest| {
                 let signed =
                     cms::sign_detached(key.signer.as_ref(), &key.chain, *digest, Some(now))?;
-                let token = tsa.token_for(cms::sha256(signed.signature_value()), serial)?;
+                let token = tsa.timestamp(cms::sha256(signed.signature_value()))?;
                 Ok(signed.with_timestamp(&token)?)
             })
             .collect::<Result<Vec<_>, SealError>>()
@@ -377,10 +375,7 @@ pub async fn pades_as(
     let (prepared, digest, original_digest) = prepared;
     let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
     let signed = cms::sign_detached(key.signer.as_ref(), &key.chain, digest, None)?;
-    let token = pki
-        .tsa()
-        .timestamp_in(&mut tx, cms::sha256(signed.signature_value()))
-        .await?;
+    let token = pki.tsa().timestamp(cms::sha256(signed.signature_value()))?;
     let signed = signed.with_timestamp(&token)?;
     let sealed = prepared.finish(&signed).map_err(pdf_error)?;
     record_usage(

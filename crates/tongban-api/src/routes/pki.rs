@@ -73,7 +73,7 @@ pub async fn timestamp(
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     crate::extract::require_content_type(&headers, TIMESTAMP_QUERY)?;
-    let reply = state.pki.tsa().respond(&body).await;
+    let reply = state.pki.tsa().respond(&body);
     Ok(([(header::CONTENT_TYPE, TIMESTAMP_REPLY)], reply))
 }
 
