@@ -273,15 +273,45 @@ async fn seal_pdf(
     response.bytes().await.unwrap().to_vec()
 }
 
-// Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "interop: run by tests/interop/run"]
-async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
+/// A server with two seals for one system, and what the PDF judges need: a work
+/// directory, our root as PEM and in an NSS database.
+struct Judged {
+    server: TestServer,
+    seals: Vec<String>,
+    token: String,
+    work: Workdir,
+    root: std::path::PathBuf,
+    nss_dir: String,
+}
+
+async fn judged() -> Judged {
     let server = public_server().await;
     let (seals, token) = sealing_system_with(&server, 2).await;
     let work = Workdir::new();
     let root = work.pem("root.pem", &[server.pki().root()]);
     let nss_dir = nss_db(&work, &root);
+    Judged {
+        server,
+        seals,
+        token,
+        work,
+        root,
+        nss_dir,
+    }
+}
+
+// Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by tests/interop/run"]
+async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
+    let Judged {
+        server,
+        seals,
+        token,
+        work,
+        root,
+        nss_dir,
+    } = judged().await;
 
     let original = support::sample_pdf(10, 200_000);
     // Two seals, as when a document is sealed by two of its issuers' seals.
@@ -326,11 +356,14 @@ async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by tests/interop/run"]
 async fn pdfs_written_by_qpdf_with_either_kind_of_xref_are_sealed_twice_and_accepted() {
-    let server = public_server().await;
-    let (seals, token) = sealing_system_with(&server, 2).await;
-    let work = Workdir::new();
-    let root = work.pem("root.pem", &[server.pki().root()]);
-    let nss_dir = nss_db(&work, &root);
+    let Judged {
+        server,
+        seals,
+        token,
+        work,
+        root,
+        nss_dir,
+    } = judged().await;
     let plain = work.write("plain.pdf", support::sample_pdf(3, 50_000));
     // Also linearized ("fast web view"): the last startxref names the first-page
     // section near the start, whose /Prev leads to the main one.
@@ -352,14 +385,9 @@ async fn pdfs_written_by_qpdf_with_either_kind_of_xref_are_sealed_twice_and_acce
         judge_pdf(&work, &nss_dir, &root, &format!("{mode}-once"), &once, 1);
         judge_pdf(&work, &nss_dir, &root, &format!("{mode}-twice"), &twice, 2);
         // And our own validation agrees.
-        let report: serde_json::Value = server
-            .client
-            .post(format!("{}/api/v1/verify", server.base))
-            .header("content-type", "application/pdf")
-            .body(twice)
-            .send()
+        let report: Value = server
+            .post("/api/v1/verify", "application/pdf", twice)
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();

@@ -619,29 +619,37 @@ fn check_placement(media_box: Option<&Object>, placement: &Placement) -> Result<
 pub(crate) mod tests {
     use super::*;
 
-    /// A one-page PDF: pages 1, contents 2, a stream of `filler` bytes 3, page 4,
-    /// catalog 5.
-    pub(crate) fn sample(filler: usize, modern: bool) -> Vec<u8> {
+    /// A PDF of `pages` pages whose /MediaBox they inherit from the page tree; each
+    /// draws a stream of `filler` bytes. One page: pages 1, contents 2, the stream 3,
+    /// page 4, catalog 5. `modern`: with object streams and a cross-reference stream,
+    /// else a classic table.
+    pub(crate) fn sample(pages: usize, filler: usize, modern: bool) -> Vec<u8> {
         let mut doc = lopdf::Document::with_version("1.7");
         let pages_id = doc.new_object_id();
-        let content = doc.add_object(Stream::new(dictionary! {}, b"BT ET".to_vec()));
-        let big = doc.add_object(Stream::new(dictionary! {}, vec![7u8; filler]));
-        let page = doc.add_object(dictionary! {
-            "Type" => "Page", "Parent" => pages_id, "Contents" => content,
-            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-            "Resources" => dictionary! { "XObject" => dictionary! { "Big" => big } },
-        });
+        let mut big = None;
+        let mut kids = Vec::new();
+        for n in 0..pages {
+            let text = format!("BT (page {n}) Tj ET").into_bytes();
+            let content = doc.add_object(Stream::new(dictionary! {}, text));
+            let big = *big.get_or_insert_with(|| {
+                doc.add_object(Stream::new(dictionary! {}, vec![7u8; filler]))
+            });
+            kids.push(Object::Reference(doc.add_object(dictionary! {
+                "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+                "Resources" => dictionary! { "XObject" => dictionary! { "Big" => big } },
+            })));
+        }
         doc.objects.insert(
             pages_id,
-            Object::Dictionary(
-                dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
-            ),
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => kids, "Count" => pages as i64,
+                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            }),
         );
         let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
         doc.trailer.set("Root", catalog);
         let mut out = Vec::new();
         if modern {
-            // Cross-reference and object streams (PDF 1.5).
             doc.save_modern(&mut out).unwrap();
         } else {
             doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
@@ -677,7 +685,7 @@ pub(crate) mod tests {
     #[test]
     fn a_second_seal_chains_to_the_first_in_the_original_s_kind_of_table() {
         for modern in [false, true] {
-            let pdf = sample(1_000, modern);
+            let pdf = sample(1, 1_000, modern);
             let once = seal(&pdf).unwrap_or_else(|e| panic!("{e}"));
             let twice = seal(&once).unwrap_or_else(|e| panic!("{e}"));
             let reader = Reader::open(&twice).unwrap_or_else(|e| panic!("{e}"));
@@ -702,7 +710,7 @@ pub(crate) mod tests {
 
     #[test]
     fn truncated_documents_are_refused_without_a_panic() {
-        let pdf = sample(1_000, true);
+        let pdf = sample(1, 1_000, true);
         for end in (0..pdf.len() - 8).step_by(7) {
             assert!(seal(&pdf[..end]).is_err(), "{end}");
         }
@@ -710,7 +718,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_large_stream_does_not_stop_a_seal_and_the_original_bytes_stay() {
-        let pdf = sample(200_000, false);
+        let pdf = sample(1, 200_000, false);
         let prepared = prepared(&pdf).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(prepared.original(), &pdf[..]);
         let [first, second] = prepared.signed_update();

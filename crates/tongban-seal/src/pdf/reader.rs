@@ -1000,6 +1000,7 @@ impl<'b> Lexer<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pdf::tests::sample;
 
     fn parse(text: &[u8]) -> Result<Object, Malformed> {
         Lexer::new(text, 0).object(0)
@@ -1062,43 +1063,10 @@ mod tests {
         assert!(parse(&deep).is_err());
     }
 
-    fn sample(modern: bool) -> Vec<u8> {
-        use lopdf::{Document, dictionary};
-        let mut doc = Document::with_version("1.7");
-        let pages_id = doc.new_object_id();
-        let mut kids = Vec::new();
-        for n in 0..3 {
-            let content = doc.add_object(Stream::new(
-                dictionary! {},
-                format!("BT (page {n}) Tj ET").into_bytes(),
-            ));
-            kids.push(Object::Reference(doc.add_object(dictionary! {
-                "Type" => "Page", "Parent" => pages_id, "Contents" => content,
-            })));
-        }
-        doc.objects.insert(
-            pages_id,
-            Object::Dictionary(dictionary! {
-                "Type" => "Pages", "Kids" => kids, "Count" => 3,
-                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-            }),
-        );
-        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-        doc.trailer.set("Root", catalog);
-        let mut out = Vec::new();
-        if modern {
-            doc.save_modern(&mut out).unwrap();
-        } else {
-            doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
-            doc.save_to(&mut out).unwrap();
-        }
-        out
-    }
-
     #[test]
     fn tables_and_cross_reference_streams_lead_to_the_pages() {
         for modern in [false, true] {
-            let pdf = sample(modern);
+            let pdf = sample(3, 10, modern);
             let reader = Reader::open(&pdf).unwrap_or_else(|e| panic!("{modern}: {e}"));
             assert_eq!(reader.newest().is_stream, modern);
             if modern {
@@ -1196,7 +1164,7 @@ mod tests {
     #[test]
     fn every_prefix_and_a_broken_offset_fail_cleanly() {
         for modern in [false, true] {
-            let pdf = sample(modern);
+            let pdf = sample(3, 10, modern);
             for end in 0..pdf.len() - 1 {
                 // Truncations are refused or, when a prefix happens to end in a whole
                 // revision, read; they never panic.
