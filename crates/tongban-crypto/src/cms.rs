@@ -114,11 +114,53 @@ pub(crate) struct Content<'a> {
     pub include_certificates: bool,
 }
 
-/// Makes a SignedData ContentInfo signed by `signer`, whose certificate chain (leaf
-/// first) is `chain`.
+/// A signer's certificate chain prepared for many signatures: read, checked against
+/// the key, and its ESS signing-certificate-v2 attribute made, once rather than for
+/// every signature of a batch or every time-stamp token.
+#[derive(Clone)]
+pub struct SignerChain {
+    sid: IssuerAndSerialNumber,
+    signing_certificate: Attribute,
+    certificates: Vec<CertificateChoices>,
+}
+
+impl SignerChain {
+    /// `chain` (leaf first, then its issuers) of `signer`.
+    pub fn new(signer: &dyn Signer, chain: &[Vec<u8>]) -> Result<Self, CryptoError> {
+        if signer.algorithm() != Algorithm::Es256 {
+            return Err(CryptoError::InvalidKey(
+                "CMS signing supports ES256 keys".into(),
+            ));
+        }
+        let leaf_der = chain
+            .first()
+            .ok_or_else(|| CryptoError::Encoding("no signer certificate".into()))?;
+        let leaf = Certificate::from_der(leaf_der)?;
+        let certified = leaf.tbs_certificate().subject_public_key_info().to_der()?;
+        if certified != signer.public_key().spki_der() {
+            return Err(CryptoError::InvalidKey(
+                "the first certificate of the chain is not the signer's".into(),
+            ));
+        }
+        let tbs = leaf.tbs_certificate();
+        Ok(Self {
+            sid: IssuerAndSerialNumber {
+                issuer: tbs.issuer().clone(),
+                serial_number: tbs.serial_number().clone(),
+            },
+            signing_certificate: signing_certificate_v2(leaf_der, &leaf)?,
+            certificates: chain
+                .iter()
+                .map(|der| Certificate::from_der(der).map(CertificateChoices::Certificate))
+                .collect::<Result<Vec<_>, _>>()?,
+        })
+    }
+}
+
+/// Makes a SignedData ContentInfo signed by `signer` with its prepared `chain`.
 pub(crate) fn signed_data(
     signer: &dyn Signer,
-    chain: &[Vec<u8>],
+    chain: &SignerChain,
     content: &Content<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
     content_info(&signed_data_of(signer, chain, content)?)
@@ -127,31 +169,16 @@ pub(crate) fn signed_data(
 /// The SignedData of [`signed_data`], not yet encoded.
 fn signed_data_of(
     signer: &dyn Signer,
-    chain: &[Vec<u8>],
+    chain: &SignerChain,
     content: &Content<'_>,
 ) -> Result<SignedData, CryptoError> {
-    if signer.algorithm() != Algorithm::Es256 {
-        return Err(CryptoError::InvalidKey(
-            "CMS signing supports ES256 keys".into(),
-        ));
-    }
-    let leaf_der = chain
-        .first()
-        .ok_or_else(|| CryptoError::Encoding("no signer certificate".into()))?;
-    let leaf = Certificate::from_der(leaf_der)?;
-    let certified = leaf.tbs_certificate().subject_public_key_info().to_der()?;
-    if certified != signer.public_key().spki_der() {
-        return Err(CryptoError::InvalidKey(
-            "the first certificate of the chain is not the signer's".into(),
-        ));
-    }
     let mut signed_attrs = vec![
         attribute(ID_CONTENT_TYPE, content.content_type)?,
         attribute(
             ID_MESSAGE_DIGEST,
             OctetString::new(content.digest.to_vec())?,
         )?,
-        signing_certificate_v2(leaf_der, &leaf)?,
+        chain.signing_certificate.clone(),
     ];
     if let Some(at) = content.signing_time {
         // RFC 5652 §11.3: UTCTime through 2049, GeneralizedTime from 2050 on.
@@ -168,13 +195,9 @@ fn signed_data_of(
     let signed_attrs = SetOfVec::try_from(signed_attrs)?;
     // The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4).
     let signature = signer.sign_x509(&signed_attrs.to_der()?)?;
-    let tbs = leaf.tbs_certificate();
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: tbs.issuer().clone(),
-            serial_number: tbs.serial_number().clone(),
-        }),
+        sid: SignerIdentifier::IssuerAndSerialNumber(chain.sid.clone()),
         digest_alg: algorithm(ID_SHA256),
         signed_attrs: Some(signed_attrs),
         signature_algorithm: algorithm(ECDSA_WITH_SHA256),
@@ -182,11 +205,9 @@ fn signed_data_of(
         unsigned_attrs: None,
     };
     let certificates = if content.include_certificates {
-        let certs = chain
-            .iter()
-            .map(|der| Certificate::from_der(der).map(CertificateChoices::Certificate))
-            .collect::<Result<Vec<_>, _>>()?;
-        Some(CertificateSet(SetOfVec::try_from(certs)?))
+        Some(CertificateSet(SetOfVec::try_from(
+            chain.certificates.clone(),
+        )?))
     } else {
         None
     };
@@ -279,6 +300,21 @@ pub fn sign_detached_digest(
 pub fn sign_detached(
     signer: &dyn Signer,
     chain: &[Vec<u8>],
+    digest: [u8; 32],
+    signing_time: Option<Timestamp>,
+) -> Result<Detached, CryptoError> {
+    sign_detached_with(
+        signer,
+        &SignerChain::new(signer, chain)?,
+        digest,
+        signing_time,
+    )
+}
+
+/// [`sign_detached`] with a chain prepared once for many signatures.
+pub fn sign_detached_with(
+    signer: &dyn Signer,
+    chain: &SignerChain,
     digest: [u8; 32],
     signing_time: Option<Timestamp>,
 ) -> Result<Detached, CryptoError> {

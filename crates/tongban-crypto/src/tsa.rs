@@ -204,6 +204,8 @@ fn parse_query(bytes: &[u8]) -> Result<Query, Failure> {
 pub struct Tsa {
     signer: Arc<dyn Signer>,
     chain: Vec<Vec<u8>>,
+    /// The chain read once for every token; none if it is not the signer's.
+    prepared: Option<Arc<cms::SignerChain>>,
     /// End of the TSA certificate's validity: no token is signed after it.
     not_after: Timestamp,
 }
@@ -219,9 +221,13 @@ impl Tsa {
             .map_or(Timestamp::from_unix_millis(0), |(_, cert)| {
                 Timestamp::from_unix_millis(cert.validity().not_after.timestamp() * 1000)
             });
+        let prepared = cms::SignerChain::new(signer.as_ref(), &chain)
+            .map(Arc::new)
+            .ok();
         Self {
             signer,
             chain,
+            prepared,
             not_after,
         }
     }
@@ -284,9 +290,13 @@ impl Tsa {
             nonce: query.nonce.clone(),
         }
         .to_der()?;
+        let chain = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| CryptoError::InvalidKey("the TSA chain is not its key's".into()))?;
         cms::signed_data(
             self.signer.as_ref(),
-            &self.chain,
+            chain,
             &Content {
                 content_type: ID_CT_TST_INFO,
                 encapsulated: Some(&tst_info),

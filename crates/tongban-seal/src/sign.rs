@@ -201,11 +201,12 @@ pub async fn cades_digests(
     let tsa = pki.tsa().clone();
     let owned = digests.to_vec();
     let signatures = tokio::task::spawn_blocking(move || {
+        let chain = cms::SignerChain::new(key.signer.as_ref(), &key.chain)?;
         owned
             .iter()
             .map(|digest| {
                 let signed =
-                    cms::sign_detached(key.signer.as_ref(), &key.chain, *digest, Some(now))?;
+                    cms::sign_detached_with(key.signer.as_ref(), &chain, *digest, Some(now))?;
                 let token = tsa.timestamp(cms::sha256(signed.signature_value()))?;
                 Ok(signed.with_timestamp(&token)?)
             })
