@@ -725,8 +725,17 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
             .collect();
         keys.into_iter().all(|k| old.get(k).ok() == new.get(k).ok())
     };
-    // An array (inline or indirect; absent is empty) that may only grow: /Annots,
-    // /Fields.
+    let first_new = before.next_number();
+    // What /Annots and /Fields may gain: signature fields (merged with their widgets)
+    // made in this revision, not objects the document already had.
+    let new_signature_field = |entry: &Object| match entry {
+        Object::Reference(id) if id.0 >= first_new => after
+            .dictionary(entry)
+            .is_ok_and(|field| name(&field, b"FT").as_deref() == Some(b"Sig")),
+        _ => false,
+    };
+    // An array (inline or indirect; absent is empty) that may only grow, by new
+    // signature fields: /Annots, /Fields.
     let grows = |old: Option<&Object>, new: Option<&Object>| {
         let array = |reader: &Reader<'_>, value: Option<&Object>| match value {
             None => Some(Vec::new()),
@@ -736,7 +745,9 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
             },
         };
         match (array(before, old), array(after, new)) {
-            (Some(old), Some(new)) => new.starts_with(&old),
+            (Some(old), Some(new)) => {
+                new.starts_with(&old) && new[old.len()..].iter().all(new_signature_field)
+            }
             _ => false,
         }
     };
@@ -757,7 +768,6 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
     {
         return false;
     }
-    let first_new = before.next_number();
     let new_form_id = after
         .catalog()
         .ok()
@@ -839,7 +849,7 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
                 }
             }
             // An indirect /Annots or /Fields array may only grow.
-            (Some(Object::Array(old)), Object::Array(new)) => new.starts_with(&old),
+            (Some(old @ Object::Array(_)), new @ Object::Array(_)) => grows(Some(&old), Some(&new)),
             _ => false,
         }
     })
@@ -1036,6 +1046,9 @@ mod tests {
         let kept = page(&format!("{} {} R", widget.0, widget.1));
         assert!(only_adds(&once, &updated(&once, &[(4, 0, &kept)])));
         assert!(!only_adds(&once, &updated(&once, &[(4, 0, &page(""))])));
+        // An object the document already had, added to the page's annotations.
+        let moved = page(&format!("{} {} R 3 0 R", widget.0, widget.1));
+        assert!(!only_adds(&once, &updated(&once, &[(4, 0, &moved)])));
         // A replaced object dressed as an object stream.
         let disguised = updated(
             &base,
