@@ -1010,20 +1010,14 @@ async fn revocation_after_the_time_stamp_warns_before_it_fails() {
     drop(conn);
     let key = pki.keys().load(&row.key_id).await.unwrap();
     let digest: [u8; 32] = tongban_crypto::cms::sha256(b"after revocation");
-    let p7s = tongban_crypto::cms::sign_detached_digest(
+    let signed = tongban_crypto::cms::sign_detached(
         key.as_ref(),
         &[row.der.clone(), pki.issuing().to_vec()],
         digest,
         None,
     )
     .unwrap();
-    let token = pki
-        .tsa()
-        .timestamp(tongban_crypto::cms::sha256(
-            &tongban_crypto::cms::signature_value(&p7s).unwrap(),
-        ))
-        .unwrap();
-    let p7s = tongban_crypto::cms::with_signature_timestamp(&p7s, &token).unwrap();
+    let p7s = pki.tsa().stamp(signed).unwrap();
     let report = verify_json(
         &w,
         json!({"p7s": base64::engine::general_purpose::STANDARD.encode(p7s),

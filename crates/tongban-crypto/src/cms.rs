@@ -267,21 +267,16 @@ impl Detached {
     /// The signature with `token` (a time-stamp token over the signature value) as the
     /// unsigned attribute id-aa-signatureTimeStampToken (CAdES B-T), DER.
     pub fn with_timestamp(mut self, token: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        add_timestamp(&mut self.0, token)?;
-        content_info(&self.0)
+        let signed = &mut self.0;
+        let mut signers: Vec<SignerInfo> = std::mem::take(&mut signed.signer_infos.0).into_vec();
+        let first = signers
+            .first_mut()
+            .ok_or_else(|| CryptoError::Encoding("no signer".into()))?;
+        let attribute = attribute(ID_AA_SIGNATURE_TIME_STAMP_TOKEN, Any::from_der(token)?)?;
+        first.unsigned_attrs = Some(SetOfVec::try_from(vec![attribute])?);
+        signed.signer_infos = SignerInfos(SetOfVec::try_from(signers)?);
+        content_info(signed)
     }
-}
-
-/// Adds `token` to the first signer of `signed` as id-aa-signatureTimeStampToken.
-fn add_timestamp(signed: &mut SignedData, token: &[u8]) -> Result<(), CryptoError> {
-    let mut signers: Vec<SignerInfo> = std::mem::take(&mut signed.signer_infos.0).into_vec();
-    let first = signers
-        .first_mut()
-        .ok_or_else(|| CryptoError::Encoding("no signer".into()))?;
-    let attribute = attribute(ID_AA_SIGNATURE_TIME_STAMP_TOKEN, Any::from_der(token)?)?;
-    first.unsigned_attrs = Some(SetOfVec::try_from(vec![attribute])?);
-    signed.signer_infos = SignerInfos(SetOfVec::try_from(signers)?);
-    Ok(())
 }
 
 /// A detached CMS signature (`.p7s`, DER) over content whose SHA-256 is `digest`: the
@@ -343,15 +338,6 @@ pub fn signature_value(content_info: &[u8]) -> Result<Vec<u8>, CryptoError> {
         .first()
         .ok_or_else(|| CryptoError::Encoding("no signer".into()))?;
     Ok(signer.signature.as_bytes().to_vec())
-}
-
-/// Adds `token` (a time-stamp token over the signature value) to the first signer as
-/// the unsigned attribute id-aa-signatureTimeStampToken, which makes a CAdES or PAdES
-/// B-B signature B-T.
-pub fn with_signature_timestamp(content_info: &[u8], token: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let (_, mut signed) = parse_signed(content_info)?;
-    add_timestamp(&mut signed, token)?;
-    self::content_info(&signed)
 }
 
 fn parse_signed(content_info: &[u8]) -> Result<(ContentInfo, SignedData), CryptoError> {

@@ -34,6 +34,13 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
+    /// The decrypted keys (a panic elsewhere while holding them leaves the map whole).
+    fn opened(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn Signer>>> {
+        self.opened
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// A key store over `store`, sealing under `kek`.
     pub fn new(store: Store, kek: Arc<Kek>) -> Self {
         Self {
@@ -88,23 +95,14 @@ impl KeyStore {
         conn: &mut AnyConnection,
         key_id: &str,
     ) -> Result<Arc<dyn Signer>, CryptoError> {
-        let opened = |keys: &Mutex<HashMap<String, Arc<dyn Signer>>>| {
-            keys.lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .get(key_id)
-                .cloned()
-        };
-        if let Some(key) = opened(&self.opened) {
-            return Ok(key);
+        if let Some(key) = self.opened().get(key_id) {
+            return Ok(key.clone());
         }
         let row = pki::key(conn, key_id)
             .await?
             .ok_or_else(|| CryptoError::NotFound(format!("key {key_id}")))?;
         let key: Arc<dyn Signer> = Arc::new(open_row(&self.kek, &row)?);
-        let mut keys = self
-            .opened
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut keys = self.opened();
         if keys.len() >= OPENED_KEYS {
             keys.clear();
         }

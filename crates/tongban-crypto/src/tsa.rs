@@ -271,20 +271,22 @@ impl Tsa {
         Ok(())
     }
 
+    /// `signed` made B-T: with a time-stamp token over its signature value.
+    pub fn stamp(&self, signed: cms::Detached) -> Result<Vec<u8>, CryptoError> {
+        let token = self.timestamp(sha256(signed.signature_value()))?;
+        signed.with_timestamp(&token)
+    }
+
     fn token(&self, query: &Query) -> Result<Vec<u8>, CryptoError> {
         self.check_validity()?;
         let serial = tongban_core::id::Uuid::now_v7();
-        self.token_with_serial(query, serial.as_bytes())
-    }
-
-    fn token_with_serial(&self, query: &Query, serial: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let now = Timestamp::now();
         let seconds = u64::try_from(now.unix_millis() / 1000).unwrap_or(0);
         let tst_info = TstInfo {
             version: 1,
             policy: Any::new(Tag::ObjectIdentifier, POLICY_OID_BYTES.to_vec())?,
             message_imprint: query.imprint.clone(),
-            serial_number: Uint::new(serial)?,
+            serial_number: Uint::new(serial.as_bytes())?,
             gen_time: GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(seconds))?,
             accuracy: Accuracy { seconds: 1 },
             nonce: query.nonce.clone(),

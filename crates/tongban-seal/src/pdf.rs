@@ -193,13 +193,10 @@ pub fn prepare(
         .ok_or(PdfError::NoSuchPage(placement.page))?;
     check_placement(media_box.as_ref(), placement)?;
     let form = acro_form(&reader, &catalog)?;
-    let mut fields = match form.1.get(b"Fields") {
-        Ok(fields) => match reader.resolve(fields).map_err(unreadable)? {
-            Object::Array(fields) => fields,
-            _ => Vec::new(),
-        },
-        Err(_) => Vec::new(),
-    };
+    let mut fields = reader
+        .array(form.1.get(b"Fields").ok())
+        .map_err(unreadable)?
+        .unwrap_or_default();
 
     // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the widget.
     let (image, mask) = match appearance {
@@ -242,13 +239,10 @@ pub fn prepare(
 
     // The page lists the widget among its annotations (an indirect /Annots array is
     // copied into the page).
-    let mut annots = match page.get(b"Annots") {
-        Ok(annots) => match reader.resolve(annots).map_err(unreadable)? {
-            Object::Array(annots) => annots,
-            _ => Vec::new(),
-        },
-        Err(_) => Vec::new(),
-    };
+    let mut annots = reader
+        .array(page.get(b"Annots").ok())
+        .map_err(unreadable)?
+        .unwrap_or_default();
     annots.push(widget_id.into());
     page.set("Annots", annots);
     update.replace(page_id, &Object::Dictionary(page));
@@ -439,19 +433,32 @@ impl Update {
             }
         }
         trailer.set("Prev", reader.start() as i64);
-        let generation = |id: ObjectId| reader.generation(id.0).max(id.1);
         if reader.newest().is_stream {
-            // A cross-reference stream, itself one of the objects it lists.
+            // A cross-reference stream, itself one of the objects it lists, and the
+            // last thing written: its offset is the largest.
             let id = self.new_id();
-            self.written.push((id, self.base + self.bytes.len()));
-            let offset_width = 8 - (self.base + self.bytes.len()).leading_zeros() as usize / 8;
-            let (index, rows) = self.runs(|(id, offset)| {
-                let mut row = vec![1u8];
-                row.extend_from_slice(&offset.to_be_bytes()[8 - offset_width..]);
-                row.extend_from_slice(&generation(id).to_be_bytes());
-                row
-            });
-            self.written.pop();
+            let start = self.base + self.bytes.len();
+            let offset_width = 8 - start.leading_zeros() as usize / 8;
+            let mut listed = self.written.clone();
+            listed.push((id, start));
+            let runs = runs(&listed);
+            let index: Vec<Object> = runs
+                .iter()
+                .flat_map(|run| [i64::from(run[0].0.0).into(), (run.len() as i64).into()])
+                .collect();
+            let rows: Vec<u8> = runs
+                .iter()
+                .flatten()
+                .flat_map(|((_, generation), offset)| {
+                    let offset = offset.to_be_bytes();
+                    [
+                        &[1u8][..],
+                        &offset[8 - offset_width..],
+                        &generation.to_be_bytes(),
+                    ]
+                    .concat()
+                })
+                .collect();
             trailer.set("Type", "XRef");
             trailer.set("Size", i64::from(self.next_number));
             trailer.set("Index", index);
@@ -463,27 +470,22 @@ impl Update {
                     Object::Integer(2),
                 ],
             );
-            let start = self.base + self.bytes.len();
             self.replace(id, &Object::Stream(Stream::new(trailer, rows)));
             self.bytes
                 .extend_from_slice(format!("startxref\n{start}\n%%EOF\n").as_bytes());
         } else {
             let start = self.base + self.bytes.len();
-            let (index, rows) = self.runs(|(id, offset)| {
-                format!("{offset:010} {:05} n\r\n", generation(id)).into_bytes()
-            });
-            self.bytes.extend_from_slice(b"xref\n");
-            let mut rows = rows.as_slice();
-            for pair in index.chunks(2) {
-                let (Object::Integer(first), Object::Integer(count)) = (&pair[0], &pair[1]) else {
-                    continue;
-                };
-                self.bytes
-                    .extend_from_slice(format!("{first} {count}\n").as_bytes());
-                let (these, rest) = rows.split_at(20 * *count as usize);
-                self.bytes.extend_from_slice(these);
-                rows = rest;
+            let mut table = b"xref\n".to_vec();
+            for run in runs(&self.written) {
+                table.extend_from_slice(format!("{} {}\n", run[0].0.0, run.len()).as_bytes());
+                for ((_, generation), offset) in run {
+                    // 20 bytes a row (§7.5.4).
+                    table.extend_from_slice(
+                        format!("{offset:010} {generation:05} n\r\n").as_bytes(),
+                    );
+                }
             }
+            self.bytes.extend_from_slice(&table);
             trailer.set("Size", i64::from(self.next_number));
             self.bytes.extend_from_slice(b"trailer\n");
             self.write(&Object::Dictionary(trailer));
@@ -505,36 +507,25 @@ impl Update {
         self.bytes[byte_range].copy_from_slice(padded.as_bytes());
         (self.bytes, contents)
     }
+}
 
-    /// The written objects in runs of consecutive numbers: the /Index pairs, and each
-    /// object's row in that order.
-    fn runs(&self, row: impl Fn((ObjectId, usize)) -> Vec<u8>) -> (Vec<Object>, Vec<u8>) {
-        // The last write of a number is the one that counts.
-        let mut written = self.written.clone();
-        written.reverse();
-        written.sort_by_key(|(id, _)| id.0);
-        written.dedup_by_key(|(id, _)| id.0);
-        let mut index: Vec<Object> = Vec::new();
-        let mut rows = Vec::new();
-        let mut run: Option<(u32, i64)> = None;
-        for (id, offset) in written {
-            run = match run {
-                Some((first, count)) if i64::from(first) + count == i64::from(id.0) => {
-                    Some((first, count + 1))
-                }
-                Some((first, count)) => {
-                    index.extend([i64::from(first).into(), count.into()]);
-                    Some((id.0, 1))
-                }
-                None => Some((id.0, 1)),
-            };
-            rows.extend(row((id, offset)));
+/// The last write of each object in `written` (id, offset), in runs of consecutive
+/// numbers: the subsections of a cross-reference section.
+fn runs(written: &[(ObjectId, usize)]) -> Vec<Vec<(ObjectId, usize)>> {
+    let mut latest = written.to_vec();
+    latest.reverse();
+    latest.sort_by_key(|(id, _)| id.0);
+    latest.dedup_by_key(|(id, _)| id.0);
+    let mut runs: Vec<Vec<(ObjectId, usize)>> = Vec::new();
+    for entry in latest {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|(id, _)| id.0 + 1 == entry.0.0) => {
+                run.push(entry);
+            }
+            _ => runs.push(vec![entry]),
         }
-        if let Some((first, count)) = run {
-            index.extend([i64::from(first).into(), count.into()]);
-        }
-        (index, rows)
     }
+    runs
 }
 
 /// An image as compressed PDF image streams: the RGB image, and its alpha as the

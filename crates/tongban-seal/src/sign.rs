@@ -207,8 +207,7 @@ pub async fn cades_digests(
             .map(|digest| {
                 let signed =
                     cms::sign_detached_with(key.signer.as_ref(), &chain, *digest, Some(now))?;
-                let token = tsa.timestamp(cms::sha256(signed.signature_value()))?;
-                Ok(signed.with_timestamp(&token)?)
+                Ok(tsa.stamp(signed)?)
             })
             .collect::<Result<Vec<_>, SealError>>()
     })
@@ -375,9 +374,12 @@ pub async fn pades_as(
     .map_err(unprocessable)??;
     let (prepared, digest, original_digest) = prepared;
     let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
-    let signed = cms::sign_detached(key.signer.as_ref(), &key.chain, digest, None)?;
-    let token = pki.tsa().timestamp(cms::sha256(signed.signature_value()))?;
-    let signed = signed.with_timestamp(&token)?;
+    let signed = pki.tsa().stamp(cms::sign_detached(
+        key.signer.as_ref(),
+        &key.chain,
+        digest,
+        None,
+    )?)?;
     let sealed = prepared.finish(&signed).map_err(pdf_error)?;
     record_usage(
         &mut tx,

@@ -546,13 +546,11 @@ fn signature_fields(reader: &Reader<'_>) -> Result<Vec<(Option<String>, lopdf::O
         return Ok(Vec::new());
     };
     let form = reader.dictionary(form).map_err(|e| e.to_string())?;
-    let fields = match form.get(b"Fields") {
-        Ok(fields) => match reader.resolve(fields).map_err(|e| e.to_string())? {
-            Object::Array(fields) => fields,
-            _ => Vec::new(),
-        },
-        Err(_) => Vec::new(),
-    };
+    // A form whose /Fields is not an array has no fields to report on.
+    let fields = reader
+        .array(form.get(b"Fields").ok())
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     // Depth first through /Kids; /FT is inherited from the parent field.
     let mut stack: Vec<(Object, bool)> = fields.into_iter().rev().map(|f| (f, false)).collect();
     let mut visited = std::collections::HashSet::new();
@@ -736,21 +734,13 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
     };
     // An array (inline or indirect; absent is empty) that may only grow, by new
     // signature fields: /Annots, /Fields.
-    let grows = |old: Option<&Object>, new: Option<&Object>| {
-        let array = |reader: &Reader<'_>, value: Option<&Object>| match value {
-            None => Some(Vec::new()),
-            Some(value) => match reader.resolve(value) {
-                Ok(Object::Array(items)) => Some(items),
-                _ => None,
-            },
-        };
-        match (array(before, old), array(after, new)) {
-            (Some(old), Some(new)) => {
+    let grows =
+        |old: Option<&Object>, new: Option<&Object>| match (before.array(old), after.array(new)) {
+            (Ok(Some(old)), Ok(Some(new))) => {
                 new.starts_with(&old) && new[old.len()..].iter().all(new_signature_field)
             }
             _ => false,
-        }
-    };
+        };
     // The interactive form may change only in its /Fields (which grow) and /SigFlags.
     let form_grows = |old: &lopdf::Dictionary, new: &lopdf::Dictionary| {
         same_but(old, new, &[b"Fields", b"SigFlags"])

@@ -241,12 +241,22 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The array an optional entry (/Annots, /Fields) is or refers to: absent, an
+    /// empty one; anything but an array, none.
+    pub fn array(&self, value: Option<&Object>) -> Result<Option<Vec<Object>>, Malformed> {
+        match value.map(|value| self.resolve(value)).transpose()? {
+            None => Ok(Some(Vec::new())),
+            Some(Object::Array(items)) => Ok(Some(items)),
+            Some(_) => Ok(None),
+        }
+    }
+
     /// Object `id` and, unless it is compressed, where it lies in the file (from
     /// `N G obj` to past `endobj`).
     pub fn get_located(&self, id: ObjectId) -> Result<(Object, Option<Range<usize>>), Malformed> {
         match self.entry(id.0) {
             Some(Entry::At { offset, generation }) if generation == id.1 => {
-                let read = self.read_at(self.pdf, offset, Some(id), 0)?;
+                let read = self.read_at(offset, Some(id), 0)?;
                 Ok((read.object, Some(offset..read.end)))
             }
             _ => Ok((self.get(id)?, None)),
@@ -333,7 +343,7 @@ impl<'a> Reader<'a> {
                 if current != generation {
                     return Ok(Object::Null);
                 }
-                Ok(self.read_at(self.pdf, offset, Some(id), depth)?.object)
+                Ok(self.read_at(offset, Some(id), depth)?.object)
             }
             Some(Entry::InStream { stream, index }) => {
                 let stream = self.object_stream(stream, depth)?;
@@ -358,7 +368,7 @@ impl<'a> Reader<'a> {
         let Some(Entry::At { offset, generation }) = self.entry(number) else {
             return malformed(format!("object stream {number} is missing"));
         };
-        let read = self.read_at(self.pdf, offset, Some((number, generation)), depth + 1)?;
+        let read = self.read_at(offset, Some((number, generation)), depth + 1)?;
         let (Object::Stream(stream), Some(data)) = (read.object, read.data) else {
             return malformed(format!("object {number} is not an object stream"));
         };
@@ -387,7 +397,7 @@ impl<'a> Reader<'a> {
             return self.table_at(lexer, offset);
         }
         let read = self
-            .read_at(self.pdf, offset, None, 0)
+            .read_at(offset, None, 0)
             .or_else(|_| malformed("its cross-reference table is broken"))?;
         let (Object::Stream(stream), Some(data)) = (read.object, read.data) else {
             return malformed("its cross-reference table is broken");
@@ -520,14 +530,14 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    /// The indirect object at `offset` of `bytes`, which must be `expected` if given.
+    /// The indirect object at `offset`, which must be `expected` if given.
     fn read_at(
         &self,
-        bytes: &[u8],
         offset: usize,
         expected: Option<ObjectId>,
         depth: usize,
     ) -> Result<Read, Malformed> {
+        let bytes = self.pdf;
         let mut lexer = Lexer::new(bytes, offset);
         let number = lexer.integer_below(MAX_OBJECT_NUMBER + 1)?;
         let generation = lexer.integer_below(65_536)?;
