@@ -66,14 +66,13 @@ def sign(pdf_file, tsa_url, runs):
             stamp_style=stamp.TextStampStyle(stamp_text="Bench"))
         try:
             pdf_signer.sign_pdf(writer).getvalue()
+            # Cleared inside: an alarm between the signature and here is still caught.
+            signal.setitimer(signal.ITIMER_REAL, 0)
         except OverCap:
             capped += 1
             continue
-        signal.setitimer(signal.ITIMER_REAL, 0)
         times.append((time.perf_counter() - started) * 1000)
-    if not times:
-        sys.exit("every run passed the cap")
-    print(f"{statistics.median(times):.1f} {min(times):.1f} {capped}")
+    report(times, capped)
 
 
 def validate(pdf_file, root_file, runs):
@@ -94,10 +93,16 @@ def validate(pdf_file, root_file, runs):
             if not status.bottom_line:
                 sys.exit("pyHanko did not validate the signature")
         times.append((time.perf_counter() - started) * 1000)
-    print(f"{statistics.median(times):.1f} {min(times):.1f} 0")
+    report(times, 0)
 
 
 CAP_SECONDS = 1.0
+
+
+def report(times, capped):
+    if not times:
+        sys.exit("every run passed the cap")
+    print(f"{statistics.median(times):.1f} {min(times):.1f} {capped}")
 
 
 class OverCap(Exception):

@@ -300,42 +300,50 @@ async fn judged() -> Judged {
     }
 }
 
+impl Judged {
+    /// `pdf` sealed with the first seal (query `first`), then that with the second
+    /// (query `second`); each judged by qpdf, pdfsig and pyHanko as `{name}-once` and
+    /// `{name}-twice`.
+    async fn seal_twice(
+        &self,
+        name: &str,
+        pdf: Vec<u8>,
+        first: &str,
+        second: &str,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let (server, token) = (&self.server, &self.token);
+        let once = seal_pdf(server, &self.seals[0], token, pdf, first).await;
+        let twice = seal_pdf(server, &self.seals[1], token, once.clone(), second).await;
+        for (suffix, pdf, count) in [("once", &once, 1), ("twice", &twice, 2)] {
+            let file = format!("{name}-{suffix}");
+            judge_pdf(&self.work, &self.nss_dir, &self.root, &file, pdf, count);
+        }
+        (once, twice)
+    }
+}
+
 // Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by tests/interop/run"]
 async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
+    let judged = judged().await;
+    // Two seals, as when a document is sealed by two of its issuers' seals.
+    let (once, _) = judged
+        .seal_twice(
+            "plain",
+            support::sample_pdf(10, 200_000),
+            "reason=approved&location=Hangzhou",
+            "page=2&x=60&y=60&size=100",
+        )
+        .await;
     let Judged {
         server,
-        seals,
-        token,
         work,
-        root,
         nss_dir,
-    } = judged().await;
-
-    let original = support::sample_pdf(10, 200_000);
-    // Two seals, as when a document is sealed by two of its issuers' seals.
-    let once = seal_pdf(
-        &server,
-        &seals[0],
-        &token,
-        original,
-        "reason=approved&location=Hangzhou",
-    )
-    .await;
-    let twice = seal_pdf(
-        &server,
-        &seals[1],
-        &token,
-        once.clone(),
-        "page=2&x=60&y=60&size=100",
-    )
-    .await;
-    for (name, pdf, count) in [("once", &once, 1), ("twice", &twice, 2)] {
-        judge_pdf(&work, &nss_dir, &root, name, pdf, count);
-    }
+        ..
+    } = judged;
     // Without our root, pdfsig does not trust the seal: the trust check is real.
-    let (_, text) = run("pdfsig", &[&work.path("once.pdf")]);
+    let (_, text) = run("pdfsig", &[&work.path("plain-once.pdf")]);
     assert!(!text.contains("Certificate is Trusted."), "{text}");
     // One byte changed inside the signed range: the signature is invalid.
     let mut tampered = once.clone();
@@ -356,14 +364,8 @@ async fn pdfsig_pyhanko_and_qpdf_accept_one_and_two_seals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by tests/interop/run"]
 async fn pdfs_written_by_qpdf_with_either_kind_of_xref_are_sealed_twice_and_accepted() {
-    let Judged {
-        server,
-        seals,
-        token,
-        work,
-        root,
-        nss_dir,
-    } = judged().await;
+    let judged = judged().await;
+    let work = &judged.work;
     let plain = work.write("plain.pdf", support::sample_pdf(3, 50_000));
     // Also linearized ("fast web view"): the last startxref names the first-page
     // section near the start, whose /Prev leads to the main one.
@@ -380,12 +382,12 @@ async fn pdfs_written_by_qpdf_with_either_kind_of_xref_are_sealed_twice_and_acce
             rewritten.windows(marker.len()).any(|w| w == marker),
             "qpdf {mode}"
         );
-        let once = seal_pdf(&server, &seals[0], &token, rewritten, "reason=approved").await;
-        let twice = seal_pdf(&server, &seals[1], &token, once.clone(), "page=3").await;
-        judge_pdf(&work, &nss_dir, &root, &format!("{mode}-once"), &once, 1);
-        judge_pdf(&work, &nss_dir, &root, &format!("{mode}-twice"), &twice, 2);
+        let (_, twice) = judged
+            .seal_twice(mode, rewritten, "reason=approved", "page=3")
+            .await;
         // And our own validation agrees.
-        let report: Value = server
+        let report: Value = judged
+            .server
             .post("/api/v1/verify", "application/pdf", twice)
             .await
             .json()
@@ -393,7 +395,7 @@ async fn pdfs_written_by_qpdf_with_either_kind_of_xref_are_sealed_twice_and_acce
             .unwrap();
         assert_eq!(report["overall"], "TOTAL-PASSED", "{mode}: {report}");
     }
-    server.stop().await;
+    judged.server.stop().await;
 }
 
 #[tokio::test]

@@ -758,10 +758,11 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
     {
         return false;
     }
-    let new_form_id = after
+    let new_form_number = after
         .catalog()
         .ok()
-        .and_then(|(_, catalog)| catalog.get(b"AcroForm").ok()?.as_reference().ok());
+        .and_then(|(_, catalog)| catalog.get(b"AcroForm").ok()?.as_reference().ok())
+        .map(|id| id.0);
     // Every object the revision's section lists, against what the revision before had
     // under that number: a section may also list objects it did not change, or point
     // back at an older definition, which is a change like any other.
@@ -814,7 +815,7 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
                 ) || (name(&dict, b"Subtype").as_deref() == Some(b"Widget")
                     && name(&dict, b"FT").as_deref() == Some(b"Sig"))
                     // A new interactive form: the catalog's own, with fields only.
-                    || (new_form_id.map(|id| id.0) == Some(*number)
+                    || (new_form_number == Some(*number)
                         && form_grows(&lopdf::Dictionary::new(), &dict))
             }
             (None, Object::Array(_) | Object::Null) => true,
@@ -834,7 +835,7 @@ fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> bool {
                         same_but(&old, &new, &[b"Annots"])
                             && grows(old.get(b"Annots").ok(), new.get(b"Annots").ok())
                     }
-                    _ if new_form_id.map(|id| id.0) == Some(*number) => form_grows(&old, &new),
+                    _ if new_form_number == Some(*number) => form_grows(&old, &new),
                     _ => false,
                 }
             }
@@ -964,7 +965,7 @@ mod tests {
     use crate::pdf::tests::{sample, seal};
 
     /// `pdf` followed by a hand-written update of `objects` (number, generation, body)
-    /// whose trailer names `prev`, `root` and `size`.
+    /// whose trailer names `prev`, `size` and the sample's catalog (5 0 R) as /Root.
     fn append(pdf: &[u8], prev: usize, size: u32, objects: &[(u32, u16, &str)]) -> Vec<u8> {
         let mut out = pdf.to_vec();
         out.push(b'\n');
