@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ca;
+pub mod certified;
 pub mod cms;
 pub mod cms_verify;
 pub mod crl;

@@ -18,6 +18,7 @@ use tongban_store::{Store, StoreError, pki};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::ca::{self, Issued, Profile, PublicUrls};
+use crate::certified::{Certified, CertifiedKeys};
 use crate::crl::{self, CRL_VALIDITY, RevocationReason, RevokedEntry};
 use crate::error::CryptoError;
 use crate::kek::Kek;
@@ -60,6 +61,7 @@ pub struct Pki {
     issuing: OnlineCa,
     tsa: Tsa,
     tokens: TokenKeys,
+    certified: CertifiedKeys,
     /// The CRLs path validation used last, by CA name, with when they were read; and
     /// until when none is kept (after a revocation).
     recent_crls: Arc<std::sync::Mutex<RecentCrls>>,
@@ -310,6 +312,7 @@ impl Pki {
             issuing,
             tsa,
             tokens,
+            certified: CertifiedKeys::default(),
             recent_crls: Arc::default(),
         };
         pki.refresh_crl_if_due().await?;
@@ -349,6 +352,19 @@ impl Pki {
     /// The encrypted key store.
     pub fn keys(&self) -> &KeyStore {
         &self.keys
+    }
+
+    /// Key `key_id` certified by our issuing CA in certificate `serial`, with the
+    /// chain (read once, then kept).
+    pub async fn certified_in(
+        &self,
+        conn: &mut AnyConnection,
+        key_id: &str,
+        serial: &str,
+    ) -> Result<Arc<Certified>, CryptoError> {
+        self.certified
+            .load_in(conn, &self.keys, key_id, serial, &self.issuing.der)
+            .await
     }
 
     /// Generates a key and issues it a certificate of `profile` from the issuing CA;

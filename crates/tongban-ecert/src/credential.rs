@@ -14,7 +14,7 @@ use tongban_crypto::signer::PublicKey;
 use tongban_crypto::{Signer, jose};
 use tongban_identity::subjects::DepartmentId;
 use tongban_seal::registry::{self, Seal, SealId};
-use tongban_store::{Conn, StoreError};
+use tongban_store::Conn;
 
 use crate::catalogue;
 use crate::error::{EcertError, corrupt};
@@ -43,17 +43,21 @@ impl Issuer {
     pub async fn of_seal(conn: &mut Conn, pki: &Pki, seal: SealId) -> Result<Self, EcertError> {
         let seal = registry::find(conn, seal).await?;
         let (uscc, name) = catalogue::department(conn, seal.department_id).await?;
-        let signer = pki.keys().load_in(conn, &seal.key_id).await?;
-        let certificate = tongban_store::pki::certificate(conn, &seal.certificate_serial)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("seal certificate missing".into()))?;
-        let chain = [certificate.der.as_slice(), pki.issuing(), pki.root()];
+        let certified = pki
+            .certified_in(conn, &seal.key_id, &seal.certificate_serial)
+            .await?;
+        let signer = certified.signer.clone();
+        let chain = certified
+            .chain
+            .iter()
+            .map(Vec::as_slice)
+            .chain([pki.root()]);
         let mut header = Map::new();
         header.insert("typ".into(), json!("vc+jwt"));
         header.insert("cty".into(), json!("vc"));
         header.insert(
             "x5c".into(),
-            json!(chain.iter().map(|c| B64.encode(c)).collect::<Vec<_>>()),
+            json!(chain.map(|c| B64.encode(c)).collect::<Vec<_>>()),
         );
         Ok(Self {
             department_id: seal.department_id,

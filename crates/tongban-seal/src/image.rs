@@ -9,7 +9,7 @@ use tongban_store::Conn;
 
 use crate::access::{self, Actor};
 use crate::error::SealError;
-use crate::registry::{self, SealId};
+use crate::registry::{self, Seal, SealId};
 
 /// Largest PNG accepted, bytes.
 pub const MAX_PNG_BYTES: usize = 512 * 1024;
@@ -120,13 +120,30 @@ pub async fn set(
     .await
 }
 
-/// A seal's uploaded image, if it has one.
-pub async fn uploaded(conn: &mut Conn, seal: SealId) -> Result<Option<Vec<u8>>, SealError> {
-    let row = sqlx::query("SELECT png FROM seal_images WHERE seal_id = $1")
-        .bind(seal.to_string())
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()?)
+/// What a seal shows when applied: its uploaded image, if any, and its department's
+/// name (the default stamp carries it).
+pub struct Face {
+    /// The uploaded PNG.
+    pub png: Option<Vec<u8>>,
+    /// The department's name.
+    pub department: String,
+}
+
+/// `seal`'s face, in one query.
+pub async fn face(conn: &mut Conn, seal: &Seal) -> Result<Face, SealError> {
+    let row = sqlx::query(
+        "SELECT d.name, i.png FROM departments d LEFT JOIN seal_images i ON i.seal_id = $1 \
+         WHERE d.id = $2",
+    )
+    .bind(seal.id.to_string())
+    .bind(seal.department_id.to_string())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(SealError::NotFound("department"))?;
+    Ok(Face {
+        png: row.try_get("png")?,
+        department: row.try_get("name")?,
+    })
 }
 
 /// A seal's uploaded image, for someone who may see the seal.
@@ -137,5 +154,5 @@ pub async fn of_seal(
 ) -> Result<Option<Vec<u8>>, SealError> {
     let found = registry::find(conn, seal).await?;
     access::may_view(conn, actor, found.department_id).await?;
-    uploaded(conn, seal).await
+    Ok(face(conn, &found).await?.png)
 }

@@ -61,11 +61,10 @@ pub struct Statement {
     pub location: Option<String>,
 }
 
-/// A PDF prepared for signing: the original bytes, untouched, and the incremental
-/// update that follows them, with a zeroed /Contents and where its hex goes. The two
-/// are kept apart so that the sealed document is never copied whole.
+/// A PDF prepared for signing: the incremental update that follows its bytes, with a
+/// zeroed /Contents and where its hex goes. The original is not part of it: it is
+/// read while it is hashed elsewhere, and the sealed document is never copied whole.
 pub struct Prepared {
-    original: Vec<u8>,
     update: Vec<u8>,
     /// /Contents (its angle brackets included) within `update`.
     contents: std::ops::Range<usize>,
@@ -87,11 +86,6 @@ impl Sealed {
 }
 
 impl Prepared {
-    /// The original document, the first part of what the signature covers.
-    pub fn original(&self) -> &[u8] {
-        &self.original
-    }
-
     /// The update's bytes the signature covers after the original: everything but
     /// the /Contents value.
     pub fn signed_update(&self) -> [&[u8]; 2] {
@@ -101,19 +95,21 @@ impl Prepared {
         ]
     }
 
-    /// Puts the CMS signature into /Contents.
-    pub fn finish(mut self, cms: &[u8]) -> Result<Sealed, PdfError> {
+    /// Puts the CMS signature into /Contents, after `original`: the bytes this update
+    /// was prepared for.
+    pub fn finish(mut self, original: Vec<u8>, cms: &[u8]) -> Result<Sealed, PdfError> {
         let room = self.contents.len() - 2;
-        let hex = tongban_crypto::ca::hex(cms).to_uppercase();
-        if hex.len() > room {
+        if cms.len() * 2 > room {
             return Err(PdfError::Placement(
                 "the signature is larger than the space reserved for it".into(),
             ));
         }
         let start = self.contents.start + 1;
-        self.update[start..start + hex.len()].copy_from_slice(hex.as_bytes());
+        let hex = &mut self.update[start..start + cms.len() * 2];
+        hex.copy_from_slice(tongban_crypto::ca::hex(cms).as_bytes());
+        hex.make_ascii_uppercase();
         Ok(Sealed {
-            original: self.original,
+            original,
             update: self.update,
         })
     }
@@ -175,13 +171,13 @@ pub enum Appearance<'a> {
 /// Appends the seal's signature field, widget and appearance to `pdf` and reserves
 /// room for the signature.
 pub fn prepare(
-    pdf: Vec<u8>,
+    pdf: &[u8],
     placement: &Placement,
     statement: &Statement,
     appearance: Appearance<'_>,
     now: Timestamp,
 ) -> Result<Prepared, PdfError> {
-    let reader = open(&pdf)?;
+    let reader = open(pdf)?;
     // The update adds a handful of objects; object numbers end at 8 388 607.
     if u64::from(reader.next_number()) + 16 > reader::MAX_OBJECT_NUMBER {
         return Err(PdfError::Unreadable("it has too many objects".into()));
@@ -206,7 +202,7 @@ pub fn prepare(
             .as_ref()
             .clone(),
     };
-    let mut update = Update::after(&pdf, reader.next_number());
+    let mut update = Update::after(pdf, reader.next_number());
     let mask_id = update.add(&Object::Stream(mask));
     let mut image = image;
     image.dict.set("SMask", mask_id);
@@ -261,9 +257,7 @@ pub fn prepare(
         }
     }
     let update = update.finish(&reader, placeholders);
-    drop(reader);
     Ok(Prepared {
-        original: pdf,
         update: update.0,
         contents: update.1,
     })
@@ -658,7 +652,7 @@ pub(crate) mod tests {
             size: 100.0,
         };
         prepare(
-            pdf.to_vec(),
+            pdf,
             &placement,
             &Statement::default(),
             Appearance::Stamp {
@@ -670,7 +664,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn seal(pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
-        Ok(prepared(pdf)?.finish(b"cms")?.to_vec())
+        Ok(prepared(pdf)?.finish(pdf.to_vec(), b"cms")?.to_vec())
     }
 
     #[test]
@@ -711,11 +705,12 @@ pub(crate) mod tests {
     fn a_large_stream_does_not_stop_a_seal_and_the_original_bytes_stay() {
         let pdf = sample(1, 200_000, false);
         let prepared = prepared(&pdf).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(prepared.original(), &pdf[..]);
         let [first, second] = prepared.signed_update();
         assert!(!first.is_empty());
         assert!(second.ends_with(b"%%EOF") || second.ends_with(b"%%EOF\n"));
-        let sealed = prepared.finish(b"cms").unwrap_or_else(|e| panic!("{e}"));
+        let sealed = prepared
+            .finish(pdf.clone(), b"cms")
+            .unwrap_or_else(|e| panic!("{e}"));
         let whole = sealed.to_vec();
         assert!(whole.starts_with(&pdf));
         // The sealed file reads, with the update chained to the original, and its

@@ -144,6 +144,19 @@ pub async fn find(conn: &mut Conn, id: SealId) -> Result<Seal, SealError> {
     from_row(&row)
 }
 
+/// The seal, its row locked for the rest of the transaction (a no-op write): on
+/// PostgreSQL a suspension or revocation and a signature then wait for each other, and
+/// each sees the other's outcome; SQLite's write transaction serialises them anyway.
+pub async fn find_locked(tx: &mut Conn, id: SealId) -> Result<Seal, SealError> {
+    let sql = format!("UPDATE seals SET updated_at = updated_at WHERE id = $1 RETURNING {COLUMNS}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(tx)
+        .await?
+        .ok_or(SealError::NotFound("seal"))?;
+    from_row(&row)
+}
+
 /// A department's seals, for someone who may see them.
 pub async fn of_department(
     conn: &mut Conn,
@@ -307,12 +320,8 @@ pub async fn set_status(
     status: SealStatus,
     reason: Option<&str>,
 ) -> Result<Seal, SealError> {
-    // Lock the row first (see `sign::prepare`): no signature commits across the change.
-    sqlx::query("UPDATE seals SET updated_at = updated_at WHERE id = $1")
-        .bind(seal.to_string())
-        .execute(&mut *tx)
-        .await?;
-    let mut found = find(tx, seal).await?;
+    // No signature commits across the change.
+    let mut found = find_locked(tx, seal).await?;
     access::may_manage(tx, actor, found.department_id).await?;
     if found.status == SealStatus::Revoked {
         return Err(SealError::Conflict("the seal is revoked"));

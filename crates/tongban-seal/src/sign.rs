@@ -3,12 +3,15 @@
 //! writes its usage record, and is handed out only after that commit: nothing is
 //! signed without a record. A refusal is written to the audit trail.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, json};
 use sqlx::Row;
 use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
+use tongban_crypto::certified::Certified;
 use tongban_crypto::cms;
 use tongban_crypto::jose;
 use tongban_crypto::pki::Pki;
@@ -58,7 +61,7 @@ async fn prepare(
     seal: SealId,
     purpose: Option<&str>,
     now: Timestamp,
-) -> Result<(tongban_store::Tx, Seal, SealKey), SealError> {
+) -> Result<(tongban_store::Tx, Seal, Arc<Certified>), SealError> {
     prepare_as(store, pki, actor, seal, purpose, Authority::Grant, now).await
 }
 
@@ -80,16 +83,9 @@ async fn prepare_as(
     purpose: Option<&str>,
     authority: Authority,
     now: Timestamp,
-) -> Result<(tongban_store::Tx, Seal, SealKey), SealError> {
+) -> Result<(tongban_store::Tx, Seal, Arc<Certified>), SealError> {
     let mut tx = store.begin().await?;
-    // Lock the seal's row while it signs (a no-op write): on PostgreSQL a suspension or
-    // revocation committed meanwhile then waits for this transaction, or this one sees
-    // it; SQLite's write transaction serialises both anyway.
-    sqlx::query("UPDATE seals SET updated_at = updated_at WHERE id = $1")
-        .bind(seal.to_string())
-        .execute(&mut *tx)
-        .await?;
-    let found = registry::find(&mut tx, seal).await?;
+    let found = registry::find_locked(&mut tx, seal).await?;
     let allowed = match authority {
         Authority::Grant => access::may_use(&mut tx, actor, &found, purpose, now).await,
         Authority::Designated => access::usable(&found, now),
@@ -99,17 +95,10 @@ async fn prepare_as(
         audit_refusal(store, actor, seal, &refusal).await?;
         return Err(refusal);
     }
-    let signer = pki.keys().load_in(&mut tx, &found.key_id).await?;
-    let certificate = tongban_store::pki::certificate(&mut tx, &found.certificate_serial)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("seal certificate missing".into()))?;
-    let chain = vec![certificate.der, pki.issuing().to_vec()];
-    Ok((tx, found, SealKey { signer, chain }))
-}
-
-struct SealKey {
-    signer: std::sync::Arc<dyn tongban_crypto::Signer>,
-    chain: Vec<Vec<u8>>,
+    let key = pki
+        .certified_in(&mut tx, &found.key_id, &found.certificate_serial)
+        .await?;
+    Ok((tx, found, key))
 }
 
 async fn audit_refusal(
@@ -201,12 +190,11 @@ pub async fn cades_digests(
     let tsa = pki.tsa().clone();
     let owned = digests.to_vec();
     let signatures = tokio::task::spawn_blocking(move || {
-        let chain = cms::SignerChain::new(key.signer.as_ref(), &key.chain)?;
         owned
             .iter()
             .map(|digest| {
                 let signed =
-                    cms::sign_detached_with(key.signer.as_ref(), &chain, *digest, Some(now))?;
+                    cms::sign_detached_with(key.signer.as_ref(), &key.cms, *digest, Some(now))?;
                 Ok(tsa.stamp(signed)?)
             })
             .collect::<Result<Vec<_>, SealError>>()
@@ -301,16 +289,20 @@ pub async fn pades_as(
     authority: Authority,
 ) -> Result<pdf::Sealed, SealError> {
     let now = Timestamp::now();
-    // The document's digest (a prefix of what the signature covers) is CPU work that
-    // needs nothing from the database: it runs off the async workers while the seal
-    // and the caller's right to it are looked up. A refusal leaves it to finish
-    // unused.
-    let hashing = tokio::task::spawn_blocking(move || {
-        let mut hasher = cms::Sha256::new();
-        hasher.update(&document);
-        (document, hasher)
+    // The document is read on two blocking threads at once: one hashes it (its
+    // digest is a prefix of what the signature covers), the other parses it for the
+    // update, once the seal and the caller's right to it are known. A refusal leaves
+    // the hash to finish unused.
+    let document = Arc::new(document);
+    let hashing = tokio::task::spawn_blocking({
+        let document = document.clone();
+        move || {
+            let mut hasher = cms::Sha256::new();
+            hasher.update(&document);
+            hasher
+        }
     });
-    let (found, uploaded, department) = {
+    let (found, face) = {
         let mut conn = store.conn().await?;
         let found = registry::find(&mut conn, seal).await?;
         let checked = match authority {
@@ -322,19 +314,9 @@ pub async fn pades_as(
             audit_refusal(store, actor, seal, &refusal).await?;
             return Err(refusal);
         }
-        let uploaded = image::uploaded(&mut conn, seal).await?;
-        // The default stamp carries the department's name.
-        let department = match uploaded {
-            Some(_) => String::new(),
-            None => {
-                registry::department_of(&mut conn, found.department_id)
-                    .await?
-                    .0
-            }
-        };
-        (found, uploaded, department)
+        let face = image::face(&mut conn, &found).await?;
+        (found, face)
     };
-    let seal_name = found.name.clone();
     let statement = pdf::Statement {
         name: found.name.clone(),
         reason,
@@ -348,39 +330,42 @@ pub async fn pades_as(
         field: "pdf",
         reason: format!("cannot be processed: {e}"),
     };
-    let (document, hasher) = hashing.await.map_err(unprocessable)?;
-    // Parsing (and decoding the seal's image, checked when it was uploaded) is CPU
-    // work too.
-    let prepared = tokio::task::spawn_blocking(move || {
-        let planes = uploaded.map(|png| image::decode_png(&png)).transpose()?;
-        let original_digest = hasher.clone().finish();
-        let appearance = match &planes {
-            Some(planes) => pdf::Appearance::Image(planes),
-            None => pdf::Appearance::Stamp {
-                department: &department,
-                seal: &seal_name,
-            },
-        };
-        let prepared =
-            pdf::prepare(document, &placement, &statement, appearance, now).map_err(pdf_error)?;
-        let mut hasher = hasher;
-        let [first, second] = prepared.signed_update();
-        hasher.update(first);
-        hasher.update(second);
-        let digest = hasher.finish();
-        Ok::<_, SealError>((prepared, digest, original_digest))
-    })
-    .await
-    .map_err(unprocessable)??;
-    let (prepared, digest, original_digest) = prepared;
+    let parsing = tokio::task::spawn_blocking({
+        let document = document.clone();
+        move || {
+            // The uploaded image was checked when it was uploaded.
+            let planes = face.png.map(|png| image::decode_png(&png)).transpose()?;
+            let appearance = match &planes {
+                Some(planes) => pdf::Appearance::Image(planes),
+                None => pdf::Appearance::Stamp {
+                    department: &face.department,
+                    seal: &statement.name,
+                },
+            };
+            pdf::prepare(&document, &placement, &statement, appearance, now).map_err(pdf_error)
+        }
+    });
+    let (hashed, prepared) = tokio::join!(hashing, parsing);
+    let (hasher, prepared) = (
+        hashed.map_err(unprocessable)?,
+        prepared.map_err(unprocessable)??,
+    );
+    let original_digest = hasher.clone().finish();
+    let mut hasher = hasher;
+    let [first, second] = prepared.signed_update();
+    hasher.update(first);
+    hasher.update(second);
+    let digest = hasher.finish();
+    // Both threads are done with it.
+    let document = Arc::try_unwrap(document).unwrap_or_else(|shared| shared.to_vec());
     let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
-    let signed = pki.tsa().stamp(cms::sign_detached(
+    let signed = pki.tsa().stamp(cms::sign_detached_with(
         key.signer.as_ref(),
-        &key.chain,
+        &key.cms,
         digest,
         None,
     )?)?;
-    let sealed = prepared.finish(&signed).map_err(pdf_error)?;
+    let sealed = prepared.finish(document, &signed).map_err(pdf_error)?;
     record_usage(
         &mut tx,
         &found,

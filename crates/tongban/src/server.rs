@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -109,6 +110,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .to_owned(),
     ));
     let (stop, mut stopped) = watch::channel(false);
+    // Without TCP_NODELAY a response's last small write (a sealed PDF's update after
+    // its megabyte of original) waits for the client's delayed ACK: 40 ms on one
+    // seal in ten (seal_load).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(
             listener,

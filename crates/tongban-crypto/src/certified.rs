@@ -1,0 +1,77 @@
+//! Keys with their certificate chains, ready to sign, kept once read: what a seal
+//! applies for every document.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tongban_store::Conn as AnyConnection;
+use tongban_store::pki;
+
+use crate::cms::SignerChain;
+use crate::error::CryptoError;
+use crate::keystore::KeyStore;
+use crate::signer::Signer;
+
+/// Chains kept at most (a bound against unbounded growth, as for opened keys).
+const KEPT: usize = 4_096;
+
+/// A key and its certificate chain (its certificate, then the issuing CA's).
+pub struct Certified {
+    /// The key.
+    pub signer: Arc<dyn Signer>,
+    /// DER, leaf first.
+    pub chain: Vec<Vec<u8>>,
+    /// The chain as CMS names its signer (parsed once).
+    pub cms: SignerChain,
+}
+
+/// Certified keys by certificate serial. An issued certificate never changes (its
+/// revocation is kept apart, and whoever signs checks the status of the row that uses
+/// it), so a chain is read and parsed once instead of for every signature.
+#[derive(Clone, Default)]
+pub struct CertifiedKeys {
+    kept: Arc<Mutex<HashMap<String, Arc<Certified>>>>,
+}
+
+impl CertifiedKeys {
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Certified>>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Key `key_id` with its certificate `serial` from `issuing`; refused when the
+    /// certificate does not certify that key.
+    pub async fn load_in(
+        &self,
+        conn: &mut AnyConnection,
+        keys: &KeyStore,
+        key_id: &str,
+        serial: &str,
+        issuing: &[u8],
+    ) -> Result<Arc<Certified>, CryptoError> {
+        if let Some(found) = self.kept().get(serial)
+            && found.signer.key_id() == key_id
+        {
+            return Ok(found.clone());
+        }
+        let row = pki::certificate(conn, serial)
+            .await?
+            .ok_or_else(|| CryptoError::NotFound(format!("certificate {serial}")))?;
+        if row.key_id != key_id {
+            return Err(CryptoError::InvalidKey(format!(
+                "certificate {serial} certifies another key than {key_id}"
+            )));
+        }
+        let signer = keys.load_in(conn, key_id).await?;
+        let chain = vec![row.der, issuing.to_vec()];
+        let cms = SignerChain::new(signer.as_ref(), &chain)?;
+        let certified = Arc::new(Certified { signer, chain, cms });
+        let mut kept = self.kept();
+        if kept.len() >= KEPT {
+            kept.clear();
+        }
+        kept.insert(serial.to_owned(), certified.clone());
+        Ok(certified)
+    }
+}
