@@ -79,14 +79,48 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// Where a document body goes as it arrives.
+pub trait DocumentBuffer {
+    /// Room for a declared length.
+    fn with_capacity(capacity: usize) -> Self;
+    /// Bytes so far.
+    fn len(&self) -> usize;
+    /// The next bytes.
+    fn push(&mut self, chunk: &[u8]);
+}
+
+impl DocumentBuffer for Vec<u8> {
+    fn with_capacity(capacity: usize) -> Self {
+        Vec::with_capacity(capacity)
+    }
+    fn len(&self) -> usize {
+        self.len()
+    }
+    fn push(&mut self, chunk: &[u8]) {
+        self.extend_from_slice(chunk);
+    }
+}
+
+impl DocumentBuffer for tongban_seal::sign::Incoming {
+    fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity(capacity)
+    }
+    fn len(&self) -> usize {
+        self.len()
+    }
+    fn push(&mut self, chunk: &[u8]) {
+        self.push(chunk);
+    }
+}
+
 /// Reads a document body (a PDF to seal or verify) of at most `limit` bytes into one
 /// buffer sized from `Content-Length`, so that a large document is held once, not in
 /// a growing buffer and its copies.
-pub async fn read_document(
+pub async fn read_document<B: DocumentBuffer>(
     body: axum::body::Body,
     headers: &HeaderMap,
     limit: usize,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<B, ApiError> {
     use http_body_util::BodyExt as _;
     let too_large = || {
         ApiError::new(
@@ -101,7 +135,7 @@ pub async fn read_document(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let mut buffer = Vec::with_capacity(declared.unwrap_or(0));
+    let mut buffer = B::with_capacity(declared.unwrap_or(0));
     let mut body = body;
     while let Some(frame) = body.frame().await {
         let frame =
@@ -110,7 +144,7 @@ pub async fn read_document(
             if buffer.len() + data.len() > limit {
                 return Err(too_large());
             }
-            buffer.extend_from_slice(&data);
+            buffer.push(&data);
         }
     }
     Ok(buffer)

@@ -235,12 +235,14 @@ pub async fn sealed(
         qr_text: &qr_text,
     })?;
     let (x, y, size) = SEAL_PLACEMENT;
-    let sealed = sign::pades_as(
+    let purpose = format!("e-certificate rendition {}", certificate.identifier);
+    let checked =
+        sign::check_pades(store, actor, seal, Some(&purpose), Authority::Designated).await?;
+    let sealed = sign::pades(
         store,
         pki,
-        actor,
-        seal,
-        document,
+        checked,
+        document.into(),
         Placement {
             page: 1,
             x,
@@ -248,11 +250,6 @@ pub async fn sealed(
             size,
         },
         (Some(format!("电子证照 {}", certificate.identifier)), None),
-        Some(&format!(
-            "e-certificate rendition {}",
-            certificate.identifier
-        )),
-        Authority::Designated,
     )
     .await?;
     Ok(sealed)

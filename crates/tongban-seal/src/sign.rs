@@ -244,81 +244,114 @@ pub async fn jws_detached(
     Ok(jws)
 }
 
-/// Seals a PDF: PAdES baseline B-T in an incremental update, the seal visible at
-/// `placement`. The caller's right is checked before the PDF is even parsed, and again
-/// in the signing transaction.
-#[allow(clippy::too_many_arguments)]
+/// A document as it arrives, hashed as it is read: its digest names it in the usage
+/// record and begins what a PAdES signature covers, so sealing does not read it again.
+pub struct Incoming {
+    bytes: Vec<u8>,
+    hasher: cms::Sha256,
+}
+
+impl Incoming {
+    /// Room for `capacity` bytes (a declared length), none read yet.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(capacity),
+            hasher: cms::Sha256::new(),
+        }
+    }
+
+    /// The next bytes.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
+        self.bytes.extend_from_slice(chunk);
+    }
+
+    /// Bytes so far.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether nothing came.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl From<Vec<u8>> for Incoming {
+    fn from(bytes: Vec<u8>) -> Self {
+        let mut hasher = cms::Sha256::new();
+        hasher.update(&bytes);
+        Self { bytes, hasher }
+    }
+}
+
+/// A seal checked for `actor` to apply to a PDF now, with what it shows. Sealing
+/// checks again when it signs; this first check lets the caller look the seal up
+/// while the document is still arriving, and refuses before it is parsed.
+pub struct PadesCheck {
+    actor: Actor,
+    seal: Seal,
+    purpose: Option<String>,
+    authority: Authority,
+    face: image::Face,
+    now: Timestamp,
+}
+
+/// May `actor` apply `seal` to a PDF now, for `purpose`, on `authority`? A refusal is
+/// audited.
+pub async fn check_pades(
+    store: &Store,
+    actor: &Actor,
+    seal: SealId,
+    purpose: Option<&str>,
+    authority: Authority,
+) -> Result<PadesCheck, SealError> {
+    let now = Timestamp::now();
+    let mut conn = store.conn().await?;
+    let found = registry::find(&mut conn, seal).await?;
+    let checked = match authority {
+        Authority::Grant => access::may_use(&mut conn, actor, &found, purpose, now).await,
+        Authority::Designated => access::usable(&found, now),
+    };
+    if let Err(refusal) = checked {
+        drop(conn);
+        audit_refusal(store, actor, seal, &refusal).await?;
+        return Err(refusal);
+    }
+    let face = image::face(&mut conn, &found).await?;
+    Ok(PadesCheck {
+        actor: actor.clone(),
+        seal: found,
+        purpose: purpose.map(str::to_owned),
+        authority,
+        face,
+        now,
+    })
+}
+
+/// Seals a PDF as `checked` allows: PAdES baseline B-T in an incremental update, the
+/// seal visible at `placement`, with the signature's /Reason and /Location.
 pub async fn pades(
     store: &Store,
     pki: &Pki,
-    actor: &Actor,
-    seal: SealId,
-    document: Vec<u8>,
-    placement: pdf::Placement,
-    reason: Option<String>,
-    location: Option<String>,
-    purpose: Option<&str>,
-) -> Result<pdf::Sealed, SealError> {
-    let statement = (reason, location);
-    pades_as(
-        store,
-        pki,
-        actor,
-        seal,
-        document,
-        placement,
-        statement,
-        purpose,
-        Authority::Grant,
-    )
-    .await
-}
-
-/// [`pades`] on a given authority: with [`Authority::Designated`] the caller (another
-/// domain crate) has established that the seal's department designated it for this.
-#[allow(clippy::too_many_arguments)]
-pub async fn pades_as(
-    store: &Store,
-    pki: &Pki,
-    actor: &Actor,
-    seal: SealId,
-    document: Vec<u8>,
+    checked: PadesCheck,
+    document: Incoming,
     placement: pdf::Placement,
     (reason, location): (Option<String>, Option<String>),
-    purpose: Option<&str>,
-    authority: Authority,
 ) -> Result<pdf::Sealed, SealError> {
-    let now = Timestamp::now();
-    // The document is read on two blocking threads at once: one hashes it (its
-    // digest is a prefix of what the signature covers), the other parses it for the
-    // update, once the seal and the caller's right to it are known. A refusal leaves
-    // the hash to finish unused.
-    let document = Arc::new(document);
-    let hashing = tokio::task::spawn_blocking({
-        let document = document.clone();
-        move || {
-            let mut hasher = cms::Sha256::new();
-            hasher.update(&document);
-            hasher
-        }
-    });
-    let (found, face) = {
-        let mut conn = store.conn().await?;
-        let found = registry::find(&mut conn, seal).await?;
-        let checked = match authority {
-            Authority::Grant => access::may_use(&mut conn, actor, &found, purpose, now).await,
-            Authority::Designated => access::usable(&found, now),
-        };
-        if let Err(refusal) = checked {
-            drop(conn);
-            audit_refusal(store, actor, seal, &refusal).await?;
-            return Err(refusal);
-        }
-        let face = image::face(&mut conn, &found).await?;
-        (found, face)
-    };
+    let PadesCheck {
+        actor,
+        seal: found,
+        purpose,
+        authority,
+        face,
+        now,
+    } = checked;
+    let (actor, purpose, seal) = (&actor, purpose.as_deref(), found.id);
+    let Incoming { bytes, hasher } = document;
+    let original_digest = hasher.clone().finish();
     let statement = pdf::Statement {
-        name: found.name.clone(),
+        name: found.name,
         reason,
         location,
     };
@@ -326,38 +359,31 @@ pub async fn pades_as(
         field: "pdf",
         reason: e.to_string(),
     };
-    let unprocessable = |e: tokio::task::JoinError| SealError::Invalid {
+    // Parsing (and decoding the uploaded image, checked when it was uploaded) is CPU
+    // work: off the async workers.
+    let (document, prepared) = tokio::task::spawn_blocking(move || {
+        let planes = face.png.map(|png| image::decode_png(&png)).transpose()?;
+        let appearance = match &planes {
+            Some(planes) => pdf::Appearance::Image(planes),
+            None => pdf::Appearance::Stamp {
+                department: &face.department,
+                seal: &statement.name,
+            },
+        };
+        let prepared =
+            pdf::prepare(&bytes, &placement, &statement, appearance, now).map_err(pdf_error)?;
+        Ok::<_, SealError>((bytes, prepared))
+    })
+    .await
+    .map_err(|e| SealError::Invalid {
         field: "pdf",
         reason: format!("cannot be processed: {e}"),
-    };
-    let parsing = tokio::task::spawn_blocking({
-        let document = document.clone();
-        move || {
-            // The uploaded image was checked when it was uploaded.
-            let planes = face.png.map(|png| image::decode_png(&png)).transpose()?;
-            let appearance = match &planes {
-                Some(planes) => pdf::Appearance::Image(planes),
-                None => pdf::Appearance::Stamp {
-                    department: &face.department,
-                    seal: &statement.name,
-                },
-            };
-            pdf::prepare(&document, &placement, &statement, appearance, now).map_err(pdf_error)
-        }
-    });
-    let (hashed, prepared) = tokio::join!(hashing, parsing);
-    let (hasher, prepared) = (
-        hashed.map_err(unprocessable)?,
-        prepared.map_err(unprocessable)??,
-    );
-    let original_digest = hasher.clone().finish();
+    })??;
     let mut hasher = hasher;
     let [first, second] = prepared.signed_update();
     hasher.update(first);
     hasher.update(second);
     let digest = hasher.finish();
-    // Both threads are done with it.
-    let document = Arc::try_unwrap(document).unwrap_or_else(|shared| shared.to_vec());
     let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
     let signed = pki.tsa().stamp(cms::sign_detached_with(
         key.signer.as_ref(),

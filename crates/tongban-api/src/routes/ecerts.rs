@@ -1251,7 +1251,8 @@ pub async fn submit_job(
     let key = idempotency_key(&headers)?;
     let content_type = crate::extract::content_type(&headers);
     let bytes =
-        crate::extract::read_document(body, &headers, state.http.document_limit_bytes).await?;
+        crate::extract::read_document::<Vec<u8>>(body, &headers, state.http.document_limit_bytes)
+            .await?;
     let now = Timestamp::now();
     let mut tx = state.store.begin().await?;
     let (type_code, department, rows) = match content_type.as_str() {

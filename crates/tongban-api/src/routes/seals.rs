@@ -558,8 +558,17 @@ pub async fn pades(
 ) -> Result<impl IntoResponse, ApiError> {
     let actor = actor(&auth)?;
     require_content_type(&headers, "application/pdf")?;
-    // Documents have their own, larger limit than API bodies.
-    let document = read_document(body, &headers, state.http.document_limit_bytes).await?;
+    // The seal is looked up and the caller's right checked while the document arrives
+    // (documents have their own, larger limit than API bodies).
+    let checking = async {
+        let seal = seal_id(&id)?;
+        let purpose = query.purpose.as_deref();
+        Ok::<_, ApiError>(
+            sign::check_pades(&state.store, &actor, seal, purpose, sign::Authority::Grant).await?,
+        )
+    };
+    let reading = read_document::<sign::Incoming>(body, &headers, state.http.document_limit_bytes);
+    let (checked, document) = tokio::try_join!(checking, reading)?;
     if document.is_empty() {
         return Err(invalid("pdf", "the body is empty"));
     }
@@ -569,16 +578,14 @@ pub async fn pades(
         y: query.y.unwrap_or(80.0),
         size: query.size.unwrap_or(120.0),
     };
+    let statement = (query.reason, query.location);
     let sealed = sign::pades(
         &state.store,
         &state.pki,
-        &actor,
-        seal_id(&id)?,
+        checked,
         document,
         placement,
-        query.reason,
-        query.location,
-        query.purpose.as_deref(),
+        statement,
     )
     .await?;
     Ok(sealed_pdf(sealed))

@@ -193,7 +193,8 @@ pub async fn api(
     throttle(&state, peer, &headers)?;
     let content_type = crate::extract::content_type(&headers);
     let bytes =
-        crate::extract::read_document(body, &headers, state.http.document_limit_bytes).await?;
+        crate::extract::read_document::<Vec<u8>>(body, &headers, state.http.document_limit_bytes)
+            .await?;
     let report = match content_type.as_str() {
         "application/pdf" => {
             if bytes.is_empty() {
