@@ -84,20 +84,20 @@ pub trait DocumentBuffer {
     /// Room for a declared length.
     fn with_capacity(capacity: usize) -> Self;
     /// Bytes so far.
-    fn len(&self) -> usize;
-    /// The next bytes.
-    fn push(&mut self, chunk: &[u8]);
+    fn received(&self) -> usize;
+    /// The next bytes (a sealed document's hash may make the reader wait).
+    fn push(&mut self, chunk: axum::body::Bytes) -> impl Future<Output = ()> + Send;
 }
 
 impl DocumentBuffer for Vec<u8> {
     fn with_capacity(capacity: usize) -> Self {
         Vec::with_capacity(capacity)
     }
-    fn len(&self) -> usize {
+    fn received(&self) -> usize {
         self.len()
     }
-    fn push(&mut self, chunk: &[u8]) {
-        self.extend_from_slice(chunk);
+    async fn push(&mut self, chunk: axum::body::Bytes) {
+        self.extend_from_slice(&chunk);
     }
 }
 
@@ -105,11 +105,11 @@ impl DocumentBuffer for tongban_seal::sign::Incoming {
     fn with_capacity(capacity: usize) -> Self {
         Self::with_capacity(capacity)
     }
-    fn len(&self) -> usize {
+    fn received(&self) -> usize {
         self.len()
     }
-    fn push(&mut self, chunk: &[u8]) {
-        self.push(chunk);
+    async fn push(&mut self, chunk: axum::body::Bytes) {
+        self.push(chunk).await;
     }
 }
 
@@ -141,10 +141,10 @@ pub async fn read_document<B: DocumentBuffer>(
         let frame =
             frame.map_err(|e| ApiError::new(ProblemType::MalformedRequest, e.to_string()))?;
         if let Ok(data) = frame.into_data() {
-            if buffer.len() + data.len() > limit {
+            if buffer.received() + data.len() > limit {
                 return Err(too_large());
             }
-            buffer.push(&data);
+            buffer.push(data).await;
         }
     }
     Ok(buffer)

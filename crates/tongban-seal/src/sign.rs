@@ -245,25 +245,55 @@ pub async fn jws_detached(
 }
 
 /// A document as it arrives, hashed as it is read: its digest names it in the usage
-/// record and begins what a PAdES signature covers, so sealing does not read it again.
+/// record and begins what a PAdES signature covers. The hash runs on a thread of its
+/// own beside the reading (SHA-256 here is slower than loopback), so that a document
+/// is hashed by about when it has arrived, and is parsed while the hash finishes.
 pub struct Incoming {
     bytes: Vec<u8>,
-    hasher: cms::Sha256,
+    hashing: Hashing,
 }
+
+enum Hashing {
+    /// Chunks go to the hashing thread, a few at a time: the reader waits rather than
+    /// let unhashed chunks pile up beside the document.
+    Streamed {
+        chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
+        hashed: tokio::task::JoinHandle<cms::Sha256>,
+    },
+    /// Hashed at once.
+    Done(Box<cms::Sha256>),
+}
+
+/// Chunks handed to the hashing thread and not yet hashed, at most.
+const CHUNKS_IN_FLIGHT: usize = 16;
 
 impl Incoming {
     /// Room for `capacity` bytes (a declared length), none read yet.
     pub fn with_capacity(capacity: usize) -> Self {
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<bytes::Bytes>(CHUNKS_IN_FLIGHT);
+        let hashed = tokio::task::spawn_blocking(move || {
+            let mut hasher = cms::Sha256::new();
+            while let Some(chunk) = received.blocking_recv() {
+                hasher.update(&chunk);
+            }
+            hasher
+        });
         Self {
             bytes: Vec::with_capacity(capacity),
-            hasher: cms::Sha256::new(),
+            hashing: Hashing::Streamed { chunks, hashed },
         }
     }
 
     /// The next bytes.
-    pub fn push(&mut self, chunk: &[u8]) {
-        self.hasher.update(chunk);
-        self.bytes.extend_from_slice(chunk);
+    pub async fn push(&mut self, chunk: bytes::Bytes) {
+        self.bytes.extend_from_slice(&chunk);
+        match &mut self.hashing {
+            Hashing::Streamed { chunks, .. } => {
+                // The thread ends only when the sender is dropped: it is still there.
+                let _ = chunks.send(chunk).await;
+            }
+            Hashing::Done(hasher) => hasher.update(&chunk),
+        }
     }
 
     /// Bytes so far.
@@ -281,7 +311,23 @@ impl From<Vec<u8>> for Incoming {
     fn from(bytes: Vec<u8>) -> Self {
         let mut hasher = cms::Sha256::new();
         hasher.update(&bytes);
-        Self { bytes, hasher }
+        Self {
+            bytes,
+            hashing: Hashing::Done(Box::new(hasher)),
+        }
+    }
+}
+
+impl Hashing {
+    /// The hash of every chunk, once the last is hashed.
+    async fn finish(self) -> Result<cms::Sha256, tokio::task::JoinError> {
+        match self {
+            Self::Streamed { chunks, hashed } => {
+                drop(chunks);
+                hashed.await
+            }
+            Self::Done(hasher) => Ok(*hasher),
+        }
     }
 }
 
@@ -348,8 +394,7 @@ pub async fn pades(
         now,
     } = checked;
     let (actor, purpose, seal) = (&actor, purpose.as_deref(), found.id);
-    let Incoming { bytes, hasher } = document;
-    let original_digest = hasher.clone().finish();
+    let Incoming { bytes, hashing } = document;
     let statement = pdf::Statement {
         name: found.name,
         reason,
@@ -359,9 +404,13 @@ pub async fn pades(
         field: "pdf",
         reason: e.to_string(),
     };
+    let unprocessable = |e: tokio::task::JoinError| SealError::Invalid {
+        field: "pdf",
+        reason: format!("cannot be processed: {e}"),
+    };
     // Parsing (and decoding the uploaded image, checked when it was uploaded) is CPU
-    // work: off the async workers.
-    let (document, prepared) = tokio::task::spawn_blocking(move || {
+    // work: off the async workers, while the hash finishes.
+    let parsing = tokio::task::spawn_blocking(move || {
         let planes = face.png.map(|png| image::decode_png(&png)).transpose()?;
         let appearance = match &planes {
             Some(planes) => pdf::Appearance::Image(planes),
@@ -373,18 +422,23 @@ pub async fn pades(
         let prepared =
             pdf::prepare(&bytes, &placement, &statement, appearance, now).map_err(pdf_error)?;
         Ok::<_, SealError>((bytes, prepared))
-    })
-    .await
-    .map_err(|e| SealError::Invalid {
-        field: "pdf",
-        reason: format!("cannot be processed: {e}"),
-    })??;
-    let mut hasher = hasher;
+    });
+    // The signing transaction opens (the seal locked, the right checked again) while
+    // the document is parsed and its hash finishes: the lock is held for the parse of
+    // one document at most, and a PDF that does not parse only rolls it back.
+    let (parsed, hashed, opened) = tokio::join!(
+        parsing,
+        hashing.finish(),
+        prepare_as(store, pki, actor, seal, purpose, authority, now)
+    );
+    let (mut tx, found, key) = opened?;
+    let (document, prepared) = parsed.map_err(unprocessable)??;
+    let mut hasher = hashed.map_err(unprocessable)?;
+    let original_digest = hasher.clone().finish();
     let [first, second] = prepared.signed_update();
     hasher.update(first);
     hasher.update(second);
     let digest = hasher.finish();
-    let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
     let signed = pki.tsa().stamp(cms::sign_detached_with(
         key.signer.as_ref(),
         &key.cms,
@@ -479,4 +533,32 @@ pub async fn usages(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_document_hashed_as_it_arrives_has_the_digest_of_its_bytes() {
+        // More chunks than may wait for the hashing thread: the reader waits, and
+        // nothing is lost or reordered.
+        let document: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut incoming = Incoming::with_capacity(0);
+        for chunk in document.chunks(997) {
+            incoming.push(bytes::Bytes::copy_from_slice(chunk)).await;
+        }
+        assert_eq!(incoming.len(), document.len());
+        let Incoming { bytes, hashing } = incoming;
+        assert_eq!(bytes, document);
+        let streamed = hashing.finish().await.unwrap().finish();
+        assert_eq!(streamed, cms::sha256(&document));
+        let Incoming { hashing, .. } = Incoming::from(document.clone());
+        assert_eq!(
+            hashing.finish().await.unwrap().finish(),
+            cms::sha256(&document)
+        );
+    }
 }
