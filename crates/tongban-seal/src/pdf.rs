@@ -65,6 +65,8 @@ pub struct Statement {
 /// zeroed /Contents and where its hex goes. The original is not part of it: it is
 /// read while it is hashed elsewhere, and the sealed document is never copied whole.
 pub struct Prepared {
+    /// The length of the bytes it follows.
+    after: usize,
     update: Vec<u8>,
     /// /Contents (its angle brackets included) within `update`.
     contents: std::ops::Range<usize>,
@@ -98,6 +100,11 @@ impl Prepared {
     /// Puts the CMS signature into /Contents, after `original`: the bytes this update
     /// was prepared for.
     pub fn finish(mut self, original: Vec<u8>, cms: &[u8]) -> Result<Sealed, PdfError> {
+        if original.len() != self.after {
+            return Err(PdfError::Unreadable(
+                "the update was prepared for another document".into(),
+            ));
+        }
         let room = self.contents.len() - 2;
         if cms.len() * 2 > room {
             return Err(PdfError::Placement(
@@ -258,6 +265,7 @@ pub fn prepare(
     }
     let update = update.finish(&reader, placeholders);
     Ok(Prepared {
+        after: pdf.len(),
         update: update.0,
         contents: update.1,
     })
@@ -691,6 +699,17 @@ pub(crate) mod tests {
                 assert_eq!((twice[b], twice[c - 1]), (b'<', b'>'));
             }
         }
+    }
+
+    #[test]
+    fn an_update_is_finished_only_after_the_document_it_was_prepared_for() {
+        let pdf = sample(1, 1_000, true);
+        let other = sample(2, 1_000, true);
+        let prepared = prepared(&pdf).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            prepared.finish(other, b"cms"),
+            Err(PdfError::Unreadable(_))
+        ));
     }
 
     #[test]

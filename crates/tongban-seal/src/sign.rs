@@ -260,18 +260,33 @@ enum Hashing {
         chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
         hashed: tokio::task::JoinHandle<cms::Sha256>,
     },
-    /// Hashed at once.
+    /// Hashed on the reading task, chunk by chunk, or at once.
     Done(Box<cms::Sha256>),
 }
 
 /// Chunks handed to the hashing thread and not yet hashed, at most.
 const CHUNKS_IN_FLIGHT: usize = 16;
 
+/// Uploads hashed on threads of their own at once, at most: a thread waits through
+/// its whole upload, so slow uploads must not take the blocking pool. Beyond these,
+/// documents are hashed on the reading task.
+static HASHING_THREADS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(HASHING_THREAD_COUNT);
+const HASHING_THREAD_COUNT: usize = 8;
+
 impl Incoming {
     /// Room for `capacity` bytes (a declared length), none read yet.
     pub fn with_capacity(capacity: usize) -> Self {
+        let bytes = Vec::with_capacity(capacity);
+        let Ok(permit) = HASHING_THREADS.try_acquire() else {
+            return Self {
+                bytes,
+                hashing: Hashing::Done(Box::new(cms::Sha256::new())),
+            };
+        };
         let (chunks, mut received) = tokio::sync::mpsc::channel::<bytes::Bytes>(CHUNKS_IN_FLIGHT);
         let hashed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut hasher = cms::Sha256::new();
             while let Some(chunk) = received.blocking_recv() {
                 hasher.update(&chunk);
@@ -279,7 +294,7 @@ impl Incoming {
             hasher
         });
         Self {
-            bytes: Vec::with_capacity(capacity),
+            bytes,
             hashing: Hashing::Streamed { chunks, hashed },
         }
     }
@@ -340,7 +355,6 @@ pub struct PadesCheck {
     purpose: Option<String>,
     authority: Authority,
     face: image::Face,
-    now: Timestamp,
 }
 
 /// May `actor` apply `seal` to a PDF now, for `purpose`, on `authority`? A refusal is
@@ -371,7 +385,6 @@ pub async fn check_pades(
         purpose: purpose.map(str::to_owned),
         authority,
         face,
-        now,
     })
 }
 
@@ -391,8 +404,10 @@ pub async fn pades(
         purpose,
         authority,
         face,
-        now,
     } = checked;
+    // The document has arrived: the signature, its record and the checks made as it
+    // signs are of now, not of when the upload began.
+    let now = Timestamp::now();
     let (actor, purpose, seal) = (&actor, purpose.as_deref(), found.id);
     let Incoming { bytes, hashing } = document;
     let statement = pdf::Statement {
@@ -423,15 +438,7 @@ pub async fn pades(
             pdf::prepare(&bytes, &placement, &statement, appearance, now).map_err(pdf_error)?;
         Ok::<_, SealError>((bytes, prepared))
     });
-    // The signing transaction opens (the seal locked, the right checked again) while
-    // the document is parsed and its hash finishes: the lock is held for the parse of
-    // one document at most, and a PDF that does not parse only rolls it back.
-    let (parsed, hashed, opened) = tokio::join!(
-        parsing,
-        hashing.finish(),
-        prepare_as(store, pki, actor, seal, purpose, authority, now)
-    );
-    let (mut tx, found, key) = opened?;
+    let (parsed, hashed) = tokio::join!(parsing, hashing.finish());
     let (document, prepared) = parsed.map_err(unprocessable)??;
     let mut hasher = hashed.map_err(unprocessable)?;
     let original_digest = hasher.clone().finish();
@@ -439,6 +446,9 @@ pub async fn pades(
     hasher.update(first);
     hasher.update(second);
     let digest = hasher.finish();
+    // The write transaction (on SQLite the database's one writer) opens only now, so
+    // that other writers never wait for a parse.
+    let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
     let signed = pki.tsa().stamp(cms::sign_detached_with(
         key.signer.as_ref(),
         &key.cms,
@@ -555,6 +565,21 @@ mod tests {
         assert_eq!(bytes, document);
         let streamed = hashing.finish().await.unwrap().finish();
         assert_eq!(streamed, cms::sha256(&document));
+        // With every hashing thread taken, the reading task hashes.
+        let taken = HASHING_THREADS
+            .acquire_many(HASHING_THREAD_COUNT as u32)
+            .await
+            .unwrap();
+        let mut incoming = Incoming::with_capacity(0);
+        assert!(matches!(incoming.hashing, Hashing::Done(_)));
+        for chunk in document.chunks(997) {
+            incoming.push(bytes::Bytes::copy_from_slice(chunk)).await;
+        }
+        drop(taken);
+        assert_eq!(
+            incoming.hashing.finish().await.unwrap().finish(),
+            cms::sha256(&document)
+        );
         let Incoming { hashing, .. } = Incoming::from(document.clone());
         assert_eq!(
             hashing.finish().await.unwrap().finish(),

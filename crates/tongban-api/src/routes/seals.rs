@@ -568,7 +568,10 @@ pub async fn pades(
         )
     };
     let reading = read_document::<sign::Incoming>(body, &headers, state.http.document_limit_bytes);
-    let (checked, document) = tokio::try_join!(checking, reading)?;
+    // Both run to their end (a refusal is audited even when the body fails too), and
+    // a refusal is what the caller hears first.
+    let (checked, document) = tokio::join!(checking, reading);
+    let (checked, document) = (checked?, document?);
     if document.is_empty() {
         return Err(invalid("pdf", "the body is empty"));
     }
