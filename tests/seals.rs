@@ -1108,6 +1108,86 @@ async fn a_document_over_the_limit_is_413_and_unrecorded() {
     w.server.stop().await;
 }
 
+#[tokio::test]
+async fn another_department_s_pdf_seal_is_refused_and_audited_even_with_a_body_over_the_limit() {
+    let w = world_with(|c| c.http.document_limit_bytes = 50_000).await;
+    let seal_b = new_seal(&w, &w.b).await;
+    let id = seal_b["id"].as_str().unwrap();
+    grant_all(&w, &w.b, id, false).await;
+    // The right is checked while the document arrives; a refusal is what the caller
+    // hears, whether the body fits or not.
+    for pdf in [
+        support::sample_pdf(1, 1_000),
+        support::sample_pdf(1, 100_000),
+    ] {
+        let refused = post_pdf(&w, &w.a.system, id, "", "application/pdf", pdf).await;
+        assert_problem(refused, 403, "forbidden").await;
+    }
+    let mut conn = w.server.store().conn().await.unwrap();
+    let events = tongban_store::audit::for_target(&mut conn, id)
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "seal.use_refused")
+            .count(),
+        2
+    );
+    drop(conn);
+    let log: Value = get(&w, &w.b.admin, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(log.as_array().unwrap().is_empty());
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_system_seals_only_under_a_live_grant() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    let pdf = || support::sample_pdf(1, 1_000);
+    // Its own department's seal, but no grant yet.
+    let ungranted = post_pdf(&w, &w.a.system, id, "", "application/pdf", pdf()).await;
+    assert_problem(ungranted, 403, "forbidden").await;
+    grant_all(&w, &w.a, id, false).await;
+    let granted = post_pdf(&w, &w.a.system, id, "", "application/pdf", pdf()).await;
+    assert_eq!(granted.status(), 200);
+    // The grant has run out (grants are made for the future only: aged in place).
+    let mut conn = w.server.store().conn().await.unwrap();
+    sqlx::query("UPDATE seal_grants SET expires_at = $1 WHERE seal_id = $2")
+        .bind(Timestamp::now().unix_millis() - 1_000)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let expired = post_pdf(&w, &w.a.system, id, "", "application/pdf", pdf()).await;
+    let problem = assert_problem(expired, 403, "forbidden").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("expired"),
+        "{problem}"
+    );
+    let cades = call(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/seals/{id}/cades"),
+        json!({"digests": [DIGEST]}),
+    )
+    .await;
+    assert_problem(cades, 403, "forbidden").await;
+    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 1);
+    w.server.stop().await;
+}
+
 fn png_image(width: u32, height: u32, color: png::ColorType) -> Vec<u8> {
     let channels = match color {
         png::ColorType::Rgba => 4,

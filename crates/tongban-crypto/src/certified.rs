@@ -1,19 +1,16 @@
 //! Keys with their certificate chains, ready to sign, kept once read: what a seal
 //! applies for every document.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tongban_store::Conn as AnyConnection;
 use tongban_store::pki;
 
 use crate::cms::SignerChain;
 use crate::error::CryptoError;
+use crate::kept::Kept;
 use crate::keystore::KeyStore;
 use crate::signer::Signer;
-
-/// Chains kept at most (a bound against unbounded growth, as for opened keys).
-const KEPT: usize = 4_096;
 
 /// A key and its certificate chain (its certificate, then the issuing CA's).
 pub struct Certified {
@@ -30,16 +27,10 @@ pub struct Certified {
 /// it), so a chain is read and parsed once instead of for every signature.
 #[derive(Clone, Default)]
 pub struct CertifiedKeys {
-    kept: Arc<Mutex<HashMap<String, Arc<Certified>>>>,
+    kept: Kept<Arc<Certified>>,
 }
 
 impl CertifiedKeys {
-    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Certified>>> {
-        self.kept
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Key `key_id` with its certificate `serial` from `issuing`; refused when the
     /// certificate does not certify that key.
     pub async fn load_in(
@@ -50,10 +41,10 @@ impl CertifiedKeys {
         serial: &str,
         issuing: &[u8],
     ) -> Result<Arc<Certified>, CryptoError> {
-        if let Some(found) = self.kept().get(serial)
+        if let Some(found) = self.kept.get(serial)
             && found.signer.key_id() == key_id
         {
-            return Ok(found.clone());
+            return Ok(found);
         }
         let row = pki::certificate(conn, serial)
             .await?
@@ -67,11 +58,7 @@ impl CertifiedKeys {
         let chain = vec![row.der, issuing.to_vec()];
         let cms = SignerChain::new(signer.as_ref(), &chain)?;
         let certified = Arc::new(Certified { signer, chain, cms });
-        let mut kept = self.kept();
-        if kept.len() >= KEPT {
-            kept.clear();
-        }
-        kept.insert(serial.to_owned(), certified.clone());
+        self.kept.keep(serial, certified.clone());
         Ok(certified)
     }
 }

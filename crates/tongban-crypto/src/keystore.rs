@@ -2,8 +2,7 @@
 //! associated data naming their id and purpose, stored through `tongban-store`, and
 //! come back only as [`Signer`]s.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tongban_core::time::Timestamp;
 use tongban_store::Conn as AnyConnection;
@@ -11,6 +10,7 @@ use tongban_store::{Store, pki};
 
 use crate::error::CryptoError;
 use crate::kek::Kek;
+use crate::kept::Kept;
 use crate::signer::{Algorithm, Signer, SoftwareKey};
 
 /// Associated data of a key's ciphertext: a row moved to another id or purpose, or a
@@ -18,9 +18,6 @@ use crate::signer::{Algorithm, Signer, SoftwareKey};
 fn aad(key_id: &str, purpose: &str) -> Vec<u8> {
     format!("tongban-key-v1|{key_id}|{purpose}").into_bytes()
 }
-
-/// Keys held decrypted at most (a bound against unbounded growth; seals are few).
-const OPENED_KEYS: usize = 4_096;
 
 /// Private keys at rest, encrypted under the KEK.
 #[derive(Clone)]
@@ -30,23 +27,16 @@ pub struct KeyStore {
     /// Keys already decrypted, by id. A stored key never changes, and whether it may
     /// sign is decided by the row that uses it (a seal's status, a key's schedule), so
     /// the decrypted key is kept instead of read and decrypted for every signature.
-    opened: Arc<Mutex<HashMap<String, Arc<dyn Signer>>>>,
+    opened: Kept<Arc<dyn Signer>>,
 }
 
 impl KeyStore {
-    /// The decrypted keys (a panic elsewhere while holding them leaves the map whole).
-    fn opened(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn Signer>>> {
-        self.opened
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// A key store over `store`, sealing under `kek`.
     pub fn new(store: Store, kek: Arc<Kek>) -> Self {
         Self {
             store,
             kek,
-            opened: Arc::default(),
+            opened: Kept::default(),
         }
     }
 
@@ -85,8 +75,18 @@ impl KeyStore {
 
     /// Loads and decrypts the key with this id.
     pub async fn load(&self, key_id: &str) -> Result<Arc<dyn Signer>, CryptoError> {
+        // A key already open needs no connection (a busy pool could keep a signature
+        // waiting).
+        if let Some(key) = self.opened(key_id) {
+            return Ok(key);
+        }
         let mut conn = self.store.conn().await?;
         self.load_in(&mut conn, key_id).await
+    }
+
+    /// The key `key_id` if it is already open, without the database.
+    pub fn opened(&self, key_id: &str) -> Option<Arc<dyn Signer>> {
+        self.opened.get(key_id)
     }
 
     /// Like [`KeyStore::load`], on the caller's connection or transaction.
@@ -95,18 +95,14 @@ impl KeyStore {
         conn: &mut AnyConnection,
         key_id: &str,
     ) -> Result<Arc<dyn Signer>, CryptoError> {
-        if let Some(key) = self.opened().get(key_id) {
-            return Ok(key.clone());
+        if let Some(key) = self.opened.get(key_id) {
+            return Ok(key);
         }
         let row = pki::key(conn, key_id)
             .await?
             .ok_or_else(|| CryptoError::NotFound(format!("key {key_id}")))?;
         let key: Arc<dyn Signer> = Arc::new(open_row(&self.kek, &row)?);
-        let mut keys = self.opened();
-        if keys.len() >= OPENED_KEYS {
-            keys.clear();
-        }
-        keys.insert(key_id.to_owned(), key.clone());
+        self.opened.keep(key_id, key.clone());
         Ok(key)
     }
 }

@@ -17,6 +17,7 @@ mod der_util;
 mod error;
 pub mod jose;
 pub mod kek;
+mod kept;
 pub mod keystore;
 pub mod path;
 pub mod pki;

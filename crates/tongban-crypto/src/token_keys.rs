@@ -6,7 +6,6 @@
 //! token it signed can still be verified until it expires). The schedule lives in the
 //! database, so a rotation by one instance or by `tongban keys rotate` reaches all.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use time::Duration;
@@ -52,8 +51,6 @@ struct Schedule {
 pub struct TokenKeys {
     store: Store,
     keys: KeyStore,
-    /// Decrypted keys by id; keys never change once made, only their schedule does.
-    signers: Arc<Mutex<HashMap<String, Arc<dyn Signer>>>>,
     /// The published keys, read at most every [`SCHEDULE_TTL`]. Requests never wait
     /// for a refresh once a schedule is known: a request may hold a transaction, and
     /// a second connection taken from a busy pool could wait for ever.
@@ -67,7 +64,6 @@ impl TokenKeys {
         Self {
             store,
             keys,
-            signers: Arc::default(),
             schedule: Arc::default(),
             refreshing: Arc::default(),
         }
@@ -128,13 +124,7 @@ impl TokenKeys {
             let algorithm = Algorithm::from_db_name(&key.algorithm)
                 .ok_or_else(|| CryptoError::InvalidKey(key.algorithm.clone()))?;
             // Decrypt ahead, so that signing never needs the database.
-            if self.cached(&row.key_id).is_none() {
-                let signer = self.keys.load_in(&mut conn, &row.key_id).await?;
-                self.signers
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(row.key_id.clone(), signer);
-            }
+            self.keys.load_in(&mut conn, &row.key_id).await?;
             keys.push(CachedKey {
                 public: PublicKey::from_raw(algorithm, &key.public_key)?,
                 row,
@@ -206,22 +196,6 @@ impl TokenKeys {
             .filter(|k| k.row.activate_at <= now)
             .max_by_key(|k| k.row.activate_at)
             .ok_or_else(|| CryptoError::NotFound("active token key".into()))?;
-        if let Some(signer) = self.cached(&current.row.key_id) {
-            return Ok(signer);
-        }
-        let signer = self.keys.load(&current.row.key_id).await?;
-        self.signers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(current.row.key_id, signer.clone());
-        Ok(signer)
-    }
-
-    fn cached(&self, key_id: &str) -> Option<Arc<dyn Signer>> {
-        self.signers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key_id)
-            .cloned()
+        self.keys.load(&current.row.key_id).await
     }
 }

@@ -86,11 +86,7 @@ async fn prepare_as(
 ) -> Result<(tongban_store::Tx, Seal, Arc<Certified>), SealError> {
     let mut tx = store.begin().await?;
     let found = registry::find_locked(&mut tx, seal).await?;
-    let allowed = match authority {
-        Authority::Grant => access::may_use(&mut tx, actor, &found, purpose, now).await,
-        Authority::Designated => access::usable(&found, now),
-    };
-    if let Err(refusal) = allowed {
+    if let Err(refusal) = authorise(&mut tx, actor, &found, purpose, authority, now).await {
         drop(tx);
         audit_refusal(store, actor, seal, &refusal).await?;
         return Err(refusal);
@@ -99,6 +95,22 @@ async fn prepare_as(
         .certified_in(&mut tx, &found.key_id, &found.certificate_serial)
         .await?;
     Ok((tx, found, key))
+}
+
+/// May `actor` apply `seal` now on `authority`: a grant to the actor, or the
+/// department's designation (then only the seal's own state counts).
+async fn authorise(
+    conn: &mut Conn,
+    actor: &Actor,
+    seal: &Seal,
+    purpose: Option<&str>,
+    authority: Authority,
+    now: Timestamp,
+) -> Result<(), SealError> {
+    match authority {
+        Authority::Grant => access::may_use(conn, actor, seal, purpose, now).await,
+        Authority::Designated => access::usable(seal, now),
+    }
 }
 
 async fn audit_refusal(
@@ -369,11 +381,7 @@ pub async fn check_pades(
     let now = Timestamp::now();
     let mut conn = store.conn().await?;
     let found = registry::find(&mut conn, seal).await?;
-    let checked = match authority {
-        Authority::Grant => access::may_use(&mut conn, actor, &found, purpose, now).await,
-        Authority::Designated => access::usable(&found, now),
-    };
-    if let Err(refusal) = checked {
+    if let Err(refusal) = authorise(&mut conn, actor, &found, purpose, authority, now).await {
         drop(conn);
         audit_refusal(store, actor, seal, &refusal).await?;
         return Err(refusal);

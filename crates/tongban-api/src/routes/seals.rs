@@ -560,13 +560,9 @@ pub async fn pades(
     require_content_type(&headers, "application/pdf")?;
     // The seal is looked up and the caller's right checked while the document arrives
     // (documents have their own, larger limit than API bodies).
-    let checking = async {
-        let seal = seal_id(&id)?;
-        let purpose = query.purpose.as_deref();
-        Ok::<_, ApiError>(
-            sign::check_pades(&state.store, &actor, seal, purpose, sign::Authority::Grant).await?,
-        )
-    };
+    let seal = seal_id(&id)?;
+    let purpose = query.purpose.as_deref();
+    let checking = sign::check_pades(&state.store, &actor, seal, purpose, sign::Authority::Grant);
     let reading = read_document::<sign::Incoming>(body, &headers, state.http.document_limit_bytes);
     // Both run to their end (a refusal is audited even when the body fails too), and
     // a refusal is what the caller hears first.
