@@ -226,6 +226,28 @@ async fn grant_all(w: &World, department: &Department, seal: &str, purpose_requi
     }
 }
 
+/// Seal `id`'s usage log, as `viewer` reads it.
+async fn usage_log(w: &World, viewer: &str, id: &str) -> Vec<Value> {
+    let log: Value = get(w, viewer, &format!("/api/v1/seals/{id}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    log.as_array().unwrap().clone()
+}
+
+/// How many refusals to use seal `id` the audit trail holds.
+async fn refusals(w: &World, id: &str) -> usize {
+    let mut conn = w.server.store().conn().await.unwrap();
+    let events = tongban_store::audit::for_target(&mut conn, id)
+        .await
+        .unwrap();
+    events
+        .iter()
+        .filter(|e| e.action == "seal.use_refused")
+        .count()
+}
+
 /// `POST /api/v1/seals/{id}/pades?{query}`: `body` as `content_type`, by `token`.
 async fn post_pdf(
     w: &World,
@@ -435,12 +457,7 @@ async fn a_department_seals_digests_files_and_json() {
     assert!(header["sigT"].is_string());
 
     // Every use is in the log, newest first, with actor, digest and purpose.
-    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let log = log.as_array().unwrap();
+    let log = usage_log(&w, &w.a.admin, id).await;
     assert_eq!(log.len(), 4);
     assert_eq!(log[0]["format"], "jws");
     assert_eq!(log[3]["digest_sha256"], DIGEST);
@@ -491,24 +508,9 @@ async fn department_a_cannot_use_or_manage_department_b_seals() {
         assert_problem(refused, 403, "forbidden").await;
     }
     // The refusals are audited; nothing was signed.
-    let mut conn = w.server.store().conn().await.unwrap();
-    let events = tongban_store::audit::for_target(&mut conn, id)
-        .await
-        .unwrap();
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.action == "seal.use_refused")
-            .count(),
-        3
-    );
-    drop(conn);
-    let log: Value = get(&w, &w.b.admin, &format!("/api/v1/seals/{id}/usages"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(log.as_array().unwrap().is_empty());
+    assert_eq!(refusals(&w, id).await, 3);
+    let log = usage_log(&w, &w.b.admin, id).await;
+    assert!(log.is_empty());
     // Nor may A's administrator manage B's seals, list them, or grant them.
     let create = call(
         &w,
@@ -682,12 +684,8 @@ async fn bad_sealing_input_is_refused_without_a_usage_record() {
     )
     .await;
     assert_problem(kind, 422, "invalid-request").await;
-    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(log.as_array().unwrap().is_empty());
+    let log = usage_log(&w, &w.a.admin, id).await;
+    assert!(log.is_empty());
     w.server.stop().await;
 }
 
@@ -748,16 +746,8 @@ async fn pdfs_are_sealed_twice_and_bad_pdfs_refused() {
     assert_problem(empty, 422, "invalid-request").await;
     let wrong_type = post_pdf(&w, &w.a.system, id, "", "text/plain", original.clone()).await;
     assert_problem(wrong_type, 415, "unsupported-media-type").await;
-    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        log.as_array().unwrap().len(),
-        2,
-        "only the two seals are recorded"
-    );
+    let log = usage_log(&w, &w.a.admin, id).await;
+    assert_eq!(log.len(), 2, "only the two seals are recorded");
     w.server.stop().await;
 }
 
@@ -1099,12 +1089,8 @@ async fn a_document_over_the_limit_is_413_and_unrecorded() {
         .await
         .unwrap();
     assert_problem(verify, 413, "payload-too-large").await;
-    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(log.as_array().unwrap().is_empty());
+    let log = usage_log(&w, &w.a.admin, id).await;
+    assert!(log.is_empty());
     w.server.stop().await;
 }
 
@@ -1123,24 +1109,9 @@ async fn another_department_s_pdf_seal_is_refused_and_audited_even_with_a_body_o
         let refused = post_pdf(&w, &w.a.system, id, "", "application/pdf", pdf).await;
         assert_problem(refused, 403, "forbidden").await;
     }
-    let mut conn = w.server.store().conn().await.unwrap();
-    let events = tongban_store::audit::for_target(&mut conn, id)
-        .await
-        .unwrap();
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.action == "seal.use_refused")
-            .count(),
-        2
-    );
-    drop(conn);
-    let log: Value = get(&w, &w.b.admin, &format!("/api/v1/seals/{id}/usages"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(log.as_array().unwrap().is_empty());
+    assert_eq!(refusals(&w, id).await, 2);
+    let log = usage_log(&w, &w.b.admin, id).await;
+    assert!(log.is_empty());
     w.server.stop().await;
 }
 
@@ -1179,12 +1150,8 @@ async fn a_client_system_seals_only_under_a_live_grant() {
     )
     .await;
     assert_problem(cades, 403, "forbidden").await;
-    let log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/usages"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(log.as_array().unwrap().len(), 1);
+    let log = usage_log(&w, &w.a.admin, id).await;
+    assert_eq!(log.len(), 1);
     w.server.stop().await;
 }
 
