@@ -8,16 +8,16 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
-mod ecert_pages;
 pub mod extract;
+pub mod i18n;
 pub mod limit;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
-pub mod pages;
 pub mod problem;
 mod routes;
 mod state;
+pub mod views;
 
 pub use openapi::openapi;
 pub use routes::router;

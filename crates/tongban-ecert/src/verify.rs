@@ -42,8 +42,79 @@ pub struct Report {
     pub fields: Value,
     /// The share used, if any.
     pub share: Option<Share>,
-    /// Plain-language findings.
-    pub messages: Vec<String>,
+    /// Why it is not valid, typed: pages take their words from the message catalogues,
+    /// the API its English sentences from `Display`.
+    pub findings: Vec<Finding>,
+}
+
+/// One reason in a certificate's verification report.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Finding {
+    /// The credential's signature does not verify.
+    #[error("the signature does not verify: the credential is not genuine or was changed")]
+    BadSignature,
+    /// The signing certificate does not chain to our root (the reason).
+    #[error("the signing certificate is not trusted: {0}")]
+    UntrustedSigner(String),
+    /// No valid GB/T 36904 identifier in the credential.
+    #[error("the credential carries no valid certificate identifier")]
+    NoIdentifier,
+    /// The register has no certificate under the identifier.
+    #[error("this platform's register has no certificate with this identifier")]
+    NotRegistered,
+    /// The register issued another credential under the identifier.
+    #[error("this platform did not issue this credential under its identifier")]
+    NotIssuedHere,
+    /// Past its validity.
+    #[error("the certificate has expired")]
+    Expired,
+    /// Replaced by the version with this identifier, if known.
+    #[error("the certificate was replaced by {}", .0.as_deref().unwrap_or("a newer version"))]
+    Superseded(Option<String>),
+    /// Revoked by its department, with the reason it gave.
+    #[error("the issuing department revoked the certificate{}", reason_suffix(.0))]
+    Revoked(Option<String>),
+    /// Suspended by its department, with the reason it gave.
+    #[error("the issuing department suspended the certificate{}", reason_suffix(.0))]
+    Suspended(Option<String>),
+}
+
+fn reason_suffix(reason: &Option<String>) -> String {
+    reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default()
+}
+
+impl Finding {
+    /// The message catalogue id of the sentence for people; `$by` and `$reason` come
+    /// from [`Finding::argument`].
+    pub fn message_id(&self) -> &'static str {
+        match self {
+            Self::BadSignature => "ecert-finding-bad-signature",
+            Self::UntrustedSigner(_) => "ecert-finding-untrusted-signer",
+            Self::NoIdentifier => "ecert-finding-no-identifier",
+            Self::NotRegistered => "ecert-finding-not-registered",
+            Self::NotIssuedHere => "ecert-finding-not-issued-here",
+            Self::Expired => "ecert-finding-expired",
+            Self::Superseded(Some(_)) => "ecert-finding-superseded",
+            Self::Superseded(None) => "ecert-finding-superseded-unknown",
+            Self::Revoked(Some(_)) => "ecert-finding-revoked-reason",
+            Self::Revoked(None) => "ecert-finding-revoked",
+            Self::Suspended(Some(_)) => "ecert-finding-suspended-reason",
+            Self::Suspended(None) => "ecert-finding-suspended",
+        }
+    }
+
+    /// The value the sentence names (the newer identifier, the department's reason).
+    pub fn argument(&self) -> Option<&str> {
+        match self {
+            Self::Superseded(value) | Self::Revoked(value) | Self::Suspended(value) => {
+                value.as_deref()
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Verifies what a verifier presents; a share's use is counted and the access logged.
@@ -165,20 +236,16 @@ async fn report_for(
         certificate: None,
         fields: Value::Object(serde_json::Map::new()),
         share: None,
-        messages: Vec::new(),
+        findings: Vec::new(),
     };
     if !checked.signature {
-        report.messages.push(
-            "the signature does not verify: the credential is not genuine or was changed".into(),
-        );
+        report.findings.push(Finding::BadSignature);
         return Ok(report);
     }
     if let Err(why) = &checked.chain {
         // Nothing of the register for an untrusted signer: anyone can sign a credential
         // that names someone else's identifier.
-        report
-            .messages
-            .push(format!("the signing certificate is not trusted: {why}"));
+        report.findings.push(Finding::UntrustedSigner(why.clone()));
         return Ok(report);
     }
     let credential = checked.credential.unwrap_or(Value::Null);
@@ -187,17 +254,13 @@ async fn report_for(
         .and_then(Value::as_str)
         .and_then(|t| t.parse::<Identifier>().ok());
     let Some(identifier) = identifier else {
-        report
-            .messages
-            .push("the credential carries no valid certificate identifier".into());
+        report.findings.push(Finding::NoIdentifier);
         return Ok(report);
     };
     let certificate = match register::find(conn, &identifier).await {
         Ok(found) => found,
         Err(EcertError::NotFound(_)) => {
-            report
-                .messages
-                .push("this platform's register has no certificate with this identifier".into());
+            report.findings.push(Finding::NotRegistered);
             return Ok(report);
         }
         Err(other) => return Err(other),
@@ -205,9 +268,7 @@ async fn report_for(
     // Only the credential the register issued under this identifier is reported on:
     // another department's seal could sign one naming it, too.
     if certificate.credential != jwt {
-        report
-            .messages
-            .push("this platform did not issue this credential under its identifier".into());
+        report.findings.push(Finding::NotIssuedHere);
         return Ok(report);
     }
     // The register's status is what the status lists say: both change in the same
@@ -217,27 +278,16 @@ async fn report_for(
         certificate.valid_from <= now && certificate.valid_until.is_none_or(|u| now < u);
     match report.status.as_str() {
         "active" => {}
-        "expired" => report.messages.push("the certificate has expired".into()),
-        "superseded" => report.messages.push(format!(
-            "the certificate was replaced by {}",
-            certificate
-                .superseded_by
-                .as_deref()
-                .unwrap_or("a newer version")
-        )),
-        other => report.messages.push(format!(
-            "the issuing department {} the certificate{}",
-            if other == "revoked" {
-                "revoked"
-            } else {
-                "suspended"
-            },
-            certificate
-                .status_reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default()
-        )),
+        "expired" => report.findings.push(Finding::Expired),
+        "superseded" => report
+            .findings
+            .push(Finding::Superseded(certificate.superseded_by.clone())),
+        "revoked" => report
+            .findings
+            .push(Finding::Revoked(certificate.status_reason.clone())),
+        _ => report
+            .findings
+            .push(Finding::Suspended(certificate.status_reason.clone())),
     }
     // The chain was trusted, or the report ended above.
     report.valid = report.status == "active" && report.in_validity;

@@ -17,9 +17,33 @@ pub struct LogoutRequest {
 }
 
 /// Why a logout request cannot be followed (shown as a page, never redirected).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LogoutError(pub String);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LogoutError {
+    /// `client_id` and the hint's audience differ.
+    #[error("client_id differs from the id_token_hint's audience")]
+    ClientMismatch,
+    /// A return address without a client to check it against.
+    #[error("a post_logout_redirect_uri needs id_token_hint or client_id")]
+    RedirectNeedsClient,
+    /// The return address is not the client's.
+    #[error("the post_logout_redirect_uri is not registered for this client")]
+    UnregisteredRedirect,
+    /// The `id_token_hint` does not verify (the reason goes to the log).
+    #[error("the id_token_hint is invalid")]
+    BadHint,
+}
+
+impl LogoutError {
+    /// The message catalogue id of the sentence for people.
+    pub fn message_id(self) -> &'static str {
+        match self {
+            Self::ClientMismatch => "reason-logout-client-mismatch",
+            Self::RedirectNeedsClient => "reason-logout-redirect-needs-client",
+            Self::UnregisteredRedirect => "reason-logout-unregistered-redirect",
+            Self::BadHint => "reason-logout-bad-hint",
+        }
+    }
+}
 
 /// Checks a logout request. `client` is the one named by the hint's `aud` or by
 /// `client_id`; the caller looked it up.
@@ -33,19 +57,13 @@ pub fn validate(
     if let (Some(hint), Some(id)) = (hint, client_id)
         && hint.client_id != id
     {
-        return Err(LogoutError(
-            "client_id differs from the id_token_hint's audience".into(),
-        ));
+        return Err(LogoutError::ClientMismatch);
     }
     let redirect = match post_logout_redirect_uri {
         Some(uri) => {
-            let client = client.ok_or_else(|| {
-                LogoutError("a post_logout_redirect_uri needs id_token_hint or client_id".into())
-            })?;
+            let client = client.ok_or(LogoutError::RedirectNeedsClient)?;
             if !client.post_logout_redirect_uris.iter().any(|r| r == uri) {
-                return Err(LogoutError(
-                    "the post_logout_redirect_uri is not registered for this client".into(),
-                ));
+                return Err(LogoutError::UnregisteredRedirect);
             }
             Some(uri.to_owned())
         }

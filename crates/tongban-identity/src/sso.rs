@@ -129,7 +129,7 @@ pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show an error page and never
     /// redirect (RFC 6749 §4.1.2.1).
     #[error("{0}")]
-    Page(String),
+    Page(PageReason),
     /// Tell the client through its redirect URI.
     #[error("{error}: {description}")]
     Redirect {
@@ -144,6 +144,39 @@ pub enum AuthorizeError {
     },
 }
 
+/// Why an authorization request gets an error page instead of a redirect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PageReason {
+    /// No `client_id`.
+    #[error("the request names no client (client_id)")]
+    NoClient,
+    /// The `client_id` is not registered.
+    #[error("the client is not registered")]
+    UnknownClient,
+    /// No `redirect_uri`.
+    #[error("the request has no redirect_uri")]
+    NoRedirectUri,
+    /// The `redirect_uri` is not one of the client's.
+    #[error("the redirect_uri is not registered for this client")]
+    UnregisteredRedirectUri,
+    /// The pushed request's `request_uri` is unknown, expired or used.
+    #[error("the request_uri is unknown, expired or used; start again at the service")]
+    UnknownRequestUri,
+}
+
+impl PageReason {
+    /// The message catalogue id of the sentence for people.
+    pub fn message_id(self) -> &'static str {
+        match self {
+            Self::NoClient => "reason-no-client",
+            Self::UnknownClient => "reason-unknown-client",
+            Self::NoRedirectUri => "reason-no-redirect-uri",
+            Self::UnregisteredRedirectUri => "reason-unregistered-redirect-uri",
+            Self::UnknownRequestUri => "reason-unknown-request-uri",
+        }
+    }
+}
+
 /// Validates an authorization request for `client`, looked up by the caller (from a
 /// cache, say); none if the client_id is not registered. `pushed` says the parameters
 /// came from a pushed authorization request (RFC 9126), which some clients must use.
@@ -152,16 +185,13 @@ pub fn validate(
     params: &AuthorizeParams,
     pushed: bool,
 ) -> Result<(Client, AuthorizeRequest), AuthorizeError> {
-    let client =
-        client.ok_or_else(|| AuthorizeError::Page("the client is not registered".into()))?;
+    let client = client.ok_or(AuthorizeError::Page(PageReason::UnknownClient))?;
     let redirect_uri = params
         .redirect_uri
         .as_deref()
-        .ok_or_else(|| AuthorizeError::Page("the request has no redirect_uri".into()))?;
+        .ok_or(AuthorizeError::Page(PageReason::NoRedirectUri))?;
     if !client.allows_redirect(redirect_uri) {
-        return Err(AuthorizeError::Page(
-            "the redirect_uri is not registered for this client".into(),
-        ));
+        return Err(AuthorizeError::Page(PageReason::UnregisteredRedirectUri));
     }
     let fail = |error: &'static str, description: &str| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.to_owned(),

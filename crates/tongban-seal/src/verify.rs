@@ -100,8 +100,130 @@ pub struct SignatureReport {
     pub indication: Indication,
     /// Sub-indication (ETSI EN 319 102-1 §5.1.3).
     pub sub_indication: Option<&'static str>,
-    /// Warnings and reasons, for people.
-    pub messages: Vec<String>,
+    /// Warnings and reasons, typed: pages take their words from the message
+    /// catalogues, the API its English sentences from `Display`.
+    pub findings: Vec<Finding>,
+}
+
+/// One warning or reason in a signature's report.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Finding {
+    /// The signing certificate cannot be parsed.
+    #[error("the signing certificate cannot be read")]
+    CertificateUnreadable,
+    /// The certificate is not one of this platform's seal certificates.
+    #[error("the certificate is not one of this platform's seals")]
+    NotOurSeal,
+    /// Revoked after the time-stamp: this signature stands.
+    #[error("the seal's certificate was revoked at {}, after the time-stamp: this signature stands, later ones do not", .0.to_rfc3339())]
+    RevokedAfterTimestamp(Timestamp),
+    /// Revoked before the signature's proof of existence.
+    #[error("the seal's certificate was revoked at {}, before the signature's time-stamp", .0.to_rfc3339())]
+    RevokedBeforeTimestamp(Timestamp),
+    /// Revoked, and nothing proves the signature older.
+    #[error("the seal's certificate is revoked and nothing proves the signature is older")]
+    RevokedNoProof,
+    /// Outside its validity at the validation time.
+    #[error("the certificate was not valid at the validation time")]
+    CertificateNotValidThen,
+    /// No path to our root.
+    #[error("the certificate does not chain to the platform's root")]
+    UnknownIssuer,
+    /// No current CRL.
+    #[error("no current revocation information")]
+    NoRevocationInfo,
+    /// Another path validation failure.
+    #[error("{0}")]
+    ChainInvalid(String),
+    /// The signed digest differs from the document's.
+    #[error("{0}")]
+    DigestMismatch(String),
+    /// The signature value does not verify.
+    #[error("{0}")]
+    BadSignature(String),
+    /// The signature cannot be decoded.
+    #[error("{0}")]
+    MalformedSignature(String),
+    /// No signer certificate in the signature.
+    #[error("{0}")]
+    SignerCertificateMissing(String),
+    /// ESS signing-certificate-v2 names another certificate.
+    #[error("{0}")]
+    SigningCertificateMismatch(String),
+    /// An algorithm we do not verify.
+    #[error("{0}")]
+    UnsupportedAlgorithm(String),
+    /// No ESS signing-certificate-v2 attribute.
+    #[error("no ESS signing-certificate-v2 attribute (not a baseline signature)")]
+    NotBaseline,
+    /// The TSA's certificate is not trusted now.
+    #[error("the time-stamp's authority is not trusted: {0}")]
+    TimestampAuthorityUntrusted(String),
+    /// The time-stamp token does not verify.
+    #[error("the signature time-stamp does not verify: {0}")]
+    TimestampInvalid(String),
+    /// No signature time-stamp.
+    #[error("no signature time-stamp: the signing time is only claimed")]
+    NoTimestamp,
+    /// A JWS never carries a time-stamp.
+    #[error("no time-stamp in a JWS: the signing time is only claimed")]
+    JwsNoTimestamp,
+    /// No `x5c` in the JWS header.
+    #[error("the JWS has no x5c certificate")]
+    JwsNoCertificate,
+    /// The `x5c` certificate cannot be parsed.
+    #[error("the x5c certificate cannot be read")]
+    JwsCertificateUnreadable,
+    /// The ByteRange leaves out more or less than the signature value.
+    #[error("the ByteRange does not exclude exactly this signature's value")]
+    ByteRange,
+    /// Later revisions only add valid signatures.
+    #[error("the document changed after this signature only by later valid signatures")]
+    LaterSignaturesOnly,
+    /// Later revisions change more.
+    #[error("the document changed after this signature in ways no valid signature accounts for")]
+    LaterChanges,
+}
+
+impl Finding {
+    /// The message catalogue id of the sentence for people.
+    pub fn message_id(&self) -> &'static str {
+        match self {
+            Self::CertificateUnreadable => "finding-certificate-unreadable",
+            Self::NotOurSeal => "finding-not-our-seal",
+            Self::RevokedAfterTimestamp(_) => "finding-revoked-after-timestamp",
+            Self::RevokedBeforeTimestamp(_) => "finding-revoked-before-timestamp",
+            Self::RevokedNoProof => "finding-revoked-no-proof",
+            Self::CertificateNotValidThen => "finding-certificate-not-valid-then",
+            Self::UnknownIssuer => "finding-unknown-issuer",
+            Self::NoRevocationInfo => "finding-no-revocation-info",
+            Self::ChainInvalid(_) => "finding-chain-invalid",
+            Self::DigestMismatch(_) => "finding-digest-mismatch",
+            Self::BadSignature(_) => "finding-bad-signature",
+            Self::MalformedSignature(_) => "finding-malformed-signature",
+            Self::SignerCertificateMissing(_) => "finding-signer-certificate-missing",
+            Self::SigningCertificateMismatch(_) => "finding-signing-certificate-mismatch",
+            Self::UnsupportedAlgorithm(_) => "finding-unsupported-algorithm",
+            Self::NotBaseline => "finding-not-baseline",
+            Self::TimestampAuthorityUntrusted(_) => "finding-timestamp-authority-untrusted",
+            Self::TimestampInvalid(_) => "finding-timestamp-invalid",
+            Self::NoTimestamp => "finding-no-timestamp",
+            Self::JwsNoTimestamp => "finding-jws-no-timestamp",
+            Self::JwsNoCertificate => "finding-jws-no-certificate",
+            Self::JwsCertificateUnreadable => "finding-jws-certificate-unreadable",
+            Self::ByteRange => "finding-byte-range",
+            Self::LaterSignaturesOnly => "finding-later-signatures-only",
+            Self::LaterChanges => "finding-later-changes",
+        }
+    }
+
+    /// The time the sentence names, if any (its `$at`).
+    pub fn at(&self) -> Option<Timestamp> {
+        match self {
+            Self::RevokedAfterTimestamp(at) | Self::RevokedBeforeTimestamp(at) => Some(*at),
+            _ => None,
+        }
+    }
 }
 
 /// The whole report.
@@ -149,17 +271,17 @@ impl SignatureReport {
             later_changes_only_signatures: None,
             indication: Indication::Indeterminate,
             sub_indication: None,
-            messages: Vec::new(),
+            findings: Vec::new(),
         }
     }
 
-    fn fail(&mut self, indication: Indication, sub: &'static str, message: impl Into<String>) {
-        // The first decisive finding stands; later ones only add messages.
+    fn fail(&mut self, indication: Indication, sub: &'static str, finding: Finding) {
+        // The first decisive finding stands; later ones only add findings.
         if self.sub_indication.is_none() {
             self.indication = indication;
             self.sub_indication = Some(sub);
         }
-        self.messages.push(message.into());
+        self.findings.push(finding);
     }
 }
 
@@ -239,7 +361,7 @@ async fn check_certificate(
         report.fail(
             Indication::Indeterminate,
             "NO_SIGNING_CERTIFICATE_FOUND",
-            "the signing certificate cannot be read",
+            Finding::CertificateUnreadable,
         );
         return Ok(());
     };
@@ -257,7 +379,7 @@ async fn check_certificate(
         report.fail(
             Indication::Indeterminate,
             "SIG_CONSTRAINTS_FAILURE",
-            "the certificate is not one of this platform's seals",
+            Finding::NotOurSeal,
         );
     }
     let at = proof_of_time.unwrap_or_else(Timestamp::now);
@@ -267,10 +389,9 @@ async fn check_certificate(
             report.revocation = Revocation::Good;
             if let Some(revoked) = revoked_at.filter(|revoked| *revoked > at) {
                 report.revocation = Revocation::RevokedAfter(revoked);
-                report.messages.push(format!(
-                    "the seal's certificate was revoked at {}, after the time-stamp: this signature stands, later ones do not",
-                    revoked.to_rfc3339()
-                ));
+                report
+                    .findings
+                    .push(Finding::RevokedAfterTimestamp(revoked));
             }
         }
         Err(PathError::Revoked { at: revoked, .. }) => {
@@ -279,38 +400,35 @@ async fn check_certificate(
                 report.fail(
                     Indication::TotalFailed,
                     "REVOKED",
-                    format!(
-                        "the seal's certificate was revoked at {}, before the signature's time-stamp",
-                        revoked.to_rfc3339()
-                    ),
+                    Finding::RevokedBeforeTimestamp(revoked),
                 );
             } else {
                 report.fail(
                     Indication::Indeterminate,
                     "REVOKED_NO_POE",
-                    "the seal's certificate is revoked and nothing proves the signature is older",
+                    Finding::RevokedNoProof,
                 );
             }
         }
         Err(PathError::Expired { .. } | PathError::NotYetValid { .. }) => report.fail(
             Indication::Indeterminate,
             "OUT_OF_BOUNDS_NO_POE",
-            "the certificate was not valid at the validation time",
+            Finding::CertificateNotValidThen,
         ),
         Err(PathError::UnknownIssuer { .. }) => report.fail(
             Indication::Indeterminate,
             "NO_CERTIFICATE_CHAIN_FOUND",
-            "the certificate does not chain to the platform's root",
+            Finding::UnknownIssuer,
         ),
         Err(PathError::RevocationUnknown { .. }) => report.fail(
             Indication::Indeterminate,
             "TRY_LATER",
-            "no current revocation information",
+            Finding::NoRevocationInfo,
         ),
         Err(other) => report.fail(
             Indication::Indeterminate,
             "CHAIN_CONSTRAINTS_FAILURE",
-            other.to_string(),
+            Finding::ChainInvalid(other.to_string()),
         ),
     }
     Ok(())
@@ -329,22 +447,40 @@ async fn verify_cms(
     let verified = match cms_verify::verify_detached(p7s, digest) {
         Ok(verified) => verified,
         Err(error) => {
-            let (indication, sub) = match error {
-                CmsError::DigestMismatch => (Indication::TotalFailed, "HASH_FAILURE"),
-                CmsError::BadSignature => (Indication::TotalFailed, "SIG_CRYPTO_FAILURE"),
-                CmsError::Malformed(_) => (Indication::TotalFailed, "FORMAT_FAILURE"),
-                CmsError::SignerCertificateMissing => {
-                    (Indication::Indeterminate, "NO_SIGNING_CERTIFICATE_FOUND")
-                }
-                CmsError::SigningCertificateMismatch => {
-                    (Indication::TotalFailed, "SIG_CONSTRAINTS_FAILURE")
-                }
+            let text = error.to_string();
+            let (indication, sub, finding) = match error {
+                CmsError::DigestMismatch => (
+                    Indication::TotalFailed,
+                    "HASH_FAILURE",
+                    Finding::DigestMismatch(text),
+                ),
+                CmsError::BadSignature => (
+                    Indication::TotalFailed,
+                    "SIG_CRYPTO_FAILURE",
+                    Finding::BadSignature(text),
+                ),
+                CmsError::Malformed(_) => (
+                    Indication::TotalFailed,
+                    "FORMAT_FAILURE",
+                    Finding::MalformedSignature(text),
+                ),
+                CmsError::SignerCertificateMissing => (
+                    Indication::Indeterminate,
+                    "NO_SIGNING_CERTIFICATE_FOUND",
+                    Finding::SignerCertificateMissing(text),
+                ),
+                CmsError::SigningCertificateMismatch => (
+                    Indication::TotalFailed,
+                    "SIG_CONSTRAINTS_FAILURE",
+                    Finding::SigningCertificateMismatch(text),
+                ),
                 CmsError::Unsupported(_) => (
                     Indication::Indeterminate,
                     "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+                    Finding::UnsupportedAlgorithm(text),
                 ),
             };
-            report.fail(indication, sub, error.to_string());
+            report.fail(indication, sub, finding);
             return Ok(report);
         }
     };
@@ -357,7 +493,7 @@ async fn verify_cms(
         report.fail(
             Indication::Indeterminate,
             "FORMAT_FAILURE",
-            "no ESS signing-certificate-v2 attribute (not a baseline signature)",
+            Finding::NotBaseline,
         );
     }
     let mut proof_of_time = None;
@@ -377,18 +513,16 @@ async fn verify_cms(
                     report.timestamp_time = Some(stamp.time);
                     proof_of_time = Some(stamp.time);
                 }
-                Err(error) => report.messages.push(format!(
-                    "the time-stamp's authority is not trusted: {error}"
-                )),
+                Err(error) => report
+                    .findings
+                    .push(Finding::TimestampAuthorityUntrusted(error.to_string())),
             },
             Err(error) => report
-                .messages
-                .push(format!("the signature time-stamp does not verify: {error}")),
+                .findings
+                .push(Finding::TimestampInvalid(error.to_string())),
         }
     } else {
-        report
-            .messages
-            .push("no signature time-stamp: the signing time is only claimed".into());
+        report.findings.push(Finding::NoTimestamp);
     }
     check_certificate(
         store,
@@ -434,7 +568,7 @@ async fn verify_jws(
         report.fail(
             Indication::Indeterminate,
             "NO_SIGNING_CERTIFICATE_FOUND",
-            "the JWS has no x5c certificate",
+            Finding::JwsNoCertificate,
         );
         return Ok(report);
     };
@@ -452,7 +586,7 @@ async fn verify_jws(
         report.fail(
             Indication::Indeterminate,
             "NO_SIGNING_CERTIFICATE_FOUND",
-            "the x5c certificate cannot be read",
+            Finding::JwsCertificateUnreadable,
         );
         return Ok(report);
     };
@@ -465,14 +599,12 @@ async fn verify_jws(
             report.fail(
                 Indication::TotalFailed,
                 "SIG_CRYPTO_FAILURE",
-                error.to_string(),
+                Finding::BadSignature(error.to_string()),
             );
             return Ok(report);
         }
     }
-    report
-        .messages
-        .push("no time-stamp in a JWS: the signing time is only claimed".into());
+    report.findings.push(Finding::JwsNoTimestamp);
     check_certificate(store, pki, &mut report, &leaf, None).await?;
     if report.sub_indication.is_none() {
         report.indication = Indication::TotalPassed;
@@ -914,7 +1046,7 @@ async fn verify_pdf(
                 report.fail(
                     Indication::TotalFailed,
                     "FORMAT_FAILURE",
-                    "the ByteRange does not exclude exactly this signature's value",
+                    Finding::ByteRange,
                 );
                 report
             }
@@ -945,11 +1077,10 @@ async fn verify_pdf(
         let only_signatures = later.last().is_some_and(|last| last.end_with_eol == len)
             && later.iter().all(|r| r.only_adds_a_signature && covered(r));
         report.later_changes_only_signatures = Some(only_signatures);
-        report.messages.push(if only_signatures {
-            "the document changed after this signature only by later valid signatures".into()
+        report.findings.push(if only_signatures {
+            Finding::LaterSignaturesOnly
         } else {
-            "the document changed after this signature in ways no valid signature accounts for"
-                .into()
+            Finding::LaterChanges
         });
         if !only_signatures && report.indication == Indication::TotalPassed {
             report.indication = Indication::Indeterminate;

@@ -14,8 +14,8 @@ use tongban_identity::secrets::constant_time_eq;
 use tongban_identity::sso::{self, FlowTarget, Session, SsoError};
 use tongban_identity::{consent, subjects, totp};
 
-use crate::pages::{self, AccountView, Notice, PREFS_COOKIE, Prefs};
 use crate::state::AppState;
+use crate::views::{self, AccountView, Notice, PREFS_COOKIE, Prefs};
 
 use super::web::{self, SESSION_COOKIE, cookie, set_cookie, store_page};
 
@@ -41,7 +41,6 @@ pub(super) async fn render(
     session: &Session,
     cookie_value: &str,
     notice: Option<Notice>,
-    detail: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let now = Timestamp::now();
@@ -96,9 +95,8 @@ pub(super) async fn render(
         consents: &consents,
         csrf_token: &csrf,
         notice,
-        detail,
     };
-    web::no_store(pages::account(prefs, &view, status))
+    web::no_store(views::account(prefs, &view, status))
 }
 
 /// The account page; without a session, the login form (which returns here).
@@ -111,7 +109,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
     let prefs = web::prefs(&headers, None);
     match signed_in(&state, &headers, now).await {
         Ok(Some((session, token))) => {
-            render(&state, prefs, &session, &token, None, None, StatusCode::OK).await
+            render(&state, prefs, &session, &token, None, StatusCode::OK).await
         }
         Ok(None) => {
             let mut conn = match state.store.conn().await {
@@ -120,7 +118,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
             };
             match sso::start_flow(&mut conn, &FlowTarget::Account, now).await {
                 Ok(flow) => {
-                    let mut page = web::no_store(pages::login(
+                    let mut page = web::no_store(views::login(
                         prefs,
                         &flow.csrf_token,
                         None,
@@ -329,28 +327,17 @@ pub async fn change_password(
         tx.commit().await.map_err(tongban_store::StoreError::from)?;
         outcome
     };
-    let (notice, detail, status) = match result.await {
-        Ok(()) => (Notice::PasswordChanged, None, StatusCode::OK),
-        Err(AccountError::WrongPassword) => (Notice::WrongCurrent, None, StatusCode::UNAUTHORIZED),
-        Err(AccountError::Mismatch) => (Notice::Mismatch, None, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(AccountError::Policy(reason)) => (
-            Notice::Mismatch,
-            Some(reason.to_string()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        Err(AccountError::Throttled(_)) => (Notice::TooMany, None, StatusCode::TOO_MANY_REQUESTS),
+    let (notice, status) = match result.await {
+        Ok(()) => (Notice::PasswordChanged, StatusCode::OK),
+        Err(AccountError::WrongPassword) => (Notice::WrongCurrent, StatusCode::UNAUTHORIZED),
+        Err(AccountError::Mismatch) => (Notice::Mismatch, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(AccountError::Policy(reason)) => {
+            (Notice::Policy(reason), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(AccountError::Throttled(_)) => (Notice::TooMany, StatusCode::TOO_MANY_REQUESTS),
         Err(error) => return store_page(error),
     };
-    render(
-        &state,
-        prefs,
-        &session,
-        &token,
-        Some(notice),
-        detail.as_deref(),
-        status,
-    )
-    .await
+    render(&state, prefs, &session, &token, Some(notice), status).await
 }
 
 /// Starts setting up an authenticator (TOTP): a new secret to add to an app.
@@ -391,7 +378,7 @@ pub async fn totp_enrol(
         Ok::<_, totp::TotpError>(enrolment)
     };
     match enrolled.await {
-        Ok(enrolment) => web::no_store(pages::totp_setup(
+        Ok(enrolment) => web::no_store(views::totp_setup(
             web::prefs(&headers, None),
             &sso::session_csrf(&token),
             &enrolment.secret,
@@ -438,7 +425,7 @@ pub async fn totp_confirm(
         result
     };
     match confirmed.await {
-        Ok(codes) => web::no_store(pages::recovery_codes(prefs, &codes)),
+        Ok(codes) => web::no_store(views::recovery_codes(prefs, &codes)),
         Err(totp::TotpError::WrongCode | totp::TotpError::NotEnrolled) => {
             let mut conn = match state.store.conn().await {
                 Ok(conn) => conn,
@@ -447,7 +434,7 @@ pub async fn totp_confirm(
             let label = session.subject.to_string();
             match totp::pending(&mut conn, &state.totp, session.subject, &label).await {
                 Ok(Some(enrolment)) => {
-                    let mut page = pages::totp_setup(
+                    let mut page = views::totp_setup(
                         prefs,
                         &sso::session_csrf(&token),
                         &enrolment.secret,

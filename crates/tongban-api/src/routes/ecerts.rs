@@ -30,16 +30,6 @@ fn invalid(field: &str, reason: &str) -> ApiError {
     ApiError::new(ProblemType::InvalidRequest, format!("{field}: {reason}"))
 }
 
-/// A page's answer to a refused request: the problem's status and detail, for people.
-fn refused_page(prefs: crate::pages::Prefs, back: &str, error: &ApiError) -> Response {
-    crate::ecert_pages::refused(
-        prefs,
-        back,
-        error.kind().status(),
-        error.detail().unwrap_or(""),
-    )
-}
-
 /// The department a caller acts for, when named (`department_id`).
 fn acting_for(department: Option<&str>) -> Result<Option<DepartmentId>, ApiError> {
     department
@@ -810,16 +800,16 @@ pub async fn account_share(
         Ok::<_, ApiError>((created, link, qr_svg))
     };
     match created.await {
-        Ok((created, link, qr_svg)) => crate::ecert_pages::shared(
+        Ok((created, link, qr_svg)) => crate::views::shared(
             prefs,
-            &crate::ecert_pages::Shared {
+            &crate::views::Shared {
                 link: &link,
                 code: &created.code,
                 qr_svg: &qr_svg,
                 expires_at: created.share.expires_at,
             },
         ),
-        Err(error) => refused_page(prefs, "/account", &error),
+        Err(error) => crate::views::refused(prefs, "/account", &error),
     }
 }
 
@@ -848,12 +838,7 @@ pub async fn account_pdf(
     let session = match super::account::signed_in(&state, &headers, now).await {
         Ok(Some((session, _))) => session,
         Ok(None) => {
-            return crate::ecert_pages::refused(
-                prefs,
-                &back,
-                StatusCode::FORBIDDEN,
-                "sign in on the account page first",
-            );
+            return crate::views::sign_in_first(prefs, &back);
         }
         Err(response) => return response,
     };
@@ -880,7 +865,7 @@ pub async fn account_pdf(
     };
     match sealed.await {
         Ok(sealed) => super::seals::sealed_pdf(sealed),
-        Err(error) => refused_page(prefs, &back, &error),
+        Err(error) => crate::views::refused(prefs, &back, &error),
     }
 }
 
@@ -1067,7 +1052,7 @@ impl From<Report> for CertificateReportBody {
                 purpose: s.purpose,
                 expires_at: s.expires_at.to_rfc3339(),
             }),
-            messages: r.messages,
+            messages: r.findings.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -1114,7 +1099,7 @@ pub async fn verify_certificate(
     params(("token" = String, Path, description = "share token")),
     responses((status = 200, description = "the page", content_type = "text/html")))]
 pub async fn share_page(headers: HeaderMap, Path(token): Path<String>) -> Response {
-    crate::ecert_pages::confirm(super::web::prefs(&headers, None), &token)
+    crate::views::share_confirm(super::web::prefs(&headers, None), &token)
 }
 
 /// Verifies the share of the page and shows the report for people.
@@ -1133,22 +1118,14 @@ pub async fn share_page_verify(
     Path(token): Path<String>,
 ) -> Response {
     let prefs = super::web::prefs(&headers, None);
-    let refused = |error: ApiError, detail: String| {
-        let status = error.kind().status();
-        crate::ecert_pages::refused(prefs, &format!("/verify/c/{token}"), status, &detail)
-    };
+    let refused =
+        |error: ApiError| crate::views::refused(prefs, &format!("/verify/c/{token}"), &error);
     if let Err(error) = super::verify::throttle(&state, peer, &headers) {
-        return refused(
-            error,
-            "too many verifications; try again in a minute".into(),
-        );
+        return refused(error);
     }
     match run_verification(&state, Presented::Share(&token)).await {
-        Ok(report) => crate::ecert_pages::report(prefs, &token, &report),
-        Err(error) => {
-            let detail = error.detail().unwrap_or("").to_owned();
-            refused(error, detail)
-        }
+        Ok(report) => crate::views::certificate_report(prefs, &token, &report),
+        Err(error) => refused(error),
     }
 }
 
@@ -1469,7 +1446,8 @@ pub async fn status_page(
     Path(text): Path<String>,
 ) -> Response {
     let prefs = super::web::prefs(&headers, None);
-    let refused = |error: ApiError| refused_page(prefs, &format!("/verify/i/{text}"), &error);
+    let refused =
+        |error: ApiError| crate::views::refused(prefs, &format!("/verify/i/{text}"), &error);
     if let Err(error) = super::verify::throttle(&state, peer, &headers) {
         return refused(error);
     }
@@ -1480,7 +1458,7 @@ pub async fn status_page(
     }
     .await;
     match found {
-        Ok(status) => crate::ecert_pages::status(prefs, &status),
+        Ok(status) => crate::views::certificate_status(prefs, &status),
         Err(error) => refused(error),
     }
 }

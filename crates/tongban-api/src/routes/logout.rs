@@ -9,12 +9,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
-use tongban_identity::logout::{self, LogoutRequest};
+use tongban_identity::logout::{self, LogoutError, LogoutRequest};
 use tongban_identity::secrets::constant_time_eq;
 use tongban_identity::sso::{self, Session};
 
-use crate::pages;
+use crate::middleware::page_prefs;
 use crate::state::AppState;
+use crate::views::{self, ErrorPage};
 
 use super::web::{self, SESSION_COOKIE, cookie, set_cookie, store_page};
 
@@ -39,7 +40,10 @@ async fn validated(state: &AppState, params: &LogoutParams) -> Result<LogoutRequ
                 .tokens
                 .verify_id_token_hint(token.trim(), now)
                 .await
-                .map_err(|e| bad_request(&e.to_string()))?,
+                .map_err(|error| {
+                    tracing::info!(%error, "logout with an invalid id_token_hint");
+                    bad_request(LogoutError::BadHint)
+                })?,
         ),
         None => None,
     };
@@ -58,7 +62,7 @@ async fn validated(state: &AppState, params: &LogoutParams) -> Result<LogoutRequ
         params.post_logout_redirect_uri.as_deref(),
         params.state.as_deref(),
     )
-    .map_err(|e| bad_request(&e.0))?;
+    .map_err(bad_request)?;
     // A third-party client knows the session by a pairwise sid.
     if let (Some(client), Some(sid)) = (&client, &request.hinted_session)
         && client.sector.is_some()
@@ -72,8 +76,12 @@ async fn validated(state: &AppState, params: &LogoutParams) -> Result<LogoutRequ
     Ok(request)
 }
 
-fn bad_request(reason: &str) -> Response {
-    pages::error(StatusCode::BAD_REQUEST, "无法退出 Cannot sign out", reason)
+fn bad_request(reason: LogoutError) -> Response {
+    views::error(
+        page_prefs::current(),
+        StatusCode::BAD_REQUEST,
+        ErrorPage::CannotSignOut(reason),
+    )
 }
 
 async fn current(
@@ -132,7 +140,7 @@ async fn finish(
             *r.status_mut() = StatusCode::SEE_OTHER;
             r
         }
-        None => pages::signed_out(web::prefs(headers, None)),
+        None => views::signed_out(web::prefs(headers, None)),
     };
     response
         .headers_mut()
@@ -184,7 +192,7 @@ pub async fn start(
                     fields.push((name, value.as_str()));
                 }
             }
-            web::no_store(pages::logout_confirm(
+            web::no_store(views::logout_confirm(
                 prefs,
                 &sso::session_csrf(&token),
                 &fields,

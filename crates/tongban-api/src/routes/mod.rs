@@ -21,7 +21,9 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::middleware::{observe, problem_fallback, request_id, security_headers, timeout};
+use crate::middleware::{
+    observe, page_prefs, problem_fallback, request_id, security_headers, timeout,
+};
 use crate::openapi::{self, ApiDoc};
 use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
@@ -125,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), timeout::layer))
         .layer(from_fn(problem_fallback::layer))
+        .layer(from_fn(page_prefs::layer))
         .layer(from_fn(security_headers::layer))
         .layer(from_fn_with_state(state.metrics.clone(), observe::layer))
         .layer(from_fn(request_id::layer))

@@ -18,16 +18,17 @@ use tongban_identity::consent;
 use tongban_identity::grants::{self, GrantError, RefreshGrant};
 use tongban_identity::registry;
 use tongban_identity::sso::{
-    self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, FlowTarget, Session,
-    SsoError,
+    self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeError, FlowTarget, PageReason,
+    Session, SsoError,
 };
 use tongban_identity::tokens::AccessRequest;
 use tongban_identity::{dpop, par, passkeys, totp};
 
 use crate::auth::Authenticated;
-use crate::pages;
+use crate::middleware::page_prefs;
 use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
+use crate::views::{self, ErrorPage};
 
 use super::web::{self, FLOW_COOKIE, SESSION_COOKIE, cookie, set_cookie, store_page};
 
@@ -104,11 +105,7 @@ pub async fn authorize(
 ) -> Response {
     let now = Timestamp::now();
     let Some(client_id) = params.client_id.as_deref() else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "无法继续 Cannot continue",
-            "the request names no client (client_id)",
-        );
+        return cannot_continue(PageReason::NoClient);
     };
     // Clients come from the 5-second cache: SSO at a portal needs no client query.
     let client = match state.clients.find(client_id).await {
@@ -125,11 +122,7 @@ pub async fn authorize(
             match taken {
                 Ok(pushed) => (pushed, true),
                 Err(par::ParError::Unknown) => {
-                    return pages::error(
-                        StatusCode::BAD_REQUEST,
-                        "无法继续 Cannot continue",
-                        "the request_uri is unknown, expired or used; start again at the service",
-                    );
+                    return cannot_continue(PageReason::UnknownRequestUri);
                 }
                 Err(error) => return store_page(error),
             }
@@ -139,7 +132,7 @@ pub async fn authorize(
     let request = match sso::validate(client, &params, pushed) {
         Ok((_, request)) => request,
         Err(AuthorizeError::Page(reason)) => {
-            return pages::error(StatusCode::BAD_REQUEST, "无法继续 Cannot continue", &reason);
+            return cannot_continue(reason);
         }
         Err(AuthorizeError::Redirect {
             redirect_uri,
@@ -194,8 +187,8 @@ pub async fn authorize(
     }
     match sso::start_flow(&mut conn, &FlowTarget::Authorize(request.clone()), now).await {
         Ok(flow) => {
-            let notice = (request.requirement.min_level > 1).then_some(pages::Notice::StepUp);
-            let page = pages::login(
+            let notice = (request.requirement.min_level > 1).then_some(views::Notice::StepUp);
+            let page = views::login(
                 prefs,
                 &flow.csrf_token,
                 request.login_hint.as_deref(),
@@ -207,6 +200,15 @@ pub async fn authorize(
         }
         Err(error) => store_page(error),
     }
+}
+
+/// The error page of an authorization request that must not be redirected.
+fn cannot_continue(reason: PageReason) -> Response {
+    views::error(
+        page_prefs::current(),
+        StatusCode::BAD_REQUEST,
+        ErrorPage::CannotContinue(reason),
+    )
 }
 
 fn with_flow_cookie(page: Response, flow_cookie: &str) -> Response {
@@ -244,7 +246,7 @@ async fn continue_signed_in(
     conn: &mut tongban_store::Conn,
     request: &AuthorizeRequest,
     session: &Session,
-    prefs: pages::Prefs,
+    prefs: views::Prefs,
     now: Timestamp,
 ) -> Response {
     match consent::needed(conn, session.subject, request).await {
@@ -273,17 +275,13 @@ async fn consent_page(
     conn: &mut tongban_store::Conn,
     request: &AuthorizeRequest,
     csrf: &str,
-    prefs: pages::Prefs,
+    prefs: views::Prefs,
 ) -> Response {
     match clients::find(conn, &request.client_id).await {
         Ok(Some(client)) => {
-            web::no_store(pages::consent(prefs, csrf, &client.name, &request.scope))
+            web::no_store(views::consent(prefs, csrf, &client.name, &request.scope))
         }
-        Ok(None) => pages::error(
-            StatusCode::BAD_REQUEST,
-            "无法继续 Cannot continue",
-            "the client is not registered",
-        ),
+        Ok(None) => cannot_continue(PageReason::UnknownClient),
         Err(error) => store_page(error),
     }
 }
@@ -350,7 +348,7 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
             Err(error) => return store_page(error),
         }
     }
-    web::no_store(pages::login(
+    web::no_store(views::login(
         prefs,
         &csrf,
         hint,
@@ -367,7 +365,7 @@ pub(super) struct LoginStep {
     pub(super) flow_cookie: String,
     pub(super) target: FlowTarget,
     pub(super) csrf: String,
-    pub(super) prefs: pages::Prefs,
+    pub(super) prefs: views::Prefs,
 }
 
 /// The [`LoginStep`] of a form post, or the page that says the form expired.
@@ -452,21 +450,21 @@ pub async fn login(
     let logged_in = match login {
         Ok(logged_in) => logged_in,
         Err(SsoError::InvalidCredentials) => {
-            return pages::login(
+            return views::login(
                 prefs,
                 &csrf,
                 Some(&form.identifier),
-                Some(pages::Notice::WrongCredentials),
+                Some(views::Notice::WrongCredentials),
                 state.passkeys.available(),
                 StatusCode::UNAUTHORIZED,
             );
         }
         Err(SsoError::Throttled(throttled)) => {
-            let page = pages::login(
+            let page = views::login(
                 prefs,
                 &csrf,
                 Some(&form.identifier),
-                Some(pages::Notice::TooMany),
+                Some(views::Notice::TooMany),
                 state.passkeys.available(),
                 StatusCode::TOO_MANY_REQUESTS,
             );
@@ -482,7 +480,7 @@ pub async fn login(
     };
     drop(conn);
     match second_factor {
-        Ok(true) => pages::second_factor(prefs, &csrf, None, StatusCode::OK),
+        Ok(true) => views::second_factor(prefs, &csrf, None, StatusCode::OK),
         Ok(false) => {
             complete_login(
                 &state,
@@ -511,7 +509,7 @@ pub(super) async fn complete_login(
     flow_cookie: &str,
     target: &FlowTarget,
     csrf: &str,
-    prefs: pages::Prefs,
+    prefs: views::Prefs,
     logged_in: sso::LoggedIn,
     amr: &[&str],
     now: Timestamp,
@@ -656,18 +654,18 @@ pub async fn second_factor(
             .await
         }
         Err(SsoError::Throttled(throttled)) => {
-            let page = pages::second_factor(
+            let page = views::second_factor(
                 prefs,
                 &csrf,
-                Some(pages::Notice::TooMany),
+                Some(views::Notice::TooMany),
                 StatusCode::TOO_MANY_REQUESTS,
             );
             web::with_retry_after(page, throttled.retry_after_secs)
         }
-        Err(SsoError::InvalidCredentials) => pages::second_factor(
+        Err(SsoError::InvalidCredentials) => views::second_factor(
             prefs,
             &csrf,
-            Some(pages::Notice::WrongCode),
+            Some(views::Notice::WrongCode),
             StatusCode::UNAUTHORIZED,
         ),
         Err(error) => store_page(error),
@@ -845,7 +843,7 @@ pub async fn pushed_request(
     match sso::validate(Some(client.clone()), &params, true) {
         Ok(_) => {}
         Err(AuthorizeError::Page(why)) => {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &why);
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &why.to_string());
         }
         Err(AuthorizeError::Redirect {
             error, description, ..
@@ -1592,6 +1590,6 @@ pub async fn stylesheet() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        pages::STYLESHEET,
+        views::STYLESHEET,
     )
 }

@@ -14,9 +14,9 @@ use tongban_identity::passkeys::{self, Assertion, Attestation, PasskeyError};
 use tongban_identity::sso::{self, SsoError};
 use tongban_identity::throttle::{self, ThrottleKey};
 
-use crate::pages::{self, Notice};
 use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
+use crate::views::{self, Notice};
 
 use super::account::{CsrfForm, form_session, render};
 use super::oidc::{LoginStep, complete_login, login_step};
@@ -104,7 +104,7 @@ pub async fn passkey_login(
     let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
     let address = ThrottleKey::address(ip);
     let refused = |status: StatusCode, notice: Notice| {
-        pages::login(
+        views::login(
             prefs,
             &csrf,
             None,
@@ -249,36 +249,18 @@ pub async fn passkey_enrol(
         tx.commit().await.map_err(tongban_store::StoreError::from)?;
         added
     };
-    let (notice, detail, status) = match registered.await {
-        Ok(_) => (Notice::PasskeyAdded, None, StatusCode::OK),
+    let (notice, status) = match registered.await {
+        Ok(_) => (Notice::PasskeyAdded, StatusCode::OK),
         Err(PasskeyError::Ceremony) => return web::expired_form(),
         Err(PasskeyError::Store(error)) => return store_page(error),
-        Err(error @ PasskeyError::Name) => (
-            Notice::PasskeyFailed,
-            Some(error.to_string()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        Err(error @ PasskeyError::Duplicate) => (
-            Notice::PasskeyFailed,
-            Some(error.to_string()),
-            StatusCode::CONFLICT,
-        ),
-        Err(error) => (
-            Notice::PasskeyFailed,
-            Some(error.to_string()),
-            StatusCode::UNAUTHORIZED,
-        ),
+        Err(PasskeyError::Name) => (Notice::PasskeyName, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(PasskeyError::Duplicate) => (Notice::PasskeyDuplicate, StatusCode::CONFLICT),
+        Err(error) => {
+            tracing::info!(%error, "passkey enrolment refused");
+            (Notice::PasskeyFailed, StatusCode::UNAUTHORIZED)
+        }
     };
-    render(
-        &state,
-        prefs,
-        &session,
-        &token,
-        Some(notice),
-        detail.as_deref(),
-        status,
-    )
-    .await
+    render(&state, prefs, &session, &token, Some(notice), status).await
 }
 
 /// A form naming one passkey.

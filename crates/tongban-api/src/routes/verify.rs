@@ -13,9 +13,9 @@ use tongban_core::time::Timestamp;
 use tongban_seal::verify::{self, Input, Report, Revocation, SignatureReport};
 use utoipa::ToSchema;
 
-use crate::pages;
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
+use crate::views;
 
 use super::web;
 
@@ -120,7 +120,7 @@ impl From<SignatureReport> for SignatureBody {
             later_changes_only_signatures: r.later_changes_only_signatures,
             indication: r.indication.name().to_owned(),
             sub_indication: r.sub_indication.map(str::to_owned),
-            messages: r.messages,
+            messages: r.findings.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -251,7 +251,7 @@ pub async fn api(
 #[utoipa::path(get, path = "/verify", tag = "seals",
     responses((status = 200, description = "the upload form", content_type = "text/html")))]
 pub async fn form(headers: HeaderMap) -> Response {
-    pages::verify_form(web::prefs(&headers, None), None)
+    views::verify_form(web::prefs(&headers, None), None)
 }
 
 /// The verification page's upload: the report, for people.
@@ -270,7 +270,7 @@ pub async fn upload(
 ) -> Response {
     let prefs = web::prefs(&headers, None);
     if throttle(&state, peer, &headers).is_err() {
-        let mut page = pages::verify_form(prefs, Some(pages::VerifyError::TooMany));
+        let mut page = views::verify_form(prefs, Some(views::VerifyError::TooMany));
         *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         return page;
     }
@@ -284,16 +284,16 @@ pub async fn upload(
         }
     }
     let refuse = |error| {
-        let mut page = pages::verify_form(prefs, Some(error));
+        let mut page = views::verify_form(prefs, Some(error));
         *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         page
     };
     let Some(document) = document.filter(|d| !d.is_empty()) else {
-        return refuse(pages::VerifyError::NoDocument);
+        return refuse(views::VerifyError::NoDocument);
     };
     match verify::verify(&state.store, &state.pki, Input::Pdf(Vec::from(document))).await {
-        Ok(report) => pages::verify_report(prefs, &report),
-        Err(tongban_seal::SealError::Invalid { .. }) => refuse(pages::VerifyError::Unreadable),
+        Ok(report) => views::verify_report(prefs, &report),
+        Err(tongban_seal::SealError::Invalid { .. }) => refuse(views::VerifyError::Unreadable),
         Err(error) => ApiError::from(error).into_response(),
     }
 }

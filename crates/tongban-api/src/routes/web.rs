@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use tongban_identity::sso::FlowTarget;
 
-use crate::pages::{self, PREFS_COOKIE, Prefs};
+use crate::middleware::page_prefs;
+use crate::views::{self, ErrorPage, Prefs};
 
 pub(crate) const SESSION_COOKIE: &str = "__Host-tongban-session";
 pub(crate) const FLOW_COOKIE: &str = "__Host-tongban-flow";
@@ -34,7 +35,7 @@ pub(crate) fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderVa
 
 /// The page preferences of this browser (cookie, else `ui_locales`).
 pub(crate) fn prefs(headers: &HeaderMap, ui_locales: Option<&str>) -> Prefs {
-    Prefs::resolve(cookie(headers, PREFS_COOKIE).as_deref(), ui_locales)
+    Prefs::from_headers(headers, ui_locales)
 }
 
 /// The page preferences of a login flow: the cookie, else the client's `ui_locales`.
@@ -100,19 +101,19 @@ pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -
 /// The page for a store failure: the person can retry; the details go to the log.
 pub(crate) fn store_page(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "sso store error");
-    pages::error(
+    views::error(
+        page_prefs::current(),
         StatusCode::SERVICE_UNAVAILABLE,
-        "暂时无法登录 Service unavailable",
-        "请稍后再试。Please try again later.",
+        ErrorPage::Unavailable,
     )
 }
 
 /// The page for a form whose CSRF token or flow is missing, foreign or expired.
 pub(crate) fn expired_form() -> Response {
-    pages::error(
+    views::error(
+        page_prefs::current(),
         StatusCode::FORBIDDEN,
-        "表单已失效 Form expired",
-        "请重新开始。Please start again.",
+        ErrorPage::FormExpired,
     )
 }
 
@@ -121,10 +122,10 @@ pub(crate) const STRONG_LOGIN_NEEDED: &str = "sign in with a passkey or your aut
 
 /// The page for a password session that tried to change a strong credential.
 pub(crate) fn strong_login_needed() -> Response {
-    no_store(pages::error(
+    no_store(views::error(
+        page_prefs::current(),
         StatusCode::FORBIDDEN,
-        "需要更强的登录 Stronger sign-in needed",
-        STRONG_LOGIN_NEEDED,
+        ErrorPage::StrongLoginNeeded,
     ))
 }
 

@@ -1,0 +1,104 @@
+//! The page shell every page extends (`templates/layout.html`): language, text size,
+//! the switch links, the title. And the one way pages write times.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use tongban_core::time::Timestamp;
+
+use super::prefs::Prefs;
+use crate::i18n::Lang;
+
+/// A link of the page header that switches a preference and comes back.
+pub(crate) struct SwitchLink {
+    /// `/prefs?set=…&back=…`.
+    pub href: String,
+    /// The link's text, in the language it switches to.
+    pub label: String,
+    /// That language's tag, so speech reads the label right.
+    pub lang: &'static str,
+}
+
+/// What the layout shows around every page.
+pub(crate) struct Shell {
+    /// The page's title (before the site's name).
+    pub title: String,
+    /// Large text and targets.
+    pub large: bool,
+    /// One link per other language.
+    pub languages: Vec<SwitchLink>,
+    /// The link to the other text size.
+    pub size: SwitchLink,
+}
+
+impl Shell {
+    /// The shell of a page titled by catalogue id `title_id`; the switch links return to
+    /// `back`, a path on this site.
+    pub fn new(prefs: Prefs, back: &str, title_id: &str) -> Self {
+        let l = prefs.lang;
+        let switch = |to: Prefs| {
+            serde_urlencoded::to_string([("set", to.cookie_value().as_str()), ("back", back)])
+                .map(|query| format!("/prefs?{query}"))
+                .unwrap_or_else(|_| "/prefs".to_owned())
+        };
+        let languages = Lang::all()
+            .filter(|other| *other != l)
+            .map(|other| SwitchLink {
+                href: switch(Prefs {
+                    lang: other,
+                    ..prefs
+                }),
+                label: other.t("language-name"),
+                lang: other.tag(),
+            })
+            .collect();
+        let size = SwitchLink {
+            href: switch(Prefs {
+                large: !prefs.large,
+                ..prefs
+            }),
+            label: l.t(if prefs.large {
+                "standard-text"
+            } else {
+                "large-text"
+            }),
+            lang: l.tag(),
+        };
+        Self {
+            title: l.t(title_id),
+            large: prefs.large,
+            languages,
+            size,
+        }
+    }
+}
+
+/// The response of a rendered page.
+pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(text) => (status, Html(text)).into_response(),
+        // Only a failing Display of a value can get here; none of ours fails.
+        Err(error) => {
+            tracing::error!(%error, "page template");
+            crate::problem::ApiError::new(
+                crate::problem::ProblemType::Internal,
+                "the page could not be rendered",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Beijing time (UTC+8), minutes, for lists people read.
+pub(crate) fn when(at: Timestamp) -> String {
+    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let t = at.to_offset_date_time().to_offset(china);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}

@@ -1,0 +1,155 @@
+//! The public page that verifies a sealed PDF (`/verify`): the upload form, and the
+//! report for people — one plain verdict per seal, then the facts.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+use tongban_seal::verify::{Indication, Report};
+
+use super::layout::{Shell, render, when};
+use super::prefs::Prefs;
+use crate::i18n::Lang;
+
+/// Why the verification page shows its form again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyError {
+    /// Nothing uploaded.
+    NoDocument,
+    /// Not a readable PDF.
+    Unreadable,
+    /// Throttled.
+    TooMany,
+}
+
+#[derive(Template)]
+#[template(path = "verify_form.html")]
+struct VerifyFormPage {
+    l: Lang,
+    shell: Shell,
+    error: Option<&'static str>,
+}
+
+/// The verification page's upload form.
+pub fn verify_form(prefs: Prefs, error: Option<VerifyError>) -> Response {
+    let page = VerifyFormPage {
+        l: prefs.lang,
+        shell: Shell::new(prefs, "/verify", "verify-title"),
+        error: error.map(|e| match e {
+            VerifyError::NoDocument => "no-document",
+            VerifyError::Unreadable => "unreadable",
+            VerifyError::TooMany => "notice-too-many",
+        }),
+    };
+    render(StatusCode::OK, &page)
+}
+
+struct Fact {
+    label: &'static str,
+    value: String,
+}
+
+struct SignatureView {
+    n: usize,
+    class: &'static str,
+    verdict: &'static str,
+    facts: Vec<Fact>,
+    coverage: Option<&'static str>,
+    findings: Vec<String>,
+    indication: String,
+}
+
+#[derive(Template)]
+#[template(path = "verify_report.html")]
+struct VerifyReportPage {
+    l: Lang,
+    shell: Shell,
+    class: &'static str,
+    verdict: &'static str,
+    signatures: Vec<SignatureView>,
+}
+
+fn verdict(indication: Indication) -> (&'static str, &'static str) {
+    match indication {
+        Indication::TotalPassed => ("passed", "verdict-passed"),
+        Indication::TotalFailed => ("failed", "verdict-failed"),
+        Indication::Indeterminate => ("indeterminate", "verdict-indeterminate"),
+    }
+}
+
+/// The verification report, for people: one plain verdict per seal, then the facts.
+pub fn verify_report(prefs: Prefs, report: &Report) -> Response {
+    let l = prefs.lang;
+    let (class, overall) = verdict(report.overall);
+    let signatures = report
+        .signatures
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut facts = Vec::new();
+            if let Some(seal) = &s.seal {
+                facts.push(Fact {
+                    label: "seal-label",
+                    value: format!("{} ({})", seal.name, seal.code),
+                });
+                facts.push(Fact {
+                    label: "department-label",
+                    value: format!("{} ({})", seal.department, seal.department_uscc),
+                });
+            } else if let Some(signer) = &s.signer {
+                facts.push(Fact {
+                    label: "signer-label",
+                    value: signer.clone(),
+                });
+            }
+            facts.push(Fact {
+                label: "timestamped",
+                value: s
+                    .timestamp_time
+                    .map_or_else(|| l.t("not-timestamped"), when),
+            });
+            if let Some(at) = s.claimed_signing_time {
+                facts.push(Fact {
+                    label: "claimed",
+                    value: when(at),
+                });
+            }
+            let (class, verdict) = verdict(s.indication);
+            SignatureView {
+                n: i + 1,
+                class,
+                verdict,
+                facts,
+                coverage: match (s.covers_whole_document, s.later_changes_only_signatures) {
+                    (Some(true), _) => Some("whole-document"),
+                    (Some(false), Some(true)) => Some("later-signatures"),
+                    (Some(false), _) => Some("later-changes"),
+                    _ => None,
+                },
+                findings: s
+                    .findings
+                    .iter()
+                    .map(|f| match f.at() {
+                        Some(at) => l.t1(f.message_id(), "at", &when(at)),
+                        None => l.t(f.message_id()),
+                    })
+                    .collect(),
+                indication: match s.sub_indication {
+                    Some(sub) => format!("{} / {sub}", s.indication.name()),
+                    None => s.indication.name().to_owned(),
+                },
+            }
+        })
+        .collect();
+    let page = VerifyReportPage {
+        l,
+        shell: Shell::new(prefs, "/verify", "verify-title"),
+        class,
+        verdict: if report.signatures.is_empty() {
+            "no-signatures"
+        } else {
+            overall
+        },
+        signatures,
+    };
+    render(StatusCode::OK, &page)
+}

@@ -1,0 +1,588 @@
+//! Every page, rendered with hostile and with ordinary values, in every language: what
+//! people or departments typed comes out inert, every text comes from the catalogues,
+//! and Chinese pages carry no English sentences.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use tongban_core::time::Timestamp;
+use tongban_ecert::register::{Certificate, Status};
+use tongban_identity::logout::LogoutError;
+use tongban_identity::password::PasswordPolicyError;
+use tongban_identity::sso::PageReason;
+use tongban_identity::subjects::{DepartmentId, SubjectId};
+use tongban_seal::verify::{Finding, Indication, Revocation, SealInfo, SignatureReport};
+
+use super::*;
+use crate::i18n::{self, Lang};
+use crate::problem::{ApiError, ProblemType};
+
+/// What a person or a department may have typed, in every field they control.
+fn hostile_values() -> Vec<String> {
+    vec![
+        "<script>alert(1)</script>".into(),
+        "\"><img src=x onerror=alert(1)>".into(),
+        "' onmouseover='alert(1)' x='".into(),
+        "javascript:alert(1)".into(),
+        "\u{202E}fdp.exe\u{202C} 名字".into(),
+        "张".repeat(2000),
+    ]
+}
+
+async fn body(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("a page body");
+    (status, String::from_utf8(bytes.to_vec()).expect("UTF-8"))
+}
+
+fn certificate(v: &str) -> Certificate {
+    let now = Timestamp::now();
+    Certificate {
+        id: v.into(),
+        identifier: "1.2.156.3005.2.11100000000000000X001.11100000000000000X.20260001.001.K".into(),
+        type_code: "11100000000000000X001".into(),
+        type_name_zh: v.into(),
+        type_name_en: v.into(),
+        department_id: DepartmentId::new(),
+        issuer: ("11100000000000000X".into(), v.into()),
+        holder_id: SubjectId::new(),
+        holder_name: v.into(),
+        status: Status::Active,
+        status_reason: Some(v.into()),
+        face: json!({ v: v }),
+        credential: String::new(),
+        status_list_id: String::new(),
+        status_index: 0,
+        valid_from: now,
+        valid_until: None,
+        supersedes: None,
+        superseded_by: Some(v.into()),
+        issued_at: now,
+    }
+}
+
+fn seal_report(v: &str) -> tongban_seal::verify::Report {
+    let now = Timestamp::now();
+    let signature = |indication, findings, (whole, only_signatures)| SignatureReport {
+        format: "pades",
+        field: Some(v.into()),
+        signer: Some(v.into()),
+        seal: Some(SealInfo {
+            code: v.into(),
+            name: v.into(),
+            kind: v.into(),
+            department: v.into(),
+            department_uscc: v.into(),
+        }),
+        claimed_signing_time: Some(now),
+        timestamp_time: Some(now),
+        integrity: true,
+        trusted: true,
+        revocation: Revocation::Good,
+        covers_whole_document: Some(whole),
+        later_changes_only_signatures: Some(only_signatures),
+        indication,
+        sub_indication: Some("REVOKED"),
+        findings,
+    };
+    let every_finding = vec![
+        Finding::CertificateUnreadable,
+        Finding::NotOurSeal,
+        Finding::RevokedAfterTimestamp(now),
+        Finding::RevokedBeforeTimestamp(now),
+        Finding::RevokedNoProof,
+        Finding::CertificateNotValidThen,
+        Finding::UnknownIssuer,
+        Finding::NoRevocationInfo,
+        Finding::ChainInvalid(v.into()),
+        Finding::DigestMismatch(v.into()),
+        Finding::BadSignature(v.into()),
+        Finding::MalformedSignature(v.into()),
+        Finding::SignerCertificateMissing(v.into()),
+        Finding::SigningCertificateMismatch(v.into()),
+        Finding::UnsupportedAlgorithm(v.into()),
+        Finding::NotBaseline,
+        Finding::TimestampAuthorityUntrusted(v.into()),
+        Finding::TimestampInvalid(v.into()),
+        Finding::NoTimestamp,
+        Finding::JwsNoTimestamp,
+        Finding::JwsNoCertificate,
+        Finding::JwsCertificateUnreadable,
+        Finding::ByteRange,
+        Finding::LaterSignaturesOnly,
+        Finding::LaterChanges,
+    ];
+    tongban_seal::verify::Report {
+        overall: Indication::TotalFailed,
+        signatures: vec![
+            signature(Indication::TotalPassed, Vec::new(), (true, false)),
+            signature(Indication::TotalFailed, every_finding, (false, false)),
+            signature(
+                Indication::Indeterminate,
+                vec![Finding::NoTimestamp],
+                (false, true),
+            ),
+        ],
+    }
+}
+
+fn certificate_report_of(v: &str) -> tongban_ecert::verify::Report {
+    use tongban_ecert::verify::Finding as F;
+    let now = Timestamp::now();
+    tongban_ecert::verify::Report {
+        valid: false,
+        signature: true,
+        chain: Ok(()),
+        status: "revoked".into(),
+        in_validity: true,
+        certificate: Some(certificate(v)),
+        fields: json!({ v: v, "number": 3 }),
+        share: Some(tongban_ecert::holder::Share {
+            id: v.into(),
+            certificate_id: v.into(),
+            audience: v.into(),
+            purpose: v.into(),
+            fields: vec![v.into()],
+            max_uses: Some(1),
+            uses: 0,
+            expires_at: now,
+            revoked_at: None,
+            created_at: now,
+        }),
+        findings: vec![
+            F::BadSignature,
+            F::UntrustedSigner(v.into()),
+            F::NoIdentifier,
+            F::NotRegistered,
+            F::NotIssuedHere,
+            F::Expired,
+            F::Superseded(Some(v.into())),
+            F::Superseded(None),
+            F::Revoked(Some(v.into())),
+            F::Revoked(None),
+            F::Suspended(Some(v.into())),
+            F::Suspended(None),
+        ],
+    }
+}
+
+/// Every page there is, with `v` in every field a person or a department controls.
+async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, StatusCode, String)> {
+    let now = Timestamp::now();
+    let profile = tongban_identity::subjects::Profile {
+        name: v.into(),
+        email: Some(v.into()),
+        phone: Some(v.into()),
+        resident_id: None,
+        uscc: None,
+        assurance: 3,
+    };
+    let sessions = vec![
+        tongban_identity::sso::SessionSummary {
+            id: "current".into(),
+            auth_time: now,
+            last_seen_at: now,
+            amr: vec!["pwd".into()],
+        },
+        tongban_identity::sso::SessionSummary {
+            id: v.into(),
+            auth_time: now,
+            last_seen_at: now,
+            amr: vec![v.into()],
+        },
+    ];
+    let consents = vec![tongban_identity::consent::Consent {
+        client_id: v.into(),
+        client_name: v.into(),
+        scopes: vec!["openid".into(), "profile".into(), v.into()],
+        granted_at: now,
+    }];
+    let passkeys = vec![tongban_identity::passkeys::PasskeySummary {
+        id: v.into(),
+        name: v.into(),
+        created_at: now,
+        last_used_at: None,
+    }];
+    let certificates = vec![certificate(v)];
+    let accesses = vec![tongban_ecert::holder::Access {
+        identifier: v.into(),
+        channel: "share".into(),
+        accessor: v.into(),
+        purpose: v.into(),
+        at: now,
+    }];
+    let mut pages = vec![
+        (
+            "login",
+            login(
+                prefs,
+                "csrf",
+                Some(v),
+                Some(Notice::WrongCredentials),
+                true,
+                StatusCode::OK,
+            ),
+        ),
+        (
+            "login step-up",
+            login(
+                prefs,
+                "csrf",
+                None,
+                Some(Notice::StepUp),
+                false,
+                StatusCode::OK,
+            ),
+        ),
+        (
+            "second factor",
+            second_factor(prefs, "csrf", Some(Notice::WrongCode), StatusCode::OK),
+        ),
+        (
+            "consent",
+            consent(
+                prefs,
+                "csrf",
+                v,
+                &["openid".into(), "email".into(), v.into()],
+            ),
+        ),
+        (
+            "totp set-up",
+            totp_setup(
+                prefs,
+                "csrf",
+                "JBSWY3DPEHPK3PXP",
+                "otpauth://totp/x",
+                Some(Notice::WrongCode),
+            ),
+        ),
+        (
+            "recovery codes",
+            recovery_codes(prefs, &["abcd-efgh".into()]),
+        ),
+        (
+            "logout confirm",
+            logout_confirm(prefs, "csrf", &[("state", v), ("client_id", v)]),
+        ),
+        ("signed out", signed_out(prefs)),
+        ("verify form", verify_form(prefs, None)),
+        (
+            "verify form refused",
+            verify_form(prefs, Some(VerifyError::Unreadable)),
+        ),
+        ("verify report", verify_report(prefs, &seal_report(v))),
+        ("share confirm", share_confirm(prefs, v)),
+        (
+            "certificate report",
+            certificate_report(prefs, v, &certificate_report_of(v)),
+        ),
+        (
+            "refused",
+            refused(
+                prefs,
+                "/verify/i/x",
+                &ApiError::new(ProblemType::TooManyRequests, v),
+            ),
+        ),
+        ("sign in first", sign_in_first(prefs, "/account")),
+        (
+            "shared",
+            shared(
+                prefs,
+                &Shared {
+                    link: "https://tongban.example/verify/c/abc",
+                    code: "ABCDE-FGHIJ",
+                    qr_svg: "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1 1\"></svg>",
+                    expires_at: now,
+                },
+            ),
+        ),
+    ];
+    let status = tongban_ecert::verify::PublicStatus {
+        identifier: v.into(),
+        type_name: (v.into(), v.into()),
+        issuer: (v.into(), v.into()),
+        status: "suspended".into(),
+        valid_from: now,
+        valid_until: Some(now),
+    };
+    pages.push(("certificate status", certificate_status(prefs, &status)));
+    for notice in [
+        Notice::PasswordChanged,
+        Notice::Policy(PasswordPolicyError::TooShort),
+        Notice::Policy(PasswordPolicyError::TooLong),
+        Notice::Policy(PasswordPolicyError::Common),
+        Notice::Policy(PasswordPolicyError::ContainsIdentifier),
+        Notice::Mismatch,
+        Notice::WrongCurrent,
+        Notice::TooMany,
+        Notice::PasskeyFailed,
+        Notice::PasskeyAdded,
+        Notice::PasskeyName,
+        Notice::PasskeyDuplicate,
+    ] {
+        let view = AccountView {
+            profile: &profile,
+            sessions: &sessions,
+            current_session: "current",
+            consents: &consents,
+            csrf_token: "csrf",
+            notice: Some(notice),
+            totp_enabled: false,
+            passkeys: Some(&passkeys),
+            certificates: &certificates,
+            accesses: &accesses,
+        };
+        pages.push(("account", account(prefs, &view, StatusCode::OK)));
+    }
+    for which in [
+        ErrorPage::CannotContinue(PageReason::NoClient),
+        ErrorPage::CannotContinue(PageReason::UnknownClient),
+        ErrorPage::CannotContinue(PageReason::NoRedirectUri),
+        ErrorPage::CannotContinue(PageReason::UnregisteredRedirectUri),
+        ErrorPage::CannotContinue(PageReason::UnknownRequestUri),
+        ErrorPage::CannotSignOut(LogoutError::ClientMismatch),
+        ErrorPage::CannotSignOut(LogoutError::RedirectNeedsClient),
+        ErrorPage::CannotSignOut(LogoutError::UnregisteredRedirect),
+        ErrorPage::CannotSignOut(LogoutError::BadHint),
+        ErrorPage::Unavailable,
+        ErrorPage::FormExpired,
+        ErrorPage::StrongLoginNeeded,
+    ] {
+        pages.push(("error", error(prefs, StatusCode::BAD_REQUEST, which)));
+    }
+    let mut rendered = Vec::new();
+    for (name, response) in pages {
+        let (status, html) = body(response).await;
+        rendered.push((name, status, html));
+    }
+    rendered
+}
+
+fn every_prefs() -> Vec<Prefs> {
+    Lang::all()
+        .flat_map(|lang| [false, true].map(|large| Prefs { lang, large }))
+        .collect()
+}
+
+/// Every element the templates write (and the QR code's SVG).
+const ALLOWED_ELEMENTS: &[&str] = &[
+    "!doctype", "html", "head", "meta", "title", "link", "body", "header", "nav", "span", "a",
+    "main", "h1", "h2", "h3", "p", "form", "input", "label", "button", "script", "ul", "li",
+    "strong", "section", "dl", "dt", "dd", "bdi", "details", "summary", "code", "figure", "svg",
+];
+
+/// Every tag of `html`, from `<` to `>` (attribute values are escaped: no `>` inside).
+fn tags(html: &str) -> Vec<&str> {
+    html.match_indices('<')
+        .filter_map(|(at, _)| html[at..].find('>').map(|end| &html[at..=at + end]))
+        .collect()
+}
+
+/// The attribute names of a tag: outside the quoted values, the words before `=`.
+fn attribute_names(tag: &str) -> Vec<String> {
+    tag.split('"')
+        .step_by(2)
+        .flat_map(|outside| {
+            outside
+                .split_whitespace()
+                .filter_map(|word| word.strip_suffix('=').map(str::to_ascii_lowercase))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The value of each `name="…"` attribute in `html` (values are escaped, so `"` ends them).
+fn attribute_values<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let needle = format!(" {name}=\"");
+    html.match_indices(&needle)
+        .filter_map(|(at, _)| html[at + needle.len()..].split('"').next())
+        .collect()
+}
+
+/// The text of `html` outside tags, each piece with whether it lies inside `<bdi>`.
+fn text_pieces(html: &str) -> Vec<(String, bool)> {
+    let mut pieces = Vec::new();
+    let mut bdi = 0usize;
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        pieces.push((rest[..open].to_owned(), bdi > 0));
+        let close = rest[open..].find('>').map_or(rest.len(), |c| open + c + 1);
+        let tag = &rest[open..close];
+        if tag.starts_with("<bdi") {
+            bdi += 1;
+        } else if tag.starts_with("</bdi") {
+            bdi = bdi.saturating_sub(1);
+        }
+        rest = &rest[close..];
+    }
+    pieces.push((rest.to_owned(), bdi > 0));
+    pieces
+}
+
+/// Whether every right-to-left override in `text` is set apart by FSI … PDI.
+fn overrides_isolated(text: &str) -> bool {
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '\u{2068}' => depth += 1,
+            '\u{2069}' => depth = depth.saturating_sub(1),
+            '\u{202E}' | '\u{202B}' | '\u{200F}' if depth == 0 => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+#[tokio::test]
+async fn what_people_and_departments_typed_comes_out_inert() {
+    for prefs in every_prefs() {
+        for v in hostile_values() {
+            for (name, status, html) in every_page(prefs, &v).await {
+                let what = format!("{name} ({}, {v:.40})", prefs.lang.tag());
+                assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+                if v.contains(['<', '>', '"', '\'']) {
+                    assert!(!html.contains(&v), "{what}: the value came out as markup");
+                }
+                for tag in tags(&html) {
+                    let element = tag
+                        .trim_start_matches(['<', '/'])
+                        .split([' ', '>'])
+                        .next()
+                        .unwrap_or("");
+                    assert!(
+                        ALLOWED_ELEMENTS.contains(&element),
+                        "{what}: an element no template writes: {tag:.80}"
+                    );
+                    if element == "script" {
+                        assert!(
+                            tag == "<script src=\"/static/passkey.js\">" || tag == "</script>",
+                            "{what}: {tag}"
+                        );
+                    }
+                    for name in attribute_names(tag) {
+                        assert!(
+                            !name.starts_with("on"),
+                            "{what}: an event attribute in {tag:.80}"
+                        );
+                    }
+                }
+                for attribute in ["href", "src", "action", "formaction", "data-options"] {
+                    for value in attribute_values(&html, attribute) {
+                        assert!(
+                            !value.trim().to_ascii_lowercase().starts_with("javascript:"),
+                            "{what}: {attribute}=\"{value}\""
+                        );
+                    }
+                }
+                for (text, in_bdi) in text_pieces(&html) {
+                    assert!(
+                        in_bdi || overrides_isolated(&text),
+                        "{what}: a right-to-left override outside <bdi> or isolates: {text:.80}"
+                    );
+                }
+                if v.len() > 1000 {
+                    assert!(
+                        html.contains(&v[..v.len() / 2]) || name != "account",
+                        "{what}: a long name is shown whole"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_catalogue_parses_and_has_the_ids_of_the_default_one() {
+    let (reference, errors) = i18n::ids_of(Lang::default());
+    assert!(errors.is_empty(), "zh-CN: {errors:?}");
+    assert!(reference.len() > 100, "the default catalogue is read");
+    for lang in Lang::all() {
+        let (ids, errors) = i18n::ids_of(lang);
+        assert!(errors.is_empty(), "{}: {errors:?}", lang.tag());
+        let missing: Vec<&String> = reference.iter().filter(|id| !ids.contains(id)).collect();
+        let extra: Vec<&String> = ids.iter().filter(|id| !reference.contains(id)).collect();
+        assert!(missing.is_empty(), "{} lacks {missing:?}", lang.tag());
+        assert!(
+            extra.is_empty(),
+            "{} has ids zh-CN lacks: {extra:?}",
+            lang.tag()
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_text_a_page_asks_for_is_in_every_catalogue() {
+    for prefs in every_prefs() {
+        every_page(prefs, "王小明").await;
+    }
+    let missing = i18n::MISSING.lock().map(|m| m.clone()).unwrap_or_default();
+    assert!(
+        missing.is_empty(),
+        "texts missing from catalogues: {missing:?}"
+    );
+}
+
+/// Runs of three or more Latin words (a sentence, not a name, code or identifier).
+fn latin_sentences(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, found: &mut Vec<String>| {
+        if run.len() >= 3 {
+            found.push(run.join(" "));
+        }
+        run.clear();
+    };
+    for token in text.split(|c: char| c.is_whitespace() || c == '\u{3000}') {
+        let word = token.trim_matches(|c: char| ",.;:!?()'\"".contains(c));
+        if word.len() >= 2 && word.chars().all(|c| c.is_ascii_alphabetic()) {
+            run.push(word);
+        } else {
+            flush(&mut run, &mut found);
+        }
+    }
+    flush(&mut run, &mut found);
+    found
+}
+
+#[tokio::test]
+async fn chinese_pages_carry_no_english_sentences() {
+    let zh = Prefs {
+        lang: Lang::from_tag("zh-CN").expect("zh-CN"),
+        large: false,
+    };
+    for (name, _, html) in every_page(zh, "王小明").await {
+        let mut text = String::new();
+        for (piece, _) in text_pieces(&html) {
+            text.push_str(&piece);
+            text.push(' ');
+        }
+        // The language switch names each other language in its own words (with `lang`).
+        for other in Lang::all().filter(|l| *l != zh.lang) {
+            text = text.replace(&other.t("language-name"), "");
+        }
+        for attribute in ["aria-label", "title", "alt", "placeholder"] {
+            for value in attribute_values(&html, attribute) {
+                text.push_str(value);
+                text.push(' ');
+            }
+        }
+        let sentences = latin_sentences(&text);
+        assert!(
+            sentences.is_empty(),
+            "{name}: English in a Chinese page: {sentences:?}"
+        );
+    }
+}
+
+#[test]
+fn the_sentence_finder_finds_sentences_and_spares_codes() {
+    assert_eq!(
+        latin_sentences("the document changed after"),
+        vec!["the document changed after"]
+    );
+    assert!(latin_sentences("PDF 文件 ETSI EN 319 102-1 TOTAL-PASSED client_id").is_empty());
+}
