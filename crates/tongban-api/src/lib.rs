@@ -19,6 +19,5 @@ mod routes;
 mod state;
 pub mod views;
 
-pub use openapi::openapi;
-pub use routes::router;
+pub use routes::{openapi, router};
 pub use state::AppState;

@@ -1,13 +1,12 @@
 //! The OpenAPI 3.1 document, generated from the routes and schemas in this crate.
 //!
-//! `tongban openapi` prints it, `/openapi.json` serves it, and a test compares it with
+//! `tongban openapi` prints it (`crate::openapi()`), `/openapi.json` serves it, and a test compares it with
 //! the checked-in `openapi/openapi.json`, so the contract cannot drift from the code.
 
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use crate::problem::{PROBLEM_JSON, ProblemType};
-use crate::routes;
 
 /// The static part of the document: metadata, tags, shared schemas.
 #[derive(OpenApi)]
@@ -34,12 +33,11 @@ use crate::routes;
 )]
 pub(crate) struct ApiDoc;
 
-/// The complete OpenAPI document as JSON.
-pub fn openapi() -> Value {
-    let limit = tongban_core::config::HttpConfig::default().document_limit_bytes;
-    let (_, api) = routes::documented(limit).split_for_parts();
-    finish(api)
-}
+/// A body of raw bytes (a PDF, a certificate, a time-stamp query): OpenAPI's
+/// `type: string, format: binary`, not an array of numbers.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(pub Vec<u8>);
 
 /// Adds what the derive cannot express: the list of problem types on the `Problem`
 /// schema, and a `default` problem+json response on every operation (any status an

@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use crate::extract::{PageForm, PageQuery};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
@@ -173,13 +173,14 @@ pub struct EndSessionForm {
 #[utoipa::path(post, path = "/account/sessions/end", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, session_id"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "back to the account page"),
         (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
     ))]
 pub async fn end_session(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<EndSessionForm>,
+    PageForm(form): PageForm<EndSessionForm>,
 ) -> Response {
     let now = Timestamp::now();
     let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
@@ -212,13 +213,14 @@ fn signed_out() -> Response {
 #[utoipa::path(post, path = "/account/sessions/end-all", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "signed out; to the login form"),
         (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
     ))]
 pub async fn end_all(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Response {
     let now = Timestamp::now();
     let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
@@ -249,13 +251,14 @@ pub struct WithdrawForm {
 #[utoipa::path(post, path = "/account/consents/withdraw", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, client_id"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "back to the account page"),
         (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
     ))]
 pub async fn withdraw_consent(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<WithdrawForm>,
+    PageForm(form): PageForm<WithdrawForm>,
 ) -> Response {
     let now = Timestamp::now();
     let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
@@ -288,6 +291,7 @@ pub struct PasswordForm {
 #[utoipa::path(post, path = "/account/password", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, current_password, new_password, confirm_password"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "changed: the account page with a notice", content_type = "text/html"),
         (status = 401, description = "the current password is wrong", content_type = "text/html"),
         (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
@@ -298,7 +302,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(form): Form<PasswordForm>,
+    PageForm(form): PageForm<PasswordForm>,
 ) -> Response {
     let now = Timestamp::now();
     let prefs = web::prefs(&headers, None);
@@ -344,13 +348,14 @@ pub async fn change_password(
 #[utoipa::path(post, path = "/account/totp/enrol", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "the secret and the confirmation form", content_type = "text/html"),
         (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
     ))]
 pub async fn totp_enrol(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Response {
     let now = Timestamp::now();
     let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
@@ -401,6 +406,7 @@ pub struct CodeForm {
 #[utoipa::path(post, path = "/account/totp/confirm", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, code"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "on: the recovery codes, shown once", content_type = "text/html"),
         (status = 401, description = "wrong code: the set-up page again", content_type = "text/html"),
         (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
@@ -408,7 +414,7 @@ pub struct CodeForm {
 pub async fn totp_confirm(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<CodeForm>,
+    PageForm(form): PageForm<CodeForm>,
 ) -> Response {
     let now = Timestamp::now();
     let prefs = web::prefs(&headers, None);
@@ -467,8 +473,11 @@ pub struct PrefsQuery {
         ("set" = String, Query, description = "`zh`, `en`, `zh-large` or `en-large`"),
         ("back" = Option<String>, Query, description = "a path on this site"),
     ),
-    responses((status = 303, description = "back, with the preferences cookie")))]
-pub async fn prefs(Query(query): Query<PrefsQuery>) -> Response {
+    responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
+        (status = 303, description = "back, with the preferences cookie"),
+    ))]
+pub async fn prefs(PageQuery(query): PageQuery<PrefsQuery>) -> Response {
     let chosen = Prefs::resolve(Some(&query.set), None);
     let back = query
         .back

@@ -22,7 +22,7 @@ use tongban_seal::access::Actor;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authenticated;
-use crate::extract::{ApiJson, parse_json};
+use crate::extract::{ApiJson, PageForm, parse_json};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 
@@ -507,11 +507,13 @@ pub async fn status_list(
 #[derive(Deserialize, IntoParams)]
 pub struct LookupQuery {
     /// The holder's resident ID number or USCC.
+    #[param(required = true)]
     holder: Option<String>,
     /// Only this type.
     #[serde(rename = "type")]
     type_code: Option<String>,
     /// Why (用证事由); required, shown to the holder.
+    #[param(required = true)]
     purpose: Option<String>,
     /// The department looking up, for a person on the staff of several.
     department_id: Option<String>,
@@ -575,6 +577,7 @@ pub async fn lookup(
 #[derive(Deserialize, IntoParams)]
 pub struct PurposeQuery {
     /// Why (用证事由); required, shown to the holder.
+    #[param(required = true)]
     purpose: Option<String>,
     /// The department looking up, for a person on the staff of several.
     department_id: Option<String>,
@@ -765,6 +768,7 @@ pub struct AccountShareForm {
 #[utoipa::path(post, path = "/account/certificates/share", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, certificate_id, audience, purpose, days (1 to 30), single_use"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 201, description = "the page with the share's link, QR code and code", content_type = "text/html"),
         (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
         (status = 404, description = "not one of the person's certificates", content_type = "text/html"),
@@ -774,7 +778,7 @@ pub struct AccountShareForm {
 pub async fn account_share(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<AccountShareForm>,
+    PageForm(form): PageForm<AccountShareForm>,
 ) -> Response {
     let now = Timestamp::now();
     let prefs = super::web::prefs(&headers, None);
@@ -822,7 +826,7 @@ const ACCOUNT_PAGE: &str = "account-page";
 #[utoipa::path(get, path = "/account/certificates/{id}/pdf", tag = "account",
     params(("id" = String, Path, description = "certificate id")),
     responses(
-        (status = 200, description = "the sealed PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 200, description = "the sealed PDF", content_type = "application/pdf", body = crate::openapi::Binary),
         (status = 403, description = "not signed in", content_type = "text/html"),
         (status = 404, description = "not one of the person's certificates", content_type = "text/html"),
         (status = 409, description = "the certificate is not in force, or its seal is suspended or revoked", content_type = "text/html"),
@@ -1404,7 +1408,7 @@ pub async fn job_rows(
 #[utoipa::path(get, path = "/api/v1/me/certificates/{id}/pdf", tag = "ecerts",
     params(("id" = String, Path, description = "certificate id")),
     responses(
-        (status = 200, description = "the sealed PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 200, description = "the sealed PDF", content_type = "application/pdf", body = crate::openapi::Binary),
         (status = 404, description = "not one of the caller's certificates", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the signing seal is suspended or revoked", body = Problem, content_type = "application/problem+json"),
     ),
@@ -1438,6 +1442,7 @@ pub async fn my_certificate_pdf(
         (status = 200, description = "the status page", content_type = "text/html"),
         (status = 400, description = "not an identifier, or a wrong check character", content_type = "text/html"),
         (status = 404, description = "no such certificate", content_type = "text/html"),
+        (status = 429, description = "too many verifications from this address (`Retry-After`)", content_type = "text/html"),
     ))]
 pub async fn status_page(
     State(state): State<AppState>,

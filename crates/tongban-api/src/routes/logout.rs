@@ -3,8 +3,9 @@
 //! the person confirms on a page (a CSRF-protected form). Ending the session revokes its
 //! refresh tokens.
 
+use crate::extract::PageQuery;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
@@ -167,7 +168,7 @@ async fn finish(
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(params): Query<LogoutParams>,
+    PageQuery(params): PageQuery<LogoutParams>,
 ) -> Response {
     let (request, current) = match validated_with_session(&state, &headers, &params).await {
         Ok(found) => found,
@@ -205,6 +206,7 @@ pub async fn start(
 #[utoipa::path(post, path = "/logout", tag = "oidc",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token and the end-session parameters"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "signed out: back to the client"),
         (status = 200, description = "signed out", content_type = "text/html"),
         (status = 403, description = "a missing or foreign CSRF token", content_type = "text/html"),

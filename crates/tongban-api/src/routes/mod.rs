@@ -114,6 +114,13 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(ecerts::status_page))
 }
 
+/// The complete OpenAPI document as JSON.
+pub fn openapi() -> serde_json::Value {
+    let limit = tongban_core::config::HttpConfig::default().document_limit_bytes;
+    let (_, api) = documented(limit).split_for_parts();
+    openapi::finish(api)
+}
+
 /// The whole application: documented routes, the docs page, the fallback, and the
 /// middleware stack.
 pub fn router(state: AppState) -> Router {

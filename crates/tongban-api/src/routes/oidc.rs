@@ -4,8 +4,9 @@
 
 use std::net::SocketAddr;
 
+use crate::extract::{PageForm, PageQuery};
 use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
@@ -101,7 +102,7 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn authorize(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(params): Query<AuthorizeParams>,
+    PageQuery(params): PageQuery<AuthorizeParams>,
 ) -> Response {
     let now = Timestamp::now();
     let Some(client_id) = params.client_id.as_deref() else {
@@ -413,6 +414,7 @@ pub struct LoginForm {
 #[utoipa::path(post, path = "/login", tag = "oidc",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, identifier, organisation (optional USCC), password"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "signed in: back to the client with a code, or to the account page"),
         (status = 200, description = "signed in: the consent page of a third-party client", content_type = "text/html"),
         (status = 401, description = "wrong identifier or password: the form again", content_type = "text/html"),
@@ -424,7 +426,7 @@ pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     let now = Timestamp::now();
     // Reads and the password check run on one plain connection, released before
@@ -607,6 +609,7 @@ pub struct SecondFactorForm {
 #[utoipa::path(post, path = "/login/otp", tag = "oidc",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, code"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "signed in: back to the client with a code, or to the account page"),
         (status = 200, description = "signed in: the consent page of a third-party client", content_type = "text/html"),
         (status = 401, description = "wrong or reused code: the form again", content_type = "text/html"),
@@ -617,7 +620,7 @@ pub async fn second_factor(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(form): Form<SecondFactorForm>,
+    PageForm(form): PageForm<SecondFactorForm>,
 ) -> Response {
     let now = Timestamp::now();
     let LoginStep {
@@ -686,13 +689,14 @@ pub struct ConsentForm {
 #[utoipa::path(post, path = "/consent", tag = "oidc",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, decision=allow|deny"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "back to the client with a code or access_denied"),
         (status = 403, description = "missing or foreign CSRF token, or no session", content_type = "text/html"),
     ))]
 pub async fn consent(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<ConsentForm>,
+    PageForm(form): PageForm<ConsentForm>,
 ) -> Response {
     let now = Timestamp::now();
     let (Some(flow_cookie), Some(session_cookie)) = (

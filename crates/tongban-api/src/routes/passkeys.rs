@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use crate::extract::PageForm;
 use axum::Form;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -78,6 +79,7 @@ pub struct PasskeyForm {
 #[utoipa::path(post, path = "/login/passkey", tag = "oidc",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, ceremony, credential (the PublicKeyCredential as JSON)"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "signed in: back to the client with a code, or to the account page"),
         (status = 200, description = "signed in: the consent page of a third-party client", content_type = "text/html"),
         (status = 401, description = "the passkey did not verify (another origin, a cloned authenticator, an unknown credential): the login page again", content_type = "text/html"),
@@ -88,7 +90,7 @@ pub async fn passkey_login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(form): Form<PasskeyForm>,
+    PageForm(form): PageForm<PasskeyForm>,
 ) -> Response {
     let now = Timestamp::now();
     let LoginStep {
@@ -211,6 +213,7 @@ pub async fn passkey_enrol_options(
 #[utoipa::path(post, path = "/account/passkeys", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, ceremony, name, credential (the PublicKeyCredential as JSON)"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "added: the account page with a notice", content_type = "text/html"),
         (status = 401, description = "the authenticator's answer did not verify: the account page with the reason", content_type = "text/html"),
         (status = 403, description = "no session, a foreign CSRF token, or a spent ceremony", content_type = "text/html"),
@@ -220,7 +223,7 @@ pub async fn passkey_enrol_options(
 pub async fn passkey_enrol(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<PasskeyForm>,
+    PageForm(form): PageForm<PasskeyForm>,
 ) -> Response {
     let now = Timestamp::now();
     let prefs = web::prefs(&headers, None);
@@ -275,13 +278,14 @@ pub struct RemoveForm {
 #[utoipa::path(post, path = "/account/passkeys/remove", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, credential_id"),
     responses(
+        (status = 400, description = "a form or query no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 303, description = "back to the account page"),
         (status = 403, description = "no session or a foreign CSRF token", content_type = "text/html"),
     ))]
 pub async fn passkey_remove(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<RemoveForm>,
+    PageForm(form): PageForm<RemoveForm>,
 ) -> Response {
     let now = Timestamp::now();
     let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {

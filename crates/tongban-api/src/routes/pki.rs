@@ -24,7 +24,7 @@ fn strip<'a>(file: &'a str, extension: &str) -> Result<&'a str, ApiError> {
 #[utoipa::path(get, path = "/pki/ca/{file}", tag = "pki",
     params(("file" = String, Path, description = "`root.crt` or `issuing.crt`")),
     responses(
-        (status = 200, description = "the certificate", body = Vec<u8>, content_type = "application/pkix-cert"),
+        (status = 200, description = "the certificate", body = crate::openapi::Binary, content_type = "application/pkix-cert"),
         (status = 404, description = "no such CA", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn ca_certificate(
@@ -46,7 +46,7 @@ pub async fn ca_certificate(
 #[utoipa::path(get, path = "/pki/crl/{file}", tag = "pki",
     params(("file" = String, Path, description = "`issuing.crl` or `root.crl`")),
     responses(
-        (status = 200, description = "the CRL", body = Vec<u8>, content_type = "application/pkix-crl"),
+        (status = 200, description = "the CRL", body = crate::openapi::Binary, content_type = "application/pkix-crl"),
         (status = 404, description = "no CRL for that CA", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn crl(
@@ -61,9 +61,9 @@ pub async fn crl(
 /// format, hash other than SHA-256, foreign policy) is still answered 200 with an
 /// RFC 3161 rejection status and failure reason.
 #[utoipa::path(post, path = "/pki/tsa", tag = "pki",
-    request_body(content = Vec<u8>, content_type = "application/timestamp-query"),
+    request_body(content = crate::openapi::Binary, content_type = "application/timestamp-query"),
     responses(
-        (status = 200, description = "TimeStampResp (granted or rejected)", body = Vec<u8>, content_type = "application/timestamp-reply"),
+        (status = 200, description = "TimeStampResp (granted or rejected)", body = crate::openapi::Binary, content_type = "application/timestamp-reply"),
         (status = 413, description = "query over the body limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "not application/timestamp-query", body = Problem, content_type = "application/problem+json"),
     ))]

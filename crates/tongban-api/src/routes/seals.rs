@@ -396,9 +396,9 @@ pub struct PurposeQuery {
 /// Seals a file: a CAdES B-T detached signature (`.p7s`) over the request body.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/cades/file", tag = "seals",
     params(("id" = String, Path, description = "seal id"), PurposeQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = crate::openapi::Binary, content_type = "application/octet-stream"),
     responses(
-        (status = 200, description = "the detached signature", body = Vec<u8>, content_type = "application/pkcs7-signature"),
+        (status = 200, description = "the detached signature", body = crate::openapi::Binary, content_type = "application/pkcs7-signature"),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the seal is suspended, revoked or expired", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "empty body, or a required purpose is missing", body = Problem, content_type = "application/problem+json"),
@@ -433,7 +433,7 @@ pub async fn cades_file(
 /// certificate chain in `x5c` and the signing time in `sigT`.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/jws", tag = "seals",
     params(("id" = String, Path, description = "seal id"), PurposeQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the payload, any bytes (JSON as it is)"),
+    request_body(content = crate::openapi::Binary, content_type = "application/octet-stream", description = "the payload, any bytes (JSON as it is)"),
     responses(
         (status = 200, description = "the detached JWS", body = String, content_type = "application/jose"),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
@@ -468,7 +468,7 @@ pub async fn jws(
 /// 1 024 pixels), shown on sealed PDFs instead of the stamp the service draws.
 #[utoipa::path(put, path = "/api/v1/seals/{id}/image", tag = "seals",
     params(("id" = String, Path, description = "seal id")),
-    request_body(content = Vec<u8>, content_type = "image/png"),
+    request_body(content = crate::openapi::Binary, content_type = "image/png"),
     responses(
         (status = 204, description = "set"),
         (status = 403, description = "not an administrator of this seal's department", body = Problem, content_type = "application/problem+json"),
@@ -495,7 +495,7 @@ pub async fn set_image(
 #[utoipa::path(get, path = "/api/v1/seals/{id}/image", tag = "seals",
     params(("id" = String, Path, description = "seal id")),
     responses(
-        (status = 200, description = "the PNG", body = Vec<u8>, content_type = "image/png"),
+        (status = 200, description = "the PNG", body = crate::openapi::Binary, content_type = "image/png"),
         (status = 404, description = "no uploaded image", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["seal:manage", "seal:use"])))]
@@ -538,9 +538,9 @@ pub struct PadesQuery {
 /// seal visible at the given place. Earlier signatures stay valid.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/pades", tag = "seals",
     params(("id" = String, Path, description = "seal id"), PadesQuery),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content = crate::openapi::Binary, content_type = "application/pdf"),
     responses(
-        (status = 200, description = "the sealed PDF", body = Vec<u8>, content_type = "application/pdf"),
+        (status = 200, description = "the sealed PDF", body = crate::openapi::Binary, content_type = "application/pdf"),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the seal is suspended, revoked or expired", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "over http.document_limit_bytes", body = Problem, content_type = "application/problem+json"),

@@ -37,7 +37,7 @@ pub struct DetachedBody {
 
 /// The seal behind a signature.
 #[derive(Serialize, ToSchema)]
-pub struct SealBody {
+pub struct SignatureSealBody {
     code: String,
     name: String,
     kind: String,
@@ -54,7 +54,7 @@ pub struct SignatureBody {
     field: Option<String>,
     /// Signing certificate subject.
     signer: Option<String>,
-    seal: Option<SealBody>,
+    seal: Option<SignatureSealBody>,
     /// Stated by the signer (RFC 3339), not proven.
     claimed_signing_time: Option<String>,
     /// Proven by a valid signature time-stamp (RFC 3339).
@@ -103,7 +103,7 @@ impl From<SignatureReport> for SignatureBody {
             format: r.format.to_owned(),
             field: r.field,
             signer: r.signer,
-            seal: r.seal.map(|s| SealBody {
+            seal: r.seal.map(|s| SignatureSealBody {
                 code: s.code,
                 name: s.name,
                 kind: s.kind,
@@ -174,7 +174,7 @@ pub(crate) fn throttle(
     request_body(
         description = "`application/pdf`: a PDF; `application/json`: a detached signature (`p7s` with `file` or `digest`, or `jws` with `payload`)",
         content(
-            (Vec<u8> = "application/pdf"),
+            (crate::openapi::Binary = "application/pdf"),
             (DetachedBody = "application/json"),
         )),
     responses(
@@ -272,7 +272,7 @@ pub async fn upload(
     if throttle(&state, peer, &headers).is_err() {
         let mut page = views::verify_form(prefs, Some(views::VerifyError::TooMany));
         *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        return page;
+        return web::with_retry_after(page, crate::problem::RETRY_AFTER_SECS.into());
     }
     let mut document = None;
     if let Ok(mut multipart) = multipart {

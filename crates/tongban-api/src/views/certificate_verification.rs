@@ -214,7 +214,14 @@ fn refused_with(prefs: Prefs, back: &str, status: StatusCode, reason: &'static s
 /// A share or identifier that cannot be verified (expired, revoked, used up, unknown,
 /// throttled); `back` is the page's own path.
 pub fn refused(prefs: Prefs, back: &str, error: &ApiError) -> Response {
-    refused_with(prefs, back, error.kind().status(), refusal_id(error.kind()))
+    let mut page = refused_with(prefs, back, error.kind().status(), refusal_id(error.kind()));
+    if error.kind() == ProblemType::TooManyRequests {
+        page.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(crate::problem::RETRY_AFTER_SECS),
+        );
+    }
+    page
 }
 
 /// A holder's page asked for without a session.

@@ -24,6 +24,8 @@ pub enum ErrorPage {
     FormExpired,
     /// A password session tried to change a strong credential.
     StrongLoginNeeded,
+    /// A form or query string no page of ours sends (a field missing or malformed).
+    MalformedRequest,
 }
 
 impl ErrorPage {
@@ -35,6 +37,7 @@ impl ErrorPage {
             Self::Unavailable => ("error-unavailable", "error-unavailable-detail", false),
             Self::FormExpired => ("error-form-expired", "error-form-expired-detail", false),
             Self::StrongLoginNeeded => ("error-strong-login", "error-strong-login-detail", false),
+            Self::MalformedRequest => ("error-malformed", "error-malformed-detail", true),
         }
     }
 }

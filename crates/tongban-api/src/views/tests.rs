@@ -351,6 +351,7 @@ async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, StatusCode, Str
         ErrorPage::Unavailable,
         ErrorPage::FormExpired,
         ErrorPage::StrongLoginNeeded,
+        ErrorPage::MalformedRequest,
     ] {
         pages.push(("error", error(prefs, StatusCode::BAD_REQUEST, which)));
     }

@@ -1,4 +1,9 @@
-//! Typed request extractors whose failures are problem+json.
+//! Typed request extractors: for the API, whose failures are problem+json; for pages
+//! ([`page`]), whose failures are pages.
+
+mod page;
+
+pub use page::{PageForm, PageQuery};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
