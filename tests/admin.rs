@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use support::{TestServer, assert_problem};
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
-use tongban_identity::registry::IdentityRegistry as _;
+use tongban_identity::identity_registry::IdentityRegistry as _;
 
 /// A client allowed `scopes` by client_credentials; returns its access token.
 async fn token_for(server: &TestServer, scopes: &[&str]) -> String {
@@ -245,7 +245,7 @@ async fn without_the_admin_scope_or_a_valid_token_nothing_is_changed() {
     let problem = assert_problem(refused, 403, "forbidden").await;
     assert!(problem["detail"].as_str().unwrap().contains("admin"));
     let mut conn = server.store().conn().await.unwrap();
-    let admin = tongban_identity::access::Caller {
+    let admin = tongban_identity::caller::Caller {
         subject: "x".into(),
         client_id: "x".into(),
         scopes: vec!["admin".into()],
@@ -321,7 +321,7 @@ async fn bad_input_names_the_field() {
     // The registry import is all or nothing: the valid first entry was not kept.
     let id: tongban_identity::resident_id::ResidentId = "11010519491231002X".parse().unwrap();
     assert!(
-        !tongban_identity::registry::TableRegistry::new(server.store().clone())
+        !tongban_identity::identity_registry::TableRegistry::new(server.store().clone())
             .matches("王五", &id)
             .await
             .unwrap()

@@ -83,9 +83,13 @@ async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> W
     )
     .await
     .unwrap();
-    tongban_identity::registry::import_csv(&mut tx, "张三,11010519491231002X\n", Timestamp::now())
-        .await
-        .unwrap();
+    tongban_identity::identity_registry::import_csv(
+        &mut tx,
+        "张三,11010519491231002X\n",
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
     let new = NewClient {
         name: "Portal".into(),
         confidential: true,
@@ -589,7 +593,7 @@ async fn an_administrators_password_reset_removes_the_passkeys() {
     let mut phone = SoftPasskey::new(true);
     let handle = enrol(&w, &session, &mut phone, "phone").await;
     let id = credential_id(&w).await;
-    let admin = tongban_identity::access::Caller {
+    let admin = tongban_identity::caller::Caller {
         subject: "ops".into(),
         client_id: "ops".into(),
         scopes: vec!["admin".into()],

@@ -303,9 +303,13 @@ async fn staff_seal_only_after_a_level_3_login() {
         sso::set_password_hash(&mut tx, person, &hash)
             .await
             .unwrap();
-        tongban_identity::registry::import_csv(&mut tx, &format!("职员,{resident_id}\n"), now)
-            .await
-            .unwrap();
+        tongban_identity::identity_registry::import_csv(
+            &mut tx,
+            &format!("职员,{resident_id}\n"),
+            now,
+        )
+        .await
+        .unwrap();
         subjects::add_staff(&mut tx, person, w.a.id, "S-L2", &[Role::SealUser], now)
             .await
             .unwrap();

@@ -677,12 +677,12 @@ async fn registry_match_raises_assurance_and_identity_claims_need_their_scope() 
     let mut tx = w.server.store().begin().await.unwrap();
     let csv = "name,resident_id\n张三,11010519491231002X\n王五,440308199901011234\n";
     assert_eq!(
-        tongban_identity::registry::import_csv(&mut tx, csv, Timestamp::now())
+        tongban_identity::identity_registry::import_csv(&mut tx, csv, Timestamp::now())
             .await
             .unwrap(),
         2
     );
-    let bad = tongban_identity::registry::import_csv(
+    let bad = tongban_identity::identity_registry::import_csv(
         &mut tx,
         "赵六,110105194912310021\n",
         Timestamp::now(),

@@ -22,7 +22,7 @@ use tongban_core::time::Timestamp;
 use tongban_ecert::catalogue::{self, HolderCategory, NewType};
 use tongban_identity::clients::{self, NewClient};
 use tongban_identity::subjects::{self, Level};
-use tongban_seal::access::Actor;
+use tongban_seal::permissions::Actor;
 use tongban_seal::registry::{self, SealKind};
 
 /// Runs both judges on a credential and a status list; (all accepted, their output).

@@ -21,8 +21,8 @@ use tongban_core::time::Timestamp;
 use tongban_crypto::cms;
 use tongban_identity::clients::{self, NewClient};
 use tongban_identity::subjects::{self, Level};
-use tongban_seal::access::Actor;
 use tongban_seal::grants::{self, Grantee};
+use tongban_seal::permissions::Actor;
 use tongban_seal::registry::{self, SealKind};
 
 /// A department with a seal granted to its client system; returns the seal id and

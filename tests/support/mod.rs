@@ -620,7 +620,7 @@ pub async fn person_with_login(
     password_hash: &str,
     totp: Option<&tongban_identity::totp::TotpKey>,
 ) -> (tongban_identity::subjects::SubjectId, Option<String>) {
-    use tongban_identity::{registry, sso, subjects, totp as otp};
+    use tongban_identity::{identity_registry, sso, subjects, totp as otp};
     let now = tongban_core::time::Timestamp::now();
     let person = subjects::create_natural_person(
         tx,
@@ -640,7 +640,7 @@ pub async fn person_with_login(
     let Some(key) = totp else {
         return (person, None);
     };
-    registry::import_csv(tx, &format!("职员,{resident_id}\n"), now)
+    identity_registry::import_csv(tx, &format!("职员,{resident_id}\n"), now)
         .await
         .unwrap();
     let enrolment = otp::enrol(tx, key, person, "staff", now).await.unwrap();

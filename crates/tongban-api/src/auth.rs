@@ -5,12 +5,12 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use tongban_core::time::Timestamp;
-use tongban_identity::access::Caller;
+use tongban_identity::caller::Caller;
 use tongban_identity::tokens::{AccessClaims, TokenError};
-use tongban_identity::{dpop, grants};
+use tongban_identity::{dpop, refresh_tokens};
 
-use crate::middleware::request_id;
 use crate::problem::{ApiError, ProblemType};
+use crate::request_scope;
 use crate::state::AppState;
 
 /// The caller of a request that carries a valid bearer access token.
@@ -85,19 +85,19 @@ impl FromRequestParts<AppState> for Authenticated {
         // The connection is released before the handler takes its own.
         let revoked = {
             let mut conn = state.store.conn().await?;
-            grants::access_revoked(&mut conn, &claims.jti).await
+            refresh_tokens::access_revoked(&mut conn, &claims.jti).await
         };
         match revoked {
             Ok(false) => {}
             Ok(true) => return Err(ApiError::bearer("the token was revoked", true)),
-            Err(grants::GrantError::Store(error)) => return Err(error.into()),
+            Err(refresh_tokens::GrantError::Store(error)) => return Err(error.into()),
             Err(error) => {
                 tracing::error!(%error, "revocation check");
                 return Err(ApiError::bare(ProblemType::Internal));
             }
         }
         Ok(Self {
-            caller: Caller::from_claims(&claims, request_id::current()),
+            caller: Caller::from_claims(&claims, request_scope::request_id()),
             claims,
         })
     }

@@ -2,23 +2,22 @@
 //!
 //! Every error the API returns is `application/problem+json` with a `type` from
 //! [`ProblemType`]. The `type` URIs are stable: clients may match on them, so a variant
-//! is never renamed, only added. The OpenAPI document lists them all (see
-//! [`crate::openapi`]).
+//! is never renamed, only added. The OpenAPI document lists them all.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tongban_crypto::CryptoError;
-use tongban_identity::access::Denied;
 use tongban_identity::admin::AdminError;
+use tongban_identity::caller::Denied;
 use tongban_identity::clients::ClientError;
-use tongban_identity::registry::ImportError;
+use tongban_identity::identity_registry::ImportError;
 use tongban_identity::subjects::SubjectError;
 use tongban_seal::SealError;
 use tongban_store::StoreError;
 use utoipa::ToSchema;
 
-use crate::middleware::request_id;
+use crate::request_scope;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -440,7 +439,7 @@ impl IntoResponse for ApiError {
             title: kind.title().to_owned(),
             status: status.as_u16(),
             detail: self.detail,
-            request_id: request_id::current().map(|id| id.to_string()),
+            request_id: request_scope::request_id().map(|id| id.to_string()),
             errors: self.errors,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();

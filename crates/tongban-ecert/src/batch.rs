@@ -9,11 +9,11 @@ use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_identity::subjects::DepartmentId;
-use tongban_seal::access::Actor;
+use tongban_seal::permissions::Actor;
 use tongban_store::{Conn, Store, StoreError};
 
-use crate::access;
 use crate::error::{EcertError, FieldError, corrupt, invalid};
+use crate::permissions;
 use crate::register::{self, HolderRef, Issuing, NewCertificate};
 
 /// Most rows per job.
@@ -233,7 +233,7 @@ async fn department_of(conn: &mut Conn, id: &str) -> Result<DepartmentId, EcertE
 /// A job, for its department's issuers.
 pub async fn find(conn: &mut Conn, actor: &Actor, id: &str) -> Result<Job, EcertError> {
     let department = department_of(conn, id).await?;
-    access::may_issue(conn, actor, department).await?;
+    permissions::may_issue(conn, actor, department).await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {JOB_COLUMNS} FROM ecert_jobs WHERE id = $1"
     )))
@@ -253,7 +253,7 @@ pub async fn rows(
     limit: i64,
 ) -> Result<Vec<RowResult>, EcertError> {
     let department = department_of(conn, id).await?;
-    access::may_issue(conn, actor, department).await?;
+    permissions::may_issue(conn, actor, department).await?;
     if let Some(state) = state
         && !["pending", "issued", "failed"].contains(&state)
     {

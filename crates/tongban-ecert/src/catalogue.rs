@@ -6,12 +6,12 @@ use serde_json::Value;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_identity::subjects::DepartmentId;
-use tongban_seal::access::Actor;
+use tongban_seal::permissions::Actor;
 use tongban_seal::registry::{self, SealId, SealStatus};
 use tongban_store::Conn;
 
-use crate::access;
 use crate::error::{EcertError, FieldError, corrupt, invalid};
+use crate::permissions;
 
 /// Whom a type is issued to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +191,7 @@ pub async fn define(
     new: &NewType,
     now: Timestamp,
 ) -> Result<CertType, EcertError> {
-    access::may_define(conn, actor, department_id).await?;
+    permissions::may_define(conn, actor, department_id).await?;
     let (uscc, _) = department(conn, department_id).await?;
     if new.sequence.len() != 3 || !new.sequence.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid("sequence", "must be 3 digits"));
@@ -359,7 +359,7 @@ pub async fn add_issuer(
     now: Timestamp,
 ) -> Result<(), EcertError> {
     let defined = by_code(conn, code).await?;
-    access::may_define(conn, actor, defined.department_id).await?;
+    permissions::may_define(conn, actor, defined.department_id).await?;
     self::department(conn, department).await?;
     sqlx::query(
         "INSERT INTO ecert_type_issuers (type_id, department_id, seal_id) VALUES ($1, $2, NULL) \
@@ -389,7 +389,7 @@ pub async fn choose_seal(
     seal: SealId,
 ) -> Result<(), EcertError> {
     let defined = by_code(conn, code).await?;
-    access::may_define(conn, actor, department).await?;
+    permissions::may_define(conn, actor, department).await?;
     let found = registry::find(conn, seal)
         .await
         .map_err(|_| invalid("seal_id", "no such seal"))?;

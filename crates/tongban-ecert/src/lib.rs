@@ -5,7 +5,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod access;
 pub mod batch;
 pub mod catalogue;
 pub mod credential;
@@ -14,10 +13,11 @@ pub mod holder;
 pub mod idempotency;
 pub mod identifier;
 pub mod lookup;
+pub mod permissions;
 pub mod qr;
 pub mod register;
 pub mod rendition;
 pub mod status;
-pub mod verify;
+pub mod verification;
 
 pub use error::EcertError;

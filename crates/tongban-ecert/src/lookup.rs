@@ -5,14 +5,14 @@
 use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_identity::subjects::DepartmentId;
-use tongban_seal::access::Actor;
+use tongban_seal::permissions::Actor;
 use tongban_store::Conn;
 
-use crate::access;
 use crate::catalogue;
 use crate::error::{EcertError, invalid};
 use crate::holder;
 use crate::identifier::Identifier;
+use crate::permissions;
 use crate::register::{self, Certificate};
 
 /// Most certificates one lookup returns.
@@ -23,7 +23,7 @@ async fn accessor(
     actor: &Actor,
     department: Option<DepartmentId>,
 ) -> Result<String, EcertError> {
-    let department = access::lookup_department(conn, actor, department).await?;
+    let department = permissions::lookup_department(conn, actor, department).await?;
     let (uscc, name) = catalogue::department(conn, department).await?;
     Ok(format!("{name} ({uscc}), {}", actor.label()))
 }
@@ -63,7 +63,7 @@ async fn log_all(
 
 /// The certificates of the holder with this resident ID number or USCC, optionally of
 /// one type, newest first; looked up for `department` (see
-/// [`access::lookup_department`]).
+/// [`permissions::lookup_department`]).
 pub async fn by_holder(
     conn: &mut Conn,
     actor: &Actor,

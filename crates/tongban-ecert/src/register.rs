@@ -11,15 +11,15 @@ use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_identity::subjects::{self, DepartmentId, SubjectId};
-use tongban_seal::access::Actor;
+use tongban_seal::permissions::Actor;
 use tongban_seal::registry::{self, SealId};
 use tongban_store::Conn;
 
-use crate::access;
 use crate::catalogue::{self, CertType, FaceSchema, HolderCategory};
 use crate::credential::{self, Issuer};
 use crate::error::{EcertError, corrupt, invalid};
 use crate::identifier::Identifier;
+use crate::permissions;
 use crate::status::{self, Purpose};
 
 /// Where a certificate stands.
@@ -219,7 +219,7 @@ impl Issuing {
             .execute(&mut *conn)
             .await?;
         let issuer = Issuer::of_seal(conn, pki, seal).await?;
-        tongban_seal::access::usable(&issuer.seal, Timestamp::now())?;
+        issuer.seal.usable(Timestamp::now())?;
         let schema = FaceSchema::compile(&cert_type.face_schema)?;
         Ok(Self {
             cert_type,
@@ -599,7 +599,7 @@ pub async fn authorize(
         if department.is_some_and(|d| d != issuer) {
             continue;
         }
-        match access::may_issue(conn, actor, issuer).await {
+        match permissions::may_issue(conn, actor, issuer).await {
             Ok(()) => allowed.push((issuer, seal)),
             Err(e) => refusal = e,
         }
@@ -624,7 +624,7 @@ pub async fn authorize(
             ));
         }
     };
-    tongban_seal::access::usable(&registry::find(conn, seal).await?, Timestamp::now())?;
+    registry::find(conn, seal).await?.usable(Timestamp::now())?;
     Ok((cert_type, department, seal))
 }
 
@@ -663,7 +663,7 @@ pub async fn change_status(
     now: Timestamp,
 ) -> Result<Certificate, EcertError> {
     let mut certificate = find(conn, identifier).await?;
-    access::may_issue(conn, actor, certificate.department_id).await?;
+    permissions::may_issue(conn, actor, certificate.department_id).await?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if matches!(change, Change::Revoke | Change::Suspend) && reason.is_none() {
         return Err(invalid("reason", "revoking or suspending needs a reason"));

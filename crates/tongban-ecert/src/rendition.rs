@@ -10,8 +10,8 @@ use lopdf::{Document, Object, Stream, dictionary};
 use serde_json::Value;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
-use tongban_seal::access::Actor;
 use tongban_seal::pdf::{Placement, Sealed};
+use tongban_seal::permissions::Actor;
 use tongban_seal::sign::{self, Authority};
 use tongban_store::Store;
 

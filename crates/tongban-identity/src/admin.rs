@@ -7,10 +7,10 @@ use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
 use tongban_store::{Conn, StoreError, audit};
 
-use crate::access::Admin;
+use crate::caller::Admin;
 use crate::clients::{self, Client, ClientError, NewClient};
+use crate::identity_registry::{self, ImportError};
 use crate::password::{PasswordHashError, Passwords};
-use crate::registry::{self, ImportError};
 use crate::secrets::{RngError, random_token};
 use crate::sso;
 use crate::subjects::{
@@ -246,7 +246,7 @@ pub async fn import_registry(
         .enumerate()
         .map(|(i, (name, id))| (i, *name, *id))
         .collect();
-    let count = registry::import_entries(conn, &indexed, Timestamp::now()).await?;
+    let count = identity_registry::import_entries(conn, &indexed, Timestamp::now()).await?;
     record(
         conn,
         admin,

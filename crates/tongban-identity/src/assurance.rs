@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use crate::registry::acr;
+use crate::identity_registry::acr;
 
 /// The highest level.
 pub const MAX_LEVEL: u8 = 3;

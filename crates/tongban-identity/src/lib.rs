@@ -10,22 +10,22 @@
 
 #![forbid(unsafe_code)]
 
-pub mod access;
 pub mod account;
 pub mod admin;
 pub mod assurance;
 pub mod backchannel;
+pub mod caller;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;
 pub mod dpop;
-pub mod grants;
+pub mod identity_registry;
 pub mod logout;
 pub mod pairwise;
 pub mod par;
 pub mod passkeys;
 pub mod password;
-pub mod registry;
+pub mod refresh_tokens;
 pub mod resident_id;
 pub mod secrets;
 pub mod sso;

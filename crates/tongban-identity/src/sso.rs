@@ -819,10 +819,10 @@ pub async fn redeem_code(
     .execute(&mut *conn)
     .await?;
     if claimed.rows_affected() != 1 {
-        crate::grants::revoke_code_tokens(conn, &digest, now)
+        crate::refresh_tokens::revoke_code_tokens(conn, &digest, now)
             .await
             .map_err(|e| match e {
-                crate::grants::GrantError::Store(s) => CodeError::Store(s),
+                crate::refresh_tokens::GrantError::Store(s) => CodeError::Store(s),
                 other => CodeError::Store(StoreError::Corrupt(other.to_string())),
             })?;
         return Err(CodeError::InvalidGrant(

@@ -3,11 +3,12 @@
 use serde_json::json;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
+use tongban_identity::subjects::Role;
 use tongban_store::Conn;
 
-use crate::access::{self, Actor};
 use crate::error::SealError;
-use crate::registry::{self, SealId};
+use crate::permissions::{self, Actor};
+use crate::registry::{self, Seal, SealId};
 
 /// Who a seal is granted to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +53,7 @@ pub async fn grant(
     expires_at: Option<Timestamp>,
 ) -> Result<(), SealError> {
     let found = registry::find(tx, seal).await?;
-    access::may_manage(tx, actor, found.department_id).await?;
+    permissions::may_manage(tx, actor, found.department_id).await?;
     let now = Timestamp::now();
     if expires_at.is_some_and(|e| e <= now) {
         return Err(SealError::Invalid {
@@ -114,7 +115,7 @@ pub async fn of_seal(
     seal: SealId,
 ) -> Result<Vec<Grant>, SealError> {
     let found = registry::find(conn, seal).await?;
-    access::may_view(conn, actor, found.department_id).await?;
+    permissions::may_view(conn, actor, found.department_id).await?;
     let rows = sqlx::query(
         "SELECT grantee_kind, grantee_id, purpose_required, expires_at, granted_by, granted_at \
          FROM seal_grants WHERE seal_id = $1 ORDER BY granted_at",
@@ -140,4 +141,80 @@ pub async fn of_seal(
             })
         })
         .collect()
+}
+
+/// Applying `seal` now, for `purpose`, under a grant. Checks the scope, the department,
+/// the role, the grant (live, and with a purpose if it asks for one) and the seal's
+/// state.
+pub async fn may_use(
+    conn: &mut Conn,
+    actor: &Actor,
+    seal: &Seal,
+    purpose: Option<&str>,
+    now: Timestamp,
+) -> Result<(), SealError> {
+    if !actor.has_scope(permissions::USE_SCOPE) {
+        return Err(SealError::Denied(format!(
+            "this needs the scope {}",
+            permissions::USE_SCOPE
+        )));
+    }
+    let (kind, grantee, client) = match actor {
+        Actor::Person { subject, acr, .. } => {
+            // A seal binds the department: a person applies it only after a
+            // phishing-resistant or two-factor login on a verified identity.
+            tongban_identity::assurance::require(acr.as_deref(), permissions::SEALING_LEVEL)
+                .map_err(|e| SealError::Denied(e.to_string()))?;
+            let roles = permissions::roles(conn, actor, seal.department_id).await?;
+            if !roles.contains(&Role::SealUser) {
+                return Err(SealError::Denied(
+                    "only the department's seal users apply its seals".into(),
+                ));
+            }
+            ("staff", subject.to_string(), None)
+        }
+        Actor::Client { client_id, .. } => ("client", client_id.clone(), Some(client_id.as_str())),
+    };
+    // The grant and, for a client system, its department, in one query: sealing asks
+    // this twice per document, once while the document arrives and once as it signs.
+    let row = sqlx::query(
+        "SELECT c.department_id, g.grantee_id AS granted, g.purpose_required, g.expires_at \
+         FROM (SELECT 1 AS one) AS one \
+         LEFT JOIN clients c ON c.id = $4 \
+         LEFT JOIN seal_grants g ON g.seal_id = $1 AND g.grantee_kind = $2 AND g.grantee_id = $3",
+    )
+    .bind(seal.id.to_string())
+    .bind(kind)
+    .bind(&grantee)
+    .bind(client)
+    .fetch_one(&mut *conn)
+    .await?;
+    if client.is_some() {
+        let department: Option<String> = row.try_get("department_id")?;
+        if department.and_then(|d| d.parse().ok()) != Some(seal.department_id) {
+            return Err(SealError::Denied(
+                "the client belongs to another department".into(),
+            ));
+        }
+    }
+    let granted: Option<String> = row.try_get("granted")?;
+    if granted.is_none() {
+        return Err(SealError::Denied(
+            "no grant of this seal to the caller".into(),
+        ));
+    }
+    let expires: Option<i64> = row.try_get("expires_at")?;
+    if expires.is_some_and(|e| e <= now.unix_millis()) {
+        return Err(SealError::Denied(
+            "the grant of this seal has expired".into(),
+        ));
+    }
+    let purpose_required: i64 = row.try_get("purpose_required")?;
+    if purpose_required != 0 && purpose.is_none_or(|p| p.trim().is_empty()) {
+        return Err(SealError::Invalid {
+            field: "purpose",
+            reason: "this grant requires a purpose".into(),
+        });
+    }
+    seal.usable(now)
 }

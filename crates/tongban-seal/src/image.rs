@@ -7,8 +7,8 @@ use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_store::Conn;
 
-use crate::access::{self, Actor};
 use crate::error::SealError;
+use crate::permissions::{self, Actor};
 use crate::registry::{self, Seal, SealId};
 
 /// Largest PNG accepted, bytes.
@@ -97,7 +97,7 @@ pub async fn set(
     png_bytes: &[u8],
 ) -> Result<(), SealError> {
     let found = registry::find(tx, seal).await?;
-    access::may_manage(tx, actor, found.department_id).await?;
+    permissions::may_manage(tx, actor, found.department_id).await?;
     let planes = decode_png(png_bytes)?;
     sqlx::query(
         "INSERT INTO seal_images (seal_id, png, width, height, updated_at) VALUES ($1, $2, $3, $4, $5) \
@@ -153,6 +153,6 @@ pub async fn of_seal(
     seal: SealId,
 ) -> Result<Option<Vec<u8>>, SealError> {
     let found = registry::find(conn, seal).await?;
-    access::may_view(conn, actor, found.department_id).await?;
+    permissions::may_view(conn, actor, found.department_id).await?;
     Ok(face(conn, &found).await?.png)
 }

@@ -5,14 +5,14 @@
 
 #![forbid(unsafe_code)]
 
-pub mod access;
 pub mod error;
 pub mod grants;
 pub mod image;
 pub mod pdf;
+pub mod permissions;
 pub mod registry;
 pub mod sign;
 pub mod stamp;
-pub mod verify;
+pub mod validation;
 
 pub use error::SealError;

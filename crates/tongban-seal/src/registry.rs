@@ -10,8 +10,8 @@ use tongban_crypto::pki::Pki;
 use tongban_identity::subjects::DepartmentId;
 use tongban_store::{Conn, StoreError};
 
-use crate::access::{self, Actor};
 use crate::error::SealError;
+use crate::permissions::{self, Actor};
 
 tongban_core::typed_id!(
     /// A seal.
@@ -111,6 +111,21 @@ pub struct Seal {
     pub valid_until: Timestamp,
 }
 
+impl Seal {
+    /// Whether the seal can sign at all at `now`: active and within its validity.
+    pub fn usable(&self, now: Timestamp) -> Result<(), SealError> {
+        match self.status {
+            SealStatus::Active => {}
+            SealStatus::Suspended => return Err(SealError::Conflict("the seal is suspended")),
+            SealStatus::Revoked => return Err(SealError::Conflict("the seal is revoked")),
+        }
+        if self.valid_until <= now {
+            return Err(SealError::Conflict("the seal has expired"));
+        }
+        Ok(())
+    }
+}
+
 const COLUMNS: &str =
     "id, department_id, code, kind, name, status, key_id, certificate_serial, valid_until";
 
@@ -163,7 +178,7 @@ pub async fn of_department(
     actor: &Actor,
     department: DepartmentId,
 ) -> Result<Vec<Seal>, SealError> {
-    access::may_view(conn, actor, department).await?;
+    permissions::may_view(conn, actor, department).await?;
     let sql = format!("SELECT {COLUMNS} FROM seals WHERE department_id = $1 ORDER BY code");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(department.to_string())
@@ -212,7 +227,7 @@ pub async fn history(
     seal: SealId,
 ) -> Result<Vec<HistoryEntry>, SealError> {
     let found = find(conn, seal).await?;
-    access::may_view(conn, actor, found.department_id).await?;
+    permissions::may_view(conn, actor, found.department_id).await?;
     let rows = sqlx::query(
         "SELECT at, actor, change, details FROM seal_history WHERE seal_id = $1 ORDER BY at, change",
     )
@@ -254,7 +269,7 @@ pub async fn create(
     kind: SealKind,
     name: &str,
 ) -> Result<Seal, SealError> {
-    access::may_manage(tx, actor, department).await?;
+    permissions::may_manage(tx, actor, department).await?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(SealError::Invalid {
@@ -322,7 +337,7 @@ pub async fn set_status(
 ) -> Result<Seal, SealError> {
     // No signature commits across the change.
     let mut found = find_locked(tx, seal).await?;
-    access::may_manage(tx, actor, found.department_id).await?;
+    permissions::may_manage(tx, actor, found.department_id).await?;
     if found.status == SealStatus::Revoked {
         return Err(SealError::Conflict("the seal is revoked"));
     }

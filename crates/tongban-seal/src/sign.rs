@@ -17,10 +17,10 @@ use tongban_crypto::jose;
 use tongban_crypto::pki::Pki;
 use tongban_store::{Conn, Store, StoreError};
 
-use crate::access::{self, Actor};
 use crate::error::SealError;
+use crate::permissions::{self, Actor};
 use crate::registry::{self, Seal, SealId};
-use crate::{image, pdf};
+use crate::{grants, image, pdf};
 
 /// Most digests one call may seal.
 pub const MAX_BATCH: usize = 1000;
@@ -108,8 +108,8 @@ async fn authorise(
     now: Timestamp,
 ) -> Result<(), SealError> {
     match authority {
-        Authority::Grant => access::may_use(conn, actor, seal, purpose, now).await,
-        Authority::Designated => access::usable(seal, now),
+        Authority::Grant => grants::may_use(conn, actor, seal, purpose, now).await,
+        Authority::Designated => seal.usable(now),
     }
 }
 
@@ -518,7 +518,7 @@ pub async fn usages(
     filter: &UsageFilter,
 ) -> Result<Vec<Usage>, SealError> {
     let found = registry::find(conn, seal).await?;
-    access::may_view(conn, actor, found.department_id).await?;
+    permissions::may_view(conn, actor, found.department_id).await?;
     let limit = filter.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(SealError::Invalid {

@@ -1,15 +1,67 @@
 //! `tongban admin …`: operator tasks on the database.
 
+use clap::Subcommand;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use tongban_core::config::Config;
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
-use tongban_identity::registry;
+use tongban_identity::identity_registry;
 use tongban_store::Store;
 
-use crate::cli::AdminCommand;
+/// `tongban admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Register an OAuth client (a portal or a department system). Prints its
+    /// client_id and, for a confidential client, its secret — shown this once only.
+    ClientCreate {
+        /// Display name, shown on consent pages.
+        #[arg(long)]
+        name: String,
+        /// A redirect URI, matched exactly (repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI (repeat for several).
+        #[arg(long = "post-logout-uri")]
+        post_logout_uris: Vec<String>,
+        /// An allowed scope (repeat for several).
+        #[arg(long = "scope", default_value = "openid")]
+        scopes: Vec<String>,
+        /// An allowed grant type (repeat for several).
+        #[arg(long = "grant", default_values = ["authorization_code", "refresh_token"])]
+        grants: Vec<String>,
+        /// A public client (no secret), e.g. a native app.
+        #[arg(long)]
+        public: bool,
+        /// A first-party portal: no consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// A JSON file with the client's public JWK Set: it authenticates with
+        /// private_key_jwt and gets no secret.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// Where logout tokens are posted (OIDC Back-Channel Logout).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// Authorization requests only through PAR (RFC 9126).
+        #[arg(long)]
+        require_par: bool,
+        /// The lowest assurance level of its logins (1 to 3).
+        #[arg(long, default_value_t = 1)]
+        min_level: u8,
+        /// The sector of its pairwise subject identifiers (third-party clients).
+        #[arg(long)]
+        sector_identifier: Option<String>,
+    },
+    /// Import the development identity registry from CSV lines `name,resident_id`
+    /// (all or nothing); logins that match an entry reach assurance level 2.
+    RegistryImport {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
 
 /// Runs one `admin` subcommand.
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCode> {
@@ -69,7 +121,7 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCo
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let mut tx = store.begin().await?;
-            let count = registry::import_csv(&mut tx, &text, Timestamp::now()).await?;
+            let count = identity_registry::import_csv(&mut tx, &text, Timestamp::now()).await?;
             tx.commit().await?;
             println!("{count} registry entries imported");
             Ok(ExitCode::SUCCESS)

@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 use tongban_core::config::Config;
 use tongban_store::Store;
 
-use crate::{admin, keys, logging, server, startup};
+use crate::admin::{self, AdminCommand};
+use crate::keys::{self, KeysCommand};
+use crate::{logging, server, startup};
 
 /// Tongban: unified identity, e-certificates and e-seals for digital government.
 #[derive(Debug, Parser)]
@@ -48,90 +50,6 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-}
-
-/// `tongban admin …`
-#[derive(Debug, Subcommand)]
-pub enum AdminCommand {
-    /// Register an OAuth client (a portal or a department system). Prints its
-    /// client_id and, for a confidential client, its secret — shown this once only.
-    ClientCreate {
-        /// Display name, shown on consent pages.
-        #[arg(long)]
-        name: String,
-        /// A redirect URI, matched exactly (repeat for several).
-        #[arg(long = "redirect-uri")]
-        redirect_uris: Vec<String>,
-        /// A post-logout redirect URI (repeat for several).
-        #[arg(long = "post-logout-uri")]
-        post_logout_uris: Vec<String>,
-        /// An allowed scope (repeat for several).
-        #[arg(long = "scope", default_value = "openid")]
-        scopes: Vec<String>,
-        /// An allowed grant type (repeat for several).
-        #[arg(long = "grant", default_values = ["authorization_code", "refresh_token"])]
-        grants: Vec<String>,
-        /// A public client (no secret), e.g. a native app.
-        #[arg(long)]
-        public: bool,
-        /// A first-party portal: no consent page.
-        #[arg(long)]
-        first_party: bool,
-        /// A JSON file with the client's public JWK Set: it authenticates with
-        /// private_key_jwt and gets no secret.
-        #[arg(long)]
-        jwks_file: Option<PathBuf>,
-        /// Where logout tokens are posted (OIDC Back-Channel Logout).
-        #[arg(long)]
-        backchannel_logout_uri: Option<String>,
-        /// Authorization requests only through PAR (RFC 9126).
-        #[arg(long)]
-        require_par: bool,
-        /// The lowest assurance level of its logins (1 to 3).
-        #[arg(long, default_value_t = 1)]
-        min_level: u8,
-        /// The sector of its pairwise subject identifiers (third-party clients).
-        #[arg(long)]
-        sector_identifier: Option<String>,
-    },
-    /// Import the development identity registry from CSV lines `name,resident_id`
-    /// (all or nothing); logins that match an entry reach assurance level 2.
-    RegistryImport {
-        /// The CSV file.
-        file: PathBuf,
-    },
-}
-
-/// `tongban keys …`
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Make development keys in keys.dir: a KEK, a root CA and its encrypted key, and
-    /// the DEVELOPMENT-ONLY marker that production refuses.
-    DevInit {
-        /// Replace existing development keys (invalidates databases made with them).
-        #[arg(long)]
-        force: bool,
-    },
-    /// Install an externally made root CA certificate (PEM) as keys.dir/root-ca.pem.
-    ImportRoot {
-        /// The root certificate, PEM.
-        file: PathBuf,
-    },
-    /// Generate the issuing CA key (stored encrypted) and write its PKCS#10 request
-    /// for the offline root to sign.
-    IssuingCsr {
-        /// Where to write the request (PEM).
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Import the issuing CA certificate the offline root signed.
-    ImportIssuing {
-        /// The certificate, PEM.
-        file: PathBuf,
-    },
-    /// Rotate the token signing key: the new key is published at once and signs after
-    /// an hour; the old one stays published for a day after that.
-    Rotate,
 }
 
 /// Parses arguments, runs the command, and turns errors into a message and exit code 1.

@@ -1,6 +1,8 @@
 //! `tongban keys …`: development key material, and the production CA ceremony (import
 //! the offline root, request and import the issuing CA certificate).
 
+use clap::Subcommand;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,8 +15,39 @@ use tongban_crypto::pki;
 use tongban_crypto::token_keys::TokenKeys;
 use tongban_store::Store;
 
-use crate::cli::KeysCommand;
 use crate::startup::{self, DEV_KEK_FILE, DEV_MARKER};
+
+/// `tongban keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make development keys in keys.dir: a KEK, a root CA and its encrypted key, and
+    /// the DEVELOPMENT-ONLY marker that production refuses.
+    DevInit {
+        /// Replace existing development keys (invalidates databases made with them).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Install an externally made root CA certificate (PEM) as keys.dir/root-ca.pem.
+    ImportRoot {
+        /// The root certificate, PEM.
+        file: PathBuf,
+    },
+    /// Generate the issuing CA key (stored encrypted) and write its PKCS#10 request
+    /// for the offline root to sign.
+    IssuingCsr {
+        /// Where to write the request (PEM).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import the issuing CA certificate the offline root signed.
+    ImportIssuing {
+        /// The certificate, PEM.
+        file: PathBuf,
+    },
+    /// Rotate the token signing key: the new key is published at once and signs after
+    /// an hour; the old one stays published for a day after that.
+    Rotate,
+}
 
 /// Runs one `keys` subcommand.
 pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<ExitCode> {

@@ -8,17 +8,10 @@ use axum::response::Response;
 use tongban_core::id::RequestId;
 use tracing::Instrument;
 
+use crate::request_scope;
+
 /// The request id header.
 pub const HEADER: &str = "x-request-id";
-
-tokio::task_local! {
-    static CURRENT: RequestId;
-}
-
-/// The id of the request being handled, if called inside one.
-pub fn current() -> Option<RequestId> {
-    CURRENT.try_with(Clone::clone).ok()
-}
 
 /// Assigns the request id and runs the rest of the stack in its scope.
 pub async fn layer(mut req: Request, next: Next) -> Response {
@@ -32,9 +25,8 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
     // Every log line written while handling the request carries its id (span field),
     // so a client's X-Request-Id finds all of them, not only the access line.
     let span = tracing::info_span!("request", request_id = %id);
-    let mut response = CURRENT
-        .scope(id.clone(), next.run(req).instrument(span))
-        .await;
+    let mut response =
+        request_scope::with_request_id(id.clone(), next.run(req).instrument(span)).await;
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         response.headers_mut().insert(HEADER, value);
     }

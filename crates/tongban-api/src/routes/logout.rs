@@ -14,7 +14,7 @@ use tongban_identity::logout::{self, LogoutError, LogoutRequest};
 use tongban_identity::secrets::constant_time_eq;
 use tongban_identity::sso::{self, Session};
 
-use crate::middleware::page_prefs;
+use crate::request_scope;
 use crate::state::AppState;
 use crate::views::{self, ErrorPage};
 
@@ -79,7 +79,7 @@ async fn validated(state: &AppState, params: &LogoutParams) -> Result<LogoutRequ
 
 fn bad_request(reason: LogoutError) -> Response {
     views::error(
-        page_prefs::current(),
+        request_scope::page_prefs(),
         StatusCode::BAD_REQUEST,
         ErrorPage::CannotSignOut(reason),
     )

@@ -2,7 +2,9 @@
 
 mod account;
 mod admin;
+mod assets;
 mod docs;
+mod document_verification;
 mod ecerts;
 mod health;
 mod logout;
@@ -12,7 +14,6 @@ mod pki;
 mod reports;
 mod seals;
 mod system;
-mod verify;
 mod web;
 
 use axum::Router;
@@ -33,7 +34,8 @@ use utoipa::OpenApi;
 /// cannot exist without its documentation. `document_limit` bounds the uploads of the
 /// verification page (API routes that take documents read their bodies themselves).
 pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
-    let (schemas, paths, verify_page) = routes!(verify::form, verify::upload);
+    let (schemas, paths, verify_page) =
+        routes!(document_verification::form, document_verification::upload);
     let verify_page = verify_page.layer(DefaultBodyLimit::max(document_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
@@ -45,11 +47,11 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(pki::crl))
         .routes(routes!(pki::timestamp))
         .routes(routes!(pki::jwks))
-        .routes(routes!(oidc::discovery))
-        .routes(routes!(oidc::authorize))
-        .routes(routes!(oidc::login, oidc::login_page))
-        .routes(routes!(oidc::consent))
-        .routes(routes!(oidc::second_factor))
+        .routes(routes!(oidc::discovery::discovery))
+        .routes(routes!(oidc::authorize::authorize))
+        .routes(routes!(oidc::login::login, oidc::login::login_page))
+        .routes(routes!(oidc::consent::consent))
+        .routes(routes!(oidc::second_factor::second_factor))
         .routes(routes!(passkeys::passkey_login_options))
         .routes(routes!(passkeys::passkey_login))
         .routes(routes!(passkeys::passkey_enrol_options))
@@ -62,15 +64,15 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(account::end_session))
         .routes(routes!(account::end_all))
         .routes(routes!(account::withdraw_consent))
-        .routes(routes!(ecerts::account_share))
-        .routes(routes!(ecerts::account_pdf))
+        .routes(routes!(ecerts::account::account_share))
+        .routes(routes!(ecerts::account::account_pdf))
         .routes(routes!(account::change_password))
         .routes(routes!(account::prefs))
-        .routes(routes!(oidc::token))
-        .routes(routes!(oidc::pushed_request))
-        .routes(routes!(oidc::userinfo))
-        .routes(routes!(oidc::introspect))
-        .routes(routes!(oidc::revoke))
+        .routes(routes!(oidc::token::token))
+        .routes(routes!(oidc::par::pushed_request))
+        .routes(routes!(oidc::userinfo::userinfo))
+        .routes(routes!(oidc::introspect::introspect))
+        .routes(routes!(oidc::revoke::revoke))
         .routes(routes!(admin::create_department, admin::departments))
         .routes(routes!(admin::add_staff))
         .routes(routes!(admin::create_person))
@@ -89,29 +91,35 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(seals::jws))
         .routes(routes!(seals::pades))
         .routes(routes!(seals::set_image, seals::image))
-        .routes(routes!(verify::api))
+        .routes(routes!(document_verification::api))
         .routes((schemas, paths, verify_page))
         .routes(routes!(seals::usages))
-        .routes(routes!(ecerts::define_type))
-        .routes(routes!(ecerts::types))
-        .routes(routes!(ecerts::add_issuer))
-        .routes(routes!(ecerts::choose_seal))
-        .routes(routes!(ecerts::issue, ecerts::lookup))
-        .routes(routes!(ecerts::lookup_one))
-        .routes(routes!(ecerts::set_certificate_status))
-        .routes(routes!(ecerts::reissue))
-        .routes(routes!(ecerts::status_list))
-        .routes(routes!(ecerts::my_certificates))
-        .routes(routes!(ecerts::create_share, ecerts::shares))
-        .routes(routes!(ecerts::revoke_share))
-        .routes(routes!(ecerts::accesses))
-        .routes(routes!(ecerts::verify_certificate))
-        .routes(routes!(ecerts::share_page, ecerts::share_page_verify))
-        .routes(routes!(ecerts::submit_job))
-        .routes(routes!(ecerts::job))
-        .routes(routes!(ecerts::job_rows))
-        .routes(routes!(ecerts::my_certificate_pdf))
-        .routes(routes!(ecerts::status_page))
+        .routes(routes!(ecerts::catalogue::define_type))
+        .routes(routes!(ecerts::catalogue::types))
+        .routes(routes!(ecerts::catalogue::add_issuer))
+        .routes(routes!(ecerts::catalogue::choose_seal))
+        .routes(routes!(ecerts::issuance::issue, ecerts::lookup::lookup))
+        .routes(routes!(ecerts::lookup::lookup_one))
+        .routes(routes!(ecerts::lifecycle::set_certificate_status))
+        .routes(routes!(ecerts::lifecycle::reissue))
+        .routes(routes!(ecerts::status_lists::status_list))
+        .routes(routes!(ecerts::wallet::my_certificates))
+        .routes(routes!(
+            ecerts::wallet::create_share,
+            ecerts::wallet::shares
+        ))
+        .routes(routes!(ecerts::wallet::revoke_share))
+        .routes(routes!(ecerts::wallet::accesses))
+        .routes(routes!(ecerts::verification::verify_certificate))
+        .routes(routes!(
+            ecerts::verification::share_page,
+            ecerts::verification::share_page_verify
+        ))
+        .routes(routes!(ecerts::jobs::submit_job))
+        .routes(routes!(ecerts::jobs::job))
+        .routes(routes!(ecerts::jobs::job_rows))
+        .routes(routes!(ecerts::wallet::my_certificate_pdf))
+        .routes(routes!(ecerts::verification::status_page))
 }
 
 /// The complete OpenAPI document as JSON.
@@ -128,8 +136,14 @@ pub fn router(state: AppState) -> Router {
     let api = openapi::finish(api);
     routes
         .merge(docs::router(api))
-        .route("/static/tongban.css", axum::routing::get(oidc::stylesheet))
-        .route("/static/passkey.js", axum::routing::get(passkeys::script))
+        .route(
+            "/static/tongban.css",
+            axum::routing::get(assets::stylesheet),
+        )
+        .route(
+            "/static/passkey.js",
+            axum::routing::get(assets::passkey_script),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), timeout::layer))

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use crate::extract::PageForm;
 use axum::Form;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::views::{self, Notice};
 
 use super::account::{CsrfForm, form_session, render};
-use super::oidc::{LoginStep, complete_login, login_step};
+use super::oidc::login::{LoginStep, complete_login, login_step};
 use super::web::{self, FLOW_COOKIE, STRONG_LOGIN_NEEDED, cookie, store_page};
 
 fn options_response(options: impl serde::Serialize) -> Response {
@@ -305,15 +305,4 @@ pub async fn passkey_remove(
         Ok(false) => web::strong_login_needed(),
         Err(error) => store_page(error),
     }
-}
-
-/// The script that drives passkey ceremonies on the pages.
-pub async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../../assets/passkey.js"),
-    )
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use tongban_identity::sso::FlowTarget;
 
-use crate::middleware::page_prefs;
+use crate::request_scope;
 use crate::views::{self, ErrorPage, Prefs};
 
 pub(crate) const SESSION_COOKIE: &str = "__Host-tongban-session";
@@ -102,7 +102,7 @@ pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -
 pub(crate) fn store_page(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "sso store error");
     views::error(
-        page_prefs::current(),
+        request_scope::page_prefs(),
         StatusCode::SERVICE_UNAVAILABLE,
         ErrorPage::Unavailable,
     )
@@ -111,7 +111,7 @@ pub(crate) fn store_page(error: impl std::fmt::Display) -> Response {
 /// The page for a form whose CSRF token or flow is missing, foreign or expired.
 pub(crate) fn expired_form() -> Response {
     views::error(
-        page_prefs::current(),
+        request_scope::page_prefs(),
         StatusCode::FORBIDDEN,
         ErrorPage::FormExpired,
     )
@@ -123,7 +123,7 @@ pub(crate) const STRONG_LOGIN_NEEDED: &str = "sign in with a passkey or your aut
 /// The page for a password session that tried to change a strong credential.
 pub(crate) fn strong_login_needed() -> Response {
     no_store(views::error(
-        page_prefs::current(),
+        request_scope::page_prefs(),
         StatusCode::FORBIDDEN,
         ErrorPage::StrongLoginNeeded,
     ))

@@ -8,8 +8,8 @@ use tongban_core::time::Timestamp;
 
 use super::layout::{Shell, render, when};
 use super::login::Notice;
-use super::prefs::Prefs;
 use crate::i18n::Lang;
+use crate::prefs::Prefs;
 
 /// What the account page shows.
 pub struct AccountView<'a> {

@@ -7,12 +7,12 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
 use tongban_core::time::Timestamp;
-use tongban_ecert::verify::{PublicStatus, Report};
+use tongban_ecert::verification::{PublicStatus, Report};
 
 use super::account::{status_text, type_name};
 use super::layout::{Shell, render, when};
-use super::prefs::Prefs;
 use crate::i18n::Lang;
+use crate::prefs::Prefs;
 use crate::problem::{ApiError, ProblemType};
 
 struct Fact {

@@ -8,8 +8,8 @@ use tongban_identity::logout::LogoutError;
 use tongban_identity::sso::PageReason;
 
 use super::layout::{Shell, render};
-use super::prefs::Prefs;
 use crate::i18n::Lang;
+use crate::prefs::Prefs;
 
 /// Which error page, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use tongban_core::time::Timestamp;
 
-use super::prefs::Prefs;
 use crate::i18n::Lang;
+use crate::prefs::Prefs;
 
 /// A link of the page header that switches a preference and comes back.
 pub(crate) struct SwitchLink {

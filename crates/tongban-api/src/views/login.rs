@@ -7,8 +7,8 @@ use axum::response::Response;
 use tongban_identity::password::PasswordPolicyError;
 
 use super::layout::{Shell, render};
-use super::prefs::Prefs;
 use crate::i18n::Lang;
+use crate::prefs::Prefs;
 
 /// Messages a handler can ask a form page to show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

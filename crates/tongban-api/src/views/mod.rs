@@ -11,12 +11,12 @@ mod errors;
 mod layout;
 mod login;
 mod logout;
-mod prefs;
 mod seal_verification;
 
 #[cfg(test)]
 mod tests;
 
+pub use crate::prefs::{PREFS_COOKIE, Prefs};
 pub use account::{AccountView, account, recovery_codes, totp_setup};
 pub use certificate_verification::{
     Shared, certificate_report, certificate_status, refused, share_confirm, shared, sign_in_first,
@@ -24,8 +24,4 @@ pub use certificate_verification::{
 pub use errors::{ErrorPage, error};
 pub use login::{Notice, consent, login, second_factor};
 pub use logout::{logout_confirm, signed_out};
-pub use prefs::{PREFS_COOKIE, Prefs};
 pub use seal_verification::{VerifyError, verify_form, verify_report};
-
-/// The stylesheet of all pages (served at `/static/tongban.css`).
-pub const STYLESHEET: &str = include_str!("../../assets/tongban.css");

@@ -4,11 +4,11 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
-use tongban_seal::verify::{Indication, Report};
+use tongban_seal::validation::{Indication, Report};
 
 use super::layout::{Shell, render, when};
-use super::prefs::Prefs;
 use crate::i18n::Lang;
+use crate::prefs::Prefs;
 
 /// Why the verification page shows its form again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

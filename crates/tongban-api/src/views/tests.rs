@@ -11,7 +11,7 @@ use tongban_identity::logout::LogoutError;
 use tongban_identity::password::PasswordPolicyError;
 use tongban_identity::sso::PageReason;
 use tongban_identity::subjects::{DepartmentId, SubjectId};
-use tongban_seal::verify::{Finding, Indication, Revocation, SealInfo, SignatureReport};
+use tongban_seal::validation::{Finding, Indication, Revocation, SealInfo, SignatureReport};
 
 use super::*;
 use crate::i18n::{self, Lang};
@@ -63,7 +63,7 @@ fn certificate(v: &str) -> Certificate {
     }
 }
 
-fn seal_report(v: &str) -> tongban_seal::verify::Report {
+fn seal_report(v: &str) -> tongban_seal::validation::Report {
     let now = Timestamp::now();
     let signature = |indication, findings, (whole, only_signatures)| SignatureReport {
         format: "pades",
@@ -114,7 +114,7 @@ fn seal_report(v: &str) -> tongban_seal::verify::Report {
         Finding::LaterSignaturesOnly,
         Finding::LaterChanges,
     ];
-    tongban_seal::verify::Report {
+    tongban_seal::validation::Report {
         overall: Indication::TotalFailed,
         signatures: vec![
             signature(Indication::TotalPassed, Vec::new(), (true, false)),
@@ -128,10 +128,10 @@ fn seal_report(v: &str) -> tongban_seal::verify::Report {
     }
 }
 
-fn certificate_report_of(v: &str) -> tongban_ecert::verify::Report {
-    use tongban_ecert::verify::Finding as F;
+fn certificate_report_of(v: &str) -> tongban_ecert::verification::Report {
+    use tongban_ecert::verification::Finding as F;
     let now = Timestamp::now();
-    tongban_ecert::verify::Report {
+    tongban_ecert::verification::Report {
         valid: false,
         signature: true,
         chain: Ok(()),
@@ -301,7 +301,7 @@ async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, StatusCode, Str
             ),
         ),
     ];
-    let status = tongban_ecert::verify::PublicStatus {
+    let status = tongban_ecert::verification::PublicStatus {
         identifier: v.into(),
         type_name: (v.into(), v.into()),
         issuer: (v.into(), v.into()),

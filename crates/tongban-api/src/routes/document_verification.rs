@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use tongban_core::time::Timestamp;
-use tongban_seal::verify::{self, Input, Report, Revocation, SignatureReport};
+use tongban_seal::validation::{self, Input, Report, Revocation, SignatureReport};
 use utoipa::ToSchema;
 
 use crate::problem::{ApiError, Problem, ProblemType};
@@ -200,7 +200,7 @@ pub async fn api(
             if bytes.is_empty() {
                 return Err(invalid("pdf", "the body is empty"));
             }
-            verify::verify(&state.store, &state.pki, Input::Pdf(bytes)).await?
+            validation::verify(&state.store, &state.pki, Input::Pdf(bytes)).await?
         }
         "application/json" => {
             let body: DetachedBody = crate::extract::parse_json(&bytes)?;
@@ -214,7 +214,7 @@ pub async fn api(
                         (None, Some(digest)) => hex_digest(digest)?,
                         _ => return Err(invalid("file", "give exactly one of file and digest")),
                     };
-                    verify::verify(&state.store, &state.pki, Input::Cades { p7s: &p7s, digest })
+                    validation::verify(&state.store, &state.pki, Input::Cades { p7s: &p7s, digest })
                         .await?
                 }
                 (None, Some(jws)) => {
@@ -224,7 +224,7 @@ pub async fn api(
                             .as_deref()
                             .ok_or_else(|| invalid("payload", "required with jws"))?,
                     )?;
-                    verify::verify(
+                    validation::verify(
                         &state.store,
                         &state.pki,
                         Input::Jws {
@@ -291,7 +291,7 @@ pub async fn upload(
     let Some(document) = document.filter(|d| !d.is_empty()) else {
         return refuse(views::VerifyError::NoDocument);
     };
-    match verify::verify(&state.store, &state.pki, Input::Pdf(Vec::from(document))).await {
+    match validation::verify(&state.store, &state.pki, Input::Pdf(Vec::from(document))).await {
         Ok(report) => views::verify_report(prefs, &report),
         Err(tongban_seal::SealError::Invalid { .. }) => refuse(views::VerifyError::Unreadable),
         Err(error) => ApiError::from(error).into_response(),

@@ -11,13 +11,11 @@
 //!   scope `seal:use`.
 
 use sqlx::Row;
-use tongban_core::time::Timestamp;
-use tongban_identity::access::Caller;
+use tongban_identity::caller::Caller;
 use tongban_identity::subjects::{self, DepartmentId, Role, SubjectId};
 use tongban_store::Conn;
 
 use crate::error::SealError;
-use crate::registry::Seal;
 
 /// Scope for managing seals.
 pub const MANAGE_SCOPE: &str = "seal:manage";
@@ -113,7 +111,7 @@ pub async fn may_manage(
     actor: &Actor,
     department: DepartmentId,
 ) -> Result<(), SealError> {
-    if actor.has_scope(tongban_identity::access::ADMIN_SCOPE) {
+    if actor.has_scope(tongban_identity::caller::ADMIN_SCOPE) {
         return Ok(());
     }
     if !actor.has_scope(MANAGE_SCOPE) {
@@ -137,7 +135,7 @@ pub async fn may_view(
     actor: &Actor,
     department: DepartmentId,
 ) -> Result<(), SealError> {
-    if actor.has_scope(tongban_identity::access::ADMIN_SCOPE) {
+    if actor.has_scope(tongban_identity::caller::ADMIN_SCOPE) {
         return Ok(());
     }
     if !(actor.has_scope(MANAGE_SCOPE) || actor.has_scope(USE_SCOPE)) {
@@ -181,95 +179,4 @@ pub async fn client_department(
         None => None,
     };
     Ok(department.and_then(|d| d.parse().ok()))
-}
-
-/// Applying `seal` now, for `purpose`. Checks the scope, the department, the role,
-/// the grant (live, and with a purpose if it asks for one) and the seal's state.
-pub async fn may_use(
-    conn: &mut Conn,
-    actor: &Actor,
-    seal: &Seal,
-    purpose: Option<&str>,
-    now: Timestamp,
-) -> Result<(), SealError> {
-    if !actor.has_scope(USE_SCOPE) {
-        return Err(SealError::Denied(format!(
-            "this needs the scope {USE_SCOPE}"
-        )));
-    }
-    let (kind, grantee, client) = match actor {
-        Actor::Person { subject, acr, .. } => {
-            // A seal binds the department: a person applies it only after a
-            // phishing-resistant or two-factor login on a verified identity.
-            tongban_identity::assurance::require(acr.as_deref(), SEALING_LEVEL)
-                .map_err(|e| SealError::Denied(e.to_string()))?;
-            let roles = roles(conn, actor, seal.department_id).await?;
-            if !roles.contains(&Role::SealUser) {
-                return Err(SealError::Denied(
-                    "only the department's seal users apply its seals".into(),
-                ));
-            }
-            ("staff", subject.to_string(), None)
-        }
-        Actor::Client { client_id, .. } => ("client", client_id.clone(), Some(client_id.as_str())),
-    };
-    // The grant and, for a client system, its department, in one query: sealing asks
-    // this twice per document, once while the document arrives and once as it signs.
-    let row = sqlx::query(
-        "SELECT c.department_id, g.grantee_id AS granted, g.purpose_required, g.expires_at \
-         FROM (SELECT 1 AS one) AS one \
-         LEFT JOIN clients c ON c.id = $4 \
-         LEFT JOIN seal_grants g ON g.seal_id = $1 AND g.grantee_kind = $2 AND g.grantee_id = $3",
-    )
-    .bind(seal.id.to_string())
-    .bind(kind)
-    .bind(&grantee)
-    .bind(client)
-    .fetch_one(&mut *conn)
-    .await?;
-    if client.is_some() {
-        let department: Option<String> = row.try_get("department_id")?;
-        if department.and_then(|d| d.parse().ok()) != Some(seal.department_id) {
-            return Err(SealError::Denied(
-                "the client belongs to another department".into(),
-            ));
-        }
-    }
-    let granted: Option<String> = row.try_get("granted")?;
-    if granted.is_none() {
-        return Err(SealError::Denied(
-            "no grant of this seal to the caller".into(),
-        ));
-    }
-    let expires: Option<i64> = row.try_get("expires_at")?;
-    if expires.is_some_and(|e| e <= now.unix_millis()) {
-        return Err(SealError::Denied(
-            "the grant of this seal has expired".into(),
-        ));
-    }
-    let purpose_required: i64 = row.try_get("purpose_required")?;
-    if purpose_required != 0 && purpose.is_none_or(|p| p.trim().is_empty()) {
-        return Err(SealError::Invalid {
-            field: "purpose",
-            reason: "this grant requires a purpose".into(),
-        });
-    }
-    usable(seal, now)
-}
-
-/// Whether `seal` can sign at all at `now`: active and within its validity.
-pub fn usable(seal: &Seal, now: Timestamp) -> Result<(), SealError> {
-    match seal.status {
-        crate::registry::SealStatus::Active => {}
-        crate::registry::SealStatus::Suspended => {
-            return Err(SealError::Conflict("the seal is suspended"));
-        }
-        crate::registry::SealStatus::Revoked => {
-            return Err(SealError::Conflict("the seal is revoked"));
-        }
-    }
-    if seal.valid_until <= now {
-        return Err(SealError::Conflict("the seal has expired"));
-    }
-    Ok(())
 }

@@ -10,7 +10,7 @@
 //!   `ecert:lookup`, stating a purpose.
 
 use tongban_identity::subjects::{DepartmentId, Role};
-use tongban_seal::access::{self as seal_access, Actor};
+use tongban_seal::permissions::{self as seal_access, Actor};
 use tongban_store::Conn;
 
 use crate::error::EcertError;
@@ -25,7 +25,7 @@ pub const LOOKUP_SCOPE: &str = "ecert:lookup";
 pub const WALLET_SCOPE: &str = "ecert:wallet";
 /// The assurance level a person's login needs to issue: issuance signs with the
 /// department's seal, so it asks what sealing asks.
-pub const ISSUING_LEVEL: u8 = tongban_seal::access::SEALING_LEVEL;
+pub const ISSUING_LEVEL: u8 = tongban_seal::permissions::SEALING_LEVEL;
 
 fn needs(actor: &Actor, scope: &str) -> Result<(), EcertError> {
     if actor.has_scope(scope) {
@@ -41,7 +41,7 @@ pub async fn may_define(
     actor: &Actor,
     department: DepartmentId,
 ) -> Result<(), EcertError> {
-    if actor.has_scope(tongban_identity::access::ADMIN_SCOPE) {
+    if actor.has_scope(tongban_identity::caller::ADMIN_SCOPE) {
         return Ok(());
     }
     needs(actor, MANAGE_SCOPE)?;

@@ -1,0 +1,31 @@
+//! The pages' static files, carried inside the binary: the stylesheet and the script
+//! that drives passkey ceremonies (the only script; every form works without it).
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+/// The stylesheet of all pages.
+pub async fn stylesheet() -> impl IntoResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../assets/tongban.css"),
+    )
+}
+
+/// The script that drives passkey ceremonies on the pages.
+pub async fn passkey_script() -> impl IntoResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/passkey.js"),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}

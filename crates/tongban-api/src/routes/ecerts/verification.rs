@@ -1,0 +1,230 @@
+//! Verifying a certificate: over the API (a VC-JWT or a share), on the page a share link
+//! opens, and the public status page a printed certificate's QR code opens.
+
+use crate::extract::ApiJson;
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::net::SocketAddr;
+use tongban_core::time::Timestamp;
+use tongban_ecert::verification::{self, Presented, Report};
+use utoipa::ToSchema;
+
+use super::{identifier, invalid};
+
+/// What a verifier presents: exactly one of them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    /// A share's token or short code.
+    #[serde(default)]
+    share: Option<String>,
+    /// A VC-JWT.
+    #[serde(default)]
+    credential: Option<String>,
+}
+
+/// The checks of a verification.
+#[derive(Serialize, ToSchema)]
+pub struct ChecksBody {
+    /// The signature verifies with the credential's `x5c` certificate.
+    signature: bool,
+    /// The signing certificate chains to the platform root, unrevoked.
+    chain: bool,
+    /// Why the chain failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chain_detail: Option<String>,
+    /// Within its validity period.
+    validity: bool,
+    /// In force in the register and the status lists.
+    status: bool,
+}
+
+/// A certificate verification report.
+#[derive(Serialize, ToSchema)]
+pub struct CertificateReportBody {
+    /// Genuine and in force now.
+    valid: bool,
+    checks: ChecksBody,
+    /// `active`, `suspended`, `revoked`, `superseded`, `expired` or `unknown`.
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    type_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    type_name_zh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    type_name_en: Option<String>,
+    /// The issuing department's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+    /// The issuing department's USCC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_uscc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holder_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_until: Option<String>,
+    /// The face fields shown (a share shows only the fields it allows).
+    fields: Value,
+    /// The share presented.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share: Option<ShareSummaryBody>,
+    /// Plain-language findings.
+    messages: Vec<String>,
+}
+
+/// What a verifier learns of the share it used.
+#[derive(Serialize, ToSchema)]
+pub struct ShareSummaryBody {
+    audience: String,
+    purpose: String,
+    /// RFC 3339.
+    expires_at: String,
+}
+
+impl From<Report> for CertificateReportBody {
+    fn from(r: Report) -> Self {
+        let certificate = r.certificate.as_ref();
+        Self {
+            valid: r.valid,
+            checks: ChecksBody {
+                signature: r.signature,
+                chain: r.chain.is_ok(),
+                chain_detail: r.chain.clone().err(),
+                validity: r.in_validity,
+                status: r.status == "active",
+            },
+            status: r.status.clone(),
+            identifier: certificate.map(|c| c.identifier.clone()),
+            type_code: certificate.map(|c| c.type_code.clone()),
+            type_name_zh: certificate.map(|c| c.type_name_zh.clone()),
+            type_name_en: certificate.map(|c| c.type_name_en.clone()),
+            issuer: certificate.map(|c| c.issuer.1.clone()),
+            issuer_uscc: certificate.map(|c| c.issuer.0.clone()),
+            holder_name: certificate.map(|c| c.holder_name.clone()),
+            valid_from: certificate.map(|c| c.valid_from.to_rfc3339()),
+            valid_until: certificate.and_then(|c| c.valid_until.map(Timestamp::to_rfc3339)),
+            fields: r.fields,
+            share: r.share.map(|s| ShareSummaryBody {
+                audience: s.audience,
+                purpose: s.purpose,
+                expires_at: s.expires_at.to_rfc3339(),
+            }),
+            messages: r.findings.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+pub(crate) async fn run_verification(
+    state: &AppState,
+    presented: Presented<'_>,
+) -> Result<Report, ApiError> {
+    Ok(verification::verify(&state.store, &state.pki, presented, Timestamp::now()).await?)
+}
+
+/// Verifies a certificate from a share (token or short code) or a presented VC-JWT:
+/// signature, chain, status, validity, issuing department and the face fields the
+/// share allows. Public; throttled per client address. A share's use is counted and
+/// shown to the holder.
+#[utoipa::path(post, path = "/api/v1/certificates/verify", tag = "ecerts",
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "the report (also for a forged or revoked certificate: see `valid`)", body = CertificateReportBody),
+        (status = 403, description = "the share expired, was revoked or is used up", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such share", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "neither or both of share and credential", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many verifications from this address", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn verify_certificate(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> Result<axum::Json<CertificateReportBody>, ApiError> {
+    crate::routes::document_verification::throttle(&state, peer, &headers)?;
+    let presented = match (&body.share, &body.credential) {
+        (Some(share), None) => Presented::Share(share),
+        (None, Some(jwt)) => Presented::Credential(jwt),
+        _ => return Err(invalid("share", "give exactly one of share and credential")),
+    };
+    let report = run_verification(&state, presented).await?;
+    Ok(axum::Json(report.into()))
+}
+
+/// The page a share link or QR code opens: a button that verifies (so a link preview
+/// does not spend a single-use share).
+#[utoipa::path(get, path = "/verify/c/{token}", tag = "ecerts",
+    params(("token" = String, Path, description = "share token")),
+    responses((status = 200, description = "the page", content_type = "text/html")))]
+pub async fn share_page(headers: HeaderMap, Path(token): Path<String>) -> Response {
+    crate::views::share_confirm(crate::routes::web::prefs(&headers, None), &token)
+}
+
+/// Verifies the share of the page and shows the report for people.
+#[utoipa::path(post, path = "/verify/c/{token}", tag = "ecerts",
+    params(("token" = String, Path, description = "share token")),
+    responses(
+        (status = 200, description = "the report page", content_type = "text/html"),
+        (status = 403, description = "the share expired, was revoked or is used up", content_type = "text/html"),
+        (status = 404, description = "no such share", content_type = "text/html"),
+        (status = 429, description = "too many verifications from this address", content_type = "text/html"),
+    ))]
+pub async fn share_page_verify(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let prefs = crate::routes::web::prefs(&headers, None);
+    let refused =
+        |error: ApiError| crate::views::refused(prefs, &format!("/verify/c/{token}"), &error);
+    if let Err(error) = crate::routes::document_verification::throttle(&state, peer, &headers) {
+        return refused(error);
+    }
+    match run_verification(&state, Presented::Share(&token)).await {
+        Ok(report) => crate::views::certificate_report(prefs, &token, &report),
+        Err(error) => refused(error),
+    }
+}
+
+/// The public status page a printed certificate's QR code opens: in force or not, type
+/// and issuing department; never the holder or the face fields. Throttled.
+#[utoipa::path(get, path = "/verify/i/{identifier}", tag = "ecerts",
+    params(("identifier" = String, Path, description = "GB/T 36904 identifier")),
+    responses(
+        (status = 200, description = "the status page", content_type = "text/html"),
+        (status = 400, description = "not an identifier, or a wrong check character", content_type = "text/html"),
+        (status = 404, description = "no such certificate", content_type = "text/html"),
+        (status = 429, description = "too many verifications from this address (`Retry-After`)", content_type = "text/html"),
+    ))]
+pub async fn status_page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(text): Path<String>,
+) -> Response {
+    let prefs = crate::routes::web::prefs(&headers, None);
+    let refused =
+        |error: ApiError| crate::views::refused(prefs, &format!("/verify/i/{text}"), &error);
+    if let Err(error) = crate::routes::document_verification::throttle(&state, peer, &headers) {
+        return refused(error);
+    }
+    let found = async {
+        let id = identifier(&text)?;
+        let mut conn = state.store.conn().await?;
+        Ok::<_, ApiError>(verification::public_status(&mut conn, &id, Timestamp::now()).await?)
+    }
+    .await;
+    match found {
+        Ok(status) => crate::views::certificate_status(prefs, &status),
+        Err(error) => refused(error),
+    }
+}

@@ -1,0 +1,208 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! client_secret_basic/post and private_key_jwt (RFC 7523), or none for public clients.
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Deserialize;
+use tongban_core::time::Timestamp;
+use tongban_identity::client_auth;
+use tongban_identity::clients::{self, Client};
+
+use super::{internal, oauth_error};
+
+/// Client authentication fields of a form (RFC 6749 §2.3.1, RFC 7523 §2.2).
+#[derive(Deserialize, Default)]
+pub struct ClientAuthForm {
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret: Option<String>,
+    pub(super) client_assertion_type: Option<String>,
+    pub(super) client_assertion: Option<String>,
+}
+
+/// client_secret_basic (RFC 6749 §2.3.1: both parts form-urlencoded).
+pub(super) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| -> Option<String> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+            .ok()?
+            .pop()
+            .map(|(_, v)| v)
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// How a caller identified itself.
+pub(super) enum Presented {
+    /// client_secret_basic or client_secret_post.
+    Secret(String, String),
+    /// A public client: its id alone.
+    IdOnly(String),
+    /// private_key_jwt.
+    Assertion(String, Option<String>),
+}
+
+/// What the caller presented: HTTP Basic, a client assertion, or form fields.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP answer, returned at once"
+)]
+pub(super) fn presented(headers: &HeaderMap, form: &ClientAuthForm) -> Result<Presented, Response> {
+    if let Some((id, secret)) = basic_credentials(headers) {
+        return Ok(Presented::Secret(id, secret));
+    }
+    match (&form.client_assertion_type, &form.client_assertion) {
+        (Some(kind), Some(assertion)) if kind == client_auth::ASSERTION_TYPE => {
+            return Ok(Presented::Assertion(
+                assertion.clone(),
+                form.client_id.clone(),
+            ));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unsupported client_assertion_type",
+            ));
+        }
+    }
+    match (&form.client_id, &form.client_secret) {
+        (Some(id), Some(secret)) => Ok(Presented::Secret(id.clone(), secret.clone())),
+        (Some(id), None) => Ok(Presented::IdOnly(id.clone())),
+        (None, _) => Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication is required",
+        )),
+    }
+}
+
+/// Checks a looked-up client against the presented secret (none for public clients).
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the HTTP answer, returned at once"
+)]
+pub(super) fn check_client(
+    found: Result<Option<Client>, clients::ClientError>,
+    secret: Option<&str>,
+) -> Result<Client, Response> {
+    let client = match found {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client",
+            ));
+        }
+        Err(error) => return Err(internal(error)),
+    };
+    let authenticated = match (secret, client.confidential) {
+        (Some(secret), true) => client.secret_matches(secret),
+        (None, false) => true,
+        _ => false,
+    };
+    if authenticated {
+        Ok(client)
+    } else {
+        Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        ))
+    }
+}
+
+/// Checks a client assertion for a call to `endpoint` (`/token`, `/introspect`, …).
+pub(super) async fn check_assertion(
+    state: &AppState,
+    conn: &mut tongban_store::Conn,
+    assertion: &str,
+    client_id: Option<&str>,
+    endpoint: &str,
+) -> Result<Client, Response> {
+    let issuer = state.tokens.issuer();
+    let endpoint_url = format!("{issuer}{endpoint}");
+    let audiences = [issuer, endpoint_url.as_str()];
+    match client_auth::authenticate(conn, assertion, client_id, &audiences, Timestamp::now()).await
+    {
+        Ok(client) => Ok(client),
+        Err(client_auth::AssertionError::Invalid(why)) => Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &why,
+        )),
+        Err(client_auth::AssertionError::Store(error)) => {
+            Err(ApiError::from(error).into_response())
+        }
+    }
+}
+
+/// Authenticates the calling client of `endpoint`. Call it before taking a connection
+/// or opening a transaction: a cache miss and an assertion's jti each take their own
+/// connection, and holding one while waiting for another starves the pool.
+pub(super) async fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &ClientAuthForm,
+    endpoint: &str,
+) -> Result<Client, Response> {
+    // Secrets are checked against the 5-second client cache.
+    match presented(headers, form)? {
+        Presented::Secret(id, secret) => check_client(state.clients.find(&id).await, Some(&secret)),
+        Presented::IdOnly(id) => check_client(state.clients.find(&id).await, None),
+        Presented::Assertion(assertion, id) => match state.store.conn().await {
+            Ok(mut conn) => {
+                check_assertion(state, &mut conn, &assertion, id.as_deref(), endpoint).await
+            }
+            Err(error) => Err(ApiError::from(error).into_response()),
+        },
+    }
+}
+
+/// A token to introspect or revoke, and the caller's credentials.
+#[derive(Deserialize)]
+pub struct TokenOnlyForm {
+    token: Option<String>,
+    #[serde(rename = "token_type_hint")]
+    _hint: Option<String>,
+    #[serde(flatten)]
+    auth: ClientAuthForm,
+}
+
+/// Authenticates the caller of /introspect or /revoke (only confidential clients when
+/// `confidential_only`) and returns it with the token it names.
+pub(super) async fn token_request<'f>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &'f TokenOnlyForm,
+    endpoint: &str,
+) -> Result<(Client, &'f str), Response> {
+    let client = authenticate_client(state, headers, &form.auth, endpoint).await?;
+    let confidential_only = endpoint == "/introspect";
+    if confidential_only && !client.confidential {
+        return Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "introspection is for confidential clients",
+        ));
+    }
+    let token = form.token.as_deref().map(str::trim);
+    let token = token.ok_or_else(|| {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        )
+    })?;
+    Ok((client, token))
+}
