@@ -5,6 +5,8 @@ site = Tongban government sign-in
 large-text = Large text
 standard-text = Standard text
 
+# Between a label and its value.
+colon = {": "}
 ## Login
 sign-in = Sign in
 identifier = ID number, e-mail or staff number

@@ -6,6 +6,8 @@ site = 通办 政务服务统一身份认证
 large-text = 大字版
 standard-text = 标准字号
 
+# Between a label and its value.
+colon = ：
 ## Login
 sign-in = 登录
 identifier = 身份证号、电子邮箱或工号

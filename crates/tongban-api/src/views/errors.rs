@@ -56,7 +56,7 @@ pub fn error(prefs: Prefs, status: StatusCode, which: ErrorPage) -> Response {
     let (title, detail, back_to_service) = which.texts();
     let page = ErrorTemplate {
         l: prefs.lang,
-        shell: Shell::new(prefs, "/", title),
+        shell: Shell::new(prefs, "/account", title),
         detail,
         back_to_service,
     };
