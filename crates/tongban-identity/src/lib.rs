@@ -13,6 +13,7 @@
 pub mod account;
 pub mod admin;
 pub mod assurance;
+pub mod authorization;
 pub mod backchannel;
 pub mod caller;
 pub mod client_auth;

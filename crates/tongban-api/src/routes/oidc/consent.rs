@@ -11,7 +11,7 @@ use tongban_core::time::Timestamp;
 use tongban_identity::consent;
 use tongban_identity::sso::{self, FlowTarget, SsoError};
 
-use super::authorize::code_redirect;
+use super::authorize::answer;
 use super::redirect_error;
 
 /// The consent form's fields.
@@ -67,7 +67,8 @@ pub async fn consent(
         if let Err(error) = consent::grant(&mut tx, session.subject, &request, now).await {
             return store_page(error);
         }
-        code_redirect(&state, &request, &session, now)
+        let outcome = super::authorize::authorization(&state).code(request, &session, now);
+        answer(&state, |_| crate::request_scope::page_prefs(), outcome)
     } else {
         redirect_error(
             &state,

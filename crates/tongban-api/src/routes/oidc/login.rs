@@ -16,8 +16,9 @@ use tongban_identity::identity_registry;
 use tongban_identity::sso::{self, FlowTarget, SsoError};
 use tongban_identity::{passkeys, totp};
 
-use super::authorize::{code_redirect, consent_page};
+use super::authorize::answer;
 use super::redirect_error;
+use tongban_identity::authorization;
 
 /// Shows the form of the current login flow again (after a language or text-size
 /// switch): the login form, or the consent page once signed in.
@@ -49,7 +50,11 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         && let Some(token) = cookie(&headers, SESSION_COOKIE)
     {
         match sso::session_from_cookie(&mut conn, &token, now).await {
-            Ok(Some(_)) => return consent_page(&mut conn, request, &csrf, prefs).await,
+            Ok(Some(_)) => {
+                let outcome =
+                    authorization::consent_page(&mut conn, request.clone(), csrf, None).await;
+                return answer(&state, |_| prefs, outcome);
+            }
             Ok(None) => {}
             Err(error) => return store_page(error),
         }
@@ -276,9 +281,15 @@ pub(crate) async fn complete_login(
             request.state.as_deref(),
         ),
         FlowTarget::Authorize(request) if needs_consent => {
-            consent_page(&mut tx, request, csrf, prefs).await
+            let outcome =
+                authorization::consent_page(&mut tx, request.clone(), csrf.to_owned(), None).await;
+            answer(state, |_| prefs, outcome)
         }
-        FlowTarget::Authorize(request) => code_redirect(state, request, &session, now),
+        FlowTarget::Authorize(request) => {
+            let outcome =
+                super::authorize::authorization(state).code(request.clone(), &session, now);
+            answer(state, |_| prefs, outcome)
+        }
         FlowTarget::Account => web::see_other("/account"),
     };
     if let Err(error) = tx.commit().await {
