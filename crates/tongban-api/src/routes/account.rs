@@ -3,7 +3,8 @@
 
 use std::net::SocketAddr;
 
-use crate::extract::{PageForm, PageQuery};
+use crate::extract::PageQuery;
+use crate::routes::session_form::{CsrfProtected, SessionForm};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -161,12 +162,24 @@ pub struct CsrfForm {
     pub(super) csrf_token: String,
 }
 
+impl CsrfProtected for CsrfForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// A form naming one session.
 #[derive(Deserialize)]
 pub struct EndSessionForm {
     #[serde(default)]
     csrf_token: String,
     session_id: String,
+}
+
+impl CsrfProtected for EndSessionForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
 }
 
 /// Ends one of the person's other sessions (and its refresh tokens).
@@ -179,14 +192,13 @@ pub struct EndSessionForm {
     ))]
 pub async fn end_session(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PageForm(form): PageForm<EndSessionForm>,
+    SessionForm {
+        session,
+        cookie: _,
+        form,
+    }: SessionForm<EndSessionForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let ended = async {
         let mut tx = state.store.begin().await?;
         sso::end_session(&mut tx, session.subject, &form.session_id, now).await?;
@@ -219,14 +231,9 @@ fn signed_out() -> Response {
     ))]
 pub async fn end_all(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PageForm(form): PageForm<CsrfForm>,
+    SessionForm { session, .. }: SessionForm<CsrfForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let ended = async {
         let mut tx = state.store.begin().await?;
         sso::end_all_sessions(&mut tx, session.subject, now).await?;
@@ -247,6 +254,12 @@ pub struct WithdrawForm {
     client_id: String,
 }
 
+impl CsrfProtected for WithdrawForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// Withdraws a consent; the client's refresh tokens for this person are revoked.
 #[utoipa::path(post, path = "/account/consents/withdraw", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, client_id"),
@@ -257,14 +270,13 @@ pub struct WithdrawForm {
     ))]
 pub async fn withdraw_consent(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PageForm(form): PageForm<WithdrawForm>,
+    SessionForm {
+        session,
+        cookie: _,
+        form,
+    }: SessionForm<WithdrawForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let withdrawn = async {
         let mut tx = state.store.begin().await?;
         consent::withdraw(&mut tx, session.subject, &form.client_id, now).await?;
@@ -287,6 +299,12 @@ pub struct PasswordForm {
     confirm_password: String,
 }
 
+impl CsrfProtected for PasswordForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// Changes the password (the current one is asked again); other sessions end.
 #[utoipa::path(post, path = "/account/password", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, current_password, new_password, confirm_password"),
@@ -302,14 +320,14 @@ pub async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    PageForm(form): PageForm<PasswordForm>,
+    SessionForm {
+        session,
+        cookie: token,
+        form,
+    }: SessionForm<PasswordForm>,
 ) -> Response {
     let now = Timestamp::now();
     let prefs = web::prefs(&headers, None);
-    let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let change = PasswordChange {
         current: &form.current_password,
         new: &form.new_password,
@@ -355,13 +373,13 @@ pub async fn change_password(
 pub async fn totp_enrol(
     State(state): State<AppState>,
     headers: HeaderMap,
-    PageForm(form): PageForm<CsrfForm>,
+    SessionForm {
+        session,
+        cookie: token,
+        ..
+    }: SessionForm<CsrfForm>,
 ) -> Response {
     let now = Timestamp::now();
-    let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let allowed = match state.store.conn().await {
         Ok(mut conn) => {
             tongban_identity::passkeys::may_manage_credentials(&mut conn, &session).await
@@ -402,6 +420,12 @@ pub struct CodeForm {
     code: String,
 }
 
+impl CsrfProtected for CodeForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// Confirms the authenticator with a code from it; shows the recovery codes once.
 #[utoipa::path(post, path = "/account/totp/confirm", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, code"),
@@ -414,14 +438,14 @@ pub struct CodeForm {
 pub async fn totp_confirm(
     State(state): State<AppState>,
     headers: HeaderMap,
-    PageForm(form): PageForm<CodeForm>,
+    SessionForm {
+        session,
+        cookie: token,
+        form,
+    }: SessionForm<CodeForm>,
 ) -> Response {
     let now = Timestamp::now();
     let prefs = web::prefs(&headers, None);
-    let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let confirmed = async {
         let mut tx = state.store.begin().await.map_err(totp::TotpError::from)?;
         let result = totp::confirm(&mut tx, &state.totp, session.subject, &form.code, now).await;

@@ -13,6 +13,7 @@ mod passkeys;
 mod pki;
 mod reports;
 mod seals;
+mod session_form;
 mod system;
 mod web;
 

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use crate::extract::PageForm;
+use crate::routes::session_form::{CsrfProtected, SessionForm};
 use axum::Form;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -72,6 +73,12 @@ pub struct PasskeyForm {
     /// A name for a new passkey.
     #[serde(default)]
     name: String,
+}
+
+impl CsrfProtected for PasskeyForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
 }
 
 /// Usernameless login: verifies the passkey's assertion and starts the session
@@ -223,14 +230,14 @@ pub async fn passkey_enrol_options(
 pub async fn passkey_enrol(
     State(state): State<AppState>,
     headers: HeaderMap,
-    PageForm(form): PageForm<PasskeyForm>,
+    SessionForm {
+        session,
+        cookie: token,
+        form,
+    }: SessionForm<PasskeyForm>,
 ) -> Response {
     let now = Timestamp::now();
     let prefs = web::prefs(&headers, None);
-    let (session, token) = match form_session(&state, &headers, &form.csrf_token, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let registered = async {
         let credential: Attestation = serde_json::from_str(&form.credential)
             .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
@@ -274,6 +281,12 @@ pub struct RemoveForm {
     credential_id: String,
 }
 
+impl CsrfProtected for RemoveForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// Removes one of the person's passkeys.
 #[utoipa::path(post, path = "/account/passkeys/remove", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, credential_id"),
@@ -284,14 +297,12 @@ pub struct RemoveForm {
     ))]
 pub async fn passkey_remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PageForm(form): PageForm<RemoveForm>,
+    SessionForm {
+        session,
+        cookie: _,
+        form,
+    }: SessionForm<RemoveForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let (session, _) = match form_session(&state, &headers, &form.csrf_token, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let removed = async {
         let mut conn = state.store.conn().await?;
         if !passkeys::may_manage_credentials(&mut conn, &session).await? {

@@ -1,8 +1,8 @@
 //! The holder's certificate forms on the account page: share one, download its sealed
 //! PDF.
 
-use crate::extract::PageForm;
 use crate::problem::ApiError;
+use crate::routes::session_form::{CsrfProtected, SessionForm};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -27,6 +27,12 @@ pub struct AccountShareForm {
     single_use: Option<String>,
 }
 
+impl CsrfProtected for AccountShareForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// Shares one of the signed-in person's certificates (all its face fields) from the
 /// account page, and shows the link, QR code and short code to pass on.
 #[utoipa::path(post, path = "/account/certificates/share", tag = "account",
@@ -42,15 +48,10 @@ pub struct AccountShareForm {
 pub async fn account_share(
     State(state): State<AppState>,
     headers: HeaderMap,
-    PageForm(form): PageForm<AccountShareForm>,
+    SessionForm { session, form, .. }: SessionForm<AccountShareForm>,
 ) -> Response {
     let now = Timestamp::now();
     let prefs = crate::routes::web::prefs(&headers, None);
-    let (session, _) =
-        match crate::routes::account::form_session(&state, &headers, &form.csrf_token, now).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
     let new = NewShare {
         audience: form.audience,
         purpose: form.purpose,
