@@ -8,6 +8,10 @@
 //! Nothing is repaired: a cross-reference table that points at the wrong bytes makes
 //! the document unreadable, since an incremental update must chain to the table the
 //! document has.
+//!
+//! The file is long because it is one parser: the tokenizer, objects, both kinds of
+//! cross-reference section and object streams read each other's state, and splitting
+//! them would only spread one grammar over several files.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};

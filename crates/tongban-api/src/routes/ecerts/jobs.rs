@@ -14,6 +14,7 @@ use tongban_core::time::Timestamp;
 use tongban_ecert::catalogue::{self};
 use tongban_ecert::register::{HolderRef, NewCertificate};
 use tongban_ecert::{batch, idempotency};
+use tongban_identity::subjects::DepartmentId;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{HolderBody, acting_for, actor, idempotency_key, invalid};
@@ -119,39 +120,8 @@ pub async fn submit_job(
             .await?;
     let now = Timestamp::now();
     let mut tx = state.store.begin().await?;
-    let (type_code, department, rows) = match content_type.as_str() {
-        "application/json" => {
-            let parsed: BatchBody = parse_json(&bytes)?;
-            let department = acting_for(parsed.department_id.as_deref())?;
-            let rows = parsed
-                .rows
-                .into_iter()
-                .map(|r| NewCertificate {
-                    holder: HolderRef {
-                        id_number: r.holder.id_number,
-                        name: r.holder.name,
-                    },
-                    face: r.face,
-                })
-                .collect();
-            (parsed.type_code, department, rows)
-        }
-        "text/csv" => {
-            let code = query
-                .type_code
-                .ok_or_else(|| invalid("type", "a CSV batch names its type in the query"))?;
-            let text = std::str::from_utf8(&bytes).map_err(|_| invalid("csv", "must be UTF-8"))?;
-            let schema = catalogue::by_code(&mut tx, &code).await?.face_schema;
-            let department = acting_for(query.department_id.as_deref())?;
-            (code, department, batch::rows_from_csv(&schema, text)?)
-        }
-        _ => {
-            return Err(ApiError::new(
-                ProblemType::UnsupportedMediaType,
-                "expected application/json or text/csv",
-            ));
-        }
-    };
+    let (type_code, department, rows) =
+        batch_request(&mut tx, &content_type, query, &bytes).await?;
     // The type and department are part of the request (a CSV names them in the query).
     let department_text = department.map(|d| d.to_string()).unwrap_or_default();
     let hash = idempotency::request_hash(
@@ -183,15 +153,62 @@ pub async fn submit_job(
             answer
         }
     };
+    Ok(accepted(answer))
+}
+/// A batch's type, issuing department and rows, from a JSON body or from a CSV body
+/// with the type (and department) in the query.
+async fn batch_request(
+    tx: &mut tongban_store::Conn,
+    content_type: &str,
+    query: BatchQuery,
+    bytes: &[u8],
+) -> Result<(String, Option<DepartmentId>, Vec<NewCertificate>), ApiError> {
+    Ok(match content_type {
+        "application/json" => {
+            let parsed: BatchBody = parse_json(bytes)?;
+            let department = acting_for(parsed.department_id.as_deref())?;
+            let rows = parsed
+                .rows
+                .into_iter()
+                .map(|r| NewCertificate {
+                    holder: HolderRef {
+                        id_number: r.holder.id_number,
+                        name: r.holder.name,
+                    },
+                    face: r.face,
+                })
+                .collect();
+            (parsed.type_code, department, rows)
+        }
+        "text/csv" => {
+            let code = query
+                .type_code
+                .ok_or_else(|| invalid("type", "a CSV batch names its type in the query"))?;
+            let text = std::str::from_utf8(bytes).map_err(|_| invalid("csv", "must be UTF-8"))?;
+            let schema = catalogue::by_code(tx, &code).await?.face_schema;
+            let department = acting_for(query.department_id.as_deref())?;
+            (code, department, batch::rows_from_csv(&schema, text)?)
+        }
+        _ => {
+            return Err(ApiError::new(
+                ProblemType::UnsupportedMediaType,
+                "expected application/json or text/csv",
+            ));
+        }
+    })
+}
+
+/// 202 with the job and its `Location`.
+fn accepted(job: serde_json::Value) -> Response {
     let location = format!(
         "/api/v1/certificate-jobs/{}",
-        answer["id"].as_str().unwrap_or_default()
+        job["id"].as_str().unwrap_or_default()
     );
-    let mut response = (StatusCode::ACCEPTED, axum::Json(answer)).into_response();
+    let mut response = (StatusCode::ACCEPTED, axum::Json(job)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    Ok(response)
+    response
 }
 
 /// A batch job's progress.
