@@ -1,0 +1,199 @@
+//! Validation reports for sealed documents: PDF (PAdES), detached CMS (CAdES) with the
+//! file or its digest, and detached JWS with its payload. For each signature: which
+//! seal and department, the claimed signing time and the time-stamp's, integrity, the
+//! chain to our root, revocation at the time-stamp, what the signature covers; and an
+//! indication per ETSI EN 319 102-1 (TOTAL-PASSED, TOTAL-FAILED, INDETERMINATE with a
+//! sub-indication), plus an overall one. The report's types are here; one file per
+//! format, one for the signer's certificate, one for the findings.
+
+mod cades;
+mod certificate;
+mod findings;
+mod jws;
+mod pades;
+mod revisions;
+
+pub use findings::Finding;
+
+use crate::error::SealError;
+use tongban_core::time::Timestamp;
+use tongban_crypto::pki::Pki;
+use tongban_store::Store;
+
+use cades::verify_cms;
+use jws::verify_jws;
+use pades::verify_pdf;
+
+/// ETSI EN 319 102-1 §5.1.3 main indications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Indication {
+    /// Every check passed.
+    TotalPassed,
+    /// A check failed for good (the document changed, the signature is forged, the
+    /// certificate was revoked before the signature existed).
+    TotalFailed,
+    /// Not enough to decide (no trusted chain, revoked with no proof of time).
+    Indeterminate,
+}
+
+impl Indication {
+    /// As ETSI writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TotalPassed => "TOTAL-PASSED",
+            Self::TotalFailed => "TOTAL-FAILED",
+            Self::Indeterminate => "INDETERMINATE",
+        }
+    }
+}
+
+/// The seal a signature was made with, when it is one of ours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealInfo {
+    /// Seal code.
+    pub code: String,
+    /// Seal name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Department name.
+    pub department: String,
+    /// Department USCC.
+    pub department_uscc: String,
+}
+
+/// Revocation status of the signing certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// Not revoked.
+    Good,
+    /// Revoked at this time, after the time-stamp: the signature stands, with a warning.
+    RevokedAfter(Timestamp),
+    /// Revoked at this time, before the signature's proof of existence.
+    Revoked(Timestamp),
+    /// Could not be established.
+    Unknown,
+}
+
+/// One signature's report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignatureReport {
+    /// `pades`, `cades` or `jws`.
+    pub format: &'static str,
+    /// PDF signature field name.
+    pub field: Option<String>,
+    /// Signing certificate subject.
+    pub signer: Option<String>,
+    /// Our seal, if the certificate is one of ours.
+    pub seal: Option<SealInfo>,
+    /// Claimed signing time (/M, signingTime or sigT): stated, not proven.
+    pub claimed_signing_time: Option<Timestamp>,
+    /// Time of a valid signature time-stamp: proof the signature existed then.
+    pub timestamp_time: Option<Timestamp>,
+    /// The signed content matches and the signature value verifies.
+    pub integrity: bool,
+    /// The certificate chains to our root and was valid at the validation time.
+    pub trusted: bool,
+    /// Revocation status.
+    pub revocation: Revocation,
+    /// PDF: the signature covers the whole file.
+    pub covers_whole_document: Option<bool>,
+    /// PDF: what came after it is only later signed revisions.
+    pub later_changes_only_signatures: Option<bool>,
+    /// Main indication.
+    pub indication: Indication,
+    /// Sub-indication (ETSI EN 319 102-1 §5.1.3).
+    pub sub_indication: Option<&'static str>,
+    /// Warnings and reasons, typed: pages take their words from the message
+    /// catalogues, the API its English sentences from `Display`.
+    pub findings: Vec<Finding>,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// The worst indication of all signatures (INDETERMINATE without signatures).
+    pub overall: Indication,
+    /// Each signature.
+    pub signatures: Vec<SignatureReport>,
+}
+
+/// What to verify.
+pub enum Input<'a> {
+    /// A PDF with embedded signatures.
+    Pdf(Vec<u8>),
+    /// A detached CMS signature and the SHA-256 of the signed file.
+    Cades {
+        /// The `.p7s` (DER).
+        p7s: &'a [u8],
+        /// SHA-256 of the file.
+        digest: [u8; 32],
+    },
+    /// A detached JWS and its payload.
+    Jws {
+        /// Compact serialization with an empty payload part.
+        jws: &'a str,
+        /// The payload.
+        payload: &'a [u8],
+    },
+}
+
+impl SignatureReport {
+    fn new(format: &'static str) -> Self {
+        Self {
+            format,
+            field: None,
+            signer: None,
+            seal: None,
+            claimed_signing_time: None,
+            timestamp_time: None,
+            integrity: false,
+            trusted: false,
+            revocation: Revocation::Unknown,
+            covers_whole_document: None,
+            later_changes_only_signatures: None,
+            indication: Indication::Indeterminate,
+            sub_indication: None,
+            findings: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, indication: Indication, sub: &'static str, finding: Finding) {
+        // The first decisive finding stands; later ones only add findings.
+        if self.sub_indication.is_none() {
+            self.indication = indication;
+            self.sub_indication = Some(sub);
+        }
+        self.findings.push(finding);
+    }
+}
+
+/// Verifies `input` and reports on every signature.
+pub async fn verify(store: &Store, pki: &Pki, input: Input<'_>) -> Result<Report, SealError> {
+    let signatures = match input {
+        Input::Pdf(pdf) => verify_pdf(store, pki, pdf).await?,
+        Input::Cades { p7s, digest } => {
+            vec![verify_cms(store, pki, "cades", p7s, &digest, None).await?]
+        }
+        Input::Jws { jws, payload } => vec![verify_jws(store, pki, jws, payload).await?],
+    };
+    let overall = if signatures.is_empty() {
+        Indication::Indeterminate
+    } else if signatures
+        .iter()
+        .any(|s| s.indication == Indication::TotalFailed)
+    {
+        Indication::TotalFailed
+    } else if signatures
+        .iter()
+        .all(|s| s.indication == Indication::TotalPassed)
+    {
+        Indication::TotalPassed
+    } else {
+        Indication::Indeterminate
+    };
+    Ok(Report {
+        overall,
+        signatures,
+    })
+}

@@ -1,0 +1,331 @@
+//! PDF signatures (PAdES): the signature fields, the byte ranges, each revision after a
+//! signature (it may only add a signature), and what each signature covers.
+
+use crate::error::SealError;
+use crate::pdf::Reader;
+use tongban_core::time::Timestamp;
+use tongban_crypto::pki::Pki;
+use tongban_store::Store;
+
+use super::cades::verify_cms;
+use super::findings::Finding;
+use super::revisions::{Revision, only_adds_a_signature, revision_markers};
+use super::{Indication, SignatureReport};
+
+/// The DER value at the start of `bytes` (a /Contents string is padded with zeros).
+pub(super) fn der_prefix(bytes: &[u8]) -> Option<&[u8]> {
+    if bytes.first() != Some(&0x30) {
+        return None;
+    }
+    let first = *bytes.get(1)?;
+    let (header, length) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let mut length = 0usize;
+        for i in 0..count {
+            length = (length << 8) | usize::from(*bytes.get(2 + i)?);
+        }
+        (2 + count, length)
+    };
+    bytes.get(..header.checked_add(length)?)
+}
+
+pub(super) struct PdfSignature {
+    field: Option<String>,
+    range: [usize; 4],
+    contents: Vec<u8>,
+    claimed: Option<Timestamp>,
+    /// Where the signature dictionary's object lies in the file (from `obj` to
+    /// `endobj`), per the cross-reference table that lopdf followed.
+    object_span: Option<(usize, usize)>,
+}
+
+/// At most this many signatures are examined in one PDF.
+pub const MAX_SIGNATURES: usize = 50;
+
+pub(super) fn pdf_time(object: &lopdf::Object) -> Option<Timestamp> {
+    let text = match object {
+        lopdf::Object::String(bytes, _) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => return None,
+    };
+    let digits = text.strip_prefix("D:")?;
+    let part = |from: usize, len: usize| digits.get(from..from + len)?.parse::<u32>().ok();
+    let date = time::Date::from_calendar_date(
+        i32::try_from(part(0, 4)?).ok()?,
+        time::Month::try_from(u8::try_from(part(4, 2)?).ok()?).ok()?,
+        u8::try_from(part(6, 2)?).ok()?,
+    )
+    .ok()?;
+    let clock = time::Time::from_hms(
+        u8::try_from(part(8, 2).unwrap_or(0)).ok()?,
+        u8::try_from(part(10, 2).unwrap_or(0)).ok()?,
+        u8::try_from(part(12, 2).unwrap_or(0)).ok()?,
+    )
+    .ok()?;
+    Some(Timestamp::from(date.with_time(clock).assume_utc()))
+}
+
+/// The signature fields of the document's form (§12.7.3, §12.7.4.5): name and the
+/// reference to each one's signature value.
+pub(super) fn signature_fields(
+    reader: &Reader<'_>,
+) -> Result<Vec<(Option<String>, lopdf::ObjectId)>, String> {
+    use lopdf::Object;
+    let (_, catalog) = reader.catalog().map_err(|e| e.to_string())?;
+    let Ok(form) = catalog.get(b"AcroForm") else {
+        return Ok(Vec::new());
+    };
+    let form = reader.dictionary(form).map_err(|e| e.to_string())?;
+    // A form whose /Fields is not an array has no fields to report on.
+    let fields = reader
+        .array(form.get(b"Fields").ok())
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    // Depth first through /Kids; /FT is inherited from the parent field.
+    let mut stack: Vec<(Object, bool)> = fields.into_iter().rev().map(|f| (f, false)).collect();
+    let mut visited = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    let mut budget = 10_000usize;
+    while let Some((node, inherited_sig)) = stack.pop() {
+        if let Object::Reference(id) = node
+            && !visited.insert(id)
+        {
+            continue;
+        }
+        // Every node counts, direct ones too: a cycle through an indirect /Kids array
+        // of direct dictionaries would otherwise never end.
+        budget = budget
+            .checked_sub(1)
+            .ok_or("the form has more than 10 000 fields")?;
+        let Ok(field) = reader.dictionary(&node) else {
+            continue;
+        };
+        let is_sig = match field.get(b"FT") {
+            Ok(Object::Name(kind)) => kind == b"Sig",
+            _ => inherited_sig,
+        };
+        if let Ok(kids) = field.get(b"Kids")
+            && !matches!(kids, Object::Reference(id) if !visited.insert(*id))
+            && let Ok(Object::Array(kids)) = reader.resolve(kids)
+        {
+            stack.extend(kids.into_iter().rev().map(|k| (k, is_sig)));
+        }
+        // Our signature values are indirect objects: their place in the file is what
+        // ties a ByteRange to them.
+        if is_sig && let Ok(Object::Reference(value)) = field.get(b"V") {
+            let name = match field.get(b"T") {
+                Ok(Object::String(bytes, _)) => Some(String::from_utf8_lossy(bytes).into_owned()),
+                _ => None,
+            };
+            found.push((name, *value));
+        }
+    }
+    Ok(found)
+}
+
+pub(super) fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, String> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (field, value_id) in signature_fields(reader)? {
+        if !seen.insert(value_id) {
+            continue;
+        }
+        if seen.len() > MAX_SIGNATURES {
+            return Err(format!("more than {MAX_SIGNATURES} signatures"));
+        }
+        let Ok((lopdf::Object::Dictionary(signature), span)) = reader.get_located(value_id) else {
+            continue;
+        };
+        let range: Vec<usize> = signature
+            .get(b"ByteRange")
+            .and_then(lopdf::Object::as_array)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|n| n.as_i64().ok().and_then(|n| usize::try_from(n).ok()))
+            .collect();
+        let [a, b, c, d] = range[..] else {
+            return Err("a signature's ByteRange is not four numbers".into());
+        };
+        let contents = match signature.get(b"Contents") {
+            Ok(lopdf::Object::String(bytes, _)) => bytes.clone(),
+            _ => return Err("a signature has no /Contents".into()),
+        };
+        found.push(PdfSignature {
+            field,
+            range: [a, b, c, d],
+            contents,
+            claimed: signature.get(b"M").ok().and_then(pdf_time),
+            object_span: span.map(|span| (span.start, span.end)),
+        });
+    }
+    found.sort_by_key(|s| s.range[2] + s.range[3]);
+    Ok(found)
+}
+
+/// Whether `hex` (PDF hex string digits, no whitespace) encodes exactly `bytes`.
+pub(super) fn hex_equals(hex: &[u8], bytes: &[u8]) -> bool {
+    use crate::pdf::reader::hex_digit;
+    hex.len() == 2 * bytes.len()
+        && hex.chunks_exact(2).zip(bytes).all(|(pair, byte)| {
+            matches!((hex_digit(pair[0]), hex_digit(pair[1])), (Some(h), Some(l)) if (h << 4) | l == *byte)
+        })
+}
+
+/// A PDF signature after the checks that need the whole file (done off the async
+/// workers): its CMS and the digest of what it covers, if the ByteRange is sound.
+pub(super) struct Examined {
+    signature: PdfSignature,
+    end: usize,
+    cms_and_digest: Option<(Vec<u8>, [u8; 32])>,
+}
+
+pub(super) fn examine(pdf: &[u8], reader: &Reader<'_>) -> Result<Vec<Examined>, String> {
+    let signatures = pdf_signatures(reader)?;
+    Ok(signatures
+        .into_iter()
+        .map(|signature| {
+            let [a, b, c, d] = signature.range;
+            // The one gap must be exactly this signature's own /Contents value, inside
+            // its own object: otherwise the hashed bytes could be any other part of
+            // the file (signature wrapping).
+            let sane = a == 0
+                && b < c
+                && c.checked_add(d).is_some_and(|end| end <= pdf.len())
+                && pdf.get(b) == Some(&b'<')
+                && pdf.get(c - 1) == Some(&b'>')
+                && signature
+                    .object_span
+                    .is_some_and(|(start, end)| start < b && c <= end)
+                && hex_equals(&pdf[b + 1..c - 1], &signature.contents);
+            let cms_and_digest = if sane {
+                der_prefix(&signature.contents).map(|cms| {
+                    let digest = tongban_crypto::cms::sha256_parts(&[&pdf[a..b], &pdf[c..c + d]]);
+                    (cms.to_vec(), digest)
+                })
+            } else {
+                None
+            };
+            Examined {
+                end: c.saturating_add(d),
+                signature,
+                cms_and_digest,
+            }
+        })
+        .collect())
+}
+
+pub(super) async fn verify_pdf(
+    store: &Store,
+    pki: &Pki,
+    pdf: Vec<u8>,
+) -> Result<Vec<SignatureReport>, SealError> {
+    // Parsing and hashing a large PDF is CPU work: off the async workers.
+    let examined = tokio::task::spawn_blocking(move || {
+        let whole = Reader::open(&pdf).map_err(|e| e.to_string())?;
+        if whole.trailer().has(b"Encrypt") {
+            return Err("the PDF is encrypted".into());
+        }
+        let examined = examine(&pdf, &whole)?;
+        // Each revision: where its %%EOF ends, where its end-of-line ends, and (for all
+        // but the first) whether it only adds a signature. Each revision's
+        // cross-reference data is read once; the last one is the whole file's.
+        let markers = revision_markers(&pdf);
+        // Each revision is read: a bound on the work a crafted file can ask for.
+        if markers.len() > 2 * MAX_SIGNATURES + 2 {
+            return Err(format!("more than {} revisions", 2 * MAX_SIGNATURES + 2));
+        }
+        let earlier: Vec<Option<Reader<'_>>> = markers[..markers.len().saturating_sub(1)]
+            .iter()
+            .map(|&end| Reader::open(&pdf[..end]).ok())
+            .collect();
+        let structure = |i: usize| match earlier.get(i) {
+            Some(parsed) => parsed.as_ref(),
+            None => Some(&whole),
+        };
+        let revisions: Vec<Revision> = markers
+            .iter()
+            .enumerate()
+            .map(|(i, &end)| Revision {
+                end,
+                end_with_eol: end
+                    + pdf[end..]
+                        .iter()
+                        .take_while(|b| **b == b'\r' || **b == b'\n')
+                        .count(),
+                only_adds_a_signature: i > 0
+                    && match (structure(i - 1), structure(i)) {
+                        (Some(before), Some(after)) => only_adds_a_signature(before, after),
+                        _ => false,
+                    },
+            })
+            .collect();
+        Ok::<_, String>((examined, revisions, pdf.len()))
+    })
+    .await
+    .map_err(|e| SealError::Invalid {
+        field: "pdf",
+        reason: format!("not a readable PDF: {e}"),
+    })?
+    .map_err(|reason| SealError::Invalid {
+        field: "pdf",
+        reason: format!("not a readable PDF: {reason}"),
+    })?;
+    let (examined, revisions, len) = examined;
+    let mut reports = Vec::new();
+    for item in &examined {
+        let mut report = match &item.cms_and_digest {
+            Some((cms, digest)) => {
+                verify_cms(store, pki, "pades", cms, digest, item.signature.claimed).await?
+            }
+            None => {
+                let mut report = SignatureReport::new("pades");
+                report.fail(
+                    Indication::TotalFailed,
+                    "FORMAT_FAILURE",
+                    Finding::ByteRange,
+                );
+                report
+            }
+        };
+        report.field = item.signature.field.clone();
+        reports.push(report);
+    }
+    // Coverage: after each signature, every later revision must only add a signature,
+    // and be covered by a later signature that passed.
+    let passed_ends: Vec<usize> = examined
+        .iter()
+        .zip(&reports)
+        .filter(|(_, r)| r.indication == Indication::TotalPassed)
+        .map(|(e, _)| e.end)
+        .collect();
+    for (item, report) in examined.iter().zip(reports.iter_mut()) {
+        let whole = item.end == len;
+        report.covers_whole_document = Some(whole);
+        if whole {
+            continue;
+        }
+        let later: Vec<&Revision> = revisions.iter().filter(|r| r.end > item.end).collect();
+        let covered = |r: &Revision| {
+            passed_ends
+                .iter()
+                .any(|e| r.end <= *e && *e <= r.end_with_eol)
+        };
+        let only_signatures = later.last().is_some_and(|last| last.end_with_eol == len)
+            && later.iter().all(|r| r.only_adds_a_signature && covered(r));
+        report.later_changes_only_signatures = Some(only_signatures);
+        report.findings.push(if only_signatures {
+            Finding::LaterSignaturesOnly
+        } else {
+            Finding::LaterChanges
+        });
+        if !only_signatures && report.indication == Indication::TotalPassed {
+            report.indication = Indication::Indeterminate;
+            report.sub_indication = Some("POLICY_PROCESSING_ERROR");
+        }
+    }
+    Ok(reports)
+}
