@@ -133,7 +133,7 @@ pub async fn account_pdf(
         Ok::<_, ApiError>(sealed)
     };
     match sealed.await {
-        Ok(sealed) => crate::routes::seals::sealed_pdf(sealed),
+        Ok(sealed) => crate::routes::seals::sealing::sealed_pdf(sealed),
         Err(error) => crate::views::refused(prefs, &back, &error),
     }
 }

@@ -258,5 +258,5 @@ pub async fn my_certificate_pdf(
         &certificate,
     )
     .await?;
-    Ok(crate::routes::seals::sealed_pdf(sealed))
+    Ok(crate::routes::seals::sealing::sealed_pdf(sealed))
 }
