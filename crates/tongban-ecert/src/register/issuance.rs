@@ -1,12 +1,15 @@
-//! The register of issued certificates: issuance (each certificate stored with its
-//! signed credential, status-list entry and audit record in one transaction), reading,
-//! and the lifecycle (revoke, suspend, resume, re-issue as a new version that
-//! supersedes the old).
+//! Issuance: checking who may issue the type for which department, then each
+//! certificate in one transaction with its credential, status-list entry and audit
+//! record.
 
+use crate::catalogue::{self, CertType, FaceSchema};
+use crate::credential::{self, Issuer};
+use crate::error::{EcertError, corrupt, invalid};
+use crate::identifier::Identifier;
+use crate::permissions;
+use crate::status::{self, Purpose};
+use serde_json::json;
 use std::collections::HashMap;
-
-use serde_json::{Value, json};
-use sqlx::Row;
 use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
@@ -15,190 +18,14 @@ use tongban_seal::permissions::Actor;
 use tongban_seal::registry::{self, SealId};
 use tongban_store::Conn;
 
-use crate::catalogue::{self, CertType, FaceSchema, HolderCategory};
-use crate::credential::{self, Issuer};
-use crate::error::{EcertError, corrupt, invalid};
-use crate::identifier::Identifier;
-use crate::permissions;
-use crate::status::{self, Purpose};
-
-/// Where a certificate stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// In force.
-    Active,
-    /// Not in force until resumed.
-    Suspended,
-    /// Withdrawn for good.
-    Revoked,
-    /// Replaced by a later version.
-    Superseded,
-}
-
-impl Status {
-    /// Stored and API name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Revoked => "revoked",
-            Self::Superseded => "superseded",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Self> {
-        [
-            Self::Active,
-            Self::Suspended,
-            Self::Revoked,
-            Self::Superseded,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
-    }
-}
-
-/// Whom a certificate is issued to.
-#[derive(Clone, Debug)]
-pub struct HolderRef {
-    /// Resident ID number (natural person) or USCC (legal person).
-    pub id_number: String,
-    /// Name, to register a holder not yet known.
-    pub name: String,
-}
-
-/// A certificate to issue.
-#[derive(Clone, Debug)]
-pub struct NewCertificate {
-    /// The holder.
-    pub holder: HolderRef,
-    /// Face fields, checked against the type's schema.
-    pub face: Value,
-}
-
-/// An issued certificate.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Certificate {
-    /// Row id.
-    pub id: String,
-    /// GB/T 36904 identifier.
-    pub identifier: String,
-    /// Type code.
-    pub type_code: String,
-    /// Type name (Chinese).
-    pub type_name_zh: String,
-    /// Type name (English).
-    pub type_name_en: String,
-    /// The issuing department.
-    pub department_id: DepartmentId,
-    /// Its USCC and name.
-    pub issuer: (String, String),
-    /// The holder.
-    pub holder_id: SubjectId,
-    /// The holder's name as registered.
-    pub holder_name: String,
-    /// Stored status.
-    pub status: Status,
-    /// Why it was revoked or suspended.
-    pub status_reason: Option<String>,
-    /// Face fields.
-    pub face: Value,
-    /// The VC-JWT.
-    pub credential: String,
-    /// Its status-list entry.
-    pub status_list_id: String,
-    /// Index within the lists.
-    pub status_index: i64,
-    /// Start of validity.
-    pub valid_from: Timestamp,
-    /// End of validity; none: until revoked.
-    pub valid_until: Option<Timestamp>,
-    /// The identifier of the version it replaced.
-    pub supersedes: Option<String>,
-    /// The identifier of the version that replaced it.
-    pub superseded_by: Option<String>,
-    /// When it was issued.
-    pub issued_at: Timestamp,
-}
-
-impl Certificate {
-    /// Its status at `now`: an active certificate past its validity is `expired`.
-    pub fn status_at(&self, now: Timestamp) -> &'static str {
-        match (self.status, self.valid_until) {
-            (Status::Active, Some(until)) if until <= now => "expired",
-            (status, _) => status.name(),
-        }
-    }
-}
-
-pub(crate) const SELECT: &str = "SELECT e.id, e.identifier, t.code AS type_code, t.name_zh, t.name_en, \
-     e.department_id, e.holder_id, e.status, e.status_reason, e.face, e.credential, e.status_list_id, \
-     e.status_index, e.valid_from, e.valid_until, e.issued_at, \
-     d.uscc AS issuer_uscc, d.name AS issuer_name, h.name AS holder_name, \
-     (SELECT p.identifier FROM ecerts p WHERE p.id = e.supersedes) AS supersedes_identifier, \
-     (SELECT n.identifier FROM ecerts n WHERE n.id = e.superseded_by) AS superseded_by_identifier \
-     FROM ecerts e JOIN ecert_types t ON t.id = e.type_id \
-     JOIN departments d ON d.id = e.department_id JOIN subjects h ON h.id = e.holder_id";
-
-pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, EcertError> {
-    let department: String = r.try_get("department_id")?;
-    let holder: String = r.try_get("holder_id")?;
-    let status: String = r.try_get("status")?;
-    let face: String = r.try_get("face")?;
-    Ok(Certificate {
-        id: r.try_get("id")?,
-        identifier: r.try_get("identifier")?,
-        type_code: r.try_get("type_code")?,
-        type_name_zh: r.try_get("name_zh")?,
-        type_name_en: r.try_get("name_en")?,
-        department_id: department.parse().map_err(|_| corrupt("department id"))?,
-        issuer: (r.try_get("issuer_uscc")?, r.try_get("issuer_name")?),
-        holder_id: holder.parse().map_err(|_| corrupt("holder id"))?,
-        holder_name: r.try_get("holder_name")?,
-        status: Status::parse(&status).ok_or_else(|| corrupt("certificate status"))?,
-        status_reason: r.try_get("status_reason")?,
-        face: serde_json::from_str(&face).map_err(|_| corrupt("face"))?,
-        credential: r.try_get("credential")?,
-        status_list_id: r.try_get("status_list_id")?,
-        status_index: r.try_get("status_index")?,
-        valid_from: Timestamp::from_unix_millis(r.try_get("valid_from")?),
-        valid_until: r
-            .try_get::<Option<i64>, _>("valid_until")?
-            .map(Timestamp::from_unix_millis),
-        supersedes: r.try_get("supersedes_identifier")?,
-        superseded_by: r.try_get("superseded_by_identifier")?,
-        issued_at: Timestamp::from_unix_millis(r.try_get("issued_at")?),
-    })
-}
-
-/// The certificate with this identifier.
-pub async fn find(conn: &mut Conn, identifier: &Identifier) -> Result<Certificate, EcertError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE e.identifier = $1"
-    )))
-    .bind(identifier.to_string())
-    .fetch_optional(conn)
-    .await?
-    .ok_or(EcertError::NotFound("certificate"))?;
-    from_row(&row)
-}
-
-/// The certificate with this row id.
-pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Certificate, EcertError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(EcertError::NotFound("certificate"))?;
-    from_row(&row)
-}
+use super::{Certificate, NewCertificate, Status, certificate_url, holder_number};
 
 /// Everything needed to issue certificates of one type for one department, checked
 /// and loaded once (a batch issues thousands with it).
 pub struct Issuing {
     cert_type: CertType,
     schema: FaceSchema,
-    issuer: Issuer,
+    pub(super) issuer: Issuer,
 }
 
 impl Issuing {
@@ -404,7 +231,7 @@ impl Issuing {
 
     /// Signs and stores a certificate with its status entry and audit record.
     #[allow(clippy::too_many_arguments)]
-    async fn store(
+    pub(super) async fn store(
         &self,
         conn: &mut Conn,
         base: &str,
@@ -571,7 +398,7 @@ impl Issuing {
 }
 
 /// A signed certificate on its way into the register.
-struct Signed {
+pub(super) struct Signed {
     certificate: Certificate,
     serial: String,
     version: u32,
@@ -626,189 +453,4 @@ pub async fn authorize(
     };
     registry::find(conn, seal).await?.usable(Timestamp::now())?;
     Ok((cert_type, department, seal))
-}
-
-/// The URL naming a certificate (its credential's `id`).
-pub fn certificate_url(base: &str, identifier: &str) -> String {
-    format!("{base}/api/v1/certificates/{identifier}")
-}
-
-/// The holder's number, checked for its category.
-fn holder_number(category: HolderCategory, number: &str) -> Result<String, EcertError> {
-    category.person_kind().number(number).map_err(|e| match e {
-        subjects::SubjectError::Invalid { reason, .. } => invalid("holder.id_number", reason),
-        other => other.into(),
-    })
-}
-
-/// A change of status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// Withdraw for good.
-    Revoke,
-    /// Withdraw until resumed.
-    Suspend,
-    /// Put a suspended certificate back in force.
-    Resume,
-}
-
-/// Changes a certificate's status, with its status-list bit and an audit record, in
-/// the caller's transaction.
-pub async fn change_status(
-    conn: &mut Conn,
-    actor: &Actor,
-    identifier: &Identifier,
-    change: Change,
-    reason: Option<&str>,
-    now: Timestamp,
-) -> Result<Certificate, EcertError> {
-    let mut certificate = find(conn, identifier).await?;
-    permissions::may_issue(conn, actor, certificate.department_id).await?;
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if matches!(change, Change::Revoke | Change::Suspend) && reason.is_none() {
-        return Err(invalid("reason", "revoking or suspending needs a reason"));
-    }
-    let (next, list, bit) = match (certificate.status, change) {
-        (Status::Active | Status::Suspended, Change::Revoke) => {
-            (Status::Revoked, Purpose::Revocation, true)
-        }
-        (Status::Active, Change::Suspend) => (Status::Suspended, Purpose::Suspension, true),
-        (Status::Suspended, Change::Resume) => (Status::Active, Purpose::Suspension, false),
-        (status, _) => {
-            return Err(EcertError::Conflict(format!(
-                "a {} certificate cannot be changed so",
-                status.name()
-            )));
-        }
-    };
-    // Only a row still in the state read changes: a concurrent change loses cleanly.
-    let changed = sqlx::query(
-        "UPDATE ecerts SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4 AND status = $5",
-    )
-    .bind(next.name())
-    .bind(reason)
-    .bind(now.unix_millis())
-    .bind(&certificate.id)
-    .bind(certificate.status.name())
-    .execute(&mut *conn)
-    .await?;
-    if changed.rows_affected() != 1 {
-        return Err(EcertError::Conflict(
-            "the certificate changed meanwhile; read it again".into(),
-        ));
-    }
-    status::set(
-        conn,
-        &certificate.status_list_id,
-        certificate.status_index,
-        list,
-        bit,
-        now,
-    )
-    .await?;
-    let event = AuditEvent::new(
-        &actor.label(),
-        &format!("ecert.{}", next.name()),
-        Some(&certificate.identifier),
-        None,
-        json!({ "reason": reason, "client": actor.client_id() }),
-    );
-    tongban_store::audit::record(conn, &event).await?;
-    certificate.status = next;
-    certificate.status_reason = reason.map(str::to_owned);
-    Ok(certificate)
-}
-
-/// Re-issues a certificate with changed face data as its next version; the old one is
-/// superseded (and marked revoked in the status list, so verifiers relying on the
-/// list stop accepting it), and both name each other.
-pub async fn reissue(
-    conn: &mut Conn,
-    pki: &Pki,
-    base: &str,
-    actor: &Actor,
-    identifier: &Identifier,
-    face: Value,
-    now: Timestamp,
-) -> Result<Certificate, EcertError> {
-    let old = find(conn, identifier).await?;
-    if !matches!(old.status, Status::Active | Status::Suspended) {
-        return Err(EcertError::Conflict(format!(
-            "a {} certificate cannot be re-issued",
-            old.status.name()
-        )));
-    }
-    let issuing = Issuing::open(conn, pki, actor, &old.type_code, Some(old.department_id)).await?;
-    if issuing.issuer.department_id != old.department_id {
-        return Err(EcertError::Denied(
-            "only the issuing department re-issues a certificate".into(),
-        ));
-    }
-    let holder = sqlx::query(
-        "SELECT name, COALESCE(resident_id, uscc) AS number FROM subjects WHERE id = $1",
-    )
-    .bind(old.holder_id.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    let new = NewCertificate {
-        holder: HolderRef {
-            id_number: holder.try_get("number")?,
-            name: holder.try_get("name")?,
-        },
-        face,
-    };
-    issuing.validate(&new)?;
-    let superseded = sqlx::query(
-        "UPDATE ecerts SET status = 'superseded', updated_at = $1 WHERE id = $2 AND status = $3",
-    )
-    .bind(now.unix_millis())
-    .bind(&old.id)
-    .bind(old.status.name())
-    .execute(&mut *conn)
-    .await?;
-    if superseded.rows_affected() != 1 {
-        return Err(EcertError::Conflict(
-            "the certificate changed meanwhile; read it again".into(),
-        ));
-    }
-    let next = identifier.next_version();
-    if next.version > 999 {
-        return Err(EcertError::Conflict("no versions left".into()));
-    }
-    let holder = (
-        old.holder_id,
-        new.holder.id_number.clone(),
-        new.holder.name.clone(),
-    );
-    let entry = status::allocate(conn, issuing.issuer.seal.id, 1, now)
-        .await?
-        .entry(0);
-    let issued = issuing
-        .store(
-            conn,
-            base,
-            actor,
-            &next,
-            holder,
-            &new,
-            Some(&old),
-            entry,
-            now,
-        )
-        .await?;
-    sqlx::query("UPDATE ecerts SET superseded_by = $1 WHERE id = $2")
-        .bind(&issued.id)
-        .bind(&old.id)
-        .execute(&mut *conn)
-        .await?;
-    status::set(
-        conn,
-        &old.status_list_id,
-        old.status_index,
-        Purpose::Revocation,
-        true,
-        now,
-    )
-    .await?;
-    Ok(issued)
 }
