@@ -7,13 +7,12 @@ use axum::extract::{FromRequest, Request};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 use tongban_core::time::Timestamp;
-use tongban_identity::secrets::constant_time_eq;
-use tongban_identity::sso::{self, Session};
+use tongban_identity::sso::Session;
 
 use crate::extract::PageForm;
 use crate::state::AppState;
 
-use super::web::{self, SESSION_COOKIE, cookie, store_page};
+use super::account::form_session;
 
 /// A form that carries the session's CSRF token.
 pub(crate) trait CsrfProtected {
@@ -38,25 +37,14 @@ where
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(session_cookie) = cookie(req.headers(), SESSION_COOKIE) else {
-            return Err(web::expired_form());
-        };
+        let headers = req.headers().clone();
         let PageForm(form) = PageForm::<T>::from_request(req, state).await?;
-        let mut conn = state.store.conn().await.map_err(store_page)?;
-        let session = sso::session_from_cookie(&mut conn, &session_cookie, Timestamp::now())
-            .await
-            .map_err(store_page)?;
-        match session {
-            Some(session)
-                if constant_time_eq(&sso::session_csrf(&session_cookie), form.csrf_token()) =>
-            {
-                Ok(Self {
-                    session,
-                    cookie: session_cookie,
-                    form,
-                })
-            }
-            _ => Err(web::expired_form()),
-        }
+        let (session, cookie) =
+            form_session(state, &headers, form.csrf_token(), Timestamp::now()).await?;
+        Ok(Self {
+            session,
+            cookie,
+            form,
+        })
     }
 }
