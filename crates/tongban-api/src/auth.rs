@@ -8,6 +8,7 @@ use tongban_core::time::Timestamp;
 use tongban_identity::caller::Caller;
 use tongban_identity::tokens::{AccessClaims, TokenError};
 use tongban_identity::{dpop, refresh_tokens};
+use tongban_seal::permissions::Actor;
 
 use crate::problem::{ApiError, ProblemType};
 use crate::request_scope;
@@ -100,5 +101,30 @@ impl FromRequestParts<AppState> for Authenticated {
             caller: Caller::from_claims(&claims, request_scope::request_id()),
             claims,
         })
+    }
+}
+
+/// The caller of a seal or e-certificate endpoint as the domain checks it: a client
+/// system, or a person through a client.
+pub struct Acting(pub Actor);
+
+impl FromRequestParts<AppState> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        Ok(Self(Actor::of(&auth.caller)?))
+    }
+}
+
+/// A platform administrator's call (scope `admin`).
+pub struct Administering(pub tongban_identity::caller::Admin);
+
+impl FromRequestParts<AppState> for Administering {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        Ok(Self(auth.caller.admin()?))
     }
 }

@@ -408,6 +408,32 @@ impl From<tongban_identity::passkeys::PasskeyError> for ApiError {
     }
 }
 
+impl From<tongban_identity::token_info::TokenInfoError> for ApiError {
+    fn from(error: tongban_identity::token_info::TokenInfoError) -> Self {
+        use tongban_identity::token_info::TokenInfoError as E;
+        match error {
+            E::Store(store) | E::Subject(SubjectError::Store(store)) => store.into(),
+            other => {
+                tracing::error!(error = %other, "token information");
+                Self::bare(ProblemType::Internal)
+            }
+        }
+    }
+}
+
+impl From<tongban_identity::par::ParError> for ApiError {
+    fn from(error: tongban_identity::par::ParError) -> Self {
+        use tongban_identity::par::ParError as E;
+        match error {
+            E::Store(store) => store.into(),
+            other => {
+                tracing::error!(error = %other, "pushed request");
+                Self::bare(ProblemType::Internal)
+            }
+        }
+    }
+}
+
 impl From<Denied> for ApiError {
     fn from(error: Denied) -> Self {
         Self::new(ProblemType::Forbidden, error.to_string())

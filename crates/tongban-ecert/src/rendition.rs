@@ -10,6 +10,7 @@ use lopdf::{Document, Object, Stream, dictionary};
 use serde_json::Value;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
+use tongban_identity::subjects::SubjectId;
 use tongban_seal::pdf::{Placement, Sealed};
 use tongban_seal::permissions::Actor;
 use tongban_seal::sign::{self, Authority};
@@ -195,6 +196,24 @@ pub fn render(face: &Face<'_>) -> Result<Vec<u8>, EcertError> {
     doc.save_to(&mut out)
         .map_err(|e| corrupt(&format!("rendition: {e}")))?;
     Ok(out)
+}
+
+/// The sealed rendition of certificate `id` for the person `holder` who holds it (or
+/// acts for the company that does), on behalf of `actor` (the holder through a wallet
+/// client or the account page).
+pub async fn holder_copy(
+    store: &Store,
+    pki: &Pki,
+    base: &str,
+    actor: &Actor,
+    holder: SubjectId,
+    id: &str,
+) -> Result<Sealed, EcertError> {
+    let certificate = {
+        let mut conn = store.conn().await?;
+        crate::holder::certificate(&mut conn, holder, id, Timestamp::now()).await?
+    };
+    sealed(store, pki, base, actor, &certificate).await
 }
 
 /// The sealed rendition of `certificate`, for `actor` (recorded in the seal's usage

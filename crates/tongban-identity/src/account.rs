@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sqlx::Row;
 use tongban_core::time::Timestamp;
-use tongban_store::{Conn, StoreError};
+use tongban_store::{Conn, Store, StoreError};
 
 use crate::password::{PasswordPolicyError, Passwords, check_policy};
 use crate::sso::{self, SsoError};
@@ -63,9 +63,25 @@ pub struct PasswordChange<'a> {
     pub confirm: &'a str,
 }
 
-/// Changes `subject`'s password; throttled like a login. Every other session ends
-/// (and its refresh tokens are revoked); `keep_session` stays signed in.
+/// Changes the password of the person of `session`; throttled like a login. Every
+/// other session ends (and its refresh tokens are revoked); this one stays signed in.
 pub async fn change_password(
+    store: &Store,
+    passwords: &Arc<Passwords>,
+    session: &sso::Session,
+    change: &PasswordChange<'_>,
+    client_ip: std::net::IpAddr,
+    now: Timestamp,
+) -> Result<(), AccountError> {
+    let mut tx = store.begin().await?;
+    let (subject, keep) = (session.subject, session.id.as_str());
+    let outcome = change_in(&mut tx, passwords, subject, keep, change, client_ip, now).await;
+    // Failures are recorded for throttling, so they commit too.
+    tx.commit().await.map_err(StoreError::from)?;
+    outcome
+}
+
+async fn change_in(
     conn: &mut Conn,
     passwords: &Arc<Passwords>,
     subject: SubjectId,

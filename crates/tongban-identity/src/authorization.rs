@@ -13,7 +13,7 @@ use crate::par::{self, ParError};
 use crate::passkeys::{self, PasskeyError};
 use crate::sso::{
     self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeKey, FlowTarget, LoginFlow,
-    PageReason, Session, SsoError,
+    PageReason, PostedIn, Session, SsoError,
 };
 
 /// What the endpoint needs to decide.
@@ -216,6 +216,44 @@ impl Authorization<'_> {
             code,
             state: request.state,
         })
+    }
+}
+
+impl Authorization<'_> {
+    /// The person's decision on the consent page of the flow `posted` names: allowed
+    /// (remembered, then a code) or denied (`access_denied` to the client). None when
+    /// the flow or the session is gone.
+    pub async fn consent_decision(
+        &self,
+        posted: PostedIn<'_>,
+        session_cookie: Option<&str>,
+        allow: bool,
+        now: Timestamp,
+    ) -> Result<Option<Outcome>, AuthorizationError> {
+        let (Some(flow_cookie), Some(session_cookie)) = (posted.flow_cookie, session_cookie) else {
+            return Ok(None);
+        };
+        let mut tx = self.store.begin().await?;
+        let request = match sso::flow_request(&mut tx, flow_cookie, posted.csrf_token, now).await {
+            Ok((FlowTarget::Authorize(request), _)) => request,
+            Ok((FlowTarget::Account, _)) | Err(SsoError::Csrf | SsoError::FlowExpired) => {
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let Some(session) = sso::session_from_cookie(&mut tx, session_cookie, now).await? else {
+            return Ok(None);
+        };
+        sso::end_flow(&mut tx, flow_cookie).await?;
+        let outcome = if allow {
+            crate::consent::grant(&mut tx, session.subject, &request, now).await?;
+            self.code(request, &session, now)?
+        } else {
+            let why = Some("the person did not allow access");
+            Outcome::error(&request, "access_denied", why)
+        };
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Some(outcome))
     }
 }
 

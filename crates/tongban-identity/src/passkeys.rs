@@ -8,7 +8,7 @@
 use serde::Serialize;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
-use tongban_store::{Conn, StoreError};
+use tongban_store::{Conn, Store, StoreError};
 use webauthn_rs::prelude::{
     CreationChallengeResponse, CredentialID, DiscoverableAuthentication, Passkey,
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
@@ -363,6 +363,31 @@ pub async fn finish_login(
     })
 }
 
+/// Adds the passkey of a registration begun by [`start_registration`] for the person
+/// of `session`, who needs a strong login unless they have no strong credential yet.
+/// `credential` is the browser's answer as JSON. A spent ceremony stays spent.
+pub async fn add(
+    store: &Store,
+    rp: &Passkeys,
+    session: &crate::sso::Session,
+    ceremony: &str,
+    name: &str,
+    credential: &str,
+    now: Timestamp,
+) -> Result<(), PasskeyError> {
+    let credential: Attestation =
+        serde_json::from_str(credential).map_err(|e| PasskeyError::Rejected(e.to_string()))?;
+    let mut tx = store.begin().await?;
+    if !may_manage_credentials(&mut tx, session).await? {
+        let why = "a password login alone cannot add a passkey";
+        return Err(PasskeyError::Rejected(why.into()));
+    }
+    let subject = session.subject;
+    let added = finish_registration(&mut tx, rp, subject, ceremony, name, &credential, now).await;
+    tx.commit().await?;
+    added.map(|_| ())
+}
+
 /// The passkeys of `subject`, oldest first.
 pub async fn list(
     conn: &mut Conn,
@@ -401,6 +426,21 @@ pub async fn remove(
         .execute(conn)
         .await?;
     Ok(removed.rows_affected() == 1)
+}
+
+/// Removes a passkey of the person of `session`, who needs a strong login unless they
+/// have no strong credential. False when a password login alone tried.
+pub async fn remove_own(
+    store: &Store,
+    session: &crate::sso::Session,
+    credential_id: &str,
+) -> Result<bool, PasskeyError> {
+    let mut conn = store.conn().await?;
+    if !may_manage_credentials(&mut conn, session).await? {
+        return Ok(false);
+    }
+    remove(&mut conn, session.subject, credential_id).await?;
+    Ok(true)
 }
 
 /// Whether a session may answer a relying party under the staff passkey policy: with

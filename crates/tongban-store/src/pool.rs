@@ -173,6 +173,21 @@ impl Store {
         Ok(result?)
     }
 
+    /// Runs `work` in one transaction ([`Store::begin`]), committed when it returns
+    /// `Ok`; an error rolls all of it back.
+    pub async fn transaction<T, E>(
+        &self,
+        work: impl AsyncFnOnce(&mut crate::Conn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut tx = self.begin().await?;
+        let value = work(&mut tx).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(value)
+    }
+
     /// Checks that the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;

@@ -1,9 +1,16 @@
 //! Typed request extractors: for the API, whose failures are problem+json; for pages
 //! ([`page`]), whose failures are pages.
 
+mod browser;
+mod idempotency;
 mod page;
+mod verification_budget;
 
+pub use browser::{ClientIp, FlowCookie};
+pub(crate) use browser::{FLOW_COOKIE, SESSION_COOKIE, cookie};
+pub use idempotency::Idempotency;
 pub use page::{PageForm, PageQuery};
+pub use verification_budget::VerificationBudget;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -37,6 +44,55 @@ where
             ApiError::new(ProblemType::for_status(status), rejection.body_text())
         })?;
         parse_json(&bytes).map(Self)
+    }
+}
+
+/// A JSON body with its bytes (an idempotent request is recognised by its bytes).
+#[derive(Debug, Clone)]
+pub struct JsonWithBytes<T>(pub T, pub Bytes);
+
+impl<T, S> FromRequest<S> for JsonWithBytes<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                ProblemType::UnsupportedMediaType,
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            ApiError::new(ProblemType::for_status(status), rejection.body_text())
+        })?;
+        Ok(Self(parse_json(&bytes)?, bytes))
+    }
+}
+
+/// A document body (a PDF, a CSV batch) of at most `http.document_limit_bytes`, with
+/// its media type.
+#[derive(Debug)]
+pub struct Document {
+    /// The media type, lowercased, without parameters.
+    pub content_type: String,
+    /// The body.
+    pub bytes: Vec<u8>,
+}
+
+impl FromRequest<crate::state::AppState> for Document {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &crate::state::AppState) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let limit = state.http.document_limit_bytes;
+        Ok(Self {
+            content_type: content_type(&parts.headers),
+            bytes: read_document(body, &parts.headers, limit).await?,
+        })
     }
 }
 

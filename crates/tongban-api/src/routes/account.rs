@@ -1,18 +1,17 @@
 //! The account page (profile, sessions, consents, password) and the page preferences
 //! switch. Every form carries a CSRF token derived from the session cookie.
 
-use std::net::SocketAddr;
-
-use crate::extract::PageQuery;
+use crate::extract::{ClientIp, PageQuery};
 use crate::routes::session_form::{CsrfProtected, SessionForm};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_identity::account::{self, AccountError, PasswordChange};
+use tongban_identity::authenticator_setup::{self, Confirmed};
 use tongban_identity::secrets::constant_time_eq;
-use tongban_identity::sso::{self, FlowTarget, Session, SsoError};
+use tongban_identity::sso::{self, FlowTarget, Session};
 use tongban_identity::{consent, subjects, totp};
 
 use crate::state::AppState;
@@ -192,22 +191,13 @@ impl CsrfProtected for EndSessionForm {
     ))]
 pub async fn end_session(
     State(state): State<AppState>,
-    SessionForm {
-        session,
-        cookie: _,
-        form,
-    }: SessionForm<EndSessionForm>,
+    SessionForm { session, form, .. }: SessionForm<EndSessionForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let ended = async {
-        let mut tx = state.store.begin().await?;
-        sso::end_session(&mut tx, session.subject, &form.session_id, now).await?;
-        tx.commit().await.map_err(tongban_store::StoreError::from)?;
-        Ok::<_, SsoError>(())
-    };
+    let (subject, id, now) = (session.subject, &form.session_id, Timestamp::now());
+    let ended = (state.store).transaction(async |tx| sso::end_session(tx, subject, id, now).await);
     match ended.await {
-        Ok(()) if form.session_id == session.id => signed_out(),
-        Ok(()) => web::see_other("/account"),
+        Ok(_) if form.session_id == session.id => signed_out(),
+        Ok(_) => web::see_other("/account"),
         Err(error) => store_page(error),
     }
 }
@@ -233,15 +223,10 @@ pub async fn end_all(
     State(state): State<AppState>,
     SessionForm { session, .. }: SessionForm<CsrfForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let ended = async {
-        let mut tx = state.store.begin().await?;
-        sso::end_all_sessions(&mut tx, session.subject, now).await?;
-        tx.commit().await.map_err(tongban_store::StoreError::from)?;
-        Ok::<_, SsoError>(())
-    };
+    let (subject, now) = (session.subject, Timestamp::now());
+    let ended = (state.store).transaction(async |tx| sso::end_all_sessions(tx, subject, now).await);
     match ended.await {
-        Ok(()) => signed_out(),
+        Ok(_) => signed_out(),
         Err(error) => store_page(error),
     }
 }
@@ -270,21 +255,14 @@ impl CsrfProtected for WithdrawForm {
     ))]
 pub async fn withdraw_consent(
     State(state): State<AppState>,
-    SessionForm {
-        session,
-        cookie: _,
-        form,
-    }: SessionForm<WithdrawForm>,
+    SessionForm { session, form, .. }: SessionForm<WithdrawForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let withdrawn = async {
-        let mut tx = state.store.begin().await?;
-        consent::withdraw(&mut tx, session.subject, &form.client_id, now).await?;
-        tx.commit().await?;
-        Ok::<_, tongban_store::StoreError>(())
-    };
+    let (subject, client, now) = (session.subject, &form.client_id, Timestamp::now());
+    let withdrawn = state
+        .store
+        .transaction(async |tx| consent::withdraw(tx, subject, client, now).await);
     match withdrawn.await {
-        Ok(()) => web::see_other("/account"),
+        Ok(_) => web::see_other("/account"),
         Err(error) => store_page(error),
     }
 }
@@ -318,7 +296,7 @@ impl CsrfProtected for PasswordForm {
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     SessionForm {
         session,
@@ -326,30 +304,21 @@ pub async fn change_password(
         form,
     }: SessionForm<PasswordForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let prefs = web::prefs(&headers, None);
     let change = PasswordChange {
         current: &form.current_password,
         new: &form.new_password,
         confirm: &form.confirm_password,
     };
-    let result = async {
-        let mut tx = state.store.begin().await?;
-        let outcome = account::change_password(
-            &mut tx,
-            &state.passwords,
-            session.subject,
-            &session.id,
-            &change,
-            web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies),
-            now,
-        )
-        .await;
-        // Failures are recorded for throttling, so they commit too.
-        tx.commit().await.map_err(tongban_store::StoreError::from)?;
-        outcome
-    };
-    let (notice, status) = match result.await {
+    let changed = account::change_password(
+        &state.store,
+        &state.passwords,
+        &session,
+        &change,
+        ip,
+        Timestamp::now(),
+    )
+    .await;
+    let (notice, status) = match changed {
         Ok(()) => (Notice::PasswordChanged, StatusCode::OK),
         Err(AccountError::WrongPassword) => (Notice::WrongCurrent, StatusCode::UNAUTHORIZED),
         Err(AccountError::Mismatch) => (Notice::Mismatch, StatusCode::UNPROCESSABLE_ENTITY),
@@ -359,6 +328,7 @@ pub async fn change_password(
         Err(AccountError::Throttled(_)) => (Notice::TooMany, StatusCode::TOO_MANY_REQUESTS),
         Err(error) => return store_page(error),
     };
+    let prefs = web::prefs(&headers, None);
     render(&state, prefs, &session, &token, Some(notice), status).await
 }
 
@@ -379,35 +349,14 @@ pub async fn totp_enrol(
         ..
     }: SessionForm<CsrfForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let allowed = match state.store.conn().await {
-        Ok(mut conn) => {
-            tongban_identity::passkeys::may_manage_credentials(&mut conn, &session).await
+    let started = authenticator_setup::start(&state.store, &state.totp, &session, Timestamp::now());
+    match started.await {
+        Ok(Some(enrolment)) => {
+            let prefs = web::prefs(&headers, None);
+            let page = views::totp_setup(prefs, &sso::session_csrf(&token), &enrolment, None);
+            web::no_store(page)
         }
-        Err(error) => return store_page(error),
-    };
-    match allowed {
-        Ok(true) => {}
-        Ok(false) => return web::strong_login_needed(),
-        Err(error) => return store_page(error),
-    }
-    let enrolled = async {
-        let mut tx = state.store.begin().await.map_err(totp::TotpError::from)?;
-        let label = session.subject.to_string();
-        let enrolment = totp::enrol(&mut tx, &state.totp, session.subject, &label, now).await?;
-        tx.commit()
-            .await
-            .map_err(|e| totp::TotpError::Store(e.into()))?;
-        Ok::<_, totp::TotpError>(enrolment)
-    };
-    match enrolled.await {
-        Ok(enrolment) => web::no_store(views::totp_setup(
-            web::prefs(&headers, None),
-            &sso::session_csrf(&token),
-            &enrolment.secret,
-            &enrolment.uri,
-            None,
-        )),
+        Ok(None) => web::strong_login_needed(),
         Err(error) => store_page(error),
     }
 }
@@ -444,40 +393,20 @@ pub async fn totp_confirm(
         form,
     }: SessionForm<CodeForm>,
 ) -> Response {
-    let now = Timestamp::now();
     let prefs = web::prefs(&headers, None);
-    let confirmed = async {
-        let mut tx = state.store.begin().await.map_err(totp::TotpError::from)?;
-        let result = totp::confirm(&mut tx, &state.totp, session.subject, &form.code, now).await;
-        tx.commit()
-            .await
-            .map_err(|e| totp::TotpError::Store(e.into()))?;
-        result
-    };
+    let now = Timestamp::now();
+    let confirmed =
+        authenticator_setup::confirm(&state.store, &state.totp, &session, &form.code, now);
     match confirmed.await {
-        Ok(codes) => web::no_store(views::recovery_codes(prefs, &codes)),
-        Err(totp::TotpError::WrongCode | totp::TotpError::NotEnrolled) => {
-            let mut conn = match state.store.conn().await {
-                Ok(conn) => conn,
-                Err(error) => return store_page(error),
-            };
-            let label = session.subject.to_string();
-            match totp::pending(&mut conn, &state.totp, session.subject, &label).await {
-                Ok(Some(enrolment)) => {
-                    let mut page = views::totp_setup(
-                        prefs,
-                        &sso::session_csrf(&token),
-                        &enrolment.secret,
-                        &enrolment.uri,
-                        Some(Notice::WrongCode),
-                    );
-                    *page.status_mut() = StatusCode::UNAUTHORIZED;
-                    web::no_store(page)
-                }
-                Ok(None) => web::see_other("/account"),
-                Err(error) => store_page(error),
-            }
+        Ok(Confirmed::RecoveryCodes(codes)) => web::no_store(views::recovery_codes(prefs, &codes)),
+        Ok(Confirmed::WrongCode(enrolment)) => {
+            let csrf = sso::session_csrf(&token);
+            let notice = Some(Notice::WrongCode);
+            let mut page = views::totp_setup(prefs, &csrf, &enrolment, notice);
+            *page.status_mut() = StatusCode::UNAUTHORIZED;
+            web::no_store(page)
         }
+        Ok(Confirmed::NotStarted) => web::see_other("/account"),
         Err(error) => store_page(error),
     }
 }

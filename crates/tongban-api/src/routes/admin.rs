@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use tongban_core::time::Timestamp;
-use tongban_identity::admin;
+use tongban_identity::admin::{self, AdminError};
 use tongban_identity::clients::{Client, NewClient};
 use tongban_identity::subjects::{
     AgentRole, Department, DepartmentId, Level, NewNaturalPerson, Role, SubjectId,
 };
+use tongban_store::Conn;
 use utoipa::ToSchema;
 
-use crate::auth::Authenticated;
+use crate::auth::Administering;
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
@@ -40,6 +41,19 @@ pub struct NewDepartmentBody {
     level: String,
     /// The department one level up; none for a province.
     parent_id: Option<String>,
+}
+
+impl NewDepartmentBody {
+    fn level(&self) -> Result<Level, ApiError> {
+        Level::parse(&self.level)
+            .ok_or_else(|| invalid("level", "must be province, city, county or town"))
+    }
+
+    fn parent(&self) -> Result<Option<DepartmentId>, ApiError> {
+        (self.parent_id.as_deref())
+            .map(|p| parse_id::<DepartmentId>("parent_id", p))
+            .transpose()
+    }
 }
 
 /// A department.
@@ -75,25 +89,18 @@ impl From<Department> for DepartmentBody {
     security(("bearer" = ["admin"])))]
 pub async fn create_department(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     ApiJson(body): ApiJson<NewDepartmentBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let admin = auth.caller.admin()?;
-    let level = Level::parse(&body.level)
-        .ok_or_else(|| invalid("level", "must be province, city, county or town"))?;
-    let parent = body
-        .parent_id
-        .as_deref()
-        .map(|p| parse_id::<DepartmentId>("parent_id", p))
-        .transpose()?;
-    let mut tx = state.store.begin().await?;
-    let department =
-        admin::create_department(&mut tx, &admin, &body.name, &body.uscc, level, parent).await?;
-    tx.commit().await.map_err(tongban_store::StoreError::from)?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(DepartmentBody::from(department)),
-    ))
+    let (level, parent) = (body.level()?, body.parent()?);
+    let (name, uscc) = (&body.name, &body.uscc);
+    let department = (state.store)
+        .transaction(async |tx| {
+            admin::create_department(tx, &admin, name, uscc, level, parent).await
+        })
+        .await?;
+    let body = axum::Json(DepartmentBody::from(department));
+    Ok((StatusCode::CREATED, body))
 }
 
 /// Lists every department, provinces first.
@@ -102,9 +109,8 @@ pub async fn create_department(
     security(("bearer" = ["admin"])))]
 pub async fn departments(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
 ) -> Result<axum::Json<Vec<DepartmentBody>>, ApiError> {
-    let admin = auth.caller.admin()?;
     let mut conn = state.store.conn().await?;
     let list = admin::departments(&mut conn, &admin).await?;
     Ok(axum::Json(list.into_iter().map(Into::into).collect()))
@@ -154,10 +160,9 @@ pub struct CreatedSubject {
     security(("bearer" = ["admin"])))]
 pub async fn create_person(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     ApiJson(body): ApiJson<NewPersonBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let admin = auth.caller.admin()?;
     let person = NewNaturalPerson {
         name: &body.name,
         resident_id: &body.resident_id,
@@ -191,10 +196,9 @@ pub async fn create_person(
     security(("bearer" = ["admin"])))]
 pub async fn create_legal_person(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     ApiJson(body): ApiJson<NewLegalPersonBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let admin = auth.caller.admin()?;
     let mut tx = state.store.begin().await?;
     let id = admin::create_legal_person(&mut tx, &admin, &body.name, &body.uscc).await?;
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
@@ -218,6 +222,13 @@ pub struct NewAgentBody {
     valid_until: Option<i64>,
 }
 
+impl NewAgentBody {
+    fn role(&self) -> Result<AgentRole, ApiError> {
+        AgentRole::parse(&self.role)
+            .ok_or_else(|| invalid("role", "must be legal-representative or agent"))
+    }
+}
+
 /// Authorises a natural person to act for a legal person, from now on.
 #[utoipa::path(post, path = "/api/v1/admin/agents", tag = "admin",
     request_body = NewAgentBody,
@@ -228,18 +239,18 @@ pub struct NewAgentBody {
     security(("bearer" = ["admin"])))]
 pub async fn link_agent(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     ApiJson(body): ApiJson<NewAgentBody>,
 ) -> Result<StatusCode, ApiError> {
-    let admin = auth.caller.admin()?;
     let agent: SubjectId = parse_id("agent_id", &body.agent_id)?;
     let company: SubjectId = parse_id("legal_person_id", &body.legal_person_id)?;
-    let role = AgentRole::parse(&body.role)
-        .ok_or_else(|| invalid("role", "must be legal-representative or agent"))?;
-    let until = body.valid_until.map(Timestamp::from_unix_millis);
-    let mut tx = state.store.begin().await?;
-    admin::link_agent(&mut tx, &admin, agent, company, role, until).await?;
-    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    let (role, until) = (
+        body.role()?,
+        body.valid_until.map(Timestamp::from_unix_millis),
+    );
+    let link =
+        async |tx: &mut Conn| admin::link_agent(tx, &admin, agent, company, role, until).await;
+    state.store.transaction::<_, AdminError>(link).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -268,11 +279,10 @@ pub struct NewStaffBody {
     security(("bearer" = ["admin"])))]
 pub async fn add_staff(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewStaffBody>,
 ) -> Result<StatusCode, ApiError> {
-    let admin = auth.caller.admin()?;
     let department: DepartmentId = parse_id("id", &id)?;
     let subject: SubjectId = parse_id("subject_id", &body.subject_id)?;
     let roles = body
@@ -319,10 +329,9 @@ pub struct PasswordReset {
     security(("bearer" = ["admin"])))]
 pub async fn reset_password(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     Path(id): Path<String>,
 ) -> Result<axum::Json<PasswordReset>, ApiError> {
-    let admin = auth.caller.admin()?;
     let subject: SubjectId = parse_id("id", &id)?;
     let mut tx = state.store.begin().await?;
     let temporary = admin::reset_password(&mut tx, &admin, &state.passwords, subject).await?;
@@ -434,10 +443,9 @@ impl ClientBody {
     security(("bearer" = ["admin"])))]
 pub async fn create_client(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     ApiJson(body): ApiJson<NewClientBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let admin = auth.caller.admin()?;
     let department_id = body
         .department_id
         .as_deref()
@@ -478,9 +486,8 @@ pub async fn create_client(
     security(("bearer" = ["admin"])))]
 pub async fn clients(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
 ) -> Result<axum::Json<Vec<ClientBody>>, ApiError> {
-    let admin = auth.caller.admin()?;
     let mut conn = state.store.conn().await?;
     let list = admin::clients(&mut conn, &admin).await?;
     Ok(axum::Json(
@@ -523,10 +530,9 @@ pub struct DeliveryBody {
     security(("bearer" = ["admin"])))]
 pub async fn logout_deliveries(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     axum::extract::Query(query): axum::extract::Query<DeliveriesQuery>,
 ) -> Result<axum::Json<Vec<DeliveryBody>>, ApiError> {
-    let admin = auth.caller.admin()?;
     if let Some(s) = query.state.as_deref()
         && !matches!(s, "pending" | "delivered" | "failed")
     {
@@ -581,17 +587,14 @@ pub struct RegistryImported {
     security(("bearer" = ["admin"])))]
 pub async fn import_registry(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Administering(admin): Administering,
     ApiJson(body): ApiJson<RegistryImportBody>,
 ) -> Result<axum::Json<RegistryImported>, ApiError> {
-    let admin = auth.caller.admin()?;
-    let entries: Vec<(&str, &str)> = body
-        .entries
-        .iter()
+    let entries: Vec<(&str, &str)> = (body.entries.iter())
         .map(|e| (e.name.as_str(), e.resident_id.as_str()))
         .collect();
-    let mut tx = state.store.begin().await?;
-    let imported = admin::import_registry(&mut tx, &admin, &entries).await?;
-    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    let imported = (state.store)
+        .transaction(async |tx| admin::import_registry(tx, &admin, &entries).await)
+        .await?;
     Ok(axum::Json(RegistryImported { imported }))
 }

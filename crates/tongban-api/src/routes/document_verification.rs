@@ -2,9 +2,7 @@
 //! its file or digest, or a JWS with its payload) answers a validation report; `/verify`
 //! is the same for people, as a page. Both are throttled per client address.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Multipart, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -13,6 +11,7 @@ use tongban_core::time::Timestamp;
 use tongban_seal::validation::{self, Input, Report, Revocation, SignatureReport};
 use utoipa::ToSchema;
 
+use crate::extract::{Document, VerificationBudget};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 use crate::views;
@@ -149,21 +148,75 @@ fn hex_digest(text: &str) -> Result<[u8; 32], ApiError> {
         .ok_or_else(|| invalid("digest", "must be 64 hex characters (SHA-256)"))
 }
 
-pub(crate) fn throttle(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<(), ApiError> {
-    let ip = web::client_ip(peer.ip(), headers, &state.http.trusted_proxies);
-    state
-        .verify_limiter
-        .check(ip, std::time::Instant::now())
-        .map_err(|wait| {
-            ApiError::new(
-                ProblemType::TooManyRequests,
-                format!("too many verifications from this address; retry in {wait} s"),
-            )
-        })
+/// What `POST /api/v1/verify` was sent: a PDF, or a detached signature with what it
+/// signed.
+pub struct Submitted(SubmittedInput);
+
+enum SubmittedInput {
+    Pdf(Vec<u8>),
+    Cades { p7s: Vec<u8>, digest: [u8; 32] },
+    Jws { jws: String, payload: Vec<u8> },
+}
+
+impl Submitted {
+    fn from_json(body: DetachedBody) -> Result<Self, ApiError> {
+        let input = match (body.p7s, body.jws) {
+            (Some(p7s), None) => SubmittedInput::Cades {
+                p7s: base64_field("p7s", &p7s)?,
+                digest: match (&body.file, &body.digest) {
+                    (Some(file), None) => tongban_crypto::cms::sha256(&base64_field("file", file)?),
+                    (None, Some(digest)) => hex_digest(digest)?,
+                    _ => return Err(invalid("file", "give exactly one of file and digest")),
+                },
+            },
+            (None, Some(jws)) => {
+                let payload = body.payload.as_deref();
+                let payload = payload.ok_or_else(|| invalid("payload", "required with jws"))?;
+                SubmittedInput::Jws {
+                    jws,
+                    payload: base64_field("payload", payload)?,
+                }
+            }
+            _ => return Err(invalid("p7s", "give exactly one of p7s and jws")),
+        };
+        Ok(Self(input))
+    }
+
+    /// The validation report of what was sent.
+    async fn verify(self, state: &AppState) -> Result<Report, tongban_seal::SealError> {
+        let (store, pki) = (&state.store, &state.pki);
+        match self.0 {
+            SubmittedInput::Pdf(pdf) => validation::verify(store, pki, Input::Pdf(pdf)).await,
+            SubmittedInput::Cades { p7s, digest } => {
+                let p7s = &p7s;
+                validation::verify(store, pki, Input::Cades { p7s, digest }).await
+            }
+            SubmittedInput::Jws { jws, payload } => {
+                let (jws, payload) = (&jws, &payload);
+                validation::verify(store, pki, Input::Jws { jws, payload }).await
+            }
+        }
+    }
+}
+
+impl FromRequest<AppState> for Submitted {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let Document {
+            content_type,
+            bytes,
+        } = Document::from_request(req, state).await?;
+        match content_type.as_str() {
+            "application/pdf" if bytes.is_empty() => Err(invalid("pdf", "the body is empty")),
+            "application/pdf" => Ok(Self(SubmittedInput::Pdf(bytes))),
+            "application/json" => Self::from_json(crate::extract::parse_json(&bytes)?),
+            _ => Err(ApiError::new(
+                ProblemType::UnsupportedMediaType,
+                "expected application/pdf or application/json",
+            )),
+        }
+    }
 }
 
 /// Verifies a sealed document and answers a validation report: for each signature the
@@ -186,65 +239,10 @@ pub(crate) fn throttle(
     ))]
 pub async fn api(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: axum::body::Body,
+    _: VerificationBudget,
+    submitted: Submitted,
 ) -> Result<axum::Json<ReportBody>, ApiError> {
-    throttle(&state, peer, &headers)?;
-    let content_type = crate::extract::content_type(&headers);
-    let bytes =
-        crate::extract::read_document::<Vec<u8>>(body, &headers, state.http.document_limit_bytes)
-            .await?;
-    let report = match content_type.as_str() {
-        "application/pdf" => {
-            if bytes.is_empty() {
-                return Err(invalid("pdf", "the body is empty"));
-            }
-            validation::verify(&state.store, &state.pki, Input::Pdf(bytes)).await?
-        }
-        "application/json" => {
-            let body: DetachedBody = crate::extract::parse_json(&bytes)?;
-            match (&body.p7s, &body.jws) {
-                (Some(p7s), None) => {
-                    let p7s = base64_field("p7s", p7s)?;
-                    let digest = match (&body.file, &body.digest) {
-                        (Some(file), None) => {
-                            tongban_crypto::cms::sha256(&base64_field("file", file)?)
-                        }
-                        (None, Some(digest)) => hex_digest(digest)?,
-                        _ => return Err(invalid("file", "give exactly one of file and digest")),
-                    };
-                    validation::verify(&state.store, &state.pki, Input::Cades { p7s: &p7s, digest })
-                        .await?
-                }
-                (None, Some(jws)) => {
-                    let payload = base64_field(
-                        "payload",
-                        body.payload
-                            .as_deref()
-                            .ok_or_else(|| invalid("payload", "required with jws"))?,
-                    )?;
-                    validation::verify(
-                        &state.store,
-                        &state.pki,
-                        Input::Jws {
-                            jws,
-                            payload: &payload,
-                        },
-                    )
-                    .await?
-                }
-                _ => return Err(invalid("p7s", "give exactly one of p7s and jws")),
-            }
-        }
-        _ => {
-            return Err(ApiError::new(
-                ProblemType::UnsupportedMediaType,
-                "expected application/pdf or application/json",
-            ));
-        }
-    };
-    Ok(axum::Json(report.into()))
+    Ok(axum::Json(submitted.verify(&state).await?.into()))
 }
 
 /// The verification page: upload a PDF, read the report.
@@ -264,12 +262,12 @@ pub async fn form(headers: HeaderMap) -> Response {
     ))]
 pub async fn upload(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    budget: Result<VerificationBudget, ApiError>,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    if throttle(&state, peer, &headers).is_err() {
+    if budget.is_err() {
         let mut page = views::verify_form(prefs, Some(views::VerifyError::TooMany));
         *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         return web::with_retry_after(page, crate::problem::RETRY_AFTER_SECS.into());

@@ -2,26 +2,23 @@
 //! browser's answer as a form post on the login and account pages. The ceremonies live
 //! in `tongban_identity::passkeys`.
 
-use std::net::SocketAddr;
-
-use crate::extract::PageForm;
+use crate::extract::{ClientIp, FlowCookie, PageForm};
 use crate::routes::session_form::{CsrfProtected, SessionForm};
 use axum::Form;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
-use tongban_identity::passkeys::{self, Assertion, Attestation, PasskeyError};
+use tongban_identity::passkeys::{self, PasskeyError};
 use tongban_identity::sso::{self, SsoError};
-use tongban_identity::throttle::{self, ThrottleKey};
 
 use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
-use crate::views::{self, Notice};
+use crate::views::Notice;
 
 use super::account::{CsrfForm, form_session, render};
-use super::oidc::login::{LoginStep, complete_login, login_step};
+use super::oidc::login::{Posted, answer_step, sign_in};
 use super::web::{self, FLOW_COOKIE, STRONG_LOGIN_NEEDED, cookie, store_page};
 
 fn options_response(options: impl serde::Serialize) -> Response {
@@ -95,84 +92,22 @@ impl CsrfProtected for PasskeyForm {
     ))]
 pub async fn passkey_login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
+    flow: FlowCookie,
     headers: HeaderMap,
     PageForm(form): PageForm<PasskeyForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let LoginStep {
-        mut conn,
-        flow_cookie,
-        target,
-        csrf,
-        prefs,
-    } = match login_step(&state, &headers, &form.csrf_token, now).await {
-        Ok(step) => step,
-        Err(page) => return page,
-    };
-    let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
-    let address = ThrottleKey::address(ip);
-    let refused = |status: StatusCode, notice: Notice| {
-        views::login(
-            prefs,
-            &csrf,
-            None,
-            Some(notice),
-            state.passkeys.available(),
-            status,
+    let posted = flow.posted(&form.csrf_token);
+    let step = sign_in(&state)
+        .passkey(
+            posted,
+            &form.ceremony,
+            &form.credential,
+            ip,
+            Timestamp::now(),
         )
-    };
-    match throttle::check(&mut conn, std::slice::from_ref(&address), now).await {
-        Ok(Ok(())) => {}
-        Ok(Err(throttled)) => {
-            let page = refused(StatusCode::TOO_MANY_REQUESTS, Notice::TooMany);
-            return web::with_retry_after(page, throttled.retry_after_secs);
-        }
-        Err(error) => return store_page(error),
-    }
-    let answer: Result<Assertion, _> = serde_json::from_str(&form.credential);
-    let checked = match answer {
-        Ok(credential) => {
-            passkeys::finish_login(
-                &mut conn,
-                &state.passkeys,
-                &flow_cookie,
-                &form.ceremony,
-                &credential,
-                now,
-            )
-            .await
-        }
-        Err(error) => Err(PasskeyError::Rejected(error.to_string())),
-    };
-    let login = match checked {
-        Ok(login) => login,
-        Err(PasskeyError::Ceremony) => return web::expired_form(),
-        Err(PasskeyError::Store(error)) => return store_page(error),
-        Err(error) => {
-            tracing::info!(%error, "passkey login refused");
-            if let Err(error) = throttle::record_failure(&mut conn, &address, now).await {
-                return store_page(error);
-            }
-            return refused(StatusCode::UNAUTHORIZED, Notice::PasskeyFailed);
-        }
-    };
-    drop(conn);
-    let logged_in = sso::LoggedIn {
-        subject: login.subject,
-        acting_for: None,
-    };
-    complete_login(
-        &state,
-        &flow_cookie,
-        &target,
-        &csrf,
-        prefs,
-        logged_in,
-        &[login.key_method, "mfa"],
-        now,
-    )
-    .await
+        .await;
+    answer_step(&state, &headers, Posted::Passkey, step)
 }
 
 /// Options to enrol a passkey for the signed-in person.
@@ -236,31 +171,18 @@ pub async fn passkey_enrol(
         form,
     }: SessionForm<PasskeyForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let prefs = web::prefs(&headers, None);
-    let registered = async {
-        let credential: Attestation = serde_json::from_str(&form.credential)
-            .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
-        let mut tx = state.store.begin().await?;
-        if !passkeys::may_manage_credentials(&mut tx, &session).await? {
-            return Err(PasskeyError::Rejected(STRONG_LOGIN_NEEDED.into()));
-        }
-        let added = passkeys::finish_registration(
-            &mut tx,
-            &state.passkeys,
-            session.subject,
-            &form.ceremony,
-            &form.name,
-            &credential,
-            now,
-        )
-        .await;
-        // A spent ceremony stays spent.
-        tx.commit().await.map_err(tongban_store::StoreError::from)?;
-        added
-    };
-    let (notice, status) = match registered.await {
-        Ok(_) => (Notice::PasskeyAdded, StatusCode::OK),
+    let (ceremony, name, credential) = (&form.ceremony, &form.name, &form.credential);
+    let added = passkeys::add(
+        &state.store,
+        &state.passkeys,
+        &session,
+        ceremony,
+        name,
+        credential,
+        Timestamp::now(),
+    );
+    let (notice, status) = match added.await {
+        Ok(()) => (Notice::PasskeyAdded, StatusCode::OK),
         Err(PasskeyError::Ceremony) => return web::expired_form(),
         Err(PasskeyError::Store(error)) => return store_page(error),
         Err(PasskeyError::Name) => (Notice::PasskeyName, StatusCode::UNPROCESSABLE_ENTITY),
@@ -270,6 +192,7 @@ pub async fn passkey_enrol(
             (Notice::PasskeyFailed, StatusCode::UNAUTHORIZED)
         }
     };
+    let prefs = web::prefs(&headers, None);
     render(&state, prefs, &session, &token, Some(notice), status).await
 }
 
@@ -297,21 +220,9 @@ impl CsrfProtected for RemoveForm {
     ))]
 pub async fn passkey_remove(
     State(state): State<AppState>,
-    SessionForm {
-        session,
-        cookie: _,
-        form,
-    }: SessionForm<RemoveForm>,
+    SessionForm { session, form, .. }: SessionForm<RemoveForm>,
 ) -> Response {
-    let removed = async {
-        let mut conn = state.store.conn().await?;
-        if !passkeys::may_manage_credentials(&mut conn, &session).await? {
-            return Ok(false);
-        }
-        passkeys::remove(&mut conn, session.subject, &form.credential_id).await?;
-        Ok::<_, PasskeyError>(true)
-    };
-    match removed.await {
+    match passkeys::remove_own(&state.store, &session, &form.credential_id).await {
         Ok(true) => web::see_other("/account"),
         Ok(false) => web::strong_login_needed(),
         Err(error) => store_page(error),

@@ -1,29 +1,13 @@
 //! What the browser-facing handlers share: cookies, page preferences, local redirects.
 
-use std::net::IpAddr;
-
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use tongban_identity::sso::FlowTarget;
 
+pub(crate) use crate::extract::{FLOW_COOKIE, SESSION_COOKIE, cookie};
 use crate::request_scope;
 use crate::views::{self, ErrorPage, Prefs};
-
-pub(crate) const SESSION_COOKIE: &str = "__Host-tongban-session";
-pub(crate) const FLOW_COOKIE: &str = "__Host-tongban-flow";
-
-/// The value of cookie `name`.
-pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
 
 /// `__Host-` cookies: Secure, host-only, Path=/ (RFC 6265bis §4.1.3.2); HttpOnly and
 /// SameSite=Lax so scripts cannot read them and cross-site posts do not carry them.
@@ -77,27 +61,6 @@ pub(crate) fn is_local_path(path: &str) -> bool {
         && !path.chars().any(char::is_control)
 }
 
-/// The client's address: the peer, or — when the peer is a trusted proxy — the
-/// rightmost `X-Forwarded-For` entry that is not a trusted proxy itself (entries left of
-/// it could be forged by the client).
-pub(crate) fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
-    }
-    let forwarded: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map_while(|hop| hop.trim().parse().ok())
-        .collect();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|hop| !trusted.contains(hop))
-        .unwrap_or(peer)
-}
-
 /// The page for a store failure: the person can retry; the details go to the log.
 pub(crate) fn store_page(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "sso store error");
@@ -132,23 +95,6 @@ pub(crate) fn strong_login_needed() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn forwarded_addresses_count_only_from_trusted_proxies() {
-        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "1.2.3.4, 203.0.113.9, 10.0.0.1".parse().unwrap(),
-        );
-        let client: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(proxy, &headers, &[proxy]), client);
-        // From an untrusted peer the header is ignored.
-        let stranger: IpAddr = "198.51.100.7".parse().unwrap();
-        assert_eq!(client_ip(stranger, &headers, &[proxy]), stranger);
-        // Nothing usable: the proxy itself.
-        assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
-    }
 
     #[test]
     fn only_paths_on_this_site_are_local() {

@@ -204,16 +204,15 @@ struct TotpSetupPage<'a> {
 pub fn totp_setup(
     prefs: Prefs,
     csrf_token: &str,
-    secret: &str,
-    uri: &str,
+    enrolment: &tongban_identity::totp::Enrolment,
     notice: Option<Notice>,
 ) -> Response {
     let page = TotpSetupPage {
         l: prefs.lang,
         shell: Shell::new(prefs, "/account", "totp-title"),
         csrf: csrf_token,
-        secret,
-        uri,
+        secret: &enrolment.secret,
+        uri: &enrolment.uri,
         notice,
     };
     render(StatusCode::OK, &page)

@@ -254,8 +254,10 @@ async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, StatusCode, Str
             totp_setup(
                 prefs,
                 "csrf",
-                "JBSWY3DPEHPK3PXP",
-                "otpauth://totp/x",
+                &tongban_identity::totp::Enrolment {
+                    secret: "JBSWY3DPEHPK3PXP".into(),
+                    uri: "otpauth://totp/x".into(),
+                },
                 Some(Notice::WrongCode),
             ),
         ),

@@ -21,6 +21,16 @@ pub struct LoginFlow {
     pub csrf_token: String,
 }
 
+/// The login flow a form was posted in: the browser's flow cookie and the form's CSRF
+/// token.
+#[derive(Clone, Copy, Debug)]
+pub struct PostedIn<'a> {
+    /// The flow cookie, if the browser sent one.
+    pub flow_cookie: Option<&'a str>,
+    /// The form's hidden CSRF field.
+    pub csrf_token: &'a str,
+}
+
 /// Stores `target` while the person logs in (or decides on consent).
 pub async fn start_flow(
     conn: &mut Conn,

@@ -10,6 +10,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_ecert::holder::{self, NewShare};
+use tongban_ecert::rendition;
+use tongban_identity::sso::Session;
 use tongban_seal::permissions::Actor;
 
 use super::base;
@@ -101,39 +103,29 @@ pub async fn account_pdf(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let now = Timestamp::now();
     let prefs = crate::routes::web::prefs(&headers, None);
     let back = format!("/account/certificates/{id}/pdf");
-    let session = match crate::routes::account::signed_in(&state, &headers, now).await {
+    let session = match crate::routes::account::signed_in(&state, &headers, Timestamp::now()).await
+    {
         Ok(Some((session, _))) => session,
-        Ok(None) => {
-            return crate::views::sign_in_first(prefs, &back);
-        }
+        Ok(None) => return crate::views::sign_in_first(prefs, &back),
         Err(response) => return response,
     };
-    let actor = Actor::Person {
+    let (actor, holder) = (account_page_actor(&session), session.subject);
+    let sealed =
+        rendition::holder_copy(&state.store, &state.pki, base(&state), &actor, holder, &id);
+    match sealed.await {
+        Ok(sealed) => crate::routes::seals::sealing::sealed_pdf(sealed),
+        Err(error) => crate::views::refused(prefs, &back, &error.into()),
+    }
+}
+
+/// The account page acting for its signed-in person.
+fn account_page_actor(session: &Session) -> Actor {
+    Actor::Person {
         subject: session.subject,
         client_id: ACCOUNT_PAGE.to_owned(),
         scopes: Vec::new(),
-        acr: Some(session.acr),
-    };
-    let sealed = async {
-        let certificate = {
-            let mut conn = state.store.conn().await?;
-            holder::certificate(&mut conn, session.subject, &id, now).await?
-        };
-        let sealed = tongban_ecert::rendition::sealed(
-            &state.store,
-            &state.pki,
-            base(&state),
-            &actor,
-            &certificate,
-        )
-        .await?;
-        Ok::<_, ApiError>(sealed)
-    };
-    match sealed.await {
-        Ok(sealed) => crate::routes::seals::sealing::sealed_pdf(sealed),
-        Err(error) => crate::views::refused(prefs, &back, &error),
+        acr: Some(session.acr.clone()),
     }
 }

@@ -1,7 +1,7 @@
 //! The public catalogue of certificate types (GB/T 36902 codes), defining a type, and
 //! which departments issue it with which seal.
 
-use crate::auth::Authenticated;
+use crate::auth::Acting;
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
@@ -11,10 +11,12 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tongban_core::time::Timestamp;
+use tongban_ecert::EcertError;
 use tongban_ecert::catalogue::{self, CertType, HolderCategory, NewType};
+use tongban_store::Conn;
 use utoipa::ToSchema;
 
-use super::{actor, invalid};
+use super::invalid;
 
 /// A certificate type.
 #[derive(Serialize, ToSchema)]
@@ -86,11 +88,10 @@ pub struct NewTypeBody {
     security(("bearer" = ["ecert:manage"])))]
 pub async fn define_type(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewTypeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = actor(&auth)?;
     let department = id
         .parse()
         .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))?;
@@ -145,11 +146,10 @@ pub struct NewIssuerBody {
     security(("bearer" = ["ecert:manage"])))]
 pub async fn add_issuer(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(code): Path<String>,
     ApiJson(body): ApiJson<NewIssuerBody>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = actor(&auth)?;
     let department = body
         .department_id
         .parse()
@@ -181,20 +181,15 @@ pub struct IssuerSealBody {
     security(("bearer" = ["ecert:manage"])))]
 pub async fn choose_seal(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path((code, department)): Path<(String, String)>,
     ApiJson(body): ApiJson<IssuerSealBody>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = actor(&auth)?;
-    let department = department
-        .parse()
+    let department = (department.parse())
         .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))?;
-    let seal = body
-        .seal_id
-        .parse()
-        .map_err(|_| invalid("seal_id", "no such seal"))?;
-    let mut tx = state.store.begin().await?;
-    catalogue::choose_seal(&mut tx, &actor, &code, department, seal).await?;
-    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    let seal = (body.seal_id.parse()).map_err(|_| invalid("seal_id", "no such seal"))?;
+    let choose =
+        async |tx: &mut Conn| catalogue::choose_seal(tx, &actor, &code, department, seal).await;
+    state.store.transaction::<_, EcertError>(choose).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,21 +1,19 @@
 //! Issuing one certificate (idempotent with `Idempotency-Key`).
 
-use crate::auth::Authenticated;
-use crate::extract::parse_json;
-use crate::problem::{ApiError, Problem, ProblemType};
+use crate::auth::Acting;
+use crate::extract::{Idempotency, JsonWithBytes};
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use tongban_core::time::Timestamp;
-use tongban_ecert::idempotency;
 use tongban_ecert::register::{HolderRef, Issuing, NewCertificate};
 use utoipa::ToSchema;
 
-use super::{CertificateBody, HolderBody, acting_for, actor, base, idempotency_key};
+use super::{CertificateBody, HolderBody, acting_for, base};
 
 /// A certificate to issue.
 #[derive(Deserialize, ToSchema)]
@@ -48,44 +46,28 @@ pub struct NewCertificateBody {
     security(("bearer" = ["ecert:issue"])))]
 pub async fn issue(
     State(state): State<AppState>,
-    auth: Authenticated,
-    headers: HeaderMap,
-    body: Bytes,
+    Acting(actor): Acting,
+    idempotency: Idempotency,
+    JsonWithBytes(body, bytes): JsonWithBytes<NewCertificateBody>,
 ) -> Result<Response, ApiError> {
-    let actor = actor(&auth)?;
-    let key = idempotency_key(&headers)?;
-    if !crate::extract::is_json(&headers) {
-        return Err(ApiError::new(
-            ProblemType::UnsupportedMediaType,
-            "expected Content-Type: application/json",
-        ));
-    }
-    let parsed: NewCertificateBody = parse_json(&body)?;
-    let hash = idempotency::request_hash(&body);
     let now = Timestamp::now();
     let mut tx = state.store.begin().await?;
-    if let Some(key) = &key
-        && let Some(answer) = idempotency::recall(&mut tx, &actor.label(), key, &hash).await?
-    {
-        return Ok((StatusCode::CREATED, axum::Json(answer)).into_response());
-    }
-    let department = acting_for(parsed.department_id.as_deref())?;
-    let issuing = Issuing::open(&mut tx, &state.pki, &actor, &parsed.type_code, department).await?;
-    let new = NewCertificate {
-        holder: HolderRef {
-            id_number: parsed.holder.id_number,
-            name: parsed.holder.name,
-        },
-        face: parsed.face,
-    };
-    let issued = issuing
-        .issue(&mut tx, base(&state), &actor, &new, now)
+    let answer = idempotency
+        .once(&mut tx, &actor, &bytes, now, async |tx| {
+            let department = acting_for(body.department_id.as_deref())?;
+            let issuing =
+                Issuing::open(tx, &state.pki, &actor, &body.type_code, department).await?;
+            let new = NewCertificate {
+                holder: HolderRef {
+                    id_number: body.holder.id_number,
+                    name: body.holder.name,
+                },
+                face: body.face,
+            };
+            let issued = issuing.issue(tx, base(&state), &actor, &new, now).await?;
+            Ok(CertificateBody::of(issued, now))
+        })
         .await?;
-    let answer = serde_json::to_value(CertificateBody::of(issued, now))
-        .map_err(|_| ApiError::bare(ProblemType::Internal))?;
-    if let Some(key) = &key {
-        idempotency::remember(&mut tx, &actor.label(), key, &hash, &answer, now).await?;
-    }
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
     Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
 }

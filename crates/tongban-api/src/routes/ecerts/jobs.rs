@@ -1,23 +1,23 @@
 //! Batch issuance: up to 10 000 certificates as JSON or CSV, issued in the background,
 //! with per-row results.
 
-use crate::auth::Authenticated;
-use crate::extract::parse_json;
+use crate::auth::Acting;
+use crate::extract::{Document, Idempotency, parse_json};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tongban_core::time::Timestamp;
+use tongban_ecert::batch;
 use tongban_ecert::catalogue::{self};
 use tongban_ecert::register::{HolderRef, NewCertificate};
-use tongban_ecert::{batch, idempotency};
 use tongban_identity::subjects::DepartmentId;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{HolderBody, acting_for, actor, idempotency_key, invalid};
+use super::{HolderBody, acting_for, invalid};
 
 /// A batch job.
 #[derive(Serialize, ToSchema)]
@@ -107,54 +107,40 @@ pub struct BatchQuery {
     security(("bearer" = ["ecert:issue"])))]
 pub async fn submit_job(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
+    idempotency: Idempotency,
     Query(query): Query<BatchQuery>,
-    headers: HeaderMap,
-    body: axum::body::Body,
+    Document {
+        content_type,
+        bytes,
+    }: Document,
 ) -> Result<Response, ApiError> {
-    let actor = actor(&auth)?;
-    let key = idempotency_key(&headers)?;
-    let content_type = crate::extract::content_type(&headers);
-    let bytes =
-        crate::extract::read_document::<Vec<u8>>(body, &headers, state.http.document_limit_bytes)
-            .await?;
     let now = Timestamp::now();
     let mut tx = state.store.begin().await?;
     let (type_code, department, rows) =
         batch_request(&mut tx, &content_type, query, &bytes).await?;
     // The type and department are part of the request (a CSV names them in the query).
     let department_text = department.map(|d| d.to_string()).unwrap_or_default();
-    let hash = idempotency::request_hash(
-        &[
-            content_type.as_bytes(),
-            b"\n",
-            type_code.as_bytes(),
-            b"\n",
-            department_text.as_bytes(),
-            b"\n",
-            &bytes,
-        ]
-        .concat(),
-    );
-    let answer = match &key {
-        Some(key) => idempotency::recall(&mut tx, &actor.label(), key, &hash).await?,
-        None => None,
-    };
-    let answer = match answer {
-        Some(answer) => answer,
-        None => {
-            let job = batch::submit(&mut tx, &actor, &type_code, department, &rows, now).await?;
-            let answer = serde_json::to_value(JobBody::from(job))
-                .map_err(|_| ApiError::bare(ProblemType::Internal))?;
-            if let Some(key) = &key {
-                idempotency::remember(&mut tx, &actor.label(), key, &hash, &answer, now).await?;
-            }
-            tx.commit().await.map_err(tongban_store::StoreError::from)?;
-            answer
-        }
-    };
+    let request = [
+        &content_type,
+        "\n",
+        &type_code,
+        "\n",
+        &department_text,
+        "\n",
+    ]
+    .concat();
+    let request = [request.as_bytes(), &bytes].concat();
+    let answer = idempotency
+        .once(&mut tx, &actor, &request, now, async |tx| {
+            let job = batch::submit(tx, &actor, &type_code, department, &rows, now).await?;
+            Ok(JobBody::from(job))
+        })
+        .await?;
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
     Ok(accepted(answer))
 }
+
 /// A batch's type, issuing department and rows, from a JSON body or from a CSV body
 /// with the type (and department) in the query.
 async fn batch_request(
@@ -222,10 +208,9 @@ fn accepted(job: serde_json::Value) -> Response {
     security(("bearer" = ["ecert:issue"])))]
 pub async fn job(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
 ) -> Result<axum::Json<JobBody>, ApiError> {
-    let actor = actor(&auth)?;
     let mut conn = state.store.conn().await?;
     Ok(axum::Json(
         batch::find(&mut conn, &actor, &id).await?.into(),
@@ -269,11 +254,10 @@ pub struct JobRowsQuery {
     security(("bearer" = ["ecert:issue"])))]
 pub async fn job_rows(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<JobRowsQuery>,
 ) -> Result<axum::Json<Vec<JobRowBody>>, ApiError> {
-    let actor = actor(&auth)?;
     let mut conn = state.store.conn().await?;
     let rows = batch::rows(
         &mut conn,

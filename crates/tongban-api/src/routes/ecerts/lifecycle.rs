@@ -1,6 +1,6 @@
 //! A certificate's life after issuance: revoke, suspend, resume, reissue.
 
-use crate::auth::Authenticated;
+use crate::auth::Acting;
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -13,7 +13,7 @@ use tongban_core::time::Timestamp;
 use tongban_ecert::register::{self, Change};
 use utoipa::ToSchema;
 
-use super::{CertificateBody, actor, base, identifier, invalid};
+use super::{CertificateBody, base, identifier, invalid};
 
 /// A status change.
 #[derive(Deserialize, ToSchema)]
@@ -24,6 +24,17 @@ pub struct StatusChangeBody {
     /// Why; required to revoke or suspend.
     #[serde(default)]
     reason: Option<String>,
+}
+
+impl StatusChangeBody {
+    fn change(&self) -> Result<Change, ApiError> {
+        match self.status.as_str() {
+            "revoked" => Ok(Change::Revoke),
+            "suspended" => Ok(Change::Suspend),
+            "active" => Ok(Change::Resume),
+            _ => Err(invalid("status", "must be revoked, suspended or active")),
+        }
+    }
 }
 
 /// Revokes, suspends or resumes a certificate; its status-list bit changes in the same
@@ -41,23 +52,15 @@ pub struct StatusChangeBody {
     security(("bearer" = ["ecert:issue"])))]
 pub async fn set_certificate_status(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<StatusChangeBody>,
 ) -> Result<axum::Json<CertificateBody>, ApiError> {
-    let actor = actor(&auth)?;
-    let id = identifier(&text)?;
-    let change = match body.status.as_str() {
-        "revoked" => Change::Revoke,
-        "suspended" => Change::Suspend,
-        "active" => Change::Resume,
-        _ => return Err(invalid("status", "must be revoked, suspended or active")),
-    };
-    let now = Timestamp::now();
-    let mut tx = state.store.begin().await?;
-    let changed =
-        register::change_status(&mut tx, &actor, &id, change, body.reason.as_deref(), now).await?;
-    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    let (id, change, now) = (identifier(&text)?, body.change()?, Timestamp::now());
+    let reason = body.reason.as_deref();
+    let changed = (state.store)
+        .transaction(async |tx| register::change_status(tx, &actor, &id, change, reason, now).await)
+        .await?;
     Ok(axum::Json(CertificateBody::of(changed, now)))
 }
 
@@ -84,11 +87,10 @@ pub struct ReissueBody {
     security(("bearer" = ["ecert:issue"])))]
 pub async fn reissue(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<ReissueBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = actor(&auth)?;
     let id = identifier(&text)?;
     let now = Timestamp::now();
     let mut tx = state.store.begin().await?;

@@ -1,7 +1,7 @@
 //! Department lookup of certificates with a stated purpose (用证事由), logged for the
 //! holder.
 
-use crate::auth::Authenticated;
+use crate::auth::Acting;
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -10,7 +10,7 @@ use tongban_core::time::Timestamp;
 use tongban_ecert::lookup;
 use utoipa::IntoParams;
 
-use super::{CertificateBody, acting_for, actor, identifier};
+use super::{CertificateBody, acting_for, identifier};
 
 /// A department lookup.
 #[derive(Deserialize, IntoParams)]
@@ -51,10 +51,9 @@ pub(super) fn purpose_given(purpose: Option<&str>) -> Result<&str, ApiError> {
     security(("bearer" = ["ecert:lookup"])))]
 pub async fn lookup(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Query(query): Query<LookupQuery>,
 ) -> Result<axum::Json<Vec<CertificateBody>>, ApiError> {
-    let actor = actor(&auth)?;
     let purpose = purpose_given(query.purpose.as_deref())?;
     let holder = query
         .holder
@@ -106,11 +105,10 @@ pub struct PurposeQuery {
     security(("bearer" = ["ecert:lookup"])))]
 pub async fn lookup_one(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(text): Path<String>,
     Query(query): Query<PurposeQuery>,
 ) -> Result<axum::Json<CertificateBody>, ApiError> {
-    let actor = actor(&auth)?;
     let id = identifier(&text)?;
     let purpose = purpose_given(query.purpose.as_deref())?;
     let now = Timestamp::now();

@@ -16,11 +16,9 @@ pub(super) mod wallet;
 use crate::auth::Authenticated;
 use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
-use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tongban_core::time::Timestamp;
-use tongban_ecert::idempotency;
 use tongban_ecert::identifier::Identifier;
 use tongban_ecert::register::Certificate;
 use tongban_identity::subjects::{DepartmentId, SubjectId};
@@ -142,17 +140,4 @@ pub struct HolderBody {
     id_number: String,
     /// Name, to register a holder the platform does not know yet (unverified).
     name: String,
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .map_err(|_| invalid("Idempotency-Key", "must be visible ASCII"))?
-        .trim_matches('"')
-        .to_owned();
-    idempotency::check_key(&key)?;
-    Ok(Some(key))
 }

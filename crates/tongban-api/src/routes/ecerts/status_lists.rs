@@ -40,39 +40,39 @@ pub async fn status_list(
     let mut conn = state.store.conn().await?;
     let version = status::version(&mut conn, &path.id).await?;
     let etag = format!("\"{}-{version}\"", purpose.name());
-    let cache = HeaderValue::from_static("public, max-age=60");
-    let unchanged = headers
+    if matches_etag(&headers, &etag) {
+        return cacheable(StatusCode::NOT_MODIFIED.into_response(), &etag);
+    }
+    let (pki, base) = (&state.pki, base(&state));
+    let now = Timestamp::now();
+    let published = status::publish(&mut conn, pki, base, &path.id, purpose, now).await?;
+    let mut response = published.credential.into_response();
+    let media_type = HeaderValue::from_static(tongban_ecert::credential::MEDIA_TYPE);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media_type);
+    cacheable(
+        response,
+        &format!("\"{}-{}\"", purpose.name(), published.version),
+    )
+}
+
+/// Whether `If-None-Match` names `etag`.
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let etag_value =
-        HeaderValue::from_str(&etag).map_err(|_| ApiError::bare(ProblemType::Internal))?;
-    if unchanged {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        response.headers_mut().insert(header::ETAG, etag_value);
-        response.headers_mut().insert(header::CACHE_CONTROL, cache);
-        return Ok(response);
-    }
-    let published = status::publish(
-        &mut conn,
-        &state.pki,
-        base(&state),
-        &path.id,
-        purpose,
-        Timestamp::now(),
-    )
-    .await?;
-    let etag = format!("\"{}-{}\"", purpose.name(), published.version);
-    let mut response = published.credential.into_response();
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+}
+
+/// `response` with its entity tag, cacheable by anyone for a minute.
+fn cacheable(mut response: Response, etag: &str) -> Result<Response, ApiError> {
+    let etag = HeaderValue::from_str(etag).map_err(|_| ApiError::bare(ProblemType::Internal))?;
     let headers = response.headers_mut();
+    headers.insert(header::ETAG, etag);
     headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(tongban_ecert::credential::MEDIA_TYPE),
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
     );
-    headers.insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag).map_err(|_| ApiError::bare(ProblemType::Internal))?,
-    );
-    headers.insert(header::CACHE_CONTROL, cache);
     Ok(response)
 }

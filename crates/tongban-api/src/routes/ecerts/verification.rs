@@ -1,15 +1,14 @@
 //! Verifying a certificate: over the API (a VC-JWT or a share), on the page a share link
 //! opens, and the public status page a printed certificate's QR code opens.
 
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, VerificationBudget};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::net::SocketAddr;
 use tongban_core::time::Timestamp;
 use tongban_ecert::verification::{self, Presented, Report};
 use utoipa::ToSchema;
@@ -145,11 +144,9 @@ pub(crate) async fn run_verification(
     ))]
 pub async fn verify_certificate(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: VerificationBudget,
     ApiJson(body): ApiJson<VerifyBody>,
 ) -> Result<axum::Json<CertificateReportBody>, ApiError> {
-    crate::routes::document_verification::throttle(&state, peer, &headers)?;
     let presented = match (&body.share, &body.credential) {
         (Some(share), None) => Presented::Share(share),
         (None, Some(jwt)) => Presented::Credential(jwt),
@@ -179,14 +176,14 @@ pub async fn share_page(headers: HeaderMap, Path(token): Path<String>) -> Respon
     ))]
 pub async fn share_page_verify(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    budget: Result<VerificationBudget, ApiError>,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
     let prefs = crate::routes::web::prefs(&headers, None);
     let refused =
         |error: ApiError| crate::views::refused(prefs, &format!("/verify/c/{token}"), &error);
-    if let Err(error) = crate::routes::document_verification::throttle(&state, peer, &headers) {
+    if let Err(error) = budget {
         return refused(error);
     }
     match run_verification(&state, Presented::Share(&token)).await {
@@ -207,24 +204,19 @@ pub async fn share_page_verify(
     ))]
 pub async fn status_page(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    budget: Result<VerificationBudget, ApiError>,
     headers: HeaderMap,
     Path(text): Path<String>,
 ) -> Response {
     let prefs = crate::routes::web::prefs(&headers, None);
-    let refused =
-        |error: ApiError| crate::views::refused(prefs, &format!("/verify/i/{text}"), &error);
-    if let Err(error) = crate::routes::document_verification::throttle(&state, peer, &headers) {
-        return refused(error);
-    }
     let found = async {
+        budget?;
         let id = identifier(&text)?;
         let mut conn = state.store.conn().await?;
         Ok::<_, ApiError>(verification::public_status(&mut conn, &id, Timestamp::now()).await?)
-    }
-    .await;
-    match found {
+    };
+    match found.await {
         Ok(status) => crate::views::certificate_status(prefs, &status),
-        Err(error) => refused(error),
+        Err(error) => crate::views::refused(prefs, &format!("/verify/i/{text}"), &error),
     }
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tongban_core::time::Timestamp;
 use tongban_ecert::holder::{self, NewShare, Share};
+use tongban_ecert::rendition;
 use utoipa::ToSchema;
 
 use super::{CertificateBody, actor, base, holder_of};
@@ -245,18 +246,8 @@ pub async fn my_certificate_pdf(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let person = holder_of(&auth)?;
-    let certificate = {
-        let mut conn = state.store.conn().await?;
-        holder::certificate(&mut conn, person, &id, Timestamp::now()).await?
-    };
-    let sealed = tongban_ecert::rendition::sealed(
-        &state.store,
-        &state.pki,
-        base(&state),
-        &actor(&auth)?,
-        &certificate,
-    )
-    .await?;
+    let (actor, person) = (actor(&auth)?, holder_of(&auth)?);
+    let sealed =
+        rendition::holder_copy(&state.store, &state.pki, base(&state), &actor, person, &id).await?;
     Ok(crate::routes::seals::sealing::sealed_pdf(sealed))
 }

@@ -1,12 +1,14 @@
 //! Client authentication at the token, introspection and revocation endpoints:
 //! client_secret_basic/post and private_key_jwt (RFC 7523), or none for public clients.
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
+use axum::extract::{FromRequest, RawForm, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use tongban_core::time::Timestamp;
 use tongban_identity::client_auth;
 use tongban_identity::clients::{self, Client};
@@ -169,40 +171,58 @@ pub(super) async fn authenticate_client(
     }
 }
 
-/// A token to introspect or revoke, and the caller's credentials.
+/// A client's call to an OAuth endpoint: its form, and the client it authenticated as
+/// (HTTP Basic, a form secret, `private_key_jwt`, or a public client's id alone).
+/// Authenticated before the handler takes a connection (see [`authenticate_client`]);
+/// a failure is the endpoint's OAuth error.
+pub struct ClientCall<T> {
+    pub(super) client: Client,
+    pub(super) form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for ClientCall<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let endpoint = req.uri().path().to_owned();
+        let headers = req.headers().clone();
+        let RawForm(body) = RawForm::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let malformed = |error: serde_urlencoded::de::Error| {
+            let kind = ProblemType::for_status(StatusCode::UNPROCESSABLE_ENTITY);
+            ApiError::new(kind, error.to_string()).into_response()
+        };
+        // The credentials and the endpoint's fields share one form.
+        let auth: ClientAuthForm = serde_urlencoded::from_bytes(&body).map_err(malformed)?;
+        let form: T = serde_urlencoded::from_bytes(&body).map_err(malformed)?;
+        let client = authenticate_client(state, &headers, &auth, &endpoint).await?;
+        Ok(Self { client, form })
+    }
+}
+
+/// A token to introspect or revoke.
 #[derive(Deserialize)]
 pub struct TokenOnlyForm {
     token: Option<String>,
     #[serde(rename = "token_type_hint")]
     _hint: Option<String>,
-    #[serde(flatten)]
-    auth: ClientAuthForm,
 }
 
-/// Authenticates the caller of /introspect or /revoke (only confidential clients when
-/// `confidential_only`) and returns it with the token it names.
-pub(super) async fn token_request<'f>(
-    state: &AppState,
-    headers: &HeaderMap,
-    form: &'f TokenOnlyForm,
-    endpoint: &str,
-) -> Result<(Client, &'f str), Response> {
-    let client = authenticate_client(state, headers, &form.auth, endpoint).await?;
-    let confidential_only = endpoint == "/introspect";
-    if confidential_only && !client.confidential {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "introspection is for confidential clients",
-        ));
+impl TokenOnlyForm {
+    /// The token, required (RFC 7662 §2.1, RFC 7009 §2.1).
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the HTTP answer, returned at once"
+    )]
+    pub(super) fn token(&self) -> Result<&str, Response> {
+        let token = self.token.as_deref().map(str::trim);
+        token.ok_or_else(|| {
+            oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "token is required",
+            )
+        })
     }
-    let token = form.token.as_deref().map(str::trim);
-    let token = token.ok_or_else(|| {
-        oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is required",
-        )
-    })?;
-    Ok((client, token))
 }

@@ -1,6 +1,7 @@
 //! The consent decision of a third-party client's request.
 
-use crate::extract::PageForm;
+use crate::extract::{FlowCookie, PageForm};
+use crate::request_scope;
 use crate::routes::web::{self, FLOW_COOKIE, SESSION_COOKIE, cookie, set_cookie, store_page};
 use crate::state::AppState;
 use axum::extract::State;
@@ -8,11 +9,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
-use tongban_identity::consent;
-use tongban_identity::sso::{self, FlowTarget, SsoError};
 
-use super::authorize::answer;
-use super::redirect_error;
+use super::authorize::{answer, authorization};
 
 /// The consent form's fields.
 #[derive(Deserialize)]
@@ -34,56 +32,28 @@ pub struct ConsentForm {
     ))]
 pub async fn consent(
     State(state): State<AppState>,
+    flow: FlowCookie,
     headers: HeaderMap,
     PageForm(form): PageForm<ConsentForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let (Some(flow_cookie), Some(session_cookie)) = (
-        cookie(&headers, FLOW_COOKIE),
-        cookie(&headers, SESSION_COOKIE),
-    ) else {
-        return web::expired_form();
-    };
-    let mut tx = match state.store.begin().await {
-        Ok(tx) => tx,
-        Err(error) => return store_page(error),
-    };
-    let request = match sso::flow_request(&mut tx, &flow_cookie, &form.csrf_token, now).await {
-        Ok((FlowTarget::Authorize(request), _)) => request,
-        Ok((FlowTarget::Account, _)) | Err(SsoError::Csrf | SsoError::FlowExpired) => {
-            return web::expired_form();
-        }
-        Err(error) => return store_page(error),
-    };
-    let session = match sso::session_from_cookie(&mut tx, &session_cookie, now).await {
-        Ok(Some(session)) => session,
+    let session = cookie(&headers, SESSION_COOKIE);
+    let allow = form.decision == "allow";
+    let decided = authorization(&state)
+        .consent_decision(
+            flow.posted(&form.csrf_token),
+            session.as_deref(),
+            allow,
+            Timestamp::now(),
+        )
+        .await;
+    let outcome = match decided {
+        Ok(Some(outcome)) => outcome,
         Ok(None) => return web::expired_form(),
         Err(error) => return store_page(error),
     };
-    if let Err(error) = sso::end_flow(&mut tx, &flow_cookie).await {
-        return store_page(error);
-    }
-    let mut response = if form.decision == "allow" {
-        if let Err(error) = consent::grant(&mut tx, session.subject, &request, now).await {
-            return store_page(error);
-        }
-        let outcome = super::authorize::authorization(&state).code(request, &session, now);
-        answer(&state, |_| crate::request_scope::page_prefs(), outcome)
-    } else {
-        redirect_error(
-            &state,
-            &request.redirect_uri,
-            "access_denied",
-            Some("the person did not allow access"),
-            request.state.as_deref(),
-        )
-    };
-    if let Err(error) = tx.commit().await {
-        return store_page(error);
-    }
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, "", 0));
+    let mut response = answer(&state, |_| request_scope::page_prefs(), Ok(outcome));
+    let cleared = set_cookie(FLOW_COOKIE, "", 0);
+    response.headers_mut().append(header::SET_COOKIE, cleared);
     *response.status_mut() = StatusCode::SEE_OTHER;
     response
 }

@@ -1,24 +1,20 @@
-//! The password login of a login flow, and completing any login (password, passkey,
-//! second factor): a session, then back to the flow's target.
+//! The login pages of a login flow — the form shown again, the password post — and
+//! the answer of any login step (password, second factor, passkey): the form again, the
+//! next step, or a session and the flow's target.
 
-use crate::extract::PageForm;
+use crate::extract::{ClientIp, FlowCookie, PageForm};
 use crate::routes::web::{self, FLOW_COOKIE, SESSION_COOKIE, cookie, set_cookie, store_page};
 use crate::state::AppState;
-use crate::views::{self};
-use axum::extract::{ConnectInfo, State};
+use crate::views::{self, Notice};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use tongban_core::time::Timestamp;
-use tongban_identity::consent;
-use tongban_identity::identity_registry;
-use tongban_identity::sso::{self, FlowTarget, SsoError};
-use tongban_identity::{passkeys, totp};
+use tongban_identity::sign_in::{Next, Refusal, SignIn, SignInError, SignedIn, Step, Then};
+use tongban_identity::sso;
 
-use super::authorize::answer;
-use super::redirect_error;
-use tongban_identity::authorization;
+use super::authorize::{answer, authorization};
 
 /// Shows the form of the current login flow again (after a language or text-size
 /// switch): the login form, or the consent page once signed in.
@@ -27,82 +23,16 @@ use tongban_identity::authorization;
         (status = 200, description = "the login form or the consent page", content_type = "text/html"),
         (status = 403, description = "no live login flow in this browser", content_type = "text/html"),
     ))]
-pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let now = Timestamp::now();
-    let Some(flow_cookie) = cookie(&headers, FLOW_COOKIE) else {
-        return web::expired_form();
-    };
-    let mut conn = match state.store.conn().await {
-        Ok(conn) => conn,
-        Err(error) => return store_page(error),
-    };
-    let (target, csrf) = match sso::flow_by_cookie(&mut conn, &flow_cookie, now).await {
-        Ok(found) => found,
-        Err(SsoError::Csrf | SsoError::FlowExpired) => return web::expired_form(),
-        Err(error) => return store_page(error),
-    };
-    let prefs = web::flow_prefs(&headers, &target);
-    let hint = match &target {
-        FlowTarget::Authorize(request) => request.login_hint.as_deref(),
-        FlowTarget::Account => None,
-    };
-    if let FlowTarget::Authorize(request) = &target
-        && let Some(token) = cookie(&headers, SESSION_COOKIE)
-    {
-        match sso::session_from_cookie(&mut conn, &token, now).await {
-            Ok(Some(_)) => {
-                let outcome =
-                    authorization::consent_page(&mut conn, request.clone(), csrf, None).await;
-                return answer(&state, |_| prefs, outcome);
-            }
-            Ok(None) => {}
-            Err(error) => return store_page(error),
-        }
-    }
-    web::no_store(views::login(
-        prefs,
-        &csrf,
-        hint,
-        None,
-        state.passkeys.available(),
-        StatusCode::OK,
-    ))
-}
-
-/// What each step of a login starts from: the flow in the browser's cookie, checked
-/// against the form's CSRF token, on the connection the step goes on with.
-pub(crate) struct LoginStep {
-    pub(crate) conn: tongban_store::PooledConn,
-    pub(crate) flow_cookie: String,
-    pub(crate) target: FlowTarget,
-    pub(crate) csrf: String,
-    pub(crate) prefs: views::Prefs,
-}
-
-/// The [`LoginStep`] of a form post, or the page that says the form expired.
-pub(crate) async fn login_step(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf_token: &str,
-    now: Timestamp,
-) -> Result<LoginStep, Response> {
-    let Some(flow_cookie) = cookie(headers, FLOW_COOKIE) else {
-        return Err(web::expired_form());
-    };
-    let mut conn = state.store.conn().await.map_err(store_page)?;
-    let (target, csrf) = match sso::flow_request(&mut conn, &flow_cookie, csrf_token, now).await {
-        Ok(found) => found,
-        Err(SsoError::Csrf | SsoError::FlowExpired) => return Err(web::expired_form()),
-        Err(error) => return Err(store_page(error)),
-    };
-    let prefs = web::flow_prefs(headers, &target);
-    Ok(LoginStep {
-        conn,
-        flow_cookie,
-        target,
-        csrf,
-        prefs,
-    })
+pub async fn login_page(
+    State(state): State<AppState>,
+    FlowCookie(flow): FlowCookie,
+    headers: HeaderMap,
+) -> Response {
+    let session = cookie(&headers, SESSION_COOKIE);
+    let step = sign_in(&state)
+        .resume(flow.as_deref(), session.as_deref(), Timestamp::now())
+        .await;
+    answer_step(&state, &headers, Posted::Nothing, step)
 }
 
 /// The login form's fields.
@@ -134,177 +64,106 @@ pub struct LoginForm {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
+    flow: FlowCookie,
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    // Reads and the password check run on one plain connection, released before
-    // the registry (which may take its own) is asked; only the final writes share a
-    // transaction. Holding a connection while waiting for another starves the pool.
-    let LoginStep {
-        mut conn,
-        flow_cookie,
-        target,
-        csrf,
-        prefs,
-    } = match login_step(&state, &headers, &form.csrf_token, now).await {
-        Ok(step) => step,
-        Err(page) => return page,
-    };
     let credentials = sso::Credentials {
         identifier: &form.identifier,
         organisation: form.organisation.as_deref(),
         password: &form.password,
     };
-    let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
-    let login = sso::password_login(&mut conn, &state.passwords, &credentials, ip, now).await;
-    let logged_in = match login {
-        Ok(logged_in) => logged_in,
-        Err(SsoError::InvalidCredentials) => {
-            return views::login(
-                prefs,
-                &csrf,
-                Some(&form.identifier),
-                Some(views::Notice::WrongCredentials),
-                state.passkeys.available(),
-                StatusCode::UNAUTHORIZED,
-            );
-        }
-        Err(SsoError::Throttled(throttled)) => {
-            let page = views::login(
-                prefs,
-                &csrf,
-                Some(&form.identifier),
-                Some(views::Notice::TooMany),
-                state.passkeys.available(),
-                StatusCode::TOO_MANY_REQUESTS,
-            );
-            return web::with_retry_after(page, throttled.retry_after_secs);
-        }
-        Err(error) => return store_page(error),
-    };
-    // A person with an authenticator passes it before the session starts.
-    let second_factor = match totp::enabled(&mut conn, logged_in.subject).await {
-        Ok(true) => sso::await_second_factor(&mut conn, &flow_cookie, logged_in).await,
-        Ok(false) => Ok(false),
-        Err(error) => return store_page(error),
-    };
-    drop(conn);
-    match second_factor {
-        Ok(true) => views::second_factor(prefs, &csrf, None, StatusCode::OK),
-        Ok(false) => {
-            complete_login(
-                &state,
-                &flow_cookie,
-                &target,
-                &csrf,
-                prefs,
-                logged_in,
-                &["pwd"],
-                now,
-            )
-            .await
-        }
-        Err(error) => store_page(error),
+    let posted = flow.posted(&form.csrf_token);
+    let step = sign_in(&state)
+        .password(posted, &credentials, ip, Timestamp::now())
+        .await;
+    answer_step(&state, &headers, Posted::Password(&form.identifier), step)
+}
+
+/// The login steps' inputs from the application state.
+pub(crate) fn sign_in(state: &AppState) -> SignIn<'_> {
+    SignIn {
+        authorization: authorization(state),
+        passwords: &state.passwords,
+        totp: &state.totp,
+        passkeys: &state.passkeys,
+        registry: state.registry.as_ref(),
     }
 }
 
-/// Starts the session of a person who passed every factor and continues: to the
-/// client with a code, to the consent page, or to the account page.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the state of one login, passed along once"
-)]
-pub(crate) async fn complete_login(
+/// Which form a step answers, to show it again when the step refuses.
+#[derive(Clone, Copy)]
+pub(crate) enum Posted<'a> {
+    /// No form: the login page was asked for.
+    Nothing,
+    /// The password form, with the identifier typed.
+    Password(&'a str),
+    /// The second-factor form.
+    SecondFactor,
+    /// A passkey from the login form.
+    Passkey,
+}
+
+/// The HTTP answer of a login step.
+pub(crate) fn answer_step(
     state: &AppState,
-    flow_cookie: &str,
-    target: &FlowTarget,
-    csrf: &str,
-    prefs: views::Prefs,
-    logged_in: sso::LoggedIn,
-    amr: &[&str],
-    now: Timestamp,
+    headers: &HeaderMap,
+    posted: Posted<'_>,
+    step: Result<Step, SignInError>,
 ) -> Response {
-    let level = match identity_registry::assurance_after_login(
-        &state.store,
-        state.registry.as_ref(),
-        logged_in.subject,
-    )
-    .await
-    {
-        Ok(level) => level,
+    let (target, csrf, next) = match step {
+        Ok(Step::InFlow {
+            target,
+            csrf_token,
+            next,
+        }) => (target, csrf_token, next),
+        Ok(Step::Expired) => return web::expired_form(),
         Err(error) => return store_page(error),
     };
-    let level = tongban_identity::assurance::level_of_login(level, amr);
-    let mut tx = match state.store.begin().await {
-        Ok(tx) => tx,
-        Err(error) => return store_page(error),
+    let prefs = web::flow_prefs(headers, &target);
+    let login_form = |hint: Option<&str>, notice: Option<Notice>, status| {
+        let available = state.passkeys.available();
+        web::no_store(views::login(prefs, &csrf, hint, notice, available, status))
     };
-    let created =
-        sso::create_session(&mut tx, logged_in, &identity_registry::acr(level), amr, now).await;
-    let (session, session_cookie) = match created {
-        Ok(created) => created,
-        Err(error) => return store_page(error),
-    };
-    // Under the staff passkey policy a password session of staff serves the account
-    // page only (where the passkey is added); the relying party hears why.
-    let allowed = match passkeys::policy_allows(
-        &mut tx,
-        state.auth.staff_passkeys_required,
-        &session,
-    )
-    .await
-    {
-        Ok(allowed) => allowed,
-        Err(error) => return store_page(error),
-    };
-    let needs_consent = match target {
-        FlowTarget::Authorize(request) if allowed => {
-            match consent::needed(&mut tx, session.subject, request).await {
-                Ok(needed) => needed,
-                Err(error) => return store_page(error),
+    match next {
+        Next::Refused(refusal) => {
+            let (notice, status) = match refusal {
+                Refusal::WrongCredentials => (Notice::WrongCredentials, StatusCode::UNAUTHORIZED),
+                Refusal::WrongCode => (Notice::WrongCode, StatusCode::UNAUTHORIZED),
+                Refusal::PasskeyFailed => (Notice::PasskeyFailed, StatusCode::UNAUTHORIZED),
+                Refusal::Throttled { .. } => (Notice::TooMany, StatusCode::TOO_MANY_REQUESTS),
+            };
+            let page = match posted {
+                Posted::SecondFactor => views::second_factor(prefs, &csrf, Some(notice), status),
+                Posted::Password(identifier) => login_form(Some(identifier), Some(notice), status),
+                Posted::Passkey | Posted::Nothing => login_form(None, Some(notice), status),
+            };
+            match refusal {
+                Refusal::Throttled { retry_after_secs } => {
+                    web::with_retry_after(page, retry_after_secs)
+                }
+                _ => page,
             }
         }
-        FlowTarget::Authorize(_) | FlowTarget::Account => false,
-    };
-    // The flow lives on while consent is pending: the consent form posts its token.
-    if !needs_consent && let Err(error) = sso::end_flow(&mut tx, flow_cookie).await {
-        return store_page(error);
+        Next::LoginForm { login_hint } => login_form(login_hint.as_deref(), None, StatusCode::OK),
+        Next::SecondFactor => views::second_factor(prefs, &csrf, None, StatusCode::OK),
+        Next::Authorization(outcome) => answer(state, |_| prefs, Ok(outcome)),
+        Next::SignedIn(signed_in) => with_session(state, prefs, signed_in),
     }
-    let mut response = match target {
-        FlowTarget::Authorize(request) if !allowed => redirect_error(
-            state,
-            &request.redirect_uri,
-            "unmet_authentication_requirements",
-            Some("staff sign in with a passkey; add one on the account page (/account)"),
-            request.state.as_deref(),
-        ),
-        FlowTarget::Authorize(request) if needs_consent => {
-            let outcome =
-                authorization::consent_page(&mut tx, request.clone(), csrf.to_owned(), None).await;
-            answer(state, |_| prefs, outcome)
-        }
-        FlowTarget::Authorize(request) => {
-            let outcome =
-                super::authorize::authorization(state).code(request.clone(), &session, now);
-            answer(state, |_| prefs, outcome)
-        }
-        FlowTarget::Account => web::see_other("/account"),
+}
+
+/// Where a new session goes, with its cookie (and the flow's cleared once it ended).
+fn with_session(state: &AppState, prefs: views::Prefs, signed_in: SignedIn) -> Response {
+    let mut response = match signed_in.then {
+        Then::Account => web::see_other("/account"),
+        Then::Authorization(outcome) => answer(state, |_| prefs, Ok(outcome)),
     };
-    if let Err(error) = tx.commit().await {
-        return store_page(error);
-    }
+    let max_age = sso::SESSION_ABSOLUTE_MS / 1000;
+    let session = set_cookie(SESSION_COOKIE, &signed_in.session_cookie, max_age);
     let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        set_cookie(
-            SESSION_COOKIE,
-            &session_cookie,
-            sso::SESSION_ABSOLUTE_MS / 1000,
-        ),
-    );
-    if !needs_consent {
+    headers.append(header::SET_COOKIE, session);
+    if signed_in.flow_ended {
         headers.append(header::SET_COOKIE, set_cookie(FLOW_COOKIE, "", 0));
         // 303: the browser follows with GET, never re-posting a secret.
         *response.status_mut() = StatusCode::SEE_OTHER;

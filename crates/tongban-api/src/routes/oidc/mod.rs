@@ -86,6 +86,16 @@ fn token_response(body: serde_json::Value) -> Response {
     response
 }
 
+/// The token information endpoints' inputs from the application state.
+fn token_info(state: &AppState) -> tongban_identity::token_info::TokenInfo<'_> {
+    tongban_identity::token_info::TokenInfo {
+        store: &state.store,
+        tokens: &state.tokens,
+        clients: &state.clients,
+        pairwise: &state.pairwise,
+    }
+}
+
 fn internal(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "token endpoint");
     ApiError::bare(ProblemType::Internal).into_response()

@@ -1,18 +1,14 @@
 //! The second step of a login: an authenticator (TOTP) or recovery code.
 
-use crate::extract::PageForm;
-use crate::routes::web::{self, store_page};
+use crate::extract::{ClientIp, FlowCookie, PageForm};
 use crate::state::AppState;
-use crate::views::{self};
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use tongban_core::time::Timestamp;
-use tongban_identity::sso::{self, SsoError};
 
-use super::login::{LoginStep, complete_login, login_step};
+use super::login::{Posted, answer_step, sign_in};
 
 /// The second-factor form's fields.
 #[derive(Deserialize)]
@@ -37,59 +33,14 @@ pub struct SecondFactorForm {
     ))]
 pub async fn second_factor(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
+    flow: FlowCookie,
     headers: HeaderMap,
     PageForm(form): PageForm<SecondFactorForm>,
 ) -> Response {
-    let now = Timestamp::now();
-    let LoginStep {
-        mut conn,
-        flow_cookie,
-        target,
-        csrf,
-        prefs,
-    } = match login_step(&state, &headers, &form.csrf_token, now).await {
-        Ok(step) => step,
-        Err(page) => return page,
-    };
-    let logged_in = match sso::pending_second_factor(&mut conn, &flow_cookie).await {
-        Ok(Some(logged_in)) => logged_in,
-        Ok(None) => return web::expired_form(),
-        Err(error) => return store_page(error),
-    };
-    let ip = web::client_ip(peer.ip(), &headers, &state.http.trusted_proxies);
-    let checked =
-        sso::check_second_factor(&mut conn, &state.totp, logged_in, &form.code, ip, now).await;
-    drop(conn);
-    match checked {
-        Ok(()) => {
-            complete_login(
-                &state,
-                &flow_cookie,
-                &target,
-                &csrf,
-                prefs,
-                logged_in,
-                &["pwd", "otp", "mfa"],
-                now,
-            )
-            .await
-        }
-        Err(SsoError::Throttled(throttled)) => {
-            let page = views::second_factor(
-                prefs,
-                &csrf,
-                Some(views::Notice::TooMany),
-                StatusCode::TOO_MANY_REQUESTS,
-            );
-            web::with_retry_after(page, throttled.retry_after_secs)
-        }
-        Err(SsoError::InvalidCredentials) => views::second_factor(
-            prefs,
-            &csrf,
-            Some(views::Notice::WrongCode),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Err(error) => store_page(error),
-    }
+    let posted = flow.posted(&form.csrf_token);
+    let step = sign_in(&state)
+        .second_factor(posted, &form.code, ip, Timestamp::now())
+        .await;
+    answer_step(&state, &headers, Posted::SecondFactor, step)
 }

@@ -3,8 +3,8 @@
 
 use crate::problem::ApiError;
 use crate::state::AppState;
-use axum::Form;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,9 +14,10 @@ use tongban_identity::clients::Client;
 use tongban_identity::dpop;
 use tongban_identity::refresh_tokens::{self, GrantError, RefreshGrant};
 use tongban_identity::sso::{self, CodeError};
+use tongban_identity::token_info::token_type;
 use tongban_identity::tokens::AccessRequest;
 
-use super::client_auth::{ClientAuthForm, authenticate_client};
+use super::client_auth::ClientCall;
 use super::{internal, oauth_error, token_response};
 
 /// The token request's fields.
@@ -28,8 +29,6 @@ pub struct TokenForm {
     code_verifier: Option<String>,
     refresh_token: Option<String>,
     scope: Option<String>,
-    #[serde(flatten)]
-    auth: ClientAuthForm,
 }
 
 /// Token endpoint: authorization_code (with PKCE), refresh_token (rotated, with reuse
@@ -44,46 +43,21 @@ pub struct TokenForm {
     ))]
 pub async fn token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    DpopKey(jkt): DpopKey,
+    ClientCall { client, form }: ClientCall<TokenForm>,
 ) -> Response {
     let now = Timestamp::now();
     let grant_type = form.grant_type.as_deref().unwrap_or("");
-    let jkt = match dpop_key(&state, &headers, "/token", now).await {
-        Ok(jkt) => jkt,
-        Err(response) => return response,
-    };
-    let jkt = jkt.as_deref();
-    // client_credentials writes nothing: no transaction, so no write lock is held
-    // while its token is signed.
-    if grant_type == "client_credentials" {
-        // Writes nothing (but an assertion's jti): no transaction, and with a secret
-        // on a cache hit no connection at all.
-        let found = authenticate_client(&state, &headers, &form.auth, "/token").await;
-        return match found {
-            Ok(client) if client.allows_grant(grant_type) => {
-                client_credentials_grant(&state, &client, &form, jkt, now)
-                    .await
-                    .unwrap_or_else(|response| response)
-            }
-            Ok(_) => oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "this client may not use that grant type",
-            ),
-            Err(response) => response,
-        };
-    }
-    let client = match authenticate_client(&state, &headers, &form.auth, "/token").await {
-        Ok(client) => client,
-        Err(response) => return response,
-    };
     if !client.allows_grant(grant_type) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "this client may not use that grant type",
-        );
+        let why = "this client may not use that grant type";
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", why);
+    }
+    let jkt = jkt.as_deref();
+    // client_credentials writes nothing (but an assertion's jti, already spent): no
+    // transaction, so no write lock is held while its token is signed.
+    if grant_type == "client_credentials" {
+        let issued = client_credentials_grant(&state, &client, &form, jkt, now).await;
+        return issued.unwrap_or_else(|response| response);
     }
     let mut tx = match state.store.begin().await {
         Ok(tx) => tx,
@@ -103,6 +77,21 @@ pub async fn token(
         return ApiError::from(tongban_store::StoreError::from(error)).into_response();
     }
     result.unwrap_or_else(|response| response)
+}
+
+/// The key of the request's DPoP proof (RFC 9449 §5), if it has one; a bad proof or
+/// one without a current nonce is answered at once.
+pub struct DpopKey(pub(super) Option<String>);
+
+impl FromRequestParts<AppState> for DpopKey {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let endpoint = parts.uri.path();
+        dpop_key(state, &parts.headers, endpoint, Timestamp::now())
+            .await
+            .map(Self)
+    }
 }
 
 /// The key of the request's DPoP proof (RFC 9449 §5), if it has one; a bad proof or
@@ -154,10 +143,6 @@ pub(super) async fn dpop_key(
         )),
         Err(dpop::DpopError::Store(error)) => Err(ApiError::from(error).into_response()),
     }
-}
-
-pub(super) fn token_type(jkt: Option<&str>) -> &'static str {
-    if jkt.is_some() { "DPoP" } else { "Bearer" }
 }
 
 pub(super) async fn code_grant(

@@ -1,6 +1,6 @@
 //! Grants of a seal to staff members and client systems.
 
-use crate::auth::Authenticated;
+use crate::auth::Acting;
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -11,7 +11,7 @@ use tongban_core::time::Timestamp;
 use tongban_seal::grants::{self, Grantee};
 use utoipa::ToSchema;
 
-use super::{actor, invalid, seal_id};
+use super::{invalid, seal_id};
 
 /// A grant of a seal: to a staff member or to a client system of the department.
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -43,11 +43,10 @@ pub struct GrantBody {
     security(("bearer" = ["seal:manage"])))]
 pub async fn grant(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<GrantBody>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = actor(&auth)?;
     let grantee = match (body.staff_id, body.client_id) {
         (Some(staff), None) => Grantee::Staff(staff),
         (None, Some(client)) => Grantee::Client(client),
@@ -79,10 +78,9 @@ pub async fn grant(
     security(("bearer" = ["seal:manage", "seal:use"])))]
 pub async fn grants(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<GrantBody>>, ApiError> {
-    let actor = actor(&auth)?;
     let mut conn = state.store.conn().await?;
     let list = grants::of_seal(&mut conn, &actor, seal_id(&id)?).await?;
     Ok(axum::Json(

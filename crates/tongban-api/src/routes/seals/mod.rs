@@ -7,10 +7,8 @@ pub(super) mod registry;
 pub(super) mod sealing;
 pub(super) mod usage;
 
-use crate::auth::Authenticated;
 use crate::problem::{ApiError, ProblemType};
 use tongban_identity::subjects::DepartmentId;
-use tongban_seal::permissions::Actor;
 use tongban_seal::registry::SealId;
 
 fn invalid(field: &str, reason: &str) -> ApiError {
@@ -25,8 +23,4 @@ fn seal_id(text: &str) -> Result<SealId, ApiError> {
 fn department_id(text: &str) -> Result<DepartmentId, ApiError> {
     text.parse()
         .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))
-}
-
-fn actor(auth: &Authenticated) -> Result<Actor, ApiError> {
-    Ok(Actor::of(&auth.caller)?)
 }

@@ -1,6 +1,6 @@
 //! A department's seals: create, list, change status, history, and the seal's image.
 
-use crate::auth::Authenticated;
+use crate::auth::Acting;
 use crate::extract::{ApiJson, require_content_type};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tongban_seal::registry::{self, Seal, SealKind, SealStatus};
 use utoipa::ToSchema;
 
-use super::{actor, department_id, invalid, seal_id};
+use super::{department_id, invalid, seal_id};
 
 /// A seal.
 #[derive(Serialize, ToSchema)]
@@ -57,6 +57,17 @@ pub struct NewSealBody {
     name: String,
 }
 
+impl NewSealBody {
+    fn kind(&self) -> Result<SealKind, ApiError> {
+        SealKind::parse(&self.kind).ok_or_else(|| {
+            invalid(
+                "kind",
+                "must be official, contract, finance, invoice or legal-representative",
+            )
+        })
+    }
+}
+
 /// Creates a seal: a new key (encrypted at rest) and a certificate from the issuing CA
 /// naming the department and its USCC. Seal or department administrators only.
 #[utoipa::path(post, path = "/api/v1/departments/{id}/seals", tag = "seals",
@@ -70,21 +81,16 @@ pub struct NewSealBody {
     security(("bearer" = ["seal:manage"])))]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NewSealBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = actor(&auth)?;
-    let department = department_id(&id)?;
-    let kind = SealKind::parse(&body.kind).ok_or_else(|| {
-        invalid(
-            "kind",
-            "must be official, contract, finance, invoice or legal-representative",
-        )
-    })?;
-    let mut tx = state.store.begin().await?;
-    let seal = registry::create(&mut tx, &state.pki, &actor, department, kind, &body.name).await?;
-    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    let (department, kind, name) = (department_id(&id)?, body.kind()?, &body.name);
+    let seal = (state.store)
+        .transaction(async |tx| {
+            registry::create(tx, &state.pki, &actor, department, kind, name).await
+        })
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(SealBody::from(seal))))
 }
 
@@ -98,10 +104,9 @@ pub async fn create(
     security(("bearer" = ["seal:manage", "seal:use"])))]
 pub async fn list(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<SealBody>>, ApiError> {
-    let actor = actor(&auth)?;
     let mut conn = state.store.conn().await?;
     let seals = registry::of_department(&mut conn, &actor, department_id(&id)?).await?;
     Ok(axum::Json(seals.into_iter().map(Into::into).collect()))
@@ -117,6 +122,13 @@ pub struct StatusBody {
     reason: Option<String>,
 }
 
+impl StatusBody {
+    fn status(&self) -> Result<SealStatus, ApiError> {
+        SealStatus::parse(&self.status)
+            .ok_or_else(|| invalid("status", "must be active, suspended or revoked"))
+    }
+}
+
 /// Suspends, resumes or revokes a seal. Revocation also revokes its certificate and
 /// publishes a new CRL, in the same transaction.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/status", tag = "seals",
@@ -130,24 +142,15 @@ pub struct StatusBody {
     security(("bearer" = ["seal:manage"])))]
 pub async fn set_status(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<axum::Json<SealBody>, ApiError> {
-    let actor = actor(&auth)?;
-    let status = SealStatus::parse(&body.status)
-        .ok_or_else(|| invalid("status", "must be active, suspended or revoked"))?;
-    let mut tx = state.store.begin().await?;
-    let seal = registry::set_status(
-        &mut tx,
-        &state.pki,
-        &actor,
-        seal_id(&id)?,
-        status,
-        body.reason.as_deref(),
-    )
-    .await?;
-    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    let (seal, status, reason) = (seal_id(&id)?, body.status()?, body.reason.as_deref());
+    let pki = &state.pki;
+    let seal = (state.store)
+        .transaction(async |tx| registry::set_status(tx, pki, &actor, seal, status, reason).await)
+        .await?;
     Ok(axum::Json(seal.into()))
 }
 
@@ -162,6 +165,17 @@ pub struct HistoryBody {
     details: serde_json::Value,
 }
 
+impl From<registry::HistoryEntry> for HistoryBody {
+    fn from(e: registry::HistoryEntry) -> Self {
+        Self {
+            at: e.at.unix_millis(),
+            actor: e.actor,
+            change: e.change,
+            details: serde_json::from_str(&e.details).unwrap_or_default(),
+        }
+    }
+}
+
 /// A seal's history, oldest first.
 #[utoipa::path(get, path = "/api/v1/seals/{id}/history", tag = "seals",
     params(("id" = String, Path, description = "seal id")),
@@ -169,23 +183,12 @@ pub struct HistoryBody {
     security(("bearer" = ["seal:manage", "seal:use"])))]
 pub async fn history(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<HistoryBody>>, ApiError> {
-    let actor = actor(&auth)?;
     let mut conn = state.store.conn().await?;
     let entries = registry::history(&mut conn, &actor, seal_id(&id)?).await?;
-    Ok(axum::Json(
-        entries
-            .into_iter()
-            .map(|e| HistoryBody {
-                at: e.at.unix_millis(),
-                actor: e.actor,
-                change: e.change,
-                details: serde_json::from_str(&e.details).unwrap_or_default(),
-            })
-            .collect(),
-    ))
+    Ok(axum::Json(entries.into_iter().map(Into::into).collect()))
 }
 
 /// Sets a seal's image: a PNG with transparency (at most 512 KiB, sides of 64 to
@@ -202,12 +205,11 @@ pub async fn history(
     security(("bearer" = ["seal:manage"])))]
 pub async fn set_image(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let actor = actor(&auth)?;
     require_content_type(&headers, "image/png")?;
     let mut tx = state.store.begin().await?;
     tongban_seal::image::set(&mut tx, &actor, seal_id(&id)?, &body).await?;
@@ -225,10 +227,9 @@ pub async fn set_image(
     security(("bearer" = ["seal:manage", "seal:use"])))]
 pub async fn image(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = actor(&auth)?;
     let seal = seal_id(&id)?;
     let mut conn = state.store.conn().await?;
     let png = tongban_seal::image::of_seal(&mut conn, &actor, seal)

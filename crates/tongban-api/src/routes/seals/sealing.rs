@@ -1,7 +1,7 @@
 //! Applying a seal: CAdES B-T over digests or a file, a detached JWS, and PAdES B-T on
 //! a PDF with the seal visible.
 
-use crate::auth::Authenticated;
+use crate::auth::Acting;
 use crate::extract::{ApiJson, read_document, require_content_type};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tongban_seal::sign::{self};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{actor, invalid, seal_id};
+use super::{invalid, seal_id};
 
 /// Digests to seal.
 #[derive(Deserialize, ToSchema)]
@@ -65,11 +65,10 @@ pub(super) fn parse_digest(index: usize, text: &str) -> Result<[u8; 32], ApiErro
     security(("bearer" = ["seal:use"])))]
 pub async fn cades_digests(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DigestsBody>,
 ) -> Result<axum::Json<DigestSignatures>, ApiError> {
-    let actor = actor(&auth)?;
     let digests = body
         .digests
         .iter()
@@ -119,12 +118,11 @@ pub struct PurposeQuery {
     security(("bearer" = ["seal:use"])))]
 pub async fn cades_file(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<PurposeQuery>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = actor(&auth)?;
     if body.is_empty() {
         return Err(invalid("body", "the file is empty"));
     }
@@ -156,12 +154,11 @@ pub async fn cades_file(
     security(("bearer" = ["seal:use"])))]
 pub async fn jws(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<PurposeQuery>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = actor(&auth)?;
     if body.is_empty() {
         return Err(invalid("body", "the payload is empty"));
     }
@@ -197,6 +194,24 @@ pub struct PadesQuery {
     purpose: Option<String>,
 }
 
+impl PadesQuery {
+    /// The seal's place on the page, and the signature's /Reason and /Location.
+    fn placement(
+        self,
+    ) -> (
+        tongban_seal::pdf::Placement,
+        (Option<String>, Option<String>),
+    ) {
+        let placement = tongban_seal::pdf::Placement {
+            page: self.page.unwrap_or(1),
+            x: self.x.unwrap_or(400.0),
+            y: self.y.unwrap_or(80.0),
+            size: self.size.unwrap_or(120.0),
+        };
+        (placement, (self.reason, self.location))
+    }
+}
+
 /// Seals a PDF: PAdES baseline B-T (ETSI.CAdES.detached, ESS signing-certificate-v2,
 /// the chain, a signature time-stamp from our TSA) in an incremental update, with the
 /// seal visible at the given place. Earlier signatures stay valid.
@@ -214,18 +229,16 @@ pub struct PadesQuery {
     security(("bearer" = ["seal:use"])))]
 pub async fn pades(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<PadesQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = actor(&auth)?;
     require_content_type(&headers, "application/pdf")?;
     // The seal is looked up and the caller's right checked while the document arrives
     // (documents have their own, larger limit than API bodies).
-    let seal = seal_id(&id)?;
-    let purpose = query.purpose.as_deref();
+    let (seal, purpose) = (seal_id(&id)?, query.purpose.as_deref());
     let checking = sign::check_pades(&state.store, &actor, seal, purpose, sign::Authority::Grant);
     let reading = read_document::<sign::Incoming>(body, &headers, state.http.document_limit_bytes);
     // Both run to their end (a refusal is audited even when the body fails too), and
@@ -235,22 +248,9 @@ pub async fn pades(
     if document.is_empty() {
         return Err(invalid("pdf", "the body is empty"));
     }
-    let placement = tongban_seal::pdf::Placement {
-        page: query.page.unwrap_or(1),
-        x: query.x.unwrap_or(400.0),
-        y: query.y.unwrap_or(80.0),
-        size: query.size.unwrap_or(120.0),
-    };
-    let statement = (query.reason, query.location);
-    let sealed = sign::pades(
-        &state.store,
-        &state.pki,
-        checked,
-        document,
-        placement,
-        statement,
-    )
-    .await?;
+    let (placement, statement) = query.placement();
+    let (store, pki) = (&state.store, &state.pki);
+    let sealed = sign::pades(store, pki, checked, document, placement, statement).await?;
     Ok(sealed_pdf(sealed))
 }
 

@@ -1,6 +1,6 @@
 //! The usage log: every application of a department's seals.
 
-use crate::auth::Authenticated;
+use crate::auth::Acting;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -9,7 +9,7 @@ use tongban_core::time::Timestamp;
 use tongban_seal::sign::{self, UsageFilter};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{actor, seal_id};
+use super::seal_id;
 
 /// Filters of the usage log.
 #[derive(Deserialize, IntoParams)]
@@ -45,11 +45,10 @@ pub struct UsageBody {
     security(("bearer" = ["seal:manage", "seal:use"])))]
 pub async fn usages(
     State(state): State<AppState>,
-    auth: Authenticated,
+    Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<UsageQuery>,
 ) -> Result<axum::Json<Vec<UsageBody>>, ApiError> {
-    let actor = actor(&auth)?;
     let filter = UsageFilter {
         actor: query.actor,
         from: query.from.map(Timestamp::from_unix_millis),
