@@ -181,14 +181,13 @@ pub async fn share_page_verify(
     Path(token): Path<String>,
 ) -> Response {
     let prefs = crate::routes::web::prefs(&headers, None);
-    let refused =
-        |error: ApiError| crate::views::refused(prefs, &format!("/verify/c/{token}"), &error);
-    if let Err(error) = budget {
-        return refused(error);
-    }
-    match run_verification(&state, Presented::Share(&token)).await {
+    let verified = match budget {
+        Ok(_) => run_verification(&state, Presented::Share(&token)).await,
+        Err(error) => Err(error),
+    };
+    match verified {
         Ok(report) => crate::views::certificate_report(prefs, &token, &report),
-        Err(error) => refused(error),
+        Err(error) => crate::views::refused(prefs, &format!("/verify/c/{token}"), &error),
     }
 }
 

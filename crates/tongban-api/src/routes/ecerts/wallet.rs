@@ -204,6 +204,18 @@ pub struct AccessBody {
     at: String,
 }
 
+impl From<holder::Access> for AccessBody {
+    fn from(a: holder::Access) -> Self {
+        Self {
+            identifier: a.identifier,
+            channel: a.channel,
+            accessor: a.accessor,
+            purpose: a.purpose,
+            at: a.at.to_rfc3339(),
+        }
+    }
+}
+
 /// Every access to the caller's certificates (and their companies'): who, when, why.
 #[utoipa::path(get, path = "/api/v1/me/certificate-accesses", tag = "ecerts",
     responses(
@@ -218,17 +230,7 @@ pub async fn accesses(
     let person = holder_of(&auth)?;
     let mut conn = state.store.conn().await?;
     let all = holder::accesses(&mut conn, person, 500, Timestamp::now()).await?;
-    Ok(axum::Json(
-        all.into_iter()
-            .map(|a| AccessBody {
-                identifier: a.identifier,
-                channel: a.channel,
-                accessor: a.accessor,
-                purpose: a.purpose,
-                at: a.at.to_rfc3339(),
-            })
-            .collect(),
-    ))
+    Ok(axum::Json(all.into_iter().map(Into::into).collect()))
 }
 
 /// The sealed PDF rendition of one of the caller's certificates: the face fields, a QR

@@ -31,6 +31,21 @@ pub struct GrantBody {
     expires_at: Option<i64>,
 }
 
+impl From<grants::Grant> for GrantBody {
+    fn from(g: grants::Grant) -> Self {
+        let (staff_id, client_id) = match g.grantee {
+            Grantee::Staff(s) => (Some(s), None),
+            Grantee::Client(c) => (None, Some(c)),
+        };
+        Self {
+            staff_id,
+            client_id,
+            purpose_required: g.purpose_required,
+            expires_at: g.expires_at.map(Timestamp::unix_millis),
+        }
+    }
+}
+
 /// Grants a seal to a staff member or a client system of its department.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/grants", tag = "seals",
     params(("id" = String, Path, description = "seal id")),
@@ -83,20 +98,5 @@ pub async fn grants(
 ) -> Result<axum::Json<Vec<GrantBody>>, ApiError> {
     let mut conn = state.store.conn().await?;
     let list = grants::of_seal(&mut conn, &actor, seal_id(&id)?).await?;
-    Ok(axum::Json(
-        list.into_iter()
-            .map(|g| {
-                let (staff_id, client_id) = match g.grantee {
-                    Grantee::Staff(s) => (Some(s), None),
-                    Grantee::Client(c) => (None, Some(c)),
-                };
-                GrantBody {
-                    staff_id,
-                    client_id,
-                    purpose_required: g.purpose_required,
-                    expires_at: g.expires_at.map(Timestamp::unix_millis),
-                }
-            })
-            .collect(),
-    ))
+    Ok(axum::Json(list.into_iter().map(Into::into).collect()))
 }

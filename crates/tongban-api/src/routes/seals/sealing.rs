@@ -126,17 +126,10 @@ pub async fn cades_file(
     if body.is_empty() {
         return Err(invalid("body", "the file is empty"));
     }
-    let digest = tongban_crypto::cms::sha256(&body);
-    let mut signatures = sign::cades_digests(
-        &state.store,
-        &state.pki,
-        &actor,
-        seal_id(&id)?,
-        &[digest],
-        query.purpose.as_deref(),
-    )
-    .await?;
-    let p7s = signatures.pop().unwrap_or_default();
+    let (store, pki, purpose) = (&state.store, &state.pki, query.purpose.as_deref());
+    let digests = [tongban_crypto::cms::sha256(&body)];
+    let mut p7s = sign::cades_digests(store, pki, &actor, seal_id(&id)?, &digests, purpose).await?;
+    let p7s = p7s.pop().unwrap_or_default();
     Ok(([(header::CONTENT_TYPE, "application/pkcs7-signature")], p7s))
 }
 
@@ -162,15 +155,8 @@ pub async fn jws(
     if body.is_empty() {
         return Err(invalid("body", "the payload is empty"));
     }
-    let jws = sign::jws_detached(
-        &state.store,
-        &state.pki,
-        &actor,
-        seal_id(&id)?,
-        &body,
-        query.purpose.as_deref(),
-    )
-    .await?;
+    let (store, pki, purpose) = (&state.store, &state.pki, query.purpose.as_deref());
+    let jws = sign::jws_detached(store, pki, &actor, seal_id(&id)?, &body, purpose).await?;
     Ok(([(header::CONTENT_TYPE, "application/jose")], jws))
 }
 
