@@ -10,32 +10,32 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use tongban_core::time::Timestamp;
 use tongban_store::Conn as AnyConnection;
 use tongban_store::{Store, StoreError, pki};
-use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::ca::{self, Issued, Profile, PublicUrls};
+mod ceremony;
+mod root;
+mod rows;
+
+pub use ceremony::{import_issuing, issuing_request};
+pub use root::{
+    ROOT_CERT_FILE, ROOT_KEY_FILE, der_to_pem, load_root, parse_root, pem_to_der, write_dev_root,
+};
+
+use root::dev_root_key;
+use rows::{ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
+
+use crate::ca::{self, Profile, PublicUrls};
 use crate::certified::{Certified, CertifiedKeys};
 use crate::crl::{self, CRL_VALIDITY, RevocationReason, RevokedEntry};
 use crate::error::CryptoError;
 use crate::kek::Kek;
-use crate::keystore::{KeyStore, open_row};
+use crate::keystore::KeyStore;
 use crate::path::{self, PathError, Usage, ValidPath};
-use crate::signer::{Algorithm, PublicKey, Signer};
+use crate::signer::{Algorithm, Signer};
 use crate::token_keys::TokenKeys;
 use crate::tsa::Tsa;
-
-/// File names in the key directory.
-pub const ROOT_CERT_FILE: &str = "root-ca.pem";
-/// The encrypted development root key (base64 of the KEK-sealed PKCS#8).
-pub const ROOT_KEY_FILE: &str = "root-ca.key";
-/// Purpose of the root key, bound into its ciphertext.
-const ROOT_PURPOSE: &str = "root-ca";
-const ISSUING_PURPOSE: &str = "issuing-ca";
-const TSA_PURPOSE: &str = "tsa";
 
 /// A CA whose key we hold.
 #[derive(Clone)]
@@ -84,134 +84,6 @@ const NO_RECENT_CRL_AFTER_REVOCATION: std::time::Duration = std::time::Duration:
 /// path, and reading the newest CRL is a database round trip; a revocation made on
 /// another instance is seen this much later (on this one, at once).
 const RECENT_CRL: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Reads exactly one PEM block labelled `CERTIFICATE` (or, for CRLs, `X509 CRL`) into
-/// DER. Anything else in the text — a second block, a private key — is refused, so a
-/// file holding a certificate and its key can never be published by mistake.
-pub fn pem_to_der(text: &str) -> Result<Vec<u8>, CryptoError> {
-    let bad = |why: &str| CryptoError::Encoding(format!("PEM: {why}"));
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
-        return Err(bad("empty"));
-    };
-    let label = first
-        .strip_prefix("-----BEGIN ")
-        .and_then(|l| l.strip_suffix("-----"))
-        .ok_or_else(|| bad("no BEGIN line"))?;
-    if !matches!(label, "CERTIFICATE" | "X509 CRL") {
-        return Err(bad("only a certificate or CRL is accepted"));
-    }
-    if *last != format!("-----END {label}-----") {
-        return Err(bad("exactly one block, with nothing after it, is accepted"));
-    }
-    let body = &lines[1..lines.len() - 1];
-    if body.iter().any(|l| l.starts_with("-----")) {
-        return Err(bad("exactly one block is accepted"));
-    }
-    B64.decode(body.concat())
-        .map_err(|_| bad("body is not base64"))
-}
-
-/// DER as PEM with the given label.
-pub fn der_to_pem(label: &str, der: &[u8]) -> String {
-    let b64 = B64.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
-
-/// Loads the root certificate from the key directory.
-pub fn load_root(keys_dir: &Path) -> Result<Vec<u8>, CryptoError> {
-    let path = keys_dir.join(ROOT_CERT_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| CryptoError::Root {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    parse_root(&text, &path.display().to_string())
-}
-
-/// Checks that PEM `text` (from `origin`) is a self-signed CA certificate; returns DER.
-pub fn parse_root(text: &str, origin: &str) -> Result<Vec<u8>, CryptoError> {
-    let fail = |reason: String| CryptoError::Root {
-        path: origin.to_owned(),
-        reason,
-    };
-    let der = pem_to_der(text).map_err(|e| fail(e.to_string()))?;
-    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| fail(e.to_string()))?;
-    if !cert.is_ca() || cert.subject().as_raw() != cert.issuer().as_raw() {
-        return Err(fail("not a self-signed CA certificate".into()));
-    }
-    cert.verify_signature(None)
-        .map_err(|_| fail("self-signature does not verify".into()))?;
-    Ok(der)
-}
-
-fn public_key_of(der: &[u8]) -> Result<PublicKey, CryptoError> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| CryptoError::Encoding(format!("certificate: {e}")))?;
-    PublicKey::from_spki_der(cert.public_key().raw)
-}
-
-/// The development root key, sealed under the KEK in the key directory.
-fn dev_root_key(
-    keys_dir: &Path,
-    kek: &Kek,
-    root: &[u8],
-) -> Result<Option<Arc<dyn Signer>>, CryptoError> {
-    let path: PathBuf = keys_dir.join(ROOT_KEY_FILE);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(None);
-    };
-    let sealed = B64
-        .decode(text.trim())
-        .map_err(|_| CryptoError::Encoding(format!("{} is not base64", path.display())))?;
-    let public = public_key_of(root)?;
-    let row = pki::KeyRow {
-        id: public.thumbprint(),
-        purpose: ROOT_PURPOSE.to_owned(),
-        algorithm: public.algorithm().db_name().to_owned(),
-        public_key: public.raw().to_vec(),
-        encrypted_private: sealed,
-        created_at: Timestamp::now(),
-    };
-    Ok(Some(Arc::new(open_row(kek, &row)?)))
-}
-
-/// Writes a new development root (key sealed under `kek`) into `keys_dir`.
-pub fn write_dev_root(keys_dir: &Path, kek: &Kek) -> Result<Vec<u8>, CryptoError> {
-    let key = crate::signer::SoftwareKey::generate(Algorithm::Es256)?;
-    let (key, pkcs8) = key;
-    let root = ca::self_signed_root(
-        &key,
-        "Tongban Development Root CA",
-        time::OffsetDateTime::now_utc(),
-    )?;
-    let aad = format!("tongban-key-v1|{}|{ROOT_PURPOSE}", key.key_id());
-    let sealed = kek.seal(aad.as_bytes(), &pkcs8.0)?;
-    let io = |e: std::io::Error| CryptoError::Encoding(e.to_string());
-    std::fs::create_dir_all(keys_dir).map_err(io)?;
-    std::fs::write(
-        keys_dir.join(ROOT_CERT_FILE),
-        der_to_pem("CERTIFICATE", &root.der),
-    )
-    .map_err(io)?;
-    std::fs::write(
-        keys_dir.join(ROOT_KEY_FILE),
-        format!("{}\n", B64.encode(sealed)),
-    )
-    .map_err(io)?;
-    Ok(root.der)
-}
 
 impl Pki {
     /// Opens the PKI: loads the root from `keys_dir`, the issuing CA and TSA from the
@@ -611,98 +483,4 @@ async fn issue_leaf(
     let row = certificate_row(ca::ISSUING, profile, signer.key_id(), &issued);
     pki::insert_certificate(tx, &row).await?;
     Ok((signer, row))
-}
-
-fn certificate_row(
-    issuer: &str,
-    profile: &Profile,
-    key_id: &str,
-    issued: &Issued,
-) -> pki::CertificateRow {
-    certificate_row_named(
-        issuer,
-        profile.name(),
-        &profile.subject_text(),
-        key_id,
-        issued,
-    )
-}
-
-fn certificate_row_named(
-    issuer: &str,
-    profile: &str,
-    subject: &str,
-    key_id: &str,
-    issued: &Issued,
-) -> pki::CertificateRow {
-    pki::CertificateRow {
-        serial: issued.serial.clone(),
-        issuer: issuer.to_owned(),
-        profile: profile.to_owned(),
-        subject: subject.to_owned(),
-        key_id: key_id.to_owned(),
-        not_before: issued.not_before,
-        not_after: issued.not_after,
-        der: issued.der.clone(),
-        revocation: None,
-        created_at: Timestamp::now(),
-    }
-}
-
-/// Production set-up, step 1: generates the issuing CA key (stored encrypted) and
-/// returns its PKCS#10 request (PEM) for the offline root to sign.
-pub async fn issuing_request(store: &Store, kek: Arc<Kek>) -> Result<String, CryptoError> {
-    let keys = KeyStore::new(store.clone(), kek);
-    let signer = keys.generate(Algorithm::Es256, ISSUING_PURPOSE).await?;
-    ca::issuing_ca_csr(signer.as_ref(), "Tongban Issuing CA")
-}
-
-/// Production set-up, step 2: stores the issuing CA certificate the offline root
-/// signed, after checking that the root in `keys_dir` signed it, that it is a CA, and
-/// that its key is one `issuing_request` made here. Returns its serial.
-pub async fn import_issuing(
-    store: &Store,
-    keys_dir: &Path,
-    pem: &str,
-) -> Result<String, CryptoError> {
-    let root_der = load_root(keys_dir)?;
-    let der = pem_to_der(pem)?;
-    let bad = |reason: &str| CryptoError::Encoding(format!("issuing CA certificate: {reason}"));
-    let (_, root) = X509Certificate::from_der(&root_der).map_err(|_| bad("root unreadable"))?;
-    let (_, cert) = X509Certificate::from_der(&der).map_err(|_| bad("not a certificate"))?;
-    if cert.issuer().as_raw() != root.subject().as_raw()
-        || cert.verify_signature(Some(root.public_key())).is_err()
-    {
-        return Err(bad("not signed by the root in keys.dir"));
-    }
-    if !cert.is_ca() {
-        return Err(bad("not a CA certificate"));
-    }
-    let public = PublicKey::from_spki_der(cert.public_key().raw)?;
-    let mut conn = store.conn().await?;
-    let key = pki::key(&mut conn, &public.thumbprint()).await?;
-    drop(conn);
-    if key.is_none_or(|k| k.purpose != ISSUING_PURPOSE) {
-        return Err(bad(
-            "its key was not made by `tongban keys issuing-csr` on this database",
-        ));
-    }
-    let serial = ca::hex(cert.raw_serial());
-    let issued = Issued {
-        der: der.clone(),
-        serial: serial.clone(),
-        not_before: Timestamp::from_unix_millis(cert.validity().not_before.timestamp() * 1000),
-        not_after: Timestamp::from_unix_millis(cert.validity().not_after.timestamp() * 1000),
-    };
-    let row = certificate_row_named(
-        ca::ROOT,
-        "issuing-ca",
-        &cert.subject().to_string(),
-        &public.thumbprint(),
-        &issued,
-    );
-    let mut tx = store.begin().await?;
-    pki::insert_certificate(&mut tx, &row).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(serial)
 }

@@ -33,6 +33,10 @@ pub struct SignIn<'a> {
 
 /// What a step answers.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per login step, moved once to the HTTP layer"
+)]
 pub enum Step {
     /// No live flow in this browser, a foreign CSRF token, no password step before the
     /// second, or a spent passkey ceremony: the page that says the form expired.
@@ -96,6 +100,10 @@ pub struct SignedIn {
 
 /// Where a signed-in browser goes.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per login step, moved once to the HTTP layer"
+)]
 pub enum Then {
     /// The account page (the flow began there).
     Account,

@@ -33,17 +33,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(req.headers()) {
-            return Err(ApiError::new(
-                ProblemType::UnsupportedMediaType,
-                "expected Content-Type: application/json",
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            let status = rejection.status();
-            ApiError::new(ProblemType::for_status(status), rejection.body_text())
-        })?;
-        parse_json(&bytes).map(Self)
+        let JsonWithBytes(value, _) = JsonWithBytes::from_request(req, state).await?;
+        Ok(Self(value))
     }
 }
 

@@ -2,7 +2,7 @@
 //! switch. Every form carries a CSRF token derived from the session cookie.
 
 use crate::extract::{ClientIp, PageQuery};
-use crate::routes::session_form::{CsrfProtected, SessionForm};
+use crate::routes::session_form::{CsrfProtected, SessionForm, signed_in};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -10,30 +10,13 @@ use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_identity::account::{self, AccountError, PasswordChange};
 use tongban_identity::authenticator_setup::{self, Confirmed};
-use tongban_identity::secrets::constant_time_eq;
 use tongban_identity::sso::{self, FlowTarget, Session};
 use tongban_identity::{consent, subjects, totp};
 
 use crate::state::AppState;
 use crate::views::{self, AccountView, Notice, PREFS_COOKIE, Prefs};
 
-use super::web::{self, SESSION_COOKIE, cookie, set_cookie, store_page};
-
-/// The live session of this browser and its cookie.
-pub(super) async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    now: Timestamp,
-) -> Result<Option<(Session, String)>, Response> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let mut conn = state.store.conn().await.map_err(store_page)?;
-    let session = sso::session_from_cookie(&mut conn, &token, now)
-        .await
-        .map_err(store_page)?;
-    Ok(session.map(|s| (s, token)))
-}
+use super::web::{self, SESSION_COOKIE, set_cookie, store_page};
 
 pub(super) async fn render(
     state: &AppState,
@@ -136,21 +119,6 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
             }
         }
         Err(response) => response,
-    }
-}
-
-/// The session of a form post whose CSRF token matches it.
-pub(super) async fn form_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf_token: &str,
-    now: Timestamp,
-) -> Result<(Session, String), Response> {
-    match signed_in(state, headers, now).await? {
-        Some((session, token)) if constant_time_eq(&sso::session_csrf(&token), csrf_token) => {
-            Ok((session, token))
-        }
-        _ => Err(web::expired_form()),
     }
 }
 

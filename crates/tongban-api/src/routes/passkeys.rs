@@ -17,8 +17,9 @@ use crate::problem::{ApiError, ProblemType};
 use crate::state::AppState;
 use crate::views::Notice;
 
-use super::account::{CsrfForm, form_session, render};
+use super::account::{CsrfForm, render};
 use super::oidc::login::{Posted, answer_step, sign_in};
+use super::session_form::form_session;
 use super::web::{self, FLOW_COOKIE, STRONG_LOGIN_NEEDED, cookie, store_page};
 
 fn options_response(options: impl serde::Serialize) -> Response {

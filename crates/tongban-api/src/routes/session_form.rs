@@ -1,18 +1,21 @@
 //! A form posted by a signed-in person from their account pages: the session of the
 //! browser's cookie, and a CSRF token (`csrf_token`, derived from that cookie) that
 //! belongs to it. Without either the answer is the "form expired" page; a form no page
-//! of ours sends gets the malformed-request page.
+//! of ours sends gets the malformed-request page. The pages a signed-in person opens
+//! find their session here too ([`signed_in`]).
 
 use axum::extract::{FromRequest, Request};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 use tongban_core::time::Timestamp;
-use tongban_identity::sso::Session;
+use tongban_identity::secrets::constant_time_eq;
+use tongban_identity::sso::{self, Session};
 
 use crate::extract::PageForm;
 use crate::state::AppState;
 
-use super::account::form_session;
+use super::web::{self, SESSION_COOKIE, cookie, store_page};
 
 /// A form that carries the session's CSRF token.
 pub(crate) trait CsrfProtected {
@@ -46,5 +49,36 @@ where
             cookie,
             form,
         })
+    }
+}
+
+/// The live session of this browser and its cookie.
+pub(crate) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> Result<Option<(Session, String)>, Response> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let mut conn = state.store.conn().await.map_err(store_page)?;
+    let session = sso::session_from_cookie(&mut conn, &token, now)
+        .await
+        .map_err(store_page)?;
+    Ok(session.map(|s| (s, token)))
+}
+
+/// The session of a form post whose CSRF token matches it.
+pub(crate) async fn form_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf_token: &str,
+    now: Timestamp,
+) -> Result<(Session, String), Response> {
+    match signed_in(state, headers, now).await? {
+        Some((session, token)) if constant_time_eq(&sso::session_csrf(&token), csrf_token) => {
+            Ok((session, token))
+        }
+        _ => Err(web::expired_form()),
     }
 }

@@ -105,12 +105,12 @@ pub async fn account_pdf(
 ) -> Response {
     let prefs = crate::routes::web::prefs(&headers, None);
     let back = format!("/account/certificates/{id}/pdf");
-    let session = match crate::routes::account::signed_in(&state, &headers, Timestamp::now()).await
-    {
-        Ok(Some((session, _))) => session,
-        Ok(None) => return crate::views::sign_in_first(prefs, &back),
-        Err(response) => return response,
-    };
+    let session =
+        match crate::routes::session_form::signed_in(&state, &headers, Timestamp::now()).await {
+            Ok(Some((session, _))) => session,
+            Ok(None) => return crate::views::sign_in_first(prefs, &back),
+            Err(response) => return response,
+        };
     let (actor, holder) = (account_page_actor(&session), session.subject);
     let sealed =
         rendition::holder_copy(&state.store, &state.pki, base(&state), &actor, holder, &id);

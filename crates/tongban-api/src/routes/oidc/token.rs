@@ -275,18 +275,7 @@ pub(super) async fn refresh_grant(
         login: grant.login.as_ref().map(|(acr, at)| (acr.as_str(), *at)),
         jkt,
     };
-    let (access_token, _) = state
-        .tokens
-        .access_token(request, now)
-        .await
-        .map_err(internal)?;
-    Ok(token_response(json!({
-        "access_token": access_token,
-        "token_type": token_type(jkt),
-        "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
-        "refresh_token": next,
-        "scope": grant.scope.join(" "),
-    })))
+    access_token_response(state, request, now, json!({ "refresh_token": next })).await
 }
 
 pub(super) async fn client_credentials_grant(
@@ -322,15 +311,26 @@ pub(super) async fn client_credentials_grant(
         login: None,
         jkt,
     };
+    access_token_response(state, request, now, json!({})).await
+}
+
+/// The token response of an access token for `request` (RFC 6749 §5.1), with the
+/// members in `extra` (a refresh token).
+async fn access_token_response(
+    state: &AppState,
+    request: AccessRequest<'_>,
+    now: Timestamp,
+    mut extra: serde_json::Value,
+) -> Result<Response, Response> {
+    let (jkt, scope) = (request.jkt, request.scope.join(" "));
     let (access_token, _) = state
         .tokens
         .access_token(request, now)
         .await
         .map_err(internal)?;
-    Ok(token_response(json!({
-        "access_token": access_token,
-        "token_type": token_type(jkt),
-        "expires_in": tongban_identity::tokens::ACCESS_TOKEN_SECS,
-        "scope": requested.join(" "),
-    })))
+    extra["access_token"] = json!(access_token);
+    extra["token_type"] = json!(token_type(jkt));
+    extra["expires_in"] = json!(tongban_identity::tokens::ACCESS_TOKEN_SECS);
+    extra["scope"] = json!(scope);
+    Ok(token_response(extra))
 }

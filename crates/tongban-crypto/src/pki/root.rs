@@ -1,0 +1,151 @@
+//! The trust anchor on disk: PEM in and out, the root certificate in the key
+//! directory, and the development root whose key is sealed under the KEK.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use tongban_core::time::Timestamp;
+use tongban_store::pki;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::ca;
+use crate::error::CryptoError;
+use crate::kek::Kek;
+use crate::keystore::open_row;
+use crate::signer::{Algorithm, PublicKey, Signer};
+
+use super::rows::ROOT_PURPOSE;
+
+/// File names in the key directory.
+pub const ROOT_CERT_FILE: &str = "root-ca.pem";
+/// The encrypted development root key (base64 of the KEK-sealed PKCS#8).
+pub const ROOT_KEY_FILE: &str = "root-ca.key";
+/// Reads exactly one PEM block labelled `CERTIFICATE` (or, for CRLs, `X509 CRL`) into
+/// DER. Anything else in the text — a second block, a private key — is refused, so a
+/// file holding a certificate and its key can never be published by mistake.
+pub fn pem_to_der(text: &str) -> Result<Vec<u8>, CryptoError> {
+    let bad = |why: &str| CryptoError::Encoding(format!("PEM: {why}"));
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let (Some(first), Some(last)) = (lines.first(), lines.last()) else {
+        return Err(bad("empty"));
+    };
+    let label = first
+        .strip_prefix("-----BEGIN ")
+        .and_then(|l| l.strip_suffix("-----"))
+        .ok_or_else(|| bad("no BEGIN line"))?;
+    if !matches!(label, "CERTIFICATE" | "X509 CRL") {
+        return Err(bad("only a certificate or CRL is accepted"));
+    }
+    if *last != format!("-----END {label}-----") {
+        return Err(bad("exactly one block, with nothing after it, is accepted"));
+    }
+    let body = &lines[1..lines.len() - 1];
+    if body.iter().any(|l| l.starts_with("-----")) {
+        return Err(bad("exactly one block is accepted"));
+    }
+    B64.decode(body.concat())
+        .map_err(|_| bad("body is not base64"))
+}
+
+/// DER as PEM with the given label.
+pub fn der_to_pem(label: &str, der: &[u8]) -> String {
+    let b64 = B64.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// Loads the root certificate from the key directory.
+pub fn load_root(keys_dir: &Path) -> Result<Vec<u8>, CryptoError> {
+    let path = keys_dir.join(ROOT_CERT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| CryptoError::Root {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    parse_root(&text, &path.display().to_string())
+}
+
+/// Checks that PEM `text` (from `origin`) is a self-signed CA certificate; returns DER.
+pub fn parse_root(text: &str, origin: &str) -> Result<Vec<u8>, CryptoError> {
+    let fail = |reason: String| CryptoError::Root {
+        path: origin.to_owned(),
+        reason,
+    };
+    let der = pem_to_der(text).map_err(|e| fail(e.to_string()))?;
+    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| fail(e.to_string()))?;
+    if !cert.is_ca() || cert.subject().as_raw() != cert.issuer().as_raw() {
+        return Err(fail("not a self-signed CA certificate".into()));
+    }
+    cert.verify_signature(None)
+        .map_err(|_| fail("self-signature does not verify".into()))?;
+    Ok(der)
+}
+
+pub(super) fn public_key_of(der: &[u8]) -> Result<PublicKey, CryptoError> {
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| CryptoError::Encoding(format!("certificate: {e}")))?;
+    PublicKey::from_spki_der(cert.public_key().raw)
+}
+
+/// The development root key, sealed under the KEK in the key directory.
+pub(super) fn dev_root_key(
+    keys_dir: &Path,
+    kek: &Kek,
+    root: &[u8],
+) -> Result<Option<Arc<dyn Signer>>, CryptoError> {
+    let path: PathBuf = keys_dir.join(ROOT_KEY_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let sealed = B64
+        .decode(text.trim())
+        .map_err(|_| CryptoError::Encoding(format!("{} is not base64", path.display())))?;
+    let public = public_key_of(root)?;
+    let row = pki::KeyRow {
+        id: public.thumbprint(),
+        purpose: ROOT_PURPOSE.to_owned(),
+        algorithm: public.algorithm().db_name().to_owned(),
+        public_key: public.raw().to_vec(),
+        encrypted_private: sealed,
+        created_at: Timestamp::now(),
+    };
+    Ok(Some(Arc::new(open_row(kek, &row)?)))
+}
+
+/// Writes a new development root (key sealed under `kek`) into `keys_dir`.
+pub fn write_dev_root(keys_dir: &Path, kek: &Kek) -> Result<Vec<u8>, CryptoError> {
+    let key = crate::signer::SoftwareKey::generate(Algorithm::Es256)?;
+    let (key, pkcs8) = key;
+    let root = ca::self_signed_root(
+        &key,
+        "Tongban Development Root CA",
+        time::OffsetDateTime::now_utc(),
+    )?;
+    let aad = format!("tongban-key-v1|{}|{ROOT_PURPOSE}", key.key_id());
+    let sealed = kek.seal(aad.as_bytes(), &pkcs8.0)?;
+    let io = |e: std::io::Error| CryptoError::Encoding(e.to_string());
+    std::fs::create_dir_all(keys_dir).map_err(io)?;
+    std::fs::write(
+        keys_dir.join(ROOT_CERT_FILE),
+        der_to_pem("CERTIFICATE", &root.der),
+    )
+    .map_err(io)?;
+    std::fs::write(
+        keys_dir.join(ROOT_KEY_FILE),
+        format!("{}\n", B64.encode(sealed)),
+    )
+    .map_err(io)?;
+    Ok(root.der)
+}
