@@ -421,6 +421,20 @@ impl From<tongban_identity::token_info::TokenInfoError> for ApiError {
     }
 }
 
+impl From<tongban_identity::token_grants::TokenGrantError> for ApiError {
+    fn from(error: tongban_identity::token_grants::TokenGrantError) -> Self {
+        use tongban_identity::token_grants::TokenGrantError as E;
+        match error {
+            E::Store(store)
+            | E::Grant(tongban_identity::refresh_tokens::GrantError::Store(store)) => store.into(),
+            other => {
+                tracing::error!(error = %other, "token endpoint");
+                Self::bare(ProblemType::Internal)
+            }
+        }
+    }
+}
+
 impl From<tongban_identity::par::ParError> for ApiError {
     fn from(error: tongban_identity::par::ParError) -> Self {
         use tongban_identity::par::ParError as E;

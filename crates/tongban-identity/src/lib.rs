@@ -34,6 +34,7 @@ pub mod sign_in;
 pub mod sso;
 pub mod subjects;
 pub mod throttle;
+pub mod token_grants;
 pub mod token_info;
 pub mod tokens;
 pub mod totp;
