@@ -553,3 +553,63 @@ async fn production_ceremony_with_an_offline_openssl_root() {
     assert!(ok, "{text}");
     drop(child);
 }
+
+/// SM2 with SM3 and the default distinguishing identifier, judged by OpenSSL 3 both ways:
+/// it accepts our signatures (and refuses them over other bytes or with its own empty
+/// default ID), and we accept its signatures made with a key it generated.
+#[test]
+#[ignore = "interop: run by tests/interop/run"]
+fn openssl_and_we_agree_on_sm2_signatures_and_sm3() {
+    use tongban_crypto::pki::der_to_pem;
+    use tongban_crypto::shangmi::{DEFAULT_DISTID, sm3};
+    use tongban_crypto::{Algorithm, PublicKey, Signer, SoftwareKey};
+
+    let work = Workdir::new();
+    let message = "电子印章 GB/T 38540: 签章数据".as_bytes();
+    let message_path = work.write("message.bin", message);
+    let sigopt = format!("distid:{DEFAULT_DISTID}");
+
+    // SM3: the same digest as openssl dgst.
+    let (ok, text) = openssl(&[&"dgst", &"-sm3", &"-hex", &message_path]);
+    assert!(ok, "{text}");
+    assert!(text.trim_end().ends_with(&tongban_crypto::ca::hex(&sm3(message))), "{text}");
+
+    // Ours, verified by OpenSSL.
+    let key = SoftwareKey::ephemeral(Algorithm::Sm2).unwrap();
+    let public = work.write("ours.pem", der_to_pem("PUBLIC KEY", &key.public_key().spki_der()));
+    let signature = work.write("ours.sig", key.sign_x509(message).unwrap());
+    let verify = |message: &Path, vfyopt: &str| {
+        openssl(&[
+            &"dgst", &"-sm3", &"-verify", &public, &"-sigopt", &vfyopt, &"-signature", &signature,
+            &message,
+        ])
+    };
+    let (ok, text) = verify(&message_path, &sigopt);
+    assert!(ok && text.contains("Verified OK"), "{text}");
+    let other = work.write("other.bin", b"another document");
+    let (ok, text) = verify(&other, &sigopt);
+    assert!(!ok, "a signature over other bytes verified: {text}");
+    let (ok, text) = verify(&message_path, "distid:1234567812345679");
+    assert!(!ok, "verified under another distinguishing identifier: {text}");
+
+    // OpenSSL's, verified by us.
+    let private = work.path("theirs.key");
+    let (ok, text) = openssl(&[&"genpkey", &"-algorithm", &"SM2", &"-out", &private]);
+    assert!(ok, "{text}");
+    let spki = work.path("theirs.der");
+    let (ok, text) = openssl(&[
+        &"pkey", &"-in", &private, &"-pubout", &"-outform", &"DER", &"-out", &spki,
+    ]);
+    assert!(ok, "{text}");
+    let theirs = work.path("theirs.sig");
+    let (ok, text) = openssl(&[
+        &"dgst", &"-sm3", &"-sign", &private, &"-sigopt", &sigopt, &"-out", &theirs,
+        &message_path,
+    ]);
+    assert!(ok, "{text}");
+    let public = PublicKey::from_spki_der(&std::fs::read(&spki).unwrap()).unwrap();
+    assert_eq!(public.algorithm(), Algorithm::Sm2);
+    let theirs = std::fs::read(&theirs).unwrap();
+    assert!(public.verify_x509(message, &theirs));
+    assert!(!public.verify_x509(b"another document", &theirs));
+}

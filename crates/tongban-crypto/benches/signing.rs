@@ -1,5 +1,6 @@
 //! Signing throughput through our layers beside the raw ring limit, in the same run:
-//! ES256 sign and verify (`Signer` vs ring), detached CMS from a digest, and RFC 3161
+//! ES256 sign and verify (`Signer` vs ring), SM2 sign and verify (`Signer` vs
+//! RustCrypto `sm2`), detached CMS from a digest, and RFC 3161
 //! time-stamp replies (parse, database serial, sign, encode) on SQLite.
 //!
 //! `cargo bench -p tongban-crypto --bench signing` — criterion prints time per
@@ -46,6 +47,33 @@ fn es256(c: &mut Criterion) {
     group.bench_function("sign/Signer", |b| b.iter(|| ours.sign(MESSAGE).unwrap()));
     group.bench_function("verify/ring", |b| {
         b.iter(|| raw_public.verify(MESSAGE, raw_sig.as_ref()).unwrap())
+    });
+    group.bench_function("verify/PublicKey", |b| {
+        b.iter(|| assert!(ours.public_key().verify(MESSAGE, &our_sig)))
+    });
+    group.finish();
+}
+
+/// SM2 with SM3 (default distinguishing identifier) through `Signer` and `PublicKey`
+/// beside the raw RustCrypto `sm2` calls they wrap, in the same run.
+fn sm2(c: &mut Criterion) {
+    use sm2::dsa::signature::{Signer as _, Verifier as _};
+    let secret = sm2::SecretKey::random(&mut rand_core::OsRng);
+    let distid = tongban_crypto::shangmi::DEFAULT_DISTID;
+    let raw = sm2::dsa::SigningKey::new(distid, &secret).unwrap();
+    let raw_sig: sm2::dsa::Signature = raw.sign(MESSAGE);
+    let raw_public = raw.verifying_key().clone();
+    let ours = SoftwareKey::ephemeral(Algorithm::Sm2).unwrap();
+    let our_sig = ours.sign(MESSAGE).unwrap();
+
+    let mut group = c.benchmark_group("sm2");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("sign/sm2", |b| {
+        b.iter(|| -> sm2::dsa::Signature { raw.sign(MESSAGE) })
+    });
+    group.bench_function("sign/Signer", |b| b.iter(|| ours.sign(MESSAGE).unwrap()));
+    group.bench_function("verify/sm2", |b| {
+        b.iter(|| raw_public.verify(MESSAGE, &raw_sig).unwrap())
     });
     group.bench_function("verify/PublicKey", |b| {
         b.iter(|| assert!(ours.public_key().verify(MESSAGE, &our_sig)))
@@ -131,6 +159,6 @@ criterion_group! {
         .sample_size(30)
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = es256, cms_and_tsa
+    targets = es256, sm2, cms_and_tsa
 }
 criterion_main!(benches);

@@ -173,7 +173,13 @@ pub struct Issued {
 }
 
 /// rcgen's view of a public key we certify.
-struct SubjectKey<'a>(&'a PublicKey);
+struct SubjectKey<'a>(&'a PublicKey, &'static rcgen::SignatureAlgorithm);
+
+impl<'a> SubjectKey<'a> {
+    fn new(key: &'a PublicKey) -> Result<Self, CryptoError> {
+        Ok(Self(key, rcgen_algorithm(key.algorithm())?))
+    }
+}
 
 impl rcgen::PublicKeyData for SubjectKey<'_> {
     fn der_bytes(&self) -> &[u8] {
@@ -181,12 +187,19 @@ impl rcgen::PublicKeyData for SubjectKey<'_> {
     }
 
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        rcgen_algorithm(self.0.algorithm())
+        self.1
     }
 }
 
-/// Lets rcgen sign certificates, CRLs and CSRs with any [`Signer`].
-pub(crate) struct RcgenSigner<'a>(pub(crate) &'a dyn Signer);
+/// Lets rcgen sign certificates, CRLs and CSRs with any [`Signer`] of an algorithm it
+/// knows.
+pub(crate) struct RcgenSigner<'a>(&'a dyn Signer, &'static rcgen::SignatureAlgorithm);
+
+impl<'a> RcgenSigner<'a> {
+    pub(crate) fn new(signer: &'a dyn Signer) -> Result<Self, CryptoError> {
+        Ok(Self(signer, rcgen_algorithm(signer.algorithm())?))
+    }
+}
 
 impl rcgen::PublicKeyData for RcgenSigner<'_> {
     fn der_bytes(&self) -> &[u8] {
@@ -194,7 +207,7 @@ impl rcgen::PublicKeyData for RcgenSigner<'_> {
     }
 
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
-        rcgen_algorithm(self.0.algorithm())
+        self.1
     }
 }
 
@@ -206,10 +219,15 @@ impl rcgen::SigningKey for RcgenSigner<'_> {
     }
 }
 
-fn rcgen_algorithm(algorithm: Algorithm) -> &'static rcgen::SignatureAlgorithm {
+/// rcgen's algorithm for ours. rcgen has no SM2-with-SM3 (its list is closed): SM2
+/// certificates are not made through it.
+fn rcgen_algorithm(algorithm: Algorithm) -> Result<&'static rcgen::SignatureAlgorithm, CryptoError> {
     match algorithm {
-        Algorithm::Es256 => &rcgen::PKCS_ECDSA_P256_SHA256,
-        Algorithm::Ed25519 => &rcgen::PKCS_ED25519,
+        Algorithm::Es256 => Ok(&rcgen::PKCS_ECDSA_P256_SHA256),
+        Algorithm::Ed25519 => Ok(&rcgen::PKCS_ED25519),
+        Algorithm::Sm2 => Err(CryptoError::InvalidKey(
+            "SM2 certificates are not made by the P-256 CA".into(),
+        )),
     }
 }
 
@@ -324,7 +342,7 @@ pub fn self_signed_root(
         now,
         None,
     )?;
-    let cert = params.self_signed(&RcgenSigner(key))?;
+    let cert = params.self_signed(&RcgenSigner::new(key)?)?;
     Ok(issued(cert.der().to_vec(), &serial, &params))
 }
 
@@ -349,8 +367,8 @@ pub fn issue(
     // Nothing may outlive the CA that vouches for it.
     let ca_not_after = ca_cert.validity().not_after.to_datetime();
     params.not_after = params.not_after.min(ca_not_after);
-    let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), RcgenSigner(issuer_key))?;
-    let cert = params.signed_by(&SubjectKey(subject), &issuer)?;
+    let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), RcgenSigner::new(issuer_key)?)?;
+    let cert = params.signed_by(&SubjectKey::new(subject)?, &issuer)?;
     // rcgen rebuilds the issuer name from parsed attributes; check that it came out
     // byte-identical to the CA's subject and that the CA's key verifies the result,
     // or the chain would break only at the relying party.
@@ -378,7 +396,7 @@ pub fn issuing_ca_csr(key: &dyn Signer, name: &str) -> Result<String, CryptoErro
     // A request carries neither serial nor AKI: the signing root chooses them.
     params.use_authority_key_identifier_extension = false;
     params.serial_number = None;
-    let csr = params.serialize_request(&RcgenSigner(key))?;
+    let csr = params.serialize_request(&RcgenSigner::new(key)?)?;
     Ok(csr.pem()?)
 }
 

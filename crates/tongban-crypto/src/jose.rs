@@ -85,7 +85,7 @@ impl Jwk {
             x: text("x").unwrap_or_default(),
             y: text("y"),
             kid: Some(key.thumbprint()),
-            alg: Some(key.algorithm().jose_name().to_owned()),
+            alg: key.algorithm().jose_name().map(str::to_owned),
             use_: Some("sig".to_owned()),
             x5c: chain.map(|c| c.iter().map(|der| B64.encode(der)).collect()),
         }
@@ -165,6 +165,12 @@ fn sign_parts(
     payload: &[u8],
     extra: &Map<String, Value>,
 ) -> Result<(String, String, String), CryptoError> {
+    if signer.algorithm().jose_name().is_none() {
+        return Err(CryptoError::InvalidKey(format!(
+            "JWS has no registered algorithm for {} keys",
+            signer.algorithm().db_name()
+        )));
+    }
     let header = serde_json::to_vec(&protected_header(signer, extra))
         .map_err(|e| CryptoError::Encoding(e.to_string()))?;
     let protected = B64URL.encode(header);
@@ -324,6 +330,14 @@ mod tests {
                 .map(|k| Jwk::from_public_key(k.public_key(), None))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn sm2_keys_sign_no_jws() {
+        let k = key(Algorithm::Sm2);
+        assert!(sign_compact(&k, b"payload", &Map::new()).is_err());
+        assert!(sign_detached(&k, b"payload", &Map::new()).is_err());
+        assert_eq!(Jwk::from_public_key(k.public_key(), None).alg, None);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Keys and the [`Signer`] trait.
 //!
 //! Callers sign through `Signer` only, so a PKCS#11 HSM backend can replace
-//! [`SoftwareKey`] without touching them. Signatures come in JOSE form (ES256: raw r‖s;
-//! Ed25519: 64 bytes); [`Signer::sign_x509`] gives the DER form X.509 and CMS need.
+//! [`SoftwareKey`] without touching them. Signatures come in JOSE form (ES256 and SM2:
+//! raw r‖s; Ed25519: 64 bytes); [`Signer::sign_x509`] gives the DER form X.509, CMS and
+//! GB/T 38540 need. P-256 and Ed25519 sign with ring; SM2 (with SM3 and the default
+//! distinguishing identifier, [`crate::shangmi`]) with RustCrypto `sm2`.
 
 use std::fmt;
 
@@ -10,8 +12,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use sm2::dsa::signature::{Signer as _, Verifier as _};
+use sm2::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 
-use crate::der_util::ecdsa_fixed_to_der;
+use crate::der_util::{ecdsa_der_to_fixed, ecdsa_fixed_to_der};
+use crate::shangmi::DEFAULT_DISTID;
 use crate::error::CryptoError;
 
 /// A signature algorithm we sign and verify with.
@@ -21,14 +26,18 @@ pub enum Algorithm {
     Es256,
     /// Ed25519 (JOSE name `EdDSA`).
     Ed25519,
+    /// SM2 with SM3 (GM/T 0003, GB/T 32918) and the default distinguishing identifier.
+    /// JOSE registers no name for it; JWS and JWT signing refuse it.
+    Sm2,
 }
 
 impl Algorithm {
-    /// The JOSE `alg` name.
-    pub fn jose_name(self) -> &'static str {
+    /// The JOSE `alg` name; none for SM2.
+    pub fn jose_name(self) -> Option<&'static str> {
         match self {
-            Self::Es256 => "ES256",
-            Self::Ed25519 => "EdDSA",
+            Self::Es256 => Some("ES256"),
+            Self::Ed25519 => Some("EdDSA"),
+            Self::Sm2 => None,
         }
     }
 
@@ -37,6 +46,7 @@ impl Algorithm {
         match self {
             Self::Es256 => "ES256",
             Self::Ed25519 => "Ed25519",
+            Self::Sm2 => "SM2",
         }
     }
 
@@ -45,6 +55,7 @@ impl Algorithm {
         match name {
             "ES256" => Some(Self::Es256),
             "Ed25519" => Some(Self::Ed25519),
+            "SM2" => Some(Self::Sm2),
             _ => None,
         }
     }
@@ -75,6 +86,12 @@ const P256_SPKI_PREFIX: [u8; 26] = [
     0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
     0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
+/// DER prefix of an SM2 SubjectPublicKeyInfo (id-ecPublicKey, the SM2 curve
+/// 1.2.156.10197.1.301), before the 65-byte uncompressed point.
+const SM2_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, 0x03, 0x42, 0x00,
+];
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), before the 32-byte key.
 const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
@@ -85,6 +102,8 @@ impl PublicKey {
     pub fn from_raw(algorithm: Algorithm, raw: &[u8]) -> Result<Self, CryptoError> {
         let ok = match algorithm {
             Algorithm::Es256 => raw.len() == 65 && raw[0] == 0x04,
+            // A point off the curve is refused here rather than at the first verify.
+            Algorithm::Sm2 => sm2::PublicKey::from_sec1_bytes(raw).is_ok() && raw.len() == 65,
             Algorithm::Ed25519 => raw.len() == 32,
         };
         if !ok {
@@ -106,6 +125,9 @@ impl PublicKey {
         if let Some(raw) = spki.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
             return Self::from_raw(Algorithm::Ed25519, raw);
         }
+        if let Some(raw) = spki.strip_prefix(&SM2_SPKI_PREFIX[..]) {
+            return Self::from_raw(Algorithm::Sm2, raw);
+        }
         Err(CryptoError::InvalidKey(
             "unsupported public key algorithm".into(),
         ))
@@ -126,6 +148,7 @@ impl PublicKey {
         let prefix: &[u8] = match self.algorithm {
             Algorithm::Es256 => &P256_SPKI_PREFIX,
             Algorithm::Ed25519 => &ED25519_SPKI_PREFIX,
+            Algorithm::Sm2 => &SM2_SPKI_PREFIX,
         };
         [prefix, &self.raw].concat()
     }
@@ -144,6 +167,14 @@ impl PublicKey {
                 ("kty", "OKP".to_owned()),
                 ("x", B64URL.encode(&self.raw)),
             ],
+            // No registered JWK curve name: "SM2", as most SM2 JOSE libraries write it.
+            // Only the thumbprint (the key id) uses it; no SM2 key is published as a JWK.
+            Algorithm::Sm2 => vec![
+                ("crv", "SM2".to_owned()),
+                ("kty", "EC".to_owned()),
+                ("x", B64URL.encode(&self.raw[1..33])),
+                ("y", B64URL.encode(&self.raw[33..65])),
+            ],
         }
     }
 
@@ -161,15 +192,34 @@ impl PublicKey {
         ))
     }
 
-    /// Verifies a JOSE-form signature (ES256 r‖s, or Ed25519) over `message`.
+    /// Verifies a JOSE-form signature (ES256 or SM2 r‖s, or Ed25519) over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         let alg: &dyn signature::VerificationAlgorithm = match self.algorithm {
             Algorithm::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
             Algorithm::Ed25519 => &signature::ED25519,
+            Algorithm::Sm2 => return self.verify_sm2(message, signature),
         };
         UnparsedPublicKey::new(alg, &self.raw)
             .verify(message, signature)
             .is_ok()
+    }
+
+    /// Verifies a signature in the form X.509, CMS and GB/T 38540 carry it (ES256 and
+    /// SM2: DER `SEQUENCE { r, s }`; Ed25519: 64 bytes) over `message`.
+    pub fn verify_x509(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self.algorithm {
+            Algorithm::Es256 | Algorithm::Sm2 => ecdsa_der_to_fixed(signature)
+                .is_some_and(|fixed| self.verify(message, &fixed)),
+            Algorithm::Ed25519 => self.verify(message, signature),
+        }
+    }
+
+    fn verify_sm2(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(key) = sm2::dsa::VerifyingKey::from_sec1_bytes(DEFAULT_DISTID, &self.raw) else {
+            return false;
+        };
+        sm2::dsa::Signature::from_slice(signature)
+            .is_ok_and(|signature| key.verify(message, &signature).is_ok())
     }
 }
 
@@ -189,25 +239,26 @@ pub trait Signer: Send + Sync {
     /// Signs `message`; the signature is in JOSE form (ES256: r‖s; Ed25519: 64 bytes).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
 
-    /// Signs `message` with the signature in the form X.509 and CMS use (ES256: DER
-    /// `Ecdsa-Sig-Value`; Ed25519: unchanged).
+    /// Signs `message` with the signature in the form X.509, CMS and GB/T 38540 use
+    /// (ES256 and SM2: DER `SEQUENCE { r, s }`; Ed25519: unchanged).
     fn sign_x509(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let signature = self.sign(message)?;
         Ok(match self.algorithm() {
-            Algorithm::Es256 => ecdsa_fixed_to_der(&signature),
+            Algorithm::Es256 | Algorithm::Sm2 => ecdsa_fixed_to_der(&signature),
             Algorithm::Ed25519 => signature,
         })
     }
 }
 
-enum RingKey {
+enum PrivateKey {
     Es256(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
+    Sm2(Box<sm2::dsa::SigningKey>),
 }
 
-/// A key held in process memory (decrypted from the key store), signing with ring.
+/// A key held in process memory (decrypted from the key store).
 pub struct SoftwareKey {
-    key: RingKey,
+    key: PrivateKey,
     public: PublicKey,
     kid: String,
     rng: SystemRandom,
@@ -229,11 +280,19 @@ impl SoftwareKey {
         let document = match algorithm {
             Algorithm::Es256 => {
                 EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map(|d| d.as_ref().to_vec())
             }
-            Algorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
+            Algorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng).map(|d| d.as_ref().to_vec()),
+            Algorithm::Sm2 => {
+                let secret = sm2::SecretKey::random(&mut rand_core::OsRng);
+                let document = secret
+                    .to_pkcs8_der()
+                    .map_err(|e| CryptoError::InvalidKey(e.to_string()))?;
+                Ok(document.as_bytes().to_vec())
+            }
         }
         .map_err(|_| CryptoError::Rng)?;
-        let pkcs8 = Pkcs8(document.as_ref().to_vec());
+        let pkcs8 = Pkcs8(document);
         let key = Self::from_pkcs8(algorithm, &pkcs8.0)?;
         Ok((key, pkcs8))
     }
@@ -249,17 +308,25 @@ impl SoftwareKey {
         let rng = SystemRandom::new();
         let invalid = |e: ring::error::KeyRejected| CryptoError::InvalidKey(e.to_string());
         let key = match algorithm {
-            Algorithm::Es256 => RingKey::Es256(
+            Algorithm::Es256 => PrivateKey::Es256(
                 EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
                     .map_err(invalid)?,
             ),
-            Algorithm::Ed25519 => RingKey::Ed25519(
+            Algorithm::Ed25519 => PrivateKey::Ed25519(
                 Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(invalid)?,
             ),
+            Algorithm::Sm2 => {
+                let invalid = |e: &dyn fmt::Display| CryptoError::InvalidKey(e.to_string());
+                let secret = sm2::SecretKey::from_pkcs8_der(pkcs8).map_err(|e| invalid(&e))?;
+                let key = sm2::dsa::SigningKey::new(DEFAULT_DISTID, &secret)
+                    .map_err(|e| invalid(&e))?;
+                PrivateKey::Sm2(Box::new(key))
+            }
         };
         let raw = match &key {
-            RingKey::Es256(k) => k.public_key().as_ref().to_vec(),
-            RingKey::Ed25519(k) => k.public_key().as_ref().to_vec(),
+            PrivateKey::Es256(k) => k.public_key().as_ref().to_vec(),
+            PrivateKey::Ed25519(k) => k.public_key().as_ref().to_vec(),
+            PrivateKey::Sm2(k) => k.verifying_key().to_sec1_bytes().to_vec(),
         };
         let public = PublicKey::from_raw(algorithm, &raw)?;
         Ok(Self {
@@ -282,11 +349,16 @@ impl Signer for SoftwareKey {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         match &self.key {
-            RingKey::Es256(k) => k
+            PrivateKey::Es256(k) => k
                 .sign(&self.rng, message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| CryptoError::Sign),
-            RingKey::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
+            PrivateKey::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
+            // Deterministic k (RFC 6979 with SM3), as `sm2` signs: no RNG to fail.
+            PrivateKey::Sm2(k) => k
+                .try_sign(message)
+                .map(|s: sm2::dsa::Signature| s.to_bytes().to_vec())
+                .map_err(|_| CryptoError::Sign),
         }
     }
 }
@@ -296,8 +368,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sign_and_verify_both_algorithms() {
-        for alg in [Algorithm::Es256, Algorithm::Ed25519] {
+    fn sign_and_verify_every_algorithm() {
+        for alg in [Algorithm::Es256, Algorithm::Ed25519, Algorithm::Sm2] {
             let (key, pkcs8) = SoftwareKey::generate(alg).expect("generate");
             let sig = key.sign(b"hello").expect("sign");
             assert!(key.public_key().verify(b"hello", &sig));
@@ -309,7 +381,32 @@ mod tests {
                 &PublicKey::from_spki_der(&spki).expect("spki"),
                 key.public_key()
             );
+            let der = key.sign_x509(b"hello").expect("sign");
+            assert!(key.public_key().verify_x509(b"hello", &der), "{alg:?}");
+            assert!(!key.public_key().verify_x509(b"hellO", &der), "{alg:?}");
         }
+    }
+
+    #[test]
+    fn an_sm2_signature_is_not_a_p256_one() {
+        let sm2 = SoftwareKey::ephemeral(Algorithm::Sm2).expect("sm2");
+        let signature = sm2.sign(b"hello").expect("sign");
+        // The same point bytes read as a P-256 key (they are not on that curve) and the
+        // same signature under another key both fail.
+        let as_p256 = PublicKey::from_raw(Algorithm::Es256, sm2.public_key().raw());
+        assert!(as_p256.is_err() || !as_p256.expect("key").verify(b"hello", &signature));
+        let other = SoftwareKey::ephemeral(Algorithm::Sm2).expect("sm2");
+        assert!(!other.public_key().verify(b"hello", &signature));
+        // Truncated, empty and trailing-byte signatures are refused, not panicked on.
+        let der = sm2.sign_x509(b"hello").expect("sign");
+        let trailing = [der.as_slice(), &[0]].concat();
+        for bad in [&der[..der.len() - 1], &[][..], trailing.as_slice()] {
+            assert!(!sm2.public_key().verify_x509(b"hello", bad));
+        }
+        // A point not on the SM2 curve is refused as a key.
+        let mut off_curve = sm2.public_key().raw().to_vec();
+        off_curve[64] ^= 1;
+        assert!(PublicKey::from_raw(Algorithm::Sm2, &off_curve).is_err());
     }
 
     #[test]
