@@ -572,15 +572,29 @@ fn openssl_and_we_agree_on_sm2_signatures_and_sm3() {
     // SM3: the same digest as openssl dgst.
     let (ok, text) = openssl(&[&"dgst", &"-sm3", &"-hex", &message_path]);
     assert!(ok, "{text}");
-    assert!(text.trim_end().ends_with(&tongban_crypto::ca::hex(&sm3(message))), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with(&tongban_crypto::ca::hex(&sm3(message))),
+        "{text}"
+    );
 
     // Ours, verified by OpenSSL.
     let key = SoftwareKey::ephemeral(Algorithm::Sm2).unwrap();
-    let public = work.write("ours.pem", der_to_pem("PUBLIC KEY", &key.public_key().spki_der()));
+    let public = work.write(
+        "ours.pem",
+        der_to_pem("PUBLIC KEY", &key.public_key().spki_der()),
+    );
     let signature = work.write("ours.sig", key.sign_x509(message).unwrap());
     let verify = |message: &Path, vfyopt: &str| {
         openssl(&[
-            &"dgst", &"-sm3", &"-verify", &public, &"-sigopt", &vfyopt, &"-signature", &signature,
+            &"dgst",
+            &"-sm3",
+            &"-verify",
+            &public,
+            &"-sigopt",
+            &vfyopt,
+            &"-signature",
+            &signature,
             &message,
         ])
     };
@@ -590,7 +604,10 @@ fn openssl_and_we_agree_on_sm2_signatures_and_sm3() {
     let (ok, text) = verify(&other, &sigopt);
     assert!(!ok, "a signature over other bytes verified: {text}");
     let (ok, text) = verify(&message_path, "distid:1234567812345679");
-    assert!(!ok, "verified under another distinguishing identifier: {text}");
+    assert!(
+        !ok,
+        "verified under another distinguishing identifier: {text}"
+    );
 
     // OpenSSL's, verified by us.
     let private = work.path("theirs.key");
@@ -598,12 +615,26 @@ fn openssl_and_we_agree_on_sm2_signatures_and_sm3() {
     assert!(ok, "{text}");
     let spki = work.path("theirs.der");
     let (ok, text) = openssl(&[
-        &"pkey", &"-in", &private, &"-pubout", &"-outform", &"DER", &"-out", &spki,
+        &"pkey",
+        &"-in",
+        &private,
+        &"-pubout",
+        &"-outform",
+        &"DER",
+        &"-out",
+        &spki,
     ]);
     assert!(ok, "{text}");
     let theirs = work.path("theirs.sig");
     let (ok, text) = openssl(&[
-        &"dgst", &"-sm3", &"-sign", &private, &"-sigopt", &sigopt, &"-out", &theirs,
+        &"dgst",
+        &"-sm3",
+        &"-sign",
+        &private,
+        &"-sigopt",
+        &sigopt,
+        &"-out",
+        &theirs,
         &message_path,
     ]);
     assert!(ok, "{text}");
@@ -612,4 +643,105 @@ fn openssl_and_we_agree_on_sm2_signatures_and_sm3() {
     let theirs = std::fs::read(&theirs).unwrap();
     assert!(public.verify_x509(message, &theirs));
     assert!(!public.verify_x509(b"another document", &theirs));
+}
+
+/// An SM2 chain (root → issuing CA → seal) made by `sm2_certificates`, judged by
+/// OpenSSL 3: `openssl verify` with the SM2 distinguishing identifier accepts each link,
+/// and refuses a leaf under the wrong CA or with a flipped signature byte.
+#[test]
+#[ignore = "interop: run by tests/interop/run"]
+fn openssl_verifies_an_sm2_chain() {
+    use tongban_crypto::ca::PublicUrls;
+    use tongban_crypto::pki::der_to_pem;
+    use tongban_crypto::shangmi::DEFAULT_DISTID;
+    use tongban_crypto::sm2_certificates::{Sm2Issuer, issue, self_signed_root};
+    use tongban_crypto::{Algorithm, Signer, SoftwareKey};
+
+    let work = Workdir::new();
+    let now = time::OffsetDateTime::now_utc();
+    let urls = PublicUrls::new("http://127.0.0.1:8080");
+    let key = || SoftwareKey::ephemeral(Algorithm::Sm2).unwrap();
+    let (root_key, issuing_key, seal_key, stranger) = (key(), key(), key(), key());
+    let root = self_signed_root(&root_key, "Tongban SM2 Root CA", now).unwrap();
+    let under_root = Sm2Issuer {
+        name: "sm2-root",
+        certificate: &root.der,
+        key: &root_key,
+    };
+    let issuing_profile = Profile::IssuingCa {
+        name: "Tongban SM2 Issuing CA".into(),
+    };
+    let issuing = issue(
+        &issuing_profile,
+        issuing_key.public_key(),
+        &under_root,
+        &urls,
+        now,
+    )
+    .unwrap();
+    let under_issuing = Sm2Issuer {
+        name: "sm2-issuing",
+        certificate: &issuing.der,
+        key: &issuing_key,
+    };
+    let leaf = issue(&seal(), seal_key.public_key(), &under_issuing, &urls, now).unwrap();
+
+    let pem = |name: &str, der: &[u8]| work.write(name, der_to_pem("CERTIFICATE", der));
+    let (root_pem, issuing_pem, leaf_pem) = (
+        pem("root.pem", &root.der),
+        pem("issuing.pem", &issuing.der),
+        pem("leaf.pem", &leaf.der),
+    );
+    // OpenSSL 3.0's `verify -vfyopt` gives the distinguishing identifier to the target
+    // certificate only; an intermediate's signature is then checked with the empty ID
+    // and fails. So each link is judged on its own: the issuing CA under the root, the
+    // leaf under the issuing CA (as a partial chain).
+    let vfyopt = format!("distid:{DEFAULT_DISTID}");
+    let verify = |ca: &Path, cert: &Path| {
+        openssl(&[
+            &"verify",
+            &"-vfyopt",
+            &vfyopt,
+            &"-partial_chain",
+            &"-CAfile",
+            &ca,
+            &cert,
+        ])
+    };
+    let (ok, text) = verify(&root_pem, &issuing_pem);
+    assert!(ok && text.contains(": OK"), "{text}");
+    let (ok, text) = verify(&issuing_pem, &leaf_pem);
+    assert!(ok && text.contains(": OK"), "{text}");
+    let (ok, text) = verify(&root_pem, &leaf_pem);
+    assert!(
+        !ok,
+        "the leaf verified under the root it was not signed by: {text}"
+    );
+
+    let (ok, text) = openssl(&[&"x509", &"-in", &leaf_pem, &"-noout", &"-text"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("SM2-with-SM3") || text.contains("1.2.156.10197.1.501"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Digital Signature, Non Repudiation"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http://127.0.0.1:8080/pki/crl/sm2-issuing.crl"),
+        "{text}"
+    );
+
+    // The same certificate made by another key under the issuing CA's name fails.
+    let forged_by = Sm2Issuer {
+        key: &stranger,
+        ..under_issuing
+    };
+    assert!(issue(&seal(), seal_key.public_key(), &forged_by, &urls, now).is_err());
+    let mut tampered = leaf.der.clone();
+    let at = tampered.len() - 10;
+    tampered[at] ^= 1;
+    let (ok, text) = verify(&issuing_pem, &pem("tampered.pem", &tampered));
+    assert!(!ok, "a tampered signature verified: {text}");
 }

@@ -221,7 +221,9 @@ impl rcgen::SigningKey for RcgenSigner<'_> {
 
 /// rcgen's algorithm for ours. rcgen has no SM2-with-SM3 (its list is closed): SM2
 /// certificates are not made through it.
-fn rcgen_algorithm(algorithm: Algorithm) -> Result<&'static rcgen::SignatureAlgorithm, CryptoError> {
+fn rcgen_algorithm(
+    algorithm: Algorithm,
+) -> Result<&'static rcgen::SignatureAlgorithm, CryptoError> {
     match algorithm {
         Algorithm::Es256 => Ok(&rcgen::PKCS_ECDSA_P256_SHA256),
         Algorithm::Ed25519 => Ok(&rcgen::PKCS_ED25519),
@@ -367,7 +369,8 @@ pub fn issue(
     // Nothing may outlive the CA that vouches for it.
     let ca_not_after = ca_cert.validity().not_after.to_datetime();
     params.not_after = params.not_after.min(ca_not_after);
-    let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), RcgenSigner::new(issuer_key)?)?;
+    let issuer =
+        Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), RcgenSigner::new(issuer_key)?)?;
     let cert = params.signed_by(&SubjectKey::new(subject)?, &issuer)?;
     // rcgen rebuilds the issuer name from parsed attributes; check that it came out
     // byte-identical to the CA's subject and that the CA's key verifies the result,

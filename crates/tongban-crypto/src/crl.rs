@@ -136,7 +136,8 @@ pub fn sign_crl(
         key_identifier_method: subject_key_identifier(issuer_der)?
             .map_or(KeyIdMethod::Sha256, KeyIdMethod::PreSpecified),
     };
-    let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), RcgenSigner::new(issuer_key)?)?;
+    let issuer =
+        Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), RcgenSigner::new(issuer_key)?)?;
     Ok(params.signed_by(&issuer)?.der().to_vec())
 }
 

@@ -103,7 +103,13 @@ mod tests {
         let trailing = [der.as_slice(), &[0]].concat();
         let negative = [0x30, 0x06, 0x02, 0x01, 0x80, 0x02, 0x01, 0x01];
         let padded = [0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01];
-        for bad in [&der[..der.len() - 1], &trailing[..], &negative[..], &padded[..], &[][..]] {
+        for bad in [
+            &der[..der.len() - 1],
+            &trailing[..],
+            &negative[..],
+            &padded[..],
+            &[][..],
+        ] {
             assert_eq!(ecdsa_der_to_fixed(bad), None, "{bad:02x?}");
         }
     }

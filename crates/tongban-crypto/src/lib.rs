@@ -23,6 +23,7 @@ pub mod path;
 pub mod pki;
 pub mod shangmi;
 pub mod signer;
+pub mod sm2_certificates;
 pub mod token_keys;
 pub mod tsa;
 

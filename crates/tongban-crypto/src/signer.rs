@@ -16,8 +16,8 @@ use sm2::dsa::signature::{Signer as _, Verifier as _};
 use sm2::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 
 use crate::der_util::{ecdsa_der_to_fixed, ecdsa_fixed_to_der};
-use crate::shangmi::DEFAULT_DISTID;
 use crate::error::CryptoError;
+use crate::shangmi::DEFAULT_DISTID;
 
 /// A signature algorithm we sign and verify with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -208,8 +208,9 @@ impl PublicKey {
     /// SM2: DER `SEQUENCE { r, s }`; Ed25519: 64 bytes) over `message`.
     pub fn verify_x509(&self, message: &[u8], signature: &[u8]) -> bool {
         match self.algorithm {
-            Algorithm::Es256 | Algorithm::Sm2 => ecdsa_der_to_fixed(signature)
-                .is_some_and(|fixed| self.verify(message, &fixed)),
+            Algorithm::Es256 | Algorithm::Sm2 => {
+                ecdsa_der_to_fixed(signature).is_some_and(|fixed| self.verify(message, &fixed))
+            }
             Algorithm::Ed25519 => self.verify(message, signature),
         }
     }
@@ -318,8 +319,8 @@ impl SoftwareKey {
             Algorithm::Sm2 => {
                 let invalid = |e: &dyn fmt::Display| CryptoError::InvalidKey(e.to_string());
                 let secret = sm2::SecretKey::from_pkcs8_der(pkcs8).map_err(|e| invalid(&e))?;
-                let key = sm2::dsa::SigningKey::new(DEFAULT_DISTID, &secret)
-                    .map_err(|e| invalid(&e))?;
+                let key =
+                    sm2::dsa::SigningKey::new(DEFAULT_DISTID, &secret).map_err(|e| invalid(&e))?;
                 PrivateKey::Sm2(Box::new(key))
             }
         };

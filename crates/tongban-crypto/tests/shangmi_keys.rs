@@ -44,14 +44,22 @@ async fn an_sm2_key_is_stored_sealed_and_opens_on_another_instance() {
     use sm2::pkcs8::DecodePrivateKey as _;
     assert!(sm2::SecretKey::from_pkcs8_der(&row.encrypted_private).is_err());
 
-    let reopened = KeyStore::new(store.clone(), kek).load(made.key_id()).await.unwrap();
+    let reopened = KeyStore::new(store.clone(), kek)
+        .load(made.key_id())
+        .await
+        .unwrap();
     let signature = reopened.sign_x509(b"tongban").unwrap();
     let public = PublicKey::from_raw(Algorithm::Sm2, &row.public_key).unwrap();
     assert!(public.verify_x509(b"tongban", &signature));
 
     // Under another KEK the sealed key does not open.
     let other = Arc::new(Kek::from_base64(&base64_of([7u8; 32])).unwrap());
-    assert!(KeyStore::new(store, other).load(made.key_id()).await.is_err());
+    assert!(
+        KeyStore::new(store, other)
+            .load(made.key_id())
+            .await
+            .is_err()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
