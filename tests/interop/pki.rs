@@ -744,4 +744,31 @@ fn openssl_verifies_an_sm2_chain() {
     tampered[at] ^= 1;
     let (ok, text) = verify(&issuing_pem, &pem("tampered.pem", &tampered));
     assert!(!ok, "a tampered signature verified: {text}");
+
+    // The issuing CA's SM2 CRL with the leaf revoked reads as one in OpenSSL (its
+    // `crl` command has no distinguishing-identifier option to check the signature; our
+    // path validation does, in the crate's tests).
+    let revoked = tongban_crypto::crl::RevokedEntry {
+        serial_hex: leaf.serial.clone(),
+        at: tongban_core::time::Timestamp::from(now),
+        reason: RevocationReason::KeyCompromise,
+    };
+    let this = tongban_core::time::Timestamp::from(now);
+    let next = tongban_core::time::Timestamp::from(now + time::Duration::days(1));
+    let crl = tongban_crypto::sm2_certificates::sign_crl(&under_issuing, 7, &[revoked], this, next)
+        .unwrap();
+    let crl_path = work.write("sm2.crl", &crl);
+    let (ok, text) = openssl(&[
+        &"crl", &"-inform", &"DER", &"-in", &crl_path, &"-noout", &"-text",
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("SM2-with-SM3") || text.contains("1.2.156.10197.1.501"),
+        "{text}"
+    );
+    assert!(text.contains(&leaf.serial.to_uppercase()), "{text}");
+    assert!(
+        text.contains("Key Compromise") && text.contains("X509v3 CRL Number"),
+        "{text}"
+    );
 }

@@ -53,9 +53,42 @@ fn verified_once(signed: &[u8], key: &[u8], check: impl FnOnce() -> bool) -> boo
 
 /// `cert`'s signature verifies under `issuer`'s key.
 fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
+    let signed = Signed {
+        algorithm: &cert.signature_algorithm.algorithm.to_id_string(),
+        tbs: cert.tbs_certificate.as_ref(),
+        signature: &cert.signature_value.data,
+    };
     verified_once(cert.as_raw(), issuer.public_key().raw, || {
-        cert.verify_signature(Some(issuer.public_key())).is_ok()
+        signed
+            .verifies_sm2(issuer)
+            .unwrap_or_else(|| cert.verify_signature(Some(issuer.public_key())).is_ok())
     })
+}
+
+/// A signed X.509 object's parts, for the algorithms x509-parser cannot verify.
+struct Signed<'a> {
+    /// The signature algorithm's OID, dotted.
+    algorithm: &'a str,
+    /// What was signed (the DER of the TBS part).
+    tbs: &'a [u8],
+    /// The signature value.
+    signature: &'a [u8],
+}
+
+impl Signed<'_> {
+    /// For SM2-with-SM3, which x509-parser refuses: whether `issuer`'s SM2 key verifies
+    /// the signature (never an SM2 signature under another kind of key). None for every
+    /// other algorithm.
+    fn verifies_sm2(&self, issuer: &X509Certificate<'_>) -> Option<bool> {
+        if self.algorithm != crate::sm2_certificates::SM2_WITH_SM3.to_string() {
+            return None;
+        }
+        let key = crate::signer::PublicKey::from_spki_der(issuer.public_key().raw);
+        Some(key.is_ok_and(|key| {
+            key.algorithm() == crate::signer::Algorithm::Sm2
+                && key.verify_x509(self.tbs, self.signature)
+        }))
+    }
 }
 
 /// What the leaf certificate must be good for.
@@ -379,7 +412,14 @@ fn usable_crl(crl: &CertificateRevocationList<'_>, issuer: &X509Certificate<'_>)
     may_sign_crls
         && crl.issuer().as_raw() == issuer.subject().as_raw()
         && verified_once(crl.as_raw(), issuer.public_key().raw, || {
-            crl.verify_signature(issuer.public_key()).is_ok()
+            let signed = Signed {
+                algorithm: &crl.signature_algorithm.algorithm.to_id_string(),
+                tbs: crl.tbs_cert_list.as_ref(),
+                signature: &crl.signature_value.data,
+            };
+            signed
+                .verifies_sm2(issuer)
+                .unwrap_or_else(|| crl.verify_signature(issuer.public_key()).is_ok())
         })
         && crl
             .extensions()

@@ -2,13 +2,14 @@
 //! (id-ecPublicKey on the SM2 curve) signed SM2-with-SM3 (1.2.156.10197.1.501). rcgen's
 //! list of algorithms is closed, so these are assembled here from x509-cert's types,
 //! with the P-256 CA's profiles: the same names, key usage, basic constraints, validity,
-//! and CRL and CA-issuer URLs.
+//! and CRL and CA-issuer URLs; and the CRLs of an SM2 CA.
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280::{
     ID_AD_CA_ISSUERS, ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS,
-    ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE,
-    ID_CE_SUBJECT_KEY_IDENTIFIER, ID_KP_TIME_STAMPING, ID_PE_AUTHORITY_INFO_ACCESS,
+    ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_CRL_NUMBER, ID_CE_CRL_REASONS, ID_CE_EXT_KEY_USAGE,
+    ID_CE_KEY_USAGE, ID_CE_SUBJECT_KEY_IDENTIFIER, ID_KP_TIME_STAMPING,
+    ID_PE_AUTHORITY_INFO_ACCESS,
 };
 use der::asn1::{Any, BitString, Ia5String, OctetString, PrintableString, Utf8StringRef};
 use der::{Decode, Encode, Sequence};
@@ -25,7 +26,15 @@ use x509_cert::ext::pkix::{
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::time::{Time, Validity};
 
+use tongban_core::time::Timestamp;
+use x509_cert::Version;
+use x509_cert::certificate::Rfc5280;
+use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::ext::pkix::{CrlNumber, CrlReason};
+use x509_cert::serial_number::SerialNumber;
+
 use crate::ca::{Issued, Profile, PublicUrls, hex, random_serial};
+use crate::crl::{RevocationReason, RevokedEntry, from_hex};
 use crate::error::CryptoError;
 use crate::signer::{Algorithm, PublicKey, Signer};
 
@@ -158,6 +167,80 @@ pub fn issue(
     sign(tbs, issuer.key, &serial)
 }
 
+/// A CRL of the SM2 CA `issuer` (RFC 5280 §5, signed SM2-with-SM3): CRL number
+/// `number`, the `revoked` entries with their reasons, the authority key identifier of
+/// the CA's key.
+pub fn sign_crl(
+    issuer: &Sm2Issuer<'_>,
+    number: i64,
+    revoked: &[RevokedEntry],
+    this_update: Timestamp,
+    next_update: Timestamp,
+) -> Result<Vec<u8>, CryptoError> {
+    if issuer.key.algorithm() != Algorithm::Sm2 {
+        return Err(CryptoError::InvalidKey(
+            "SM2 CRLs are signed by SM2 keys".into(),
+        ));
+    }
+    let ca = x509_cert::Certificate::from_der(issuer.certificate)?;
+    let entries = revoked
+        .iter()
+        .map(|entry| {
+            let reason = match entry.reason {
+                RevocationReason::Unspecified => None,
+                other => Some(vec![extension(
+                    ID_CE_CRL_REASONS,
+                    false,
+                    &crl_reason(other),
+                )?]),
+            };
+            Ok(RevokedCert {
+                serial_number: SerialNumber::<Rfc5280>::new(&from_hex(&entry.serial_hex)?)?,
+                revocation_date: time_of(entry.at.to_offset_date_time())?,
+                crl_entry_extensions: reason,
+            })
+        })
+        .collect::<Result<Vec<_>, CryptoError>>()?;
+    let number = der::asn1::Uint::new(&number.to_be_bytes())?;
+    let authority = key_identifier(issuer.key.public_key());
+    let tbs = TbsCertList {
+        version: Version::V2,
+        signature: sm2_with_sm3(),
+        issuer: ca.tbs_certificate().subject().clone(),
+        this_update: time_of(this_update.to_offset_date_time())?,
+        next_update: Some(time_of(next_update.to_offset_date_time())?),
+        revoked_certificates: (!entries.is_empty()).then_some(entries),
+        crl_extensions: Some(vec![
+            extension(ID_CE_CRL_NUMBER, false, &CrlNumber(number))?,
+            extension(
+                ID_CE_AUTHORITY_KEY_IDENTIFIER,
+                false,
+                &authority_key_identifier(&authority),
+            )?,
+        ]),
+    };
+    let signature = issuer.key.sign_x509(&tbs.to_der()?)?;
+    let crl = CertificateList {
+        tbs_cert_list: tbs,
+        signature_algorithm: sm2_with_sm3(),
+        signature: BitString::from_bytes(&signature)?,
+    };
+    Ok(crl.to_der()?)
+}
+
+fn crl_reason(reason: RevocationReason) -> CrlReason {
+    match reason {
+        RevocationReason::Unspecified => CrlReason::Unspecified,
+        RevocationReason::KeyCompromise => CrlReason::KeyCompromise,
+        RevocationReason::CaCompromise => CrlReason::CaCompromise,
+        RevocationReason::AffiliationChanged => CrlReason::AffiliationChanged,
+        RevocationReason::Superseded => CrlReason::Superseded,
+        RevocationReason::CessationOfOperation => CrlReason::CessationOfOperation,
+        RevocationReason::CertificateHold => CrlReason::CertificateHold,
+        RevocationReason::PrivilegeWithdrawn => CrlReason::PrivilegeWithdrawn,
+    }
+}
+
 /// Signs `tbs` with `key` and checks the result parses as a certificate.
 fn sign(tbs: TbsCertificate, key: &dyn Signer, serial: &[u8]) -> Result<Issued, CryptoError> {
     if key.algorithm() != Algorithm::Sm2 {
@@ -261,9 +344,9 @@ fn time_of(at: OffsetDateTime) -> Result<Time, CryptoError> {
     })
 }
 
-fn timestamp(time: Time) -> tongban_core::time::Timestamp {
+fn timestamp(time: Time) -> Timestamp {
     let millis = time.to_unix_duration().as_millis();
-    tongban_core::time::Timestamp::from_unix_millis(i64::try_from(millis).unwrap_or(i64::MAX))
+    Timestamp::from_unix_millis(i64::try_from(millis).unwrap_or(i64::MAX))
 }
 
 /// The key identifier of `key`: SHA-256 of the public key bits, cut to 160 bits (RFC

@@ -381,3 +381,92 @@ fn an_unprocessed_critical_extension_is_rejected() {
         "{result:?}"
     );
 }
+
+/// An SM2 chain (root → issuing → seal, with SM2 CRLs) goes through the same
+/// validation: good, then revoked; a CRL or a leaf signed by a key other than the CA's
+/// fails; an SM2 leaf never validates under a P-256 CA of the same name.
+#[test]
+fn an_sm2_seal_chain_validates_until_revoked() {
+    use tongban_crypto::sm2_certificates::{self as sm2, Sm2Issuer};
+
+    let now = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let urls = PublicUrls::new("http://127.0.0.1:8080");
+    let key = || SoftwareKey::ephemeral(Algorithm::Sm2).unwrap();
+    let (root_key, issuing_key, stranger) = (key(), key(), key());
+    let root = sm2::self_signed_root(&root_key, "SM2 Root", now)
+        .unwrap()
+        .der;
+    let under_root = Sm2Issuer {
+        name: "sm2-root",
+        certificate: &root,
+        key: &root_key,
+    };
+    let issuing_profile = Profile::IssuingCa {
+        name: "SM2 Issuing".into(),
+    };
+    let issuing = sm2::issue(
+        &issuing_profile,
+        issuing_key.public_key(),
+        &under_root,
+        &urls,
+        now,
+    )
+    .unwrap()
+    .der;
+    let ca = Sm2Issuer {
+        name: "sm2-issuing",
+        certificate: &issuing,
+        key: &issuing_key,
+    };
+    let leaf = sm2::issue(&seal_profile(), key().public_key(), &ca, &urls, now).unwrap();
+    let (this, next) = (
+        Timestamp::from(now),
+        Timestamp::from(now + time::Duration::days(1)),
+    );
+    let crl = |revoked: &[RevokedEntry], by: &Sm2Issuer<'_>| {
+        sm2::sign_crl(by, 1, revoked, this, next).unwrap()
+    };
+    let at = Timestamp::from(now + time::Duration::minutes(5));
+    let check = |leaf: &[u8], crl: Vec<u8>| {
+        validate(
+            leaf,
+            std::slice::from_ref(&issuing),
+            std::slice::from_ref(&root),
+            &[crl],
+            Usage::Seal,
+            at,
+        )
+    };
+
+    let path = check(&leaf.der, crl(&[], &ca)).expect("a good SM2 chain");
+    assert_eq!(path.chain.len(), 3);
+
+    let revoked = RevokedEntry {
+        serial_hex: leaf.serial.clone(),
+        at: Timestamp::from(now),
+        reason: RevocationReason::KeyCompromise,
+    };
+    assert!(matches!(
+        check(&leaf.der, crl(std::slice::from_ref(&revoked), &ca)),
+        Err(PathError::Revoked { .. })
+    ));
+
+    let forged_crl = Sm2Issuer {
+        key: &stranger,
+        ..ca
+    };
+    assert!(matches!(
+        check(&leaf.der, crl(&[], &forged_crl)),
+        Err(PathError::RevocationUnknown { .. })
+    ));
+
+    // A leaf whose signature is not the issuing CA's: the bytes of a good one, the
+    // signature's last byte flipped.
+    let mut tampered = leaf.der.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert!(matches!(
+        check(&tampered, crl(&[], &ca)),
+        Err(PathError::BadSignature { .. }) | Err(PathError::Malformed(_))
+    ));
+}
