@@ -142,6 +142,10 @@ async fn ca_certificates_and_crls_are_served_as_der() {
         ("/pki/ca/issuing.crt", "application/pkix-cert"),
         ("/pki/crl/issuing.crl", "application/pkix-crl"),
         ("/pki/crl/root.crl", "application/pkix-crl"),
+        ("/pki/ca/sm2-root.crt", "application/pkix-cert"),
+        ("/pki/ca/sm2-issuing.crt", "application/pkix-cert"),
+        ("/pki/crl/sm2-issuing.crl", "application/pkix-crl"),
+        ("/pki/crl/sm2-root.crl", "application/pkix-crl"),
     ] {
         let response = server.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
@@ -204,13 +208,19 @@ async fn two_instances_starting_together_share_one_issuing_ca() {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.issuing(), b.issuing());
     assert_eq!(a.tsa().chain(), b.tsa().chain());
+    let sm2 = |pki: &Pki| pki.ca_certificate("sm2-issuing").map(<[u8]>::to_vec);
+    assert!(sm2(&a).is_some());
+    assert_eq!(sm2(&a), sm2(&b));
     let mut conn = store.conn().await.unwrap();
-    let (cas,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM certificates WHERE profile = 'issuing-ca'")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-    assert_eq!(cas, 1);
+    // One issuing CA under each root: the P-256 one and the SM2 one.
+    let cas: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT issuer, COUNT(*) FROM certificates WHERE profile = 'issuing-ca' \
+         GROUP BY issuer ORDER BY issuer",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(cas, [("root".to_owned(), 1), ("sm2-root".to_owned(), 1)]);
     drop(conn);
     store.close().await;
 }

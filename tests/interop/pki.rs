@@ -772,3 +772,48 @@ fn openssl_verifies_an_sm2_chain() {
         "{text}"
     );
 }
+
+/// The service's own SM2 hierarchy as served: OpenSSL verifies the SM2 issuing CA under
+/// the SM2 root (each read from `/pki/ca/…`) and reads both SM2 CRLs; the P-256 root does
+/// not vouch for the SM2 issuing CA.
+#[tokio::test]
+#[ignore = "interop: run by tests/interop/run"]
+async fn openssl_verifies_the_served_sm2_hierarchy() {
+    use tongban_crypto::pki::der_to_pem;
+    use tongban_crypto::shangmi::DEFAULT_DISTID;
+
+    let server = TestServer::start().await;
+    let work = Workdir::new();
+    let mut pem = std::collections::HashMap::new();
+    for name in ["root", "sm2-root", "sm2-issuing"] {
+        let response = server.get(&format!("/pki/ca/{name}.crt")).await;
+        assert_eq!(response.status(), 200, "{name}");
+        let der = response.bytes().await.unwrap();
+        pem.insert(
+            name,
+            work.write(&format!("{name}.pem"), der_to_pem("CERTIFICATE", &der)),
+        );
+    }
+    let vfyopt = format!("distid:{DEFAULT_DISTID}");
+    let verify = |ca: &Path, cert: &Path| {
+        openssl(&[
+            &"verify",
+            &"-vfyopt",
+            &vfyopt,
+            &"-partial_chain",
+            &"-CAfile",
+            &ca,
+            &cert,
+        ])
+    };
+    let (ok, text) = verify(&pem["sm2-root"], &pem["sm2-issuing"]);
+    assert!(ok && text.contains(": OK"), "{text}");
+    let (ok, text) = verify(&pem["root"], &pem["sm2-issuing"]);
+    assert!(!ok, "the P-256 root vouched for the SM2 issuing CA: {text}");
+    for name in ["sm2-issuing", "sm2-root"] {
+        let crl = fetch_crl_of(&server, &work, name, &format!("{name}.crl.pem")).await;
+        let (ok, text) = openssl(&[&"crl", &"-in", &crl, &"-noout", &"-text"]);
+        assert!(ok && text.contains("SM2-with-SM3"), "{text}");
+    }
+    server.stop().await;
+}

@@ -20,6 +20,10 @@ use crate::signer::{Algorithm, PublicKey, Signer};
 pub const ROOT: &str = "root";
 /// The online issuing CA.
 pub const ISSUING: &str = "issuing";
+/// The SM2 root, beside the P-256 one.
+pub const SM2_ROOT: &str = "sm2-root";
+/// The online SM2 issuing CA.
+pub const SM2_ISSUING: &str = "sm2-issuing";
 
 /// What a certificate is for. Each profile fixes key usage, extended key usage, basic
 /// constraints and validity.

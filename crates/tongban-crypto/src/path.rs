@@ -76,18 +76,11 @@ struct Signed<'a> {
 }
 
 impl Signed<'_> {
-    /// For SM2-with-SM3, which x509-parser refuses: whether `issuer`'s SM2 key verifies
-    /// the signature (never an SM2 signature under another kind of key). None for every
-    /// other algorithm.
+    /// For SM2-with-SM3: whether `issuer`'s SM2 key verifies the signature. None for
+    /// every other algorithm.
     fn verifies_sm2(&self, issuer: &X509Certificate<'_>) -> Option<bool> {
-        if self.algorithm != crate::sm2_certificates::SM2_WITH_SM3.to_string() {
-            return None;
-        }
-        let key = crate::signer::PublicKey::from_spki_der(issuer.public_key().raw);
-        Some(key.is_ok_and(|key| {
-            key.algorithm() == crate::signer::Algorithm::Sm2
-                && key.verify_x509(self.tbs, self.signature)
-        }))
+        let key = issuer.public_key().raw;
+        crate::sm2_certificates::sm2_signature_valid(self.algorithm, self.tbs, self.signature, key)
     }
 }
 

@@ -20,11 +20,12 @@ mod rows;
 
 pub use ceremony::{import_issuing, issuing_request};
 pub use root::{
-    ROOT_CERT_FILE, ROOT_KEY_FILE, der_to_pem, load_root, parse_root, pem_to_der, write_dev_root,
+    ROOT_CERT_FILE, ROOT_KEY_FILE, SM2_ROOT_CERT_FILE, der_to_pem, load_root, load_sm2_root,
+    parse_root, pem_to_der, write_dev_root, write_dev_sm2_root,
 };
 
-use root::dev_root_key;
-use rows::{ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
+use root::{P256_ROOT, SM2_ROOT, dev_root_key};
+use rows::{ISSUING_PURPOSE, SM2_ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
 
 use crate::ca::{self, Profile, PublicUrls};
 use crate::certified::{Certified, CertifiedKeys};
@@ -45,6 +46,15 @@ struct OnlineCa {
     signer: Arc<dyn Signer>,
 }
 
+/// The SM2 hierarchy beside the P-256 one: its root, the root's key in development,
+/// and the online SM2 issuing CA.
+#[derive(Clone)]
+struct Sm2Cas {
+    root: Vec<u8>,
+    dev_root: Option<OnlineCa>,
+    issuing: OnlineCa,
+}
+
 /// The operator-provided CRL of an offline root, published as is.
 pub const ROOT_CRL_FILE: &str = "root-ca.crl";
 
@@ -61,6 +71,8 @@ pub struct Pki {
     issuing: OnlineCa,
     tsa: Tsa,
     tokens: TokenKeys,
+    /// The SM2 CAs, when the key directory has an SM2 root.
+    sm2: Option<Sm2Cas>,
     certified: CertifiedKeys,
     /// The CRLs path validation used last, by CA name, with when they were read; and
     /// until when none is kept (after a revocation).
@@ -101,7 +113,7 @@ impl Pki {
         let urls = PublicUrls::new(public_url);
 
         let dev_root = if allow_root_key {
-            dev_root_key(keys_dir, &kek, &root)?
+            dev_root_key(keys_dir, &kek, &root, &P256_ROOT)?
         } else if keys_dir.join(ROOT_KEY_FILE).exists() {
             return Err(CryptoError::Root {
                 path: keys_dir.join(ROOT_KEY_FILE).display().to_string(),
@@ -172,6 +184,7 @@ impl Pki {
         };
         let tokens = TokenKeys::new(store.clone(), keys.clone());
         tokens.ensure_in(&mut tx, now).await?;
+        let sm2 = open_sm2(&mut tx, &keys, &urls, keys_dir, &kek, allow_root_key, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         let tsa = Tsa::new(tsa_signer, vec![tsa_der, issuing.der.clone()]);
         let pki = Self {
@@ -184,6 +197,7 @@ impl Pki {
             issuing,
             tsa,
             tokens,
+            sm2,
             certified: CertifiedKeys::default(),
             recent_crls: Arc::default(),
         };
@@ -202,11 +216,13 @@ impl Pki {
         &self.issuing.der
     }
 
-    /// The certificate of CA `name` (`root` or `issuing`).
+    /// The certificate of CA `name` (`root`, `issuing`, `sm2-root`, `sm2-issuing`).
     pub fn ca_certificate(&self, name: &str) -> Option<&[u8]> {
         match name {
             ca::ROOT => Some(&self.root),
             ca::ISSUING => Some(&self.issuing.der),
+            ca::SM2_ROOT => self.sm2.as_ref().map(|sm2| sm2.root.as_slice()),
+            ca::SM2_ISSUING => self.sm2.as_ref().map(|sm2| sm2.issuing.der.as_slice()),
             _ => None,
         }
     }
@@ -319,7 +335,11 @@ impl Pki {
     }
 
     fn online(&self) -> impl Iterator<Item = &OnlineCa> {
-        std::iter::once(&self.issuing).chain(self.dev_root.as_ref())
+        let sm2 = self.sm2.iter();
+        std::iter::once(&self.issuing)
+            .chain(self.dev_root.as_ref())
+            .chain(sm2.clone().map(|sm2| &sm2.issuing))
+            .chain(sm2.filter_map(|sm2| sm2.dev_root.as_ref()))
     }
 
     /// The newest CRL of CA `name` (DER). For a CA whose key we hold, a new one is
@@ -414,14 +434,30 @@ impl Pki {
             .collect::<Vec<_>>();
         let this_update = Timestamp::now();
         let next_update = Timestamp::from(this_update.to_offset_date_time() + CRL_VALIDITY);
-        let der = crl::sign_crl(
-            &ca.der,
-            ca.signer.as_ref(),
-            number,
-            &revoked,
-            this_update,
-            next_update,
-        )?;
+        let der = match ca.signer.algorithm() {
+            Algorithm::Sm2 => {
+                let issuer = crate::sm2_certificates::Sm2Issuer {
+                    name: ca.name,
+                    certificate: &ca.der,
+                    key: ca.signer.as_ref(),
+                };
+                crate::sm2_certificates::sign_crl(
+                    &issuer,
+                    number,
+                    &revoked,
+                    this_update,
+                    next_update,
+                )?
+            }
+            Algorithm::Es256 | Algorithm::Ed25519 => crl::sign_crl(
+                &ca.der,
+                ca.signer.as_ref(),
+                number,
+                &revoked,
+                this_update,
+                next_update,
+            )?,
+        };
         let crl = pki::CrlRow {
             ca: ca.name.to_owned(),
             number,
@@ -458,6 +494,76 @@ impl Pki {
             at,
         ))
     }
+}
+
+/// The SM2 CAs, when `keys_dir` has an SM2 root: its issuing CA from the database, or
+/// made under the development root key. A deployment with an SM2 root but neither an
+/// SM2 issuing CA nor the root's key runs without SM2 (and says so).
+async fn open_sm2(
+    tx: &mut AnyConnection,
+    keys: &KeyStore,
+    urls: &PublicUrls,
+    keys_dir: &Path,
+    kek: &Kek,
+    allow_root_key: bool,
+    now: Timestamp,
+) -> Result<Option<Sm2Cas>, CryptoError> {
+    let Some(root) = load_sm2_root(keys_dir)? else {
+        return Ok(None);
+    };
+    let dev_root = match allow_root_key {
+        true => dev_root_key(keys_dir, kek, &root, &SM2_ROOT)?,
+        false => None,
+    }
+    .map(|signer| OnlineCa {
+        name: ca::SM2_ROOT,
+        der: root.clone(),
+        signer,
+    });
+    let issuing = match pki::current_certificate(tx, ca::SM2_ROOT, "issuing-ca", now).await? {
+        Some(row) => OnlineCa {
+            name: ca::SM2_ISSUING,
+            signer: keys.load_in(tx, &row.key_id).await?,
+            der: row.der,
+        },
+        None => {
+            let Some(root_key) = dev_root.as_ref() else {
+                tracing::warn!("an SM2 root but no SM2 issuing CA: SM2 is off");
+                return Ok(None);
+            };
+            let profile = Profile::IssuingCa {
+                name: "Tongban SM2 Issuing CA".into(),
+            };
+            let signer = keys
+                .generate_in(tx, Algorithm::Sm2, SM2_ISSUING_PURPOSE)
+                .await?;
+            let issuer = crate::sm2_certificates::Sm2Issuer {
+                name: ca::SM2_ROOT,
+                certificate: &root,
+                key: root_key.signer.as_ref(),
+            };
+            let issued = crate::sm2_certificates::issue(
+                &profile,
+                signer.public_key(),
+                &issuer,
+                urls,
+                time::OffsetDateTime::now_utc(),
+            )?;
+            let row = certificate_row(ca::SM2_ROOT, &profile, signer.key_id(), &issued);
+            pki::insert_certificate(tx, &row).await?;
+            tracing::info!(serial = %issued.serial, "issued a new SM2 issuing CA certificate");
+            OnlineCa {
+                name: ca::SM2_ISSUING,
+                der: issued.der,
+                signer,
+            }
+        }
+    };
+    Ok(Some(Sm2Cas {
+        root,
+        dev_root,
+        issuing,
+    }))
 }
 
 /// Generates a key for `purpose` and issues it a certificate of `profile` from

@@ -265,6 +265,22 @@ fn sign(tbs: TbsCertificate, key: &dyn Signer, serial: &[u8]) -> Result<Issued, 
     })
 }
 
+/// For an X.509 object signed with `algorithm` (dotted OID): none unless it is
+/// SM2-with-SM3 (which x509-parser cannot verify); then whether the SM2 key
+/// `issuer_spki` (never another kind of key) verifies `signature` over `tbs`.
+pub(crate) fn sm2_signature_valid(
+    algorithm: &str,
+    tbs: &[u8],
+    signature: &[u8],
+    issuer_spki: &[u8],
+) -> Option<bool> {
+    if algorithm != SM2_WITH_SM3.to_string() {
+        return None;
+    }
+    let key = PublicKey::from_spki_der(issuer_spki);
+    Some(key.is_ok_and(|key| key.algorithm() == Algorithm::Sm2 && key.verify_x509(tbs, signature)))
+}
+
 fn sm2_with_sm3() -> AlgorithmIdentifierOwned {
     // GM/T 0015: the parameters are absent (not NULL).
     AlgorithmIdentifierOwned {

@@ -20,8 +20,9 @@ use crate::startup::{self, DEV_KEK_FILE, DEV_MARKER};
 /// `tongban keys …`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Make development keys in keys.dir: a KEK, a root CA and its encrypted key, and
-    /// the DEVELOPMENT-ONLY marker that production refuses.
+    /// Make development keys in keys.dir: a KEK, a P-256 and an SM2 root CA with their
+    /// encrypted keys, and the DEVELOPMENT-ONLY marker that production refuses. Where
+    /// the keys exist but the SM2 root does not, adds only the SM2 root.
     DevInit {
         /// Replace existing development keys (invalidates databases made with them).
         #[arg(long)]
@@ -119,7 +120,15 @@ fn dev_init(config: &Config, force: bool) -> anyhow::Result<ExitCode> {
         bail!("refusing to make development keys in production");
     }
     let dir = &config.keys.dir;
-    if dir.join(pki::ROOT_CERT_FILE).exists() && !force {
+    let has_keys = dir.join(pki::ROOT_CERT_FILE).exists();
+    if has_keys && !force && !dir.join(pki::SM2_ROOT_CERT_FILE).exists() {
+        let text = std::fs::read_to_string(dir.join(DEV_KEK_FILE))
+            .context("the development KEK beside the keys")?;
+        pki::write_dev_sm2_root(dir, &Kek::from_base64(text.trim())?)?;
+        println!("development SM2 root added to {}", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if has_keys && !force {
         bail!(
             "{} already holds keys; --force replaces them (databases made with the old ones \
              will no longer open)",
@@ -134,6 +143,7 @@ fn dev_init(config: &Config, force: bool) -> anyhow::Result<ExitCode> {
         "This directory holds development-only key material. Production refuses it.\n",
     )?;
     pki::write_dev_root(dir, &kek)?;
+    pki::write_dev_sm2_root(dir, &kek)?;
     println!("development keys written to {}", dir.display());
     Ok(ExitCode::SUCCESS)
 }

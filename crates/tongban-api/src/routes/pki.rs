@@ -20,9 +20,10 @@ fn strip<'a>(file: &'a str, extension: &str) -> Result<&'a str, ApiError> {
         .ok_or_else(|| ApiError::new(ProblemType::NotFound, "no such file"))
 }
 
-/// A CA certificate, DER (`root.crt`, `issuing.crt`).
+/// A CA certificate, DER (`root.crt`, `issuing.crt`; the SM2 hierarchy's `sm2-root.crt`,
+/// `sm2-issuing.crt`).
 #[utoipa::path(get, path = "/pki/ca/{file}", tag = "pki",
-    params(("file" = String, Path, description = "`root.crt` or `issuing.crt`")),
+    params(("file" = String, Path, description = "`root.crt`, `issuing.crt`, `sm2-root.crt` or `sm2-issuing.crt`")),
     responses(
         (status = 200, description = "the certificate", body = crate::openapi::Binary, content_type = "application/pkix-cert"),
         (status = 404, description = "no such CA", body = Problem, content_type = "application/problem+json"),
@@ -40,11 +41,12 @@ pub async fn ca_certificate(
     Ok(([(header::CONTENT_TYPE, PKIX_CERT)], der))
 }
 
-/// The newest CRL of a CA, DER (`issuing.crl`, `root.crl`). Signed again before half
+/// The newest CRL of a CA, DER (`issuing.crl`, `root.crl`, `sm2-issuing.crl`,
+/// `sm2-root.crl`). Signed again before half
 /// its validity has passed, so it is never stale; an offline root's CRL is published as
 /// the operator provides it.
 #[utoipa::path(get, path = "/pki/crl/{file}", tag = "pki",
-    params(("file" = String, Path, description = "`issuing.crl` or `root.crl`")),
+    params(("file" = String, Path, description = "`issuing.crl`, `root.crl`, `sm2-issuing.crl` or `sm2-root.crl`")),
     responses(
         (status = 200, description = "the CRL", body = crate::openapi::Binary, content_type = "application/pkix-crl"),
         (status = 404, description = "no CRL for that CA", body = Problem, content_type = "application/problem+json"),

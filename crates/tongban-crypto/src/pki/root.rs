@@ -16,7 +16,9 @@ use crate::kek::Kek;
 use crate::keystore::open_row;
 use crate::signer::{Algorithm, PublicKey, Signer};
 
-use super::rows::ROOT_PURPOSE;
+use crate::sm2_certificates::sm2_signature_valid;
+
+use super::rows::{ROOT_PURPOSE, SM2_ROOT_PURPOSE};
 
 /// File names in the key directory.
 pub const ROOT_CERT_FILE: &str = "root-ca.pem";
@@ -67,6 +69,50 @@ pub fn der_to_pem(label: &str, der: &[u8]) -> String {
     )
 }
 
+/// A root in the key directory: its certificate's and its sealed key's file names, the
+/// purpose bound into the key's ciphertext, and the algorithm of a new one.
+pub(super) struct RootFiles {
+    pub(super) certificate: &'static str,
+    key: &'static str,
+    pub(super) purpose: &'static str,
+    algorithm: Algorithm,
+    name: &'static str,
+}
+
+/// The P-256 root (`root-ca.pem`).
+pub(super) const P256_ROOT: RootFiles = RootFiles {
+    certificate: ROOT_CERT_FILE,
+    key: ROOT_KEY_FILE,
+    purpose: ROOT_PURPOSE,
+    algorithm: Algorithm::Es256,
+    name: "Tongban Development Root CA",
+};
+
+/// The SM2 root (`sm2-root-ca.pem`), beside the P-256 one; optional.
+pub(super) const SM2_ROOT: RootFiles = RootFiles {
+    certificate: SM2_ROOT_CERT_FILE,
+    key: "sm2-root-ca.key",
+    purpose: SM2_ROOT_PURPOSE,
+    algorithm: Algorithm::Sm2,
+    name: "Tongban Development SM2 Root CA",
+};
+
+/// The SM2 root certificate's file in the key directory.
+pub const SM2_ROOT_CERT_FILE: &str = "sm2-root-ca.pem";
+
+/// The SM2 root certificate from the key directory, if the deployment has one.
+pub fn load_sm2_root(keys_dir: &Path) -> Result<Option<Vec<u8>>, CryptoError> {
+    let path = keys_dir.join(SM2_ROOT_CERT_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_root(&text, &path.display().to_string()).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CryptoError::Root {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// Loads the root certificate from the key directory.
 pub fn load_root(keys_dir: &Path) -> Result<Vec<u8>, CryptoError> {
     let path = keys_dir.join(ROOT_CERT_FILE);
@@ -88,8 +134,16 @@ pub fn parse_root(text: &str, origin: &str) -> Result<Vec<u8>, CryptoError> {
     if !cert.is_ca() || cert.subject().as_raw() != cert.issuer().as_raw() {
         return Err(fail("not a self-signed CA certificate".into()));
     }
-    cert.verify_signature(None)
-        .map_err(|_| fail("self-signature does not verify".into()))?;
+    let algorithm = cert.signature_algorithm.algorithm.to_id_string();
+    let (tbs, signature) = (cert.tbs_certificate.as_ref(), &cert.signature_value.data);
+    let own_key = cert.public_key().raw;
+    let self_signed = match sm2_signature_valid(&algorithm, tbs, signature, own_key) {
+        Some(valid) => valid,
+        None => cert.verify_signature(None).is_ok(),
+    };
+    if !self_signed {
+        return Err(fail("self-signature does not verify".into()));
+    }
     Ok(der)
 }
 
@@ -99,13 +153,15 @@ pub(super) fn public_key_of(der: &[u8]) -> Result<PublicKey, CryptoError> {
     PublicKey::from_spki_der(cert.public_key().raw)
 }
 
-/// The development root key, sealed under the KEK in the key directory.
+/// The development key of the root `files` names, sealed under the KEK in the key
+/// directory.
 pub(super) fn dev_root_key(
     keys_dir: &Path,
     kek: &Kek,
     root: &[u8],
+    files: &RootFiles,
 ) -> Result<Option<Arc<dyn Signer>>, CryptoError> {
-    let path: PathBuf = keys_dir.join(ROOT_KEY_FILE);
+    let path: PathBuf = keys_dir.join(files.key);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
@@ -115,7 +171,7 @@ pub(super) fn dev_root_key(
     let public = public_key_of(root)?;
     let row = pki::KeyRow {
         id: public.thumbprint(),
-        purpose: ROOT_PURPOSE.to_owned(),
+        purpose: files.purpose.to_owned(),
         algorithm: public.algorithm().db_name().to_owned(),
         public_key: public.raw().to_vec(),
         encrypted_private: sealed,
@@ -124,28 +180,34 @@ pub(super) fn dev_root_key(
     Ok(Some(Arc::new(open_row(kek, &row)?)))
 }
 
-/// Writes a new development root (key sealed under `kek`) into `keys_dir`.
+/// Writes a new development P-256 root (key sealed under `kek`) into `keys_dir`.
 pub fn write_dev_root(keys_dir: &Path, kek: &Kek) -> Result<Vec<u8>, CryptoError> {
-    let key = crate::signer::SoftwareKey::generate(Algorithm::Es256)?;
-    let (key, pkcs8) = key;
-    let root = ca::self_signed_root(
-        &key,
-        "Tongban Development Root CA",
-        time::OffsetDateTime::now_utc(),
-    )?;
-    let aad = format!("tongban-key-v1|{}|{ROOT_PURPOSE}", key.key_id());
+    write_dev_root_files(keys_dir, kek, &P256_ROOT)
+}
+
+/// Writes a new development SM2 root (key sealed under `kek`) into `keys_dir`.
+pub fn write_dev_sm2_root(keys_dir: &Path, kek: &Kek) -> Result<Vec<u8>, CryptoError> {
+    write_dev_root_files(keys_dir, kek, &SM2_ROOT)
+}
+
+fn write_dev_root_files(
+    keys_dir: &Path,
+    kek: &Kek,
+    files: &RootFiles,
+) -> Result<Vec<u8>, CryptoError> {
+    let (key, pkcs8) = crate::signer::SoftwareKey::generate(files.algorithm)?;
+    let now = time::OffsetDateTime::now_utc();
+    let root = match files.algorithm {
+        Algorithm::Sm2 => crate::sm2_certificates::self_signed_root(&key, files.name, now)?,
+        Algorithm::Es256 | Algorithm::Ed25519 => ca::self_signed_root(&key, files.name, now)?,
+    };
+    let aad = format!("tongban-key-v1|{}|{}", key.key_id(), files.purpose);
     let sealed = kek.seal(aad.as_bytes(), &pkcs8.0)?;
     let io = |e: std::io::Error| CryptoError::Encoding(e.to_string());
     std::fs::create_dir_all(keys_dir).map_err(io)?;
-    std::fs::write(
-        keys_dir.join(ROOT_CERT_FILE),
-        der_to_pem("CERTIFICATE", &root.der),
-    )
-    .map_err(io)?;
-    std::fs::write(
-        keys_dir.join(ROOT_KEY_FILE),
-        format!("{}\n", B64.encode(sealed)),
-    )
-    .map_err(io)?;
+    let certificate = der_to_pem("CERTIFICATE", &root.der);
+    std::fs::write(keys_dir.join(files.certificate), certificate).map_err(io)?;
+    let key_text = format!("{}\n", B64.encode(sealed));
+    std::fs::write(keys_dir.join(files.key), key_text).map_err(io)?;
     Ok(root.der)
 }

@@ -10,6 +10,8 @@ use crate::ca::{Issued, Profile};
 pub(super) const ROOT_PURPOSE: &str = "root-ca";
 pub(super) const ISSUING_PURPOSE: &str = "issuing-ca";
 pub(super) const TSA_PURPOSE: &str = "tsa";
+pub(super) const SM2_ROOT_PURPOSE: &str = "sm2-root-ca";
+pub(super) const SM2_ISSUING_PURPOSE: &str = "sm2-issuing-ca";
 
 pub(super) fn certificate_row(
     issuer: &str,
