@@ -63,11 +63,23 @@ impl Algorithm {
 
 /// A public key: its algorithm and raw bytes (uncompressed EC point, or the 32-byte
 /// Ed25519 key).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PublicKey {
     algorithm: Algorithm,
     raw: Vec<u8>,
+    /// An SM2 key's verifying form: the point checked and `Z_A` (the SM3 of the
+    /// distinguishing identifier, the curve and the key) computed once, not per
+    /// signature (that cost verification a sixth of its rate).
+    sm2: Option<Box<sm2::dsa::VerifyingKey>>,
 }
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.algorithm == other.algorithm && self.raw == other.raw
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,20 +112,28 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
 impl PublicKey {
     /// A public key from raw bytes, checked for length and form.
     pub fn from_raw(algorithm: Algorithm, raw: &[u8]) -> Result<Self, CryptoError> {
+        let invalid = || CryptoError::InvalidKey("wrong public key length or form".into());
+        // A point off the curve is refused here rather than at the first verify.
+        let sm2 = match algorithm {
+            Algorithm::Sm2 if raw.len() == 65 => {
+                let key = sm2::dsa::VerifyingKey::from_sec1_bytes(DEFAULT_DISTID, raw);
+                Some(Box::new(key.map_err(|_| invalid())?))
+            }
+            Algorithm::Sm2 => return Err(invalid()),
+            Algorithm::Es256 | Algorithm::Ed25519 => None,
+        };
         let ok = match algorithm {
             Algorithm::Es256 => raw.len() == 65 && raw[0] == 0x04,
-            // A point off the curve is refused here rather than at the first verify.
-            Algorithm::Sm2 => sm2::PublicKey::from_sec1_bytes(raw).is_ok() && raw.len() == 65,
+            Algorithm::Sm2 => raw[0] == 0x04,
             Algorithm::Ed25519 => raw.len() == 32,
         };
         if !ok {
-            return Err(CryptoError::InvalidKey(
-                "wrong public key length or form".into(),
-            ));
+            return Err(invalid());
         }
         Ok(Self {
             algorithm,
             raw: raw.to_vec(),
+            sm2,
         })
     }
 
@@ -216,7 +236,7 @@ impl PublicKey {
     }
 
     fn verify_sm2(&self, message: &[u8], signature: &[u8]) -> bool {
-        let Ok(key) = sm2::dsa::VerifyingKey::from_sec1_bytes(DEFAULT_DISTID, &self.raw) else {
+        let Some(key) = &self.sm2 else {
             return false;
         };
         sm2::dsa::Signature::from_slice(signature)
