@@ -328,6 +328,134 @@ async fn tongban(args: &[&dyn AsRef<std::ffi::OsStr>], env: &[(&str, String)]) -
     (output.status.success(), text)
 }
 
+/// `tongban keys import-root|issuing-csr|import-issuing --algorithm sm2` against an SM2
+/// root OpenSSL made and keeps offline; returns the imported SM2 issuing CA (DER).
+async fn sm2_ceremony(work: &Workdir, env: &[(&str, String)]) -> Vec<u8> {
+    let distid = format!("distid:{}", tongban_crypto::shangmi::DEFAULT_DISTID);
+    let (root_key, root) = (work.path("sm2-root.key"), work.path("sm2-root.pem"));
+    let (ok, text) = openssl(&[&"genpkey", &"-algorithm", &"SM2", &"-out", &root_key]);
+    assert!(ok, "{text}");
+    let (ok, text) = openssl(&[
+        &"req",
+        &"-x509",
+        &"-new",
+        &"-key",
+        &root_key,
+        &"-sm3",
+        &"-sigopt",
+        &distid,
+        &"-out",
+        &root,
+        &"-days",
+        &"3650",
+        &"-subj",
+        &"/C=CN/O=Test Government/CN=Offline SM2 Root CA",
+        &"-addext",
+        &"basicConstraints=critical,CA:TRUE,pathlen:1",
+        &"-addext",
+        &"keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    assert!(ok, "{text}");
+    // A P-256 root is not an SM2 root.
+    let (ok, text) = tongban(
+        &[
+            &"keys",
+            &"import-root",
+            &"--algorithm",
+            &"sm2",
+            &work.path("root.pem"),
+        ],
+        env,
+    )
+    .await;
+    assert!(!ok, "{text}");
+    let (ok, text) = tongban(
+        &[&"keys", &"import-root", &"--algorithm", &"sm2", &root],
+        env,
+    )
+    .await;
+    assert!(ok, "{text}");
+    let request = work.path("sm2-issuing.csr");
+    let (ok, text) = tongban(
+        &[
+            &"keys",
+            &"issuing-csr",
+            &"--algorithm",
+            &"sm2",
+            &"--out",
+            &request,
+        ],
+        env,
+    )
+    .await;
+    assert!(ok, "{text}");
+    // OpenSSL checks the request's own SM2 signature before signing it.
+    let (ok, text) = openssl(&[
+        &"req", &"-in", &request, &"-verify", &"-vfyopt", &distid, &"-noout",
+    ]);
+    assert!(ok, "{text}");
+    let extensions = work.write(
+        "sm2-issuing.ext",
+        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    );
+    let issuing = work.path("sm2-issuing.pem");
+    let (ok, text) = openssl(&[
+        &"x509",
+        &"-req",
+        &"-in",
+        &request,
+        &"-CA",
+        &root,
+        &"-CAkey",
+        &root_key,
+        &"-CAcreateserial",
+        &"-days",
+        &"1825",
+        &"-sm3",
+        &"-sigopt",
+        &distid,
+        &"-vfyopt",
+        &distid,
+        &"-extfile",
+        &extensions,
+        &"-out",
+        &issuing,
+    ]);
+    assert!(ok, "{text}");
+    // Not under the SM2 root: refused; under it: imported.
+    let (ok, text) = tongban(
+        &[
+            &"keys",
+            &"import-issuing",
+            &"--algorithm",
+            &"sm2",
+            &work.path("issuing.pem"),
+        ],
+        env,
+    )
+    .await;
+    assert!(!ok, "{text}");
+    let (ok, text) = tongban(
+        &[&"keys", &"import-issuing", &"--algorithm", &"sm2", &issuing],
+        env,
+    )
+    .await;
+    assert!(ok, "{text}");
+    let der = work.path("sm2-issuing.der");
+    let (ok, text) = openssl(&[
+        &"x509",
+        &"-in",
+        &issuing,
+        &"-outform",
+        &"DER",
+        &"-out",
+        &der,
+    ]);
+    assert!(ok, "{text}");
+    std::fs::read(der).unwrap()
+}
+
 #[tokio::test]
 #[ignore = "interop: run by tests/interop/run"]
 async fn production_ceremony_with_an_offline_openssl_root() {
@@ -408,6 +536,9 @@ async fn production_ceremony_with_an_offline_openssl_root() {
     let (ok, text) = tongban(&[&"keys", &"import-issuing", &issuing], &env).await;
     assert!(ok, "{text}");
 
+    // The same ceremony for the SM2 hierarchy, under an SM2 root OpenSSL made offline.
+    let sm2_issuing = sm2_ceremony(&work, &env).await;
+
     // Now production starts, publishes the imported CA, and its TSA chains to the root.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -438,6 +569,15 @@ async fn production_ceremony_with_an_offline_openssl_root() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let served_sm2 = client
+        .get(format!("{base}/pki/ca/sm2-issuing.crt"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(served_sm2.to_vec(), sm2_issuing);
     let served = client
         .get(format!("{base}/pki/ca/issuing.crt"))
         .send()

@@ -21,7 +21,7 @@ mod rows;
 pub use ceremony::{import_issuing, issuing_request};
 pub use root::{
     ROOT_CERT_FILE, ROOT_KEY_FILE, SM2_ROOT_CERT_FILE, der_to_pem, load_root, load_sm2_root,
-    parse_root, pem_to_der, write_dev_root, write_dev_sm2_root,
+    parse_root, pem_to_der, spki_of, write_dev_root, write_dev_sm2_root,
 };
 
 use root::{P256_ROOT, SM2_ROOT, dev_root_key};

@@ -73,6 +73,50 @@ struct Certificate {
     signature: BitString,
 }
 
+/// CertificationRequestInfo (RFC 2986 §4.1), with no attributes.
+#[derive(Sequence)]
+struct RequestInfo {
+    version: u8,
+    subject: Name,
+    subject_pk_info: SubjectPublicKeyInfoOwned,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT")]
+    attributes: der::asn1::SetOfVec<x509_cert::attr::Attribute>,
+}
+
+/// CertificationRequest (RFC 2986 §4.2).
+#[derive(Sequence)]
+struct Request {
+    info: RequestInfo,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: BitString,
+}
+
+/// A PKCS#10 request (DER) for an SM2 issuing CA key, signed SM2-with-SM3 by the key,
+/// for an offline SM2 root to sign.
+pub fn issuing_ca_request(key: &dyn Signer, name: &str) -> Result<Vec<u8>, CryptoError> {
+    let profile = Profile::IssuingCa {
+        name: name.to_owned(),
+    };
+    let info = RequestInfo {
+        version: 0,
+        subject: subject_name(&profile)?,
+        subject_pk_info: spki(key.public_key())?,
+        attributes: der::asn1::SetOfVec::new(),
+    };
+    if key.algorithm() != Algorithm::Sm2 {
+        return Err(CryptoError::InvalidKey(
+            "an SM2 request is signed by its SM2 key".into(),
+        ));
+    }
+    let signature = key.sign_x509(&info.to_der()?)?;
+    let request = Request {
+        info,
+        signature_algorithm: sm2_with_sm3(),
+        signature: BitString::from_bytes(&signature)?,
+    };
+    Ok(request.to_der()?)
+}
+
 /// The CA that signs a certificate: its certificate (for the name and key identifier)
 /// and its key.
 pub struct Sm2Issuer<'a> {

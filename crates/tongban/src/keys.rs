@@ -1,7 +1,7 @@
 //! `tongban keys …`: development key material, and the production CA ceremony (import
 //! the offline root, request and import the issuing CA certificate).
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,8 +11,8 @@ use tongban_core::config::{Config, Environment};
 use tongban_core::time::Timestamp;
 use tongban_crypto::kek::Kek;
 use tongban_crypto::keystore::KeyStore;
-use tongban_crypto::pki;
 use tongban_crypto::token_keys::TokenKeys;
+use tongban_crypto::{Algorithm, pki};
 use tongban_store::Store;
 
 use crate::startup::{self, DEV_KEK_FILE, DEV_MARKER};
@@ -28,10 +28,14 @@ pub enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Install an externally made root CA certificate (PEM) as keys.dir/root-ca.pem.
+    /// Install an externally made root CA certificate (PEM) as keys.dir/root-ca.pem
+    /// (or keys.dir/sm2-root-ca.pem with `--algorithm sm2`).
     ImportRoot {
         /// The root certificate, PEM.
         file: PathBuf,
+        /// The hierarchy it roots.
+        #[arg(long, value_enum, default_value_t = Hierarchy::P256)]
+        algorithm: Hierarchy,
     },
     /// Generate the issuing CA key (stored encrypted) and write its PKCS#10 request
     /// for the offline root to sign.
@@ -39,39 +43,75 @@ pub enum KeysCommand {
         /// Where to write the request (PEM).
         #[arg(long)]
         out: PathBuf,
+        /// The hierarchy of the issuing CA.
+        #[arg(long, value_enum, default_value_t = Hierarchy::P256)]
+        algorithm: Hierarchy,
     },
     /// Import the issuing CA certificate the offline root signed.
     ImportIssuing {
         /// The certificate, PEM.
         file: PathBuf,
+        /// The hierarchy of the issuing CA.
+        #[arg(long, value_enum, default_value_t = Hierarchy::P256)]
+        algorithm: Hierarchy,
     },
     /// Rotate the token signing key: the new key is published at once and signs after
     /// an hour; the old one stays published for a day after that.
     Rotate,
 }
 
+/// The CA hierarchies: P-256 (ECDSA with SHA-256) and SM2 (with SM3), side by side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Hierarchy {
+    /// ECDSA P-256 with SHA-256.
+    P256,
+    /// SM2 with SM3 (GM/T 0003).
+    Sm2,
+}
+
+impl Hierarchy {
+    fn algorithm(self) -> Algorithm {
+        match self {
+            Self::P256 => Algorithm::Es256,
+            Self::Sm2 => Algorithm::Sm2,
+        }
+    }
+}
+
 /// Runs one `keys` subcommand.
 pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<ExitCode> {
     match command {
         KeysCommand::DevInit { force } => dev_init(&config, force),
-        KeysCommand::ImportRoot { file } => {
+        KeysCommand::ImportRoot { file, algorithm } => {
             let pem = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             // Only the certificate is kept, re-encoded: nothing else in the file can
             // end up published.
             let der = pki::parse_root(&pem, &file.display().to_string())?;
+            let key = tongban_crypto::PublicKey::from_spki_der(&pki::spki_of(&der)?)?;
+            if key.algorithm() != algorithm.algorithm() {
+                bail!(
+                    "the root's key is {}, not {:?}",
+                    key.algorithm().db_name(),
+                    algorithm
+                );
+            }
+            let target = match algorithm {
+                Hierarchy::P256 => pki::ROOT_CERT_FILE,
+                Hierarchy::Sm2 => pki::SM2_ROOT_CERT_FILE,
+            };
             std::fs::create_dir_all(&config.keys.dir)?;
             std::fs::write(
-                config.keys.dir.join(pki::ROOT_CERT_FILE),
+                config.keys.dir.join(target),
                 pki::der_to_pem("CERTIFICATE", &der),
             )?;
             println!("root installed in {}", config.keys.dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        KeysCommand::IssuingCsr { out } => {
+        KeysCommand::IssuingCsr { out, algorithm } => {
             let kek = startup::check(&config)?;
             let store = open_store(&config).await?;
-            let csr = pki::issuing_request(&store, Arc::new(kek)).await?;
+            let csr = pki::issuing_request(&store, Arc::new(kek), algorithm.algorithm()).await?;
             std::fs::write(&out, csr).with_context(|| format!("cannot write {}", out.display()))?;
             store.close().await;
             println!(
@@ -94,12 +134,13 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<ExitCod
             );
             Ok(ExitCode::SUCCESS)
         }
-        KeysCommand::ImportIssuing { file } => {
+        KeysCommand::ImportIssuing { file, algorithm } => {
             startup::check(&config)?;
             let pem = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let store = open_store(&config).await?;
-            let serial = pki::import_issuing(&store, &config.keys.dir, &pem).await?;
+            let dir = &config.keys.dir;
+            let serial = pki::import_issuing(&store, dir, &pem, algorithm.algorithm()).await?;
             store.close().await;
             println!("issuing CA certificate {serial} imported");
             Ok(ExitCode::SUCCESS)

@@ -14,33 +14,63 @@ use crate::kek::Kek;
 use crate::keystore::KeyStore;
 use crate::signer::{Algorithm, PublicKey};
 
-use super::root::{load_root, pem_to_der};
-use super::rows::{ISSUING_PURPOSE, certificate_row_named};
+use crate::sm2_certificates::sm2_signature_valid;
 
-/// Production set-up, step 1: generates the issuing CA key (stored encrypted) and
-/// returns its PKCS#10 request (PEM) for the offline root to sign.
-pub async fn issuing_request(store: &Store, kek: Arc<Kek>) -> Result<String, CryptoError> {
+use super::root::{der_to_pem, load_root, load_sm2_root, pem_to_der};
+use super::rows::{ISSUING_PURPOSE, SM2_ISSUING_PURPOSE, certificate_row_named};
+
+/// Production set-up, step 1: generates the issuing CA key of `algorithm` (P-256 or
+/// SM2, stored encrypted) and returns its PKCS#10 request (PEM) for the offline root to
+/// sign.
+pub async fn issuing_request(
+    store: &Store,
+    kek: Arc<Kek>,
+    algorithm: Algorithm,
+) -> Result<String, CryptoError> {
     let keys = KeyStore::new(store.clone(), kek);
-    let signer = keys.generate(Algorithm::Es256, ISSUING_PURPOSE).await?;
-    ca::issuing_ca_csr(signer.as_ref(), "Tongban Issuing CA")
+    match algorithm {
+        Algorithm::Sm2 => {
+            let signer = keys.generate(Algorithm::Sm2, SM2_ISSUING_PURPOSE).await?;
+            let name = "Tongban SM2 Issuing CA";
+            let der = crate::sm2_certificates::issuing_ca_request(signer.as_ref(), name)?;
+            Ok(der_to_pem("CERTIFICATE REQUEST", &der))
+        }
+        Algorithm::Es256 | Algorithm::Ed25519 => {
+            let signer = keys.generate(Algorithm::Es256, ISSUING_PURPOSE).await?;
+            ca::issuing_ca_csr(signer.as_ref(), "Tongban Issuing CA")
+        }
+    }
 }
 
-/// Production set-up, step 2: stores the issuing CA certificate the offline root
-/// signed, after checking that the root in `keys_dir` signed it, that it is a CA, and
-/// that its key is one `issuing_request` made here. Returns its serial.
+/// Production set-up, step 2: stores the issuing CA certificate the offline root of
+/// `algorithm` signed, after checking that the root in `keys_dir` signed it, that it is
+/// a CA, and that its key is one `issuing_request` made here. Returns its serial.
 pub async fn import_issuing(
     store: &Store,
     keys_dir: &Path,
     pem: &str,
+    algorithm: Algorithm,
 ) -> Result<String, CryptoError> {
-    let root_der = load_root(keys_dir)?;
-    let der = pem_to_der(pem)?;
     let bad = |reason: &str| CryptoError::Encoding(format!("issuing CA certificate: {reason}"));
+    let (root_der, root_name, purpose) = match algorithm {
+        Algorithm::Sm2 => (
+            load_sm2_root(keys_dir)?.ok_or_else(|| bad("keys.dir has no SM2 root"))?,
+            ca::SM2_ROOT,
+            SM2_ISSUING_PURPOSE,
+        ),
+        Algorithm::Es256 | Algorithm::Ed25519 => (load_root(keys_dir)?, ca::ROOT, ISSUING_PURPOSE),
+    };
+    let der = pem_to_der(pem)?;
     let (_, root) = X509Certificate::from_der(&root_der).map_err(|_| bad("root unreadable"))?;
     let (_, cert) = X509Certificate::from_der(&der).map_err(|_| bad("not a certificate"))?;
-    if cert.issuer().as_raw() != root.subject().as_raw()
-        || cert.verify_signature(Some(root.public_key())).is_err()
-    {
+    let signature_algorithm = cert.signature_algorithm.algorithm.to_id_string();
+    let (tbs, signature) = (cert.tbs_certificate.as_ref(), &cert.signature_value.data);
+    let root_key = root.public_key();
+    let signed = match sm2_signature_valid(&signature_algorithm, tbs, signature, root_key.raw) {
+        Some(valid) => valid,
+        None => cert.verify_signature(Some(root_key)).is_ok(),
+    };
+    if cert.issuer().as_raw() != root.subject().as_raw() || !signed {
         return Err(bad("not signed by the root in keys.dir"));
     }
     if !cert.is_ca() {
@@ -50,7 +80,7 @@ pub async fn import_issuing(
     let mut conn = store.conn().await?;
     let key = pki::key(&mut conn, &public.thumbprint()).await?;
     drop(conn);
-    if key.is_none_or(|k| k.purpose != ISSUING_PURPOSE) {
+    if key.is_none_or(|k| k.purpose != purpose) {
         return Err(bad(
             "its key was not made by `tongban keys issuing-csr` on this database",
         ));
@@ -63,7 +93,7 @@ pub async fn import_issuing(
         not_after: Timestamp::from_unix_millis(cert.validity().not_after.timestamp() * 1000),
     };
     let row = certificate_row_named(
-        ca::ROOT,
+        root_name,
         "issuing-ca",
         &cert.subject().to_string(),
         &public.thumbprint(),

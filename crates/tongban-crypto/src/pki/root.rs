@@ -147,6 +147,13 @@ pub fn parse_root(text: &str, origin: &str) -> Result<Vec<u8>, CryptoError> {
     Ok(der)
 }
 
+/// The SubjectPublicKeyInfo (DER) of a certificate.
+pub fn spki_of(der: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| CryptoError::Encoding(format!("certificate: {e}")))?;
+    Ok(cert.public_key().raw.to_vec())
+}
+
 pub(super) fn public_key_of(der: &[u8]) -> Result<PublicKey, CryptoError> {
     let (_, cert) = X509Certificate::from_der(der)
         .map_err(|e| CryptoError::Encoding(format!("certificate: {e}")))?;
