@@ -100,6 +100,7 @@ async fn jwcrypto_jose_pdfsig_and_pyhanko_accept_certificates_renditions_and_sta
         department.id,
         SealKind::Official,
         "电子证照专用章",
+        tongban_crypto::Algorithm::Es256,
     )
     .await
     .unwrap();

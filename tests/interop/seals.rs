@@ -72,9 +72,18 @@ async fn sealing_system_with(server: &TestServer, count: usize) -> (Vec<String>,
     .into_iter()
     .take(count)
     {
-        let seal = registry::create(&mut tx, server.pki(), &operator, department.id, kind, name)
-            .await
-            .unwrap();
+        let p256 = tongban_crypto::Algorithm::Es256;
+        let seal = registry::create(
+            &mut tx,
+            server.pki(),
+            &operator,
+            department.id,
+            kind,
+            name,
+            p256,
+        )
+        .await
+        .unwrap();
         let grantee = Grantee::Client(system.id.clone());
         grants::grant(&mut tx, &operator, seal.id, &grantee, false, None)
             .await

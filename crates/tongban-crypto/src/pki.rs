@@ -46,6 +46,13 @@ struct OnlineCa {
     signer: Arc<dyn Signer>,
 }
 
+impl OnlineCa {
+    /// One of the issuing CAs (P-256 or SM2), whose leaves [`Pki::revoke_in`] revokes.
+    fn is_issuing(&self) -> bool {
+        matches!(self.name, ca::ISSUING | ca::SM2_ISSUING)
+    }
+}
+
 /// The SM2 hierarchy beside the P-256 one: its root, the root's key in development,
 /// and the online SM2 issuing CA.
 #[derive(Clone)]
@@ -275,6 +282,24 @@ impl Pki {
         Ok(issued)
     }
 
+    /// Like [`Pki::issue_in`], with a key of `algorithm` from the hierarchy of that
+    /// algorithm: P-256 from the issuing CA, SM2 from the SM2 issuing CA.
+    pub async fn issue_in_hierarchy(
+        &self,
+        tx: &mut AnyConnection,
+        profile: &Profile,
+        algorithm: Algorithm,
+    ) -> Result<(Arc<dyn Signer>, pki::CertificateRow), CryptoError> {
+        let issuing = match algorithm {
+            Algorithm::Sm2 => match &self.sm2 {
+                Some(sm2) => &sm2.issuing,
+                None => return Err(CryptoError::NotFound("an SM2 issuing CA".into())),
+            },
+            Algorithm::Es256 | Algorithm::Ed25519 => &self.issuing,
+        };
+        issue_leaf(tx, &self.keys, &self.urls, issuing, profile, profile.name()).await
+    }
+
     /// Like [`Pki::issue`], inside the caller's transaction, so that the key, the
     /// certificate and the record that owns them commit together.
     pub async fn issue_in(
@@ -315,16 +340,20 @@ impl Pki {
         reason: RevocationReason,
     ) -> Result<bool, CryptoError> {
         let known = pki::certificate(tx, serial).await?;
-        if known.as_ref().is_none_or(|c| c.issuer != ca::ISSUING) {
+        let issuer = known.as_ref().map(|c| c.issuer.as_str());
+        let Some(ca) = self
+            .online()
+            .find(|ca| Some(ca.name) == issuer && ca.is_issuing())
+        else {
             return Ok(false);
-        }
+        };
         let revocation = pki::Revocation {
             at: Timestamp::now(),
             reason: reason.code(),
         };
         let done = pki::revoke_certificate(tx, serial, revocation).await?;
         if done {
-            self.sign_crl_in(tx, &self.issuing).await?;
+            self.sign_crl_in(tx, ca).await?;
             if let Ok(mut recent) = self.recent_crls.lock() {
                 recent.read.clear();
                 recent.keep_none_until =
@@ -566,8 +595,8 @@ async fn open_sm2(
     }))
 }
 
-/// Generates a key for `purpose` and issues it a certificate of `profile` from
-/// `issuing`, both stored in the caller's transaction.
+/// Generates a key for `purpose` (of `issuing`'s algorithm) and issues it a
+/// certificate of `profile` from `issuing`, both stored in the caller's transaction.
 async fn issue_leaf(
     tx: &mut AnyConnection,
     keys: &KeyStore,
@@ -576,17 +605,29 @@ async fn issue_leaf(
     profile: &Profile,
     purpose: &str,
 ) -> Result<(Arc<dyn Signer>, pki::CertificateRow), CryptoError> {
-    let signer = keys.generate_in(tx, Algorithm::Es256, purpose).await?;
-    let issued = ca::issue(
-        profile,
-        signer.public_key(),
-        ca::ISSUING,
-        &issuing.der,
-        issuing.signer.as_ref(),
-        urls,
-        time::OffsetDateTime::now_utc(),
-    )?;
-    let row = certificate_row(ca::ISSUING, profile, signer.key_id(), &issued);
+    let algorithm = issuing.signer.algorithm();
+    let signer = keys.generate_in(tx, algorithm, purpose).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let issued = match algorithm {
+        Algorithm::Sm2 => {
+            let issuer = crate::sm2_certificates::Sm2Issuer {
+                name: issuing.name,
+                certificate: &issuing.der,
+                key: issuing.signer.as_ref(),
+            };
+            crate::sm2_certificates::issue(profile, signer.public_key(), &issuer, urls, now)?
+        }
+        Algorithm::Es256 | Algorithm::Ed25519 => ca::issue(
+            profile,
+            signer.public_key(),
+            issuing.name,
+            &issuing.der,
+            issuing.signer.as_ref(),
+            urls,
+            now,
+        )?,
+    };
+    let row = certificate_row(issuing.name, profile, signer.key_id(), &issued);
     pki::insert_certificate(tx, &row).await?;
     Ok((signer, row))
 }

@@ -219,17 +219,7 @@ pub async fn define(
             format!("{unknown} is not a property of the face schema"),
         ));
     }
-    let seal = registry::find(conn, new.seal_id)
-        .await
-        .map_err(|_| invalid("seal_id", "no such seal"))?;
-    if seal.department_id != department_id {
-        return Err(EcertError::Denied(
-            "the seal belongs to another department".into(),
-        ));
-    }
-    if seal.status != SealStatus::Active {
-        return Err(invalid("seal_id", "the seal is not active"));
-    }
+    signing_seal(conn, new.seal_id, department_id).await?;
     let code = format!("{uscc}{}", new.sequence);
     let taken = sqlx::query("SELECT 1 FROM ecert_types WHERE code = $1")
         .bind(&code)
@@ -275,7 +265,7 @@ pub async fn define(
     )
     .bind(&defined.id)
     .bind(department_id.to_string())
-    .bind(seal.id.to_string())
+    .bind(new.seal_id.to_string())
     .execute(&mut *conn)
     .await?;
     let event = tongban_core::audit::AuditEvent::new(
@@ -283,7 +273,7 @@ pub async fn define(
         "ecert.type_defined",
         Some(&defined.code),
         None,
-        serde_json::json!({ "department": department_id.to_string(), "seal": seal.id.to_string() }),
+        serde_json::json!({ "department": department_id.to_string(), "seal": new.seal_id.to_string() }),
     );
     tongban_store::audit::record(conn, &event).await?;
     Ok(defined)
@@ -380,16 +370,13 @@ pub async fn add_issuer(
     Ok(())
 }
 
-/// An issuing department chooses which of its own seals signs `code`.
-pub async fn choose_seal(
+/// Checks that `seal` may sign the certificates of `department`: its own, active, and
+/// P-256 (credentials are JWS and renditions PAdES).
+async fn signing_seal(
     conn: &mut Conn,
-    actor: &Actor,
-    code: &str,
-    department: DepartmentId,
     seal: SealId,
+    department: DepartmentId,
 ) -> Result<(), EcertError> {
-    let defined = by_code(conn, code).await?;
-    permissions::may_define(conn, actor, department).await?;
     let found = registry::find(conn, seal)
         .await
         .map_err(|_| invalid("seal_id", "no such seal"))?;
@@ -401,6 +388,23 @@ pub async fn choose_seal(
     if found.status != SealStatus::Active {
         return Err(invalid("seal_id", "the seal is not active"));
     }
+    if found.algorithm != tongban_crypto::Algorithm::Es256 {
+        return Err(invalid("seal_id", "an SM2 seal cannot sign certificates"));
+    }
+    Ok(())
+}
+
+/// An issuing department chooses which of its own seals signs `code`.
+pub async fn choose_seal(
+    conn: &mut Conn,
+    actor: &Actor,
+    code: &str,
+    department: DepartmentId,
+    seal: SealId,
+) -> Result<(), EcertError> {
+    let defined = by_code(conn, code).await?;
+    permissions::may_define(conn, actor, department).await?;
+    signing_seal(conn, seal, department).await?;
     let updated = sqlx::query(
         "UPDATE ecert_type_issuers SET seal_id = $1 WHERE type_id = $2 AND department_id = $3",
     )

@@ -7,6 +7,7 @@ use tongban_core::time::Timestamp;
 use tongban_crypto::ca::Profile;
 use tongban_crypto::crl::RevocationReason;
 use tongban_crypto::pki::Pki;
+use tongban_crypto::{Algorithm, CryptoError};
 use tongban_identity::subjects::DepartmentId;
 use tongban_store::{Conn, StoreError};
 
@@ -109,6 +110,8 @@ pub struct Seal {
     pub certificate_serial: String,
     /// End of validity (the certificate's).
     pub valid_until: Timestamp,
+    /// Its signature algorithm: ES256 (PAdES, CAdES, JWS) or SM2 (GB/T 38540).
+    pub algorithm: Algorithm,
 }
 
 impl Seal {
@@ -126,8 +129,8 @@ impl Seal {
     }
 }
 
-const COLUMNS: &str =
-    "id, department_id, code, kind, name, status, key_id, certificate_serial, valid_until";
+const COLUMNS: &str = "id, department_id, code, kind, name, status, key_id, certificate_serial, \
+     valid_until, algorithm";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Seal, SealError> {
     let corrupt = |what: &str| SealError::Store(StoreError::Corrupt(what.to_owned()));
@@ -135,6 +138,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Seal, SealError> {
     let department: String = r.try_get("department_id")?;
     let kind: String = r.try_get("kind")?;
     let status: String = r.try_get("status")?;
+    let algorithm: String = r.try_get("algorithm")?;
     Ok(Seal {
         id: id.parse().map_err(|_| corrupt("seal id"))?,
         department_id: department.parse().map_err(|_| corrupt("department id"))?,
@@ -145,6 +149,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Seal, SealError> {
         key_id: r.try_get("key_id")?,
         certificate_serial: r.try_get("certificate_serial")?,
         valid_until: Timestamp::from_unix_millis(r.try_get("valid_until")?),
+        algorithm: Algorithm::from_db_name(&algorithm).ok_or_else(|| corrupt("algorithm"))?,
     })
 }
 
@@ -268,8 +273,15 @@ pub async fn create(
     department: DepartmentId,
     kind: SealKind,
     name: &str,
+    algorithm: Algorithm,
 ) -> Result<Seal, SealError> {
     permissions::may_manage(tx, actor, department).await?;
+    if !matches!(algorithm, Algorithm::Es256 | Algorithm::Sm2) {
+        return Err(SealError::Invalid {
+            field: "algorithm",
+            reason: "must be ES256 or SM2".into(),
+        });
+    }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(SealError::Invalid {
@@ -285,7 +297,12 @@ pub async fn create(
         uscc,
         seal_name: name.to_owned(),
     };
-    let (_, certificate) = pki.issue_in(tx, &profile).await?;
+    let (_, certificate) = match pki.issue_in_hierarchy(tx, &profile, algorithm).await {
+        Err(CryptoError::NotFound(_)) => {
+            return Err(SealError::Conflict("this platform has no SM2 issuing CA"));
+        }
+        issued => issued?,
+    };
     let now = Timestamp::now();
     let seal = Seal {
         id: SealId::new(),
@@ -297,10 +314,12 @@ pub async fn create(
         key_id: certificate.key_id.clone(),
         certificate_serial: certificate.serial.clone(),
         valid_until: certificate.not_after,
+        algorithm,
     };
     sqlx::query(
         "INSERT INTO seals (id, department_id, code, kind, name, status, key_id, certificate_serial, \
-         valid_until, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         valid_until, created_at, updated_at, algorithm) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
     )
     .bind(seal.id.to_string())
     .bind(department.to_string())
@@ -312,6 +331,7 @@ pub async fn create(
     .bind(&seal.certificate_serial)
     .bind(seal.valid_until.unix_millis())
     .bind(now.unix_millis())
+    .bind(algorithm.db_name())
     .execute(&mut *tx)
     .await?;
     record_history(
@@ -319,7 +339,10 @@ pub async fn create(
         seal.id,
         actor,
         "created",
-        json!({ "kind": kind.name(), "name": seal.name, "certificate": seal.certificate_serial }),
+        json!({
+            "kind": kind.name(), "name": seal.name, "certificate": seal.certificate_serial,
+            "algorithm": algorithm.db_name(),
+        }),
     )
     .await?;
     Ok(seal)

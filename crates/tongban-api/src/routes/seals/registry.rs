@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use tongban_crypto::Algorithm;
 use tongban_seal::registry::{self, Seal, SealKind, SealStatus};
 use utoipa::ToSchema;
 
@@ -30,6 +31,8 @@ pub struct SealBody {
     certificate_serial: String,
     /// End of validity, ms since the Unix epoch.
     valid_until: i64,
+    /// `ES256` (P-256: PAdES, CAdES, JWS) or `SM2` (SM2 with SM3: GB/T 38540).
+    algorithm: String,
 }
 
 impl From<Seal> for SealBody {
@@ -43,6 +46,7 @@ impl From<Seal> for SealBody {
             status: s.status.name().to_owned(),
             certificate_serial: s.certificate_serial,
             valid_until: s.valid_until.unix_millis(),
+            algorithm: s.algorithm.db_name().to_owned(),
         }
     }
 }
@@ -55,9 +59,20 @@ pub struct NewSealBody {
     kind: String,
     /// Name, e.g. 浙江省市场监督管理局合同专用章.
     name: String,
+    /// `ES256` (the default) or `SM2`: the seal's key and certificate hierarchy.
+    #[serde(default)]
+    algorithm: Option<String>,
 }
 
 impl NewSealBody {
+    fn algorithm(&self) -> Result<Algorithm, ApiError> {
+        match self.algorithm.as_deref() {
+            None | Some("ES256") => Ok(Algorithm::Es256),
+            Some("SM2") => Ok(Algorithm::Sm2),
+            Some(_) => Err(invalid("algorithm", "must be ES256 or SM2")),
+        }
+    }
+
     fn kind(&self) -> Result<SealKind, ApiError> {
         SealKind::parse(&self.kind).ok_or_else(|| {
             invalid(
@@ -69,13 +84,15 @@ impl NewSealBody {
 }
 
 /// Creates a seal: a new key (encrypted at rest) and a certificate from the issuing CA
-/// naming the department and its USCC. Seal or department administrators only.
+/// of its algorithm (P-256 by default, or SM2) naming the department and its USCC. Seal
+/// or department administrators only.
 #[utoipa::path(post, path = "/api/v1/departments/{id}/seals", tag = "seals",
     params(("id" = String, Path, description = "department id")),
     request_body = NewSealBody,
     responses(
         (status = 201, description = "created", body = SealBody),
         (status = 403, description = "not an administrator of this department's seals", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "an SM2 seal asked of a platform without an SM2 issuing CA", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "a field is invalid", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["seal:manage"])))]
@@ -86,9 +103,10 @@ pub async fn create(
     ApiJson(body): ApiJson<NewSealBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (department, kind, name) = (department_id(&id)?, body.kind()?, &body.name);
+    let algorithm = body.algorithm()?;
     let seal = (state.store)
         .transaction(async |tx| {
-            registry::create(tx, &state.pki, &actor, department, kind, name).await
+            registry::create(tx, &state.pki, &actor, department, kind, name, algorithm).await
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(SealBody::from(seal))))

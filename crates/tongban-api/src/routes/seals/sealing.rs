@@ -59,7 +59,7 @@ pub(super) fn parse_digest(index: usize, text: &str) -> Result<[u8; 32], ApiErro
     responses(
         (status = 200, description = "the signatures", body = DigestSignatures),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the seal is suspended, revoked or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, or an SM2 seal (GB/T 38540 signatures only)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "a digest is malformed, or a required purpose is missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["seal:use"])))]
@@ -112,7 +112,7 @@ pub struct PurposeQuery {
     responses(
         (status = 200, description = "the detached signature", body = crate::openapi::Binary, content_type = "application/pkcs7-signature"),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the seal is suspended, revoked or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, or an SM2 seal (GB/T 38540 signatures only)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "empty body, or a required purpose is missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["seal:use"])))]
@@ -141,7 +141,7 @@ pub async fn cades_file(
     responses(
         (status = 200, description = "the detached JWS", body = String, content_type = "application/jose"),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the seal is suspended, revoked or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, or an SM2 seal (GB/T 38540 signatures only)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "empty body, or a required purpose is missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["seal:use"])))]
@@ -207,7 +207,7 @@ impl PadesQuery {
     responses(
         (status = 200, description = "the sealed PDF", body = crate::openapi::Binary, content_type = "application/pdf"),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the seal is suspended, revoked or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, or an SM2 seal (GB/T 38540 signatures only)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "over http.document_limit_bytes", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "not application/pdf", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "not a PDF we can seal (truncated, broken, encrypted), or a bad placement", body = Problem, content_type = "application/problem+json"),

@@ -1,0 +1,196 @@
+//! SM2 seals beside P-256 ones: a department may hold both; an SM2 seal's certificate
+//! comes from the SM2 hierarchy and validates until the seal is revoked; the P-256
+//! formats refuse it (after the right to use it is checked); certificates cannot be
+//! signed with it.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::assert_problem;
+use support::seal_world::*;
+use tongban_core::time::Timestamp;
+use tongban_crypto::path::{PathError, Usage, validate};
+
+async fn new_sm2_seal(w: &World) -> Value {
+    let created = call(
+        w,
+        &w.a.admin,
+        &format!("/api/v1/departments/{}/seals", w.a.id),
+        json!({"kind": "official", "name": "某市市场监督管理局", "algorithm": "SM2"}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    created.json().await.unwrap()
+}
+
+/// Validates the SM2 certificate `serial` against the served SM2 chain and CRL.
+async fn validate_sm2(w: &World, serial: &str) -> Result<usize, PathError> {
+    let mut conn = w.server.store().conn().await.unwrap();
+    let row = tongban_store::pki::certificate(&mut conn, serial)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    assert_eq!(row.issuer, "sm2-issuing");
+    let fetch = |path: &'static str| async move {
+        let response = w.server.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.bytes().await.unwrap().to_vec()
+    };
+    let issuing = fetch("/pki/ca/sm2-issuing.crt").await;
+    let root = fetch("/pki/ca/sm2-root.crt").await;
+    let crl = fetch("/pki/crl/sm2-issuing.crl").await;
+    validate(
+        &row.der,
+        &[issuing],
+        &[root],
+        &[crl],
+        Usage::Seal,
+        Timestamp::now(),
+    )
+    .map(|path| path.chain.len())
+}
+
+#[tokio::test]
+async fn a_department_holds_an_sm2_seal_beside_a_p256_one() {
+    let w = world().await;
+    let p256 = new_seal(&w, &w.a).await;
+    assert_eq!(p256["algorithm"], "ES256");
+    let sm2 = new_sm2_seal(&w).await;
+    assert_eq!(sm2["algorithm"], "SM2");
+    let serial = sm2["certificate_serial"].as_str().unwrap();
+    assert_eq!(validate_sm2(&w, serial).await, Ok(3));
+
+    let listed: Value = get(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/departments/{}/seals", w.a.id),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let algorithms: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["algorithm"].as_str().unwrap())
+        .collect();
+    assert_eq!(algorithms.len(), 2);
+    assert!(algorithms.contains(&"SM2") && algorithms.contains(&"ES256"));
+
+    // Revoking the seal revokes its SM2 certificate on the SM2 CRL.
+    let id = sm2["id"].as_str().unwrap();
+    let revoked = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/seals/{id}/status"),
+        json!({"status": "revoked", "reason": "the seal was replaced"}),
+    )
+    .await;
+    assert_eq!(revoked.status(), 200);
+    assert!(matches!(
+        validate_sm2(&w, serial).await,
+        Err(PathError::Revoked { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_p256_formats_refuse_an_sm2_seal_after_the_right_to_use_it() {
+    let w = world().await;
+    let sm2 = new_sm2_seal(&w).await;
+    let id = sm2["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let digests = json!({"digests": [DIGEST]});
+    let cades = call(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/seals/{id}/cades"),
+        digests.clone(),
+    )
+    .await;
+    let problem = assert_problem(cades, 409, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().contains("GB/T 38540"));
+    let pdf = support::sample_pdf(1, 1_000);
+    let pades = post_pdf(&w, &w.a.system, id, "", "application/pdf", pdf).await;
+    assert_problem(pades, 409, "conflict").await;
+    // Another department's system hears that it may not, not what kind of seal it is.
+    let foreign = call(
+        &w,
+        &w.b.system,
+        &format!("/api/v1/seals/{id}/cades"),
+        digests,
+    )
+    .await;
+    assert_problem(foreign, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn a_seal_of_an_unknown_algorithm_is_not_made() {
+    let w = world().await;
+    let created = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/departments/{}/seals", w.a.id),
+        json!({"kind": "official", "name": "公章", "algorithm": "RSA"}),
+    )
+    .await;
+    let problem = assert_problem(created, 422, "invalid-request").await;
+    assert!(problem["detail"].as_str().unwrap().starts_with("algorithm"));
+    let listed: Value = get(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/departments/{}/seals", w.a.id),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn certificates_are_not_signed_with_an_sm2_seal() {
+    use support::ecert_world;
+    let w = ecert_world::world().await;
+    let seal: Value = w
+        .post(
+            Some(&w.admin),
+            &format!("/api/v1/departments/{}/seals", w.a),
+            json!({"kind": "official", "name": "电子证照专用章", "algorithm": "SM2"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seal["algorithm"], "SM2");
+    let define = |sequence: &str, seal: &Value| {
+        json!({
+            "sequence": sequence, "name_zh": "测试证照", "name_en": "Test licence",
+            "holder_category": "natural", "validity_days": 365, "seal_id": seal["id"],
+            "face_schema": {"type": "object", "properties": {"name": {"type": "string"}}}
+        })
+    };
+    let types = format!("/api/v1/departments/{}/certificate-types", w.a);
+    let defined = w.post(Some(&w.admin), &types, define("099", &seal)).await;
+    let problem = assert_problem(defined, 422, "invalid-request").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("SM2"),
+        "{problem}"
+    );
+    // The same type with a P-256 seal of the department is defined.
+    let p256: Value = w
+        .post(
+            Some(&w.admin),
+            &format!("/api/v1/departments/{}/seals", w.a),
+            json!({"kind": "official", "name": "电子证照专用章"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let defined = w.post(Some(&w.admin), &types, define("099", &p256)).await;
+    assert_eq!(defined.status(), 201);
+}
