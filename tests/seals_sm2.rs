@@ -25,6 +25,13 @@ async fn new_sm2_seal(w: &World) -> Value {
     created.json().await.unwrap()
 }
 
+/// Department A's seals, as its administrator lists them.
+async fn seals_of(w: &World) -> Vec<Value> {
+    let path = format!("/api/v1/departments/{}/seals", w.a.id);
+    let listed: Value = get(w, &w.a.admin, &path).await.json().await.unwrap();
+    listed.as_array().unwrap().clone()
+}
+
 /// Validates the SM2 certificate `serial` against the served SM2 chain and CRL.
 async fn validate_sm2(w: &World, serial: &str) -> Result<usize, PathError> {
     let mut conn = w.server.store().conn().await.unwrap();
@@ -63,18 +70,8 @@ async fn a_department_holds_an_sm2_seal_beside_a_p256_one() {
     let serial = sm2["certificate_serial"].as_str().unwrap();
     assert_eq!(validate_sm2(&w, serial).await, Ok(3));
 
-    let listed: Value = get(
-        &w,
-        &w.a.admin,
-        &format!("/api/v1/departments/{}/seals", w.a.id),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let listed = seals_of(&w).await;
     let algorithms: Vec<&str> = listed
-        .as_array()
-        .unwrap()
         .iter()
         .map(|s| s["algorithm"].as_str().unwrap())
         .collect();
@@ -139,16 +136,8 @@ async fn a_seal_of_an_unknown_algorithm_is_not_made() {
     .await;
     let problem = assert_problem(created, 422, "invalid-request").await;
     assert!(problem["detail"].as_str().unwrap().starts_with("algorithm"));
-    let listed: Value = get(
-        &w,
-        &w.a.admin,
-        &format!("/api/v1/departments/{}/seals", w.a.id),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 0);
+    let listed = seals_of(&w).await;
+    assert!(listed.is_empty());
 }
 
 #[tokio::test]

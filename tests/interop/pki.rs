@@ -357,23 +357,9 @@ async fn sm2_ceremony(work: &Workdir, env: &[(&str, String)]) -> Vec<u8> {
     ]);
     assert!(ok, "{text}");
     // A P-256 root is not an SM2 root.
-    let (ok, text) = tongban(
-        &[
-            &"keys",
-            &"import-root",
-            &"--algorithm",
-            &"sm2",
-            &work.path("root.pem"),
-        ],
-        env,
-    )
-    .await;
+    let (ok, text) = sm2_keys(env, "import-root", &work.path("root.pem")).await;
     assert!(!ok, "{text}");
-    let (ok, text) = tongban(
-        &[&"keys", &"import-root", &"--algorithm", &"sm2", &root],
-        env,
-    )
-    .await;
+    let (ok, text) = sm2_keys(env, "import-root", &root).await;
     assert!(ok, "{text}");
     let request = work.path("sm2-issuing.csr");
     let (ok, text) = tongban(
@@ -424,23 +410,9 @@ async fn sm2_ceremony(work: &Workdir, env: &[(&str, String)]) -> Vec<u8> {
     ]);
     assert!(ok, "{text}");
     // Not under the SM2 root: refused; under it: imported.
-    let (ok, text) = tongban(
-        &[
-            &"keys",
-            &"import-issuing",
-            &"--algorithm",
-            &"sm2",
-            &work.path("issuing.pem"),
-        ],
-        env,
-    )
-    .await;
+    let (ok, text) = sm2_keys(env, "import-issuing", &work.path("issuing.pem")).await;
     assert!(!ok, "{text}");
-    let (ok, text) = tongban(
-        &[&"keys", &"import-issuing", &"--algorithm", &"sm2", &issuing],
-        env,
-    )
-    .await;
+    let (ok, text) = sm2_keys(env, "import-issuing", &issuing).await;
     assert!(ok, "{text}");
     let der = work.path("sm2-issuing.der");
     let (ok, text) = openssl(&[
@@ -454,6 +426,11 @@ async fn sm2_ceremony(work: &Workdir, env: &[(&str, String)]) -> Vec<u8> {
     ]);
     assert!(ok, "{text}");
     std::fs::read(der).unwrap()
+}
+
+/// `tongban keys <command> --algorithm sm2 <file>` with `env`.
+async fn sm2_keys(env: &[(&str, String)], command: &str, file: &Path) -> (bool, String) {
+    tongban(&[&"keys", &command, &"--algorithm", &"sm2", &file], env).await
 }
 
 #[tokio::test]
