@@ -380,35 +380,8 @@ async fn sm2_ceremony(work: &Workdir, env: &[(&str, String)]) -> Vec<u8> {
         &"req", &"-in", &request, &"-verify", &"-vfyopt", &distid, &"-noout",
     ]);
     assert!(ok, "{text}");
-    let extensions = work.write(
-        "sm2-issuing.ext",
-        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
-    );
-    let issuing = work.path("sm2-issuing.pem");
-    let (ok, text) = openssl(&[
-        &"x509",
-        &"-req",
-        &"-in",
-        &request,
-        &"-CA",
-        &root,
-        &"-CAkey",
-        &root_key,
-        &"-CAcreateserial",
-        &"-days",
-        &"1825",
-        &"-sm3",
-        &"-sigopt",
-        &distid,
-        &"-vfyopt",
-        &distid,
-        &"-extfile",
-        &extensions,
-        &"-out",
-        &issuing,
-    ]);
-    assert!(ok, "{text}");
+    let sm2 = ["-sm3", "-sigopt", &distid, "-vfyopt", &distid];
+    let issuing = offline_issuing(work, "sm2-issuing", &request, &root, &root_key, &sm2);
     // Not under the SM2 root: refused; under it: imported.
     let (ok, text) = sm2_keys(env, "import-issuing", &work.path("issuing.pem")).await;
     assert!(!ok, "{text}");
@@ -426,6 +399,46 @@ async fn sm2_ceremony(work: &Workdir, env: &[(&str, String)]) -> Vec<u8> {
     ]);
     assert!(ok, "{text}");
     std::fs::read(der).unwrap()
+}
+
+/// Has the offline root (`root`, `root_key`) sign `request` as an issuing CA with
+/// OpenSSL, with `extra` options (SM2's digest and identifier); returns the certificate
+/// (PEM).
+fn offline_issuing(
+    work: &Workdir,
+    name: &str,
+    request: &Path,
+    root: &Path,
+    root_key: &Path,
+    extra: &[&str],
+) -> PathBuf {
+    let extensions = work.write(
+        &format!("{name}.ext"),
+        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    );
+    let issuing = work.path(&format!("{name}.pem"));
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+        &"x509",
+        &"-req",
+        &"-in",
+        &request,
+        &"-CA",
+        &root,
+        &"-CAkey",
+        &root_key,
+        &"-CAcreateserial",
+        &"-days",
+        &"1825",
+        &"-extfile",
+        &extensions,
+        &"-out",
+        &issuing,
+    ];
+    args.extend(extra.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+    let (ok, text) = openssl(&args);
+    assert!(ok, "{text}");
+    issuing
 }
 
 /// `tongban keys <command> --algorithm sm2 <file>` with `env`.
@@ -483,30 +496,7 @@ async fn production_ceremony_with_an_offline_openssl_root() {
     let request = work.path("issuing.csr");
     let (ok, text) = tongban(&[&"keys", &"issuing-csr", &"--out", &request], &env).await;
     assert!(ok, "{text}");
-    let extensions = work.write(
-        "issuing.ext",
-        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
-    );
-    let issuing = work.path("issuing.pem");
-    let (ok, text) = openssl(&[
-        &"x509",
-        &"-req",
-        &"-in",
-        &request,
-        &"-CA",
-        &root,
-        &"-CAkey",
-        &root_key,
-        &"-CAcreateserial",
-        &"-days",
-        &"1825",
-        &"-extfile",
-        &extensions,
-        &"-out",
-        &issuing,
-    ]);
-    assert!(ok, "{text}");
+    let issuing = offline_issuing(&work, "issuing", &request, &root, &root_key, &[]);
     // A certificate for a key this database never made is refused.
     let (ok, text) = tongban(&[&"keys", &"import-issuing", &root], &env).await;
     assert!(!ok, "{text}");
