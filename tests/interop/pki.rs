@@ -441,6 +441,23 @@ fn offline_issuing(
     issuing
 }
 
+/// `openssl verify` of the SM2 certificate `cert` under the CA certificate `ca` alone.
+/// OpenSSL 3.0's `verify -vfyopt` gives the distinguishing identifier to the target
+/// certificate only (an intermediate's signature would be checked with the empty ID
+/// and fail), so an SM2 chain is judged link by link, each as a partial chain.
+fn verify_sm2_link(ca: &Path, cert: &Path) -> (bool, String) {
+    let vfyopt = format!("distid:{}", tongban_crypto::shangmi::DEFAULT_DISTID);
+    openssl(&[
+        &"verify",
+        &"-vfyopt",
+        &vfyopt,
+        &"-partial_chain",
+        &"-CAfile",
+        &ca,
+        &cert,
+    ])
+}
+
 /// `tongban keys <command> --algorithm sm2 <file>` with `env`.
 async fn sm2_keys(env: &[(&str, String)], command: &str, file: &Path) -> (bool, String) {
     tongban(&[&"keys", &command, &"--algorithm", &"sm2", &file], env).await
@@ -760,7 +777,7 @@ fn openssl_and_we_agree_on_sm2_signatures_and_sm3() {
 fn openssl_verifies_an_sm2_chain() {
     use tongban_crypto::ca::PublicUrls;
     use tongban_crypto::pki::der_to_pem;
-    use tongban_crypto::shangmi::DEFAULT_DISTID;
+
     use tongban_crypto::sm2_certificates::{Sm2Issuer, issue, self_signed_root};
     use tongban_crypto::{Algorithm, Signer, SoftwareKey};
 
@@ -799,22 +816,9 @@ fn openssl_verifies_an_sm2_chain() {
         pem("issuing.pem", &issuing.der),
         pem("leaf.pem", &leaf.der),
     );
-    // OpenSSL 3.0's `verify -vfyopt` gives the distinguishing identifier to the target
-    // certificate only; an intermediate's signature is then checked with the empty ID
-    // and fails. So each link is judged on its own: the issuing CA under the root, the
-    // leaf under the issuing CA (as a partial chain).
-    let vfyopt = format!("distid:{DEFAULT_DISTID}");
-    let verify = |ca: &Path, cert: &Path| {
-        openssl(&[
-            &"verify",
-            &"-vfyopt",
-            &vfyopt,
-            &"-partial_chain",
-            &"-CAfile",
-            &ca,
-            &cert,
-        ])
-    };
+    // Each link on its own (see verify_sm2_link): the issuing CA under the root, the
+    // leaf under the issuing CA.
+    let verify = verify_sm2_link;
     let (ok, text) = verify(&root_pem, &issuing_pem);
     assert!(ok && text.contains(": OK"), "{text}");
     let (ok, text) = verify(&issuing_pem, &leaf_pem);
@@ -887,7 +891,6 @@ fn openssl_verifies_an_sm2_chain() {
 #[ignore = "interop: run by tests/interop/run"]
 async fn openssl_verifies_the_served_sm2_hierarchy() {
     use tongban_crypto::pki::der_to_pem;
-    use tongban_crypto::shangmi::DEFAULT_DISTID;
 
     let server = TestServer::start().await;
     let work = Workdir::new();
@@ -901,18 +904,7 @@ async fn openssl_verifies_the_served_sm2_hierarchy() {
             work.write(&format!("{name}.pem"), der_to_pem("CERTIFICATE", &der)),
         );
     }
-    let vfyopt = format!("distid:{DEFAULT_DISTID}");
-    let verify = |ca: &Path, cert: &Path| {
-        openssl(&[
-            &"verify",
-            &"-vfyopt",
-            &vfyopt,
-            &"-partial_chain",
-            &"-CAfile",
-            &ca,
-            &cert,
-        ])
-    };
+    let verify = verify_sm2_link;
     let (ok, text) = verify(&pem["sm2-root"], &pem["sm2-issuing"]);
     assert!(ok && text.contains(": OK"), "{text}");
     let (ok, text) = verify(&pem["root"], &pem["sm2-issuing"]);
