@@ -553,23 +553,12 @@ async fn production_ceremony_with_an_offline_openssl_root() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let served_sm2 = client
-        .get(format!("{base}/pki/ca/sm2-issuing.crt"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(served_sm2.to_vec(), sm2_issuing);
-    let served = client
-        .get(format!("{base}/pki/ca/issuing.crt"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let fetch = |path: &str| {
+        let request = client.get(format!("{base}{path}")).send();
+        async move { request.await.unwrap().bytes().await.unwrap().to_vec() }
+    };
+    assert_eq!(fetch("/pki/ca/sm2-issuing.crt").await, sm2_issuing);
+    let served = fetch("/pki/ca/issuing.crt").await;
     let (ok, text) = openssl(&[
         &"x509",
         &"-in",

@@ -14,6 +14,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::crl::RevocationReason;
+use crate::sm2_certificates::sm2_signature_valid;
 
 /// Signatures already found valid, each as SHA-256 of the signed object's whole DER and
 /// the signer's public key. A signature over fixed bytes by a fixed key stays valid, so
@@ -51,37 +52,16 @@ fn verified_once(signed: &[u8], key: &[u8], check: impl FnOnce() -> bool) -> boo
     valid
 }
 
-/// `cert`'s signature verifies under `issuer`'s key.
+/// `cert`'s signature verifies under `issuer`'s key: SM2-with-SM3 with our own SM2
+/// verification, everything else with x509-parser's.
 fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
-    let signed = Signed {
-        algorithm: &cert.signature_algorithm.algorithm.to_id_string(),
-        tbs: cert.tbs_certificate.as_ref(),
-        signature: &cert.signature_value.data,
-    };
-    verified_once(cert.as_raw(), issuer.public_key().raw, || {
-        signed
-            .verifies_sm2(issuer)
-            .unwrap_or_else(|| cert.verify_signature(Some(issuer.public_key())).is_ok())
+    let key = issuer.public_key();
+    verified_once(cert.as_raw(), key.raw, || {
+        let (tbs, signature) = (cert.tbs_certificate.as_ref(), &cert.signature_value.data);
+        let algorithm = &cert.signature_algorithm.algorithm;
+        sm2_signature_valid(algorithm, tbs, signature, key.raw)
+            .unwrap_or_else(|| cert.verify_signature(Some(key)).is_ok())
     })
-}
-
-/// A signed X.509 object's parts, for the algorithms x509-parser cannot verify.
-struct Signed<'a> {
-    /// The signature algorithm's OID, dotted.
-    algorithm: &'a str,
-    /// What was signed (the DER of the TBS part).
-    tbs: &'a [u8],
-    /// The signature value.
-    signature: &'a [u8],
-}
-
-impl Signed<'_> {
-    /// For SM2-with-SM3: whether `issuer`'s SM2 key verifies the signature. None for
-    /// every other algorithm.
-    fn verifies_sm2(&self, issuer: &X509Certificate<'_>) -> Option<bool> {
-        let key = issuer.public_key().raw;
-        crate::sm2_certificates::sm2_signature_valid(self.algorithm, self.tbs, self.signature, key)
-    }
 }
 
 /// What the leaf certificate must be good for.
@@ -405,13 +385,9 @@ fn usable_crl(crl: &CertificateRevocationList<'_>, issuer: &X509Certificate<'_>)
     may_sign_crls
         && crl.issuer().as_raw() == issuer.subject().as_raw()
         && verified_once(crl.as_raw(), issuer.public_key().raw, || {
-            let signed = Signed {
-                algorithm: &crl.signature_algorithm.algorithm.to_id_string(),
-                tbs: crl.tbs_cert_list.as_ref(),
-                signature: &crl.signature_value.data,
-            };
-            signed
-                .verifies_sm2(issuer)
+            let (tbs, signature) = (crl.tbs_cert_list.as_ref(), &crl.signature_value.data);
+            let algorithm = &crl.signature_algorithm.algorithm;
+            sm2_signature_valid(algorithm, tbs, signature, issuer.public_key().raw)
                 .unwrap_or_else(|| crl.verify_signature(issuer.public_key()).is_ok())
         })
         && crl

@@ -15,8 +15,10 @@ use tongban_store::Conn as AnyConnection;
 use tongban_store::{Store, StoreError, pki};
 
 mod ceremony;
+mod online;
 mod root;
 mod rows;
+mod sm2;
 
 pub use ceremony::{import_issuing, issuing_request};
 pub use root::{
@@ -24,8 +26,10 @@ pub use root::{
     parse_root, pem_to_der, spki_of, write_dev_root, write_dev_sm2_root,
 };
 
-use root::{P256_ROOT, SM2_ROOT, dev_root_key};
-use rows::{ISSUING_PURPOSE, SM2_ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
+use online::OnlineCa;
+use root::{P256_ROOT, dev_root_key};
+use rows::{ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
+use sm2::{Sm2Cas, open_sm2};
 
 use crate::ca::{self, Profile, PublicUrls};
 use crate::certified::{Certified, CertifiedKeys};
@@ -37,30 +41,6 @@ use crate::path::{self, PathError, Usage, ValidPath};
 use crate::signer::{Algorithm, Signer};
 use crate::token_keys::TokenKeys;
 use crate::tsa::Tsa;
-
-/// A CA whose key we hold.
-#[derive(Clone)]
-struct OnlineCa {
-    name: &'static str,
-    der: Vec<u8>,
-    signer: Arc<dyn Signer>,
-}
-
-impl OnlineCa {
-    /// One of the issuing CAs (P-256 or SM2), whose leaves [`Pki::revoke_in`] revokes.
-    fn is_issuing(&self) -> bool {
-        matches!(self.name, ca::ISSUING | ca::SM2_ISSUING)
-    }
-}
-
-/// The SM2 hierarchy beside the P-256 one: its root, the root's key in development,
-/// and the online SM2 issuing CA.
-#[derive(Clone)]
-struct Sm2Cas {
-    root: Vec<u8>,
-    dev_root: Option<OnlineCa>,
-    issuing: OnlineCa,
-}
 
 /// The operator-provided CRL of an offline root, published as is.
 pub const ROOT_CRL_FILE: &str = "root-ca.crl";
@@ -523,76 +503,6 @@ impl Pki {
             at,
         ))
     }
-}
-
-/// The SM2 CAs, when `keys_dir` has an SM2 root: its issuing CA from the database, or
-/// made under the development root key. A deployment with an SM2 root but neither an
-/// SM2 issuing CA nor the root's key runs without SM2 (and says so).
-async fn open_sm2(
-    tx: &mut AnyConnection,
-    keys: &KeyStore,
-    urls: &PublicUrls,
-    keys_dir: &Path,
-    kek: &Kek,
-    allow_root_key: bool,
-    now: Timestamp,
-) -> Result<Option<Sm2Cas>, CryptoError> {
-    let Some(root) = load_sm2_root(keys_dir)? else {
-        return Ok(None);
-    };
-    let dev_root = match allow_root_key {
-        true => dev_root_key(keys_dir, kek, &root, &SM2_ROOT)?,
-        false => None,
-    }
-    .map(|signer| OnlineCa {
-        name: ca::SM2_ROOT,
-        der: root.clone(),
-        signer,
-    });
-    let issuing = match pki::current_certificate(tx, ca::SM2_ROOT, "issuing-ca", now).await? {
-        Some(row) => OnlineCa {
-            name: ca::SM2_ISSUING,
-            signer: keys.load_in(tx, &row.key_id).await?,
-            der: row.der,
-        },
-        None => {
-            let Some(root_key) = dev_root.as_ref() else {
-                tracing::warn!("an SM2 root but no SM2 issuing CA: SM2 is off");
-                return Ok(None);
-            };
-            let profile = Profile::IssuingCa {
-                name: "Tongban SM2 Issuing CA".into(),
-            };
-            let signer = keys
-                .generate_in(tx, Algorithm::Sm2, SM2_ISSUING_PURPOSE)
-                .await?;
-            let issuer = crate::sm2_certificates::Sm2Issuer {
-                name: ca::SM2_ROOT,
-                certificate: &root,
-                key: root_key.signer.as_ref(),
-            };
-            let issued = crate::sm2_certificates::issue(
-                &profile,
-                signer.public_key(),
-                &issuer,
-                urls,
-                time::OffsetDateTime::now_utc(),
-            )?;
-            let row = certificate_row(ca::SM2_ROOT, &profile, signer.key_id(), &issued);
-            pki::insert_certificate(tx, &row).await?;
-            tracing::info!(serial = %issued.serial, "issued a new SM2 issuing CA certificate");
-            OnlineCa {
-                name: ca::SM2_ISSUING,
-                der: issued.der,
-                signer,
-            }
-        }
-    };
-    Ok(Some(Sm2Cas {
-        root,
-        dev_root,
-        issuing,
-    }))
 }
 
 /// Generates a key for `purpose` (of `issuing`'s algorithm) and issues it a

@@ -309,16 +309,16 @@ fn sign(tbs: TbsCertificate, key: &dyn Signer, serial: &[u8]) -> Result<Issued, 
     })
 }
 
-/// For an X.509 object signed with `algorithm` (dotted OID): none unless it is
-/// SM2-with-SM3 (which x509-parser cannot verify); then whether the SM2 key
-/// `issuer_spki` (never another kind of key) verifies `signature` over `tbs`.
+/// For an X.509 object signed with `algorithm`: none unless it is SM2-with-SM3 (which
+/// x509-parser cannot verify); then whether the SM2 key `issuer_spki` (never another
+/// kind of key) verifies `signature` over `tbs`.
 pub(crate) fn sm2_signature_valid(
-    algorithm: &str,
+    algorithm: &x509_parser::oid_registry::Oid<'_>,
     tbs: &[u8],
     signature: &[u8],
     issuer_spki: &[u8],
 ) -> Option<bool> {
-    if algorithm != SM2_WITH_SM3.to_string() {
+    if algorithm.as_bytes() != SM2_WITH_SM3.as_bytes() {
         return None;
     }
     let key = PublicKey::from_spki_der(issuer_spki);

@@ -28,6 +28,7 @@ pub mod par;
 pub mod passkeys;
 pub mod password;
 pub mod refresh_tokens;
+pub mod refusal;
 pub mod resident_id;
 pub mod secrets;
 pub mod sign_in;

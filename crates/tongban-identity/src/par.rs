@@ -8,6 +8,7 @@ use tongban_core::time::Timestamp;
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::clients::Client;
+use crate::refusal::Refusal;
 use crate::secrets::{RngError, random_token, sha256_hex};
 use crate::sso::{self, AuthorizeError, AuthorizeParams};
 
@@ -36,27 +37,10 @@ impl From<sqlx::Error> for ParError {
     }
 }
 
-/// Why a pushed request is refused (RFC 9126 §2.3), as an OAuth error.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refused {
-    /// `invalid_request`, `invalid_scope`, `unauthorized_client`, `invalid_dpop_proof`, …
-    pub error: &'static str,
-    /// For the client's developer.
-    pub description: String,
-}
-
-impl Refused {
-    fn new(error: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            error,
-            description: description.into(),
-        }
-    }
-}
-
 /// Takes a request pushed by the authenticated `client`, bound to the key of the
 /// push's DPoP proof if it had one (as `dpop_jkt` would bind it, RFC 9449 §10.1), and
-/// returns its request URI. The request is validated now, so the client hears of a bad
+/// returns its request URI, or why it is refused (RFC 9126 §2.3). The request is
+/// validated now, so the client hears of a bad
 /// one at once (§2.1), and again when the browser arrives, against the client as it is
 /// then.
 pub async fn accept(
@@ -65,10 +49,10 @@ pub async fn accept(
     mut params: AuthorizeParams,
     proof_key: Option<String>,
     now: Timestamp,
-) -> Result<Result<String, Refused>, ParError> {
+) -> Result<Result<String, Refusal>, ParError> {
     if params.request_uri.is_some() {
         let why = "a pushed request cannot name a request_uri";
-        return Ok(Err(Refused::new("invalid_request", why)));
+        return Ok(Err(Refusal::new("invalid_request", why)));
     }
     if params
         .client_id
@@ -76,24 +60,24 @@ pub async fn accept(
         .is_some_and(|id| id != client.id)
     {
         let why = "client_id differs from the authenticated client";
-        return Ok(Err(Refused::new("invalid_request", why)));
+        return Ok(Err(Refusal::new("invalid_request", why)));
     }
     params.client_id = Some(client.id.clone());
     if let Some(jkt) = proof_key {
         if params.dpop_jkt.as_ref().is_some_and(|asked| *asked != jkt) {
             let why = "dpop_jkt differs from the proof's key";
-            return Ok(Err(Refused::new("invalid_dpop_proof", why)));
+            return Ok(Err(Refusal::new("invalid_dpop_proof", why)));
         }
         params.dpop_jkt = Some(jkt);
     }
     match sso::validate(Some(client.clone()), &params, true) {
         Ok(_) => {}
         Err(AuthorizeError::Page(why)) => {
-            return Ok(Err(Refused::new("invalid_request", why.to_string())));
+            return Ok(Err(Refusal::new("invalid_request", why.to_string())));
         }
         Err(AuthorizeError::Redirect {
             error, description, ..
-        }) => return Ok(Err(Refused::new(error, description))),
+        }) => return Ok(Err(Refusal::new(error, description))),
     }
     let mut conn = store.conn().await?;
     push(&mut conn, &client.id, &params, now).await.map(Ok)

@@ -10,6 +10,7 @@ use tongban_store::{Conn, Store, StoreError};
 use crate::clients::Client;
 use crate::pairwise::PairwiseKey;
 use crate::refresh_tokens::{self, GrantError, RefreshGrant};
+use crate::refusal::Refusal;
 use crate::sso::{self, CodeError, CodeKey};
 use crate::token_info::token_type;
 use crate::tokens::{ACCESS_TOKEN_SECS, AccessRequest, TokenError, TokenIssuer};
@@ -64,21 +65,16 @@ pub struct Issued {
     pub scope: String,
 }
 
-/// An OAuth error answer (RFC 6749 §5.2).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
-    /// `invalid_request`, `invalid_grant`, `invalid_client`, `invalid_scope`,
-    /// `unsupported_grant_type`.
-    pub error: &'static str,
-    /// For the client's developer.
-    pub description: String,
-}
-
-impl Refusal {
-    fn new(error: &'static str, description: impl Into<String>) -> Self {
+impl Issued {
+    /// An access token alone, bound to `jkt` if a proof came.
+    fn access(access_token: String, jkt: Option<&str>, scope: String) -> Self {
         Self {
-            error,
-            description: description.into(),
+            access_token,
+            token_type: token_type(jkt),
+            expires_in: ACCESS_TOKEN_SECS,
+            id_token: None,
+            refresh_token: None,
+            scope,
         }
     }
 }
@@ -206,12 +202,9 @@ impl TokenGrants<'_> {
         }
         refresh_tokens::record_code_tokens(tx, code, family.as_deref(), &claims.jti).await?;
         Ok(Ok(Issued {
-            access_token,
-            token_type: token_type(jkt),
-            expires_in: ACCESS_TOKEN_SECS,
             id_token: Some(id_token),
             refresh_token,
-            scope: grant.scope.join(" "),
+            ..Issued::access(access_token, jkt, grant.scope.join(" "))
         }))
     }
 
@@ -286,12 +279,8 @@ impl TokenGrants<'_> {
         let (jkt, scope) = (access.jkt, access.scope.join(" "));
         let (access_token, _) = self.tokens.access_token(access, now).await?;
         Ok(Ok(Issued {
-            access_token,
-            token_type: token_type(jkt),
-            expires_in: ACCESS_TOKEN_SECS,
-            id_token: None,
             refresh_token,
-            scope,
+            ..Issued::access(access_token, jkt, scope)
         }))
     }
 }

@@ -5,6 +5,7 @@
 //! signatures, are left byte for byte as they were.
 
 mod appearance;
+mod lexer;
 pub(crate) mod reader;
 mod update;
 

@@ -63,10 +63,10 @@ pub async fn import_issuing(
     let der = pem_to_der(pem)?;
     let (_, root) = X509Certificate::from_der(&root_der).map_err(|_| bad("root unreadable"))?;
     let (_, cert) = X509Certificate::from_der(&der).map_err(|_| bad("not a certificate"))?;
-    let signature_algorithm = cert.signature_algorithm.algorithm.to_id_string();
+    let signature_algorithm = &cert.signature_algorithm.algorithm;
     let (tbs, signature) = (cert.tbs_certificate.as_ref(), &cert.signature_value.data);
     let root_key = root.public_key();
-    let signed = match sm2_signature_valid(&signature_algorithm, tbs, signature, root_key.raw) {
+    let signed = match sm2_signature_valid(signature_algorithm, tbs, signature, root_key.raw) {
         Some(valid) => valid,
         None => cert.verify_signature(Some(root_key)).is_ok(),
     };

@@ -134,10 +134,10 @@ pub fn parse_root(text: &str, origin: &str) -> Result<Vec<u8>, CryptoError> {
     if !cert.is_ca() || cert.subject().as_raw() != cert.issuer().as_raw() {
         return Err(fail("not a self-signed CA certificate".into()));
     }
-    let algorithm = cert.signature_algorithm.algorithm.to_id_string();
+    let algorithm = &cert.signature_algorithm.algorithm;
     let (tbs, signature) = (cert.tbs_certificate.as_ref(), &cert.signature_value.data);
     let own_key = cert.public_key().raw;
-    let self_signed = match sm2_signature_valid(&algorithm, tbs, signature, own_key) {
+    let self_signed = match sm2_signature_valid(algorithm, tbs, signature, own_key) {
         Some(valid) => valid,
         None => cert.verify_signature(None).is_ok(),
     };

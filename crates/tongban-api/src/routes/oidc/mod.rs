@@ -78,6 +78,15 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     response
 }
 
+/// The OAuth error answer of a domain refusal: 401 for `invalid_client`, else 400.
+fn refused(refusal: &tongban_identity::refusal::Refusal) -> Response {
+    let status = match refusal.error {
+        "invalid_client" => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    oauth_error(status, refusal.error, &refusal.description)
+}
+
 fn token_response(body: serde_json::Value) -> Response {
     let mut response = axum::Json(body).into_response();
     response

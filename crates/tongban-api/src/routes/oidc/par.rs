@@ -12,7 +12,7 @@ use tongban_identity::sso::AuthorizeParams;
 
 use super::client_auth::ClientCall;
 use super::token::DpopKey;
-use super::{oauth_error, token_response};
+use super::{refused, token_response};
 
 /// Pushed authorization request endpoint (RFC 9126): the client posts its request,
 /// authenticated, and gets a `request_uri` to send the browser with.
@@ -37,9 +37,7 @@ pub async fn pushed_request(
             *response.status_mut() = StatusCode::CREATED;
             response
         }
-        Ok(Err(refused)) => {
-            oauth_error(StatusCode::BAD_REQUEST, refused.error, &refused.description)
-        }
+        Ok(Err(refusal)) => refused(&refusal),
         Err(error) => ApiError::from(error).into_response(),
     }
 }

@@ -13,7 +13,7 @@ use tongban_identity::dpop;
 use tongban_identity::token_grants::{TokenGrants, TokenRequest};
 
 use super::client_auth::ClientCall;
-use super::{oauth_error, token_response};
+use super::{oauth_error, refused, token_response};
 
 /// The token request's fields.
 #[derive(Deserialize)]
@@ -62,13 +62,7 @@ pub async fn token(
         .await
     {
         Ok(Ok(issued)) => token_response(serde_json::to_value(issued).unwrap_or_default()),
-        Ok(Err(refusal)) => {
-            let status = match refusal.error {
-                "invalid_client" => StatusCode::UNAUTHORIZED,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            oauth_error(status, refusal.error, &refusal.description)
-        }
+        Ok(Err(refusal)) => refused(&refusal),
         Err(error) => ApiError::from(error).into_response(),
     }
 }

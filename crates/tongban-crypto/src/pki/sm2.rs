@@ -1,0 +1,97 @@
+//! The SM2 hierarchy beside the P-256 one: an optional SM2 root in the key directory,
+//! and the SM2 issuing CA under it, found in the database or made in development.
+
+use std::path::Path;
+
+use tongban_core::time::Timestamp;
+use tongban_store::Conn as AnyConnection;
+use tongban_store::pki;
+
+use crate::ca::{self, Profile, PublicUrls};
+use crate::error::CryptoError;
+use crate::kek::Kek;
+use crate::keystore::KeyStore;
+use crate::signer::Algorithm;
+
+use super::online::OnlineCa;
+use super::root::{SM2_ROOT, dev_root_key, load_sm2_root};
+use super::rows::{SM2_ISSUING_PURPOSE, certificate_row};
+
+/// The SM2 hierarchy beside the P-256 one: its root, the root's key in development,
+/// and the online SM2 issuing CA.
+#[derive(Clone)]
+pub(super) struct Sm2Cas {
+    pub(super) root: Vec<u8>,
+    pub(super) dev_root: Option<OnlineCa>,
+    pub(super) issuing: OnlineCa,
+}
+
+/// The SM2 CAs, when `keys_dir` has an SM2 root: its issuing CA from the database, or
+/// made under the development root key. A deployment with an SM2 root but neither an
+/// SM2 issuing CA nor the root's key runs without SM2 (and says so).
+pub(super) async fn open_sm2(
+    tx: &mut AnyConnection,
+    keys: &KeyStore,
+    urls: &PublicUrls,
+    keys_dir: &Path,
+    kek: &Kek,
+    allow_root_key: bool,
+    now: Timestamp,
+) -> Result<Option<Sm2Cas>, CryptoError> {
+    let Some(root) = load_sm2_root(keys_dir)? else {
+        return Ok(None);
+    };
+    let dev_root = match allow_root_key {
+        true => dev_root_key(keys_dir, kek, &root, &SM2_ROOT)?,
+        false => None,
+    }
+    .map(|signer| OnlineCa {
+        name: ca::SM2_ROOT,
+        der: root.clone(),
+        signer,
+    });
+    let issuing = match pki::current_certificate(tx, ca::SM2_ROOT, "issuing-ca", now).await? {
+        Some(row) => OnlineCa {
+            name: ca::SM2_ISSUING,
+            signer: keys.load_in(tx, &row.key_id).await?,
+            der: row.der,
+        },
+        None => {
+            let Some(root_key) = dev_root.as_ref() else {
+                tracing::warn!("an SM2 root but no SM2 issuing CA: SM2 is off");
+                return Ok(None);
+            };
+            let profile = Profile::IssuingCa {
+                name: "Tongban SM2 Issuing CA".into(),
+            };
+            let signer = keys
+                .generate_in(tx, Algorithm::Sm2, SM2_ISSUING_PURPOSE)
+                .await?;
+            let issuer = crate::sm2_certificates::Sm2Issuer {
+                name: ca::SM2_ROOT,
+                certificate: &root,
+                key: root_key.signer.as_ref(),
+            };
+            let issued = crate::sm2_certificates::issue(
+                &profile,
+                signer.public_key(),
+                &issuer,
+                urls,
+                time::OffsetDateTime::now_utc(),
+            )?;
+            let row = certificate_row(ca::SM2_ROOT, &profile, signer.key_id(), &issued);
+            pki::insert_certificate(tx, &row).await?;
+            tracing::info!(serial = %issued.serial, "issued a new SM2 issuing CA certificate");
+            OnlineCa {
+                name: ca::SM2_ISSUING,
+                der: issued.der,
+                signer,
+            }
+        }
+    };
+    Ok(Some(Sm2Cas {
+        root,
+        dev_root,
+        issuing,
+    }))
+}
