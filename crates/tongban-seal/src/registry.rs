@@ -127,6 +127,17 @@ impl Seal {
         }
         Ok(())
     }
+
+    /// Whether the seal signs in the P-256 formats (PAdES, CAdES, JWS): an SM2 seal
+    /// makes GB/T 38540 signatures instead.
+    pub fn signs_p256_formats(&self) -> Result<(), SealError> {
+        match self.algorithm {
+            Algorithm::Es256 => Ok(()),
+            _ => Err(SealError::Conflict(
+                "an SM2 seal makes GB/T 38540 signatures, not PAdES, CAdES or JWS",
+            )),
+        }
+    }
 }
 
 const COLUMNS: &str = "id, department_id, code, kind, name, status, key_id, certificate_serial, \

@@ -111,15 +111,8 @@ async fn authorise(
         Authority::Grant => grants::may_use(conn, actor, seal, purpose, now).await?,
         Authority::Designated => seal.usable(now)?,
     }
-    // These formats (PAdES, CAdES, JWS) are P-256 ones; an SM2 seal makes GB/T 38540
-    // signatures. Checked after the right to use the seal, so that a caller without it
-    // learns nothing of the seal.
-    if seal.algorithm != tongban_crypto::Algorithm::Es256 {
-        return Err(SealError::Conflict(
-            "an SM2 seal makes GB/T 38540 signatures, not PAdES, CAdES or JWS",
-        ));
-    }
-    Ok(())
+    // After the right to use it: a caller without one learns nothing of the seal.
+    seal.signs_p256_formats()
 }
 
 async fn audit_refusal(
