@@ -183,3 +183,195 @@ async fn certificates_are_not_signed_with_an_sm2_seal() {
     let defined = w.post(Some(&w.admin), &types, define("099", &p256)).await;
     assert_eq!(defined.status(), 201);
 }
+
+/// Sets seal `id`'s image (a 200 × 100 PNG with transparency), as A's administrator.
+async fn set_image(w: &World, id: &str) {
+    let image = support::documents::png_image(200, 100, png::ColorType::Rgba);
+    let put = w
+        .server
+        .client
+        .put(format!("{}/api/v1/seals/{id}/image", w.server.base))
+        .bearer_auth(&w.a.admin)
+        .header("content-type", "image/png")
+        .body(image)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    tongban_crypto::ca::hex(bytes)
+}
+
+fn ses_body(digest: &[u8; 32], name: &str) -> Value {
+    json!({"digests": [{"sm3": hex(digest), "property_info": name}]})
+}
+
+/// The first signature of a `/ses` answer, decoded.
+async fn first_signature(response: reqwest::Response) -> tongban_crypto::ses::Signature {
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let der = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        body["signatures"][0]["ses"].as_str().unwrap(),
+    )
+    .unwrap();
+    tongban_crypto::ses::Signature::decode(&der).unwrap()
+}
+
+#[tokio::test]
+async fn an_sm2_seal_gets_its_eseal_with_its_image_and_signs_sm3_digests() {
+    let w = world().await;
+    let sm2 = new_sm2_seal(&w).await;
+    let id = sm2["id"].as_str().unwrap();
+    let eseal_path = format!("/api/v1/seals/{id}/eseal");
+    // No image, no electronic seal: it carries the image.
+    let problem = assert_problem(get(&w, &w.a.admin, &eseal_path).await, 409, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().contains("image"));
+    set_image(&w, id).await;
+    let served = get(&w, &w.a.user, &eseal_path).await;
+    assert_eq!(served.status(), 200);
+    let eseal = served.bytes().await.unwrap().to_vec();
+    let seal = tongban_crypto::ses::Seal::decode(&eseal).unwrap();
+    assert_eq!(seal.es_id, sm2["code"].as_str().unwrap());
+    assert_eq!(seal.name, "某市市场监督管理局");
+    assert_eq!((seal.picture.width_mm, seal.picture.height_mm), (42, 21));
+    assert!(seal.maker_signature_valid());
+    // The seal maker's certificate chains to the SM2 root; the seal lists the seal's
+    // own certificate.
+    let serial = sm2["certificate_serial"].as_str().unwrap();
+    let mut conn = w.server.store().conn().await.unwrap();
+    let certificate = tongban_store::pki::certificate(&mut conn, serial)
+        .await
+        .unwrap()
+        .unwrap()
+        .der;
+    drop(conn);
+    assert!(seal.lists(&certificate));
+    let pki = w.server.pki();
+    let maker = pki
+        .validate(&seal.maker_certificate, Usage::Seal, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(maker.map(|path| path.chain.len()), Ok(3));
+    // Another department's staff do not see it.
+    assert_problem(get(&w, &w.b.admin, &eseal_path).await, 403, "forbidden").await;
+
+    grant_all(&w, &w.a, id, false).await;
+    let digest = tongban_crypto::shangmi::sm3(b"contract");
+    let path = format!("/api/v1/seals/{id}/ses");
+    let signature =
+        first_signature(call(&w, &w.a.system, &path, ses_body(&digest, "contract.pdf")).await)
+            .await;
+    assert_eq!(signature.data_hash, digest);
+    assert_eq!(signature.property_info, "contract.pdf");
+    assert_eq!(signature.seal_der, eseal);
+    assert_eq!(signature.signer_certificate, certificate);
+    assert!(signature.value_valid());
+    // A file: the SM3 of the body.
+    let file = w
+        .server
+        .client
+        .post(format!("{}{path}/file?name=notice.txt", w.server.base))
+        .bearer_auth(&w.a.user)
+        .body(b"notice".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    let der = file.bytes().await.unwrap();
+    let signature = tongban_crypto::ses::Signature::decode(&der).unwrap();
+    assert_eq!(signature.data_hash, tongban_crypto::shangmi::sm3(b"notice"));
+    assert!(signature.value_valid());
+
+    let log = usage_log(&w, &w.a.admin, id).await;
+    assert_eq!(log.len(), 2);
+    assert!(
+        log.iter()
+            .all(|u| u["format"] == "ses" && u["digest_sha256"].is_null())
+    );
+    assert!(log.iter().any(|u| u["digest_sm3"] == hex(&digest)));
+}
+
+#[tokio::test]
+async fn ses_signing_keeps_the_seal_boundaries() {
+    let w = world().await;
+    let sm2 = new_sm2_seal(&w).await;
+    let id = sm2["id"].as_str().unwrap();
+    set_image(&w, id).await;
+    grant_all(&w, &w.a, id, false).await;
+    let path = format!("/api/v1/seals/{id}/ses");
+    let body = ses_body(&[7; 32], "a.pdf");
+    // Department B's system may not use A's seal: refused and audited.
+    assert_problem(
+        call(&w, &w.b.system, &path, body.clone()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(refusals(&w, id).await, 1);
+    // A P-256 seal makes no GB/T 38540 signature.
+    let p256 = new_seal(&w, &w.a).await;
+    let p256_id = p256["id"].as_str().unwrap();
+    grant_all(&w, &w.a, p256_id, false).await;
+    let refused = call(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/seals/{p256_id}/ses"),
+        body.clone(),
+    )
+    .await;
+    assert_problem(refused, 409, "conflict").await;
+    // Malformed input, each a 422 naming the field.
+    for (bad, field) in [
+        (
+            json!({"digests": [{"sm3": "00", "property_info": "a"}]}),
+            "digests[0].sm3",
+        ),
+        (
+            json!({"digests": [{"sm3": hex(&[1; 32]), "property_info": "合同.pdf"}]}),
+            "property_info",
+        ),
+        (
+            json!({"digests": [{"sm3": hex(&[1; 32]), "property_info": ""}]}),
+            "property_info",
+        ),
+        (json!({"digests": []}), "digests"),
+    ] {
+        let problem = assert_problem(
+            call(&w, &w.a.system, &path, bad).await,
+            422,
+            "invalid-request",
+        )
+        .await;
+        assert!(
+            problem["detail"].as_str().unwrap().starts_with(field),
+            "{problem}"
+        );
+    }
+    assert!(usage_log(&w, &w.a.admin, id).await.is_empty());
+    // Suspended, it signs nothing; revoked, its certificate (the one its SESeal lists)
+    // is on the SM2 CRL.
+    for (status, reason) in [("suspended", "audit"), ("revoked", "replaced")] {
+        let changed = call(
+            &w,
+            &w.a.admin,
+            &format!("/api/v1/seals/{id}/status"),
+            json!({"status": status, "reason": reason}),
+        )
+        .await;
+        assert_eq!(changed.status(), 200);
+        assert_problem(
+            call(&w, &w.a.system, &path, body.clone()).await,
+            409,
+            "conflict",
+        )
+        .await;
+    }
+    let serial = sm2["certificate_serial"].as_str().unwrap();
+    assert!(matches!(
+        validate_sm2(&w, serial).await,
+        Err(PathError::Revoked { .. })
+    ));
+}

@@ -58,6 +58,11 @@ pub enum Profile {
         /// Common name.
         name: String,
     },
+    /// The seal maker (制章者): signs GB/T 38540 electronic seals (`SESeal`).
+    SealMaker {
+        /// Common name.
+        name: String,
+    },
 }
 
 impl Profile {
@@ -69,6 +74,7 @@ impl Profile {
             Self::Seal { .. } => "seal",
             Self::Tsa { .. } => "tsa",
             Self::TokenSigning { .. } => "token",
+            Self::SealMaker { .. } => "seal-maker",
         }
     }
 
@@ -80,6 +86,7 @@ impl Profile {
             Self::Seal { .. } => Duration::days(3 * 365),
             Self::Tsa { .. } => Duration::days(5 * 365),
             Self::TokenSigning { .. } => Duration::days(2 * 365),
+            Self::SealMaker { .. } => Duration::days(5 * 365),
         }
     }
 
@@ -94,7 +101,8 @@ impl Profile {
             Self::RootCa { name }
             | Self::IssuingCa { name }
             | Self::Tsa { name }
-            | Self::TokenSigning { name } => format!("CN={name}, O=Tongban, C=CN"),
+            | Self::TokenSigning { name }
+            | Self::SealMaker { name } => format!("CN={name}, O=Tongban, C=CN"),
         }
     }
 }
@@ -273,7 +281,8 @@ pub(crate) fn params(
         Profile::RootCa { name }
         | Profile::IssuingCa { name }
         | Profile::Tsa { name }
-        | Profile::TokenSigning { name } => {
+        | Profile::TokenSigning { name }
+        | Profile::SealMaker { name } => {
             p.distinguished_name.push(DnType::CountryName, "CN");
             p.distinguished_name
                 .push(DnType::OrganizationName, "Tongban");
@@ -289,7 +298,7 @@ pub(crate) fn params(
             p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
             p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         }
-        Profile::Seal { .. } => {
+        Profile::Seal { .. } | Profile::SealMaker { .. } => {
             p.is_ca = IsCa::ExplicitNoCa;
             p.key_usages = vec![
                 KeyUsagePurpose::DigitalSignature,

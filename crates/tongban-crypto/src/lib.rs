@@ -21,6 +21,7 @@ mod kept;
 pub mod keystore;
 pub mod path;
 pub mod pki;
+pub mod ses;
 pub mod shangmi;
 pub mod signer;
 pub mod sm2_certificates;

@@ -29,6 +29,7 @@ pub use root::{
 use online::OnlineCa;
 use root::{P256_ROOT, dev_root_key};
 use rows::{ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
+pub use sm2::SealMaker;
 use sm2::{Sm2Cas, open_sm2};
 
 use crate::ca::{self, Profile, PublicUrls};
@@ -214,6 +215,11 @@ impl Pki {
         }
     }
 
+    /// The seal maker (制章者) of GB/T 38540 seals, when there is an SM2 hierarchy.
+    pub fn seal_maker(&self) -> Option<&SealMaker> {
+        self.sm2.as_ref().map(|sm2| &sm2.seal_maker)
+    }
+
     /// The token signing keys and their rotation.
     pub fn token_keys(&self) -> &TokenKeys {
         &self.tokens
@@ -229,16 +235,17 @@ impl Pki {
         &self.keys
     }
 
-    /// Key `key_id` certified by our issuing CA in certificate `serial`, with the
-    /// chain (read once, then kept).
+    /// Key `key_id` certified by one of our issuing CAs in certificate `serial`, with
+    /// the chain (read once, then kept).
     pub async fn certified_in(
         &self,
         conn: &mut AnyConnection,
         key_id: &str,
         serial: &str,
     ) -> Result<Arc<Certified>, CryptoError> {
+        let issuing = |name: &str| self.ca_certificate(name).map(<[u8]>::to_vec);
         self.certified
-            .load_in(conn, &self.keys, key_id, serial, &self.issuing.der)
+            .load_in(conn, &self.keys, key_id, serial, issuing)
             .await
     }
 
@@ -386,7 +393,7 @@ impl Pki {
         }
         let der = match self.crl(name).await {
             Ok(der) => Some(der),
-            Err(CryptoError::NotFound(_)) if name == ca::ROOT => None,
+            Err(CryptoError::NotFound(_)) if name == ca::ROOT || name == ca::SM2_ROOT => None,
             Err(other) => return Err(other),
         };
         if let Ok(mut recent) = self.recent_crls.lock()
@@ -478,26 +485,39 @@ impl Pki {
         Ok(crl)
     }
 
-    /// Validates a certificate issued under our root for `usage` at `at`, with our
-    /// issuing CA as intermediate and our newest CRL.
+    /// Validates a certificate issued under one of our roots (P-256 or SM2) for `usage`
+    /// at `at`, with our issuing CAs as intermediates and our newest CRLs.
     pub async fn validate(
         &self,
         leaf: &[u8],
         usage: Usage,
         at: Timestamp,
     ) -> Result<Result<ValidPath, PathError>, CryptoError> {
-        let issuing = self
-            .recent_crl(ca::ISSUING)
-            .await?
-            .ok_or_else(|| CryptoError::NotFound("CRL of issuing".into()))?;
-        let mut crls = vec![issuing];
-        if let Ok(Some(root_crl)) = self.recent_crl(ca::ROOT).await {
-            crls.push(root_crl);
+        let mut intermediates = vec![self.issuing.der.clone()];
+        let mut roots = vec![self.root.clone()];
+        let mut crls = Vec::new();
+        let mut cas = vec![ca::ISSUING];
+        if let Some(sm2) = &self.sm2 {
+            intermediates.push(sm2.issuing.der.clone());
+            roots.push(sm2.root.clone());
+            cas.push(ca::SM2_ISSUING);
+        }
+        for name in cas {
+            let crl = self
+                .recent_crl(name)
+                .await?
+                .ok_or_else(|| CryptoError::NotFound(format!("CRL of {name}")))?;
+            crls.push(crl);
+        }
+        for root in [ca::ROOT, ca::SM2_ROOT] {
+            if let Ok(Some(crl)) = self.recent_crl(root).await {
+                crls.push(crl);
+            }
         }
         Ok(path::validate(
             leaf,
-            std::slice::from_ref(&self.issuing.der),
-            std::slice::from_ref(&self.root),
+            &intermediates,
+            &roots,
             &crls,
             usage,
             at,

@@ -369,7 +369,8 @@ fn subject_name(profile: &Profile) -> Result<Name, CryptoError> {
         Profile::RootCa { name }
         | Profile::IssuingCa { name }
         | Profile::Tsa { name }
-        | Profile::TokenSigning { name } => {
+        | Profile::TokenSigning { name }
+        | Profile::SealMaker { name } => {
             push(ORGANIZATION, utf8("Tongban")?)?;
             push(COMMON_NAME, utf8(name)?)?;
         }
@@ -422,7 +423,7 @@ fn profile_extensions(profile: &Profile, key_id: &[u8]) -> Result<Vec<Extension>
     let (ca, path_len, usages) = match profile {
         Profile::RootCa { .. } => (true, Some(1), KeyUsages::KeyCertSign | KeyUsages::CRLSign),
         Profile::IssuingCa { .. } => (true, Some(0), KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-        Profile::Seal { .. } => (
+        Profile::Seal { .. } | Profile::SealMaker { .. } => (
             false,
             None,
             KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,

@@ -5,6 +5,7 @@
 use serde_json::json;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
+use tongban_crypto::pki::Pki;
 use tongban_store::Conn;
 
 use crate::error::SealError;
@@ -89,9 +90,11 @@ pub fn decode_png(bytes: &[u8]) -> Result<Planes, SealError> {
     })
 }
 
-/// Sets a seal's image (seal and department administrators).
+/// Sets a seal's image (seal and department administrators); an SM2 seal's SESeal is
+/// made anew with it.
 pub async fn set(
     tx: &mut Conn,
+    pki: &Pki,
     actor: &Actor,
     seal: SealId,
     png_bytes: &[u8],
@@ -110,6 +113,7 @@ pub async fn set(
     .bind(Timestamp::now().unix_millis())
     .execute(&mut *tx)
     .await?;
+    crate::ses::make_in(tx, pki, &found, png_bytes, &planes).await?;
     registry::record_history(
         tx,
         seal,

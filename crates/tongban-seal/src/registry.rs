@@ -12,6 +12,7 @@ use tongban_identity::subjects::DepartmentId;
 use tongban_store::{Conn, StoreError};
 
 use crate::error::SealError;
+use crate::format::Format;
 use crate::permissions::{self, Actor};
 
 tongban_core::typed_id!(
@@ -128,12 +129,15 @@ impl Seal {
         Ok(())
     }
 
-    /// Whether the seal signs in the P-256 formats (PAdES, CAdES, JWS): an SM2 seal
-    /// makes GB/T 38540 signatures instead.
-    pub fn signs_p256_formats(&self) -> Result<(), SealError> {
-        match self.algorithm {
-            Algorithm::Es256 => Ok(()),
-            _ => Err(SealError::Conflict(
+    /// Whether the seal makes `format`: a P-256 seal PAdES, CAdES and JWS, an SM2 seal
+    /// GB/T 38540 signatures.
+    pub fn makes(&self, format: Format) -> Result<(), SealError> {
+        match (self.algorithm == format.algorithm(), format) {
+            (true, _) => Ok(()),
+            (false, Format::Ses) => Err(SealError::Conflict(
+                "a P-256 seal makes PAdES, CAdES and JWS signatures; GB/T 38540 signatures need an SM2 seal",
+            )),
+            (false, _) => Err(SealError::Conflict(
                 "an SM2 seal makes GB/T 38540 signatures, not PAdES, CAdES or JWS",
             )),
         }

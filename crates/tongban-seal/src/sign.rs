@@ -18,33 +18,13 @@ use tongban_crypto::pki::Pki;
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::error::SealError;
+pub use crate::format::Format;
 use crate::permissions::{self, Actor};
 use crate::registry::{self, Seal, SealId};
 use crate::{grants, image, pdf};
 
 /// Most digests one call may seal.
 pub const MAX_BATCH: usize = 1000;
-
-/// What a signature is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// CMS detached (`.p7s`), B-T.
-    Cades,
-    /// A PDF signature (ETSI.CAdES.detached), B-T.
-    Pades,
-    /// JWS with detached payload, `x5c` and `sigT`.
-    Jws,
-}
-
-impl Format {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Cades => "cades",
-            Self::Pades => "pades",
-            Self::Jws => "jws",
-        }
-    }
-}
 
 /// Lowercase hex.
 fn hex(bytes: &[u8]) -> String {
@@ -54,15 +34,16 @@ fn hex(bytes: &[u8]) -> String {
 /// Opens the signing transaction: the seal, the caller's right to use it now, its
 /// key and certificate chain (seal certificate, issuing CA). A refusal is audited in a
 /// transaction of its own (the signing one rolls back).
-async fn prepare(
+pub(crate) async fn prepare(
     store: &Store,
     pki: &Pki,
     actor: &Actor,
-    seal: SealId,
+    (seal, format): (SealId, Format),
     purpose: Option<&str>,
     now: Timestamp,
 ) -> Result<(tongban_store::Tx, Seal, Arc<Certified>), SealError> {
-    prepare_as(store, pki, actor, seal, purpose, Authority::Grant, now).await
+    let how = (Authority::Grant, format);
+    prepare_as(store, pki, actor, seal, purpose, how, now).await
 }
 
 /// On what authority a seal is applied.
@@ -81,12 +62,12 @@ async fn prepare_as(
     actor: &Actor,
     seal: SealId,
     purpose: Option<&str>,
-    authority: Authority,
+    how: (Authority, Format),
     now: Timestamp,
 ) -> Result<(tongban_store::Tx, Seal, Arc<Certified>), SealError> {
     let mut tx = store.begin().await?;
     let found = registry::find_locked(&mut tx, seal).await?;
-    if let Err(refusal) = authorise(&mut tx, actor, &found, purpose, authority, now).await {
+    if let Err(refusal) = authorise(&mut tx, actor, &found, purpose, how, now).await {
         drop(tx);
         audit_refusal(store, actor, seal, &refusal).await?;
         return Err(refusal);
@@ -97,14 +78,14 @@ async fn prepare_as(
     Ok((tx, found, key))
 }
 
-/// May `actor` apply `seal` now on `authority`: a grant to the actor, or the
-/// department's designation (then only the seal's own state counts).
+/// May `actor` apply `seal` now on `authority`, in `format`: a grant to the actor, or
+/// the department's designation (then only the seal's own state counts).
 async fn authorise(
     conn: &mut Conn,
     actor: &Actor,
     seal: &Seal,
     purpose: Option<&str>,
-    authority: Authority,
+    (authority, format): (Authority, Format),
     now: Timestamp,
 ) -> Result<(), SealError> {
     match authority {
@@ -112,7 +93,7 @@ async fn authorise(
         Authority::Designated => seal.usable(now)?,
     }
     // After the right to use it: a caller without one learns nothing of the seal.
-    seal.signs_p256_formats()
+    seal.makes(format)
 }
 
 async fn audit_refusal(
@@ -146,8 +127,9 @@ async fn record_usage(
     record_usages(tx, seal, actor, &[*digest], format, purpose, now).await
 }
 
-/// One usage record per digest, a few hundred rows per statement.
-async fn record_usages(
+/// One usage record per digest (SM3 for GB/T 38540 signatures, SHA-256 for the
+/// others), a hundred rows per statement.
+pub(crate) async fn record_usages(
     tx: &mut Conn,
     seal: &Seal,
     actor: &Actor,
@@ -160,8 +142,12 @@ async fn record_usages(
     for chunk in digests.chunks(100) {
         let mut placeholders = tongban_store::rows::Placeholders::on(tx);
         let rows: Vec<String> = chunk.iter().map(|_| placeholders.row(8)).collect();
+        let column = match format {
+            Format::Ses => "digest_sm3",
+            Format::Cades | Format::Pades | Format::Jws => "digest_sha256",
+        };
         let sql = format!(
-            "INSERT INTO seal_usages (id, seal_id, actor, client_id, digest_sha256, format, purpose, created_at) VALUES {}",
+            "INSERT INTO seal_usages (id, seal_id, actor, client_id, {column}, format, purpose, created_at) VALUES {}",
             rows.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -198,7 +184,8 @@ pub async fn cades_digests(
         });
     }
     let now = Timestamp::now();
-    let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
+    let (mut tx, found, key) =
+        prepare(store, pki, actor, (seal, Format::Cades), purpose, now).await?;
     // Two signatures per digest (ours and the time-stamp's): CPU work, off the async
     // workers; the usage records are written a hundred per statement.
     let tsa = pki.tsa().clone();
@@ -208,7 +195,7 @@ pub async fn cades_digests(
             .iter()
             .map(|digest| {
                 let signed =
-                    cms::sign_detached_with(key.signer.as_ref(), &key.cms, *digest, Some(now))?;
+                    cms::sign_detached_with(key.signer.as_ref(), key.cms()?, *digest, Some(now))?;
                 Ok(tsa.stamp(signed)?)
             })
             .collect::<Result<Vec<_>, SealError>>()
@@ -231,7 +218,8 @@ pub async fn jws_detached(
     purpose: Option<&str>,
 ) -> Result<String, SealError> {
     let now = Timestamp::now();
-    let (mut tx, found, key) = prepare(store, pki, actor, seal, purpose, now).await?;
+    let (mut tx, found, key) =
+        prepare(store, pki, actor, (seal, Format::Jws), purpose, now).await?;
     let mut header = Map::new();
     header.insert(
         "x5c".into(),
@@ -383,7 +371,8 @@ pub async fn check_pades(
     let now = Timestamp::now();
     let mut conn = store.conn().await?;
     let found = registry::find(&mut conn, seal).await?;
-    if let Err(refusal) = authorise(&mut conn, actor, &found, purpose, authority, now).await {
+    let how = (authority, Format::Pades);
+    if let Err(refusal) = authorise(&mut conn, actor, &found, purpose, how, now).await {
         drop(conn);
         audit_refusal(store, actor, seal, &refusal).await?;
         return Err(refusal);
@@ -458,10 +447,11 @@ pub async fn pades(
     let digest = hasher.finish();
     // The write transaction (on SQLite the database's one writer) opens only now, so
     // that other writers never wait for a parse.
-    let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, authority, now).await?;
+    let how = (authority, Format::Pades);
+    let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, how, now).await?;
     let signed = pki.tsa().stamp(cms::sign_detached_with(
         key.signer.as_ref(),
-        &key.cms,
+        key.cms()?,
         digest,
         None,
     )?)?;
@@ -487,9 +477,11 @@ pub struct Usage {
     pub actor: String,
     /// Through which client.
     pub client_id: String,
-    /// SHA-256 of what was sealed, hex.
-    pub digest_sha256: String,
-    /// `cades`, `pades` or `jws`.
+    /// SHA-256 of what was sealed, hex (PAdES, CAdES, JWS).
+    pub digest_sha256: Option<String>,
+    /// SM3 of what was sealed, hex (GB/T 38540).
+    pub digest_sm3: Option<String>,
+    /// `cades`, `pades`, `jws` or `ses`.
     pub format: String,
     /// Stated purpose.
     pub purpose: Option<String>,
@@ -529,7 +521,7 @@ pub async fn usages(
         });
     }
     let rows = sqlx::query(
-        "SELECT actor, client_id, digest_sha256, format, purpose, created_at FROM seal_usages \
+        "SELECT actor, client_id, digest_sha256, digest_sm3, format, purpose, created_at FROM seal_usages \
          WHERE seal_id = $1 AND ($2 IS NULL OR actor = $2) AND created_at >= $3 AND created_at < $4 \
          ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6",
     )
@@ -547,6 +539,7 @@ pub async fn usages(
                 actor: r.try_get("actor")?,
                 client_id: r.try_get("client_id")?,
                 digest_sha256: r.try_get("digest_sha256")?,
+                digest_sm3: r.try_get("digest_sm3")?,
                 format: r.try_get("format")?,
                 purpose: r.try_get("purpose")?,
                 at: Timestamp::from_unix_millis(r.try_get("created_at")?),

@@ -1,7 +1,9 @@
 //! The SM2 hierarchy beside the P-256 one: an optional SM2 root in the key directory,
-//! and the SM2 issuing CA under it, found in the database or made in development.
+//! the SM2 issuing CA under it, found in the database or made in development, and the
+//! seal maker (制章者) that signs GB/T 38540 seals, found or made under that CA.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tongban_core::time::Timestamp;
 use tongban_store::Conn as AnyConnection;
@@ -11,19 +13,37 @@ use crate::ca::{self, Profile, PublicUrls};
 use crate::error::CryptoError;
 use crate::kek::Kek;
 use crate::keystore::KeyStore;
-use crate::signer::Algorithm;
+use crate::signer::{Algorithm, Signer};
 
 use super::online::OnlineCa;
 use super::root::{SM2_ROOT, dev_root_key, load_sm2_root};
 use super::rows::{SM2_ISSUING_PURPOSE, certificate_row};
 
 /// The SM2 hierarchy beside the P-256 one: its root, the root's key in development,
-/// and the online SM2 issuing CA.
+/// the online SM2 issuing CA, and the seal maker.
 #[derive(Clone)]
 pub(super) struct Sm2Cas {
     pub(super) root: Vec<u8>,
     pub(super) dev_root: Option<OnlineCa>,
     pub(super) issuing: OnlineCa,
+    pub(super) seal_maker: SealMaker,
+}
+
+/// The seal maker (制章者): the key that signs GB/T 38540 seals, and its certificate
+/// from the SM2 issuing CA.
+#[derive(Clone)]
+pub struct SealMaker {
+    /// Its key.
+    pub signer: Arc<dyn Signer>,
+    /// Its certificate (DER).
+    pub certificate: Vec<u8>,
+}
+
+/// The seal maker's certificate profile.
+fn seal_maker_profile() -> Profile {
+    Profile::SealMaker {
+        name: "Tongban Seal Maker".into(),
+    }
 }
 
 /// The SM2 CAs, when `keys_dir` has an SM2 root: its issuing CA from the database, or
@@ -89,9 +109,26 @@ pub(super) async fn open_sm2(
             }
         }
     };
+    let profile = seal_maker_profile();
+    let seal_maker =
+        match pki::current_certificate(tx, ca::SM2_ISSUING, profile.name(), now).await? {
+            Some(row) => SealMaker {
+                signer: keys.load_in(tx, &row.key_id).await?,
+                certificate: row.der,
+            },
+            None => {
+                let (signer, row) =
+                    super::issue_leaf(tx, keys, urls, &issuing, &profile, profile.name()).await?;
+                SealMaker {
+                    signer,
+                    certificate: row.der,
+                }
+            }
+        };
     Ok(Some(Sm2Cas {
         root,
         dev_root,
         issuing,
+        seal_maker,
     }))
 }

@@ -1,10 +1,11 @@
 //! The e-seal API, one file per concern: a department's seals (registry: create, list,
 //! status, history, image), grants, sealing (CAdES over digests or a file, detached JWS,
-//! PAdES) and the usage log. Rules live in `tongban-seal`; this module only moves bytes.
+//! PAdES; GB/T 38540 seals and signatures of SM2 seals) and the usage log. Rules live in `tongban-seal`; this module only moves bytes.
 
 pub(super) mod grants;
 pub(super) mod registry;
 pub(super) mod sealing;
+pub(super) mod ses;
 pub(super) mod usage;
 
 use crate::problem::{ApiError, ProblemType};

@@ -230,7 +230,7 @@ pub async fn set_image(
 ) -> Result<StatusCode, ApiError> {
     require_content_type(&headers, "image/png")?;
     let mut tx = state.store.begin().await?;
-    tongban_seal::image::set(&mut tx, &actor, seal_id(&id)?, &body).await?;
+    tongban_seal::image::set(&mut tx, &state.pki, &actor, seal_id(&id)?, &body).await?;
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }

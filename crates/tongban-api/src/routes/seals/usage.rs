@@ -31,8 +31,11 @@ pub struct UsageQuery {
 pub struct UsageBody {
     actor: String,
     client_id: String,
-    digest_sha256: String,
-    /// `cades`, `pades` or `jws`.
+    /// SHA-256 of what was sealed, hex (PAdES, CAdES, JWS).
+    digest_sha256: Option<String>,
+    /// SM3 of what was sealed, hex (GB/T 38540).
+    digest_sm3: Option<String>,
+    /// `cades`, `pades`, `jws` or `ses`.
     format: String,
     purpose: Option<String>,
     at: i64,
@@ -64,6 +67,7 @@ pub async fn usages(
                 actor: u.actor,
                 client_id: u.client_id,
                 digest_sha256: u.digest_sha256,
+                digest_sm3: u.digest_sm3,
                 format: u.format,
                 purpose: u.purpose,
                 at: u.at.unix_millis(),

@@ -1,0 +1,194 @@
+//! GB/T 38540 for SM2 seals: the seal's electronic seal (`SESeal`), and electronic
+//! signatures (`SES_Signature`) over SM3 digests or a file.
+
+use crate::auth::Acting;
+use crate::extract::ApiJson;
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use tongban_seal::ses::{self, Item};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{invalid, seal_id};
+
+/// DER of GB/T 38540 data has no registered media type.
+const DER: &str = "application/octet-stream";
+
+/// An SM2 seal's electronic seal (电子印章, GB/T 38540-2020 `SESeal` v4, DER), made by
+/// the platform's seal maker when the seal's image was set.
+#[utoipa::path(get, path = "/api/v1/seals/{id}/eseal", tag = "seals",
+    params(("id" = String, Path, description = "seal id")),
+    responses(
+        (status = 200, description = "the SESeal (DER)", body = crate::openapi::Binary, content_type = "application/octet-stream"),
+        (status = 403, description = "not staff of this seal's department", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such seal", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "a P-256 seal, or an SM2 seal without an image yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["seal:manage", "seal:use"])))]
+pub async fn eseal(
+    State(state): State<AppState>,
+    Acting(actor): Acting,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let seal = seal_id(&id)?;
+    let mut conn = state.store.conn().await?;
+    let der = ses::eseal(&mut conn, &actor, seal).await?;
+    let disposition = format!("attachment; filename=\"{seal}.esl\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, DER.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        der,
+    ))
+}
+
+/// One digest to sign.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SesDigest {
+    /// SM3 of the file, 64 hex characters.
+    sm3: String,
+    /// What the file is (`propertyInfo`): its name, 1 to 256 ASCII characters.
+    property_info: String,
+}
+
+/// Digests to sign.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SesDigestsBody {
+    /// 1 to 1 000.
+    digests: Vec<SesDigest>,
+    /// Why (用印事由); required when the grant says so.
+    purpose: Option<String>,
+}
+
+/// One electronic signature.
+#[derive(Serialize, ToSchema)]
+pub struct SesSignatureBody {
+    /// The SM3 digest it covers.
+    sm3: String,
+    /// `SES_Signature` v4 (DER), base64.
+    ses: String,
+}
+
+/// The signatures, in the order of the digests.
+#[derive(Serialize, ToSchema)]
+pub struct SesSignatures {
+    signatures: Vec<SesSignatureBody>,
+}
+
+fn parse_sm3(index: usize, text: &str) -> Result<[u8; 32], ApiError> {
+    let mut digest = [0u8; 32];
+    let bytes = text.as_bytes();
+    let valid = bytes.len() == 64
+        && bytes.chunks(2).zip(digest.iter_mut()).all(|(pair, out)| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .map(|byte| *out = byte)
+                .is_some()
+        });
+    match valid {
+        true => Ok(digest),
+        false => Err(invalid(
+            &format!("digests[{index}].sm3"),
+            "must be 64 hex characters (SM3)",
+        )),
+    }
+}
+
+/// Signs SM3 digests with an SM2 seal (the documents never leave the caller): one
+/// GB/T 38540 electronic signature (`SES_Signature` v4) per digest, its `TBS_Sign`
+/// holding the seal's `SESeal`, the time, the digest and the file's name, signed SM2
+/// with SM3 by the seal's key. Each use is recorded in the transaction that signs.
+#[utoipa::path(post, path = "/api/v1/seals/{id}/ses", tag = "seals",
+    params(("id" = String, Path, description = "seal id")),
+    request_body = SesDigestsBody,
+    responses(
+        (status = 200, description = "the signatures", body = SesSignatures),
+        (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, a P-256 seal, or has no image yet", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a digest or file name is malformed, or a required purpose is missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["seal:use"])))]
+pub async fn digests(
+    State(state): State<AppState>,
+    Acting(actor): Acting,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SesDigestsBody>,
+) -> Result<axum::Json<SesSignatures>, ApiError> {
+    let items = body
+        .digests
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            Ok(Item {
+                digest: parse_sm3(i, &d.sm3)?,
+                property_info: d.property_info.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let (store, pki, purpose) = (&state.store, &state.pki, body.purpose.as_deref());
+    let signed = ses::sign_digests(store, pki, &actor, seal_id(&id)?, &items, purpose).await?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(axum::Json(SesSignatures {
+        signatures: body
+            .digests
+            .into_iter()
+            .zip(signed)
+            .map(|(digest, der)| SesSignatureBody {
+                sm3: digest.sm3.to_ascii_lowercase(),
+                ses: b64.encode(der),
+            })
+            .collect(),
+    }))
+}
+
+/// Query of the file-signing call.
+#[derive(Deserialize, IntoParams)]
+pub struct SesFileQuery {
+    /// The file's name (`propertyInfo`), 1 to 256 ASCII characters.
+    name: String,
+    /// Why (用印事由); required when the grant says so.
+    purpose: Option<String>,
+}
+
+/// Signs a file with an SM2 seal: a GB/T 38540 electronic signature (`SES_Signature`
+/// v4, DER) whose `dataHash` is the SM3 of the request body.
+#[utoipa::path(post, path = "/api/v1/seals/{id}/ses/file", tag = "seals",
+    params(("id" = String, Path, description = "seal id"), SesFileQuery),
+    request_body(content = crate::openapi::Binary, content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "the signature (DER)", body = crate::openapi::Binary, content_type = "application/octet-stream"),
+        (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, a P-256 seal, or has no image yet", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "empty body, a malformed name, or a required purpose is missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["seal:use"])))]
+pub async fn file(
+    State(state): State<AppState>,
+    Acting(actor): Acting,
+    Path(id): Path<String>,
+    Query(query): Query<SesFileQuery>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    if body.is_empty() {
+        return Err(invalid("body", "the file is empty"));
+    }
+    let items = [Item {
+        digest: tongban_crypto::shangmi::sm3(&body),
+        property_info: query.name,
+    }];
+    let (store, pki, purpose) = (&state.store, &state.pki, query.purpose.as_deref());
+    let mut signed = ses::sign_digests(store, pki, &actor, seal_id(&id)?, &items, purpose).await?;
+    Ok((
+        [(header::CONTENT_TYPE, DER)],
+        signed.pop().unwrap_or_default(),
+    ))
+}

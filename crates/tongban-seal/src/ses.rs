@@ -1,0 +1,175 @@
+//! GB/T 38540 for SM2 seals. An SM2 seal's electronic seal (电子印章, `SESeal`) is made
+//! by the platform's seal maker when the seal gets its image (the image is part of it),
+//! listing the seal's certificate as the one signer certificate it may be used with,
+//! valid as long as that certificate. Electronic signatures (电子签章, `SES_Signature`)
+//! over SM3 digests are made, like CAdES ones, inside the transaction that writes their
+//! usage records. A suspended or revoked seal signs nothing; revocation also revokes the
+//! certificate the SESeal lists, so verifiers refuse what it would allow later.
+
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_crypto::pki::Pki;
+use tongban_crypto::ses::{self, Picture, SealContent, SealType, ToSign};
+use tongban_store::{Conn, Store, StoreError};
+
+use crate::error::SealError;
+use crate::format::Format;
+use crate::image::Planes;
+use crate::permissions::{self, Actor};
+use crate::registry::{self, Seal, SealId, SealKind};
+use crate::sign::{self, MAX_BATCH};
+
+/// The vendor id our SESeal headers carry.
+pub const VENDOR: &str = "Tongban";
+
+/// Longest `propertyInfo` accepted (a file name or package path).
+pub const MAX_PROPERTY_INFO: usize = 256;
+
+/// The width of a seal of `kind`, millimetres: the usual sizes of Chinese official
+/// seals (a 42 mm round 公章, a 20 mm name seal); the height follows the image.
+fn width_mm(kind: SealKind) -> u32 {
+    match kind {
+        SealKind::Official => 42,
+        SealKind::Contract | SealKind::Invoice => 40,
+        SealKind::Finance => 38,
+        SealKind::LegalRepresentative => 20,
+    }
+}
+
+/// Makes `seal`'s SESeal with image `png` (already checked into `planes`) and keeps it
+/// beside the image, in the caller's transaction. Nothing for a P-256 seal.
+pub(crate) async fn make_in(
+    tx: &mut Conn,
+    pki: &Pki,
+    seal: &Seal,
+    png: &[u8],
+    planes: &Planes,
+) -> Result<(), SealError> {
+    if seal.makes(Format::Ses).is_err() {
+        return Ok(());
+    }
+    let maker = pki
+        .seal_maker()
+        .ok_or(SealError::Conflict("this platform has no SM2 seal maker"))?;
+    let certificate = tongban_store::pki::certificate(tx, &seal.certificate_serial)
+        .await?
+        .ok_or(SealError::NotFound("seal certificate"))?;
+    let width = width_mm(seal.kind);
+    let height = (u64::from(width) * u64::from(planes.height) + u64::from(planes.width) / 2)
+        / u64::from(planes.width);
+    let picture = Picture {
+        format: "PNG".into(),
+        data: png.to_vec(),
+        width_mm: width,
+        height_mm: u32::try_from(height.max(1)).unwrap_or(width),
+    };
+    let now = Timestamp::now();
+    let kind = match seal.kind {
+        // The legal representative's name seal is a person's seal (个人印章).
+        SealKind::LegalRepresentative => SealType::Person,
+        _ => SealType::Organisation,
+    };
+    let eseal = ses::make_seal(
+        &SealContent {
+            vendor: VENDOR,
+            es_id: &seal.code,
+            kind,
+            name: &seal.name,
+            signer_certificates: std::slice::from_ref(&certificate.der),
+            created: now,
+            valid_start: now,
+            valid_end: seal.valid_until,
+            picture: &picture,
+        },
+        &maker.certificate,
+        maker.signer.as_ref(),
+    )?;
+    sqlx::query("UPDATE seal_images SET eseal = $2 WHERE seal_id = $1")
+        .bind(seal.id.to_string())
+        .bind(eseal)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// `seal`'s SESeal (DER), for someone who may see the seal.
+pub async fn eseal(conn: &mut Conn, actor: &Actor, seal: SealId) -> Result<Vec<u8>, SealError> {
+    let found = registry::find(conn, seal).await?;
+    permissions::may_view(conn, actor, found.department_id).await?;
+    found.makes(Format::Ses)?;
+    stored(conn, seal).await
+}
+
+async fn stored(conn: &mut Conn, seal: SealId) -> Result<Vec<u8>, SealError> {
+    let row = sqlx::query("SELECT eseal FROM seal_images WHERE seal_id = $1")
+        .bind(seal.to_string())
+        .fetch_optional(conn)
+        .await?;
+    let eseal: Option<Vec<u8>> = row.map(|r| r.try_get("eseal")).transpose()?.flatten();
+    eseal.ok_or(SealError::Conflict(
+        "the SM2 seal has no electronic seal yet: upload its image first",
+    ))
+}
+
+/// One thing to sign: the SM3 digest of a file and what the signature says it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// SM3 of the file.
+    pub digest: [u8; 32],
+    /// `propertyInfo`: the file's name (IA5, at most [`MAX_PROPERTY_INFO`] bytes).
+    pub property_info: String,
+}
+
+/// Electronic signatures (DER `SES_Signature`) of SM2 seal `seal`, one per item.
+pub async fn sign_digests(
+    store: &Store,
+    pki: &Pki,
+    actor: &Actor,
+    seal: SealId,
+    items: &[Item],
+    purpose: Option<&str>,
+) -> Result<Vec<Vec<u8>>, SealError> {
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(SealError::Invalid {
+            field: "digests",
+            reason: format!("1 to {MAX_BATCH} digests per call"),
+        });
+    }
+    for item in items {
+        let text = &item.property_info;
+        if text.is_empty() || text.len() > MAX_PROPERTY_INFO || !text.is_ascii() {
+            return Err(SealError::Invalid {
+                field: "property_info",
+                reason: format!("1 to {MAX_PROPERTY_INFO} ASCII characters"),
+            });
+        }
+    }
+    let now = Timestamp::now();
+    let (mut tx, found, key) =
+        sign::prepare(store, pki, actor, (seal, Format::Ses), purpose, now).await?;
+    let eseal = stored(&mut tx, seal).await?;
+    let owned = items.to_vec();
+    // One SM2 signature per digest: CPU work, off the async workers.
+    let signatures = tokio::task::spawn_blocking(move || {
+        owned
+            .iter()
+            .map(|item| {
+                let to_sign = ToSign {
+                    eseal: &eseal,
+                    time: now,
+                    data_hash: item.digest,
+                    property_info: &item.property_info,
+                };
+                ses::sign(&to_sign, key.certificate(), key.signer.as_ref(), |_| {
+                    Ok(None)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|_| SealError::Crypto(tongban_crypto::CryptoError::Sign))??;
+    let digests: Vec<[u8; 32]> = items.iter().map(|item| item.digest).collect();
+    sign::record_usages(&mut tx, &found, actor, &digests, Format::Ses, purpose, now).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(signatures)
+}
