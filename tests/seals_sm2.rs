@@ -13,18 +13,6 @@ use support::seal_world::*;
 use tongban_core::time::Timestamp;
 use tongban_crypto::path::{PathError, Usage, validate};
 
-async fn new_sm2_seal(w: &World) -> Value {
-    let created = call(
-        w,
-        &w.a.admin,
-        &format!("/api/v1/departments/{}/seals", w.a.id),
-        json!({"kind": "official", "name": "某市市场监督管理局", "algorithm": "SM2"}),
-    )
-    .await;
-    assert_eq!(created.status(), 201);
-    created.json().await.unwrap()
-}
-
 /// Department A's seals, as its administrator lists them.
 async fn seals_of(w: &World) -> Vec<Value> {
     let path = format!("/api/v1/departments/{}/seals", w.a.id);
@@ -182,22 +170,6 @@ async fn certificates_are_not_signed_with_an_sm2_seal() {
         .unwrap();
     let defined = w.post(Some(&w.admin), &types, define("099", &p256)).await;
     assert_eq!(defined.status(), 201);
-}
-
-/// Sets seal `id`'s image (a 200 × 100 PNG with transparency), as A's administrator.
-async fn set_image(w: &World, id: &str) {
-    let image = support::documents::png_image(200, 100, png::ColorType::Rgba);
-    let put = w
-        .server
-        .client
-        .put(format!("{}/api/v1/seals/{id}/image", w.server.base))
-        .bearer_auth(&w.a.admin)
-        .header("content-type", "image/png")
-        .body(image)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 204);
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -374,4 +346,236 @@ async fn ses_signing_keeps_the_seal_boundaries() {
         validate_sm2(&w, serial).await,
         Err(PathError::Revoked { .. })
     ));
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+}
+
+/// A new SM2 seal of A with its image, granted to A's user and system: its id.
+async fn ready_sm2_seal(w: &World) -> String {
+    let sm2 = new_sm2_seal(w).await;
+    let id = sm2["id"].as_str().unwrap().to_owned();
+    set_image(w, &id).await;
+    grant_all(w, &w.a, &id, false).await;
+    id
+}
+
+/// A's system's SES signature over `data`, DER.
+async fn ses_of(w: &World, id: &str, data: &[u8]) -> Vec<u8> {
+    let body = ses_body(&tongban_crypto::shangmi::sm3(data), "data.bin");
+    let answer: Value = call(w, &w.a.system, &format!("/api/v1/seals/{id}/ses"), body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        answer["signatures"][0]["ses"].as_str().unwrap(),
+    )
+    .unwrap()
+}
+
+fn verdict(report: &Value) -> (&str, Option<&str>) {
+    let signature = &report["signatures"][0];
+    (
+        signature["indication"].as_str().unwrap(),
+        signature["sub_indication"].as_str(),
+    )
+}
+
+#[tokio::test]
+async fn ses_signatures_and_eseals_verify_and_their_changes_are_named() {
+    let w = world().await;
+    let id = ready_sm2_seal(&w).await;
+    let der = ses_of(&w, &id, b"data").await;
+    let report = verify_json(&w, json!({"ses": b64(&der), "file": b64(b"data")})).await;
+    assert_eq!(verdict(&report), ("TOTAL-PASSED", None), "{report}");
+    let signature = &report["signatures"][0];
+    assert_eq!(signature["format"], "ses");
+    assert_eq!(signature["field"], "data.bin");
+    assert_eq!(signature["integrity"], true);
+    assert_eq!(signature["trusted"], true);
+    assert_eq!(signature["seal"]["name"], "某市市场监督管理局");
+    let sm3 = hex(&tongban_crypto::shangmi::sm3(b"data"));
+    let report = verify_json(&w, json!({"ses": b64(&der), "sm3": sm3})).await;
+    assert_eq!(verdict(&report), ("TOTAL-PASSED", None));
+    // Another file.
+    let report = verify_json(&w, json!({"ses": b64(&der), "file": b64(b"other")})).await;
+    assert_eq!(verdict(&report), ("TOTAL-FAILED", Some("HASH_FAILURE")));
+    // The seal on its own.
+    let eseal = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/eseal")).await;
+    let eseal = eseal.bytes().await.unwrap().to_vec();
+    let report = verify_json(&w, json!({"eseal": b64(&eseal)})).await;
+    assert_eq!(verdict(&report), ("TOTAL-PASSED", None), "{report}");
+    assert_eq!(report["signatures"][0]["format"], "eseal");
+    assert!(
+        report["signatures"][0]["signer"]
+            .as_str()
+            .unwrap()
+            .contains("Seal Maker")
+    );
+
+    // Bad input: truncated, trailing bytes, another version, another algorithm.
+    let mut longer = der.clone();
+    longer.push(0);
+    let mut version = der.clone();
+    let at = 4 + der[4..].windows(3).position(|w| w == [2, 1, 4]).unwrap();
+    version[at + 2] = 2;
+    let sm2_with_sm3 = [0x06, 0x08, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x75];
+    let ecdsa_with_sha256 = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    let last = der.windows(10).rposition(|w| w == sm2_with_sm3).unwrap();
+    let mut mixed = der.clone();
+    mixed[last..last + 10].copy_from_slice(&ecdsa_with_sha256);
+    for (bad, expected) in [
+        (
+            der[..der.len() - 3].to_vec(),
+            ("TOTAL-FAILED", Some("FORMAT_FAILURE")),
+        ),
+        (longer, ("TOTAL-FAILED", Some("FORMAT_FAILURE"))),
+        (version, ("TOTAL-FAILED", Some("FORMAT_FAILURE"))),
+        (
+            mixed,
+            ("INDETERMINATE", Some("CRYPTO_CONSTRAINTS_FAILURE_NO_POE")),
+        ),
+        (
+            b"not DER".to_vec(),
+            ("TOTAL-FAILED", Some("FORMAT_FAILURE")),
+        ),
+    ] {
+        let report = verify_json(&w, json!({"ses": b64(&bad)})).await;
+        assert_eq!(verdict(&report), expected, "{report}");
+        assert!(
+            !report["signatures"][0]["messages"][0]
+                .as_str()
+                .unwrap()
+                .is_empty()
+        );
+    }
+    // A changed seal name: the maker's signature fails (and the signer's, over it).
+    let name = "某市".as_bytes();
+    let at = eseal.windows(name.len()).position(|w| w == name).unwrap();
+    let mut renamed = eseal.clone();
+    renamed[at..at + name.len()].copy_from_slice("某县".as_bytes());
+    let report = verify_json(&w, json!({"eseal": b64(&renamed)})).await;
+    assert_eq!(
+        verdict(&report),
+        ("TOTAL-FAILED", Some("SIG_CRYPTO_FAILURE"))
+    );
+    assert_eq!(report["signatures"][0]["integrity"], false);
+    // Both at once is refused; neither too.
+    for body in [
+        json!({"ses": b64(&der), "eseal": b64(&eseal)}),
+        json!({"sm3": sm3}),
+    ] {
+        let response = w
+            .server
+            .client
+            .post(format!("{}/api/v1/verify", w.server.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 422, "invalid-request").await;
+    }
+
+    // Revoked: nothing proves the signature older.
+    let revoked = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/seals/{id}/status"),
+        json!({"status": "revoked", "reason": "replaced"}),
+    )
+    .await;
+    assert_eq!(revoked.status(), 200);
+    let report = verify_json(&w, json!({"ses": b64(&der)})).await;
+    assert_eq!(verdict(&report), ("INDETERMINATE", Some("REVOKED_NO_POE")));
+}
+
+#[tokio::test]
+async fn a_signer_the_seal_does_not_list_or_a_seal_out_of_its_validity_fails() {
+    use tongban_crypto::ses::{self, Picture, SealContent, SealType, ToSign};
+    let w = world().await;
+    let first = ready_sm2_seal(&w).await;
+    let second = new_sm2_seal(&w).await;
+    let eseal = get(&w, &w.a.admin, &format!("/api/v1/seals/{first}/eseal")).await;
+    let eseal = eseal.bytes().await.unwrap().to_vec();
+    // The second seal's key signs with the first seal's SESeal.
+    let pki = w.server.pki();
+    // The seal's key id is not in the API's answer: it is the certificate's.
+    let serial = second["certificate_serial"].as_str().unwrap();
+    let mut conn = w.server.store().conn().await.unwrap();
+    let row = tongban_store::pki::certificate(&mut conn, serial)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = pki
+        .certified_in(&mut conn, &row.key_id, serial)
+        .await
+        .unwrap();
+    drop(conn);
+    let now = Timestamp::now();
+    let sign_with = |eseal: &[u8]| {
+        ses::sign(
+            &ToSign {
+                eseal,
+                time: now,
+                data_hash: [1; 32],
+                property_info: "x",
+            },
+            key.certificate(),
+            key.signer.as_ref(),
+            |_| Ok(None),
+        )
+        .unwrap()
+    };
+    let report = verify_json(&w, json!({"ses": b64(&sign_with(&eseal))})).await;
+    assert_eq!(
+        verdict(&report),
+        ("TOTAL-FAILED", Some("SIG_CONSTRAINTS_FAILURE"))
+    );
+    let messages = report["signatures"][0]["messages"].to_string();
+    assert!(messages.contains("may be used with"), "{report}");
+
+    // A seal by our seal maker that ended yesterday.
+    let maker = pki.seal_maker().unwrap();
+    let day = 86_400_000;
+    let picture = Picture {
+        format: "PNG".into(),
+        data: vec![1, 2, 3],
+        width_mm: 40,
+        height_mm: 40,
+    };
+    let listed = [key.certificate().to_vec()];
+    let expired = ses::make_seal(
+        &SealContent {
+            vendor: "Tongban",
+            es_id: "expired",
+            kind: SealType::Organisation,
+            name: "过期印章",
+            signer_certificates: &listed,
+            created: Timestamp::from_unix_millis(now.unix_millis() - 3 * day),
+            valid_start: Timestamp::from_unix_millis(now.unix_millis() - 3 * day),
+            valid_end: Timestamp::from_unix_millis(now.unix_millis() - day),
+            picture: &picture,
+        },
+        &maker.certificate,
+        maker.signer.as_ref(),
+    )
+    .unwrap();
+    let report = verify_json(&w, json!({"ses": b64(&sign_with(&expired))})).await;
+    assert_eq!(
+        verdict(&report),
+        ("TOTAL-FAILED", Some("SIG_CONSTRAINTS_FAILURE"))
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("outside the electronic seal's validity")
+    );
+    let report = verify_json(&w, json!({"eseal": b64(&expired)})).await;
+    assert_eq!(
+        verdict(&report),
+        ("INDETERMINATE", Some("OUT_OF_BOUNDS_NO_POE"))
+    );
 }

@@ -213,6 +213,19 @@ pub async fn new_seal(w: &World, department: &Department) -> Value {
     created.json().await.unwrap()
 }
 
+/// A new SM2 official seal of department A, created by its administrator.
+pub async fn new_sm2_seal(w: &World) -> Value {
+    let created = call(
+        w,
+        &w.a.admin,
+        &format!("/api/v1/departments/{}/seals", w.a.id),
+        json!({"kind": "official", "name": "某市市场监督管理局", "algorithm": "SM2"}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    created.json().await.unwrap()
+}
+
 /// Grants `seal` to the department's seal user and system.
 pub async fn grant_all(w: &World, department: &Department, seal: &str, purpose_required: bool) {
     for grantee in [
@@ -310,3 +323,19 @@ pub async fn verify_pdf(w: &World, pdf: Vec<u8>) -> Value {
 
 /// A SHA-256 digest to seal (of `test`).
 pub const DIGEST: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// Sets seal `id`'s image (a 200 × 100 PNG with transparency), as A's administrator.
+pub async fn set_image(w: &World, id: &str) {
+    let image = super::documents::png_image(200, 100, png::ColorType::Rgba);
+    let put = w
+        .server
+        .client
+        .put(format!("{}/api/v1/seals/{id}/image", w.server.base))
+        .bearer_auth(&w.a.admin)
+        .header("content-type", "image/png")
+        .body(image)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+}

@@ -172,6 +172,11 @@ finding-jws-certificate-unreadable = The x5c certificate cannot be read.
 finding-byte-range = The ByteRange does not exclude exactly this signature's value.
 finding-later-signatures-only = The document changed after this signature only by later valid signatures.
 finding-later-changes = The document changed after this signature in ways no valid signature accounts for.
+finding-seal-maker-signature-invalid = The seal maker's signature over the electronic seal does not verify.
+finding-seal-maker-untrusted = The seal maker's certificate is not trusted.
+finding-signer-not-listed = The signer's certificate is not one this electronic seal may be used with.
+finding-seal-not-valid-then = The signing time is outside the electronic seal's validity.
+finding-seal-expired = The electronic seal has expired, and nothing proves the signature is older.
 
 ## E-certificates
 ecert-title = Verify an e-certificate

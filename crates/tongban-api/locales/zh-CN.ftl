@@ -173,6 +173,11 @@ finding-jws-certificate-unreadable = 无法读取 JWS 签名所附的证书（x5
 finding-byte-range = 签名的覆盖范围（ByteRange）与签名值的位置不符。
 finding-later-signatures-only = 盖章后文件只增加了其他有效印章。
 finding-later-changes = 盖章后文件有任何有效印章都不能解释的改动。
+finding-seal-maker-signature-invalid = 制章者对电子印章的签名验证不通过。
+finding-seal-maker-untrusted = 制章者证书不受信任。
+finding-signer-not-listed = 签章者证书不在此电子印章允许的证书列表中。
+finding-seal-not-valid-then = 签章时间不在电子印章的有效期内。
+finding-seal-expired = 电子印章已过有效期，且没有证据表明签章早于过期时间。
 
 ## E-certificates
 ecert-title = 电子证照核验

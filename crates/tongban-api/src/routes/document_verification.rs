@@ -18,7 +18,8 @@ use crate::views;
 
 use super::web;
 
-/// A detached signature to verify, as JSON.
+/// A detached signature to verify, as JSON: exactly one of `p7s`, `jws`, `ses` and
+/// `eseal`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DetachedBody {
@@ -26,10 +27,17 @@ pub struct DetachedBody {
     p7s: Option<String>,
     /// A compact JWS with a detached payload. Give `payload` with it.
     jws: Option<String>,
+    /// A GB/T 38540 electronic signature (`SES_Signature` v4, DER), base64. Give `file`
+    /// or `sm3` with it to check what it signed.
+    ses: Option<String>,
+    /// A GB/T 38540 electronic seal (`SESeal` v4, DER), base64, on its own.
+    eseal: Option<String>,
     /// The signed file, base64.
     file: Option<String>,
     /// The signed file's SHA-256, 64 hex characters (the file need not be sent).
     digest: Option<String>,
+    /// The signed file's SM3, 64 hex characters, for `ses`.
+    sm3: Option<String>,
     /// The JWS payload, base64.
     payload: Option<String>,
 }
@@ -47,9 +55,11 @@ pub struct SignatureSealBody {
 /// One signature's findings.
 #[derive(Serialize, ToSchema)]
 pub struct SignatureBody {
-    /// `pades`, `cades` or `jws`.
+    /// `pades`, `cades`, `jws`, `ses` (GB/T 38540 signature) or `eseal` (GB/T 38540
+    /// seal).
     format: String,
-    /// PDF signature field.
+    /// PDF signature field; for `ses` what it says it signed (`propertyInfo`); for
+    /// `eseal` the seal's `esID`.
     field: Option<String>,
     /// Signing certificate subject.
     signer: Option<String>,
@@ -148,6 +158,12 @@ fn hex_digest(text: &str) -> Result<[u8; 32], ApiError> {
         .ok_or_else(|| invalid("digest", "must be 64 hex characters (SHA-256)"))
 }
 
+fn sm3_digest(text: &str) -> Result<[u8; 32], ApiError> {
+    // The same 64 hex characters as a SHA-256; only the name differs.
+    tongban_crypto::cms::parse_sha256_hex(text)
+        .ok_or_else(|| invalid("sm3", "must be 64 hex characters (SM3)"))
+}
+
 /// What `POST /api/v1/verify` was sent: a PDF, or a detached signature with what it
 /// signed.
 pub struct Submitted(SubmittedInput);
@@ -156,12 +172,31 @@ enum SubmittedInput {
     Pdf(Vec<u8>),
     Cades { p7s: Vec<u8>, digest: [u8; 32] },
     Jws { jws: String, payload: Vec<u8> },
+    Ses { ses: Vec<u8>, sm3: Option<[u8; 32]> },
+    Eseal(Vec<u8>),
 }
 
 impl Submitted {
     fn from_json(body: DetachedBody) -> Result<Self, ApiError> {
-        let input = match (body.p7s, body.jws) {
-            (Some(p7s), None) => SubmittedInput::Cades {
+        let one = "give exactly one of p7s, jws, ses and eseal";
+        let input = match (body.p7s, body.jws, body.ses, body.eseal) {
+            (None, None, Some(ses), None) => SubmittedInput::Ses {
+                ses: base64_field("ses", &ses)?,
+                sm3: match (&body.file, &body.sm3) {
+                    (Some(file), None) => {
+                        Some(tongban_crypto::shangmi::sm3(&base64_field("file", file)?))
+                    }
+                    (None, Some(sm3)) => Some(sm3_digest(sm3)?),
+                    (None, None) => None,
+                    (Some(_), Some(_)) => {
+                        return Err(invalid("file", "give at most one of file and sm3"));
+                    }
+                },
+            },
+            (None, None, None, Some(eseal)) => {
+                SubmittedInput::Eseal(base64_field("eseal", &eseal)?)
+            }
+            (Some(p7s), None, None, None) => SubmittedInput::Cades {
                 p7s: base64_field("p7s", &p7s)?,
                 digest: match (&body.file, &body.digest) {
                     (Some(file), None) => tongban_crypto::cms::sha256(&base64_field("file", file)?),
@@ -169,7 +204,7 @@ impl Submitted {
                     _ => return Err(invalid("file", "give exactly one of file and digest")),
                 },
             },
-            (None, Some(jws)) => {
+            (None, Some(jws), None, None) => {
                 let payload = body.payload.as_deref();
                 let payload = payload.ok_or_else(|| invalid("payload", "required with jws"))?;
                 SubmittedInput::Jws {
@@ -177,7 +212,7 @@ impl Submitted {
                     payload: base64_field("payload", payload)?,
                 }
             }
-            _ => return Err(invalid("p7s", "give exactly one of p7s and jws")),
+            _ => return Err(invalid("p7s", one)),
         };
         Ok(Self(input))
     }
@@ -194,6 +229,12 @@ impl Submitted {
             SubmittedInput::Jws { jws, payload } => {
                 let (jws, payload) = (&jws, &payload);
                 validation::verify(store, pki, Input::Jws { jws, payload }).await
+            }
+            SubmittedInput::Ses { ses, sm3 } => {
+                validation::verify(store, pki, Input::Ses { ses: &ses, sm3 }).await
+            }
+            SubmittedInput::Eseal(eseal) => {
+                validation::verify(store, pki, Input::Eseal(&eseal)).await
             }
         }
     }
@@ -225,7 +266,7 @@ impl FromRequest<AppState> for Submitted {
 /// Public; throttled per client address.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "seals",
     request_body(
-        description = "`application/pdf`: a PDF; `application/json`: a detached signature (`p7s` with `file` or `digest`, or `jws` with `payload`)",
+        description = "`application/pdf`: a PDF; `application/json`: a detached signature (`p7s` with `file` or `digest`, `jws` with `payload`, a GB/T 38540 `ses` with `file` or `sm3`, or an `eseal` on its own)",
         content(
             (crate::openapi::Binary = "application/pdf"),
             (DetachedBody = "application/json"),

@@ -81,6 +81,21 @@ pub enum Finding {
     /// Later revisions change more.
     #[error("the document changed after this signature in ways no valid signature accounts for")]
     LaterChanges,
+    /// The seal maker's signature over the electronic seal does not verify.
+    #[error("the seal maker's signature over the electronic seal does not verify")]
+    SealMakerSignatureInvalid,
+    /// The seal maker's certificate is not trusted.
+    #[error("the seal maker's certificate is not trusted: {0}")]
+    SealMakerUntrusted(String),
+    /// The signer's certificate is not one the electronic seal lists.
+    #[error("the signer's certificate is not one the electronic seal may be used with")]
+    SignerNotListed,
+    /// Signed at a time outside the electronic seal's validity.
+    #[error("the signing time is outside the electronic seal's validity")]
+    SealNotValidThen,
+    /// The electronic seal has expired, and nothing proves the signature older.
+    #[error("the electronic seal has expired and nothing proves the signature is older")]
+    SealExpired,
 }
 
 impl Finding {
@@ -112,6 +127,11 @@ impl Finding {
             Self::ByteRange => "finding-byte-range",
             Self::LaterSignaturesOnly => "finding-later-signatures-only",
             Self::LaterChanges => "finding-later-changes",
+            Self::SealMakerSignatureInvalid => "finding-seal-maker-signature-invalid",
+            Self::SealMakerUntrusted(_) => "finding-seal-maker-untrusted",
+            Self::SignerNotListed => "finding-signer-not-listed",
+            Self::SealNotValidThen => "finding-seal-not-valid-then",
+            Self::SealExpired => "finding-seal-expired",
         }
     }
 

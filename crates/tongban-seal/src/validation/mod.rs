@@ -1,5 +1,6 @@
 //! Validation reports for sealed documents: PDF (PAdES), detached CMS (CAdES) with the
-//! file or its digest, and detached JWS with its payload. For each signature: which
+//! file or its digest, detached JWS with its payload, and GB/T 38540 electronic
+//! signatures and seals. For each signature: which
 //! seal and department, the claimed signing time and the time-stamp's, integrity, the
 //! chain to our root, revocation at the time-stamp, what the signature covers; and an
 //! indication per ETSI EN 319 102-1 (TOTAL-PASSED, TOTAL-FAILED, INDETERMINATE with a
@@ -12,6 +13,7 @@ mod findings;
 mod jws;
 mod pades;
 mod revisions;
+mod ses;
 
 pub use findings::Finding;
 
@@ -23,6 +25,7 @@ use tongban_store::Store;
 use cades::verify_cms;
 use jws::verify_jws;
 use pades::verify_pdf;
+use ses::{verify_eseal, verify_ses};
 
 /// ETSI EN 319 102-1 §5.1.3 main indications.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,9 +81,11 @@ pub enum Revocation {
 /// One signature's report.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SignatureReport {
-    /// `pades`, `cades` or `jws`.
+    /// `pades`, `cades`, `jws`, `ses` (GB/T 38540 signature) or `eseal` (GB/T 38540
+    /// seal).
     pub format: &'static str,
-    /// PDF signature field name.
+    /// PDF signature field name; what an SES signature says it signed
+    /// (`propertyInfo`); an electronic seal's `esID`.
     pub field: Option<String>,
     /// Signing certificate subject.
     pub signer: Option<String>,
@@ -136,6 +141,16 @@ pub enum Input<'a> {
         /// The payload.
         payload: &'a [u8],
     },
+    /// A GB/T 38540 electronic signature (`SES_Signature`, DER) and the SM3 of the
+    /// signed file, when known.
+    Ses {
+        /// The signature.
+        ses: &'a [u8],
+        /// SM3 of the file.
+        sm3: Option<[u8; 32]>,
+    },
+    /// A GB/T 38540 electronic seal (`SESeal`, DER).
+    Eseal(&'a [u8]),
 }
 
 impl SignatureReport {
@@ -176,6 +191,8 @@ pub async fn verify(store: &Store, pki: &Pki, input: Input<'_>) -> Result<Report
             vec![verify_cms(store, pki, "cades", p7s, &digest, None).await?]
         }
         Input::Jws { jws, payload } => vec![verify_jws(store, pki, jws, payload).await?],
+        Input::Ses { ses, sm3 } => vec![verify_ses(store, pki, ses, sm3.as_ref()).await?],
+        Input::Eseal(eseal) => vec![verify_eseal(store, pki, eseal).await?],
     };
     let overall = if signatures.is_empty() {
         Indication::Indeterminate

@@ -1,0 +1,167 @@
+//! GB/T 38540 electronic signatures (`SES_Signature` v4) and electronic seals
+//! (`SESeal`): the signature value over the `TBS_Sign`, the digest of what is signed,
+//! the seal maker's signature over the seal and the maker's chain, the signer
+//! certificate among those the seal lists, the seal's validity at the signing time, and
+//! the signer certificate's chain and revocation.
+
+use crate::error::SealError;
+use tongban_core::time::Timestamp;
+use tongban_crypto::path::{PathError, Usage};
+use tongban_crypto::pki::Pki;
+use tongban_crypto::ses::{Seal, SesError, Signature};
+use tongban_store::Store;
+
+use super::certificate::{check_certificate, describe};
+use super::findings::Finding;
+use super::{Indication, SignatureReport};
+
+/// A decoding failure as a report.
+fn unreadable(report: &mut SignatureReport, error: SesError) {
+    let text = error.to_string();
+    match error {
+        SesError::Algorithm(_) => report.fail(
+            Indication::Indeterminate,
+            "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+            Finding::UnsupportedAlgorithm(text),
+        ),
+        SesError::Malformed { .. } | SesError::Version(_) | SesError::HeaderId(_) => report.fail(
+            Indication::TotalFailed,
+            "FORMAT_FAILURE",
+            Finding::MalformedSignature(text),
+        ),
+    }
+}
+
+/// The seal maker's signature and certificate, into `report`.
+async fn check_maker(
+    pki: &Pki,
+    report: &mut SignatureReport,
+    seal: &Seal,
+) -> Result<(), SealError> {
+    if !seal.maker_signature_valid() {
+        report.fail(
+            Indication::TotalFailed,
+            "SIG_CRYPTO_FAILURE",
+            Finding::SealMakerSignatureInvalid,
+        );
+        return Ok(());
+    }
+    // The maker vouches for the seal now (a seal carries no time-stamp of its own).
+    let maker = &seal.maker_certificate;
+    if let Err(error) = pki.validate(maker, Usage::Seal, Timestamp::now()).await? {
+        let sub = match error {
+            PathError::UnknownIssuer { .. } => "NO_CERTIFICATE_CHAIN_FOUND",
+            _ => "CHAIN_CONSTRAINTS_FAILURE",
+        };
+        let finding = Finding::SealMakerUntrusted(error.to_string());
+        report.fail(Indication::Indeterminate, sub, finding);
+    }
+    Ok(())
+}
+
+/// Verifies a DER `SES_Signature`; `data_hash` is the SM3 of the signed file when the
+/// caller has it.
+pub(super) async fn verify_ses(
+    store: &Store,
+    pki: &Pki,
+    der: &[u8],
+    data_hash: Option<&[u8; 32]>,
+) -> Result<SignatureReport, SealError> {
+    let mut report = SignatureReport::new("ses");
+    let signature = match Signature::decode(der) {
+        Ok(signature) => signature,
+        Err(error) => {
+            unreadable(&mut report, error);
+            return Ok(report);
+        }
+    };
+    report.field = Some(signature.property_info.clone());
+    report.claimed_signing_time = Some(signature.time);
+    if data_hash.is_some_and(|hash| hash.as_slice() != signature.data_hash) {
+        report.fail(
+            Indication::TotalFailed,
+            "HASH_FAILURE",
+            Finding::DigestMismatch("the file's SM3 digest differs from the signed one".into()),
+        );
+    }
+    if !signature.value_valid() {
+        report.fail(
+            Indication::TotalFailed,
+            "SIG_CRYPTO_FAILURE",
+            Finding::BadSignature("the signature value does not verify over TBS_Sign".into()),
+        );
+    }
+    report.integrity = report.sub_indication.is_none();
+    let seal = &signature.seal;
+    if !seal.lists(&signature.signer_certificate) {
+        report.fail(
+            Indication::TotalFailed,
+            "SIG_CONSTRAINTS_FAILURE",
+            Finding::SignerNotListed,
+        );
+    }
+    if signature.time < seal.valid_start || signature.time > seal.valid_end {
+        report.fail(
+            Indication::TotalFailed,
+            "SIG_CONSTRAINTS_FAILURE",
+            Finding::SealNotValidThen,
+        );
+    } else if seal.valid_end < Timestamp::now() {
+        // The signing time is only claimed: without a time-stamp nothing proves it.
+        report.fail(
+            Indication::Indeterminate,
+            "OUT_OF_BOUNDS_NO_POE",
+            Finding::SealExpired,
+        );
+    }
+    check_maker(pki, &mut report, seal).await?;
+    report.findings.push(Finding::NoTimestamp);
+    check_certificate(store, pki, &mut report, &signature.signer_certificate, None).await?;
+    if report.sub_indication.is_none() {
+        report.indication = Indication::TotalPassed;
+    }
+    Ok(report)
+}
+
+/// Verifies a DER `SESeal` on its own: the maker's signature and chain, the seal's
+/// validity now, and whether the signer certificates it lists are ours and good.
+pub(super) async fn verify_eseal(
+    store: &Store,
+    pki: &Pki,
+    der: &[u8],
+) -> Result<SignatureReport, SealError> {
+    let mut report = SignatureReport::new("eseal");
+    let seal = match Seal::decode(der) {
+        Ok(seal) => seal,
+        Err(error) => {
+            unreadable(&mut report, error);
+            return Ok(report);
+        }
+    };
+    report.field = Some(seal.es_id.clone());
+    report.claimed_signing_time = Some(seal.created);
+    report.signer = describe(&seal.maker_certificate).map(|(subject, _)| subject);
+    report.integrity = seal.maker_signature_valid();
+    let now = Timestamp::now();
+    if now < seal.valid_start || now > seal.valid_end {
+        report.fail(
+            Indication::Indeterminate,
+            "OUT_OF_BOUNDS_NO_POE",
+            Finding::SealExpired,
+        );
+    }
+    check_maker(pki, &mut report, &seal).await?;
+    report.trusted = report.integrity && report.sub_indication.is_none();
+    // The seal is as good as the signer certificate it lists (ours list one).
+    if let tongban_crypto::ses::CertList::Certificates(listed) = &seal.cert_list
+        && let Some(first) = listed.first()
+    {
+        let maker = report.signer.take();
+        check_certificate(store, pki, &mut report, first, None).await?;
+        report.signer = maker;
+    }
+    if report.sub_indication.is_none() {
+        report.indication = Indication::TotalPassed;
+    }
+    Ok(report)
+}
