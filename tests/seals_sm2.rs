@@ -579,3 +579,60 @@ async fn a_signer_the_seal_does_not_list_or_a_seal_out_of_its_validity_fails() {
         ("INDETERMINATE", Some("OUT_OF_BOUNDS_NO_POE"))
     );
 }
+
+#[tokio::test]
+async fn a_pdf_carries_pades_then_ses_then_pades_and_each_verifies() {
+    let w = world().await;
+    let p256 = new_seal(&w, &w.a).await;
+    let p256 = p256["id"].as_str().unwrap();
+    grant_all(&w, &w.a, p256, false).await;
+    let sm2 = ready_sm2_seal(&w).await;
+    let pdf = support::sample_pdf(2, 20_000);
+    let once = sealed_pdf(&w, p256, pdf).await;
+    let twice = ses_sealed_pdf(&w, &sm2, "page=2&x=100&y=100&size=100", once.clone()).await;
+    assert!(twice.starts_with(&once), "an incremental update");
+    let text = String::from_utf8_lossy(&twice[once.len()..]).into_owned();
+    assert!(text.contains("/Filter/Tongban.SES/SubFilter/GBT38540.SES"));
+    let thrice = sealed_pdf(&w, p256, twice.clone()).await;
+    let report = verify_pdf(&w, thrice).await;
+    assert_eq!(report["overall"], "TOTAL-PASSED", "{report}");
+    let signatures = report["signatures"].as_array().unwrap();
+    let formats: Vec<&str> = signatures
+        .iter()
+        .map(|s| s["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["pades", "ses", "pades"]);
+    assert_eq!(signatures[1]["later_changes_only_signatures"], true);
+    assert_eq!(signatures[1]["seal"]["name"], "某市市场监督管理局");
+    assert_eq!(signatures[2]["covers_whole_document"], true);
+    // A byte changed inside what the SES signature covers breaks it (and the first).
+    let mut changed = twice;
+    let at = changed.len() - 40;
+    changed[at] ^= 0x20;
+    let report = verify_pdf(&w, changed).await;
+    assert_eq!(report["signatures"][1]["format"], "ses");
+    assert_eq!(
+        report["signatures"][1]["indication"], "TOTAL-FAILED",
+        "{report}"
+    );
+    // The use is in the SM2 seal's log, with the SM3 of the document as it came.
+    let log = usage_log(&w, &w.a.admin, &sm2).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["format"], "ses");
+    assert_eq!(
+        log[0]["digest_sm3"],
+        hex(&tongban_crypto::shangmi::sm3(&once))
+    );
+    // A P-256 seal cannot make it.
+    let refused = w
+        .server
+        .client
+        .post(format!("{}/api/v1/seals/{p256}/ses/pdf", w.server.base))
+        .bearer_auth(&w.a.system)
+        .header("content-type", "application/pdf")
+        .body(support::sample_pdf(1, 1_000))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 409, "conflict").await;
+}

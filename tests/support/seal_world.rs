@@ -292,6 +292,26 @@ pub async fn sealed_pdf(w: &World, id: &str, pdf: Vec<u8>) -> Vec<u8> {
     response.bytes().await.unwrap().to_vec()
 }
 
+/// `pdf` sealed with SM2 seal `id` (GB/T 38540) by department A's system, the seal at
+/// the place `query` gives.
+pub async fn ses_sealed_pdf(w: &World, id: &str, query: &str, pdf: Vec<u8>) -> Vec<u8> {
+    let response = w
+        .server
+        .client
+        .post(format!(
+            "{}/api/v1/seals/{id}/ses/pdf?{query}",
+            w.server.base
+        ))
+        .bearer_auth(&w.a.system)
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap().to_vec()
+}
+
 /// The verification report on a signature sent as JSON (`p7s` or `jws`).
 pub async fn verify_json(w: &World, body: Value) -> Value {
     let response = w

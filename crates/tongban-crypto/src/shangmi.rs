@@ -16,6 +16,27 @@ pub fn sm3(data: &[u8]) -> [u8; 32] {
     Sm3::digest(data).into()
 }
 
+/// An SM3 digest over data given in parts.
+#[derive(Clone, Default)]
+pub struct Sm3Hasher(Sm3);
+
+impl Sm3Hasher {
+    /// A fresh hash.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        sm3::Digest::update(&mut self.0, data);
+    }
+
+    /// The digest.
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

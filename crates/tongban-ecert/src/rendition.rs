@@ -12,8 +12,9 @@ use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_identity::subjects::SubjectId;
 use tongban_seal::pdf::{Placement, Sealed};
+use tongban_seal::pdf_sealing;
 use tongban_seal::permissions::Actor;
-use tongban_seal::sign::{self, Authority};
+use tongban_seal::sign::{Authority, Format};
 use tongban_store::Store;
 
 use crate::catalogue::{self, CertType};
@@ -255,9 +256,10 @@ pub async fn sealed(
     })?;
     let (x, y, size) = SEAL_PLACEMENT;
     let purpose = format!("e-certificate rendition {}", certificate.identifier);
+    let pades = (seal, Format::Pades);
     let checked =
-        sign::check_pades(store, actor, seal, Some(&purpose), Authority::Designated).await?;
-    let sealed = sign::pades(
+        pdf_sealing::check_pdf(store, actor, pades, Some(&purpose), Authority::Designated).await?;
+    let sealed = pdf_sealing::seal_pdf(
         store,
         pki,
         checked,

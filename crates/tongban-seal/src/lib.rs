@@ -10,6 +10,7 @@ pub mod format;
 pub mod grants;
 pub mod image;
 pub mod pdf;
+pub mod pdf_sealing;
 pub mod permissions;
 pub mod registry;
 pub mod ses;

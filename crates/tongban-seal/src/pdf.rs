@@ -1,7 +1,8 @@
 //! PAdES sealing of PDF documents (ETSI EN 319 142-1, ISO 32000-1 §12.8): an
 //! incremental update appends a signature field whose widget shows the seal on a page,
 //! and a signature dictionary whose /Contents holds a CMS signature (ETSI.CAdES.detached)
-//! over every byte of the file except that value. Earlier revisions, and earlier
+//! — or, for SM2 seals, a GB/T 38540 SES_Signature — over every byte of the file except
+//! that value. Earlier revisions, and earlier
 //! signatures, are left byte for byte as they were.
 
 mod appearance;
@@ -13,7 +14,7 @@ pub use reader::{Entry, Malformed, Reader};
 
 use appearance::{default_streams, image_streams};
 use update::Update;
-pub use update::{CONTENTS_BYTES, Statement};
+pub use update::{CONTENTS_BYTES, Handler, SES_SUB_FILTER, Statement};
 
 use lopdf::{Dictionary, Object, ObjectId, Stream, dictionary};
 use tongban_core::time::Timestamp;
@@ -87,8 +88,8 @@ impl Prepared {
         ]
     }
 
-    /// Puts the CMS signature into /Contents, after `original`: the bytes this update
-    /// was prepared for.
+    /// Puts the signature (a CMS, or an SES_Signature) into /Contents, after
+    /// `original`: the bytes this update was prepared for.
     pub fn finish(mut self, original: Vec<u8>, cms: &[u8]) -> Result<Sealed, PdfError> {
         if original.len() != self.after {
             return Err(PdfError::Unreadable(

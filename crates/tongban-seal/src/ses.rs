@@ -100,7 +100,7 @@ pub async fn eseal(conn: &mut Conn, actor: &Actor, seal: SealId) -> Result<Vec<u
     stored(conn, seal).await
 }
 
-async fn stored(conn: &mut Conn, seal: SealId) -> Result<Vec<u8>, SealError> {
+pub(crate) async fn stored(conn: &mut Conn, seal: SealId) -> Result<Vec<u8>, SealError> {
     let row = sqlx::query("SELECT eseal FROM seal_images WHERE seal_id = $1")
         .bind(seal.to_string())
         .fetch_optional(conn)

@@ -1,7 +1,9 @@
 //! Applying a seal: CAdES B-T detached signatures (`.p7s`) over files or bare SHA-256
-//! digests, and detached JWS. Each signature is made inside the transaction that
-//! writes its usage record, and is handed out only after that commit: nothing is
-//! signed without a record. A refusal is written to the audit trail.
+//! digests, and detached JWS; and what every way of applying a seal shares (PDFs in
+//! [`crate::pdf_sealing`], GB/T 38540 in [`crate::ses`]): the right to use the seal,
+//! checked before its key is read, and the usage record. Each signature is made inside
+//! the transaction that writes its usage record, and is handed out only after that
+//! commit: nothing is signed without a record. A refusal is written to the audit trail.
 
 use std::sync::Arc;
 
@@ -19,9 +21,9 @@ use tongban_store::{Conn, Store, StoreError};
 
 use crate::error::SealError;
 pub use crate::format::Format;
+use crate::grants;
 use crate::permissions::{self, Actor};
 use crate::registry::{self, Seal, SealId};
-use crate::{grants, image, pdf};
 
 /// Most digests one call may seal.
 pub const MAX_BATCH: usize = 1000;
@@ -56,7 +58,7 @@ pub enum Authority {
     Designated,
 }
 
-async fn prepare_as(
+pub(crate) async fn prepare_as(
     store: &Store,
     pki: &Pki,
     actor: &Actor,
@@ -80,7 +82,7 @@ async fn prepare_as(
 
 /// May `actor` apply `seal` now on `authority`, in `format`: a grant to the actor, or
 /// the department's designation (then only the seal's own state counts).
-async fn authorise(
+pub(crate) async fn authorise(
     conn: &mut Conn,
     actor: &Actor,
     seal: &Seal,
@@ -96,7 +98,7 @@ async fn authorise(
     seal.makes(format)
 }
 
-async fn audit_refusal(
+pub(crate) async fn audit_refusal(
     store: &Store,
     actor: &Actor,
     seal: SealId,
@@ -115,7 +117,7 @@ async fn audit_refusal(
     Ok(())
 }
 
-async fn record_usage(
+pub(crate) async fn record_usage(
     tx: &mut Conn,
     seal: &Seal,
     actor: &Actor,
@@ -246,230 +248,6 @@ pub async fn jws_detached(
     Ok(jws)
 }
 
-/// A document as it arrives, hashed as it is read: its digest names it in the usage
-/// record and begins what a PAdES signature covers. The hash runs on a thread of its
-/// own beside the reading (SHA-256 here is slower than loopback), so that a document
-/// is hashed by about when it has arrived, and is parsed while the hash finishes.
-pub struct Incoming {
-    bytes: Vec<u8>,
-    hashing: Hashing,
-}
-
-enum Hashing {
-    /// Chunks go to the hashing thread, a few at a time: the reader waits rather than
-    /// let unhashed chunks pile up beside the document.
-    Streamed {
-        chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
-        hashed: tokio::task::JoinHandle<cms::Sha256>,
-    },
-    /// Hashed on the reading task, chunk by chunk, or at once.
-    Done(Box<cms::Sha256>),
-}
-
-/// Chunks handed to the hashing thread and not yet hashed, at most.
-const CHUNKS_IN_FLIGHT: usize = 16;
-
-/// Uploads hashed on threads of their own at once, at most: a thread waits through
-/// its whole upload, so slow uploads must not take the blocking pool. Beyond these,
-/// documents are hashed on the reading task.
-static HASHING_THREADS: tokio::sync::Semaphore =
-    tokio::sync::Semaphore::const_new(HASHING_THREAD_COUNT);
-const HASHING_THREAD_COUNT: usize = 8;
-
-impl Incoming {
-    /// Room for `capacity` bytes (a declared length), none read yet.
-    pub fn with_capacity(capacity: usize) -> Self {
-        let bytes = Vec::with_capacity(capacity);
-        let Ok(permit) = HASHING_THREADS.try_acquire() else {
-            return Self {
-                bytes,
-                hashing: Hashing::Done(Box::new(cms::Sha256::new())),
-            };
-        };
-        let (chunks, mut received) = tokio::sync::mpsc::channel::<bytes::Bytes>(CHUNKS_IN_FLIGHT);
-        let hashed = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let mut hasher = cms::Sha256::new();
-            while let Some(chunk) = received.blocking_recv() {
-                hasher.update(&chunk);
-            }
-            hasher
-        });
-        Self {
-            bytes,
-            hashing: Hashing::Streamed { chunks, hashed },
-        }
-    }
-
-    /// The next bytes.
-    pub async fn push(&mut self, chunk: bytes::Bytes) {
-        self.bytes.extend_from_slice(&chunk);
-        match &mut self.hashing {
-            Hashing::Streamed { chunks, .. } => {
-                // The thread ends only when the sender is dropped: it is still there.
-                let _ = chunks.send(chunk).await;
-            }
-            Hashing::Done(hasher) => hasher.update(&chunk),
-        }
-    }
-
-    /// Bytes so far.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Whether nothing came.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-}
-
-impl From<Vec<u8>> for Incoming {
-    fn from(bytes: Vec<u8>) -> Self {
-        let mut hasher = cms::Sha256::new();
-        hasher.update(&bytes);
-        Self {
-            bytes,
-            hashing: Hashing::Done(Box::new(hasher)),
-        }
-    }
-}
-
-impl Hashing {
-    /// The hash of every chunk, once the last is hashed.
-    async fn finish(self) -> Result<cms::Sha256, tokio::task::JoinError> {
-        match self {
-            Self::Streamed { chunks, hashed } => {
-                drop(chunks);
-                hashed.await
-            }
-            Self::Done(hasher) => Ok(*hasher),
-        }
-    }
-}
-
-/// A seal checked for `actor` to apply to a PDF now, with what it shows. Sealing
-/// checks again when it signs; this first check lets the caller look the seal up
-/// while the document is still arriving, and refuses before it is parsed.
-pub struct PadesCheck {
-    actor: Actor,
-    seal: Seal,
-    purpose: Option<String>,
-    authority: Authority,
-    face: image::Face,
-}
-
-/// May `actor` apply `seal` to a PDF now, for `purpose`, on `authority`? A refusal is
-/// audited.
-pub async fn check_pades(
-    store: &Store,
-    actor: &Actor,
-    seal: SealId,
-    purpose: Option<&str>,
-    authority: Authority,
-) -> Result<PadesCheck, SealError> {
-    let now = Timestamp::now();
-    let mut conn = store.conn().await?;
-    let found = registry::find(&mut conn, seal).await?;
-    let how = (authority, Format::Pades);
-    if let Err(refusal) = authorise(&mut conn, actor, &found, purpose, how, now).await {
-        drop(conn);
-        audit_refusal(store, actor, seal, &refusal).await?;
-        return Err(refusal);
-    }
-    let face = image::face(&mut conn, &found).await?;
-    Ok(PadesCheck {
-        actor: actor.clone(),
-        seal: found,
-        purpose: purpose.map(str::to_owned),
-        authority,
-        face,
-    })
-}
-
-/// Seals a PDF as `checked` allows: PAdES baseline B-T in an incremental update, the
-/// seal visible at `placement`, with the signature's /Reason and /Location.
-pub async fn pades(
-    store: &Store,
-    pki: &Pki,
-    checked: PadesCheck,
-    document: Incoming,
-    placement: pdf::Placement,
-    (reason, location): (Option<String>, Option<String>),
-) -> Result<pdf::Sealed, SealError> {
-    let PadesCheck {
-        actor,
-        seal: found,
-        purpose,
-        authority,
-        face,
-    } = checked;
-    // The document has arrived: the signature, its record and the checks made as it
-    // signs are of now, not of when the upload began.
-    let now = Timestamp::now();
-    let (actor, purpose, seal) = (&actor, purpose.as_deref(), found.id);
-    let Incoming { bytes, hashing } = document;
-    let statement = pdf::Statement {
-        name: found.name,
-        reason,
-        location,
-    };
-    let pdf_error = |e: pdf::PdfError| SealError::Invalid {
-        field: "pdf",
-        reason: e.to_string(),
-    };
-    let unprocessable = |e: tokio::task::JoinError| SealError::Invalid {
-        field: "pdf",
-        reason: format!("cannot be processed: {e}"),
-    };
-    // Parsing (and decoding the uploaded image, checked when it was uploaded) is CPU
-    // work: off the async workers, while the hash finishes.
-    let parsing = tokio::task::spawn_blocking(move || {
-        let planes = face.png.map(|png| image::decode_png(&png)).transpose()?;
-        let appearance = match &planes {
-            Some(planes) => pdf::Appearance::Image(planes),
-            None => pdf::Appearance::Stamp {
-                department: &face.department,
-                seal: &statement.name,
-            },
-        };
-        let prepared =
-            pdf::prepare(&bytes, &placement, &statement, appearance, now).map_err(pdf_error)?;
-        Ok::<_, SealError>((bytes, prepared))
-    });
-    let (parsed, hashed) = tokio::join!(parsing, hashing.finish());
-    let (document, prepared) = parsed.map_err(unprocessable)??;
-    let mut hasher = hashed.map_err(unprocessable)?;
-    let original_digest = hasher.clone().finish();
-    let [first, second] = prepared.signed_update();
-    hasher.update(first);
-    hasher.update(second);
-    let digest = hasher.finish();
-    // The write transaction (on SQLite the database's one writer) opens only now, so
-    // that other writers never wait for a parse.
-    let how = (authority, Format::Pades);
-    let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, how, now).await?;
-    let signed = pki.tsa().stamp(cms::sign_detached_with(
-        key.signer.as_ref(),
-        key.cms()?,
-        digest,
-        None,
-    )?)?;
-    let sealed = prepared.finish(document, &signed).map_err(pdf_error)?;
-    record_usage(
-        &mut tx,
-        &found,
-        actor,
-        &original_digest,
-        Format::Pades,
-        purpose,
-        now,
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(sealed)
-}
-
 /// One use of a seal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Usage {
@@ -546,47 +324,4 @@ pub async fn usages(
             })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[tokio::test]
-    async fn a_document_hashed_as_it_arrives_has_the_digest_of_its_bytes() {
-        // More chunks than may wait for the hashing thread: the reader waits, and
-        // nothing is lost or reordered.
-        let document: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let mut incoming = Incoming::with_capacity(0);
-        for chunk in document.chunks(997) {
-            incoming.push(bytes::Bytes::copy_from_slice(chunk)).await;
-        }
-        assert_eq!(incoming.len(), document.len());
-        let Incoming { bytes, hashing } = incoming;
-        assert_eq!(bytes, document);
-        let streamed = hashing.finish().await.unwrap().finish();
-        assert_eq!(streamed, cms::sha256(&document));
-        // With every hashing thread taken, the reading task hashes.
-        let taken = HASHING_THREADS
-            .acquire_many(HASHING_THREAD_COUNT as u32)
-            .await
-            .unwrap();
-        let mut incoming = Incoming::with_capacity(0);
-        assert!(matches!(incoming.hashing, Hashing::Done(_)));
-        for chunk in document.chunks(997) {
-            incoming.push(bytes::Bytes::copy_from_slice(chunk)).await;
-        }
-        drop(taken);
-        assert_eq!(
-            incoming.hashing.finish().await.unwrap().finish(),
-            cms::sha256(&document)
-        );
-        let Incoming { hashing, .. } = Incoming::from(document.clone());
-        assert_eq!(
-            hashing.finish().await.unwrap().finish(),
-            cms::sha256(&document)
-        );
-    }
 }

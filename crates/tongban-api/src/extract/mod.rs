@@ -153,7 +153,7 @@ impl DocumentBuffer for Vec<u8> {
     }
 }
 
-impl DocumentBuffer for tongban_seal::sign::Incoming {
+impl DocumentBuffer for tongban_seal::pdf_sealing::Incoming {
     fn with_capacity(capacity: usize) -> Self {
         Self::with_capacity(capacity)
     }

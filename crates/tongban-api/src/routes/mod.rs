@@ -94,6 +94,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(seals::ses::eseal))
         .routes(routes!(seals::ses::digests))
         .routes(routes!(seals::ses::file))
+        .routes(routes!(seals::ses::pdf))
         .routes(routes!(seals::registry::set_image, seals::registry::image))
         .routes(routes!(document_verification::api))
         .routes((schemas, paths, verify_page))

@@ -14,9 +14,47 @@ pub const CONTENTS_BYTES: usize = 16 * 1024;
 /// The ByteRange placeholder: four numbers of fixed width, patched after writing.
 const BYTE_RANGE_PLACEHOLDER: i64 = 9_999_999_999;
 
+/// The signature handler and encoding a signature dictionary names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Handler {
+    /// PAdES: /Adobe.PPKLite with /ETSI.CAdES.detached, a CMS in /Contents.
+    #[default]
+    Pades,
+    /// A GB/T 38540 `SES_Signature` (DER) in /Contents, over the ByteRange's SM3. No
+    /// standard names this; ISO 32000-1 §12.8.1 lets a handler other than Adobe's be
+    /// named in /Filter, so it is /Tongban.SES with /SubFilter /GBT38540.SES, and PAdES
+    /// validators see a signature of a handler they do not have, not a broken CMS.
+    Ses {
+        /// Bytes reserved for the signature: it holds the whole SESeal, image
+        /// included.
+        reserve: usize,
+    },
+}
+
+/// The /SubFilter of a GB/T 38540 signature.
+pub const SES_SUB_FILTER: &[u8] = b"GBT38540.SES";
+
+impl Handler {
+    fn names(self) -> &'static [u8] {
+        match self {
+            Self::Pades => b"/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached",
+            Self::Ses { .. } => b"/Filter/Tongban.SES/SubFilter/GBT38540.SES",
+        }
+    }
+
+    fn reserve(self) -> usize {
+        match self {
+            Self::Pades => CONTENTS_BYTES,
+            Self::Ses { reserve } => reserve,
+        }
+    }
+}
+
 /// What the signature dictionary states.
 #[derive(Clone, Debug, Default)]
 pub struct Statement {
+    /// Which handler and encoding.
+    pub handler: Handler,
     /// /Name: the seal's name.
     pub name: String,
     /// /Reason: why it was applied.
@@ -127,9 +165,9 @@ impl Update {
     ) -> (ObjectId, Placeholders) {
         let id = self.new_id();
         self.begin(id);
-        self.bytes.extend_from_slice(
-            b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange ",
-        );
+        self.bytes.extend_from_slice(b"<</Type/Sig");
+        self.bytes.extend_from_slice(statement.handler.names());
+        self.bytes.extend_from_slice(b"/ByteRange ");
         let at = self.bytes.len();
         self.bytes
             .extend_from_slice(format!("[0 {p} {p} {p}]", p = BYTE_RANGE_PLACEHOLDER).as_bytes());
@@ -138,7 +176,7 @@ impl Update {
         let at = self.bytes.len();
         self.bytes.push(b'<');
         self.bytes
-            .resize(self.bytes.len() + 2 * CONTENTS_BYTES, b'0');
+            .resize(self.bytes.len() + 2 * statement.handler.reserve(), b'0');
         self.bytes.push(b'>');
         let contents = at..self.bytes.len();
         let mut entries = vec![

@@ -1,4 +1,5 @@
-//! PDF signatures (PAdES): the signature fields, the byte ranges, each revision after a
+//! PDF signatures (PAdES, and GB/T 38540 SES_Signatures under /SubFilter
+//! /GBT38540.SES): the signature fields, the byte ranges, each revision after a
 //! signature (it may only add a signature), and what each signature covers.
 
 use crate::error::SealError;
@@ -10,6 +11,7 @@ use tongban_store::Store;
 use super::cades::verify_cms;
 use super::findings::Finding;
 use super::revisions::{Revision, only_adds_a_signature, revision_markers};
+use super::ses::verify_ses;
 use super::{Indication, SignatureReport};
 
 /// The DER value at the start of `bytes` (a /Contents string is padded with zeros).
@@ -36,6 +38,8 @@ pub(super) fn der_prefix(bytes: &[u8]) -> Option<&[u8]> {
 
 pub(super) struct PdfSignature {
     field: Option<String>,
+    /// A GB/T 38540 signature (by its /SubFilter), not a CMS.
+    ses: bool,
     range: [usize; 4],
     contents: Vec<u8>,
     claimed: Option<Timestamp>,
@@ -154,8 +158,11 @@ pub(super) fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, S
             Ok(lopdf::Object::String(bytes, _)) => bytes.clone(),
             _ => return Err("a signature has no /Contents".into()),
         };
+        let ses = matches!(signature.get(b"SubFilter"),
+            Ok(lopdf::Object::Name(name)) if name == crate::pdf::SES_SUB_FILTER);
         found.push(PdfSignature {
             field,
+            ses,
             range: [a, b, c, d],
             contents,
             claimed: signature.get(b"M").ok().and_then(pdf_time),
@@ -176,7 +183,8 @@ pub(super) fn hex_equals(hex: &[u8], bytes: &[u8]) -> bool {
 }
 
 /// A PDF signature after the checks that need the whole file (done off the async
-/// workers): its CMS and the digest of what it covers, if the ByteRange is sound.
+/// workers): its value (a CMS or an SES_Signature) and the digest of what it covers
+/// (SHA-256 or SM3), if the ByteRange is sound.
 pub(super) struct Examined {
     signature: PdfSignature,
     end: usize,
@@ -203,7 +211,15 @@ pub(super) fn examine(pdf: &[u8], reader: &Reader<'_>) -> Result<Vec<Examined>, 
                 && hex_equals(&pdf[b + 1..c - 1], &signature.contents);
             let cms_and_digest = if sane {
                 der_prefix(&signature.contents).map(|cms| {
-                    let digest = tongban_crypto::cms::sha256_parts(&[&pdf[a..b], &pdf[c..c + d]]);
+                    let parts = [&pdf[a..b], &pdf[c..c + d]];
+                    let digest = match signature.ses {
+                        true => {
+                            let mut sm3 = tongban_crypto::shangmi::Sm3Hasher::new();
+                            parts.iter().for_each(|part| sm3.update(part));
+                            sm3.finish()
+                        }
+                        false => tongban_crypto::cms::sha256_parts(&parts),
+                    };
                     (cms.to_vec(), digest)
                 })
             } else {
@@ -277,12 +293,16 @@ pub(super) async fn verify_pdf(
     let (examined, revisions, len) = examined;
     let mut reports = Vec::new();
     for item in &examined {
+        let format = if item.signature.ses { "ses" } else { "pades" };
         let mut report = match &item.cms_and_digest {
+            Some((ses, digest)) if item.signature.ses => {
+                verify_ses(store, pki, ses, Some(digest)).await?
+            }
             Some((cms, digest)) => {
                 verify_cms(store, pki, "pades", cms, digest, item.signature.claimed).await?
             }
             None => {
-                let mut report = SignatureReport::new("pades");
+                let mut report = SignatureReport::new(format);
                 report.fail(
                     Indication::TotalFailed,
                     "FORMAT_FAILURE",

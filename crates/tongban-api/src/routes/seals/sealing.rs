@@ -11,7 +11,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use tongban_seal::sign::{self};
+use tongban_seal::pdf_sealing;
+use tongban_seal::sign::{self, Authority, Format};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{invalid, seal_id};
@@ -177,12 +178,12 @@ pub struct PadesQuery {
     /// /Location of the signature.
     location: Option<String>,
     /// Why (用印事由) for the usage log; required when the grant says so.
-    purpose: Option<String>,
+    pub(super) purpose: Option<String>,
 }
 
 impl PadesQuery {
     /// The seal's place on the page, and the signature's /Reason and /Location.
-    fn placement(
+    pub(super) fn placement(
         self,
     ) -> (
         tongban_seal::pdf::Placement,
@@ -225,8 +226,15 @@ pub async fn pades(
     // The seal is looked up and the caller's right checked while the document arrives
     // (documents have their own, larger limit than API bodies).
     let (seal, purpose) = (seal_id(&id)?, query.purpose.as_deref());
-    let checking = sign::check_pades(&state.store, &actor, seal, purpose, sign::Authority::Grant);
-    let reading = read_document::<sign::Incoming>(body, &headers, state.http.document_limit_bytes);
+    let checking = pdf_sealing::check_pdf(
+        &state.store,
+        &actor,
+        (seal, Format::Pades),
+        purpose,
+        Authority::Grant,
+    );
+    let reading =
+        read_document::<pdf_sealing::Incoming>(body, &headers, state.http.document_limit_bytes);
     // Both run to their end (a refusal is audited even when the body fails too), and
     // a refusal is what the caller hears first.
     let (checked, document) = tokio::join!(checking, reading);
@@ -236,7 +244,7 @@ pub async fn pades(
     }
     let (placement, statement) = query.placement();
     let (store, pki) = (&state.store, &state.pki);
-    let sealed = sign::pades(store, pki, checked, document, placement, statement).await?;
+    let sealed = pdf_sealing::seal_pdf(store, pki, checked, document, placement, statement).await?;
     Ok(sealed_pdf(sealed))
 }
 

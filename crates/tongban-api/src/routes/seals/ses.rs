@@ -2,7 +2,7 @@
 //! signatures (`SES_Signature`) over SM3 digests or a file.
 
 use crate::auth::Acting;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, read_document, require_content_type};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -11,9 +11,12 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use tongban_seal::pdf_sealing::{self, Incoming};
 use tongban_seal::ses::{self, Item};
+use tongban_seal::sign::{Authority, Format};
 use utoipa::{IntoParams, ToSchema};
 
+use super::sealing::{PadesQuery, sealed_pdf};
 use super::{invalid, seal_id};
 
 /// DER of GB/T 38540 data has no registered media type.
@@ -191,4 +194,45 @@ pub async fn file(
         [(header::CONTENT_TYPE, DER)],
         signed.pop().unwrap_or_default(),
     ))
+}
+
+/// Seals a PDF with an SM2 seal: a GB/T 38540 electronic signature (`SES_Signature`
+/// v4, its `dataHash` the SM3 of the ByteRange, `propertyInfo` `PDF /ByteRange`) in
+/// /Contents of a signature dictionary with /Filter /Tongban.SES and /SubFilter
+/// /GBT38540.SES, in an incremental update, with the seal's image at the given place.
+/// Earlier signatures (PAdES or SES) stay valid.
+#[utoipa::path(post, path = "/api/v1/seals/{id}/ses/pdf", tag = "seals",
+    params(("id" = String, Path, description = "seal id"), PadesQuery),
+    request_body(content = crate::openapi::Binary, content_type = "application/pdf"),
+    responses(
+        (status = 200, description = "the sealed PDF", body = crate::openapi::Binary, content_type = "application/pdf"),
+        (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, a P-256 seal, or has no image yet", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "over http.document_limit_bytes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not application/pdf", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a PDF we can seal (truncated, broken, encrypted), or a bad placement", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["seal:use"])))]
+pub async fn pdf(
+    State(state): State<AppState>,
+    Acting(actor): Acting,
+    Path(id): Path<String>,
+    Query(query): Query<PadesQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<impl IntoResponse, ApiError> {
+    require_content_type(&headers, "application/pdf")?;
+    let (seal, purpose) = ((seal_id(&id)?, Format::Ses), query.purpose.as_deref());
+    let checking = pdf_sealing::check_pdf(&state.store, &actor, seal, purpose, Authority::Grant);
+    let limit = state.http.document_limit_bytes;
+    let (checked, document) =
+        tokio::join!(checking, read_document::<Incoming>(body, &headers, limit));
+    let (checked, document) = (checked?, document?);
+    if document.is_empty() {
+        return Err(invalid("pdf", "the body is empty"));
+    }
+    let (placement, statement) = query.placement();
+    let (store, pki) = (&state.store, &state.pki);
+    let sealed = pdf_sealing::seal_pdf(store, pki, checked, document, placement, statement).await?;
+    Ok(sealed_pdf(sealed))
 }
