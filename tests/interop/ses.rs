@@ -188,3 +188,53 @@ async fn a_signature_built_with_gmssl_and_asn1tools_verifies_here() {
     let report = verify_json(&w, json!({"ses": b64(&der), "file": b64(b"another file")})).await;
     assert_eq!(report["signatures"][0]["sub_indication"], "HASH_FAILURE");
 }
+
+// Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by tests/interop/run"]
+async fn pades_then_ses_then_pades_on_one_pdf_each_stays_valid() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // A server that knows its URL: pyHanko fetches the CRLs our certificates name.
+    let w = world_with(|c| {
+        c.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        c.public_url = format!("http://127.0.0.1:{port}");
+    })
+    .await;
+    // Two P-256 seals: pdfsig 22.12 reports the second of two signatures by one
+    // certificate as "Unknown issue with Certificate", with or without an SES between.
+    let mut p256 = Vec::new();
+    for _ in 0..2 {
+        let seal = new_seal(&w, &w.a).await;
+        let id = seal["id"].as_str().unwrap().to_owned();
+        grant_all(&w, &w.a, &id, false).await;
+        p256.push(id);
+    }
+    let sm2 = new_sm2_seal(&w).await;
+    let sm2 = sm2["id"].as_str().unwrap();
+    set_image(&w, sm2).await;
+    grant_all(&w, &w.a, sm2, false).await;
+    let once = sealed_pdf(&w, &p256[0], support::sample_pdf(3, 50_000)).await;
+    let twice = ses_sealed_pdf(&w, sm2, "page=2&x=100&y=100&size=100", once).await;
+    let thrice = sealed_pdf(&w, &p256[1], twice).await;
+
+    // pdfsig and pyHanko judge the two PAdES signatures valid and trusted, the
+    // GB/T 38540 one between them notwithstanding; qpdf finds the file sound.
+    let work = Workdir::new();
+    let root = work.pem("root.pem", &[w.server.pki().root()]);
+    let nss_dir = common::nss_db(&work, &root);
+    common::judge_pdf(&work, &nss_dir, &root, "mixed", &thrice, 2);
+    // Our report accepts all three.
+    let report = verify_pdf(&w, thrice).await;
+    assert_eq!(report["overall"], "TOTAL-PASSED", "{report}");
+    let formats: Vec<&str> = report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["pades", "ses", "pades"]);
+}
