@@ -376,6 +376,13 @@ async fn ses_of(w: &World, id: &str, data: &[u8]) -> Vec<u8> {
     .unwrap()
 }
 
+/// The certificate serial of seal `id`, as its administrator reads it.
+async fn serial_of(w: &World, id: &str) -> String {
+    let seals = seals_of(w).await;
+    let seal = seals.iter().find(|s| s["id"] == id).unwrap();
+    seal["certificate_serial"].as_str().unwrap().to_owned()
+}
+
 fn verdict(report: &Value) -> (&str, Option<&str>) {
     let signature = &report["signatures"][0];
     (
@@ -424,7 +431,12 @@ async fn ses_signatures_and_eseals_verify_and_their_changes_are_named() {
     version[at + 2] = 2;
     let sm2_with_sm3 = [0x06, 0x08, 0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x75];
     let ecdsa_with_sha256 = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
-    let last = der.windows(10).rposition(|w| w == sm2_with_sm3).unwrap();
+    // The SES_Signature's own signatureAlgID: the last bare OID (certificates, and the
+    // time-stamp token after it, wrap theirs in an AlgorithmIdentifier SEQUENCE).
+    let last = (2..der.len() - 10)
+        .rev()
+        .find(|&i| der[i..i + 10] == sm2_with_sm3 && der[i - 2..i] != [0x30, 0x0a])
+        .unwrap();
     let mut mixed = der.clone();
     mixed[last..last + 10].copy_from_slice(&ecdsa_with_sha256);
     for (bad, expected) in [
@@ -479,7 +491,14 @@ async fn ses_signatures_and_eseals_verify_and_their_changes_are_named() {
         assert_problem(response, 422, "invalid-request").await;
     }
 
-    // Revoked: nothing proves the signature older.
+    // Revoked later: the SM2 TSA's time-stamp proves the signature older, and it
+    // stands. (A revocation in the time-stamp's second would count as before it.)
+    let stamped = verify_json(&w, json!({"ses": b64(&der)})).await;
+    assert!(
+        stamped["signatures"][0]["timestamp_time"].is_string(),
+        "{stamped}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let revoked = call(
         &w,
         &w.a.admin,
@@ -489,6 +508,39 @@ async fn ses_signatures_and_eseals_verify_and_their_changes_are_named() {
     .await;
     assert_eq!(revoked.status(), 200);
     let report = verify_json(&w, json!({"ses": b64(&der)})).await;
+    assert_eq!(verdict(&report), ("TOTAL-PASSED", None), "{report}");
+    assert_eq!(
+        report["signatures"][0]["revocation"],
+        "revoked-after-signing"
+    );
+    // Without its time-stamp (the signature as an older client made it), nothing
+    // proves it older than the revocation.
+    let signature = tongban_crypto::ses::Signature::decode(&der).unwrap();
+    let eseal = signature.seal_der.clone();
+    let pki = w.server.pki();
+    let key = {
+        let mut conn = w.server.store().conn().await.unwrap();
+        let sealed = tongban_store::pki::certificate(&mut conn, &serial_of(&w, &id).await)
+            .await
+            .unwrap()
+            .unwrap();
+        pki.certified_in(&mut conn, &sealed.key_id, &sealed.serial)
+            .await
+            .unwrap()
+    };
+    let unstamped = tongban_crypto::ses::sign(
+        &tongban_crypto::ses::ToSign {
+            eseal: &eseal,
+            time: Timestamp::now(),
+            data_hash: [3; 32],
+            property_info: "x",
+        },
+        key.certificate(),
+        key.signer.as_ref(),
+        |_| Ok(None),
+    )
+    .unwrap();
+    let report = verify_json(&w, json!({"ses": b64(&unstamped)})).await;
     assert_eq!(verdict(&report), ("INDETERMINATE", Some("REVOKED_NO_POE")));
 }
 

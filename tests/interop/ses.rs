@@ -120,6 +120,8 @@ async fn our_ses_data_decodes_with_asn1tools_and_verifies_in_gmssl_and_openssl()
     assert_eq!(signed["propertyInfo"], "contract.pdf");
     assert_eq!(signed["signatureAlgID"], "1.2.156.10197.1.501");
     assert_eq!(signed["dataHashBits"], 256);
+    // The SM2 TSA's token over the signature value, [0] EXPLICIT as the module says.
+    assert_eq!(signed["timeStamp"], true);
     // The data hash is the SM3 of the document, as openssl computes it.
     let document_file = work.write("contract.pdf", &document);
     let (ok, digest) = openssl(&[&"dgst", &"-sm3", &"-r", &document_file]);

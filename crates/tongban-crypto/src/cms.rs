@@ -41,6 +41,31 @@ const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
 pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+/// signedData of GM/T 0010-2012 (SM2 cryptographic message syntax).
+pub const GM_SIGNED_DATA: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.156.10197.6.1.4.2.2");
+/// SM3 (GM/T 0006).
+pub const ID_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.401");
+/// The SM2 signature of GM/T 0010 (sm2-1).
+pub const SM2_SIGN: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301.1");
+
+/// The object identifiers of a SignedData by `algorithm`'s keys: the ContentInfo's
+/// content type, the digest and the signature algorithm. SM2 keys sign GM/T 0010
+/// SignedData (SM3, sm2-1); P-256 keys RFC 5652 SignedData (SHA-256, ECDSA).
+fn suite(algorithm: Algorithm) -> (ObjectIdentifier, ObjectIdentifier, ObjectIdentifier) {
+    match algorithm {
+        Algorithm::Sm2 => (GM_SIGNED_DATA, ID_SM3, SM2_SIGN),
+        Algorithm::Es256 | Algorithm::Ed25519 => (ID_SIGNED_DATA, ID_SHA256, ECDSA_WITH_SHA256),
+    }
+}
+
+/// The digest of `data` that a SignedData by `algorithm`'s keys carries.
+pub(crate) fn content_digest(algorithm: Algorithm, data: &[u8]) -> [u8; 32] {
+    match algorithm {
+        Algorithm::Sm2 => crate::shangmi::sm3(data),
+        Algorithm::Es256 | Algorithm::Ed25519 => sha256(data),
+    }
+}
 
 /// ESSCertIDv2 (RFC 5035 §4), hash algorithm left at its default, SHA-256.
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
@@ -127,9 +152,9 @@ pub struct SignerChain {
 impl SignerChain {
     /// `chain` (leaf first, then its issuers) of `signer`.
     pub fn new(signer: &dyn Signer, chain: &[Vec<u8>]) -> Result<Self, CryptoError> {
-        if signer.algorithm() != Algorithm::Es256 {
+        if !matches!(signer.algorithm(), Algorithm::Es256 | Algorithm::Sm2) {
             return Err(CryptoError::InvalidKey(
-                "CMS signing supports ES256 keys".into(),
+                "CMS signing supports ES256 and SM2 keys".into(),
             ));
         }
         let leaf_der = chain
@@ -163,7 +188,8 @@ pub(crate) fn signed_data(
     chain: &SignerChain,
     content: &Content<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
-    content_info(&signed_data_of(signer, chain, content)?)
+    let (content_type, _, _) = suite(signer.algorithm());
+    content_info(&signed_data_of(signer, chain, content)?, content_type)
 }
 
 /// The SignedData of [`signed_data`], not yet encoded.
@@ -195,12 +221,13 @@ fn signed_data_of(
     let signed_attrs = SetOfVec::try_from(signed_attrs)?;
     // The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4).
     let signature = signer.sign_x509(&signed_attrs.to_der()?)?;
+    let (_, digest_oid, signature_oid) = suite(signer.algorithm());
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(chain.sid.clone()),
-        digest_alg: algorithm(ID_SHA256),
+        digest_alg: algorithm(digest_oid),
         signed_attrs: Some(signed_attrs),
-        signature_algorithm: algorithm(ECDSA_WITH_SHA256),
+        signature_algorithm: algorithm(signature_oid),
         signature: OctetString::new(signature)?,
         unsigned_attrs: None,
     };
@@ -225,7 +252,7 @@ fn signed_data_of(
         } else {
             CmsVersion::V3
         },
-        digest_algorithms: SetOfVec::try_from(vec![algorithm(ID_SHA256)])?,
+        digest_algorithms: SetOfVec::try_from(vec![algorithm(digest_oid)])?,
         encap_content_info,
         certificates,
         crls: None,
@@ -234,10 +261,13 @@ fn signed_data_of(
     Ok(signed_data)
 }
 
-/// `signed` in its ContentInfo, DER.
-fn content_info(signed: &SignedData) -> Result<Vec<u8>, CryptoError> {
+/// `signed` in its ContentInfo of `content_type`, DER.
+fn content_info(
+    signed: &SignedData,
+    content_type: ObjectIdentifier,
+) -> Result<Vec<u8>, CryptoError> {
     let info = ContentInfo {
-        content_type: ID_SIGNED_DATA,
+        content_type,
         content: Any::from_der(&signed.to_der()?)?,
     };
     Ok(info.to_der()?)
@@ -261,7 +291,7 @@ impl Detached {
 
     /// The signature (CAdES B-B), DER.
     pub fn to_der(&self) -> Result<Vec<u8>, CryptoError> {
-        content_info(&self.0)
+        content_info(&self.0, ID_SIGNED_DATA)
     }
 
     /// The signature with `token` (a time-stamp token over the signature value) as the
@@ -275,7 +305,7 @@ impl Detached {
         let attribute = attribute(ID_AA_SIGNATURE_TIME_STAMP_TOKEN, Any::from_der(token)?)?;
         first.unsigned_attrs = Some(SetOfVec::try_from(vec![attribute])?);
         signed.signer_infos = SignerInfos(SetOfVec::try_from(signers)?);
-        content_info(signed)
+        content_info(signed, ID_SIGNED_DATA)
     }
 }
 
@@ -313,6 +343,12 @@ pub fn sign_detached_with(
     digest: [u8; 32],
     signing_time: Option<Timestamp>,
 ) -> Result<Detached, CryptoError> {
+    // Detached signatures are CAdES and PAdES: P-256. SM2 keys sign GB/T 38540 data.
+    if signer.algorithm() != Algorithm::Es256 {
+        return Err(CryptoError::InvalidKey(
+            "detached CMS signatures are made with ES256 keys".into(),
+        ));
+    }
     signed_data_of(
         signer,
         chain,

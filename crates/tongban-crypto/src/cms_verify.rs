@@ -11,7 +11,9 @@ use der::{Decode, Encode};
 use tongban_core::time::Timestamp;
 use x509_cert::Certificate;
 
-use crate::cms::{ID_CT_TST_INFO, ID_SIGNED_DATA, sha256};
+use crate::cms::{GM_SIGNED_DATA, ID_CT_TST_INFO, ID_SIGNED_DATA, ID_SM3, SM2_SIGN, sha256};
+use crate::signer::{Algorithm, PublicKey};
+use crate::sm2_certificates::SM2_WITH_SM3;
 
 const ID_MESSAGE_DIGEST: &str = "1.2.840.113549.1.9.4";
 const ID_SIGNING_TIME: &str = "1.2.840.113549.1.9.5";
@@ -77,7 +79,7 @@ pub struct VerifiedTimestamp {
 
 fn parse(content_info: &[u8]) -> Result<SignedData, CmsError> {
     let info = ContentInfo::from_der(content_info).map_err(malformed)?;
-    if info.content_type != ID_SIGNED_DATA {
+    if info.content_type != ID_SIGNED_DATA && info.content_type != GM_SIGNED_DATA {
         return Err(CmsError::Malformed("not a SignedData".into()));
     }
     info.content.decode_as::<SignedData>().map_err(malformed)
@@ -135,26 +137,33 @@ fn verify_signer(
     if stated.as_bytes() != digest {
         return Err(CmsError::DigestMismatch);
     }
-    if signer.signature_algorithm.oid.to_string() != ECDSA_WITH_SHA256 {
-        return Err(CmsError::Unsupported(format!(
-            "signature algorithm {}",
-            signer.signature_algorithm.oid
-        )));
-    }
     let signed_attrs = signer
         .signed_attrs
         .as_ref()
         .ok_or_else(|| CmsError::Malformed("no signed attributes".into()))?
         .to_der()
         .map_err(malformed)?;
-    let key = leaf
-        .tbs_certificate()
-        .subject_public_key_info()
-        .subject_public_key
-        .raw_bytes();
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, key)
-        .verify(&signed_attrs, signer.signature.as_bytes())
-        .map_err(|_| CmsError::BadSignature)?;
+    let spki = leaf.tbs_certificate().subject_public_key_info();
+    let signature = signer.signature.as_bytes();
+    let algorithm = &signer.signature_algorithm.oid;
+    let valid = if algorithm.to_string() == ECDSA_WITH_SHA256 {
+        let key = spki.subject_public_key.raw_bytes();
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, key)
+            .verify(&signed_attrs, signature)
+            .is_ok()
+    } else if *algorithm == SM2_SIGN || *algorithm == SM2_WITH_SM3 {
+        let key = PublicKey::from_spki_der(&spki.to_der().map_err(malformed)?);
+        key.is_ok_and(|key| {
+            key.algorithm() == Algorithm::Sm2 && key.verify_x509(&signed_attrs, signature)
+        })
+    } else {
+        return Err(CmsError::Unsupported(format!(
+            "signature algorithm {algorithm}"
+        )));
+    };
+    if !valid {
+        return Err(CmsError::BadSignature);
+    }
     let ders = certificates
         .iter()
         .map(|c| c.to_der().map_err(malformed))
@@ -213,7 +222,7 @@ pub fn verify_detached(
 }
 
 /// Verifies an RFC 3161 time-stamp token over `imprint` (the SHA-256 of what was
-/// time-stamped).
+/// time-stamped, or for a GM/T 0010 token of an SM2 TSA the SM3).
 pub fn verify_timestamp_token(
     token: &[u8],
     imprint: &[u8; 32],
@@ -230,7 +239,18 @@ pub fn verify_timestamp_token(
         .decode_as::<OctetString>()
         .map_err(malformed)?;
     let tst_info = tst_info.as_bytes();
-    let (tsa, certificates, _) = verify_signer(&signed, &sha256(tst_info))?;
+    // A GM/T 0010 token carries the SM3 of its TSTInfo, an RFC 3161 one the SHA-256.
+    let sm3 = signed
+        .signer_infos
+        .0
+        .as_slice()
+        .first()
+        .is_some_and(|signer| signer.digest_alg.oid == ID_SM3);
+    let digest = match sm3 {
+        true => crate::shangmi::sm3(tst_info),
+        false => sha256(tst_info),
+    };
+    let (tsa, certificates, _) = verify_signer(&signed, &digest)?;
     let info = crate::tsa::TstInfo::from_der(tst_info).map_err(malformed)?;
     if info.message_imprint.hashed_message.as_bytes() != imprint {
         return Err(CmsError::DigestMismatch);

@@ -220,6 +220,12 @@ impl Pki {
         self.sm2.as_ref().map(|sm2| &sm2.seal_maker)
     }
 
+    /// The SM2 time-stamping authority (GM/T 0010 tokens over SM3 imprints), when there
+    /// is an SM2 hierarchy.
+    pub fn sm2_tsa(&self) -> Option<&Tsa> {
+        self.sm2.as_ref().map(|sm2| &sm2.tsa)
+    }
+
     /// The token signing keys and their rotation.
     pub fn token_keys(&self) -> &TokenKeys {
         &self.tokens

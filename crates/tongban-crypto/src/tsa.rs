@@ -5,6 +5,10 @@
 //! increasing with time, with no shared counter that every signing transaction of
 //! every instance would wait on.
 //!
+//! The SM2 hierarchy has its own TSA, whose tokens are GM/T 0010 SignedData (SM3 digests,
+//! SM2 signatures) over SM3 imprints: the time-stamps of GB/T 38540 signatures. It
+//! answers in-process only; the HTTP endpoint is the P-256 TSA's.
+//!
 //! Every query gets an RFC 3161 answer: malformed or unsupported queries get status
 //! `rejection` with a failure reason instead of an HTTP error, as §2.4.2 intends.
 
@@ -15,7 +19,7 @@ use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag};
 use spki::AlgorithmIdentifierOwned;
 use tongban_core::time::Timestamp;
 
-use crate::cms::{self, Content, ID_CT_TST_INFO, ID_SHA256, sha256};
+use crate::cms::{self, Content, ID_CT_TST_INFO, ID_SHA256, ID_SM3, content_digest, sha256};
 use crate::error::CryptoError;
 use crate::signer::Signer;
 
@@ -78,13 +82,16 @@ struct Query {
 
 /// Why a query is refused: a PKIFailureInfo bit and a text.
 impl Query {
-    /// The query of an in-process signature time-stamp: SHA-256, no nonce, with the
-    /// TSA's certificate.
-    fn for_digest(digest: [u8; 32]) -> Result<Self, der::Error> {
+    /// The query of an in-process signature time-stamp: a digest of `algorithm` (SHA-256
+    /// or SM3), no nonce, with the TSA's certificate.
+    fn for_digest(
+        algorithm: der::asn1::ObjectIdentifier,
+        digest: [u8; 32],
+    ) -> Result<Self, der::Error> {
         Ok(Self {
             imprint: MessageImprint {
                 hash_algorithm: AlgorithmIdentifierOwned {
-                    oid: ID_SHA256,
+                    oid: algorithm,
                     parameters: None,
                 },
                 hashed_message: OctetString::new(digest.to_vec())?,
@@ -259,7 +266,13 @@ impl Tsa {
     /// A time-stamp token (ContentInfo DER) over a SHA-256 digest, for signature
     /// time-stamps made in-process (CAdES/PAdES B-T).
     pub fn timestamp(&self, digest: [u8; 32]) -> Result<Vec<u8>, CryptoError> {
-        self.token(&Query::for_digest(digest)?)
+        self.token(&Query::for_digest(ID_SHA256, digest)?)
+    }
+
+    /// A time-stamp token over an SM3 digest, for GB/T 38540 signatures: from an SM2
+    /// TSA, a GM/T 0010 SignedData (SM3, SM2).
+    pub fn timestamp_sm3(&self, digest: [u8; 32]) -> Result<Vec<u8>, CryptoError> {
+        self.token(&Query::for_digest(ID_SM3, digest)?)
     }
 
     fn check_validity(&self) -> Result<(), CryptoError> {
@@ -302,7 +315,7 @@ impl Tsa {
             &Content {
                 content_type: ID_CT_TST_INFO,
                 encapsulated: Some(&tst_info),
-                digest: sha256(&tst_info),
+                digest: content_digest(self.signer.algorithm(), &tst_info),
                 signing_time: Some(now),
                 include_certificates: query.cert_req,
             },
@@ -375,6 +388,39 @@ mod tests {
         q[1] -= 3;
         q.truncate(q.len() - 3);
         assert!(parse_query(&q).is_ok());
+    }
+
+    #[test]
+    fn an_sm2_tsa_signs_gm_t_0010_tokens_over_sm3_imprints() {
+        use crate::ca::{Profile, PublicUrls};
+        use crate::signer::{Algorithm, SoftwareKey};
+        use crate::sm2_certificates::{Sm2Issuer, issue, self_signed_root};
+        let now = time::OffsetDateTime::now_utc();
+        let root_key = SoftwareKey::ephemeral(Algorithm::Sm2).expect("key");
+        let root = self_signed_root(&root_key, "Root", now).expect("root");
+        let issuer = Sm2Issuer {
+            name: "sm2-root",
+            certificate: &root.der,
+            key: &root_key,
+        };
+        let key = Arc::new(SoftwareKey::ephemeral(Algorithm::Sm2).expect("key"));
+        let urls = PublicUrls::new("http://127.0.0.1");
+        let profile = Profile::Tsa { name: "TSA".into() };
+        let cert = issue(&profile, key.public_key(), &issuer, &urls, now).expect("cert");
+        let tsa = Tsa::new(key, vec![cert.der.clone(), root.der]);
+        let imprint = crate::shangmi::sm3(b"signature value");
+        let token = tsa.timestamp_sm3(imprint).expect("token");
+        // A GM/T 0010 SignedData: its content type is 1.2.156.10197.6.1.4.2.2.
+        let gm_signed_data = cms::GM_SIGNED_DATA.to_der().expect("oid");
+        assert!(token.windows(gm_signed_data.len()).any(|w| w == gm_signed_data));
+        let stamp = crate::cms_verify::verify_timestamp_token(&token, &imprint).expect("valid");
+        assert_eq!(stamp.tsa_certificate, cert.der);
+        assert!(crate::cms_verify::verify_timestamp_token(&token, &[0; 32]).is_err());
+        // One byte of the token's signed TSTInfo changed: it no longer verifies.
+        let at = token.windows(32).position(|w| w == imprint).expect("imprint");
+        let mut changed = token.clone();
+        changed[at] ^= 1;
+        assert!(crate::cms_verify::verify_timestamp_token(&changed, &imprint).is_err());
     }
 
     #[test]

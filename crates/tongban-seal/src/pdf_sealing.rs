@@ -259,8 +259,9 @@ pub async fn seal_pdf(
                 data_hash: hasher.finish(),
                 property_info: PDF_PROPERTY_INFO,
             };
-            let signer = key.signer.as_ref();
-            let signed = ses_data::sign(&to_sign, key.certificate(), signer, |_| Ok(None))?;
+            let (signer, tsa) = (key.signer.as_ref(), pki.sm2_tsa());
+            let stamp = |value: &[u8]| ses::time_stamp(tsa, value);
+            let signed = ses_data::sign(&to_sign, key.certificate(), signer, stamp)?;
             (signed, original)
         }
         _ => {

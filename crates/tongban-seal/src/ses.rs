@@ -3,13 +3,16 @@
 //! listing the seal's certificate as the one signer certificate it may be used with,
 //! valid as long as that certificate. Electronic signatures (电子签章, `SES_Signature`)
 //! over SM3 digests are made, like CAdES ones, inside the transaction that writes their
-//! usage records. A suspended or revoked seal signs nothing; revocation also revokes the
+//! usage records, each with a time-stamp of the SM2 TSA over its signature value. A suspended or revoked seal signs nothing; revocation also revokes the
 //! certificate the SESeal lists, so verifiers refuse what it would allow later.
 
 use sqlx::Row;
 use tongban_core::time::Timestamp;
+use tongban_crypto::CryptoError;
 use tongban_crypto::pki::Pki;
 use tongban_crypto::ses::{self, Picture, SealContent, SealType, ToSign};
+use tongban_crypto::shangmi;
+use tongban_crypto::tsa::Tsa;
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::error::SealError;
@@ -111,6 +114,16 @@ pub(crate) async fn stored(conn: &mut Conn, seal: SealId) -> Result<Vec<u8>, Sea
     ))
 }
 
+/// The `timeStamp` of an SES_Signature: the SM2 TSA's token over the SM3 of the
+/// signature value, when the platform has an SM2 TSA.
+pub(crate) fn time_stamp(
+    tsa: Option<&Tsa>,
+    signature_value: &[u8],
+) -> Result<Option<Vec<u8>>, CryptoError> {
+    tsa.map(|tsa| tsa.timestamp_sm3(shangmi::sm3(signature_value)))
+        .transpose()
+}
+
 /// One thing to sign: the SM3 digest of a file and what the signature says it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
@@ -149,7 +162,9 @@ pub async fn sign_digests(
         sign::prepare(store, pki, actor, (seal, Format::Ses), purpose, now).await?;
     let eseal = stored(&mut tx, seal).await?;
     let owned = items.to_vec();
-    // One SM2 signature per digest: CPU work, off the async workers.
+    let tsa = pki.sm2_tsa().cloned();
+    // Two SM2 signatures per digest (ours and the time-stamp's): CPU work, off the
+    // async workers.
     let signatures = tokio::task::spawn_blocking(move || {
         owned
             .iter()
@@ -160,9 +175,8 @@ pub async fn sign_digests(
                     data_hash: item.digest,
                     property_info: &item.property_info,
                 };
-                ses::sign(&to_sign, key.certificate(), key.signer.as_ref(), |_| {
-                    Ok(None)
-                })
+                let stamp = |value: &[u8]| time_stamp(tsa.as_ref(), value);
+                ses::sign(&to_sign, key.certificate(), key.signer.as_ref(), stamp)
             })
             .collect::<Result<Vec<_>, _>>()
     })

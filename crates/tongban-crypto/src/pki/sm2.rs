@@ -1,6 +1,7 @@
 //! The SM2 hierarchy beside the P-256 one: an optional SM2 root in the key directory,
-//! the SM2 issuing CA under it, found in the database or made in development, and the
-//! seal maker (制章者) that signs GB/T 38540 seals, found or made under that CA.
+//! the SM2 issuing CA under it, found in the database or made in development, and under
+//! that CA the seal maker (制章者) that signs GB/T 38540 seals and the SM2 time-stamp
+//! authority of GB/T 38540 signatures, each found or made.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::error::CryptoError;
 use crate::kek::Kek;
 use crate::keystore::KeyStore;
 use crate::signer::{Algorithm, Signer};
+use crate::tsa::Tsa;
 
 use super::online::OnlineCa;
 use super::root::{SM2_ROOT, dev_root_key, load_sm2_root};
@@ -27,6 +29,7 @@ pub(super) struct Sm2Cas {
     pub(super) dev_root: Option<OnlineCa>,
     pub(super) issuing: OnlineCa,
     pub(super) seal_maker: SealMaker,
+    pub(super) tsa: Tsa,
 }
 
 /// The seal maker (制章者): the key that signs GB/T 38540 seals, and its certificate
@@ -39,11 +42,26 @@ pub struct SealMaker {
     pub certificate: Vec<u8>,
 }
 
-/// The seal maker's certificate profile.
-fn seal_maker_profile() -> Profile {
-    Profile::SealMaker {
-        name: "Tongban Seal Maker".into(),
-    }
+/// A leaf of `profile` under the SM2 issuing CA: its key and certificate from the
+/// database, or made now.
+async fn leaf(
+    tx: &mut AnyConnection,
+    keys: &KeyStore,
+    urls: &PublicUrls,
+    issuing: &OnlineCa,
+    (profile, now): (&Profile, Timestamp),
+) -> Result<(Arc<dyn Signer>, Vec<u8>), CryptoError> {
+    let purpose = format!("sm2-{}", profile.name());
+    Ok(
+        match pki::current_certificate(tx, ca::SM2_ISSUING, profile.name(), now).await? {
+            Some(row) => (keys.load_in(tx, &row.key_id).await?, row.der),
+            None => {
+                let (signer, row) =
+                    super::issue_leaf(tx, keys, urls, issuing, profile, &purpose).await?;
+                (signer, row.der)
+            }
+        },
+    )
 }
 
 /// The SM2 CAs, when `keys_dir` has an SM2 root: its issuing CA from the database, or
@@ -109,26 +127,24 @@ pub(super) async fn open_sm2(
             }
         }
     };
-    let profile = seal_maker_profile();
-    let seal_maker =
-        match pki::current_certificate(tx, ca::SM2_ISSUING, profile.name(), now).await? {
-            Some(row) => SealMaker {
-                signer: keys.load_in(tx, &row.key_id).await?,
-                certificate: row.der,
-            },
-            None => {
-                let (signer, row) =
-                    super::issue_leaf(tx, keys, urls, &issuing, &profile, profile.name()).await?;
-                SealMaker {
-                    signer,
-                    certificate: row.der,
-                }
-            }
-        };
+    let maker = Profile::SealMaker {
+        name: "Tongban Seal Maker".into(),
+    };
+    let (signer, certificate) = leaf(tx, keys, urls, &issuing, (&maker, now)).await?;
+    let seal_maker = SealMaker {
+        signer,
+        certificate,
+    };
+    let tsa = Profile::Tsa {
+        name: "Tongban SM2 Time-Stamping Authority".into(),
+    };
+    let (signer, certificate) = leaf(tx, keys, urls, &issuing, (&tsa, now)).await?;
+    let tsa = Tsa::new(signer, vec![certificate, issuing.der.clone()]);
     Ok(Some(Sm2Cas {
         root,
         dev_root,
         issuing,
         seal_maker,
+        tsa,
     }))
 }

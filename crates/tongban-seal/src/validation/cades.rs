@@ -75,34 +75,13 @@ pub(super) async fn verify_cms(
             Finding::NotBaseline,
         );
     }
-    let mut proof_of_time = None;
-    if let Some(token) = &verified.timestamp_token {
-        match cms_verify::verify_timestamp_token(token, &sha256(&verified.signature_value)) {
-            // The TSA's certificate must be good now: a key compromised since could
-            // otherwise back-date tokens.
-            Ok(stamp) => match pki
-                .validate(
-                    &stamp.tsa_certificate,
-                    Usage::TimeStamping,
-                    Timestamp::now(),
-                )
-                .await?
-            {
-                Ok(_) => {
-                    report.timestamp_time = Some(stamp.time);
-                    proof_of_time = Some(stamp.time);
-                }
-                Err(error) => report
-                    .findings
-                    .push(Finding::TimestampAuthorityUntrusted(error.to_string())),
-            },
-            Err(error) => report
-                .findings
-                .push(Finding::TimestampInvalid(error.to_string())),
-        }
-    } else {
-        report.findings.push(Finding::NoTimestamp);
-    }
+    let proof_of_time = check_timestamp(
+        pki,
+        &mut report,
+        verified.timestamp_token.as_deref(),
+        &sha256(&verified.signature_value),
+    )
+    .await?;
     check_certificate(
         store,
         pki,
@@ -115,4 +94,46 @@ pub(super) async fn verify_cms(
         report.indication = Indication::TotalPassed;
     }
     Ok(report)
+}
+
+/// The signature time-stamp `token` over `imprint` (the digest of the signature value),
+/// into `report`: its time, the proof of when the signature existed, if it verifies
+/// and its authority is trusted now.
+pub(super) async fn check_timestamp(
+    pki: &Pki,
+    report: &mut SignatureReport,
+    token: Option<&[u8]>,
+    imprint: &[u8; 32],
+) -> Result<Option<Timestamp>, SealError> {
+    let Some(token) = token else {
+        report.findings.push(Finding::NoTimestamp);
+        return Ok(None);
+    };
+    let stamp = match cms_verify::verify_timestamp_token(token, imprint) {
+        Ok(stamp) => stamp,
+        Err(error) => {
+            report
+                .findings
+                .push(Finding::TimestampInvalid(error.to_string()));
+            return Ok(None);
+        }
+    };
+    // The TSA's certificate must be good now: a key compromised since could otherwise
+    // back-date tokens.
+    let now = Timestamp::now();
+    match pki
+        .validate(&stamp.tsa_certificate, Usage::TimeStamping, now)
+        .await?
+    {
+        Ok(_) => {
+            report.timestamp_time = Some(stamp.time);
+            Ok(Some(stamp.time))
+        }
+        Err(error) => {
+            report
+                .findings
+                .push(Finding::TimestampAuthorityUntrusted(error.to_string()));
+            Ok(None)
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! GB/T 38540 electronic signatures (`SES_Signature` v4) and electronic seals
 //! (`SESeal`): the signature value over the `TBS_Sign`, the digest of what is signed,
 //! the seal maker's signature over the seal and the maker's chain, the signer
-//! certificate among those the seal lists, the seal's validity at the signing time, and
-//! the signer certificate's chain and revocation.
+//! certificate among those the seal lists, the time-stamp over the signature value
+//! (an SM2 TSA's GM/T 0010 token), the seal's validity at the signing time, and the
+//! signer certificate's chain and revocation at the time-stamp.
 
 use crate::error::SealError;
 use tongban_core::time::Timestamp;
@@ -11,6 +12,7 @@ use tongban_crypto::pki::Pki;
 use tongban_crypto::ses::{Seal, SesError, Signature};
 use tongban_store::Store;
 
+use super::cades::check_timestamp;
 use super::certificate::{check_certificate, describe};
 use super::findings::Finding;
 use super::{Indication, SignatureReport};
@@ -100,14 +102,17 @@ pub(super) async fn verify_ses(
             Finding::SignerNotListed,
         );
     }
+    let imprint = tongban_crypto::shangmi::sm3(&signature.value);
+    let token = signature.time_stamp.as_deref();
+    let proof_of_time = check_timestamp(pki, &mut report, token, &imprint).await?;
     if signature.time < seal.valid_start || signature.time > seal.valid_end {
         report.fail(
             Indication::TotalFailed,
             "SIG_CONSTRAINTS_FAILURE",
             Finding::SealNotValidThen,
         );
-    } else if seal.valid_end < Timestamp::now() {
-        // The signing time is only claimed: without a time-stamp nothing proves it.
+    } else if seal.valid_end < proof_of_time.unwrap_or_else(Timestamp::now) {
+        // Nothing proves the signature older than the seal's end.
         report.fail(
             Indication::Indeterminate,
             "OUT_OF_BOUNDS_NO_POE",
@@ -115,8 +120,8 @@ pub(super) async fn verify_ses(
         );
     }
     check_maker(pki, &mut report, seal).await?;
-    report.findings.push(Finding::NoTimestamp);
-    check_certificate(store, pki, &mut report, &signature.signer_certificate, None).await?;
+    let signer = &signature.signer_certificate;
+    check_certificate(store, pki, &mut report, signer, proof_of_time).await?;
     if report.sub_indication.is_none() {
         report.indication = Indication::TotalPassed;
     }
