@@ -412,12 +412,19 @@ mod tests {
         let token = tsa.timestamp_sm3(imprint).expect("token");
         // A GM/T 0010 SignedData: its content type is 1.2.156.10197.6.1.4.2.2.
         let gm_signed_data = cms::GM_SIGNED_DATA.to_der().expect("oid");
-        assert!(token.windows(gm_signed_data.len()).any(|w| w == gm_signed_data));
+        assert!(
+            token
+                .windows(gm_signed_data.len())
+                .any(|w| w == gm_signed_data)
+        );
         let stamp = crate::cms_verify::verify_timestamp_token(&token, &imprint).expect("valid");
         assert_eq!(stamp.tsa_certificate, cert.der);
         assert!(crate::cms_verify::verify_timestamp_token(&token, &[0; 32]).is_err());
         // One byte of the token's signed TSTInfo changed: it no longer verifies.
-        let at = token.windows(32).position(|w| w == imprint).expect("imprint");
+        let at = token
+            .windows(32)
+            .position(|w| w == imprint)
+            .expect("imprint");
         let mut changed = token.clone();
         changed[at] ^= 1;
         assert!(crate::cms_verify::verify_timestamp_token(&changed, &imprint).is_err());

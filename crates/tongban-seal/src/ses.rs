@@ -161,27 +161,37 @@ pub async fn sign_digests(
     let (mut tx, found, key) =
         sign::prepare(store, pki, actor, (seal, Format::Ses), purpose, now).await?;
     let eseal = stored(&mut tx, seal).await?;
-    let owned = items.to_vec();
     let tsa = pki.sm2_tsa().cloned();
     // Two SM2 signatures per digest (ours and the time-stamp's): CPU work, off the
-    // async workers.
-    let signatures = tokio::task::spawn_blocking(move || {
-        owned
-            .iter()
-            .map(|item| {
-                let to_sign = ToSign {
-                    eseal: &eseal,
-                    time: now,
-                    data_hash: item.digest,
-                    property_info: &item.property_info,
-                };
-                let stamp = |value: &[u8]| time_stamp(tsa.as_ref(), value);
-                ses::sign(&to_sign, key.certificate(), key.signer.as_ref(), stamp)
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(|_| SealError::Crypto(tongban_crypto::CryptoError::Sign))??;
+    // async workers, a share of the batch for each core.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let share = items.len().div_ceil(cores);
+    let eseal = std::sync::Arc::new(eseal);
+    let mut running = Vec::new();
+    for part in items.chunks(share) {
+        let (part, eseal, key, tsa) = (part.to_vec(), eseal.clone(), key.clone(), tsa.clone());
+        running.push(tokio::task::spawn_blocking(move || {
+            part.iter()
+                .map(|item| {
+                    let to_sign = ToSign {
+                        eseal: &eseal,
+                        time: now,
+                        data_hash: item.digest,
+                        property_info: &item.property_info,
+                    };
+                    let stamp = |value: &[u8]| time_stamp(tsa.as_ref(), value);
+                    ses::sign(&to_sign, key.certificate(), key.signer.as_ref(), stamp)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        }));
+    }
+    let mut signatures = Vec::with_capacity(items.len());
+    for part in running {
+        let signed = part
+            .await
+            .map_err(|_| SealError::Crypto(tongban_crypto::CryptoError::Sign))??;
+        signatures.extend(signed);
+    }
     let digests: Vec<[u8; 32]> = items.iter().map(|item| item.digest).collect();
     sign::record_usages(&mut tx, &found, actor, &digests, Format::Ses, purpose, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
