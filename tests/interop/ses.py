@@ -8,10 +8,11 @@ and one built by them for us to judge.
       prints the decoded fields as JSON and writes the signed parts to OUTDIR
       (tbs.der, signature.der, sealinfo.der, maker-signature.der, signer.der,
       maker.der) for openssl.
-  ses.py build FILE OUT.der
-      Builds an SES_Signature over FILE from gmssl keys and the asn1tools encoder: a
-      self-signed seal maker certificate and signer certificate, the SESeal listing the
-      signer, and the signature over SM3(FILE).
+  ses.py build FILE OUT.der TRUSTDIR
+      Builds an SES_Signature over FILE from gmssl keys and the asn1tools encoder: an
+      SM2 root that issues a seal maker certificate and a signer certificate, the SESeal
+      listing the signer, and the signature over SM3(FILE); writes the root and its
+      (empty) CRL into TRUSTDIR, as another platform would publish them.
 """
 
 import datetime
@@ -52,6 +53,14 @@ Extensions ::= SEQUENCE OF Extension
 Extension ::= SEQUENCE {
     extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
 SM2Signature ::= SEQUENCE { r INTEGER, s INTEGER }
+CertificateList ::= SEQUENCE {
+    tbsCertList TBSCertList, signatureAlgorithm AlgorithmIdentifier,
+    signature BIT STRING }
+TBSCertList ::= SEQUENCE {
+    version INTEGER OPTIONAL, signature AlgorithmIdentifier, issuer Name,
+    thisUpdate Time, nextUpdate Time OPTIONAL }
+BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE }
+KeyUsage ::= BIT STRING
 CurveName ::= OBJECT IDENTIFIER
 CommonName ::= UTF8String
 END
@@ -166,22 +175,26 @@ class Key:
         return bytes.fromhex(self.gmssl.sign_with_sm3(message, func.random_hex(64)))
 
 
-def certificate(key, name):
-    """A self-signed SM2 certificate for `key`, built with asn1tools, signed by gmssl."""
+def name(common_name):
+    return [[{"type": "2.5.4.3", "value": X509.encode("CommonName", common_name)}]]
+
+
+def certificate(key, subject, issuer=None, ca=False):
+    """An SM2 certificate for `key` named `subject`, signed by `issuer` (a (Key, name)
+    pair; self-signed without one), built with asn1tools and signed by gmssl."""
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    cn = X509.encode("CommonName", name)
-    subject = [[{"type": "2.5.4.3", "value": cn}]]
+    signer, issuer_name = issuer if issuer else (key, subject)
     algorithm = {"algorithm": SM2_WITH_SM3}
     tbs = {
         "version": 2,
         "serialNumber": secrets.randbits(63),
         "signature": algorithm,
-        "issuer": subject,
+        "issuer": name(issuer_name),
         "validity": {
             "notBefore": ("utcTime", now - datetime.timedelta(minutes=5)),
             "notAfter": ("utcTime", now + datetime.timedelta(days=30)),
         },
-        "subject": subject,
+        "subject": name(subject),
         "subjectPublicKeyInfo": {
             "algorithm": {
                 "algorithm": EC_PUBLIC_KEY,
@@ -190,7 +203,15 @@ def certificate(key, name):
             "subjectPublicKey": (b"\x04" + bytes.fromhex(key.public_hex), 520),
         },
     }
-    signature = key.sign(X509.encode("TBSCertificate", tbs))
+    if ca:
+        tbs["extensions"] = [
+            {"extnID": "2.5.29.19", "critical": True,
+             "extnValue": X509.encode("BasicConstraints", {"cA": True})},
+            # keyCertSign and cRLSign.
+            {"extnID": "2.5.29.15", "critical": True,
+             "extnValue": X509.encode("KeyUsage", (b"\x06", 7))},
+        ]
+    signature = signer.sign(X509.encode("TBSCertificate", tbs))
     return X509.encode(
         "Certificate",
         {
@@ -201,10 +222,33 @@ def certificate(key, name):
     )
 
 
-def build(file_path, out_path):
-    maker, signer = Key(), Key()
-    maker_cert = certificate(maker, "Interop seal maker")
-    signer_cert = certificate(signer, "Interop signer")
+def crl(key, issuer_name):
+    """An empty CRL of `issuer_name`, signed by `key`, current for a week."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    algorithm = {"algorithm": SM2_WITH_SM3}
+    tbs = {
+        "signature": algorithm,
+        "issuer": name(issuer_name),
+        "thisUpdate": ("utcTime", now - datetime.timedelta(minutes=5)),
+        "nextUpdate": ("utcTime", now + datetime.timedelta(days=7)),
+    }
+    signature = key.sign(X509.encode("TBSCertList", tbs))
+    return X509.encode(
+        "CertificateList",
+        {"tbsCertList": tbs, "signatureAlgorithm": algorithm, "signature": (signature, 8 * len(signature))},
+    )
+
+
+def build(file_path, out_path, trust_dir):
+    root, maker, signer = Key(), Key(), Key()
+    root_name = "Interop SM2 Root CA"
+    root_cert = certificate(root, root_name, ca=True)
+    maker_cert = certificate(maker, "Interop seal maker", issuer=(root, root_name))
+    signer_cert = certificate(signer, "Interop signer", issuer=(root, root_name))
+    with open(os.path.join(trust_dir, "interop-root.crt"), "wb") as f:
+        f.write(root_cert)
+    with open(os.path.join(trust_dir, "interop-root.crl"), "wb") as f:
+        f.write(crl(root, root_name))
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
     info = {
@@ -251,7 +295,7 @@ if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "decode" and len(sys.argv) == 5:
         decode(*sys.argv[2:])
-    elif command == "build" and len(sys.argv) == 4:
+    elif command == "build" and len(sys.argv) == 5:
         build(*sys.argv[2:])
     else:
         sys.exit(__doc__)

@@ -159,23 +159,27 @@ async fn our_ses_data_decodes_with_asn1tools_and_verifies_in_gmssl_and_openssl()
 #[tokio::test]
 #[ignore = "interop: run by tests/interop/run"]
 async fn a_signature_built_with_gmssl_and_asn1tools_verifies_here() {
-    let w = world().await;
     let work = Workdir::new();
     let document = work.write("notice.txt", b"a notice from another platform");
     let built = work.path("foreign.ses");
+    let trust = work.path("trust");
+    std::fs::create_dir_all(&trust).unwrap();
     let (ok, text) = run(
         python().to_str().unwrap(),
-        &[&script(), &"build", &document, &built],
+        &[&script(), &"build", &document, &built, &trust],
     );
     assert!(ok, "{text}");
     let der = std::fs::read(&built).unwrap();
     let file = std::fs::read(&document).unwrap();
-    let report = verify_json(&w, json!({"ses": b64(&der), "file": b64(&file)})).await;
+    let body = json!({"ses": b64(&der), "file": b64(&file)});
+
+    // Without that platform's root: integrity holds (the value, the seal maker's
+    // signature and the list all check); only the chain is unknown.
+    let w = world().await;
+    let report = verify_json(&w, body.clone()).await;
     let signature = &report["signatures"][0];
     assert_eq!(signature["format"], "ses");
     assert_eq!(signature["field"], "notice.txt");
-    // Integrity holds: the value, the seal maker's signature and the list all check;
-    // only the chain is unknown (another platform's self-signed certificates).
     assert_eq!(signature["integrity"], true, "{report}");
     assert_eq!(signature["trusted"], false);
     assert_eq!(signature["indication"], "INDETERMINATE", "{report}");
@@ -189,6 +193,20 @@ async fn a_signature_built_with_gmssl_and_asn1tools_verifies_here() {
     }
     let report = verify_json(&w, json!({"ses": b64(&der), "file": b64(b"another file")})).await;
     assert_eq!(report["signatures"][0]["sub_indication"], "HASH_FAILURE");
+
+    // With its root and CRL in the foreign trust store: the seal verifies in full.
+    let w = world_with(|c| c.seal.foreign_trust_dir = Some(trust.clone())).await;
+    let report = verify_json(&w, body).await;
+    let signature = &report["signatures"][0];
+    assert_eq!(signature["indication"], "TOTAL-PASSED", "{report}");
+    assert_eq!(signature["trusted"], true);
+    assert_eq!(signature["revocation"], "good");
+    assert!(
+        signature["messages"]
+            .to_string()
+            .contains("another platform's seal"),
+        "{report}"
+    );
 }
 
 // Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.

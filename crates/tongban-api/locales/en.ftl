@@ -149,6 +149,7 @@ technical-indication = Technical result (ETSI EN 319 102-1)
 ## Findings of a seal verification
 finding-certificate-unreadable = The signing certificate cannot be read.
 finding-not-our-seal = The certificate is not one of this platform's seals.
+finding-foreign-seal = Another platform's seal, trusted through a root this platform is configured to trust for verifying its seals.
 finding-revoked-after-timestamp = The seal's certificate was revoked at { $at }, after the time-stamp: this signature stands, later ones do not.
 finding-revoked-before-timestamp = The seal's certificate was revoked at { $at }, before the signature's time-stamp.
 finding-revoked-no-proof = The seal's certificate is revoked and nothing proves the signature is older.

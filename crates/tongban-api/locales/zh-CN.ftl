@@ -150,6 +150,7 @@ technical-indication = 技术结论（ETSI EN 319 102-1）
 ## Findings of a seal verification
 finding-certificate-unreadable = 无法读取盖章所用的证书。
 finding-not-our-seal = 该证书不是本平台的电子印章。
+finding-foreign-seal = 此印章属于其他平台，已通过本平台配置信任的该平台根证书验证。
 finding-revoked-after-timestamp = 印章证书于 { $at } 被吊销，晚于可信时间戳：此次盖章有效，之后的盖章无效。
 finding-revoked-before-timestamp = 印章证书于 { $at } 被吊销，早于此次盖章的可信时间戳。
 finding-revoked-no-proof = 印章证书已被吊销，且没有证据表明盖章早于吊销。

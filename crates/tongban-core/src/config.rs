@@ -53,6 +53,10 @@ pub struct SealConfig {
     /// A CJK TrueType/OpenType font (or collection: its first face) for the name on
     /// default stamps; unset: the first of the usual system paths present.
     pub stamp_font: Option<PathBuf>,
+    /// A directory of other platforms' certificates and CRLs trusted for verifying
+    /// their seals (never for issuing): roots (self-signed) and intermediates as
+    /// `.pem`/`.crt`/`.cer`, CRLs as `.crl` (PEM or DER); read at start.
+    pub foreign_trust_dir: Option<PathBuf>,
 }
 
 /// Authentication policy.
@@ -358,6 +362,14 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
         c.seal.stamp_font = Some(PathBuf::from(v));
         Ok(())
     }),
+    (
+        "TONGBAN_SEAL_FOREIGN_TRUST_DIR",
+        "seal.foreign_trust_dir",
+        |c, v| {
+            c.seal.foreign_trust_dir = Some(PathBuf::from(v));
+            Ok(())
+        },
+    ),
     (
         "TONGBAN_AUTH_STAFF_PASSKEYS_REQUIRED",
         "auth.staff_passkeys_required",

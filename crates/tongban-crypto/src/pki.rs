@@ -15,6 +15,7 @@ use tongban_store::Conn as AnyConnection;
 use tongban_store::{Store, StoreError, pki};
 
 mod ceremony;
+mod foreign;
 mod online;
 mod root;
 mod rows;
@@ -26,6 +27,7 @@ pub use root::{
     parse_root, pem_to_der, spki_of, write_dev_root, write_dev_sm2_root,
 };
 
+pub use foreign::ForeignTrust;
 use online::OnlineCa;
 use root::{P256_ROOT, dev_root_key};
 use rows::{ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
@@ -62,6 +64,8 @@ pub struct Pki {
     /// The SM2 CAs, when the key directory has an SM2 root.
     sm2: Option<Sm2Cas>,
     certified: CertifiedKeys,
+    /// Other platforms' roots, intermediates and CRLs, for verifying their seals.
+    foreign: Arc<ForeignTrust>,
     /// The CRLs path validation used last, by CA name, with when they were read; and
     /// until when none is kept (after a revocation).
     recent_crls: Arc<std::sync::Mutex<RecentCrls>>,
@@ -187,11 +191,34 @@ impl Pki {
             tokens,
             sm2,
             certified: CertifiedKeys::default(),
+            foreign: Arc::default(),
             recent_crls: Arc::default(),
         };
         pki.refresh_crl_if_due().await?;
         pki.tokens.reload(Timestamp::now()).await?;
         Ok(pki)
+    }
+
+    /// This PKI trusting `trust` too, for verifying other platforms' seals.
+    pub fn with_foreign_trust(mut self, trust: ForeignTrust) -> Self {
+        self.foreign = Arc::new(trust);
+        self
+    }
+
+    /// Whether `path` ends at another platform's root (from the foreign trust store)
+    /// rather than at one of ours.
+    pub fn ends_abroad(&self, path: &ValidPath) -> bool {
+        let Some(anchor) = path.chain.last() else {
+            return false;
+        };
+        let ours = std::iter::once(self.root.as_slice())
+            .chain(self.sm2.as_ref().map(|sm2| sm2.root.as_slice()));
+        !ours.into_iter().any(|root| {
+            x509_parser::parse_x509_certificate(root).is_ok_and(|(_, cert)| {
+                ca::hex(cert.raw_serial()) == anchor.serial
+                    && cert.subject().to_string() == anchor.subject
+            })
+        })
     }
 
     /// The root certificate (DER), the trust anchor.
@@ -491,8 +518,9 @@ impl Pki {
         Ok(crl)
     }
 
-    /// Validates a certificate issued under one of our roots (P-256 or SM2) for `usage`
-    /// at `at`, with our issuing CAs as intermediates and our newest CRLs.
+    /// Validates a certificate issued under one of our roots (P-256 or SM2), or a root
+    /// of the foreign trust store, for `usage` at `at`, with our issuing CAs and the
+    /// store's intermediates, our newest CRLs and the store's.
     pub async fn validate(
         &self,
         leaf: &[u8],
@@ -520,6 +548,9 @@ impl Pki {
                 crls.push(crl);
             }
         }
+        intermediates.extend(self.foreign.intermediates.iter().cloned());
+        roots.extend(self.foreign.roots.iter().cloned());
+        crls.extend(self.foreign.crls.iter().cloned());
         Ok(path::validate(
             leaf,
             &intermediates,

@@ -69,6 +69,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     )
     .await
     .context("cannot open the PKI")?;
+    let pki = match &config.seal.foreign_trust_dir {
+        Some(dir) => {
+            let trust =
+                tongban_crypto::pki::ForeignTrust::read(dir).context("seal.foreign_trust_dir")?;
+            tracing::info!(
+                roots = trust.roots.len(),
+                intermediates = trust.intermediates.len(),
+                crls = trust.crls.len(),
+                "foreign trust store read"
+            );
+            pki.with_foreign_trust(trust)
+        }
+        None => pki,
+    };
     let pki = Arc::new(pki);
     if let Some(font) = &config.seal.stamp_font {
         tongban_seal::stamp::configure_font(font);

@@ -1,5 +1,6 @@
-//! The signing certificate: whose seal it is, its chain to our root, its validity and
-//! its revocation at the signature's proof of time.
+//! The signing certificate: whose seal it is (ours, or another platform's through the
+//! foreign trust store), its chain to a trusted root, its validity and its revocation
+//! at the signature's proof of time.
 
 use crate::error::SealError;
 use sqlx::Row;
@@ -71,15 +72,26 @@ pub(super) async fn check_certificate(
             .and_then(|r| r.revocation)
             .map(|r| r.at)
     };
-    if report.seal.is_none() {
-        report.fail(
-            Indication::Indeterminate,
-            "SIG_CONSTRAINTS_FAILURE",
-            Finding::NotOurSeal,
-        );
-    }
     let at = proof_of_time.unwrap_or_else(Timestamp::now);
-    match pki.validate(leaf, Usage::Seal, at).await? {
+    let validated = pki.validate(leaf, Usage::Seal, at).await?;
+    if report.seal.is_none() {
+        // Another platform's seal, through a root the operator trusts for that, is
+        // that platform's to vouch for; anything else must be one of our seals.
+        match validated.as_ref().ok().filter(|path| pki.ends_abroad(path)) {
+            Some(path) => {
+                let anchor = path.chain.last().map(|c| c.subject.clone());
+                report
+                    .findings
+                    .push(Finding::ForeignSeal(anchor.unwrap_or_default()));
+            }
+            None => report.fail(
+                Indication::Indeterminate,
+                "SIG_CONSTRAINTS_FAILURE",
+                Finding::NotOurSeal,
+            ),
+        }
+    }
+    match validated {
         Ok(_) => {
             report.trusted = true;
             report.revocation = Revocation::Good;

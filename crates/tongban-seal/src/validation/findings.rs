@@ -12,6 +12,9 @@ pub enum Finding {
     /// The certificate is not one of this platform's seal certificates.
     #[error("the certificate is not one of this platform's seals")]
     NotOurSeal,
+    /// Another platform's seal, trusted through that platform's root.
+    #[error("another platform's seal, trusted through its root {0}")]
+    ForeignSeal(String),
     /// Revoked after the time-stamp: this signature stands.
     #[error("the seal's certificate was revoked at {}, after the time-stamp: this signature stands, later ones do not", .0.to_rfc3339())]
     RevokedAfterTimestamp(Timestamp),
@@ -104,6 +107,7 @@ impl Finding {
         match self {
             Self::CertificateUnreadable => "finding-certificate-unreadable",
             Self::NotOurSeal => "finding-not-our-seal",
+            Self::ForeignSeal(_) => "finding-foreign-seal",
             Self::RevokedAfterTimestamp(_) => "finding-revoked-after-timestamp",
             Self::RevokedBeforeTimestamp(_) => "finding-revoked-before-timestamp",
             Self::RevokedNoProof => "finding-revoked-no-proof",
