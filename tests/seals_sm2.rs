@@ -688,3 +688,51 @@ async fn a_pdf_carries_pades_then_ses_then_pades_and_each_verifies() {
         .unwrap();
     assert_problem(refused, 409, "conflict").await;
 }
+
+#[tokio::test]
+async fn the_verify_page_reads_ses_signatures_with_their_files_and_eseals() {
+    let w = world().await;
+    let id = ready_sm2_seal(&w).await;
+    let der = ses_of(&w, &id, b"data").await;
+    let eseal = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/eseal")).await;
+    let eseal = eseal.bytes().await.unwrap().to_vec();
+    let upload = async |parts: &[(&str, &[u8])]| {
+        let boundary = "tongbanboundary38540";
+        let mut body = Vec::new();
+        for (name, bytes) in parts {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let response = w
+            .server
+            .client
+            .post(format!("{}/verify", w.server.base))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    };
+    let (status, html) = upload(&[("document", &der), ("signed_file", b"data")]).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("TOTAL-PASSED") && html.contains("某市市场监督管理局"),
+        "{html}"
+    );
+    let (status, html) = upload(&[("document", &der), ("signed_file", b"changed")]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("TOTAL-FAILED / HASH_FAILURE"), "{html}");
+    let (status, html) = upload(&[("document", &eseal)]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("TOTAL-PASSED"), "{html}");
+    // Neither a PDF nor DER: the form again, saying so.
+    let (status, html) = upload(&[("document", b"plain text")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("role=\"alert\""));
+}

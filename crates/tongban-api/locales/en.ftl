@@ -124,7 +124,9 @@ reason-logout-bad-hint = The sign-in token (id_token_hint) is invalid or was not
 ## Verifying a sealed document
 verify-title = Verify an e-seal
 verify-intro = Upload a PDF that carries e-seals to see whether they are genuine and whether the document changed since. The file is only checked, never kept.
-document = PDF file
+document = PDF file, or GB/T 38540 signature or seal
+document-help = A sealed PDF; or an electronic signature (.ses, .dat) or electronic seal (.esl) in the national format.
+signed-file = The signed file (only for a separate electronic signature; optional)
 verify-button = Verify
 no-document = Please choose a PDF file.
 unreadable = The file cannot be read; it may not be a complete PDF.

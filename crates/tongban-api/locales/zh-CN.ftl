@@ -125,7 +125,9 @@ reason-logout-bad-hint = 退出请求中的登录凭据（id_token_hint）无效
 ## Verifying a sealed document
 verify-title = 验证电子印章
 verify-intro = 上传盖有电子印章的 PDF 文件，查看印章是否真实有效、文件是否被改动。文件只用于验证，不会保存。
-document = PDF 文件
+document = PDF 文件，或国密电子签章、电子印章文件
+document-help = 盖章的 PDF 文件；或国家标准格式（GB/T 38540）的电子签章（.ses、.dat）或电子印章（.esl）文件。
+signed-file = 被签章的原文件（仅用于单独的电子签章文件，可不选）
 verify-button = 验证
 no-document = 请选择一个 PDF 文件。
 unreadable = 无法读取该文件，它可能不是完整的 PDF。

@@ -295,10 +295,10 @@ pub async fn form(headers: HeaderMap) -> Response {
 
 /// The verification page's upload: the report, for people.
 #[utoipa::path(post, path = "/verify", tag = "seals",
-    request_body(content_type = "multipart/form-data", description = "`document`: the PDF"),
+    request_body(content_type = "multipart/form-data", description = "`document`: a PDF, or a GB/T 38540 signature (`SES_Signature`) or seal (`SESeal`), DER; `signed_file`: for a signature, the file it signed (optional)"),
     responses(
         (status = 200, description = "the report", content_type = "text/html"),
-        (status = 422, description = "no PDF or not a readable one: the form again", content_type = "text/html"),
+        (status = 422, description = "no document, or not one we can read: the form again", content_type = "text/html"),
         (status = 429, description = "too many verifications from this address", content_type = "text/html"),
     ))]
 pub async fn upload(
@@ -313,12 +313,13 @@ pub async fn upload(
         *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         return web::with_retry_after(page, crate::problem::RETRY_AFTER_SECS.into());
     }
-    let mut document = None;
+    let (mut document, mut signed_file) = (None, None);
     if let Ok(mut multipart) = multipart {
         while let Ok(Some(field)) = multipart.next_field().await {
-            if field.name() == Some("document") {
-                document = field.bytes().await.ok();
-                break;
+            match field.name() {
+                Some("document") => document = field.bytes().await.ok(),
+                Some("signed_file") => signed_file = field.bytes().await.ok(),
+                _ => {}
             }
         }
     }
@@ -330,7 +331,9 @@ pub async fn upload(
     let Some(document) = document.filter(|d| !d.is_empty()) else {
         return refuse(views::VerifyError::NoDocument);
     };
-    match validation::verify(&state.store, &state.pki, Input::Pdf(Vec::from(document))).await {
+    let signed_file = signed_file.filter(|f| !f.is_empty());
+    let (store, pki) = (&state.store, &state.pki);
+    match validation::verify_upload(store, pki, Vec::from(document), signed_file.as_deref()).await {
         Ok(report) => views::verify_report(prefs, &report),
         Err(tongban_seal::SealError::Invalid { .. }) => refuse(views::VerifyError::Unreadable),
         Err(error) => ApiError::from(error).into_response(),

@@ -183,6 +183,42 @@ impl SignatureReport {
     }
 }
 
+/// Verifies what a person uploaded: a PDF, or a GB/T 38540 electronic signature (with
+/// `signed_file`, the file it signed, when given) or electronic seal, told apart by
+/// their content. Anything else is not a document we can read.
+pub async fn verify_upload(
+    store: &Store,
+    pki: &Pki,
+    document: Vec<u8>,
+    signed_file: Option<&[u8]>,
+) -> Result<Report, SealError> {
+    let unreadable = || SealError::Invalid {
+        field: "document",
+        reason: "neither a PDF nor GB/T 38540 data".into(),
+    };
+    let input = if document.starts_with(b"%PDF-") {
+        Input::Pdf(document)
+    } else if document.first() != Some(&0x30) {
+        return Err(unreadable());
+    } else if tongban_crypto::ses::Seal::decode(&document).is_ok() {
+        return verify(store, pki, Input::Eseal(&document)).await;
+    } else {
+        // A DER SEQUENCE that is not a seal is judged as a signature: a damaged one
+        // gets a report that says so.
+        let sm3 = signed_file.map(tongban_crypto::shangmi::sm3);
+        return verify(
+            store,
+            pki,
+            Input::Ses {
+                ses: &document,
+                sm3,
+            },
+        )
+        .await;
+    };
+    verify(store, pki, input).await
+}
+
 /// Verifies `input` and reports on every signature.
 pub async fn verify(store: &Store, pki: &Pki, input: Input<'_>) -> Result<Report, SealError> {
     let signatures = match input {
