@@ -159,12 +159,14 @@ async fn ca_certificates_and_crls_are_served_as_der() {
 
 #[tokio::test]
 async fn concurrent_time_stamps_take_distinct_increasing_serials() {
-    use tongban_crypto::cms_verify::verify_timestamp_token;
+    use tongban_crypto::cms_verify::{ImprintAlgorithm, verify_timestamp_token};
     let server = TestServer::start().await;
     let tsa = server.pki().tsa().clone();
     // As integers: no leading zeros, so longer is larger.
     let serial = |token: &[u8], digest: [u8; 32]| {
-        let serial = verify_timestamp_token(token, &digest).unwrap().serial;
+        let serial = verify_timestamp_token(token, &digest, ImprintAlgorithm::Sha256)
+            .unwrap()
+            .serial;
         (serial.len(), serial)
     };
     let threads: Vec<_> = (0..16u8)

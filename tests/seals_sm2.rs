@@ -493,7 +493,7 @@ async fn ses_signatures_and_eseals_verify_and_their_changes_are_named() {
 
     // Revoked later: the SM2 TSA's time-stamp proves the signature older, and it
     // stands. (A revocation in the time-stamp's second would count as before it.)
-    let stamped = verify_json(&w, json!({"ses": b64(&der)})).await;
+    let stamped = verify_json(&w, json!({"ses": b64(&der), "sm3": sm3})).await;
     assert!(
         stamped["signatures"][0]["timestamp_time"].is_string(),
         "{stamped}"
@@ -507,11 +507,17 @@ async fn ses_signatures_and_eseals_verify_and_their_changes_are_named() {
     )
     .await;
     assert_eq!(revoked.status(), 200);
-    let report = verify_json(&w, json!({"ses": b64(&der)})).await;
+    let report = verify_json(&w, json!({"ses": b64(&der), "sm3": sm3})).await;
     assert_eq!(verdict(&report), ("TOTAL-PASSED", None), "{report}");
     assert_eq!(
         report["signatures"][0]["revocation"],
         "revoked-after-signing"
+    );
+    // Without the file or its digest, what it signed is unchecked: nothing passes.
+    let report = verify_json(&w, json!({"ses": b64(&der)})).await;
+    assert_eq!(
+        verdict(&report),
+        ("INDETERMINATE", Some("SIGNED_DATA_NOT_FOUND"))
     );
     // Without its time-stamp (the signature as an older client made it), nothing
     // proves it older than the revocation.
@@ -540,7 +546,7 @@ async fn ses_signatures_and_eseals_verify_and_their_changes_are_named() {
         |_| Ok(None),
     )
     .unwrap();
-    let report = verify_json(&w, json!({"ses": b64(&unstamped)})).await;
+    let report = verify_json(&w, json!({"ses": b64(&unstamped), "sm3": hex(&[3; 32])})).await;
     assert_eq!(verdict(&report), ("INDETERMINATE", Some("REVOKED_NO_POE")));
 }
 
@@ -629,6 +635,37 @@ async fn a_signer_the_seal_does_not_list_or_a_seal_out_of_its_validity_fails() {
     assert_eq!(
         verdict(&report),
         ("INDETERMINATE", Some("OUT_OF_BOUNDS_NO_POE"))
+    );
+
+    // A seal certificate of ours posing as the seal maker: same key usage, not the
+    // platform's seal maker.
+    let valid_until = Timestamp::from_unix_millis(now.unix_millis() + day);
+    let posing = ses::make_seal(
+        &SealContent {
+            vendor: "Tongban",
+            es_id: "posing",
+            kind: SealType::Organisation,
+            name: "冒充印章",
+            signer_certificates: &listed,
+            created: now,
+            valid_start: Timestamp::from_unix_millis(now.unix_millis() - day),
+            valid_end: valid_until,
+            picture: &picture,
+        },
+        key.certificate(),
+        key.signer.as_ref(),
+    )
+    .unwrap();
+    let report = verify_json(&w, json!({"eseal": b64(&posing)})).await;
+    assert_eq!(
+        verdict(&report),
+        ("TOTAL-FAILED", Some("SIG_CONSTRAINTS_FAILURE")),
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("not this platform's seal maker")
     );
 }
 

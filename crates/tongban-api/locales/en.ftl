@@ -180,6 +180,7 @@ finding-seal-maker-untrusted = The seal maker's certificate is not trusted.
 finding-signer-not-listed = The signer's certificate is not one this electronic seal may be used with.
 finding-seal-not-valid-then = The signing time is outside the electronic seal's validity.
 finding-seal-expired = The electronic seal has expired, and nothing proves the signature is older.
+finding-signed-data-not-given = The signed file was not given, so what the signature covers was not checked.
 
 ## E-certificates
 ecert-title = Verify an e-certificate

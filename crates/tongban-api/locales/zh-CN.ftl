@@ -181,6 +181,7 @@ finding-seal-maker-untrusted = 制章者证书不受信任。
 finding-signer-not-listed = 签章者证书不在此电子印章允许的证书列表中。
 finding-seal-not-valid-then = 签章时间不在电子印章的有效期内。
 finding-seal-expired = 电子印章已过有效期，且没有证据表明签章早于过期时间。
+finding-signed-data-not-given = 未提供被签章的原文件，无法核对签章所覆盖的内容。
 
 ## E-certificates
 ecert-title = 电子证照核验

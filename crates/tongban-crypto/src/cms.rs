@@ -452,7 +452,8 @@ impl Sha256 {
 /// A SHA-256 digest written as 64 hex characters (either case).
 pub fn parse_sha256_hex(text: &str) -> Option<[u8; 32]> {
     let text = text.trim();
-    if text.len() != 64 || !text.is_ascii() {
+    // Hex digits only: `from_str_radix` would take "+f" for a byte.
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut out = [0u8; 32];

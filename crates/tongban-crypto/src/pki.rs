@@ -518,14 +518,34 @@ impl Pki {
         Ok(crl)
     }
 
-    /// Validates a certificate issued under one of our roots (P-256 or SM2), or a root
-    /// of the foreign trust store, for `usage` at `at`, with our issuing CAs and the
-    /// store's intermediates, our newest CRLs and the store's.
+    /// Validates a certificate issued under one of our roots (P-256 or SM2) for `usage`
+    /// at `at`, with our issuing CAs as intermediates and our newest CRLs.
     pub async fn validate(
         &self,
         leaf: &[u8],
         usage: Usage,
         at: Timestamp,
+    ) -> Result<Result<ValidPath, PathError>, CryptoError> {
+        self.validate_in(leaf, usage, at, false).await
+    }
+
+    /// Like [`Pki::validate`], trusting the foreign trust store too: for the
+    /// certificates of seals (and seal makers) that another platform may have issued.
+    /// Never for time-stamps or our own credentials, which only our roots vouch for.
+    pub async fn validate_seal(
+        &self,
+        leaf: &[u8],
+        at: Timestamp,
+    ) -> Result<Result<ValidPath, PathError>, CryptoError> {
+        self.validate_in(leaf, Usage::Seal, at, true).await
+    }
+
+    async fn validate_in(
+        &self,
+        leaf: &[u8],
+        usage: Usage,
+        at: Timestamp,
+        abroad: bool,
     ) -> Result<Result<ValidPath, PathError>, CryptoError> {
         let mut intermediates = vec![self.issuing.der.clone()];
         let mut roots = vec![self.root.clone()];
@@ -548,9 +568,11 @@ impl Pki {
                 crls.push(crl);
             }
         }
-        intermediates.extend(self.foreign.intermediates.iter().cloned());
-        roots.extend(self.foreign.roots.iter().cloned());
-        crls.extend(self.foreign.crls.iter().cloned());
+        if abroad {
+            intermediates.extend(self.foreign.intermediates.iter().cloned());
+            roots.extend(self.foreign.roots.iter().cloned());
+            crls.extend(self.foreign.crls.iter().cloned());
+        }
         Ok(path::validate(
             leaf,
             &intermediates,

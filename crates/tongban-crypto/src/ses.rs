@@ -142,6 +142,22 @@ fn malformed(what: &'static str) -> impl Fn(der::Error) -> SesError {
     }
 }
 
+/// Extensions marked critical are ones a reader must understand, and we understand
+/// none: such data is refused rather than judged without them.
+fn refuse_critical(extensions: Option<&[ExtData]>, what: &'static str) -> Result<(), SesError> {
+    match extensions
+        .unwrap_or_default()
+        .iter()
+        .find(|extension| extension.critical)
+    {
+        Some(extension) => Err(SesError::Malformed {
+            what,
+            reason: format!("critical extension {} is not understood", extension.extn_id),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// What a seal is: 1 for an organisation's seal (单位印章), 2 for a person's (个人印章).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SealType {
@@ -370,6 +386,7 @@ impl Seal {
         if info.header.version != VERSION {
             return Err(SesError::Version(info.header.version));
         }
+        refuse_critical(info.ext_datas.as_deref(), "SESeal")?;
         if info.header.id.as_str() != HEADER_ID {
             return Err(SesError::HeaderId(info.header.id.to_string()));
         }
@@ -486,6 +503,13 @@ impl Signature {
         if tbs.version != VERSION {
             return Err(SesError::Version(tbs.version));
         }
+        if tbs.data_hash.unused_bits() != 0 {
+            return Err(SesError::Malformed {
+                what: "SES_Signature",
+                reason: "dataHash is not whole bytes".into(),
+            });
+        }
+        refuse_critical(tbs.ext_datas.as_deref(), "SES_Signature")?;
         if signature.signature_alg_id != SM2_WITH_SM3 {
             return Err(SesError::Algorithm(signature.signature_alg_id.to_string()));
         }
@@ -694,6 +718,17 @@ mod tests {
             Seal::decode(&seal.to_der().unwrap()),
             Err(SesError::Version(2))
         );
+        // A critical extension we do not understand: refused, not judged without it.
+        let mut extended = SESeal::from_der(&eseal).unwrap();
+        extended.e_seal_info.ext_datas = Some(vec![ExtData {
+            extn_id: der::asn1::ObjectIdentifier::new_unwrap("1.2.3.4"),
+            critical: true,
+            extn_value: OctetString::new(vec![1]).unwrap(),
+        }]);
+        assert!(matches!(
+            Seal::decode(&extended.to_der().unwrap()),
+            Err(SesError::Malformed { .. })
+        ));
         let p256 = SoftwareKey::ephemeral(Algorithm::Es256).unwrap();
         let refused = sign(
             &ToSign {

@@ -417,9 +417,13 @@ mod tests {
                 .windows(gm_signed_data.len())
                 .any(|w| w == gm_signed_data)
         );
-        let stamp = crate::cms_verify::verify_timestamp_token(&token, &imprint).expect("valid");
+        use crate::cms_verify::ImprintAlgorithm::{Sha256, Sm3};
+        let stamp =
+            crate::cms_verify::verify_timestamp_token(&token, &imprint, Sm3).expect("valid");
         assert_eq!(stamp.tsa_certificate, cert.der);
-        assert!(crate::cms_verify::verify_timestamp_token(&token, &[0; 32]).is_err());
+        assert!(crate::cms_verify::verify_timestamp_token(&token, &[0; 32], Sm3).is_err());
+        // The same 32 bytes under another algorithm's name prove nothing.
+        assert!(crate::cms_verify::verify_timestamp_token(&token, &imprint, Sha256).is_err());
         // One byte of the token's signed TSTInfo changed: it no longer verifies.
         let at = token
             .windows(32)
@@ -427,7 +431,7 @@ mod tests {
             .expect("imprint");
         let mut changed = token.clone();
         changed[at] ^= 1;
-        assert!(crate::cms_verify::verify_timestamp_token(&changed, &imprint).is_err());
+        assert!(crate::cms_verify::verify_timestamp_token(&changed, &imprint, Sm3).is_err());
     }
 
     #[test]

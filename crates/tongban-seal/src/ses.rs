@@ -48,7 +48,8 @@ pub(crate) async fn make_in(
     png: &[u8],
     planes: &Planes,
 ) -> Result<(), SealError> {
-    if seal.makes(Format::Ses).is_err() {
+    // A P-256 seal has none; a suspended, revoked or expired one gets no new one.
+    if seal.makes(Format::Ses).is_err() || seal.usable(Timestamp::now()).is_err() {
         return Ok(());
     }
     let maker = pki

@@ -4,7 +4,7 @@
 use crate::error::SealError;
 use tongban_core::time::Timestamp;
 use tongban_crypto::cms::sha256;
-use tongban_crypto::cms_verify::{self, CmsError};
+use tongban_crypto::cms_verify::{self, CmsError, ImprintAlgorithm};
 use tongban_crypto::path::Usage;
 use tongban_crypto::pki::Pki;
 use tongban_store::Store;
@@ -75,13 +75,10 @@ pub(super) async fn verify_cms(
             Finding::NotBaseline,
         );
     }
-    let proof_of_time = check_timestamp(
-        pki,
-        &mut report,
-        verified.timestamp_token.as_deref(),
-        &sha256(&verified.signature_value),
-    )
-    .await?;
+    let imprint = sha256(&verified.signature_value);
+    let token = verified.timestamp_token.as_deref();
+    let stamp = (token, &imprint, ImprintAlgorithm::Sha256);
+    let proof_of_time = check_timestamp(pki, &mut report, stamp).await?;
     check_certificate(
         store,
         pki,
@@ -96,20 +93,19 @@ pub(super) async fn verify_cms(
     Ok(report)
 }
 
-/// The signature time-stamp `token` over `imprint` (the digest of the signature value),
-/// into `report`: its time, the proof of when the signature existed, if it verifies
-/// and its authority is trusted now.
+/// The signature time-stamp `token` over `imprint` (the digest of the signature value,
+/// by `algorithm`), into `report`: its time, the proof of when the signature existed,
+/// if it verifies and its authority (under our roots only) is trusted now.
 pub(super) async fn check_timestamp(
     pki: &Pki,
     report: &mut SignatureReport,
-    token: Option<&[u8]>,
-    imprint: &[u8; 32],
+    (token, imprint, algorithm): (Option<&[u8]>, &[u8; 32], ImprintAlgorithm),
 ) -> Result<Option<Timestamp>, SealError> {
     let Some(token) = token else {
         report.findings.push(Finding::NoTimestamp);
         return Ok(None);
     };
-    let stamp = match cms_verify::verify_timestamp_token(token, imprint) {
+    let stamp = match cms_verify::verify_timestamp_token(token, imprint, algorithm) {
         Ok(stamp) => stamp,
         Err(error) => {
             report

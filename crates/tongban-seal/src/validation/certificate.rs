@@ -5,7 +5,7 @@
 use crate::error::SealError;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
-use tongban_crypto::path::{PathError, Usage};
+use tongban_crypto::path::PathError;
 use tongban_crypto::pki::Pki;
 use tongban_store::Store;
 
@@ -63,17 +63,25 @@ pub(super) async fn check_certificate(
         return Ok(());
     };
     report.signer = Some(subject);
-    // One connection for both lookups, released before path validation reads CRLs.
-    let revoked_at = {
+    // One connection for both lookups, released before path validation reads CRLs. A
+    // certificate is one of ours only as the very bytes we issued: a serial is public,
+    // and a foreign CA could issue another certificate with it.
+    let (ours, revoked_at) = {
         let mut conn = store.conn().await?;
-        report.seal = seal_of(&mut conn, &serial).await?;
-        tongban_store::pki::certificate(&mut conn, &serial)
-            .await?
-            .and_then(|r| r.revocation)
-            .map(|r| r.at)
+        let issued = tongban_store::pki::certificate(&mut conn, &serial).await?;
+        match issued.filter(|row| row.der == leaf) {
+            Some(row) => (
+                seal_of(&mut conn, &serial).await?,
+                row.revocation.map(|r| r.at),
+            ),
+            None => (None, None),
+        }
     };
     let at = proof_of_time.unwrap_or_else(Timestamp::now);
-    let validated = pki.validate(leaf, Usage::Seal, at).await?;
+    let validated = pki.validate_seal(leaf, at).await?;
+    // Our own bytes through a foreign root (a cross-certificate) are not our word.
+    let abroad = validated.as_ref().is_ok_and(|path| pki.ends_abroad(path));
+    report.seal = ours.filter(|_| !abroad);
     if report.seal.is_none() {
         // Another platform's seal, through a root the operator trusts for that, is
         // that platform's to vouch for; anything else must be one of our seals.

@@ -96,6 +96,11 @@ pub enum Finding {
     /// Signed at a time outside the electronic seal's validity.
     #[error("the signing time is outside the electronic seal's validity")]
     SealNotValidThen,
+    /// Neither the signed file nor its digest was given: what was signed is unchecked.
+    #[error(
+        "neither the signed file nor its SM3 digest was given: what the signature covers is not checked"
+    )]
+    SignedDataNotGiven,
     /// The electronic seal has expired, and nothing proves the signature older.
     #[error("the electronic seal has expired and nothing proves the signature is older")]
     SealExpired,
@@ -136,6 +141,7 @@ impl Finding {
             Self::SignerNotListed => "finding-signer-not-listed",
             Self::SealNotValidThen => "finding-seal-not-valid-then",
             Self::SealExpired => "finding-seal-expired",
+            Self::SignedDataNotGiven => "finding-signed-data-not-given",
         }
     }
 

@@ -185,21 +185,16 @@ impl SignatureReport {
 
 /// Verifies what a person uploaded: a PDF, or a GB/T 38540 electronic signature (with
 /// `signed_file`, the file it signed, when given) or electronic seal, told apart by
-/// their content. Anything else is not a document we can read.
+/// their content. Anything else is judged as a PDF (and refused as unreadable).
 pub async fn verify_upload(
     store: &Store,
     pki: &Pki,
     document: Vec<u8>,
     signed_file: Option<&[u8]>,
 ) -> Result<Report, SealError> {
-    let unreadable = || SealError::Invalid {
-        field: "document",
-        reason: "neither a PDF nor GB/T 38540 data".into(),
-    };
-    let input = if document.starts_with(b"%PDF-") {
+    // A PDF may have bytes before its header; GB/T 38540 data is a DER SEQUENCE.
+    let input = if document.first() != Some(&0x30) {
         Input::Pdf(document)
-    } else if document.first() != Some(&0x30) {
-        return Err(unreadable());
     } else if tongban_crypto::ses::Seal::decode(&document).is_ok() {
         return verify(store, pki, Input::Eseal(&document)).await;
     } else {

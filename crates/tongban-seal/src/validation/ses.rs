@@ -7,7 +7,8 @@
 
 use crate::error::SealError;
 use tongban_core::time::Timestamp;
-use tongban_crypto::path::{PathError, Usage};
+use tongban_crypto::cms_verify::ImprintAlgorithm;
+use tongban_crypto::path::PathError;
 use tongban_crypto::pki::Pki;
 use tongban_crypto::ses::{Seal, SesError, Signature};
 use tongban_store::Store;
@@ -34,11 +35,14 @@ fn unreadable(report: &mut SignatureReport, error: SesError) {
     }
 }
 
-/// The seal maker's signature and certificate, into `report`.
+/// The seal maker's signature and certificate at `at`, into `report`. Under our roots
+/// the maker must be our seal maker (a seal certificate has the same key usage and
+/// must not pass as one); under a foreign root, a certificate that root vouches for.
 async fn check_maker(
-    pki: &Pki,
+    (store, pki): (&Store, &Pki),
     report: &mut SignatureReport,
     seal: &Seal,
+    at: Timestamp,
 ) -> Result<(), SealError> {
     if !seal.maker_signature_valid() {
         report.fail(
@@ -48,21 +52,40 @@ async fn check_maker(
         );
         return Ok(());
     }
-    // The maker vouches for the seal now (a seal carries no time-stamp of its own).
     let maker = &seal.maker_certificate;
-    if let Err(error) = pki.validate(maker, Usage::Seal, Timestamp::now()).await? {
-        let sub = match error {
-            PathError::UnknownIssuer { .. } => "NO_CERTIFICATE_CHAIN_FOUND",
-            _ => "CHAIN_CONSTRAINTS_FAILURE",
-        };
-        let finding = Finding::SealMakerUntrusted(error.to_string());
-        report.fail(Indication::Indeterminate, sub, finding);
+    let path = match pki.validate_seal(maker, at).await? {
+        Ok(path) => path,
+        Err(error) => {
+            let sub = match error {
+                PathError::UnknownIssuer { .. } => "NO_CERTIFICATE_CHAIN_FOUND",
+                _ => "CHAIN_CONSTRAINTS_FAILURE",
+            };
+            let finding = Finding::SealMakerUntrusted(error.to_string());
+            report.fail(Indication::Indeterminate, sub, finding);
+            return Ok(());
+        }
+    };
+    if pki.ends_abroad(&path) {
+        return Ok(());
+    }
+    let serial = describe(maker)
+        .map(|(_, serial)| serial)
+        .unwrap_or_default();
+    let mut conn = store.conn().await?;
+    let issued = tongban_store::pki::certificate(&mut conn, &serial).await?;
+    let ours = issued.is_some_and(|row| row.der == *maker && row.profile == "seal-maker");
+    if !ours {
+        report.fail(
+            Indication::TotalFailed,
+            "SIG_CONSTRAINTS_FAILURE",
+            Finding::SealMakerUntrusted("not this platform's seal maker".into()),
+        );
     }
     Ok(())
 }
 
 /// Verifies a DER `SES_Signature`; `data_hash` is the SM3 of the signed file when the
-/// caller has it.
+/// caller has it (without it, what was signed is not checked and nothing passes).
 pub(super) async fn verify_ses(
     store: &Store,
     pki: &Pki,
@@ -79,6 +102,7 @@ pub(super) async fn verify_ses(
     };
     report.field = Some(signature.property_info.clone());
     report.claimed_signing_time = Some(signature.time);
+    // The cryptographic checks first: a forgery is TOTAL-FAILED whatever else holds.
     if data_hash.is_some_and(|hash| hash.as_slice() != signature.data_hash) {
         report.fail(
             Indication::TotalFailed,
@@ -93,7 +117,7 @@ pub(super) async fn verify_ses(
             Finding::BadSignature("the signature value does not verify over TBS_Sign".into()),
         );
     }
-    report.integrity = report.sub_indication.is_none();
+    report.integrity = report.sub_indication.is_none() && data_hash.is_some();
     let seal = &signature.seal;
     if !seal.lists(&signature.signer_certificate) {
         report.fail(
@@ -104,14 +128,17 @@ pub(super) async fn verify_ses(
     }
     let imprint = tongban_crypto::shangmi::sm3(&signature.value);
     let token = signature.time_stamp.as_deref();
-    let proof_of_time = check_timestamp(pki, &mut report, token, &imprint).await?;
+    let stamp = (token, &imprint, ImprintAlgorithm::Sm3);
+    let proof_of_time = check_timestamp(pki, &mut report, stamp).await?;
+    let at = proof_of_time.unwrap_or_else(Timestamp::now);
+    check_maker((store, pki), &mut report, seal, at).await?;
     if signature.time < seal.valid_start || signature.time > seal.valid_end {
         report.fail(
             Indication::TotalFailed,
             "SIG_CONSTRAINTS_FAILURE",
             Finding::SealNotValidThen,
         );
-    } else if seal.valid_end < proof_of_time.unwrap_or_else(Timestamp::now) {
+    } else if seal.valid_end < at {
         // Nothing proves the signature older than the seal's end.
         report.fail(
             Indication::Indeterminate,
@@ -119,7 +146,13 @@ pub(super) async fn verify_ses(
             Finding::SealExpired,
         );
     }
-    check_maker(pki, &mut report, seal).await?;
+    if data_hash.is_none() {
+        report.fail(
+            Indication::Indeterminate,
+            "SIGNED_DATA_NOT_FOUND",
+            Finding::SignedDataNotGiven,
+        );
+    }
     let signer = &signature.signer_certificate;
     check_certificate(store, pki, &mut report, signer, proof_of_time).await?;
     if report.sub_indication.is_none() {
@@ -129,7 +162,7 @@ pub(super) async fn verify_ses(
 }
 
 /// Verifies a DER `SESeal` on its own: the maker's signature and chain, the seal's
-/// validity now, and whether the signer certificates it lists are ours and good.
+/// validity now, and whether the signer certificate it lists is good.
 pub(super) async fn verify_eseal(
     store: &Store,
     pki: &Pki,
@@ -145,9 +178,10 @@ pub(super) async fn verify_eseal(
     };
     report.field = Some(seal.es_id.clone());
     report.claimed_signing_time = Some(seal.created);
-    report.signer = describe(&seal.maker_certificate).map(|(subject, _)| subject);
     report.integrity = seal.maker_signature_valid();
     let now = Timestamp::now();
+    check_maker((store, pki), &mut report, &seal, now).await?;
+    let maker_trusted = report.sub_indication.is_none();
     if now < seal.valid_start || now > seal.valid_end {
         report.fail(
             Indication::Indeterminate,
@@ -155,16 +189,20 @@ pub(super) async fn verify_eseal(
             Finding::SealExpired,
         );
     }
-    check_maker(pki, &mut report, &seal).await?;
-    report.trusted = report.integrity && report.sub_indication.is_none();
-    // The seal is as good as the signer certificate it lists (ours list one).
-    if let tongban_crypto::ses::CertList::Certificates(listed) = &seal.cert_list
-        && let Some(first) = listed.first()
-    {
-        let maker = report.signer.take();
-        check_certificate(store, pki, &mut report, first, None).await?;
-        report.signer = maker;
+    // The seal is as good as the signer certificate it lists (ours list one); a seal
+    // that lists only digests names no certificate to judge.
+    match &seal.cert_list {
+        tongban_crypto::ses::CertList::Certificates(listed) if !listed.is_empty() => {
+            check_certificate(store, pki, &mut report, &listed[0], None).await?;
+        }
+        _ => report.fail(
+            Indication::Indeterminate,
+            "NO_SIGNING_CERTIFICATE_FOUND",
+            Finding::CertificateUnreadable,
+        ),
     }
+    report.signer = describe(&seal.maker_certificate).map(|(subject, _)| subject);
+    report.trusted = report.trusted && maker_trusted;
     if report.sub_indication.is_none() {
         report.indication = Indication::TotalPassed;
     }

@@ -87,23 +87,13 @@ pub struct SesSignatures {
 }
 
 fn parse_sm3(index: usize, text: &str) -> Result<[u8; 32], ApiError> {
-    let mut digest = [0u8; 32];
-    let bytes = text.as_bytes();
-    let valid = bytes.len() == 64
-        && bytes.chunks(2).zip(digest.iter_mut()).all(|(pair, out)| {
-            std::str::from_utf8(pair)
-                .ok()
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .map(|byte| *out = byte)
-                .is_some()
-        });
-    match valid {
-        true => Ok(digest),
-        false => Err(invalid(
+    // 64 hex digits, as a SHA-256 is written.
+    tongban_crypto::cms::parse_sha256_hex(text).ok_or_else(|| {
+        invalid(
             &format!("digests[{index}].sm3"),
             "must be 64 hex characters (SM3)",
-        )),
-    }
+        )
+    })
 }
 
 /// Signs SM3 digests with an SM2 seal (the documents never leave the caller): one
