@@ -8,11 +8,14 @@ and one built by them for us to judge.
       prints the decoded fields as JSON and writes the signed parts to OUTDIR
       (tbs.der, signature.der, sealinfo.der, maker-signature.der, signer.der,
       maker.der) for openssl.
-  ses.py build FILE OUT.der TRUSTDIR
-      Builds an SES_Signature over FILE from gmssl keys and the asn1tools encoder: an
-      SM2 root that issues a seal maker certificate and a signer certificate, the SESeal
-      listing the signer, and the signature over SM3(FILE); writes the root and its
-      (empty) CRL into TRUSTDIR, as another platform would publish them.
+  ses.py root TRUSTDIR
+      Makes another platform's SM2 root: its certificate and (empty) CRL in TRUSTDIR, as
+      that platform would publish them, and its key beside them for `build`.
+  ses.py build FILE OUT.der TRUSTDIR [SERIAL]
+      Builds an SES_Signature over FILE from gmssl keys and the asn1tools encoder: the
+      root of TRUSTDIR (made first if there is none) issues a seal maker certificate and
+      a signer certificate (with serial SERIAL, hex, if given), the SESeal lists the
+      signer, and the signature covers SM3(FILE).
 """
 
 import datetime
@@ -163,8 +166,9 @@ def decode(signature_path, eseal_path, out):
 class Key:
     """An SM2 key made and used by gmssl."""
 
-    def __init__(self):
-        private = secrets.randbelow(N - 2) + 1
+    def __init__(self, private=None):
+        private = private or secrets.randbelow(N - 2) + 1
+        self.private = private
         maker = sm2.CryptSM2(private_key="%064x" % private, public_key="00", asn1=True)
         public = maker._kg(private, sm2.default_ecc_table["g"])
         self.gmssl = sm2.CryptSM2(private_key="%064x" % private, public_key="00", asn1=True)
@@ -179,7 +183,7 @@ def name(common_name):
     return [[{"type": "2.5.4.3", "value": X509.encode("CommonName", common_name)}]]
 
 
-def certificate(key, subject, issuer=None, ca=False):
+def certificate(key, subject, issuer=None, ca=False, serial=None):
     """An SM2 certificate for `key` named `subject`, signed by `issuer` (a (Key, name)
     pair; self-signed without one), built with asn1tools and signed by gmssl."""
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -187,7 +191,7 @@ def certificate(key, subject, issuer=None, ca=False):
     algorithm = {"algorithm": SM2_WITH_SM3}
     tbs = {
         "version": 2,
-        "serialNumber": secrets.randbits(63),
+        "serialNumber": serial or secrets.randbits(63),
         "signature": algorithm,
         "issuer": name(issuer_name),
         "validity": {
@@ -239,16 +243,35 @@ def crl(key, issuer_name):
     )
 
 
-def build(file_path, out_path, trust_dir):
-    root, maker, signer = Key(), Key(), Key()
-    root_name = "Interop SM2 Root CA"
-    root_cert = certificate(root, root_name, ca=True)
-    maker_cert = certificate(maker, "Interop seal maker", issuer=(root, root_name))
-    signer_cert = certificate(signer, "Interop signer", issuer=(root, root_name))
+ROOT_NAME = "Interop SM2 Root CA"
+
+
+def make_root(trust_dir):
+    """Another platform's SM2 root and its CRL in `trust_dir`; its private key beside
+    them (a file the service does not read), for later `build`s."""
+    root = Key()
     with open(os.path.join(trust_dir, "interop-root.crt"), "wb") as f:
-        f.write(root_cert)
+        f.write(certificate(root, ROOT_NAME, ca=True))
     with open(os.path.join(trust_dir, "interop-root.crl"), "wb") as f:
-        f.write(crl(root, root_name))
+        f.write(crl(root, ROOT_NAME))
+    with open(os.path.join(trust_dir, "interop-root.key"), "w") as f:
+        f.write("%064x" % root.private)
+    return root
+
+
+def build(file_path, out_path, trust_dir, serial=None):
+    key_file = os.path.join(trust_dir, "interop-root.key")
+    if os.path.exists(key_file):
+        root = Key(int(open(key_file).read(), 16))
+    else:
+        root = make_root(trust_dir)
+    root_name = ROOT_NAME
+    maker, signer = Key(), Key()
+    maker_cert = certificate(maker, "Interop seal maker", issuer=(root, root_name))
+    signer_cert = certificate(
+        signer, "Interop signer", issuer=(root, root_name),
+        serial=int(serial, 16) if serial else None,
+    )
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
     info = {
@@ -295,7 +318,9 @@ if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "decode" and len(sys.argv) == 5:
         decode(*sys.argv[2:])
-    elif command == "build" and len(sys.argv) == 5:
+    elif command == "root" and len(sys.argv) == 3:
+        make_root(sys.argv[2])
+    elif command == "build" and len(sys.argv) in (5, 6):
         build(*sys.argv[2:])
     else:
         sys.exit(__doc__)

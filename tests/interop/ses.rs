@@ -258,3 +258,42 @@ async fn pades_then_ses_then_pades_on_one_pdf_each_stays_valid() {
         .collect();
     assert_eq!(formats, ["pades", "ses", "pades"]);
 }
+
+#[tokio::test]
+#[ignore = "interop: run by tests/interop/run"]
+async fn a_foreign_certificate_with_the_serial_of_one_of_our_seals_is_not_our_seal() {
+    let work = Workdir::new();
+    let trust = work.path("trust");
+    std::fs::create_dir_all(&trust).unwrap();
+    let (ok, text) = run(python().to_str().unwrap(), &[&script(), &"root", &trust]);
+    assert!(ok, "{text}");
+    let w = world_with(|c| c.seal.foreign_trust_dir = Some(trust.clone())).await;
+    let ours = new_sm2_seal(&w).await;
+    let serial = ours["certificate_serial"].as_str().unwrap();
+    // The foreign CA issues a certificate with our seal's serial (serials are public:
+    // every signature carries one).
+    let document = work.write("notice.txt", b"a notice");
+    let built = work.path("posing.ses");
+    let (ok, text) = run(
+        python().to_str().unwrap(),
+        &[&script(), &"build", &document, &built, &trust, &serial],
+    );
+    assert!(ok, "{text}");
+    let der = std::fs::read(&built).unwrap();
+    let report = verify_json(&w, json!({"ses": b64(&der), "file": b64(b"a notice")})).await;
+    let signature = &report["signatures"][0];
+    // Valid as the other platform's seal, and never reported as ours.
+    assert_eq!(signature["indication"], "TOTAL-PASSED", "{report}");
+    assert!(signature["seal"].is_null(), "{report}");
+    assert!(
+        signature["messages"]
+            .to_string()
+            .contains("another platform's seal")
+    );
+    assert!(
+        signature["signer"]
+            .as_str()
+            .unwrap()
+            .contains("Interop signer")
+    );
+}
