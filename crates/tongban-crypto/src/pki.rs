@@ -20,6 +20,7 @@ mod online;
 mod root;
 mod rows;
 mod sm2;
+mod validation;
 
 pub use ceremony::{import_issuing, issuing_request};
 pub use root::{
@@ -33,6 +34,7 @@ use root::{P256_ROOT, dev_root_key};
 use rows::{ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
 pub use sm2::SealMaker;
 use sm2::{Sm2Cas, open_sm2};
+use validation::Anchors;
 
 use crate::ca::{self, Profile, PublicUrls};
 use crate::certified::{Certified, CertifiedKeys};
@@ -40,7 +42,6 @@ use crate::crl::{self, CRL_VALIDITY, RevocationReason, RevokedEntry};
 use crate::error::CryptoError;
 use crate::kek::Kek;
 use crate::keystore::KeyStore;
-use crate::path::{self, PathError, Usage, ValidPath};
 use crate::signer::{Algorithm, Signer};
 use crate::token_keys::TokenKeys;
 use crate::tsa::Tsa;
@@ -64,8 +65,9 @@ pub struct Pki {
     /// The SM2 CAs, when the key directory has an SM2 root.
     sm2: Option<Sm2Cas>,
     certified: CertifiedKeys,
-    /// Other platforms' roots, intermediates and CRLs, for verifying their seals.
-    foreign: Arc<ForeignTrust>,
+    /// What path validation starts from: our CAs alone, and with the foreign trust
+    /// store (read once, not per validation).
+    anchors: Arc<Anchors>,
     /// The CRLs path validation used last, by CA name, with when they were read; and
     /// until when none is kept (after a revocation).
     recent_crls: Arc<std::sync::Mutex<RecentCrls>>,
@@ -191,34 +193,16 @@ impl Pki {
             tokens,
             sm2,
             certified: CertifiedKeys::default(),
-            foreign: Arc::default(),
+            anchors: Arc::default(),
             recent_crls: Arc::default(),
+        };
+        let pki = Self {
+            anchors: Arc::new(Anchors::new(&pki, &ForeignTrust::default())),
+            ..pki
         };
         pki.refresh_crl_if_due().await?;
         pki.tokens.reload(Timestamp::now()).await?;
         Ok(pki)
-    }
-
-    /// This PKI trusting `trust` too, for verifying other platforms' seals.
-    pub fn with_foreign_trust(mut self, trust: ForeignTrust) -> Self {
-        self.foreign = Arc::new(trust);
-        self
-    }
-
-    /// Whether `path` ends at another platform's root (from the foreign trust store)
-    /// rather than at one of ours.
-    pub fn ends_abroad(&self, path: &ValidPath) -> bool {
-        let Some(anchor) = path.chain.last() else {
-            return false;
-        };
-        let ours = std::iter::once(self.root.as_slice())
-            .chain(self.sm2.as_ref().map(|sm2| sm2.root.as_slice()));
-        !ours.into_iter().any(|root| {
-            x509_parser::parse_x509_certificate(root).is_ok_and(|(_, cert)| {
-                ca::hex(cert.raw_serial()) == anchor.serial
-                    && cert.subject().to_string() == anchor.subject
-            })
-        })
     }
 
     /// The root certificate (DER), the trust anchor.
@@ -516,71 +500,6 @@ impl Pki {
         };
         pki::insert_crl(tx, &crl).await?;
         Ok(crl)
-    }
-
-    /// Validates a certificate issued under one of our roots (P-256 or SM2) for `usage`
-    /// at `at`, with our issuing CAs as intermediates and our newest CRLs.
-    pub async fn validate(
-        &self,
-        leaf: &[u8],
-        usage: Usage,
-        at: Timestamp,
-    ) -> Result<Result<ValidPath, PathError>, CryptoError> {
-        self.validate_in(leaf, usage, at, false).await
-    }
-
-    /// Like [`Pki::validate`], trusting the foreign trust store too: for the
-    /// certificates of seals (and seal makers) that another platform may have issued.
-    /// Never for time-stamps or our own credentials, which only our roots vouch for.
-    pub async fn validate_seal(
-        &self,
-        leaf: &[u8],
-        at: Timestamp,
-    ) -> Result<Result<ValidPath, PathError>, CryptoError> {
-        self.validate_in(leaf, Usage::Seal, at, true).await
-    }
-
-    async fn validate_in(
-        &self,
-        leaf: &[u8],
-        usage: Usage,
-        at: Timestamp,
-        abroad: bool,
-    ) -> Result<Result<ValidPath, PathError>, CryptoError> {
-        let mut intermediates = vec![self.issuing.der.clone()];
-        let mut roots = vec![self.root.clone()];
-        let mut crls = Vec::new();
-        let mut cas = vec![ca::ISSUING];
-        if let Some(sm2) = &self.sm2 {
-            intermediates.push(sm2.issuing.der.clone());
-            roots.push(sm2.root.clone());
-            cas.push(ca::SM2_ISSUING);
-        }
-        for name in cas {
-            let crl = self
-                .recent_crl(name)
-                .await?
-                .ok_or_else(|| CryptoError::NotFound(format!("CRL of {name}")))?;
-            crls.push(crl);
-        }
-        for root in [ca::ROOT, ca::SM2_ROOT] {
-            if let Ok(Some(crl)) = self.recent_crl(root).await {
-                crls.push(crl);
-            }
-        }
-        if abroad {
-            intermediates.extend(self.foreign.intermediates.iter().cloned());
-            roots.extend(self.foreign.roots.iter().cloned());
-            crls.extend(self.foreign.crls.iter().cloned());
-        }
-        Ok(path::validate(
-            leaf,
-            &intermediates,
-            &roots,
-            &crls,
-            usage,
-            at,
-        ))
     }
 }
 

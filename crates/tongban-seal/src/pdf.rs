@@ -7,6 +7,7 @@
 
 mod appearance;
 mod lexer;
+mod pages;
 pub(crate) mod reader;
 mod update;
 

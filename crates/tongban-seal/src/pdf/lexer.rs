@@ -353,3 +353,13 @@ impl<'b> Lexer<'b> {
         Ok(out)
     }
 }
+
+/// Whether `endstream` follows `at` (after white space).
+pub(super) fn ends_stream(bytes: &[u8], at: usize) -> bool {
+    let mut lexer = Lexer::new(bytes, at);
+    if at > bytes.len() {
+        return false;
+    }
+    lexer.skip_space();
+    lexer.keyword(b"endstream")
+}

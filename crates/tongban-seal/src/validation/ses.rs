@@ -68,12 +68,16 @@ async fn check_maker(
     if pki.ends_abroad(&path) {
         return Ok(());
     }
-    let serial = describe(maker)
-        .map(|(_, serial)| serial)
-        .unwrap_or_default();
-    let mut conn = store.conn().await?;
-    let issued = tongban_store::pki::certificate(&mut conn, &serial).await?;
-    let ours = issued.is_some_and(|row| row.der == *maker && row.profile == "seal-maker");
+    // The current seal maker without a database read; an earlier one from its row.
+    let current = pki.seal_maker().is_some_and(|m| m.certificate == *maker);
+    let ours = current || {
+        let serial = describe(maker)
+            .map(|(_, serial)| serial)
+            .unwrap_or_default();
+        let mut conn = store.conn().await?;
+        let issued = tongban_store::pki::certificate(&mut conn, &serial).await?;
+        issued.is_some_and(|row| row.der == *maker && row.profile == "seal-maker")
+    };
     if !ours {
         report.fail(
             Indication::TotalFailed,
