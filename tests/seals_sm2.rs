@@ -242,15 +242,9 @@ async fn an_sm2_seal_gets_its_eseal_with_its_image_and_signs_sm3_digests() {
     assert_eq!(signature.signer_certificate, certificate);
     assert!(signature.value_valid());
     // A file: the SM3 of the body.
-    let file = w
-        .server
-        .client
-        .post(format!("{}{path}/file?name=notice.txt", w.server.base))
-        .bearer_auth(&w.a.user)
-        .body(b"notice".to_vec())
-        .send()
-        .await
-        .unwrap();
+    let file_path = format!("{path}/file?name=notice.txt");
+    let octets = "application/octet-stream";
+    let file = post_document(&w, &w.a.user, &file_path, octets, b"notice".to_vec()).await;
     assert_eq!(file.status(), 200);
     let der = file.bytes().await.unwrap();
     let signature = tongban_crypto::ses::Signature::decode(&der).unwrap();
@@ -713,16 +707,8 @@ async fn a_pdf_carries_pades_then_ses_then_pades_and_each_verifies() {
         hex(&tongban_crypto::shangmi::sm3(&once))
     );
     // A P-256 seal cannot make it.
-    let refused = w
-        .server
-        .client
-        .post(format!("{}/api/v1/seals/{p256}/ses/pdf", w.server.base))
-        .bearer_auth(&w.a.system)
-        .header("content-type", "application/pdf")
-        .body(support::sample_pdf(1, 1_000))
-        .send()
-        .await
-        .unwrap();
+    let pdf = support::sample_pdf(1, 1_000);
+    let refused = post_ses_pdf(&w, &w.a.system, p256, "", pdf).await;
     assert_problem(refused, 409, "conflict").await;
 }
 
@@ -734,26 +720,7 @@ async fn the_verify_page_reads_ses_signatures_with_their_files_and_eseals() {
     let eseal = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/eseal")).await;
     let eseal = eseal.bytes().await.unwrap().to_vec();
     let upload = async |parts: &[(&str, &[u8])]| {
-        let boundary = "tongbanboundary38540";
-        let mut body = Vec::new();
-        for (name, bytes) in parts {
-            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let response = w
-            .server
-            .client
-            .post(format!("{}/verify", w.server.base))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = verify_page(&w, parts).await;
         (response.status(), response.text().await.unwrap())
     };
     let (status, html) = upload(&[("document", &der), ("signed_file", b"data")]).await;

@@ -209,26 +209,9 @@ async fn the_verify_page_reports_plainly() {
             .unwrap()
             .contains("enctype=\"multipart/form-data\"")
     );
-    let upload = async |file: Option<&[u8]>| {
-        let boundary = "tongbanboundary7";
-        let mut body = Vec::new();
-        if let Some(file) = file {
-            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"a.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-            body.extend_from_slice(file);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        w.server
-            .client
-            .post(format!("{}/verify", w.server.base))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+    let upload = async |file: Option<&[u8]>| match file {
+        Some(file) => verify_page(&w, &[("document", file)]).await,
+        None => verify_page(&w, &[]).await,
     };
     let report = upload(Some(&sealed)).await;
     assert_eq!(report.status(), 200);

@@ -68,18 +68,9 @@ async fn our_ses_data_decodes_with_asn1tools_and_verifies_in_gmssl_and_openssl()
     set_image(&w, id).await;
     grant_all(&w, &w.a, id, false).await;
     let document = b"%PDF-1.7 a contract".to_vec();
-    let signed = w
-        .server
-        .client
-        .post(format!(
-            "{}/api/v1/seals/{id}/ses/file?name=contract.pdf",
-            w.server.base
-        ))
-        .bearer_auth(&w.a.system)
-        .body(document.clone())
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/api/v1/seals/{id}/ses/file?name=contract.pdf");
+    let octets = "application/octet-stream";
+    let signed = post_document(&w, &w.a.system, &path, octets, document.clone()).await;
     assert_eq!(signed.status(), 200);
     let signature = signed.bytes().await.unwrap();
     let eseal = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/eseal")).await;

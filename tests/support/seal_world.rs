@@ -265,6 +265,25 @@ pub async fn refusals(w: &World, id: &str) -> usize {
         .count()
 }
 
+/// `POST path` with `body` as `content_type`, by `token`.
+pub async fn post_document(
+    w: &World,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    w.server
+        .client
+        .post(format!("{}{path}", w.server.base))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// `POST /api/v1/seals/{id}/pades?{query}`: `body` as `content_type`, by `token`.
 pub async fn post_pdf(
     w: &World,
@@ -274,15 +293,20 @@ pub async fn post_pdf(
     content_type: &str,
     body: Vec<u8>,
 ) -> reqwest::Response {
-    w.server
-        .client
-        .post(format!("{}/api/v1/seals/{id}/pades?{query}", w.server.base))
-        .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    let path = format!("/api/v1/seals/{id}/pades?{query}");
+    post_document(w, token, &path, content_type, body).await
+}
+
+/// `POST /api/v1/seals/{id}/ses/pdf?{query}`: the PDF `body`, by `token`.
+pub async fn post_ses_pdf(
+    w: &World,
+    token: &str,
+    id: &str,
+    query: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let path = format!("/api/v1/seals/{id}/ses/pdf?{query}");
+    post_document(w, token, &path, "application/pdf", body).await
 }
 
 /// `pdf` sealed with seal `id` by department A's system.
@@ -295,19 +319,7 @@ pub async fn sealed_pdf(w: &World, id: &str, pdf: Vec<u8>) -> Vec<u8> {
 /// `pdf` sealed with SM2 seal `id` (GB/T 38540) by department A's system, the seal at
 /// the place `query` gives.
 pub async fn ses_sealed_pdf(w: &World, id: &str, query: &str, pdf: Vec<u8>) -> Vec<u8> {
-    let response = w
-        .server
-        .client
-        .post(format!(
-            "{}/api/v1/seals/{id}/ses/pdf?{query}",
-            w.server.base
-        ))
-        .bearer_auth(&w.a.system)
-        .header("content-type", "application/pdf")
-        .body(pdf)
-        .send()
-        .await
-        .unwrap();
+    let response = post_ses_pdf(w, &w.a.system, id, query, pdf).await;
     assert_eq!(response.status(), 200);
     response.bytes().await.unwrap().to_vec()
 }
@@ -358,4 +370,27 @@ pub async fn set_image(w: &World, id: &str) {
         .await
         .unwrap();
     assert_eq!(put.status(), 204);
+}
+
+/// `POST /verify` (the page) with the multipart form fields `parts` (name, bytes).
+pub async fn verify_page(w: &World, parts: &[(&str, &[u8])]) -> reqwest::Response {
+    let boundary = "tongbanboundary38540";
+    let mut body = Vec::new();
+    for (name, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    w.server
+        .client
+        .post(format!("{}/verify", w.server.base))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }

@@ -234,15 +234,7 @@ async fn run(http: &reqwest::Client, engine: &str, database: Option<String>) {
     let base = server.base.clone();
     let admin = common::access_token(http, &base, &admin_id, &admin_secret).await;
     let post = async |path: &str, body: Value| -> Value {
-        let r = http
-            .post(format!("{base}{path}"))
-            .bearer_auth(&admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
+        common::post_json(http, &base, &admin, path, body).await
     };
     let department = post(
         "/api/v1/admin/departments",

@@ -126,19 +126,7 @@ async fn main() {
     };
     let admin_token = token(&admin_id, &admin_secret).await;
     let post = async |path: &str, bearer: &str, body: Value| -> Value {
-        let r = http
-            .post(format!("{base}{path}"))
-            .bearer_auth(bearer)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        if r.status() == 204 {
-            Value::Null
-        } else {
-            r.json().await.unwrap()
-        }
+        common::post_json(&http, &base, bearer, path, body).await
     };
     let department = post(
         "/api/v1/admin/departments",

@@ -117,6 +117,30 @@ pub async fn token(
         .unwrap()
 }
 
+/// `POST path` with a JSON `body` by `bearer`; the JSON answer (null for 204), after
+/// asserting the request succeeded.
+pub async fn post_json(
+    http: &reqwest::Client,
+    base: &str,
+    bearer: &str,
+    path: &str,
+    body: Value,
+) -> Value {
+    let r = http
+        .post(format!("{base}{path}"))
+        .bearer_auth(bearer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    if r.status() == 204 {
+        Value::Null
+    } else {
+        r.json().await.unwrap()
+    }
+}
+
 /// A client_credentials access token.
 pub async fn access_token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> String {
     let tokens: Value = token(http, base, id, secret).await.json().await.unwrap();
