@@ -289,6 +289,14 @@ async fn ses_signing_keeps_the_seal_boundaries() {
     )
     .await;
     assert_problem(refused, 409, "conflict").await;
+    // Nor has it an SESeal to serve.
+    let eseal = get(&w, &w.a.admin, &format!("/api/v1/seals/{p256_id}/eseal")).await;
+    assert_problem(eseal, 409, "conflict").await;
+    // A file upload with no file.
+    let file_path = format!("/api/v1/seals/{id}/ses/file?name=empty.txt");
+    let octets = "application/octet-stream";
+    let empty = post_document(&w, &w.a.system, &file_path, octets, Vec::new()).await;
+    assert_problem(empty, 422, "invalid-request").await;
     // Malformed input, each a 422 naming the field.
     for (bad, field) in [
         (
@@ -710,6 +718,12 @@ async fn a_pdf_carries_pades_then_ses_then_pades_and_each_verifies() {
     let pdf = support::sample_pdf(1, 1_000);
     let refused = post_ses_pdf(&w, &w.a.system, p256, "", pdf).await;
     assert_problem(refused, 409, "conflict").await;
+    // Not a PDF, or nothing: refused before anything is signed or recorded.
+    for bad in [b"not a pdf".to_vec(), Vec::new()] {
+        let refused = post_ses_pdf(&w, &w.a.system, &sm2, "", bad).await;
+        assert_problem(refused, 422, "invalid-request").await;
+    }
+    assert_eq!(usage_log(&w, &w.a.admin, &sm2).await.len(), 1);
 }
 
 #[tokio::test]
