@@ -181,6 +181,10 @@ finding-signer-not-listed = The signer's certificate is not one this electronic 
 finding-seal-not-valid-then = The signing time is outside the electronic seal's validity.
 finding-seal-expired = The electronic seal has expired, and nothing proves the signature is older.
 finding-signed-data-not-given = The signed file was not given, so what the signature covers was not checked.
+finding-file-changed = A file this signature protects has changed.
+finding-file-missing = A file this signature protects is missing from the document.
+finding-files-added = Files were added to the document after this signature, and no later valid signature protects them.
+finding-seal-file-mismatch = The seal file in the document is not the electronic seal the signature carries.
 
 ## E-certificates
 ecert-title = Verify an e-certificate

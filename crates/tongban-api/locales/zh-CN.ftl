@@ -182,6 +182,10 @@ finding-signer-not-listed = 签章者证书不在此电子印章允许的证书�
 finding-seal-not-valid-then = 签章时间不在电子印章的有效期内。
 finding-seal-expired = 电子印章已过有效期，且没有证据表明签章早于过期时间。
 finding-signed-data-not-given = 未提供被签章的原文件，无法核对签章所覆盖的内容。
+finding-file-changed = 签章保护的文件在签章后被改动。
+finding-file-missing = 文件中缺少签章保护的内容。
+finding-files-added = 签章后文件中增加了内容，且没有后来的有效签章保护它们。
+finding-seal-file-mismatch = 文件中的印章数据与签章所带的电子印章不一致。
 
 ## E-certificates
 ecert-title = 电子证照核验

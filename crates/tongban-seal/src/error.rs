@@ -45,3 +45,12 @@ impl From<tongban_identity::subjects::SubjectError> for SealError {
         }
     }
 }
+
+impl From<crate::ofd::OfdError> for SealError {
+    fn from(error: crate::ofd::OfdError) -> Self {
+        Self::Invalid {
+            field: "ofd",
+            reason: error.to_string(),
+        }
+    }
+}

@@ -9,6 +9,8 @@ pub mod error;
 pub mod format;
 pub mod grants;
 pub mod image;
+pub mod ofd;
+pub mod ofd_sealing;
 pub mod pdf;
 pub mod pdf_sealing;
 pub mod permissions;

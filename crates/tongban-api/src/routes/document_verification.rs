@@ -1,4 +1,4 @@
-//! Public verification of sealed documents: `POST /api/v1/verify` (a PDF, a `.p7s` with
+//! Public verification of sealed documents: `POST /api/v1/verify` (a PDF, an OFD document, a `.p7s` with
 //! its file or digest, or a JWS with its payload) answers a validation report; `/verify`
 //! is the same for people, as a page. Both are throttled per client address.
 
@@ -76,10 +76,16 @@ pub struct SignatureBody {
     revocation: String,
     /// When revoked (RFC 3339).
     revoked_at: Option<String>,
-    /// PDF: the signature covers the whole file.
+    /// PDF: the signature covers the whole file; OFD: every file of the package but
+    /// the signature list and its own files.
     covers_whole_document: Option<bool>,
-    /// PDF: what came after it is only later signed revisions.
+    /// PDF: what came after it is only later signed revisions; OFD: the files it does
+    /// not protect belong to later signatures.
     later_changes_only_signatures: Option<bool>,
+    /// OFD and cross-page PDF seals: the pages the seal shows on, from 1.
+    pages: Vec<u32>,
+    /// A cross-page seal (骑缝章): a slice of the seal on each of `pages`.
+    cross_page: bool,
     /// ETSI EN 319 102-1: `TOTAL-PASSED`, `TOTAL-FAILED` or `INDETERMINATE`.
     indication: String,
     /// ETSI EN 319 102-1 sub-indication, e.g. `HASH_FAILURE`, `REVOKED`.
@@ -127,6 +133,8 @@ impl From<SignatureReport> for SignatureBody {
             revoked_at: rfc3339(revoked_at),
             covers_whole_document: r.covers_whole_document,
             later_changes_only_signatures: r.later_changes_only_signatures,
+            pages: r.pages,
+            cross_page: r.cross_page,
             indication: r.indication.name().to_owned(),
             sub_indication: r.sub_indication.map(str::to_owned),
             messages: r.findings.iter().map(ToString::to_string).collect(),
@@ -170,6 +178,7 @@ pub struct Submitted(SubmittedInput);
 
 enum SubmittedInput {
     Pdf(Vec<u8>),
+    Ofd(Vec<u8>),
     Cades { p7s: Vec<u8>, digest: [u8; 32] },
     Jws { jws: String, payload: Vec<u8> },
     Ses { ses: Vec<u8>, sm3: Option<[u8; 32]> },
@@ -222,6 +231,7 @@ impl Submitted {
         let (store, pki) = (&state.store, &state.pki);
         match self.0 {
             SubmittedInput::Pdf(pdf) => validation::verify(store, pki, Input::Pdf(pdf)).await,
+            SubmittedInput::Ofd(ofd) => validation::verify(store, pki, Input::Ofd(ofd)).await,
             SubmittedInput::Cades { p7s, digest } => {
                 let p7s = &p7s;
                 validation::verify(store, pki, Input::Cades { p7s, digest }).await
@@ -251,10 +261,12 @@ impl FromRequest<AppState> for Submitted {
         match content_type.as_str() {
             "application/pdf" if bytes.is_empty() => Err(invalid("pdf", "the body is empty")),
             "application/pdf" => Ok(Self(SubmittedInput::Pdf(bytes))),
+            "application/ofd" if bytes.is_empty() => Err(invalid("ofd", "the body is empty")),
+            "application/ofd" => Ok(Self(SubmittedInput::Ofd(bytes))),
             "application/json" => Self::from_json(crate::extract::parse_json(&bytes)?),
             _ => Err(ApiError::new(
                 ProblemType::UnsupportedMediaType,
-                "expected application/pdf or application/json",
+                "expected application/pdf, application/ofd or application/json",
             )),
         }
     }
@@ -266,16 +278,17 @@ impl FromRequest<AppState> for Submitted {
 /// Public; throttled per client address.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "seals",
     request_body(
-        description = "`application/pdf`: a PDF; `application/json`: a detached signature (`p7s` with `file` or `digest`, `jws` with `payload`, a GB/T 38540 `ses` with `file` or `sm3`, or an `eseal` on its own)",
+        description = "`application/pdf`: a PDF; `application/ofd`: an OFD document (GB/T 33190); `application/json`: a detached signature (`p7s` with `file` or `digest`, `jws` with `payload`, a GB/T 38540 `ses` with `file` or `sm3`, or an `eseal` on its own)",
         content(
             (crate::openapi::Binary = "application/pdf"),
+            (crate::openapi::Binary = "application/ofd"),
             (DetachedBody = "application/json"),
         )),
     responses(
         (status = 200, description = "the report (also for invalid signatures: see `indication`)", body = ReportBody),
         (status = 413, description = "over http.document_limit_bytes", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "neither a PDF nor JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "not a readable PDF, or an incomplete request", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "neither a PDF, an OFD document nor JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a readable PDF or OFD document, or an incomplete request", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "too many verifications from this address", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn api(
@@ -295,7 +308,7 @@ pub async fn form(headers: HeaderMap) -> Response {
 
 /// The verification page's upload: the report, for people.
 #[utoipa::path(post, path = "/verify", tag = "seals",
-    request_body(content_type = "multipart/form-data", description = "`document`: a PDF, or a GB/T 38540 signature (`SES_Signature`) or seal (`SESeal`), DER; `signed_file`: for a signature, the file it signed (optional)"),
+    request_body(content_type = "multipart/form-data", description = "`document`: a PDF, an OFD document, or a GB/T 38540 signature (`SES_Signature`) or seal (`SESeal`), DER; `signed_file`: for a signature, the file it signed (optional)"),
     responses(
         (status = 200, description = "the report", content_type = "text/html"),
         (status = 422, description = "no document, or not one we can read: the form again", content_type = "text/html"),

@@ -104,6 +104,18 @@ pub enum Finding {
     /// The electronic seal has expired, and nothing proves the signature older.
     #[error("the electronic seal has expired and nothing proves the signature is older")]
     SealExpired,
+    /// OFD: a file the signature protects changed.
+    #[error("{0} changed after the signature")]
+    FileChanged(String),
+    /// OFD: a file the signature protects is not in the package.
+    #[error("{0}, which the signature protects, is not in the package")]
+    FileMissing(String),
+    /// OFD: files no signature protects were added after this one.
+    #[error("files were added after the signature and no later valid signature protects them: {0}")]
+    FilesAdded(String),
+    /// OFD: the seal file is not the electronic seal the signature carries.
+    #[error("the seal file in the package is not the electronic seal the signature carries")]
+    SealFileMismatch,
 }
 
 impl Finding {
@@ -142,6 +154,10 @@ impl Finding {
             Self::SealNotValidThen => "finding-seal-not-valid-then",
             Self::SealExpired => "finding-seal-expired",
             Self::SignedDataNotGiven => "finding-signed-data-not-given",
+            Self::FileChanged(_) => "finding-file-changed",
+            Self::FileMissing(_) => "finding-file-missing",
+            Self::FilesAdded(_) => "finding-files-added",
+            Self::SealFileMismatch => "finding-seal-file-mismatch",
         }
     }
 

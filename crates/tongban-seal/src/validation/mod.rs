@@ -11,6 +11,7 @@ mod cades;
 mod certificate;
 mod findings;
 mod jws;
+mod ofd;
 mod pades;
 mod revisions;
 mod ses;
@@ -24,6 +25,7 @@ use tongban_store::Store;
 
 use cades::verify_cms;
 use jws::verify_jws;
+use ofd::{is_zip, verify_ofd};
 use pades::verify_pdf;
 use ses::{verify_eseal, verify_ses};
 
@@ -101,10 +103,16 @@ pub struct SignatureReport {
     pub trusted: bool,
     /// Revocation status.
     pub revocation: Revocation,
-    /// PDF: the signature covers the whole file.
+    /// PDF: the signature covers the whole file; OFD: every file of the package but
+    /// the signature list and its own.
     pub covers_whole_document: Option<bool>,
-    /// PDF: what came after it is only later signed revisions.
+    /// PDF: what came after it is only later signed revisions; OFD: the files it
+    /// leaves unprotected belong to later signatures.
     pub later_changes_only_signatures: Option<bool>,
+    /// The pages the seal shows on (OFD, cross-page PDF), from 1.
+    pub pages: Vec<u32>,
+    /// A cross-page seal (骑缝章): one slice on each of `pages`.
+    pub cross_page: bool,
     /// Main indication.
     pub indication: Indication,
     /// Sub-indication (ETSI EN 319 102-1 §5.1.3).
@@ -127,6 +135,8 @@ pub struct Report {
 pub enum Input<'a> {
     /// A PDF with embedded signatures.
     Pdf(Vec<u8>),
+    /// An OFD document (GB/T 33190) with its signatures.
+    Ofd(Vec<u8>),
     /// A detached CMS signature and the SHA-256 of the signed file.
     Cades {
         /// The `.p7s` (DER).
@@ -167,6 +177,8 @@ impl SignatureReport {
             revocation: Revocation::Unknown,
             covers_whole_document: None,
             later_changes_only_signatures: None,
+            pages: Vec::new(),
+            cross_page: false,
             indication: Indication::Indeterminate,
             sub_indication: None,
             findings: Vec::new(),
@@ -183,7 +195,7 @@ impl SignatureReport {
     }
 }
 
-/// Verifies what a person uploaded: a PDF, or a GB/T 38540 electronic signature (with
+/// Verifies what a person uploaded: a PDF, an OFD document, or a GB/T 38540 electronic signature (with
 /// `signed_file`, the file it signed, when given) or electronic seal, told apart by
 /// their content. Anything else is judged as a PDF (and refused as unreadable).
 pub async fn verify_upload(
@@ -192,8 +204,11 @@ pub async fn verify_upload(
     document: Vec<u8>,
     signed_file: Option<&[u8]>,
 ) -> Result<Report, SealError> {
-    // A PDF may have bytes before its header; GB/T 38540 data is a DER SEQUENCE.
-    let input = if document.first() != Some(&0x30) {
+    // A PDF may have bytes before its header; GB/T 38540 data is a DER SEQUENCE; an
+    // OFD document is a ZIP archive.
+    let input = if is_zip(&document) {
+        Input::Ofd(document)
+    } else if document.first() != Some(&0x30) {
         Input::Pdf(document)
     } else if tongban_crypto::ses::Seal::decode(&document).is_ok() {
         return verify(store, pki, Input::Eseal(&document)).await;
@@ -218,6 +233,7 @@ pub async fn verify_upload(
 pub async fn verify(store: &Store, pki: &Pki, input: Input<'_>) -> Result<Report, SealError> {
     let signatures = match input {
         Input::Pdf(pdf) => verify_pdf(store, pki, pdf).await?,
+        Input::Ofd(ofd) => verify_ofd(store, pki, ofd).await?,
         Input::Cades { p7s, digest } => {
             vec![verify_cms(store, pki, "cades", p7s, &digest, None).await?]
         }
