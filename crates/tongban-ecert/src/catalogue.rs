@@ -428,3 +428,70 @@ pub async fn choose_seal(
     tongban_store::audit::record(conn, &event).await?;
     Ok(())
 }
+
+/// An issuing department chooses which of its SM2 seals seals the OFD copies of
+/// `code` (GB/T 38540 signatures need an SM2 seal). Its administrators only.
+pub async fn choose_ofd_seal(
+    conn: &mut Conn,
+    actor: &Actor,
+    code: &str,
+    department: DepartmentId,
+    seal: SealId,
+) -> Result<(), EcertError> {
+    let defined = by_code(conn, code).await?;
+    permissions::may_define(conn, actor, department).await?;
+    let found = registry::find(conn, seal)
+        .await
+        .map_err(|_| invalid("seal_id", "no such seal"))?;
+    if found.department_id != department {
+        return Err(EcertError::Denied(
+            "the seal belongs to another department".into(),
+        ));
+    }
+    if found.status != SealStatus::Active {
+        return Err(invalid("seal_id", "the seal is not active"));
+    }
+    if found.algorithm != tongban_crypto::Algorithm::Sm2 {
+        return Err(invalid("seal_id", "OFD copies are sealed with an SM2 seal"));
+    }
+    let updated = sqlx::query(
+        "UPDATE ecert_type_issuers SET ofd_seal_id = $1 WHERE type_id = $2 AND department_id = $3",
+    )
+    .bind(seal.to_string())
+    .bind(&defined.id)
+    .bind(department.to_string())
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(EcertError::Denied(
+            "the defining department has not made this department an issuer of the type".into(),
+        ));
+    }
+    let event = tongban_core::audit::AuditEvent::new(
+        &actor.label(),
+        "ecert.issuer_ofd_seal_chosen",
+        Some(code),
+        None,
+        serde_json::json!({ "department": department.to_string(), "seal": seal.to_string() }),
+    );
+    tongban_store::audit::record(conn, &event).await?;
+    Ok(())
+}
+
+/// The SM2 seal that `department` seals OFD copies of type `type_id` with, if chosen.
+pub async fn ofd_seal(
+    conn: &mut Conn,
+    type_id: &str,
+    department: DepartmentId,
+) -> Result<Option<SealId>, EcertError> {
+    let row = sqlx::query(
+        "SELECT ofd_seal_id FROM ecert_type_issuers WHERE type_id = $1 AND department_id = $2",
+    )
+    .bind(type_id)
+    .bind(department.to_string())
+    .fetch_optional(conn)
+    .await?;
+    let seal: Option<String> = row.map(|r| r.try_get("ofd_seal_id")).transpose()?.flatten();
+    seal.map(|s| s.parse().map_err(|_| corrupt("seal id")))
+        .transpose()
+}

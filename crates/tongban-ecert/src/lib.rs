@@ -13,6 +13,7 @@ pub mod holder;
 pub mod idempotency;
 pub mod identifier;
 pub mod lookup;
+pub mod ofd_rendition;
 pub mod permissions;
 pub mod qr;
 pub mod register;

@@ -84,7 +84,7 @@ pub struct Face<'a> {
     pub qr_text: &'a str,
 }
 
-fn value_text(value: &Value) -> String {
+pub(crate) fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -92,7 +92,7 @@ fn value_text(value: &Value) -> String {
     }
 }
 
-fn date(at: Timestamp) -> String {
+pub(crate) fn date(at: Timestamp) -> String {
     let t = at.to_offset_date_time();
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }

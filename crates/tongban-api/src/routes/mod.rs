@@ -67,6 +67,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(account::withdraw_consent))
         .routes(routes!(ecerts::account::account_share))
         .routes(routes!(ecerts::account::account_pdf))
+        .routes(routes!(ecerts::account::account_ofd))
         .routes(routes!(account::change_password))
         .routes(routes!(account::prefs))
         .routes(routes!(oidc::token::token))
@@ -95,6 +96,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(seals::ses::digests))
         .routes(routes!(seals::ses::file))
         .routes(routes!(seals::ses::pdf))
+        .routes(routes!(seals::ofd::seal))
         .routes(routes!(seals::registry::set_image, seals::registry::image))
         .routes(routes!(document_verification::api))
         .routes((schemas, paths, verify_page))
@@ -103,6 +105,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(ecerts::catalogue::types))
         .routes(routes!(ecerts::catalogue::add_issuer))
         .routes(routes!(ecerts::catalogue::choose_seal))
+        .routes(routes!(ecerts::catalogue::choose_ofd_seal))
         .routes(routes!(ecerts::issuance::issue, ecerts::lookup::lookup))
         .routes(routes!(ecerts::lookup::lookup_one))
         .routes(routes!(ecerts::lifecycle::set_certificate_status))
@@ -124,6 +127,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(ecerts::jobs::job))
         .routes(routes!(ecerts::jobs::job_rows))
         .routes(routes!(ecerts::wallet::my_certificate_pdf))
+        .routes(routes!(ecerts::wallet::my_certificate_ofd))
         .routes(routes!(ecerts::verification::status_page))
 }
 

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_ecert::holder::{self, NewShare};
-use tongban_ecert::rendition;
+use tongban_ecert::{ofd_rendition, rendition};
 use tongban_identity::sso::Session;
 use tongban_seal::permissions::Actor;
 
@@ -116,6 +116,38 @@ pub async fn account_pdf(
         rendition::holder_copy(&state.store, &state.pki, base(&state), &actor, holder, &id);
     match sealed.await {
         Ok(sealed) => crate::routes::seals::sealing::sealed_pdf(sealed),
+        Err(error) => crate::views::refused(prefs, &back, &error.into()),
+    }
+}
+
+/// The sealed OFD rendition of one of the signed-in person's certificates, from the
+/// account page.
+#[utoipa::path(get, path = "/account/certificates/{id}/ofd", tag = "account",
+    params(("id" = String, Path, description = "certificate id")),
+    responses(
+        (status = 200, description = "the sealed OFD document", content_type = "application/ofd", body = crate::openapi::Binary),
+        (status = 403, description = "not signed in", content_type = "text/html"),
+        (status = 404, description = "not one of the person's certificates", content_type = "text/html"),
+        (status = 409, description = "not in force, no SM2 seal chosen for OFD copies, or its seal is suspended or revoked", content_type = "text/html"),
+    ))]
+pub async fn account_ofd(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let prefs = crate::routes::web::prefs(&headers, None);
+    let back = format!("/account/certificates/{id}/ofd");
+    let session =
+        match crate::routes::session_form::signed_in(&state, &headers, Timestamp::now()).await {
+            Ok(Some((session, _))) => session,
+            Ok(None) => return crate::views::sign_in_first(prefs, &back),
+            Err(response) => return response,
+        };
+    let (actor, holder) = (account_page_actor(&session), session.subject);
+    let sealed =
+        ofd_rendition::holder_copy(&state.store, &state.pki, base(&state), &actor, holder, &id);
+    match sealed.await {
+        Ok(sealed) => super::wallet::ofd_response(sealed),
         Err(error) => crate::views::refused(prefs, &back, &error.into()),
     }
 }

@@ -193,3 +193,30 @@ pub async fn choose_seal(
     state.store.transaction::<_, EcertError>(choose).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// An issuing department chooses which of its SM2 seals seals the OFD copies of a
+/// type (GB/T 38540 signatures need an SM2 seal). Its administrators only.
+#[utoipa::path(put, path = "/api/v1/certificate-types/{code}/issuers/{department_id}/ofd-seal", tag = "ecerts",
+    params(("code" = String, Path, description = "type code"), ("department_id" = String, Path, description = "the issuing department")),
+    request_body = IssuerSealBody,
+    responses(
+        (status = 204, description = "chosen"),
+        (status = 403, description = "not an administrator of the department, another department's seal, or not an issuer of the type", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such type", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "no such seal, not active, or not an SM2 seal", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["ecert:manage"])))]
+pub async fn choose_ofd_seal(
+    State(state): State<AppState>,
+    Acting(actor): Acting,
+    Path((code, department)): Path<(String, String)>,
+    ApiJson(body): ApiJson<IssuerSealBody>,
+) -> Result<StatusCode, ApiError> {
+    let department = (department.parse())
+        .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))?;
+    let seal = (body.seal_id.parse()).map_err(|_| invalid("seal_id", "no such seal"))?;
+    let choose =
+        async |tx: &mut Conn| catalogue::choose_ofd_seal(tx, &actor, &code, department, seal).await;
+    state.store.transaction::<_, EcertError>(choose).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tongban_core::time::Timestamp;
 use tongban_ecert::holder::{self, NewShare, Share};
-use tongban_ecert::rendition;
+use tongban_ecert::{ofd_rendition, rendition};
 use utoipa::ToSchema;
 
 use super::{CertificateBody, actor, base, holder_of};
@@ -252,4 +252,33 @@ pub async fn my_certificate_pdf(
     let sealed =
         rendition::holder_copy(&state.store, &state.pki, base(&state), &actor, person, &id).await?;
     Ok(crate::routes::seals::sealing::sealed_pdf(sealed))
+}
+
+/// The sealed OFD rendition (GB/T 33190) of one of the caller's certificates: the face
+/// of the PDF rendition, sealed with a GB/T 38540 signature by the SM2 seal the
+/// issuing department chose for the type's OFD copies.
+#[utoipa::path(get, path = "/api/v1/me/certificates/{id}/ofd", tag = "ecerts",
+    params(("id" = String, Path, description = "certificate id")),
+    responses(
+        (status = 200, description = "the sealed OFD document", content_type = "application/ofd", body = crate::openapi::Binary),
+        (status = 404, description = "not one of the caller's certificates", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not in force, no SM2 seal chosen for OFD copies, or the seal is suspended or revoked", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["ecert:wallet"])))]
+pub async fn my_certificate_ofd(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (actor, person) = (actor(&auth)?, holder_of(&auth)?);
+    let (store, pki) = (&state.store, &state.pki);
+    let sealed =
+        ofd_rendition::holder_copy(store, pki, base(&state), &actor, person, &id).await?;
+    Ok(ofd_response(sealed))
+}
+
+/// A sealed OFD document as a download.
+pub(crate) fn ofd_response(sealed: Vec<u8>) -> Response {
+    let ofd = crate::routes::seals::ofd::OFD;
+    ([(axum::http::header::CONTENT_TYPE, ofd)], sealed).into_response()
 }
