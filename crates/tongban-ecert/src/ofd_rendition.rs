@@ -41,7 +41,12 @@ pub fn render(face: &Face<'_>) -> Result<Vec<u8>, EcertError> {
     let red = [140, 26, 26];
     // The PDF's double frame.
     for (inset, line) in [(28.0, 0.7), (34.0, 0.18)] {
-        let [x, y, w, h] = [mm(inset), mm(inset), WIDTH - 2.0 * mm(inset), HEIGHT - 2.0 * mm(inset)];
+        let [x, y, w, h] = [
+            mm(inset),
+            mm(inset),
+            WIDTH - 2.0 * mm(inset),
+            HEIGHT - 2.0 * mm(inset),
+        ];
         page.rects([x, y, w, h], &[[0.0, 0.0, w, h]], Paint::Stroke(red, line));
     }
     let centred = |page: &mut Writer, y: f32, size: f32, text: &str| {
@@ -72,10 +77,19 @@ pub fn render(face: &Face<'_>) -> Result<Vec<u8>, EcertError> {
         .valid_until
         .map(date)
         .unwrap_or_else(|| "长期 (until revoked)".into());
-    row(&mut page, "有效期 Valid", &format!("{} – {until}", date(c.valid_from)));
+    row(
+        &mut page,
+        "有效期 Valid",
+        &format!("{} – {until}", date(c.valid_from)),
+    );
     page.text(mm(380.0), from_top(210.0), mm(13.0), face.issuer_name);
     page.text(mm(380.0), from_top(190.0), mm(11.0), &date(c.issued_at));
-    page.text(mm(60.0), from_top(48.0), mm(8.0), &format!("证照标识 {}", c.identifier));
+    page.text(
+        mm(60.0),
+        from_top(48.0),
+        mm(8.0),
+        &format!("证照标识 {}", c.identifier),
+    );
     // The QR code, as in the PDF: 110 points wide, its top at 190 points.
     let (width, dark) = qr::modules(face.qr_text)?;
     let module = mm(110.0) / width as f64;
@@ -84,7 +98,11 @@ pub fn render(face: &Face<'_>) -> Result<Vec<u8>, EcertError> {
         .map(|(x, y)| [x as f64 * module, y as f64 * module, module, module])
         .collect();
     let side = mm(110.0);
-    page.rects([mm(60.0), from_top(190.0), side, side], &modules, Paint::Fill([0, 0, 0]));
+    page.rects(
+        [mm(60.0), from_top(190.0), side, side],
+        &modules,
+        Paint::Fill([0, 0, 0]),
+    );
     page.text(mm(60.0), from_top(64.0), mm(9.0), "扫码核验 Scan to verify");
     let created = date(c.issued_at);
     let package = page.finish(&c.id.replace('-', ""), &created);

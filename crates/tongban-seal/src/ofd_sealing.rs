@@ -14,8 +14,8 @@ use crate::ofd::Package;
 use crate::ofd::signing::{self, Placement, Signing};
 use crate::permissions::Actor;
 use crate::registry::{self, SealId};
-use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage};
 use crate::ses;
+use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage};
 
 fn unprocessable(error: tokio::task::JoinError) -> SealError {
     SealError::Invalid {
@@ -41,7 +41,8 @@ pub async fn seal_ofd(
     let eseal = {
         let mut conn = store.conn().await?;
         let found = registry::find(&mut conn, seal).await?;
-        if let Err(refusal) = authorise(&mut conn, actor, &found, purpose, how, Timestamp::now()).await
+        if let Err(refusal) =
+            authorise(&mut conn, actor, &found, purpose, how, Timestamp::now()).await
         {
             drop(conn);
             audit_refusal(store, actor, seal, &refusal).await?;

@@ -116,7 +116,11 @@ pub fn verify_report(prefs: Prefs, report: &Report) -> Response {
             if !s.pages.is_empty() {
                 let pages: Vec<String> = s.pages.iter().map(ToString::to_string).collect();
                 facts.push(Fact {
-                    label: if s.cross_page { "cross-page-seal-on" } else { "seal-on-pages" },
+                    label: if s.cross_page {
+                        "cross-page-seal-on"
+                    } else {
+                        "seal-on-pages"
+                    },
                     value: pages.join(", "),
                 });
             }

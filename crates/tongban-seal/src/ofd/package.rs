@@ -108,7 +108,8 @@ impl Package {
 
     /// The file at `name`, or which one is missing.
     pub fn require(&self, name: &str) -> Result<&[u8], OfdError> {
-        self.get(name).ok_or_else(|| OfdError::Missing(name.to_owned()))
+        self.get(name)
+            .ok_or_else(|| OfdError::Missing(name.to_owned()))
     }
 
     /// Sets the file at `name`, replacing one of that name.
@@ -205,12 +206,22 @@ mod tests {
         let read = Package::read(&package.write().unwrap()).unwrap();
         assert_eq!(read, package);
         assert_eq!(read.get("OFD.xml").unwrap(), b"<c/>");
-        assert_eq!(read.names().collect::<Vec<_>>(), ["OFD.xml", "Doc_0/Document.xml"]);
+        assert_eq!(
+            read.names().collect::<Vec<_>>(),
+            ["OFD.xml", "Doc_0/Document.xml"]
+        );
     }
 
     #[test]
     fn names_that_leave_the_package_are_refused() {
-        for name in ["../evil", "/etc/passwd", "Doc_0/../../x", "a\\b", "a//b", "./a"] {
+        for name in [
+            "../evil",
+            "/etc/passwd",
+            "Doc_0/../../x",
+            "a\\b",
+            "a//b",
+            "./a",
+        ] {
             let archive = zip_named(name);
             let error = Package::read(&archive).unwrap_err();
             assert!(matches!(error, OfdError::BadPath(_)), "{name}: {error}");
@@ -225,7 +236,10 @@ mod tests {
             Package::read(b"%PDF-1.7").unwrap_err(),
             OfdError::NotZip(_)
         ));
-        assert!(matches!(Package::read(b"").unwrap_err(), OfdError::NotZip(_)));
+        assert!(matches!(
+            Package::read(b"").unwrap_err(),
+            OfdError::NotZip(_)
+        ));
         // Zeros deflate about a thousandfold: a small archive past the limit.
         let zeros = vec![0u8; 40 * 1024 * 1024];
         let bomb = zip_of(&[("a", &zeros), ("b", &zeros)]);
@@ -239,10 +253,19 @@ mod tests {
     #[test]
     fn locations_resolve_against_their_file() {
         let base = "Doc_0/Pages/Page_0/Content.xml";
-        assert_eq!(resolve(base, "/Doc_0/Res/a.png").unwrap(), "Doc_0/Res/a.png");
-        assert_eq!(resolve(base, "Res/a.png").unwrap(), "Doc_0/Pages/Page_0/Res/a.png");
+        assert_eq!(
+            resolve(base, "/Doc_0/Res/a.png").unwrap(),
+            "Doc_0/Res/a.png"
+        );
+        assert_eq!(
+            resolve(base, "Res/a.png").unwrap(),
+            "Doc_0/Pages/Page_0/Res/a.png"
+        );
         assert_eq!(resolve(base, "../../Res/a.png").unwrap(), "Doc_0/Res/a.png");
-        assert_eq!(resolve("OFD.xml", "Doc_0/Document.xml").unwrap(), "Doc_0/Document.xml");
+        assert_eq!(
+            resolve("OFD.xml", "Doc_0/Document.xml").unwrap(),
+            "Doc_0/Document.xml"
+        );
         assert!(resolve("OFD.xml", "../x").is_none());
         assert!(resolve("OFD.xml", "").is_none());
     }

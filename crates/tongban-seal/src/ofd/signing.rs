@@ -87,8 +87,7 @@ fn stamps(
             let target = page_at(page)?;
             let (w, h) = sized(width)?;
             let (pw, ph) = target.size;
-            if !(x.is_finite() && y.is_finite()) || x < 0.0 || y < 0.0 || x + w > pw || y + h > ph
-            {
+            if !(x.is_finite() && y.is_finite()) || x < 0.0 || y < 0.0 || x + w > pw || y + h > ph {
                 return Err(OfdError::Placement(format!(
                     "the seal ({} × {} mm at {}, {}) must lie on the page ({} × {} mm)",
                     number(w),
@@ -240,8 +239,16 @@ pub fn sign<E: From<OfdError>>(
         + 1;
     let last_id = first_id + found.len() as u64;
     let signs = folder(&list);
-    let folder_of = |n: usize| format!("{signs}/Sign_{n}").trim_start_matches('/').to_owned();
-    let taken = |dir: &str| package.names().any(|name| name.starts_with(&format!("{dir}/")));
+    let folder_of = |n: usize| {
+        format!("{signs}/Sign_{n}")
+            .trim_start_matches('/')
+            .to_owned()
+    };
+    let taken = |dir: &str| {
+        package
+            .names()
+            .any(|name| name.starts_with(&format!("{dir}/")))
+    };
     let mut n = entries.len();
     while taken(&folder_of(n)) {
         n += 1;

@@ -60,8 +60,8 @@ pub fn read(package: &Package) -> Result<Structure, OfdError> {
     let signatures = located("Signatures")?;
     let xml = parse(&document, text(&document, package.require(&document)?)?)?;
     let doc = xml.root_element();
-    let common = child(doc, "CommonData")
-        .ok_or_else(|| OfdError::xml(&document, "no CommonData"))?;
+    let common =
+        child(doc, "CommonData").ok_or_else(|| OfdError::xml(&document, "no CommonData"))?;
     let default_size = physical_box(common).unwrap_or(A4);
     let tree = child(doc, "Pages").ok_or_else(|| OfdError::xml(&document, "no Pages"))?;
     let mut pages = Vec::new();
@@ -113,7 +113,11 @@ pub fn listed(package: &Package, list: &str) -> Result<(Option<String>, Vec<List
         let file = resolve(list, loc).ok_or_else(|| OfdError::BadPath(loc.to_owned()))?;
         entries.push(Listed {
             id: id.trim().to_owned(),
-            kind: signature.attribute("Type").unwrap_or("Seal").trim().to_owned(),
+            kind: signature
+                .attribute("Type")
+                .unwrap_or("Seal")
+                .trim()
+                .to_owned(),
             file,
         });
     }
@@ -168,8 +172,7 @@ pub fn signature_file(package: &Package, file: &str) -> Result<SignatureFile, Of
     let xml = parse(file, text(file, package.require(file)?)?)?;
     let root = xml.root_element();
     let info = child(root, "SignedInfo").ok_or_else(|| OfdError::xml(file, "no SignedInfo"))?;
-    let list =
-        child(info, "References").ok_or_else(|| OfdError::xml(file, "no References"))?;
+    let list = child(info, "References").ok_or_else(|| OfdError::xml(file, "no References"))?;
     let method = list.attribute("CheckMethod").map(str::trim);
     let sm3 = matches!(method, None | Some(SM3_OID | "SM3" | "sm3"));
     let mut references = Vec::new();
@@ -189,7 +192,10 @@ pub fn signature_file(package: &Package, file: &str) -> Result<SignatureFile, Of
     for stamp in children(info, "StampAnnot") {
         let page_ref = stamp.attribute("PageRef").unwrap_or("").trim().to_owned();
         let boundary = a_box(file, stamp.attribute("Boundary").unwrap_or(""))?;
-        let clip = stamp.attribute("Clip").map(|c| a_box(file, c)).transpose()?;
+        let clip = stamp
+            .attribute("Clip")
+            .map(|c| a_box(file, c))
+            .transpose()?;
         stamps.push(Stamp {
             page_ref,
             boundary,
@@ -200,8 +206,8 @@ pub fn signature_file(package: &Package, file: &str) -> Result<SignatureFile, Of
         .and_then(|seal| child_text(seal, "BaseLoc"))
         .map(|loc| resolve(file, loc).ok_or_else(|| OfdError::BadPath(loc.to_owned())))
         .transpose()?;
-    let value = child_text(root, "SignedValue")
-        .ok_or_else(|| OfdError::xml(file, "no SignedValue"))?;
+    let value =
+        child_text(root, "SignedValue").ok_or_else(|| OfdError::xml(file, "no SignedValue"))?;
     let signed_value = resolve(file, value).ok_or_else(|| OfdError::BadPath(value.to_owned()))?;
     Ok(SignatureFile {
         sm3,

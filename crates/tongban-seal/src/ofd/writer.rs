@@ -118,7 +118,10 @@ impl Writer {
                 format!("<ofd:FillColor Value=\"{r} {g} {b}\"/>"),
             ),
             Paint::Stroke([r, g, b], width) => (
-                format!("Stroke=\"true\" Fill=\"false\" LineWidth=\"{}\"", number(width)),
+                format!(
+                    "Stroke=\"true\" Fill=\"false\" LineWidth=\"{}\"",
+                    number(width)
+                ),
                 format!("<ofd:StrokeColor Value=\"{r} {g} {b}\"/>"),
             ),
         };
@@ -206,9 +209,17 @@ mod tests {
     fn a_written_document_reads_back_with_its_pages() {
         let mut writer = Writer::new("证 & <test>", (210.0, 297.0));
         writer.text(20.0, 30.0, 9.0, "持证人 Holder");
-        writer.rects([10.0, 10.0, 20.0, 20.0], &[[0.0, 0.0, 2.0, 2.0]], Paint::Fill([0, 0, 0]));
+        writer.rects(
+            [10.0, 10.0, 20.0, 20.0],
+            &[[0.0, 0.0, 2.0, 2.0]],
+            Paint::Fill([0, 0, 0]),
+        );
         writer.page();
-        writer.rects([5.0, 5.0, 200.0, 287.0], &[[0.0, 0.0, 200.0, 287.0]], Paint::Stroke([140, 26, 26], 0.7));
+        writer.rects(
+            [5.0, 5.0, 200.0, 287.0],
+            &[[0.0, 0.0, 200.0, 287.0]],
+            Paint::Stroke([140, 26, 26], 0.7),
+        );
         let package = writer.finish("abc", "2026-12-03");
         let read = structure::read(&package).unwrap();
         assert_eq!(read.document, "Doc_0/Document.xml");
@@ -216,7 +227,10 @@ mod tests {
         assert_eq!(read.pages[1].size, (210.0, 297.0));
         assert!(read.signatures.is_none());
         let first = std::str::from_utf8(package.get(&read.pages[0].content).unwrap()).unwrap();
-        assert!(first.contains("DeltaX=\"9 9 9 4.5 4.5 4.5 4.5 4.5 4.5\""), "{first}");
+        assert!(
+            first.contains("DeltaX=\"9 9 9 4.5 4.5 4.5 4.5 4.5 4.5\""),
+            "{first}"
+        );
         let entry = std::str::from_utf8(package.get("OFD.xml").unwrap()).unwrap();
         assert!(entry.contains("证 &amp; &lt;test&gt;"));
     }

@@ -164,7 +164,11 @@ pub(super) async fn verify_ofd(
                 .iter()
                 .any(|dir| name.starts_with(&format!("{dir}/")))
         };
-        let added: Vec<&str> = unprotected.iter().copied().filter(|n| !by_later(n)).collect();
+        let added: Vec<&str> = unprotected
+            .iter()
+            .copied()
+            .filter(|n| !by_later(n))
+            .collect();
         let only_signatures = added.is_empty();
         report.later_changes_only_signatures = Some(only_signatures);
         if only_signatures {

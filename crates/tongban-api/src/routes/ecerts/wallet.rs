@@ -272,8 +272,7 @@ pub async fn my_certificate_ofd(
 ) -> Result<Response, ApiError> {
     let (actor, person) = (actor(&auth)?, holder_of(&auth)?);
     let (store, pki) = (&state.store, &state.pki);
-    let sealed =
-        ofd_rendition::holder_copy(store, pki, base(&state), &actor, person, &id).await?;
+    let sealed = ofd_rendition::holder_copy(store, pki, base(&state), &actor, person, &id).await?;
     Ok(ofd_response(sealed))
 }
 

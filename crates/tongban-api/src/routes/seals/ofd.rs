@@ -53,7 +53,10 @@ impl OfdQuery {
             });
         };
         if self.page.is_some() || self.x.is_some() {
-            return Err(invalid("page", "a cross-page seal takes pages and y, not page or x"));
+            return Err(invalid(
+                "page",
+                "a cross-page seal takes pages and y, not page or x",
+            ));
         }
         let edge = match edge.as_str() {
             "right" => Edge::Right,
