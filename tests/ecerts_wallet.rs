@@ -500,6 +500,7 @@ async fn a_department_issues_and_a_holder_shares_and_a_verifier_checks() {
         w.server.base
     );
     assert!(account.contains(&format!("/account/certificates/{certificate_id}/pdf")));
+    assert!(account.contains(&format!("/account/certificates/{certificate_id}/ofd")));
     let pdf = w
         .server
         .client
@@ -643,4 +644,104 @@ async fn a_department_issues_and_a_holder_shares_and_a_verifier_checks() {
     let forged: Value = other.json().await.unwrap();
     assert_eq!(forged["valid"], false);
     assert_eq!(forged["checks"]["signature"], false);
+}
+
+#[tokio::test]
+async fn the_holder_gets_an_ofd_copy_sealed_by_the_sm2_seal_the_issuer_chose() {
+    let w = world().await;
+    let t = w.licence_type("012", "natural").await;
+    let code = t["code"].as_str().unwrap();
+    let issued: Value = w
+        .issue(&w.system_a, code, CITIZEN, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let identifier = issued["identifier"].as_str().unwrap();
+    let mine: Value = w
+        .get(Some(&w.citizen), "/api/v1/me/certificates")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = mine[0]["id"].as_str().unwrap();
+    let ofd_path = format!("/api/v1/me/certificates/{id}/ofd");
+    // No SM2 seal chosen yet: no OFD copy, and a clear reason.
+    let refused = w.get(Some(&w.citizen), &ofd_path).await;
+    let problem = assert_problem(refused, 409, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().contains("SM2 seal"));
+    // Only an active SM2 seal of the issuing department, chosen by its administrator.
+    let choose = format!("/api/v1/certificate-types/{code}/issuers/{}/ofd-seal", w.a);
+    let p256: Value = w
+        .post(
+            Some(&w.admin),
+            &format!("/api/v1/departments/{}/seals", w.a),
+            json!({"kind": "contract", "name": "合同专用章"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let body = json!({ "seal_id": p256["id"] });
+    let wrong = w
+        .send(
+            reqwest::Method::PUT,
+            Some(&w.admin),
+            &choose,
+            Some(body.clone()),
+        )
+        .await;
+    assert_problem(wrong, 422, "invalid-request").await;
+    let stranger = w
+        .send(reqwest::Method::PUT, Some(&w.admin_b), &choose, Some(body))
+        .await;
+    assert_problem(stranger, 403, "forbidden").await;
+    let seal = w.ofd_seal(code).await;
+
+    let ofd = w.get(Some(&w.citizen), &ofd_path).await;
+    assert_eq!(ofd.status(), 200);
+    assert_eq!(ofd.headers()["content-type"], "application/ofd");
+    let ofd = ofd.bytes().await.unwrap().to_vec();
+    let package = tongban_seal::ofd::Package::read(&ofd).unwrap();
+    let page = String::from_utf8(
+        package
+            .get("Doc_0/Pages/Page_0/Content.xml")
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    for text in ["食品经营许可证", "张三", "JY11100000000001", identifier] {
+        assert!(page.contains(text), "{text} is not on the page");
+    }
+    let report: Value = w
+        .server
+        .client
+        .post(format!("{}/api/v1/verify", w.server.base))
+        .header("content-type", "application/ofd")
+        .body(ofd)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["overall"], "TOTAL-PASSED", "{report}");
+    assert_eq!(report["signatures"][0]["pages"], json!([1]));
+    assert_eq!(
+        report["signatures"][0]["seal"]["name"],
+        "国家市场监督管理总局电子证照专用章"
+    );
+    // The copy is a use of the seal, recorded with what it was for.
+    let log: Value = w
+        .get(Some(&w.admin), &format!("/api/v1/seals/{seal}/usages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 1);
+    assert_eq!(log[0]["format"], "ses");
+    assert_eq!(
+        log[0]["purpose"],
+        format!("e-certificate rendition {identifier}")
+    );
 }

@@ -362,6 +362,15 @@ async fn bad_ofd_uploads_are_refused_with_their_reason_and_nothing_recorded() {
         problem["detail"].as_str().unwrap().contains("leaves it"),
         "{problem}"
     );
+    // A page the document lists but does not hold.
+    let mut parts = files(&document(2));
+    parts.retain(|(n, _)| n != "Doc_0/Pages/Page_1/Content.xml");
+    let problem = bad("", package(&parts), 422, "invalid-request").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("no Doc_0/Pages/Page_1/Content.xml"),
+        "{problem}"
+    );
     // Placements: no such page, off the page, a range of no pages, mixed modes.
     bad("page=4", document(3), 422, "invalid-request").await;
     bad("x=190&width=40", document(1), 422, "invalid-request").await;

@@ -170,3 +170,33 @@ pub fn judge_pdf(work: &Workdir, nss_dir: &str, root: &Path, name: &str, pdf: &[
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "pyHanko {name}: {text}");
 }
+
+/// `openssl dgst -sm3` (default distinguishing ID) accepts `signature` over `message`
+/// under the key of `certificate` (all DER files in `work`).
+pub fn openssl_verifies(work: &Workdir, certificate: &str, message: &str, signature: &str) -> bool {
+    let key = work.path(&format!("{certificate}.key.pem"));
+    let (ok, text) = openssl(&[
+        &"x509",
+        &"-inform",
+        &"DER",
+        &"-in",
+        &work.path(certificate),
+        &"-pubkey",
+        &"-noout",
+        &"-out",
+        &key,
+    ]);
+    assert!(ok, "{text}");
+    let (ok, _) = openssl(&[
+        &"dgst",
+        &"-sm3",
+        &"-verify",
+        &key,
+        &"-sigopt",
+        &"distid:1234567812345678",
+        &"-signature",
+        &work.path(signature),
+        &work.path(message),
+    ]);
+    ok
+}

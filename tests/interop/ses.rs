@@ -14,7 +14,7 @@ mod support;
 mod common;
 
 use base64::Engine as _;
-use common::{Workdir, openssl, python, run};
+use common::{Workdir, openssl, openssl_verifies, python, run};
 use serde_json::{Value, json};
 use support::seal_world::*;
 
@@ -27,36 +27,6 @@ fn script() -> String {
         .join("tests/interop/ses.py")
         .display()
         .to_string()
-}
-
-/// `openssl dgst -sm3` (default distinguishing ID) accepts `signature` over `message`
-/// under the key of `certificate` (all DER files in `work`).
-fn openssl_verifies(work: &Workdir, certificate: &str, message: &str, signature: &str) -> bool {
-    let key = work.path(&format!("{certificate}.key.pem"));
-    let (ok, text) = openssl(&[
-        &"x509",
-        &"-inform",
-        &"DER",
-        &"-in",
-        &work.path(certificate),
-        &"-pubkey",
-        &"-noout",
-        &"-out",
-        &key,
-    ]);
-    assert!(ok, "{text}");
-    let (ok, _) = openssl(&[
-        &"dgst",
-        &"-sm3",
-        &"-verify",
-        &key,
-        &"-sigopt",
-        &"distid:1234567812345678",
-        &"-signature",
-        &work.path(signature),
-        &work.path(message),
-    ]);
-    ok
 }
 
 #[tokio::test]

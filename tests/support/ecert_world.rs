@@ -257,6 +257,48 @@ impl World {
         defined.json().await.unwrap()
     }
 
+    /// An SM2 seal of department A with its image, chosen for the OFD copies of type
+    /// `code`: its id.
+    pub async fn ofd_seal(&self, code: &str) -> String {
+        let seal: Value = self
+            .post(
+                Some(&self.admin),
+                &format!("/api/v1/departments/{}/seals", self.a),
+                json!({"kind": "official", "name": "国家市场监督管理总局电子证照专用章", "algorithm": "SM2"}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = seal["id"].as_str().unwrap().to_owned();
+        let image = super::documents::png_image(200, 200, png::ColorType::Rgba);
+        let put = self
+            .server
+            .client
+            .put(format!("{}/api/v1/seals/{id}/image", self.server.base))
+            .bearer_auth(&self.admin)
+            .header("content-type", "image/png")
+            .body(image)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 204);
+        let path = format!(
+            "/api/v1/certificate-types/{code}/issuers/{}/ofd-seal",
+            self.a
+        );
+        let chosen = self
+            .send(
+                reqwest::Method::PUT,
+                Some(&self.admin),
+                &path,
+                Some(json!({"seal_id": id})),
+            )
+            .await;
+        assert_eq!(chosen.status(), 204);
+        id
+    }
+
     /// Issues a certificate of type `code` to `holder` by `token`, with an idempotency
     /// key if given.
     pub async fn issue(

@@ -203,6 +203,7 @@ pub fn sign<E: From<OfdError>>(
     sign: impl FnOnce([u8; 32], &str) -> Result<Vec<u8>, E>,
 ) -> Result<(), E> {
     let structure = structure::read(package)?;
+    structure::check_pages(package, &structure)?;
     let found = stamps(&structure, placement, signing.picture)?;
     let (list, earlier) = match &structure.signatures {
         Some(list) if package.get(list).is_some() => {

@@ -70,8 +70,15 @@ pub fn read(package: &Package) -> Result<Structure, OfdError> {
             return Err(OfdError::xml(&document, "a Page without ID or BaseLoc"));
         };
         let content = resolve(&document, loc).ok_or_else(|| OfdError::BadPath(loc.to_owned()))?;
-        let own = parse(&content, text(&content, package.require(&content)?)?)?;
-        let size = physical_box(own.root_element()).unwrap_or(default_size);
+        // A page that is missing or does not parse is judged by the signatures that
+        // protect it (a verifier must still report on them); sealing checks pages.
+        let size = page_content(package, &content)
+            .ok()
+            .and_then(|own| {
+                let xml = parse(&content, own).ok()?;
+                physical_box(xml.root_element())
+            })
+            .unwrap_or(default_size);
         pages.push(Page {
             id: id.trim().to_owned(),
             content,
@@ -86,6 +93,18 @@ pub fn read(package: &Package) -> Result<Structure, OfdError> {
         signatures,
         pages,
     })
+}
+
+fn page_content<'a>(package: &'a Package, content: &str) -> Result<&'a str, OfdError> {
+    text(content, package.require(content)?)
+}
+
+/// Whether every page's content file is there and is XML: what sealing requires.
+pub fn check_pages(package: &Package, structure: &Structure) -> Result<(), OfdError> {
+    for page in &structure.pages {
+        parse(&page.content, page_content(package, &page.content)?)?;
+    }
+    Ok(())
 }
 
 /// One entry of the signature list.
