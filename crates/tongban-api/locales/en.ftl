@@ -187,6 +187,7 @@ finding-file-changed = A file this signature protects has changed.
 finding-file-missing = A file this signature protects is missing from the document.
 finding-files-added = Files were added to the document after this signature, and no later valid signature protects them.
 finding-seal-file-mismatch = The seal file in the document is not the electronic seal the signature carries.
+finding-page-changed = A page carrying a slice of this cross-page seal changed after it was sealed.
 
 ## E-certificates
 ecert-title = Verify an e-certificate

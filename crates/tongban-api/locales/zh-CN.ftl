@@ -188,6 +188,7 @@ finding-file-changed = 签章保护的文件在签章后被改动。
 finding-file-missing = 文件中缺少签章保护的内容。
 finding-files-added = 签章后文件中增加了内容，且没有后来的有效签章保护它们。
 finding-seal-file-mismatch = 文件中的印章数据与签章所带的电子印章不一致。
+finding-page-changed = 带有此骑缝章一部分的页面在盖章后被改动。
 
 ## E-certificates
 ecert-title = 电子证照核验

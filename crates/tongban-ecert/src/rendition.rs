@@ -269,7 +269,8 @@ pub async fn sealed(
             x,
             y,
             size,
-        },
+        }
+        .into(),
         (Some(format!("电子证照 {}", certificate.identifier)), None),
     )
     .await?;

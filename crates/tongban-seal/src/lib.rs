@@ -15,6 +15,7 @@ pub mod pdf;
 pub mod pdf_sealing;
 pub mod permissions;
 pub mod registry;
+pub mod riding;
 pub mod ses;
 pub mod sign;
 pub mod stamp;

@@ -21,6 +21,7 @@ use lopdf::{Dictionary, Object, ObjectId, Stream, dictionary};
 use tongban_core::time::Timestamp;
 
 use crate::image::Planes;
+use crate::riding::Edge;
 
 /// Why a PDF cannot be sealed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,131 @@ pub struct Placement {
     pub y: f32,
     /// Width and height of the (square) seal, PDF points.
     pub size: f32,
+}
+
+/// A cross-page seal (骑缝章): a slice of the seal on the outer edge of each page of a
+/// range, one signature field with a widget on each page.
+#[derive(Clone, Debug)]
+pub struct Riding {
+    /// First and last page, from 1 (default: every page).
+    pub pages: Option<(u32, u32)>,
+    /// The edge.
+    pub edge: Edge,
+    /// Lower edge of the seal, PDF points from the page's bottom (default: centred).
+    pub y: Option<f32>,
+    /// Width and height of the whole seal, PDF points.
+    pub size: f32,
+}
+
+/// Where the seal shows: on one page, or across the edge of many.
+#[derive(Clone, Debug)]
+pub enum Position {
+    /// One widget on one page.
+    One(Placement),
+    /// A slice on each page of a range.
+    Riding(Riding),
+}
+
+impl From<Placement> for Position {
+    fn from(placement: Placement) -> Self {
+        Self::One(placement)
+    }
+}
+
+/// One widget: its page, its rectangle (points) and how far left the seal image is
+/// moved in it, so that the widget shows its slice.
+struct Piece {
+    page_id: ObjectId,
+    page: Dictionary,
+    rect: [f32; 4],
+    shift: f32,
+}
+
+fn number_box(media_box: Option<&Object>) -> Option<[f32; 4]> {
+    let Some(Object::Array(bounds)) = media_box else {
+        return None;
+    };
+    let number = |i: usize| bounds.get(i).and_then(|o| o.as_float().ok());
+    match [0, 1, 2, 3].map(number) {
+        [Some(x0), Some(y0), Some(x1), Some(y1)] if x1 > x0 && y1 > y0 => Some([x0, y0, x1, y1]),
+        _ => None,
+    }
+}
+
+/// The widgets `position` asks for.
+fn pieces(reader: &Reader<'_>, position: &Position) -> Result<Vec<Piece>, PdfError> {
+    let page = |number: u32| {
+        reader
+            .page(number)
+            .map_err(unreadable)?
+            .ok_or(PdfError::NoSuchPage(number))
+    };
+    match position {
+        Position::One(placement) => {
+            let (page_id, page, media_box) = page(placement.page)?;
+            check_placement(media_box.as_ref(), placement)?;
+            let (x, y, size) = (placement.x, placement.y, placement.size);
+            Ok(vec![Piece {
+                page_id,
+                page,
+                rect: [x, y, x + size, y + size],
+                shift: 0.0,
+            }])
+        }
+        Position::Riding(riding) => {
+            let size = riding.size;
+            if !(size.is_finite() && (20.0..=600.0).contains(&size)) {
+                return Err(PdfError::Placement("size: 20 to 600 points".into()));
+            }
+            let (first, last) = match riding.pages {
+                Some(range) => range,
+                None => (1, page_count(reader)?),
+            };
+            if first == 0 || last <= first || last - first >= crate::riding::MAX_PAGES {
+                return Err(PdfError::Placement(format!(
+                    "pages {first}-{last}: a cross-page seal spans 2 to {} pages",
+                    crate::riding::MAX_PAGES
+                )));
+            }
+            let n = last - first + 1;
+            let width = size / n as f32;
+            let mut out = Vec::new();
+            for (i, number) in (first..=last).enumerate() {
+                let (page_id, page, media_box) = page(number)?;
+                let [x0, y0, x1, y1] = number_box(media_box.as_ref()).ok_or_else(|| {
+                    PdfError::Placement(format!("page {number} has no usable /MediaBox"))
+                })?;
+                let y = riding.y.unwrap_or((y0 + y1 - size) / 2.0);
+                if !y.is_finite() || y < y0 || y + size > y1 || width > x1 - x0 {
+                    return Err(PdfError::Placement(format!(
+                        "the seal must lie within page {number} ({x0} {y0} {x1} {y1})"
+                    )));
+                }
+                let x = match riding.edge {
+                    Edge::Right => x1 - width,
+                    Edge::Left => x0,
+                };
+                let shown = crate::riding::slice(riding.edge, i as u32, n) as f32 * width;
+                out.push(Piece {
+                    page_id,
+                    page,
+                    rect: [x, y, x + width, y + size],
+                    shift: shown,
+                });
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The number of pages, counted up to what a cross-page seal may span.
+fn page_count(reader: &Reader<'_>) -> Result<u32, PdfError> {
+    let mut count = 0;
+    while count <= crate::riding::MAX_PAGES && reader.page(count + 1).map_err(unreadable)?.is_some()
+    {
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// A PDF prepared for signing: the incremental update that follows its bytes, with a
@@ -144,33 +270,31 @@ pub enum Appearance<'a> {
     },
 }
 
-/// Appends the seal's signature field, widget and appearance to `pdf` and reserves
-/// room for the signature.
+/// Appends the seal's signature field, its widget (or, for a cross-page seal, one on
+/// each page) and their appearances to `pdf`, and reserves room for the signature.
 pub fn prepare(
     pdf: &[u8],
-    placement: &Placement,
+    position: &Position,
     statement: &Statement,
     appearance: Appearance<'_>,
     now: Timestamp,
 ) -> Result<Prepared, PdfError> {
     let reader = open(pdf)?;
-    // The update adds a handful of objects; object numbers end at 8 388 607.
-    if u64::from(reader.next_number()) + 16 > reader::MAX_OBJECT_NUMBER {
+    let pieces = pieces(&reader, position)?;
+    // The update adds a handful of objects and a few per page; object numbers end at
+    // 8 388 607.
+    let added = 16 + 3 * pieces.len() as u64;
+    if u64::from(reader.next_number()) + added > reader::MAX_OBJECT_NUMBER {
         return Err(PdfError::Unreadable("it has too many objects".into()));
     }
     let (root_id, catalog) = reader.catalog().map_err(unreadable)?;
-    let (page_id, mut page, media_box) = reader
-        .page(placement.page)
-        .map_err(unreadable)?
-        .ok_or(PdfError::NoSuchPage(placement.page))?;
-    check_placement(media_box.as_ref(), placement)?;
     let form = acro_form(&reader, &catalog)?;
     let mut fields = reader
         .array(form.1.get(b"Fields").ok())
         .map_err(unreadable)?
         .unwrap_or_default();
 
-    // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the widget.
+    // The appearance: the stamp image (RGB, alpha in an SMask) scaled to the seal.
     let (image, mask) = match appearance {
         Appearance::Image(planes) => image_streams(planes).map_err(unreadable)?,
         Appearance::Stamp { department, seal } => default_streams(department, seal)
@@ -183,45 +307,69 @@ pub fn prepare(
     let mut image = image;
     image.dict.set("SMask", mask_id);
     let image_id = update.add(&Object::Stream(image));
-    let size = placement.size;
-    let appearance = Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Form",
-            "BBox" => vec![0.into(), 0.into(), size.into(), size.into()],
-            "Resources" => dictionary! { "XObject" => dictionary! { "Seal" => image_id } },
-        },
-        format!("q {size} 0 0 {size} 0 0 cm /Seal Do Q").into_bytes(),
-    );
-    let appearance_id = update.add(&Object::Stream(appearance));
     let (signature_id, placeholders) = update.signature(statement, now);
-    let (x, y) = (placement.x, placement.y);
-    let widget = dictionary! {
-        "Type" => "Annot",
-        "Subtype" => "Widget",
-        "FT" => "Sig",
-        "T" => Object::string_literal(field_name(&reader, &fields)),
-        "V" => signature_id,
-        "Rect" => vec![x.into(), y.into(), (x + size).into(), (y + size).into()],
-        // Print (4) and Locked (128).
-        "F" => 132,
-        "P" => page_id,
-        "AP" => dictionary! { "N" => appearance_id },
-    };
-    let widget_id = update.add(&Object::Dictionary(widget));
-
-    // The page lists the widget among its annotations (an indirect /Annots array is
-    // copied into the page).
-    let mut annots = reader
-        .array(page.get(b"Annots").ok())
-        .map_err(unreadable)?
-        .unwrap_or_default();
-    annots.push(widget_id.into());
-    page.set("Annots", annots);
-    update.replace(page_id, &Object::Dictionary(page));
+    let name = Object::string_literal(field_name(&reader, &fields));
+    let riding = pieces.len() > 1;
+    let field_id = if riding { Some(update.reserve()) } else { None };
+    let mut widgets = Vec::new();
+    for piece in pieces {
+        let [x0, y0, x1, y1] = piece.rect;
+        let (width, size, shift) = (x1 - x0, y1 - y0, piece.shift);
+        // The seal image at its full size, moved left by the slices before this one:
+        // the box shows this widget's slice.
+        let appearance = Stream::new(
+            dictionary! {
+                "Type" => "XObject", "Subtype" => "Form",
+                "BBox" => vec![0.into(), 0.into(), width.into(), size.into()],
+                "Resources" => dictionary! { "XObject" => dictionary! { "Seal" => image_id } },
+            },
+            format!("q {size} 0 0 {size} {} 0 cm /Seal Do Q", -shift).into_bytes(),
+        );
+        let appearance_id = update.add(&Object::Stream(appearance));
+        let mut widget = dictionary! {
+            "Type" => "Annot",
+            "Subtype" => "Widget",
+            "Rect" => vec![x0.into(), y0.into(), x1.into(), y1.into()],
+            // Print (4) and Locked (128).
+            "F" => 132,
+            "P" => piece.page_id,
+            "AP" => dictionary! { "N" => appearance_id },
+        };
+        match field_id {
+            Some(parent) => widget.set("Parent", parent),
+            // One widget is the field too.
+            None => {
+                widget.set("FT", "Sig");
+                widget.set("T", name.clone());
+                widget.set("V", signature_id);
+            }
+        }
+        let widget_id = update.add(&Object::Dictionary(widget));
+        widgets.push(Object::Reference(widget_id));
+        // The page lists the widget among its annotations (an indirect /Annots array
+        // is copied into the page).
+        let mut page = piece.page;
+        let mut annots = reader
+            .array(page.get(b"Annots").ok())
+            .map_err(unreadable)?
+            .unwrap_or_default();
+        annots.push(widget_id.into());
+        page.set("Annots", annots);
+        update.replace(piece.page_id, &Object::Dictionary(page));
+    }
+    match field_id {
+        Some(id) => {
+            let field = dictionary! {
+                "FT" => "Sig", "T" => name, "V" => signature_id, "Kids" => widgets,
+            };
+            update.replace(id, &Object::Dictionary(field));
+            fields.push(id.into());
+        }
+        None => fields.extend(widgets),
+    }
 
     // The form lists the field, with /SigFlags 3 (signatures exist, append only).
     let (form_id, mut form) = form;
-    fields.push(widget_id.into());
     form.set("Fields", fields);
     form.set("SigFlags", 3);
     match form_id {
@@ -351,7 +499,7 @@ pub(crate) mod tests {
         };
         prepare(
             pdf,
-            &placement,
+            &placement.into(),
             &Statement::default(),
             Appearance::Stamp {
                 department: "国家市场监督管理总局",

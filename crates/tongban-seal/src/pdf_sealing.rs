@@ -177,14 +177,14 @@ fn ses_reserve(eseal: &[u8]) -> usize {
 }
 
 /// Seals a PDF as `checked` allows, in an incremental update, the seal visible at
-/// `placement`, with the signature's /Reason and /Location: PAdES baseline B-T, or a
+/// `position`, with the signature's /Reason and /Location: PAdES baseline B-T, or a
 /// GB/T 38540 SES_Signature over the SM3 of the ByteRange.
 pub async fn seal_pdf(
     store: &Store,
     pki: &Pki,
     checked: PdfCheck,
     document: Incoming,
-    placement: pdf::Placement,
+    position: pdf::Position,
     (reason, location): (Option<String>, Option<String>),
 ) -> Result<pdf::Sealed, SealError> {
     let PdfCheck {
@@ -233,7 +233,7 @@ pub async fn seal_pdf(
             },
         };
         let prepared =
-            pdf::prepare(&bytes, &placement, &statement, appearance, now).map_err(pdf_error)?;
+            pdf::prepare(&bytes, &position, &statement, appearance, now).map_err(pdf_error)?;
         let sm3 = (format == Format::Ses).then(|| {
             let mut hasher = Sm3Hasher::new();
             hasher.update(&bytes);

@@ -125,6 +125,7 @@ fn seal_report(v: &str) -> tongban_seal::validation::Report {
         Finding::FileMissing(v.into()),
         Finding::FilesAdded(v.into()),
         Finding::SealFileMismatch,
+        Finding::PageChanged(2),
     ];
     tongban_seal::validation::Report {
         overall: Indication::TotalFailed,

@@ -9,21 +9,14 @@ use base64::Engine as _;
 use tongban_core::time::Timestamp;
 use tongban_crypto::shangmi::sm3;
 
+use crate::riding::{self, Edge};
+
 use super::package::Package;
 use super::structure::{self, Structure};
 use super::xml::{escape, number, parse, text};
 use super::{NAMESPACE, OfdError, SM2_SM3_OID, SM3_OID};
 
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-
-/// The outer edge a cross-page seal rides on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Edge {
-    /// The right edge: page one shows the seal's left slice.
-    Right,
-    /// The left edge: page one shows the seal's right slice.
-    Left,
-}
 
 /// Where the seal shows.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,9 +105,10 @@ fn stamps(
         } => {
             let all = u32::try_from(structure.pages.len()).unwrap_or(u32::MAX);
             let (first, last) = pages.unwrap_or((1, all));
-            if first == 0 || last < first {
+            if first == 0 || last <= first || last - first >= riding::MAX_PAGES {
                 return Err(OfdError::Placement(format!(
-                    "pages {first}-{last} is not a range of pages from 1"
+                    "pages {first}-{last}: a cross-page seal spans 2 to {} pages",
+                    riding::MAX_PAGES
                 )));
             }
             page_at(last)?;
@@ -131,11 +125,13 @@ fn stamps(
                         "the seal's top ({top} mm) must keep it on page {number}"
                     )));
                 }
-                let i = i as f64;
-                let (x, clip_x) = match edge {
-                    Edge::Right => (pw - slice * (i + 1.0), slice * i),
-                    Edge::Left => (-slice * (n - 1.0 - i), slice * (n - 1.0 - i)),
+                // The whole seal's box, moved so that this page's slice is at the edge.
+                let shown = f64::from(riding::slice(edge, i as u32, last - first + 1)) * slice;
+                let x = match edge {
+                    Edge::Right => pw - shown - slice,
+                    Edge::Left => -shown,
                 };
+                let clip_x = shown;
                 out.push(Stamp {
                     page_ref: page.id.clone(),
                     boundary: [x, top, w, h],

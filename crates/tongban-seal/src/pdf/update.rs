@@ -142,6 +142,12 @@ impl Update {
         id
     }
 
+    /// An object number for an object written later with [`Update::replace`] (one
+    /// that objects written before it refer to).
+    pub(super) fn reserve(&mut self) -> ObjectId {
+        self.new_id()
+    }
+
     /// Writes `object` as a new object.
     pub(super) fn add(&mut self, object: &Object) -> ObjectId {
         let id = self.new_id();

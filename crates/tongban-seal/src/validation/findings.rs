@@ -113,6 +113,9 @@ pub enum Finding {
     /// OFD: files no signature protects were added after this one.
     #[error("files were added after the signature and no later valid signature protects them: {0}")]
     FilesAdded(String),
+    /// A page carrying a slice of a cross-page seal changed after it.
+    #[error("page {0}, which carries a slice of this cross-page seal, changed after it")]
+    PageChanged(u32),
     /// OFD: the seal file is not the electronic seal the signature carries.
     #[error("the seal file in the package is not the electronic seal the signature carries")]
     SealFileMismatch,
@@ -158,6 +161,7 @@ impl Finding {
             Self::FileMissing(_) => "finding-file-missing",
             Self::FilesAdded(_) => "finding-files-added",
             Self::SealFileMismatch => "finding-seal-file-mismatch",
+            Self::PageChanged(_) => "finding-page-changed",
         }
     }
 

@@ -43,6 +43,10 @@ pub(super) struct PdfSignature {
     range: [usize; 4],
     contents: Vec<u8>,
     claimed: Option<Timestamp>,
+    /// The pages its widgets are on.
+    pages: Vec<u32>,
+    /// A cross-page seal: a widget on each of several pages.
+    cross_page: bool,
     /// Where the signature dictionary's object lies in the file (from `obj` to
     /// `endobj`), per the cross-reference table that lopdf followed.
     object_span: Option<(usize, usize)>,
@@ -77,7 +81,7 @@ pub(super) fn pdf_time(object: &lopdf::Object) -> Option<Timestamp> {
 /// reference to each one's signature value.
 pub(super) fn signature_fields(
     reader: &Reader<'_>,
-) -> Result<Vec<(Option<String>, lopdf::ObjectId)>, String> {
+) -> Result<Vec<(Option<String>, lopdf::ObjectId, Vec<lopdf::ObjectId>)>, String> {
     use lopdf::Object;
     let (_, catalog) = reader.catalog().map_err(|e| e.to_string())?;
     let Ok(form) = catalog.get(b"AcroForm") else {
@@ -125,16 +129,79 @@ pub(super) fn signature_fields(
                 Ok(Object::String(bytes, _)) => Some(String::from_utf8_lossy(bytes).into_owned()),
                 _ => None,
             };
-            found.push((name, *value));
+            // Its widgets: itself, or its kids (a cross-page seal's, one per page).
+            let mut pages = Vec::new();
+            let kids = field.get(b"Kids").ok().and_then(|k| reader.resolve(k).ok());
+            let widgets = match kids {
+                Some(Object::Array(kids)) => kids,
+                _ => vec![node.clone()],
+            };
+            for widget in widgets.iter().take(crate::riding::MAX_PAGES as usize) {
+                if let Ok(widget) = reader.dictionary(widget)
+                    && let Ok(Object::Reference(page)) = widget.get(b"P")
+                {
+                    pages.push(*page);
+                }
+            }
+            found.push((name, *value, pages));
         }
     }
     Ok(found)
 }
 
+/// What a page shows, as far as a cross-page seal vouches for it: its object, its
+/// dictionary but for its annotations, and its content streams.
+fn page_state(
+    reader: &Reader<'_>,
+    number: u32,
+) -> Option<(lopdf::ObjectId, lopdf::Dictionary, Vec<Vec<u8>>)> {
+    let (id, mut page, _) = reader.page(number).ok()??;
+    page.remove(b"Annots");
+    let contents = match page.get(b"Contents").ok().map(|c| reader.resolve(c)) {
+        Some(Ok(lopdf::Object::Array(parts))) => parts,
+        Some(Ok(one)) => vec![one],
+        _ => Vec::new(),
+    };
+    let mut streams = Vec::new();
+    for part in contents {
+        match part {
+            lopdf::Object::Reference(stream) => match reader.get(stream).ok()? {
+                lopdf::Object::Stream(stream) => streams.push(stream.content),
+                _ => return None,
+            },
+            lopdf::Object::Stream(stream) => streams.push(stream.content),
+            _ => return None,
+        }
+    }
+    Some((id, page, streams))
+}
+
+/// The numbers (from 1) of the pages `ids`, in page order; pages not found are left
+/// out. The page tree is walked at most as far as a cross-page seal reaches.
+fn page_numbers(reader: &Reader<'_>, ids: &[lopdf::ObjectId]) -> Vec<u32> {
+    let mut numbers = Vec::new();
+    if ids.is_empty() {
+        return numbers;
+    }
+    for number in 1..=10 * crate::riding::MAX_PAGES {
+        match reader.page(number) {
+            Ok(Some((id, _, _))) if ids.contains(&id) => {
+                numbers.push(number);
+                if numbers.len() == ids.len() {
+                    break;
+                }
+            }
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    numbers
+}
+
 pub(super) fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, String> {
     let mut found = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (field, value_id) in signature_fields(reader)? {
+    for (field, value_id, widget_pages) in signature_fields(reader)? {
         if !seen.insert(value_id) {
             continue;
         }
@@ -166,6 +233,8 @@ pub(super) fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, S
             range: [a, b, c, d],
             contents,
             claimed: signature.get(b"M").ok().and_then(pdf_time),
+            pages: page_numbers(reader, &widget_pages),
+            cross_page: widget_pages.len() > 1,
             object_span: span.map(|span| (span.start, span.end)),
         });
     }
@@ -279,7 +348,27 @@ pub(super) async fn verify_pdf(
                     },
             })
             .collect();
-        Ok::<_, String>((examined, revisions, pdf.len()))
+        // A cross-page seal vouches for its pages: each must be as it was signed.
+        let changed_pages: Vec<Vec<u32>> = examined
+            .iter()
+            .map(|item| {
+                let signed = markers
+                    .iter()
+                    .position(|&end| end <= item.end && item.end <= end + 2)
+                    .and_then(structure);
+                match signed {
+                    Some(signed) if item.signature.cross_page => item
+                        .signature
+                        .pages
+                        .iter()
+                        .copied()
+                        .filter(|&n| page_state(signed, n) != page_state(&whole, n))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            })
+            .collect();
+        Ok::<_, String>((examined, revisions, pdf.len(), changed_pages))
     })
     .await
     .map_err(|e| SealError::Invalid {
@@ -290,7 +379,7 @@ pub(super) async fn verify_pdf(
         field: "pdf",
         reason: format!("not a readable PDF: {reason}"),
     })?;
-    let (examined, revisions, len) = examined;
+    let (examined, revisions, len, changed_pages) = examined;
     let mut reports = Vec::new();
     for item in &examined {
         let format = if item.signature.ses { "ses" } else { "pades" };
@@ -312,6 +401,13 @@ pub(super) async fn verify_pdf(
             }
         };
         report.field = item.signature.field.clone();
+        report.pages = item.signature.pages.clone();
+        report.cross_page = item.signature.cross_page;
+        for page in &changed_pages[reports.len()] {
+            let finding = Finding::PageChanged(*page);
+            report.fail(Indication::TotalFailed, "HASH_FAILURE", finding);
+            report.integrity = false;
+        }
         reports.push(report);
     }
     // Coverage: after each signature, every later revision must only add a signature,

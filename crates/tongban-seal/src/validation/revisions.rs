@@ -46,10 +46,22 @@ pub(super) fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> 
     let first_new = before.next_number();
     // What /Annots and /Fields may gain: signature fields (merged with their widgets)
     // made in this revision, not objects the document already had.
+    // A new signature field, or a new widget of one (a cross-page seal's field has a
+    // widget on each page, each naming the field as its /Parent).
+    let of_new_signature = |dict: &lopdf::Dictionary| {
+        let new_parent = match dict.get(b"Parent") {
+            Ok(parent @ Object::Reference(id)) if id.0 >= first_new => after
+                .dictionary(parent)
+                .is_ok_and(|field| name(&field, b"FT").as_deref() == Some(b"Sig")),
+            _ => false,
+        };
+        name(dict, b"FT").as_deref() == Some(b"Sig")
+            || (name(dict, b"Subtype").as_deref() == Some(b"Widget") && new_parent)
+    };
     let new_signature_field = |entry: &Object| match entry {
-        Object::Reference(id) if id.0 >= first_new => after
-            .dictionary(entry)
-            .is_ok_and(|field| name(&field, b"FT").as_deref() == Some(b"Sig")),
+        Object::Reference(id) if id.0 >= first_new => {
+            after.dictionary(entry).is_ok_and(|d| of_new_signature(&d))
+        }
         _ => false,
     };
     // An array (inline or indirect; absent is empty) that may only grow, by new
@@ -132,8 +144,9 @@ pub(super) fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> 
                 matches!(
                     name(&dict, b"Type").as_deref(),
                     Some(b"Sig" | b"DocTimeStamp")
-                ) || (name(&dict, b"Subtype").as_deref() == Some(b"Widget")
-                    && name(&dict, b"FT").as_deref() == Some(b"Sig"))
+                ) || (of_new_signature(&dict)
+                    && (name(&dict, b"Subtype").as_deref() == Some(b"Widget")
+                        || dict.has(b"Kids")))
                     // A new interactive form: the catalog's own, with fields only.
                     || (new_form_number == Some(*number)
                         && form_grows(&lopdf::Dictionary::new(), &dict))

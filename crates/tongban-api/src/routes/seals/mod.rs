@@ -34,6 +34,15 @@ fn pages_range(text: &str) -> Result<(u32, u32), ApiError> {
     Ok((first, last))
 }
 
+/// The edge of a cross-page seal, by its name in a query.
+fn edge_named(name: &str) -> Result<tongban_seal::riding::Edge, ApiError> {
+    match name {
+        "right" => Ok(tongban_seal::riding::Edge::Right),
+        "left" => Ok(tongban_seal::riding::Edge::Left),
+        _ => Err(invalid("riding", "must be right or left")),
+    }
+}
+
 fn department_id(text: &str) -> Result<DepartmentId, ApiError> {
     text.parse()
         .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))

@@ -9,12 +9,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use tongban_seal::ofd::signing::{Edge, Placement};
+use tongban_seal::ofd::signing::Placement;
 use tongban_seal::ofd_sealing;
 use tongban_seal::sign::Authority;
 use utoipa::IntoParams;
 
-use super::{invalid, pages_range, seal_id};
+use super::{edge_named, invalid, pages_range, seal_id};
 
 /// The media type OFD documents are sent and answered in.
 pub(crate) const OFD: &str = "application/ofd";
@@ -58,11 +58,7 @@ impl OfdQuery {
                 "a cross-page seal takes pages and y, not page or x",
             ));
         }
-        let edge = match edge.as_str() {
-            "right" => Edge::Right,
-            "left" => Edge::Left,
-            _ => return Err(invalid("riding", "must be right or left")),
-        };
+        let edge = edge_named(edge)?;
         let pages = self.pages.as_deref().map(pages_range).transpose()?;
         Ok(Placement::Riding {
             pages,

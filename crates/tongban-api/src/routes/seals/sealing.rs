@@ -15,7 +15,7 @@ use tongban_seal::pdf_sealing;
 use tongban_seal::sign::{self, Authority, Format};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{invalid, seal_id};
+use super::{edge_named, invalid, pages_range, seal_id};
 
 /// Digests to seal.
 #[derive(Deserialize, ToSchema)]
@@ -161,18 +161,24 @@ pub async fn jws(
     Ok(([(header::CONTENT_TYPE, "application/jose")], jws))
 }
 
-/// Where the seal goes on the page and what the signature states.
+/// Where the seal goes and what the signature states.
 #[derive(Deserialize, IntoParams)]
 pub struct PadesQuery {
-    /// 1-based page (default 1).
+    /// 1-based page (default 1); not for a cross-page seal.
     page: Option<u32>,
     /// Lower-left corner of the seal, PDF points from the page's lower-left corner
-    /// (default 400).
+    /// (default 400); not for a cross-page seal.
     x: Option<f32>,
-    /// Lower-left corner, PDF points (default 80).
+    /// Lower-left corner, PDF points (default 80; a cross-page seal: centred on the
+    /// edge).
     y: Option<f32>,
     /// Width and height of the seal, PDF points, 20–600 (default 120).
     size: Option<f32>,
+    /// A cross-page seal (骑缝章) on this edge: `right` or `left`; one signature
+    /// field with a widget on each page showing its slice of the seal.
+    riding: Option<String>,
+    /// The pages of a cross-page seal, `first-last` (default: all).
+    pages: Option<String>,
     /// /Reason of the signature.
     reason: Option<String>,
     /// /Location of the signature.
@@ -182,20 +188,42 @@ pub struct PadesQuery {
 }
 
 impl PadesQuery {
-    /// The seal's place on the page, and the signature's /Reason and /Location.
+    /// The seal's place, and the signature's /Reason and /Location.
     pub(super) fn placement(
         self,
-    ) -> (
-        tongban_seal::pdf::Placement,
-        (Option<String>, Option<String>),
-    ) {
-        let placement = tongban_seal::pdf::Placement {
-            page: self.page.unwrap_or(1),
-            x: self.x.unwrap_or(400.0),
-            y: self.y.unwrap_or(80.0),
-            size: self.size.unwrap_or(120.0),
+    ) -> Result<
+        (
+            tongban_seal::pdf::Position,
+            (Option<String>, Option<String>),
+        ),
+        ApiError,
+    > {
+        let size = self.size.unwrap_or(120.0);
+        let position = match &self.riding {
+            None if self.pages.is_some() => {
+                return Err(invalid("pages", "only for a cross-page seal (riding)"));
+            }
+            None => tongban_seal::pdf::Placement {
+                page: self.page.unwrap_or(1),
+                x: self.x.unwrap_or(400.0),
+                y: self.y.unwrap_or(80.0),
+                size,
+            }
+            .into(),
+            Some(_) if self.page.is_some() || self.x.is_some() => {
+                return Err(invalid(
+                    "page",
+                    "a cross-page seal takes pages and y, not page or x",
+                ));
+            }
+            Some(edge) => tongban_seal::pdf::Position::Riding(tongban_seal::pdf::Riding {
+                pages: self.pages.as_deref().map(pages_range).transpose()?,
+                edge: edge_named(edge)?,
+                y: self.y,
+                size,
+            }),
         };
-        (placement, (self.reason, self.location))
+        Ok((position, (self.reason, self.location)))
     }
 }
 
@@ -225,7 +253,9 @@ pub async fn pades(
     require_content_type(&headers, "application/pdf")?;
     // The seal is looked up and the caller's right checked while the document arrives
     // (documents have their own, larger limit than API bodies).
-    let (seal, purpose) = (seal_id(&id)?, query.purpose.as_deref());
+    let purpose = query.purpose.clone();
+    let (placement, statement) = query.placement()?;
+    let (seal, purpose) = (seal_id(&id)?, purpose.as_deref());
     let checking = pdf_sealing::check_pdf(
         &state.store,
         &actor,
@@ -242,7 +272,6 @@ pub async fn pades(
     if document.is_empty() {
         return Err(invalid("pdf", "the body is empty"));
     }
-    let (placement, statement) = query.placement();
     let (store, pki) = (&state.store, &state.pki);
     let sealed = pdf_sealing::seal_pdf(store, pki, checked, document, placement, statement).await?;
     Ok(sealed_pdf(sealed))

@@ -212,7 +212,9 @@ pub async fn pdf(
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, ApiError> {
     require_content_type(&headers, "application/pdf")?;
-    let (seal, purpose) = ((seal_id(&id)?, Format::Ses), query.purpose.as_deref());
+    let purpose = query.purpose.clone();
+    let (placement, statement) = query.placement()?;
+    let (seal, purpose) = ((seal_id(&id)?, Format::Ses), purpose.as_deref());
     let checking = pdf_sealing::check_pdf(&state.store, &actor, seal, purpose, Authority::Grant);
     let limit = state.http.document_limit_bytes;
     let (checked, document) =
@@ -221,7 +223,6 @@ pub async fn pdf(
     if document.is_empty() {
         return Err(invalid("pdf", "the body is empty"));
     }
-    let (placement, statement) = query.placement();
     let (store, pki) = (&state.store, &state.pki);
     let sealed = pdf_sealing::seal_pdf(store, pki, checked, document, placement, statement).await?;
     Ok(sealed_pdf(sealed))
