@@ -77,11 +77,19 @@ pub(super) fn pdf_time(object: &lopdf::Object) -> Option<Timestamp> {
     Some(Timestamp::from(date.with_time(clock).assume_utc()))
 }
 
+/// A signature field: its name, its signature value, the pages of its widgets.
+pub(super) struct SignatureField {
+    name: Option<String>,
+    value: lopdf::ObjectId,
+    pages: Vec<lopdf::ObjectId>,
+}
+
+/// A page's object, its dictionary but for its annotations, and its content streams.
+type PageState = (lopdf::ObjectId, lopdf::Dictionary, Vec<Vec<u8>>);
+
 /// The signature fields of the document's form (§12.7.3, §12.7.4.5): name and the
 /// reference to each one's signature value.
-pub(super) fn signature_fields(
-    reader: &Reader<'_>,
-) -> Result<Vec<(Option<String>, lopdf::ObjectId, Vec<lopdf::ObjectId>)>, String> {
+pub(super) fn signature_fields(reader: &Reader<'_>) -> Result<Vec<SignatureField>, String> {
     use lopdf::Object;
     let (_, catalog) = reader.catalog().map_err(|e| e.to_string())?;
     let Ok(form) = catalog.get(b"AcroForm") else {
@@ -143,7 +151,11 @@ pub(super) fn signature_fields(
                     pages.push(*page);
                 }
             }
-            found.push((name, *value, pages));
+            found.push(SignatureField {
+                name,
+                value: *value,
+                pages,
+            });
         }
     }
     Ok(found)
@@ -151,10 +163,7 @@ pub(super) fn signature_fields(
 
 /// What a page shows, as far as a cross-page seal vouches for it: its object, its
 /// dictionary but for its annotations, and its content streams.
-fn page_state(
-    reader: &Reader<'_>,
-    number: u32,
-) -> Option<(lopdf::ObjectId, lopdf::Dictionary, Vec<Vec<u8>>)> {
+fn page_state(reader: &Reader<'_>, number: u32) -> Option<PageState> {
     let (id, mut page, _) = reader.page(number).ok()??;
     page.remove(b"Annots");
     let contents = match page.get(b"Contents").ok().map(|c| reader.resolve(c)) {
@@ -201,7 +210,12 @@ fn page_numbers(reader: &Reader<'_>, ids: &[lopdf::ObjectId]) -> Vec<u32> {
 pub(super) fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, String> {
     let mut found = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (field, value_id, widget_pages) in signature_fields(reader)? {
+    for SignatureField {
+        name: field,
+        value: value_id,
+        pages: widget_pages,
+    } in signature_fields(reader)?
+    {
         if !seen.insert(value_id) {
             continue;
         }

@@ -187,17 +187,12 @@ pub struct PadesQuery {
     pub(super) purpose: Option<String>,
 }
 
+/// A signature's /Reason and /Location.
+pub(super) type Statement = (Option<String>, Option<String>);
+
 impl PadesQuery {
     /// The seal's place, and the signature's /Reason and /Location.
-    pub(super) fn placement(
-        self,
-    ) -> Result<
-        (
-            tongban_seal::pdf::Position,
-            (Option<String>, Option<String>),
-        ),
-        ApiError,
-    > {
+    pub(super) fn placement(self) -> Result<(tongban_seal::pdf::Position, Statement), ApiError> {
         let size = self.size.unwrap_or(120.0);
         let position = match &self.riding {
             None if self.pages.is_some() => {
