@@ -459,3 +459,90 @@ async fn a_pdf_encrypted_by_qpdf_is_refused_without_a_usage_record() {
     drop(conn);
     server.stop().await;
 }
+
+/// A seal image whose columns tell where they are: red, with green rising from 0 at
+/// the left edge to 250 at the right.
+fn gradient_seal(width: u32, height: u32) -> Vec<u8> {
+    let mut pixels = Vec::new();
+    for _ in 0..height {
+        for x in 0..width {
+            pixels.extend_from_slice(&[200, (x * 250 / (width - 1)) as u8, 0, 255]);
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&pixels).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// The RGB pixels of a PNG that pdftoppm wrote, with its width.
+fn rgb_of(png_file: &std::path::Path) -> (usize, Vec<u8>) {
+    let bytes = std::fs::read(png_file).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    (info.width as usize, pixels)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by tests/interop/run"]
+async fn a_cross_page_seal_is_one_signature_to_pdfsig_and_pyhanko_and_its_slices_make_the_seal() {
+    let judged = judged().await;
+    let operator = Actor::Client {
+        client_id: "operator".into(),
+        scopes: vec!["admin".into()],
+    };
+    let seal = judged.seals[0].parse().unwrap();
+    let mut tx = judged.server.store().begin().await.unwrap();
+    let image = gradient_seal(300, 300);
+    tongban_seal::image::set(&mut tx, judged.server.pki(), &operator, seal, &image)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // Ten pages, a 150-point seal: 15 points of it on the right edge of each page.
+    let (server, token) = (&judged.server, &judged.token);
+    let pdf = support::sample_pdf(10, 20_000);
+    let query = "riding=right&size=150&y=300";
+    let sealed = seal_pdf(server, &judged.seals[0], token, pdf, query).await;
+    judge_pdf(
+        &judged.work,
+        &judged.nss_dir,
+        &judged.root,
+        "riding",
+        &sealed,
+        1,
+    );
+
+    // pdftoppm at 72 dpi: a point is a pixel. Each page shows its slice at the edge,
+    // page n the n-th tenth of the seal's gradient; together, the whole of it.
+    let file = judged.work.write("riding.pdf", &sealed);
+    let prefix = judged.work.path("page");
+    let (ok, text) = run("pdftoppm", &[&"-r", &"72", &"-png", &file, &prefix]);
+    assert!(ok, "{text}");
+    let mut greens = Vec::new();
+    for page in 1..=10 {
+        let (width, pixels) = rgb_of(&judged.work.path(&format!("page-{page:02}.png")));
+        assert_eq!(width, 595);
+        // Row 842 - 375: halfway up the seal.
+        let row = 842 - 375;
+        let at = |x: usize| &pixels[(row * width + x) * 3..(row * width + x) * 3 + 3];
+        for x in 581..594 {
+            let [r, g, b] = [at(x)[0], at(x)[1], at(x)[2]];
+            assert!(r > 150 && b < 60, "page {page}, column {x}: {r} {g} {b}");
+            greens.push(g);
+        }
+        // Left of the slice, the page is blank where the seal would have been.
+        let [r, g, b] = [at(560)[0], at(560)[1], at(560)[2]];
+        assert!(r > 240 && g > 240 && b > 240, "page {page}: {r} {g} {b}");
+    }
+    // The slices' columns, page after page, run through the whole gradient in order.
+    assert!(greens.first().unwrap() < &20, "{greens:?}");
+    assert!(greens.last().unwrap() > &230, "{greens:?}");
+    assert!(greens.windows(2).all(|w| w[1] + 8 >= w[0]), "{greens:?}");
+}

@@ -335,14 +335,14 @@ pub fn prepare(
             "P" => piece.page_id,
             "AP" => dictionary! { "N" => appearance_id },
         };
-        match field_id {
-            Some(parent) => widget.set("Parent", parent),
-            // One widget is the field too.
-            None => {
-                widget.set("FT", "Sig");
-                widget.set("T", name.clone());
-                widget.set("V", signature_id);
-            }
+        // One widget is the field too. The widgets of a cross-page seal are the field's
+        // /Kids without the /Parent that ISO 32000-1 Table 164 asks of them: poppler
+        // 22.12 (pdfsig) takes a kid with /Parent for a field of its own and finds no
+        // signature in it; later poppler reads both forms.
+        if field_id.is_none() {
+            widget.set("FT", "Sig");
+            widget.set("T", name.clone());
+            widget.set("V", signature_id);
         }
         let widget_id = update.add(&Object::Dictionary(widget));
         widgets.push(Object::Reference(widget_id));

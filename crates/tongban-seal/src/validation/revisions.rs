@@ -46,26 +46,39 @@ pub(super) fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> 
     let first_new = before.next_number();
     // What /Annots and /Fields may gain: signature fields (merged with their widgets)
     // made in this revision, not objects the document already had.
-    // A new signature field, or a new widget of one (a cross-page seal's field has a
-    // widget on each page, each naming the field as its /Parent).
-    let of_new_signature = |dict: &lopdf::Dictionary| {
-        let new_parent = match dict.get(b"Parent") {
-            Ok(parent @ Object::Reference(id)) if id.0 >= first_new => after
-                .dictionary(parent)
-                .is_ok_and(|field| name(&field, b"FT").as_deref() == Some(b"Sig")),
-            _ => false,
-        };
+    // The kids of the new signature fields: a cross-page seal's field has a widget on
+    // each page, which poppler needs without /Parent, so a widget is known as one of
+    // them by the field that lists it.
+    let kids_of_new_fields: std::collections::HashSet<lopdf::ObjectId> = after
+        .newest()
+        .entries
+        .iter()
+        .filter(|(number, _)| *number >= first_new)
+        .filter_map(|(number, _)| after.get((*number, after.generation(*number))).ok())
+        .filter_map(|object| match object {
+            Object::Dictionary(field) if name(&field, b"FT").as_deref() == Some(b"Sig") => {
+                match field.get(b"Kids") {
+                    Ok(Object::Array(kids)) => Some(kids.clone()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|kid| kid.as_reference().ok())
+        .collect();
+    // A new signature field, or a new widget of one.
+    let of_new_signature = |id: lopdf::ObjectId, dict: &lopdf::Dictionary| {
         name(dict, b"FT").as_deref() == Some(b"Sig")
-            || (name(dict, b"Subtype").as_deref() == Some(b"Widget") && new_parent)
+            || (name(dict, b"Subtype").as_deref() == Some(b"Widget")
+                && kids_of_new_fields.contains(&id))
     };
     let new_signature_field = |entry: &Object| match entry {
-        Object::Reference(id) if id.0 >= first_new => {
-            after.dictionary(entry).is_ok_and(|d| of_new_signature(&d))
-        }
+        Object::Reference(id) if id.0 >= first_new => after
+            .dictionary(entry)
+            .is_ok_and(|d| of_new_signature(*id, &d)),
         _ => false,
     };
-    // An array (inline or indirect; absent is empty) that may only grow, by new
-    // signature fields: /Annots, /Fields.
     let grows =
         |old: Option<&Object>, new: Option<&Object>| match (before.array(old), after.array(new)) {
             (Ok(Some(old)), Ok(Some(new))) => {
@@ -144,7 +157,7 @@ pub(super) fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> 
                 matches!(
                     name(&dict, b"Type").as_deref(),
                     Some(b"Sig" | b"DocTimeStamp")
-                ) || (of_new_signature(&dict)
+                ) || (of_new_signature((*number, after.generation(*number)), &dict)
                     && (name(&dict, b"Subtype").as_deref() == Some(b"Widget")
                         || dict.has(b"Kids")))
                     // A new interactive form: the catalog's own, with fields only.
