@@ -58,6 +58,169 @@ fn judges(work: &Workdir, vc: &str, list: &str, root: &Path, bit: u8) -> (bool, 
     (all, text)
 }
 
+/// A rendered page: width, height and RGB(A) pixels, `channels` per pixel.
+struct Raster {
+    width: usize,
+    channels: usize,
+    pixels: Vec<u8>,
+}
+
+impl Raster {
+    fn from_png(bytes: &[u8]) -> Self {
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        let channels = match info.color_type {
+            png::ColorType::Rgb => 3,
+            png::ColorType::Rgba => 4,
+            other => panic!("{other:?}"),
+        };
+        Self {
+            width: info.width as usize,
+            channels,
+            pixels,
+        }
+    }
+
+    fn rgb(&self, x: usize, y: usize) -> [u8; 3] {
+        let at = (y * self.width + x) * self.channels;
+        [self.pixels[at], self.pixels[at + 1], self.pixels[at + 2]]
+    }
+
+    /// Dark pixels in the box (pixels; at 72 dpi, PDF points from the top left).
+    fn dark(&self, [x0, y0, x1, y1]: [usize; 4]) -> usize {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| self.rgb(x, y).iter().all(|c| *c < 128))
+            .count()
+    }
+}
+
+/// The OFD rendition of `certificate`, sealed by an SM2 seal the department chose:
+/// `ofd-core` finds it conforming, and its rendering of the page has the face of the
+/// PDF rendition as pdftoppm renders it — the same text bands and the same QR code,
+/// module for module — while the seal's stamp is where the PDF shows its seal.
+async fn compare_ofd_with_pdf(
+    server: &TestServer,
+    work: &Workdir,
+    operator: &Actor,
+    department: tongban_identity::subjects::DepartmentId,
+    code: &str,
+    certificate: &tongban_ecert::register::Certificate,
+    pdf: &[u8],
+) {
+    let mut tx = server.store().begin().await.unwrap();
+    let sm2 = registry::create(
+        &mut tx,
+        server.pki(),
+        operator,
+        department,
+        SealKind::Official,
+        "电子证照专用章",
+        tongban_crypto::Algorithm::Sm2,
+    )
+    .await
+    .unwrap();
+    let image = support::documents::png_image(300, 300, png::ColorType::Rgba);
+    tongban_seal::image::set(&mut tx, server.pki(), operator, sm2.id, &image)
+        .await
+        .unwrap();
+    catalogue::choose_ofd_seal(&mut tx, operator, code, department, sm2.id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let ofd = tongban_ecert::ofd_rendition::sealed(
+        server.store(),
+        server.pki(),
+        &server.base,
+        operator,
+        certificate,
+    )
+    .await
+    .unwrap();
+    let path = work.write("rendition.ofd", &ofd);
+    let report = ofd_core::verify::check_path(&path);
+    assert!(report.conforms(), "{:?}", report.problems);
+    assert_eq!(report.signatures.len(), 1);
+    assert_eq!(
+        report.signatures[0].verdict(),
+        ofd_core::verify::SigVerdict::Valid
+    );
+
+    // Both at 72 dpi: a PDF point is a pixel, an OFD millimetre 72/25.4 of them.
+    let mut reader = ofd_core::OfdReader::open(&path).unwrap();
+    let body = reader.ofd().doc_bodies[0].clone();
+    let doc = reader.load_document(&body).unwrap();
+    let options = ofd_core::render::RenderOptions::with_dpi(72.0);
+    let png_bytes = reader
+        .render_page_to_bytes(&doc, 0, &options, ofd_core::render::ImageFormat::Png)
+        .unwrap();
+    work.write("ofd-page.png", &png_bytes);
+    let ofd_page = Raster::from_png(&png_bytes);
+    let pdf_file = work.write("rendition.pdf", pdf);
+    let prefix = work.path("pdf-page");
+    let (ok, text) = common::run(
+        "pdftoppm",
+        &[
+            &"-r", &"72", &"-png", &"-f", &"1", &"-l", &"1", &pdf_file, &prefix,
+        ],
+    );
+    assert!(ok, "{text}");
+    let pdf_page = Raster::from_png(&std::fs::read(work.path("pdf-page-1.png")).unwrap());
+    assert_eq!((ofd_page.width, pdf_page.width), (595, 595));
+    if let Ok(keep) = std::env::var("TONGBAN_KEEP_RENDERINGS") {
+        std::fs::copy(work.path("ofd-page.png"), format!("{keep}/ofd-page.png")).unwrap();
+        std::fs::copy(work.path("pdf-page-1.png"), format!("{keep}/pdf-page.png")).unwrap();
+    }
+    // Text bands (top of the page down): the type's names, the holder's row, the face
+    // rows, the issuer, the identifier line. Each has ink in both.
+    for (what, band) in [
+        ("type name", [150, 50, 445, 115]),
+        ("holder row", [80, 148, 500, 168]),
+        ("face row", [80, 178, 500, 198]),
+        ("issuer", [380, 618, 560, 640]),
+        ("identifier", [60, 786, 500, 798]),
+    ] {
+        let (o, p) = (ofd_page.dark(band), pdf_page.dark(band));
+        assert!(o > 20 && p > 20, "{what}: OFD {o}, PDF {p} dark pixels");
+    }
+    // The QR code (110 points from (60, 652)): module for module the same.
+    let (mut same, mut all) = (0, 0);
+    for y in 655..759 {
+        for x in 63..167 {
+            let dark = |r: &Raster| r.rgb(x, y).iter().all(|c| *c < 128);
+            same += usize::from(dark(&ofd_page) == dark(&pdf_page));
+            all += 1;
+        }
+    }
+    assert!(
+        same * 100 >= all * 95,
+        "the QR codes agree on {same} of {all} pixels"
+    );
+    // The seal: red in the PDF at its place; the OFD's stamp annotation at the same
+    // place in millimetres (ofd-core does not draw stamp annotations).
+    let red = (380..520)
+        .flat_map(|x| (552..692).map(move |y| (x, y)))
+        .filter(|&(x, y)| {
+            let [r, g, b] = pdf_page.rgb(x, y);
+            r > 150 && g < 100 && b < 100
+        })
+        .count();
+    assert!(red > 500, "{red} red pixels where the PDF's seal is");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&ofd)).unwrap();
+    let mut signature = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("Doc_0/Signs/Sign_0/Signature.xml").unwrap(),
+        &mut signature,
+    )
+    .unwrap();
+    assert!(
+        signature.contains("Boundary=\"134.056 194.694 49.389 49.389\""),
+        "{signature}"
+    );
+}
+
 // Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by tests/interop/run"]
@@ -188,6 +351,16 @@ async fn jwcrypto_jose_pdfsig_and_pyhanko_accept_certificates_renditions_and_sta
     .unwrap();
     let nss_dir = nss_db(&work, &root);
     judge_pdf(&work, &nss_dir, &root, "rendition", &sealed.to_vec(), 1);
+    compare_ofd_with_pdf(
+        &server,
+        &work,
+        &operator,
+        department.id,
+        &defined.code,
+        &certificate,
+        &sealed.to_vec(),
+    )
+    .await;
 
     let revoked = server
         .client
