@@ -744,4 +744,63 @@ async fn the_holder_gets_an_ofd_copy_sealed_by_the_sm2_seal_the_issuer_chose() {
         log[0]["purpose"],
         format!("e-certificate rendition {identifier}")
     );
+
+    // The issuing department's system gets a copy too: the type's rendition (PDF
+    // here) by default, or the one it asks for; another department's does not.
+    let copy = async |token: &str, query: &str| {
+        let path = format!("/api/v1/certificates/{identifier}/rendition{query}");
+        w.get(Some(token), &path).await
+    };
+    let pdf = copy(&w.system_a, "").await;
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let ofd = copy(&w.system_a, "?format=ofd").await;
+    assert_eq!(ofd.status(), 200);
+    assert_eq!(ofd.headers()["content-type"], "application/ofd");
+    assert_problem(
+        copy(&w.system_a, "?format=doc").await,
+        422,
+        "invalid-request",
+    )
+    .await;
+    assert_problem(copy(&w.system_b, "").await, 403, "forbidden").await;
+    assert_problem(copy(&w.citizen, "").await, 403, "forbidden").await;
+    // A type whose departments get OFD by default.
+    let defined = w
+        .post(
+            Some(&w.admin),
+            &format!("/api/v1/departments/{}/certificate-types", w.a),
+            json!({"sequence": "013", "name_zh": "营业执照", "name_en": "Business licence",
+                   "holder_category": "natural", "seal_id": p256["id"], "rendition": "ofd",
+                   "face_schema": {"type": "object", "properties": {"name": {"type": "string"}}}}),
+        )
+        .await;
+    assert_eq!(defined.status(), 201);
+    let defined: Value = defined.json().await.unwrap();
+    assert_eq!(defined["rendition"], "ofd");
+    let code = defined["code"].as_str().unwrap();
+    w.ofd_seal(code).await;
+    let issued = w
+        .post(
+            Some(&w.system_a),
+            "/api/v1/certificates",
+            json!({"type": code, "holder": {"id_number": CITIZEN, "name": "张三"}, "face": {"name": "张三"}}),
+        )
+        .await;
+    assert_eq!(issued.status(), 201);
+    let issued: Value = issued.json().await.unwrap();
+    let identifier = issued["identifier"].as_str().unwrap();
+    let path = format!("/api/v1/certificates/{identifier}/rendition");
+    let ofd = w.get(Some(&w.system_a), &path).await;
+    assert_eq!(ofd.headers()["content-type"], "application/ofd");
+    let bad = w
+        .post(
+            Some(&w.admin),
+            &format!("/api/v1/departments/{}/certificate-types", w.a),
+            json!({"sequence": "014", "name_zh": "x", "name_en": "x", "holder_category": "natural",
+                   "seal_id": p256["id"], "rendition": "docx",
+                   "face_schema": {"type": "object", "properties": {}}}),
+        )
+        .await;
+    assert_problem(bad, 422, "invalid-request").await;
 }

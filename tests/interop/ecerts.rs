@@ -281,6 +281,7 @@ async fn jwcrypto_jose_pdfsig_and_pyhanko_accept_certificates_renditions_and_sta
             validity_days: None,
             layout: Vec::new(),
             seal_id: seal.id,
+            rendition: catalogue::Rendition::Pdf,
         },
         now,
     )

@@ -49,6 +49,34 @@ impl HolderCategory {
     }
 }
 
+/// A rendition of a certificate: the file a person prints or keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rendition {
+    /// PDF sealed PAdES B-T with the type's P-256 seal.
+    Pdf,
+    /// OFD (GB/T 33190) sealed GB/T 38540 with the issuer's chosen SM2 seal.
+    Ofd,
+}
+
+impl Rendition {
+    /// Stored and API name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Ofd => "ofd",
+        }
+    }
+
+    /// The rendition named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "pdf" => Some(Self::Pdf),
+            "ofd" => Some(Self::Ofd),
+            _ => None,
+        }
+    }
+}
+
 /// A certificate type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CertType {
@@ -68,8 +96,10 @@ pub struct CertType {
     pub face_schema: Value,
     /// Days from issuance until it expires; none: until revoked.
     pub validity_days: Option<i64>,
-    /// The face fields the PDF rendition shows, in order.
+    /// The face fields the renditions show, in order.
     pub layout: Vec<String>,
+    /// The rendition issuing departments get by default.
+    pub rendition: Rendition,
 }
 
 /// A type to define.
@@ -91,6 +121,8 @@ pub struct NewType {
     pub layout: Vec<String>,
     /// The defining department's seal that signs what it issues.
     pub seal_id: SealId,
+    /// The rendition issuing departments get by default.
+    pub rendition: Rendition,
 }
 
 /// Longest validity a type may give: 100 years.
@@ -144,13 +176,14 @@ fn properties(schema: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-const COLUMNS: &str = "id, code, department_id, name_zh, name_en, holder_category, face_schema, validity_days, layout";
+const COLUMNS: &str = "id, code, department_id, name_zh, name_en, holder_category, face_schema, validity_days, layout, rendition";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<CertType, EcertError> {
     let department: String = r.try_get("department_id")?;
     let category: String = r.try_get("holder_category")?;
     let schema: String = r.try_get("face_schema")?;
     let layout: String = r.try_get("layout")?;
+    let rendition: String = r.try_get("rendition")?;
     Ok(CertType {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
@@ -162,6 +195,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<CertType, EcertError> {
         face_schema: serde_json::from_str(&schema).map_err(|_| corrupt("face schema"))?,
         validity_days: r.try_get("validity_days")?,
         layout: serde_json::from_str(&layout).map_err(|_| corrupt("layout"))?,
+        rendition: Rendition::parse(&rendition).ok_or_else(|| corrupt("rendition"))?,
     })
 }
 
@@ -241,11 +275,12 @@ pub async fn define(
         face_schema: new.face_schema.clone(),
         validity_days: new.validity_days,
         layout,
+        rendition: new.rendition,
     };
     sqlx::query(
         "INSERT INTO ecert_types (id, code, department_id, name_zh, name_en, holder_category, \
-         face_schema, validity_days, layout, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         face_schema, validity_days, layout, created_by, created_at, rendition) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&defined.id)
     .bind(&defined.code)
@@ -258,6 +293,7 @@ pub async fn define(
     .bind(serde_json::to_string(&defined.layout).map_err(|_| corrupt("layout"))?)
     .bind(actor.label())
     .bind(now.unix_millis())
+    .bind(defined.rendition.name())
     .execute(&mut *conn)
     .await?;
     sqlx::query(

@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod catalogue;
+pub mod copies;
 pub mod credential;
 pub mod error;
 pub mod holder;

@@ -106,6 +106,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(ecerts::catalogue::add_issuer))
         .routes(routes!(ecerts::catalogue::choose_seal))
         .routes(routes!(ecerts::catalogue::choose_ofd_seal))
+        .routes(routes!(ecerts::copies::department_copy))
         .routes(routes!(ecerts::issuance::issue, ecerts::lookup::lookup))
         .routes(routes!(ecerts::lookup::lookup_one))
         .routes(routes!(ecerts::lifecycle::set_certificate_status))

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tongban_core::time::Timestamp;
 use tongban_ecert::EcertError;
-use tongban_ecert::catalogue::{self, CertType, HolderCategory, NewType};
+use tongban_ecert::catalogue::{self, CertType, HolderCategory, NewType, Rendition};
 use tongban_store::Conn;
 use utoipa::ToSchema;
 
@@ -33,8 +33,10 @@ pub struct CertTypeBody {
     /// Days of validity from issuance; absent: until revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
     validity_days: Option<i64>,
-    /// Face fields on the PDF rendition, in order.
+    /// Face fields on the renditions, in order.
     layout: Vec<String>,
+    /// The rendition issuing departments get by default: `pdf` or `ofd`.
+    rendition: String,
 }
 
 impl From<CertType> for CertTypeBody {
@@ -48,6 +50,7 @@ impl From<CertType> for CertTypeBody {
             face_schema: t.face_schema,
             validity_days: t.validity_days,
             layout: t.layout,
+            rendition: t.rendition.name().to_owned(),
         }
     }
 }
@@ -72,6 +75,10 @@ pub struct NewTypeBody {
     layout: Vec<String>,
     /// The department's seal that signs the certificates.
     seal_id: String,
+    /// The rendition issuing departments get by default: `pdf` (default) or `ofd`
+    /// (sealed by the SM2 seal each issuer chooses at `…/issuers/{id}/ofd-seal`).
+    #[serde(default)]
+    rendition: Option<String>,
 }
 
 /// Defines a certificate type of a department, signed with one of its seals.
@@ -108,6 +115,12 @@ pub async fn define_type(
             .seal_id
             .parse()
             .map_err(|_| invalid("seal_id", "no such seal"))?,
+        rendition: match body.rendition.as_deref() {
+            None => Rendition::Pdf,
+            Some(name) => {
+                Rendition::parse(name).ok_or_else(|| invalid("rendition", "must be pdf or ofd"))?
+            }
+        },
     };
     let mut tx = state.store.begin().await?;
     let defined = catalogue::define(&mut tx, &actor, department, &new, Timestamp::now()).await?;

@@ -5,6 +5,7 @@
 
 pub(super) mod account;
 pub(super) mod catalogue;
+pub(super) mod copies;
 pub(super) mod issuance;
 pub(super) mod jobs;
 pub(super) mod lifecycle;
