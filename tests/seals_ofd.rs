@@ -273,6 +273,27 @@ async fn a_changed_added_missing_or_swapped_file_is_named_in_the_report() {
     );
     assert!(messages.contains("/Doc_0/Res/extra.png"), "{messages}");
 
+    // A file "excused" by a signature the list names but that is not there: still an
+    // addition (only a later signature that passed accounts for its own files).
+    let mut excused = parts.clone();
+    excused.push(("Doc_0/Signs/Sign_9/extra.xml".into(), b"<x/>".to_vec()));
+    let list = excused
+        .iter_mut()
+        .find(|(n, _)| n == "Doc_0/Signs/Signatures.xml")
+        .unwrap();
+    list.1 = String::from_utf8(list.1.clone())
+        .unwrap()
+        .replace(
+            "</ofd:Signatures>",
+            "<ofd:Signature ID=\"9\" BaseLoc=\"/Doc_0/Signs/Sign_9/extra.xml\"/></ofd:Signatures>",
+        )
+        .into_bytes();
+    let report = verify_ofd(&w, package(&excused)).await;
+    let first = &report["signatures"][0];
+    assert_eq!(first["indication"], "INDETERMINATE", "{report:#}");
+    assert_eq!(first["later_changes_only_signatures"], false);
+    assert_eq!(report["signatures"][1]["indication"], "TOTAL-FAILED");
+
     // A protected file taken out.
     let missing: Vec<_> = parts
         .iter()
@@ -360,6 +381,23 @@ async fn bad_ofd_uploads_are_refused_with_their_reason_and_nothing_recorded() {
     let problem = bad("", package(&parts), 422, "invalid-request").await;
     assert!(
         problem["detail"].as_str().unwrap().contains("leaves it"),
+        "{problem}"
+    );
+    // A document whose folder is not plain ASCII: its paths would go into the signed
+    // XML and the IA5 propertyInfo, so it is refused, not half-signed.
+    let renamed: Vec<(String, Vec<u8>)> = files(&document(1))
+        .into_iter()
+        .map(|(name, data)| {
+            let data = String::from_utf8(data)
+                .unwrap()
+                .replace("Doc_0/", "文档/")
+                .into_bytes();
+            (name.replace("Doc_0/", "文档/"), data)
+        })
+        .collect();
+    let problem = bad("", package(&renamed), 422, "invalid-request").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("ASCII"),
         "{problem}"
     );
     // A page the document lists but does not hold.

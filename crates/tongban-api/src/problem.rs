@@ -364,6 +364,7 @@ impl From<SealError> for ApiError {
             SealError::Conflict(_) => Self::new(ProblemType::Conflict, error.to_string()),
             SealError::Crypto(crypto) => crypto.into(),
             SealError::Store(store) => store.into(),
+            SealError::Internal(_) => Self::new(ProblemType::Internal, error.to_string()),
         }
     }
 }
@@ -389,6 +390,7 @@ impl From<tongban_ecert::EcertError> for ApiError {
             E::Conflict(_) => Self::new(ProblemType::Conflict, error.to_string()),
             E::Crypto(crypto) => crypto.into(),
             E::Store(store) => store.into(),
+            E::Internal(_) => Self::new(ProblemType::Internal, error.to_string()),
         }
     }
 }

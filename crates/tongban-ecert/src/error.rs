@@ -47,6 +47,9 @@ pub enum EcertError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Our own work failed (a worker thread, writing a document).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<sqlx::Error> for EcertError {
@@ -76,6 +79,7 @@ impl From<tongban_seal::SealError> for EcertError {
             E::Conflict(what) => Self::Conflict(what.to_owned()),
             E::Crypto(e) => Self::Crypto(e),
             E::Store(e) => Self::Store(e),
+            E::Internal(what) => Self::Internal(what),
         }
     }
 }

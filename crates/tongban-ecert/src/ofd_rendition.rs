@@ -172,7 +172,6 @@ pub async fn sealed(
     };
     let purpose = format!("e-certificate rendition {}", certificate.identifier);
     let how = (seal, Authority::Designated);
-    let sealed =
-        ofd_sealing::seal_ofd(store, pki, actor, how, document, placement, Some(&purpose)).await?;
-    Ok(sealed)
+    let checked = ofd_sealing::check_ofd(store, actor, how, Some(&purpose)).await?;
+    Ok(ofd_sealing::seal_ofd(store, pki, checked, document, placement).await?)
 }

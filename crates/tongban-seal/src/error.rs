@@ -29,6 +29,9 @@ pub enum SealError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Our own work failed (a worker thread, writing a document): not the caller's doing.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<sqlx::Error> for SealError {
@@ -48,9 +51,18 @@ impl From<tongban_identity::subjects::SubjectError> for SealError {
 
 impl From<crate::ofd::OfdError> for SealError {
     fn from(error: crate::ofd::OfdError) -> Self {
-        Self::Invalid {
-            field: "ofd",
-            reason: error.to_string(),
+        match error {
+            crate::ofd::OfdError::Write(_) => Self::Internal(error.to_string()),
+            _ => Self::Invalid {
+                field: "ofd",
+                reason: error.to_string(),
+            },
         }
+    }
+}
+
+impl From<tokio::task::JoinError> for SealError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        Self::Internal(format!("a worker failed: {error}"))
     }
 }

@@ -1,6 +1,8 @@
-//! Sealing OFD documents with SM2 seals: the seal checked before the package is read,
-//! then, in the transaction that records the use, a GB/T 38540 signature added as
-//! [`crate::ofd::signing`] lays it out, its `SES_Signature` time-stamped by the SM2 TSA.
+//! Sealing OFD documents with SM2 seals: the seal checked while the package arrives,
+//! the signature laid out (as [`crate::ofd::signing`] does) before the write
+//! transaction opens, and only the `SES_Signature` — time-stamped by the SM2 TSA — made
+//! in the transaction that records the use, so that other writers never wait for a
+//! package to be parsed, hashed or compressed.
 
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
@@ -17,78 +19,102 @@ use crate::registry::{self, SealId};
 use crate::ses;
 use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage};
 
-fn unprocessable(error: tokio::task::JoinError) -> SealError {
-    SealError::Invalid {
-        field: "ofd",
-        reason: format!("cannot be processed: {error}"),
-    }
+/// A seal checked for an actor to apply to an OFD document now, with its SESeal.
+pub struct OfdCheck {
+    actor: Actor,
+    seal: SealId,
+    authority: Authority,
+    purpose: Option<String>,
+    eseal: Vec<u8>,
+    /// The SESeal picture's width and height, mm.
+    picture: (f64, f64),
 }
 
-/// Seals the OFD document `document` with SM2 seal `seal` on `authority`, the seal
-/// shown as `placement` says, for `purpose`; returns the sealed package. Earlier
-/// signatures stay valid.
-pub async fn seal_ofd(
+/// May `actor` apply SM2 seal `seal` to an OFD document now, on `authority`, for
+/// `purpose`? A refusal is audited. Sealing checks again when it signs; this first
+/// check lets the caller look the seal up while the document arrives.
+pub async fn check_ofd(
     store: &Store,
-    pki: &Pki,
     actor: &Actor,
     (seal, authority): (SealId, Authority),
-    document: Vec<u8>,
-    placement: Placement,
     purpose: Option<&str>,
-) -> Result<Vec<u8>, SealError> {
+) -> Result<OfdCheck, SealError> {
     let how = (authority, Format::Ses);
-    // Refused before the package is read: an upload nobody may seal costs no parse.
-    let eseal = {
-        let mut conn = store.conn().await?;
-        let found = registry::find(&mut conn, seal).await?;
-        if let Err(refusal) =
-            authorise(&mut conn, actor, &found, purpose, how, Timestamp::now()).await
-        {
-            drop(conn);
-            audit_refusal(store, actor, seal, &refusal).await?;
-            return Err(refusal);
-        }
-        ses::stored(&mut conn, seal).await?
-    };
+    let mut conn = store.conn().await?;
+    let found = registry::find(&mut conn, seal).await?;
+    if let Err(refusal) = authorise(&mut conn, actor, &found, purpose, how, Timestamp::now()).await
+    {
+        drop(conn);
+        audit_refusal(store, actor, seal, &refusal).await?;
+        return Err(refusal);
+    }
+    let eseal = ses::stored(&mut conn, seal).await?;
     let picture = ses_data::Seal::decode(&eseal)
         .map_err(|_| SealError::Conflict("the seal's electronic seal cannot be read"))?
         .picture;
-    let picture = (f64::from(picture.width_mm), f64::from(picture.height_mm));
-    let original = sm3(&document);
-    let package = tokio::task::spawn_blocking(move || Package::read(&document))
-        .await
-        .map_err(unprocessable)??;
+    Ok(OfdCheck {
+        actor: actor.clone(),
+        seal,
+        authority,
+        purpose: purpose.map(str::to_owned),
+        eseal,
+        picture: (f64::from(picture.width_mm), f64::from(picture.height_mm)),
+    })
+}
+
+/// Seals the OFD document `document` as `checked` allows, the seal shown as
+/// `placement` says; returns the sealed package. Earlier signatures stay valid.
+pub async fn seal_ofd(
+    store: &Store,
+    pki: &Pki,
+    checked: OfdCheck,
+    document: Vec<u8>,
+    placement: Placement,
+) -> Result<Vec<u8>, SealError> {
+    let OfdCheck {
+        actor,
+        seal,
+        authority,
+        purpose,
+        eseal,
+        picture,
+    } = checked;
     let now = Timestamp::now();
-    let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, how, now).await?;
-    let tsa = pki.sm2_tsa().cloned();
-    // SM3 over every file and two SM2 signatures: CPU work, off the async workers.
-    let sealed = tokio::task::spawn_blocking(move || {
-        let mut package = package;
+    // Reading, laying out and hashing the package: CPU work, off the async workers
+    // and outside the transaction.
+    let (original, prepared, eseal) = tokio::task::spawn_blocking(move || {
+        let original = sm3(&document);
+        let package = Package::read(&document)?;
         let signing = Signing {
             eseal: &eseal,
             picture,
             time: now,
         };
-        signing::sign(&mut package, &placement, &signing, |data_hash, path| {
-            let to_sign = ToSign {
-                eseal: &eseal,
-                time: now,
-                data_hash,
-                property_info: path,
-            };
-            let stamp = |value: &[u8]| ses::time_stamp(tsa.as_ref(), value);
-            Ok::<_, SealError>(ses_data::sign(
-                &to_sign,
-                key.certificate(),
-                key.signer.as_ref(),
-                stamp,
-            )?)
-        })?;
-        Ok::<_, SealError>(package.write()?)
+        let prepared = signing::prepare(package, &placement, &signing)?;
+        Ok::<_, SealError>((original, prepared, eseal))
     })
-    .await
-    .map_err(unprocessable)??;
-    record_usage(&mut tx, &found, actor, &original, Format::Ses, purpose, now).await?;
+    .await??;
+    let (purpose, how) = (purpose.as_deref(), (authority, Format::Ses));
+    let (mut tx, found, key) = prepare_as(store, pki, &actor, seal, purpose, how, now).await?;
+    let to_sign = ToSign {
+        eseal: &eseal,
+        time: now,
+        data_hash: prepared.data_hash,
+        property_info: &prepared.property_info,
+    };
+    let stamp = |value: &[u8]| ses::time_stamp(pki.sm2_tsa(), value);
+    let value = ses_data::sign(&to_sign, key.certificate(), key.signer.as_ref(), stamp)?;
+    record_usage(
+        &mut tx,
+        &found,
+        &actor,
+        &original,
+        Format::Ses,
+        purpose,
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
+    let sealed = tokio::task::spawn_blocking(move || prepared.finish(value).write()).await??;
     Ok(sealed)
 }

@@ -143,7 +143,24 @@ fn pieces(reader: &Reader<'_>, position: &Position) -> Result<Vec<Piece>, PdfErr
             let mut out = Vec::new();
             for (i, number) in (first..=last).enumerate() {
                 let (page_id, page, media_box) = page(number)?;
-                let [x0, y0, x1, y1] = number_box(media_box.as_ref()).ok_or_else(|| {
+                // The edge people see: the crop box when the page has one; a rotated
+                // page would put the slices on another edge.
+                let rotated = page
+                    .get(b"Rotate")
+                    .ok()
+                    .and_then(|r| r.as_i64().ok())
+                    .is_some_and(|r| r.rem_euclid(360) != 0);
+                if rotated {
+                    return Err(PdfError::Placement(format!(
+                        "page {number} is rotated: a cross-page seal needs upright pages"
+                    )));
+                }
+                let crop = page
+                    .get(b"CropBox")
+                    .ok()
+                    .and_then(|c| reader.resolve(c).ok());
+                let shown = crop.or(media_box);
+                let [x0, y0, x1, y1] = number_box(shown.as_ref()).ok_or_else(|| {
                     PdfError::Placement(format!("page {number} has no usable /MediaBox"))
                 })?;
                 let y = riding.y.unwrap_or((y0 + y1 - size) / 2.0);

@@ -50,6 +50,7 @@ impl Package {
             return Err(OfdError::Duplicate("(a name used twice)".into()));
         }
         let mut package = Self::new();
+        let mut seen = std::collections::HashSet::new();
         let mut inflated: u64 = 0;
         for index in 0..archive.len() {
             let mut entry = archive
@@ -65,12 +66,16 @@ impl Package {
             if !plain(&name) {
                 return Err(OfdError::BadPath(name));
             }
-            if package.get(&name).is_some() {
+            // Names that differ only in case are one file on many disks and in many
+            // readers: refused like duplicates.
+            if !seen.insert(name.to_ascii_lowercase()) {
                 return Err(OfdError::Duplicate(name));
             }
             // Read one byte past what may remain: the declared size is not trusted.
             let room = MAX_INFLATED - inflated;
-            let mut data = Vec::with_capacity(usize::try_from(entry.size().min(room)).unwrap_or(0));
+            // The declared size is only a hint for the first allocation, and a small one.
+            let hint = entry.size().min(room).min(1024 * 1024);
+            let mut data = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
             (&mut entry)
                 .take(room + 1)
                 .read_to_end(&mut data)
@@ -79,6 +84,7 @@ impl Package {
             if inflated > MAX_INFLATED {
                 return Err(OfdError::TooLarge(MAX_INFLATED));
             }
+            data.shrink_to_fit();
             package.files.push((name, data));
         }
         Ok(package)
@@ -228,6 +234,11 @@ mod tests {
         }
         let twice = renamed(&[("OFD.xml", b"x")], "OFD.xml");
         assert!(Package::read(&twice).is_err());
+        let cased = renamed(&[("OFD.xml", b"x")], "ofd.XML");
+        assert!(matches!(
+            Package::read(&cased).unwrap_err(),
+            OfdError::Duplicate(_)
+        ));
     }
 
     #[test]

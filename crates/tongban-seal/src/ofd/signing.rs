@@ -13,7 +13,7 @@ use crate::riding::{self, Edge};
 
 use super::package::Package;
 use super::structure::{self, Structure};
-use super::xml::{escape, number, parse, text};
+use super::xml::{escape, number, number as xml_number, parse, text};
 use super::{NAMESPACE, OfdError, SM2_SM3_OID, SM3_OID};
 
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -119,6 +119,12 @@ fn stamps(
             for (i, number) in (first..=last).enumerate() {
                 let page = page_at(number)?;
                 let (pw, ph) = page.size;
+                if slice > pw {
+                    return Err(OfdError::Placement(format!(
+                        "a slice ({} mm) is wider than page {number}",
+                        xml_number(slice)
+                    )));
+                }
                 let top = y.unwrap_or((ph - h) / 2.0);
                 if !top.is_finite() || top < 0.0 || top + h > ph {
                     return Err(OfdError::Placement(format!(
@@ -166,17 +172,24 @@ fn list_signatures(entry: &[u8], list: &str) -> Result<Vec<u8>, OfdError> {
     Ok(out.into_bytes())
 }
 
-/// The number at the end of an ID (`s006` → 6), for ofdrw's IDs and ours.
-fn id_number(id: &str) -> u64 {
-    let digits: String = id
-        .chars()
-        .rev()
-        .take_while(char::is_ascii_digit)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    digits.parse().unwrap_or(0)
+/// The number at the end of an ID (`s006` → 6), for ofdrw's IDs and ours; `None` when
+/// it does not fit.
+fn id_number(id: &str) -> Option<u64> {
+    let digits = id.len() - id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let digits = &id[id.len() - digits..];
+    if digits.is_empty() {
+        Some(0)
+    } else {
+        digits.parse().ok()
+    }
+}
+
+/// Whether a path the signature names (and its `propertyInfo`, IA5) is plain ASCII
+/// that needs no escaping: the folders the document chose are written into the XML
+/// we sign.
+fn safe_path(path: &str) -> bool {
+    path.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
 }
 
 /// What a new signature is: the SESeal (DER) it carries, its time and provider.
@@ -189,15 +202,33 @@ pub struct Signing<'a> {
     pub time: Timestamp,
 }
 
-/// Signs `package` where `placement` says: `sign` gets the SM3 of `Signature.xml` and
-/// its path (`propertyInfo`) and returns the `SES_Signature` (DER). An earlier
-/// signature that protects the signature list would break: such a package is refused.
-pub fn sign<E: From<OfdError>>(
-    package: &mut Package,
+/// A package with a signature laid out but not yet made: everything but
+/// `SignedValue.dat`, and what the `SES_Signature` must cover.
+pub struct Prepared {
+    package: Package,
+    /// The SM3 of `Signature.xml`: the `dataHash`.
+    pub data_hash: [u8; 32],
+    /// `/` and the path of `Signature.xml`: the `propertyInfo`.
+    pub property_info: String,
+    value_file: String,
+}
+
+impl Prepared {
+    /// The signed package, with `value` (the `SES_Signature`, DER) as `SignedValue.dat`.
+    pub fn finish(mut self, value: Vec<u8>) -> Package {
+        self.package.put(self.value_file, value);
+        self.package
+    }
+}
+
+/// Lays out a signature on `package` where `placement` says. An earlier signature that
+/// protects the signature list would break: such a package is refused.
+pub fn prepare(
+    mut package: Package,
     placement: &Placement,
     signing: &Signing<'_>,
-    sign: impl FnOnce([u8; 32], &str) -> Result<Vec<u8>, E>,
-) -> Result<(), E> {
+) -> Result<Prepared, OfdError> {
+    let package = &mut package;
     let structure = structure::read(package)?;
     structure::check_pages(package, &structure)?;
     let found = stamps(&structure, placement, signing.picture)?;
@@ -216,6 +247,11 @@ pub fn sign<E: From<OfdError>>(
             (list, None)
         }
     };
+    if !safe_path(&list) {
+        return Err(OfdError::BadPath(format!(
+            "{list}: signatures go in a folder named in ASCII letters, digits, _ - . and /"
+        )));
+    }
     let (max, entries) = earlier.unwrap_or_default();
     for entry in &entries {
         let file = structure::signature_file(package, &entry.file)?;
@@ -223,18 +259,18 @@ pub fn sign<E: From<OfdError>>(
             return Err(OfdError::Placement(format!(
                 "signature {} protects the signature list: another signature would break it",
                 entry.id
-            ))
-            .into());
+            )));
         }
     }
-    let first_id = entries
-        .iter()
-        .map(|e| id_number(&e.id))
-        .chain(max.as_deref().map(id_number))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let last_id = first_id + found.len() as u64;
+    let too_large = || OfdError::xml(&list, "signature IDs past 2^64");
+    let mut highest = 0u64;
+    for id in entries.iter().map(|e| e.id.as_str()).chain(max.as_deref()) {
+        highest = highest.max(id_number(id).ok_or_else(too_large)?);
+    }
+    let first_id = highest.checked_add(1).ok_or_else(too_large)?;
+    let last_id = first_id
+        .checked_add(found.len() as u64)
+        .ok_or_else(too_large)?;
     let signs = folder(&list);
     let folder_of = |n: usize| {
         format!("{signs}/Sign_{n}")
@@ -299,9 +335,8 @@ pub fn sign<E: From<OfdError>>(
         time.second()
     )
     .into_bytes();
-    let value = sign(sm3(&signature_xml), &format!("/{signature_file}"))?;
+    let data_hash = sm3(&signature_xml);
     package.put(signature_file.clone(), signature_xml);
-    package.put(value_file, value);
 
     let mut listing = String::new();
     for entry in &entries {
@@ -323,5 +358,10 @@ pub fn sign<E: From<OfdError>>(
         )
         .into_bytes(),
     );
-    Ok(())
+    Ok(Prepared {
+        package: std::mem::take(package),
+        data_hash,
+        property_info: format!("/{signature_file}"),
+        value_file,
+    })
 }

@@ -9,6 +9,12 @@ use super::{OfdError, SM3_OID};
 /// The entry file.
 pub const ENTRY: &str = "OFD.xml";
 
+/// Pages of one document, at most.
+pub const MAX_PAGES: usize = 10_000;
+
+/// Signatures in one list, at most (as for PDFs).
+pub const MAX_SIGNATURES: usize = 50;
+
 /// A4 in millimetres, the page size when a document states none.
 const A4: (f64, f64) = (210.0, 297.0);
 
@@ -65,20 +71,30 @@ pub fn read(package: &Package) -> Result<Structure, OfdError> {
     let default_size = physical_box(common).unwrap_or(A4);
     let tree = child(doc, "Pages").ok_or_else(|| OfdError::xml(&document, "no Pages"))?;
     let mut pages = Vec::new();
+    // Pages may share a content file: each is read once.
+    let mut sizes: std::collections::HashMap<String, (f64, f64)> = Default::default();
     for page in children(tree, "Page") {
+        if pages.len() == MAX_PAGES {
+            return Err(OfdError::xml(
+                &document,
+                format!("more than {MAX_PAGES} pages"),
+            ));
+        }
         let (Some(id), Some(loc)) = (page.attribute("ID"), page.attribute("BaseLoc")) else {
             return Err(OfdError::xml(&document, "a Page without ID or BaseLoc"));
         };
         let content = resolve(&document, loc).ok_or_else(|| OfdError::BadPath(loc.to_owned()))?;
         // A page that is missing or does not parse is judged by the signatures that
         // protect it (a verifier must still report on them); sealing checks pages.
-        let size = page_content(package, &content)
-            .ok()
-            .and_then(|own| {
-                let xml = parse(&content, own).ok()?;
-                physical_box(xml.root_element())
-            })
-            .unwrap_or(default_size);
+        let size = *sizes.entry(content.clone()).or_insert_with(|| {
+            page_content(package, &content)
+                .ok()
+                .and_then(|own| {
+                    let xml = parse(&content, own).ok()?;
+                    physical_box(xml.root_element())
+                })
+                .unwrap_or(default_size)
+        });
         pages.push(Page {
             id: id.trim().to_owned(),
             content,
@@ -101,8 +117,10 @@ fn page_content<'a>(package: &'a Package, content: &str) -> Result<&'a str, OfdE
 
 /// Whether every page's content file is there and is XML: what sealing requires.
 pub fn check_pages(package: &Package, structure: &Structure) -> Result<(), OfdError> {
-    for page in &structure.pages {
-        parse(&page.content, page_content(package, &page.content)?)?;
+    let files: std::collections::BTreeSet<&str> =
+        structure.pages.iter().map(|p| p.content.as_str()).collect();
+    for file in files {
+        parse(file, page_content(package, file)?)?;
     }
     Ok(())
 }
@@ -125,6 +143,12 @@ pub fn listed(package: &Package, list: &str) -> Result<(Option<String>, Vec<List
     let max = child_text(root, "MaxSignId").map(str::to_owned);
     let mut entries = Vec::new();
     for signature in children(root, "Signature") {
+        if entries.len() == MAX_SIGNATURES {
+            return Err(OfdError::xml(
+                list,
+                format!("more than {MAX_SIGNATURES} signatures"),
+            ));
+        }
         let (Some(id), Some(loc)) = (signature.attribute("ID"), signature.attribute("BaseLoc"))
         else {
             return Err(OfdError::xml(list, "a Signature without ID or BaseLoc"));
@@ -196,6 +220,13 @@ pub fn signature_file(package: &Package, file: &str) -> Result<SignatureFile, Of
     let sm3 = matches!(method, None | Some(SM3_OID | "SM3" | "sm3"));
     let mut references = Vec::new();
     for reference in children(list, "Reference") {
+        // A package has at most so many files to protect.
+        if references.len() == super::package::MAX_ENTRIES {
+            return Err(OfdError::xml(
+                file,
+                "more references than a package has files",
+            ));
+        }
         let loc = reference
             .attribute("FileRef")
             .ok_or_else(|| OfdError::xml(file, "a Reference without FileRef"))?;
@@ -209,6 +240,9 @@ pub fn signature_file(package: &Package, file: &str) -> Result<SignatureFile, Of
     }
     let mut stamps = Vec::new();
     for stamp in children(info, "StampAnnot") {
+        if stamps.len() == MAX_PAGES {
+            return Err(OfdError::xml(file, format!("more than {MAX_PAGES} stamps")));
+        }
         let page_ref = stamp.attribute("PageRef").unwrap_or("").trim().to_owned();
         let boundary = a_box(file, stamp.attribute("Boundary").unwrap_or(""))?;
         let clip = stamp

@@ -74,4 +74,38 @@ impl Reader<'_> {
             }
         }
     }
+
+    /// The ids of the first `limit` pages, in order, from one walk of the page tree.
+    pub fn page_ids(&self, limit: usize) -> Result<Vec<ObjectId>, Malformed> {
+        let (_, catalog) = self.catalog()?;
+        let Ok(Object::Reference(tree)) = catalog.get(b"Pages") else {
+            return malformed("the catalog has no page tree");
+        };
+        let mut pages = Vec::new();
+        let mut stack = vec![*tree];
+        let mut visited = HashSet::new();
+        while let Some(node) = stack.pop() {
+            if pages.len() == limit {
+                break;
+            }
+            if !visited.insert(node) || visited.len() > 100_000 {
+                return malformed("the page tree has a loop");
+            }
+            let dict = self.dictionary(&Object::Reference(node))?;
+            let Ok(kids) = dict.get(b"Kids") else {
+                pages.push(node);
+                continue;
+            };
+            let Object::Array(kids) = self.resolve(kids)? else {
+                return malformed("a page tree node's /Kids is not an array");
+            };
+            for kid in kids.iter().rev() {
+                let Object::Reference(kid) = kid else {
+                    return malformed("a page tree node's kid is not a reference");
+                };
+                stack.push(*kid);
+            }
+        }
+        Ok(pages)
+    }
 }

@@ -84,7 +84,8 @@ pub(super) struct SignatureField {
     pages: Vec<lopdf::ObjectId>,
 }
 
-/// A page's object, its dictionary but for its annotations, and its content streams.
+/// A page's object, its dictionary but for its annotations (its resources resolved),
+/// and its content streams.
 type PageState = (lopdf::ObjectId, lopdf::Dictionary, Vec<Vec<u8>>);
 
 /// The signature fields of the document's form (§12.7.3, §12.7.4.5): name and the
@@ -166,6 +167,13 @@ pub(super) fn signature_fields(reader: &Reader<'_>) -> Result<Vec<SignatureField
 fn page_state(reader: &Reader<'_>, number: u32) -> Option<PageState> {
     let (id, mut page, _) = reader.page(number).ok()??;
     page.remove(b"Annots");
+    // An indirect resource dictionary is compared by what it holds; the fonts and
+    // images it names, by reference (their redefinition is a later change the
+    // revisions check reports).
+    if let Ok(resources @ lopdf::Object::Reference(_)) = page.get(b"Resources") {
+        let resolved = reader.resolve(resources).ok()?;
+        page.set("Resources", resolved);
+    }
     let contents = match page.get(b"Contents").ok().map(|c| reader.resolve(c)) {
         Some(Ok(lopdf::Object::Array(parts))) => parts,
         Some(Ok(one)) => vec![one],
@@ -185,25 +193,21 @@ fn page_state(reader: &Reader<'_>, number: u32) -> Option<PageState> {
     Some((id, page, streams))
 }
 
-/// The numbers (from 1) of the pages `ids`, in page order; pages not found are left
-/// out. The page tree is walked at most as far as a cross-page seal reaches.
+/// The numbers (from 1) of the distinct pages `ids`, in page order; pages not found
+/// are left out. One walk of the page tree, as far as a cross-page seal reaches.
 fn page_numbers(reader: &Reader<'_>, ids: &[lopdf::ObjectId]) -> Vec<u32> {
-    let mut numbers = Vec::new();
     if ids.is_empty() {
-        return numbers;
+        return Vec::new();
     }
-    for number in 1..=10 * crate::riding::MAX_PAGES {
-        match reader.page(number) {
-            Ok(Some((id, _, _))) if ids.contains(&id) => {
-                numbers.push(number);
-                if numbers.len() == ids.len() {
-                    break;
-                }
-            }
-            Ok(Some(_)) => {}
-            _ => break,
-        }
-    }
+    let limit = 10 * crate::riding::MAX_PAGES as usize;
+    let order = reader.page_ids(limit).unwrap_or_default();
+    let mut numbers: Vec<u32> = ids
+        .iter()
+        .filter_map(|id| order.iter().position(|page| page == id))
+        .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
     numbers
 }
 
@@ -241,14 +245,15 @@ pub(super) fn pdf_signatures(reader: &Reader<'_>) -> Result<Vec<PdfSignature>, S
         };
         let ses = matches!(signature.get(b"SubFilter"),
             Ok(lopdf::Object::Name(name)) if name == crate::pdf::SES_SUB_FILTER);
+        let pages = page_numbers(reader, &widget_pages);
         found.push(PdfSignature {
             field,
             ses,
             range: [a, b, c, d],
             contents,
             claimed: signature.get(b"M").ok().and_then(pdf_time),
-            pages: page_numbers(reader, &widget_pages),
-            cross_page: widget_pages.len() > 1,
+            cross_page: pages.len() > 1,
+            pages,
             object_span: span.map(|span| (span.start, span.end)),
         });
     }

@@ -46,9 +46,22 @@ pub(super) fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> 
     let first_new = before.next_number();
     // What /Annots and /Fields may gain: signature fields (merged with their widgets)
     // made in this revision, not objects the document already had.
-    // The kids of the new signature fields: a cross-page seal's field has a widget on
-    // each page, which poppler needs without /Parent, so a widget is known as one of
-    // them by the field that lists it.
+    let is_widget = |dict: &lopdf::Dictionary| name(dict, b"Subtype").as_deref() == Some(b"Widget");
+    let is_sig = |dict: &lopdf::Dictionary| name(dict, b"FT").as_deref() == Some(b"Sig");
+    // A cross-page seal's field has no annotation of its own: its /Kids are a widget on
+    // each page, new, without /FT (and without /Parent, which poppler 22.12 needs).
+    let slice_widget = |kid: &Object| match kid {
+        Object::Reference(id) if id.0 >= first_new => after
+            .dictionary(kid)
+            .is_ok_and(|w| is_widget(&w) && !w.has(b"FT") && !w.has(b"Kids")),
+        _ => false,
+    };
+    let riding_field = |dict: &lopdf::Dictionary| {
+        is_sig(dict)
+            && !dict.has(b"Subtype")
+            && matches!(dict.get(b"Kids"), Ok(Object::Array(kids))
+                if !kids.is_empty() && kids.iter().all(slice_widget))
+    };
     let kids_of_new_fields: std::collections::HashSet<lopdf::ObjectId> = after
         .newest()
         .entries
@@ -56,40 +69,44 @@ pub(super) fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> 
         .filter(|(number, _)| *number >= first_new)
         .filter_map(|(number, _)| after.get((*number, after.generation(*number))).ok())
         .filter_map(|object| match object {
-            Object::Dictionary(field) if name(&field, b"FT").as_deref() == Some(b"Sig") => {
-                match field.get(b"Kids") {
-                    Ok(Object::Array(kids)) => Some(kids.clone()),
-                    _ => None,
-                }
-            }
+            Object::Dictionary(field) if riding_field(&field) => match field.get(b"Kids") {
+                Ok(Object::Array(kids)) => Some(kids.clone()),
+                _ => None,
+            },
             _ => None,
         })
         .flatten()
         .filter_map(|kid| kid.as_reference().ok())
         .collect();
-    // A new signature field, or a new widget of one.
-    let of_new_signature = |id: lopdf::ObjectId, dict: &lopdf::Dictionary| {
-        name(dict, b"FT").as_deref() == Some(b"Sig")
-            || (name(dict, b"Subtype").as_deref() == Some(b"Widget")
-                && kids_of_new_fields.contains(&id))
-    };
-    let new_signature_field = |entry: &Object| match entry {
+    // What may join the form's /Fields: a new signature field (a widget that is the
+    // field too, or a cross-page seal's field). What may join a page's /Annots: a new
+    // widget of one.
+    let new_field = |entry: &Object| match entry {
         Object::Reference(id) if id.0 >= first_new => after
             .dictionary(entry)
-            .is_ok_and(|d| of_new_signature(*id, &d)),
+            .is_ok_and(|d| (is_sig(&d) && is_widget(&d)) || riding_field(&d)),
         _ => false,
     };
-    let grows =
-        |old: Option<&Object>, new: Option<&Object>| match (before.array(old), after.array(new)) {
-            (Ok(Some(old)), Ok(Some(new))) => {
-                new.starts_with(&old) && new[old.len()..].iter().all(new_signature_field)
-            }
-            _ => false,
-        };
+    let new_widget = |entry: &Object| match entry {
+        Object::Reference(id) if id.0 >= first_new => after.dictionary(entry).is_ok_and(|d| {
+            (is_sig(&d) && is_widget(&d))
+                || (is_widget(&d) && !d.has(b"FT") && kids_of_new_fields.contains(id))
+        }),
+        _ => false,
+    };
+    let grows = |old: Option<&Object>, new: Option<&Object>, added: &dyn Fn(&Object) -> bool| match (
+        before.array(old),
+        after.array(new),
+    ) {
+        (Ok(Some(old)), Ok(Some(new))) => {
+            new.starts_with(&old) && new[old.len()..].iter().all(added)
+        }
+        _ => false,
+    };
     // The interactive form may change only in its /Fields (which grow) and /SigFlags.
     let form_grows = |old: &lopdf::Dictionary, new: &lopdf::Dictionary| {
         same_but(old, new, &[b"Fields", b"SigFlags"])
-            && grows(old.get(b"Fields").ok(), new.get(b"Fields").ok())
+            && grows(old.get(b"Fields").ok(), new.get(b"Fields").ok(), &new_field)
     };
     let form_of = |reader: &Reader<'_>, catalog: &lopdf::Dictionary| match catalog.get(b"AcroForm")
     {
@@ -157,9 +174,8 @@ pub(super) fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> 
                 matches!(
                     name(&dict, b"Type").as_deref(),
                     Some(b"Sig" | b"DocTimeStamp")
-                ) || (of_new_signature((*number, after.generation(*number)), &dict)
-                    && (name(&dict, b"Subtype").as_deref() == Some(b"Widget")
-                        || dict.has(b"Kids")))
+                ) || new_field(&Object::Reference((*number, after.generation(*number))))
+                    || new_widget(&Object::Reference((*number, after.generation(*number))))
                     // A new interactive form: the catalog's own, with fields only.
                     || (new_form_number == Some(*number)
                         && form_grows(&lopdf::Dictionary::new(), &dict))
@@ -179,14 +195,22 @@ pub(super) fn only_adds_a_signature(before: &Reader<'_>, after: &Reader<'_>) -> 
                     }
                     Some(b"Page") => {
                         same_but(&old, &new, &[b"Annots"])
-                            && grows(old.get(b"Annots").ok(), new.get(b"Annots").ok())
+                            && grows(
+                                old.get(b"Annots").ok(),
+                                new.get(b"Annots").ok(),
+                                &new_widget,
+                            )
                     }
                     _ if new_form_number == Some(*number) => form_grows(&old, &new),
                     _ => false,
                 }
             }
             // An indirect /Annots or /Fields array may only grow.
-            (Some(old @ Object::Array(_)), new @ Object::Array(_)) => grows(Some(&old), Some(&new)),
+            // An indirect /Fields or /Annots array.
+            (Some(old @ Object::Array(_)), new @ Object::Array(_)) => {
+                let either = |entry: &Object| new_field(entry) || new_widget(entry);
+                grows(Some(&old), Some(&new), &either)
+            }
             _ => false,
         }
     })
@@ -283,6 +307,58 @@ mod tests {
             )],
         );
         assert!(!only_adds(&base, &disguised));
+    }
+
+    #[test]
+    fn a_cross_page_seal_only_adds_a_signature_and_dressed_up_annotations_do_not() {
+        let base = sample(3, 100, false);
+        let riding = crate::pdf::Position::Riding(crate::pdf::Riding {
+            pages: None,
+            edge: crate::riding::Edge::Right,
+            y: None,
+            size: 90.0,
+        });
+        let stamp = crate::pdf::Appearance::Stamp {
+            department: "国家市场监督管理总局",
+            seal: "电子证照专用章",
+        };
+        let statement = crate::pdf::Statement::default();
+        let now = tongban_core::time::Timestamp::now();
+        let prepared = crate::pdf::prepare(&base, &riding, &statement, stamp, now)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sealed = prepared
+            .finish(base.clone(), b"cms")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_vec();
+        assert!(only_adds(&base, &sealed));
+        // Other annotations carrying /FT /Sig and /Kids are not signatures: a free text,
+        // and a link whose kid is a widget.
+        let base = sample(1, 100, false);
+        let free_text = updated(
+            &base,
+            &[
+                (
+                    6,
+                    0,
+                    "<< /Type /Annot /Subtype /FreeText /FT /Sig /Kids [] /Rect [0 0 9 9] >>",
+                ),
+                (4, 0, &page("6 0 R")),
+            ],
+        );
+        assert!(!only_adds(&base, &free_text));
+        let link = updated(
+            &base,
+            &[
+                (6, 0, "<< /Type /Annot /Subtype /Widget /Rect [0 0 9 9] >>"),
+                (
+                    7,
+                    0,
+                    "<< /Type /Annot /Subtype /Link /FT /Sig /Kids [6 0 R] /Rect [0 0 9 9] >>",
+                ),
+                (4, 0, &page("7 0 R")),
+            ],
+        );
+        assert!(!only_adds(&base, &link));
     }
 
     #[test]

@@ -97,13 +97,18 @@ pub async fn seal(
 ) -> Result<impl IntoResponse, ApiError> {
     require_content_type(&headers, OFD)?;
     let (placement, seal) = (query.placement()?, (seal_id(&id)?, Authority::Grant));
+    let purpose = query.purpose.as_deref();
+    let checking = ofd_sealing::check_ofd(&state.store, &actor, seal, purpose);
     let limit = state.http.document_limit_bytes;
-    let document: Vec<u8> = read_document(body, &headers, limit).await?;
+    // Both run to their end (a refusal is audited even when the body fails too), and
+    // a refusal is what the caller hears first.
+    let (checked, document) =
+        tokio::join!(checking, read_document::<Vec<u8>>(body, &headers, limit));
+    let (checked, document) = (checked?, document?);
     if document.is_empty() {
         return Err(invalid("ofd", "the body is empty"));
     }
-    let (store, pki, purpose) = (&state.store, &state.pki, query.purpose.as_deref());
     let sealed =
-        ofd_sealing::seal_ofd(store, pki, &actor, seal, document, placement, purpose).await?;
+        ofd_sealing::seal_ofd(&state.store, &state.pki, checked, document, placement).await?;
     Ok(([(header::CONTENT_TYPE, OFD)], sealed))
 }
