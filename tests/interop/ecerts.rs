@@ -126,7 +126,8 @@ async fn compare_ofd_with_pdf(
     tongban_seal::image::set(&mut tx, server.pki(), operator, sm2.id, &image)
         .await
         .unwrap();
-    catalogue::choose_ofd_seal(&mut tx, operator, code, department, sm2.id)
+    let ofd = (sm2.id, catalogue::SealUse::Ofd);
+    catalogue::choose_seal(&mut tx, operator, code, department, ofd)
         .await
         .unwrap();
     tx.commit().await.unwrap();

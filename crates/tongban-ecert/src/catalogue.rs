@@ -253,7 +253,7 @@ pub async fn define(
             format!("{unknown} is not a property of the face schema"),
         ));
     }
-    signing_seal(conn, new.seal_id, department_id).await?;
+    department_seal(conn, new.seal_id, department_id, SealUse::Signing).await?;
     let code = format!("{uscc}{}", new.sequence);
     let taken = sqlx::query("SELECT 1 FROM ecert_types WHERE code = $1")
         .bind(&code)
@@ -406,12 +406,31 @@ pub async fn add_issuer(
     Ok(())
 }
 
-/// Checks that `seal` may sign the certificates of `department`: its own, active, and
-/// P-256 (credentials are JWS and renditions PAdES).
-async fn signing_seal(
+/// What an issuing department's seal is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealUse {
+    /// Signing the credentials and PDF renditions: a P-256 seal.
+    Signing,
+    /// Sealing the OFD renditions (GB/T 38540): an SM2 seal.
+    Ofd,
+}
+
+impl SealUse {
+    fn algorithm(self) -> tongban_crypto::Algorithm {
+        match self {
+            Self::Signing => tongban_crypto::Algorithm::Es256,
+            Self::Ofd => tongban_crypto::Algorithm::Sm2,
+        }
+    }
+}
+
+/// Checks that `seal` may serve `department` for `used`: its own, active, and of the
+/// algorithm the use needs (credentials are JWS and PDFs PAdES; OFD copies GB/T 38540).
+async fn department_seal(
     conn: &mut Conn,
     seal: SealId,
     department: DepartmentId,
+    used: SealUse,
 ) -> Result<(), EcertError> {
     let found = registry::find(conn, seal)
         .await
@@ -424,31 +443,47 @@ async fn signing_seal(
     if found.status != SealStatus::Active {
         return Err(invalid("seal_id", "the seal is not active"));
     }
-    if found.algorithm != tongban_crypto::Algorithm::Es256 {
-        return Err(invalid("seal_id", "an SM2 seal cannot sign certificates"));
+    if found.algorithm != used.algorithm() {
+        return Err(invalid(
+            "seal_id",
+            match used {
+                SealUse::Signing => "an SM2 seal cannot sign certificates",
+                SealUse::Ofd => "OFD copies are sealed with an SM2 seal",
+            },
+        ));
     }
     Ok(())
 }
 
-/// An issuing department chooses which of its own seals signs `code`.
+/// An issuing department chooses which of its own seals serves `code` for `used`: the
+/// P-256 seal that signs its certificates, or the SM2 seal of their OFD copies. Its
+/// administrators only.
 pub async fn choose_seal(
     conn: &mut Conn,
     actor: &Actor,
     code: &str,
     department: DepartmentId,
-    seal: SealId,
+    (seal, used): (SealId, SealUse),
 ) -> Result<(), EcertError> {
     let defined = by_code(conn, code).await?;
     permissions::may_define(conn, actor, department).await?;
-    signing_seal(conn, seal, department).await?;
-    let updated = sqlx::query(
-        "UPDATE ecert_type_issuers SET seal_id = $1 WHERE type_id = $2 AND department_id = $3",
-    )
-    .bind(seal.to_string())
-    .bind(&defined.id)
-    .bind(department.to_string())
-    .execute(&mut *conn)
-    .await?;
+    department_seal(conn, seal, department, used).await?;
+    let (statement, action) = match used {
+        SealUse::Signing => (
+            "UPDATE ecert_type_issuers SET seal_id = $1 WHERE type_id = $2 AND department_id = $3",
+            "ecert.issuer_seal_chosen",
+        ),
+        SealUse::Ofd => (
+            "UPDATE ecert_type_issuers SET ofd_seal_id = $1 WHERE type_id = $2 AND department_id = $3",
+            "ecert.issuer_ofd_seal_chosen",
+        ),
+    };
+    let updated = sqlx::query(statement)
+        .bind(seal.to_string())
+        .bind(&defined.id)
+        .bind(department.to_string())
+        .execute(&mut *conn)
+        .await?;
     if updated.rows_affected() != 1 {
         return Err(EcertError::Denied(
             "the defining department has not made this department an issuer of the type".into(),
@@ -456,56 +491,7 @@ pub async fn choose_seal(
     }
     let event = tongban_core::audit::AuditEvent::new(
         &actor.label(),
-        "ecert.issuer_seal_chosen",
-        Some(code),
-        None,
-        serde_json::json!({ "department": department.to_string(), "seal": seal.to_string() }),
-    );
-    tongban_store::audit::record(conn, &event).await?;
-    Ok(())
-}
-
-/// An issuing department chooses which of its SM2 seals seals the OFD copies of
-/// `code` (GB/T 38540 signatures need an SM2 seal). Its administrators only.
-pub async fn choose_ofd_seal(
-    conn: &mut Conn,
-    actor: &Actor,
-    code: &str,
-    department: DepartmentId,
-    seal: SealId,
-) -> Result<(), EcertError> {
-    let defined = by_code(conn, code).await?;
-    permissions::may_define(conn, actor, department).await?;
-    let found = registry::find(conn, seal)
-        .await
-        .map_err(|_| invalid("seal_id", "no such seal"))?;
-    if found.department_id != department {
-        return Err(EcertError::Denied(
-            "the seal belongs to another department".into(),
-        ));
-    }
-    if found.status != SealStatus::Active {
-        return Err(invalid("seal_id", "the seal is not active"));
-    }
-    if found.algorithm != tongban_crypto::Algorithm::Sm2 {
-        return Err(invalid("seal_id", "OFD copies are sealed with an SM2 seal"));
-    }
-    let updated = sqlx::query(
-        "UPDATE ecert_type_issuers SET ofd_seal_id = $1 WHERE type_id = $2 AND department_id = $3",
-    )
-    .bind(seal.to_string())
-    .bind(&defined.id)
-    .bind(department.to_string())
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() != 1 {
-        return Err(EcertError::Denied(
-            "the defining department has not made this department an issuer of the type".into(),
-        ));
-    }
-    let event = tongban_core::audit::AuditEvent::new(
-        &actor.label(),
-        "ecert.issuer_ofd_seal_chosen",
+        action,
         Some(code),
         None,
         serde_json::json!({ "department": department.to_string(), "seal": seal.to_string() }),

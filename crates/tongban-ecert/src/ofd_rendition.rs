@@ -4,7 +4,6 @@
 //! page, sealed with a GB/T 38540 signature by the SM2 seal the issuing department
 //! chose for the type's OFD copies, at the place the PDF shows its seal.
 
-use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_identity::subjects::SubjectId;
 use tongban_seal::ofd::signing::Placement;
@@ -121,10 +120,7 @@ pub async fn holder_copy(
     holder: SubjectId,
     id: &str,
 ) -> Result<Vec<u8>, EcertError> {
-    let certificate = {
-        let mut conn = store.conn().await?;
-        crate::holder::certificate(&mut conn, holder, id, Timestamp::now()).await?
-    };
+    let certificate = rendition::holder_certificate(store, holder, id).await?;
     sealed(store, pki, base, actor, &certificate).await
 }
 
@@ -137,12 +133,7 @@ pub async fn sealed(
     actor: &Actor,
     certificate: &Certificate,
 ) -> Result<Vec<u8>, EcertError> {
-    let status = certificate.status_at(Timestamp::now());
-    if status != "active" {
-        return Err(EcertError::Conflict(format!(
-            "no sealed copy of a certificate that is {status}"
-        )));
-    }
+    rendition::in_force(certificate)?;
     let (cert_type, seal) = {
         let mut conn = store.conn().await?;
         let cert_type = catalogue::by_code(&mut conn, &certificate.type_code).await?;

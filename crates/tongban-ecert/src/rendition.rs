@@ -210,11 +210,28 @@ pub async fn holder_copy(
     holder: SubjectId,
     id: &str,
 ) -> Result<Sealed, EcertError> {
-    let certificate = {
-        let mut conn = store.conn().await?;
-        crate::holder::certificate(&mut conn, holder, id, Timestamp::now()).await?
-    };
+    let certificate = holder_certificate(store, holder, id).await?;
     sealed(store, pki, base, actor, &certificate).await
+}
+
+/// Certificate `id` of `holder` (or of the company the holder acts for).
+pub(crate) async fn holder_certificate(
+    store: &Store,
+    holder: SubjectId,
+    id: &str,
+) -> Result<Certificate, EcertError> {
+    let mut conn = store.conn().await?;
+    crate::holder::certificate(&mut conn, holder, id, Timestamp::now()).await
+}
+
+/// A sealed copy looks valid: none is made of a certificate that is not in force.
+pub(crate) fn in_force(certificate: &Certificate) -> Result<(), EcertError> {
+    match certificate.status_at(Timestamp::now()) {
+        "active" => Ok(()),
+        status => Err(EcertError::Conflict(format!(
+            "no sealed copy of a certificate that is {status}"
+        ))),
+    }
 }
 
 /// The sealed rendition of `certificate`, for `actor` (recorded in the seal's usage
@@ -227,13 +244,7 @@ pub async fn sealed(
     actor: &Actor,
     certificate: &Certificate,
 ) -> Result<Sealed, EcertError> {
-    // A sealed copy looks valid: none is made of a certificate that is not in force.
-    let status = certificate.status_at(Timestamp::now());
-    if status != "active" {
-        return Err(EcertError::Conflict(format!(
-            "no sealed copy of a certificate that is {status}"
-        )));
-    }
+    in_force(certificate)?;
     let (cert_type, seal) = {
         let mut conn = store.conn().await?;
         let cert_type = catalogue::by_code(&mut conn, &certificate.type_code).await?;

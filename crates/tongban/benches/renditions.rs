@@ -121,7 +121,8 @@ async fn main() {
     )
     .await
     .unwrap();
-    catalogue::choose_ofd_seal(&mut tx, &operator, &defined.code, department.id, seals[1])
+    let ofd = (seals[1], catalogue::SealUse::Ofd);
+    catalogue::choose_seal(&mut tx, &operator, &defined.code, department.id, ofd)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
+use tongban_ecert::catalogue::Rendition;
 use tongban_ecert::holder::{self, NewShare};
 use tongban_ecert::{ofd_rendition, rendition};
 use tongban_identity::sso::Session;
@@ -103,21 +104,36 @@ pub async fn account_pdf(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let prefs = crate::routes::web::prefs(&headers, None);
-    let back = format!("/account/certificates/{id}/pdf");
+    account_copy(&state, &headers, &id, Rendition::Pdf).await
+}
+
+/// A sealed rendition of one of the signed-in person's certificates, as a download; a
+/// page that says why not, else.
+async fn account_copy(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    kind: Rendition,
+) -> Response {
+    let prefs = crate::routes::web::prefs(headers, None);
+    let back = format!("/account/certificates/{id}/{}", kind.name());
     let session =
-        match crate::routes::session_form::signed_in(&state, &headers, Timestamp::now()).await {
+        match crate::routes::session_form::signed_in(state, headers, Timestamp::now()).await {
             Ok(Some((session, _))) => session,
             Ok(None) => return crate::views::sign_in_first(prefs, &back),
             Err(response) => return response,
         };
     let (actor, holder) = (account_page_actor(&session), session.subject);
-    let sealed =
-        rendition::holder_copy(&state.store, &state.pki, base(&state), &actor, holder, &id);
-    match sealed.await {
-        Ok(sealed) => crate::routes::seals::sealing::sealed_pdf(sealed),
-        Err(error) => crate::views::refused(prefs, &back, &error.into()),
-    }
+    let (store, pki, base) = (&state.store, &state.pki, base(state));
+    let copy = match kind {
+        Rendition::Pdf => rendition::holder_copy(store, pki, base, &actor, holder, id)
+            .await
+            .map(crate::routes::seals::sealing::sealed_pdf),
+        Rendition::Ofd => ofd_rendition::holder_copy(store, pki, base, &actor, holder, id)
+            .await
+            .map(super::wallet::ofd_response),
+    };
+    copy.unwrap_or_else(|error| crate::views::refused(prefs, &back, &error.into()))
 }
 
 /// The sealed OFD rendition of one of the signed-in person's certificates, from the
@@ -135,21 +151,7 @@ pub async fn account_ofd(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let prefs = crate::routes::web::prefs(&headers, None);
-    let back = format!("/account/certificates/{id}/ofd");
-    let session =
-        match crate::routes::session_form::signed_in(&state, &headers, Timestamp::now()).await {
-            Ok(Some((session, _))) => session,
-            Ok(None) => return crate::views::sign_in_first(prefs, &back),
-            Err(response) => return response,
-        };
-    let (actor, holder) = (account_page_actor(&session), session.subject);
-    let sealed =
-        ofd_rendition::holder_copy(&state.store, &state.pki, base(&state), &actor, holder, &id);
-    match sealed.await {
-        Ok(sealed) => super::wallet::ofd_response(sealed),
-        Err(error) => crate::views::refused(prefs, &back, &error.into()),
-    }
+    account_copy(&state, &headers, &id, Rendition::Ofd).await
 }
 
 /// The account page acting for its signed-in person.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tongban_core::time::Timestamp;
 use tongban_ecert::EcertError;
-use tongban_ecert::catalogue::{self, CertType, HolderCategory, NewType, Rendition};
+use tongban_ecert::catalogue::{self, CertType, HolderCategory, NewType, Rendition, SealUse};
 use tongban_store::Conn;
 use utoipa::ToSchema;
 
@@ -198,11 +198,22 @@ pub async fn choose_seal(
     Path((code, department)): Path<(String, String)>,
     ApiJson(body): ApiJson<IssuerSealBody>,
 ) -> Result<StatusCode, ApiError> {
+    let chosen = (code, department, body.seal_id, SealUse::Signing);
+    choose(&state, &actor, chosen).await
+}
+
+/// One domain call: the department's seal for the type, for `used`.
+async fn choose(
+    state: &AppState,
+    actor: &tongban_seal::permissions::Actor,
+    (code, department, seal, used): (String, String, String, SealUse),
+) -> Result<StatusCode, ApiError> {
     let department = (department.parse())
         .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))?;
-    let seal = (body.seal_id.parse()).map_err(|_| invalid("seal_id", "no such seal"))?;
-    let choose =
-        async |tx: &mut Conn| catalogue::choose_seal(tx, &actor, &code, department, seal).await;
+    let seal = (seal.parse()).map_err(|_| invalid("seal_id", "no such seal"))?;
+    let choose = async |tx: &mut Conn| {
+        catalogue::choose_seal(tx, actor, &code, department, (seal, used)).await
+    };
     state.store.transaction::<_, EcertError>(choose).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -225,11 +236,6 @@ pub async fn choose_ofd_seal(
     Path((code, department)): Path<(String, String)>,
     ApiJson(body): ApiJson<IssuerSealBody>,
 ) -> Result<StatusCode, ApiError> {
-    let department = (department.parse())
-        .map_err(|_| ApiError::new(ProblemType::NotFound, "department not found"))?;
-    let seal = (body.seal_id.parse()).map_err(|_| invalid("seal_id", "no such seal"))?;
-    let choose =
-        async |tx: &mut Conn| catalogue::choose_ofd_seal(tx, &actor, &code, department, seal).await;
-    state.store.transaction::<_, EcertError>(choose).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let chosen = (code, department, body.seal_id, SealUse::Ofd);
+    choose(&state, &actor, chosen).await
 }
