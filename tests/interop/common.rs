@@ -200,3 +200,45 @@ pub fn openssl_verifies(work: &Workdir, certificate: &str, message: &str, signat
     ]);
     ok
 }
+
+/// A rendered page (a PNG of pdftoppm or ofd-core): its size and pixels, RGB or RGBA.
+pub struct Raster {
+    pub width: usize,
+    pub height: usize,
+    channels: usize,
+    pixels: Vec<u8>,
+}
+
+impl Raster {
+    pub fn from_png(bytes: &[u8]) -> Self {
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        let channels = match info.color_type {
+            png::ColorType::Rgb => 3,
+            png::ColorType::Rgba => 4,
+            other => panic!("{other:?}"),
+        };
+        Self {
+            width: info.width as usize,
+            height: info.height as usize,
+            channels,
+            pixels,
+        }
+    }
+
+    pub fn rgb(&self, x: usize, y: usize) -> [u8; 3] {
+        let at = (y * self.width + x) * self.channels;
+        [self.pixels[at], self.pixels[at + 1], self.pixels[at + 2]]
+    }
+
+    /// Dark pixels (every channel under 128) in the box `[x0, y0, x1, y1]`, pixels from
+    /// the top left.
+    pub fn dark(&self, [x0, y0, x1, y1]: [usize; 4]) -> usize {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| self.rgb(x, y).iter().all(|c| *c < 128))
+            .count()
+    }
+}

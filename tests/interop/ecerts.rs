@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
-use common::{Workdir, judge_pdf, nss_db, public_server, python};
+use common::{Raster, Workdir, judge_pdf, nss_db, public_server, python};
 use serde_json::{Value, json};
 use support::TestServer;
 use tongban_core::time::Timestamp;
@@ -56,45 +56,6 @@ fn judges(work: &Workdir, vc: &str, list: &str, root: &Path, bit: u8) -> (bool, 
         text.push_str(&String::from_utf8_lossy(&output.stderr));
     }
     (all, text)
-}
-
-/// A rendered page: width, height and RGB(A) pixels, `channels` per pixel.
-struct Raster {
-    width: usize,
-    channels: usize,
-    pixels: Vec<u8>,
-}
-
-impl Raster {
-    fn from_png(bytes: &[u8]) -> Self {
-        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-        let mut reader = decoder.read_info().unwrap();
-        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut pixels).unwrap();
-        let channels = match info.color_type {
-            png::ColorType::Rgb => 3,
-            png::ColorType::Rgba => 4,
-            other => panic!("{other:?}"),
-        };
-        Self {
-            width: info.width as usize,
-            channels,
-            pixels,
-        }
-    }
-
-    fn rgb(&self, x: usize, y: usize) -> [u8; 3] {
-        let at = (y * self.width + x) * self.channels;
-        [self.pixels[at], self.pixels[at + 1], self.pixels[at + 2]]
-    }
-
-    /// Dark pixels in the box (pixels; at 72 dpi, PDF points from the top left).
-    fn dark(&self, [x0, y0, x1, y1]: [usize; 4]) -> usize {
-        (y0..y1)
-            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
-            .filter(|&(x, y)| self.rgb(x, y).iter().all(|c| *c < 128))
-            .count()
-    }
 }
 
 /// The OFD rendition of `certificate`, sealed by an SM2 seal the department chose:

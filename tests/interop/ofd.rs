@@ -17,7 +17,7 @@ mod common;
 
 use std::io::{Cursor, Read, Write};
 
-use common::{Workdir, openssl, openssl_verifies, python, run};
+use common::{Raster, Workdir, openssl, openssl_verifies, python, run};
 use ofd_core::render::{ImageFormat, RenderOptions};
 use ofd_core::verify::{RefStatus, SigVerdict, check_path};
 use serde_json::Value;
@@ -71,33 +71,9 @@ fn entry(ofd: &[u8], name: &str) -> Vec<u8> {
     data
 }
 
-/// A rendered page: width, height and RGBA pixels.
-struct Raster(u32, u32, Vec<u8>);
-
-impl Raster {
-    fn from_png(png_bytes: &[u8]) -> Self {
-        let decoder = png::Decoder::new(Cursor::new(png_bytes));
-        let mut reader = decoder.read_info().unwrap();
-        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut pixels).unwrap();
-        assert_eq!(info.color_type, png::ColorType::Rgba);
-        Self(info.width, info.height, pixels)
-    }
-
-    /// Dark pixels (every channel under 128) inside the box (mm) at `dpi`.
-    fn dark_in(&self, [x, y, w, h]: [f64; 4], dpi: f64) -> usize {
-        let px = |mm: f64| (mm * dpi / 25.4).round() as u32;
-        let mut dark = 0;
-        for row in px(y)..px(y + h).min(self.1) {
-            for column in px(x)..px(x + w).min(self.0) {
-                let at = ((row * self.0 + column) * 4) as usize;
-                if self.2[at..at + 3].iter().all(|c| *c < 128) {
-                    dark += 1;
-                }
-            }
-        }
-        dark
-    }
+/// The box `[x, y, w, h]` in millimetres as pixels `[x0, y0, x1, y1]` at `dpi`.
+fn pixels([x, y, w, h]: [f64; 4], dpi: f64) -> [usize; 4] {
+    [x, y, x + w, y + h].map(|mm| (mm * dpi / 25.4).round() as usize)
 }
 
 #[tokio::test]
@@ -162,14 +138,14 @@ async fn ofd_core_reads_checks_and_renders_our_sealed_ofd_and_openssl_verifies_i
             .render_page_to_bytes(&doc, page, &options, ImageFormat::Png)
             .unwrap();
         let image = Raster::from_png(&png_bytes);
-        assert_eq!((image.0, image.1), (595, 842));
-        let text = image.dark_in([30.0, 31.0, 60.0, 11.0], dpi);
+        assert_eq!((image.width, image.height), (595, 842));
+        let text = image.dark(pixels([30.0, 31.0, 60.0, 11.0], dpi));
         assert!(
             text > 30,
             "page {}: {text} dark pixels where its text is",
             page + 1
         );
-        let empty = image.dark_in([60.0, 120.0, 80.0, 60.0], dpi);
+        let empty = image.dark(pixels([60.0, 120.0, 80.0, 60.0], dpi));
         assert_eq!(empty, 0, "page {}", page + 1);
     }
 

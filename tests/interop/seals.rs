@@ -14,7 +14,7 @@ mod common;
 use std::process::Command;
 
 use base64::Engine as _;
-use common::{Workdir, judge_pdf, nss_db, openssl, public_server, python, run};
+use common::{Raster, Workdir, judge_pdf, nss_db, openssl, public_server, python, run};
 use serde_json::{Value, json};
 use support::TestServer;
 use tongban_core::time::Timestamp;
@@ -479,17 +479,6 @@ fn gradient_seal(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-/// The RGB pixels of a PNG that pdftoppm wrote, with its width.
-fn rgb_of(png_file: &std::path::Path) -> (usize, Vec<u8>) {
-    let bytes = std::fs::read(png_file).unwrap();
-    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut pixels).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    (info.width as usize, pixels)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop: run by tests/interop/run"]
 async fn a_cross_page_seal_is_one_signature_to_pdfsig_and_pyhanko_and_its_slices_make_the_seal() {
@@ -527,18 +516,18 @@ async fn a_cross_page_seal_is_one_signature_to_pdfsig_and_pyhanko_and_its_slices
     assert!(ok, "{text}");
     let mut greens = Vec::new();
     for page in 1..=10 {
-        let (width, pixels) = rgb_of(&judged.work.path(&format!("page-{page:02}.png")));
-        assert_eq!(width, 595);
+        let png_file = judged.work.path(&format!("page-{page:02}.png"));
+        let image = Raster::from_png(&std::fs::read(png_file).unwrap());
+        assert_eq!(image.width, 595);
         // Row 842 - 375: halfway up the seal.
-        let row = 842 - 375;
-        let at = |x: usize| &pixels[(row * width + x) * 3..(row * width + x) * 3 + 3];
+        let at = |x: usize| image.rgb(x, 842 - 375);
         for x in 581..594 {
-            let [r, g, b] = [at(x)[0], at(x)[1], at(x)[2]];
+            let [r, g, b] = at(x);
             assert!(r > 150 && b < 60, "page {page}, column {x}: {r} {g} {b}");
             greens.push(g);
         }
         // Left of the slice, the page is blank where the seal would have been.
-        let [r, g, b] = [at(560)[0], at(560)[1], at(560)[2]];
+        let [r, g, b] = at(560);
         assert!(r > 240 && g > 240 && b > 240, "page {page}: {r} {g} {b}");
     }
     // The slices' columns, page after page, run through the whole gradient in order.

@@ -17,7 +17,7 @@ use crate::catalogue;
 use crate::error::EcertError;
 use crate::qr;
 use crate::register::Certificate;
-use crate::rendition::{self, Face, SEAL_PLACEMENT, date, value_text};
+use crate::rendition::{self, Face, SEAL_PLACEMENT, date};
 
 /// A4 in millimetres.
 const WIDTH: f64 = 210.0;
@@ -56,39 +56,14 @@ pub fn render(face: &Face<'_>) -> Result<Vec<u8>, EcertError> {
     centred(&mut page, 760.0, 26.0, &face.cert_type.name_zh);
     centred(&mut page, 734.0, 12.0, &face.cert_type.name_en);
     let mut y = 680.0;
-    let mut row = |page: &mut Writer, label: &str, value: &str| {
-        page.text(mm(80.0), from_top(y), mm(13.0), label);
-        page.text(mm(210.0), from_top(y), mm(13.0), value);
+    for (label, value) in face.rows() {
+        page.text(mm(80.0), from_top(y), mm(13.0), &label);
+        page.text(mm(210.0), from_top(y), mm(13.0), &value);
         y -= 30.0;
-    };
-    row(&mut page, "持证人 Holder", face.holder_name);
-    for field in &face.cert_type.layout {
-        let label = face
-            .cert_type
-            .face_schema
-            .pointer(&format!("/properties/{field}/title"))
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or(field);
-        let value = c.face.get(field).map(value_text).unwrap_or_default();
-        row(&mut page, label, &value);
     }
-    let until = c
-        .valid_until
-        .map(date)
-        .unwrap_or_else(|| "长期 (until revoked)".into());
-    row(
-        &mut page,
-        "有效期 Valid",
-        &format!("{} – {until}", date(c.valid_from)),
-    );
     page.text(mm(380.0), from_top(210.0), mm(13.0), face.issuer_name);
     page.text(mm(380.0), from_top(190.0), mm(11.0), &date(c.issued_at));
-    page.text(
-        mm(60.0),
-        from_top(48.0),
-        mm(8.0),
-        &format!("证照标识 {}", c.identifier),
-    );
+    page.text(mm(60.0), from_top(48.0), mm(8.0), &face.identifier_line());
     // The QR code, as in the PDF: 110 points wide, its top at 190 points.
     let (width, dark) = qr::modules(face.qr_text)?;
     let module = mm(110.0) / width as f64;

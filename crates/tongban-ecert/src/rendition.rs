@@ -84,7 +84,39 @@ pub struct Face<'a> {
     pub qr_text: &'a str,
 }
 
-pub(crate) fn value_text(value: &Value) -> String {
+impl Face<'_> {
+    /// The rows of the face, label and value: the holder, the fields of the type's
+    /// layout (labelled by their schema titles), the validity. Both renditions show
+    /// these, in this order.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        let c = self.certificate;
+        let mut rows = vec![("持证人 Holder".to_owned(), self.holder_name.to_owned())];
+        for field in &self.cert_type.layout {
+            let label = self
+                .cert_type
+                .face_schema
+                .pointer(&format!("/properties/{field}/title"))
+                .and_then(Value::as_str)
+                .unwrap_or(field);
+            let value = c.face.get(field).map(value_text).unwrap_or_default();
+            rows.push((label.to_owned(), value));
+        }
+        let until = c
+            .valid_until
+            .map(date)
+            .unwrap_or_else(|| "长期 (until revoked)".into());
+        let validity = format!("{} – {until}", date(c.valid_from));
+        rows.push(("有效期 Valid".to_owned(), validity));
+        rows
+    }
+
+    /// The line naming the certificate's identifier, at the foot of the page.
+    pub fn identifier_line(&self) -> String {
+        format!("证照标识 {}", self.certificate.identifier)
+    }
+}
+
+fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -109,34 +141,14 @@ pub fn render(face: &Face<'_>) -> Result<Vec<u8>, EcertError> {
     page.centred(734.0, 12.0, &face.cert_type.name_en);
     let c = face.certificate;
     let mut y = 680.0;
-    let mut row = |page: &mut Page, label: &str, value: &str| {
-        page.text(80.0, y, 13.0, label);
-        page.text(210.0, y, 13.0, value);
+    for (label, value) in face.rows() {
+        page.text(80.0, y, 13.0, &label);
+        page.text(210.0, y, 13.0, &value);
         y -= 30.0;
-    };
-    row(&mut page, "持证人 Holder", face.holder_name);
-    for field in &face.cert_type.layout {
-        let label = face
-            .cert_type
-            .face_schema
-            .pointer(&format!("/properties/{field}/title"))
-            .and_then(Value::as_str)
-            .unwrap_or(field);
-        let value = c.face.get(field).map(value_text).unwrap_or_default();
-        row(&mut page, label, &value);
     }
-    let until = c
-        .valid_until
-        .map(date)
-        .unwrap_or_else(|| "长期 (until revoked)".into());
-    row(
-        &mut page,
-        "有效期 Valid",
-        &format!("{} – {until}", date(c.valid_from)),
-    );
     page.text(380.0, 210.0, 13.0, face.issuer_name);
     page.text(380.0, 190.0, 11.0, &date(c.issued_at));
-    page.text(60.0, 48.0, 8.0, &format!("证照标识 {}", c.identifier));
+    page.text(60.0, 48.0, 8.0, &face.identifier_line());
     // The QR code, 110 points wide, lower left, drawn as filled modules.
     let (width, dark) = qr::modules(face.qr_text)?;
     let module = 110.0 / width as f32;

@@ -8,6 +8,7 @@
 mod appearance;
 mod lexer;
 mod pages;
+mod position;
 pub(crate) mod reader;
 mod update;
 
@@ -21,7 +22,8 @@ use lopdf::{Dictionary, Object, ObjectId, Stream, dictionary};
 use tongban_core::time::Timestamp;
 
 use crate::image::Planes;
-use crate::riding::Edge;
+use position::pieces;
+pub use position::{Placement, Position, Riding};
 
 /// Why a PDF cannot be sealed.
 #[derive(Debug, thiserror::Error)]
@@ -39,161 +41,6 @@ pub enum PdfError {
     /// The seal's placement is outside the page or of no size.
     #[error("{0}")]
     Placement(String),
-}
-
-/// Where and how the seal appears.
-#[derive(Clone, Debug)]
-pub struct Placement {
-    /// 1-based page number.
-    pub page: u32,
-    /// Lower-left corner, PDF points from the page's lower-left corner.
-    pub x: f32,
-    /// Lower-left corner, PDF points.
-    pub y: f32,
-    /// Width and height of the (square) seal, PDF points.
-    pub size: f32,
-}
-
-/// A cross-page seal (骑缝章): a slice of the seal on the outer edge of each page of a
-/// range, one signature field with a widget on each page.
-#[derive(Clone, Debug)]
-pub struct Riding {
-    /// First and last page, from 1 (default: every page).
-    pub pages: Option<(u32, u32)>,
-    /// The edge.
-    pub edge: Edge,
-    /// Lower edge of the seal, PDF points from the page's bottom (default: centred).
-    pub y: Option<f32>,
-    /// Width and height of the whole seal, PDF points.
-    pub size: f32,
-}
-
-/// Where the seal shows: on one page, or across the edge of many.
-#[derive(Clone, Debug)]
-pub enum Position {
-    /// One widget on one page.
-    One(Placement),
-    /// A slice on each page of a range.
-    Riding(Riding),
-}
-
-impl From<Placement> for Position {
-    fn from(placement: Placement) -> Self {
-        Self::One(placement)
-    }
-}
-
-/// One widget: its page, its rectangle (points) and how far left the seal image is
-/// moved in it, so that the widget shows its slice.
-struct Piece {
-    page_id: ObjectId,
-    page: Dictionary,
-    rect: [f32; 4],
-    shift: f32,
-}
-
-fn number_box(media_box: Option<&Object>) -> Option<[f32; 4]> {
-    let Some(Object::Array(bounds)) = media_box else {
-        return None;
-    };
-    let number = |i: usize| bounds.get(i).and_then(|o| o.as_float().ok());
-    match [0, 1, 2, 3].map(number) {
-        [Some(x0), Some(y0), Some(x1), Some(y1)] if x1 > x0 && y1 > y0 => Some([x0, y0, x1, y1]),
-        _ => None,
-    }
-}
-
-/// The widgets `position` asks for.
-fn pieces(reader: &Reader<'_>, position: &Position) -> Result<Vec<Piece>, PdfError> {
-    let page = |number: u32| {
-        reader
-            .page(number)
-            .map_err(unreadable)?
-            .ok_or(PdfError::NoSuchPage(number))
-    };
-    match position {
-        Position::One(placement) => {
-            let (page_id, page, media_box) = page(placement.page)?;
-            check_placement(media_box.as_ref(), placement)?;
-            let (x, y, size) = (placement.x, placement.y, placement.size);
-            Ok(vec![Piece {
-                page_id,
-                page,
-                rect: [x, y, x + size, y + size],
-                shift: 0.0,
-            }])
-        }
-        Position::Riding(riding) => {
-            let size = riding.size;
-            if !(size.is_finite() && (20.0..=600.0).contains(&size)) {
-                return Err(PdfError::Placement("size: 20 to 600 points".into()));
-            }
-            let (first, last) = match riding.pages {
-                Some(range) => range,
-                None => (1, page_count(reader)?),
-            };
-            if first == 0 || last <= first || last - first >= crate::riding::MAX_PAGES {
-                return Err(PdfError::Placement(format!(
-                    "pages {first}-{last}: a cross-page seal spans 2 to {} pages",
-                    crate::riding::MAX_PAGES
-                )));
-            }
-            let n = last - first + 1;
-            let width = size / n as f32;
-            let mut out = Vec::new();
-            for (i, number) in (first..=last).enumerate() {
-                let (page_id, page, media_box) = page(number)?;
-                // The edge people see: the crop box when the page has one; a rotated
-                // page would put the slices on another edge.
-                let rotated = page
-                    .get(b"Rotate")
-                    .ok()
-                    .and_then(|r| r.as_i64().ok())
-                    .is_some_and(|r| r.rem_euclid(360) != 0);
-                if rotated {
-                    return Err(PdfError::Placement(format!(
-                        "page {number} is rotated: a cross-page seal needs upright pages"
-                    )));
-                }
-                let crop = page
-                    .get(b"CropBox")
-                    .ok()
-                    .and_then(|c| reader.resolve(c).ok());
-                let shown = crop.or(media_box);
-                let [x0, y0, x1, y1] = number_box(shown.as_ref()).ok_or_else(|| {
-                    PdfError::Placement(format!("page {number} has no usable /MediaBox"))
-                })?;
-                let y = riding.y.unwrap_or((y0 + y1 - size) / 2.0);
-                if !y.is_finite() || y < y0 || y + size > y1 || width > x1 - x0 {
-                    return Err(PdfError::Placement(format!(
-                        "the seal must lie within page {number} ({x0} {y0} {x1} {y1})"
-                    )));
-                }
-                let x = match riding.edge {
-                    Edge::Right => x1 - width,
-                    Edge::Left => x0,
-                };
-                let shown = crate::riding::slice(riding.edge, i as u32, n) as f32 * width;
-                out.push(Piece {
-                    page_id,
-                    page,
-                    rect: [x, y, x + width, y + size],
-                    shift: shown,
-                });
-            }
-            Ok(out)
-        }
-    }
-}
-
-/// The number of pages, counted up to what a cross-page seal may span.
-fn page_count(reader: &Reader<'_>) -> Result<u32, PdfError> {
-    let mut count = 0;
-    while count <= crate::riding::MAX_PAGES && reader.page(count + 1).map_err(unreadable)?.is_some()
-    {
-        count += 1;
-    }
-    Ok(count)
 }
 
 /// A PDF prepared for signing: the incremental update that follows its bytes, with a
@@ -437,30 +284,6 @@ fn acro_form(
         Ok(Object::Dictionary(form)) => Ok((None, form.clone())),
         _ => Ok((None, Dictionary::new())),
     }
-}
-
-fn check_placement(media_box: Option<&Object>, placement: &Placement) -> Result<(), PdfError> {
-    if !(placement.size.is_finite() && placement.size >= 20.0 && placement.size <= 600.0) {
-        return Err(PdfError::Placement("size: 20 to 600 points".into()));
-    }
-    if !(placement.x.is_finite() && placement.y.is_finite()) {
-        return Err(PdfError::Placement("x, y: numbers".into()));
-    }
-    if let Some(Object::Array(bounds)) = media_box {
-        let number = |o: &Object| o.as_float().ok();
-        if let [Some(x0), Some(y0), Some(x1), Some(y1)] =
-            [0, 1, 2, 3].map(|i| bounds.get(i).and_then(number))
-            && (placement.x < x0
-                || placement.y < y0
-                || placement.x + placement.size > x1
-                || placement.y + placement.size > y1)
-        {
-            return Err(PdfError::Placement(format!(
-                "the seal must lie within the page ({x0} {y0} {x1} {y1})"
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
