@@ -1,0 +1,269 @@
+//! The log as a service: its key and name, the integrator that turns pending entries
+//! into signed checkpoints, entry promises, and the proofs that verification reports
+//! carry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Serialize;
+use tongban_core::time::Timestamp;
+use tongban_crypto::keystore::KeyStore;
+use tongban_crypto::{Algorithm, Signer};
+use tongban_store::{Conn, Store};
+
+use crate::LedgerError;
+use crate::entry::Entry;
+use crate::merkle::{self, Hash};
+use crate::note::{Checkpoint, Note, SignatureLine, VerifierKey};
+use crate::promise::Promise;
+use crate::storage::{self, Filter};
+
+/// Key purpose of the log's signing key in the key store.
+const KEY_PURPOSE: &str = "transparency-log";
+/// How often an instance looks for pending entries: well inside the merge delay.
+const INTEGRATION_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The platform's transparency log.
+pub struct Log {
+    store: Store,
+    signer: Arc<dyn Signer>,
+    key: VerifierKey,
+}
+
+/// Where an act stands in the log, for a verification report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Proven {
+    /// `seal.used`, `certificate.issued`, …
+    pub kind: String,
+    /// When the act appended its entry.
+    pub time: String,
+    /// Base64 leaf hash.
+    pub leaf_hash: String,
+    /// The entry's index; none while it waits for integration (at most the maximum
+    /// merge delay).
+    pub index: Option<u64>,
+    /// The checkpoint the proof is against (a C2SP signed note).
+    pub checkpoint: Option<String>,
+    pub tree_size: Option<u64>,
+    /// Base64 inclusion path.
+    pub proof: Vec<String>,
+    /// Whether the proof leads to the checkpoint's root and the checkpoint's signature
+    /// checks with the log key.
+    pub verified: bool,
+}
+
+impl Log {
+    /// Opens the log, making its key and naming it `origin` on the very first start;
+    /// the name stays what it was first (checkpoints already signed carry it).
+    pub async fn open(store: Store, keys: &KeyStore, origin: &str) -> Result<Self, LedgerError> {
+        let mut conn = store.conn().await?;
+        let (mut name, mut key_id) = state(&mut conn).await?;
+        drop(conn);
+        if key_id.is_none() {
+            let mut tx = store.begin().await?;
+            let key = keys
+                .generate_in(&mut tx, Algorithm::Ed25519, KEY_PURPOSE)
+                .await?;
+            // Several instances may start at once: the first to set the key wins, the
+            // others roll back their key and read the winner's.
+            let won = sqlx::query(
+                "UPDATE ledger_state SET key_id = $1, origin = $2 WHERE id = 1 AND key_id IS NULL",
+            )
+            .bind(key.key_id())
+            .bind(origin)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if won {
+                tx.commit().await.map_err(tongban_store::StoreError::from)?;
+            } else {
+                tx.rollback()
+                    .await
+                    .map_err(tongban_store::StoreError::from)?;
+            }
+            let mut conn = store.conn().await?;
+            (name, key_id) = state(&mut conn).await?;
+        }
+        let (Some(name), Some(key_id)) = (name, key_id) else {
+            return Err(LedgerError::Corrupt("the log has no key".into()));
+        };
+        let signer = keys.load(&key_id).await?;
+        let public: [u8; 32] = signer
+            .public_key()
+            .raw()
+            .try_into()
+            .map_err(|_| LedgerError::Corrupt("the log key is not Ed25519".into()))?;
+        let log = Self {
+            store,
+            signer,
+            key: VerifierKey::log(&name, public),
+        };
+        log.integrate(Timestamp::now()).await?;
+        Ok(log)
+    }
+
+    /// The log's name (the checkpoints' origin line).
+    pub fn origin(&self) -> &str {
+        &self.key.name
+    }
+
+    /// The note verifier key anyone checks checkpoints with.
+    pub fn verifier_key(&self) -> &VerifierKey {
+        &self.key
+    }
+
+    /// Integrates what is pending and signs a checkpoint of the new size. Safe to run
+    /// on every instance at once: the state row's lock orders them. The first call on a
+    /// new log signs the empty tree's checkpoint.
+    pub async fn integrate(&self, now: Timestamp) -> Result<Option<Checkpoint>, LedgerError> {
+        let mut tx = self.store.begin().await?;
+        let (old, new) = storage::assign(&mut tx, now).await?;
+        if new == old && storage::checkpoint_at(&mut tx, new).await?.is_some() {
+            tx.rollback()
+                .await
+                .map_err(tongban_store::StoreError::from)?;
+            return Ok(None);
+        }
+        let checkpoint = Checkpoint {
+            origin: self.key.name.clone(),
+            size: new,
+            root: storage::root(&mut tx, new).await?,
+        };
+        let note = self.sign_note(&checkpoint)?;
+        storage::store_checkpoint(&mut tx, new, &checkpoint.root, &note, now).await?;
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        Ok(Some(checkpoint))
+    }
+
+    fn sign_note(&self, checkpoint: &Checkpoint) -> Result<String, LedgerError> {
+        let body = checkpoint.body();
+        let signature = self.signer.sign(body.as_bytes())?;
+        let note = Note {
+            body,
+            signatures: vec![SignatureLine {
+                name: self.key.name.clone(),
+                key_id: self.key.id(),
+                signature,
+            }],
+        };
+        Ok(note.encode())
+    }
+
+    /// Integrates every [`INTEGRATION_INTERVAL`] until the task is dropped. A failure
+    /// (the database away) is logged and retried at the next tick.
+    pub async fn run(self: Arc<Self>) {
+        let mut ticks = tokio::time::interval(INTEGRATION_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            // Keep integrating while a backlog remains (each pass takes a batch).
+            loop {
+                match self.integrate(Timestamp::now()).await {
+                    Ok(Some(c)) if self.has_pending().await.unwrap_or(false) => {
+                        tracing::debug!(size = c.size, "log integrated a batch, more pending");
+                    }
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, "log integration failed; retrying");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn has_pending(&self) -> Result<bool, LedgerError> {
+        let mut conn = self.store.conn().await?;
+        let pending: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM ledger_entries WHERE idx IS NULL LIMIT 1")
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(pending.is_some())
+    }
+
+    /// A signed promise for `leaves`, or none when there are none or too many.
+    pub fn promise(&self, leaves: &[Hash], now: Timestamp) -> Option<String> {
+        if leaves.is_empty() || leaves.len() > crate::promise::MAX_LEAVES {
+            return None;
+        }
+        let promise = Promise::new(&self.key.name, leaves, &now.to_rfc3339());
+        let json = serde_json::to_vec(&promise).ok()?;
+        let signature = self.signer.sign(&Promise::message(&json)).ok()?;
+        Some(Promise::encode(&json, &signature))
+    }
+
+    /// The latest checkpoint (a signed note).
+    pub async fn checkpoint(&self) -> Result<String, LedgerError> {
+        let mut conn = self.store.conn().await?;
+        storage::latest_checkpoint(&mut conn)
+            .await?
+            .ok_or_else(|| LedgerError::Corrupt("no checkpoint".into()))
+    }
+
+    /// Where the first act whose signature or credential hashes to `subject` stands:
+    /// its entry, and its inclusion proof against the latest checkpoint, checked.
+    pub async fn prove(
+        &self,
+        conn: &mut Conn,
+        subject: &Hash,
+    ) -> Result<Option<Proven>, LedgerError> {
+        let found = storage::entries(conn, Filter::Subject(subject), 0, 1).await?;
+        let Some((_, stored)) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        self.prove_stored(conn, &stored.entry, &stored.leaf_hash, stored.index)
+            .await
+            .map(Some)
+    }
+
+    /// The proof of one stored entry against the latest checkpoint.
+    pub async fn prove_stored(
+        &self,
+        conn: &mut Conn,
+        entry: &Entry,
+        leaf: &Hash,
+        index: Option<u64>,
+    ) -> Result<Proven, LedgerError> {
+        let mut proven = Proven {
+            kind: entry.kind.name().to_owned(),
+            time: entry.time.clone(),
+            leaf_hash: B64.encode(leaf),
+            index,
+            checkpoint: None,
+            tree_size: None,
+            proof: Vec::new(),
+            verified: false,
+        };
+        let Some(index) = index else {
+            return Ok(proven);
+        };
+        let Some(text) = storage::latest_checkpoint(conn).await? else {
+            return Ok(proven);
+        };
+        let note = Note::parse(&text).filter(|n| n.signed_by(&self.key));
+        let Some(checkpoint) = note.and_then(|n| Checkpoint::parse(&n.body)) else {
+            return Ok(proven);
+        };
+        if index >= checkpoint.size {
+            return Ok(proven);
+        }
+        let path = storage::inclusion_path(conn, index, checkpoint.size).await?;
+        proven.verified =
+            merkle::verify_inclusion(leaf, index, checkpoint.size, &path, &checkpoint.root);
+        proven.proof = path.iter().map(|h| B64.encode(h)).collect();
+        proven.tree_size = Some(checkpoint.size);
+        proven.checkpoint = Some(text);
+        Ok(proven)
+    }
+}
+
+async fn state(conn: &mut Conn) -> Result<(Option<String>, Option<String>), LedgerError> {
+    Ok(
+        sqlx::query_as("SELECT origin, key_id FROM ledger_state WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}

@@ -1,0 +1,392 @@
+//! The log in the database: entries appended inside the acts' own transactions,
+//! integration into the tree, and reading hashes, tiles, proofs and entries back.
+//!
+//! Level 0 of the tree is `ledger_entries.leaf_hash` by `idx`; the hashes of complete
+//! subtrees of 2^8, 2^16, 2^24 and 2^32 leaves are in `ledger_nodes`. Any other node is
+//! folded from at most 128 stored hashes below it, read with one query.
+
+use sqlx::Row as _;
+use tongban_core::time::Timestamp;
+use tongban_store::Conn;
+use tongban_store::rows::Placeholders;
+
+use crate::LedgerError;
+use crate::entry::Entry;
+use crate::merkle::{self, Hash, Range};
+use crate::promise;
+use crate::tiles::{self, Tile};
+
+/// The levels kept in `ledger_nodes`.
+const STORED_LEVELS: [u32; 4] = [8, 16, 24, 32];
+/// Entries given indices by one integration at most.
+const INTEGRATION_BATCH: i64 = 4096;
+
+/// Appends entries in the caller's transaction: they are integrated once it commits,
+/// and never if it rolls back. Returns their leaf hashes.
+pub async fn append(
+    conn: &mut Conn,
+    entries: &[Entry],
+    now: Timestamp,
+) -> Result<Vec<Hash>, LedgerError> {
+    let mut leaves = Vec::with_capacity(entries.len());
+    for chunk in entries.chunks(100) {
+        let mut placeholders = Placeholders::on(conn);
+        let rows: Vec<String> = chunk.iter().map(|_| placeholders.row(9)).collect();
+        let sql = format!(
+            "INSERT INTO ledger_entries (leaf_hash, entry, kind, department_id, key_hash, subject_hash, \
+             holder_hash, seal_id, created_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for entry in chunk {
+            let bytes = entry.to_bytes();
+            let leaf = merkle::leaf_hash(&bytes);
+            leaves.push(leaf);
+            query = query
+                .bind(leaf.to_vec())
+                .bind(bytes)
+                .bind(entry.kind.name())
+                .bind(entry.department.clone())
+                .bind(entry.key_hash().map(|h| h.to_vec()))
+                .bind(entry.subject_hash().map(|h| h.to_vec()))
+                .bind(entry.holder_hash().map(|h| h.to_vec()))
+                .bind(entry.seal.clone())
+                .bind(now.unix_millis());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    promise::record(&leaves);
+    Ok(leaves)
+}
+
+/// The integrated size, from the state row.
+pub async fn size(conn: &mut Conn) -> Result<u64, LedgerError> {
+    let size: i64 = sqlx::query_scalar("SELECT size FROM ledger_state WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(size as u64)
+}
+
+/// Gives pending entries the next indices and stores the subtrees they complete, in
+/// the caller's transaction, which holds the state row's lock. Returns the new size.
+pub(crate) async fn assign(conn: &mut Conn, now: Timestamp) -> Result<(u64, u64), LedgerError> {
+    // Taking the row lock first: a second integrator (another instance) waits here
+    // and then sees this one's indices.
+    sqlx::query("UPDATE ledger_state SET integrated_at = $1 WHERE id = 1")
+        .bind(now.unix_millis())
+        .execute(&mut *conn)
+        .await?;
+    let old = size(conn).await?;
+    // One statement gives the indices, in seq order, to a snapshot of the pending rows.
+    let assigned = sqlx::query(
+        "UPDATE ledger_entries SET idx = p.rn FROM (SELECT seq, ROW_NUMBER() OVER (ORDER BY seq) - 1 + $1 AS rn \
+         FROM ledger_entries WHERE idx IS NULL ORDER BY seq LIMIT $2) AS p WHERE ledger_entries.seq = p.seq",
+    )
+    .bind(old as i64)
+    .bind(INTEGRATION_BATCH)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let new = old + assigned;
+    for level in STORED_LEVELS {
+        for index in (old >> level)..(new >> level) {
+            let below = stored(
+                conn,
+                level - tiles::HEIGHT,
+                index << tiles::HEIGHT,
+                1 << tiles::HEIGHT,
+            )
+            .await?;
+            let hash = fold_perfect(below);
+            sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+                .bind(i64::from(level))
+                .bind(index as i64)
+                .bind(hash.to_vec())
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    if new != old {
+        sqlx::query("UPDATE ledger_state SET size = $1 WHERE id = 1")
+            .bind(new as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok((old, new))
+}
+
+/// `count` stored hashes of `level` (0 or a stored level) from `start`.
+async fn stored(
+    conn: &mut Conn,
+    level: u32,
+    start: u64,
+    count: u64,
+) -> Result<Vec<Hash>, LedgerError> {
+    let rows = if level == 0 {
+        sqlx::query(
+            "SELECT leaf_hash FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(start as i64)
+        .bind((start + count) as i64)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        sqlx::query("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
+            .bind(i64::from(level))
+            .bind(start as i64)
+            .bind((start + count) as i64)
+            .fetch_all(&mut *conn)
+            .await?
+    };
+    let hashes: Vec<Hash> = rows
+        .iter()
+        .filter_map(|row| row.try_get::<Vec<u8>, _>(0).ok()?.try_into().ok())
+        .collect();
+    if hashes.len() as u64 != count {
+        return Err(LedgerError::Corrupt(format!(
+            "level {level} from {start}: {} of {count} hashes",
+            hashes.len()
+        )));
+    }
+    Ok(hashes)
+}
+
+/// Folds 2^k hashes of one level into the hash of their subtree.
+fn fold_perfect(mut hashes: Vec<Hash>) -> Hash {
+    while hashes.len() > 1 {
+        hashes = hashes
+            .chunks(2)
+            .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
+            .collect();
+    }
+    hashes.first().copied().unwrap_or_else(merkle::empty_root)
+}
+
+/// The hash of complete subtree `index` of `2^level` leaves.
+async fn perfect(conn: &mut Conn, level: u32, index: u64) -> Result<Hash, LedgerError> {
+    let base = STORED_LEVELS
+        .iter()
+        .rev()
+        .copied()
+        .find(|stored_level| *stored_level <= level)
+        .unwrap_or(0);
+    let below = stored(conn, base, index << (level - base), 1 << (level - base)).await?;
+    Ok(fold_perfect(below))
+}
+
+/// The hash of a range of the RFC's recursion.
+async fn range_hash(conn: &mut Conn, range: Range) -> Result<Hash, LedgerError> {
+    let mut nodes = Vec::new();
+    for (level, index) in range.perfect_nodes() {
+        nodes.push(perfect(conn, level, index).await?);
+    }
+    Ok(merkle::fold_range(&nodes).unwrap_or_else(merkle::empty_root))
+}
+
+/// The root of the tree of the first `size` leaves.
+pub async fn root(conn: &mut Conn, size: u64) -> Result<Hash, LedgerError> {
+    range_hash(
+        conn,
+        Range {
+            start: 0,
+            end: size,
+        },
+    )
+    .await
+}
+
+/// An inclusion proof: the index of the leaf and the path's hashes.
+pub struct Inclusion {
+    pub index: u64,
+    pub hashes: Vec<Hash>,
+}
+
+/// The inclusion proof of `leaf` in the tree of `size` leaves, when it is there.
+pub async fn inclusion(
+    conn: &mut Conn,
+    leaf: &Hash,
+    size: u64,
+) -> Result<Option<Inclusion>, LedgerError> {
+    let index: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(idx) FROM ledger_entries WHERE leaf_hash = $1 AND idx IS NOT NULL AND idx < $2",
+    )
+    .bind(leaf.to_vec())
+    .bind(size as i64)
+    .fetch_one(&mut *conn)
+    .await?;
+    let Some(index) = index else {
+        return Ok(None);
+    };
+    let index = index as u64;
+    Ok(Some(Inclusion {
+        index,
+        hashes: proof(conn, merkle::inclusion_ranges(index, size)).await?,
+    }))
+}
+
+/// The consistency proof between two sizes (`first` ≤ `second` ≤ the log's size).
+pub async fn consistency(
+    conn: &mut Conn,
+    first: u64,
+    second: u64,
+) -> Result<Vec<Hash>, LedgerError> {
+    proof(conn, merkle::consistency_ranges(first, second)).await
+}
+
+async fn proof(conn: &mut Conn, ranges: Vec<Range>) -> Result<Vec<Hash>, LedgerError> {
+    let mut hashes = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        hashes.push(range_hash(conn, range).await?);
+    }
+    Ok(hashes)
+}
+
+/// A tile's bytes, when the tree of `size` leaves holds it.
+pub async fn tile(conn: &mut Conn, tile: Tile, size: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+    let start = tile.index.checked_mul(tiles::WIDTH);
+    let level = tile.level.map_or(0, |l| l * tiles::HEIGHT);
+    let Some(end) = start.and_then(|s| s.checked_add(tile.width)) else {
+        return Ok(None);
+    };
+    let available = if level >= 64 { 0 } else { size >> level };
+    if end > available {
+        return Ok(None);
+    }
+    let start = end - tile.width;
+    if tile.level.is_none() {
+        let rows = sqlx::query(
+            "SELECT entry FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let entries: Vec<Vec<u8>> = rows.iter().filter_map(|row| row.try_get(0).ok()).collect();
+        return Ok(Some(tiles::bundle(entries.iter().map(Vec::as_slice))));
+    }
+    // Hash tiles above level 0 hold complete subtrees of 2^(8L) leaves; levels past
+    // the stored ones fold from the highest stored level.
+    let mut out = Vec::with_capacity(tile.width as usize * 32);
+    if STORED_LEVELS.contains(&level) || level == 0 {
+        for hash in stored(conn, level, start, tile.width).await? {
+            out.extend_from_slice(&hash);
+        }
+    } else {
+        for index in start..end {
+            out.extend_from_slice(&perfect(conn, level, index).await?);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The latest signed checkpoint.
+pub async fn latest_checkpoint(conn: &mut Conn) -> Result<Option<String>, LedgerError> {
+    Ok(
+        sqlx::query_scalar("SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// The checkpoint the log signed at `size`, if it signed one.
+pub async fn checkpoint_at(conn: &mut Conn, size: u64) -> Result<Option<String>, LedgerError> {
+    Ok(
+        sqlx::query_scalar("SELECT note FROM ledger_checkpoints WHERE size = $1")
+            .bind(size as i64)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+pub(crate) async fn store_checkpoint(
+    conn: &mut Conn,
+    size: u64,
+    root: &Hash,
+    note: &str,
+    now: Timestamp,
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "INSERT INTO ledger_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (size) DO NOTHING",
+    )
+    .bind(size as i64)
+    .bind(root.to_vec())
+    .bind(note)
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// An entry as stored: its index once integrated.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub index: Option<u64>,
+    pub leaf_hash: Hash,
+    pub entry: Entry,
+    pub appended_at: Timestamp,
+}
+
+/// Which entries to list.
+pub enum Filter<'a> {
+    /// By the hash of a signature or a credential.
+    Subject(&'a Hash),
+    /// By a holder's keyed hash.
+    Holder(&'a Hash),
+    /// Uses and changes of one seal.
+    Seal(&'a str),
+}
+
+/// Entries matching `filter`, oldest first, at most `limit` after `after` (an
+/// appending order cursor).
+pub async fn entries(
+    conn: &mut Conn,
+    filter: Filter<'_>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, Stored)>, LedgerError> {
+    let (column, value): (&str, Result<Vec<u8>, String>) = match filter {
+        Filter::Subject(hash) => ("subject_hash", Ok(hash.to_vec())),
+        Filter::Holder(hash) => ("holder_hash", Ok(hash.to_vec())),
+        Filter::Seal(id) => ("seal_id", Err(id.to_owned())),
+    };
+    let sql = format!(
+        "SELECT seq, idx, leaf_hash, entry, created_at FROM ledger_entries WHERE {column} = $1 AND seq > $2 \
+         ORDER BY seq LIMIT $3"
+    );
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let query = match value {
+        Ok(bytes) => query.bind(bytes),
+        Err(text) => query.bind(text),
+    };
+    let rows = query.bind(after).bind(limit).fetch_all(&mut *conn).await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let bytes: Vec<u8> = row.try_get("entry")?;
+        let entry = Entry::from_bytes(&bytes)
+            .ok_or_else(|| LedgerError::Corrupt("an entry that does not parse".into()))?;
+        let leaf: Vec<u8> = row.try_get("leaf_hash")?;
+        let index: Option<i64> = row.try_get("idx")?;
+        found.push((
+            row.try_get("seq")?,
+            Stored {
+                index: index.map(|i| i as u64),
+                leaf_hash: leaf
+                    .try_into()
+                    .map_err(|_| LedgerError::Corrupt("a leaf hash of the wrong length".into()))?,
+                entry,
+                appended_at: Timestamp::from_unix_millis(row.try_get("created_at")?),
+            },
+        ));
+    }
+    Ok(found)
+}
+
+/// The inclusion path of leaf `index` in the tree of `size` leaves.
+pub async fn inclusion_path(
+    conn: &mut Conn,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, LedgerError> {
+    proof(conn, merkle::inclusion_ranges(index, size)).await
+}
