@@ -9,7 +9,8 @@ usage: tlog_check.py checkpoint  --url URL [--save FILE]
 Prints one JSON object; exits 0 when every check passed, 1 when one failed, 2 on a usage
 or network error. Signatures, tile paths, hashing, tree roots and proof verification are
 all aics-tlog's; this file fetches, wires them together and checks our entry format
-(compact JSON with "v": 1 and a "kind"). aics-tlog 0.2.x requires Python >= 3.12.
+(a UTF-8 JSON object with "v": 1 and a non-empty string "kind"; compactness is not
+checked). aics-tlog 0.2.x requires Python >= 3.12 (requirements.txt marks it so).
 """
 import argparse
 import base64

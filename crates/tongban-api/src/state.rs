@@ -61,6 +61,8 @@ pub struct Shared {
     pub auth: Arc<tongban_core::config::AuthConfig>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
+    /// The transparency log.
+    pub ledger: Arc<tongban_ledger::Log>,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ impl AppState {
         kek: &tongban_crypto::kek::Kek,
         public_url: &str,
         auth: tongban_core::config::AuthConfig,
+        ledger: Arc<tongban_ledger::Log>,
     ) -> Self {
         Self(Arc::new(Shared {
             auth: Arc::new(auth),
@@ -96,6 +99,7 @@ impl AppState {
             pki,
             passwords,
             metrics: Arc::new(Metrics::default()),
+            ledger,
         }))
     }
 

@@ -84,6 +84,12 @@ impl KeyStore {
         self.load_in(&mut conn, key_id).await
     }
 
+    /// A key for `label`, derived from the KEK: for keyed hashes every instance
+    /// computes alike (pseudonyms), never for encryption.
+    pub fn derive(&self, label: &str) -> Kek {
+        self.kek.derive(label)
+    }
+
     /// The key `key_id` if it is already open, without the database.
     pub fn opened(&self, key_id: &str) -> Option<Arc<dyn Signer>> {
         self.opened.get(key_id)

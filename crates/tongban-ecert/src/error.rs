@@ -94,3 +94,13 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> EcertEr
 pub(crate) fn corrupt(what: &str) -> EcertError {
     EcertError::Store(StoreError::Corrupt(what.to_owned()))
 }
+
+impl From<tongban_ledger::LedgerError> for EcertError {
+    fn from(error: tongban_ledger::LedgerError) -> Self {
+        match error {
+            tongban_ledger::LedgerError::Store(store) => Self::Store(store),
+            tongban_ledger::LedgerError::Crypto(crypto) => Self::Crypto(crypto),
+            corrupt @ tongban_ledger::LedgerError::Corrupt(_) => Self::Internal(corrupt.to_string()),
+        }
+    }
+}

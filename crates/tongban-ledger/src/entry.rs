@@ -53,6 +53,9 @@ impl Kind {
     }
 }
 
+/// The label of the key holders' keyed hashes are made with.
+pub const HOLDER_KEY_LABEL: &str = "tongban-ledger-holder";
+
 /// One act. Hashes are lower-case hex. `holder` is a keyed hash of the holder's
 /// platform id (HMAC under a key derived from the KEK): the platform can recompute it
 /// for the holder's own page or a lawful lookup, nobody else can link it to a person.
@@ -85,6 +88,9 @@ pub struct Entry {
     /// SHA-256 of the e-certificate's credential (the VC-JWT text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+    /// SHA-256 of the credential a re-issued certificate supersedes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<String>,
 }
@@ -104,6 +110,7 @@ impl Entry {
             signature: None,
             certificate_type: None,
             credential: None,
+            supersedes: None,
             holder: None,
         }
     }

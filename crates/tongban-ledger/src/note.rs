@@ -108,10 +108,13 @@ impl VerifierKey {
 
     /// Reads `name+hash+base64`, checking the hash.
     pub fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.trim().rsplitn(3, '+');
-        let key = B64.decode(parts.next()?).ok()?;
-        let hash = parts.next()?;
-        let name = parts.next().filter(|n| !n.is_empty())?;
+        // Names hold no '+'; base64 may.
+        let (name, rest) = text.trim().split_once('+')?;
+        let (hash, key) = rest.split_once('+')?;
+        let key = B64.decode(key).ok()?;
+        if name.is_empty() {
+            return None;
+        }
         let (&kind, public) = key.split_first()?;
         if kind != ED25519_TYPE && kind != COSIGNATURE_TYPE {
             return None;
@@ -158,9 +161,10 @@ pub struct Note {
 }
 
 impl Note {
-    /// Reads a note: a body ending in a newline, a blank line, signature lines.
+    /// Reads a note: a body ending in a newline, a blank line, signature lines (the
+    /// last blank line ends the body).
     pub fn parse(text: &str) -> Option<Self> {
-        let split = text.find("\n\n")?;
+        let split = text.rfind("\n\n")?;
         let (body, rest) = (&text[..=split], &text[split + 2..]);
         let mut signatures = Vec::new();
         for line in rest.strip_suffix('\n')?.split('\n') {
@@ -191,15 +195,20 @@ impl Note {
         text
     }
 
-    /// Whether the note carries a valid signature of the log key `key`.
+    /// Whether the note carries exactly one signature line of the log key `key`, and
+    /// it is valid.
     pub fn signed_by(&self, key: &VerifierKey) -> bool {
         let id = key.id();
-        self.signatures.iter().any(|line| {
-            line.name == key.name
-                && line.key_id == id
-                && line.signature.len() == 64
-                && key.verifies(self.body.as_bytes(), &line.signature)
-        })
+        let mut lines = self
+            .signatures
+            .iter()
+            .filter(|line| line.name == key.name && line.key_id == id);
+        match (lines.next(), lines.next()) {
+            (Some(line), None) => {
+                line.signature.len() == 64 && key.verifies(self.body.as_bytes(), &line.signature)
+            }
+            _ => false,
+        }
     }
 
     /// The time a witness with `key` cosigned the note at, if it did (C2SP
@@ -259,6 +268,10 @@ mod tests {
         assert!(read.signed_by(&key));
         assert_eq!(Checkpoint::parse(&read.body).unwrap(), checkpoint);
         assert_eq!(VerifierKey::parse(&key.encode()).unwrap(), key);
+        // Base64 holds '+' too: the name ends at the first one.
+        let plus = VerifierKey::log("example.org/log", [0xfb; 32]);
+        assert!(plus.encode().matches('+').count() > 2);
+        assert_eq!(VerifierKey::parse(&plus.encode()), Some(plus));
         let other = VerifierKey::log("example.org/log", [9; 32]);
         assert!(!read.signed_by(&other));
         let tampered = text.replace("\n12\n", "\n13\n");

@@ -40,6 +40,9 @@ pub async fn append(
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for entry in chunk {
             let bytes = entry.to_bytes();
+            if bytes.len() > tiles::MAX_ENTRY {
+                return Err(LedgerError::Corrupt("an entry too long for the log".into()));
+            }
             let leaf = merkle::leaf_hash(&bytes);
             leaves.push(leaf);
             query = query
@@ -262,7 +265,9 @@ pub async fn tile(conn: &mut Conn, tile: Tile, size: u64) -> Result<Option<Vec<u
         .fetch_all(&mut *conn)
         .await?;
         let entries: Vec<Vec<u8>> = rows.iter().filter_map(|row| row.try_get(0).ok()).collect();
-        return Ok(Some(tiles::bundle(entries.iter().map(Vec::as_slice))));
+        let bundle = tiles::bundle(entries.iter().map(Vec::as_slice))
+            .ok_or_else(|| LedgerError::Corrupt("an entry too long for a bundle".into()))?;
+        return Ok(Some(bundle));
     }
     // Hash tiles above level 0 hold complete subtrees of 2^(8L) leaves; levels past
     // the stored ones fold from the highest stored level.

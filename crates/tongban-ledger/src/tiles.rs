@@ -103,16 +103,19 @@ fn index_path(mut value: u64) -> String {
     groups.join("/")
 }
 
-/// An entry bundle: each entry as a big-endian u16 length and its bytes.
-pub fn bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+/// The longest entry a bundle can hold.
+pub const MAX_ENTRY: usize = u16::MAX as usize;
+
+/// An entry bundle: each entry as a big-endian u16 length and its bytes. None if an
+/// entry is longer than [`MAX_ENTRY`] (appending refuses those).
+pub fn bundle<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     for entry in entries {
-        // Entries are small JSON objects the platform writes (far under 64 KiB).
-        let len = u16::try_from(entry.len()).unwrap_or(u16::MAX);
+        let len = u16::try_from(entry.len()).ok()?;
         out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(&entry[..usize::from(len)]);
+        out.extend_from_slice(entry);
     }
-    out
+    Some(out)
 }
 
 /// The entries of a bundle; None when it is malformed.
@@ -163,9 +166,10 @@ mod tests {
         }
         let entries: [&[u8]; 2] = [b"ab", b""];
         assert_eq!(
-            unbundle(&bundle(entries)).unwrap(),
+            unbundle(&bundle(entries).unwrap()).unwrap(),
             vec![b"ab".to_vec(), vec![]]
         );
         assert_eq!(unbundle(&[0, 3, 1]), None);
+        assert_eq!(bundle([vec![0u8; MAX_ENTRY + 1].as_slice()]), None);
     }
 }

@@ -66,3 +66,13 @@ impl From<tokio::task::JoinError> for SealError {
         Self::Internal(format!("a worker failed: {error}"))
     }
 }
+
+impl From<tongban_ledger::LedgerError> for SealError {
+    fn from(error: tongban_ledger::LedgerError) -> Self {
+        match error {
+            tongban_ledger::LedgerError::Store(store) => Self::Store(store),
+            tongban_ledger::LedgerError::Crypto(crypto) => Self::Crypto(crypto),
+            corrupt @ tongban_ledger::LedgerError::Corrupt(_) => Self::Internal(corrupt.to_string()),
+        }
+    }
+}

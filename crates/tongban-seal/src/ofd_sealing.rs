@@ -17,7 +17,7 @@ use crate::ofd::signing::{self, Placement, Signing};
 use crate::permissions::Actor;
 use crate::registry::{self, SealId};
 use crate::ses;
-use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage};
+use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage, Applied};
 
 /// A seal checked for an actor to apply to an OFD document now, with its SESeal.
 pub struct OfdCheck {
@@ -104,16 +104,15 @@ pub async fn seal_ofd(
     };
     let stamp = |value: &[u8]| ses::time_stamp(pki.sm2_tsa(), value);
     let value = ses_data::sign(&to_sign, key.certificate(), key.signer.as_ref(), stamp)?;
-    record_usage(
-        &mut tx,
-        &found,
-        &actor,
-        &original,
-        Format::Ses,
+    let usage = Applied {
+        seal: &found,
+        certificate: key.certificate(),
+        actor: &actor,
+        format: Format::Ses,
         purpose,
         now,
-    )
-    .await?;
+    };
+    record_usage(&mut tx, &usage, &original, &value).await?;
     tx.commit().await.map_err(StoreError::from)?;
     let sealed = tokio::task::spawn_blocking(move || prepared.finish(value).write()).await??;
     Ok(sealed)

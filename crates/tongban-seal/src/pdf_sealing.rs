@@ -14,7 +14,7 @@ use crate::error::SealError;
 use crate::format::Format;
 use crate::permissions::Actor;
 use crate::registry::{self, Seal, SealId};
-use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage};
+use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage, Applied};
 use crate::{image, pdf, ses};
 
 /// What an SES_Signature in a PDF says it signed (`propertyInfo`): the bytes of the
@@ -275,7 +275,15 @@ pub async fn seal_pdf(
         }
     };
     let sealed = prepared.finish(document, &signature).map_err(pdf_error)?;
-    record_usage(&mut tx, &found, actor, &recorded, format, purpose, now).await?;
+    let usage = Applied {
+        seal: &found,
+        certificate: key.certificate(),
+        actor,
+        format,
+        purpose,
+        now,
+    };
+    record_usage(&mut tx, &usage, &recorded, &signature).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(sealed)
 }

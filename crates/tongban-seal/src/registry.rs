@@ -2,6 +2,7 @@
 //! status, and a history of every change.
 
 use serde_json::json;
+use tongban_ledger::Kind;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_crypto::ca::Profile;
@@ -360,6 +361,9 @@ pub async fn create(
         }),
     )
     .await?;
+    let mut entry = crate::sign::seal_entry(Kind::SealCreated, &seal, now);
+    entry.certificate = Some(tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(&certificate.der)));
+    tongban_ledger::storage::append(tx, &[entry], now).await?;
     Ok(seal)
 }
 
@@ -390,18 +394,21 @@ pub async fn set_status(
         )
         .await?;
     }
+    let now = Timestamp::now();
     sqlx::query("UPDATE seals SET status = $2, updated_at = $3 WHERE id = $1")
         .bind(seal.to_string())
         .bind(status.name())
-        .bind(Timestamp::now().unix_millis())
+        .bind(now.unix_millis())
         .execute(&mut *tx)
         .await?;
-    let change = match status {
-        SealStatus::Active => "resumed",
-        SealStatus::Suspended => "suspended",
-        SealStatus::Revoked => "revoked",
+    let (change, kind) = match status {
+        SealStatus::Active => ("resumed", Kind::SealResumed),
+        SealStatus::Suspended => ("suspended", Kind::SealSuspended),
+        SealStatus::Revoked => ("revoked", Kind::SealRevoked),
     };
     record_history(tx, seal, actor, change, json!({ "reason": reason })).await?;
+    let entry = crate::sign::seal_entry(kind, &found, now);
+    tongban_ledger::storage::append(tx, &[entry], now).await?;
     found.status = status;
     Ok(found)
 }

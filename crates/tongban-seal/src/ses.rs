@@ -194,7 +194,20 @@ pub async fn sign_digests(
         signatures.extend(signed);
     }
     let digests: Vec<[u8; 32]> = items.iter().map(|item| item.digest).collect();
-    sign::record_usages(&mut tx, &found, actor, &digests, Format::Ses, purpose, now).await?;
+    let usage = sign::Applied {
+        seal: &found,
+        certificate: key.certificate(),
+        actor,
+        format: Format::Ses,
+        purpose,
+        now,
+    };
+    let uses: Vec<([u8; 32], &[u8])> = digests
+        .iter()
+        .copied()
+        .zip(signatures.iter().map(Vec::as_slice))
+        .collect();
+    sign::record_usages(&mut tx, &usage, &uses).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(signatures)
 }

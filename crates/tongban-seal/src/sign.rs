@@ -17,6 +17,7 @@ use tongban_crypto::certified::Certified;
 use tongban_crypto::cms;
 use tongban_crypto::jose;
 use tongban_crypto::pki::Pki;
+use tongban_ledger::{Entry, Kind};
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::error::SealError;
@@ -117,56 +118,82 @@ pub(crate) async fn audit_refusal(
     Ok(())
 }
 
-pub(crate) async fn record_usage(
-    tx: &mut Conn,
-    seal: &Seal,
-    actor: &Actor,
-    digest: &[u8; 32],
-    format: Format,
-    purpose: Option<&str>,
-    now: Timestamp,
-) -> Result<(), SealError> {
-    record_usages(tx, seal, actor, &[*digest], format, purpose, now).await
+/// A seal use being recorded: the seal and its certificate (DER), who used it, how and
+/// why.
+pub(crate) struct Applied<'a> {
+    pub seal: &'a Seal,
+    pub certificate: &'a [u8],
+    pub actor: &'a Actor,
+    pub format: Format,
+    pub purpose: Option<&'a str>,
+    pub now: Timestamp,
 }
 
-/// One usage record per digest (SM3 for GB/T 38540 signatures, SHA-256 for the
-/// others), a hundred rows per statement.
+pub(crate) async fn record_usage(
+    tx: &mut Conn,
+    usage: &Applied<'_>,
+    digest: &[u8; 32],
+    signature: &[u8],
+) -> Result<(), SealError> {
+    record_usages(tx, usage, &[(*digest, signature)]).await
+}
+
+/// One usage record per use (what was sealed by its SM3 digest for GB/T 38540
+/// signatures, by SHA-256 for the others, and the signature made), a hundred rows per
+/// statement, and one transparency-log entry per use, in the same transaction.
 pub(crate) async fn record_usages(
     tx: &mut Conn,
-    seal: &Seal,
-    actor: &Actor,
-    digests: &[[u8; 32]],
-    format: Format,
-    purpose: Option<&str>,
-    now: Timestamp,
+    usage: &Applied<'_>,
+    uses: &[([u8; 32], &[u8])],
 ) -> Result<(), SealError> {
-    let purpose = purpose.map(str::trim).filter(|p| !p.is_empty());
-    for chunk in digests.chunks(100) {
+    let purpose = usage.purpose.map(str::trim).filter(|p| !p.is_empty());
+    let (column, algorithm) = match usage.format {
+        Format::Ses => ("digest_sm3", "sm3"),
+        Format::Cades | Format::Pades | Format::Jws => ("digest_sha256", "sha256"),
+    };
+    for chunk in uses.chunks(100) {
         let mut placeholders = tongban_store::rows::Placeholders::on(tx);
         let rows: Vec<String> = chunk.iter().map(|_| placeholders.row(8)).collect();
-        let column = match format {
-            Format::Ses => "digest_sm3",
-            Format::Cades | Format::Pades | Format::Jws => "digest_sha256",
-        };
         let sql = format!(
             "INSERT INTO seal_usages (id, seal_id, actor, client_id, {column}, format, purpose, created_at) VALUES {}",
             rows.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for digest in chunk {
+        for (digest, _) in chunk {
             query = query
                 .bind(tongban_core::id::Uuid::now_v7().to_string())
-                .bind(seal.id.to_string())
-                .bind(actor.label())
-                .bind(actor.client_id())
+                .bind(usage.seal.id.to_string())
+                .bind(usage.actor.label())
+                .bind(usage.actor.client_id())
                 .bind(hex(digest))
-                .bind(format.name())
+                .bind(usage.format.name())
                 .bind(purpose)
-                .bind(now.unix_millis());
+                .bind(usage.now.unix_millis());
         }
         query.execute(&mut *tx).await?;
     }
+    let certificate = hex(&cms::sha256(usage.certificate));
+    let entries: Vec<Entry> = uses
+        .iter()
+        .map(|(digest, signature)| {
+            let mut entry = seal_entry(Kind::SealUsed, usage.seal, usage.now);
+            entry.certificate = Some(certificate.clone());
+            entry.format = Some(usage.format.name().to_owned());
+            entry.document = Some(format!("{algorithm}:{}", hex(digest)));
+            entry.signature = Some(hex(&cms::sha256(signature)));
+            entry
+        })
+        .collect();
+    tongban_ledger::storage::append(tx, &entries, usage.now).await?;
     Ok(())
+}
+
+/// A log entry about `seal`.
+pub(crate) fn seal_entry(kind: Kind, seal: &Seal, now: Timestamp) -> Entry {
+    let mut entry = Entry::new(kind, now);
+    entry.department = Some(seal.department_id.to_string());
+    entry.seal = Some(seal.id.to_string());
+    entry
 }
 
 /// CAdES B-T detached signatures, one per SHA-256 digest (the documents never reach
@@ -191,6 +218,7 @@ pub async fn cades_digests(
     // Two signatures per digest (ours and the time-stamp's): CPU work, off the async
     // workers; the usage records are written a hundred per statement.
     let tsa = pki.tsa().clone();
+    let certificate = key.certificate().to_vec();
     let owned = digests.to_vec();
     let signatures = tokio::task::spawn_blocking(move || {
         owned
@@ -204,7 +232,20 @@ pub async fn cades_digests(
     })
     .await
     .map_err(|_| SealError::Crypto(tongban_crypto::CryptoError::Sign))??;
-    record_usages(&mut tx, &found, actor, digests, Format::Cades, purpose, now).await?;
+    let usage = Applied {
+        seal: &found,
+        certificate: &certificate,
+        actor,
+        format: Format::Cades,
+        purpose,
+        now,
+    };
+    let uses: Vec<([u8; 32], &[u8])> = digests
+        .iter()
+        .copied()
+        .zip(signatures.iter().map(Vec::as_slice))
+        .collect();
+    record_usages(&mut tx, &usage, &uses).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(signatures)
 }
@@ -234,16 +275,15 @@ pub async fn jws_detached(
     );
     header.insert("sigT".into(), json!(now.to_rfc3339()));
     let jws = jose::sign_detached(key.signer.as_ref(), payload, &header)?;
-    record_usage(
-        &mut tx,
-        &found,
+    let usage = Applied {
+        seal: &found,
+        certificate: key.certificate(),
         actor,
-        &cms::sha256(payload),
-        Format::Jws,
+        format: Format::Jws,
         purpose,
         now,
-    )
-    .await?;
+    };
+    record_usage(&mut tx, &usage, &cms::sha256(payload), jws.as_bytes()).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(jws)
 }

@@ -31,6 +31,7 @@ pub struct Running {
     crl_refresher: JoinHandle<()>,
     logout_sender: JoinHandle<()>,
     batch_worker: JoinHandle<()>,
+    log_integrator: JoinHandle<()>,
     grace: Duration,
 }
 
@@ -94,6 +95,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     {
         anyhow::bail!("seal.stamp_font: no readable font at {}", font.display());
     }
+    let ledger = Arc::new(
+        tongban_ledger::Log::open(store.clone(), pki.keys(), &log_origin(&config.public_url))
+            .await
+            .context("cannot open the transparency log")?,
+    );
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -110,7 +116,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &kek,
         &config.public_url,
         config.auth.clone(),
+        ledger.clone(),
     ));
+    let log_integrator = tokio::spawn(ledger.run());
     let crl_refresher = tokio::spawn(refresh_crls(pki.clone()));
     let logout_sender = tokio::spawn(crate::logout_delivery::run(
         store.clone(),
@@ -158,8 +166,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         crl_refresher,
         logout_sender,
         batch_worker,
+        log_integrator,
         grace,
     })
+}
+
+/// The log's name on its first start: the public URL's host and path, `/log` appended
+/// (C2SP origins are schemeless).
+fn log_origin(public_url: &str) -> String {
+    let url = public_url.trim_end_matches('/');
+    let host = url.split_once("://").map_or(url, |(_, rest)| rest);
+    format!("{host}/log")
 }
 
 impl Running {
@@ -188,6 +205,7 @@ impl Running {
         // A chunk cut short rolls back whole; the job's lease runs out and a worker
         // (this instance's next start, or another instance) goes on with it.
         self.batch_worker.abort();
+        self.log_integrator.abort();
         let mut task = self.task;
         match tokio::time::timeout(self.grace, &mut task).await {
             Ok(joined) => joined.context("server task failed")??,

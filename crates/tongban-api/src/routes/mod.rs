@@ -7,6 +7,7 @@ mod docs;
 mod document_verification;
 mod ecerts;
 mod health;
+mod log;
 mod logout;
 mod oidc;
 mod passkeys;
@@ -24,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::middleware::{
-    observe, page_prefs, problem_fallback, request_id, security_headers, timeout,
+    log_promise, observe, page_prefs, problem_fallback, request_id, security_headers, timeout,
 };
 use crate::openapi::{self, ApiDoc};
 use crate::problem::{ApiError, ProblemType};
@@ -38,7 +39,10 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
     let (schemas, paths, verify_page) =
         routes!(document_verification::form, document_verification::upload);
     let verify_page = verify_page.layer(DefaultBodyLimit::max(document_limit));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    // Tile paths hold slashes: the route is a wildcard, which the documented path
+    // cannot spell, so the tile route's documentation is merged in separately.
+    OpenApiRouter::with_openapi(ApiDoc::openapi().merge_from(log::TileDoc::openapi()))
+        .route("/log/tile/{*path}", axum::routing::get(log::tile))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
@@ -130,6 +134,11 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(ecerts::wallet::my_certificate_pdf))
         .routes(routes!(ecerts::wallet::my_certificate_ofd))
         .routes(routes!(ecerts::verification::status_page))
+        .routes(routes!(log::checkpoint))
+        .routes(routes!(log::key))
+        .routes(routes!(log::checkpoint_at))
+        .routes(routes!(log::inclusion))
+        .routes(routes!(log::consistency))
 }
 
 /// The complete OpenAPI document as JSON.
@@ -157,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), timeout::layer))
+        .layer(from_fn_with_state(state.clone(), log_promise::layer))
         .layer(from_fn(problem_fallback::layer))
         .layer(from_fn(page_prefs::layer))
         .layer(from_fn(security_headers::layer))

@@ -12,7 +12,9 @@ use serde_json::json;
 use std::collections::HashMap;
 use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
+use tongban_crypto::kek::Kek;
 use tongban_crypto::pki::Pki;
+use tongban_ledger::{Entry, Kind};
 use tongban_identity::subjects::{self, DepartmentId, SubjectId};
 use tongban_seal::permissions::Actor;
 use tongban_seal::registry::{self, SealId};
@@ -26,6 +28,8 @@ pub struct Issuing {
     cert_type: CertType,
     schema: FaceSchema,
     pub(super) issuer: Issuer,
+    /// Keys the holders' pseudonyms in the transparency log.
+    holder_key: Kek,
 }
 
 impl Issuing {
@@ -52,6 +56,7 @@ impl Issuing {
             cert_type,
             schema,
             issuer,
+            holder_key: pki.keys().derive(tongban_ledger::entry::HOLDER_KEY_LABEL),
         })
     }
 
@@ -307,6 +312,7 @@ impl Issuing {
             serial: identifier.serial.clone(),
             version: identifier.version,
             supersedes_id: supersedes.map(|s| s.id.clone()),
+            supersedes_credential: supersedes.map(|s| credential_hash(&s.credential)),
             certificate: Certificate {
                 id: tongban_core::id::Uuid::now_v7().to_string(),
                 identifier: text,
@@ -393,8 +399,40 @@ impl Issuing {
             })
             .collect();
         tongban_store::audit::record_all(conn, &events).await?;
+        let entries: Vec<Entry> = signed.iter().map(|s| self.log_entry(s, now)).collect();
+        tongban_ledger::storage::append(conn, &entries, now).await?;
         Ok(())
     }
+
+    /// The transparency-log entry of an issued certificate: hashes of its credential
+    /// and of the one it supersedes, and the holder's pseudonym.
+    fn log_entry(&self, signed: &Signed, now: Timestamp) -> Entry {
+        let kind = match signed.supersedes_credential {
+            Some(_) => Kind::CertificateReissued,
+            None => Kind::CertificateIssued,
+        };
+        let c = &signed.certificate;
+        let mut entry = certificate_entry(kind, c, now);
+        entry.seal = Some(self.issuer.seal.id.to_string());
+        entry.supersedes = signed.supersedes_credential.clone();
+        let holder = self.holder_key.mac(c.holder_id.to_string().as_bytes());
+        entry.holder = Some(tongban_ledger::entry::hex(&holder));
+        entry
+    }
+}
+
+/// A transparency-log entry about certificate `c`.
+pub(super) fn certificate_entry(kind: Kind, c: &Certificate, now: Timestamp) -> Entry {
+    let mut entry = Entry::new(kind, now);
+    entry.department = Some(c.department_id.to_string());
+    entry.certificate_type = Some(c.type_code.clone());
+    entry.credential = Some(credential_hash(&c.credential));
+    entry
+}
+
+/// Hex SHA-256 of a credential's text: what the log knows a certificate by.
+pub fn credential_hash(credential: &str) -> String {
+    tongban_ledger::entry::hex(&tongban_crypto::cms::sha256(credential.as_bytes()))
 }
 
 /// A signed certificate on its way into the register.
@@ -403,6 +441,8 @@ pub(super) struct Signed {
     serial: String,
     version: u32,
     supersedes_id: Option<String>,
+    /// Hex SHA-256 of the superseded certificate's credential.
+    supersedes_credential: Option<String>,
 }
 
 /// Checks that `actor` may issue `type_code` now, without loading any key: the type,

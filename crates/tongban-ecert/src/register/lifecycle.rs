@@ -13,7 +13,8 @@ use tongban_crypto::pki::Pki;
 use tongban_seal::permissions::Actor;
 use tongban_store::Conn;
 
-use super::issuance::Issuing;
+use super::issuance::{Issuing, certificate_entry};
+use tongban_ledger::Kind;
 use super::{Certificate, HolderRef, NewCertificate, Status, find};
 
 /// A change of status.
@@ -89,6 +90,13 @@ pub async fn change_status(
         json!({ "reason": reason, "client": actor.client_id() }),
     );
     tongban_store::audit::record(conn, &event).await?;
+    let kind = match change {
+        Change::Revoke => Kind::CertificateRevoked,
+        Change::Suspend => Kind::CertificateSuspended,
+        Change::Resume => Kind::CertificateResumed,
+    };
+    let entry = certificate_entry(kind, &certificate, now);
+    tongban_ledger::storage::append(conn, &[entry], now).await?;
     certificate.status = next;
     certificate.status_reason = reason.map(str::to_owned);
     Ok(certificate)
