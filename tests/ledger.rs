@@ -54,11 +54,22 @@ async fn entries(server: &support::TestServer, size: u64) -> Vec<Vec<u8>> {
     let mut all = Vec::new();
     for index in 0..size.div_ceil(tiles::WIDTH) {
         let width = (size - index * tiles::WIDTH).min(tiles::WIDTH);
-        let tile = tiles::Tile { level: None, index, width };
+        let tile = tiles::Tile {
+            level: None,
+            index,
+            width,
+        };
         let response = server.get(&format!("/log/tile/{}", tile.path())).await;
         assert_eq!(response.status(), 200);
-        let cache = response.headers()["cache-control"].to_str().unwrap().to_owned();
-        assert_eq!(cache.contains("immutable"), width == tiles::WIDTH, "{cache}");
+        let cache = response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            cache.contains("immutable"),
+            width == tiles::WIDTH,
+            "{cache}"
+        );
         all.extend(tiles::unbundle(&response.bytes().await.unwrap()).unwrap());
     }
     all
@@ -83,7 +94,10 @@ fn promised(response: &reqwest::Response, key: &VerifierKey) -> Vec<Hash> {
 async fn inclusion_checks(server: &support::TestServer, leaf: &Hash, at: &Checkpoint) -> u64 {
     let hex = tongban_crypto::ca::hex(leaf);
     let response = server
-        .get(&format!("/api/v1/log/proofs/inclusion?leaf_hash={hex}&tree_size={}", at.size))
+        .get(&format!(
+            "/api/v1/log/proofs/inclusion?leaf_hash={hex}&tree_size={}",
+            at.size
+        ))
         .await;
     assert_eq!(response.status(), 200);
     let proof: Value = response.json().await.unwrap();
@@ -94,8 +108,12 @@ async fn inclusion_checks(server: &support::TestServer, leaf: &Hash, at: &Checkp
         .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
         .collect();
     let index = proof["index"].as_u64().unwrap();
-    assert!(merkle::verify_inclusion(leaf, index, at.size, &hashes, &at.root));
-    assert!(!merkle::verify_inclusion(leaf, index, at.size, &hashes, &[0; 32]));
+    assert!(merkle::verify_inclusion(
+        leaf, index, at.size, &hashes, &at.root
+    ));
+    assert!(!merkle::verify_inclusion(
+        leaf, index, at.size, &hashes, &[0; 32]
+    ));
     index
 }
 
@@ -121,7 +139,9 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     grant_all(&w, &w.a, id, false).await;
     let first = integrated(&w.server, 1).await;
 
-    let digests: Vec<String> = (0..3u8).map(|i| tongban_crypto::ca::hex(&[i; 32])).collect();
+    let digests: Vec<String> = (0..3u8)
+        .map(|i| tongban_crypto::ca::hex(&[i; 32]))
+        .collect();
     let sealed = call(
         &w,
         &w.a.system,
@@ -163,7 +183,13 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     let kinds: Vec<Kind> = parsed.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
-        [Kind::SealCreated, Kind::SealUsed, Kind::SealUsed, Kind::SealUsed, Kind::SealSuspended]
+        [
+            Kind::SealCreated,
+            Kind::SealUsed,
+            Kind::SealUsed,
+            Kind::SealUsed,
+            Kind::SealSuspended
+        ]
     );
     // The entries are the promised ones, in the order the acts committed.
     assert_eq!(leaves[0], created_leaves[0]);
@@ -174,8 +200,14 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
             .zip(signatures["signatures"].as_array().unwrap()),
     ) {
         assert_eq!(entry.seal.as_deref(), Some(id));
-        assert_eq!(entry.department.as_deref(), Some(w.a.id.to_string().as_str()));
-        assert_eq!(entry.document.as_deref(), Some(format!("sha256:{digest}").as_str()));
+        assert_eq!(
+            entry.department.as_deref(),
+            Some(w.a.id.to_string().as_str())
+        );
+        assert_eq!(
+            entry.document.as_deref(),
+            Some(format!("sha256:{digest}").as_str())
+        );
         let p7s = B64.decode(signature["p7s"].as_str().unwrap()).unwrap();
         let signature_hash = tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(&p7s));
         assert_eq!(entry.signature.as_deref(), Some(signature_hash.as_str()));
@@ -183,7 +215,13 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
         assert!(entry.holder.is_none());
     }
     // The tree the tiles hold is the checkpoint's, and the level-0 tile is its leaves.
-    let tile = w.server.get("/log/tile/0/000.p/5").await.bytes().await.unwrap();
+    let tile = w
+        .server
+        .get("/log/tile/0/000.p/5")
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(tile.to_vec(), leaves.concat());
     for (index, leaf) in leaves.iter().enumerate() {
         assert_eq!(inclusion_checks(&w.server, leaf, &at).await, index as u64);
@@ -191,7 +229,10 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     // The log only grew: the first checkpoint is a prefix of the last.
     let proof: Value = w
         .server
-        .get(&format!("/api/v1/log/proofs/consistency?first={}&second={}", first.size, at.size))
+        .get(&format!(
+            "/api/v1/log/proofs/consistency?first={}&second={}",
+            first.size, at.size
+        ))
         .await
         .json()
         .await
@@ -202,9 +243,122 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
         .iter()
         .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
         .collect();
-    assert!(merkle::verify_consistency(first.size, at.size, &hashes, &first.root, &at.root));
-    let old = text(&w.server, &format!("/api/v1/log/checkpoints/{}", first.size)).await;
+    assert!(merkle::verify_consistency(
+        first.size,
+        at.size,
+        &hashes,
+        &first.root,
+        &at.root
+    ));
+    let old = text(
+        &w.server,
+        &format!("/api/v1/log/checkpoints/{}", first.size),
+    )
+    .await;
     assert!(Note::parse(&old).unwrap().signed_by(&key));
+
+    // A verification report says where the seal use stands, with a proof that checks.
+    let p7s = signatures["signatures"][1]["p7s"].clone();
+    let report = verify_json(&w, json!({"p7s": p7s, "digest": digests[1]})).await;
+    let log = &report["signatures"][0]["log"];
+    assert_eq!(log["included"], true, "{report}");
+    assert_eq!(
+        (log["index"].as_u64(), log["verified"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(log["kind"], "seal.used");
+    let proof: Vec<Hash> = log["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    let reported = Checkpoint::parse(
+        &Note::parse(log["checkpoint"].as_str().unwrap())
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert!(merkle::verify_inclusion(
+        &leaves[2],
+        2,
+        reported.size,
+        &proof,
+        &reported.root
+    ));
+    // A signature the platform never made is in no entry.
+    let foreign = B64.encode(b"not a signature");
+    let report = verify_json(&w, json!({"p7s": foreign, "digest": digests[1]})).await;
+    assert_eq!(
+        report["signatures"][0]["log"]["included"], false,
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn certificate_acts_are_logged_with_hashes_only_and_reports_prove_them() {
+    use support::ecert_world::{self, CITIZEN};
+    let w = ecert_world::world().await;
+    let t = w.licence_type("031", "natural").await;
+    let code = t["code"].as_str().unwrap();
+    let key = VerifierKey::parse(&text(&w.server, "/log/key").await).unwrap();
+    let issued = w.issue(&w.issuer, code, CITIZEN, None).await;
+    assert_eq!(issued.status(), 201);
+    assert_eq!(promised(&issued, &key).len(), 1);
+    let certificate: Value = issued.json().await.unwrap();
+    let identifier = certificate["identifier"].as_str().unwrap();
+    let credential = certificate["credential"].as_str().unwrap();
+    let revoked = w
+        .post(
+            Some(&w.issuer),
+            &format!("/api/v1/certificates/{identifier}/status"),
+            json!({"status": "revoked", "reason": "obtained by fraud"}),
+        )
+        .await;
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(promised(&revoked, &key).len(), 1);
+    // The seal creation, the issuance and the revocation.
+    let at = integrated(&w.server, 3).await;
+    let all = entries(&w.server, at.size).await;
+    let parsed: Vec<Entry> = all.iter().map(|e| Entry::from_bytes(e).unwrap()).collect();
+    let credential_hash =
+        tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(credential.as_bytes()));
+    let issued_entry = parsed
+        .iter()
+        .find(|e| e.kind == Kind::CertificateIssued)
+        .unwrap();
+    let revoked_entry = parsed
+        .iter()
+        .find(|e| e.kind == Kind::CertificateRevoked)
+        .unwrap();
+    for entry in [issued_entry, revoked_entry] {
+        assert_eq!(entry.credential.as_deref(), Some(credential_hash.as_str()));
+        assert_eq!(entry.certificate_type.as_deref(), Some(code));
+    }
+    // The holder only as a keyed hash: no name, no number, no plain hash of either.
+    let holder = issued_entry.holder.as_deref().unwrap();
+    assert_eq!(holder.len(), 64);
+    let plain = tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(CITIZEN.as_bytes()));
+    assert_ne!(holder, plain);
+    for entry in &all {
+        let text = String::from_utf8_lossy(entry);
+        assert!(
+            !text.contains(CITIZEN) && !text.contains("reason") && !text.contains("fraud"),
+            "{text}"
+        );
+    }
+    let report: Value = w
+        .post(
+            None,
+            "/api/v1/certificates/verify",
+            json!({"credential": credential}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["log"]["kind"], "certificate.issued", "{report}");
+    assert_eq!(report["log"]["verified"], true, "{report}");
 }
 
 #[tokio::test]
@@ -212,8 +366,16 @@ async fn bad_log_requests_get_problems() {
     let w = seal_world::world().await;
     let s = &w.server;
     for (path, status, slug) in [
-        ("/api/v1/log/proofs/inclusion?leaf_hash=xyz&tree_size=0", 422, "invalid-request"),
-        ("/api/v1/log/proofs/inclusion?tree_size=0", 422, "invalid-request"),
+        (
+            "/api/v1/log/proofs/inclusion?leaf_hash=xyz&tree_size=0",
+            422,
+            "invalid-request",
+        ),
+        (
+            "/api/v1/log/proofs/inclusion?tree_size=0",
+            422,
+            "invalid-request",
+        ),
         (
             "/api/v1/log/proofs/inclusion?leaf_hash=0000000000000000000000000000000000000000000000000000000000000000&tree_size=99",
             422,
@@ -224,9 +386,21 @@ async fn bad_log_requests_get_problems() {
             404,
             "not-found",
         ),
-        ("/api/v1/log/proofs/consistency?first=1&second=0", 422, "invalid-request"),
-        ("/api/v1/log/proofs/consistency?first=0&second=5", 422, "invalid-request"),
-        ("/api/v1/log/proofs/consistency?first=-1&second=0", 422, "invalid-request"),
+        (
+            "/api/v1/log/proofs/consistency?first=1&second=0",
+            422,
+            "invalid-request",
+        ),
+        (
+            "/api/v1/log/proofs/consistency?first=0&second=5",
+            422,
+            "invalid-request",
+        ),
+        (
+            "/api/v1/log/proofs/consistency?first=-1&second=0",
+            422,
+            "invalid-request",
+        ),
         ("/api/v1/log/checkpoints/7", 404, "not-found"),
         ("/api/v1/log/checkpoints/x", 404, "not-found"),
         ("/log/tile/0/000", 404, "not-found"),

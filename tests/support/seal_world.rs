@@ -61,7 +61,11 @@ pub async fn world() -> World {
 
 /// Like [`world`], with the configuration changed by `adjust`.
 pub async fn world_with(adjust: impl FnOnce(&mut tongban_core::config::Config)) -> World {
-    let server = TestServer::start_with(adjust).await;
+    world_on(TestServer::start_with(adjust).await).await
+}
+
+/// The world on a server already started.
+pub async fn world_on(server: TestServer) -> World {
     let now = Timestamp::now();
     let hash = Arc::new(Passwords::new().unwrap()).hash(PASSWORD).unwrap();
     let mut tx = server.store().begin().await.unwrap();

@@ -147,6 +147,11 @@ not-timestamped = No trusted time-stamp
 whole-document = The seal covers the whole document.
 later-signatures = After sealing, only other seals were added.
 later-changes = After sealing, the document changed without a seal.
+log-label = Transparency log
+log-entry-verified = Entry no. { $index } in the platform's public log; its proof checks
+log-entry-pending = Recorded; it joins the public log within a second
+log-entry-unverified = In the public log, but its proof does not check
+log-not-found = Not in the platform's public transparency log
 verify-another = Verify another document
 technical-indication = Technical result (ETSI EN 319 102-1)
 

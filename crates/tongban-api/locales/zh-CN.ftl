@@ -148,6 +148,11 @@ not-timestamped = 无可信时间戳
 whole-document = 印章覆盖整个文件。
 later-signatures = 盖章后文件只增加了其他印章。
 later-changes = 盖章后文件有未经盖章的改动。
+log-label = 透明日志
+log-entry-verified = 已记入平台公开日志第 { $index } 条，证明核验通过
+log-entry-pending = 已记录，一秒内并入公开日志
+log-entry-unverified = 在公开日志中，但证明未通过核验
+log-not-found = 不在本平台的公开透明日志中
 verify-another = 验证其他文件
 technical-indication = 技术结论（ETSI EN 319 102-1）
 

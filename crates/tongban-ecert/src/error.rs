@@ -100,7 +100,9 @@ impl From<tongban_ledger::LedgerError> for EcertError {
         match error {
             tongban_ledger::LedgerError::Store(store) => Self::Store(store),
             tongban_ledger::LedgerError::Crypto(crypto) => Self::Crypto(crypto),
-            corrupt @ tongban_ledger::LedgerError::Corrupt(_) => Self::Internal(corrupt.to_string()),
+            corrupt @ tongban_ledger::LedgerError::Corrupt(_) => {
+                Self::Internal(corrupt.to_string())
+            }
         }
     }
 }

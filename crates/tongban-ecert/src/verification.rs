@@ -6,6 +6,7 @@
 use serde_json::Value;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
+use tongban_ledger::Log;
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::credential;
@@ -45,6 +46,8 @@ pub struct Report {
     /// Why it is not valid, typed: pages take their words from the message catalogues,
     /// the API its English sentences from `Display`.
     pub findings: Vec<Finding>,
+    /// The issuance's entry in the transparency log and its proof, if it is there.
+    pub log: Option<tongban_ledger::Proven>,
 }
 
 /// One reason in a certificate's verification report.
@@ -117,8 +120,27 @@ impl Finding {
     }
 }
 
-/// Verifies what a verifier presents; a share's use is counted and the access logged.
+/// Verifies what a verifier presents, with where its issuance stands in the
+/// transparency log; a share's use is counted and the access logged.
 pub async fn verify(
+    store: &Store,
+    pki: &Pki,
+    log: &Log,
+    presented: Presented<'_>,
+    now: Timestamp,
+) -> Result<Report, EcertError> {
+    let mut report = verify_presented(store, pki, presented, now).await?;
+    // The register's copy of a genuine credential: a certificate the register does not
+    // know cannot be in the log either.
+    if let Some(certificate) = report.certificate.as_ref().filter(|_| report.signature) {
+        let hash = tongban_crypto::cms::sha256(certificate.credential.as_bytes());
+        let mut conn = store.conn().await?;
+        report.log = log.prove(&mut conn, &hash).await?;
+    }
+    Ok(report)
+}
+
+async fn verify_presented(
     store: &Store,
     pki: &Pki,
     presented: Presented<'_>,
@@ -237,6 +259,7 @@ async fn report_for(
         fields: Value::Object(serde_json::Map::new()),
         share: None,
         findings: Vec::new(),
+        log: None,
     };
     if !checked.signature {
         report.findings.push(Finding::BadSignature);

@@ -33,7 +33,7 @@ pub struct Log {
 }
 
 /// Where an act stands in the log, for a verification report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Proven {
     /// `seal.used`, `certificate.issued`, …
     pub kind: String,

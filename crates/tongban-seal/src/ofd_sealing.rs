@@ -17,7 +17,7 @@ use crate::ofd::signing::{self, Placement, Signing};
 use crate::permissions::Actor;
 use crate::registry::{self, SealId};
 use crate::ses;
-use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage, Applied};
+use crate::sign::{Applied, Authority, audit_refusal, authorise, prepare_as, record_usage};
 
 /// A seal checked for an actor to apply to an OFD document now, with its SESeal.
 pub struct OfdCheck {

@@ -14,7 +14,7 @@ use crate::error::SealError;
 use crate::format::Format;
 use crate::permissions::Actor;
 use crate::registry::{self, Seal, SealId};
-use crate::sign::{Authority, audit_refusal, authorise, prepare_as, record_usage, Applied};
+use crate::sign::{Applied, Authority, audit_refusal, authorise, prepare_as, record_usage};
 use crate::{image, pdf, ses};
 
 /// What an SES_Signature in a PDF says it signed (`propertyInfo`): the bytes of the

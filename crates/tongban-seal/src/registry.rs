@@ -2,7 +2,6 @@
 //! status, and a history of every change.
 
 use serde_json::json;
-use tongban_ledger::Kind;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_crypto::ca::Profile;
@@ -10,6 +9,7 @@ use tongban_crypto::crl::RevocationReason;
 use tongban_crypto::pki::Pki;
 use tongban_crypto::{Algorithm, CryptoError};
 use tongban_identity::subjects::DepartmentId;
+use tongban_ledger::Kind;
 use tongban_store::{Conn, StoreError};
 
 use crate::error::SealError;
@@ -362,7 +362,9 @@ pub async fn create(
     )
     .await?;
     let mut entry = crate::sign::seal_entry(Kind::SealCreated, &seal, now);
-    entry.certificate = Some(tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(&certificate.der)));
+    entry.certificate = Some(tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(
+        &certificate.der,
+    )));
     tongban_ledger::storage::append(tx, &[entry], now).await?;
     Ok(seal)
 }

@@ -92,6 +92,8 @@ pub struct SignatureBody {
     sub_indication: Option<String>,
     /// Warnings and reasons, for people.
     messages: Vec<String>,
+    /// The seal use's entry in the transparency log (`eseal`: none).
+    log: super::log::LogBody,
 }
 
 /// A validation report.
@@ -138,6 +140,7 @@ impl From<SignatureReport> for SignatureBody {
             indication: r.indication.name().to_owned(),
             sub_indication: r.sub_indication.map(str::to_owned),
             messages: r.findings.iter().map(ToString::to_string).collect(),
+            log: r.log.into(),
         }
     }
 }
@@ -228,23 +231,23 @@ impl Submitted {
 
     /// The validation report of what was sent.
     async fn verify(self, state: &AppState) -> Result<Report, tongban_seal::SealError> {
-        let (store, pki) = (&state.store, &state.pki);
+        let (store, pki, log) = (&state.store, &state.pki, state.ledger.as_ref());
         match self.0 {
-            SubmittedInput::Pdf(pdf) => validation::verify(store, pki, Input::Pdf(pdf)).await,
-            SubmittedInput::Ofd(ofd) => validation::verify(store, pki, Input::Ofd(ofd)).await,
+            SubmittedInput::Pdf(pdf) => validation::verify(store, pki, log, Input::Pdf(pdf)).await,
+            SubmittedInput::Ofd(ofd) => validation::verify(store, pki, log, Input::Ofd(ofd)).await,
             SubmittedInput::Cades { p7s, digest } => {
                 let p7s = &p7s;
-                validation::verify(store, pki, Input::Cades { p7s, digest }).await
+                validation::verify(store, pki, log, Input::Cades { p7s, digest }).await
             }
             SubmittedInput::Jws { jws, payload } => {
                 let (jws, payload) = (&jws, &payload);
-                validation::verify(store, pki, Input::Jws { jws, payload }).await
+                validation::verify(store, pki, log, Input::Jws { jws, payload }).await
             }
             SubmittedInput::Ses { ses, sm3 } => {
-                validation::verify(store, pki, Input::Ses { ses: &ses, sm3 }).await
+                validation::verify(store, pki, log, Input::Ses { ses: &ses, sm3 }).await
             }
             SubmittedInput::Eseal(eseal) => {
-                validation::verify(store, pki, Input::Eseal(&eseal)).await
+                validation::verify(store, pki, log, Input::Eseal(&eseal)).await
             }
         }
     }
@@ -346,7 +349,15 @@ pub async fn upload(
     };
     let signed_file = signed_file.filter(|f| !f.is_empty());
     let (store, pki) = (&state.store, &state.pki);
-    match validation::verify_upload(store, pki, Vec::from(document), signed_file.as_deref()).await {
+    match validation::verify_upload(
+        store,
+        pki,
+        &state.ledger,
+        Vec::from(document),
+        signed_file.as_deref(),
+    )
+    .await
+    {
         Ok(report) => views::verify_report(prefs, &report),
         Err(tongban_seal::SealError::Invalid { .. }) => refuse(views::VerifyError::Unreadable),
         Err(error) => ApiError::from(error).into_response(),

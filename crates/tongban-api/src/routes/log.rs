@@ -1,10 +1,10 @@
 //! The transparency log as C2SP tlog-tiles (`/log/checkpoint`, `/log/tile/…`), its note
 //! verifier key, and RFC 9162 proofs over the API.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,10 @@ impl From<LedgerError> for ApiError {
     responses((status = 200, description = "the signed checkpoint", body = String, content_type = "text/plain")))]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let note = state.ledger.checkpoint().await?;
-    Ok(([(header::CONTENT_TYPE, TEXT), (header::CACHE_CONTROL, FRESH)], note))
+    Ok((
+        [(header::CONTENT_TYPE, TEXT), (header::CACHE_CONTROL, FRESH)],
+        note,
+    ))
 }
 
 /// The log's note verifier key, `name+keyhash+base64(0x01 || Ed25519 key)`.
@@ -70,9 +73,17 @@ pub async fn tile(
     let tile = Tile::parse(&path).ok_or_else(not_found)?;
     let mut conn = state.store.conn().await?;
     let size = storage::size(&mut conn).await?;
-    let bytes = storage::tile(&mut conn, tile, size).await?.ok_or_else(not_found)?;
+    let bytes = storage::tile(&mut conn, tile, size)
+        .await?
+        .ok_or_else(not_found)?;
     let cache = if tile.is_full() { IMMUTABLE } else { FRESH };
-    Ok(([(header::CONTENT_TYPE, OCTETS), (header::CACHE_CONTROL, cache)], bytes))
+    Ok((
+        [
+            (header::CONTENT_TYPE, OCTETS),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    ))
 }
 
 /// The tile route's documentation (its route is a wildcard).
@@ -94,8 +105,16 @@ pub async fn checkpoint_at(
     let not_found = || ApiError::new(ProblemType::NotFound, "no checkpoint at that size");
     let size: u64 = size.parse().map_err(|_| not_found())?;
     let mut conn = state.store.conn().await?;
-    let note = storage::checkpoint_at(&mut conn, size).await?.ok_or_else(not_found)?;
-    Ok(([(header::CONTENT_TYPE, TEXT), (header::CACHE_CONTROL, IMMUTABLE)], note))
+    let note = storage::checkpoint_at(&mut conn, size)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, TEXT),
+            (header::CACHE_CONTROL, IMMUTABLE),
+        ],
+        note,
+    ))
 }
 
 /// Which inclusion proof.
@@ -141,7 +160,12 @@ pub async fn inclusion(
     let tree_size = size_within(&mut conn, query.tree_size.as_deref(), "tree_size").await?;
     let proof = storage::inclusion(&mut conn, &leaf, tree_size)
         .await?
-        .ok_or_else(|| ApiError::new(ProblemType::NotFound, "no such leaf in the tree of that size"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                ProblemType::NotFound,
+                "no such leaf in the tree of that size",
+            )
+        })?;
     Ok(Json(InclusionProof {
         index: proof.index,
         tree_size,
@@ -212,4 +236,57 @@ async fn size_within(
         return Err(invalid(&format!("{name} is past the log's size")));
     }
     Ok(size)
+}
+
+/// Where an act stands in the transparency log, in a verification report.
+#[derive(Serialize, ToSchema)]
+pub struct LogBody {
+    /// The act has an entry in the log.
+    included: bool,
+    /// `seal.used`, `certificate.issued`, …
+    kind: Option<String>,
+    /// When the act appended its entry (RFC 3339).
+    time: Option<String>,
+    /// Base64 leaf hash.
+    leaf_hash: Option<String>,
+    /// The entry's index; absent while it waits for integration (at most 1 s).
+    index: Option<u64>,
+    /// The size of the checkpoint the proof is against.
+    tree_size: Option<u64>,
+    /// That checkpoint, a C2SP signed note.
+    checkpoint: Option<String>,
+    /// Base64 inclusion path (RFC 9162), leaf first.
+    proof: Vec<String>,
+    /// The proof leads to the checkpoint's root, and the checkpoint's signature
+    /// checks with the log key.
+    verified: bool,
+}
+
+impl From<Option<tongban_ledger::Proven>> for LogBody {
+    fn from(proven: Option<tongban_ledger::Proven>) -> Self {
+        match proven {
+            None => Self {
+                included: false,
+                kind: None,
+                time: None,
+                leaf_hash: None,
+                index: None,
+                tree_size: None,
+                checkpoint: None,
+                proof: Vec::new(),
+                verified: false,
+            },
+            Some(p) => Self {
+                included: true,
+                kind: Some(p.kind),
+                time: Some(p.time),
+                leaf_hash: Some(p.leaf_hash),
+                index: p.index,
+                tree_size: p.tree_size,
+                checkpoint: p.checkpoint,
+                proof: p.proof,
+                verified: p.verified,
+            },
+        }
+    }
 }

@@ -10,7 +10,7 @@ use tongban_core::time::Timestamp;
 use tongban_ecert::verification::{PublicStatus, Report};
 
 use super::account::{status_text, type_name};
-use super::layout::{Shell, render, when};
+use super::layout::{Shell, log_text, render, when};
 use crate::i18n::Lang;
 use crate::prefs::Prefs;
 use crate::problem::{ApiError, ProblemType};
@@ -88,6 +88,12 @@ pub fn certificate_report(prefs: Prefs, token: &str, report: &Report) -> Respons
         label: "ecert-status",
         value: status_text(l, &report.status),
     });
+    if report.certificate.is_some() {
+        facts.push(Fact {
+            label: "log-label",
+            value: log_text(l, report.log.as_ref()),
+        });
+    }
     if let Some(share) = &report.share {
         facts.push(Fact {
             label: "ecert-shared-with",

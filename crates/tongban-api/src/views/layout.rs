@@ -102,3 +102,15 @@ pub(crate) fn when(at: Timestamp) -> String {
         t.minute()
     )
 }
+
+/// Where an act stands in the transparency log, in a sentence.
+pub(crate) fn log_text(l: Lang, proven: Option<&tongban_ledger::Proven>) -> String {
+    match proven {
+        None => l.t("log-not-found"),
+        Some(p) => match (p.index, p.verified) {
+            (None, _) => l.t("log-entry-pending"),
+            (Some(index), true) => l.t1("log-entry-verified", "index", &index.to_string()),
+            (Some(_), false) => l.t("log-entry-unverified"),
+        },
+    }
+}

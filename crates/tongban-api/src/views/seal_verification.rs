@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use tongban_seal::validation::{Indication, Report};
 
-use super::layout::{Shell, render, when};
+use super::layout::{Shell, log_text, render, when};
 use crate::i18n::Lang;
 use crate::prefs::Prefs;
 
@@ -122,6 +122,12 @@ pub fn verify_report(prefs: Prefs, report: &Report) -> Response {
                         "seal-on-pages"
                     },
                     value: pages.join(", "),
+                });
+            }
+            if s.signature_sha256.is_some() {
+                facts.push(Fact {
+                    label: "log-label",
+                    value: log_text(l, s.log.as_ref()),
                 });
             }
             let (class, verdict) = verdict(s.indication);

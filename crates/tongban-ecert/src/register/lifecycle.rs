@@ -14,8 +14,8 @@ use tongban_seal::permissions::Actor;
 use tongban_store::Conn;
 
 use super::issuance::{Issuing, certificate_entry};
-use tongban_ledger::Kind;
 use super::{Certificate, HolderRef, NewCertificate, Status, find};
+use tongban_ledger::Kind;
 
 /// A change of status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

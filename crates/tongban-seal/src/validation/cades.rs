@@ -22,6 +22,7 @@ pub(super) async fn verify_cms(
     claimed: Option<Timestamp>,
 ) -> Result<SignatureReport, SealError> {
     let mut report = SignatureReport::new(format);
+    report.signature_sha256 = Some(tongban_crypto::cms::sha256(p7s));
     report.claimed_signing_time = claimed;
     let verified = match cms_verify::verify_detached(p7s, digest) {
         Ok(verified) => verified,

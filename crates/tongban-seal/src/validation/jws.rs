@@ -21,6 +21,7 @@ pub(super) async fn verify_jws(
     payload: &[u8],
 ) -> Result<SignatureReport, SealError> {
     let mut report = SignatureReport::new("jws");
+    report.signature_sha256 = Some(tongban_crypto::cms::sha256(jws.as_bytes()));
     let header: Option<Value> = jws
         .split('.')
         .next()

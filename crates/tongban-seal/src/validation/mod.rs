@@ -21,6 +21,7 @@ pub use findings::Finding;
 use crate::error::SealError;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
+use tongban_ledger::{Log, Proven};
 use tongban_store::Store;
 
 use cades::verify_cms;
@@ -120,6 +121,11 @@ pub struct SignatureReport {
     /// Warnings and reasons, typed: pages take their words from the message
     /// catalogues, the API its English sentences from `Display`.
     pub findings: Vec<Finding>,
+    /// SHA-256 of the signature as verified (CMS DER, JWS text, SES_Signature DER):
+    /// what the transparency log knows a seal use by.
+    pub signature_sha256: Option<[u8; 32]>,
+    /// The seal use's entry in the transparency log and its proof, if it is there.
+    pub log: Option<Proven>,
 }
 
 /// The whole report.
@@ -182,6 +188,8 @@ impl SignatureReport {
             indication: Indication::Indeterminate,
             sub_indication: None,
             findings: Vec::new(),
+            signature_sha256: None,
+            log: None,
         }
     }
 
@@ -201,6 +209,7 @@ impl SignatureReport {
 pub async fn verify_upload(
     store: &Store,
     pki: &Pki,
+    log: &Log,
     document: Vec<u8>,
     signed_file: Option<&[u8]>,
 ) -> Result<Report, SealError> {
@@ -211,7 +220,7 @@ pub async fn verify_upload(
     } else if document.first() != Some(&0x30) {
         Input::Pdf(document)
     } else if tongban_crypto::ses::Seal::decode(&document).is_ok() {
-        return verify(store, pki, Input::Eseal(&document)).await;
+        return verify(store, pki, log, Input::Eseal(&document)).await;
     } else {
         // A DER SEQUENCE that is not a seal is judged as a signature: a damaged one
         // gets a report that says so.
@@ -219,6 +228,7 @@ pub async fn verify_upload(
         return verify(
             store,
             pki,
+            log,
             Input::Ses {
                 ses: &document,
                 sm3,
@@ -226,12 +236,18 @@ pub async fn verify_upload(
         )
         .await;
     };
-    verify(store, pki, input).await
+    verify(store, pki, log, input).await
 }
 
-/// Verifies `input` and reports on every signature.
-pub async fn verify(store: &Store, pki: &Pki, input: Input<'_>) -> Result<Report, SealError> {
-    let signatures = match input {
+/// Verifies `input` and reports on every signature, with where each seal use stands
+/// in the transparency log.
+pub async fn verify(
+    store: &Store,
+    pki: &Pki,
+    log: &Log,
+    input: Input<'_>,
+) -> Result<Report, SealError> {
+    let mut signatures = match input {
         Input::Pdf(pdf) => verify_pdf(store, pki, pdf).await?,
         Input::Ofd(ofd) => verify_ofd(store, pki, ofd).await?,
         Input::Cades { p7s, digest } => {
@@ -241,6 +257,12 @@ pub async fn verify(store: &Store, pki: &Pki, input: Input<'_>) -> Result<Report
         Input::Ses { ses, sm3 } => vec![verify_ses(store, pki, ses, sm3.as_ref()).await?],
         Input::Eseal(eseal) => vec![verify_eseal(store, pki, eseal).await?],
     };
+    let mut conn = store.conn().await?;
+    for report in &mut signatures {
+        if let Some(hash) = &report.signature_sha256 {
+            report.log = log.prove(&mut conn, hash).await?;
+        }
+    }
     let overall = if signatures.is_empty() {
         Indication::Indeterminate
     } else if signatures

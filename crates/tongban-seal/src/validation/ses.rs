@@ -97,6 +97,7 @@ pub(super) async fn verify_ses(
     data_hash: Option<&[u8; 32]>,
 ) -> Result<SignatureReport, SealError> {
     let mut report = SignatureReport::new("ses");
+    report.signature_sha256 = Some(tongban_crypto::cms::sha256(der));
     let signature = match Signature::decode(der) {
         Ok(signature) => signature,
         Err(error) => {

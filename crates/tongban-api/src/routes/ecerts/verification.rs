@@ -78,6 +78,8 @@ pub struct CertificateReportBody {
     share: Option<ShareSummaryBody>,
     /// Plain-language findings.
     messages: Vec<String>,
+    /// The issuance's entry in the transparency log.
+    log: crate::routes::log::LogBody,
 }
 
 /// What a verifier learns of the share it used.
@@ -118,6 +120,7 @@ impl From<Report> for CertificateReportBody {
                 expires_at: s.expires_at.to_rfc3339(),
             }),
             messages: r.findings.iter().map(ToString::to_string).collect(),
+            log: r.log.into(),
         }
     }
 }
@@ -126,7 +129,14 @@ pub(crate) async fn run_verification(
     state: &AppState,
     presented: Presented<'_>,
 ) -> Result<Report, ApiError> {
-    Ok(verification::verify(&state.store, &state.pki, presented, Timestamp::now()).await?)
+    Ok(verification::verify(
+        &state.store,
+        &state.pki,
+        &state.ledger,
+        presented,
+        Timestamp::now(),
+    )
+    .await?)
 }
 
 /// Verifies a certificate from a share (token or short code) or a presented VC-JWT:
