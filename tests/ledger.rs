@@ -359,6 +359,35 @@ async fn certificate_acts_are_logged_with_hashes_only_and_reports_prove_them() {
         .unwrap();
     assert_eq!(report["log"]["kind"], "certificate.issued", "{report}");
     assert_eq!(report["log"]["verified"], true, "{report}");
+
+    // The holder's account page lists both acts with their places in the log.
+    let session = support::account_session(&w.server, CITIZEN, support::PASSWORD).await;
+    let account = w
+        .server
+        .client
+        .get(format!("{}/account", w.server.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("公开日志中的您的证照"), "{account}");
+    let issued_at = parsed
+        .iter()
+        .position(|e| e.kind == Kind::CertificateIssued)
+        .unwrap();
+    let revoked_at = parsed
+        .iter()
+        .position(|e| e.kind == Kind::CertificateRevoked)
+        .unwrap();
+    for (act, index) in [("签发", issued_at), ("注销", revoked_at)] {
+        let line = format!(
+            "<strong>{act}</strong> · <bdi>{identifier}</bdi> · 第 \u{2068}{index}\u{2069} 条"
+        );
+        assert!(account.contains(&line), "{line} in {account}");
+    }
 }
 
 #[tokio::test]
@@ -417,4 +446,76 @@ async fn bad_log_requests_get_problems() {
         .await
         .unwrap();
     assert_eq!(empty["hashes"], json!([]));
+}
+
+/// `tongban log verify` against the server: its exit code and its JSON line.
+async fn monitor(base: &str, key: &str, state: &std::path::Path) -> (i32, Value) {
+    let output = support::Binary::command()
+        .args(["log", "verify", "--url", base, "--key", key, "--state"])
+        .arg(state)
+        .output()
+        .await
+        .unwrap();
+    let line = String::from_utf8_lossy(&output.stdout).to_string();
+    (
+        output.status.code().unwrap(),
+        serde_json::from_str(&line).unwrap_or(json!({"raw": line})),
+    )
+}
+
+#[tokio::test]
+async fn the_monitor_rebuilds_the_tree_and_catches_a_rewritten_past() {
+    let w = seal_world::world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let digests: Vec<String> = (0..300u32)
+        .map(|i| tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(&i.to_be_bytes())))
+        .collect();
+    let path = format!("/api/v1/seals/{id}/cades");
+    assert_eq!(
+        call(&w, &w.a.system, &path, json!({"digests": digests}))
+            .await
+            .status(),
+        200
+    );
+    integrated(&w.server, 301).await;
+    let key = text(&w.server, "/log/key").await;
+    let dir = std::env::temp_dir().join(format!("tongban-monitor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    let (code, out) = monitor(&w.server.base, key.trim(), &state).await;
+    assert_eq!((code, out["size"].as_u64()), (0, Some(301)), "{out}");
+    let more: Vec<String> = digests.iter().map(|d| format!("{}0", &d[..63])).collect();
+    assert_eq!(
+        call(&w, &w.a.system, &path, json!({"digests": more}))
+            .await
+            .status(),
+        200
+    );
+    integrated(&w.server, 601).await;
+    let (code, out) = monitor(&w.server.base, key.trim(), &state).await;
+    assert_eq!(
+        (code, out["checkpoints_checked"].as_u64()),
+        (0, Some(1)),
+        "{out}"
+    );
+    // A checkpoint seen before with another root: the past was rewritten, or the
+    // monitor was shown a split view.
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let mut forged = saved.clone();
+    forged["checkpoints"][0]["root"] = json!(B64.encode([7u8; 32]));
+    std::fs::write(&state, forged.to_string()).unwrap();
+    let (code, out) = monitor(&w.server.base, key.trim(), &state).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out["fault"].as_str().unwrap().contains("split view"),
+        "{out}"
+    );
+    // Another key: the checkpoint is refused.
+    std::fs::write(&state, saved.to_string()).unwrap();
+    let other = VerifierKey::log(&VerifierKey::parse(&key).unwrap().name, [3; 32]).encode();
+    let (code, out) = monitor(&w.server.base, &other, &state).await;
+    assert_eq!(code, 1, "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Workdir, run};
+use common::Workdir;
 use serde_json::{Value, json};
 use support::seal_world::*;
 use support::{Binary, TestDb};
@@ -31,14 +31,20 @@ fn tlog_python() -> PathBuf {
         .unwrap_or_else(|| support::repo_root().join("tests/interop/.venv-tlog/bin/python"))
 }
 
-/// Runs the judge; its exit code and its JSON findings.
-fn judge(args: &[&str]) -> (i32, Value) {
+/// Runs the judge (off the runtime: the server under test answers it meanwhile); its
+/// exit code and its JSON findings.
+async fn judge(args: &[&str]) -> (i32, Value) {
     let script = support::repo_root().join("tests/interop/tlog_check.py");
-    let output = std::process::Command::new(tlog_python())
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(tlog_python())
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
     let text = String::from_utf8_lossy(&output.stdout).to_string();
     let findings = serde_json::from_str(&text).unwrap_or_else(
         |_| json!({"unparsed": text, "stderr": String::from_utf8_lossy(&output.stderr)}),
@@ -108,7 +114,8 @@ async fn aics_tlog_verifies_our_checkpoints_tiles_and_proofs_and_catches_a_flipp
     until_size(http, base, 301).await;
     let work = Workdir::new();
     let old = work.path("old-checkpoint");
-    let (code, findings) = judge(&["checkpoint", "--url", base, "--save", old.to_str().unwrap()]);
+    let (code, findings) =
+        judge(&["checkpoint", "--url", base, "--save", old.to_str().unwrap()]).await;
     assert_eq!(code, 0, "{findings}");
     let old_size = findings["size"].as_u64().unwrap();
     // A thousand acts later (each digest is one seal use, one entry).
@@ -118,16 +125,17 @@ async fn aics_tlog_verifies_our_checkpoints_tiles_and_proofs_and_catches_a_flipp
     );
     until_size(http, base, old_size + 1000).await;
 
-    let (code, findings) = judge(&["tree", "--url", base]);
+    let (code, findings) = judge(&["tree", "--url", base]).await;
     assert_eq!(code, 0, "{findings}");
     assert_eq!(findings["kinds"]["seal.used"], 1300, "{findings}");
-    let (code, findings) = judge(&["inclusion", "--url", base, "--sample", "25"]);
+    let (code, findings) = judge(&["inclusion", "--url", base, "--sample", "25"]).await;
     assert_eq!(code, 0, "{findings}");
-    let (code, findings) = judge(&["consistency", "--url", base, "--old", old.to_str().unwrap()]);
+    let (code, findings) =
+        judge(&["consistency", "--url", base, "--old", old.to_str().unwrap()]).await;
     assert_eq!(code, 0, "{findings}");
     // One byte changed in an entry bundle, a full hash tile, or the partial one.
     for flip in ["entries/0/10", "0/0/5", "0/5/3"] {
-        let (code, findings) = judge(&["tree", "--url", base, "--flip", flip]);
+        let (code, findings) = judge(&["tree", "--url", base, "--flip", flip]).await;
         assert_eq!(code, 1, "{flip}: {findings}");
     }
 }
@@ -272,7 +280,7 @@ async fn kill_9_during_a_thousand_seal_uses_loses_nothing_committed_and_doubles_
         "every recorded use in the log, once"
     );
     assert!(contiguous && distinct == entries && size == entries);
-    let (code, findings) = judge(&["tree", "--url", &server.base]);
+    let (code, findings) = judge(&["tree", "--url", &server.base]).await;
     assert_eq!(code, 0, "{findings}");
     server.kill_9().await;
     store.close().await;
@@ -358,7 +366,7 @@ async fn kill_9_during_a_ten_thousand_row_batch_loses_nothing_committed_and_doub
         "every certificate in the log, once"
     );
     assert!(contiguous && distinct == entries);
-    let (code, findings) = judge(&["tree", "--url", &server.base]);
+    let (code, findings) = judge(&["tree", "--url", &server.base]).await;
     assert_eq!(code, 0, "{findings}");
     server.kill_9().await;
     store.close().await;
@@ -409,7 +417,7 @@ async fn two_instances_on_one_postgresql_sealing_at_once_build_one_tree_without_
     assert!(contiguous && distinct == entries && size_one == 2_001);
     // Both instances serve the same tree, and it verifies.
     for base in [&one.base, &two.base] {
-        let (code, findings) = judge(&["tree", "--url", base]);
+        let (code, findings) = judge(&["tree", "--url", base]).await;
         assert_eq!(code, 0, "{findings}");
         assert_eq!(findings["size"], 2_001, "{findings}");
     }

@@ -152,6 +152,15 @@ log-entry-verified = Entry no. { $index } in the platform's public log; its proo
 log-entry-pending = Recorded; it joins the public log within a second
 log-entry-unverified = In the public log, but its proof does not check
 log-not-found = Not in the platform's public transparency log
+log-about-mine = Your certificates in the public log
+log-about-mine-help = Every issuance and change of your certificates is written to the platform's public transparency log, where anyone can check that nothing was done quietly. The log holds only fingerprints, never your name or number.
+log-none-mine = Nothing yet.
+log-index = entry no. { $index }
+log-kind-certificate-issued = Issued
+log-kind-certificate-reissued = Re-issued
+log-kind-certificate-suspended = Suspended
+log-kind-certificate-resumed = Back in force
+log-kind-certificate-revoked = Revoked
 verify-another = Verify another document
 technical-indication = Technical result (ETSI EN 319 102-1)
 

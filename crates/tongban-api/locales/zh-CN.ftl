@@ -153,6 +153,15 @@ log-entry-verified = 已记入平台公开日志第 { $index } 条，证明核�
 log-entry-pending = 已记录，一秒内并入公开日志
 log-entry-unverified = 在公开日志中，但证明未通过核验
 log-not-found = 不在本平台的公开透明日志中
+log-about-mine = 公开日志中的您的证照
+log-about-mine-help = 您的证照每次签发和变更都写入平台的公开透明日志，任何人都能核查没有暗中操作。日志只记录指纹，不含您的姓名和证件号码。
+log-none-mine = 暂无记录。
+log-index = 第 { $index } 条
+log-kind-certificate-issued = 签发
+log-kind-certificate-reissued = 换发
+log-kind-certificate-suspended = 暂停
+log-kind-certificate-resumed = 恢复有效
+log-kind-certificate-revoked = 注销
 verify-another = 验证其他文件
 technical-indication = 技术结论（ETSI EN 319 102-1）
 

@@ -20,6 +20,7 @@ pub mod qr;
 pub mod register;
 pub mod rendition;
 pub mod status;
+pub mod transparency;
 pub mod verification;
 
 pub use error::EcertError;

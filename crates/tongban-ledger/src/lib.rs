@@ -13,6 +13,7 @@
 pub mod entry;
 mod log;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 pub mod promise;
 pub mod storage;

@@ -19,6 +19,7 @@ pub mod riding;
 pub mod ses;
 pub mod sign;
 pub mod stamp;
+pub mod transparency;
 pub mod validation;
 
 pub use error::SealError;

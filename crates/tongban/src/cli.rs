@@ -50,6 +50,31 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The transparency log.
+    Log {
+        /// What to do.
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+}
+
+/// Transparency-log subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Monitor a log: check its checkpoint with the pinned key, rebuild its tree from
+    /// the tiles, and check that every checkpoint seen before (in `--state`) is a prefix
+    /// of it. Exits 1 on a split, a gap, a bad entry or a bad signature.
+    Verify {
+        /// The log's base URL (the platform's public URL).
+        #[arg(long)]
+        url: String,
+        /// The log's note verifier key (`name+hash+base64`), or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// A JSON file of the checkpoints seen before; created, and updated on success.
+        #[arg(long)]
+        state: Option<std::path::PathBuf>,
+    },
 }
 
 /// Parses arguments, runs the command, and turns errors into a message and exit code 1.
@@ -83,6 +108,9 @@ pub fn main() -> ExitCode {
             Command::Openapi => Ok(ExitCode::SUCCESS),
             Command::Keys { command } => keys::run(config, command).await,
             Command::Admin { command } => admin::run(config, command).await,
+            Command::Log {
+                command: LogCommand::Verify { url, key, state },
+            } => crate::log_monitor::verify(&url, &key, state.as_deref()).await,
         }
     });
     match result {

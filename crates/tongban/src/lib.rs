@@ -8,6 +8,7 @@ pub mod admin;
 pub mod batch_worker;
 pub mod cli;
 pub mod keys;
+pub mod log_monitor;
 pub mod logging;
 pub mod logout_delivery;
 pub mod server;

@@ -66,10 +66,15 @@ pub(super) async fn render(
         Ok(list) => list,
         Err(error) => return store_page(error),
     };
+    let logged = match tongban_ecert::transparency::about(&mut conn, &certificates).await {
+        Ok(list) => list,
+        Err(error) => return store_page(error),
+    };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
         certificates: &certificates,
         accesses: &accesses,
+        logged: &logged,
         passkeys: passkeys.as_deref(),
         totp_enabled,
         profile: &profile,

@@ -105,6 +105,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(document_verification::api))
         .routes((schemas, paths, verify_page))
         .routes(routes!(seals::usage::usages))
+        .routes(routes!(seals::usage::seal_log))
         .routes(routes!(ecerts::catalogue::define_type))
         .routes(routes!(ecerts::catalogue::types))
         .routes(routes!(ecerts::catalogue::add_issuer))

@@ -33,6 +33,8 @@ pub struct AccountView<'a> {
     pub certificates: &'a [tongban_ecert::register::Certificate],
     /// Recent accesses to them.
     pub accesses: &'a [tongban_ecert::holder::Access],
+    /// What the transparency log says about them.
+    pub logged: &'a [tongban_ecert::transparency::LoggedAct],
 }
 
 struct SessionRow<'a> {
@@ -65,6 +67,13 @@ struct CertificateRow<'a> {
     identifier: &'a str,
 }
 
+struct LoggedRow<'a> {
+    at: String,
+    act: String,
+    identifier: &'a str,
+    place: String,
+}
+
 struct AccessRow<'a> {
     at: String,
     accessor: &'a str,
@@ -85,6 +94,7 @@ struct AccountPage<'a> {
     level: &'static str,
     certificates: Vec<CertificateRow<'a>>,
     accesses: Vec<AccessRow<'a>>,
+    logged: Vec<LoggedRow<'a>>,
     sessions: Vec<SessionRow<'a>>,
     consents: Vec<ConsentRow<'a>>,
     passkeys: Option<Vec<PasskeyRow<'a>>>,
@@ -147,6 +157,19 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
                 }),
                 purpose: &a.purpose,
                 identifier: &a.identifier,
+            })
+            .collect(),
+        logged: view
+            .logged
+            .iter()
+            .map(|a| LoggedRow {
+                at: when(a.at),
+                act: l.t(&format!("log-kind-{}", a.kind.name().replace('.', "-"))),
+                identifier: &a.identifier,
+                place: match a.index {
+                    Some(index) => l.t1("log-index", "index", &index.to_string()),
+                    None => l.t("log-entry-pending"),
+                },
             })
             .collect(),
         sessions: view
