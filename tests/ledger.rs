@@ -519,3 +519,145 @@ async fn the_monitor_rebuilds_the_tree_and_catches_a_rewritten_past() {
     assert_eq!(code, 1, "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+async fn witness(
+    base: &str,
+    key: &str,
+    file: &std::path::Path,
+    state: &std::path::Path,
+) -> (i32, Value) {
+    let output = support::Binary::command()
+        .args([
+            "log",
+            "witness",
+            "--url",
+            base,
+            "--key",
+            key,
+            "--name",
+            "witness.example/w",
+            "--witness-key",
+        ])
+        .arg(file)
+        .arg("--state")
+        .arg(state)
+        .output()
+        .await
+        .unwrap();
+    let line = String::from_utf8_lossy(&output.stdout).to_string();
+    (
+        output.status.code().unwrap(),
+        serde_json::from_str(&line).unwrap_or(json!({"raw": line})),
+    )
+}
+
+#[tokio::test]
+async fn a_witness_cosigns_only_checkpoints_that_extend_what_it_saw_and_the_log_shows_them() {
+    let dir = std::env::temp_dir().join(format!("tongban-witness-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key_file, state) = (dir.join("witness.key"), dir.join("witness.json"));
+    let made = support::Binary::command()
+        .args([
+            "log",
+            "witness-key",
+            "--name",
+            "witness.example/w",
+            "--witness-key",
+        ])
+        .arg(&key_file)
+        .output()
+        .await
+        .unwrap();
+    let witness_key = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let witness_vkey = VerifierKey::parse(&witness_key).unwrap();
+    let vkey = witness_key.clone();
+    let w = seal_world::world_with(move |c| c.ledger.witnesses = vec![vkey]).await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let path = format!("/api/v1/seals/{id}/cades");
+    let digest = |i: u8| tongban_crypto::ca::hex(&[i; 32]);
+    assert_eq!(
+        call(&w, &w.a.system, &path, json!({"digests": [digest(1)]}))
+            .await
+            .status(),
+        200
+    );
+    let at = integrated(&w.server, 2).await;
+    let log_key = text(&w.server, "/log/key").await;
+    let (code, out) = witness(&w.server.base, log_key.trim(), &key_file, &state).await;
+    assert_eq!((code, out["size"].as_u64()), (0, Some(at.size)), "{out}");
+    let cosigned = text(&w.server, &format!("/api/v1/log/checkpoints/{}", at.size)).await;
+    let note = Note::parse(&cosigned).unwrap();
+    assert!(note.signed_by(&VerifierKey::parse(&log_key).unwrap()));
+    assert!(note.cosigned_by(&witness_vkey).is_some(), "{cosigned}");
+    assert_eq!(text(&w.server, "/log/checkpoint").await, cosigned);
+
+    assert_eq!(
+        call(&w, &w.a.system, &path, json!({"digests": [digest(2)]}))
+            .await
+            .status(),
+        200
+    );
+    let later = integrated(&w.server, at.size + 1).await;
+    let (code, _) = witness(&w.server.base, log_key.trim(), &key_file, &state).await;
+    assert_eq!(code, 0);
+    let cosigned = text(
+        &w.server,
+        &format!("/api/v1/log/checkpoints/{}", later.size),
+    )
+    .await;
+    assert!(
+        Note::parse(&cosigned)
+            .unwrap()
+            .cosigned_by(&witness_vkey)
+            .is_some()
+    );
+    // A witness that remembers another tree of that size refuses: a split view.
+    let mut remembered: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    remembered["root"] = json!(B64.encode([9u8; 32]));
+    std::fs::write(&state, remembered.to_string()).unwrap();
+    let (code, out) = witness(&w.server.base, log_key.trim(), &key_file, &state).await;
+    assert_eq!(code, 1, "{out}");
+    // The log takes cosignatures only of its witnesses, only valid ones.
+    let line = note
+        .signatures
+        .iter()
+        .find(|l| l.name == "witness.example/w")
+        .unwrap()
+        .encode();
+    for (body, status, slug) in [
+        (
+            json!({"size": at.size + 100, "line": line}),
+            404,
+            "not-found",
+        ),
+        (
+            json!({"size": later.size, "line": line}),
+            422,
+            "invalid-request",
+        ),
+        (
+            json!({"size": at.size, "line": "— nobody AAAA"}),
+            422,
+            "invalid-request",
+        ),
+        (
+            json!({"size": at.size, "line": format!("{line}{line}")}),
+            422,
+            "invalid-request",
+        ),
+    ] {
+        let response = w
+            .server
+            .post(
+                "/api/v1/log/cosignatures",
+                "application/json",
+                body.to_string(),
+            )
+            .await;
+        assert_problem(response, status, slug).await;
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -49,3 +49,13 @@ CREATE TABLE ledger_state (
     integrated_at BIGINT NOT NULL
 );
 INSERT INTO ledger_state (id, key_id, size, integrated_at) VALUES (1, NULL, 0, 0);
+
+-- Witnesses' cosignatures of checkpoints (C2SP tlog-cosignature signature lines), shown
+-- with the checkpoint they sign.
+CREATE TABLE ledger_cosignatures (
+    size      BIGINT NOT NULL,
+    witness   TEXT NOT NULL,           -- the witness key's name
+    line      TEXT NOT NULL,           -- the signature line as served
+    signed_at BIGINT NOT NULL,        -- the cosignature's own time, seconds since the epoch
+    PRIMARY KEY (size, witness)
+);

@@ -44,6 +44,29 @@ pub struct Config {
     pub auth: AuthConfig,
     /// E-seal settings.
     pub seal: SealConfig,
+    /// The transparency log.
+    pub ledger: LedgerConfig,
+}
+
+/// The transparency log.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// Witnesses whose cosignatures the log accepts and shows: C2SP cosignature/v1
+    /// verifier keys (`name+hash+base64`).
+    pub witnesses: Vec<String>,
+    /// Whether acts append to the log. Off only to measure what the log costs; a
+    /// production instance refuses to start with it off.
+    pub enabled: bool,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            witnesses: Vec::new(),
+            enabled: true,
+        }
+    }
 }
 
 /// E-seal settings.
@@ -170,6 +193,7 @@ impl Default for Config {
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             seal: SealConfig::default(),
+            ledger: LedgerConfig::default(),
         }
     }
 }
@@ -370,6 +394,19 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
             Ok(())
         },
     ),
+    ("TONGBAN_LEDGER_WITNESSES", "ledger.witnesses", |c, v| {
+        c.ledger.witnesses = v
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(())
+    }),
+    ("TONGBAN_LEDGER_ENABLED", "ledger.enabled", |c, v| {
+        c.ledger.enabled = parse(v)?;
+        Ok(())
+    }),
     (
         "TONGBAN_AUTH_STAFF_PASSKEYS_REQUIRED",
         "auth.staff_passkeys_required",

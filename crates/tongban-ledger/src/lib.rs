@@ -32,6 +32,13 @@ pub enum LedgerError {
     /// Stored log data that contradicts itself (a missing hash, an unreadable entry).
     #[error("the log's stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// No such thing in the log (a checkpoint of that size).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// Input the log does not accept (a cosignature of an unknown witness, or one that
+    /// does not verify).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<sqlx::Error> for LedgerError {

@@ -30,6 +30,8 @@ pub struct Log {
     store: Store,
     signer: Arc<dyn Signer>,
     key: VerifierKey,
+    /// Witnesses whose cosignatures the log accepts.
+    witnesses: Vec<VerifierKey>,
 }
 
 /// Where an act stands in the log, for a verification report.
@@ -57,7 +59,12 @@ pub struct Proven {
 impl Log {
     /// Opens the log, making its key and naming it `origin` on the very first start;
     /// the name stays what it was first (checkpoints already signed carry it).
-    pub async fn open(store: Store, keys: &KeyStore, origin: &str) -> Result<Self, LedgerError> {
+    pub async fn open(
+        store: Store,
+        keys: &KeyStore,
+        origin: &str,
+        witnesses: Vec<VerifierKey>,
+    ) -> Result<Self, LedgerError> {
         let mut conn = store.conn().await?;
         let (mut name, mut key_id) = state(&mut conn).await?;
         drop(conn);
@@ -100,6 +107,7 @@ impl Log {
             store,
             signer,
             key: VerifierKey::log(&name, public),
+            witnesses,
         };
         log.integrate(Timestamp::now()).await?;
         Ok(log)
@@ -182,6 +190,30 @@ impl Log {
                 .fetch_optional(&mut *conn)
                 .await?;
         Ok(pending.is_some())
+    }
+
+    /// Accepts a witness's cosignature line of the checkpoint at `size`: the witness
+    /// must be one the log was configured with, and its C2SP cosignature/v1 must verify
+    /// over that checkpoint.
+    pub async fn cosign(&self, size: u64, line: &str) -> Result<(), LedgerError> {
+        let mut conn = self.store.conn().await?;
+        let note = storage::signed_checkpoint(&mut conn, size)
+            .await?
+            .ok_or(LedgerError::NotFound("no checkpoint at that size"))?;
+        let line = line.trim_end_matches('\n');
+        if line.contains('\n') {
+            return Err(LedgerError::Refused("one signature line".into()));
+        }
+        let with_line = format!("{note}{line}\n");
+        let refused = || LedgerError::Refused("not a cosignature of a witness of this log".into());
+        let cosigned = Note::parse(&with_line).ok_or_else(refused)?;
+        let (witness, time) = self
+            .witnesses
+            .iter()
+            .find_map(|w| Some((w, cosigned.cosigned_by(w)?)))
+            .ok_or_else(refused)?;
+        let line = format!("{line}\n");
+        storage::store_cosignature(&mut conn, size, &witness.name, &line, time).await
     }
 
     /// A signed promise for `leaves`, or none when there are none or too many.

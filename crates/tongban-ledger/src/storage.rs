@@ -5,6 +5,8 @@
 //! subtrees of 2^8, 2^16, 2^24 and 2^32 leaves are in `ledger_nodes`. Any other node is
 //! folded from at most 128 stored hashes below it, read with one query.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use sqlx::Row as _;
 use tongban_core::time::Timestamp;
 use tongban_store::Conn;
@@ -21,6 +23,16 @@ const STORED_LEVELS: [u32; 4] = [8, 16, 24, 32];
 /// Entries given indices by one integration at most.
 const INTEGRATION_BATCH: i64 = 4096;
 
+/// Whether acts append to the log: off only in a measurement of what the log costs
+/// (`ledger.enabled`, refused in production). Process-wide because the acts that append
+/// reach no configuration.
+static RECORDING: AtomicBool = AtomicBool::new(true);
+
+/// Turns appending on or off for this process.
+pub fn set_recording(on: bool) {
+    RECORDING.store(on, Ordering::Relaxed);
+}
+
 /// Appends entries in the caller's transaction: they are integrated once it commits,
 /// and never if it rolls back. Returns their leaf hashes.
 pub async fn append(
@@ -28,6 +40,9 @@ pub async fn append(
     entries: &[Entry],
     now: Timestamp,
 ) -> Result<Vec<Hash>, LedgerError> {
+    if !RECORDING.load(Ordering::Relaxed) {
+        return Ok(Vec::new());
+    }
     let mut leaves = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(100) {
         let mut placeholders = Placeholders::on(conn);
@@ -284,23 +299,67 @@ pub async fn tile(conn: &mut Conn, tile: Tile, size: u64) -> Result<Option<Vec<u
     Ok(Some(out))
 }
 
-/// The latest signed checkpoint.
+/// The latest signed checkpoint, with the witnesses' cosignatures it has.
 pub async fn latest_checkpoint(conn: &mut Conn) -> Result<Option<String>, LedgerError> {
-    Ok(
-        sqlx::query_scalar("SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+    let size: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM ledger_checkpoints")
+        .fetch_one(&mut *conn)
+        .await?;
+    match size {
+        Some(size) => checkpoint_at(conn, size as u64).await,
+        None => Ok(None),
+    }
 }
 
-/// The checkpoint the log signed at `size`, if it signed one.
+/// The checkpoint the log signed at `size`, if it signed one, with the witnesses'
+/// cosignatures it has.
 pub async fn checkpoint_at(conn: &mut Conn, size: u64) -> Result<Option<String>, LedgerError> {
+    let Some(mut note) = signed_checkpoint(conn, size).await? else {
+        return Ok(None);
+    };
+    let lines: Vec<String> =
+        sqlx::query_scalar("SELECT line FROM ledger_cosignatures WHERE size = $1 ORDER BY witness")
+            .bind(size as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+    for line in lines {
+        note.push_str(&line);
+    }
+    Ok(Some(note))
+}
+
+/// The checkpoint as the log signed it, without cosignatures.
+pub(crate) async fn signed_checkpoint(
+    conn: &mut Conn,
+    size: u64,
+) -> Result<Option<String>, LedgerError> {
     Ok(
         sqlx::query_scalar("SELECT note FROM ledger_checkpoints WHERE size = $1")
             .bind(size as i64)
             .fetch_optional(&mut *conn)
             .await?,
     )
+}
+
+/// Keeps a witness's cosignature line of the checkpoint at `size` (the first one a
+/// witness gives for a size stays).
+pub(crate) async fn store_cosignature(
+    conn: &mut Conn,
+    size: u64,
+    witness: &str,
+    line: &str,
+    signed_at: u64,
+) -> Result<(), LedgerError> {
+    sqlx::query(
+        "INSERT INTO ledger_cosignatures (size, witness, line, signed_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (size, witness) DO NOTHING",
+    )
+    .bind(size as i64)
+    .bind(witness)
+    .bind(line)
+    .bind(signed_at as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 pub(crate) async fn store_checkpoint(

@@ -72,9 +72,8 @@ impl From<tongban_ledger::LedgerError> for SealError {
         match error {
             tongban_ledger::LedgerError::Store(store) => Self::Store(store),
             tongban_ledger::LedgerError::Crypto(crypto) => Self::Crypto(crypto),
-            corrupt @ tongban_ledger::LedgerError::Corrupt(_) => {
-                Self::Internal(corrupt.to_string())
-            }
+            // The acts only append: anything else is the log's own fault.
+            other => Self::Internal(other.to_string()),
         }
     }
 }

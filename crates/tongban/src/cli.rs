@@ -75,6 +75,36 @@ pub enum LogCommand {
         #[arg(long)]
         state: Option<std::path::PathBuf>,
     },
+    /// Witness a log once: check its latest checkpoint extends the one cosigned before,
+    /// cosign it (C2SP cosignature/v1) and hand the cosignature to the log. Exits 1 when
+    /// it refuses.
+    Witness {
+        /// The log's base URL.
+        #[arg(long)]
+        url: String,
+        /// The log's note verifier key, or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The witness's name (its key's name).
+        #[arg(long)]
+        name: String,
+        /// The witness's private key (base64 PKCS#8 Ed25519); made if absent.
+        #[arg(long)]
+        witness_key: std::path::PathBuf,
+        /// The witness's memory of what it cosigned last (JSON).
+        #[arg(long)]
+        state: std::path::PathBuf,
+    },
+    /// Print a witness's cosignature verifier key (for the log's `ledger.witnesses`),
+    /// making its private key first if the file is absent.
+    WitnessKey {
+        /// The witness's name.
+        #[arg(long)]
+        name: String,
+        /// The witness's private key file.
+        #[arg(long)]
+        witness_key: std::path::PathBuf,
+    },
 }
 
 /// Parses arguments, runs the command, and turns errors into a message and exit code 1.
@@ -108,14 +138,41 @@ pub fn main() -> ExitCode {
             Command::Openapi => Ok(ExitCode::SUCCESS),
             Command::Keys { command } => keys::run(config, command).await,
             Command::Admin { command } => admin::run(config, command).await,
-            Command::Log {
-                command: LogCommand::Verify { url, key, state },
-            } => crate::log_monitor::verify(&url, &key, state.as_deref()).await,
+            Command::Log { command } => log(command).await,
         }
     });
     match result {
         Ok(code) => code,
         Err(error) => fail(&format!("{error:#}")),
+    }
+}
+
+async fn log(command: LogCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        LogCommand::Verify { url, key, state } => {
+            crate::log_monitor::verify(&url, &key, state.as_deref()).await
+        }
+        LogCommand::Witness {
+            url,
+            key,
+            name,
+            witness_key,
+            state,
+        } => {
+            let witness = crate::log_witness::Witness {
+                url: &url,
+                log_key: &key,
+                name: &name,
+                key_file: &witness_key,
+                state: &state,
+            };
+            crate::log_witness::run(&witness).await
+        }
+        LogCommand::WitnessKey { name, witness_key } => {
+            let (_, key) = crate::log_witness::witness_key(&witness_key, &name)?;
+            println!("{}", key.encode());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod batch_worker;
 pub mod cli;
 pub mod keys;
 pub mod log_monitor;
+pub mod log_witness;
 pub mod logging;
 pub mod logout_delivery;
 pub mod server;

@@ -95,11 +95,21 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     {
         anyhow::bail!("seal.stamp_font: no readable font at {}", font.display());
     }
-    let ledger = Arc::new(
-        tongban_ledger::Log::open(store.clone(), pki.keys(), &log_origin(&config.public_url))
-            .await
-            .context("cannot open the transparency log")?,
-    );
+    tongban_ledger::storage::set_recording(config.ledger.enabled);
+    let witnesses = config
+        .ledger
+        .witnesses
+        .iter()
+        .map(|w| {
+            tongban_ledger::note::VerifierKey::parse(w)
+                .with_context(|| format!("ledger.witnesses: {w}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let origin = log_origin(&config.public_url);
+    let ledger = tongban_ledger::Log::open(store.clone(), pki.keys(), &origin, witnesses)
+        .await
+        .context("cannot open the transparency log")?;
+    let ledger = Arc::new(ledger);
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

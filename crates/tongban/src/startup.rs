@@ -29,6 +29,12 @@ pub enum StartupError {
          TONGBAN_KEK / keys.kek_file"
     )]
     NoDevKek,
+    /// Production mode with the transparency log off.
+    #[error(
+        "refusing to start in production: ledger.enabled is false; the transparency log is \
+         off only to measure what it costs"
+    )]
+    LedgerOffInProduction,
     /// The KEK is set but unusable.
     #[error(transparent)]
     Kek(#[from] KekError),
@@ -48,6 +54,9 @@ pub fn check(config: &Config) -> Result<Kek, StartupError> {
                 return Err(StartupError::DevKeysInProduction(
                     config.keys.dir.display().to_string(),
                 ));
+            }
+            if !config.ledger.enabled {
+                return Err(StartupError::LedgerOffInProduction);
             }
             kek.ok_or(StartupError::MissingKek)
         }
@@ -101,6 +110,12 @@ mod tests {
             Err(StartupError::Kek(_))
         ));
         assert!(check(&production(&empty, Some(good_kek))).is_ok());
+        let mut off = production(&empty, Some(good_kek));
+        off.ledger.enabled = false;
+        assert!(matches!(
+            check(&off),
+            Err(StartupError::LedgerOffInProduction)
+        ));
         std::fs::remove_dir_all(&empty).ok();
     }
 }

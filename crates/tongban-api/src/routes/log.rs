@@ -28,6 +28,8 @@ impl From<LedgerError> for ApiError {
         match error {
             LedgerError::Store(store) => store.into(),
             LedgerError::Crypto(crypto) => crypto.into(),
+            LedgerError::NotFound(what) => Self::new(ProblemType::NotFound, what),
+            LedgerError::Refused(why) => Self::new(ProblemType::InvalidRequest, why),
             LedgerError::Corrupt(_) => {
                 tracing::error!(%error, "transparency log");
                 Self::bare(ProblemType::Internal)
@@ -115,6 +117,33 @@ pub async fn checkpoint_at(
         ],
         note,
     ))
+}
+
+/// A witness's cosignature.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureBody {
+    /// The size of the checkpoint cosigned.
+    size: u64,
+    /// The C2SP cosignature/v1 signature line (`— name base64(keyid || time || sig)`).
+    line: String,
+}
+
+/// A witness hands in its cosignature of a checkpoint; once it verifies with a witness
+/// key the log is configured with, the checkpoint is served with it.
+#[utoipa::path(post, path = "/api/v1/log/cosignatures", tag = "log",
+    request_body = CosignatureBody,
+    responses(
+        (status = 204, description = "kept (a witness's first cosignature of a size stays)"),
+        (status = 404, description = "no checkpoint of that size", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a valid cosignature of one of the log's witnesses", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cosign(
+    State(state): State<AppState>,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<CosignatureBody>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state.ledger.cosign(body.size, &body.line).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Which inclusion proof.

@@ -140,6 +140,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(log::checkpoint_at))
         .routes(routes!(log::inclusion))
         .routes(routes!(log::consistency))
+        .routes(routes!(log::cosign))
 }
 
 /// The complete OpenAPI document as JSON.
