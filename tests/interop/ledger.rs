@@ -209,8 +209,10 @@ async fn count(store: &tongban_store::Store, sql: &'static str) -> i64 {
 }
 
 async fn store_of(url: &str) -> tongban_store::Store {
-    let mut config = tongban_core::config::DatabaseConfig::default();
-    config.url = url.to_owned();
+    let config = tongban_core::config::DatabaseConfig {
+        url: url.to_owned(),
+        ..Default::default()
+    };
     tongban_store::Store::connect(&config).await.unwrap()
 }
 

@@ -66,19 +66,20 @@ pub struct Shared {
 }
 
 impl AppState {
-    /// State over `store` with the given HTTP settings, PKI, password hasher, the KEK
-    /// (every key that must be alike on all instances is derived from it) and the
-    /// public URL (the OpenID issuer and WebAuthn relying party).
+    /// State over `store` with `config`'s HTTP settings, authentication policy and
+    /// public URL (the OpenID issuer and WebAuthn relying party), the PKI, password
+    /// hasher, the KEK (every key that must be alike on all instances is derived from
+    /// it) and the transparency log.
     pub fn new(
         store: Store,
-        http: HttpConfig,
+        config: &tongban_core::config::Config,
         pki: Arc<Pki>,
         passwords: Arc<Passwords>,
         kek: &tongban_crypto::kek::Kek,
-        public_url: &str,
-        auth: tongban_core::config::AuthConfig,
         ledger: Arc<tongban_ledger::Log>,
     ) -> Self {
+        let (http, auth, public_url) =
+            (config.http.clone(), config.auth.clone(), &config.public_url);
         Self(Arc::new(Shared {
             auth: Arc::new(auth),
             totp: Arc::new(tongban_identity::totp::TotpKey::derive(kek)),

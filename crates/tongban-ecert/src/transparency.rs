@@ -39,6 +39,6 @@ pub async fn about(
             index: stored.index,
         }));
     }
-    acts.sort_by(|a, b| b.at.cmp(&a.at));
+    acts.sort_by_key(|a| std::cmp::Reverse(a.at));
     Ok(acts)
 }

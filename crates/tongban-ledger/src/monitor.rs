@@ -77,7 +77,7 @@ pub fn check_tree(
         if level > 0 {
             level_hashes = level_hashes
                 .chunks_exact(WIDTH as usize)
-                .map(|chunk| root(chunk))
+                .map(root)
                 .collect();
         }
         for (index, (got, want)) in tile.iter().zip(&level_hashes).enumerate() {

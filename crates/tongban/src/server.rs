@@ -120,12 +120,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .context("password hasher")??;
     let app = tongban_api::router(AppState::new(
         store.clone(),
-        config.http,
+        &config,
         pki.clone(),
         Arc::new(passwords),
         &kek,
-        &config.public_url,
-        config.auth.clone(),
         ledger.clone(),
     ));
     let log_integrator = tokio::spawn(ledger.run());

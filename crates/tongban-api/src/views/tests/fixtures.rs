@@ -87,6 +87,8 @@ fn seal_report(v: &str) -> tongban_seal::validation::Report {
         indication,
         sub_indication: Some("REVOKED"),
         findings,
+        signature_sha256: Some([0; 32]),
+        log: Some(proven(v)),
     };
     let every_finding = vec![
         Finding::CertificateUnreadable,
@@ -140,6 +142,20 @@ fn seal_report(v: &str) -> tongban_seal::validation::Report {
     }
 }
 
+/// A log entry's proof, with text from `v` where the pages show text.
+fn proven(v: &str) -> tongban_ledger::Proven {
+    tongban_ledger::Proven {
+        kind: v.into(),
+        time: v.into(),
+        leaf_hash: v.into(),
+        index: Some(7),
+        checkpoint: Some(v.into()),
+        tree_size: Some(8),
+        proof: vec![v.into()],
+        verified: true,
+    }
+}
+
 fn certificate_report_of(v: &str) -> tongban_ecert::verification::Report {
     use tongban_ecert::verification::Finding as F;
     let now = Timestamp::now();
@@ -150,6 +166,7 @@ fn certificate_report_of(v: &str) -> tongban_ecert::verification::Report {
         status: "revoked".into(),
         in_validity: true,
         certificate: Some(certificate(v)),
+        log: Some(proven(v)),
         fields: json!({ v: v, "number": 3 }),
         share: Some(tongban_ecert::holder::Share {
             id: v.into(),
@@ -225,6 +242,22 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         purpose: v.into(),
         at: now,
     }];
+    use tongban_ledger::Kind;
+    let logged: Vec<tongban_ecert::transparency::LoggedAct> = [
+        (Kind::CertificateIssued, Some(1)),
+        (Kind::CertificateReissued, Some(2)),
+        (Kind::CertificateSuspended, Some(3)),
+        (Kind::CertificateResumed, Some(4)),
+        (Kind::CertificateRevoked, None),
+    ]
+    .into_iter()
+    .map(|(kind, index)| tongban_ecert::transparency::LoggedAct {
+        identifier: v.into(),
+        kind,
+        at: now,
+        index,
+    })
+    .collect();
     let mut pages = vec![
         (
             "login",
@@ -349,6 +382,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
             passkeys: Some(&passkeys),
             certificates: &certificates,
             accesses: &accesses,
+            logged: &logged,
         };
         pages.push(("account", account(prefs, &view, StatusCode::OK)));
     }
