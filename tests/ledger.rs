@@ -335,17 +335,31 @@ async fn certificate_acts_are_logged_with_hashes_only_and_reports_prove_them() {
         assert_eq!(entry.credential.as_deref(), Some(credential_hash.as_str()));
         assert_eq!(entry.certificate_type.as_deref(), Some(code));
     }
-    // The holder only as a keyed hash: no name, no number, no plain hash of either.
-    let holder = issued_entry.holder.as_deref().unwrap();
-    assert_eq!(holder.len(), 64);
-    let plain = tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(CITIZEN.as_bytes()));
-    assert_ne!(holder, plain);
+    // The holder only as a keyed hash, one per certificate: a second certificate of
+    // the same person is not linked to the first; no name, number or reason anywhere.
+    let second = w.issue(&w.issuer, code, CITIZEN, None).await;
+    assert_eq!(second.status(), 201);
+    let at = integrated(&w.server, 4).await;
+    let all = entries(&w.server, at.size).await;
+    let holders: Vec<String> = all
+        .iter()
+        .filter_map(|e| Entry::from_bytes(e).unwrap().holder)
+        .collect();
+    assert_eq!(holders.len(), 2);
+    assert_ne!(holders[0], holders[1]);
+    assert!(holders.iter().all(|h| h.len() == 64));
     for entry in &all {
         let text = String::from_utf8_lossy(entry);
-        assert!(
-            !text.contains(CITIZEN) && !text.contains("reason") && !text.contains("fraud"),
-            "{text}"
-        );
+        for personal in [
+            CITIZEN,
+            "张三",
+            "reason",
+            "fraud",
+            "预包装食品销售",
+            "北京市东城区",
+        ] {
+            assert!(!text.contains(personal), "{personal} in {text}");
+        }
     }
     let report: Value = w
         .post(

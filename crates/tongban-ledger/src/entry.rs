@@ -56,9 +56,11 @@ impl Kind {
 /// The label of the key holders' keyed hashes are made with.
 pub const HOLDER_KEY_LABEL: &str = "tongban-ledger-holder";
 
-/// One act. Hashes are lower-case hex. `holder` is a keyed hash of the holder's
-/// platform id (HMAC under a key derived from the KEK): the platform can recompute it
-/// for the holder's own page or a lawful lookup, nobody else can link it to a person.
+/// One act. Hashes are lower-case hex. `holder` is a keyed hash (HMAC under a key
+/// derived from the KEK) of the holder's platform id and the certificate's identifier:
+/// one pseudonym per certificate, so the public log never links a person's certificates
+/// to each other; the platform recomputes it for the holder's own page or a lawful
+/// lookup, nobody else can.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub v: u8,

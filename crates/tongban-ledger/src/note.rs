@@ -77,6 +77,11 @@ impl VerifierKey {
         }
     }
 
+    /// Whether this is a witness's cosignature/v1 key (not a log's note key).
+    pub fn is_witness(&self) -> bool {
+        self.kind == COSIGNATURE_TYPE
+    }
+
     /// The first four bytes of SHA-256(name || "\n" || type || key).
     pub fn id(&self) -> [u8; 4] {
         let mut context = Context::new(&SHA256);

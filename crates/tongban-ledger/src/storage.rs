@@ -280,6 +280,13 @@ pub async fn tile(conn: &mut Conn, tile: Tile, size: u64) -> Result<Option<Vec<u
         .fetch_all(&mut *conn)
         .await?;
         let entries: Vec<Vec<u8>> = rows.iter().filter_map(|row| row.try_get(0).ok()).collect();
+        if entries.len() as u64 != tile.width {
+            return Err(LedgerError::Corrupt(format!(
+                "entries from {start}: {} of {}",
+                entries.len(),
+                tile.width
+            )));
+        }
         let bundle = tiles::bundle(entries.iter().map(Vec::as_slice))
             .ok_or_else(|| LedgerError::Corrupt("an entry too long for a bundle".into()))?;
         return Ok(Some(bundle));

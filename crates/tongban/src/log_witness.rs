@@ -63,8 +63,24 @@ pub struct Witness<'a> {
     pub state: &'a Path,
 }
 
-/// Checks and cosigns the log's latest checkpoint once.
+/// Checks and cosigns the log's latest checkpoint once; one run at a time per state
+/// file (two at once could each cosign a branch).
 pub async fn run(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
+    let lock_path = witness.state.with_extension("lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("{}", lock_path.display()))?;
+    lock.try_lock()
+        .map_err(|_| anyhow::anyhow!("another witness run holds {}", lock_path.display()))?;
+    let outcome = cosign(witness).await;
+    drop(lock);
+    outcome
+}
+
+async fn cosign(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
     let log_key = match std::fs::read_to_string(witness.log_key) {
         Ok(text) => text,
         Err(_) => witness.log_key.to_owned(),
@@ -121,6 +137,10 @@ pub async fn run(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
         signature,
     }
     .encode();
+    // Remembered before the line leaves: a log that keeps the line and answers an
+    // error must not get a cosignature of another branch from the next run.
+    let state = json!({"size": checkpoint.size, "root": B64.encode(checkpoint.root)});
+    write_durably(witness.state, &state.to_string())?;
     let handed = http
         .post(format!("{base}/api/v1/log/cosignatures"))
         .json(&json!({"size": checkpoint.size, "line": line}))
@@ -131,15 +151,24 @@ pub async fn run(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
         "the log refused the cosignature: {}",
         handed.status()
     );
-    // Remembered only after the log took it: a failed run cosigned nothing for good.
-    let state = json!({"size": checkpoint.size, "root": B64.encode(checkpoint.root)});
-    std::fs::write(witness.state, state.to_string())
-        .with_context(|| format!("{}", witness.state.display()))?;
     println!(
         "{}",
         json!({"ok": true, "size": checkpoint.size, "witness": key.encode()})
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to `path` so that a crash leaves the old or the new content, never a
+/// part: a temporary file, synced, renamed over it.
+fn write_durably(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let temporary = path.with_extension("tmp");
+    let mut file =
+        std::fs::File::create(&temporary).with_context(|| format!("{}", temporary.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path).with_context(|| format!("{}", path.display()))?;
+    Ok(())
 }
 
 fn refuse(why: &str) -> anyhow::Result<ExitCode> {

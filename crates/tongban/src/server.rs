@@ -32,6 +32,7 @@ pub struct Running {
     logout_sender: JoinHandle<()>,
     batch_worker: JoinHandle<()>,
     log_integrator: JoinHandle<()>,
+    ledger: Arc<tongban_ledger::Log>,
     grace: Duration,
 }
 
@@ -126,7 +127,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &kek,
         ledger.clone(),
     ));
-    let log_integrator = tokio::spawn(ledger.run());
+    let log_integrator = tokio::spawn(ledger.clone().run());
     let crl_refresher = tokio::spawn(refresh_crls(pki.clone()));
     let logout_sender = tokio::spawn(crate::logout_delivery::run(
         store.clone(),
@@ -175,6 +176,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         logout_sender,
         batch_worker,
         log_integrator,
+        ledger,
         grace,
     })
 }
@@ -213,7 +215,6 @@ impl Running {
         // A chunk cut short rolls back whole; the job's lease runs out and a worker
         // (this instance's next start, or another instance) goes on with it.
         self.batch_worker.abort();
-        self.log_integrator.abort();
         let mut task = self.task;
         match tokio::time::timeout(self.grace, &mut task).await {
             Ok(joined) => joined.context("server task failed")??,
@@ -223,6 +224,16 @@ impl Running {
                 tracing::warn!("in-flight requests outlived the grace period; abandoning them");
                 task.abort();
             }
+        }
+        // Requests that finished during the grace period promised their entries within
+        // a second: one last integration keeps the promise before the instance goes.
+        self.log_integrator.abort();
+        if let Err(error) = self
+            .ledger
+            .integrate(tongban_core::time::Timestamp::now())
+            .await
+        {
+            tracing::warn!(%error, "last log integration failed; the next instance to start integrates");
         }
         if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.store.close())
             .await

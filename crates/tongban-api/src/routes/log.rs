@@ -110,11 +110,9 @@ pub async fn checkpoint_at(
     let note = storage::checkpoint_at(&mut conn, size)
         .await?
         .ok_or_else(not_found)?;
+    // Not immutable: witnesses' cosignatures join it later.
     Ok((
-        [
-            (header::CONTENT_TYPE, TEXT),
-            (header::CACHE_CONTROL, IMMUTABLE),
-        ],
+        [(header::CONTENT_TYPE, TEXT), (header::CACHE_CONTROL, FRESH)],
         note,
     ))
 }

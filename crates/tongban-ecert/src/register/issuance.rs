@@ -405,7 +405,7 @@ impl Issuing {
     }
 
     /// The transparency-log entry of an issued certificate: hashes of its credential
-    /// and of the one it supersedes, and the holder's pseudonym.
+    /// and of the one it supersedes, and the holder's pseudonym for this certificate.
     fn log_entry(&self, signed: &Signed, now: Timestamp) -> Entry {
         let kind = match signed.supersedes_credential {
             Some(_) => Kind::CertificateReissued,
@@ -415,7 +415,11 @@ impl Issuing {
         let mut entry = certificate_entry(kind, c, now);
         entry.seal = Some(self.issuer.seal.id.to_string());
         entry.supersedes = signed.supersedes_credential.clone();
-        let holder = self.holder_key.mac(c.holder_id.to_string().as_bytes());
+        // One pseudonym per certificate: the public log must not link a person's
+        // certificates to each other (the credential hash already links one
+        // certificate's own entries).
+        let pseudonym = format!("{}|{}", c.holder_id, c.identifier);
+        let holder = self.holder_key.mac(pseudonym.as_bytes());
         entry.holder = Some(tongban_ledger::entry::hex(&holder));
         entry
     }

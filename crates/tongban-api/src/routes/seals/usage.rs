@@ -113,7 +113,8 @@ pub struct SealLogBody {
 }
 
 /// Everything the transparency log holds about one seal — its creation, status
-/// changes and every use — for those who may read its usage log, in log order.
+/// changes and every use — for those who may read its usage log, in the order they were
+/// appended.
 #[utoipa::path(get, path = "/api/v1/seals/{id}/log", tag = "seals",
     params(("id" = String, Path, description = "seal id"), SealLogQuery),
     responses(
