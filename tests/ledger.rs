@@ -49,6 +49,26 @@ async fn integrated(server: &support::TestServer, size: u64) -> Checkpoint {
     panic!("the log did not reach {size} entries");
 }
 
+/// The log once every entry appended so far is integrated (the platform's CA and TSA
+/// certificates are logged at its first start).
+async fn settled(server: &support::TestServer) -> Checkpoint {
+    for _ in 0..50 {
+        let appended: i64 = {
+            let mut conn = server.store().conn().await.unwrap();
+            sqlx::query_scalar("SELECT COUNT(*) FROM ledger_entries")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+        };
+        let (checkpoint, _) = checkpoint(server).await;
+        if checkpoint.size == appended as u64 {
+            return checkpoint;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the log did not settle");
+}
+
 /// Every entry of the tree of `size`, from the entry tiles.
 async fn entries(server: &support::TestServer, size: u64) -> Vec<Vec<u8>> {
     let mut all = Vec::new();
@@ -121,8 +141,25 @@ async fn inclusion_checks(server: &support::TestServer, leaf: &Hash, at: &Checkp
 async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     let w = seal_world::world().await;
     let key = VerifierKey::parse(&text(&w.server, "/log/key").await).unwrap();
-    let (empty, _) = checkpoint(&w.server).await;
-    assert_eq!((empty.size, empty.root), (0, merkle::empty_root()));
+    // The log began empty, and its first entries are the CA and TSA certificates.
+    let empty = text(&w.server, "/api/v1/log/checkpoints/0").await;
+    let empty = Checkpoint::parse(&Note::parse(&empty).unwrap().body).unwrap();
+    assert_eq!(empty.root, merkle::empty_root());
+    let start = settled(&w.server).await;
+    let b = start.size as usize;
+    let authorities: Vec<String> = entries(&w.server, start.size)
+        .await
+        .iter()
+        .map(|e| Entry::from_bytes(e).unwrap())
+        .inspect(|e| assert_eq!(e.kind, Kind::CaCertificate))
+        .filter_map(|e| e.authority)
+        .collect();
+    for authority in ["root", "issuing", "tsa"] {
+        assert!(
+            authorities.iter().any(|a| a == authority),
+            "{authorities:?}"
+        );
+    }
 
     let created = call(
         &w,
@@ -137,7 +174,7 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     let seal: Value = created.json().await.unwrap();
     let id = seal["id"].as_str().unwrap();
     grant_all(&w, &w.a, id, false).await;
-    let first = integrated(&w.server, 1).await;
+    let first = integrated(&w.server, start.size + 1).await;
 
     let digests: Vec<String> = (0..3u8)
         .map(|i| tongban_crypto::ca::hex(&[i; 32]))
@@ -175,14 +212,15 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     assert_eq!(suspended.status(), 200);
     assert_eq!(promised(&suspended, &key).len(), 1);
 
-    let at = integrated(&w.server, 5).await;
-    assert_eq!(at.size, 5, "one entry per act, none twice");
+    let at = integrated(&w.server, start.size + 5).await;
+    assert_eq!(at.size, start.size + 5, "one entry per act, none twice");
     let all = entries(&w.server, at.size).await;
     let leaves: Vec<Hash> = all.iter().map(|e| merkle::leaf_hash(e)).collect();
     let parsed: Vec<Entry> = all.iter().map(|e| Entry::from_bytes(e).unwrap()).collect();
     let kinds: Vec<Kind> = parsed.iter().map(|e| e.kind).collect();
+    assert!(kinds[..b].iter().all(|k| *k == Kind::CaCertificate));
     assert_eq!(
-        kinds,
+        kinds[b..],
         [
             Kind::SealCreated,
             Kind::SealUsed,
@@ -192,9 +230,9 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
         ]
     );
     // The entries are the promised ones, in the order the acts committed.
-    assert_eq!(leaves[0], created_leaves[0]);
-    assert_eq!(&leaves[1..4], &used_leaves[..]);
-    for (entry, (digest, signature)) in parsed[1..4].iter().zip(
+    assert_eq!(leaves[b], created_leaves[0]);
+    assert_eq!(&leaves[b + 1..b + 4], &used_leaves[..]);
+    for (entry, (digest, signature)) in parsed[b + 1..b + 4].iter().zip(
         digests
             .iter()
             .zip(signatures["signatures"].as_array().unwrap()),
@@ -217,7 +255,7 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     // The tree the tiles hold is the checkpoint's, and the level-0 tile is its leaves.
     let tile = w
         .server
-        .get("/log/tile/0/000.p/5")
+        .get(&format!("/log/tile/0/000.p/{}", at.size))
         .await
         .bytes()
         .await
@@ -257,6 +295,44 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     .await;
     assert!(Note::parse(&old).unwrap().signed_by(&key));
 
+    // The department reads its seal's entries from the log beside its own records;
+    // another department cannot.
+    let seal_log: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/log?limit=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let counts = (
+        seal_log["logged_uses"].as_i64(),
+        seal_log["recorded_uses"].as_i64(),
+    );
+    assert_eq!(counts, (Some(3), Some(3)), "{seal_log}");
+    assert_eq!(seal_log["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(seal_log["entries"][0]["entry"]["kind"], "seal.created");
+    let next = seal_log["next"].as_i64().unwrap();
+    let rest: Value = get(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/seals/{id}/log?after={next}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let kinds: Vec<&str> = rest["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entry"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["seal.used", "seal.used", "seal.suspended"]);
+    assert_eq!(rest["entries"][2]["index"], b as u64 + 4);
+    assert!(rest["next"].is_null());
+    let path = format!("/api/v1/seals/{id}/log");
+    assert_problem(get(&w, &w.b.admin, &path).await, 403, "forbidden").await;
+    let path = format!("/api/v1/seals/{id}/log?limit=0");
+    assert_problem(get(&w, &w.a.admin, &path).await, 422, "invalid-request").await;
+
     // A verification report says where the seal use stands, with a proof that checks.
     let p7s = signatures["signatures"][1]["p7s"].clone();
     let report = verify_json(&w, json!({"p7s": p7s, "digest": digests[1]})).await;
@@ -264,7 +340,7 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     assert_eq!(log["included"], true, "{report}");
     assert_eq!(
         (log["index"].as_u64(), log["verified"].as_bool()),
-        (Some(2), Some(true))
+        (Some(b as u64 + 2), Some(true))
     );
     assert_eq!(log["kind"], "seal.used");
     let proof: Vec<Hash> = log["proof"]
@@ -280,8 +356,8 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     )
     .unwrap();
     assert!(merkle::verify_inclusion(
-        &leaves[2],
-        2,
+        &leaves[b + 2],
+        b as u64 + 2,
         reported.size,
         &proof,
         &reported.root
@@ -302,6 +378,8 @@ async fn certificate_acts_are_logged_with_hashes_only_and_reports_prove_them() {
     let t = w.licence_type("031", "natural").await;
     let code = t["code"].as_str().unwrap();
     let key = VerifierKey::parse(&text(&w.server, "/log/key").await).unwrap();
+    // The CA certificates and the type's seal.
+    let base = settled(&w.server).await.size;
     let issued = w.issue(&w.issuer, code, CITIZEN, None).await;
     assert_eq!(issued.status(), 201);
     assert_eq!(promised(&issued, &key).len(), 1);
@@ -318,7 +396,7 @@ async fn certificate_acts_are_logged_with_hashes_only_and_reports_prove_them() {
     assert_eq!(revoked.status(), 200);
     assert_eq!(promised(&revoked, &key).len(), 1);
     // The seal creation, the issuance and the revocation.
-    let at = integrated(&w.server, 3).await;
+    let at = integrated(&w.server, base + 2).await;
     let all = entries(&w.server, at.size).await;
     let parsed: Vec<Entry> = all.iter().map(|e| Entry::from_bytes(e).unwrap()).collect();
     let credential_hash =
@@ -339,7 +417,7 @@ async fn certificate_acts_are_logged_with_hashes_only_and_reports_prove_them() {
     // the same person is not linked to the first; no name, number or reason anywhere.
     let second = w.issue(&w.issuer, code, CITIZEN, None).await;
     assert_eq!(second.status(), 201);
-    let at = integrated(&w.server, 4).await;
+    let at = integrated(&w.server, base + 3).await;
     let all = entries(&w.server, at.size).await;
     let holders: Vec<String> = all
         .iter()
@@ -420,7 +498,7 @@ async fn bad_log_requests_get_problems() {
             "invalid-request",
         ),
         (
-            "/api/v1/log/proofs/inclusion?leaf_hash=0000000000000000000000000000000000000000000000000000000000000000&tree_size=99",
+            "/api/v1/log/proofs/inclusion?leaf_hash=0000000000000000000000000000000000000000000000000000000000000000&tree_size=999999",
             422,
             "invalid-request",
         ),
@@ -435,7 +513,7 @@ async fn bad_log_requests_get_problems() {
             "invalid-request",
         ),
         (
-            "/api/v1/log/proofs/consistency?first=0&second=5",
+            "/api/v1/log/proofs/consistency?first=0&second=999999",
             422,
             "invalid-request",
         ),
@@ -444,7 +522,7 @@ async fn bad_log_requests_get_problems() {
             422,
             "invalid-request",
         ),
-        ("/api/v1/log/checkpoints/7", 404, "not-found"),
+        ("/api/v1/log/checkpoints/999999", 404, "not-found"),
         ("/api/v1/log/checkpoints/x", 404, "not-found"),
         ("/log/tile/0/000", 404, "not-found"),
         ("/log/tile/0/5", 404, "not-found"),
@@ -483,6 +561,7 @@ async fn the_monitor_rebuilds_the_tree_and_catches_a_rewritten_past() {
     let seal = new_seal(&w, &w.a).await;
     let id = seal["id"].as_str().unwrap();
     grant_all(&w, &w.a, id, false).await;
+    let base = settled(&w.server).await.size;
     let digests: Vec<String> = (0..300u32)
         .map(|i| tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(&i.to_be_bytes())))
         .collect();
@@ -493,13 +572,13 @@ async fn the_monitor_rebuilds_the_tree_and_catches_a_rewritten_past() {
             .status(),
         200
     );
-    integrated(&w.server, 301).await;
+    integrated(&w.server, base + 300).await;
     let key = text(&w.server, "/log/key").await;
     let dir = std::env::temp_dir().join(format!("tongban-monitor-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let state = dir.join("state.json");
     let (code, out) = monitor(&w.server.base, key.trim(), &state).await;
-    assert_eq!((code, out["size"].as_u64()), (0, Some(301)), "{out}");
+    assert_eq!((code, out["size"].as_u64()), (0, Some(base + 300)), "{out}");
     let more: Vec<String> = digests.iter().map(|d| format!("{}0", &d[..63])).collect();
     assert_eq!(
         call(&w, &w.a.system, &path, json!({"digests": more}))
@@ -507,7 +586,7 @@ async fn the_monitor_rebuilds_the_tree_and_catches_a_rewritten_past() {
             .status(),
         200
     );
-    integrated(&w.server, 601).await;
+    integrated(&w.server, base + 600).await;
     let (code, out) = monitor(&w.server.base, key.trim(), &state).await;
     assert_eq!(
         (code, out["checkpoints_checked"].as_u64()),
@@ -589,6 +668,7 @@ async fn a_witness_cosigns_only_checkpoints_that_extend_what_it_saw_and_the_log_
     let seal = new_seal(&w, &w.a).await;
     let id = seal["id"].as_str().unwrap();
     grant_all(&w, &w.a, id, false).await;
+    let base = settled(&w.server).await.size;
     let path = format!("/api/v1/seals/{id}/cades");
     let digest = |i: u8| tongban_crypto::ca::hex(&[i; 32]);
     assert_eq!(
@@ -597,7 +677,7 @@ async fn a_witness_cosigns_only_checkpoints_that_extend_what_it_saw_and_the_log_
             .status(),
         200
     );
-    let at = integrated(&w.server, 2).await;
+    let at = integrated(&w.server, base + 1).await;
     let log_key = text(&w.server, "/log/key").await;
     let (code, out) = witness(&w.server.base, log_key.trim(), &key_file, &state).await;
     assert_eq!((code, out["size"].as_u64()), (0, Some(at.size)), "{out}");

@@ -33,6 +33,9 @@ pub enum Kind {
     SealRevoked,
     #[serde(rename = "seal.used")]
     SealUsed,
+    /// A CA or time-stamping certificate the platform signs with, first seen.
+    #[serde(rename = "ca.certificate")]
+    CaCertificate,
 }
 
 impl Kind {
@@ -49,6 +52,7 @@ impl Kind {
             Self::SealResumed => "seal.resumed",
             Self::SealRevoked => "seal.revoked",
             Self::SealUsed => "seal.used",
+            Self::CaCertificate => "ca.certificate",
         }
     }
 }
@@ -69,10 +73,14 @@ pub struct Entry {
     pub time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// Which authority a CA certificate is: `root`, `issuing`, `sm2-root`,
+    /// `sm2-issuing`, `tsa`, `sm2-tsa`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
     /// The seal's id (seal acts and uses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal: Option<String>,
-    /// SHA-256 of the seal's X.509 certificate (DER).
+    /// SHA-256 of the seal's (or the authority's) X.509 certificate (DER).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
     /// The signature format of a seal use: `cades`, `pades`, `jws`, `ses`.
@@ -105,6 +113,7 @@ impl Entry {
             kind,
             time: time.to_rfc3339(),
             department: None,
+            authority: None,
             seal: None,
             certificate: None,
             format: None,

@@ -113,6 +113,39 @@ impl Log {
         Ok(log)
     }
 
+    /// Logs each of the platform's CA and time-stamping certificates (`(authority,
+    /// DER)`) the first time it is seen: a new or replaced CA key shows in the log.
+    pub async fn record_authorities(
+        &self,
+        certificates: &[(&str, &[u8])],
+    ) -> Result<(), LedgerError> {
+        let now = Timestamp::now();
+        let mut tx = self.store.begin().await?;
+        // Under the state row's lock: instances starting together log a CA once.
+        sqlx::query("UPDATE ledger_state SET integrated_at = integrated_at WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let mut entries = Vec::new();
+        for (authority, der) in certificates {
+            let hash = tongban_crypto::cms::sha256(der);
+            let seen: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM ledger_entries WHERE kind = 'ca.certificate' AND key_hash = $1",
+            )
+            .bind(hash.to_vec())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if seen.is_none() {
+                let mut entry = Entry::new(crate::Kind::CaCertificate, now);
+                entry.authority = Some((*authority).to_owned());
+                entry.certificate = Some(crate::entry::hex(&hash));
+                entries.push(entry);
+            }
+        }
+        storage::append(&mut tx, &entries, now).await?;
+        tx.commit().await.map_err(tongban_store::StoreError::from)?;
+        Ok(())
+    }
+
     /// The log's name (the checkpoints' origin line).
     pub fn origin(&self) -> &str {
         &self.key.name

@@ -110,6 +110,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let ledger = tongban_ledger::Log::open(store.clone(), pki.keys(), &origin, witnesses)
         .await
         .context("cannot open the transparency log")?;
+    ledger
+        .record_authorities(&authorities(&pki))
+        .await
+        .context("cannot log the CA certificates")?;
     let ledger = Arc::new(ledger);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -179,6 +183,23 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ledger,
         grace,
     })
+}
+
+/// The certificates the platform signs with as a CA or TSA, by authority name.
+fn authorities(pki: &Pki) -> Vec<(&'static str, &[u8])> {
+    use tongban_crypto::ca;
+    let mut found: Vec<(&'static str, &[u8])> =
+        [ca::ROOT, ca::ISSUING, ca::SM2_ROOT, ca::SM2_ISSUING]
+            .into_iter()
+            .filter_map(|name| Some((name, pki.ca_certificate(name)?)))
+            .collect();
+    if let Some(tsa) = pki.tsa().chain().first() {
+        found.push(("tsa", tsa));
+    }
+    if let Some(tsa) = pki.sm2_tsa().and_then(|t| t.chain().first()) {
+        found.push(("sm2-tsa", tsa));
+    }
+    found
 }
 
 /// The log's name on its first start: the public URL's host and path, `/log` appended
