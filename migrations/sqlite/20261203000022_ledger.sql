@@ -12,14 +12,13 @@ CREATE TABLE ledger_entries (
     department_id TEXT,
     key_hash      BLOB,                    -- SHA-256 of the seal's certificate
     subject_hash  BLOB,                    -- SHA-256 of a signature or a credential
-    holder_hash   BLOB,                    -- keyed hash of a certificate's holder
+    holder_hash   BLOB,                    -- keyed hash of holder and certificate (not indexed)
     seal_id       TEXT,
     created_at    INTEGER NOT NULL
 );
 CREATE INDEX ledger_entries_pending ON ledger_entries (seq) WHERE idx IS NULL;
 CREATE INDEX ledger_entries_leaf ON ledger_entries (leaf_hash);
 CREATE INDEX ledger_entries_subject ON ledger_entries (subject_hash) WHERE subject_hash IS NOT NULL;
-CREATE INDEX ledger_entries_holder ON ledger_entries (holder_hash) WHERE holder_hash IS NOT NULL;
 CREATE INDEX ledger_entries_seal ON ledger_entries (seal_id, seq) WHERE seal_id IS NOT NULL;
 
 -- Hashes of complete subtrees of 2^level leaves at levels 8, 16, 24 and 32: the hash

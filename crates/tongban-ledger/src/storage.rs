@@ -402,8 +402,6 @@ pub struct Stored {
 pub enum Filter<'a> {
     /// By the hash of a signature or a credential.
     Subject(&'a Hash),
-    /// By a holder's keyed hash.
-    Holder(&'a Hash),
     /// Uses and changes of one seal.
     Seal(&'a str),
 }
@@ -418,7 +416,6 @@ pub async fn entries(
 ) -> Result<Vec<(i64, Stored)>, LedgerError> {
     let (column, value): (&str, Result<Vec<u8>, String>) = match filter {
         Filter::Subject(hash) => ("subject_hash", Ok(hash.to_vec())),
-        Filter::Holder(hash) => ("holder_hash", Ok(hash.to_vec())),
         Filter::Seal(id) => ("seal_id", Err(id.to_owned())),
     };
     let sql = format!(
