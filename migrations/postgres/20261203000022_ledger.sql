@@ -17,9 +17,18 @@ CREATE TABLE ledger_entries (
     created_at    BIGINT NOT NULL
 );
 CREATE INDEX ledger_entries_pending ON ledger_entries (seq) WHERE idx IS NULL;
-CREATE INDEX ledger_entries_leaf ON ledger_entries (leaf_hash);
-CREATE INDEX ledger_entries_subject ON ledger_entries (subject_hash) WHERE subject_hash IS NOT NULL;
+CREATE INDEX ledger_entries_authorities ON ledger_entries (key_hash) WHERE kind = 'ca.certificate';
 CREATE INDEX ledger_entries_seal ON ledger_entries (seal_id, seq) WHERE seal_id IS NOT NULL;
+
+-- Integrated entries by the first 8 bytes (big-endian, signed) of their leaf hash and
+-- of their signature or credential hash, written by the integrator in sorted batches:
+-- random-key indexes on the entries themselves cost every act a page write per index
+-- (tests/bench/ledger_indexes.py).
+CREATE TABLE ledger_lookup (
+    key BIGINT NOT NULL,
+    idx BIGINT NOT NULL,
+    PRIMARY KEY (key, idx)
+);
 
 -- Hashes of complete subtrees of 2^level leaves at levels 8, 16, 24 and 32: the hash
 -- tiles above level 0 (level 0 is ledger_entries.leaf_hash by idx).

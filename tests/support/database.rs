@@ -108,9 +108,11 @@ impl TestDb {
     }
 }
 
+/// The URL of `schema`; its connections name themselves after it, so that the schema's
+/// drop can end them first.
 fn with_search_path(url: &str, schema: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+    format!("{url}{separator}options=-c%20search_path%3D{schema}&application_name={schema}")
 }
 
 impl Drop for TestDb {
@@ -121,6 +123,14 @@ impl Drop for TestDb {
             }
             Cleanup::Schema { admin_url, schema } => {
                 let admin_url = admin_url.clone();
+                // A background task of a server this test dropped without stopping may
+                // hold a transaction open in the test's runtime, which waits on this
+                // drop: the schema's own connections are ended first, or the DROP
+                // would wait for them forever.
+                let end = format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = '{schema}' AND pid <> pg_backend_pid()"
+                );
                 let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
                 // Drop cannot await; a thread with its own runtime can, even while the
                 // test's runtime is shutting down.
@@ -131,6 +141,7 @@ impl Drop for TestDb {
                         .expect("runtime");
                     runtime.block_on(async move {
                         if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                            let _ = conn.execute(sqlx::AssertSqlSafe(end)).await;
                             let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
                             let _ = conn.close().await;
                         }

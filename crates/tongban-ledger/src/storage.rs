@@ -106,6 +106,7 @@ pub(crate) async fn assign(conn: &mut Conn, now: Timestamp) -> Result<(u64, u64)
     .await?
     .rows_affected();
     let new = old + assigned;
+    index_lookups(conn, old, new).await?;
     for level in STORED_LEVELS {
         for index in (old >> level)..(new >> level) {
             let below = stored(
@@ -131,6 +132,52 @@ pub(crate) async fn assign(conn: &mut Conn, now: Timestamp) -> Result<(u64, u64)
             .await?;
     }
     Ok((old, new))
+}
+
+/// The lookup key of a hash: its first 8 bytes as a big-endian signed integer.
+fn lookup_key(hash: &[u8]) -> i64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// Writes the lookup rows of the entries given indices `[old, new)`, sorted, so that
+/// a batch touches each page of the lookup index once.
+async fn index_lookups(conn: &mut Conn, old: u64, new: u64) -> Result<(), LedgerError> {
+    let rows = sqlx::query(
+        "SELECT idx, leaf_hash, subject_hash FROM ledger_entries WHERE idx >= $1 AND idx < $2",
+    )
+    .bind(old as i64)
+    .bind(new as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut keys: Vec<(i64, i64)> = Vec::with_capacity(rows.len() * 2);
+    for row in &rows {
+        let idx: i64 = row.try_get("idx")?;
+        let leaf: Vec<u8> = row.try_get("leaf_hash")?;
+        let subject: Option<Vec<u8>> = row.try_get("subject_hash")?;
+        for hash in std::iter::once(leaf).chain(subject) {
+            if hash.len() == 32 {
+                keys.push((lookup_key(&hash), idx));
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    for chunk in keys.chunks(500) {
+        let mut placeholders = Placeholders::on(conn);
+        let values: Vec<String> = chunk.iter().map(|_| placeholders.row(2)).collect();
+        let sql = format!(
+            "INSERT INTO ledger_lookup (key, idx) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (key, idx) in chunk {
+            query = query.bind(*key).bind(*idx);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// `count` stored hashes of `level` (0 or a stored level) from `start`.
@@ -226,8 +273,10 @@ pub async fn inclusion(
     size: u64,
 ) -> Result<Option<Inclusion>, LedgerError> {
     let index: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(idx) FROM ledger_entries WHERE leaf_hash = $1 AND idx IS NOT NULL AND idx < $2",
+        "SELECT MIN(e.idx) FROM ledger_lookup l JOIN ledger_entries e ON e.idx = l.idx \
+         WHERE l.key = $1 AND e.leaf_hash = $2 AND e.idx < $3",
     )
+    .bind(lookup_key(leaf))
     .bind(leaf.to_vec())
     .bind(size as i64)
     .fetch_one(&mut *conn)
@@ -414,20 +463,40 @@ pub async fn entries(
     after: i64,
     limit: i64,
 ) -> Result<Vec<(i64, Stored)>, LedgerError> {
-    let (column, value): (&str, Result<Vec<u8>, String>) = match filter {
-        Filter::Subject(hash) => ("subject_hash", Ok(hash.to_vec())),
-        Filter::Seal(id) => ("seal_id", Err(id.to_owned())),
+    let rows = match filter {
+        // Integrated entries through the lookup table, pending ones (a second's worth
+        // at most) directly: one statement, so an entry integrated meanwhile is seen
+        // once.
+        Filter::Subject(hash) => {
+            sqlx::query(
+                "SELECT seq, idx, leaf_hash, entry, created_at FROM (\
+                 SELECT e.seq, e.idx, e.leaf_hash, e.entry, e.created_at FROM ledger_lookup l \
+                 JOIN ledger_entries e ON e.idx = l.idx WHERE l.key = $1 AND e.subject_hash = $2 \
+                 UNION ALL \
+                 SELECT seq, idx, leaf_hash, entry, created_at FROM ledger_entries \
+                 WHERE idx IS NULL AND subject_hash = $3) AS found \
+                 WHERE seq > $4 ORDER BY seq LIMIT $5",
+            )
+            .bind(lookup_key(hash))
+            .bind(hash.to_vec())
+            .bind(hash.to_vec())
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        Filter::Seal(id) => {
+            sqlx::query(
+                "SELECT seq, idx, leaf_hash, entry, created_at FROM ledger_entries \
+                 WHERE seal_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+        }
     };
-    let sql = format!(
-        "SELECT seq, idx, leaf_hash, entry, created_at FROM ledger_entries WHERE {column} = $1 AND seq > $2 \
-         ORDER BY seq LIMIT $3"
-    );
-    let query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    let query = match value {
-        Ok(bytes) => query.bind(bytes),
-        Err(text) => query.bind(text),
-    };
-    let rows = query.bind(after).bind(limit).fetch_all(&mut *conn).await?;
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
         let bytes: Vec<u8> = row.try_get("entry")?;
