@@ -540,11 +540,11 @@ async fn bad_log_requests_get_problems() {
     assert_eq!(empty["hashes"], json!([]));
 }
 
-/// `tongban log verify` against the server: its exit code and its JSON line.
-async fn monitor(base: &str, key: &str, state: &std::path::Path) -> (i32, Value) {
+/// `tongban log <args>`: its exit code and the JSON line it prints.
+async fn log_cli(args: &[&std::ffi::OsStr]) -> (i32, Value) {
     let output = support::Binary::command()
-        .args(["log", "verify", "--url", base, "--key", key, "--state"])
-        .arg(state)
+        .arg("log")
+        .args(args)
         .output()
         .await
         .unwrap();
@@ -553,6 +553,14 @@ async fn monitor(base: &str, key: &str, state: &std::path::Path) -> (i32, Value)
         output.status.code().unwrap(),
         serde_json::from_str(&line).unwrap_or(json!({"raw": line})),
     )
+}
+
+/// `tongban log verify` against the server.
+async fn monitor(base: &str, key: &str, state: &std::path::Path) -> (i32, Value) {
+    let args = ["verify", "--url", base, "--key", key, "--state"];
+    let mut args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    args.push(state.as_os_str());
+    log_cli(&args).await
 }
 
 #[tokio::test]
@@ -619,29 +627,23 @@ async fn witness(
     file: &std::path::Path,
     state: &std::path::Path,
 ) -> (i32, Value) {
-    let output = support::Binary::command()
-        .args([
-            "log",
-            "witness",
-            "--url",
-            base,
-            "--key",
-            key,
-            "--name",
-            "witness.example/w",
-            "--witness-key",
-        ])
-        .arg(file)
-        .arg("--state")
-        .arg(state)
-        .output()
-        .await
-        .unwrap();
-    let line = String::from_utf8_lossy(&output.stdout).to_string();
-    (
-        output.status.code().unwrap(),
-        serde_json::from_str(&line).unwrap_or(json!({"raw": line})),
-    )
+    let args = [
+        "witness",
+        "--url",
+        base,
+        "--key",
+        key,
+        "--name",
+        "witness.example/w",
+    ];
+    let mut args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    args.extend([
+        std::ffi::OsStr::new("--witness-key"),
+        file.as_os_str(),
+        std::ffi::OsStr::new("--state"),
+        state.as_os_str(),
+    ]);
+    log_cli(&args).await
 }
 
 #[tokio::test]

@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 use tongban_core::time::Timestamp;
 use tongban_crypto::keystore::KeyStore;
@@ -30,6 +28,10 @@ pub struct Log {
     store: Store,
     signer: Arc<dyn Signer>,
     key: VerifierKey,
+    /// The latest checkpoint whose signature was checked, with its note: every
+    /// verification report proves against it, and checks the signature only when the
+    /// note changed.
+    checked: std::sync::Mutex<Option<(String, Checkpoint)>>,
     /// Witnesses whose cosignatures the log accepts.
     witnesses: Vec<VerifierKey>,
 }
@@ -107,6 +109,7 @@ impl Log {
             store,
             signer,
             key: VerifierKey::log(&name, public),
+            checked: std::sync::Mutex::new(None),
             witnesses,
         };
         log.integrate(Timestamp::now()).await?;
@@ -162,7 +165,7 @@ impl Log {
     pub async fn integrate(&self, now: Timestamp) -> Result<Option<Checkpoint>, LedgerError> {
         let mut tx = self.store.begin().await?;
         let (old, new) = storage::assign(&mut tx, now).await?;
-        if new == old && storage::checkpoint_at(&mut tx, new).await?.is_some() {
+        if new == old && storage::signed_checkpoint(&mut tx, new).await?.is_some() {
             tx.rollback()
                 .await
                 .map_err(tongban_store::StoreError::from)?;
@@ -200,17 +203,12 @@ impl Log {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            // Keep integrating while a backlog remains (each pass takes a batch).
-            loop {
-                match self.integrate(Timestamp::now()).await {
-                    Ok(Some(c)) if self.has_pending().await.unwrap_or(false) => {
-                        tracing::debug!(size = c.size, "log integrated a batch, more pending");
-                    }
-                    Ok(_) => break,
-                    Err(error) => {
-                        tracing::warn!(%error, "log integration failed; retrying");
-                        break;
-                    }
+            // A read first: an idle log takes no write lock (on SQLite, the database's
+            // one writer). Then a pass per batch while a backlog remains.
+            while self.has_pending().await.unwrap_or(false) {
+                if let Err(error) = self.integrate(Timestamp::now()).await {
+                    tracing::warn!(%error, "log integration failed; retrying");
+                    break;
                 }
             }
         }
@@ -284,6 +282,21 @@ impl Log {
             .map(Some)
     }
 
+    /// The checkpoint of `note` if its signature checks with the log key.
+    fn verified(&self, note: &str) -> Option<Checkpoint> {
+        if let Ok(checked) = self.checked.lock()
+            && let Some((text, checkpoint)) = checked.as_ref()
+            && text == note
+        {
+            return Some(checkpoint.clone());
+        }
+        let checkpoint = crate::monitor::read_checkpoint(note, &self.key).ok()?;
+        if let Ok(mut checked) = self.checked.lock() {
+            *checked = Some((note.to_owned(), checkpoint.clone()));
+        }
+        Some(checkpoint)
+    }
+
     /// The proof of one stored entry against the latest checkpoint.
     pub async fn prove_stored(
         &self,
@@ -295,7 +308,7 @@ impl Log {
         let mut proven = Proven {
             kind: entry.kind.name().to_owned(),
             time: entry.time.clone(),
-            leaf_hash: B64.encode(leaf),
+            leaf_hash: merkle::to_base64(leaf),
             index,
             checkpoint: None,
             tree_size: None,
@@ -308,8 +321,7 @@ impl Log {
         let Some(text) = storage::latest_checkpoint(conn).await? else {
             return Ok(proven);
         };
-        let note = Note::parse(&text).filter(|n| n.signed_by(&self.key));
-        let Some(checkpoint) = note.and_then(|n| Checkpoint::parse(&n.body)) else {
+        let Some(checkpoint) = self.verified(&text) else {
             return Ok(proven);
         };
         if index >= checkpoint.size {
@@ -318,7 +330,7 @@ impl Log {
         let path = storage::inclusion_path(conn, index, checkpoint.size).await?;
         proven.verified =
             merkle::verify_inclusion(leaf, index, checkpoint.size, &path, &checkpoint.root);
-        proven.proof = path.iter().map(|h| B64.encode(h)).collect();
+        proven.proof = path.iter().map(merkle::to_base64).collect();
         proven.tree_size = Some(checkpoint.size);
         proven.checkpoint = Some(text);
         Ok(proven)

@@ -31,6 +31,22 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     to_hash(context.finish().as_ref())
 }
 
+/// A hash as C2SP notes, tiles' users and our API write it: standard base64.
+pub fn to_base64(hash: &Hash) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(hash)
+}
+
+/// A hash from standard base64; none unless it is 32 bytes.
+pub fn from_base64(text: &str) -> Option<Hash> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?
+        .try_into()
+        .ok()
+}
+
 fn to_hash(bytes: &[u8]) -> Hash {
     let mut out = [0u8; 32];
     out.copy_from_slice(bytes);
@@ -310,6 +326,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn hashes_go_to_base64_and_back_and_other_lengths_do_not() {
+        let hash = leaf_hash(b"x");
+        assert_eq!(from_base64(&to_base64(&hash)), Some(hash));
+        assert_eq!(from_base64("AAAA"), None);
+        assert_eq!(from_base64("not base64!"), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! they make is the signed checkpoint's, and every checkpoint seen before is a prefix
 //! of it (a split view or a rewritten past shows as a different root).
 
-use crate::entry::Entry;
+use crate::entry::{Entry, hex};
 use crate::merkle::{self, Hash};
 use crate::note::{Checkpoint, Note, VerifierKey};
 use crate::tiles::{HEIGHT, WIDTH};
@@ -130,10 +130,6 @@ pub fn level_width(size: u64, level: u32) -> u64 {
     size >> (level * HEIGHT)
 }
 
-fn hex(hash: &Hash) -> String {
-    crate::entry::hex(hash)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -152,6 +148,51 @@ mod tests {
                 entry.to_bytes()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_checkpoint_reads_only_with_the_log_key_of_its_origin() {
+        use ring::signature::{Ed25519KeyPair, KeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let public: [u8; 32] = pair.public_key().as_ref().try_into().unwrap();
+        let checkpoint = Checkpoint {
+            origin: "o".into(),
+            size: 1,
+            root: [5; 32],
+        };
+        let sign = |key: &VerifierKey| {
+            let body = checkpoint.body();
+            let line = crate::note::SignatureLine {
+                name: key.name.clone(),
+                key_id: key.id(),
+                signature: pair.sign(body.as_bytes()).as_ref().to_vec(),
+            };
+            Note {
+                body,
+                signatures: vec![line],
+            }
+            .encode()
+        };
+        let key = VerifierKey::log("o", public);
+        assert_eq!(read_checkpoint(&sign(&key), &key), Ok(checkpoint.clone()));
+        // The same key as a witness's, or a log of another name: refused.
+        let witness = VerifierKey::witness("o", public);
+        assert!(witness.is_witness() && !key.is_witness());
+        assert_eq!(
+            read_checkpoint(&sign(&witness), &witness),
+            Err(Fault::BadCheckpoint)
+        );
+        let elsewhere = VerifierKey::log("p", public);
+        assert_eq!(
+            read_checkpoint(&sign(&elsewhere), &elsewhere),
+            Err(Fault::BadCheckpoint)
+        );
+        assert_eq!(
+            read_checkpoint("not a note", &key),
+            Err(Fault::BadCheckpoint)
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl Checkpoint {
             "{}\n{}\n{}\n",
             self.origin,
             self.size,
-            B64.encode(self.root)
+            crate::merkle::to_base64(&self.root)
         )
     }
 
@@ -44,7 +44,7 @@ impl Checkpoint {
             return None;
         }
         let size = size_text.parse().ok()?;
-        let root: Hash = B64.decode(lines.next()?).ok()?.try_into().ok()?;
+        let root = crate::merkle::from_base64(lines.next()?)?;
         Some(Self { origin, size, root })
     }
 }

@@ -202,12 +202,7 @@ pub async fn sign_digests(
         purpose,
         now,
     };
-    let uses: Vec<([u8; 32], &[u8])> = digests
-        .iter()
-        .copied()
-        .zip(signatures.iter().map(Vec::as_slice))
-        .collect();
-    sign::record_usages(&mut tx, &usage, &uses).await?;
+    sign::record_usages(&mut tx, &usage, &digests, &signatures).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(signatures)
 }

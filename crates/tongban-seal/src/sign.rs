@@ -135,23 +135,26 @@ pub(crate) async fn record_usage(
     digest: &[u8; 32],
     signature: &[u8],
 ) -> Result<(), SealError> {
-    record_usages(tx, usage, &[(*digest, signature)]).await
+    record_usages(tx, usage, &[*digest], &[signature]).await
 }
 
 /// One usage record per use (what was sealed by its SM3 digest for GB/T 38540
-/// signatures, by SHA-256 for the others, and the signature made), a hundred rows per
-/// statement, and one transparency-log entry per use, in the same transaction.
-pub(crate) async fn record_usages(
+/// signatures, by SHA-256 for the others), a hundred rows per statement, and one
+/// transparency-log entry per use with the signature made for it (`signatures[i]` for
+/// `digests[i]`), in the same transaction.
+pub(crate) async fn record_usages<S: AsRef<[u8]>>(
     tx: &mut Conn,
     usage: &Applied<'_>,
-    uses: &[([u8; 32], &[u8])],
+    digests: &[[u8; 32]],
+    signatures: &[S],
 ) -> Result<(), SealError> {
     let purpose = usage.purpose.map(str::trim).filter(|p| !p.is_empty());
     let (column, algorithm) = match usage.format {
         Format::Ses => ("digest_sm3", "sm3"),
         Format::Cades | Format::Pades | Format::Jws => ("digest_sha256", "sha256"),
     };
-    for chunk in uses.chunks(100) {
+    let (seal_id, actor) = (usage.seal.id.to_string(), usage.actor.label());
+    for chunk in digests.chunks(100) {
         let mut placeholders = tongban_store::rows::Placeholders::on(tx);
         let rows: Vec<String> = chunk.iter().map(|_| placeholders.row(8)).collect();
         let sql = format!(
@@ -159,11 +162,11 @@ pub(crate) async fn record_usages(
             rows.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (digest, _) in chunk {
+        for digest in chunk {
             query = query
                 .bind(tongban_core::id::Uuid::now_v7().to_string())
-                .bind(usage.seal.id.to_string())
-                .bind(usage.actor.label())
+                .bind(seal_id.as_str())
+                .bind(actor.as_str())
                 .bind(usage.actor.client_id())
                 .bind(hex(digest))
                 .bind(usage.format.name())
@@ -173,14 +176,15 @@ pub(crate) async fn record_usages(
         query.execute(&mut *tx).await?;
     }
     let certificate = hex(&cms::sha256(usage.certificate));
-    let entries: Vec<Entry> = uses
+    let entries: Vec<Entry> = digests
         .iter()
+        .zip(signatures)
         .map(|(digest, signature)| {
             let mut entry = seal_entry(Kind::SealUsed, usage.seal, usage.now);
             entry.certificate = Some(certificate.clone());
             entry.format = Some(usage.format.name().to_owned());
             entry.document = Some(format!("{algorithm}:{}", hex(digest)));
-            entry.signature = Some(hex(&cms::sha256(signature)));
+            entry.signature = Some(hex(&cms::sha256(signature.as_ref())));
             entry
         })
         .collect();
@@ -240,12 +244,7 @@ pub async fn cades_digests(
         purpose,
         now,
     };
-    let uses: Vec<([u8; 32], &[u8])> = digests
-        .iter()
-        .copied()
-        .zip(signatures.iter().map(Vec::as_slice))
-        .collect();
-    record_usages(&mut tx, &usage, &uses).await?;
+    record_usages(&mut tx, &usage, digests, &signatures).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(signatures)
 }

@@ -36,11 +36,6 @@ const CONCURRENCY: usize = 32;
 const CREDENTIALS: usize = 5_000;
 const LOOKUPS: usize = 1_000;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
-
 struct Bench {
     http: reqwest::Client,
     base: String,
@@ -140,10 +135,13 @@ impl Bench {
         by_holder.sort_by(f64::total_cmp);
         by_identifier.sort_by(f64::total_cmp);
         (
-            (percentile(&by_holder, 0.5), percentile(&by_holder, 0.99)),
             (
-                percentile(&by_identifier, 0.5),
-                percentile(&by_identifier, 0.99),
+                common::percentile(&by_holder, 0.5),
+                common::percentile(&by_holder, 0.99),
+            ),
+            (
+                common::percentile(&by_identifier, 0.5),
+                common::percentile(&by_identifier, 0.99),
             ),
         )
     }

@@ -34,15 +34,14 @@ const CADES_CLIENTS: usize = 4;
 const ENTRIES: u64 = 1_000_000;
 const PROOFS: usize = 1_000;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
-
 /// Median and (min, max) of per-round rates.
 fn spread(mut rates: Vec<f64>) -> (f64, f64, f64) {
     rates.sort_by(f64::total_cmp);
-    (percentile(&rates, 0.5), rates[0], rates[rates.len() - 1])
+    (
+        common::percentile(&rates, 0.5),
+        rates[0],
+        rates[rates.len() - 1],
+    )
 }
 
 /// One instance and what the rounds need of it.
@@ -217,7 +216,8 @@ async fn store_of(database: &str) -> tongban_store::Store {
         .unwrap()
 }
 
-async fn log_size(http: &reqwest::Client, base: &str) -> u64 {
+/// The log's latest checkpoint (its signature is the interop tests' business).
+async fn checkpoint(http: &reqwest::Client, base: &str) -> tongban_ledger::note::Checkpoint {
     let note = http
         .get(format!("{base}/log/checkpoint"))
         .send()
@@ -226,7 +226,8 @@ async fn log_size(http: &reqwest::Client, base: &str) -> u64 {
         .text()
         .await
         .unwrap();
-    note.lines().nth(1).unwrap().parse().unwrap()
+    let note = tongban_ledger::note::Note::parse(&note).unwrap();
+    tongban_ledger::note::Checkpoint::parse(&note.body).unwrap()
 }
 
 async fn pending(store: &tongban_store::Store) -> i64 {
@@ -359,15 +360,15 @@ async fn main() {
         );
     }
     let store = store_of(&on.database).await;
-    let acted = log_size(&http, &on.base).await;
+    let acted = checkpoint(&http, &on.base).await.size;
     let (merge, intervals) = delays(&store, started_ms).await;
     println!(
         "merge delay over {} entries: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (promise: 1 000 ms); checkpoint interval p50 {:.0} ms, max {:.0} ms",
         merge.len(),
-        percentile(&merge, 0.5),
-        percentile(&merge, 0.99),
+        common::percentile(&merge, 0.5),
+        common::percentile(&merge, 0.99),
         merge[merge.len() - 1],
-        percentile(&intervals, 0.5),
+        common::percentile(&intervals, 0.5),
         intervals[intervals.len() - 1]
     );
     drop(off);
@@ -384,16 +385,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let integrated = filling.elapsed().as_secs_f64();
-    let note = http
-        .get(format!("{}/log/checkpoint", on.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let note = tongban_ledger::note::Note::parse(&note).unwrap();
-    let checkpoint = tongban_ledger::note::Checkpoint::parse(&note.body).unwrap();
+    let checkpoint = checkpoint(&http, &on.base).await;
     let (size, root) = (checkpoint.size, checkpoint.root);
     assert!(size >= target);
     let added = (size - acted) as f64;
@@ -452,8 +444,8 @@ async fn main() {
     latencies.sort_by(f64::total_cmp);
     println!(
         "inclusion proofs at {size} entries over HTTP: p50 {:.2} ms, p99 {:.2} ms ({} proofs)",
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
+        common::percentile(&latencies, 0.5),
+        common::percentile(&latencies, 0.99),
         latencies.len()
     );
     let full_tile = http

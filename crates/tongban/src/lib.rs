@@ -8,6 +8,7 @@ pub mod admin;
 pub mod batch_worker;
 pub mod cli;
 pub mod keys;
+pub mod log_client;
 pub mod log_monitor;
 pub mod log_witness;
 pub mod logging;

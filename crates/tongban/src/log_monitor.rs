@@ -10,21 +10,16 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use tongban_ledger::merkle::{self, Hash};
+
+use crate::log_client;
 use tongban_ledger::monitor::{self, Fault};
 use tongban_ledger::note::{Checkpoint, VerifierKey};
 use tongban_ledger::tiles::{self, Tile};
 
 /// Runs the monitor once.
 pub async fn verify(url: &str, key: &str, state: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let key_text = match std::fs::read_to_string(key) {
-        Ok(text) => text,
-        Err(_) => key.to_owned(),
-    };
-    let key = VerifierKey::parse(&key_text).context("--key is not a note verifier key")?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let key = log_client::pinned_key(key)?;
+    let http = log_client::http()?;
     let base = url.trim_end_matches('/');
     let seen = match state {
         Some(path) if path.exists() => read_state(path)?,
@@ -60,7 +55,7 @@ async fn check(
     key: &VerifierKey,
     seen: &[Checkpoint],
 ) -> anyhow::Result<Result<Checkpoint, Fault>> {
-    let text = get(http, &format!("{base}/log/checkpoint")).await?;
+    let text = log_client::get(http, &format!("{base}/log/checkpoint")).await?;
     let checkpoint = match monitor::read_checkpoint(&String::from_utf8_lossy(&text), key) {
         Ok(checkpoint) => checkpoint,
         Err(fault) => return Ok(Err(fault)),
@@ -73,7 +68,7 @@ async fn check(
             index,
             width,
         };
-        let bytes = get(http, &format!("{base}/log/tile/{}", tile.path())).await?;
+        let bytes = log_client::get(http, &format!("{base}/log/tile/{}", tile.path())).await?;
         match tiles::unbundle(&bytes).filter(|e| e.len() as u64 == width) {
             Some(bundle) => entries.extend(bundle),
             None => return Ok(Err(Fault::BadEntry(index * tiles::WIDTH))),
@@ -92,7 +87,7 @@ async fn check(
                 index,
                 width,
             };
-            let bytes = get(http, &format!("{base}/log/tile/{}", tile.path())).await?;
+            let bytes = log_client::get(http, &format!("{base}/log/tile/{}", tile.path())).await?;
             if bytes.len() as u64 != width * 32 {
                 let level_index = index * tiles::WIDTH;
                 return Ok(Err(Fault::NodeMismatch {
@@ -118,20 +113,10 @@ async fn check(
         }
     }
     // The server's own proof from the largest earlier checkpoint must check as well.
-    if let Some(earlier) = seen.iter().max_by_key(|c| c.size) {
-        let path = format!(
-            "{base}/api/v1/log/proofs/consistency?first={}&second={size}",
-            earlier.size
-        );
-        let proof: Value = serde_json::from_slice(&get(http, &path).await?)?;
-        let hashes: Vec<Hash> = proof["hashes"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|h| decode_hash(h.as_str()?)).collect())
-            .unwrap_or_default();
-        let (first, second) = (&earlier.root, &checkpoint.root);
-        if !merkle::verify_consistency(earlier.size, size, &hashes, first, second) {
-            return Ok(Err(Fault::Split { size: earlier.size }));
-        }
+    if let Some(earlier) = seen.iter().max_by_key(|c| c.size)
+        && !log_client::extends(http, base, (earlier.size, &earlier.root), &checkpoint).await?
+    {
+        return Ok(Err(Fault::Split { size: earlier.size }));
     }
     Ok(Ok(checkpoint))
 }
@@ -144,29 +129,6 @@ fn tile_widths(count: u64) -> impl Iterator<Item = (u64, u64)> {
     })
 }
 
-async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
-    let response = http
-        .get(url)
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "GET {url}: {}",
-        response.status()
-    );
-    Ok(response.bytes().await?.to_vec())
-}
-
-fn decode_hash(text: &str) -> Option<Hash> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .ok()?
-        .try_into()
-        .ok()
-}
-
 fn read_state(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
     let state: Value = serde_json::from_str(&text).context("the state file is not JSON")?;
@@ -176,7 +138,7 @@ fn read_state(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
             Some(Checkpoint {
                 origin: c["origin"].as_str()?.to_owned(),
                 size: c["size"].as_u64()?,
-                root: decode_hash(c["root"].as_str()?)?,
+                root: merkle::from_base64(c["root"].as_str()?)?,
             })
         })
         .collect::<Option<Vec<_>>>()
@@ -184,16 +146,13 @@ fn read_state(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
 }
 
 fn write_state(path: &Path, seen: &[Checkpoint], latest: &Checkpoint) -> anyhow::Result<()> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
     let mut all: Vec<&Checkpoint> = seen.iter().collect();
     if !seen.iter().any(|c| c.size == latest.size) {
         all.push(latest);
     }
     let checkpoints: Vec<Value> = all
         .iter()
-        .map(|c| json!({"origin": c.origin, "size": c.size, "root": b64.encode(c.root)}))
+        .map(|c| json!({"origin": c.origin, "size": c.size, "root": merkle::to_base64(&c.root)}))
         .collect();
-    std::fs::write(path, json!({"checkpoints": checkpoints}).to_string())
-        .with_context(|| format!("{}", path.display()))
+    log_client::write_durably(path, &json!({"checkpoints": checkpoints}).to_string())
 }

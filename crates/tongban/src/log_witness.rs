@@ -14,6 +14,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{Value, json};
 use tongban_ledger::merkle::{self, Hash};
+
+use crate::log_client;
 use tongban_ledger::monitor;
 use tongban_ledger::note::{SignatureLine, VerifierKey, cosignature_message};
 
@@ -81,24 +83,12 @@ pub async fn run(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
 }
 
 async fn cosign(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
-    let log_key = match std::fs::read_to_string(witness.log_key) {
-        Ok(text) => text,
-        Err(_) => witness.log_key.to_owned(),
-    };
-    let log_key = VerifierKey::parse(&log_key).context("--key is not a note verifier key")?;
+    let log_key = log_client::pinned_key(witness.log_key)?;
     let (pair, key) = witness_key(witness.key_file, witness.name)?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let http = log_client::http()?;
     let base = witness.url.trim_end_matches('/');
-    let text = http
-        .get(format!("{base}/log/checkpoint"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let Ok(checkpoint) = monitor::read_checkpoint(&text, &log_key) else {
+    let text = log_client::get(&http, &format!("{base}/log/checkpoint")).await?;
+    let Ok(checkpoint) = monitor::read_checkpoint(&String::from_utf8_lossy(&text), &log_key) else {
         return refuse("the checkpoint is not signed by the log key");
     };
     let last = read_state(witness.state)?;
@@ -109,16 +99,7 @@ async fn cosign(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
                 checkpoint.size
             ));
         }
-        let path = format!(
-            "{base}/api/v1/log/proofs/consistency?first={size}&second={}",
-            checkpoint.size
-        );
-        let proof: Value = http.get(path).send().await?.json().await?;
-        let hashes: Vec<Hash> = proof["hashes"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|h| decode(h.as_str()?)).collect())
-            .unwrap_or_default();
-        if !merkle::verify_consistency(size, checkpoint.size, &hashes, &root, &checkpoint.root) {
+        if !log_client::extends(&http, base, (size, &root), &checkpoint).await? {
             return refuse(&format!(
                 "the checkpoint of {} entries does not extend the one of {size} cosigned before",
                 checkpoint.size
@@ -139,8 +120,8 @@ async fn cosign(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
     .encode();
     // Remembered before the line leaves: a log that keeps the line and answers an
     // error must not get a cosignature of another branch from the next run.
-    let state = json!({"size": checkpoint.size, "root": B64.encode(checkpoint.root)});
-    write_durably(witness.state, &state.to_string())?;
+    let state = json!({"size": checkpoint.size, "root": merkle::to_base64(&checkpoint.root)});
+    log_client::write_durably(witness.state, &state.to_string())?;
     let handed = http
         .post(format!("{base}/api/v1/log/cosignatures"))
         .json(&json!({"size": checkpoint.size, "line": line}))
@@ -158,27 +139,10 @@ async fn cosign(witness: &Witness<'_>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `text` to `path` so that a crash leaves the old or the new content, never a
-/// part: a temporary file, synced, renamed over it.
-fn write_durably(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let temporary = path.with_extension("tmp");
-    let mut file =
-        std::fs::File::create(&temporary).with_context(|| format!("{}", temporary.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path).with_context(|| format!("{}", path.display()))?;
-    Ok(())
-}
-
 fn refuse(why: &str) -> anyhow::Result<ExitCode> {
     println!("{}", json!({"ok": false, "refused": why}));
     eprintln!("tongban log witness: refusing to cosign: {why}");
     Ok(ExitCode::from(1))
-}
-
-fn decode(text: &str) -> Option<Hash> {
-    B64.decode(text).ok()?.try_into().ok()
 }
 
 /// The size and root cosigned last.
@@ -193,7 +157,7 @@ fn read_state(path: &Path) -> anyhow::Result<Option<(u64, Hash)>> {
         .context("the witness state has no size")?;
     let root = state["root"]
         .as_str()
-        .and_then(decode)
+        .and_then(merkle::from_base64)
         .context("the witness state has no root")?;
     Ok(Some((size, root)))
 }

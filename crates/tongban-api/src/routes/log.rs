@@ -5,12 +5,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
-use tongban_ledger::LedgerError;
 use tongban_ledger::storage;
 use tongban_ledger::tiles::Tile;
+use tongban_ledger::{LedgerError, merkle};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::problem::{ApiError, Problem, ProblemType};
@@ -184,7 +182,8 @@ pub async fn inclusion(
         .and_then(tongban_crypto::cms::parse_sha256_hex)
         .ok_or_else(|| invalid("leaf_hash must be 64 hex digits"))?;
     let mut conn = state.store.conn().await?;
-    let tree_size = size_within(&mut conn, query.tree_size.as_deref(), "tree_size").await?;
+    let log_size = storage::size(&mut conn).await?;
+    let tree_size = size_within(query.tree_size.as_deref(), "tree_size", log_size)?;
     let proof = storage::inclusion(&mut conn, &leaf, tree_size)
         .await?
         .ok_or_else(|| {
@@ -196,8 +195,8 @@ pub async fn inclusion(
     Ok(Json(InclusionProof {
         index: proof.index,
         tree_size,
-        leaf_hash: B64.encode(leaf),
-        hashes: proof.hashes.iter().map(|h| B64.encode(h)).collect(),
+        leaf_hash: merkle::to_base64(&leaf),
+        hashes: proof.hashes.iter().map(merkle::to_base64).collect(),
     }))
 }
 
@@ -233,8 +232,9 @@ pub async fn consistency(
     Query(query): Query<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProof>, ApiError> {
     let mut conn = state.store.conn().await?;
-    let second = size_within(&mut conn, query.second.as_deref(), "second").await?;
-    let first = size_within(&mut conn, query.first.as_deref(), "first").await?;
+    let log_size = storage::size(&mut conn).await?;
+    let second = size_within(query.second.as_deref(), "second", log_size)?;
+    let first = size_within(query.first.as_deref(), "first", log_size)?;
     if first > second {
         return Err(invalid("first must not be larger than second"));
     }
@@ -242,7 +242,7 @@ pub async fn consistency(
     Ok(Json(ConsistencyProof {
         first,
         second,
-        hashes: hashes.iter().map(|h| B64.encode(h)).collect(),
+        hashes: hashes.iter().map(merkle::to_base64).collect(),
     }))
 }
 
@@ -250,16 +250,12 @@ fn invalid(detail: &str) -> ApiError {
     ApiError::new(ProblemType::InvalidRequest, detail.to_owned())
 }
 
-/// A tree size from the query: a number no larger than the log's size.
-async fn size_within(
-    conn: &mut tongban_store::Conn,
-    text: Option<&str>,
-    name: &str,
-) -> Result<u64, ApiError> {
+/// A tree size from the query: a number no larger than the log's size `log_size`.
+fn size_within(text: Option<&str>, name: &str, log_size: u64) -> Result<u64, ApiError> {
     let size: u64 = text
         .and_then(|t| t.parse().ok())
         .ok_or_else(|| invalid(&format!("{name} must be a tree size")))?;
-    if size > storage::size(conn).await? {
+    if size > log_size {
         return Err(invalid(&format!("{name} is past the log's size")));
     }
     Ok(size)

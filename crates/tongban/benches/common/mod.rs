@@ -102,6 +102,12 @@ pub async fn start(
     )
 }
 
+/// The `p`-quantile (0–1) of `sorted` values, nearest rank.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
 /// A client_credentials token request.
 pub async fn token(
     http: &reqwest::Client,
