@@ -369,6 +369,22 @@ impl From<SealError> for ApiError {
     }
 }
 
+impl From<tongban_esign::SignError> for ApiError {
+    fn from(error: tongban_esign::SignError) -> Self {
+        use tongban_esign::SignError as E;
+        match error {
+            E::Denied(_) | E::Assurance => Self::new(ProblemType::Forbidden, error.to_string()),
+            E::Invalid { .. } => Self::new(ProblemType::InvalidRequest, error.to_string()),
+            E::NotFound(_) => Self::new(ProblemType::NotFound, error.to_string()),
+            E::Conflict(_) => Self::new(ProblemType::Conflict, error.to_string()),
+            E::Approval(_) => Self::new(ProblemType::Forbidden, error.to_string()),
+            E::Crypto(crypto) => crypto.into(),
+            E::Store(store) => store.into(),
+            E::Internal(_) => Self::new(ProblemType::Internal, error.to_string()),
+        }
+    }
+}
+
 impl From<tongban_ecert::EcertError> for ApiError {
     fn from(error: tongban_ecert::EcertError) -> Self {
         use tongban_ecert::EcertError as E;

@@ -63,6 +63,10 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// The transparency log.
     pub ledger: Arc<tongban_ledger::Log>,
+    /// The public URL (no trailing slash): links handed to callers.
+    pub public_url: String,
+    /// A development instance: callbacks may go to plain http on loopback.
+    pub development: bool,
 }
 
 impl AppState {
@@ -101,6 +105,8 @@ impl AppState {
             passwords,
             metrics: Arc::new(Metrics::default()),
             ledger,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            development: config.env == tongban_core::config::Environment::Development,
         }))
     }
 

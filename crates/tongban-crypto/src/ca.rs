@@ -63,6 +63,15 @@ pub enum Profile {
         /// Common name.
         name: String,
     },
+    /// A natural person's signing certificate (个人签名证书): CN = the person's name,
+    /// serialNumber = a keyed pseudonym of their resident ID number (never the number),
+    /// under our personal-signature certificate policy.
+    Personal {
+        /// The person's name.
+        name: String,
+        /// The pseudonymous serialNumber.
+        pseudonym: String,
+    },
 }
 
 impl Profile {
@@ -75,6 +84,7 @@ impl Profile {
             Self::Tsa { .. } => "tsa",
             Self::TokenSigning { .. } => "token",
             Self::SealMaker { .. } => "seal-maker",
+            Self::Personal { .. } => "personal",
         }
     }
 
@@ -87,6 +97,8 @@ impl Profile {
             Self::Tsa { .. } => Duration::days(5 * 365),
             Self::TokenSigning { .. } => Duration::days(2 * 365),
             Self::SealMaker { .. } => Duration::days(5 * 365),
+            // A person's phone, and so their passkey, rarely lasts longer.
+            Self::Personal { .. } => Duration::days(2 * 365),
         }
     }
 
@@ -98,6 +110,9 @@ impl Profile {
                 uscc,
                 seal_name,
             } => format!("CN={seal_name}, O={department}, organizationIdentifier={uscc}, C=CN"),
+            Self::Personal { name, pseudonym } => {
+                format!("CN={name}, serialNumber={pseudonym}, C=CN")
+            }
             Self::RootCa { name }
             | Self::IssuingCa { name }
             | Self::Tsa { name }
@@ -112,6 +127,39 @@ const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// OID of organizationIdentifier (X.520, used by ETSI EN 319 412-3 for legal persons).
 const ORGANIZATION_IDENTIFIER: [u64; 4] = [2, 5, 4, 97];
+/// OID of serialNumber (X.520).
+const SERIAL_NUMBER: [u64; 4] = [2, 5, 4, 5];
+/// OID of the certificate policies extension.
+const CERTIFICATE_POLICIES: [u64; 4] = [2, 5, 29, 32];
+/// Our personal-signature certificate policy,
+/// `2.25.147690955894539417563959498371787299393.2`: the arc of the TSA's policy
+/// ([`crate::tsa::POLICY_OID`]), second child.
+pub const PERSONAL_POLICY_OID: &str = "2.25.147690955894539417563959498371787299393.2";
+/// The same, as the OID's encoded content octets.
+pub const PERSONAL_POLICY_OID_BYTES: [u8; 21] = personal_policy_bytes();
+
+const fn personal_policy_bytes() -> [u8; 21] {
+    let mut bytes = crate::tsa::POLICY_OID_BYTES;
+    bytes[20] = 0x02;
+    bytes
+}
+
+/// DER of `certificatePolicies` naming only the personal-signature policy:
+/// `SEQUENCE { SEQUENCE { OID } }`.
+fn personal_policies_der() -> Vec<u8> {
+    let mut der = vec![0x30, 25, 0x30, 23, 0x06, 21];
+    der.extend_from_slice(&PERSONAL_POLICY_OID_BYTES);
+    der
+}
+
+/// Whether a certificate's `certificatePolicies` extension value (DER) names the
+/// personal-signature policy.
+pub fn names_personal_policy(policies_der: &[u8]) -> bool {
+    policies_der
+        .windows(PERSONAL_POLICY_OID_BYTES.len() + 2)
+        .any(|w| w[0] == 0x06 && usize::from(w[1]) == PERSONAL_POLICY_OID_BYTES.len() && w[2..] == PERSONAL_POLICY_OID_BYTES)
+}
+
 /// OID of the extended key usage extension.
 const EXT_KEY_USAGE: [u64; 4] = [2, 5, 29, 37];
 /// OID of the authority information access extension.
@@ -278,6 +326,18 @@ pub(crate) fn params(
             p.distinguished_name
                 .push(DnType::CommonName, seal_name.as_str());
         }
+        Profile::Personal { name, pseudonym } => {
+            p.distinguished_name.push(DnType::CountryName, "CN");
+            p.distinguished_name
+                .push(
+                    DnType::CustomDnType(SERIAL_NUMBER.to_vec()),
+                    rcgen::DnValue::PrintableString(
+                        rcgen::string::PrintableString::try_from(pseudonym.as_str())
+                            .map_err(|e| CryptoError::Encoding(format!("serialNumber: {e}")))?,
+                    ),
+                );
+            p.distinguished_name.push(DnType::CommonName, name.as_str());
+        }
         Profile::RootCa { name }
         | Profile::IssuingCa { name }
         | Profile::Tsa { name }
@@ -304,6 +364,17 @@ pub(crate) fn params(
                 KeyUsagePurpose::DigitalSignature,
                 KeyUsagePurpose::ContentCommitment,
             ];
+        }
+        Profile::Personal { .. } => {
+            p.is_ca = IsCa::ExplicitNoCa;
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::ContentCommitment,
+            ];
+            p.custom_extensions.push(CustomExtension::from_oid_content(
+                &CERTIFICATE_POLICIES,
+                personal_policies_der(),
+            ));
         }
         Profile::Tsa { .. } => {
             p.is_ca = IsCa::ExplicitNoCa;

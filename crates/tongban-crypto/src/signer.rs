@@ -269,6 +269,17 @@ pub trait Signer: Send + Sync {
             Algorithm::Ed25519 => signature,
         })
     }
+
+    /// Signs a SHA-256 digest computed by someone else (the CSC API's `signHash`, whose
+    /// caller hashed what it signs), as DER `SEQUENCE { r, s }`. Only P-256 keys can;
+    /// SM2 signs over SM3 with the signer's identity mixed in, Ed25519 over the message.
+    fn sign_digest_x509(&self, digest: &[u8; 32]) -> Result<Vec<u8>, CryptoError> {
+        let _ = digest;
+        Err(CryptoError::InvalidKey(format!(
+            "{:?} keys cannot sign a digest computed elsewhere",
+            self.algorithm()
+        )))
+    }
 }
 
 enum PrivateKey {
@@ -280,6 +291,8 @@ enum PrivateKey {
 /// A key held in process memory (decrypted from the key store).
 pub struct SoftwareKey {
     key: PrivateKey,
+    /// The same P-256 key for signing digests (ring signs messages only).
+    prehash: Option<p256::ecdsa::SigningKey>,
     public: PublicKey,
     kid: String,
     rng: SystemRandom,
@@ -350,8 +363,18 @@ impl SoftwareKey {
             PrivateKey::Sm2(k) => k.verifying_key().to_sec1_bytes().to_vec(),
         };
         let public = PublicKey::from_raw(algorithm, &raw)?;
+        let prehash = match algorithm {
+            Algorithm::Es256 => {
+                use p256::pkcs8::DecodePrivateKey as _;
+                let key = p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8)
+                    .map_err(|e| CryptoError::InvalidKey(e.to_string()))?;
+                Some(key)
+            }
+            Algorithm::Ed25519 | Algorithm::Sm2 => None,
+        };
         Ok(Self {
             kid: public.thumbprint(),
+            prehash,
             key,
             public,
             rng,
@@ -382,6 +405,19 @@ impl Signer for SoftwareKey {
                 .map_err(|_| CryptoError::Sign),
         }
     }
+
+    fn sign_digest_x509(&self, digest: &[u8; 32]) -> Result<Vec<u8>, CryptoError> {
+        use p256::ecdsa::signature::hazmat::PrehashSigner as _;
+        let Some(key) = &self.prehash else {
+            return Err(CryptoError::InvalidKey(format!(
+                "{:?} keys cannot sign a digest computed elsewhere",
+                self.algorithm()
+            )));
+        };
+        let signature: p256::ecdsa::Signature =
+            key.sign_prehash(digest).map_err(|_| CryptoError::Sign)?;
+        Ok(signature.to_der().as_bytes().to_vec())
+    }
 }
 
 #[cfg(test)]
@@ -406,6 +442,21 @@ mod tests {
             assert!(key.public_key().verify_x509(b"hello", &der), "{alg:?}");
             assert!(!key.public_key().verify_x509(b"hellO", &der), "{alg:?}");
         }
+    }
+
+    #[test]
+    fn a_digest_signed_by_p256_verifies_as_a_signature_of_its_message() {
+        let key = SoftwareKey::ephemeral(Algorithm::Es256).unwrap();
+        let message = b"signed attributes";
+        let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, message)
+            .as_ref()
+            .try_into()
+            .unwrap();
+        let der = key.sign_digest_x509(&digest).unwrap();
+        assert!(key.public_key().verify_x509(message, &der));
+        assert!(!key.public_key().verify_x509(b"other", &der));
+        let sm2 = SoftwareKey::ephemeral(Algorithm::Sm2).unwrap();
+        assert!(sm2.sign_digest_x509(&digest).is_err());
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub const SM2_WITH_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156
 const COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
 const ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
 const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+const SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 /// organizationIdentifier (X.520, ETSI EN 319 412-3 for legal persons).
 const ORGANIZATION_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.97");
 
@@ -366,6 +367,10 @@ fn subject_name(profile: &Profile) -> Result<Name, CryptoError> {
             push(ORGANIZATION_IDENTIFIER, utf8(uscc)?)?;
             push(COMMON_NAME, utf8(seal_name)?)?;
         }
+        Profile::Personal { name, pseudonym } => {
+            push(SERIAL_NUMBER, Any::encode_from(&PrintableString::new(pseudonym.as_str())?)?)?;
+            push(COMMON_NAME, utf8(name)?)?;
+        }
         Profile::RootCa { name }
         | Profile::IssuingCa { name }
         | Profile::Tsa { name }
@@ -423,7 +428,7 @@ fn profile_extensions(profile: &Profile, key_id: &[u8]) -> Result<Vec<Extension>
     let (ca, path_len, usages) = match profile {
         Profile::RootCa { .. } => (true, Some(1), KeyUsages::KeyCertSign | KeyUsages::CRLSign),
         Profile::IssuingCa { .. } => (true, Some(0), KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-        Profile::Seal { .. } | Profile::SealMaker { .. } => (
+        Profile::Seal { .. } | Profile::SealMaker { .. } | Profile::Personal { .. } => (
             false,
             None,
             KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,

@@ -81,12 +81,14 @@ pub async fn change_password(
     outcome
 }
 
-async fn change_in(
+/// Checks the password of a natural person who is signed in already (changing it, or
+/// approving a signature without a passkey); throttled like a login, per person and
+/// per address. The caller commits, so that failures count.
+pub async fn confirm_password(
     conn: &mut Conn,
     passwords: &Arc<Passwords>,
     subject: SubjectId,
-    keep_session: &str,
-    change: &PasswordChange<'_>,
+    password: &str,
     client_ip: std::net::IpAddr,
     now: Timestamp,
 ) -> Result<(), AccountError> {
@@ -95,15 +97,13 @@ async fn change_in(
         ThrottleKey::address(client_ip),
     ];
     throttle::check(conn, &keys, now).await??;
-    let row = sqlx::query(
-        "SELECT name, resident_id, email, password_hash FROM subjects WHERE id = $1 AND kind = 'natural'",
-    )
-    .bind(subject.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
+    let row = sqlx::query("SELECT password_hash FROM subjects WHERE id = $1 AND kind = 'natural'")
+        .bind(subject.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
     let stored: Option<String> = row.try_get("password_hash")?;
     let hasher = passwords.clone();
-    let current = change.current.to_owned();
+    let current = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || hasher.verify(&current, stored.as_deref()))
         .await
         .unwrap_or(false);
@@ -113,6 +113,26 @@ async fn change_in(
         }
         return Err(AccountError::WrongPassword);
     }
+    throttle::clear(conn, &keys[0]).await?;
+    Ok(())
+}
+
+async fn change_in(
+    conn: &mut Conn,
+    passwords: &Arc<Passwords>,
+    subject: SubjectId,
+    keep_session: &str,
+    change: &PasswordChange<'_>,
+    client_ip: std::net::IpAddr,
+    now: Timestamp,
+) -> Result<(), AccountError> {
+    confirm_password(conn, passwords, subject, change.current, client_ip, now).await?;
+    let row = sqlx::query(
+        "SELECT name, resident_id, email FROM subjects WHERE id = $1 AND kind = 'natural'",
+    )
+    .bind(subject.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
     if change.new != change.confirm {
         return Err(AccountError::Mismatch);
     }
@@ -130,7 +150,6 @@ async fn change_in(
         .map_err(|_| AccountError::Hash)?
         .map_err(|_| AccountError::Hash)?;
     sso::set_password_hash(conn, subject, &hash).await?;
-    throttle::clear(conn, &keys[0]).await?;
     sso::end_other_sessions(conn, subject, keep_session, now).await?;
     Ok(())
 }

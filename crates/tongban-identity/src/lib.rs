@@ -25,6 +25,7 @@ pub mod identity_registry;
 pub mod logout;
 pub mod pairwise;
 pub mod par;
+pub mod passkey_approval;
 pub mod passkeys;
 pub mod password;
 pub mod refresh_tokens;

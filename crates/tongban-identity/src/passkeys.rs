@@ -66,7 +66,7 @@ impl From<sqlx::Error> for PasskeyError {
     }
 }
 
-fn corrupt(what: impl std::fmt::Display) -> PasskeyError {
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> PasskeyError {
     PasskeyError::Store(StoreError::Corrupt(what.to_string()))
 }
 
@@ -94,6 +94,10 @@ impl Passkeys {
     /// Whether passkeys can be used at all.
     pub fn available(&self) -> bool {
         self.webauthn.is_some()
+    }
+
+    pub(crate) fn relying_party(&self) -> Result<&Webauthn, PasskeyError> {
+        self.rp()
     }
 
     fn rp(&self) -> Result<&Webauthn, PasskeyError> {
@@ -192,12 +196,12 @@ async fn take_ceremony<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&state).map_err(corrupt)
 }
 
-fn credential_key(id: &[u8]) -> String {
+pub(crate) fn credential_key(id: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
 }
 
-async fn passkeys_of(conn: &mut Conn, subject: SubjectId) -> Result<Vec<Passkey>, PasskeyError> {
+pub(crate) async fn passkeys_of(conn: &mut Conn, subject: SubjectId) -> Result<Vec<Passkey>, PasskeyError> {
     let rows = sqlx::query("SELECT passkey FROM passkeys WHERE subject_id = $1")
         .bind(subject.to_string())
         .fetch_all(conn)

@@ -36,6 +36,15 @@ pub enum Kind {
     /// A CA or time-stamping certificate the platform signs with, first seen.
     #[serde(rename = "ca.certificate")]
     CaCertificate,
+    /// A person's signing certificate, issued (the certificate's hash only).
+    #[serde(rename = "signing-certificate.issued")]
+    SigningCertificateIssued,
+    /// A person's signing certificate, revoked.
+    #[serde(rename = "signing-certificate.revoked")]
+    SigningCertificateRevoked,
+    /// One personal signature, made under the person's approval.
+    #[serde(rename = "signature.personal")]
+    SignaturePersonal,
 }
 
 impl Kind {
@@ -53,6 +62,9 @@ impl Kind {
             Self::SealRevoked => "seal.revoked",
             Self::SealUsed => "seal.used",
             Self::CaCertificate => "ca.certificate",
+            Self::SigningCertificateIssued => "signing-certificate.issued",
+            Self::SigningCertificateRevoked => "signing-certificate.revoked",
+            Self::SignaturePersonal => "signature.personal",
         }
     }
 }

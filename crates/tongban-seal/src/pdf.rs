@@ -134,6 +134,18 @@ pub enum Appearance<'a> {
     },
 }
 
+/// Checks that `pdf` can be signed at `position` (readable, not encrypted, the page
+/// there and the signature within it); returns its number of pages.
+pub fn check(pdf: &[u8], position: &Position) -> Result<u32, PdfError> {
+    let reader = open(pdf)?;
+    position::pieces(&reader, position)?;
+    let mut count = 0;
+    while reader.page(count + 1).map_err(unreadable)?.is_some() {
+        count += 1;
+    }
+    Ok(count)
+}
+
 /// Appends the seal's signature field, its widget (or, for a cross-page seal, one on
 /// each page) and their appearances to `pdf`, and reserves room for the signature.
 pub fn prepare(

@@ -242,6 +242,80 @@ impl LineText {
     }
 }
 
+/// A personal signature's mark (签名): the person's typed name large, and below it
+/// `caption` (such as 签名 and the date), in dark blue ink on transparency, as RGB and
+/// alpha planes of a `size`-pixel square. Without a font it is blank.
+pub fn signature_mark(
+    size: u32,
+    name: &str,
+    caption: &str,
+    font: Option<&FontArc>,
+) -> (Vec<u8>, Vec<u8>) {
+    const INK: [u8; 3] = [0x1A, 0x2A, 0x6C];
+    // Bands, in units of the square's side from its top: the name, then the caption.
+    let name_line = font.and_then(|f| Band::new(f, name, (0.18, 0.36), 0.94));
+    let caption_line = font.and_then(|f| Band::new(f, caption, (0.66, 0.14), 0.94));
+    let n = size as usize;
+    let mut rgb = Vec::with_capacity(n * n * 3);
+    let mut alpha = Vec::with_capacity(n * n);
+    for row in 0..size {
+        for column in 0..size {
+            let mut covered = 0.0;
+            for sy in 0..SAMPLES {
+                for sx in 0..SAMPLES {
+                    let u = (column as f32 + (sx as f32 + 0.5) / SAMPLES as f32) / size as f32;
+                    let v = (row as f32 + (sy as f32 + 0.5) / SAMPLES as f32) / size as f32;
+                    let a = name_line.as_ref().map_or(0.0, |b| b.at(u, v));
+                    covered += a.max(caption_line.as_ref().map_or(0.0, |b| b.at(u, v)));
+                }
+            }
+            rgb.extend_from_slice(&INK);
+            alpha.push((covered * 255.0 / (SAMPLES * SAMPLES) as f32).round() as u8);
+        }
+    }
+    (rgb, alpha)
+}
+
+/// A line of text centred across a square, in a band from `top` of `height` (units of
+/// the side), its characters' boxes square and together at most `width` wide.
+struct Band {
+    glyphs: Vec<GlyphBitmap>,
+    top: f32,
+    height: f32,
+    cell: f32,
+}
+
+impl Band {
+    fn new(font: &FontArc, text: &str, (top, height): (f32, f32), width: f32) -> Option<Self> {
+        let glyphs = GlyphBitmap::line(font, text)?;
+        Some(Self {
+            cell: (width / glyphs.len() as f32).min(height),
+            glyphs,
+            top,
+            height,
+        })
+    }
+
+    fn at(&self, u: f32, v: f32) -> f32 {
+        // The glyphs fill the band's height only when they are as tall as it is wide.
+        let glyph_height = self.cell;
+        let top = self.top + (self.height - glyph_height) / 2.0;
+        let down = (v - top) / glyph_height;
+        if !(0.0..1.0).contains(&down) {
+            return 0.0;
+        }
+        let left = 0.5 - self.cell * self.glyphs.len() as f32 / 2.0;
+        let across = (u - left) / self.cell;
+        if across < 0.0 {
+            return 0.0;
+        }
+        let index = across as usize;
+        self.glyphs
+            .get(index)
+            .map_or(0.0, |glyph| glyph.at(across - index as f32, down))
+    }
+}
+
 /// Whether the point (x, y), in units of the stamp's radius from its centre, is on
 /// the rings or the star.
 fn ink(x: f32, y: f32) -> bool {

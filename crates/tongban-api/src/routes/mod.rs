@@ -6,6 +6,7 @@ mod assets;
 mod docs;
 mod document_verification;
 mod ecerts;
+mod esign;
 mod health;
 mod log;
 mod logout;
@@ -141,6 +142,21 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(log::inclusion))
         .routes(routes!(log::consistency))
         .routes(routes!(log::cosign))
+        .routes(routes!(esign::requests::create))
+        .routes(routes!(esign::requests::get))
+        .routes(routes!(esign::requests::signed_document))
+        .routes(routes!(esign::requests::collected))
+        .routes(routes!(esign::csc::info))
+        .routes(routes!(esign::csc::list))
+        .routes(routes!(esign::csc::credential_info))
+        .routes(routes!(esign::csc::authorize))
+        .routes(routes!(esign::csc::sign_hash))
+        .routes(routes!(esign::pages::certificate, esign::pages::enrol))
+        .routes(routes!(esign::pages::revoke))
+        .routes(routes!(esign::pages::page, esign::pages::sign_or_decline))
+        .routes(routes!(esign::pages::document))
+        .routes(routes!(esign::pages::passkey_options))
+        .routes(routes!(esign::pages::passkey_sign))
 }
 
 /// The complete OpenAPI document as JSON.

@@ -26,6 +26,8 @@ pub enum ErrorPage {
     StrongLoginNeeded,
     /// A form or query string no page of ours sends (a field missing or malformed).
     MalformedRequest,
+    /// Nothing at this address for this person.
+    NotFound,
 }
 
 impl ErrorPage {
@@ -38,6 +40,7 @@ impl ErrorPage {
             Self::FormExpired => ("error-form-expired", "error-form-expired-detail", false),
             Self::StrongLoginNeeded => ("error-strong-login", "error-strong-login-detail", false),
             Self::MalformedRequest => ("error-malformed", "error-malformed-detail", true),
+            Self::NotFound => ("error-not-found", "error-not-found-detail", false),
         }
     }
 }

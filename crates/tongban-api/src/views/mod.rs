@@ -12,6 +12,7 @@ mod layout;
 mod login;
 mod logout;
 mod seal_verification;
+pub mod esign;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,610 @@
+//! Signing requests (签署任务): a department system or portal (scope `sign:request`)
+//! asks a person to sign 1–20 PDFs for a stated purpose by a deadline, each with the
+//! place its signature goes. The person finds it on their account page and at
+//! `/sign/{id}`, signs ([`crate::signing`]) or declines; the requester collects the
+//! signed documents. Documents are kept only until collected or expired.
+//!
+//! A request is the requester's: its client, or another client system of the same
+//! department, reads and collects it; nobody else learns it exists.
+
+use serde_json::json;
+use sqlx::Row;
+use tongban_core::audit::AuditEvent;
+use tongban_core::time::Timestamp;
+use tongban_crypto::{ca::hex, cms};
+use tongban_identity::caller::Caller;
+use tongban_identity::resident_id::ResidentId;
+use tongban_identity::subjects::{self, SubjectId};
+use tongban_identity::{clients, pairwise};
+use tongban_seal::pdf;
+use tongban_store::{Conn, Store, StoreError};
+
+use crate::error::SignError;
+
+/// The scope that creates and collects signing requests.
+pub const REQUEST_SCOPE: &str = "sign:request";
+/// Documents per request.
+pub const MAX_DOCUMENTS: usize = 20;
+/// Longest deadline.
+pub const MAX_DEADLINE_MS: i64 = 30 * 24 * 3600 * 1000;
+/// Signed documents not collected are erased this long after signing.
+pub const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Longest purpose and decline reason.
+pub const MAX_TEXT_CHARS: usize = 500;
+
+/// Who signs: by resident ID number, or by the `sub` the requesting portal knows them by.
+#[derive(Clone, Debug)]
+pub enum SignerRef {
+    /// Resident ID number.
+    IdNumber(String),
+    /// The portal's subject identifier (pairwise for third-party portals).
+    Sub(String),
+}
+
+/// One document of a new request.
+#[derive(Clone, Debug)]
+pub struct NewDocument {
+    /// Its name, shown to the person.
+    pub name: String,
+    /// The PDF.
+    pub pdf: Vec<u8>,
+    /// Where the signature goes.
+    pub placement: pdf::Placement,
+}
+
+/// A new request.
+#[derive(Clone, Debug)]
+pub struct NewRequest {
+    /// Who signs.
+    pub signer: SignerRef,
+    /// Why, shown to the person.
+    pub purpose: String,
+    /// The documents.
+    pub documents: Vec<NewDocument>,
+    /// When it expires.
+    pub deadline: Timestamp,
+    /// Where the finished request is announced (https; http on loopback in development).
+    pub callback_url: Option<String>,
+}
+
+/// A document of a request, without its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocumentInfo {
+    /// 1-based.
+    pub position: i64,
+    /// Name.
+    pub name: String,
+    /// SHA-256 of the document as sent, hex.
+    pub sha256: String,
+    /// Pages.
+    pub pages: i64,
+    /// Where the signature goes.
+    pub placement: (i64, f64, f64, f64),
+    /// SHA-256 of the signed document, once signed.
+    pub signed_sha256: Option<String>,
+    /// Whether its bytes are still kept.
+    pub kept: bool,
+}
+
+/// A request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SigningRequest {
+    /// Its id.
+    pub id: String,
+    /// The requesting client.
+    pub client_id: String,
+    /// The requesting client's name, shown to the person.
+    pub requester: String,
+    /// Who signs.
+    pub signer: SubjectId,
+    /// Why.
+    pub purpose: String,
+    /// `pending`, `signed`, `declined` or `expired`.
+    pub status: String,
+    /// The person's reason, when declined.
+    pub decline_reason: Option<String>,
+    /// When it expires.
+    pub deadline: Timestamp,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Signed or declined.
+    pub completed_at: Option<Timestamp>,
+    /// Collected by the requester.
+    pub collected_at: Option<Timestamp>,
+    /// The documents.
+    pub documents: Vec<DocumentInfo>,
+}
+
+impl SigningRequest {
+    /// Whether the person can still sign or decline it at `now`.
+    pub fn open(&self, now: Timestamp) -> bool {
+        self.status == "pending" && now < self.deadline
+    }
+
+    /// The SHA-256 of each document, as the request stores them: what an approval of it
+    /// commits to.
+    pub fn digests(&self) -> Result<Vec<[u8; 32]>, SignError> {
+        self.documents
+            .iter()
+            .map(|d| {
+                let corrupt = || StoreError::Corrupt("document digest".into());
+                let bytes: Vec<u8> = (0..d.sha256.len())
+                    .step_by(2)
+                    .map(|i| d.sha256.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                    .collect::<Option<_>>()
+                    .ok_or_else(corrupt)?;
+                Ok(<[u8; 32]>::try_from(bytes).map_err(|_| corrupt())?)
+            })
+            .collect()
+    }
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> SignError {
+    SignError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Checks a callback URL: https, or http to a loopback host when `loopback_http`.
+pub fn check_callback(url: &str, loopback_http: bool) -> Result<(), SignError> {
+    let parsed = url::Url::parse(url).map_err(|e| invalid("callback_url", e.to_string()))?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback_http && loopback => Ok(()),
+        _ => Err(invalid(
+            "callback_url",
+            "must be https (http only to loopback, in development)",
+        )),
+    }
+}
+
+async fn resolve_signer(
+    conn: &mut Conn,
+    client: &clients::Client,
+    signer: &SignerRef,
+) -> Result<SubjectId, SignError> {
+    let unknown = || invalid("signer", "no such person is registered");
+    let id = match signer {
+        SignerRef::IdNumber(number) => {
+            let parsed: ResidentId = number
+                .parse()
+                .map_err(|e: tongban_identity::resident_id::ResidentIdError| {
+                    invalid("signer.id_number", e.to_string())
+                })?;
+            subjects::find_by_resident_id(conn, &parsed).await?.ok_or_else(unknown)?
+        }
+        SignerRef::Sub(sub) => {
+            let subject = match &client.sector {
+                Some(sector) => pairwise::resolve(conn, sector, sub).await?,
+                None => Some(sub.clone()),
+            };
+            subject.and_then(|s| s.parse().ok()).ok_or_else(unknown)?
+        }
+    };
+    let natural = sqlx::query("SELECT 1 FROM subjects WHERE id = $1 AND kind = 'natural'")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    natural.map(|_| id).ok_or_else(unknown)
+}
+
+/// Creates a request for the calling client (scope `sign:request`).
+pub async fn create(
+    store: &Store,
+    caller: &Caller,
+    new: NewRequest,
+    loopback_http: bool,
+    now: Timestamp,
+) -> Result<SigningRequest, SignError> {
+    if !caller.has_scope(REQUEST_SCOPE) {
+        return Err(SignError::Denied(format!("this needs the scope {REQUEST_SCOPE}")));
+    }
+    let purpose = new.purpose.trim().to_owned();
+    if purpose.is_empty() || purpose.chars().count() > MAX_TEXT_CHARS {
+        return Err(invalid("purpose", format!("1 to {MAX_TEXT_CHARS} characters")));
+    }
+    if new.documents.is_empty() || new.documents.len() > MAX_DOCUMENTS {
+        return Err(invalid("documents", format!("1 to {MAX_DOCUMENTS} documents")));
+    }
+    let deadline = new.deadline.unix_millis();
+    if deadline <= now.unix_millis() || deadline > now.unix_millis() + MAX_DEADLINE_MS {
+        return Err(invalid("deadline", "in the future, at most 30 days ahead"));
+    }
+    if let Some(url) = &new.callback_url {
+        check_callback(url, loopback_http)?;
+    }
+    // Reading the PDFs is CPU work: off the async workers.
+    let documents = new.documents;
+    let checked = tokio::task::spawn_blocking(move || {
+        documents
+            .into_iter()
+            .map(|d| {
+                let name = d.name.trim().to_owned();
+                if name.is_empty() || name.chars().count() > 200 {
+                    return Err(invalid("documents.name", "1 to 200 characters"));
+                }
+                let position = pdf::Position::One(d.placement.clone());
+                let pages = pdf::check(&d.pdf, &position)
+                    .map_err(|e| invalid("documents.pdf", format!("{name}: {e}")))?;
+                let sha256 = hex(&cms::sha256(&d.pdf));
+                Ok((d, name, pages, sha256))
+            })
+            .collect::<Result<Vec<_>, SignError>>()
+    })
+    .await??;
+    let mut tx = store.begin().await?;
+    let client = clients::find(&mut tx, &caller.client_id)
+        .await
+        .map_err(|e| SignError::Internal(e.to_string()))?
+        .ok_or_else(|| SignError::Denied("unknown client".into()))?;
+    let signer = resolve_signer(&mut tx, &client, &new.signer).await?;
+    let id = tongban_core::id::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO signing_requests (id, client_id, department_id, signer_id, purpose, status, callback_url, \
+         deadline, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(&client.id)
+    .bind(client.department_id.map(|d| d.to_string()))
+    .bind(signer.to_string())
+    .bind(&purpose)
+    .bind(new.callback_url.as_deref())
+    .bind(deadline)
+    .bind(now.unix_millis())
+    .execute(&mut *tx)
+    .await?;
+    for (i, (document, name, pages, sha256)) in checked.iter().enumerate() {
+        let p = &document.placement;
+        sqlx::query(
+            "INSERT INTO signing_documents (request_id, position, name, sha256, pages, page, x, y, size, original) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&id)
+        .bind(i as i64 + 1)
+        .bind(name)
+        .bind(sha256)
+        .bind(i64::from(*pages))
+        .bind(i64::from(p.page))
+        .bind(f64::from(p.x))
+        .bind(f64::from(p.y))
+        .bind(f64::from(p.size))
+        .bind(&document.pdf)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let event = AuditEvent::new(
+        &format!("client:{}", client.id),
+        "signing_request.created",
+        Some(&id),
+        caller.request_id.clone(),
+        json!({ "signer": signer.to_string(), "documents": checked.len() }),
+    );
+    tongban_store::audit::record(&mut tx, &event).await?;
+    let created = load(&mut tx, &id).await?.ok_or(SignError::NotFound("signing request"))?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created)
+}
+
+pub(crate) async fn load(conn: &mut Conn, id: &str) -> Result<Option<SigningRequest>, SignError> {
+    let Some(row) = sqlx::query(
+        "SELECT r.id, r.client_id, c.name AS requester, r.signer_id, r.purpose, r.status, r.decline_reason, \
+         r.deadline, r.created_at, r.completed_at, r.collected_at \
+         FROM signing_requests r LEFT JOIN clients c ON c.id = r.client_id WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let documents = sqlx::query(
+        "SELECT position, name, sha256, pages, page, x, y, size, signed_sha256, \
+         (original IS NOT NULL OR signed IS NOT NULL) AS kept \
+         FROM signing_documents WHERE request_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|d| {
+        Ok(DocumentInfo {
+            position: d.try_get("position")?,
+            name: d.try_get("name")?,
+            sha256: d.try_get("sha256")?,
+            pages: d.try_get("pages")?,
+            placement: (d.try_get("page")?, d.try_get("x")?, d.try_get("y")?, d.try_get("size")?),
+            signed_sha256: d.try_get("signed_sha256")?,
+            kept: d.try_get::<bool, _>("kept")?,
+        })
+    })
+    .collect::<Result<Vec<_>, SignError>>()?;
+    let millis = |name: &str| -> Result<Option<Timestamp>, SignError> {
+        Ok(row.try_get::<Option<i64>, _>(name)?.map(Timestamp::from_unix_millis))
+    };
+    Ok(Some(SigningRequest {
+        id: row.try_get("id")?,
+        client_id: row.try_get("client_id")?,
+        requester: row
+            .try_get::<Option<String>, _>("requester")?
+            .unwrap_or_default(),
+        signer: row
+            .try_get::<String, _>("signer_id")?
+            .parse()
+            .map_err(|_| StoreError::Corrupt("signer id".into()))?,
+        purpose: row.try_get("purpose")?,
+        status: row.try_get("status")?,
+        decline_reason: row.try_get("decline_reason")?,
+        deadline: Timestamp::from_unix_millis(row.try_get("deadline")?),
+        created_at: Timestamp::from_unix_millis(row.try_get("created_at")?),
+        completed_at: millis("completed_at")?,
+        collected_at: millis("collected_at")?,
+        documents,
+    }))
+}
+
+/// Whether `caller` is the request's requester: its client, or a client system of the
+/// same department.
+async fn is_requester(
+    conn: &mut Conn,
+    caller: &Caller,
+    request: &SigningRequest,
+) -> Result<bool, SignError> {
+    if caller.client_id == request.client_id {
+        return Ok(true);
+    }
+    let row = sqlx::query(
+        "SELECT 1 FROM signing_requests r JOIN clients c ON c.id = $2 \
+         WHERE r.id = $1 AND r.department_id IS NOT NULL AND c.department_id = r.department_id",
+    )
+    .bind(&request.id)
+    .bind(&caller.client_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Request `id` as its requester sees it (scope `sign:request`).
+pub async fn for_requester(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+) -> Result<SigningRequest, SignError> {
+    if !caller.has_scope(REQUEST_SCOPE) {
+        return Err(SignError::Denied(format!("this needs the scope {REQUEST_SCOPE}")));
+    }
+    match load(conn, id).await? {
+        Some(request) if is_requester(conn, caller, &request).await? => Ok(request),
+        _ => Err(SignError::NotFound("signing request")),
+    }
+}
+
+/// Request `id` as the person asked to sign it sees it.
+pub async fn for_signer(
+    conn: &mut Conn,
+    subject: SubjectId,
+    id: &str,
+) -> Result<SigningRequest, SignError> {
+    match load(conn, id).await? {
+        Some(request) if request.signer == subject => Ok(request),
+        _ => Err(SignError::NotFound("signing request")),
+    }
+}
+
+/// The requests to `subject`, newest first (the 50 latest).
+pub async fn of_signer(
+    conn: &mut Conn,
+    subject: SubjectId,
+) -> Result<Vec<SigningRequest>, SignError> {
+    let ids: Vec<String> = sqlx::query(
+        "SELECT id FROM signing_requests WHERE signer_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50",
+    )
+    .bind(subject.to_string())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(load(conn, &id).await?);
+    }
+    Ok(out)
+}
+
+/// Which bytes of a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// As the requester sent it.
+    Original,
+    /// As signed.
+    Signed,
+}
+
+pub(crate) async fn bytes_of(
+    conn: &mut Conn,
+    id: &str,
+    position: i64,
+    version: Version,
+) -> Result<Vec<u8>, SignError> {
+    let column = match version {
+        Version::Original => "original",
+        Version::Signed => "signed",
+    };
+    let sql = format!("SELECT {column} AS pdf FROM signing_documents WHERE request_id = $1 AND position = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(position)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(SignError::NotFound("document"))?;
+    row.try_get::<Option<Vec<u8>>, _>("pdf")?
+        .ok_or(SignError::NotFound("document"))
+}
+
+/// A document of request `id` for the person asked to sign it (the original).
+pub async fn document_for_signer(
+    conn: &mut Conn,
+    subject: SubjectId,
+    id: &str,
+    position: i64,
+) -> Result<(DocumentInfo, Vec<u8>), SignError> {
+    let request = for_signer(conn, subject, id).await?;
+    let version = if request.status == "signed" { Version::Signed } else { Version::Original };
+    let info = request
+        .documents
+        .into_iter()
+        .find(|d| d.position == position)
+        .ok_or(SignError::NotFound("document"))?;
+    Ok((info, bytes_of(conn, id, position, version).await?))
+}
+
+/// A signed document of request `id` for its requester.
+pub async fn signed_document(
+    conn: &mut Conn,
+    caller: &Caller,
+    id: &str,
+    position: i64,
+) -> Result<Vec<u8>, SignError> {
+    let request = for_requester(conn, caller, id).await?;
+    if request.status != "signed" {
+        return Err(SignError::Conflict(format!("the request is {}", request.status)));
+    }
+    bytes_of(conn, id, position, Version::Signed).await
+}
+
+/// The requester has what it needs: the documents are erased.
+pub async fn collected(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+    now: Timestamp,
+) -> Result<SigningRequest, SignError> {
+    let mut tx = store.begin().await?;
+    let request = for_requester(&mut tx, caller, id).await?;
+    if request.status == "pending" {
+        return Err(SignError::Conflict("the request is still pending".into()));
+    }
+    erase(&mut tx, id).await?;
+    sqlx::query("UPDATE signing_requests SET collected_at = $2 WHERE id = $1 AND collected_at IS NULL")
+        .bind(id)
+        .bind(now.unix_millis())
+        .execute(&mut *tx)
+        .await?;
+    let event = AuditEvent::new(
+        &format!("client:{}", caller.client_id),
+        "signing_request.collected",
+        Some(id),
+        caller.request_id.clone(),
+        json!({}),
+    );
+    tongban_store::audit::record(&mut tx, &event).await?;
+    let request = load(&mut tx, id).await?.ok_or(SignError::NotFound("signing request"))?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(request)
+}
+
+async fn erase(conn: &mut Conn, id: &str) -> Result<(), SignError> {
+    sqlx::query("UPDATE signing_documents SET original = NULL, signed = NULL WHERE request_id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The person declines request `id`, with a reason the requester reads.
+pub async fn decline(
+    store: &Store,
+    subject: SubjectId,
+    id: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<SigningRequest, SignError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_TEXT_CHARS {
+        return Err(invalid("reason", format!("1 to {MAX_TEXT_CHARS} characters")));
+    }
+    let mut tx = store.begin().await?;
+    let request = for_signer(&mut tx, subject, id).await?;
+    if !request.open(now) {
+        return Err(SignError::Conflict(format!("the request is {}", shown_status(&request, now))));
+    }
+    finish(&mut tx, &request, ("declined", Some(reason)), now).await?;
+    erase(&mut tx, id).await?;
+    let event = AuditEvent::new(
+        &subject.to_string(),
+        "signing_request.declined",
+        Some(id),
+        None,
+        json!({ "reason": reason }),
+    );
+    tongban_store::audit::record(&mut tx, &event).await?;
+    let request = load(&mut tx, id).await?.ok_or(SignError::NotFound("signing request"))?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(request)
+}
+
+/// The status as the person and requester should read it at `now`: a pending request
+/// past its deadline is expired, whether or not the sweeper has marked it yet.
+pub fn shown_status(request: &SigningRequest, now: Timestamp) -> &str {
+    if request.status == "pending" && now >= request.deadline {
+        "expired"
+    } else {
+        &request.status
+    }
+}
+
+/// Ends a pending request as `status`, once, and queues its callback.
+pub(crate) async fn finish(
+    tx: &mut Conn,
+    request: &SigningRequest,
+    (status, reason): (&str, Option<&str>),
+    now: Timestamp,
+) -> Result<(), SignError> {
+    let updated = sqlx::query(
+        "UPDATE signing_requests SET status = $2, decline_reason = $3, completed_at = $4 \
+         WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(&request.id)
+    .bind(status)
+    .bind(reason)
+    .bind(now.unix_millis())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(SignError::Conflict("the request was answered already".into()));
+    }
+    crate::callbacks::enqueue(tx, &request.id, now).await
+}
+
+/// Marks requests past their deadline expired and erases their documents; erases
+/// signed documents not collected within [`RETENTION_MS`]. Returns how many requests
+/// expired.
+pub async fn sweep(store: &Store, now: Timestamp) -> Result<u64, SignError> {
+    let mut tx = store.begin().await?;
+    let due: Vec<String> = sqlx::query(
+        "SELECT id FROM signing_requests WHERE status = 'pending' AND deadline <= $1 LIMIT 500",
+    )
+    .bind(now.unix_millis())
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<Result<_, _>>()?;
+    for id in &due {
+        if let Some(request) = load(&mut tx, id).await? {
+            finish(&mut tx, &request, ("expired", None), now).await?;
+            erase(&mut tx, id).await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE signing_documents SET original = NULL, signed = NULL WHERE (original IS NOT NULL OR signed IS NOT NULL) \
+         AND request_id IN (SELECT id FROM signing_requests WHERE status <> 'pending' AND completed_at <= $1)",
+    )
+    .bind(now.unix_millis() - RETENTION_MS)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(due.len() as u64)
+}
