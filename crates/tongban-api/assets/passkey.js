@@ -86,29 +86,34 @@
     });
   }
 
-  var login = document.getElementById("passkey-login");
-  if (login) {
-    drive(login, function (publicKey) {
-      publicKey.challenge = decode(publicKey.challenge);
-      (publicKey.allowCredentials || []).forEach(function (c) {
-        c.id = decode(c.id);
-      });
-      return navigator.credentials.get({ publicKey: publicKey }).then(function (c) {
-        return {
-          id: c.id,
-          rawId: encode(c.rawId),
-          type: c.type,
-          response: {
-            authenticatorData: encode(c.response.authenticatorData),
-            clientDataJSON: encode(c.response.clientDataJSON),
-            signature: encode(c.response.signature),
-            userHandle: c.response.userHandle ? encode(c.response.userHandle) : null,
-          },
-          extensions: c.getClientExtensionResults(),
-        };
-      });
+  function assertion(publicKey) {
+    publicKey.challenge = decode(publicKey.challenge);
+    (publicKey.allowCredentials || []).forEach(function (c) {
+      c.id = decode(c.id);
+    });
+    return navigator.credentials.get({ publicKey: publicKey }).then(function (c) {
+      return {
+        id: c.id,
+        rawId: encode(c.rawId),
+        type: c.type,
+        response: {
+          authenticatorData: encode(c.response.authenticatorData),
+          clientDataJSON: encode(c.response.clientDataJSON),
+          signature: encode(c.response.signature),
+          userHandle: c.response.userHandle ? encode(c.response.userHandle) : null,
+        },
+        extensions: c.getClientExtensionResults(),
+      };
     });
   }
+
+  // Signing in, and approving documents to sign (the challenge commits to them).
+  ["passkey-login", "passkey-approve"].forEach(function (id) {
+    var form = document.getElementById(id);
+    if (form) {
+      drive(form, assertion);
+    }
+  });
 
   var enrol = document.getElementById("passkey-enrol");
   if (enrol) {

@@ -334,3 +334,8 @@ sign-status-declined = declined
 sign-status-expired = expired
 error-not-found = Not found
 error-not-found-detail = There is nothing here for you. The link may be wrong, or meant for someone else.
+signing-open = Signing certificate, documents to sign, and what I signed
+signing-waiting-count = { $count ->
+    [one] One document request is waiting for your signature.
+   *[other] { $count } document requests are waiting for your signature.
+}

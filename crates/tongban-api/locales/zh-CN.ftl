@@ -335,3 +335,5 @@ sign-status-declined = 已拒绝
 sign-status-expired = 已过期
 error-not-found = 未找到
 error-not-found-detail = 这里没有您的内容。链接可能有误，或是发给他人的。
+signing-open = 签名证书、待签文件和签署记录
+signing-waiting-count = 有 { $count } 个签署请求等待您处理。

@@ -28,6 +28,8 @@ use crate::problem::{PROBLEM_JSON, ProblemType};
         (name = "seals", description = "E-seals (电子印章): a department's seals, grants, sealing (CAdES B-T over digests or files, detached JWS) and the usage log."),
         (name = "ecerts", description = "E-certificates (电子证照): the catalogue, issuance (VC-JWT with Bitstring Status Lists), lifecycle, the holder's wallet and shares, verification, and department lookup with a stated purpose."),
         (name = "pki", description = "CA certificates, CRLs, the RFC 3161 time-stamp authority and the token signing keys (JWKS)."),
+        (name = "signing", description = "Personal e-signatures (个人电子签名): signing requests from department systems and portals (scope `sign:request`), and the pages where a person reads and approves them."),
+        (name = "csc", description = "Cloud Signature Consortium API v2 for signing applications acting for a person (their access token with scope `service`): credentials/list, credentials/info, credentials/authorize (password as PIN and authenticator code as OTP, bound to the hashes), signatures/signHash."),
         (name = "log", description = "The public transparency log of every issuance, status change, seal change and seal use: C2SP tlog-tiles (checkpoint, tiles, entry bundles), its note verifier key, and inclusion and consistency proofs (RFC 9162)."),
     ),
     components(schemas(crate::problem::Problem))

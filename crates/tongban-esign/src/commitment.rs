@@ -75,7 +75,7 @@ impl Commitment {
     /// Whether `digest` is one of the committed documents.
     pub fn covers(&self, digest: &[u8; 32]) -> bool {
         let digest = hex(digest);
-        self.documents.iter().any(|d| *d == digest)
+        self.documents.contains(&digest)
     }
 }
 

@@ -56,7 +56,7 @@ pub async fn start(
     let (mut options, state) = webauthn
         .start_passkey_authentication(&passkeys)
         .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
-    options.public_key.challenge = challenge.to_vec().into();
+    options.public_key.challenge = challenge.to_vec();
     let mut state = serde_json::to_value(&state).map_err(corrupt)?;
     let slot = state
         .pointer_mut("/ast/challenge")

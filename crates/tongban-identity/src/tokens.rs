@@ -207,6 +207,28 @@ impl TokenIssuer {
         self.sign("logout+jwt", &claims, now).await
     }
 
+    /// A signing event (a signing request ended) for the requesting client `client_id`:
+    /// the request's id and how it ended, signed with our token key (JWKS at
+    /// `/pki/jwks.json`), so the requester can trust the callback that carries it.
+    pub async fn signing_event(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        status: &str,
+        now: Timestamp,
+    ) -> Result<String, TokenError> {
+        let claims = json!({
+            "iss": self.issuer,
+            "aud": client_id,
+            "iat": seconds(now),
+            "exp": seconds(now) + LOGOUT_TOKEN_SECS,
+            "jti": random_token(16)?,
+            "signing_request": request_id,
+            "status": status,
+        });
+        self.sign("signing-event+jwt", &claims, now).await
+    }
+
     /// Verifies one of our access tokens: signature by a published key (never `none`,
     /// never an unknown key), type `at+jwt`, our issuer and audience, not expired.
     pub async fn verify_access_token(

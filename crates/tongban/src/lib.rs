@@ -14,4 +14,5 @@ pub mod log_witness;
 pub mod logging;
 pub mod logout_delivery;
 pub mod server;
+pub mod signing_callbacks;
 pub mod startup;

@@ -31,6 +31,7 @@ pub struct Running {
     crl_refresher: JoinHandle<()>,
     logout_sender: JoinHandle<()>,
     batch_worker: JoinHandle<()>,
+    signing_callbacks: JoinHandle<()>,
     log_integrator: JoinHandle<()>,
     ledger: Arc<tongban_ledger::Log>,
     grace: Duration,
@@ -144,6 +145,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .issuer()
             .to_owned(),
     ));
+    let signing_callbacks = tokio::spawn(crate::signing_callbacks::run(
+        store.clone(),
+        tongban_identity::tokens::TokenIssuer::new(&config.public_url, pki.token_keys().clone()),
+    ));
     let (stop, mut stopped) = watch::channel(false);
     // Without TCP_NODELAY a response's last small write (a sealed PDF's update after
     // its megabyte of original) waits for the client's delayed ACK: 40 ms on one
@@ -179,6 +184,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         crl_refresher,
         logout_sender,
         batch_worker,
+        signing_callbacks,
         log_integrator,
         ledger,
         grace,
@@ -236,6 +242,7 @@ impl Running {
         // A chunk cut short rolls back whole; the job's lease runs out and a worker
         // (this instance's next start, or another instance) goes on with it.
         self.batch_worker.abort();
+        self.signing_callbacks.abort();
         let mut task = self.task;
         match tokio::time::timeout(self.grace, &mut task).await {
             Ok(joined) => joined.context("server task failed")??,

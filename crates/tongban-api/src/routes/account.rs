@@ -70,8 +70,13 @@ pub(super) async fn render(
         Ok(list) => list,
         Err(error) => return store_page(error),
     };
+    let waiting = match tongban_esign::requests::of_signer(&mut conn, session.subject).await {
+        Ok(list) => list.iter().filter(|r| r.open(now)).count(),
+        Err(error) => return store_page(error),
+    };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
+        signing_waiting: waiting,
         certificates: &certificates,
         accesses: &accesses,
         logged: &logged,

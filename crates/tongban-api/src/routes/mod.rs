@@ -157,6 +157,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(esign::pages::document))
         .routes(routes!(esign::pages::passkey_options))
         .routes(routes!(esign::pages::passkey_sign))
+        .routes(routes!(esign::certificates::revoke))
 }
 
 /// The complete OpenAPI document as JSON.

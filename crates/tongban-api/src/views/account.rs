@@ -27,6 +27,8 @@ pub struct AccountView<'a> {
     pub notice: Option<Notice>,
     /// Whether an authenticator (TOTP) is on.
     pub totp_enabled: bool,
+    /// Signing requests waiting for the person.
+    pub signing_waiting: usize,
     /// Registered passkeys; none when passkeys are unavailable on this server.
     pub passkeys: Option<&'a [tongban_identity::passkeys::PasskeySummary]>,
     /// The person's e-certificates and their companies'.
@@ -99,6 +101,7 @@ struct AccountPage<'a> {
     consents: Vec<ConsentRow<'a>>,
     passkeys: Option<Vec<PasskeyRow<'a>>>,
     totp_enabled: bool,
+    signing_waiting: usize,
 }
 
 /// The name of a certificate type in `l` (names are kept in zh and en).
@@ -208,6 +211,7 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
                 .collect()
         }),
         totp_enabled: view.totp_enabled,
+        signing_waiting: view.signing_waiting,
     };
     render(status, &page)
 }

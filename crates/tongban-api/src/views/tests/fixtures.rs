@@ -379,6 +379,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
             csrf_token: "csrf",
             notice: Some(notice),
             totp_enabled: false,
+            signing_waiting: 1,
             passkeys: Some(&passkeys),
             certificates: &certificates,
             accesses: &accesses,
