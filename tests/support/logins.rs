@@ -120,6 +120,18 @@ pub async fn person_with_login(
     password_hash: &str,
     totp: Option<&totp::TotpKey>,
 ) -> (tongban_identity::subjects::SubjectId, Option<String>) {
+    let (person, secret, _) = person_with_codes(tx, resident_id, password_hash, totp).await;
+    (person, secret)
+}
+
+/// Like [`person_with_login`], with the authenticator's one-time recovery codes (each
+/// passes a second step once, where a TOTP code passes once per 30-second step).
+pub async fn person_with_codes(
+    tx: &mut tongban_store::Tx,
+    resident_id: &str,
+    password_hash: &str,
+    totp: Option<&totp::TotpKey>,
+) -> (tongban_identity::subjects::SubjectId, Option<String>, Vec<String>) {
     use tongban_identity::{identity_registry, sso, subjects, totp as otp};
     let now = Timestamp::now();
     let person = subjects::create_natural_person(
@@ -138,16 +150,16 @@ pub async fn person_with_login(
         .await
         .unwrap();
     let Some(key) = totp else {
-        return (person, None);
+        return (person, None, Vec::new());
     };
     identity_registry::import_csv(tx, &format!("职员,{resident_id}\n"), now)
         .await
         .unwrap();
     let enrolment = otp::enrol(tx, key, person, "staff", now).await.unwrap();
-    otp::confirm(tx, key, person, &totp_now(&enrolment.secret, -1), now)
+    let codes = otp::confirm(tx, key, person, &totp_now(&enrolment.secret, -1), now)
         .await
         .unwrap();
-    (person, Some(enrolment.secret))
+    (person, Some(enrolment.secret), codes)
 }
 
 /// A valid resident ID number for each `i` (GB 11643: region, birth date, sequence,

@@ -24,6 +24,7 @@ pub mod binary;
 pub mod database;
 pub mod documents;
 pub mod ecert_world;
+pub mod esign_world;
 pub mod fault_proxy;
 pub mod html;
 pub mod logins;

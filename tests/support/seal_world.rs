@@ -344,10 +344,14 @@ pub async fn verify_json(w: &World, body: Value) -> Value {
 
 /// The verification report on a PDF.
 pub async fn verify_pdf(w: &World, pdf: Vec<u8>) -> Value {
-    let response = w
-        .server
+    verify_pdf_at(&w.server, pdf).await
+}
+
+/// The verification report of `pdf` from `server`.
+pub async fn verify_pdf_at(server: &TestServer, pdf: Vec<u8>) -> Value {
+    let response = server
         .client
-        .post(format!("{}/api/v1/verify", w.server.base))
+        .post(format!("{}/api/v1/verify", server.base))
         .header("content-type", "application/pdf")
         .body(pdf)
         .send()

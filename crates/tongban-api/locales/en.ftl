@@ -339,3 +339,6 @@ signing-waiting-count = { $count ->
     [one] One document request is waiting for your signature.
    *[other] { $count } document requests are waiting for your signature.
 }
+personal-signatory = Personal signature of
+personal-approved-with = Approved by the signer with
+personal-request = Signing request

@@ -337,3 +337,6 @@ error-not-found = 未找到
 error-not-found-detail = 这里没有您的内容。链接可能有误，或是发给他人的。
 signing-open = 签名证书、待签文件和签署记录
 signing-waiting-count = 有 { $count } 个签署请求等待您处理。
+personal-signatory = 个人签名人
+personal-approved-with = 签名人确认方式
+personal-request = 签署请求

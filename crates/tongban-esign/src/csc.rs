@@ -228,8 +228,16 @@ pub async fn sign_hash(
             .collect::<Result<Vec<_>, _>>()
     })
     .await??;
-    let signed: Vec<([u8; 32], Vec<u8>)> =
-        call.hashes.iter().copied().zip(signatures.iter().cloned()).collect();
+    let signed: Vec<records::Made> = call
+        .hashes
+        .iter()
+        .zip(&signatures)
+        .map(|(digest, value)| records::Made {
+            digest: *digest,
+            value: value.clone(),
+            cms: None,
+        })
+        .collect();
     let act = Act {
         subject,
         certificate: &certificate,

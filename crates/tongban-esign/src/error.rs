@@ -89,6 +89,9 @@ impl From<tongban_seal::SealError> for SignError {
         use tongban_seal::SealError as E;
         match error {
             E::Invalid { field, reason } => Self::Invalid { field, reason },
+            E::Denied(text) => Self::Denied(text),
+            E::NotFound(what) => Self::NotFound(what),
+            E::Conflict(text) => Self::Conflict(text.to_owned()),
             E::Crypto(crypto) => Self::Crypto(crypto),
             E::Store(store) => Self::Store(store),
             other => Self::Internal(other.to_string()),

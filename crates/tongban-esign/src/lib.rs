@@ -15,5 +15,6 @@ pub mod error;
 pub mod records;
 pub mod requests;
 pub mod signing;
+pub mod verification;
 
 pub use error::SignError;

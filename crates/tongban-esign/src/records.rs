@@ -25,16 +25,30 @@ pub(crate) struct Act<'a> {
     pub format: &'static str,
 }
 
-/// Records `signed`: for each, the SHA-256 of what was signed and the signature value.
+/// One signature made.
+pub(crate) struct Made {
+    /// SHA-256 of what was signed: the document, or the hash a CSC client sent.
+    pub digest: [u8; 32],
+    /// The signature value (SignerInfo `signature`).
+    pub value: Vec<u8>,
+    /// The CMS as made, when we made it (a request's PAdES signature): the log knows
+    /// it by its hash, as it knows seal uses. A CSC client builds its own CMS, so its
+    /// signatures are logged by their value's hash.
+    pub cms: Option<Vec<u8>>,
+}
+
+/// Records `signed`: for each, the SHA-256 of what was signed and of the signature.
 pub(crate) async fn record(
     tx: &mut Conn,
     act: &Act<'_>,
-    signed: &[([u8; 32], Vec<u8>)],
+    signed: &[Made],
     now: Timestamp,
 ) -> Result<(), SignError> {
     let mut entries = Vec::with_capacity(signed.len());
-    for (digest, value) in signed {
-        let value_sha256 = hex(&cms::sha256(value));
+    for made in signed {
+        let digest = &made.digest;
+        let value_sha256 = hex(&cms::sha256(&made.value));
+        let logged = made.cms.as_deref().map_or_else(|| value_sha256.clone(), |c| hex(&cms::sha256(c)));
         sqlx::query(
             "INSERT INTO personal_signatures (id, subject_id, certificate_id, approval_id, request_id, format, \
              document_sha256, value_sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -54,7 +68,7 @@ pub(crate) async fn record(
         entry.certificate = Some(act.certificate.sha256.clone());
         entry.format = Some(act.format.to_owned());
         entry.document = Some(format!("sha256:{}", hex(digest)));
-        entry.signature = Some(value_sha256);
+        entry.signature = Some(logged);
         entries.push(entry);
     }
     tongban_ledger::storage::append(tx, &entries, now).await?;

@@ -301,7 +301,7 @@ pub(crate) async fn load(conn: &mut Conn, id: &str) -> Result<Option<SigningRequ
     };
     let documents = sqlx::query(
         "SELECT position, name, sha256, pages, page, x, y, size, signed_sha256, \
-         (original IS NOT NULL OR signed IS NOT NULL) AS kept \
+         CASE WHEN original IS NOT NULL OR signed IS NOT NULL THEN 1 ELSE 0 END AS kept \
          FROM signing_documents WHERE request_id = $1 ORDER BY position",
     )
     .bind(id)
@@ -316,7 +316,7 @@ pub(crate) async fn load(conn: &mut Conn, id: &str) -> Result<Option<SigningRequ
             pages: d.try_get("pages")?,
             placement: (d.try_get("page")?, d.try_get("x")?, d.try_get("y")?, d.try_get("size")?),
             signed_sha256: d.try_get("signed_sha256")?,
-            kept: d.try_get::<bool, _>("kept")?,
+            kept: d.try_get::<i64, _>("kept")? == 1,
         })
     })
     .collect::<Result<Vec<_>, SignError>>()?;

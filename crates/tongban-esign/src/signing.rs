@@ -145,6 +145,7 @@ pub async fn sign_request(
         let detached = cms::sign_detached_with(key.signer.as_ref(), key.cms()?, hasher.finish(), None)?;
         let value = detached.signature_value().to_vec();
         let signature = pki.tsa().stamp(detached)?;
+        let cms = Some(signature.clone());
         let sealed = prepared
             .finish(original, &signature)
             .map_err(|e| SignError::Internal(e.to_string()))?
@@ -158,7 +159,11 @@ pub async fn sign_request(
         .bind(hex(&cms::sha256(&sealed)))
         .execute(&mut *tx)
         .await?;
-        signed.push((*digest, value));
+        signed.push(records::Made {
+            digest: *digest,
+            value,
+            cms,
+        });
     }
     let act = Act {
         subject,

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use tongban_core::time::Timestamp;
-use tongban_seal::validation::{self, Input, Report, Revocation, SignatureReport};
+use tongban_esign::verification::{self, Verified};
+use tongban_seal::validation::{Input, Revocation, SignatureReport};
 use utoipa::ToSchema;
 
 use crate::extract::{Document, VerificationBudget};
@@ -94,6 +95,43 @@ pub struct SignatureBody {
     messages: Vec<String>,
     /// The seal use's entry in the transparency log (`eseal`: none).
     log: super::log::LogBody,
+    /// A person's signature made on this platform: who signed and how they approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signatory: Option<SignatoryBody>,
+}
+
+/// The person behind a personal signature (个人电子签名) made on this platform.
+#[derive(Serialize, ToSchema)]
+pub struct SignatoryBody {
+    /// `personal`.
+    kind: &'static str,
+    /// The person's name.
+    name: String,
+    /// Their resident ID number, masked (`110105********002X`).
+    masked_id: Option<String>,
+    /// How they approved the signature: `hwk` or `swk` (a passkey) or `otp` (password
+    /// and authenticator code).
+    approved_with: Option<String>,
+    /// The assurance of that approval: `urn:tongban:acr:3`.
+    acr: &'static str,
+    /// The signing request it answered (none for the CSC API).
+    request: Option<String>,
+    /// When the platform signed (RFC 3339).
+    signed_at: String,
+}
+
+impl From<tongban_esign::records::Signatory> for SignatoryBody {
+    fn from(s: tongban_esign::records::Signatory) -> Self {
+        Self {
+            kind: "personal",
+            name: s.name,
+            masked_id: s.masked_id,
+            approved_with: s.method,
+            acr: "urn:tongban:acr:3",
+            request: s.request_id,
+            signed_at: s.at.to_rfc3339(),
+        }
+    }
 }
 
 /// A validation report.
@@ -141,15 +179,28 @@ impl From<SignatureReport> for SignatureBody {
             sub_indication: r.sub_indication.map(str::to_owned),
             messages: r.findings.iter().map(ToString::to_string).collect(),
             log: r.log.into(),
+            signatory: None,
         }
     }
 }
 
-impl From<Report> for ReportBody {
-    fn from(r: Report) -> Self {
+impl ReportBody {
+    fn of(verified: Verified) -> Self {
+        let Verified {
+            report,
+            signatories,
+        } = verified;
         Self {
-            overall: r.overall.name().to_owned(),
-            signatures: r.signatures.into_iter().map(Into::into).collect(),
+            overall: report.overall.name().to_owned(),
+            signatures: report
+                .signatures
+                .into_iter()
+                .zip(signatories)
+                .map(|(signature, signatory)| SignatureBody {
+                    signatory: signatory.map(Into::into),
+                    ..signature.into()
+                })
+                .collect(),
         }
     }
 }
@@ -230,24 +281,24 @@ impl Submitted {
     }
 
     /// The validation report of what was sent.
-    async fn verify(self, state: &AppState) -> Result<Report, tongban_seal::SealError> {
+    async fn verify(self, state: &AppState) -> Result<Verified, tongban_esign::SignError> {
         let (store, pki, log) = (&state.store, &state.pki, state.ledger.as_ref());
         match self.0 {
-            SubmittedInput::Pdf(pdf) => validation::verify(store, pki, log, Input::Pdf(pdf)).await,
-            SubmittedInput::Ofd(ofd) => validation::verify(store, pki, log, Input::Ofd(ofd)).await,
+            SubmittedInput::Pdf(pdf) => verification::verify(store, pki, log, Input::Pdf(pdf)).await,
+            SubmittedInput::Ofd(ofd) => verification::verify(store, pki, log, Input::Ofd(ofd)).await,
             SubmittedInput::Cades { p7s, digest } => {
                 let p7s = &p7s;
-                validation::verify(store, pki, log, Input::Cades { p7s, digest }).await
+                verification::verify(store, pki, log, Input::Cades { p7s, digest }).await
             }
             SubmittedInput::Jws { jws, payload } => {
                 let (jws, payload) = (&jws, &payload);
-                validation::verify(store, pki, log, Input::Jws { jws, payload }).await
+                verification::verify(store, pki, log, Input::Jws { jws, payload }).await
             }
             SubmittedInput::Ses { ses, sm3 } => {
-                validation::verify(store, pki, log, Input::Ses { ses: &ses, sm3 }).await
+                verification::verify(store, pki, log, Input::Ses { ses: &ses, sm3 }).await
             }
             SubmittedInput::Eseal(eseal) => {
-                validation::verify(store, pki, log, Input::Eseal(&eseal)).await
+                verification::verify(store, pki, log, Input::Eseal(&eseal)).await
             }
         }
     }
@@ -299,7 +350,8 @@ pub async fn api(
     _: VerificationBudget,
     submitted: Submitted,
 ) -> Result<axum::Json<ReportBody>, ApiError> {
-    Ok(axum::Json(submitted.verify(&state).await?.into()))
+    let verified = submitted.verify(&state).await?;
+    Ok(axum::Json(ReportBody::of(verified)))
 }
 
 /// The verification page: upload a PDF, read the report.
@@ -349,7 +401,7 @@ pub async fn upload(
     };
     let signed_file = signed_file.filter(|f| !f.is_empty());
     let (store, pki) = (&state.store, &state.pki);
-    match validation::verify_upload(
+    match verification::verify_upload(
         store,
         pki,
         &state.ledger,
@@ -358,8 +410,8 @@ pub async fn upload(
     )
     .await
     {
-        Ok(report) => views::verify_report(prefs, &report),
-        Err(tongban_seal::SealError::Invalid { .. }) => refuse(views::VerifyError::Unreadable),
+        Ok(verified) => views::verify_report(prefs, &verified.report, &verified.signatories),
+        Err(tongban_esign::SignError::Invalid { .. }) => refuse(views::VerifyError::Unreadable),
         Err(error) => ApiError::from(error).into_response(),
     }
 }

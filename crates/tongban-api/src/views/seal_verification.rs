@@ -77,7 +77,11 @@ fn verdict(indication: Indication) -> (&'static str, &'static str) {
 }
 
 /// The verification report, for people: one plain verdict per seal, then the facts.
-pub fn verify_report(prefs: Prefs, report: &Report) -> Response {
+pub fn verify_report(
+    prefs: Prefs,
+    report: &Report,
+    signatories: &[Option<tongban_esign::records::Signatory>],
+) -> Response {
     let l = prefs.lang;
     let (class, overall) = verdict(report.overall);
     let signatures = report
@@ -86,7 +90,28 @@ pub fn verify_report(prefs: Prefs, report: &Report) -> Response {
         .enumerate()
         .map(|(i, s)| {
             let mut facts = Vec::new();
-            if let Some(seal) = &s.seal {
+            if let Some(Some(person)) = signatories.get(i) {
+                facts.push(Fact {
+                    label: "personal-signatory",
+                    value: match &person.masked_id {
+                        Some(id) => format!("{} ({id})", person.name),
+                        None => person.name.clone(),
+                    },
+                });
+                facts.push(Fact {
+                    label: "personal-approved-with",
+                    value: l.t(match person.method.as_deref() {
+                        Some("otp") => "sign-method-otp",
+                        _ => "sign-method-passkey",
+                    }),
+                });
+                if let Some(request) = &person.request_id {
+                    facts.push(Fact {
+                        label: "personal-request",
+                        value: request.clone(),
+                    });
+                }
+            } else if let Some(seal) = &s.seal {
                 facts.push(Fact {
                     label: "seal-label",
                     value: format!("{} ({})", seal.name, seal.code),

@@ -23,6 +23,9 @@ pub(super) async fn verify_cms(
 ) -> Result<SignatureReport, SealError> {
     let mut report = SignatureReport::new(format);
     report.signature_sha256 = Some(tongban_crypto::cms::sha256(p7s));
+    report.signature_value_sha256 = tongban_crypto::cms::signature_value(p7s)
+        .ok()
+        .map(|value| sha256(&value));
     report.claimed_signing_time = claimed;
     let verified = match cms_verify::verify_detached(p7s, digest) {
         Ok(verified) => verified,

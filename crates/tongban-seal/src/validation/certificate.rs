@@ -66,15 +66,16 @@ pub(super) async fn check_certificate(
     // One connection for both lookups, released before path validation reads CRLs. A
     // certificate is one of ours only as the very bytes we issued: a serial is public,
     // and a foreign CA could issue another certificate with it.
-    let (ours, revoked_at) = {
+    let (ours, personal, revoked_at) = {
         let mut conn = store.conn().await?;
         let issued = tongban_store::pki::certificate(&mut conn, &serial).await?;
         match issued.filter(|row| row.der == leaf) {
             Some(row) => (
                 seal_of(&mut conn, &serial).await?,
+                row.profile == "personal",
                 row.revocation.map(|r| r.at),
             ),
-            None => (None, None),
+            None => (None, false, None),
         }
     };
     let at = proof_of_time.unwrap_or_else(Timestamp::now);
@@ -82,7 +83,9 @@ pub(super) async fn check_certificate(
     // Our own bytes through a foreign root (a cross-certificate) are not our word.
     let abroad = validated.as_ref().is_ok_and(|path| pki.ends_abroad(path));
     report.seal = ours.filter(|_| !abroad);
-    if report.seal.is_none() {
+    // A person's signing certificate we issued is as much ours to vouch for as a seal's.
+    let personal = personal && !abroad;
+    if report.seal.is_none() && !personal {
         // Another platform's seal, through a root the operator trusts for that, is
         // that platform's to vouch for; anything else must be one of our seals.
         match validated.as_ref().ok().filter(|path| pki.ends_abroad(path)) {

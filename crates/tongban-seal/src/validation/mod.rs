@@ -124,6 +124,10 @@ pub struct SignatureReport {
     /// SHA-256 of the signature as verified (CMS DER, JWS text, SES_Signature DER):
     /// what the transparency log knows a seal use by.
     pub signature_sha256: Option<[u8; 32]>,
+    /// SHA-256 of a CMS signature's value (SignerInfo `signature`): what a personal
+    /// signature made through the CSC API is logged and recorded by, its CMS having
+    /// been built by the signing application.
+    pub signature_value_sha256: Option<[u8; 32]>,
     /// The seal use's entry in the transparency log and its proof, if it is there.
     pub log: Option<Proven>,
 }
@@ -189,6 +193,7 @@ impl SignatureReport {
             sub_indication: None,
             findings: Vec::new(),
             signature_sha256: None,
+            signature_value_sha256: None,
             log: None,
         }
     }
@@ -260,6 +265,11 @@ pub async fn verify(
     let mut conn = store.conn().await?;
     for report in &mut signatures {
         if let Some(hash) = &report.signature_sha256 {
+            report.log = log.prove(&mut conn, hash).await?;
+        }
+        if report.log.is_none()
+            && let Some(hash) = &report.signature_value_sha256
+        {
             report.log = log.prove(&mut conn, hash).await?;
         }
     }

@@ -320,7 +320,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
             "verify form refused",
             verify_form(prefs, Some(VerifyError::Unreadable)),
         ),
-        ("verify report", verify_report(prefs, &seal_report(v))),
+        ("verify report", verify_report(prefs, &seal_report(v), &[])),
         ("share confirm", share_confirm(prefs, v)),
         (
             "certificate report",
