@@ -55,9 +55,13 @@ impl World {
     }
 }
 
-/// A fresh world.
+/// A fresh world at [`ORIGIN`].
 pub async fn world() -> World {
-    let server = TestServer::start_with(|c| c.public_url = ORIGIN.into()).await;
+    world_on(TestServer::start_with(|c| c.public_url = ORIGIN.into()).await).await
+}
+
+/// The world on a server already started.
+pub async fn world_on(server: TestServer) -> World {
     let now = Timestamp::now();
     let hash = Arc::new(Passwords::new().unwrap()).hash(PASSWORD).unwrap();
     let mut tx = server.store().begin().await.unwrap();
