@@ -6,6 +6,11 @@
 //   2. Accessibility: npm axe-core on the login, consent and account pages, in Chinese
 //      (the default), in English and in large text; any serious or critical violation
 //      fails, printed with its rule, impact, selectors and HTML.
+//   3. Personal signing: a second person logs in with a passkey (level 3), enrols for a
+//      signing certificate, opens a department's signing request, approves it with the
+//      passkey (the challenge commits to the documents); the department collects the
+//      PDF, which pdfsig and pyHanko (tests/interop/pdf_validate.py) accept; axe-core on
+//      the signing certificate and signing request pages in the three modes.
 //
 // Usage: node tests/interop/browser.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
 //   BASE_URL      the server's public URL, e.g. http://localhost:8080 (a host name: WebAuthn
@@ -17,7 +22,9 @@
 // registers must not exist yet). Prints one line per check; exits 1 if any failed.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
@@ -38,6 +45,9 @@ const PASSWORD = 'a long and unusual browser passphrase';
 const PASSKEY_NAME = 'Browser test passkey 浏览器测试';
 const CLIENT_NAME = 'Interop Third-Party App';
 const REDIRECT = 'https://rp.example.org/callback';
+const SIGNER_ID = '110105198001010024';
+const SIGNER_PASSWORD = 'another long and unusual passphrase';
+const PYTHON = process.env.TONGBAN_INTEROP_PYTHON || 'tests/interop/.venv/bin/python';
 
 let failures = 0;
 const check = (name, condition, detail = '') => {
@@ -92,6 +102,34 @@ async function setUp() {
     email: EMAIL,
     password: PASSWORD,
   });
+  await api('/api/v1/admin/persons', { name: '李小红', resident_id: SIGNER_ID, password: SIGNER_PASSWORD });
+  await api('/api/v1/admin/registry', {
+    entries: [
+      { name: '王小明', resident_id: RESIDENT_ID },
+      { name: '李小红', resident_id: SIGNER_ID },
+    ],
+  });
+  const department = await api('/api/v1/admin/departments', {
+    name: '浏览器测试局', uscc: '91350100M000100Y43', level: 'province',
+  });
+  const system = await api('/api/v1/admin/clients', {
+    name: '浏览器测试局业务系统',
+    confidential: true,
+    scopes: ['sign:request'],
+    grant_types: ['client_credentials'],
+    department_id: department.id,
+  });
+  const systemToken = await json(
+    await fetch(url('/token'), {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${system.client_id}:${system.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    }),
+    'POST /token (department system)',
+  );
   const thirdParty = await api('/api/v1/admin/clients', {
     name: CLIENT_NAME,
     confidential: true,
@@ -100,7 +138,31 @@ async function setUp() {
     grant_types: ['authorization_code'],
     redirect_uris: [REDIRECT],
   });
-  return { clientId: thirdParty.client_id };
+  return { clientId: thirdParty.client_id, system: systemToken.access_token };
+}
+
+// A one-page PDF, written here with a correct cross-reference table.
+function samplePdf() {
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    null,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  const text = 'BT /F1 18 Tf 72 760 Td (Application form, browser interop) Tj ET';
+  objects[3] = `<< /Length ${text.length} >>\nstream\n${text}\nendstream`;
+  let out = '%PDF-1.7\n';
+  const offsets = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) out += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
 }
 
 // --- Browser helpers. ---
@@ -176,6 +238,97 @@ async function passkeys(browser) {
     check('passkey flow ran to its end', false, `${error.message.split('\n')[0]} at ${page.url()}`);
     const alert = await page.locator('[role=alert]:visible').allInnerTexts().catch(() => []);
     if (alert.length) console.log(`     page alert: ${alert.join(' | ')}`);
+  } finally {
+    await context.close();
+  }
+}
+
+// --- 3. Personal signing with a passkey. ---
+
+async function signing(browser, system) {
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  try {
+    await page.goto(url('/account'));
+    await page.fill('#identifier', SIGNER_ID);
+    await page.fill('#password', SIGNER_PASSWORD);
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button[type=submit]')]);
+    await page.fill('#passkey-name', 'phone 手机');
+    await Promise.all([page.waitForNavigation(), page.locator('#passkey-enrol button[type=submit]').click()]);
+    await context.clearCookies();
+    await page.goto(url('/account'));
+    await Promise.all([page.waitForNavigation(), page.locator('#passkey-login button[type=submit]').click()]);
+    check('signer: a passkey login', await signedIn(page), page.url());
+
+    await page.goto(url('/account/signing-certificate'));
+    await page.check('#understood');
+    await Promise.all([page.waitForNavigation(), page.locator('form[action="/account/signing-certificate"] button[type=submit]').click()]);
+    check('signer: a signing certificate is issued after a passkey login', (await page.locator('main [role=status]').count()) === 1 && (await page.locator('form[action="/account/signing-certificate/revoke"]').count()) === 1, (await page.locator('main').innerText()).slice(0, 300));
+
+    const pdf = samplePdf();
+    const created = await json(
+      await fetch(url('/api/v1/signing-requests'), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${system}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          signer: { id_number: SIGNER_ID },
+          purpose: '浏览器签署测试 browser signing test',
+          deadline: Date.now() + 3600_000,
+          documents: [{ name: '申请表.pdf', pdf: pdf.toString('base64'), page: 1, x: 350, y: 80, size: 120 }],
+        }),
+      }),
+      'POST /api/v1/signing-requests',
+    );
+    await page.goto(url(`/sign/${created.id}`));
+    const listed = await page.locator('main').innerText();
+    check('the signing page shows the requester, purpose, document and its SHA-256', listed.includes('浏览器测试局') && listed.includes('申请表.pdf') && listed.includes(created.documents[0].sha256), listed.slice(0, 300));
+    for (const mode of MODES) {
+      await page.goto(url(`/prefs?set=${mode.pref || 'zh'}&back=/sign/${created.id}`));
+      await axe(page, `the signing request page [${mode.label}]`);
+      await page.goto(url('/account/signing-certificate'));
+      await axe(page, `the signing certificate page [${mode.label}]`);
+    }
+    await page.goto(url(`/prefs?set=zh&back=/sign/${created.id}`));
+    const approve = page.locator('#passkey-approve');
+    check('passkey.js shows "sign with my passkey"', await approve.isVisible());
+    await Promise.all([page.waitForNavigation(), approve.locator('button[type=submit]').click()]);
+    const done = await page.locator('main [role=status]').innerText().catch(() => '');
+    check('the passkey approval signed the documents', done.length > 0 && (await page.locator('#passkey-approve').count()) === 0, (await page.locator('main').innerText()).slice(0, 300));
+
+    const state = await json(await fetch(url(`/api/v1/signing-requests/${created.id}`), { headers: { authorization: `Bearer ${system}` } }), 'GET the request');
+    check('the department sees the request signed', state.status === 'signed', JSON.stringify(state));
+    const signed = Buffer.from(await (await fetch(url(`/api/v1/signing-requests/${created.id}/documents/1`), { headers: { authorization: `Bearer ${system}` } })).arrayBuffer());
+    const dir = mkdtempSync(join(tmpdir(), 'tongban-sign-'));
+    writeFileSync(join(dir, 'signed.pdf'), signed);
+    const root = Buffer.from(await (await fetch(url('/pki/ca/root.crt'))).arrayBuffer());
+    writeFileSync(join(dir, 'root.crt'), root);
+    let pdfsig = '';
+    try {
+      pdfsig = execFileSync('pdfsig', [join(dir, 'signed.pdf')], { encoding: 'utf8' });
+    } catch (error) {
+      pdfsig = `${error.stdout || ''}${error.stderr || ''}`;
+    }
+    check('pdfsig: the passkey-approved signature is valid', pdfsig.includes('Signature is Valid.'), pdfsig.slice(0, 400));
+    let pyhanko = '';
+    let pyhankoOk = true;
+    try {
+      pyhanko = execFileSync(PYTHON, ['tests/interop/pdf_validate.py', join(dir, 'signed.pdf'), join(dir, 'root.crt'), '1'], { encoding: 'utf8' });
+    } catch (error) {
+      pyhankoOk = false;
+      pyhanko = `${error.stdout || ''}${error.stderr || ''}`;
+    }
+    check('pyHanko: intact, valid, trusted, with a trusted signature time-stamp', pyhankoOk, pyhanko.slice(0, 400));
+  } catch (error) {
+    check('signing flow ran to its end', false, `${error.message.split('\n')[0]} at ${page.url()}`);
   } finally {
     await context.close();
   }
@@ -265,11 +418,12 @@ async function accessibility(browser, clientId) {
 
 let browser;
 try {
-  const { clientId } = await setUp();
+  const { clientId, system } = await setUp();
   console.log(`ok   set-up: an admin client (CLI), a person and a third-party client (admin API)`);
   browser = await launch();
   await passkeys(browser);
   await accessibility(browser, clientId);
+  await signing(browser, system);
 } catch (error) {
   check('browser interop ran', false, error.stack || String(error));
 } finally {
