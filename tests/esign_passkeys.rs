@@ -10,56 +10,12 @@ mod support;
 
 use serde_json::{Value, json};
 use sqlx::Row;
-use support::esign_world::{self as world, LI, ORIGIN, World, enrol, form, page, request, session};
-use support::{csrf_of, sample_pdf};
-use webauthn_authenticator_rs::WebauthnAuthenticator;
+use support::esign_world::{
+    self as world, LI, World, add_passkey, assert_over, enrol, options, post_approval, request_of,
+    session,
+};
+use support::sample_pdf;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
-
-/// Adds a passkey held by `phone` to the person of `cookie` (a strong session).
-async fn add_passkey(w: &World, cookie: &str, phone: &mut SoftPasskey) {
-    let csrf = world::csrf(w, cookie).await;
-    let options = form(w, cookie, "/account/passkeys/options", &[("csrf_token", &csrf)]).await;
-    assert_eq!(options.status(), 200);
-    let mut options: Value = options.json().await.unwrap();
-    let ceremony = options["ceremony"].as_str().unwrap().to_owned();
-    // The soft authenticator will not be asked for a resident key.
-    options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = json!(false);
-    let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
-    let credential = phone.do_registration(ORIGIN.parse().unwrap(), ccr).unwrap();
-    let credential = serde_json::to_string(&credential).unwrap();
-    let fields = [("csrf_token", csrf.as_str()), ("ceremony", &ceremony), ("name", "手机"), ("credential", &credential)];
-    assert_eq!(form(w, cookie, "/account/passkeys", &fields).await.status(), 200);
-}
-
-/// A request to 李四 of department A with `pdf`; its id.
-async fn request_of(w: &World, pdf: &[u8]) -> String {
-    let created = request(w, &w.a.system, json!({ "id_number": LI }), &[pdf.to_vec()]).await;
-    assert_eq!(created.status(), 201);
-    created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
-}
-
-/// The options of a passkey approval of request `id`: (ceremony, options, CSRF token).
-async fn options(w: &World, cookie: &str, id: &str) -> (String, Value, String) {
-    let html = page(w, cookie, &format!("/sign/{id}")).await.text().await.unwrap();
-    assert!(html.contains("id=\"passkey-approve\""), "the page offers the passkey");
-    let csrf = csrf_of(&html);
-    let answer = form(w, cookie, &format!("/sign/{id}/passkey/options"), &[("csrf_token", &csrf)]).await;
-    assert_eq!(answer.status(), 200);
-    let options: Value = answer.json().await.unwrap();
-    (options["ceremony"].as_str().unwrap().to_owned(), options, csrf)
-}
-
-fn assert_over(phone: &mut SoftPasskey, options: Value) -> String {
-    let rcr: RequestChallengeResponse = serde_json::from_value(options).unwrap();
-    let answer = phone.do_authentication(ORIGIN.parse().unwrap(), rcr).unwrap();
-    serde_json::to_string(&answer).unwrap()
-}
-
-async fn post_approval(w: &World, cookie: &str, id: &str, csrf: &str, ceremony: &str, credential: &str) -> reqwest::Response {
-    let fields = [("csrf_token", csrf), ("ceremony", ceremony), ("credential", credential)];
-    form(w, cookie, &format!("/sign/{id}/passkey"), &fields).await
-}
 
 async fn status(w: &World, id: &str) -> String {
     let state: Value = world::get(w, &w.a.system, &format!("/api/v1/signing-requests/{id}")).await.json().await.unwrap();

@@ -13,6 +13,10 @@ use tongban_identity::clients::{self, NewClient};
 use tongban_identity::password::Passwords;
 use tongban_identity::subjects::{self, DepartmentId, Level};
 
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
+
 use super::{PASSWORD, TestServer, csrf_of, set_cookie, totp_now};
 
 /// The public URL (WebAuthn's origin).
@@ -346,3 +350,49 @@ pub async fn app_token(w: &World, resident_id: &str) -> String {
         .unwrap();
     tokens["access_token"].as_str().unwrap().to_owned()
 }
+
+/// Adds a passkey held by `phone` to the person of `cookie` (a strong session).
+pub async fn add_passkey(w: &World, cookie: &str, phone: &mut SoftPasskey) {
+    let csrf = csrf(w, cookie).await;
+    let options = form(w, cookie, "/account/passkeys/options", &[("csrf_token", &csrf)]).await;
+    assert_eq!(options.status(), 200);
+    let mut options: Value = options.json().await.unwrap();
+    let ceremony = options["ceremony"].as_str().unwrap().to_owned();
+    // The soft authenticator will not be asked for a resident key.
+    options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = json!(false);
+    let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let credential = phone.do_registration(ORIGIN.parse().unwrap(), ccr).unwrap();
+    let credential = serde_json::to_string(&credential).unwrap();
+    let fields = [("csrf_token", csrf.as_str()), ("ceremony", &ceremony), ("name", "手机"), ("credential", &credential)];
+    assert_eq!(form(w, cookie, "/account/passkeys", &fields).await.status(), 200);
+}
+
+/// A request to 李四 of department A with `pdf`; its id.
+pub async fn request_of(w: &World, pdf: &[u8]) -> String {
+    let created = request(w, &w.a.system, json!({ "id_number": LI }), &[pdf.to_vec()]).await;
+    assert_eq!(created.status(), 201);
+    created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+/// The options of a passkey approval of request `id`: (ceremony, options, CSRF token).
+pub async fn options(w: &World, cookie: &str, id: &str) -> (String, Value, String) {
+    let html = page(w, cookie, &format!("/sign/{id}")).await.text().await.unwrap();
+    assert!(html.contains("id=\"passkey-approve\""), "the page offers the passkey");
+    let csrf = csrf_of(&html);
+    let answer = form(w, cookie, &format!("/sign/{id}/passkey/options"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(answer.status(), 200);
+    let options: Value = answer.json().await.unwrap();
+    (options["ceremony"].as_str().unwrap().to_owned(), options, csrf)
+}
+
+pub fn assert_over(phone: &mut SoftPasskey, options: Value) -> String {
+    let rcr: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+    let answer = phone.do_authentication(ORIGIN.parse().unwrap(), rcr).unwrap();
+    serde_json::to_string(&answer).unwrap()
+}
+
+pub async fn post_approval(w: &World, cookie: &str, id: &str, csrf: &str, ceremony: &str, credential: &str) -> reqwest::Response {
+    let fields = [("csrf_token", csrf), ("ceremony", ceremony), ("credential", credential)];
+    form(w, cookie, &format!("/sign/{id}/passkey"), &fields).await
+}
+
