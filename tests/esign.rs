@@ -11,7 +11,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::esign_world::{
-    self as world, LI, WANG, ZHAO, World, call, certificate_id, enrol, get, page, request,
+    self as world, LI, WANG, World, ZHAO, call, certificate_id, enrol, get, page, request,
     request_to_li, session, sign_with_secrets,
 };
 use support::{assert_problem, sample_pdf};
@@ -50,11 +50,21 @@ async fn enrolled(w: &World, resident_id: &str) -> String {
 async fn a_level_3_person_enrols_for_a_certificate_that_names_them_under_the_personal_policy() {
     let w = world::world().await;
     let li = session(&w, LI).await;
-    let page_text = page(&w, &li, "/account/signing-certificate").await.text().await.unwrap();
+    let page_text = page(&w, &li, "/account/signing-certificate")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page_text.contains("签名证书"), "the page says what it is");
     // Without ticking that they understood, nothing is issued.
     let csrf = world::csrf(&w, &li).await;
-    let unticked = world::form(&w, &li, "/account/signing-certificate", &[("csrf_token", &csrf)]).await;
+    let unticked = world::form(
+        &w,
+        &li,
+        "/account/signing-certificate",
+        &[("csrf_token", &csrf)],
+    )
+    .await;
     assert_eq!(unticked.status(), 422);
     assert_eq!(enrol(&w, &li).await.status(), 200);
     let id = certificate_id(&w, LI).await;
@@ -62,7 +72,10 @@ async fn a_level_3_person_enrols_for_a_certificate_that_names_them_under_the_per
     let (_, cert) = X509Certificate::from_der(&der).unwrap();
     let subject = cert.subject().to_string();
     assert!(subject.contains("CN=职员"), "{subject}");
-    assert!(!subject.contains(LI), "the ID number is never in the certificate: {subject}");
+    assert!(
+        !subject.contains(LI),
+        "the ID number is never in the certificate: {subject}"
+    );
     let serial_number = cert
         .subject()
         .iter_attributes()
@@ -70,7 +83,10 @@ async fn a_level_3_person_enrols_for_a_certificate_that_names_them_under_the_per
         .and_then(|a| a.as_str().ok())
         .unwrap()
         .to_owned();
-    assert!(serial_number.starts_with("TB") && serial_number.len() == 34, "{serial_number}");
+    assert!(
+        serial_number.starts_with("TB") && serial_number.len() == 34,
+        "{serial_number}"
+    );
     let usage = cert.key_usage().unwrap().unwrap().value;
     assert!(usage.digital_signature() && usage.non_repudiation() && !usage.key_cert_sign());
     let policies = cert
@@ -88,17 +104,28 @@ async fn a_level_3_person_enrols_for_a_certificate_that_names_them_under_the_per
     // One live certificate: a second enrolment is refused, a renewal supersedes it.
     assert_eq!(enrol(&w, &li).await.status(), 409);
     let csrf = world::csrf(&w, &li).await;
-    let fields = [("csrf_token", csrf.as_str()), ("understood", "yes"), ("renew", "true")];
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("understood", "yes"),
+        ("renew", "true"),
+    ];
     let renewed = world::form(&w, &li, "/account/signing-certificate", &fields).await;
     assert_eq!(renewed.status(), 200);
     let newer = certificate_id(&w, LI).await;
     assert_ne!(newer, id);
     let old = certificate_der(&w, &id).await;
     let (_, old) = X509Certificate::from_der(&old).unwrap();
-    let crl = w.server.get("/pki/crl/issuing.crl").await.bytes().await.unwrap();
+    let crl = w
+        .server
+        .get("/pki/crl/issuing.crl")
+        .await
+        .bytes()
+        .await
+        .unwrap();
     let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&crl).unwrap();
     assert!(
-        crl.iter_revoked_certificates().any(|r| r.raw_serial() == old.raw_serial()),
+        crl.iter_revoked_certificates()
+            .any(|r| r.raw_serial() == old.raw_serial()),
         "the superseded certificate is on the CRL at once"
     );
     // The same pseudonym: it stands for the person, not the certificate.
@@ -111,16 +138,39 @@ async fn a_level_3_person_enrols_for_a_certificate_that_names_them_under_the_per
 async fn a_level_2_person_cannot_enrol_and_cannot_sign() {
     let w = world::world().await;
     let wang = session(&w, WANG).await;
-    let html = page(&w, &wang, "/account/signing-certificate").await.text().await.unwrap();
-    assert!(!html.contains("name=\"understood\""), "no enrolment form below level 3");
+    let html = page(&w, &wang, "/account/signing-certificate")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("name=\"understood\""),
+        "no enrolment form below level 3"
+    );
     let refused = enrol(&w, &wang).await;
     assert_eq!(refused.status(), 403);
     let html = refused.text().await.unwrap();
     assert!(html.contains("role=\"alert\""), "the refusal is announced");
-    let created = request(&w, &w.a.system, json!({ "id_number": WANG }), &[sample_pdf(1, 1000)]).await;
-    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let html = page(&w, &wang, &format!("/sign/{id}")).await.text().await.unwrap();
-    assert!(!html.contains("name=\"password\""), "no way to sign without a certificate");
+    let created = request(
+        &w,
+        &w.a.system,
+        json!({ "id_number": WANG }),
+        &[sample_pdf(1, 1000)],
+    )
+    .await;
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let html = page(&w, &wang, &format!("/sign/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("name=\"password\""),
+        "no way to sign without a certificate"
+    );
     assert!(html.contains("/account/signing-certificate"));
 }
 
@@ -131,22 +181,48 @@ async fn a_department_asks_the_person_signs_with_password_and_code_and_the_depar
     let id = request_to_li(&w).await;
     let account = page(&w, &li, "/account").await.text().await.unwrap();
     assert!(account.contains("/account/signing-certificate"));
-    let listed = page(&w, &li, "/account/signing-certificate").await.text().await.unwrap();
-    assert!(listed.contains(&format!("/sign/{id}")), "the request is listed for the person");
-    let html = page(&w, &li, &format!("/sign/{id}")).await.text().await.unwrap();
+    let listed = page(&w, &li, "/account/signing-certificate")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains(&format!("/sign/{id}")),
+        "the request is listed for the person"
+    );
+    let html = page(&w, &li, &format!("/sign/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("办理营业执照变更登记") && html.contains("申请表1.pdf"));
     let original = page(&w, &li, &format!("/sign/{id}/documents/1")).await;
     assert_eq!(original.status(), 200);
-    assert_eq!(original.bytes().await.unwrap().to_vec(), sample_pdf(2, 20_000));
+    assert_eq!(
+        original.bytes().await.unwrap().to_vec(),
+        sample_pdf(2, 20_000)
+    );
 
     let signed = sign_with_secrets(&w, &li, LI, &id).await;
     assert_eq!(signed.status(), 200);
-    let state: Value = get(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}")).await.json().await.unwrap();
+    let state: Value = get(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(state["status"], "signed");
-    let pdf = get(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}/documents/1")).await;
+    let pdf = get(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/signing-requests/{id}/documents/1"),
+    )
+    .await;
     assert_eq!(pdf.status(), 200);
     let pdf = pdf.bytes().await.unwrap().to_vec();
-    assert!(pdf.starts_with(&sample_pdf(2, 20_000)), "an incremental update");
+    assert!(
+        pdf.starts_with(&sample_pdf(2, 20_000)),
+        "an incremental update"
+    );
     assert_eq!(
         state["documents"][0]["signed_sha256"],
         tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(&pdf))
@@ -156,19 +232,41 @@ async fn a_department_asks_the_person_signs_with_password_and_code_and_the_depar
     assert_eq!(signature["indication"], "TOTAL-PASSED", "{report}");
     assert_eq!(signature["log"]["kind"], "signature.personal", "{report}");
     assert_eq!(signature["signatory"]["kind"], "personal", "{report}");
-    assert_eq!(signature["signatory"]["masked_id"], "110105********0121", "{report}");
+    assert_eq!(
+        signature["signatory"]["masked_id"], "110105********0121",
+        "{report}"
+    );
     assert_eq!(signature["signatory"]["approved_with"], "otp", "{report}");
     assert_eq!(signature["signatory"]["request"], id, "{report}");
     // Signed once: the request is closed and the approval spent.
     let again = sign_with_secrets_as(&w, &li, LI, &id).await;
     assert_eq!(again.status(), 409);
     // The person sees what they signed.
-    let listed = page(&w, &li, "/account/signing-certificate").await.text().await.unwrap();
-    assert!(listed.contains(&tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(&sample_pdf(2, 20_000)))));
+    let listed = page(&w, &li, "/account/signing-certificate")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains(&tongban_crypto::ca::hex(&tongban_crypto::cms::sha256(
+            &sample_pdf(2, 20_000)
+        )))
+    );
     // Collected: the documents are erased.
-    let done = call(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}/collected"), json!({})).await;
+    let done = call(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/signing-requests/{id}/collected"),
+        json!({}),
+    )
+    .await;
     assert_eq!(done.status(), 200);
-    let gone = get(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}/documents/1")).await;
+    let gone = get(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/signing-requests/{id}/documents/1"),
+    )
+    .await;
     assert_problem(gone, 404, "not-found").await;
 }
 
@@ -180,66 +278,142 @@ async fn nobody_else_sees_signs_or_collects_a_request() {
     let id = request_to_li(&w).await;
     // Another person.
     assert_eq!(page(&w, &zhao, &format!("/sign/{id}")).await.status(), 404);
-    assert_eq!(page(&w, &zhao, &format!("/sign/{id}/documents/1")).await.status(), 404);
+    assert_eq!(
+        page(&w, &zhao, &format!("/sign/{id}/documents/1"))
+            .await
+            .status(),
+        404
+    );
     let refused = sign_with_secrets_as(&w, &zhao, ZHAO, &id).await;
     assert_eq!(refused.status(), 404);
     // Another department.
     let theirs = get(&w, &w.b.system, &format!("/api/v1/signing-requests/{id}")).await;
     assert_problem(theirs, 404, "not-found").await;
-    let collect = call(&w, &w.b.system, &format!("/api/v1/signing-requests/{id}/collected"), json!({})).await;
+    let collect = call(
+        &w,
+        &w.b.system,
+        &format!("/api/v1/signing-requests/{id}/collected"),
+        json!({}),
+    )
+    .await;
     assert_problem(collect, 404, "not-found").await;
     // A client without the scope.
     let token = world::app_token(&w, LI).await;
-    let created = request(&w, &token, json!({ "id_number": LI }), &[sample_pdf(1, 100)]).await;
+    let created = request(
+        &w,
+        &token,
+        json!({ "id_number": LI }),
+        &[sample_pdf(1, 100)],
+    )
+    .await;
     assert_problem(created, 403, "forbidden").await;
 }
 
 /// Posts the signing form of request `id` as `session` without reading its page (which
 /// another person cannot).
-async fn sign_with_secrets_as(w: &World, session_cookie: &str, resident_id: &str, id: &str) -> reqwest::Response {
+async fn sign_with_secrets_as(
+    w: &World,
+    session_cookie: &str,
+    resident_id: &str,
+    id: &str,
+) -> reqwest::Response {
     let csrf = world::csrf(w, session_cookie).await;
     let code = w.code(resident_id);
-    let fields = [("csrf_token", csrf.as_str()), ("action", "sign"), ("password", support::PASSWORD), ("code", code.as_str())];
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("action", "sign"),
+        ("password", support::PASSWORD),
+        ("code", code.as_str()),
+    ];
     world::form(w, session_cookie, &format!("/sign/{id}"), &fields).await
 }
 
 #[tokio::test]
-async fn a_changed_document_an_expired_request_a_revoked_certificate_and_a_wrong_code_sign_nothing() {
+async fn a_changed_document_an_expired_request_a_revoked_certificate_and_a_wrong_code_sign_nothing()
+{
     let w = world::world().await;
     let li = enrolled(&w, LI).await;
     // A document changed after the request was made.
     let changed = request_to_li(&w).await;
-    sql(&w, "UPDATE signing_documents SET original = x'255044462d312e340a' WHERE request_id = $1", &changed).await;
+    sql(
+        &w,
+        "UPDATE signing_documents SET original = x'255044462d312e340a' WHERE request_id = $1",
+        &changed,
+    )
+    .await;
     assert_eq!(sign_with_secrets(&w, &li, LI, &changed).await.status(), 409);
     // An expired request.
     let expired = request_to_li(&w).await;
-    sql(&w, "UPDATE signing_requests SET deadline = 1 WHERE id = $1", &expired).await;
-    let html = page(&w, &li, &format!("/sign/{expired}")).await.text().await.unwrap();
-    assert!(!html.contains("name=\"password\""), "no signing form on an expired request");
-    assert_eq!(sign_with_secrets_as(&w, &li, LI, &expired).await.status(), 409);
-    let state: Value = get(&w, &w.a.system, &format!("/api/v1/signing-requests/{expired}")).await.json().await.unwrap();
+    sql(
+        &w,
+        "UPDATE signing_requests SET deadline = 1 WHERE id = $1",
+        &expired,
+    )
+    .await;
+    let html = page(&w, &li, &format!("/sign/{expired}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("name=\"password\""),
+        "no signing form on an expired request"
+    );
+    assert_eq!(
+        sign_with_secrets_as(&w, &li, LI, &expired).await.status(),
+        409
+    );
+    let state: Value = get(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/signing-requests/{expired}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(state["status"], "expired");
     // A wrong code.
     let open = request_to_li(&w).await;
-    let html = page(&w, &li, &format!("/sign/{open}")).await.text().await.unwrap();
+    let html = page(&w, &li, &format!("/sign/{open}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = support::csrf_of(&html);
-    let fields = [("csrf_token", csrf.as_str()), ("action", "sign"), ("password", support::PASSWORD), ("code", "000000")];
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("action", "sign"),
+        ("password", support::PASSWORD),
+        ("code", "000000"),
+    ];
     let wrong = world::form(&w, &li, &format!("/sign/{open}"), &fields).await;
     assert_eq!(wrong.status(), 403);
     // A revoked certificate.
     let csrf = world::csrf(&w, &li).await;
     let id = certificate_id(&w, LI).await;
-    let fields = [("csrf_token", csrf.as_str()), ("id", id.as_str()), ("why", "lost")];
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("id", id.as_str()),
+        ("why", "lost"),
+    ];
     let revoked = world::form(&w, &li, "/account/signing-certificate/revoke", &fields).await;
     assert_eq!(revoked.status(), 200);
     assert_eq!(sign_with_secrets_as(&w, &li, LI, &open).await.status(), 409);
     for id in [&changed, &expired, &open] {
-        let state: Value = get(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}")).await.json().await.unwrap();
+        let state: Value = get(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
         assert_ne!(state["status"], "signed");
     }
     let mut conn = w.server.store().conn().await.unwrap();
     let signatures: i64 = sqlx::Row::get(
-        &sqlx::query("SELECT COUNT(*) FROM personal_signatures").fetch_one(&mut *conn).await.unwrap(),
+        &sqlx::query("SELECT COUNT(*) FROM personal_signatures")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap(),
         0,
     );
     assert_eq!(signatures, 0);
@@ -249,13 +423,31 @@ async fn a_changed_document_an_expired_request_a_revoked_certificate_and_a_wrong
 async fn bad_requests_are_refused_with_clear_problems() {
     let w = world::world().await;
     let pdf = sample_pdf(1, 100);
-    let unknown = request(&w, &w.a.system, json!({ "id_number": "11010519491231002X" }), &[pdf.clone()]).await;
+    let unknown = request(
+        &w,
+        &w.a.system,
+        json!({ "id_number": "11010519491231002X" }),
+        std::slice::from_ref(&pdf),
+    )
+    .await;
     assert_problem(unknown, 422, "invalid-request").await;
-    let both = request(&w, &w.a.system, json!({ "id_number": LI, "sub": "x" }), &[pdf.clone()]).await;
+    let both = request(
+        &w,
+        &w.a.system,
+        json!({ "id_number": LI, "sub": "x" }),
+        std::slice::from_ref(&pdf),
+    )
+    .await;
     assert_problem(both, 422, "invalid-request").await;
     let none = request(&w, &w.a.system, json!({ "id_number": LI }), &[]).await;
     assert_problem(none, 422, "invalid-request").await;
-    let not_pdf = request(&w, &w.a.system, json!({ "id_number": LI }), &[b"hello".to_vec()]).await;
+    let not_pdf = request(
+        &w,
+        &w.a.system,
+        json!({ "id_number": LI }),
+        &[b"hello".to_vec()],
+    )
+    .await;
     assert_problem(not_pdf, 422, "invalid-request").await;
     let many = vec![pdf.clone(); 21];
     let too_many = request(&w, &w.a.system, json!({ "id_number": LI }), &many).await;
@@ -273,12 +465,28 @@ async fn bad_requests_are_refused_with_clear_problems() {
         "signer": { "id_number": LI }, "purpose": "p", "deadline": tongban_core::time::Timestamp::now().unix_millis() + 60_000,
         "documents": [{ "name": "a.pdf", "pdf": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &pdf), "page": 9, "x": 10, "y": 10, "size": 50 }],
     });
-    assert_problem(call(&w, &w.a.system, "/api/v1/signing-requests", off_page).await, 422, "invalid-request").await;
+    assert_problem(
+        call(&w, &w.a.system, "/api/v1/signing-requests", off_page).await,
+        422,
+        "invalid-request",
+    )
+    .await;
     let past = json!({
         "signer": { "id_number": LI }, "purpose": "p", "deadline": 1,
         "documents": [{ "name": "a.pdf", "pdf": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &pdf), "page": 1, "x": 10, "y": 10, "size": 50 }],
     });
-    assert_problem(call(&w, &w.a.system, "/api/v1/signing-requests", past).await, 422, "invalid-request").await;
-    let malformed = call(&w, &w.a.system, "/api/v1/signing-requests", json!({ "signer": 3 })).await;
+    assert_problem(
+        call(&w, &w.a.system, "/api/v1/signing-requests", past).await,
+        422,
+        "invalid-request",
+    )
+    .await;
+    let malformed = call(
+        &w,
+        &w.a.system,
+        "/api/v1/signing-requests",
+        json!({ "signer": 3 }),
+    )
+    .await;
     assert!(malformed.status() == 400 || malformed.status() == 422);
 }

@@ -18,7 +18,11 @@ use support::sample_pdf;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
 async fn status(w: &World, id: &str) -> String {
-    let state: Value = world::get(w, &w.a.system, &format!("/api/v1/signing-requests/{id}")).await.json().await.unwrap();
+    let state: Value = world::get(w, &w.a.system, &format!("/api/v1/signing-requests/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     state["status"].as_str().unwrap().to_owned()
 }
 
@@ -57,25 +61,45 @@ async fn the_challenge_commits_to_the_documents_and_the_assertion_signs_exactly_
     );
     assert_eq!(options["publicKey"]["challenge"], json!(challenge));
     assert_eq!(options["publicKey"]["userVerification"], "required");
-    assert_eq!(options["publicKey"]["allowCredentials"].as_array().unwrap().len(), 1, "only the person's own passkeys");
+    assert_eq!(
+        options["publicKey"]["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "only the person's own passkeys"
+    );
 
     let credential = assert_over(&mut phone, options);
     let signed = post_approval(&w, &cookie, &id, &csrf, &ceremony, &credential).await;
     assert_eq!(signed.status(), 200);
     assert_eq!(status(&w, &id).await, "signed");
-    let pdf = world::get(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}/documents/1")).await.bytes().await.unwrap().to_vec();
+    let pdf = world::get(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/signing-requests/{id}/documents/1"),
+    )
+    .await
+    .bytes()
+    .await
+    .unwrap()
+    .to_vec();
     let report = support::seal_world::verify_pdf_at(&w.server, pdf).await;
     let signatory = &report["signatures"][0]["signatory"];
-    assert!(signatory["approved_with"] == "swk" || signatory["approved_with"] == "hwk", "{report}");
+    assert!(
+        signatory["approved_with"] == "swk" || signatory["approved_with"] == "hwk",
+        "{report}"
+    );
     // The assertion is kept as evidence: the commitment and the passkey's key prove
     // what the person approved.
     let mut conn = w.server.store().conn().await.unwrap();
-    let evidence: Option<String> = sqlx::query("SELECT evidence FROM signing_approvals WHERE id = $1")
-        .bind(&ceremony)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
-        .get(0);
+    let evidence: Option<String> =
+        sqlx::query("SELECT evidence FROM signing_approvals WHERE id = $1")
+            .bind(&ceremony)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0);
     assert_eq!(evidence.as_deref(), Some(credential.as_str()));
 }
 
@@ -90,7 +114,15 @@ async fn a_replayed_or_foreign_assertion_signs_nothing() {
     // request stays open.
     let second = request_of(&w, &pdf).await;
     let (other_ceremony, _, other_csrf) = options(&w, &cookie, &second).await;
-    let replayed = post_approval(&w, &cookie, &second, &other_csrf, &other_ceremony, &credential).await;
+    let replayed = post_approval(
+        &w,
+        &cookie,
+        &second,
+        &other_csrf,
+        &other_ceremony,
+        &credential,
+    )
+    .await;
     assert_eq!(replayed.status(), 403);
     assert_eq!(status(&w, &second).await, "pending");
     // An assertion over another challenge than the approval's: refused.
@@ -108,11 +140,20 @@ async fn a_replayed_or_foreign_assertion_signs_nothing() {
     // Used where it belongs it signs, once.
     let (ceremony, opts, csrf) = options(&w, &cookie, &first).await;
     let credential = assert_over(&mut phone, opts);
-    assert_eq!(post_approval(&w, &cookie, &first, &csrf, &ceremony, &credential).await.status(), 200);
+    assert_eq!(
+        post_approval(&w, &cookie, &first, &csrf, &ceremony, &credential)
+            .await
+            .status(),
+        200
+    );
     assert_eq!(status(&w, &first).await, "signed");
     let again = post_approval(&w, &cookie, &first, &csrf, &ceremony, &credential).await;
     assert_ne!(again.status(), 200);
     let mut conn = w.server.store().conn().await.unwrap();
-    let count: i64 = sqlx::query("SELECT COUNT(*) FROM personal_signatures").fetch_one(&mut *conn).await.unwrap().get(0);
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM personal_signatures")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(count, 1);
 }

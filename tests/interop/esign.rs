@@ -81,11 +81,21 @@ async fn seal_for_a(w: &World) -> String {
     };
     let mut tx = w.server.store().begin().await.unwrap();
     let p256 = tongban_crypto::Algorithm::Es256;
-    let seal = registry::create(&mut tx, w.server.pki(), &operator, w.a.id, SealKind::Contract, "合同专用章", p256)
+    let seal = registry::create(
+        &mut tx,
+        w.server.pki(),
+        &operator,
+        w.a.id,
+        SealKind::Contract,
+        "合同专用章",
+        p256,
+    )
+    .await
+    .unwrap();
+    let grantee = Grantee::Client(w.a.client_id.clone());
+    grants::grant(&mut tx, &operator, seal.id, &grantee, false, None)
         .await
         .unwrap();
-    let grantee = Grantee::Client(w.a.client_id.clone());
-    grants::grant(&mut tx, &operator, seal.id, &grantee, false, None).await.unwrap();
     tx.commit().await.unwrap();
     seal.id.to_string()
 }
@@ -96,13 +106,20 @@ async fn a_signed_request_is_accepted_and_stays_valid_under_the_departments_seal
     let (w, li) = enrolled_world().await;
     let work = Workdir::new();
     let id = world::request_to_li(&w).await;
-    assert_eq!(world::sign_with_secrets(&w, &li, LI, &id).await.status(), 200);
-    let pdf = get(&w, &w.a.system, &format!("/api/v1/signing-requests/{id}/documents/1"))
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    assert_eq!(
+        world::sign_with_secrets(&w, &li, LI, &id).await.status(),
+        200
+    );
+    let pdf = get(
+        &w,
+        &w.a.system,
+        &format!("/api/v1/signing-requests/{id}/documents/1"),
+    )
+    .await
+    .bytes()
+    .await
+    .unwrap()
+    .to_vec();
     let root = work.pem("root.pem", &[w.server.pki().root()]);
     let nss = nss_db(&work, &root);
     judge_pdf(&work, &nss, &root, "signed", &pdf, 1);
@@ -110,7 +127,10 @@ async fn a_signed_request_is_accepted_and_stays_valid_under_the_departments_seal
     let sealed = w
         .server
         .client
-        .post(format!("{}/api/v1/seals/{seal}/pades?page=1&x=100&y=80&size=120", w.server.base))
+        .post(format!(
+            "{}/api/v1/seals/{seal}/pades?page=1&x=100&y=80&size=120",
+            w.server.base
+        ))
         .bearer_auth(&w.a.system)
         .header("content-type", "application/pdf")
         .body(pdf)
@@ -135,7 +155,11 @@ async fn openssl_accepts_the_personal_chain_with_crl_check_all_until_the_person_
     let id = certificate_id(&w, LI).await;
     let token = world::app_token(&w, LI).await;
     let body = json!({ "credentialID": id, "certificates": "chain" });
-    let info: Value = world::call(&w, &token, "/csc/v2/credentials/info", body).await.json().await.unwrap();
+    let info: Value = world::call(&w, &token, "/csc/v2/credentials/info", body)
+        .await
+        .json()
+        .await
+        .unwrap();
     let der = |i: usize| {
         use base64::Engine as _;
         base64::engine::general_purpose::STANDARD
@@ -152,10 +176,17 @@ async fn openssl_accepts_the_personal_chain_with_crl_check_all_until_the_person_
         async move {
             let mut pem = Vec::new();
             for ca in ["issuing", "root"] {
-                let der = w.server.get(&format!("/pki/crl/{ca}.crl")).await.bytes().await.unwrap();
+                let der = w
+                    .server
+                    .get(&format!("/pki/crl/{ca}.crl"))
+                    .await
+                    .bytes()
+                    .await
+                    .unwrap();
                 let file = work.write(&format!("{name}-{ca}.der"), &der);
                 let out = work.path(&format!("{name}-{ca}.pem"));
-                let (ok, text) = openssl(&[&"crl", &"-inform", &"DER", &"-in", &file, &"-out", &out]);
+                let (ok, text) =
+                    openssl(&[&"crl", &"-inform", &"DER", &"-in", &file, &"-out", &out]);
                 assert!(ok, "{text}");
                 pem.extend(std::fs::read(out).unwrap());
             }
@@ -163,13 +194,32 @@ async fn openssl_accepts_the_personal_chain_with_crl_check_all_until_the_person_
         }
     };
     let verify = |crls: std::path::PathBuf| {
-        openssl(&[&"verify", &"-CAfile", &root, &"-untrusted", &issuing, &"-crl_check_all", &"-CRLfile", &crls, &leaf])
+        openssl(&[
+            &"verify",
+            &"-CAfile",
+            &root,
+            &"-untrusted",
+            &issuing,
+            &"-crl_check_all",
+            &"-CRLfile",
+            &crls,
+            &leaf,
+        ])
     };
     let (ok, text) = verify(crls("before").await);
     assert!(ok, "{text}");
     let csrf = world::csrf(&w, &li).await;
-    let fields = [("csrf_token", csrf.as_str()), ("id", id.as_str()), ("why", "lost")];
-    assert_eq!(world::form(&w, &li, "/account/signing-certificate/revoke", &fields).await.status(), 200);
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("id", id.as_str()),
+        ("why", "lost"),
+    ];
+    assert_eq!(
+        world::form(&w, &li, "/account/signing-certificate/revoke", &fields)
+            .await
+            .status(),
+        200
+    );
     let (ok, text) = verify(crls("after").await);
     assert!(!ok && text.contains("certificate revoked"), "{text}");
     w.server.stop().await;

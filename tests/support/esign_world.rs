@@ -54,8 +54,11 @@ impl World {
     /// A second-step code of `resident_id` not used before.
     pub fn code(&self, resident_id: &str) -> String {
         let mut codes = self.codes.lock().unwrap();
-        let left = codes.get_mut(resident_id).expect("a person with an authenticator");
-        left.pop().unwrap_or_else(|| totp_now(&self.totp[resident_id], 0))
+        let left = codes
+            .get_mut(resident_id)
+            .expect("a person with an authenticator");
+        left.pop()
+            .unwrap_or_else(|| totp_now(&self.totp[resident_id], 0))
     }
 }
 
@@ -110,7 +113,11 @@ pub async fn world_on(server: TestServer) -> World {
             &NewClient {
                 name: format!("{name}业务系统"),
                 confidential: true,
-                scopes: vec!["sign:request".into(), "seal:use".into(), "seal:manage".into()],
+                scopes: vec![
+                    "sign:request".into(),
+                    "seal:use".into(),
+                    "seal:manage".into(),
+                ],
                 grant_types: vec!["client_credentials".into()],
                 department_id: Some(department.id),
                 ..NewClient::default()
@@ -188,7 +195,12 @@ pub async fn page(w: &World, session: &str, path: &str) -> reqwest::Response {
 }
 
 /// POST a form to `path` as the browser with `session`.
-pub async fn form(w: &World, session: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+pub async fn form(
+    w: &World,
+    session: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     w.server
         .client
         .post(format!("{}{path}", w.server.base))
@@ -208,7 +220,11 @@ pub async fn csrf(w: &World, session: &str) -> String {
 /// Enrols the person of `session` for a signing certificate; returns the page.
 pub async fn enrol(w: &World, session: &str) -> reqwest::Response {
     let csrf = csrf(w, session).await;
-    let fields = [("csrf_token", csrf.as_str()), ("understood", "yes"), ("renew", "false")];
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("understood", "yes"),
+        ("renew", "false"),
+    ];
     form(w, session, "/account/signing-certificate", &fields).await
 }
 
@@ -228,7 +244,12 @@ pub async fn certificate_id(w: &World, resident_id: &str) -> String {
 }
 
 /// A request to `signer` with `documents` PDFs, by `token`, answered as is.
-pub async fn request(w: &World, token: &str, signer: Value, documents: &[Vec<u8>]) -> reqwest::Response {
+pub async fn request(
+    w: &World,
+    token: &str,
+    signer: Value,
+    documents: &[Vec<u8>],
+) -> reqwest::Response {
     let documents: Vec<Value> = documents
         .iter()
         .enumerate()
@@ -282,8 +303,17 @@ pub async fn get(w: &World, token: &str, path: &str) -> reqwest::Response {
 }
 
 /// Signs request `id` on its page with the password and authenticator code.
-pub async fn sign_with_secrets(w: &World, session: &str, resident_id: &str, id: &str) -> reqwest::Response {
-    let html = page(w, session, &format!("/sign/{id}")).await.text().await.unwrap();
+pub async fn sign_with_secrets(
+    w: &World,
+    session: &str,
+    resident_id: &str,
+    id: &str,
+) -> reqwest::Response {
+    let html = page(w, session, &format!("/sign/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&html);
     let code = w.code(resident_id);
     let fields = [
@@ -303,7 +333,10 @@ pub async fn app_token(w: &World, resident_id: &str) -> String {
         ("client_id", w.app.0.as_str()),
         ("redirect_uri", APP),
         ("scope", "openid service"),
-        ("code_challenge", &tongban_identity::secrets::s256_challenge(super::PKCE_VERIFIER)),
+        (
+            "code_challenge",
+            &tongban_identity::secrets::s256_challenge(super::PKCE_VERIFIER),
+        ),
         ("code_challenge_method", "S256"),
     ])
     .unwrap();
@@ -354,7 +387,13 @@ pub async fn app_token(w: &World, resident_id: &str) -> String {
 /// Adds a passkey held by `phone` to the person of `cookie` (a strong session).
 pub async fn add_passkey(w: &World, cookie: &str, phone: &mut SoftPasskey) {
     let csrf = csrf(w, cookie).await;
-    let options = form(w, cookie, "/account/passkeys/options", &[("csrf_token", &csrf)]).await;
+    let options = form(
+        w,
+        cookie,
+        "/account/passkeys/options",
+        &[("csrf_token", &csrf)],
+    )
+    .await;
     assert_eq!(options.status(), 200);
     let mut options: Value = options.json().await.unwrap();
     let ceremony = options["ceremony"].as_str().unwrap().to_owned();
@@ -363,36 +402,76 @@ pub async fn add_passkey(w: &World, cookie: &str, phone: &mut SoftPasskey) {
     let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
     let credential = phone.do_registration(ORIGIN.parse().unwrap(), ccr).unwrap();
     let credential = serde_json::to_string(&credential).unwrap();
-    let fields = [("csrf_token", csrf.as_str()), ("ceremony", &ceremony), ("name", "手机"), ("credential", &credential)];
-    assert_eq!(form(w, cookie, "/account/passkeys", &fields).await.status(), 200);
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("ceremony", &ceremony),
+        ("name", "手机"),
+        ("credential", &credential),
+    ];
+    assert_eq!(
+        form(w, cookie, "/account/passkeys", &fields).await.status(),
+        200
+    );
 }
 
 /// A request to 李四 of department A with `pdf`; its id.
 pub async fn request_of(w: &World, pdf: &[u8]) -> String {
     let created = request(w, &w.a.system, json!({ "id_number": LI }), &[pdf.to_vec()]).await;
     assert_eq!(created.status(), 201);
-    created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+    created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The options of a passkey approval of request `id`: (ceremony, options, CSRF token).
 pub async fn options(w: &World, cookie: &str, id: &str) -> (String, Value, String) {
-    let html = page(w, cookie, &format!("/sign/{id}")).await.text().await.unwrap();
-    assert!(html.contains("id=\"passkey-approve\""), "the page offers the passkey");
+    let html = page(w, cookie, &format!("/sign/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"passkey-approve\""),
+        "the page offers the passkey"
+    );
     let csrf = csrf_of(&html);
-    let answer = form(w, cookie, &format!("/sign/{id}/passkey/options"), &[("csrf_token", &csrf)]).await;
+    let answer = form(
+        w,
+        cookie,
+        &format!("/sign/{id}/passkey/options"),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
     assert_eq!(answer.status(), 200);
     let options: Value = answer.json().await.unwrap();
-    (options["ceremony"].as_str().unwrap().to_owned(), options, csrf)
+    (
+        options["ceremony"].as_str().unwrap().to_owned(),
+        options,
+        csrf,
+    )
 }
 
 pub fn assert_over(phone: &mut SoftPasskey, options: Value) -> String {
     let rcr: RequestChallengeResponse = serde_json::from_value(options).unwrap();
-    let answer = phone.do_authentication(ORIGIN.parse().unwrap(), rcr).unwrap();
+    let answer = phone
+        .do_authentication(ORIGIN.parse().unwrap(), rcr)
+        .unwrap();
     serde_json::to_string(&answer).unwrap()
 }
 
-pub async fn post_approval(w: &World, cookie: &str, id: &str, csrf: &str, ceremony: &str, credential: &str) -> reqwest::Response {
-    let fields = [("csrf_token", csrf), ("ceremony", ceremony), ("credential", credential)];
+pub async fn post_approval(
+    w: &World,
+    cookie: &str,
+    id: &str,
+    csrf: &str,
+    ceremony: &str,
+    credential: &str,
+) -> reqwest::Response {
+    let fields = [
+        ("csrf_token", csrf),
+        ("ceremony", ceremony),
+        ("credential", credential),
+    ];
     form(w, cookie, &format!("/sign/{id}/passkey"), &fields).await
 }
-

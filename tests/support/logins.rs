@@ -131,7 +131,11 @@ pub async fn person_with_codes(
     resident_id: &str,
     password_hash: &str,
     totp: Option<&totp::TotpKey>,
-) -> (tongban_identity::subjects::SubjectId, Option<String>, Vec<String>) {
+) -> (
+    tongban_identity::subjects::SubjectId,
+    Option<String>,
+    Vec<String>,
+) {
     use tongban_identity::{identity_registry, sso, subjects, totp as otp};
     let now = Timestamp::now();
     let person = subjects::create_natural_person(

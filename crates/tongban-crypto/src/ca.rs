@@ -157,7 +157,11 @@ fn personal_policies_der() -> Vec<u8> {
 pub fn names_personal_policy(policies_der: &[u8]) -> bool {
     policies_der
         .windows(PERSONAL_POLICY_OID_BYTES.len() + 2)
-        .any(|w| w[0] == 0x06 && usize::from(w[1]) == PERSONAL_POLICY_OID_BYTES.len() && w[2..] == PERSONAL_POLICY_OID_BYTES)
+        .any(|w| {
+            w[0] == 0x06
+                && usize::from(w[1]) == PERSONAL_POLICY_OID_BYTES.len()
+                && w[2..] == PERSONAL_POLICY_OID_BYTES
+        })
 }
 
 /// OID of the extended key usage extension.
@@ -328,14 +332,13 @@ pub(crate) fn params(
         }
         Profile::Personal { name, pseudonym } => {
             p.distinguished_name.push(DnType::CountryName, "CN");
-            p.distinguished_name
-                .push(
-                    DnType::CustomDnType(SERIAL_NUMBER.to_vec()),
-                    rcgen::DnValue::PrintableString(
-                        rcgen::string::PrintableString::try_from(pseudonym.as_str())
-                            .map_err(|e| CryptoError::Encoding(format!("serialNumber: {e}")))?,
-                    ),
-                );
+            p.distinguished_name.push(
+                DnType::CustomDnType(SERIAL_NUMBER.to_vec()),
+                rcgen::DnValue::PrintableString(
+                    rcgen::string::PrintableString::try_from(pseudonym.as_str())
+                        .map_err(|e| CryptoError::Encoding(format!("serialNumber: {e}")))?,
+                ),
+            );
             p.distinguished_name.push(DnType::CommonName, name.as_str());
         }
         Profile::RootCa { name }

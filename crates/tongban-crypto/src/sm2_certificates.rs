@@ -368,7 +368,10 @@ fn subject_name(profile: &Profile) -> Result<Name, CryptoError> {
             push(COMMON_NAME, utf8(seal_name)?)?;
         }
         Profile::Personal { name, pseudonym } => {
-            push(SERIAL_NUMBER, Any::encode_from(&PrintableString::new(pseudonym.as_str())?)?)?;
+            push(
+                SERIAL_NUMBER,
+                Any::encode_from(&PrintableString::new(pseudonym.as_str())?)?,
+            )?;
             push(COMMON_NAME, utf8(name)?)?;
         }
         Profile::RootCa { name }

@@ -68,7 +68,11 @@ async fn insert(
     now: Timestamp,
 ) -> Result<String, SignError> {
     let id = tongban_core::id::Uuid::now_v7().to_string();
-    let request = asking.request.strip_prefix("csc:").is_none().then_some(asking.request);
+    let request = asking
+        .request
+        .strip_prefix("csc:")
+        .is_none()
+        .then_some(asking.request);
     sqlx::query(
         "INSERT INTO signing_approvals (id, subject_id, certificate_id, request_id, commitment, state, status, \
          signatures_left, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)",
@@ -122,7 +126,9 @@ async fn pending(
     .await?
     .ok_or_else(|| SignError::Approval("no such approval is waiting".into()))?;
     if row.try_get::<i64, _>("expires_at")? <= now.unix_millis() {
-        return Err(SignError::Approval("the approval expired; start again".into()));
+        return Err(SignError::Approval(
+            "the approval expired; start again".into(),
+        ));
     }
     let commitment = Commitment::from_json(&row.try_get::<String, _>("commitment")?)?;
     Ok((commitment, row.try_get("state")?))
@@ -148,7 +154,9 @@ async fn approve(
     .execute(conn)
     .await?;
     if updated.rows_affected() != 1 {
-        return Err(SignError::Approval("this approval was answered already".into()));
+        return Err(SignError::Approval(
+            "this approval was answered already".into(),
+        ));
     }
     Ok(())
 }
@@ -165,7 +173,8 @@ pub async fn confirm_passkey(
     now: Timestamp,
 ) -> Result<(), SignError> {
     let (commitment, state) = pending(conn, subject, id, now).await?;
-    let state = state.ok_or_else(|| SignError::Approval("this approval takes no passkey".into()))?;
+    let state =
+        state.ok_or_else(|| SignError::Approval("this approval takes no passkey".into()))?;
     let parsed: Assertion = serde_json::from_str(assertion)
         .map_err(|e| SignError::Approval(format!("not a passkey answer: {e}")))?;
     // webauthn-rs compares the challenge too; this says which check failed.
@@ -175,7 +184,11 @@ pub async fn confirm_passkey(
         ));
     }
     let asserted = passkey_approval::finish(conn, rp, subject, &state, &parsed, now).await?;
-    let evidence = (asserted.key_method, Some(asserted.credential_id.as_str()), Some(assertion));
+    let evidence = (
+        asserted.key_method,
+        Some(asserted.credential_id.as_str()),
+        Some(assertion),
+    );
     approve(conn, id, evidence, now).await
 }
 
@@ -201,13 +214,20 @@ pub async fn approve_with_secrets(
     now: Timestamp,
 ) -> Result<String, SignError> {
     let subject = asking.subject;
-    account::confirm_password(conn, passwords, subject, secrets.password, secrets.client_ip, now)
-        .await
-        .map_err(|e| match e {
-            AccountError::Store(store) => SignError::Store(store),
-            AccountError::Throttled(t) => SignError::Approval(t.to_string()),
-            _ => SignError::Approval("the password is wrong".into()),
-        })?;
+    account::confirm_password(
+        conn,
+        passwords,
+        subject,
+        secrets.password,
+        secrets.client_ip,
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        AccountError::Store(store) => SignError::Store(store),
+        AccountError::Throttled(t) => SignError::Approval(t.to_string()),
+        _ => SignError::Approval("the password is wrong".into()),
+    })?;
     totp::check(conn, totp_key, subject, secrets.code, now)
         .await
         .map_err(|e| match e {

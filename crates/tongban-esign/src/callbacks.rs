@@ -45,7 +45,11 @@ pub struct Due {
 
 /// Takes up to `limit` callbacks that are due, leasing each so that no other instance
 /// posts it at the same time.
-pub async fn claim_due(conn: &mut Conn, limit: i64, now: Timestamp) -> Result<Vec<Due>, StoreError> {
+pub async fn claim_due(
+    conn: &mut Conn,
+    limit: i64,
+    now: Timestamp,
+) -> Result<Vec<Due>, StoreError> {
     let rows = sqlx::query(
         "SELECT b.request_id, b.url, b.attempts, b.next_at, r.client_id, r.status \
          FROM signing_callbacks b JOIN signing_requests r ON r.id = b.request_id \
@@ -93,7 +97,11 @@ pub async fn record_attempt(
         Ok(()) => (Some(now.unix_millis()), now.unix_millis(), None),
         Err(error) => {
             let wait = FIRST_RETRY_MS.saturating_mul(1_i64 << (attempts - 1).clamp(0, 20));
-            (None, now.unix_millis() + wait, Some(error.chars().take(500).collect::<String>()))
+            (
+                None,
+                now.unix_millis() + wait,
+                Some(error.chars().take(500).collect::<String>()),
+            )
         }
     };
     sqlx::query(

@@ -98,7 +98,10 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<SigningCertificate, SignError> {
 }
 
 /// The certificates of `subject`, newest first.
-pub async fn list(conn: &mut Conn, subject: SubjectId) -> Result<Vec<SigningCertificate>, SignError> {
+pub async fn list(
+    conn: &mut Conn,
+    subject: SubjectId,
+) -> Result<Vec<SigningCertificate>, SignError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM signing_certificates WHERE subject_id = $1 ORDER BY created_at DESC, id DESC"
     );
@@ -127,7 +130,8 @@ pub async fn find(
     subject: SubjectId,
     id: &str,
 ) -> Result<SigningCertificate, SignError> {
-    let sql = format!("SELECT {COLUMNS} FROM signing_certificates WHERE id = $1 AND subject_id = $2");
+    let sql =
+        format!("SELECT {COLUMNS} FROM signing_certificates WHERE id = $1 AND subject_id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(subject.to_string())
@@ -152,7 +156,10 @@ pub async fn key_of(
 /// derived from the KEK of their resident ID number, so the platform can find a
 /// person's certificates from their number for a lawful lookup and nobody else can.
 pub fn pseudonym(pki: &Pki, resident_id: &str) -> String {
-    let mac = pki.keys().derive(PSEUDONYM_LABEL).mac(resident_id.as_bytes());
+    let mac = pki
+        .keys()
+        .derive(PSEUDONYM_LABEL)
+        .mac(resident_id.as_bytes());
     format!("TB{}", hex(&mac[..16]).to_uppercase())
 }
 
@@ -173,7 +180,10 @@ pub async fn enrol(
     let profile = subjects::profile_of(&mut tx, &subject.to_string())
         .await?
         .ok_or(SignError::NotFound("person"))?;
-    let Some(resident_id) = profile.resident_id.as_deref().filter(|_| profile.assurance >= 2)
+    let Some(resident_id) = profile
+        .resident_id
+        .as_deref()
+        .filter(|_| profile.assurance >= 2)
     else {
         return Err(SignError::Denied(
             "only a person whose identity matched the registry holds a signing certificate".into(),
@@ -187,8 +197,15 @@ pub async fn enrol(
             ));
         }
         (Some(old), true) => {
-            revoke_in(&mut tx, pki, old, RevocationReason::Superseded, &subject.to_string(), now)
-                .await?;
+            revoke_in(
+                &mut tx,
+                pki,
+                old,
+                RevocationReason::Superseded,
+                &subject.to_string(),
+                now,
+            )
+            .await?;
         }
         (None, _) => {}
     }
@@ -220,8 +237,19 @@ pub async fn enrol(
     .bind(now.unix_millis())
     .execute(&mut *tx)
     .await?;
-    let action = if renew { "signing_certificate.renewed" } else { "signing_certificate.issued" };
-    audit(&mut tx, &subject.to_string(), action, &certificate, json!({})).await?;
+    let action = if renew {
+        "signing_certificate.renewed"
+    } else {
+        "signing_certificate.issued"
+    };
+    audit(
+        &mut tx,
+        &subject.to_string(),
+        action,
+        &certificate,
+        json!({}),
+    )
+    .await?;
     let mut entry = Entry::new(Kind::SigningCertificateIssued, now);
     entry.certificate = Some(certificate.sha256.clone());
     tongban_ledger::storage::append(&mut tx, &[entry], now).await?;
@@ -241,9 +269,19 @@ pub async fn revoke_own(
     let mut tx = store.begin().await?;
     let found = find(&mut tx, subject, id).await?;
     if found.status != "active" {
-        return Err(SignError::Conflict("this certificate is revoked already".into()));
+        return Err(SignError::Conflict(
+            "this certificate is revoked already".into(),
+        ));
     }
-    revoke_in(&mut tx, pki, &found, why.reason(), &subject.to_string(), now).await?;
+    revoke_in(
+        &mut tx,
+        pki,
+        &found,
+        why.reason(),
+        &subject.to_string(),
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(SigningCertificate {
         status: "revoked".into(),
@@ -269,10 +307,19 @@ pub async fn revoke_by_admin(
         .ok_or(SignError::NotFound("signing certificate"))?;
     let found = from_row(&row)?;
     if found.status != "active" {
-        return Err(SignError::Conflict("this certificate is revoked already".into()));
+        return Err(SignError::Conflict(
+            "this certificate is revoked already".into(),
+        ));
     }
-    revoke_in(&mut tx, pki, &found, RevocationReason::PrivilegeWithdrawn, admin.actor(), now)
-        .await?;
+    revoke_in(
+        &mut tx,
+        pki,
+        &found,
+        RevocationReason::PrivilegeWithdrawn,
+        admin.actor(),
+        now,
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
@@ -295,11 +342,20 @@ async fn revoke_in(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
-        return Err(SignError::Conflict("this certificate is revoked already".into()));
+        return Err(SignError::Conflict(
+            "this certificate is revoked already".into(),
+        ));
     }
     pki.revoke_in(tx, &certificate.serial, reason).await?;
     let details = json!({ "reason": reason.name() });
-    audit(tx, actor, "signing_certificate.revoked", certificate, details).await?;
+    audit(
+        tx,
+        actor,
+        "signing_certificate.revoked",
+        certificate,
+        details,
+    )
+    .await?;
     let mut entry = Entry::new(Kind::SigningCertificateRevoked, now);
     entry.certificate = Some(certificate.sha256.clone());
     tongban_ledger::storage::append(tx, &[entry], now).await?;

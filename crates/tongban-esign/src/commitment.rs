@@ -93,11 +93,26 @@ mod tests {
         let again = Commitment::from_json(&base.to_json().unwrap()).unwrap();
         assert_eq!(again.challenge().unwrap(), challenge);
         let variants = [
-            Commitment { signer: "t".into(), ..base.clone() },
-            Commitment { request: "q".into(), ..base.clone() },
-            Commitment { documents: vec![hex(&[2; 32])], ..base.clone() },
-            Commitment { time: base.time + 1, ..base.clone() },
-            Commitment { nonce: "other".into(), ..base.clone() },
+            Commitment {
+                signer: "t".into(),
+                ..base.clone()
+            },
+            Commitment {
+                request: "q".into(),
+                ..base.clone()
+            },
+            Commitment {
+                documents: vec![hex(&[2; 32])],
+                ..base.clone()
+            },
+            Commitment {
+                time: base.time + 1,
+                ..base.clone()
+            },
+            Commitment {
+                nonce: "other".into(),
+                ..base.clone()
+            },
         ];
         for variant in variants {
             assert_ne!(variant.challenge().unwrap(), challenge);

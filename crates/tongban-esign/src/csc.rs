@@ -41,10 +41,14 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> SignError {
 /// The person a CSC call acts for: a token of theirs with scope `service`.
 pub fn person(caller: &Caller) -> Result<SubjectId, SignError> {
     if !caller.has_scope(SERVICE_SCOPE) {
-        return Err(SignError::Denied(format!("this needs the scope {SERVICE_SCOPE}")));
+        return Err(SignError::Denied(format!(
+            "this needs the scope {SERVICE_SCOPE}"
+        )));
     }
     if caller.subject == caller.client_id {
-        return Err(SignError::Denied("a signing application acts for a person".into()));
+        return Err(SignError::Denied(
+            "a signing application acts for a person".into(),
+        ));
     }
     caller
         .subject
@@ -53,7 +57,11 @@ pub fn person(caller: &Caller) -> Result<SubjectId, SignError> {
 }
 
 /// The person's credentials: their usable signing certificates' ids.
-pub async fn list(conn: &mut Conn, caller: &Caller, now: Timestamp) -> Result<Vec<String>, SignError> {
+pub async fn list(
+    conn: &mut Conn,
+    caller: &Caller,
+    now: Timestamp,
+) -> Result<Vec<String>, SignError> {
     let subject = person(caller)?;
     Ok(certificates::list(conn, subject)
         .await?
@@ -119,23 +127,34 @@ pub async fn authorize(
     let _ = pki;
     let subject = person(caller)?;
     if call.hashes.is_empty() || call.hashes.len() > MAX_HASHES {
-        return Err(invalid("hashes", format!("1 to {MAX_HASHES} SHA-256 hashes (SCAL 2)")));
+        return Err(invalid(
+            "hashes",
+            format!("1 to {MAX_HASHES} SHA-256 hashes (SCAL 2)"),
+        ));
     }
     if call.num_signatures != call.hashes.len() as i64 {
         return Err(invalid("numSignatures", "must equal the number of hashes"));
     }
     if call.hash_algorithm.is_some_and(|oid| oid != SHA256_OID) {
-        return Err(invalid("hashAlgorithmOID", format!("only SHA-256 ({SHA256_OID})")));
+        return Err(invalid(
+            "hashAlgorithmOID",
+            format!("only SHA-256 ({SHA256_OID})"),
+        ));
     }
     let (Some(password), Some(code)) = (call.pin, call.otp) else {
-        return Err(invalid("authData", "the PIN (your password) and OTP (your authenticator code)"));
+        return Err(invalid(
+            "authData",
+            "the PIN (your password) and OTP (your authenticator code)",
+        ));
     };
     let mut tx = store.begin().await?;
     let certificate = certificates::find(&mut tx, subject, call.credential_id)
         .await
         .map_err(|_| invalid("credentialID", "no such credential"))?;
     if !certificate.usable(now) {
-        return Err(SignError::Conflict("the credential's certificate is revoked or expired".into()));
+        return Err(SignError::Conflict(
+            "the credential's certificate is revoked or expired".into(),
+        ));
     }
     let request = format!("csc:{}", certificate.id);
     let asking = Asking {
@@ -194,30 +213,46 @@ pub async fn sign_hash(
 ) -> Result<Vec<Vec<u8>>, SignError> {
     let subject = person(caller)?;
     if call.sign_algorithm != ECDSA_SHA256_OID {
-        return Err(invalid("signAlgo", format!("only ecdsa-with-SHA256 ({ECDSA_SHA256_OID})")));
+        return Err(invalid(
+            "signAlgo",
+            format!("only ecdsa-with-SHA256 ({ECDSA_SHA256_OID})"),
+        ));
     }
     if call.hash_algorithm.is_some_and(|oid| oid != SHA256_OID) {
-        return Err(invalid("hashAlgorithmOID", format!("only SHA-256 ({SHA256_OID})")));
+        return Err(invalid(
+            "hashAlgorithmOID",
+            format!("only SHA-256 ({SHA256_OID})"),
+        ));
     }
     if call.hashes.is_empty() || call.hashes.len() > MAX_HASHES {
         return Err(invalid("hashes", format!("1 to {MAX_HASHES} hashes")));
     }
     let mut tx = store.begin().await?;
-    let row = sqlx::query("SELECT id FROM signing_approvals WHERE sad_sha256 = $1 AND subject_id = $2")
-        .bind(sha256_hex(call.sad))
-        .bind(subject.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| invalid("SAD", "unknown, or not this person's"))?;
+    let row =
+        sqlx::query("SELECT id FROM signing_approvals WHERE sad_sha256 = $1 AND subject_id = $2")
+            .bind(sha256_hex(call.sad))
+            .bind(subject.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| invalid("SAD", "unknown, or not this person's"))?;
     let approval_id: String = row.try_get("id")?;
     let certificate = certificates::find(&mut tx, subject, call.credential_id)
         .await
         .map_err(|_| invalid("credentialID", "no such credential"))?;
     if !certificate.usable(now) {
-        return Err(SignError::Conflict("the credential's certificate is revoked or expired".into()));
+        return Err(SignError::Conflict(
+            "the credential's certificate is revoked or expired".into(),
+        ));
     }
-    let approval =
-        approval::take(&mut tx, subject, &approval_id, &certificate.id, &call.hashes, now).await?;
+    let approval = approval::take(
+        &mut tx,
+        subject,
+        &approval_id,
+        &certificate.id,
+        &call.hashes,
+        now,
+    )
+    .await?;
     let key = certificates::key_of(&mut tx, pki, &certificate).await?;
     let hashes = call.hashes.clone();
     let signer = key.signer.clone();

@@ -11,7 +11,9 @@ pub enum SignError {
     #[error("{0}")]
     Denied(String),
     /// The person's login is not strong enough (level 3 is needed).
-    #[error("this needs assurance level 3: a passkey, or a password with an authenticator, on a verified identity")]
+    #[error(
+        "this needs assurance level 3: a passkey, or a password with an authenticator, on a verified identity"
+    )]
     Assurance,
     /// A field's value is not acceptable.
     #[error("{field}: {reason}")]

@@ -48,7 +48,10 @@ pub(crate) async fn record(
     for made in signed {
         let digest = &made.digest;
         let value_sha256 = hex(&cms::sha256(&made.value));
-        let logged = made.cms.as_deref().map_or_else(|| value_sha256.clone(), |c| hex(&cms::sha256(c)));
+        let logged = made
+            .cms
+            .as_deref()
+            .map_or_else(|| value_sha256.clone(), |c| hex(&cms::sha256(c)));
         sqlx::query(
             "INSERT INTO personal_signatures (id, subject_id, certificate_id, approval_id, request_id, format, \
              document_sha256, value_sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -130,7 +130,11 @@ impl SigningRequest {
                 let corrupt = || StoreError::Corrupt("document digest".into());
                 let bytes: Vec<u8> = (0..d.sha256.len())
                     .step_by(2)
-                    .map(|i| d.sha256.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                    .map(|i| {
+                        d.sha256
+                            .get(i..i + 2)
+                            .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    })
                     .collect::<Option<_>>()
                     .ok_or_else(corrupt)?;
                 Ok(<[u8; 32]>::try_from(bytes).map_err(|_| corrupt())?)
@@ -168,12 +172,15 @@ async fn resolve_signer(
     let unknown = || invalid("signer", "no such person is registered");
     let id = match signer {
         SignerRef::IdNumber(number) => {
-            let parsed: ResidentId = number
-                .parse()
-                .map_err(|e: tongban_identity::resident_id::ResidentIdError| {
-                    invalid("signer.id_number", e.to_string())
-                })?;
-            subjects::find_by_resident_id(conn, &parsed).await?.ok_or_else(unknown)?
+            let parsed: ResidentId =
+                number
+                    .parse()
+                    .map_err(|e: tongban_identity::resident_id::ResidentIdError| {
+                        invalid("signer.id_number", e.to_string())
+                    })?;
+            subjects::find_by_resident_id(conn, &parsed)
+                .await?
+                .ok_or_else(unknown)?
         }
         SignerRef::Sub(sub) => {
             let subject = match &client.sector {
@@ -199,14 +206,22 @@ pub async fn create(
     now: Timestamp,
 ) -> Result<SigningRequest, SignError> {
     if !caller.has_scope(REQUEST_SCOPE) {
-        return Err(SignError::Denied(format!("this needs the scope {REQUEST_SCOPE}")));
+        return Err(SignError::Denied(format!(
+            "this needs the scope {REQUEST_SCOPE}"
+        )));
     }
     let purpose = new.purpose.trim().to_owned();
     if purpose.is_empty() || purpose.chars().count() > MAX_TEXT_CHARS {
-        return Err(invalid("purpose", format!("1 to {MAX_TEXT_CHARS} characters")));
+        return Err(invalid(
+            "purpose",
+            format!("1 to {MAX_TEXT_CHARS} characters"),
+        ));
     }
     if new.documents.is_empty() || new.documents.len() > MAX_DOCUMENTS {
-        return Err(invalid("documents", format!("1 to {MAX_DOCUMENTS} documents")));
+        return Err(invalid(
+            "documents",
+            format!("1 to {MAX_DOCUMENTS} documents"),
+        ));
     }
     let deadline = new.deadline.unix_millis();
     if deadline <= now.unix_millis() || deadline > now.unix_millis() + MAX_DEADLINE_MS {
@@ -282,7 +297,9 @@ pub async fn create(
         json!({ "signer": signer.to_string(), "documents": checked.len() }),
     );
     tongban_store::audit::record(&mut tx, &event).await?;
-    let created = load(&mut tx, &id).await?.ok_or(SignError::NotFound("signing request"))?;
+    let created = load(&mut tx, &id)
+        .await?
+        .ok_or(SignError::NotFound("signing request"))?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(created)
 }
@@ -314,14 +331,21 @@ pub(crate) async fn load(conn: &mut Conn, id: &str) -> Result<Option<SigningRequ
             name: d.try_get("name")?,
             sha256: d.try_get("sha256")?,
             pages: d.try_get("pages")?,
-            placement: (d.try_get("page")?, d.try_get("x")?, d.try_get("y")?, d.try_get("size")?),
+            placement: (
+                d.try_get("page")?,
+                d.try_get("x")?,
+                d.try_get("y")?,
+                d.try_get("size")?,
+            ),
             signed_sha256: d.try_get("signed_sha256")?,
             kept: d.try_get::<i64, _>("kept")? == 1,
         })
     })
     .collect::<Result<Vec<_>, SignError>>()?;
     let millis = |name: &str| -> Result<Option<Timestamp>, SignError> {
-        Ok(row.try_get::<Option<i64>, _>(name)?.map(Timestamp::from_unix_millis))
+        Ok(row
+            .try_get::<Option<i64>, _>(name)?
+            .map(Timestamp::from_unix_millis))
     };
     Ok(Some(SigningRequest {
         id: row.try_get("id")?,
@@ -372,7 +396,9 @@ pub async fn for_requester(
     id: &str,
 ) -> Result<SigningRequest, SignError> {
     if !caller.has_scope(REQUEST_SCOPE) {
-        return Err(SignError::Denied(format!("this needs the scope {REQUEST_SCOPE}")));
+        return Err(SignError::Denied(format!(
+            "this needs the scope {REQUEST_SCOPE}"
+        )));
     }
     match load(conn, id).await? {
         Some(request) if is_requester(conn, caller, &request).await? => Ok(request),
@@ -432,7 +458,9 @@ pub(crate) async fn bytes_of(
         Version::Original => "original",
         Version::Signed => "signed",
     };
-    let sql = format!("SELECT {column} AS pdf FROM signing_documents WHERE request_id = $1 AND position = $2");
+    let sql = format!(
+        "SELECT {column} AS pdf FROM signing_documents WHERE request_id = $1 AND position = $2"
+    );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(position)
@@ -451,7 +479,11 @@ pub async fn document_for_signer(
     position: i64,
 ) -> Result<(DocumentInfo, Vec<u8>), SignError> {
     let request = for_signer(conn, subject, id).await?;
-    let version = if request.status == "signed" { Version::Signed } else { Version::Original };
+    let version = if request.status == "signed" {
+        Version::Signed
+    } else {
+        Version::Original
+    };
     let info = request
         .documents
         .into_iter()
@@ -469,7 +501,10 @@ pub async fn signed_document(
 ) -> Result<Vec<u8>, SignError> {
     let request = for_requester(conn, caller, id).await?;
     if request.status != "signed" {
-        return Err(SignError::Conflict(format!("the request is {}", request.status)));
+        return Err(SignError::Conflict(format!(
+            "the request is {}",
+            request.status
+        )));
     }
     bytes_of(conn, id, position, Version::Signed).await
 }
@@ -487,11 +522,13 @@ pub async fn collected(
         return Err(SignError::Conflict("the request is still pending".into()));
     }
     erase(&mut tx, id).await?;
-    sqlx::query("UPDATE signing_requests SET collected_at = $2 WHERE id = $1 AND collected_at IS NULL")
-        .bind(id)
-        .bind(now.unix_millis())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE signing_requests SET collected_at = $2 WHERE id = $1 AND collected_at IS NULL",
+    )
+    .bind(id)
+    .bind(now.unix_millis())
+    .execute(&mut *tx)
+    .await?;
     let event = AuditEvent::new(
         &format!("client:{}", caller.client_id),
         "signing_request.collected",
@@ -500,16 +537,20 @@ pub async fn collected(
         json!({}),
     );
     tongban_store::audit::record(&mut tx, &event).await?;
-    let request = load(&mut tx, id).await?.ok_or(SignError::NotFound("signing request"))?;
+    let request = load(&mut tx, id)
+        .await?
+        .ok_or(SignError::NotFound("signing request"))?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(request)
 }
 
 async fn erase(conn: &mut Conn, id: &str) -> Result<(), SignError> {
-    sqlx::query("UPDATE signing_documents SET original = NULL, signed = NULL WHERE request_id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE signing_documents SET original = NULL, signed = NULL WHERE request_id = $1",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -523,12 +564,18 @@ pub async fn decline(
 ) -> Result<SigningRequest, SignError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_TEXT_CHARS {
-        return Err(invalid("reason", format!("1 to {MAX_TEXT_CHARS} characters")));
+        return Err(invalid(
+            "reason",
+            format!("1 to {MAX_TEXT_CHARS} characters"),
+        ));
     }
     let mut tx = store.begin().await?;
     let request = for_signer(&mut tx, subject, id).await?;
     if !request.open(now) {
-        return Err(SignError::Conflict(format!("the request is {}", shown_status(&request, now))));
+        return Err(SignError::Conflict(format!(
+            "the request is {}",
+            shown_status(&request, now)
+        )));
     }
     finish(&mut tx, &request, ("declined", Some(reason)), now).await?;
     erase(&mut tx, id).await?;
@@ -540,7 +587,9 @@ pub async fn decline(
         json!({ "reason": reason }),
     );
     tongban_store::audit::record(&mut tx, &event).await?;
-    let request = load(&mut tx, id).await?.ok_or(SignError::NotFound("signing request"))?;
+    let request = load(&mut tx, id)
+        .await?
+        .ok_or(SignError::NotFound("signing request"))?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(request)
 }
@@ -573,7 +622,9 @@ pub(crate) async fn finish(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
-        return Err(SignError::Conflict("the request was answered already".into()));
+        return Err(SignError::Conflict(
+            "the request was answered already".into(),
+        ));
     }
     crate::callbacks::enqueue(tx, &request.id, now).await
 }

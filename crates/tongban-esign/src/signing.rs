@@ -7,8 +7,8 @@
 //! documents as stored.
 
 use tongban_core::time::Timestamp;
-use tongban_crypto::{ca::hex, cms};
 use tongban_crypto::pki::Pki;
+use tongban_crypto::{ca::hex, cms};
 use tongban_identity::subjects::{self, SubjectId};
 use tongban_seal::{image, pdf, stamp};
 use tongban_store::{Store, StoreError};
@@ -60,8 +60,8 @@ pub async fn sign_request(
         .name;
     let mut originals = Vec::with_capacity(request.documents.len());
     for document in &request.documents {
-        let bytes = requests::bytes_of(&mut conn, request_id, document.position, Version::Original)
-            .await?;
+        let bytes =
+            requests::bytes_of(&mut conn, request_id, document.position, Version::Original).await?;
         // What is signed must be what the person was shown and approved.
         if hex(&cms::sha256(&bytes)) != document.sha256 {
             return Err(SignError::Conflict(format!(
@@ -123,26 +123,36 @@ pub async fn sign_request(
     })
     .await??;
     let mut tx = store.begin().await?;
-    let approval =
-        crate::approval::take(&mut tx, subject, approval_id, &certificate.id, &digests, now)
-            .await?;
+    let approval = crate::approval::take(
+        &mut tx,
+        subject,
+        approval_id,
+        &certificate.id,
+        &digests,
+        now,
+    )
+    .await?;
     if approval.request_id.as_deref() != Some(request_id)
         || approval.commitment.documents.len() != digests.len()
     {
-        return Err(SignError::Approval("it was given for another request".into()));
+        return Err(SignError::Approval(
+            "it was given for another request".into(),
+        ));
     }
     requests::finish(&mut tx, &request, ("signed", None), now).await?;
     let key = certificates::key_of(&mut tx, pki, &certificate).await?;
     let mut signed = Vec::with_capacity(prepared.len());
-    for ((original, prepared), (document, digest)) in
-        prepared.into_iter().zip(request.documents.iter().zip(&digests))
+    for ((original, prepared), (document, digest)) in prepared
+        .into_iter()
+        .zip(request.documents.iter().zip(&digests))
     {
         let mut hasher = cms::Sha256::new();
         hasher.update(&original);
         let [first, second] = prepared.signed_update();
         hasher.update(first);
         hasher.update(second);
-        let detached = cms::sign_detached_with(key.signer.as_ref(), key.cms()?, hasher.finish(), None)?;
+        let detached =
+            cms::sign_detached_with(key.signer.as_ref(), key.cms()?, hasher.finish(), None)?;
         let value = detached.signature_value().to_vec();
         let signature = pki.tsa().stamp(detached)?;
         let cms = Some(signature.clone());

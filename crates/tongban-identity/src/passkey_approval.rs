@@ -16,9 +16,7 @@ use tongban_core::time::Timestamp;
 use tongban_store::Conn;
 use webauthn_rs::prelude::{PasskeyAuthentication, RequestChallengeResponse};
 
-use crate::passkeys::{
-    Assertion, PasskeyError, Passkeys, corrupt, credential_key, passkeys_of,
-};
+use crate::passkeys::{Assertion, PasskeyError, Passkeys, corrupt, credential_key, passkeys_of};
 use crate::subjects::SubjectId;
 
 /// A started approval: the options for `navigator.credentials.get`, and the state to
@@ -89,12 +87,13 @@ pub async fn finish(
         return Err(PasskeyError::Rejected("no user verification".into()));
     }
     let id = credential_key(result.cred_id().as_slice());
-    let row = sqlx::query("SELECT passkey FROM passkeys WHERE credential_id = $1 AND subject_id = $2")
-        .bind(&id)
-        .bind(subject.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(PasskeyError::Unknown)?;
+    let row =
+        sqlx::query("SELECT passkey FROM passkeys WHERE credential_id = $1 AND subject_id = $2")
+            .bind(&id)
+            .bind(subject.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(PasskeyError::Unknown)?;
     let json: String = row.try_get("passkey")?;
     let mut passkey: webauthn_rs::prelude::Passkey =
         serde_json::from_str(&json).map_err(corrupt)?;

@@ -201,7 +201,10 @@ pub(crate) fn credential_key(id: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
 }
 
-pub(crate) async fn passkeys_of(conn: &mut Conn, subject: SubjectId) -> Result<Vec<Passkey>, PasskeyError> {
+pub(crate) async fn passkeys_of(
+    conn: &mut Conn,
+    subject: SubjectId,
+) -> Result<Vec<Passkey>, PasskeyError> {
     let rows = sqlx::query("SELECT passkey FROM passkeys WHERE subject_id = $1")
         .bind(subject.to_string())
         .fetch_all(conn)

@@ -36,7 +36,11 @@ const HASHES: usize = 100;
 /// The median and the lowest and highest of `values`.
 fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
     values.sort_by(|a, b| a.total_cmp(b));
-    (values[values.len() / 2], values[0], values[values.len() - 1])
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
 }
 
 /// P-256 signatures of a precomputed digest per second on all cores, for `secs`.
@@ -46,7 +50,10 @@ fn raw_prehash(secs: f64) -> f64 {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(move || {
-                    let key = tongban_crypto::signer::SoftwareKey::ephemeral(tongban_crypto::Algorithm::Es256).unwrap();
+                    let key = tongban_crypto::signer::SoftwareKey::ephemeral(
+                        tongban_crypto::Algorithm::Es256,
+                    )
+                    .unwrap();
                     let started = Instant::now();
                     let mut n = 0;
                     while started.elapsed().as_secs_f64() < secs {
@@ -71,19 +78,31 @@ async fn main() {
     assert_eq!(world::enrol(&w, &cookie).await.status(), 200);
     let pdf = support::sample_pdf(10, 1_000_000);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("tongban personal signing bench: release, in-process router, SQLite, {cores} cores shared with the client");
+    println!(
+        "tongban personal signing bench: release, in-process router, SQLite, {cores} cores shared with the client"
+    );
 
     // A seal of the same department, for the peer figure.
-    let operator = tongban_seal::permissions::Actor::Client { client_id: "operator".into(), scopes: vec!["admin".into()] };
+    let operator = tongban_seal::permissions::Actor::Client {
+        client_id: "operator".into(),
+        scopes: vec!["admin".into()],
+    };
     let mut tx = w.server.store().begin().await.unwrap();
     let seal = tongban_seal::registry::create(
-        &mut tx, w.server.pki(), &operator, w.a.id, tongban_seal::registry::SealKind::Contract, "合同专用章",
+        &mut tx,
+        w.server.pki(),
+        &operator,
+        w.a.id,
+        tongban_seal::registry::SealKind::Contract,
+        "合同专用章",
         tongban_crypto::Algorithm::Es256,
     )
     .await
     .unwrap();
     let grantee = tongban_seal::grants::Grantee::Client(w.a.client_id.clone());
-    tongban_seal::grants::grant(&mut tx, &operator, seal.id, &grantee, false, None).await.unwrap();
+    tongban_seal::grants::grant(&mut tx, &operator, seal.id, &grantee, false, None)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let (mut approve, mut seal_ms) = (Vec::new(), Vec::new());
@@ -101,7 +120,10 @@ async fn main() {
         let sealed = w
             .server
             .client
-            .post(format!("{}/api/v1/seals/{}/pades?page=1&x=100&y=80&size=120", w.server.base, seal.id))
+            .post(format!(
+                "{}/api/v1/seals/{}/pades?page=1&x=100&y=80&size=120",
+                w.server.base, seal.id
+            ))
             .bearer_auth(&w.a.system)
             .header("content-type", "application/pdf")
             .body(pdf.clone())
@@ -118,10 +140,16 @@ async fn main() {
     }
     let hash_ms = started.elapsed().as_secs_f64() * 1000.0 / RUNS as f64;
     let (m, lo, hi) = spread(approve);
-    println!("approve-to-signed, 1 MB PDF (passkey assertion checked, PAdES B-T): median {m:.1} ms (min {lo:.1}, max {hi:.1}), {RUNS} runs");
+    println!(
+        "approve-to-signed, 1 MB PDF (passkey assertion checked, PAdES B-T): median {m:.1} ms (min {lo:.1}, max {hi:.1}), {RUNS} runs"
+    );
     let (m, lo, hi) = spread(seal_ms);
-    println!("  peer: the department seals the same PDF (PAdES B-T):              median {m:.1} ms (min {lo:.1}, max {hi:.1})");
-    println!("  floor: SHA-256 of the megabyte:                                      {hash_ms:.2} ms");
+    println!(
+        "  peer: the department seals the same PDF (PAdES B-T):              median {m:.1} ms (min {lo:.1}, max {hi:.1})"
+    );
+    println!(
+        "  floor: SHA-256 of the megabyte:                                      {hash_ms:.2} ms"
+    );
 
     // CSC: SADs made beforehand, each for 100 random hashes.
     let token = world::app_token(&w, LI).await;
@@ -129,13 +157,26 @@ async fn main() {
     let subject: String = {
         use sqlx::Row;
         let mut conn = w.server.store().conn().await.unwrap();
-        sqlx::query("SELECT subject_id FROM signing_certificates WHERE id = $1").bind(&credential).fetch_one(&mut *conn).await.unwrap().get(0)
+        sqlx::query("SELECT subject_id FROM signing_certificates WHERE id = $1")
+            .bind(&credential)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0)
     };
     let mut calls = Vec::new();
     for call in 0..CSC_CALLS {
-        let hashes: Vec<[u8; 32]> = (0..HASHES).map(|i| tongban_crypto::cms::sha256(format!("{call}/{i}").as_bytes())).collect();
+        let hashes: Vec<[u8; 32]> = (0..HASHES)
+            .map(|i| tongban_crypto::cms::sha256(format!("{call}/{i}").as_bytes()))
+            .collect();
         let now = tongban_core::time::Timestamp::now();
-        let commitment = tongban_esign::commitment::Commitment::new(&subject, &format!("csc:{credential}"), &hashes, now).unwrap();
+        let commitment = tongban_esign::commitment::Commitment::new(
+            &subject,
+            &format!("csc:{credential}"),
+            &hashes,
+            now,
+        )
+        .unwrap();
         let sad = format!("bench-sad-{call}");
         let mut conn = w.server.store().conn().await.unwrap();
         sqlx::query(
@@ -153,7 +194,10 @@ async fn main() {
         .execute(&mut *conn)
         .await
         .unwrap();
-        let encoded: Vec<String> = hashes.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)).collect();
+        let encoded: Vec<String> = hashes
+            .iter()
+            .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
+            .collect();
         calls.push(json!({ "credentialID": credential, "SAD": sad, "hashes": encoded, "signAlgo": "1.2.840.10045.4.3.2" }));
     }
     let started = Instant::now();
@@ -174,7 +218,15 @@ async fn main() {
     let (m, lo, hi) = spread(latencies);
     let raw = common::raw_es256(2.0);
     let prehash = raw_prehash(2.0);
-    println!("CSC signHash, {HASHES} hashes per call, 2 callers: {rate:.0} signatures/s; per call median {m:.1} ms (min {lo:.1}, max {hi:.1})");
-    println!("  raw ring ES256 signs, all cores:                {raw:.0}/s ({:.0} %)", rate * 100.0 / raw);
-    println!("  raw P-256 digest signs (p256, signHash's own), all cores: {prehash:.0}/s ({:.0} %)", rate * 100.0 / prehash);
+    println!(
+        "CSC signHash, {HASHES} hashes per call, 2 callers: {rate:.0} signatures/s; per call median {m:.1} ms (min {lo:.1}, max {hi:.1})"
+    );
+    println!(
+        "  raw ring ES256 signs, all cores:                {raw:.0}/s ({:.0} %)",
+        rate * 100.0 / raw
+    );
+    println!(
+        "  raw P-256 digest signs (p256, signHash's own), all cores: {prehash:.0}/s ({:.0} %)",
+        rate * 100.0 / prehash
+    );
 }

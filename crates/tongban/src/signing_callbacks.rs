@@ -76,7 +76,12 @@ pub async fn run(store: Store, tokens: TokenIssuer) {
 
 async fn deliver(http: &reqwest::Client, tokens: &TokenIssuer, due: &Due) -> Result<(), String> {
     let token = tokens
-        .signing_event(&due.client_id, &due.request_id, &due.status, Timestamp::now())
+        .signing_event(
+            &due.client_id,
+            &due.request_id,
+            &due.status,
+            Timestamp::now(),
+        )
         .await
         .map_err(|e| e.to_string())?;
     let response = http

@@ -284,8 +284,12 @@ impl Submitted {
     async fn verify(self, state: &AppState) -> Result<Verified, tongban_esign::SignError> {
         let (store, pki, log) = (&state.store, &state.pki, state.ledger.as_ref());
         match self.0 {
-            SubmittedInput::Pdf(pdf) => verification::verify(store, pki, log, Input::Pdf(pdf)).await,
-            SubmittedInput::Ofd(ofd) => verification::verify(store, pki, log, Input::Ofd(ofd)).await,
+            SubmittedInput::Pdf(pdf) => {
+                verification::verify(store, pki, log, Input::Pdf(pdf)).await
+            }
+            SubmittedInput::Ofd(ofd) => {
+                verification::verify(store, pki, log, Input::Ofd(ofd)).await
+            }
             SubmittedInput::Cades { p7s, digest } => {
                 let p7s = &p7s;
                 verification::verify(store, pki, log, Input::Cades { p7s, digest }).await

@@ -142,22 +142,30 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(log::inclusion))
         .routes(routes!(log::consistency))
         .routes(routes!(log::cosign))
-        .routes(routes!(esign::requests::create))
-        .routes(routes!(esign::requests::get))
+        .routes(routes!(esign::requests::create_signing_request))
+        .routes(routes!(esign::requests::signing_request))
         .routes(routes!(esign::requests::signed_document))
-        .routes(routes!(esign::requests::collected))
-        .routes(routes!(esign::csc::info))
-        .routes(routes!(esign::csc::list))
-        .routes(routes!(esign::csc::credential_info))
-        .routes(routes!(esign::csc::authorize))
-        .routes(routes!(esign::csc::sign_hash))
-        .routes(routes!(esign::pages::certificate, esign::pages::enrol))
-        .routes(routes!(esign::pages::revoke))
-        .routes(routes!(esign::pages::page, esign::pages::sign_or_decline))
-        .routes(routes!(esign::pages::document))
-        .routes(routes!(esign::pages::passkey_options))
-        .routes(routes!(esign::pages::passkey_sign))
-        .routes(routes!(esign::certificates::revoke))
+        .routes(routes!(esign::requests::signing_request_collected))
+        .routes(routes!(esign::csc::csc_info))
+        .routes(routes!(esign::csc::csc_credentials_list))
+        .routes(routes!(esign::csc::csc_credentials_info))
+        .routes(routes!(esign::csc::csc_credentials_authorize))
+        .routes(routes!(esign::csc::csc_sign_hash))
+        .routes(routes!(
+            esign::pages::signing_certificate_page,
+            esign::pages::enrol_signing_certificate
+        ))
+        .routes(routes!(esign::pages::revoke_signing_certificate))
+        .routes(routes!(
+            esign::pages::sign_page_get,
+            esign::pages::sign_or_decline
+        ))
+        .routes(routes!(esign::pages::sign_document))
+        .routes(routes!(esign::pages::sign_passkey_options))
+        .routes(routes!(esign::pages::sign_with_passkey))
+        .routes(routes!(
+            esign::certificates::admin_revoke_signing_certificate
+        ))
 }
 
 /// The complete OpenAPI document as JSON.

@@ -98,11 +98,18 @@ fn method_text(l: Lang, method: Option<&str>) -> String {
 }
 
 fn request_status(l: Lang, request: &SigningRequest, now: Timestamp) -> String {
-    l.t(&format!("sign-status-{}", requests::shown_status(request, now)))
+    l.t(&format!(
+        "sign-status-{}",
+        requests::shown_status(request, now)
+    ))
 }
 
 /// The signing certificate page.
-pub fn signing_certificate(prefs: Prefs, view: &CertificateView<'_>, status: StatusCode) -> Response {
+pub fn signing_certificate(
+    prefs: Prefs,
+    view: &CertificateView<'_>,
+    status: StatusCode,
+) -> Response {
     let l = prefs.lang;
     let now = Timestamp::now();
     let page = CertificatePage {

@@ -8,11 +8,11 @@
 mod account;
 mod certificate_verification;
 mod errors;
+pub mod esign;
 mod layout;
 mod login;
 mod logout;
 mod seal_verification;
-pub mod esign;
 
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,7 @@ use crate::state::AppState;
         (status = 409, description = "revoked already", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin"])))]
-pub async fn revoke(
+pub async fn admin_revoke_signing_certificate(
     State(state): State<AppState>,
     Administering(admin): Administering,
     Path(id): Path<String>,

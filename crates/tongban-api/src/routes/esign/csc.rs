@@ -101,7 +101,7 @@ fn decode_hashes(hashes: &[String]) -> Result<Vec<[u8; 32]>, CscFailure> {
 #[utoipa::path(post, path = "/csc/v2/info", tag = "csc",
     request_body(content = Object, description = "`lang`, optional", content_type = "application/json"),
     responses((status = 200, description = "CSC `info`", body = Object)))]
-pub async fn info(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+pub async fn csc_info(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
     axum::Json(json!({
         "specs": "2.0.0.2",
         "name": "Tongban 通办",
@@ -133,7 +133,7 @@ pub struct ListBody {
         (status = 403, description = "no scope service, or not a person's token", body = CscError),
     ),
     security(("bearer" = ["service"])))]
-pub async fn list(
+pub async fn csc_credentials_list(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiJson(_body): ApiJson<ListBody>,
@@ -165,7 +165,7 @@ pub struct InfoBody {
         (status = 400, description = "no such credential", body = CscError),
     ),
     security(("bearer" = ["service"])))]
-pub async fn credential_info(
+pub async fn csc_credentials_info(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiJson(body): ApiJson<InfoBody>,
@@ -178,7 +178,12 @@ pub async fn credential_info(
         Some("chain") => found.chain.len(),
         _ => 1,
     };
-    let certificates: Vec<String> = found.chain.iter().take(count).map(|c| B64.encode(c)).collect();
+    let certificates: Vec<String> = found
+        .chain
+        .iter()
+        .take(count)
+        .map(|c| B64.encode(c))
+        .collect();
     let status = if found.certificate.status == "revoked" {
         "revoked"
     } else if now >= found.certificate.valid_until {
@@ -258,13 +263,18 @@ pub struct AuthorizeBody {
         (status = 400, description = "wrong password or code, unknown credential, or bad hashes", body = CscError),
     ),
     security(("bearer" = ["service"])))]
-pub async fn authorize(
+pub async fn csc_credentials_authorize(
     State(state): State<AppState>,
     auth: Authenticated,
     ClientIp(client_ip): ClientIp,
     ApiJson(body): ApiJson<AuthorizeBody>,
 ) -> Result<axum::Json<serde_json::Value>, CscFailure> {
-    let datum = |id: &str| body.auth_data.iter().find(|d| d.id == id).map(|d| d.value.as_str());
+    let datum = |id: &str| {
+        body.auth_data
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.value.as_str())
+    };
     let call = Authorize {
         credential_id: &body.credential_id,
         num_signatures: body.num_signatures,
@@ -309,7 +319,7 @@ pub struct SignHashBody {
         (status = 400, description = "a SAD that is unknown, used, expired or for other hashes", body = CscError),
     ),
     security(("bearer" = ["service"])))]
-pub async fn sign_hash(
+pub async fn csc_sign_hash(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiJson(body): ApiJson<SignHashBody>,

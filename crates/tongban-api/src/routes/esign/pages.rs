@@ -29,7 +29,10 @@ use super::super::web::{self, store_page};
 /// The page for a person's error: a message id and status.
 fn message_of(error: &SignError) -> (Message, StatusCode) {
     match error {
-        SignError::Approval(_) => (Message::error("sign-approval-refused"), StatusCode::FORBIDDEN),
+        SignError::Approval(_) => (
+            Message::error("sign-approval-refused"),
+            StatusCode::FORBIDDEN,
+        ),
         SignError::Assurance | SignError::Denied(_) => {
             (Message::error("signing-refused"), StatusCode::FORBIDDEN)
         }
@@ -40,7 +43,10 @@ fn message_of(error: &SignError) -> (Message, StatusCode) {
             (Message::error("signing-already"), StatusCode::CONFLICT)
         }
         SignError::Conflict(_) => (Message::error("sign-closed"), StatusCode::CONFLICT),
-        _ => (Message::error("signing-refused"), StatusCode::UNPROCESSABLE_ENTITY),
+        _ => (
+            Message::error("signing-refused"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     }
 }
 
@@ -84,7 +90,10 @@ async fn certificate_page(
         (status = 200, description = "what a signing certificate is; the person's certificates, requests and signatures", content_type = "text/html"),
         (status = 303, description = "not signed in: to the account page, which asks to sign in"),
     ))]
-pub async fn certificate(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn signing_certificate_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
     match signed_in(&state, &headers, Timestamp::now()).await {
         Ok(Some((session, cookie))) => {
             certificate_page(&state, &headers, (&session, &cookie), None, StatusCode::OK).await
@@ -122,14 +131,21 @@ impl CsrfProtected for EnrolForm {
         (status = 409, description = "a live certificate exists and renew was not asked", content_type = "text/html"),
         (status = 422, description = "the person did not confirm they understood", content_type = "text/html"),
     ))]
-pub async fn enrol(
+pub async fn enrol_signing_certificate(
     State(state): State<AppState>,
     headers: HeaderMap,
-    SessionForm { session, cookie, form }: SessionForm<EnrolForm>,
+    SessionForm {
+        session,
+        cookie,
+        form,
+    }: SessionForm<EnrolForm>,
 ) -> Response {
     let now = Timestamp::now();
     let (message, status) = if form.understood != "yes" {
-        (Message::error("signing-understood"), StatusCode::UNPROCESSABLE_ENTITY)
+        (
+            Message::error("signing-understood"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
     } else {
         let who = (session.subject, session.acr.as_str());
         match certificates::enrol(&state.store, &state.pki, who, form.renew == "true", now).await {
@@ -168,21 +184,36 @@ impl CsrfProtected for RevokeForm {
         (status = 409, description = "revoked already", content_type = "text/html"),
         (status = 422, description = "no reason chosen, or not the person's certificate", content_type = "text/html"),
     ))]
-pub async fn revoke(
+pub async fn revoke_signing_certificate(
     State(state): State<AppState>,
     headers: HeaderMap,
-    SessionForm { session, cookie, form }: SessionForm<RevokeForm>,
+    SessionForm {
+        session,
+        cookie,
+        form,
+    }: SessionForm<RevokeForm>,
 ) -> Response {
     let now = Timestamp::now();
     let (message, status) = match Why::parse(&form.why) {
-        None => (Message::error("signing-revoke-why"), StatusCode::UNPROCESSABLE_ENTITY),
+        None => (
+            Message::error("signing-revoke-why"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Some(why) => {
-            let revoked =
-                certificates::revoke_own(&state.store, &state.pki, session.subject, &form.id, why, now);
+            let revoked = certificates::revoke_own(
+                &state.store,
+                &state.pki,
+                session.subject,
+                &form.id,
+                why,
+                now,
+            );
             match revoked.await {
                 Ok(_) => (Message::news("signing-revoked"), StatusCode::OK),
                 Err(SignError::Store(error)) => return store_page(error),
-                Err(SignError::Conflict(_)) => (Message::error("sign-closed"), StatusCode::CONFLICT),
+                Err(SignError::Conflict(_)) => {
+                    (Message::error("sign-closed"), StatusCode::CONFLICT)
+                }
                 Err(error) => message_of(&error),
             }
         }
@@ -205,7 +236,9 @@ async fn sign_page(
     };
     let found = async {
         let request = requests::for_signer(&mut conn, session.subject, id).await?;
-        let certified = certificates::current(&mut conn, session.subject, now).await?.is_some();
+        let certified = certificates::current(&mut conn, session.subject, now)
+            .await?
+            .is_some();
         let passkeys = state.passkeys.available()
             && tongban_identity::passkeys::has_passkey(&mut conn, session.subject)
                 .await
@@ -215,7 +248,11 @@ async fn sign_page(
     let (request, certified, passkeys) = match found.await {
         Ok(found) => found,
         Err(SignError::NotFound(_)) => {
-            return crate::views::error(prefs, StatusCode::NOT_FOUND, crate::views::ErrorPage::NotFound);
+            return crate::views::error(
+                prefs,
+                StatusCode::NOT_FOUND,
+                crate::views::ErrorPage::NotFound,
+            );
         }
         Err(error) => return store_page(error),
     };
@@ -242,13 +279,15 @@ async fn sign_page(
         (status = 303, description = "not signed in: to the account page, which asks to sign in and lists the request"),
         (status = 404, description = "no such request for this person", content_type = "text/html"),
     ))]
-pub async fn page(
+pub async fn sign_page_get(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     match signed_in(&state, &headers, Timestamp::now()).await {
-        Ok(Some((session, cookie))) => sign_page(&state, &headers, (&session, &cookie), &id, None).await,
+        Ok(Some((session, cookie))) => {
+            sign_page(&state, &headers, (&session, &cookie), &id, None).await
+        }
         Ok(None) => web::see_other("/account/signing-certificate"),
         Err(page) => page,
     }
@@ -263,7 +302,7 @@ pub async fn page(
         (status = 403, description = "not signed in", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such document for this person, or no longer kept", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn document(
+pub async fn sign_document(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((id, position)): Path<(String, i64)>,
@@ -313,7 +352,7 @@ async fn asking_parts(
         (status = 403, description = "no session, a foreign CSRF token, or no passkey", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "the request is closed, or the person holds no signing certificate", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn passkey_options(
+pub async fn sign_passkey_options(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -332,7 +371,8 @@ pub async fn passkey_options(
     };
     let mut conn = state.store.conn().await?;
     let begun = approval::begin_passkey(&mut conn, &state.passkeys, &asking, now).await?;
-    let options = serde_json::json!({ "ceremony": begun.approval, "publicKey": begun.options.public_key });
+    let options =
+        serde_json::json!({ "ceremony": begun.approval, "publicKey": begun.options.public_key });
     Ok(web::no_store(axum::Json(options).into_response()))
 }
 
@@ -362,21 +402,40 @@ impl CsrfProtected for ApprovalForm {
         (status = 403, description = "the approval did not verify, is spent, or is for other documents; or no session", content_type = "text/html"),
         (status = 409, description = "the request is closed, or a document changed", content_type = "text/html"),
     ))]
-pub async fn passkey_sign(
+pub async fn sign_with_passkey(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    SessionForm { session, cookie, form }: SessionForm<ApprovalForm>,
+    SessionForm {
+        session,
+        cookie,
+        form,
+    }: SessionForm<ApprovalForm>,
 ) -> Response {
     let now = Timestamp::now();
     let outcome = async {
         let mut conn = state.store.conn().await?;
         let approval_id = form.ceremony.as_str();
-        approval::confirm_passkey(&mut conn, &state.passkeys, session.subject, approval_id, &form.credential, now)
-            .await?;
+        approval::confirm_passkey(
+            &mut conn,
+            &state.passkeys,
+            session.subject,
+            approval_id,
+            &form.credential,
+            now,
+        )
+        .await?;
         drop(conn);
         let ids = (id.as_str(), approval_id);
-        signing::sign_request(&state.store, &state.pki, session.subject, ids, Mark::Typed, now).await
+        signing::sign_request(
+            &state.store,
+            &state.pki,
+            session.subject,
+            ids,
+            Mark::Typed,
+            now,
+        )
+        .await
     };
     let message = signed_message(outcome.await);
     sign_page(&state, &headers, (&session, &cookie), &id, Some(message)).await
@@ -429,22 +488,36 @@ pub async fn sign_or_decline(
     headers: HeaderMap,
     ClientIp(client_ip): ClientIp,
     Path(id): Path<String>,
-    SessionForm { session, cookie, form }: SessionForm<SignForm>,
+    SessionForm {
+        session,
+        cookie,
+        form,
+    }: SessionForm<SignForm>,
 ) -> Response {
     let now = Timestamp::now();
     let message = match form.action.as_str() {
-        "decline" => match requests::decline(&state.store, session.subject, &id, &form.reason, now).await {
-            Ok(_) => (Message::news("sign-declined"), StatusCode::OK),
-            Err(SignError::Invalid { .. }) => {
-                (Message::error("sign-decline-reason"), StatusCode::UNPROCESSABLE_ENTITY)
+        "decline" => {
+            match requests::decline(&state.store, session.subject, &id, &form.reason, now).await {
+                Ok(_) => (Message::news("sign-declined"), StatusCode::OK),
+                Err(SignError::Invalid { .. }) => (
+                    Message::error("sign-decline-reason"),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ),
+                Err(error) => message_of(&error),
             }
-            Err(error) => message_of(&error),
-        },
+        }
         "sign" => {
-            let secrets = Secrets { password: &form.password, code: &form.code, client_ip };
+            let secrets = Secrets {
+                password: &form.password,
+                code: &form.code,
+                client_ip,
+            };
             signed_message(sign_with_secrets(&state, &session, &id, &secrets, now).await)
         }
-        _ => (Message::error("signing-refused"), StatusCode::UNPROCESSABLE_ENTITY),
+        _ => (
+            Message::error("signing-refused"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     };
     sign_page(&state, &headers, (&session, &cookie), &id, Some(message)).await
 }
@@ -470,5 +543,13 @@ async fn sign_with_secrets(
     tx.commit().await.map_err(StoreError::from)?;
     let approval_id = approved?;
     let ids = (id, approval_id.as_str());
-    signing::sign_request(&state.store, &state.pki, session.subject, ids, Mark::Typed, now).await
+    signing::sign_request(
+        &state.store,
+        &state.pki,
+        session.subject,
+        ids,
+        Mark::Typed,
+        now,
+    )
+    .await
 }

@@ -183,7 +183,7 @@ fn new_request(body: NewRequestBody) -> Result<NewRequest, ApiError> {
         (status = 422, description = "a field is not acceptable (an unknown signer, a PDF that cannot be signed there, a deadline, a callback URL that is not https)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["sign:request"])))]
-pub async fn create(
+pub async fn create_signing_request(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiJson(body): ApiJson<NewRequestBody>,
@@ -205,7 +205,7 @@ pub async fn create(
         (status = 404, description = "no such request of yours", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["sign:request"])))]
-pub async fn get(
+pub async fn signing_request(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,
@@ -244,7 +244,7 @@ pub async fn signed_document(
         (status = 409, description = "the request is still pending", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["sign:request"])))]
-pub async fn collected(
+pub async fn signing_request_collected(
     State(state): State<AppState>,
     auth: Authenticated,
     Path(id): Path<String>,

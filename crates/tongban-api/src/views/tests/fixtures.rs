@@ -88,6 +88,7 @@ fn seal_report(v: &str) -> tongban_seal::validation::Report {
         sub_indication: Some("REVOKED"),
         findings,
         signature_sha256: Some([0; 32]),
+        signature_value_sha256: None,
         log: Some(proven(v)),
     };
     let every_finding = vec![
