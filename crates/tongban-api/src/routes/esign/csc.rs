@@ -80,6 +80,16 @@ impl IntoResponse for CscFailure {
     }
 }
 
+/// A malformed body is a CSC `invalid_request`, like every other refusal here.
+fn body<T>(parsed: Result<ApiJson<T>, ApiError>) -> Result<T, CscFailure> {
+    parsed.map(|ApiJson(body)| body).map_err(|_| {
+        CscFailure(SignError::Invalid {
+            field: "body",
+            reason: "not the JSON object this method takes".into(),
+        })
+    })
+}
+
 fn decode_hashes(hashes: &[String]) -> Result<Vec<[u8; 32]>, CscFailure> {
     hashes
         .iter()
@@ -131,13 +141,16 @@ pub struct ListBody {
     responses(
         (status = 200, description = "`credentialIDs`", body = Object),
         (status = 403, description = "no scope service, or not a person's token", body = CscError),
+        (status = 400, description = "the request is not acceptable", body = CscError),
+        (status = 500, description = "the credentials could not be read", body = CscError),
     ),
     security(("bearer" = ["service"])))]
 pub async fn csc_credentials_list(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiJson(_body): ApiJson<ListBody>,
+    parsed: Result<ApiJson<ListBody>, ApiError>,
 ) -> Result<axum::Json<serde_json::Value>, CscFailure> {
+    let _body = body(parsed)?;
     let mut conn = state.store.conn().await?;
     let ids = csc::list(&mut conn, &auth.caller, Timestamp::now()).await?;
     Ok(axum::Json(json!({ "credentialIDs": ids })))
@@ -163,13 +176,16 @@ pub struct InfoBody {
     responses(
         (status = 200, description = "CSC credential info", body = Object),
         (status = 400, description = "no such credential", body = CscError),
+        (status = 403, description = "no scope service, or not a person's token", body = CscError),
+        (status = 500, description = "the key could not be used", body = CscError),
     ),
     security(("bearer" = ["service"])))]
 pub async fn csc_credentials_info(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiJson(body): ApiJson<InfoBody>,
+    parsed: Result<ApiJson<InfoBody>, ApiError>,
 ) -> Result<axum::Json<serde_json::Value>, CscFailure> {
+    let body = body(parsed)?;
     let mut conn = state.store.conn().await?;
     let found = csc::credential(&mut conn, &state.pki, &auth.caller, &body.credential_id).await?;
     let now = Timestamp::now();
@@ -261,14 +277,17 @@ pub struct AuthorizeBody {
     responses(
         (status = 200, description = "`SAD` and `expiresIn` (seconds)", body = Object),
         (status = 400, description = "wrong password or code, unknown credential, or bad hashes", body = CscError),
+        (status = 403, description = "no scope service, or not a person's token", body = CscError),
+        (status = 500, description = "the approval could not be recorded", body = CscError),
     ),
     security(("bearer" = ["service"])))]
 pub async fn csc_credentials_authorize(
     State(state): State<AppState>,
     auth: Authenticated,
     ClientIp(client_ip): ClientIp,
-    ApiJson(body): ApiJson<AuthorizeBody>,
+    parsed: Result<ApiJson<AuthorizeBody>, ApiError>,
 ) -> Result<axum::Json<serde_json::Value>, CscFailure> {
+    let body = body(parsed)?;
     let datum = |id: &str| {
         body.auth_data
             .iter()
@@ -317,13 +336,16 @@ pub struct SignHashBody {
     responses(
         (status = 200, description = "`signatures`", body = Object),
         (status = 400, description = "a SAD that is unknown, used, expired or for other hashes", body = CscError),
+        (status = 403, description = "no scope service, or not a person's token", body = CscError),
+        (status = 500, description = "the key could not sign", body = CscError),
     ),
     security(("bearer" = ["service"])))]
 pub async fn csc_sign_hash(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiJson(body): ApiJson<SignHashBody>,
+    parsed: Result<ApiJson<SignHashBody>, ApiError>,
 ) -> Result<axum::Json<serde_json::Value>, CscFailure> {
+    let body = body(parsed)?;
     let call = SignHash {
         credential_id: &body.credential_id,
         sad: &body.sad,

@@ -126,6 +126,7 @@ impl CsrfProtected for EnrolForm {
 #[utoipa::path(post, path = "/account/signing-certificate", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, understood=yes, renew=true|false"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "issued: the page with a notice", content_type = "text/html"),
         (status = 403, description = "the login is below level 3, or the identity is not registry-matched; or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 409, description = "a live certificate exists and renew was not asked", content_type = "text/html"),
@@ -179,6 +180,7 @@ impl CsrfProtected for RevokeForm {
 #[utoipa::path(post, path = "/account/signing-certificate/revoke", tag = "account",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, id, why=lost|not-needed"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "revoked: the page with a notice", content_type = "text/html"),
         (status = 403, description = "no session, or a foreign CSRF token", content_type = "text/html"),
         (status = 409, description = "revoked already", content_type = "text/html"),
@@ -398,6 +400,7 @@ impl CsrfProtected for ApprovalForm {
     params(("id" = String, Path, description = "request id")),
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, ceremony, credential (the PublicKeyCredential as JSON)"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "signed: the page with a notice", content_type = "text/html"),
         (status = 403, description = "the approval did not verify, is spent, or is for other documents; or no session", content_type = "text/html"),
         (status = 409, description = "the request is closed, or a document changed", content_type = "text/html"),
@@ -478,6 +481,7 @@ impl CsrfProtected for SignForm {
     params(("id" = String, Path, description = "request id")),
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, action=sign with password and code, or action=decline with reason"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "signed or declined: the page with a notice", content_type = "text/html"),
         (status = 403, description = "wrong password or code (throttled like a login), or no session", content_type = "text/html"),
         (status = 409, description = "the request is closed, or a document changed", content_type = "text/html"),

@@ -202,6 +202,7 @@ pub async fn create_signing_request(
     params(("id" = String, Path, description = "request id")),
     responses(
         (status = 200, description = "the request", body = RequestState),
+        (status = 403, description = "no scope sign:request", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such request of yours", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["sign:request"])))]
