@@ -335,12 +335,15 @@ async fn a_changed_document_an_expired_request_a_revoked_certificate_and_a_wrong
     let li = enrolled(&w, LI).await;
     // A document changed after the request was made.
     let changed = request_to_li(&w).await;
-    sql(
-        &w,
-        "UPDATE signing_documents SET original = x'255044462d312e340a' WHERE request_id = $1",
-        &changed,
-    )
-    .await;
+    {
+        let mut conn = w.server.store().conn().await.unwrap();
+        sqlx::query("UPDATE signing_documents SET original = $2 WHERE request_id = $1")
+            .bind(&changed)
+            .bind(b"%PDF-1.4\n".to_vec())
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
     assert_eq!(sign_with_secrets(&w, &li, LI, &changed).await.status(), 409);
     // An expired request.
     let expired = request_to_li(&w).await;

@@ -111,6 +111,14 @@ async fn a_signing_application_signs_hashes_the_person_authorised_once() {
     // Hashes the SAD was not given for are refused, and leave it usable.
     let other = vec![digest_of(b"something else")];
     csc_error(sign_hash(&w, &token, &credential, &sad, &other).await, 400).await;
+    // Part of them only: the SAD signs exactly its hashes, at once.
+    csc_error(
+        sign_hash(&w, &token, &credential, &sad, &hashes[..1]).await,
+        400,
+    )
+    .await;
+    let twice = vec![hashes[0].clone(), hashes[0].clone()];
+    csc_error(sign_hash(&w, &token, &credential, &sad, &twice).await, 400).await;
     let signed = sign_hash(&w, &token, &credential, &sad, &hashes).await;
     assert_eq!(signed.status(), 200);
     let signatures: Value = signed.json().await.unwrap();
@@ -164,6 +172,8 @@ async fn wrong_secrets_other_people_and_revoked_certificates_get_no_sad() {
         400,
     )
     .await;
+    let twice = vec![hashes[0].clone(), hashes[0].clone()];
+    csc_error(authorize(&w, &token, &credential, &twice, &otp).await, 400).await;
     let short = vec![B64.encode([1u8; 20])];
     csc_error(authorize(&w, &token, &credential, &short, &otp).await, 400).await;
     // A level-2 person holds no credential.

@@ -12,8 +12,9 @@ use tongban_identity::account::{self, AccountError};
 use tongban_identity::passkey_approval;
 use tongban_identity::passkeys::{Assertion, Passkeys};
 use tongban_identity::password::Passwords;
+use tongban_identity::sso;
 use tongban_identity::subjects::SubjectId;
-use tongban_identity::totp::{self, TotpKey};
+use tongban_identity::totp::TotpKey;
 use tongban_store::Conn;
 use webauthn_rs_proto::RequestChallengeResponse;
 
@@ -228,13 +229,17 @@ pub async fn approve_with_secrets(
         AccountError::Throttled(t) => SignError::Approval(t.to_string()),
         _ => SignError::Approval("the password is wrong".into()),
     })?;
-    totp::check(conn, totp_key, subject, secrets.code, now)
+    // Throttled like a login's second step: a signing application holding the
+    // password must not be able to try codes without end.
+    let login = sso::LoggedIn {
+        subject,
+        acting_for: None,
+    };
+    sso::check_second_factor(conn, totp_key, login, secrets.code, secrets.client_ip, now)
         .await
         .map_err(|e| match e {
-            totp::TotpError::Store(store) => SignError::Store(store),
-            totp::TotpError::NotEnrolled => SignError::Approval(
-                "set up an authenticator app (or a passkey) on your account page first".into(),
-            ),
+            sso::SsoError::Store(store) => SignError::Store(store),
+            sso::SsoError::Throttled(t) => SignError::Approval(t.to_string()),
             _ => SignError::Approval("the authenticator code is wrong".into()),
         })?;
     let commitment = Commitment::new(&subject.to_string(), asking.request, asking.documents, now)?;
@@ -260,7 +265,8 @@ pub(crate) async fn take(
         "UPDATE signing_approvals SET signatures_left = signatures_left - $4, \
          status = CASE WHEN signatures_left - $4 <= 0 THEN 'used' ELSE 'approved' END \
          WHERE id = $1 AND subject_id = $2 AND certificate_id = $3 AND status = 'approved' \
-         AND signatures_left >= $4 AND expires_at > $5",
+         AND signatures_left >= $4 AND expires_at > $5 AND EXISTS (SELECT 1 FROM signing_certificates c \
+         WHERE c.id = $3 AND c.status = 'active' AND c.valid_until > $5)",
     )
     .bind(id)
     .bind(subject.to_string())

@@ -21,7 +21,9 @@ use tongban_store::{Conn, Store, StoreError};
 
 use crate::error::SignError;
 
-/// The level a person's login needs to enrol, renew, or sign (L3).
+/// The level a person's login needs to enrol or renew (L3). Signing needs no
+/// session level: each signature needs its own approval, by passkey or password and
+/// authenticator code.
 pub const SIGNING_LEVEL: u8 = 3;
 /// The label of the key the serialNumber pseudonyms are made with.
 const PSEUDONYM_LABEL: &str = "tongban-esign-pseudonym v1";
@@ -346,6 +348,15 @@ async fn revoke_in(
             "this certificate is revoked already".into(),
         ));
     }
+    // Approvals given for it end with it: a signing under way that has not taken its
+    // approval yet finds none (on PostgreSQL the row locks order the two).
+    sqlx::query(
+        "UPDATE signing_approvals SET status = 'used', signatures_left = 0 \
+         WHERE certificate_id = $1 AND status IN ('pending', 'approved')",
+    )
+    .bind(&certificate.id)
+    .execute(&mut *tx)
+    .await?;
     pki.revoke_in(tx, &certificate.serial, reason).await?;
     let details = json!({ "reason": reason.name() });
     audit(

@@ -38,8 +38,9 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> SignError {
     }
 }
 
-/// The person a CSC call acts for: a token of theirs with scope `service`.
-pub fn person(caller: &Caller) -> Result<SubjectId, SignError> {
+/// The person a CSC call acts for: a token of theirs with scope `service`. A
+/// third-party application knows them by a pairwise identifier, resolved here.
+pub async fn person(conn: &mut Conn, caller: &Caller) -> Result<SubjectId, SignError> {
     if !caller.has_scope(SERVICE_SCOPE) {
         return Err(SignError::Denied(format!(
             "this needs the scope {SERVICE_SCOPE}"
@@ -50,10 +51,29 @@ pub fn person(caller: &Caller) -> Result<SubjectId, SignError> {
             "a signing application acts for a person".into(),
         ));
     }
-    caller
-        .subject
-        .parse()
-        .map_err(|_| SignError::Denied("the token's subject is not a person".into()))
+    if let Ok(subject) = caller.subject.parse() {
+        return Ok(subject);
+    }
+    let not_a_person = || SignError::Denied("the token's subject is not a person".into());
+    let client = tongban_identity::clients::find(conn, &caller.client_id)
+        .await
+        .map_err(|e| SignError::Internal(e.to_string()))?
+        .ok_or_else(not_a_person)?;
+    let sector = client.sector.ok_or_else(not_a_person)?;
+    tongban_identity::pairwise::resolve(conn, &sector, &caller.subject)
+        .await?
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(not_a_person)
+}
+
+/// Refuses a list with a hash twice: each is signed once.
+fn distinct(hashes: &[[u8; 32]]) -> Result<(), SignError> {
+    let unique: std::collections::HashSet<&[u8; 32]> = hashes.iter().collect();
+    if unique.len() == hashes.len() {
+        Ok(())
+    } else {
+        Err(invalid("hashes", "each hash once"))
+    }
 }
 
 /// The person's credentials: their usable signing certificates' ids.
@@ -62,7 +82,7 @@ pub async fn list(
     caller: &Caller,
     now: Timestamp,
 ) -> Result<Vec<String>, SignError> {
-    let subject = person(caller)?;
+    let subject = person(conn, caller).await?;
     Ok(certificates::list(conn, subject)
         .await?
         .into_iter()
@@ -87,7 +107,7 @@ pub async fn credential(
     caller: &Caller,
     id: &str,
 ) -> Result<Credential, SignError> {
-    let subject = person(caller)?;
+    let subject = person(conn, caller).await?;
     let certificate = certificates::find(conn, subject, id)
         .await
         .map_err(|_| invalid("credentialID", "no such credential"))?;
@@ -125,13 +145,13 @@ pub async fn authorize(
     now: Timestamp,
 ) -> Result<(String, i64), SignError> {
     let _ = pki;
-    let subject = person(caller)?;
     if call.hashes.is_empty() || call.hashes.len() > MAX_HASHES {
         return Err(invalid(
             "hashes",
             format!("1 to {MAX_HASHES} SHA-256 hashes (SCAL 2)"),
         ));
     }
+    distinct(&call.hashes)?;
     if call.num_signatures != call.hashes.len() as i64 {
         return Err(invalid("numSignatures", "must equal the number of hashes"));
     }
@@ -148,6 +168,7 @@ pub async fn authorize(
         ));
     };
     let mut tx = store.begin().await?;
+    let subject = person(&mut tx, caller).await?;
     let certificate = certificates::find(&mut tx, subject, call.credential_id)
         .await
         .map_err(|_| invalid("credentialID", "no such credential"))?;
@@ -211,7 +232,6 @@ pub async fn sign_hash(
     call: &SignHash<'_>,
     now: Timestamp,
 ) -> Result<Vec<Vec<u8>>, SignError> {
-    let subject = person(caller)?;
     if call.sign_algorithm != ECDSA_SHA256_OID {
         return Err(invalid(
             "signAlgo",
@@ -227,7 +247,9 @@ pub async fn sign_hash(
     if call.hashes.is_empty() || call.hashes.len() > MAX_HASHES {
         return Err(invalid("hashes", format!("1 to {MAX_HASHES} hashes")));
     }
+    distinct(&call.hashes)?;
     let mut tx = store.begin().await?;
+    let subject = person(&mut tx, caller).await?;
     let row =
         sqlx::query("SELECT id FROM signing_approvals WHERE sad_sha256 = $1 AND subject_id = $2")
             .bind(sha256_hex(call.sad))
@@ -253,6 +275,13 @@ pub async fn sign_hash(
         now,
     )
     .await?;
+    // The SAD signs exactly the hashes it was given for, all at once: none twice.
+    if approval.commitment.documents.len() != call.hashes.len() {
+        return Err(invalid(
+            "hashes",
+            "exactly the hashes the SAD was given for",
+        ));
+    }
     let key = certificates::key_of(&mut tx, pki, &certificate).await?;
     let hashes = call.hashes.clone();
     let signer = key.signer.clone();
