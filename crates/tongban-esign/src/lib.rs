@@ -12,6 +12,7 @@ pub mod certificates;
 pub mod commitment;
 pub mod csc;
 pub mod error;
+pub mod lifecycle;
 pub mod records;
 pub mod requests;
 pub mod signing;
