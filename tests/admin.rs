@@ -251,6 +251,7 @@ async fn without_the_admin_scope_or_a_valid_token_nothing_is_changed() {
         scopes: vec!["admin".into()],
         request_id: None,
         acr: None,
+        delegation: None,
     }
     .admin()
     .unwrap();

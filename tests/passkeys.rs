@@ -598,6 +598,7 @@ async fn an_administrators_password_reset_removes_the_passkeys() {
         client_id: "ops".into(),
         scopes: vec!["admin".into()],
         request_id: None,
+        delegation: None,
         acr: None,
     }
     .admin()

@@ -1,13 +1,13 @@
 //! Bearer access tokens (RFC 6750) on the REST API: verified against our token keys,
 //! checked against the revocation list, and turned into a domain [`Caller`].
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header;
 use axum::http::request::Parts;
 use tongban_core::time::Timestamp;
 use tongban_identity::caller::Caller;
 use tongban_identity::tokens::{AccessClaims, TokenError};
-use tongban_identity::{dpop, refresh_tokens};
+use tongban_identity::{delegation, dpop, refresh_tokens};
 use tongban_seal::permissions::Actor;
 
 use crate::problem::{ApiError, ProblemType};
@@ -95,6 +95,21 @@ impl FromRequestParts<AppState> for Authenticated {
             Err(error) => {
                 tracing::error!(%error, "revocation check");
                 return Err(ApiError::bare(ProblemType::Internal));
+            }
+        }
+        // A relative's token for a person works only while the authority is in force,
+        // and what it is used for is recorded for both of them.
+        if let Some(id) = &claims.delegation {
+            let path = (parts.extensions.get::<MatchedPath>())
+                .map_or(parts.uri.path(), MatchedPath::as_str);
+            let action = format!("{} {path}", parts.method);
+            let in_force = {
+                let mut conn = state.store.conn().await?;
+                delegation::token_used(&mut conn, id, &action, &claims.client_id, now).await?
+            };
+            if !in_force {
+                let why = "the authority this token acts under has ended";
+                return Err(ApiError::bearer(why, true));
             }
         }
         Ok(Self {

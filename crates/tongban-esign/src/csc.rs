@@ -46,6 +46,12 @@ pub async fn person(conn: &mut Conn, caller: &Caller) -> Result<SubjectId, SignE
             "this needs the scope {SERVICE_SCOPE}"
         )));
     }
+    // Nobody signs for another person: not a relative, whatever they were authorised.
+    if caller.delegation.is_some() {
+        return Err(SignError::Denied(
+            "a token of someone acting for a person cannot sign: only the person signs".into(),
+        ));
+    }
     if caller.subject == caller.client_id {
         return Err(SignError::Denied(
             "a signing application acts for a person".into(),

@@ -9,12 +9,14 @@ use tongban_core::time::Timestamp;
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::clients::{self, ClientCache, ClientError};
+use crate::delegation::{self, Delegation, Matter};
 use crate::par::{self, ParError};
 use crate::passkeys::{self, PasskeyError};
 use crate::sso::{
-    self, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeKey, FlowTarget, LoginFlow,
-    PageReason, PostedIn, Session, SsoError,
+    self, ActAs, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeKey, FlowTarget,
+    LoginFlow, PageReason, PostedIn, Session, SsoError,
 };
+use crate::subjects::SubjectId;
 
 /// What the endpoint needs to decide.
 pub struct Authorization<'a> {
@@ -72,6 +74,29 @@ pub enum Outcome {
         /// login flow the browser already has).
         new_flow_cookie: Option<String>,
     },
+    /// A person who may act for others chooses whom this login is for.
+    ChooseActor {
+        /// The validated request.
+        request: AuthorizeRequest,
+        /// The client's display name.
+        client_name: String,
+        /// The authorities the person may sign in under.
+        choices: Vec<Delegation>,
+        /// The form's CSRF token.
+        csrf_token: String,
+        /// The cookie of a flow started for the choice (none when it goes on in the
+        /// login flow the browser already has).
+        new_flow_cookie: Option<String>,
+    },
+}
+
+/// A flow the browser already has: its cookie and CSRF token.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenFlow<'a> {
+    /// The flow cookie.
+    pub cookie: &'a str,
+    /// The flow's CSRF token.
+    pub csrf_token: &'a str,
 }
 
 impl Outcome {
@@ -177,8 +202,9 @@ impl Authorization<'_> {
         }
     }
 
-    /// With a signed-in session: a code at once, or first the consent page (in a new
-    /// flow) when a third-party client asks for scopes not allowed before.
+    /// With a signed-in session: a code at once, or first a page (in a new flow): whom
+    /// the login is for, when the person may act for others; the consent page, when a
+    /// third-party client asks for scopes not allowed before.
     pub async fn signed_in(
         &self,
         conn: &mut Conn,
@@ -186,20 +212,62 @@ impl Authorization<'_> {
         session: &Session,
         now: Timestamp,
     ) -> Result<Outcome, AuthorizationError> {
-        if !crate::consent::needed(conn, session.subject, &request).await? {
-            return self.code(request, session, now);
+        self.next_step(conn, request, session, None, now).await
+    }
+
+    /// What a signed-in person meets next: the choice of whom they act for, the
+    /// consent page, or the code. A page goes on in `flow` when the browser has one
+    /// (its target then carries what was decided so far), else in a new flow.
+    pub async fn next_step(
+        &self,
+        conn: &mut Conn,
+        mut request: AuthorizeRequest,
+        session: &Session,
+        flow: Option<OpenFlow<'_>>,
+        now: Timestamp,
+    ) -> Result<Outcome, AuthorizationError> {
+        if request.acting.is_none() {
+            let may_choose =
+                !request.prompt_none && !request.refuses_delegation && session.acting_for.is_none();
+            let choices = if may_choose {
+                delegation::sign_in_choices(conn, session.subject, now).await?
+            } else {
+                Vec::new()
+            };
+            if !choices.is_empty() {
+                let (csrf_token, new_flow_cookie) = in_flow(conn, flow, &request, now).await?;
+                let Some(client) = clients::find(conn, &request.client_id).await? else {
+                    return Ok(Outcome::Page(PageReason::UnknownClient));
+                };
+                return Ok(Outcome::ChooseActor {
+                    request,
+                    client_name: client.name,
+                    choices,
+                    csrf_token,
+                    new_flow_cookie,
+                });
+            }
+            request.acting = Some(ActAs::Myself);
+        }
+        let Some(subject) = acting_subject(conn, &mut request, session, now).await? else {
+            return Ok(authority_ended(&request));
+        };
+        if !crate::consent::needed(conn, subject, &request).await? {
+            return self.code(conn, request, session, now).await;
         }
         if request.prompt_none {
             return Ok(Outcome::error(&request, "consent_required", None));
         }
-        let flow = sso::start_flow(conn, &FlowTarget::Authorize(request.clone()), now).await?;
-        consent_page(conn, request, flow.csrf_token, Some(flow.cookie)).await
+        let (csrf_token, new_flow_cookie) = in_flow(conn, flow, &request, now).await?;
+        consent_page(conn, request, csrf_token, new_flow_cookie).await
     }
 
-    /// The code for `session`, if its login meets what the client requires.
-    pub fn code(
+    /// The code for `session`, if its login meets what the client requires and the
+    /// authority it acts under (if any) is in force.
+    pub async fn code(
         &self,
-        request: AuthorizeRequest,
+        conn: &mut Conn,
+        mut request: AuthorizeRequest,
         session: &Session,
         now: Timestamp,
     ) -> Result<Outcome, AuthorizationError> {
@@ -210,6 +278,12 @@ impl Authorization<'_> {
                 Some("the login did not reach the assurance level the client requires"),
             ));
         }
+        if acting_subject(conn, &mut request, session, now)
+            .await?
+            .is_none()
+        {
+            return Ok(authority_ended(&request));
+        }
         let code = sso::issue_code(self.codes, &request, session, now)?;
         Ok(Outcome::Code {
             redirect_uri: request.redirect_uri,
@@ -217,6 +291,100 @@ impl Authorization<'_> {
             state: request.state,
         })
     }
+
+    /// The person's choice of whom the login of the flow `posted` names is for:
+    /// `myself`, or the id of an authority to act under. None when the flow or the
+    /// session is gone.
+    pub async fn actor_decision(
+        &self,
+        posted: PostedIn<'_>,
+        session_cookie: Option<&str>,
+        choice: &str,
+        now: Timestamp,
+    ) -> Result<Option<Outcome>, AuthorizationError> {
+        let (Some(flow_cookie), Some(session_cookie)) = (posted.flow_cookie, session_cookie) else {
+            return Ok(None);
+        };
+        let mut tx = self.store.begin().await?;
+        let mut request =
+            match sso::flow_request(&mut tx, flow_cookie, posted.csrf_token, now).await {
+                Ok((FlowTarget::Authorize(request), _)) => request,
+                Ok((FlowTarget::Account, _)) | Err(SsoError::Csrf | SsoError::FlowExpired) => {
+                    return Ok(None);
+                }
+                Err(error) => return Err(error.into()),
+            };
+        let Some(session) = sso::session_from_cookie(&mut tx, session_cookie, now).await? else {
+            return Ok(None);
+        };
+        request.acting = Some(match choice {
+            "myself" => ActAs::Myself,
+            id => ActAs::For(id.to_owned()),
+        });
+        let flow = OpenFlow {
+            cookie: flow_cookie,
+            csrf_token: posted.csrf_token,
+        };
+        let outcome = self
+            .next_step(&mut tx, request, &session, Some(flow), now)
+            .await?;
+        if !matches!(outcome, Outcome::Consent { .. }) {
+            sso::end_flow(&mut tx, flow_cookie).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Some(outcome))
+    }
+}
+
+/// The CSRF token of the page about to be shown, and the cookie of a new flow if it
+/// needs one: in `flow` (which then carries `request`), or a new flow.
+async fn in_flow(
+    conn: &mut Conn,
+    flow: Option<OpenFlow<'_>>,
+    request: &AuthorizeRequest,
+    now: Timestamp,
+) -> Result<(String, Option<String>), SsoError> {
+    let target = FlowTarget::Authorize(request.clone());
+    match flow {
+        Some(flow) => {
+            sso::update_flow(conn, flow.cookie, &target).await?;
+            Ok((flow.csrf_token.to_owned(), None))
+        }
+        None => {
+            let new = sso::start_flow(conn, &target, now).await?;
+            Ok((new.csrf_token, Some(new.cookie)))
+        }
+    }
+}
+
+/// Whom a login is for: the person of the session, or the person whose authority the
+/// request acts under, if it is in force for this session's person and covers signing
+/// in (the request's scopes are then cut to what the authority covers). None if it is
+/// not.
+async fn acting_subject(
+    conn: &mut Conn,
+    request: &mut AuthorizeRequest,
+    session: &Session,
+    now: Timestamp,
+) -> Result<Option<SubjectId>, StoreError> {
+    let Some(id) = request.delegation() else {
+        return Ok(Some(session.subject));
+    };
+    if request.refuses_delegation || session.acting_for.is_some() {
+        return Ok(None);
+    }
+    match delegation::live_for(conn, id, session.subject, now).await? {
+        Some(d) if d.covers(Matter::SignIn) => {
+            request.scope = d.allowed_scopes(&request.scope);
+            Ok(Some(d.principal))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn authority_ended(request: &AuthorizeRequest) -> Outcome {
+    let why = "the authority to act for this person is not in force, or this client refuses it";
+    Outcome::error(request, "access_denied", Some(why))
 }
 
 impl Authorization<'_> {
@@ -246,8 +414,14 @@ impl Authorization<'_> {
         };
         sso::end_flow(&mut tx, flow_cookie).await?;
         let outcome = if allow {
-            crate::consent::grant(&mut tx, session.subject, &request, now).await?;
-            self.code(request, &session, now)?
+            let mut request = request;
+            match acting_subject(&mut tx, &mut request, &session, now).await? {
+                Some(subject) => {
+                    crate::consent::grant(&mut tx, subject, &request, now).await?;
+                    self.code(&mut tx, request, &session, now).await?
+                }
+                None => authority_ended(&request),
+            }
         } else {
             let why = Some("the person did not allow access");
             Outcome::error(&request, "access_denied", why)

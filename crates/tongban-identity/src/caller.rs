@@ -23,6 +23,9 @@ pub struct Caller {
     pub request_id: Option<RequestId>,
     /// The assurance level of the person's login (none for a client's own token).
     pub acr: Option<String>,
+    /// For a relative acting for the subject: the authority they act under (checked
+    /// in force when the token was accepted). Nothing is signed under it.
+    pub delegation: Option<String>,
 }
 
 /// Why a caller may not do something.
@@ -64,6 +67,7 @@ impl Caller {
             scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
             request_id,
             acr: claims.acr.clone(),
+            delegation: claims.delegation.clone(),
         }
     }
 
@@ -100,6 +104,7 @@ mod tests {
             scopes: scope.split_whitespace().map(str::to_owned).collect(),
             request_id: None,
             acr: None,
+            delegation: None,
         }
     }
 

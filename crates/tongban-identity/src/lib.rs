@@ -20,6 +20,7 @@ pub mod caller;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;
+pub mod delegation;
 pub mod dpop;
 pub mod identity_registry;
 pub mod logout;

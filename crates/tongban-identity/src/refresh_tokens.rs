@@ -30,6 +30,9 @@ pub struct RefreshGrant {
     pub dpop_jkt: Option<String>,
     /// The session's acr and auth_time, for the access tokens it yields.
     pub login: Option<(String, Timestamp)>,
+    /// The authority a relative's tokens for the subject were issued under: the tokens
+    /// live only while it is in force.
+    pub delegation_id: Option<String>,
 }
 
 /// Why a refresh token was refused (`invalid_grant`), or a fault.
@@ -72,7 +75,7 @@ pub async fn issue_refresh(
     };
     sqlx::query(
         "INSERT INTO refresh_tokens (token_sha256, family_id, client_id, session_id, subject_id, scope, created_at, expires_at, \
-         dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         dpop_jkt, delegation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(sha256_hex(&token))
     .bind(&stored.family_id)
@@ -83,6 +86,7 @@ pub async fn issue_refresh(
     .bind(now.unix_millis())
     .bind(stored.expires_at.unix_millis())
     .bind(stored.dpop_jkt.as_deref())
+    .bind(stored.delegation_id.as_deref())
     .execute(conn)
     .await?;
     Ok((token, stored))
@@ -117,7 +121,7 @@ pub async fn rotate(
     let digest = sha256_hex(token);
     let row = sqlx::query(
         "SELECT r.family_id, r.client_id, r.session_id, r.subject_id, r.scope, r.expires_at, r.used_at, r.revoked_at, \
-         r.dpop_jkt, s.ended_at, s.acr, s.auth_time FROM refresh_tokens r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.token_sha256 = $1",
+         r.dpop_jkt, r.delegation_id, s.ended_at, s.acr, s.auth_time FROM refresh_tokens r LEFT JOIN sessions s ON s.id = r.session_id WHERE r.token_sha256 = $1",
     )
     .bind(&digest)
     .fetch_optional(&mut *conn)
@@ -176,6 +180,7 @@ pub async fn rotate(
         expires_at: now,
         dpop_jkt: bound,
         login: acr.zip(auth_time.map(Timestamp::from_unix_millis)),
+        delegation_id: row.try_get("delegation_id")?,
     };
     issue_refresh(conn, &grant, now).await
 }
@@ -187,7 +192,7 @@ pub async fn active_refresh(
     now: Timestamp,
 ) -> Result<Option<RefreshGrant>, GrantError> {
     let row = sqlx::query(
-        "SELECT family_id, client_id, session_id, subject_id, scope, expires_at, dpop_jkt FROM refresh_tokens \
+        "SELECT family_id, client_id, session_id, subject_id, scope, expires_at, dpop_jkt, delegation_id FROM refresh_tokens \
          WHERE token_sha256 = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(sha256_hex(token))
@@ -205,6 +210,7 @@ pub async fn active_refresh(
             expires_at: Timestamp::from_unix_millis(r.try_get("expires_at")?),
             dpop_jkt: r.try_get("dpop_jkt")?,
             login: None,
+            delegation_id: r.try_get("delegation_id")?,
         })
     })
     .transpose()

@@ -151,7 +151,8 @@ impl Flow<'_> {
 
 impl SignIn<'_> {
     /// The flow of a GET of the login page (after a language or text-size switch): its
-    /// login form, or its consent page once this browser is signed in.
+    /// login form, or the page it waits on once this browser is signed in (whom the
+    /// person acts for, or consent).
     pub async fn resume(
         &self,
         flow_cookie: Option<&str>,
@@ -167,15 +168,20 @@ impl SignIn<'_> {
             Err(SsoError::Csrf | SsoError::FlowExpired) => return Ok(Step::Expired),
             Err(error) => return Err(error.into()),
         };
-        let next = match (&target, session_cookie) {
-            (FlowTarget::Authorize(request), Some(cookie))
-                if sso::session_from_cookie(&mut conn, cookie, now)
-                    .await?
-                    .is_some() =>
-            {
+        let session = match session_cookie {
+            Some(cookie) => sso::session_from_cookie(&mut conn, cookie, now).await?,
+            None => None,
+        };
+        let next = match (&target, session) {
+            (FlowTarget::Authorize(request), Some(session)) => {
+                let flow = authorization::OpenFlow {
+                    cookie: flow_cookie,
+                    csrf_token: &csrf_token,
+                };
                 let request = request.clone();
                 Next::Authorization(
-                    authorization::consent_page(&mut conn, request, csrf_token.clone(), None)
+                    (self.authorization)
+                        .next_step(&mut conn, request, &session, Some(flow), now)
                         .await?,
                 )
             }
@@ -357,10 +363,15 @@ impl SignIn<'_> {
         let acr = identity_registry::acr(level);
         let (session, session_cookie) =
             sso::create_session(&mut tx, logged_in, &acr, amr, now).await?;
-        let then = self
-            .then(&mut tx, &target, &session, &csrf_token, now)
-            .await?;
-        let flow_ended = !matches!(then, Then::Authorization(Outcome::Consent { .. }));
+        let flow = authorization::OpenFlow {
+            cookie,
+            csrf_token: &csrf_token,
+        };
+        let then = self.then(&mut tx, &target, &session, flow, now).await?;
+        let flow_ended = !matches!(
+            then,
+            Then::Authorization(Outcome::Consent { .. } | Outcome::ChooseActor { .. })
+        );
         if flow_ended {
             sso::end_flow(&mut tx, cookie).await?;
         }
@@ -384,7 +395,7 @@ impl SignIn<'_> {
         conn: &mut Conn,
         target: &FlowTarget,
         session: &sso::Session,
-        csrf_token: &str,
+        flow: authorization::OpenFlow<'_>,
         now: Timestamp,
     ) -> Result<Then, SignInError> {
         let FlowTarget::Authorize(request) = target else {
@@ -397,11 +408,11 @@ impl SignIn<'_> {
                 "unmet_authentication_requirements",
                 Some("staff sign in with a passkey; add one on the account page (/account)"),
             )
-        } else if crate::consent::needed(conn, session.subject, request).await? {
-            let csrf_token = csrf_token.to_owned();
-            authorization::consent_page(conn, request.clone(), csrf_token, None).await?
         } else {
-            self.authorization.code(request.clone(), session, now)?
+            let request = request.clone();
+            (self.authorization)
+                .next_step(conn, request, session, Some(flow), now)
+                .await?
         };
         Ok(Then::Authorization(outcome))
     }

@@ -8,12 +8,13 @@ use tongban_core::time::Timestamp;
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::clients::Client;
+use crate::delegation::{self, Delegation, Matter};
 use crate::pairwise::PairwiseKey;
 use crate::refresh_tokens::{self, GrantError, RefreshGrant};
 use crate::refusal::Refusal;
 use crate::sso::{self, CodeError, CodeKey};
 use crate::token_info::token_type;
-use crate::tokens::{ACCESS_TOKEN_SECS, AccessRequest, TokenError, TokenIssuer};
+use crate::tokens::{ACCESS_TOKEN_SECS, AccessRequest, ActorClaim, TokenError, TokenIssuer};
 
 /// What the grants need.
 pub struct TokenGrants<'a> {
@@ -164,24 +165,38 @@ impl TokenGrants<'_> {
             Err(CodeError::Store(error)) => return Err(error.into()),
         };
         // The relying party joins the session (for back-channel logout) under the
-        // subject it is told: pairwise for a third-party client.
+        // subject it is told: pairwise for a third-party client; for a relative's
+        // login, the person they act for.
+        let (session, nonce) = (&grant.session, grant.nonce.as_deref());
+        let subject = grant
+            .delegation
+            .as_ref()
+            .map_or(session.subject, |d| d.principal);
         let Some(participant) =
-            sso::join_session(tx, self.pairwise, client, &grant.session).await?
+            sso::join_session(tx, self.pairwise, client, session, subject).await?
         else {
             return Ok(Err(Refusal::new("invalid_grant", "the session has ended")));
         };
-        let (session, nonce) = (&grant.session, grant.nonce.as_deref());
+        let actor = grant
+            .delegation
+            .as_ref()
+            .map(|d| self.actor(client, d, &grant.scope));
         let id_token = self
             .tokens
-            .id_token(&client.id, &participant, session, nonce, now)
+            .id_token(&client.id, &participant, session, nonce, actor.as_ref(), now)
             .await?;
+        let delegation_id = grant.delegation.as_ref().map(|d| d.id.clone());
         let access = AccessRequest {
             sub: &participant.sub,
             client_id: &client.id,
             scope: &grant.scope,
             login: Some((&session.acr, session.auth_time)),
             jkt,
+            actor: actor.as_ref().zip(delegation_id.as_deref()),
         };
+        if let Some(d) = &grant.delegation {
+            delegation::acts::record(tx, d, "sign-in", Some(&client.id), now).await?;
+        }
         let (access_token, claims) = self.tokens.access_token(access, now).await?;
         let mut refresh_token = None;
         let mut family = None;
@@ -190,11 +205,12 @@ impl TokenGrants<'_> {
                 family_id: String::new(),
                 client_id: client.id.clone(),
                 session_id: Some(session.id.clone()),
-                subject_id: session.subject.to_string(),
+                subject_id: subject.to_string(),
                 scope: grant.scope.clone(),
                 expires_at: now,
                 dpop_jkt: jkt.map(str::to_owned),
                 login: None,
+                delegation_id: delegation_id.clone(),
             };
             let (token, stored) = refresh_tokens::issue_refresh(tx, &refresh, now).await?;
             refresh_token = Some(token);
@@ -229,6 +245,21 @@ impl TokenGrants<'_> {
                 }
                 Err(error) => return Err(error.into()),
             };
+        // A relative's tokens for a person live only while the authority does.
+        let delegation = match &grant.delegation_id {
+            Some(id) => match delegation::find(tx, id).await? {
+                Some(d) if d.live(now) && d.covers(Matter::SignIn) => Some(d),
+                _ => {
+                    refresh_tokens::revoke_family(tx, &grant.family_id, now).await?;
+                    let why = "the authority to act for this person has ended";
+                    return Ok(Err(Refusal::new("invalid_grant", why)));
+                }
+            },
+            None => None,
+        };
+        let actor = delegation
+            .as_ref()
+            .map(|d| self.actor(client, d, &grant.scope));
         let sub = client.subject_for(self.pairwise, &grant.subject_id);
         let access = AccessRequest {
             sub: &sub,
@@ -236,6 +267,7 @@ impl TokenGrants<'_> {
             scope: &grant.scope,
             login: grant.login.as_ref().map(|(acr, at)| (acr.as_str(), *at)),
             jkt: request.jkt,
+            actor: actor.as_ref().zip(grant.delegation_id.as_deref()),
         };
         self.access_only(access, Some(next), now).await
     }
@@ -265,8 +297,21 @@ impl TokenGrants<'_> {
             scope: &requested,
             login: None,
             jkt: request.jkt,
+            actor: None,
         };
         self.access_only(access, None, now).await
+    }
+
+    /// The actor claim of `delegation`'s relative as `client` knows them: their
+    /// identifier, and their name if the client may know names.
+    fn actor(&self, client: &Client, delegation: &Delegation, scope: &[String]) -> ActorClaim {
+        ActorClaim {
+            sub: client.subject_for(self.pairwise, &delegation.delegate.to_string()),
+            name: scope
+                .iter()
+                .any(|s| s == "profile")
+                .then(|| delegation.delegate_name.clone()),
+        }
     }
 
     /// An access token for `access`, with the next refresh token if there is one.

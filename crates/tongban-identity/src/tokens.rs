@@ -52,6 +52,22 @@ pub struct AccessClaims {
     /// The key the token is bound to (DPoP, RFC 9449 §6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// Who acts for the subject (RFC 8693 §4.1): a relative under an authority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<ActorClaim>,
+    /// The authority the actor acts under; the token works only while it is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<String>,
+}
+
+/// The actor claim (RFC 8693 §4.1): the person at the keyboard, acting for the subject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorClaim {
+    /// The actor as the client knows them (pairwise for a third-party client).
+    pub sub: String,
+    /// Their name, when the client may know names (scope `profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A token's confirmation claim (RFC 7800): the thumbprint of a DPoP key.
@@ -74,6 +90,8 @@ pub struct AccessRequest<'a> {
     pub login: Option<(&'a str, Timestamp)>,
     /// The DPoP key thumbprint the token is bound to.
     pub jkt: Option<&'a str>,
+    /// For a relative acting for the subject: who, and under which authority.
+    pub actor: Option<(&'a ActorClaim, &'a str)>,
 }
 
 /// The event of a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.4).
@@ -135,6 +153,7 @@ impl TokenIssuer {
         participant: &crate::sso::Participant,
         session: &Session,
         nonce: Option<&str>,
+        actor: Option<&ActorClaim>,
         now: Timestamp,
     ) -> Result<String, TokenError> {
         let mut claims = json!({
@@ -154,6 +173,10 @@ impl TokenIssuer {
         // An agent's session names the legal person they act for.
         if let Some(company) = session.acting_for {
             claims["acting_for"] = json!(company.to_string());
+        }
+        // A relative's login for a person: `sub` is the person, `act` the relative.
+        if let Some(actor) = actor {
+            claims["act"] = json!(actor);
         }
         self.sign("JWT", &claims, now).await
     }
@@ -179,6 +202,8 @@ impl TokenIssuer {
             cnf: request.jkt.map(|jkt| Confirmation {
                 jkt: jkt.to_owned(),
             }),
+            act: request.actor.map(|(actor, _)| actor.clone()),
+            delegation: request.actor.map(|(_, id)| id.to_owned()),
         };
         let value =
             serde_json::to_value(&claims).map_err(|e| TokenError::Invalid(e.to_string()))?;

@@ -379,6 +379,10 @@ pub struct NewClientBody {
     /// The sector of a third-party client's pairwise subject identifiers; by default
     /// the host of its redirect URIs.
     sector_identifier: Option<String>,
+    /// Refuse logins of a relative acting for a person (亲友代办): only people
+    /// themselves sign in here.
+    #[serde(default)]
+    refuses_delegation: bool,
 }
 
 /// A registered client.
@@ -402,6 +406,7 @@ pub struct ClientBody {
     backchannel_logout_uri: Option<String>,
     require_pushed_authorization_requests: bool,
     min_level: u8,
+    refuses_delegation: bool,
     /// `pairwise` for third-party clients, `public` for first-party ones.
     subject_type: &'static str,
 }
@@ -423,6 +428,7 @@ impl ClientBody {
             backchannel_logout_uri: client.backchannel_logout_uri,
             require_pushed_authorization_requests: client.require_par,
             min_level: client.min_level,
+            refuses_delegation: client.refuses_delegation,
             subject_type: if client.sector.is_some() {
                 "pairwise"
             } else {
@@ -470,6 +476,7 @@ pub async fn create_client(
         require_par: body.require_pushed_authorization_requests,
         min_level: body.min_level,
         sector_identifier: body.sector_identifier,
+        refuses_delegation: body.refuses_delegation,
     };
     let mut tx = state.store.begin().await?;
     let (client, secret) = admin::create_client(&mut tx, &admin, &new).await?;

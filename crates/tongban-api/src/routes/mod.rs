@@ -13,6 +13,7 @@ mod logout;
 mod oidc;
 mod passkeys;
 mod pki;
+mod relatives;
 mod reports;
 mod seals;
 mod session_form;
@@ -57,6 +58,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::authorize::authorize))
         .routes(routes!(oidc::login::login, oidc::login::login_page))
         .routes(routes!(oidc::consent::consent))
+        .routes(routes!(oidc::acting::choose_actor))
         .routes(routes!(oidc::second_factor::second_factor))
         .routes(routes!(passkeys::passkey_login_options))
         .routes(routes!(passkeys::passkey_login))
@@ -70,6 +72,9 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(account::end_session))
         .routes(routes!(account::end_all))
         .routes(routes!(account::withdraw_consent))
+        .routes(routes!(relatives::relatives_page, relatives::offer_relative))
+        .routes(routes!(relatives::answer_relative))
+        .routes(routes!(relatives::end_relative))
         .routes(routes!(ecerts::account::account_share))
         .routes(routes!(ecerts::account::account_pdf))
         .routes(routes!(ecerts::account::account_ofd))

@@ -39,6 +39,9 @@ pub(super) struct SealedCode {
     expires_at: i64,
     #[serde(default)]
     dpop_jkt: Option<String>,
+    /// The authority the login acts under, when a relative signs in for a person.
+    #[serde(default)]
+    delegation: Option<String>,
 }
 
 /// Issues a single-use code for `request` in `session`. The code is the request's
@@ -59,6 +62,7 @@ pub fn issue_code(
         code_challenge: request.code_challenge.clone(),
         expires_at: now.unix_millis() + CODE_LIFETIME_MS,
         dpop_jkt: request.dpop_jkt.clone(),
+        delegation: request.delegation().map(str::to_owned),
     };
     let json = serde_json::to_vec(&sealed)
         .map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?;
@@ -78,6 +82,8 @@ pub struct CodeGrant {
     pub scope: Vec<String>,
     /// For the ID token.
     pub nonce: Option<String>,
+    /// The authority under which the session's person signs in for another.
+    pub delegation: Option<crate::delegation::Delegation>,
 }
 
 /// Why a code was not accepted (`invalid_grant` for all but a store fault).
@@ -196,9 +202,23 @@ pub async fn redeem_code(
     if s.try_get::<Option<i64>, _>("ended_at")?.is_some() {
         return Err(CodeError::InvalidGrant("the session has ended"));
     }
+    let session = session_from_row(sealed.session_id, &s)?;
+    // An authority ended between the login and the redemption gives nothing.
+    let delegation = match &sealed.delegation {
+        Some(id) => Some(
+            crate::delegation::live_for(conn, id, session.subject, now)
+                .await?
+                .filter(|d| d.covers(crate::delegation::Matter::SignIn))
+                .ok_or(CodeError::InvalidGrant(
+                    "the authority to act for this person has ended",
+                ))?,
+        ),
+        None => None,
+    };
     Ok(CodeGrant {
-        session: session_from_row(sealed.session_id, &s)?,
+        session,
         scope: sealed.scope,
         nonce: sealed.nonce,
+        delegation,
     })
 }

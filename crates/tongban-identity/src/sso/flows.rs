@@ -92,6 +92,23 @@ pub async fn flow_by_cookie(
     Ok((request, stored))
 }
 
+/// Replaces the target of the flow named by `cookie` (a choice made on one of its
+/// pages, such as whom the person acts for, carried to the next page).
+pub async fn update_flow(
+    conn: &mut Conn,
+    cookie: &str,
+    target: &FlowTarget,
+) -> Result<(), SsoError> {
+    let json = serde_json::to_string(target)
+        .map_err(|e| SsoError::Store(StoreError::Corrupt(e.to_string())))?;
+    sqlx::query("UPDATE login_flows SET request = $2 WHERE id_sha256 = $1")
+        .bind(sha256_hex(cookie))
+        .bind(json)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Ends a flow once its login succeeded.
 pub async fn end_flow(conn: &mut Conn, cookie: &str) -> Result<(), SsoError> {
     sqlx::query("DELETE FROM login_flows WHERE id_sha256 = $1")

@@ -79,6 +79,32 @@ pub struct AuthorizeRequest {
     /// The DPoP key the code is bound to: only a proof by it redeems the code.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// The client takes only people themselves, never a relative acting for one.
+    #[serde(default)]
+    pub refuses_delegation: bool,
+    /// Whom the person signs in as, once they chose (a relative may act for someone).
+    #[serde(default)]
+    pub acting: Option<ActAs>,
+}
+
+/// Whom a login at a portal is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActAs {
+    /// The person at the keyboard.
+    Myself,
+    /// Another person, under the authority with this id.
+    For(String),
+}
+
+impl AuthorizeRequest {
+    /// The authority a login acts under, if it is for someone else.
+    pub fn delegation(&self) -> Option<&str> {
+        match &self.acting {
+            Some(ActAs::For(id)) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 /// What a login flow returns to once the person has logged in.
@@ -261,6 +287,8 @@ pub fn validate(
         ));
     }
     let request = AuthorizeRequest {
+        acting: None,
+        refuses_delegation: client.refuses_delegation,
         dpop_jkt: params.dpop_jkt.clone(),
         requirement,
         client_id: client.id.clone(),

@@ -141,13 +141,15 @@ pub struct Participant {
 }
 
 /// Records that `client` took part in `session` (for back-channel logout) and returns
-/// the identifiers it is told; a pairwise subject is remembered for userinfo. None if
-/// the session ended meanwhile.
+/// the identifiers it is told about `subject` (the session's person, or the person a
+/// relative signs in for); a pairwise subject is remembered for userinfo. None if the
+/// session ended meanwhile.
 pub async fn join_session(
     conn: &mut Conn,
     pairwise: &crate::pairwise::PairwiseKey,
     client: &Client,
     session: &Session,
+    subject: SubjectId,
 ) -> Result<Option<Participant>, StoreError> {
     // Locks the session row against a logout committing in between, which would then
     // queue its logout tokens without this client.
@@ -160,7 +162,7 @@ pub async fn join_session(
     if live.rows_affected() != 1 {
         return Ok(None);
     }
-    let subject = session.subject.to_string();
+    let subject = subject.to_string();
     let sub = client.subject_for(pairwise, &subject);
     let sid = client.sid_for(pairwise, &session.id);
     if let Some(sector) = &client.sector {
@@ -256,6 +258,16 @@ pub(super) async fn end_sessions(
         if ended.rows_affected() == 1 {
             crate::backchannel::queue(conn, id, now).await?;
         }
+        // A relative's tokens for someone else are the other person's subject's but
+        // this session's: they end with it.
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE session_id = $1 \
+             AND delegation_id IS NOT NULL AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(now.unix_millis())
+        .execute(&mut *conn)
+        .await?;
     }
     // Refresh tokens of the ended sessions; ending all (or all but one) also takes
     // those that belong to no session.

@@ -132,6 +132,24 @@ pub(crate) fn answer(
                 None => page,
             }
         }
+        Outcome::ChooseActor {
+            request,
+            client_name,
+            choices,
+            csrf_token,
+            new_flow_cookie,
+        } => {
+            let page = web::no_store(views::delegation::choose_actor(
+                prefs(&request),
+                &csrf_token,
+                &client_name,
+                &choices,
+            ));
+            match new_flow_cookie {
+                Some(cookie) => with_flow_cookie(page, &cookie),
+                None => page,
+            }
+        }
     }
 }
 

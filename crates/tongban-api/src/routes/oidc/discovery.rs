@@ -35,7 +35,7 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "phone", "tongban:identity"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-                             "name", "email", "phone_number", "resident_id", "acting_for", "uscc", "assurance_level"],
+                             "name", "email", "phone_number", "resident_id", "acting_for", "act", "uscc", "assurance_level"],
         "acr_values_supported": tongban_identity::assurance::supported_acr_values(),
         "claims_parameter_supported": true,
         "authorization_response_iss_parameter_supported": true,

@@ -3,6 +3,7 @@
 //! endpoint and client authentication, introspection, revocation and userinfo. What they
 //! share — OAuth error answers and redirects — is here.
 
+pub(super) mod acting;
 pub(super) mod authorize;
 pub(super) mod client_auth;
 pub(super) mod consent;

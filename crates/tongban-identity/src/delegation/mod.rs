@@ -1,0 +1,458 @@
+//! Relatives acting for a person (亲友代办) and guardianship (监护).
+//!
+//! A person authorises another natural person for some [`Matter`]s until a date; the
+//! relative accepts (their consent), and either of them ends it at once. The relative
+//! then logs in as themself and, at a portal, chooses to act for the person: the
+//! portal's tokens name the person as `sub` and the relative as the actor (`act`, RFC
+//! 8693 §4.1). Signing is never a matter: nobody signs for another person.
+//!
+//! What a delegate does under an authority is recorded with both of them ([`acts`]).
+
+pub mod acts;
+
+use sqlx::Row;
+use tongban_core::audit::AuditEvent;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, StoreError, audit};
+
+use crate::resident_id::ResidentId;
+use crate::sso::Session;
+use crate::subjects::SubjectId;
+
+/// Longest an authority may run: three years (a relative's help is renewed, not
+/// forgotten).
+pub const MAX_DAYS: i64 = 3 * 366;
+
+/// The lowest login level that may set up an authority online.
+pub const OFFER_LEVEL: u8 = 2;
+
+/// What a delegate may do for the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Matter {
+    /// Sign in to portals for the person.
+    SignIn,
+    /// See and share the person's e-certificates.
+    Certificates,
+}
+
+impl Matter {
+    /// Every matter, in the order pages list them.
+    pub const ALL: [Matter; 2] = [Matter::SignIn, Matter::Certificates];
+
+    /// The name in forms and the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign-in",
+            Self::Certificates => "certificates",
+        }
+    }
+
+    /// The matter named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The OAuth scopes a delegated login may carry for this matter. `service` (remote
+    /// signing) is in none of them.
+    pub fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Self::SignIn => &["openid", "profile", "email", "phone", "tongban:identity"],
+            Self::Certificates => &["ecert:wallet"],
+        }
+    }
+}
+
+/// Where an authority stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Set up by the person; the relative has not accepted yet.
+    Offered,
+    /// In force until `valid_until`.
+    Active,
+    /// The relative declined.
+    Declined,
+    /// Ended by either of them (or by staff).
+    Ended,
+}
+
+impl Status {
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "offered" => Ok(Self::Offered),
+            "active" => Ok(Self::Active),
+            "declined" => Ok(Self::Declined),
+            "ended" => Ok(Self::Ended),
+            other => Err(StoreError::Corrupt(format!("delegation status {other}"))),
+        }
+    }
+
+    /// The name in the database and the catalogues.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Offered => "offered",
+            Self::Active => "active",
+            Self::Declined => "declined",
+            Self::Ended => "ended",
+        }
+    }
+}
+
+/// An authority of one person for another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delegation {
+    /// Id.
+    pub id: String,
+    /// The person acted for.
+    pub principal: SubjectId,
+    /// Their name.
+    pub principal_name: String,
+    /// The relative (or guardian) who acts.
+    pub delegate: SubjectId,
+    /// Their name.
+    pub delegate_name: String,
+    /// What the delegate may do.
+    pub matters: Vec<Matter>,
+    /// `relative` or `guardian`.
+    pub kind: String,
+    /// Where it stands (an active one past `valid_until` is expired, see [`Self::live`]).
+    pub status: Status,
+    /// Ends at.
+    pub valid_until: Timestamp,
+    /// Set up at.
+    pub created_at: Timestamp,
+    /// Ended at.
+    pub ended_at: Option<Timestamp>,
+}
+
+impl Delegation {
+    /// Whether it is in force at `now`.
+    pub fn live(&self, now: Timestamp) -> bool {
+        self.status == Status::Active && now < self.valid_until
+    }
+
+    /// Whether it covers `matter`.
+    pub fn covers(&self, matter: Matter) -> bool {
+        self.matters.contains(&matter)
+    }
+
+    /// Of `requested`, the scopes a delegated login may carry.
+    pub fn allowed_scopes(&self, requested: &[String]) -> Vec<String> {
+        requested
+            .iter()
+            .filter(|s| self.matters.iter().any(|m| m.scopes().contains(&s.as_str())))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Why an authority could not be set up or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum DelegationError {
+    /// A field of the form is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The form field.
+        field: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// No registered person has this name and ID number (or it is the person).
+    #[error("no other registered person has this name and ID number")]
+    UnknownRelative,
+    /// The login is below [`OFFER_LEVEL`], or it acts for a company.
+    #[error("setting up an authority needs a level-2 login of the person themself")]
+    Level,
+    /// The same two people already have an authority offered or in force.
+    #[error("an authority between these two people is already offered or in force")]
+    Exists,
+    /// No such authority of this person in a state that allows the change.
+    #[error("no such authority")]
+    NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for DelegationError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+fn invalid(field: &'static str, reason: &'static str) -> DelegationError {
+    DelegationError::Invalid { field, reason }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+const SELECT: &str = "SELECT d.id, d.principal_id, p.name AS principal_name, d.delegate_id, \
+     r.name AS delegate_name, d.matters, d.kind, d.status, d.valid_until, d.created_at, d.ended_at \
+     FROM delegations d JOIN subjects p ON p.id = d.principal_id JOIN subjects r ON r.id = d.delegate_id";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Delegation, StoreError> {
+    let id = |column: &str| -> Result<SubjectId, StoreError> {
+        let text: String = r.try_get(column)?;
+        text.parse().map_err(|_| corrupt("subject id"))
+    };
+    let matters: String = r.try_get("matters")?;
+    let status: String = r.try_get("status")?;
+    Ok(Delegation {
+        id: r.try_get("id")?,
+        principal: id("principal_id")?,
+        principal_name: r.try_get("principal_name")?,
+        delegate: id("delegate_id")?,
+        delegate_name: r.try_get("delegate_name")?,
+        matters: matters.split_whitespace().filter_map(Matter::parse).collect(),
+        kind: r.try_get("kind")?,
+        status: Status::parse(&status)?,
+        valid_until: Timestamp::from_unix_millis(r.try_get("valid_until")?),
+        created_at: Timestamp::from_unix_millis(r.try_get("created_at")?),
+        ended_at: r
+            .try_get::<Option<i64>, _>("ended_at")?
+            .map(Timestamp::from_unix_millis),
+    })
+}
+
+/// One authority by id.
+pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Delegation>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The authority `id` if it is in force at `now` for `delegate`.
+pub async fn live_for(
+    conn: &mut Conn,
+    id: &str,
+    delegate: SubjectId,
+    now: Timestamp,
+) -> Result<Option<Delegation>, StoreError> {
+    Ok(find(conn, id)
+        .await?
+        .filter(|d| d.delegate == delegate && d.live(now)))
+}
+
+/// The authorities `person` gave and received, newest first.
+pub async fn of_person(
+    conn: &mut Conn,
+    person: SubjectId,
+) -> Result<(Vec<Delegation>, Vec<Delegation>), StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE d.principal_id = $1 OR d.delegate_id = $1 ORDER BY d.created_at DESC LIMIT 200"
+    )))
+    .bind(person.to_string())
+    .fetch_all(conn)
+    .await?;
+    let all = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(all.into_iter().partition(|d| d.principal == person))
+}
+
+/// The people `delegate` may sign in for at `now`.
+pub async fn sign_in_choices(
+    conn: &mut Conn,
+    delegate: SubjectId,
+    now: Timestamp,
+) -> Result<Vec<Delegation>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE d.delegate_id = $1 AND d.status = 'active' AND d.valid_until > $2 ORDER BY p.name, d.id"
+    )))
+    .bind(delegate.to_string())
+    .bind(now.unix_millis())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|d| d.covers(Matter::SignIn))
+        .collect())
+}
+
+/// What a person fills in to authorise a relative.
+#[derive(Clone, Debug)]
+pub struct Offer<'a> {
+    /// The relative's name, as registered.
+    pub relative_name: &'a str,
+    /// The relative's resident ID number.
+    pub relative_id: &'a str,
+    /// The matter names ticked.
+    pub matters: &'a [String],
+    /// The last day, as days from now.
+    pub days: i64,
+}
+
+/// Sets up an authority of the signed-in person for a relative, waiting for the
+/// relative's acceptance. Only the person themself (not as a company's agent, and not
+/// someone acting for them: a delegate's session is their own), at level 2 or above.
+pub async fn offer(
+    conn: &mut Conn,
+    session: &Session,
+    offer: &Offer<'_>,
+    now: Timestamp,
+) -> Result<Delegation, DelegationError> {
+    if session.acting_for.is_some()
+        || crate::assurance::level_of_acr(&session.acr) < OFFER_LEVEL
+    {
+        return Err(DelegationError::Level);
+    }
+    let mut matters = Vec::new();
+    for name in offer.matters {
+        let matter = Matter::parse(name).ok_or(invalid("matters", "unknown matter"))?;
+        if !matters.contains(&matter) {
+            matters.push(matter);
+        }
+    }
+    if matters.is_empty() {
+        return Err(invalid("matters", "choose at least one"));
+    }
+    if !(1..=MAX_DAYS).contains(&offer.days) {
+        return Err(invalid("days", "between 1 day and 3 years"));
+    }
+    let resident_id: ResidentId = offer
+        .relative_id
+        .trim()
+        .parse()
+        .map_err(|_| invalid("relative_id", "not a valid resident ID number"))?;
+    let relative = sqlx::query(
+        "SELECT id, name FROM subjects WHERE kind = 'natural' AND resident_id = $1 AND name = $2",
+    )
+    .bind(resident_id.as_str())
+    .bind(offer.relative_name.trim())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let relative: SubjectId = match relative {
+        Some(row) => {
+            let id: String = row.try_get("id")?;
+            id.parse().map_err(|_| corrupt("subject id"))?
+        }
+        None => return Err(DelegationError::UnknownRelative),
+    };
+    if relative == session.subject {
+        return Err(DelegationError::UnknownRelative);
+    }
+    let existing = sqlx::query(
+        "SELECT 1 FROM delegations WHERE principal_id = $1 AND delegate_id = $2 \
+         AND (status = 'offered' OR (status = 'active' AND valid_until > $3))",
+    )
+    .bind(session.subject.to_string())
+    .bind(relative.to_string())
+    .bind(now.unix_millis())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if existing.is_some() {
+        return Err(DelegationError::Exists);
+    }
+    let id = tongban_core::id::Uuid::now_v7().to_string();
+    let names: Vec<&str> = matters.iter().map(|m| m.name()).collect();
+    sqlx::query(
+        "INSERT INTO delegations (id, principal_id, delegate_id, kind, matters, status, valid_until, \
+         created_at, created_by) VALUES ($1, $2, $3, 'relative', $4, 'offered', $5, $6, $2)",
+    )
+    .bind(&id)
+    .bind(session.subject.to_string())
+    .bind(relative.to_string())
+    .bind(names.join(" "))
+    .bind(now.unix_millis() + offer.days * 86_400_000)
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    let details = serde_json::json!({"delegate": relative.to_string(), "matters": names, "days": offer.days});
+    record(conn, session.subject, "delegation.offered", &id, details).await?;
+    find(conn, &id).await?.ok_or(DelegationError::NotFound)
+}
+
+async fn record(
+    conn: &mut Conn,
+    actor: SubjectId,
+    action: &str,
+    id: &str,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    let event = AuditEvent::new(&actor.to_string(), action, Some(id), None, details);
+    audit::record(conn, &event).await
+}
+
+/// The relative accepts (`accept`) or declines an authority offered to them.
+pub async fn answer(
+    conn: &mut Conn,
+    delegate: SubjectId,
+    id: &str,
+    accept: bool,
+    now: Timestamp,
+) -> Result<(), DelegationError> {
+    let (status, action) = if accept {
+        ("active", "delegation.accepted")
+    } else {
+        ("declined", "delegation.declined")
+    };
+    let changed = sqlx::query(
+        "UPDATE delegations SET status = $3, accepted_at = CASE WHEN $3 = 'active' THEN $4 ELSE NULL END \
+         WHERE id = $1 AND delegate_id = $2 AND status = 'offered' AND valid_until > $4",
+    )
+    .bind(id)
+    .bind(delegate.to_string())
+    .bind(status)
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Err(DelegationError::NotFound);
+    }
+    record(conn, delegate, action, id, serde_json::json!({})).await?;
+    Ok(())
+}
+
+/// Ends an authority at once, by either of the two people: what it gave ends with
+/// it (refresh tokens are revoked; access tokens are checked against it on each use).
+pub async fn end(
+    conn: &mut Conn,
+    by: SubjectId,
+    id: &str,
+    now: Timestamp,
+) -> Result<(), DelegationError> {
+    let changed = sqlx::query(
+        "UPDATE delegations SET status = 'ended', ended_at = $3, ended_by = $2 \
+         WHERE id = $1 AND (principal_id = $2 OR delegate_id = $2) AND status IN ('offered', 'active')",
+    )
+    .bind(id)
+    .bind(by.to_string())
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Err(DelegationError::NotFound);
+    }
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE delegation_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    record(conn, by, "delegation.ended", id, serde_json::json!({})).await?;
+    Ok(())
+}
+
+/// A relative's access token for a person is used for `action` through `client_id`:
+/// true (and the act recorded under both of them) if the authority is still in force,
+/// false if it ended or expired (the token then stops working at once).
+pub async fn token_used(
+    conn: &mut Conn,
+    id: &str,
+    action: &str,
+    client_id: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    match find(conn, id).await? {
+        Some(d) if d.live(now) => {
+            acts::record(conn, &d, action, Some(client_id), now).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}

@@ -1,0 +1,532 @@
+//! Relatives acting for a person (亲友代办) through the real router: 李四 authorises
+//! 赵六 on the relatives page; 赵六 accepts, logs in as himself at a portal, chooses to
+//! act for 李四, and the portal's ID token names 李四 as `sub` and 赵六 as `act`. Each
+//! boundary is a test: the delegate cannot sign (CSC, signing pages), cannot touch the
+//! person's password or authorise a third person; an ended or expired authority stops
+//! the next login, the refresh and the access token at once; a portal can refuse
+//! delegated logins; setting one up needs level 2.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use base64::Engine as _;
+use serde_json::Value;
+use support::esign_world::{self as world, LI, WANG, World, ZHAO, csrf, form, page, session};
+use support::{PASSWORD, PKCE_VERIFIER, csrf_of, location, query_param, set_cookie};
+use tongban_core::time::Timestamp;
+use tongban_identity::clients::{self, NewClient};
+
+const PORTAL: &str = "https://portal.example.cn/cb";
+const THIRD: &str = "https://third.example.org/cb";
+const STRICT: &str = "https://strict.example.cn/cb";
+
+struct Portals {
+    /// A first-party portal that asks for the wallet and remote signing too.
+    portal: (String, String),
+    /// A third-party portal: consent, pairwise identifiers.
+    third: (String, String),
+    /// A first-party portal that refuses delegated logins.
+    strict: (String, String),
+}
+
+async fn portals(w: &World) -> Portals {
+    let mut tx = w.server.store().begin().await.unwrap();
+    let mut register = async |name: &str, redirect: &str, first: bool, refuses: bool| {
+        let new = NewClient {
+            name: name.into(),
+            confidential: true,
+            redirect_uris: vec![redirect.into()],
+            scopes: ["openid", "profile", "ecert:wallet", "service"]
+                .map(str::to_owned)
+                .to_vec(),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            first_party: first,
+            refuses_delegation: refuses,
+            ..NewClient::default()
+        };
+        let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+            .await
+            .unwrap();
+        (client.id, secret.unwrap())
+    };
+    let portal = register("民生服务网", PORTAL, true, false).await;
+    let third = register("第三方便民应用", THIRD, false, false).await;
+    let strict = register("不动产登记", STRICT, true, true).await;
+    // Names people can tell apart on the pages.
+    for (id, name) in [(LI, "李四"), (ZHAO, "赵六"), (WANG, "王五")] {
+        for table in ["subjects", "registry_entries"] {
+            let sql = format!("UPDATE {table} SET name = $1 WHERE resident_id = $2");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(name)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    Portals {
+        portal,
+        third,
+        strict,
+    }
+}
+
+/// 李四 authorises 赵六 for `matters`; returns the page's answer.
+async fn offer(w: &World, from: &str, name: &str, id: &str, matters: &[&str]) -> reqwest::Response {
+    let csrf = csrf(w, from).await;
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("relative_name", name),
+        ("relative_id", id),
+        ("days", "30"),
+    ];
+    for matter in matters {
+        fields.push((matter, "yes"));
+    }
+    form(w, from, "/account/relatives", &fields).await
+}
+
+/// The ids of the authorities on a relatives page (the hidden `id` fields).
+fn authority_ids(html: &str) -> Vec<String> {
+    html.split("name=\"id\" value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+/// 李四 authorises 赵六 (sign-in and certificates) and 赵六 accepts; returns the id.
+async fn authorised(w: &World, li: &str, zhao: &str) -> String {
+    let sent = offer(w, li, "赵六", ZHAO, &["matter_sign_in", "matter_certificates"]).await;
+    let status = sent.status();
+    assert_eq!(status, 200, "{}", sent.text().await.unwrap());
+    let html = page(w, zhao, "/account/relatives").await.text().await.unwrap();
+    let id = authority_ids(&html).pop().expect("the offer is on 赵六's page");
+    let csrf = csrf_of(&html);
+    let fields = [("csrf_token", csrf.as_str()), ("id", &id), ("answer", "accept")];
+    let accepted = form(w, zhao, "/account/relatives/answer", &fields).await;
+    assert_eq!(accepted.status(), 200);
+    id
+}
+
+/// The cookies and CSRF token of a login at a portal, to go on with its pages.
+struct Landed {
+    flow: String,
+    csrf: String,
+    session: String,
+}
+
+/// Logs `resident_id` in (password and code) at `client`: where the login lands.
+async fn login_at(
+    w: &World,
+    client: &str,
+    redirect: &str,
+    resident_id: &str,
+) -> (reqwest::Response, Landed) {
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", client),
+        ("redirect_uri", redirect),
+        ("scope", "openid profile ecert:wallet service"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        (
+            "code_challenge",
+            &tongban_identity::secrets::s256_challenge(PKCE_VERIFIER),
+        ),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let start = w.server.get(&format!("/authorize?{query}")).await;
+    let flow = format!(
+        "__Host-tongban-flow={}",
+        set_cookie(&start, "__Host-tongban-flow").unwrap()
+    );
+    let csrf = csrf_of(&start.text().await.unwrap());
+    let post = |path: &str, fields: Vec<(&str, String)>| {
+        w.server
+            .client
+            .post(format!("{}{path}", w.server.base))
+            .header("cookie", &flow)
+            .form(&fields)
+            .send()
+    };
+    let fields = vec![
+        ("csrf_token", csrf.clone()),
+        ("identifier", resident_id.to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let first = post("/login", fields).await.unwrap();
+    assert_eq!(first.status(), 200, "the second step");
+    let fields = vec![("csrf_token", csrf.clone()), ("code", w.code(resident_id))];
+    let answer = post("/login/otp", fields).await.unwrap();
+    let session = format!(
+        "__Host-tongban-session={}",
+        set_cookie(&answer, "__Host-tongban-session").unwrap()
+    );
+    let landed = Landed {
+        flow,
+        csrf,
+        session,
+    };
+    (answer, landed)
+}
+
+/// Posts the choice of whom the login is for.
+async fn choose(w: &World, landed: &Landed, choice: &str) -> reqwest::Response {
+    w.server
+        .client
+        .post(format!("{}/authorize/act", w.server.base))
+        .header("cookie", format!("{}; {}", landed.flow, landed.session))
+        .form(&[("csrf_token", landed.csrf.as_str()), ("choice", choice)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Allows the third-party portal on its consent page (in the flow of `landed`).
+async fn allow(w: &World, landed: &Landed) -> reqwest::Response {
+    w.server
+        .client
+        .post(format!("{}/consent", w.server.base))
+        .header("cookie", format!("{}; {}", landed.flow, landed.session))
+        .form(&[("csrf_token", landed.csrf.as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn redeem(w: &World, client: &(String, String), redirect: &str, code: &str) -> Value {
+    w.server
+        .client
+        .post(format!("{}/token", w.server.base))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("code_verifier", PKCE_VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// 赵六 signs in at the first-party portal and chooses to act for 李四; returns the
+/// token answer.
+async fn act_for_li(w: &World, p: &Portals, authority: &str) -> Value {
+    let (landed, html) = page_of(login_at(w, &p.portal.0, PORTAL, ZHAO).await).await;
+    assert!(html.contains("李四") && html.contains("/authorize/act"), "{html}");
+    let chosen = choose(w, &landed, authority).await;
+    assert_eq!(chosen.status(), 303);
+    let code = query_param(&location(&chosen), "code").expect("a code");
+    redeem(w, &p.portal, PORTAL, &code).await
+}
+
+/// The page a login landed on, which must be a page (200).
+async fn page_of((answer, landed): (reqwest::Response, Landed)) -> (Landed, String) {
+    assert_eq!(answer.status(), 200, "a page, not a redirect");
+    (landed, answer.text().await.unwrap())
+}
+
+async fn refresh(w: &World, client: &(String, String), token: &str) -> reqwest::Response {
+    w.server
+        .client
+        .post(format!("{}/token", w.server.base))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn wallet(w: &World, token: &str) -> reqwest::Response {
+    world::get(w, token, "/api/v1/me/certificates").await
+}
+
+#[tokio::test]
+async fn a_relative_signs_in_for_the_person_and_the_portal_is_told_who_acts() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    let authority = authorised(&w, &li, &zhao).await;
+
+    let tokens = act_for_li(&w, &p, &authority).await;
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    let li_id: String = sqlx::query_scalar("SELECT id FROM subjects WHERE resident_id = $1")
+        .bind(LI)
+        .fetch_one(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(id["sub"], li_id, "a first-party portal knows 李四 by his id");
+    let act = &id["act"];
+    assert!(act["sub"].is_string() && act["sub"] != id["sub"]);
+    assert_eq!(act["name"], "赵六");
+    // Remote signing is never delegated: `service` is not granted.
+    let scope = tokens["scope"].as_str().unwrap();
+    assert!(scope.contains("ecert:wallet") && !scope.contains("service"), "{scope}");
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["sub"], id["sub"]);
+    assert_eq!(access["act"]["sub"], act["sub"]);
+
+    // The wallet answers for 李四, and the use is recorded for both.
+    let answer = wallet(&w, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(answer.status(), 200);
+    let mine = page(&w, &li, "/account/relatives").await.text().await.unwrap();
+    assert!(mine.contains("赵六") && mine.contains("代我办理"), "{mine}");
+    assert!(mine.contains("民生服务网"));
+    assert!(mine.contains("GET /api/v1/me/certificates"));
+    let his = page(&w, &zhao, "/account/relatives").await.text().await.unwrap();
+    assert!(his.contains("李四") && his.contains("我代"), "{his}");
+
+    // The same login can still be for himself: no act, his own subject.
+    let (_, landed) = login_at(&w, &p.portal.0, PORTAL, ZHAO).await;
+    let chosen = choose(&w, &landed, "myself").await;
+    let code = query_param(&location(&chosen), "code").unwrap();
+    let own = redeem(&w, &p.portal, PORTAL, &code).await;
+    let own_id = claims(own["id_token"].as_str().unwrap());
+    assert_eq!(own_id["sub"], act["sub"]);
+    assert!(own_id.get("act").is_none());
+}
+
+#[tokio::test]
+async fn at_a_third_party_portal_the_relative_consents_for_the_person_under_pairwise_ids() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    let authority = authorised(&w, &li, &zhao).await;
+    let (landed, _) = page_of(login_at(&w, &p.third.0, THIRD, ZHAO).await).await;
+    let chosen = choose(&w, &landed, &authority).await;
+    assert_eq!(chosen.status(), 200, "the consent page, for 李四");
+    let allowed = allow(&w, &landed).await;
+    assert_eq!(allowed.status(), 303);
+    let code = query_param(&location(&allowed), "code").unwrap();
+    let tokens = redeem(&w, &p.third, THIRD, &code).await;
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM subjects WHERE resident_id IN ($1, $2)")
+        .bind(LI)
+        .bind(ZHAO)
+        .fetch_all(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap();
+    let (sub, actor) = (id["sub"].as_str().unwrap(), id["act"]["sub"].as_str().unwrap());
+    assert!(!ids.iter().any(|i| i == sub || i == actor), "pairwise, never internal ids");
+    assert_ne!(sub, actor);
+    // 赵六 consented for 李四 to what the authority covers; 李四's own login there
+    // asks again only for what it did not (remote signing), and knows him alike.
+    let (landed, html) = page_of(login_at(&w, &p.third.0, THIRD, LI).await).await;
+    assert!(html.contains("/consent"));
+    let allowed = allow(&w, &landed).await;
+    let code = query_param(&location(&allowed), "code").unwrap();
+    let his = claims(redeem(&w, &p.third, THIRD, &code).await["id_token"].as_str().unwrap());
+    assert_eq!(his["sub"], sub);
+}
+
+#[tokio::test]
+async fn ending_the_authority_stops_the_relative_at_once() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    let authority = authorised(&w, &li, &zhao).await;
+    let tokens = act_for_li(&w, &p, &authority).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+
+    // 李四 ends it.
+    let csrf = csrf(&w, &li).await;
+    let fields = [("csrf_token", csrf.as_str()), ("id", authority.as_str())];
+    let ended = form(&w, &li, "/account/relatives/end", &fields).await;
+    assert_eq!(ended.status(), 200);
+
+    assert_eq!(wallet(&w, access).await.status(), 401, "the access token stops");
+    let refused = refresh(&w, &p.portal, refresh_token).await;
+    assert_eq!(refused.status(), 400, "the refresh token stops");
+    // The next login offers no one to act for, and an old choice is refused.
+    let (answer, _) = login_at(&w, &p.portal.0, PORTAL, ZHAO).await;
+    assert_eq!(answer.status(), 303, "no choice: straight back to the portal");
+    let code = query_param(&location(&answer), "code").unwrap();
+    let own = redeem(&w, &p.portal, PORTAL, &code).await;
+    assert!(claims(own["id_token"].as_str().unwrap()).get("act").is_none());
+    // Ending twice is refused plainly.
+    let twice = form(&w, &li, "/account/relatives/end", &fields).await;
+    assert_eq!(twice.status(), 404);
+}
+
+#[tokio::test]
+async fn an_expired_authority_gives_nothing() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    let authority = authorised(&w, &li, &zhao).await;
+    let tokens = act_for_li(&w, &p, &authority).await;
+    sqlx::query("UPDATE delegations SET valid_until = $1 WHERE id = $2")
+        .bind(Timestamp::now().unix_millis() - 1)
+        .bind(&authority)
+        .execute(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(wallet(&w, access).await.status(), 401);
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh(&w, &p.portal, refresh_token).await.status(), 400);
+    let (answer, _) = login_at(&w, &p.portal.0, PORTAL, ZHAO).await;
+    assert_eq!(answer.status(), 303, "no choice: straight back to the portal");
+    let shown = page(&w, &li, "/account/relatives").await.text().await.unwrap();
+    assert!(shown.contains("已过期"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_relative_cannot_sign_for_the_person() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    let authority = authorised(&w, &li, &zhao).await;
+    let tokens = act_for_li(&w, &p, &authority).await;
+    // The delegated token has no `service` scope: the CSC API refuses it.
+    let access = tokens["access_token"].as_str().unwrap();
+    let listed = world::call(&w, access, "/csc/v2/credentials/list", serde_json::json!({})).await;
+    assert_eq!(listed.status(), 403, "{}", listed.text().await.unwrap());
+    // Even a token that carried `service` under an authority is refused by the domain.
+    let caller = tongban_identity::caller::Caller {
+        subject: tokens_sub(&tokens),
+        client_id: p.portal.0.clone(),
+        scopes: vec!["service".into()],
+        request_id: None,
+        acr: None,
+        delegation: Some(authority.clone()),
+    };
+    let mut conn = w.server.store().conn().await.unwrap();
+    let refused = tongban_esign::csc::person(&mut conn, &caller).await;
+    assert!(matches!(refused, Err(tongban_esign::SignError::Denied(_))));
+    drop(conn);
+    // 李四's signing request is not 赵六's to open, approve or decline.
+    let request = world::request_to_li(&w).await;
+    let opened = page(&w, &zhao, &format!("/sign/{request}")).await;
+    assert_eq!(opened.status(), 404);
+    let csrf = csrf(&w, &zhao).await;
+    let fields = [("csrf_token", csrf.as_str()), ("action", "decline")];
+    let declined = form(&w, &zhao, &format!("/sign/{request}"), &fields).await;
+    assert_eq!(declined.status(), 404);
+    let still = page(&w, &li, &format!("/sign/{request}")).await;
+    assert_eq!(still.status(), 200, "the request still waits for 李四");
+}
+
+fn tokens_sub(tokens: &Value) -> String {
+    claims(tokens["access_token"].as_str().unwrap())["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_relative_cannot_change_the_persons_password_or_authorise_a_third_person() {
+    let w = world::world().await;
+    let _ = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    let _ = authorised(&w, &li, &zhao).await;
+    // 赵六's account pages are his own: a password change there is his.
+    let csrf = csrf(&w, &zhao).await;
+    let new = "a brand new passphrase for zhao";
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("current_password", PASSWORD),
+        ("new_password", new),
+        ("confirm_password", new),
+    ];
+    assert_eq!(form(&w, &zhao, "/account/password", &fields).await.status(), 200);
+    // 李四 still logs in with his own password (and code).
+    let _ = session(&w, LI).await;
+    let li_login = w
+        .server
+        .client
+        .get(format!("{}/account", w.server.base))
+        .header("cookie", &li)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(li_login.contains("李四"), "李四's session and password stand");
+    // An authority 赵六 sets up is his own, for 王五: never one of 李四's.
+    let sent = offer(&w, &zhao, "王五", WANG, &["matter_sign_in"]).await;
+    assert_eq!(sent.status(), 200);
+    let li_page = page(&w, &li, "/account/relatives").await.text().await.unwrap();
+    assert!(!li_page.contains("王五"), "李四 authorised nobody but 赵六");
+    let mut conn = w.server.store().conn().await.unwrap();
+    let principals: Vec<String> = sqlx::query_scalar(
+        "SELECT p.resident_id FROM delegations d JOIN subjects p ON p.id = d.principal_id \
+         JOIN subjects r ON r.id = d.delegate_id WHERE r.resident_id = $1",
+    )
+    .bind(WANG)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(principals, vec![ZHAO.to_owned()]);
+}
+
+#[tokio::test]
+async fn a_portal_may_refuse_delegated_logins() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    authorised(&w, &li, &zhao).await;
+    let (answer, _) = login_at(&w, &p.strict.0, STRICT, ZHAO).await;
+    assert_eq!(answer.status(), 303, "no choice: straight back");
+    let code = query_param(&location(&answer), "code").unwrap();
+    let tokens = redeem(&w, &p.strict, STRICT, &code).await;
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert!(id.get("act").is_none());
+    // At a portal that allows it, a choice of an authority that is not his is refused.
+    let (landed, _) = page_of(login_at(&w, &p.portal.0, PORTAL, ZHAO).await).await;
+    let foreign = tongban_core::id::Uuid::now_v7().to_string();
+    let posted = choose(&w, &landed, &foreign).await;
+    assert_eq!(posted.status(), 303);
+    assert_eq!(query_param(&location(&posted), "error").as_deref(), Some("access_denied"));
+}
+
+#[tokio::test]
+async fn setting_up_an_authority_is_checked() {
+    let w = world::world().await;
+    let _ = portals(&w).await;
+    let li = session(&w, LI).await;
+    // Someone unknown, or the wrong name for the number: the same answer.
+    let unknown = offer(&w, &li, "赵六", WANG, &["matter_sign_in"]).await;
+    assert_eq!(unknown.status(), 422);
+    // No matter chosen.
+    let none = offer(&w, &li, "赵六", ZHAO, &[]).await;
+    assert_eq!(none.status(), 422);
+    // Oneself.
+    let own = offer(&w, &li, "李四", LI, &["matter_sign_in"]).await;
+    assert_eq!(own.status(), 422);
+    // Twice.
+    assert_eq!(offer(&w, &li, "赵六", ZHAO, &["matter_sign_in"]).await.status(), 200);
+    assert_eq!(offer(&w, &li, "赵六", ZHAO, &["matter_sign_in"]).await.status(), 409);
+    // Only the relative answers an offer.
+    let html = page(&w, &li, "/account/relatives").await.text().await.unwrap();
+    let id = authority_ids(&html).pop().unwrap();
+    let csrf = csrf_of(&html);
+    let fields = [("csrf_token", csrf.as_str()), ("id", &id), ("answer", "accept")];
+    let by_li = form(&w, &li, "/account/relatives/answer", &fields).await;
+    assert_eq!(by_li.status(), 404);
+    // A level-1 login cannot set one up.
+    let mut tx = w.server.store().begin().await.unwrap();
+    sqlx::query("UPDATE sessions SET acr = 'urn:tongban:acr:1'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let weak = offer(&w, &li, "赵六", ZHAO, &["matter_certificates"]).await;
+    assert_eq!(weak.status(), 403);
+}
