@@ -22,17 +22,18 @@ const THIRD: &str = "https://third.example.org/cb";
 const STRICT: &str = "https://strict.example.cn/cb";
 
 struct Portals {
-    /// A first-party portal that asks for the wallet and remote signing too.
+    /// A first-party portal that takes relatives' logins and asks for the wallet and
+    /// remote signing too.
     portal: (String, String),
-    /// A third-party portal: consent, pairwise identifiers.
+    /// A third-party portal that takes relatives' logins: consent, pairwise ids.
     third: (String, String),
-    /// A first-party portal that refuses delegated logins.
+    /// A first-party portal that does not take relatives' logins (the default).
     strict: (String, String),
 }
 
 async fn portals(w: &World) -> Portals {
     let mut tx = w.server.store().begin().await.unwrap();
-    let mut register = async |name: &str, redirect: &str, first: bool, refuses: bool| {
+    let mut register = async |name: &str, redirect: &str, first: bool, accepts: bool| {
         let new = NewClient {
             name: name.into(),
             confidential: true,
@@ -42,7 +43,8 @@ async fn portals(w: &World) -> Portals {
                 .to_vec(),
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             first_party: first,
-            refuses_delegation: refuses,
+            accepts_delegation: accepts,
+            backchannel_logout_uri: Some(format!("{redirect}/logout")),
             ..NewClient::default()
         };
         let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
@@ -50,9 +52,9 @@ async fn portals(w: &World) -> Portals {
             .unwrap();
         (client.id, secret.unwrap())
     };
-    let portal = register("民生服务网", PORTAL, true, false).await;
-    let third = register("第三方便民应用", THIRD, false, false).await;
-    let strict = register("不动产登记", STRICT, true, true).await;
+    let portal = register("民生服务网", PORTAL, true, true).await;
+    let third = register("第三方便民应用", THIRD, false, true).await;
+    let strict = register("不动产登记", STRICT, true, false).await;
     // Names people can tell apart on the pages.
     for (id, name) in [(LI, "李四"), (ZHAO, "赵六"), (WANG, "王五")] {
         for table in ["subjects", "registry_entries"] {
@@ -98,13 +100,30 @@ fn authority_ids(html: &str) -> Vec<String> {
 
 /// 李四 authorises 赵六 (sign-in and certificates) and 赵六 accepts; returns the id.
 async fn authorised(w: &World, li: &str, zhao: &str) -> String {
-    let sent = offer(w, li, "赵六", ZHAO, &["matter_sign_in", "matter_certificates"]).await;
+    let sent = offer(
+        w,
+        li,
+        "赵六",
+        ZHAO,
+        &["matter_sign_in", "matter_certificates"],
+    )
+    .await;
     let status = sent.status();
     assert_eq!(status, 200, "{}", sent.text().await.unwrap());
-    let html = page(w, zhao, "/account/relatives").await.text().await.unwrap();
-    let id = authority_ids(&html).pop().expect("the offer is on 赵六's page");
+    let html = page(w, zhao, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let id = authority_ids(&html)
+        .pop()
+        .expect("the offer is on 赵六's page");
     let csrf = csrf_of(&html);
-    let fields = [("csrf_token", csrf.as_str()), ("id", &id), ("answer", "accept")];
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("id", &id),
+        ("answer", "accept"),
+    ];
     let accepted = form(w, zhao, "/account/relatives/answer", &fields).await;
     assert_eq!(accepted.status(), 200);
     id
@@ -227,7 +246,10 @@ fn claims(jwt: &str) -> Value {
 /// token answer.
 async fn act_for_li(w: &World, p: &Portals, authority: &str) -> Value {
     let (landed, html) = page_of(login_at(w, &p.portal.0, PORTAL, ZHAO).await).await;
-    assert!(html.contains("李四") && html.contains("/authorize/act"), "{html}");
+    assert!(
+        html.contains("李四") && html.contains("/authorize/act"),
+        "{html}"
+    );
     let chosen = choose(w, &landed, authority).await;
     assert_eq!(chosen.status(), 303);
     let code = query_param(&location(&chosen), "code").expect("a code");
@@ -269,13 +291,22 @@ async fn a_relative_signs_in_for_the_person_and_the_portal_is_told_who_acts() {
         .fetch_one(&mut *w.server.store().conn().await.unwrap())
         .await
         .unwrap();
-    assert_eq!(id["sub"], li_id, "a first-party portal knows 李四 by his id");
+    assert_eq!(
+        id["sub"], li_id,
+        "a first-party portal knows 李四 by his id"
+    );
     let act = &id["act"];
     assert!(act["sub"].is_string() && act["sub"] != id["sub"]);
     assert_eq!(act["name"], "赵六");
+    // 赵六 logged in at level 3, but 李四's identity is registry-matched only: a login
+    // for him is level 2.
+    assert_eq!(id["acr"], "urn:tongban:acr:2");
     // Remote signing is never delegated: `service` is not granted.
     let scope = tokens["scope"].as_str().unwrap();
-    assert!(scope.contains("ecert:wallet") && !scope.contains("service"), "{scope}");
+    assert!(
+        scope.contains("ecert:wallet") && !scope.contains("service"),
+        "{scope}"
+    );
     let access = claims(tokens["access_token"].as_str().unwrap());
     assert_eq!(access["sub"], id["sub"]);
     assert_eq!(access["act"]["sub"], act["sub"]);
@@ -283,11 +314,19 @@ async fn a_relative_signs_in_for_the_person_and_the_portal_is_told_who_acts() {
     // The wallet answers for 李四, and the use is recorded for both.
     let answer = wallet(&w, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(answer.status(), 200);
-    let mine = page(&w, &li, "/account/relatives").await.text().await.unwrap();
+    let mine = page(&w, &li, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(mine.contains("赵六") && mine.contains("代我办理"), "{mine}");
     assert!(mine.contains("民生服务网"));
     assert!(mine.contains("GET /api/v1/me/certificates"));
-    let his = page(&w, &zhao, "/account/relatives").await.text().await.unwrap();
+    let his = page(&w, &zhao, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(his.contains("李四") && his.contains("我代"), "{his}");
 
     // The same login can still be for himself: no act, his own subject.
@@ -313,23 +352,41 @@ async fn at_a_third_party_portal_the_relative_consents_for_the_person_under_pair
     assert_eq!(allowed.status(), 303);
     let code = query_param(&location(&allowed), "code").unwrap();
     let tokens = redeem(&w, &p.third, THIRD, &code).await;
-    let id = claims(tokens["id_token"].as_str().unwrap());
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM subjects WHERE resident_id IN ($1, $2)")
-        .bind(LI)
-        .bind(ZHAO)
-        .fetch_all(&mut *w.server.store().conn().await.unwrap())
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consents")
+        .fetch_one(&mut *w.server.store().conn().await.unwrap())
         .await
         .unwrap();
-    let (sub, actor) = (id["sub"].as_str().unwrap(), id["act"]["sub"].as_str().unwrap());
-    assert!(!ids.iter().any(|i| i == sub || i == actor), "pairwise, never internal ids");
+    assert_eq!(
+        kept, 0,
+        "a relative's consent serves one login; the person decides what stays"
+    );
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM subjects WHERE resident_id IN ($1, $2)")
+            .bind(LI)
+            .bind(ZHAO)
+            .fetch_all(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    let (sub, actor) = (
+        id["sub"].as_str().unwrap(),
+        id["act"]["sub"].as_str().unwrap(),
+    );
+    assert!(
+        !ids.iter().any(|i| i == sub || i == actor),
+        "pairwise, never internal ids"
+    );
     assert_ne!(sub, actor);
-    // 赵六 consented for 李四 to what the authority covers; 李四's own login there
-    // asks again only for what it did not (remote signing), and knows him alike.
+    // 李四's own login there asks him, and knows him by the same identifier.
     let (landed, html) = page_of(login_at(&w, &p.third.0, THIRD, LI).await).await;
     assert!(html.contains("/consent"));
     let allowed = allow(&w, &landed).await;
     let code = query_param(&location(&allowed), "code").unwrap();
-    let his = claims(redeem(&w, &p.third, THIRD, &code).await["id_token"].as_str().unwrap());
+    let his = claims(
+        redeem(&w, &p.third, THIRD, &code).await["id_token"]
+            .as_str()
+            .unwrap(),
+    );
     assert_eq!(his["sub"], sub);
 }
 
@@ -343,21 +400,61 @@ async fn ending_the_authority_stops_the_relative_at_once() {
     let access = tokens["access_token"].as_str().unwrap();
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
 
+    // The portal took part in 赵六's session twice: for him and for 李四.
+    let (_, mine) = login_at(&w, &p.portal.0, PORTAL, ZHAO).await;
+    let chosen = choose(&w, &mine, "myself").await;
+    assert_eq!(chosen.status(), 303);
+    let _ = mine;
     // 李四 ends it.
     let csrf = csrf(&w, &li).await;
     let fields = [("csrf_token", csrf.as_str()), ("id", authority.as_str())];
     let ended = form(&w, &li, "/account/relatives/end", &fields).await;
     assert_eq!(ended.status(), 200);
 
-    assert_eq!(wallet(&w, access).await.status(), 401, "the access token stops");
+    assert_eq!(
+        wallet(&w, access).await.status(),
+        401,
+        "the access token stops"
+    );
+    let introspected: Value = w
+        .server
+        .client
+        .post(format!("{}/introspect", w.server.base))
+        .basic_auth(&p.portal.0, Some(&p.portal.1))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], false, "{introspected}");
+    // The portal is told the login for 李四 is over (back-channel logout), not 赵六's own.
+    let queued: Vec<(String, String)> =
+        sqlx::query_as("SELECT sub, sid FROM logout_deliveries WHERE client_id = $1")
+            .bind(&p.portal.0)
+            .fetch_all(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    let li_sub = claims(tokens["id_token"].as_str().unwrap())["sub"].clone();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(json_str(&queued[0].0), li_sub);
     let refused = refresh(&w, &p.portal, refresh_token).await;
     assert_eq!(refused.status(), 400, "the refresh token stops");
     // The next login offers no one to act for, and an old choice is refused.
     let (answer, _) = login_at(&w, &p.portal.0, PORTAL, ZHAO).await;
-    assert_eq!(answer.status(), 303, "no choice: straight back to the portal");
+    assert_eq!(
+        answer.status(),
+        303,
+        "no choice: straight back to the portal"
+    );
     let code = query_param(&location(&answer), "code").unwrap();
     let own = redeem(&w, &p.portal, PORTAL, &code).await;
-    assert!(claims(own["id_token"].as_str().unwrap()).get("act").is_none());
+    assert!(
+        claims(own["id_token"].as_str().unwrap())
+            .get("act")
+            .is_none()
+    );
     // Ending twice is refused plainly.
     let twice = form(&w, &li, "/account/relatives/end", &fields).await;
     assert_eq!(twice.status(), 404);
@@ -381,8 +478,16 @@ async fn an_expired_authority_gives_nothing() {
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
     assert_eq!(refresh(&w, &p.portal, refresh_token).await.status(), 400);
     let (answer, _) = login_at(&w, &p.portal.0, PORTAL, ZHAO).await;
-    assert_eq!(answer.status(), 303, "no choice: straight back to the portal");
-    let shown = page(&w, &li, "/account/relatives").await.text().await.unwrap();
+    assert_eq!(
+        answer.status(),
+        303,
+        "no choice: straight back to the portal"
+    );
+    let shown = page(&w, &li, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(shown.contains("已过期"), "{shown}");
 }
 
@@ -395,7 +500,13 @@ async fn a_relative_cannot_sign_for_the_person() {
     let tokens = act_for_li(&w, &p, &authority).await;
     // The delegated token has no `service` scope: the CSC API refuses it.
     let access = tokens["access_token"].as_str().unwrap();
-    let listed = world::call(&w, access, "/csc/v2/credentials/list", serde_json::json!({})).await;
+    let listed = world::call(
+        &w,
+        access,
+        "/csc/v2/credentials/list",
+        serde_json::json!({}),
+    )
+    .await;
     assert_eq!(listed.status(), 403, "{}", listed.text().await.unwrap());
     // Even a token that carried `service` under an authority is refused by the domain.
     let caller = tongban_identity::caller::Caller {
@@ -422,6 +533,10 @@ async fn a_relative_cannot_sign_for_the_person() {
     assert_eq!(still.status(), 200, "the request still waits for 李四");
 }
 
+fn json_str(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
 fn tokens_sub(tokens: &Value) -> String {
     claims(tokens["access_token"].as_str().unwrap())["sub"]
         .as_str()
@@ -444,7 +559,10 @@ async fn a_relative_cannot_change_the_persons_password_or_authorise_a_third_pers
         ("new_password", new),
         ("confirm_password", new),
     ];
-    assert_eq!(form(&w, &zhao, "/account/password", &fields).await.status(), 200);
+    assert_eq!(
+        form(&w, &zhao, "/account/password", &fields).await.status(),
+        200
+    );
     // 李四 still logs in with his own password (and code).
     let _ = session(&w, LI).await;
     let li_login = w
@@ -458,11 +576,18 @@ async fn a_relative_cannot_change_the_persons_password_or_authorise_a_third_pers
         .text()
         .await
         .unwrap();
-    assert!(li_login.contains("李四"), "李四's session and password stand");
+    assert!(
+        li_login.contains("李四"),
+        "李四's session and password stand"
+    );
     // An authority 赵六 sets up is his own, for 王五: never one of 李四's.
     let sent = offer(&w, &zhao, "王五", WANG, &["matter_sign_in"]).await;
     assert_eq!(sent.status(), 200);
-    let li_page = page(&w, &li, "/account/relatives").await.text().await.unwrap();
+    let li_page = page(&w, &li, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!li_page.contains("王五"), "李四 authorised nobody but 赵六");
     let mut conn = w.server.store().conn().await.unwrap();
     let principals: Vec<String> = sqlx::query_scalar(
@@ -493,7 +618,10 @@ async fn a_portal_may_refuse_delegated_logins() {
     let foreign = tongban_core::id::Uuid::now_v7().to_string();
     let posted = choose(&w, &landed, &foreign).await;
     assert_eq!(posted.status(), 303);
-    assert_eq!(query_param(&location(&posted), "error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        query_param(&location(&posted), "error").as_deref(),
+        Some("access_denied")
+    );
 }
 
 #[tokio::test]
@@ -511,13 +639,31 @@ async fn setting_up_an_authority_is_checked() {
     let own = offer(&w, &li, "李四", LI, &["matter_sign_in"]).await;
     assert_eq!(own.status(), 422);
     // Twice.
-    assert_eq!(offer(&w, &li, "赵六", ZHAO, &["matter_sign_in"]).await.status(), 200);
-    assert_eq!(offer(&w, &li, "赵六", ZHAO, &["matter_sign_in"]).await.status(), 409);
+    assert_eq!(
+        offer(&w, &li, "赵六", ZHAO, &["matter_sign_in"])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        offer(&w, &li, "赵六", ZHAO, &["matter_sign_in"])
+            .await
+            .status(),
+        409
+    );
     // Only the relative answers an offer.
-    let html = page(&w, &li, "/account/relatives").await.text().await.unwrap();
+    let html = page(&w, &li, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
     let id = authority_ids(&html).pop().unwrap();
     let csrf = csrf_of(&html);
-    let fields = [("csrf_token", csrf.as_str()), ("id", &id), ("answer", "accept")];
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("id", &id),
+        ("answer", "accept"),
+    ];
     let by_li = form(&w, &li, "/account/relatives/answer", &fields).await;
     assert_eq!(by_li.status(), 404);
     // A level-1 login cannot set one up.
@@ -529,4 +675,127 @@ async fn setting_up_an_authority_is_checked() {
     tx.commit().await.unwrap();
     let weak = offer(&w, &li, "赵六", ZHAO, &["matter_certificates"]).await;
     assert_eq!(weak.status(), 403);
+}
+
+#[tokio::test]
+async fn the_choice_answers_only_the_session_it_was_shown_to_and_a_get_never_issues_a_code() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    let authority = authorised(&w, &li, &zhao).await;
+    // A login form's flow (nobody signed in yet) with 赵六's session cookie beside it.
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", p.portal.0.as_str()),
+        ("redirect_uri", PORTAL),
+        ("scope", "openid"),
+        (
+            "code_challenge",
+            &tongban_identity::secrets::s256_challenge(PKCE_VERIFIER),
+        ),
+        ("code_challenge_method", "S256"),
+        ("prompt", "login"),
+    ])
+    .unwrap();
+    let start = w.server.get(&format!("/authorize?{query}")).await;
+    let flow = format!(
+        "__Host-tongban-flow={}",
+        set_cookie(&start, "__Host-tongban-flow").unwrap()
+    );
+    let csrf = csrf_of(&start.text().await.unwrap());
+    let cookies = format!("{flow}; {zhao}");
+    let reloaded = w
+        .server
+        .client
+        .get(format!("{}/login", w.server.base))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reloaded.status(), 200, "the login form again, never a code");
+    assert!(reloaded.text().await.unwrap().contains("name=\"password\""));
+    let posted = w
+        .server
+        .client
+        .post(format!("{}/authorize/act", w.server.base))
+        .header("cookie", &cookies)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("choice", authority.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        posted.status(),
+        403,
+        "the form was not shown to this session"
+    );
+    // A chooser shown to 赵六 cannot be answered with 李四's session.
+    let (landed, _) = page_of(login_at(&w, &p.portal.0, PORTAL, ZHAO).await).await;
+    let stolen = Landed {
+        session: li.clone(),
+        ..landed
+    };
+    assert_eq!(choose(&w, &stolen, "myself").await.status(), 403);
+}
+
+#[tokio::test]
+async fn staff_are_never_acted_for_and_certificates_alone_give_no_login() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    // An authority for the certificates only offers no login for 李四.
+    let sent = offer(&w, &li, "赵六", ZHAO, &["matter_certificates"]).await;
+    assert_eq!(sent.status(), 200);
+    let html = page(&w, &zhao, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let id = authority_ids(&html).pop().unwrap();
+    let fields = [
+        ("csrf_token", csrf_of(&html)),
+        ("id", id.clone()),
+        ("answer", "accept".into()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        form(&w, &zhao, "/account/relatives/answer", &fields)
+            .await
+            .status(),
+        200
+    );
+    let (answer, _) = login_at(&w, &p.portal.0, PORTAL, ZHAO).await;
+    assert_eq!(answer.status(), 303, "no one to sign in for");
+    // 李四 becomes department staff: his authorities give no login, and he sets up none.
+    let csrf_li = csrf(&w, &li).await;
+    let end = [("csrf_token", csrf_li.as_str()), ("id", id.as_str())];
+    assert_eq!(
+        form(&w, &li, "/account/relatives/end", &end).await.status(),
+        200
+    );
+    let authority = authorised(&w, &li, &zhao).await;
+    let mut conn = w.server.store().conn().await.unwrap();
+    let li_id: String = sqlx::query_scalar("SELECT id FROM subjects WHERE resident_id = $1")
+        .bind(LI)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO staff (subject_id, department_id, staff_number, created_at) VALUES ($1, $2, 'S-1', $3)")
+        .bind(&li_id)
+        .bind(w.a.id.to_string())
+        .bind(Timestamp::now().unix_millis())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let (landed, _) = page_of(login_at(&w, &p.portal.0, PORTAL, ZHAO).await).await;
+    let refused = choose(&w, &landed, &authority).await;
+    assert_eq!(
+        query_param(&location(&refused), "error").as_deref(),
+        Some("access_denied")
+    );
+    let sent = offer(&w, &li, "王五", WANG, &["matter_sign_in"]).await;
+    assert_eq!(sent.status(), 403);
 }

@@ -127,7 +127,7 @@ async fn pages_switch_language_and_text_size() {
     );
     assert!(html.contains("<label for=\"identifier\">"));
 
-    let switch = w.server.get("/prefs?set=zh-large&back=/login").await;
+    let switch = w.server.get("/prefs?set=zh-care&back=/login").await;
     assert_eq!(switch.status(), 303);
     assert_eq!(location(&switch), "/login");
     let prefs = set_cookie(&switch, "__Host-tongban-prefs").unwrap();
@@ -139,7 +139,7 @@ async fn pages_switch_language_and_text_size() {
     .await;
     let html = again.text().await.unwrap();
     assert!(
-        html.contains("<html lang=\"zh-CN\">") && html.contains("class=\"large\""),
+        html.contains("<html lang=\"zh-CN\">") && html.contains("class=\"care\""),
         "{html}"
     );
 

@@ -16,6 +16,9 @@ CREATE TABLE delegations (
     ended_at     BIGINT,
     ended_by     TEXT
 );
+-- One open authority between the same two people.
+CREATE UNIQUE INDEX delegations_open ON delegations (principal_id, delegate_id)
+    WHERE status IN ('offered', 'active');
 CREATE INDEX delegations_principal ON delegations (principal_id);
 CREATE INDEX delegations_delegate ON delegations (delegate_id);
 
@@ -35,5 +38,17 @@ CREATE INDEX delegation_acts_delegate ON delegation_acts (delegate_id, at);
 -- Tokens issued to a delegate for the person live only as long as the authority.
 ALTER TABLE refresh_tokens ADD COLUMN delegation_id TEXT;
 
--- A portal that must not accept a relative signing in for a person says so.
-ALTER TABLE clients ADD COLUMN refuses_delegation INTEGER NOT NULL DEFAULT 0;
+-- Portals take relatives' logins for a person only when they say so: one that does
+-- not know the `act` claim would take the relative for the person.
+ALTER TABLE clients ADD COLUMN accepts_delegation INTEGER NOT NULL DEFAULT 0;
+
+-- The session a flow's page (whom to act for, consent) was shown to: only that
+-- session may answer it.
+ALTER TABLE login_flows ADD COLUMN session_id TEXT;
+
+-- A relying party may take part in one session twice: for the person at the keyboard
+-- and, under an authority, for the person they act for; each is told of the logout.
+ALTER TABLE session_clients DROP CONSTRAINT session_clients_pkey;
+ALTER TABLE session_clients ADD PRIMARY KEY (session_id, client_id, sub);
+ALTER TABLE session_clients ADD COLUMN delegation_id TEXT;
+CREATE INDEX session_clients_delegation ON session_clients (delegation_id);

@@ -16,6 +16,9 @@ CREATE TABLE delegations (
     ended_at     INTEGER,
     ended_by     TEXT
 );
+-- One open authority between the same two people.
+CREATE UNIQUE INDEX delegations_open ON delegations (principal_id, delegate_id)
+    WHERE status IN ('offered', 'active');
 CREATE INDEX delegations_principal ON delegations (principal_id);
 CREATE INDEX delegations_delegate ON delegations (delegate_id);
 
@@ -35,5 +38,26 @@ CREATE INDEX delegation_acts_delegate ON delegation_acts (delegate_id, at);
 -- Tokens issued to a delegate for the person live only as long as the authority.
 ALTER TABLE refresh_tokens ADD COLUMN delegation_id TEXT;
 
--- A portal that must not accept a relative signing in for a person says so.
-ALTER TABLE clients ADD COLUMN refuses_delegation INTEGER NOT NULL DEFAULT 0;
+-- Portals take relatives' logins for a person only when they say so: one that does
+-- not know the `act` claim would take the relative for the person.
+ALTER TABLE clients ADD COLUMN accepts_delegation INTEGER NOT NULL DEFAULT 0;
+
+-- The session a flow's page (whom to act for, consent) was shown to: only that
+-- session may answer it.
+ALTER TABLE login_flows ADD COLUMN session_id TEXT;
+
+-- A relying party may take part in one session twice: for the person at the keyboard
+-- and, under an authority, for the person they act for; each is told of the logout.
+CREATE TABLE session_clients_v2 (
+    session_id    TEXT NOT NULL REFERENCES sessions (id),
+    client_id     TEXT NOT NULL REFERENCES clients (id),
+    sub           TEXT NOT NULL,
+    sid           TEXT NOT NULL,
+    delegation_id TEXT,
+    PRIMARY KEY (session_id, client_id, sub)
+);
+INSERT INTO session_clients_v2 (session_id, client_id, sub, sid)
+    SELECT session_id, client_id, sub, sid FROM session_clients;
+DROP TABLE session_clients;
+ALTER TABLE session_clients_v2 RENAME TO session_clients;
+CREATE INDEX session_clients_delegation ON session_clients (delegation_id);

@@ -3,14 +3,17 @@
 //      verification), log in with the password on /account, enrol a passkey through the
 //      page's own form and /static/passkey.js, drop the cookies, and log in again with
 //      the passkey alone.
-//   2. Accessibility: npm axe-core on the login, consent and account pages, in Chinese
-//      (the default), in English and in large text; any serious or critical violation
-//      fails, printed with its rule, impact, selectors and HTML.
+//   2. Accessibility: on the login, consent and account pages, in Chinese (the default)
+//      and English, each in the standard and the care mode: npm axe-core (WCAG 2.1 A
+//      and AA: any violation fails, printed with its rule, selectors and HTML) and the
+//      MIIT numbers (tests/interop/page_checks.mjs); a keyboard-only login (Tab, typing,
+//      Enter) and a Tab walk of the login and account pages reaching every control.
 //   3. Personal signing: a second person logs in with a passkey (level 3), enrols for a
 //      signing certificate, opens a department's signing request, approves it with the
 //      passkey (the challenge commits to the documents); the department collects the
-//      PDF, which pdfsig and pyHanko (tests/interop/pdf_validate.py) accept; axe-core on
-//      the signing certificate and signing request pages in the three modes.
+//      PDF, which pdfsig and pyHanko (tests/interop/pdf_validate.py) accept; axe-core and
+//      the MIIT numbers on the signing certificate and signing request pages in the four
+//      modes.
 //
 // Usage: node tests/interop/browser.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
 //   BASE_URL      the server's public URL, e.g. http://localhost:8080 (a host name: WebAuthn
@@ -21,15 +24,13 @@
 // Chromium: $CHROMIUM or /usr/bin/chromium. Wants a fresh database (the person it
 // registers must not exist yet). Prints one line per check; exits 1 if any failed.
 import { execFileSync } from 'node:child_process';
+import { adminApi, clientToken, json } from './admin_api.mjs';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { axe as axeRules, keyboardWalk, miit } from './page_checks.mjs';
 
 const [base, databaseUrl, binaryArg] = process.argv.slice(2);
 if (!base || !databaseUrl) {
@@ -63,39 +64,9 @@ const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
 
 // --- Set-up: an admin client from the CLI, then a person and a third-party client. ---
 
-async function json(response, what) {
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${what}: HTTP ${response.status}: ${text}`);
-  return JSON.parse(text);
-}
-
 async function setUp() {
-  const out = execFileSync(
-    binary,
-    ['admin', 'client-create', '--name', 'Browser interop admin', '--scope', 'admin', '--grant', 'client_credentials'],
-    { env: { ...process.env, TONGBAN_DATABASE_URL: databaseUrl }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const admin = JSON.parse(out.trim().split('\n').find((line) => line.startsWith('{')));
-  const token = await json(
-    await fetch(url('/token'), {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' }),
-    }),
-    'POST /token',
-  );
-  const api = async (path, body) =>
-    json(
-      await fetch(url(path), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
-      `POST ${path}`,
-    );
+  const admin = await adminApi(base, databaseUrl, binary, 'Browser interop admin');
+  const api = admin.post;
   await api('/api/v1/admin/persons', {
     name: '王小明',
     resident_id: RESIDENT_ID,
@@ -119,17 +90,7 @@ async function setUp() {
     grant_types: ['client_credentials'],
     department_id: department.id,
   });
-  const systemToken = await json(
-    await fetch(url('/token'), {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${system.client_id}:${system.client_secret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials' }),
-    }),
-    'POST /token (department system)',
-  );
+  const systemToken = await clientToken(base, system.client_id, system.client_secret);
   const thirdParty = await api('/api/v1/admin/clients', {
     name: CLIENT_NAME,
     confidential: true,
@@ -138,7 +99,7 @@ async function setUp() {
     grant_types: ['authorization_code'],
     redirect_uris: [REDIRECT],
   });
-  return { clientId: thirdParty.client_id, system: systemToken.access_token };
+  return { clientId: thirdParty.client_id, system: systemToken };
 }
 
 // A one-page PDF, written here with a correct cross-reference table.
@@ -189,6 +150,22 @@ async function passwordLogin(page) {
   await page.fill('#identifier', RESIDENT_ID);
   await page.fill('#password', PASSWORD);
   await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button[type=submit]')]);
+}
+
+// The login form by keyboard alone: Tab to the ID number field, type, Tab to the
+// password, type, Enter.
+async function keyboardLogin(page) {
+  await page.evaluate(() => document.activeElement?.blur());
+  for (let i = 0; i < 30; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement?.id === 'identifier')) break;
+  }
+  check('keyboard: Tab reaches the ID number field', await page.evaluate(() => document.activeElement?.id === 'identifier'));
+  await page.keyboard.type(RESIDENT_ID);
+  await page.keyboard.press('Tab');
+  check('keyboard: the next Tab is the password field', await page.evaluate(() => document.activeElement?.id === 'password'));
+  await page.keyboard.type(PASSWORD);
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
 }
 
 const signedIn = async (page) => (await page.locator('form[action="/account/sessions/end-all"]').count()) > 0;
@@ -334,27 +311,12 @@ async function signing(browser, system) {
   }
 }
 
-// --- 2. axe-core on the login, consent and account pages. ---
+// --- 2. Accessibility of the login, consent and account pages. ---
 
-async function axe(page, label, failOn = ['serious', 'critical']) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(() => window.axe.run(document));
-  const bad = result.violations.filter((v) => failOn.includes(v.impact));
-  const other = result.violations.filter((v) => !failOn.includes(v.impact));
-  check(`axe: no serious or critical violation on ${label}`, bad.length === 0, `${bad.length} rule(s): ${bad.map((v) => v.id).join(', ')}`);
-  for (const v of [...bad, ...other]) {
-    const tag = failOn.includes(v.impact) ? '     ' : '     (not failing) ';
-    console.log(`${tag}${v.id} [${v.impact}] ${v.help} — ${v.helpUrl}`);
-    for (const node of v.nodes) {
-      console.log(`${tag}  target ${JSON.stringify(node.target)}`);
-      console.log(`${tag}  html   ${node.html.replace(/\s+/g, ' ').slice(0, 300)}`);
-      if (node.failureSummary) console.log(`${tag}  why    ${node.failureSummary.replace(/\s+/g, ' ').slice(0, 400)}`);
-    }
-  }
-  // What axe could not decide (e.g. contrast over an image) is for a person to look at.
-  for (const v of result.incomplete.filter((i) => failOn.includes(i.impact))) {
-    console.log(`     (needs review) ${v.id} [${v.impact}] ${v.help}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
-  }
+// axe-core and the MIIT numbers on the page as it is now.
+async function axe(page, label) {
+  await axeRules(page, label, check);
+  await miit(page, label, check);
 }
 
 async function pkceAuthorizeUrl(clientId) {
@@ -374,9 +336,10 @@ async function pkceAuthorizeUrl(clientId) {
 }
 
 const MODES = [
-  { pref: null, label: 'zh-CN (default)', lang: 'zh-CN', large: false },
-  { pref: 'en', label: 'English', lang: 'en', large: false },
-  { pref: 'zh-large', label: 'zh-CN large text', lang: 'zh-CN', large: true },
+  { pref: null, label: 'zh-CN (default)', lang: 'zh-CN', care: false },
+  { pref: 'en', label: 'English', lang: 'en', care: false },
+  { pref: 'zh-care', label: 'zh-CN care mode', lang: 'zh-CN', care: true },
+  { pref: 'en-care', label: 'English care mode', lang: 'en', care: true },
 ];
 
 async function accessibility(browser, clientId) {
@@ -388,20 +351,22 @@ async function accessibility(browser, clientId) {
     for (const mode of MODES) {
       await context.clearCookies();
       await page.goto(url(mode.pref ? `/prefs?set=${mode.pref}&back=/account` : '/account'));
-      // The mode shows in <html lang> and, for large text, <body class="large">.
+      // The mode shows in <html lang> and, for care mode, <body class="care">.
       const inMode = async () => {
         const lang = await page.getAttribute('html', 'lang');
-        const large = (await page.getAttribute('body', 'class'))?.split(/\s+/).includes('large') ?? false;
-        return { ok: lang === mode.lang && large === mode.large, detail: `lang=${lang} large=${large} url=${page.url()}` };
+        const care = (await page.getAttribute('body', 'class'))?.split(/\s+/).includes('care') ?? false;
+        return { ok: lang === mode.lang && care === mode.care, detail: `lang=${lang} care=${care} url=${page.url()}` };
       };
       let m = await inMode();
       check(`[${mode.label}] the login page is in this mode`, m.ok && (await page.locator('#identifier').count()) === 1, m.detail);
       await axe(page, `the login page [${mode.label}]`);
+      await keyboardWalk(page, `the login page [${mode.label}]`, check);
 
-      await passwordLogin(page);
+      await keyboardLogin(page);
       m = await inMode();
-      check(`[${mode.label}] logged in, the account page is in this mode`, (await signedIn(page)) && m.ok, m.detail);
+      check(`[${mode.label}] logged in by keyboard alone, the account page is in this mode`, (await signedIn(page)) && m.ok, m.detail);
       await axe(page, `the account page [${mode.label}]`);
+      await keyboardWalk(page, `the account page [${mode.label}]`, check);
 
       await page.goto(await pkceAuthorizeUrl(clientId));
       const consent = (await page.locator('main').innerText()).includes(CLIENT_NAME) && (await page.locator('main form').count()) > 0;

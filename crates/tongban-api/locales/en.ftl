@@ -2,8 +2,8 @@
 
 language-name = English
 site = Tongban government sign-in
-large-text = Large text
-standard-text = Standard text
+care-mode = Care mode (larger and simpler)
+standard-mode = Standard mode
 
 # Between a label and its value.
 colon = {": "}
@@ -13,12 +13,14 @@ identifier = ID number, e-mail or staff number
 identifier-help = Your 18-character resident ID number or registered e-mail; department staff enter their staff number.
 organisation = Organisation's unified social credit code (optional)
 organisation-help = Fill in when acting for a company or signing in as department staff.
+organisation-open = Department staff or a company's agent? Open here
 password = Password
 or = or
 passkey-sign-in = Sign in with a passkey
 passkey-failed = The passkey was not accepted. Try again, or sign in with your password.
 second-factor = Two-step verification
 second-factor-intro = Enter the 6 digits your authenticator app shows, or a recovery code.
+    .care = Open the authenticator app on your phone and type the 6 digits it shows. Without your phone, type one of your recovery codes.
 code = Code
 
 ## Consent
@@ -27,10 +29,12 @@ consent-intro = This application asks for your information:
 allow = Allow
 deny = Deny
 scope-openid = Confirm who you are
+    .care = that it is you
 scope-profile = Your name
 scope-email = Your e-mail address
 scope-phone = Your phone number
 scope-tongban-identity = Your real name and ID number
+    .care = your name and ID number
 scope-other = Other information ({ $scope })
 
 ## Account
@@ -41,8 +45,11 @@ email = E-mail
 not-given = not given
 level = Identity assurance
 level-1 = Level 1 (self-registered)
+    .care = Level 1 (ID card not checked yet)
 level-2 = Level 2 (verified against the registry)
+    .care = Level 2 (ID card checked)
 level-3 = Level 3 (verified identity, signed in with a passkey or two-step verification)
+    .care = Level 3 (the safest)
 sessions = Devices and sessions
 this-session = This session
 signed-in-at = Signed in
@@ -61,19 +68,23 @@ new-password-help = At least 8 characters, not a common password, not containing
 confirm-password = New password again
 save = Save
 totp-title = Authenticator (two-step verification)
+    .care = Codes from your phone
 totp-enabled = Two-step verification is on.
 totp-off = Off. When on, signing in asks for the digits of your authenticator app after the password.
+    .care = Off. When it is on, you type the digits your phone shows as well as your password: safer.
 totp-set-up = Set up an authenticator
 totp-secret = Add this key to your authenticator app, then enter the 6 digits it shows:
 totp-confirm = Confirm and turn on
 recovery-codes = Keep these recovery codes safe; each works once (shown only now):
 passkeys-title = Passkeys
+    .care = Passkeys (sign in with your fingerprint or face)
 passkeys-none = No passkeys yet. A passkey signs you in with your fingerprint, face or device PIN, without a password.
 passkey-name = Passkey name
 passkey-name-help = For example "my phone", so that you recognise it later.
 passkey-add = Add a passkey
 passkey-remove = Remove
 passkey-needs-browser = Adding a passkey needs a browser that supports passkeys, with JavaScript on.
+    .care = Signing in with your fingerprint or face needs a recent browser.
 created-at = added
 never = never
 
@@ -277,6 +288,7 @@ back-to-account = Back to my account
 signing-certificate-title = My signing certificate
 signing-what-title = What it is
 signing-what = A signing certificate lets you sign documents electronically with your own name. The platform keeps its key for you, locked, and uses it only when you approve.
+    .care = With a signing certificate you can sign documents online, as valid as your handwritten signature. Nothing is signed unless you confirm it yourself.
 signing-means = An electronic signature made with it is as binding as your handwritten signature. Sign only what you have read and agree to.
 signing-control = Every signature needs your approval at that moment: your passkey, or your password with a code from your authenticator app. Nobody else can sign for you, not even a relative or the platform's staff. If you lose your phone, revoke the certificate here at once.
 signing-mine = My certificates
@@ -392,3 +404,4 @@ delegation-expired = expired
 act-sign-in = signed in
 act-done-for-me = { $name } acted for me
 act-done-by-me = I acted for { $name }
+relatives-staff = Department staff sign in themselves: they cannot authorise anyone to act for them.

@@ -3,8 +3,8 @@
 
 language-name = 中文
 site = 通办 政务服务统一身份认证
-large-text = 大字版
-standard-text = 标准字号
+care-mode = 关怀模式（字大、简单）
+standard-mode = 标准模式
 
 # Between a label and its value.
 colon = ：
@@ -14,12 +14,14 @@ identifier = 身份证号、电子邮箱或工号
 identifier-help = 居民身份证号码（18位）或注册的电子邮箱；单位工作人员填工号。
 organisation = 单位统一社会信用代码（可选）
 organisation-help = 代表企业办事或以单位工作人员身份登录时填写。
+organisation-open = 单位工作人员或企业经办人请点这里
 password = 密码
 or = 或者
 passkey-sign-in = 使用通行密钥登录
 passkey-failed = 通行密钥未能通过验证，请重试或使用密码登录。
 second-factor = 两步验证
 second-factor-intro = 请输入身份验证器应用显示的6位数字，或一个恢复码。
+    .care = 请打开手机上的验证器应用，输入它显示的6位数字。没有手机时，可以输入一个恢复码。
 code = 验证码
 
 ## Consent
@@ -28,10 +30,12 @@ consent-intro = 以下应用请求获取您的信息：
 allow = 同意授权
 deny = 拒绝
 scope-openid = 确认您的身份
+    .care = 知道是您本人
 scope-profile = 您的姓名
 scope-email = 您的电子邮箱
 scope-phone = 您的手机号码
 scope-tongban-identity = 您的实名信息（姓名、身份证号）
+    .care = 您的姓名和身份证号
 scope-other = 其他信息（{ $scope }）
 
 ## Account
@@ -42,8 +46,11 @@ email = 电子邮箱
 not-given = 未填写
 level = 实名等级
 level-1 = 一级（自行注册）
+    .care = 一级（还没核对身份证）
 level-2 = 二级（已通过实名核验）
+    .care = 二级（已核对身份证）
 level-3 = 三级（已核验身份，并使用通行密钥或两步验证登录）
+    .care = 三级（最安全）
 sessions = 登录设备与会话
 this-session = 当前会话
 signed-in-at = 登录时间
@@ -62,19 +69,23 @@ new-password-help = 至少8个字符，不能是常见密码，不能包含您�
 confirm-password = 再次输入新密码
 save = 保存
 totp-title = 身份验证器（两步验证）
+    .care = 手机验证码
 totp-enabled = 已开启两步验证。
 totp-off = 未开启。开启后，登录时除密码外还需输入验证器应用中的数字。
+    .care = 没有开启。开启后，登录时除了密码，还要输入手机上显示的数字，更安全。
 totp-set-up = 设置身份验证器
 totp-secret = 在身份验证器应用中添加以下密钥，然后输入它显示的6位数字：
 totp-confirm = 确认并开启
 recovery-codes = 请妥善保存以下恢复码，每个只能使用一次（仅显示这一次）：
 passkeys-title = 通行密钥
+    .care = 通行密钥（用手机指纹或面容登录）
 passkeys-none = 尚未添加通行密钥。通行密钥用指纹、面容或设备密码登录，无需输入密码。
 passkey-name = 通行密钥名称
 passkey-name-help = 例如“我的手机”，便于以后辨认。
 passkey-add = 添加通行密钥
 passkey-remove = 删除
 passkey-needs-browser = 添加通行密钥需要支持通行密钥的浏览器并启用 JavaScript。
+    .care = 用手机指纹或面容登录，需要较新的浏览器。
 created-at = 添加于
 never = 从未
 
@@ -278,6 +289,7 @@ back-to-account = 返回我的账户
 signing-certificate-title = 我的签名证书
 signing-what-title = 这是什么
 signing-what = 签名证书让您以本人名义对文件进行电子签名。平台为您加密保管签名密钥，只在您确认时使用。
+    .care = 有了签名证书，您可以在网上签文件，和亲笔签名一样有效。只有您本人确认时才会签名。
 signing-means = 用它作出的电子签名与手写签名具有同等法律效力。请只签署您已阅读并同意的内容。
 signing-control = 每一次签名都需要您当场确认：使用您的通行密钥，或输入密码和身份验证器上的验证码。任何人都不能代您签名，包括亲友和平台工作人员。手机丢失时，请立即在此注销证书。
 signing-mine = 我的证书
@@ -390,3 +402,4 @@ delegation-expired = 已过期
 act-sign-in = 代为登录
 act-done-for-me = { $name } 代我办理
 act-done-by-me = 我代 { $name } 办理
+relatives-staff = 单位工作人员需要本人登录，不能授权他人代办。

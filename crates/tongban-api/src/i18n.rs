@@ -41,20 +41,21 @@ static CATALOGUES: LazyLock<Vec<Catalogue>> = LazyLock::new(|| {
         .collect()
 });
 
-/// A page language: one of the catalogues.
+/// A page language: one of the catalogues, and whether care mode's plain words are
+/// wanted (a message's `.care` attribute, where the catalogue has one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lang(usize);
+pub struct Lang(usize, bool);
 
 impl Default for Lang {
     fn default() -> Self {
-        Self::from_tag(DEFAULT_TAG).unwrap_or(Self(0))
+        Self::from_tag(DEFAULT_TAG).unwrap_or(Self(0, false))
     }
 }
 
 impl Lang {
     /// Every language there is a catalogue for.
     pub fn all() -> impl Iterator<Item = Lang> {
-        (0..CATALOGUES.len()).map(Lang)
+        (0..CATALOGUES.len()).map(|i| Lang(i, false))
     }
 
     /// The catalogue whose tag or primary subtag is `tag` (`zh`, `zh-CN`, `en-GB`),
@@ -66,7 +67,17 @@ impl Lang {
             .iter()
             .position(|c| c.tag.eq_ignore_ascii_case(tag))
             .or_else(|| CATALOGUES.iter().position(|c| primary(c.tag) == wanted))
-            .map(Lang)
+            .map(|i| Lang(i, false))
+    }
+
+    /// This language, in care mode's plain words (`care`) or the standard ones.
+    pub fn in_care(self, care: bool) -> Self {
+        Self(self.0, care)
+    }
+
+    /// Whether care mode's plain words are wanted.
+    pub fn care(self) -> bool {
+        self.1
     }
 
     /// The BCP 47 tag (`zh-CN`, `en`), for `lang` attributes.
@@ -128,7 +139,12 @@ impl Lang {
             missing.push(format!("{}: {id}", self.tag()));
         }
         for catalogue in own.into_iter().chain(fallback) {
-            let Some(pattern) = catalogue.bundle.get_message(id).and_then(|m| m.value()) else {
+            let Some(message) = catalogue.bundle.get_message(id) else {
+                continue;
+            };
+            // Care mode reads the plain words where a text has them.
+            let care = self.1.then(|| message.get_attribute("care")).flatten();
+            let Some(pattern) = care.map(|a| a.value()).or_else(|| message.value()) else {
                 continue;
             };
             let mut errors = Vec::new();

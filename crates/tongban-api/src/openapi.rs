@@ -23,7 +23,7 @@ use crate::problem::{PROBLEM_JSON, ProblemType};
         (name = "operations", description = "Health, readiness and metrics for operators."),
         (name = "system", description = "Facts about the instance; browser reports."),
         (name = "oidc", description = "OpenID Connect provider: discovery, authorize, login, token, userinfo."),
-        (name = "account", description = "The account page for people (HTML forms with CSRF tokens): sessions, consents, password, language and text size."),
+        (name = "account", description = "The account page for people (HTML forms with CSRF tokens): sessions, consents, password, language and care mode."),
         (name = "admin", description = "Platform administration (bearer token with scope `admin`): departments, persons, agents, staff, clients, registry entries."),
         (name = "seals", description = "E-seals (电子印章): a department's seals, grants, sealing (CAdES B-T over digests or files, detached JWS) and the usage log."),
         (name = "ecerts", description = "E-certificates (电子证照): the catalogue, issuance (VC-JWT with Bitstring Status Lists), lifecycle, the holder's wallet and shares, verification, and department lookup with a stated purpose."),

@@ -1,4 +1,5 @@
-//! A person's page preferences: language and text size, kept in a cookie.
+//! A person's page preferences: language and care mode (关怀模式: larger text and
+//! targets, stronger contrast, plain words), kept in a cookie.
 
 use axum::http::{HeaderMap, header};
 
@@ -10,32 +11,38 @@ pub const PREFS_COOKIE: &str = "__Host-tongban-prefs";
 /// A person's page preferences.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Prefs {
-    /// Language.
+    /// Language (in care mode, with its plain words).
     pub lang: Lang,
-    /// Large text and targets.
-    pub large: bool,
+    /// Care mode.
+    pub care: bool,
 }
 
 impl Prefs {
-    /// From the cookie (`zh`, `en`, `zh-large`, `en-large`, any catalogue's code); without
-    /// one, the first supported language of `ui_locales`; otherwise zh-CN, standard text.
+    /// Preferences of `lang`, in care mode or not.
+    pub fn new(lang: Lang, care: bool) -> Self {
+        Self {
+            lang: lang.in_care(care),
+            care,
+        }
+    }
+
+    /// From the cookie (`zh`, `en`, `zh-care`, `en-care`, any catalogue's code; the
+    /// `-large` of earlier versions reads as care mode); without one, the first
+    /// supported language of `ui_locales`; otherwise zh-CN, standard mode.
     pub fn resolve(cookie: Option<&str>, ui_locales: Option<&str>) -> Self {
         if let Some(value) = cookie {
-            let (code, large) = match value.rsplit_once('-') {
-                Some((code, "large")) => (code, true),
+            let (code, care) = match value.rsplit_once('-') {
+                Some((code, "care" | "large")) => (code, true),
                 _ => (value, false),
             };
-            return Self {
-                lang: Lang::from_tag(code).unwrap_or_default(),
-                large,
-            };
+            return Self::new(Lang::from_tag(code).unwrap_or_default(), care);
         }
         let lang = ui_locales
             .unwrap_or("")
             .split_whitespace()
             .find_map(Lang::from_tag)
             .unwrap_or_default();
-        Self { lang, large: false }
+        Self::new(lang, false)
     }
 
     /// The preferences of a browser: its cookie, else `ui_locales`.
@@ -54,8 +61,8 @@ impl Prefs {
     /// The cookie value.
     pub fn cookie_value(self) -> String {
         let code = self.lang.code();
-        if self.large {
-            format!("{code}-large")
+        if self.care {
+            format!("{code}-care")
         } else {
             code.to_owned()
         }
@@ -70,18 +77,14 @@ mod tests {
     fn preferences_come_from_the_cookie_then_ui_locales_then_zh() {
         let en = Lang::from_tag("en").expect("an English catalogue");
         let zh = Lang::from_tag("zh-CN").expect("a Chinese catalogue");
-        let en_large = Prefs {
-            lang: en,
-            large: true,
-        };
-        assert_eq!(Prefs::resolve(Some("en-large"), Some("zh-CN")), en_large);
+        let en_care = Prefs::new(en, true);
+        assert_eq!(Prefs::resolve(Some("en-care"), Some("zh-CN")), en_care);
+        assert_eq!(Prefs::resolve(Some("en-large"), None), en_care);
+        assert!(en_care.lang.care());
         assert_eq!(Prefs::resolve(None, Some("fr en-GB")).lang, en);
         assert_eq!(Prefs::resolve(None, Some("fr")).lang, zh);
         assert_eq!(Prefs::resolve(None, None).lang, zh);
         assert_eq!(Prefs::resolve(Some("zh"), None).lang, zh);
-        assert_eq!(
-            Prefs::resolve(Some(&en_large.cookie_value()), None),
-            en_large
-        );
+        assert_eq!(Prefs::resolve(Some(&en_care.cookie_value()), None), en_care);
     }
 }

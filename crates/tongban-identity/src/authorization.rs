@@ -8,15 +8,15 @@
 use tongban_core::time::Timestamp;
 use tongban_store::{Conn, Store, StoreError};
 
+use crate::acting::{self, authority_ended, in_flow};
 use crate::clients::{self, ClientCache, ClientError};
-use crate::delegation::{self, Delegation, Matter};
+use crate::delegation::{self, Delegation};
 use crate::par::{self, ParError};
 use crate::passkeys::{self, PasskeyError};
 use crate::sso::{
-    self, ActAs, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeKey, FlowTarget,
-    LoginFlow, PageReason, PostedIn, Session, SsoError,
+    self, ActAs, AuthorizeError, AuthorizeParams, AuthorizeRequest, CodeKey, FlowTarget, LoginFlow,
+    PageReason, PostedIn, Session, SsoError,
 };
-use crate::subjects::SubjectId;
 
 /// What the endpoint needs to decide.
 pub struct Authorization<'a> {
@@ -228,14 +228,15 @@ impl Authorization<'_> {
     ) -> Result<Outcome, AuthorizationError> {
         if request.acting.is_none() {
             let may_choose =
-                !request.prompt_none && !request.refuses_delegation && session.acting_for.is_none();
+                !request.prompt_none && request.accepts_delegation && session.acting_for.is_none();
             let choices = if may_choose {
                 delegation::sign_in_choices(conn, session.subject, now).await?
             } else {
                 Vec::new()
             };
             if !choices.is_empty() {
-                let (csrf_token, new_flow_cookie) = in_flow(conn, flow, &request, now).await?;
+                let (csrf_token, new_flow_cookie) =
+                    in_flow(conn, flow, &request, session, now).await?;
                 let Some(client) = clients::find(conn, &request.client_id).await? else {
                     return Ok(Outcome::Page(PageReason::UnknownClient));
                 };
@@ -249,16 +250,16 @@ impl Authorization<'_> {
             }
             request.acting = Some(ActAs::Myself);
         }
-        let Some(subject) = acting_subject(conn, &mut request, session, now).await? else {
+        let Some(acting) = acting::resolve(conn, &mut request, session, now).await? else {
             return Ok(authority_ended(&request));
         };
-        if !crate::consent::needed(conn, subject, &request).await? {
+        if !crate::consent::needed(conn, acting.subject, &request).await? {
             return self.code(conn, request, session, now).await;
         }
         if request.prompt_none {
             return Ok(Outcome::error(&request, "consent_required", None));
         }
-        let (csrf_token, new_flow_cookie) = in_flow(conn, flow, &request, now).await?;
+        let (csrf_token, new_flow_cookie) = in_flow(conn, flow, &request, session, now).await?;
         consent_page(conn, request, csrf_token, new_flow_cookie).await
     }
 
@@ -278,11 +279,17 @@ impl Authorization<'_> {
                 Some("the login did not reach the assurance level the client requires"),
             ));
         }
-        if acting_subject(conn, &mut request, session, now)
-            .await?
-            .is_none()
-        {
+        let Some(acting) = acting::resolve(conn, &mut request, session, now).await? else {
             return Ok(authority_ended(&request));
+        };
+        // A relative's login for a person is as strong as the weaker of the two: their
+        // login, and the person's verified identity.
+        if acting.level(session) < request.requirement.min_level && request.requirement.essential {
+            return Ok(Outcome::error(
+                &request,
+                "unmet_authentication_requirements",
+                Some("a login for another person does not reach the level the client requires"),
+            ));
         }
         let code = sso::issue_code(self.codes, &request, session, now)?;
         Ok(Outcome::Code {
@@ -291,100 +298,6 @@ impl Authorization<'_> {
             state: request.state,
         })
     }
-
-    /// The person's choice of whom the login of the flow `posted` names is for:
-    /// `myself`, or the id of an authority to act under. None when the flow or the
-    /// session is gone.
-    pub async fn actor_decision(
-        &self,
-        posted: PostedIn<'_>,
-        session_cookie: Option<&str>,
-        choice: &str,
-        now: Timestamp,
-    ) -> Result<Option<Outcome>, AuthorizationError> {
-        let (Some(flow_cookie), Some(session_cookie)) = (posted.flow_cookie, session_cookie) else {
-            return Ok(None);
-        };
-        let mut tx = self.store.begin().await?;
-        let mut request =
-            match sso::flow_request(&mut tx, flow_cookie, posted.csrf_token, now).await {
-                Ok((FlowTarget::Authorize(request), _)) => request,
-                Ok((FlowTarget::Account, _)) | Err(SsoError::Csrf | SsoError::FlowExpired) => {
-                    return Ok(None);
-                }
-                Err(error) => return Err(error.into()),
-            };
-        let Some(session) = sso::session_from_cookie(&mut tx, session_cookie, now).await? else {
-            return Ok(None);
-        };
-        request.acting = Some(match choice {
-            "myself" => ActAs::Myself,
-            id => ActAs::For(id.to_owned()),
-        });
-        let flow = OpenFlow {
-            cookie: flow_cookie,
-            csrf_token: posted.csrf_token,
-        };
-        let outcome = self
-            .next_step(&mut tx, request, &session, Some(flow), now)
-            .await?;
-        if !matches!(outcome, Outcome::Consent { .. }) {
-            sso::end_flow(&mut tx, flow_cookie).await?;
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(Some(outcome))
-    }
-}
-
-/// The CSRF token of the page about to be shown, and the cookie of a new flow if it
-/// needs one: in `flow` (which then carries `request`), or a new flow.
-async fn in_flow(
-    conn: &mut Conn,
-    flow: Option<OpenFlow<'_>>,
-    request: &AuthorizeRequest,
-    now: Timestamp,
-) -> Result<(String, Option<String>), SsoError> {
-    let target = FlowTarget::Authorize(request.clone());
-    match flow {
-        Some(flow) => {
-            sso::update_flow(conn, flow.cookie, &target).await?;
-            Ok((flow.csrf_token.to_owned(), None))
-        }
-        None => {
-            let new = sso::start_flow(conn, &target, now).await?;
-            Ok((new.csrf_token, Some(new.cookie)))
-        }
-    }
-}
-
-/// Whom a login is for: the person of the session, or the person whose authority the
-/// request acts under, if it is in force for this session's person and covers signing
-/// in (the request's scopes are then cut to what the authority covers). None if it is
-/// not.
-async fn acting_subject(
-    conn: &mut Conn,
-    request: &mut AuthorizeRequest,
-    session: &Session,
-    now: Timestamp,
-) -> Result<Option<SubjectId>, StoreError> {
-    let Some(id) = request.delegation() else {
-        return Ok(Some(session.subject));
-    };
-    if request.refuses_delegation || session.acting_for.is_some() {
-        return Ok(None);
-    }
-    match delegation::live_for(conn, id, session.subject, now).await? {
-        Some(d) if d.covers(Matter::SignIn) => {
-            request.scope = d.allowed_scopes(&request.scope);
-            Ok(Some(d.principal))
-        }
-        _ => Ok(None),
-    }
-}
-
-fn authority_ended(request: &AuthorizeRequest) -> Outcome {
-    let why = "the authority to act for this person is not in force, or this client refuses it";
-    Outcome::error(request, "access_denied", Some(why))
 }
 
 impl Authorization<'_> {
@@ -412,12 +325,26 @@ impl Authorization<'_> {
         let Some(session) = sso::session_from_cookie(&mut tx, session_cookie, now).await? else {
             return Ok(None);
         };
+        // Only the session the page was shown to answers it.
+        if !sso::flow_bound_to(&mut tx, flow_cookie, &session.id).await? {
+            return Ok(None);
+        }
         sso::end_flow(&mut tx, flow_cookie).await?;
         let outcome = if allow {
             let mut request = request;
-            match acting_subject(&mut tx, &mut request, &session, now).await? {
-                Some(subject) => {
-                    crate::consent::grant(&mut tx, subject, &request, now).await?;
+            match acting::resolve(&mut tx, &mut request, &session, now).await? {
+                // A relative's consent for a person serves this login only: the person
+                // decides what stays allowed.
+                Some(acting) => {
+                    match &acting.delegation {
+                        Some(d) => {
+                            let client = Some(request.client_id.as_str());
+                            delegation::acts::record(&mut tx, d, "consent", client, now).await?;
+                        }
+                        None => {
+                            crate::consent::grant(&mut tx, acting.subject, &request, now).await?
+                        }
+                    }
                     self.code(&mut tx, request, &session, now).await?
                 }
                 None => authority_ended(&request),

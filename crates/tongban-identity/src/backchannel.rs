@@ -19,23 +19,37 @@ pub const FIRST_RETRY_MS: i64 = 2_000;
 /// batch of attempts at their timeout takes.
 pub const LEASE_MS: i64 = 150_000;
 
-/// Records that `client_id` took part in `session_id`, knowing the person as `sub`
-/// and the session as `sid`.
+/// A client taking part in a session.
+#[derive(Clone, Copy, Debug)]
+pub struct Participation<'a> {
+    /// The session.
+    pub session_id: &'a str,
+    /// The client.
+    pub client_id: &'a str,
+    /// The person as the client knows them.
+    pub sub: &'a str,
+    /// The session as the client knows it.
+    pub sid: &'a str,
+    /// The authority, when the session's person signed in there for another.
+    pub delegation_id: Option<&'a str>,
+}
+
+/// Records that a client took part in a session, knowing the person as `sub` and the
+/// session as `sid` (once for the person at the keyboard, once for each person they
+/// signed in for there).
 pub async fn record_participant(
     conn: &mut Conn,
-    session_id: &str,
-    client_id: &str,
-    sub: &str,
-    sid: &str,
+    participation: &Participation<'_>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO session_clients (session_id, client_id, sub, sid) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (session_id, client_id) DO NOTHING",
+        "INSERT INTO session_clients (session_id, client_id, sub, sid, delegation_id) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (session_id, client_id, sub) DO NOTHING",
     )
-    .bind(session_id)
-    .bind(client_id)
-    .bind(sub)
-    .bind(sid)
+    .bind(participation.session_id)
+    .bind(participation.client_id)
+    .bind(participation.sub)
+    .bind(participation.sid)
+    .bind(participation.delegation_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -62,17 +76,37 @@ pub(crate) async fn queue(
     session_id: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    queue_where(conn, "sc.session_id = $1", session_id, now).await
+}
+
+/// Queues logout tokens for the logins made under authority `delegation_id`, which
+/// ended: the relying parties forget the person the relative signed in for.
+pub(crate) async fn queue_delegation(
+    conn: &mut Conn,
+    delegation_id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    queue_where(conn, "sc.delegation_id = $1", delegation_id, now).await
+}
+
+async fn queue_where(
+    conn: &mut Conn,
+    condition: &'static str,
+    value: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let sql = format!(
         "INSERT INTO logout_deliveries (id, client_id, session_id, sub, sid, created_at, next_attempt_at) \
-         SELECT sc.session_id || ':' || sc.client_id, sc.client_id, sc.session_id, sc.sub, sc.sid, $2, $2 \
+         SELECT sc.session_id || ':' || sc.client_id || ':' || sc.sid, sc.client_id, sc.session_id, sc.sub, sc.sid, $2, $2 \
          FROM session_clients sc JOIN clients c ON c.id = sc.client_id \
-         WHERE sc.session_id = $1 AND c.backchannel_logout_uri IS NOT NULL \
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(session_id)
-    .bind(now.unix_millis())
-    .execute(conn)
-    .await?;
+         WHERE {condition} AND c.backchannel_logout_uri IS NOT NULL \
+         ON CONFLICT (id) DO NOTHING"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(value)
+        .bind(now.unix_millis())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -79,8 +79,9 @@ pub struct NewClient {
     /// Sector of its pairwise subject identifiers; default the host of its redirect
     /// URIs (OIDC Core §8.1). First-party clients get public identifiers.
     pub sector_identifier: Option<String>,
-    /// Refuses logins of a relative acting for a person: only people themselves.
-    pub refuses_delegation: bool,
+    /// Takes logins of a relative acting for a person (亲友代办): it reads the `act`
+    /// claim and shows who is really at the keyboard. Off by default.
+    pub accepts_delegation: bool,
 }
 
 /// A registered client.
@@ -114,8 +115,8 @@ pub struct Client {
     pub min_level: u8,
     /// Sector of pairwise subject identifiers; none for first-party (public) clients.
     pub sector: Option<String>,
-    /// Refuses logins of a relative acting for a person.
-    pub refuses_delegation: bool,
+    /// Takes logins of a relative acting for a person.
+    pub accepts_delegation: bool,
     secret_sha256: Option<String>,
 }
 
@@ -303,14 +304,14 @@ pub async fn register(
         require_par: new.require_par,
         min_level: new.min_level.max(1),
         sector,
-        refuses_delegation: new.refuses_delegation,
+        accepts_delegation: new.accepts_delegation,
         secret_sha256: secret.as_deref().map(sha256_hex),
     };
     let json = |list: &Vec<String>| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO clients (id, name, confidential, secret_sha256, redirect_uris, post_logout_redirect_uris, \
          scopes, grant_types, first_party, department_id, created_at, jwks, backchannel_logout_uri, require_par, \
-         min_level, sector_identifier, refuses_delegation) \
+         min_level, sector_identifier, accepts_delegation) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&client.id)
@@ -334,7 +335,7 @@ pub async fn register(
     .bind(i64::from(client.require_par))
     .bind(i64::from(client.min_level))
     .bind(client.sector.as_deref())
-    .bind(i64::from(client.refuses_delegation))
+    .bind(i64::from(client.accepts_delegation))
     .execute(conn)
     .await?;
     Ok((client, secret))
@@ -342,7 +343,7 @@ pub async fn register(
 
 const CLIENT_COLUMNS: &str = "SELECT id, name, confidential, secret_sha256, redirect_uris, \
      post_logout_redirect_uris, scopes, grant_types, first_party, department_id, jwks, backchannel_logout_uri, \
-     require_par, min_level, sector_identifier, refuses_delegation FROM clients";
+     require_par, min_level, sector_identifier, accepts_delegation FROM clients";
 
 /// The client with this id.
 pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientError> {
@@ -395,7 +396,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Client, ClientError> {
         min_level: u8::try_from(r.try_get::<i64, _>("min_level").map_err(get)?)
             .unwrap_or(crate::assurance::MAX_LEVEL),
         sector: r.try_get("sector_identifier").map_err(get)?,
-        refuses_delegation: r.try_get::<i64, _>("refuses_delegation").map_err(get)? != 0,
+        accepts_delegation: r.try_get::<i64, _>("accepts_delegation").map_err(get)? != 0,
         department_id: department
             .map(|d| d.parse())
             .transpose()

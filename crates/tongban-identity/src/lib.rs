@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod acting;
 pub mod admin;
 pub mod assurance;
 pub mod authenticator_setup;

@@ -172,6 +172,12 @@ impl SignIn<'_> {
             Some(cookie) => sso::session_from_cookie(&mut conn, cookie, now).await?,
             None => None,
         };
+        // Only a flow whose page was shown to this session shows that page again; a
+        // GET never issues a code.
+        let session = match session {
+            Some(s) if sso::flow_bound_to(&mut conn, flow_cookie, &s.id).await? => Some(s),
+            _ => None,
+        };
         let next = match (&target, session) {
             (FlowTarget::Authorize(request), Some(session)) => {
                 let flow = authorization::OpenFlow {
@@ -179,11 +185,15 @@ impl SignIn<'_> {
                     csrf_token: &csrf_token,
                 };
                 let request = request.clone();
-                Next::Authorization(
-                    (self.authorization)
-                        .next_step(&mut conn, request, &session, Some(flow), now)
-                        .await?,
-                )
+                let page = (self.authorization)
+                    .next_step(&mut conn, request, &session, Some(flow), now)
+                    .await?;
+                match page {
+                    Outcome::Consent { .. } | Outcome::ChooseActor { .. } => {
+                        Next::Authorization(page)
+                    }
+                    _ => return Ok(Step::Expired),
+                }
             }
             (FlowTarget::Authorize(request), _) => Next::LoginForm {
                 login_hint: request.login_hint.clone(),

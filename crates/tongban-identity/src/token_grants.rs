@@ -167,14 +167,37 @@ impl TokenGrants<'_> {
         // The relying party joins the session (for back-channel logout) under the
         // subject it is told: pairwise for a third-party client; for a relative's
         // login, the person they act for.
-        let (session, nonce) = (&grant.session, grant.nonce.as_deref());
+        let nonce = grant.nonce.as_deref();
+        if grant.delegation.is_some() && !client.accepts_delegation {
+            let why = "this client does not take logins for another person";
+            return Ok(Err(Refusal::new("invalid_grant", why)));
+        }
+        // A relative's login for a person is as strong as the weaker of the two.
+        let session = &match &grant.delegation {
+            Some(d) => {
+                let own = crate::assurance::level_of_acr(&grant.session.acr);
+                let acr = crate::identity_registry::acr(own.min(d.principal_assurance));
+                sso::Session {
+                    acr,
+                    ..grant.session.clone()
+                }
+            }
+            None => grant.session.clone(),
+        };
         let subject = grant
             .delegation
             .as_ref()
             .map_or(session.subject, |d| d.principal);
-        let Some(participant) =
-            sso::join_session(tx, self.pairwise, client, session, subject).await?
-        else {
+        let delegation_id = grant.delegation.as_ref().map(|d| d.id.clone());
+        let joined = sso::join_session(
+            tx,
+            self.pairwise,
+            client,
+            session,
+            subject,
+            delegation_id.as_deref(),
+        );
+        let Some(participant) = joined.await? else {
             return Ok(Err(Refusal::new("invalid_grant", "the session has ended")));
         };
         let actor = grant
@@ -183,9 +206,15 @@ impl TokenGrants<'_> {
             .map(|d| self.actor(client, d, &grant.scope));
         let id_token = self
             .tokens
-            .id_token(&client.id, &participant, session, nonce, actor.as_ref(), now)
+            .id_token(
+                &client.id,
+                &participant,
+                session,
+                nonce,
+                actor.as_ref(),
+                now,
+            )
             .await?;
-        let delegation_id = grant.delegation.as_ref().map(|d| d.id.clone());
         let access = AccessRequest {
             sub: &participant.sub,
             client_id: &client.id,
@@ -248,7 +277,9 @@ impl TokenGrants<'_> {
         // A relative's tokens for a person live only while the authority does.
         let delegation = match &grant.delegation_id {
             Some(id) => match delegation::find(tx, id).await? {
-                Some(d) if d.live(now) && d.covers(Matter::SignIn) => Some(d),
+                Some(d) if d.live(now) && d.covers(Matter::SignIn) && client.accepts_delegation => {
+                    Some(d)
+                }
                 _ => {
                     refresh_tokens::revoke_family(tx, &grant.family_id, now).await?;
                     let why = "the authority to act for this person has ended";
@@ -261,11 +292,19 @@ impl TokenGrants<'_> {
             .as_ref()
             .map(|d| self.actor(client, d, &grant.scope));
         let sub = client.subject_for(self.pairwise, &grant.subject_id);
+        // As strong as the weaker of the relative's login and the person's identity.
+        let login = grant.login.as_ref().map(|(acr, at)| {
+            let own = crate::assurance::level_of_acr(acr);
+            let level = delegation
+                .as_ref()
+                .map_or(own, |d| own.min(d.principal_assurance));
+            (crate::identity_registry::acr(level), *at)
+        });
         let access = AccessRequest {
             sub: &sub,
             client_id: &client.id,
             scope: &grant.scope,
-            login: grant.login.as_ref().map(|(acr, at)| (acr.as_str(), *at)),
+            login: login.as_ref().map(|(acr, at)| (acr.as_str(), *at)),
             jkt: request.jkt,
             actor: actor.as_ref().zip(grant.delegation_id.as_deref()),
         };

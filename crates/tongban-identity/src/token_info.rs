@@ -55,6 +55,9 @@ pub struct Introspection {
     acr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// Who acts for the subject (RFC 8693 §4.1), for a relative's token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<crate::tokens::ActorClaim>,
 }
 
 /// The claims about a person a token's scopes release (OpenID Connect Core §5.1).
@@ -111,6 +114,14 @@ impl TokenInfo<'_> {
             if refresh_tokens::access_revoked(&mut conn, &claims.jti).await? {
                 return Ok(Introspection::default());
             }
+            // A relative's token is active only while the authority is in force.
+            if let Some(id) = &claims.delegation
+                && !crate::delegation::find(&mut conn, id)
+                    .await?
+                    .is_some_and(|d| d.live(now))
+            {
+                return Ok(Introspection::default());
+            }
             // A resource server relying on introspection learns the binding too
             // (RFC 9449 §6.2), and the login's level.
             return Ok(Introspection {
@@ -127,11 +138,19 @@ impl TokenInfo<'_> {
                 cnf: claims.cnf,
                 acr: claims.acr,
                 auth_time: claims.auth_time,
+                act: claims.act,
             });
         }
         let Some(grant) = refresh_tokens::active_refresh(&mut conn, token, now).await? else {
             return Ok(Introspection::default());
         };
+        if let Some(id) = &grant.delegation_id
+            && !crate::delegation::find(&mut conn, id)
+                .await?
+                .is_some_and(|d| d.live(now))
+        {
+            return Ok(Introspection::default());
+        }
         drop(conn);
         // The subject as the token's own client knows it: never the internal id to a
         // third-party client.

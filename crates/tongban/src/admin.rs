@@ -106,7 +106,7 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCo
                 require_par,
                 min_level,
                 sector_identifier,
-                refuses_delegation: false,
+                accepts_delegation: false,
             };
             let mut tx = store.begin().await?;
             let (client, secret) = clients::register(&mut tx, &new, Timestamp::now()).await?;

@@ -392,16 +392,16 @@ pub async fn totp_confirm(
 /// The preferences switch.
 #[derive(Deserialize)]
 pub struct PrefsQuery {
-    /// `zh`, `en`, `zh-large` or `en-large`.
+    /// `zh`, `en`, `zh-care` or `en-care`.
     set: String,
     /// A path on this site to return to.
     back: Option<String>,
 }
 
-/// Sets the language and text size, then returns to the page the person was on.
+/// Sets the language and care mode, then returns to the page the person was on.
 #[utoipa::path(get, path = "/prefs", tag = "account",
     params(
-        ("set" = String, Query, description = "`zh`, `en`, `zh-large` or `en-large`"),
+        ("set" = String, Query, description = "`zh`, `en`, `zh-care` or `en-care`"),
         ("back" = Option<String>, Query, description = "a path on this site"),
     ),
     responses(

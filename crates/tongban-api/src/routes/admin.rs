@@ -379,10 +379,11 @@ pub struct NewClientBody {
     /// The sector of a third-party client's pairwise subject identifiers; by default
     /// the host of its redirect URIs.
     sector_identifier: Option<String>,
-    /// Refuse logins of a relative acting for a person (亲友代办): only people
-    /// themselves sign in here.
+    /// Take logins of a relative acting for a person (亲友代办): the client reads the
+    /// ID token's `act` claim (RFC 8693) and shows who is really at the keyboard.
+    /// Without it, only people themselves sign in here.
     #[serde(default)]
-    refuses_delegation: bool,
+    accepts_delegation: bool,
 }
 
 /// A registered client.
@@ -406,7 +407,7 @@ pub struct ClientBody {
     backchannel_logout_uri: Option<String>,
     require_pushed_authorization_requests: bool,
     min_level: u8,
-    refuses_delegation: bool,
+    accepts_delegation: bool,
     /// `pairwise` for third-party clients, `public` for first-party ones.
     subject_type: &'static str,
 }
@@ -428,7 +429,7 @@ impl ClientBody {
             backchannel_logout_uri: client.backchannel_logout_uri,
             require_pushed_authorization_requests: client.require_par,
             min_level: client.min_level,
-            refuses_delegation: client.refuses_delegation,
+            accepts_delegation: client.accepts_delegation,
             subject_type: if client.sector.is_some() {
                 "pairwise"
             } else {
@@ -476,7 +477,7 @@ pub async fn create_client(
         require_par: body.require_pushed_authorization_requests,
         min_level: body.min_level,
         sector_identifier: body.sector_identifier,
-        refuses_delegation: body.refuses_delegation,
+        accepts_delegation: body.accepts_delegation,
     };
     let mut tx = state.store.begin().await?;
     let (client, secret) = admin::create_client(&mut tx, &admin, &new).await?;

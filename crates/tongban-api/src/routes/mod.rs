@@ -72,7 +72,10 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(account::end_session))
         .routes(routes!(account::end_all))
         .routes(routes!(account::withdraw_consent))
-        .routes(routes!(relatives::relatives_page, relatives::offer_relative))
+        .routes(routes!(
+            relatives::relatives_page,
+            relatives::offer_relative
+        ))
         .routes(routes!(relatives::answer_relative))
         .routes(routes!(relatives::end_relative))
         .routes(routes!(ecerts::account::account_share))

@@ -102,6 +102,7 @@ fn refused(error: &DelegationError) -> Option<(Message, StatusCode)> {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         DelegationError::Level => (Message::error("relatives-level"), StatusCode::FORBIDDEN),
+        DelegationError::Staff => (Message::error("relatives-staff"), StatusCode::FORBIDDEN),
         DelegationError::Exists => (Message::error("relatives-exists"), StatusCode::CONFLICT),
         DelegationError::NotFound => (Message::error("relatives-gone"), StatusCode::NOT_FOUND),
         DelegationError::Store(_) => return None,
@@ -115,7 +116,7 @@ fn refused(error: &DelegationError) -> Option<(Message, StatusCode)> {
     responses(
         (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "sent: the page with a notice", content_type = "text/html"),
-        (status = 403, description = "the login is below level 2; or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 403, description = "the login is below level 2, or the person is department staff; or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 409, description = "this relative is already authorised", content_type = "text/html"),
         (status = 422, description = "no such registered person, no matter chosen, or days out of range", content_type = "text/html"),
     ))]
@@ -144,7 +145,8 @@ pub async fn offer_relative(
         days: form.days.trim().parse().unwrap_or(0),
     };
     let now = Timestamp::now();
-    let made = (state.store).transaction(async |tx| delegation::offer(tx, &session, &offer, now).await);
+    let made =
+        (state.store).transaction(async |tx| delegation::offer(tx, &session, &offer, now).await);
     let (message, status) = match made.await {
         Ok(_) => (Message::news("relatives-offered"), StatusCode::OK),
         Err(error) => match refused(&error) {

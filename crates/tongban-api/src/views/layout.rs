@@ -1,4 +1,4 @@
-//! The page shell every page extends (`templates/layout.html`): language, text size,
+//! The page shell every page extends (`templates/layout.html`): language, care mode,
 //! the switch links, the title. And the one way pages write times.
 
 use askama::Template;
@@ -23,12 +23,12 @@ pub(crate) struct SwitchLink {
 pub(crate) struct Shell {
     /// The page's title (before the site's name).
     pub title: String,
-    /// Large text and targets.
-    pub large: bool,
+    /// Care mode (关怀模式).
+    pub care: bool,
     /// One link per other language.
     pub languages: Vec<SwitchLink>,
-    /// The link to the other text size.
-    pub size: SwitchLink,
+    /// The link to the other mode.
+    pub mode: SwitchLink,
 }
 
 impl Shell {
@@ -42,33 +42,27 @@ impl Shell {
                 .unwrap_or_else(|_| "/prefs".to_owned())
         };
         let languages = Lang::all()
-            .filter(|other| *other != l)
+            .filter(|other| other.tag() != l.tag())
             .map(|other| SwitchLink {
-                href: switch(Prefs {
-                    lang: other,
-                    ..prefs
-                }),
+                href: switch(Prefs::new(other, prefs.care)),
                 label: other.t("language-name"),
                 lang: other.tag(),
             })
             .collect();
-        let size = SwitchLink {
-            href: switch(Prefs {
-                large: !prefs.large,
-                ..prefs
-            }),
-            label: l.t(if prefs.large {
-                "standard-text"
+        let mode = SwitchLink {
+            href: switch(Prefs::new(l, !prefs.care)),
+            label: l.t(if prefs.care {
+                "standard-mode"
             } else {
-                "large-text"
+                "care-mode"
             }),
             lang: l.tag(),
         };
         Self {
             title: l.t(title_id),
-            large: prefs.large,
+            care: prefs.care,
             languages,
-            size,
+            mode,
         }
     }
 }

@@ -156,6 +156,26 @@ fn every_catalogue_parses_and_has_the_ids_of_the_default_one() {
     }
 }
 
+#[test]
+fn care_mode_words_are_in_every_catalogue_and_differ_from_the_standard_ones() {
+    let (reference, _) = i18n::ids_of(Lang::default());
+    let mut with_care = 0;
+    for id in &reference {
+        let plain: Vec<String> = Lang::all().map(|l| l.t(id)).collect();
+        let care: Vec<String> = Lang::all().map(|l| l.in_care(true).t(id)).collect();
+        let has: Vec<bool> = plain.iter().zip(&care).map(|(p, c)| p != c).collect();
+        assert!(
+            has.iter().all(|h| *h) || has.iter().all(|h| !*h),
+            "{id}: a care-mode text in some catalogues only"
+        );
+        with_care += usize::from(has[0]);
+    }
+    assert!(
+        with_care >= 10,
+        "care mode has its plain words ({with_care})"
+    );
+}
+
 #[tokio::test]
 async fn every_text_a_page_asks_for_is_in_every_catalogue() {
     for prefs in every_prefs() {
@@ -192,10 +212,7 @@ fn latin_sentences(text: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn chinese_pages_carry_no_english_sentences() {
-    let zh = Prefs {
-        lang: Lang::from_tag("zh-CN").expect("zh-CN"),
-        large: false,
-    };
+    let zh = Prefs::new(Lang::from_tag("zh-CN").expect("zh-CN"), false);
     for (name, _, html) in every_page(zh, "王小明").await {
         let mut text = String::new();
         for (piece, _) in text_pieces(&html) {

@@ -106,6 +106,8 @@ pub struct Delegation {
     pub principal: SubjectId,
     /// Their name.
     pub principal_name: String,
+    /// Their identity's assurance level (1 self-asserted, 2 registry-matched).
+    pub principal_assurance: u8,
     /// The relative (or guardian) who acts.
     pub delegate: SubjectId,
     /// Their name.
@@ -139,7 +141,11 @@ impl Delegation {
     pub fn allowed_scopes(&self, requested: &[String]) -> Vec<String> {
         requested
             .iter()
-            .filter(|s| self.matters.iter().any(|m| m.scopes().contains(&s.as_str())))
+            .filter(|s| {
+                self.matters
+                    .iter()
+                    .any(|m| m.scopes().contains(&s.as_str()))
+            })
             .cloned()
             .collect()
     }
@@ -162,6 +168,9 @@ pub enum DelegationError {
     /// The login is below [`OFFER_LEVEL`], or it acts for a company.
     #[error("setting up an authority needs a level-2 login of the person themself")]
     Level,
+    /// Department staff sign in themselves: nobody acts for them.
+    #[error("department staff cannot authorise someone to act for them")]
+    Staff,
     /// The same two people already have an authority offered or in force.
     #[error("an authority between these two people is already offered or in force")]
     Exists,
@@ -187,7 +196,7 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
 
-const SELECT: &str = "SELECT d.id, d.principal_id, p.name AS principal_name, d.delegate_id, \
+const SELECT: &str = "SELECT d.id, d.principal_id, p.name AS principal_name, p.assurance AS principal_assurance, d.delegate_id, \
      r.name AS delegate_name, d.matters, d.kind, d.status, d.valid_until, d.created_at, d.ended_at \
      FROM delegations d JOIN subjects p ON p.id = d.principal_id JOIN subjects r ON r.id = d.delegate_id";
 
@@ -202,9 +211,13 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Delegation, StoreError> {
         id: r.try_get("id")?,
         principal: id("principal_id")?,
         principal_name: r.try_get("principal_name")?,
+        principal_assurance: u8::try_from(r.try_get::<i64, _>("principal_assurance")?).unwrap_or(1),
         delegate: id("delegate_id")?,
         delegate_name: r.try_get("delegate_name")?,
-        matters: matters.split_whitespace().filter_map(Matter::parse).collect(),
+        matters: matters
+            .split_whitespace()
+            .filter_map(Matter::parse)
+            .collect(),
         kind: r.try_get("kind")?,
         status: Status::parse(&status)?,
         valid_until: Timestamp::from_unix_millis(r.try_get("valid_until")?),
@@ -213,6 +226,16 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Delegation, StoreError> {
             .try_get::<Option<i64>, _>("ended_at")?
             .map(Timestamp::from_unix_millis),
     })
+}
+
+/// Whether `subject` is department staff: staff sign in themselves (with a passkey,
+/// under that policy), never through a relative.
+pub async fn is_staff(conn: &mut Conn, subject: SubjectId) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 FROM staff WHERE subject_id = $1 LIMIT 1")
+        .bind(subject.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// One authority by id.
@@ -295,9 +318,7 @@ pub async fn offer(
     offer: &Offer<'_>,
     now: Timestamp,
 ) -> Result<Delegation, DelegationError> {
-    if session.acting_for.is_some()
-        || crate::assurance::level_of_acr(&session.acr) < OFFER_LEVEL
-    {
+    if session.acting_for.is_some() || crate::assurance::level_of_acr(&session.acr) < OFFER_LEVEL {
         return Err(DelegationError::Level);
     }
     let mut matters = Vec::new();
@@ -335,6 +356,20 @@ pub async fn offer(
     if relative == session.subject {
         return Err(DelegationError::UnknownRelative);
     }
+    if is_staff(conn, session.subject).await? {
+        return Err(DelegationError::Staff);
+    }
+    // Authorities of the two that ran out are closed, so that a new one may be set up.
+    sqlx::query(
+        "UPDATE delegations SET status = 'ended', ended_at = valid_until, ended_by = 'expiry' \
+         WHERE principal_id = $1 AND delegate_id = $2 AND status IN ('offered', 'active') \
+         AND valid_until <= $3",
+    )
+    .bind(session.subject.to_string())
+    .bind(relative.to_string())
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
     let existing = sqlx::query(
         "SELECT 1 FROM delegations WHERE principal_id = $1 AND delegate_id = $2 \
          AND (status = 'offered' OR (status = 'active' AND valid_until > $3))",
@@ -360,8 +395,14 @@ pub async fn offer(
     .bind(now.unix_millis() + offer.days * 86_400_000)
     .bind(now.unix_millis())
     .execute(&mut *conn)
-    .await?;
-    let details = serde_json::json!({"delegate": relative.to_string(), "matters": names, "days": offer.days});
+    .await
+    .map_err(|e| match StoreError::from(e) {
+        // Two offers at once: the unique index lets one through.
+        StoreError::Conflict(_) => DelegationError::Exists,
+        other => DelegationError::Store(other),
+    })?;
+    let details =
+        serde_json::json!({"delegate": relative.to_string(), "matters": names, "days": offer.days});
     record(conn, session.subject, "delegation.offered", &id, details).await?;
     find(conn, &id).await?.ok_or(DelegationError::NotFound)
 }
@@ -391,13 +432,14 @@ pub async fn answer(
         ("declined", "delegation.declined")
     };
     let changed = sqlx::query(
-        "UPDATE delegations SET status = $3, accepted_at = CASE WHEN $3 = 'active' THEN $4 ELSE NULL END \
+        "UPDATE delegations SET status = $3, accepted_at = $5 \
          WHERE id = $1 AND delegate_id = $2 AND status = 'offered' AND valid_until > $4",
     )
     .bind(id)
     .bind(delegate.to_string())
     .bind(status)
     .bind(now.unix_millis())
+    .bind(accept.then_some(now.unix_millis()))
     .execute(&mut *conn)
     .await?;
     if changed.rows_affected() != 1 {
@@ -434,6 +476,8 @@ pub async fn end(
     .bind(now.unix_millis())
     .execute(&mut *conn)
     .await?;
+    // The portals the relative signed in to for the person hear that it is over.
+    crate::backchannel::queue_delegation(conn, id, now).await?;
     record(conn, by, "delegation.ended", id, serde_json::json!({})).await?;
     Ok(())
 }

@@ -109,6 +109,35 @@ pub async fn update_flow(
     Ok(())
 }
 
+/// Binds the flow named by `cookie` to the session a page of it is shown to.
+pub async fn bind_flow(conn: &mut Conn, cookie: &str, session_id: &str) -> Result<(), SsoError> {
+    sqlx::query("UPDATE login_flows SET session_id = $2 WHERE id_sha256 = $1")
+        .bind(sha256_hex(cookie))
+        .bind(session_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the flow named by `cookie` showed its page to session `session_id`: only
+/// that session may answer it (a login form's flow has no session, so its CSRF token
+/// answers no page).
+pub async fn flow_bound_to(
+    conn: &mut Conn,
+    cookie: &str,
+    session_id: &str,
+) -> Result<bool, SsoError> {
+    let row = sqlx::query("SELECT session_id FROM login_flows WHERE id_sha256 = $1")
+        .bind(sha256_hex(cookie))
+        .fetch_optional(conn)
+        .await?;
+    let bound: Option<String> = match row {
+        Some(r) => r.try_get("session_id")?,
+        None => None,
+    };
+    Ok(bound.as_deref() == Some(session_id))
+}
+
 /// Ends a flow once its login succeeded.
 pub async fn end_flow(conn: &mut Conn, cookie: &str) -> Result<(), SsoError> {
     sqlx::query("DELETE FROM login_flows WHERE id_sha256 = $1")

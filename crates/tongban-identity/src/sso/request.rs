@@ -79,9 +79,9 @@ pub struct AuthorizeRequest {
     /// The DPoP key the code is bound to: only a proof by it redeems the code.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
-    /// The client takes only people themselves, never a relative acting for one.
+    /// The client takes a relative's login for a person (it reads `act`).
     #[serde(default)]
-    pub refuses_delegation: bool,
+    pub accepts_delegation: bool,
     /// Whom the person signs in as, once they chose (a relative may act for someone).
     #[serde(default)]
     pub acting: Option<ActAs>,
@@ -288,7 +288,7 @@ pub fn validate(
     }
     let request = AuthorizeRequest {
         acting: None,
-        refuses_delegation: client.refuses_delegation,
+        accepts_delegation: client.accepts_delegation,
         dpop_jkt: params.dpop_jkt.clone(),
         requirement,
         client_id: client.id.clone(),

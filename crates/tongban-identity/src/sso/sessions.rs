@@ -150,6 +150,7 @@ pub async fn join_session(
     client: &Client,
     session: &Session,
     subject: SubjectId,
+    delegation: Option<&str>,
 ) -> Result<Option<Participant>, StoreError> {
     // Locks the session row against a logout committing in between, which would then
     // queue its logout tokens without this client.
@@ -164,11 +165,23 @@ pub async fn join_session(
     }
     let subject = subject.to_string();
     let sub = client.subject_for(pairwise, &subject);
-    let sid = client.sid_for(pairwise, &session.id);
+    // A relative's login for a person is a session of its own to the client: its
+    // own `sid`, ended with the authority as well as with the relative's session.
+    let sid = match delegation {
+        Some(id) => client.sid_for(pairwise, &format!("{}:{id}", session.id)),
+        None => client.sid_for(pairwise, &session.id),
+    };
     if let Some(sector) = &client.sector {
         crate::pairwise::remember(conn, sector, &sub, &subject).await?;
     }
-    crate::backchannel::record_participant(conn, &session.id, &client.id, &sub, &sid).await?;
+    let participant = crate::backchannel::Participation {
+        session_id: &session.id,
+        client_id: &client.id,
+        sub: &sub,
+        sid: &sid,
+        delegation_id: delegation,
+    };
+    crate::backchannel::record_participant(conn, &participant).await?;
     Ok(Some(Participant { sub, sid }))
 }
 

@@ -415,6 +415,6 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
 
 pub(super) fn every_prefs() -> Vec<Prefs> {
     Lang::all()
-        .flat_map(|lang| [false, true].map(|large| Prefs { lang, large }))
+        .flat_map(|lang| [false, true].map(|care| Prefs::new(lang, care)))
         .collect()
 }
