@@ -485,3 +485,61 @@ async fn pushed_authorization_requests_are_single_use_and_can_be_required() {
     assert_eq!(w.server.get(&via_par).await.status(), 200);
     w.server.stop().await;
 }
+
+/// Sets the flow's start and end to `started` and `ends` milliseconds from now.
+async fn age_flow(w: &World, flow: &str, started: i64, ends: i64) {
+    let now = Timestamp::now().unix_millis();
+    sqlx::query("UPDATE login_flows SET created_at = $1, expires_at = $2 WHERE id_sha256 = $3")
+        .bind(now + started)
+        .bind(now + ends)
+        .bind(tongban_identity::secrets::sha256_hex(flow))
+        .execute(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_login_page_gets_more_time_when_asked_but_not_forever() {
+    let w = world().await;
+    let (flow, csrf) = open_form(&w, &w.portal).await;
+    let cookie = format!("__Host-tongban-flow={flow}");
+    let seconds = |v: &Value| v["seconds"].as_i64().unwrap();
+    let left: Value = browser_get(&w, "/login/time", &cookie)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!((880..=900).contains(&seconds(&left)), "{left}");
+
+    // A minute left: more time gives fifteen minutes again.
+    age_flow(&w, &flow, -100 * 60_000, 60_000).await;
+    let more = browser_post(&w, "/login/more-time", &cookie, &[("csrf_token", &csrf)]).await;
+    assert_eq!(more.status(), 200);
+    let left: Value = more.json().await.unwrap();
+    assert!((880..=900).contains(&seconds(&left)), "{left}");
+    // The form still logs in.
+    let login = post_login(&w, &flow, Some(&csrf), PASSWORD).await;
+    assert_eq!(login.status(), 303);
+
+    // Two hours after the page began, no more time: the end stays where it is.
+    let (flow, csrf) = open_form(&w, &w.portal).await;
+    let cookie = format!("__Host-tongban-flow={flow}");
+    age_flow(&w, &flow, -119 * 60_000, 30_000).await;
+    let more = browser_post(&w, "/login/more-time", &cookie, &[("csrf_token", &csrf)]).await;
+    let left: Value = more.json().await.unwrap();
+    assert!(seconds(&left) <= 60, "{left}");
+
+    // Another page's token, no flow, or an expired one: 404 problems.
+    let foreign = browser_post(&w, "/login/more-time", &cookie, &[("csrf_token", "x")]).await;
+    assert_eq!(foreign.status(), 404);
+    assert_eq!(
+        foreign.headers()["content-type"],
+        "application/problem+json"
+    );
+    let none = browser_get(&w, "/login/time", "").await;
+    assert_eq!(none.status(), 404);
+    age_flow(&w, &flow, -120 * 60_000, -1).await;
+    let gone = browser_post(&w, "/login/more-time", &cookie, &[("csrf_token", &csrf)]).await;
+    assert_eq!(gone.status(), 404);
+    assert_eq!(browser_get(&w, "/login/time", &cookie).await.status(), 404);
+}

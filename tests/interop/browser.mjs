@@ -373,6 +373,15 @@ async function accessibility(browser, clientId) {
       m = await inMode();
       check(`[${mode.label}] /authorize shows the consent page for the third-party client, in this mode`, consent && m.ok, `${m.detail} ${(await page.locator('main').innerText().catch(() => '')).slice(0, 300)}`);
       await axe(page, `the consent page [${mode.label}]`);
+
+      // The public pages and the plain ones: document verification, an error, the
+      // sign-out confirmation.
+      await page.goto(url('/verify'));
+      await axe(page, `the verification page [${mode.label}]`);
+      await page.goto(url('/authorize'));
+      await axe(page, `an error page [${mode.label}]`);
+      await page.goto(url('/logout'));
+      await axe(page, `the sign-out confirmation [${mode.label}]`);
     }
   } catch (error) {
     check('accessibility checks ran to their end', false, `${error.message.split('\n')[0]} at ${page.url()}`);

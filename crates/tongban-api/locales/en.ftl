@@ -405,3 +405,5 @@ act-sign-in = signed in
 act-done-for-me = { $name } acted for me
 act-done-by-me = I acted for { $name }
 relatives-staff = Department staff sign in themselves: they cannot authorise anyone to act for them.
+timeout-warning = This page expires in two minutes. If you have not finished, that is fine: press the button below to keep going.
+timeout-more = I need more time

@@ -403,3 +403,5 @@ act-sign-in = 代为登录
 act-done-for-me = { $name } 代我办理
 act-done-by-me = 我代 { $name } 办理
 relatives-staff = 单位工作人员需要本人登录，不能授权他人代办。
+timeout-warning = 这个页面再过两分钟就要过期了。还没填完不要紧，点下面的按钮就能继续填写。
+timeout-more = 我需要更多时间

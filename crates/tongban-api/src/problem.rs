@@ -426,6 +426,20 @@ impl From<tongban_identity::passkeys::PasskeyError> for ApiError {
     }
 }
 
+impl From<tongban_identity::sso::SsoError> for ApiError {
+    fn from(error: tongban_identity::sso::SsoError) -> Self {
+        use tongban_identity::sso::SsoError as E;
+        match error {
+            E::Store(store) => store.into(),
+            E::Csrf | E::FlowExpired => Self::new(ProblemType::Forbidden, error.to_string()),
+            other => {
+                tracing::error!(error = %other, "login flow");
+                Self::bare(ProblemType::Internal)
+            }
+        }
+    }
+}
+
 impl From<tongban_identity::token_info::TokenInfoError> for ApiError {
     fn from(error: tongban_identity::token_info::TokenInfoError) -> Self {
         use tongban_identity::token_info::TokenInfoError as E;

@@ -1,5 +1,6 @@
-//! The pages' static files, carried inside the binary: the stylesheet and the script
-//! that drives passkey ceremonies (the only script; every form works without it).
+//! The pages' static files, carried inside the binary: the stylesheet, the script that
+//! drives passkey ceremonies and the one that warns before a login page expires (every
+//! form works without them).
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -17,6 +18,14 @@ pub async fn passkey_script() -> impl IntoResponse {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../../assets/passkey.js"),
+    )
+}
+
+/// The script that warns before a login page expires and asks for more time.
+pub async fn timeout_script() -> impl IntoResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/timeout.js"),
     )
 }
 

@@ -59,6 +59,8 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::login::login, oidc::login::login_page))
         .routes(routes!(oidc::consent::consent))
         .routes(routes!(oidc::acting::choose_actor))
+        .routes(routes!(oidc::flow_time::time_left))
+        .routes(routes!(oidc::flow_time::more_time))
         .routes(routes!(oidc::second_factor::second_factor))
         .routes(routes!(passkeys::passkey_login_options))
         .routes(routes!(passkeys::passkey_login))
@@ -197,6 +199,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/static/passkey.js",
             axum::routing::get(assets::passkey_script),
+        )
+        .route(
+            "/static/timeout.js",
+            axum::routing::get(assets::timeout_script),
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))

@@ -138,6 +138,55 @@ pub async fn flow_bound_to(
     Ok(bound.as_deref() == Some(session_id))
 }
 
+/// How long the flow named by `cookie` stays usable, in milliseconds; none if it has
+/// ended or expired.
+pub async fn time_left(
+    conn: &mut Conn,
+    cookie: &str,
+    now: Timestamp,
+) -> Result<Option<i64>, SsoError> {
+    let row = sqlx::query("SELECT expires_at FROM login_flows WHERE id_sha256 = $1")
+        .bind(sha256_hex(cookie))
+        .fetch_optional(conn)
+        .await?;
+    let expires_at: Option<i64> = row.map(|r| r.try_get("expires_at")).transpose()?;
+    Ok(expires_at
+        .map(|at| at - now.unix_millis())
+        .filter(|left| *left > 0))
+}
+
+/// More time for the flow named by `cookie` whose form carries `csrf_token` (a person
+/// who reads or types slowly loses nothing): [`super::FLOW_LIFETIME_MS`] from now, up to
+/// [`super::FLOW_LONGEST_MS`] after the flow began. The time left after it; none if the
+/// flow has ended or expired, or the token is not its own.
+pub async fn more_time(
+    conn: &mut Conn,
+    cookie: &str,
+    csrf_token: &str,
+    now: Timestamp,
+) -> Result<Option<i64>, SsoError> {
+    let (_, stored) = match flow_by_cookie(conn, cookie, now).await {
+        Ok(found) => found,
+        Err(SsoError::Csrf | SsoError::FlowExpired) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if !constant_time_eq(&stored, csrf_token) {
+        return Ok(None);
+    }
+    let t = now.unix_millis();
+    sqlx::query(
+        "UPDATE login_flows SET expires_at = CASE WHEN created_at + $3 < $2 + $4 \
+         THEN created_at + $3 ELSE $2 + $4 END WHERE id_sha256 = $1 AND expires_at > $2",
+    )
+    .bind(sha256_hex(cookie))
+    .bind(t)
+    .bind(super::FLOW_LONGEST_MS)
+    .bind(FLOW_LIFETIME_MS)
+    .execute(&mut *conn)
+    .await?;
+    time_left(conn, cookie, now).await
+}
+
 /// Ends a flow once its login succeeded.
 pub async fn end_flow(conn: &mut Conn, cookie: &str) -> Result<(), SsoError> {
     sqlx::query("DELETE FROM login_flows WHERE id_sha256 = $1")

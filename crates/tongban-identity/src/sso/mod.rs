@@ -22,8 +22,11 @@ use crate::secrets::RngError;
 use crate::throttle::Throttled;
 use tongban_store::StoreError;
 
-/// How long a login page stays usable.
+/// How long a login page stays usable (each "more time" gives this again).
 pub const FLOW_LIFETIME_MS: i64 = 15 * 60 * 1000;
+
+/// However often more time is asked for, a login page ends this long after it began.
+pub const FLOW_LONGEST_MS: i64 = 2 * 60 * 60 * 1000;
 
 /// How long a code may wait to be redeemed (RFC 6749 §4.1.2 recommends ≤ 10 min).
 pub const CODE_LIFETIME_MS: i64 = 60 * 1000;

@@ -8,6 +8,7 @@ pub(super) mod authorize;
 pub(super) mod client_auth;
 pub(super) mod consent;
 pub(super) mod discovery;
+pub(super) mod flow_time;
 pub(super) mod introspect;
 pub(super) mod login;
 pub(super) mod par;
