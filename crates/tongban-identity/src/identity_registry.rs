@@ -152,10 +152,16 @@ pub async fn assurance_after_login(
     let Some(resident_id) = resident_id.and_then(|id| id.parse::<ResidentId>().ok()) else {
         return Ok(1);
     };
-    if !registry.matches(&name, &resident_id).await? {
-        return Ok(1);
-    }
     let mut conn = store.conn().await?;
+    if !registry.matches(&name, &resident_id).await? {
+        // Staff who saw the person's ID card at a counter verified them too.
+        let seen =
+            sqlx::query("SELECT 1 FROM in_person_verifications WHERE subject_id = $1 LIMIT 1")
+                .bind(subject.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+        return Ok(if seen.is_some() { 2 } else { 1 });
+    }
     sqlx::query("UPDATE subjects SET assurance = 2 WHERE id = $1 AND assurance < 2")
         .bind(subject.to_string())
         .execute(&mut *conn)

@@ -21,6 +21,7 @@ pub mod caller;
 pub mod client_auth;
 pub mod clients;
 pub mod consent;
+pub mod counter;
 pub mod delegation;
 pub mod dpop;
 pub mod identity_registry;

@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod assets;
+mod counter;
 mod docs;
 mod document_verification;
 mod ecerts;
@@ -80,6 +81,9 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(relatives::answer_relative))
         .routes(routes!(relatives::end_relative))
+        .routes(routes!(counter::counter_page))
+        .routes(routes!(counter::verify_in_person))
+        .routes(routes!(counter::enrol_page, counter::enrol_with_code))
         .routes(routes!(ecerts::account::account_share))
         .routes(routes!(ecerts::account::account_pdf))
         .routes(routes!(ecerts::account::account_ofd))

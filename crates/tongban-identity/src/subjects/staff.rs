@@ -19,6 +19,8 @@ pub enum Role {
     SealAdmin,
     /// Manages the department's staff.
     DeptAdmin,
+    /// Helps people in person at a service hall (窗口).
+    Counter,
 }
 
 impl Role {
@@ -29,6 +31,7 @@ impl Role {
             Self::SealUser => "seal-user",
             Self::SealAdmin => "seal-admin",
             Self::DeptAdmin => "dept-admin",
+            Self::Counter => "counter",
         }
     }
 
@@ -39,6 +42,7 @@ impl Role {
             Self::SealUser,
             Self::SealAdmin,
             Self::DeptAdmin,
+            Self::Counter,
         ]
         .into_iter()
         .find(|r| r.name() == name)

@@ -1,0 +1,374 @@
+//! At the counter (线下窗口协办): staff with the `counter` role, at a service hall, see a
+//! person's ID card and record it — a verified identity even where the identity
+//! registry does not know the person — and print a one-time code with which the person,
+//! on their own phone, signs in once to add their first passkey. From then on they log
+//! in alone, at level 3. Every counter act is audited with the staff member, the hall
+//! and the method.
+
+use ring::rand::{SecureRandom, SystemRandom};
+use sqlx::Row;
+use tongban_core::audit::AuditEvent;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, StoreError, audit};
+
+use crate::assurance::level_of_acr;
+use crate::resident_id::ResidentId;
+use crate::secrets::sha256_hex;
+use crate::sso::Session;
+use crate::subjects::{DepartmentId, SubjectId};
+
+/// How long a printed code works: long enough to walk home, not for a lost slip.
+pub const CODE_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The login level a counter clerk needs (a passkey or an authenticator).
+pub const CLERK_LEVEL: u8 = 3;
+
+/// Characters of codes: Crockford's base32 (no I, L, O, U), easy to read aloud.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// How the person's identity was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// The clerk looked at the ID card and the person.
+    IdCardSeen,
+    /// The card's chip was read.
+    IdCardReader,
+}
+
+impl Method {
+    /// The name in forms, the database and the audit trail.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::IdCardSeen => "id-card-seen",
+            Self::IdCardReader => "id-card-reader",
+        }
+    }
+
+    /// The method named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::IdCardSeen, Self::IdCardReader]
+            .into_iter()
+            .find(|m| m.name() == name)
+    }
+}
+
+/// Why a counter act was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CounterError {
+    /// The session's person has no counter role, or logged in below level 3.
+    #[error("this needs a counter clerk signed in at level 3")]
+    NotClerk,
+    /// A field is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The form field.
+        field: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// No registered person has this ID number and name.
+    #[error("no registered person has this ID number and name")]
+    UnknownPerson,
+    /// The code is unknown, used or expired.
+    #[error("the code is unknown, used or expired")]
+    Code,
+    /// Too many wrong codes from this address.
+    #[error(transparent)]
+    Throttled(#[from] crate::throttle::Throttled),
+    /// The random number generator failed.
+    #[error("no randomness")]
+    Rng,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CounterError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+fn invalid(field: &'static str, reason: &'static str) -> CounterError {
+    CounterError::Invalid { field, reason }
+}
+
+/// Proof that a session is a counter clerk's, at a hall. Only [`clerk`] makes one.
+#[derive(Clone, Debug)]
+pub struct Clerk {
+    staff: SubjectId,
+    department: DepartmentId,
+    hall: String,
+}
+
+impl Clerk {
+    /// The hall.
+    pub fn hall(&self) -> &str {
+        &self.hall
+    }
+}
+
+/// The clerk of `session` at `hall`: staff with the counter role in a department,
+/// logged in at level 3 themself (not as an agent).
+pub async fn clerk(conn: &mut Conn, session: &Session, hall: &str) -> Result<Clerk, CounterError> {
+    if session.acting_for.is_some() || level_of_acr(&session.acr) < CLERK_LEVEL {
+        return Err(CounterError::NotClerk);
+    }
+    let hall = hall.trim();
+    if hall.is_empty() || hall.chars().count() > 100 {
+        return Err(invalid("hall", "name the hall, at most 100 characters"));
+    }
+    let row = sqlx::query(
+        "SELECT department_id FROM staff_roles WHERE subject_id = $1 AND role = 'counter' \
+         ORDER BY department_id LIMIT 1",
+    )
+    .bind(session.subject.to_string())
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Err(CounterError::NotClerk);
+    };
+    let department: String = row.try_get("department_id")?;
+    Ok(Clerk {
+        staff: session.subject,
+        department: department
+            .parse()
+            .map_err(|_| StoreError::Corrupt("department id".into()))?,
+        hall: hall.to_owned(),
+    })
+}
+
+/// Whether the session's person is a counter clerk (to show them the counter page).
+pub async fn is_clerk(conn: &mut Conn, session: &Session) -> Result<bool, CounterError> {
+    let row =
+        sqlx::query("SELECT 1 FROM staff_roles WHERE subject_id = $1 AND role = 'counter' LIMIT 1")
+            .bind(session.subject.to_string())
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.is_some())
+}
+
+/// What the clerk hands the person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The person.
+    pub person: SubjectId,
+    /// Their name.
+    pub name: String,
+    /// The one-time code for their first passkey, `XXXX-XXXX`.
+    pub code: String,
+    /// Until when it works.
+    pub expires_at: Timestamp,
+}
+
+fn new_code() -> Result<String, CounterError> {
+    let mut bytes = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CounterError::Rng)?;
+    let chars: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
+        .collect();
+    Ok(format!("{}-{}", &chars[..4], &chars[4..]))
+}
+
+/// The code as typed, in its canonical form (case, spaces and the hyphen do not
+/// matter; O and I, L read as 0 and 1).
+fn canonical(code: &str) -> String {
+    let chars: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect();
+    if chars.len() == 8 {
+        format!("{}-{}", &chars[..4], &chars[4..])
+    } else {
+        chars
+    }
+}
+
+/// The person with `resident_id` and `name` is at the counter and `clerk` checked
+/// their ID card by `method`: recorded (the person's identity is verified from now
+/// on), and a one-time code printed for their first passkey.
+pub async fn verify_in_person(
+    conn: &mut Conn,
+    clerk: &Clerk,
+    resident_id: &str,
+    name: &str,
+    method: &str,
+    now: Timestamp,
+) -> Result<Verified, CounterError> {
+    let method = Method::parse(method).ok_or(invalid("method", "how the ID card was checked"))?;
+    let resident_id: ResidentId = resident_id
+        .trim()
+        .parse()
+        .map_err(|_| invalid("resident_id", "not a valid resident ID number"))?;
+    let row = sqlx::query(
+        "SELECT id, name FROM subjects WHERE kind = 'natural' AND resident_id = $1 AND name = $2",
+    )
+    .bind(resident_id.as_str())
+    .bind(name.trim())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Err(CounterError::UnknownPerson);
+    };
+    let id: String = row.try_get("id")?;
+    let person: SubjectId = id
+        .parse()
+        .map_err(|_| StoreError::Corrupt("subject id".into()))?;
+    if person == clerk.staff {
+        return Err(invalid("resident_id", "a clerk does not verify themself"));
+    }
+    sqlx::query(
+        "INSERT INTO in_person_verifications (id, subject_id, staff_id, department_id, hall, method, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tongban_core::id::Uuid::now_v7().to_string())
+    .bind(&id)
+    .bind(clerk.staff.to_string())
+    .bind(clerk.department.to_string())
+    .bind(&clerk.hall)
+    .bind(method.name())
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE subjects SET assurance = 2 WHERE id = $1 AND assurance < 2")
+        .bind(&id)
+        .execute(&mut *conn)
+        .await?;
+    let code = new_code()?;
+    let expires_at = Timestamp::from_unix_millis(now.unix_millis() + CODE_LIFETIME_MS);
+    sqlx::query(
+        "INSERT INTO counter_codes (code_sha256, subject_id, staff_id, hall, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(sha256_hex(&code))
+    .bind(&id)
+    .bind(clerk.staff.to_string())
+    .bind(&clerk.hall)
+    .bind(now.unix_millis())
+    .bind(expires_at.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    let details = serde_json::json!({
+        "hall": clerk.hall, "method": method.name(), "department": clerk.department.to_string(),
+    });
+    let event = AuditEvent::new(
+        &clerk.staff.to_string(),
+        "counter.verified-in-person",
+        Some(&id),
+        None,
+        details,
+    );
+    audit::record(conn, &event).await?;
+    Ok(Verified {
+        person,
+        name: row.try_get("name")?,
+        code,
+        expires_at,
+    })
+}
+
+/// Spends a printed code: the person it was printed for, once, before it expires.
+pub async fn redeem(
+    conn: &mut Conn,
+    code: &str,
+    now: Timestamp,
+) -> Result<SubjectId, CounterError> {
+    let row = sqlx::query(
+        "UPDATE counter_codes SET used_at = $2 WHERE code_sha256 = $1 AND used_at IS NULL \
+         AND expires_at > $2 RETURNING subject_id, staff_id, hall",
+    )
+    .bind(sha256_hex(&canonical(code)))
+    .bind(now.unix_millis())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Err(CounterError::Code);
+    };
+    let person: String = row.try_get("subject_id")?;
+    let staff: String = row.try_get("staff_id")?;
+    let hall: String = row.try_get("hall")?;
+    let details = serde_json::json!({ "hall": hall, "staff": staff });
+    let event = AuditEvent::new(&person, "counter.code-used", Some(&person), None, details);
+    audit::record(conn, &event).await?;
+    Ok(person
+        .parse()
+        .map_err(|_| StoreError::Corrupt("subject id".into()))?)
+}
+
+/// Signs the person of a printed code in, once, so that they add their first passkey
+/// on their own phone: a session at level 2 (their identity was seen; the code is not a
+/// passkey) with `amr` `otp`. Wrong codes are throttled per address like passwords.
+/// Returns the session and its cookie.
+pub async fn sign_in_with_code(
+    conn: &mut Conn,
+    code: &str,
+    client_ip: std::net::IpAddr,
+    now: Timestamp,
+) -> Result<(Session, String), CounterError> {
+    use crate::throttle::{self, ThrottleKey};
+    let keys = [ThrottleKey::address(client_ip)];
+    throttle::check(conn, &keys, now).await??;
+    let person = match redeem(conn, code, now).await {
+        Ok(person) => person,
+        Err(CounterError::Code) => {
+            throttle::record_failure(conn, &keys[0], now).await?;
+            return Err(CounterError::Code);
+        }
+        Err(other) => return Err(other),
+    };
+    let login = crate::sso::LoggedIn {
+        subject: person,
+        acting_for: None,
+    };
+    let acr = crate::identity_registry::acr(2);
+    crate::sso::create_session(conn, login, &acr, &["otp"], now)
+        .await
+        .map_err(|e| match e {
+            crate::sso::SsoError::Store(store) => CounterError::Store(store),
+            _ => CounterError::Rng,
+        })
+}
+
+/// When and where the person was verified in person, newest first (for their account
+/// page: what staff did for them).
+pub async fn verifications_of(
+    conn: &mut Conn,
+    person: SubjectId,
+) -> Result<Vec<(Timestamp, String, String)>, CounterError> {
+    let rows = sqlx::query(
+        "SELECT at, hall, method FROM in_person_verifications WHERE subject_id = $1 ORDER BY at DESC LIMIT 20",
+    )
+    .bind(person.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                Timestamp::from_unix_millis(r.try_get("at")?),
+                r.try_get("hall")?,
+                r.try_get("method")?,
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_read_aloud_or_typed_loosely_are_the_same_code() {
+        let code = new_code().expect("a code");
+        assert_eq!(code.len(), 9);
+        assert_eq!(canonical(&code.to_lowercase().replace('-', " ")), code);
+        assert_eq!(canonical("o1l2-abcd"), "0112-ABCD");
+    }
+}

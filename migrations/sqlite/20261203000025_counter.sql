@@ -1,0 +1,39 @@
+-- At the counter (线下窗口协办): staff with the counter role at a service hall verify a
+-- person in person and hand them a one-time code for their first passkey.
+-- The counter role (窗口): staff_roles is rebuilt with the wider CHECK.
+CREATE TABLE staff_roles_v2 (
+    subject_id    TEXT NOT NULL,
+    department_id TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('issuer', 'seal-user', 'seal-admin', 'dept-admin', 'counter')),
+    PRIMARY KEY (subject_id, department_id, role),
+    FOREIGN KEY (subject_id, department_id) REFERENCES staff (subject_id, department_id)
+);
+INSERT INTO staff_roles_v2 (subject_id, department_id, role)
+    SELECT subject_id, department_id, role FROM staff_roles;
+DROP TABLE staff_roles;
+ALTER TABLE staff_roles_v2 RENAME TO staff_roles;
+
+-- Who verified whom in person, where and how. A person verified in person counts as a
+-- verified identity (level 2) even where the identity registry does not know them.
+CREATE TABLE in_person_verifications (
+    id            TEXT PRIMARY KEY NOT NULL,
+    subject_id    TEXT NOT NULL REFERENCES subjects (id),
+    staff_id      TEXT NOT NULL REFERENCES subjects (id),
+    department_id TEXT NOT NULL REFERENCES departments (id),
+    hall          TEXT NOT NULL,
+    method        TEXT NOT NULL CHECK (method IN ('id-card-seen', 'id-card-reader')),
+    at            INTEGER NOT NULL
+);
+CREATE INDEX in_person_verifications_subject ON in_person_verifications (subject_id, at);
+
+-- One-time codes printed at the counter (stored as SHA-256): with one, on their own
+-- phone, the person adds their first passkey.
+CREATE TABLE counter_codes (
+    code_sha256 TEXT PRIMARY KEY NOT NULL,
+    subject_id  TEXT NOT NULL REFERENCES subjects (id),
+    staff_id    TEXT NOT NULL REFERENCES subjects (id),
+    hall        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER
+);
