@@ -83,7 +83,8 @@ async fn enrol(w: &World, code: &str) -> reqwest::Response {
 async fn level_of(w: &World, id: &str) -> String {
     let session = support::account_session(&w.server, id, PASSWORD).await;
     let html = page(w, &session, "/account").await.text().await.unwrap();
-    let start = html.find("<dt>实名等级</dt><dd>").unwrap() + "<dt>实名等级</dt><dd>".len();
+    let dt = "<dt>本次登录的实名等级</dt><dd>";
+    let start = html.find(dt).unwrap() + dt.len();
     html[start..].split('<').next().unwrap().to_owned()
 }
 

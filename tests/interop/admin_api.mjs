@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 export async function json(response, what) {
   const text = await response.text();
   if (!response.ok) throw new Error(`${what}: HTTP ${response.status}: ${text}`);
-  return JSON.parse(text);
+  return text ? JSON.parse(text) : null;
 }
 
 // A client-credentials access token of a confidential client.

@@ -76,6 +76,7 @@ pub(super) async fn render(
     };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
+        login_level: tongban_identity::assurance::level_of_acr(&session.acr),
         signing_waiting: waiting,
         certificates: &certificates,
         accesses: &accesses,

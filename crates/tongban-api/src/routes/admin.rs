@@ -262,7 +262,7 @@ pub struct NewStaffBody {
     subject_id: String,
     /// Their number in the department.
     staff_number: String,
-    /// Any of `issuer`, `seal-user`, `seal-admin`, `dept-admin`.
+    /// Any of `issuer`, `seal-user`, `seal-admin`, `dept-admin`, `counter`.
     roles: Vec<String>,
 }
 

@@ -13,8 +13,10 @@ use crate::prefs::Prefs;
 
 /// What the account page shows.
 pub struct AccountView<'a> {
-    /// Name, e-mail, assurance level.
+    /// Name, e-mail.
     pub profile: &'a tongban_identity::subjects::Profile,
+    /// The assurance level of the login viewing the page (its `acr`).
+    pub login_level: u8,
     /// Live sessions.
     pub sessions: &'a [tongban_identity::sso::SessionSummary],
     /// The session viewing the page.
@@ -130,7 +132,7 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
         notice: view.notice,
         name: &view.profile.name,
         email: view.profile.email.as_deref(),
-        level: match view.profile.assurance {
+        level: match view.login_level {
             3.. => "level-3",
             2 => "level-2",
             _ => "level-1",

@@ -373,6 +373,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         Notice::PasskeyDuplicate,
     ] {
         let view = AccountView {
+            login_level: 2,
             profile: &profile,
             sessions: &sessions,
             current_session: "current",
@@ -388,6 +389,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         };
         pages.push(("account", account(prefs, &view, StatusCode::OK)));
     }
+    pages.extend(relatives_pages(prefs, v, now));
     for which in [
         ErrorPage::CannotContinue(PageReason::NoClient),
         ErrorPage::CannotContinue(PageReason::UnknownClient),
@@ -417,4 +419,85 @@ pub(super) fn every_prefs() -> Vec<Prefs> {
     Lang::all()
         .flat_map(|lang| [false, true].map(|care| Prefs::new(lang, care)))
         .collect()
+}
+
+/// The pages of relatives and of the counter, with `v` wherever a person could type.
+fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Response)> {
+    use crate::views::counter::{counter, counter_code, enrol};
+    use crate::views::delegation::{RelativesView, choose_actor, relatives};
+    use crate::views::esign::Message;
+    use tongban_identity::delegation::{Delegation, Matter, Status, acts::Act};
+    use tongban_identity::subjects::SubjectId;
+    let (principal, delegate) = (SubjectId::new(), SubjectId::new());
+    let offered = Delegation {
+        id: v.into(),
+        principal,
+        principal_name: v.into(),
+        principal_assurance: 2,
+        delegate,
+        delegate_name: v.into(),
+        matters: Matter::ALL.to_vec(),
+        kind: "relative".into(),
+        status: Status::Offered,
+        valid_until: now,
+        created_at: now,
+        ended_at: None,
+    };
+    let active = Delegation {
+        status: Status::Active,
+        ..offered.clone()
+    };
+    let act = Act {
+        delegation_id: v.into(),
+        principal,
+        principal_name: v.into(),
+        delegate,
+        delegate_name: v.into(),
+        action: v.into(),
+        client_name: Some(v.into()),
+        at: now,
+    };
+    let (given, received, acts) = ([offered.clone()], [active], [act]);
+    let view = RelativesView {
+        person: principal,
+        csrf: "csrf",
+        message: Some(Message::error("relatives-unknown")),
+        may_offer: true,
+        given: &given,
+        received: &received,
+        acts: &acts,
+        now,
+    };
+    let verified = tongban_identity::counter::Verified {
+        person: principal,
+        name: v.into(),
+        code: "ABCD-EFGH".into(),
+        expires_at: now,
+    };
+    vec![
+        ("act for", choose_actor(prefs, "csrf", v, &[offered])),
+        ("relatives", relatives(prefs, &view, StatusCode::OK)),
+        (
+            "counter",
+            counter(
+                prefs,
+                "csrf",
+                v,
+                Some(Message::error("counter-unknown")),
+                StatusCode::OK,
+            ),
+        ),
+        (
+            "counter code",
+            counter_code(prefs, &verified, "https://tongban.example"),
+        ),
+        (
+            "enrol",
+            enrol(
+                prefs,
+                Some(Message::error("enrol-wrong")),
+                StatusCode::UNAUTHORIZED,
+            ),
+        ),
+    ]
 }
