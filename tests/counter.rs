@@ -1,9 +1,11 @@
 //! At the counter (线下窗口协办) through the real router: a clerk (staff with the
 //! counter role, signed in at level 3) checks a person's ID card, which makes the
 //! person's identity verified even though the registry does not know them, and prints
-//! a one-time code; the person types it on their own phone, lands on their account
-//! page and adds their first passkey. The refusals, each a test: no counter role, a
-//! clerk below level 3, an unknown person, a code used twice or mistyped too often.
+//! a one-time code; the person types it with their ID number on their own phone and
+//! adds their first passkey — no session is made. The refusals, each a test: no
+//! counter role, a clerk below level 3, an unknown person, staff as the person, a
+//! person with a passkey already, a code used twice, for another ID number, replaced
+//! by a newer one, or mistyped too often, and a form from another site.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,14 +13,15 @@ mod support;
 
 use std::sync::Arc;
 
-use support::esign_world::{
-    self as world, LI, World, ZHAO, add_passkey, csrf, form, page, session,
-};
-use support::{PASSWORD, resident_id, set_cookie};
+use serde_json::{Value, json};
+use support::esign_world::{self as world, LI, ORIGIN, World, ZHAO, csrf, form, page, session};
+use support::{PASSWORD, csrf_of, resident_id, set_cookie};
 use tongban_core::time::Timestamp;
 use tongban_identity::password::Passwords;
 use tongban_identity::subjects::{self, Role};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs_proto::CreationChallengeResponse;
 
 /// 李四 becomes a counter clerk of department A; 孙七 registers (a password, unknown to
 /// the identity registry). Returns 孙七's ID number.
@@ -70,14 +73,69 @@ fn code_of(html: &str) -> String {
     html[start..start + 9].to_owned()
 }
 
-async fn enrol(w: &World, code: &str) -> reqwest::Response {
+/// Posts `id` and `code` on the `/enrol` form of a browser that opened it.
+async fn enrol(w: &World, id: &str, code: &str) -> reqwest::Response {
+    let opened = w.server.get("/enrol").await;
+    let cookie = format!(
+        "__Host-tongban-enrol={}",
+        set_cookie(&opened, "__Host-tongban-enrol").unwrap()
+    );
+    let csrf = csrf_of(&opened.text().await.unwrap());
     w.server
         .client
         .post(format!("{}/enrol", w.server.base))
-        .form(&[("code", code)])
+        .header("cookie", cookie)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("resident_id", id),
+            ("code", code),
+        ])
         .send()
         .await
         .unwrap()
+}
+
+/// Adds the first passkey on the enrolment page `html` with `phone`.
+async fn add_first_passkey(w: &World, html: &str, phone: &mut SoftPasskey) -> reqwest::Response {
+    let token = csrf_of(html);
+    let post = |path: &str, fields: Vec<(&str, String)>| {
+        w.server
+            .client
+            .post(format!("{}{path}", w.server.base))
+            .form(&fields)
+            .send()
+    };
+    let options = post(
+        "/enrol/passkey/options",
+        vec![("csrf_token", token.clone())],
+    )
+    .await
+    .unwrap();
+    if options.status() != 200 {
+        return options;
+    }
+    let mut options: Value = options.json().await.unwrap();
+    let ceremony = options["ceremony"].as_str().unwrap().to_owned();
+    options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = json!(false);
+    let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let credential = phone.do_registration(ORIGIN.parse().unwrap(), ccr).unwrap();
+    let fields = vec![
+        ("csrf_token", token),
+        ("ceremony", ceremony),
+        ("name", "我的手机".to_owned()),
+        ("credential", serde_json::to_string(&credential).unwrap()),
+    ];
+    post("/enrol/passkey", fields).await.unwrap()
+}
+
+async fn passkeys_of(w: &World, id: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM passkeys p JOIN subjects s ON s.id = p.subject_id WHERE s.resident_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap()
 }
 
 async fn level_of(w: &World, id: &str) -> String {
@@ -118,24 +176,78 @@ async fn a_clerk_verifies_a_person_who_then_adds_their_first_passkey_with_the_pr
     // Seen at the counter: a verified identity from now on.
     assert!(level_of(&w, &person).await.starts_with("二级"));
 
-    // On their phone: the code, typed loosely, signs them in once.
+    // On their phone: the code, typed loosely, opens their passkey enrolment (no
+    // session), on a page that names whose account it is.
     let typed = code.to_lowercase().replace('-', " ");
-    let signed = enrol(&w, &typed).await;
-    assert_eq!(signed.status(), 303);
-    assert_eq!(signed.headers()["location"], "/account");
-    let cookie = format!(
-        "__Host-tongban-session={}",
-        set_cookie(&signed, "__Host-tongban-session").unwrap()
+    let opened = enrol(&w, &person, &typed).await;
+    assert_eq!(opened.status(), 200);
+    assert!(
+        set_cookie(&opened, "__Host-tongban-session").is_none(),
+        "no session"
     );
+    let html = opened.text().await.unwrap();
+    assert!(html.contains("孙七") && html.contains("/enrol/passkey"));
     let mut phone = SoftPasskey::new(true);
-    add_passkey(&w, &cookie, &mut phone).await;
-    let listed = page(&w, &cookie, "/account").await.text().await.unwrap();
-    assert!(listed.contains("手机"), "the passkey is listed");
-    assert_eq!(enrol(&w, &code).await.status(), 401, "once only");
+    assert_eq!(add_first_passkey(&w, &html, &mut phone).await.status(), 200);
+    assert_eq!(passkeys_of(&w, &person).await, 1);
+    // The enrolment and the code are spent.
+    let mut other = SoftPasskey::new(true);
+    assert_eq!(add_first_passkey(&w, &html, &mut other).await.status(), 403);
+    assert_eq!(enrol(&w, &person, &code).await.status(), 401, "once only");
+    assert_eq!(passkeys_of(&w, &person).await, 1);
+    // With a passkey, a new check prints no code: they sign in with it.
+    let again = verify(&w, &clerk, &person, "孙七")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains("class=\"code\""));
 }
 
 #[tokio::test]
-async fn only_counter_clerks_at_level_3_verify_and_only_registered_people() {
+async fn a_code_works_only_with_its_id_number_and_a_newer_code_cancels_it() {
+    let w = world::world().await;
+    let person = counter_world(&w).await;
+    let clerk = session(&w, LI).await;
+    let first = code_of(
+        &verify(&w, &clerk, &person, "孙七")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let second = code_of(
+        &verify(&w, &clerk, &person, "孙七")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        enrol(&w, LI, &second).await.status(),
+        401,
+        "another ID number"
+    );
+    assert_eq!(enrol(&w, &person, &first).await.status(), 401, "replaced");
+    // A form posted from another site (no matching cookie) is refused.
+    let forged = w
+        .server
+        .client
+        .post(format!("{}/enrol", w.server.base))
+        .form(&[
+            ("csrf_token", "x"),
+            ("resident_id", person.as_str()),
+            ("code", second.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert_eq!(enrol(&w, &person, &second).await.status(), 200);
+}
+
+#[tokio::test]
+async fn only_counter_clerks_at_level_3_verify_and_never_for_staff() {
     let w = world::world().await;
     let person = counter_world(&w).await;
     // 赵六 has no counter role.
@@ -154,6 +266,24 @@ async fn only_counter_clerks_at_level_3_verify_and_only_registered_people() {
     assert_eq!(verify(&w, &clerk, &person, "孙八").await.status(), 422);
     assert_eq!(verify(&w, &clerk, LI, "职员").await.status(), 422);
     assert_eq!(verify(&w, &clerk, "123", "孙七").await.status(), 422);
+    // Staff are not helped at the counter: an administrator recovers their accounts.
+    let mut tx = w.server.store().begin().await.unwrap();
+    let zhao = subjects::find_by_resident_id(&mut tx, &ZHAO.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    subjects::add_staff(
+        &mut tx,
+        zhao,
+        w.b.id,
+        "B-7",
+        &[Role::Issuer],
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(verify(&w, &clerk, ZHAO, "职员").await.status(), 403);
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM in_person_verifications")
         .fetch_one(&mut *w.server.store().conn().await.unwrap())
         .await
@@ -164,14 +294,14 @@ async fn only_counter_clerks_at_level_3_verify_and_only_registered_people() {
 #[tokio::test]
 async fn wrong_codes_are_refused_and_throttled() {
     let w = world::world().await;
-    let _ = counter_world(&w).await;
+    let person = counter_world(&w).await;
     let mut last = 0;
     for _ in 0..30 {
-        last = enrol(&w, "0000-0000").await.status().as_u16();
+        last = enrol(&w, &person, "0000-0000").await.status().as_u16();
         if last == 429 {
             break;
         }
         assert_eq!(last, 401);
     }
-    assert_eq!(last, 429, "guessing is throttled per address");
+    assert_eq!(last, 429, "guessing is throttled per ID number and address");
 }

@@ -26,14 +26,26 @@ CREATE TABLE in_person_verifications (
 );
 CREATE INDEX in_person_verifications_subject ON in_person_verifications (subject_id, at);
 
--- One-time codes printed at the counter (stored as SHA-256): with one, on their own
--- phone, the person adds their first passkey.
+-- One-time codes printed at the counter (stored as SHA-256), typed with the person's
+-- ID number: with one, on their own phone, the person adds their first passkey. A new
+-- code cancels the person's older ones.
 CREATE TABLE counter_codes (
-    code_sha256 TEXT PRIMARY KEY NOT NULL,
+    id          TEXT PRIMARY KEY NOT NULL,
     subject_id  TEXT NOT NULL REFERENCES subjects (id),
+    code_sha256 TEXT NOT NULL,
     staff_id    TEXT NOT NULL REFERENCES subjects (id),
     hall        TEXT NOT NULL,
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     used_at     INTEGER
+);
+CREATE INDEX counter_codes_subject ON counter_codes (subject_id, code_sha256);
+
+-- A spent code opens one passkey enrolment for 15 minutes (the token in the page's
+-- form, stored as SHA-256): no session, nothing else.
+CREATE TABLE counter_enrolments (
+    token_sha256 TEXT PRIMARY KEY NOT NULL,
+    subject_id   TEXT NOT NULL REFERENCES subjects (id),
+    expires_at   INTEGER NOT NULL,
+    used_at      INTEGER
 );

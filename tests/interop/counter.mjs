@@ -2,8 +2,8 @@
 // authenticators: a clerk (staff with the counter role) signs in with a passkey, checks
 // a person's ID card on /counter and prints a one-time code; on "their own phone" (a
 // second browser context with its own authenticator) the person types the code on
-// /enrol, adds their first passkey from the account page, and then logs in alone with
-// it at level 3 — though the identity registry does not know them. axe-core and the
+// /enrol with their ID number, adds their first passkey there (the code makes no
+// session), and then logs in alone with it at level 3 — though the identity registry does not know them. axe-core and the
 // MIIT numbers on /counter, the printed slip and /enrol, in zh-CN and English, standard
 // and care mode.
 //
@@ -109,10 +109,17 @@ async function run(browser) {
   const phone = await device(browser);
   await phone.page.goto(url('/enrol'));
   await pages(phone.page, 'the code page');
+  await phone.page.fill('#resident-id', PERSON.id);
   await phone.page.fill('#code', code.toLowerCase());
   await Promise.all([phone.page.waitForNavigation(), phone.page.click('form[action="/enrol"] button[type=submit]')]);
-  check('the code signs the person in, on their account page', new URL(phone.page.url()).pathname === '/account' && (await phone.page.locator('#passkey-enrol').isVisible()), phone.page.url());
-  await addPasskey(phone.page, '我的手机');
+  const whose = await phone.page.locator('main').innerText();
+  check('the code opens the passkey enrolment, naming whose account it is', whose.includes(PERSON.name) && (await phone.page.locator('#passkey-enrol').isVisible()), whose.slice(0, 200));
+  await axe(phone.page, 'the passkey enrolment page [zh]', check);
+  await miit(phone.page, 'the passkey enrolment page [zh]', check);
+  check('no session is made by the code', !(await phone.ctx.cookies()).some((c) => c.name === '__Host-tongban-session'));
+  await phone.page.fill('#passkey-name', '我的手机');
+  await Promise.all([phone.page.waitForNavigation(), phone.page.locator('#passkey-enrol button[type=submit]').click()]);
+  check('the first passkey is added', (await phone.page.locator('main [role=status]').count()) === 1, (await phone.page.locator('main').innerText()).slice(0, 200));
   await passkeyLogin(phone.ctx, phone.page);
   check('the person logs in alone with the new passkey at level 3', (await level(phone.page)).startsWith('三级'), await level(phone.page));
   await desk.ctx.close();

@@ -12,17 +12,27 @@
   }
   var button = box.querySelector("button");
   var timer = null;
+  var deadline = 0;
 
+  // The warning is announced (role=alert) without taking the focus from what the
+  // person is typing. Timers stall while a phone sleeps: the deadline is checked
+  // again when the page comes back.
   function schedule(seconds) {
     if (timer) {
       clearTimeout(timer);
     }
+    deadline = Date.now() + seconds * 1000;
     box.hidden = true;
     timer = setTimeout(function () {
       box.hidden = false;
-      button.focus();
     }, Math.max(0, seconds - 120) * 1000);
   }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && deadline && Date.now() > deadline - 120000) {
+      box.hidden = false;
+    }
+  });
 
   function ask(method, body) {
     return fetch(method === "GET" ? "/login/time" : "/login/more-time", {

@@ -284,6 +284,7 @@ pub async fn reset_password(
             other => AdminError::from(StoreError::Corrupt(other.to_string())),
         })?;
     let authenticator = crate::totp::remove(conn, subject).await?;
+    crate::counter::cancel(conn, subject, Timestamp::now()).await?;
     record(
         conn,
         admin,

@@ -1,9 +1,11 @@
 //! At the counter (线下窗口协办): staff with the `counter` role, at a service hall, see a
 //! person's ID card and record it — a verified identity even where the identity
-//! registry does not know the person — and print a one-time code with which the person,
-//! on their own phone, signs in once to add their first passkey. From then on they log
-//! in alone, at level 3. Every counter act is audited with the staff member, the hall
-//! and the method.
+//! registry does not know the person — and, for a person with no passkey or
+//! authenticator yet, print a one-time code. On their own phone the person types it with
+//! their ID number and adds their first passkey; the code opens that enrolment and
+//! nothing else (no session). From then on they log in alone, at level 3. Staff and
+//! administrators are never helped this way: their recovery is an administrator's.
+//! Every counter act is audited with the staff member, the hall and the method.
 
 use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::Row;
@@ -19,6 +21,9 @@ use crate::subjects::{DepartmentId, SubjectId};
 
 /// How long a printed code works: long enough to walk home, not for a lost slip.
 pub const CODE_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// How long the passkey enrolment a code opens stays open.
+pub const ENROLMENT_LIFETIME_MS: i64 = 15 * 60 * 1000;
 
 /// The login level a counter clerk needs (a passkey or an authenticator).
 pub const CLERK_LEVEL: u8 = 3;
@@ -69,6 +74,12 @@ pub enum CounterError {
     /// No registered person has this ID number and name.
     #[error("no registered person has this ID number and name")]
     UnknownPerson,
+    /// Staff and platform administrators recover through an administrator.
+    #[error("staff and administrators are not helped at the counter")]
+    Protected,
+    /// The person has a passkey or an authenticator already: they sign in with it.
+    #[error("the person has a passkey or an authenticator already")]
+    HasCredential,
     /// The code is unknown, used or expired.
     #[error("the code is unknown, used or expired")]
     Code,
@@ -155,10 +166,35 @@ pub struct Verified {
     pub person: SubjectId,
     /// Their name.
     pub name: String,
-    /// The one-time code for their first passkey, `XXXX-XXXX`.
-    pub code: String,
+    /// The one-time code for their first passkey, `XXXX-XXXX`; none when they have a
+    /// passkey or an authenticator already.
+    pub code: Option<String>,
     /// Until when it works.
     pub expires_at: Timestamp,
+}
+
+/// Whether `person` has a passkey or an authenticator.
+async fn has_credential(conn: &mut Conn, person: &str) -> Result<bool, CounterError> {
+    let row = sqlx::query(
+        "SELECT 1 FROM passkeys WHERE subject_id = $1 UNION ALL \
+         SELECT 1 FROM totp_credentials WHERE subject_id = $1 AND confirmed = 1",
+    )
+    .bind(person)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Whether `person` is staff or a platform administrator.
+async fn protected(conn: &mut Conn, person: &str) -> Result<bool, CounterError> {
+    let row = sqlx::query(
+        "SELECT 1 FROM staff WHERE subject_id = $1 UNION ALL \
+         SELECT 1 FROM subjects WHERE id = $1 AND platform_admin = 1",
+    )
+    .bind(person)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
 }
 
 fn new_code() -> Result<String, CounterError> {
@@ -194,7 +230,8 @@ fn canonical(code: &str) -> String {
 
 /// The person with `resident_id` and `name` is at the counter and `clerk` checked
 /// their ID card by `method`: recorded (the person's identity is verified from now
-/// on), and a one-time code printed for their first passkey.
+/// on), and, if they have no passkey or authenticator yet, a one-time code printed for
+/// their first passkey (cancelling any earlier one).
 pub async fn verify_in_person(
     conn: &mut Conn,
     clerk: &Clerk,
@@ -225,6 +262,9 @@ pub async fn verify_in_person(
     if person == clerk.staff {
         return Err(invalid("resident_id", "a clerk does not verify themself"));
     }
+    if protected(conn, &id).await? {
+        return Err(CounterError::Protected);
+    }
     sqlx::query(
         "INSERT INTO in_person_verifications (id, subject_id, staff_id, department_id, hall, method, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -242,22 +282,37 @@ pub async fn verify_in_person(
         .bind(&id)
         .execute(&mut *conn)
         .await?;
-    let code = new_code()?;
     let expires_at = Timestamp::from_unix_millis(now.unix_millis() + CODE_LIFETIME_MS);
-    sqlx::query(
-        "INSERT INTO counter_codes (code_sha256, subject_id, staff_id, hall, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(sha256_hex(&code))
-    .bind(&id)
-    .bind(clerk.staff.to_string())
-    .bind(&clerk.hall)
-    .bind(now.unix_millis())
-    .bind(expires_at.unix_millis())
-    .execute(&mut *conn)
-    .await?;
+    let code = if has_credential(conn, &id).await? {
+        None
+    } else {
+        // One live code per person: a new slip cancels the old.
+        sqlx::query(
+            "UPDATE counter_codes SET used_at = $2 WHERE subject_id = $1 AND used_at IS NULL",
+        )
+        .bind(&id)
+        .bind(now.unix_millis())
+        .execute(&mut *conn)
+        .await?;
+        let code = new_code()?;
+        sqlx::query(
+            "INSERT INTO counter_codes (id, subject_id, code_sha256, staff_id, hall, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(tongban_core::id::Uuid::now_v7().to_string())
+        .bind(&id)
+        .bind(sha256_hex(&code))
+        .bind(clerk.staff.to_string())
+        .bind(&clerk.hall)
+        .bind(now.unix_millis())
+        .bind(expires_at.unix_millis())
+        .execute(&mut *conn)
+        .await?;
+        Some(code)
+    };
     let details = serde_json::json!({
         "hall": clerk.hall, "method": method.name(), "department": clerk.department.to_string(),
+        "code_printed": code.is_some(),
     });
     let event = AuditEvent::new(
         &clerk.staff.to_string(),
@@ -275,66 +330,131 @@ pub async fn verify_in_person(
     })
 }
 
-/// Spends a printed code: the person it was printed for, once, before it expires.
-pub async fn redeem(
+/// The enrolment a printed code opens: for whom, and the token of its page's form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrolment {
+    /// The person.
+    pub person: SubjectId,
+    /// Their name, shown on the page so that nobody enrols into someone else's account.
+    pub name: String,
+    /// The form's token (single use, [`ENROLMENT_LIFETIME_MS`]).
+    pub token: String,
+}
+
+/// Spends the printed `code` of the person with `resident_id` (once, before it
+/// expires, while they still have no passkey or authenticator) and opens their passkey
+/// enrolment. Wrong codes are throttled per ID number and per address like passwords.
+pub async fn start_enrolment(
     conn: &mut Conn,
+    resident_id: &str,
     code: &str,
+    client_ip: std::net::IpAddr,
     now: Timestamp,
-) -> Result<SubjectId, CounterError> {
-    let row = sqlx::query(
-        "UPDATE counter_codes SET used_at = $2 WHERE code_sha256 = $1 AND used_at IS NULL \
-         AND expires_at > $2 RETURNING subject_id, staff_id, hall",
+) -> Result<Enrolment, CounterError> {
+    use crate::throttle::{self, ThrottleKey};
+    let number = resident_id.trim().to_uppercase();
+    let keys = [
+        ThrottleKey::account(&format!("counter/{number}")),
+        ThrottleKey::address(client_ip),
+    ];
+    throttle::check(conn, &keys, now).await??;
+    let spent = sqlx::query(
+        "UPDATE counter_codes SET used_at = $3 WHERE code_sha256 = $2 AND used_at IS NULL AND expires_at > $3 \
+         AND subject_id = (SELECT id FROM subjects WHERE kind = 'natural' AND resident_id = $1) \
+         RETURNING subject_id, staff_id, hall",
     )
+    .bind(&number)
     .bind(sha256_hex(&canonical(code)))
     .bind(now.unix_millis())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else {
+    let Some(row) = spent else {
+        for key in &keys {
+            throttle::record_failure(conn, key, now).await?;
+        }
         return Err(CounterError::Code);
     };
+    throttle::clear(conn, &keys[0]).await?;
     let person: String = row.try_get("subject_id")?;
+    if has_credential(conn, &person).await? {
+        return Err(CounterError::HasCredential);
+    }
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CounterError::Rng)?;
+    let token = bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    sqlx::query(
+        "INSERT INTO counter_enrolments (token_sha256, subject_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(sha256_hex(&token))
+    .bind(&person)
+    .bind(now.unix_millis() + ENROLMENT_LIFETIME_MS)
+    .execute(&mut *conn)
+    .await?;
     let staff: String = row.try_get("staff_id")?;
     let hall: String = row.try_get("hall")?;
-    let details = serde_json::json!({ "hall": hall, "staff": staff });
+    let details =
+        serde_json::json!({ "hall": hall, "staff": staff, "address": client_ip.to_string() });
     let event = AuditEvent::new(&person, "counter.code-used", Some(&person), None, details);
     audit::record(conn, &event).await?;
+    let name: String = sqlx::query("SELECT name FROM subjects WHERE id = $1")
+        .bind(&person)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("name")?;
+    Ok(Enrolment {
+        person: person
+            .parse()
+            .map_err(|_| StoreError::Corrupt("subject id".into()))?,
+        name,
+        token,
+    })
+}
+
+/// The person of a live enrolment token; with `finish`, the token is spent (in the
+/// caller's transaction, with the passkey it adds).
+pub async fn enrolment_of(
+    conn: &mut Conn,
+    token: &str,
+    finish: bool,
+    now: Timestamp,
+) -> Result<SubjectId, CounterError> {
+    let sql = if finish {
+        "UPDATE counter_enrolments SET used_at = $2 WHERE token_sha256 = $1 AND used_at IS NULL \
+         AND expires_at > $2 RETURNING subject_id"
+    } else {
+        "SELECT subject_id FROM counter_enrolments WHERE token_sha256 = $1 AND used_at IS NULL \
+         AND expires_at > $2"
+    };
+    let row = sqlx::query(sql)
+        .bind(sha256_hex(token))
+        .bind(now.unix_millis())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(CounterError::Code)?;
+    let person: String = row.try_get("subject_id")?;
+    if has_credential(conn, &person).await? {
+        return Err(CounterError::HasCredential);
+    }
     Ok(person
         .parse()
         .map_err(|_| StoreError::Corrupt("subject id".into()))?)
 }
 
-/// Signs the person of a printed code in, once, so that they add their first passkey
-/// on their own phone: a session at level 2 (their identity was seen; the code is not a
-/// passkey) with `amr` `otp`. Wrong codes are throttled per address like passwords.
-/// Returns the session and its cookie.
-pub async fn sign_in_with_code(
-    conn: &mut Conn,
-    code: &str,
-    client_ip: std::net::IpAddr,
-    now: Timestamp,
-) -> Result<(Session, String), CounterError> {
-    use crate::throttle::{self, ThrottleKey};
-    let keys = [ThrottleKey::address(client_ip)];
-    throttle::check(conn, &keys, now).await??;
-    let person = match redeem(conn, code, now).await {
-        Ok(person) => person,
-        Err(CounterError::Code) => {
-            throttle::record_failure(conn, &keys[0], now).await?;
-            return Err(CounterError::Code);
-        }
-        Err(other) => return Err(other),
-    };
-    let login = crate::sso::LoggedIn {
-        subject: person,
-        acting_for: None,
-    };
-    let acr = crate::identity_registry::acr(2);
-    crate::sso::create_session(conn, login, &acr, &["otp"], now)
-        .await
-        .map_err(|e| match e {
-            crate::sso::SsoError::Store(store) => CounterError::Store(store),
-            _ => CounterError::Rng,
-        })
+/// Cancels the person's printed codes and open enrolments (an administrator's
+/// account recovery starts over).
+pub async fn cancel(conn: &mut Conn, person: SubjectId, now: Timestamp) -> Result<(), StoreError> {
+    for table in ["counter_codes", "counter_enrolments"] {
+        let sql =
+            format!("UPDATE {table} SET used_at = $2 WHERE subject_id = $1 AND used_at IS NULL");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(person.to_string())
+            .bind(now.unix_millis())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// When and where the person was verified in person, newest first (for their account

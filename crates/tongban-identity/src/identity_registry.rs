@@ -152,8 +152,10 @@ pub async fn assurance_after_login(
     let Some(resident_id) = resident_id.and_then(|id| id.parse::<ResidentId>().ok()) else {
         return Ok(1);
     };
+    // No connection is held while the registry answers (it may be slow).
+    let matched = registry.matches(&name, &resident_id).await?;
     let mut conn = store.conn().await?;
-    if !registry.matches(&name, &resident_id).await? {
+    if !matched {
         // Staff who saw the person's ID card at a counter verified them too.
         let seen =
             sqlx::query("SELECT 1 FROM in_person_verifications WHERE subject_id = $1 LIMIT 1")

@@ -84,6 +84,8 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(counter::counter_page))
         .routes(routes!(counter::verify_in_person))
         .routes(routes!(counter::enrol_page, counter::enrol_with_code))
+        .routes(routes!(counter::enrol_passkey_options))
+        .routes(routes!(counter::enrol_passkey))
         .routes(routes!(ecerts::account::account_share))
         .routes(routes!(ecerts::account::account_pdf))
         .routes(routes!(ecerts::account::account_ofd))

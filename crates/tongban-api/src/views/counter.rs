@@ -49,7 +49,7 @@ struct CodePage<'a> {
     l: Lang,
     shell: Shell,
     name: &'a str,
-    code: &'a str,
+    code: Option<&'a str>,
     until: String,
     enrol_url: String,
 }
@@ -60,7 +60,7 @@ pub fn counter_code(prefs: Prefs, verified: &Verified, public_url: &str) -> Resp
         l: prefs.lang,
         shell: Shell::new(prefs, "/counter", "counter-code-title"),
         name: &verified.name,
-        code: &verified.code,
+        code: verified.code.as_deref(),
         until: when(verified.expires_at),
         enrol_url: format!("{}/enrol", public_url.trim_end_matches('/')),
     };
@@ -69,18 +69,56 @@ pub fn counter_code(prefs: Prefs, verified: &Verified, public_url: &str) -> Resp
 
 #[derive(Template)]
 #[template(path = "enrol.html")]
-struct EnrolPage {
+struct EnrolPage<'a> {
     l: Lang,
     shell: Shell,
+    csrf: &'a str,
     message: Option<Message>,
 }
 
-/// Where the person types the code from the counter.
-pub fn enrol(prefs: Prefs, message: Option<Message>, status: StatusCode) -> Response {
+/// Where the person types their ID number and the code from the counter.
+pub fn enrol(prefs: Prefs, csrf: &str, message: Option<Message>, status: StatusCode) -> Response {
     let page = EnrolPage {
         l: prefs.lang,
         shell: Shell::new(prefs, "/enrol", "enrol-title"),
+        csrf,
         message,
     };
     render(status, &page)
+}
+
+#[derive(Template)]
+#[template(path = "enrol_passkey.html")]
+struct EnrolPasskeyPage<'a> {
+    l: Lang,
+    shell: Shell,
+    name: &'a str,
+    token: &'a str,
+}
+
+/// The passkey enrolment a code opened, naming whose account it is.
+pub fn enrol_passkey(prefs: Prefs, name: &str, token: &str, status: StatusCode) -> Response {
+    let page = EnrolPasskeyPage {
+        l: prefs.lang,
+        shell: Shell::new(prefs, "/enrol", "enrol-passkey-title"),
+        name,
+        token,
+    };
+    render(status, &page)
+}
+
+#[derive(Template)]
+#[template(path = "enrol_done.html")]
+struct EnrolDonePage {
+    l: Lang,
+    shell: Shell,
+}
+
+/// The passkey is added: sign in with it.
+pub fn enrol_done(prefs: Prefs) -> Response {
+    let page = EnrolDonePage {
+        l: prefs.lang,
+        shell: Shell::new(prefs, "/account", "enrol-done-title"),
+    };
+    render(StatusCode::OK, &page)
 }

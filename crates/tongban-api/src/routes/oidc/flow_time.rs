@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tongban_core::time::Timestamp;
@@ -12,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::extract::{FlowCookie, PageForm};
 use crate::problem::{ApiError, ProblemType};
+use crate::routes::web::{FLOW_COOKIE, set_cookie};
 use crate::state::AppState;
 
 /// How long the page stays usable.
@@ -80,7 +82,14 @@ pub async fn more_time(
         .transaction(async |tx| sso::more_time(tx, &flow, &form.csrf_token, Timestamp::now()).await)
         .await;
     match given {
-        Ok(left) => answer(left),
+        // The flow cookie lives as long as the flow now does.
+        Ok(Some(ms)) => {
+            let mut response = answer(Some(ms));
+            let cookie = set_cookie(FLOW_COOKIE, &flow, ms / 1000 + 1);
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            response
+        }
+        Ok(None) => answer(None),
         Err(error) => ApiError::from(error).into_response(),
     }
 }

@@ -423,7 +423,7 @@ pub(super) fn every_prefs() -> Vec<Prefs> {
 
 /// The pages of relatives and of the counter, with `v` wherever a person could type.
 fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Response)> {
-    use crate::views::counter::{counter, counter_code, enrol};
+    use crate::views::counter::{counter, counter_code, enrol, enrol_done, enrol_passkey};
     use crate::views::delegation::{RelativesView, choose_actor, relatives};
     use crate::views::esign::Message;
     use tongban_identity::delegation::{Delegation, Matter, Status, acts::Act};
@@ -471,33 +471,38 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
     let verified = tongban_identity::counter::Verified {
         person: principal,
         name: v.into(),
-        code: "ABCD-EFGH".into(),
+        code: Some("ABCD-EFGH".into()),
         expires_at: now,
     };
+    let no_code = tongban_identity::counter::Verified {
+        code: None,
+        ..verified.clone()
+    };
+    let wrong = Some(Message::error("enrol-wrong"));
+    let unknown = Some(Message::error("counter-unknown"));
     vec![
         ("act for", choose_actor(prefs, "csrf", v, &[offered])),
         ("relatives", relatives(prefs, &view, StatusCode::OK)),
         (
             "counter",
-            counter(
-                prefs,
-                "csrf",
-                v,
-                Some(Message::error("counter-unknown")),
-                StatusCode::OK,
-            ),
+            counter(prefs, "csrf", v, unknown, StatusCode::OK),
         ),
         (
             "counter code",
-            counter_code(prefs, &verified, "https://tongban.example"),
+            counter_code(prefs, &verified, "https://t.example"),
+        ),
+        (
+            "counter no code",
+            counter_code(prefs, &no_code, "https://t.example"),
         ),
         (
             "enrol",
-            enrol(
-                prefs,
-                Some(Message::error("enrol-wrong")),
-                StatusCode::UNAUTHORIZED,
-            ),
+            enrol(prefs, "csrf", wrong, StatusCode::UNAUTHORIZED),
         ),
+        (
+            "enrol passkey",
+            enrol_passkey(prefs, v, "token", StatusCode::OK),
+        ),
+        ("enrol done", enrol_done(prefs)),
     ]
 }
