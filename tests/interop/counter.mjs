@@ -10,7 +10,7 @@
 // Usage: node tests/interop/counter.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
 import { chromium } from 'playwright-core';
 import { adminApi } from './admin_api.mjs';
-import { axe, miit } from './page_checks.mjs';
+import { axe, checks, inChromium, miit } from './page_checks.mjs';
 
 const [base, databaseUrl, binaryArg] = process.argv.slice(2);
 if (!base || !databaseUrl) {
@@ -24,16 +24,7 @@ const CLERK = { name: '周窗口', id: '11010519600315011X', password: 'the cler
 const PERSON = { name: '孙七', id: '110102195511200220', password: 'sun qi wrote this down once' };
 const MODES = ['zh', 'en', 'zh-care', 'en-care'];
 
-let failures = 0;
-const check = (name, condition, detail = '') => {
-  if (condition) {
-    console.log(`ok   ${name}`);
-  } else {
-    failures += 1;
-    console.log(`FAIL ${name}${detail ? ` — ${detail}` : ''}`);
-  }
-  return Boolean(condition);
-};
+const { check, finish } = checks();
 
 async function pages(page, label) {
   for (const mode of MODES) {
@@ -126,18 +117,4 @@ async function run(browser) {
   await phone.ctx.close();
 }
 
-let browser;
-try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost'],
-  });
-  await run(browser);
-} catch (error) {
-  check('counter interop ran to its end', false, error.stack || String(error));
-} finally {
-  if (browser) await browser.close();
-}
-console.log(failures === 0 ? 'counter: all checks passed' : `counter: ${failures} check(s) failed`);
-process.exit(failures === 0 ? 0 : 1);
+await inChromium(chromium, 'counter', { check, finish }, run);

@@ -167,3 +167,42 @@ export async function keyboardWalk(page, label, check) {
   );
   check(`keyboard: Tab reaches all ${controls.length} controls of ${label}`, missed.length === 0, names.join(' | '));
 }
+
+// A script's checks: `check(name, condition, detail)` prints one line and counts
+// failures; `finish(label)` prints the total and exits 1 if any failed.
+export function checks() {
+  let failures = 0;
+  const check = (name, condition, detail = '') => {
+    if (condition) {
+      console.log(`ok   ${name}`);
+    } else {
+      failures += 1;
+      console.log(`FAIL ${name}${detail ? ` — ${detail}` : ''}`);
+    }
+    return Boolean(condition);
+  };
+  const finish = (label) => {
+    console.log(failures === 0 ? `${label}: all checks passed` : `${label}: ${failures} check(s) failed`);
+    process.exit(failures === 0 ? 0 : 1);
+  };
+  return { check, finish };
+}
+
+// Runs `body(browser)` in headless Chromium (Debian's, or $CHROMIUM) that resolves
+// nothing but localhost, then reports with `finish`.
+export async function inChromium(chromium, label, { check, finish }, body) {
+  let browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost'],
+    });
+    await body(browser);
+  } catch (error) {
+    check(`${label} ran to its end`, false, error.stack || String(error));
+  } finally {
+    if (browser) await browser.close();
+  }
+  finish(label);
+}

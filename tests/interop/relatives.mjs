@@ -16,7 +16,7 @@
 import { chromium } from 'playwright-core';
 import * as client from 'openid-client';
 import { adminApi } from './admin_api.mjs';
-import { axe, keyboardWalk, miit } from './page_checks.mjs';
+import { axe, checks, inChromium, keyboardWalk, miit } from './page_checks.mjs';
 
 const [base, databaseUrl, binaryArg] = process.argv.slice(2);
 if (!base || !databaseUrl) {
@@ -32,16 +32,7 @@ const PORTAL = '亲友代办测试门户';
 const REDIRECT = 'https://rp.example.org/relatives-cb';
 const MODES = ['zh', 'en', 'zh-care', 'en-care'];
 
-let failures = 0;
-const check = (name, condition, detail = '') => {
-  if (condition) {
-    console.log(`ok   ${name}`);
-  } else {
-    failures += 1;
-    console.log(`FAIL ${name}${detail ? ` — ${detail}` : ''}`);
-  }
-  return Boolean(condition);
-};
+const { check, finish } = checks();
 
 async function setUp() {
   const admin = await adminApi(base, databaseUrl, binary, 'Relatives interop admin');
@@ -189,18 +180,4 @@ async function run(browser) {
   await helper.ctx.close();
 }
 
-let browser;
-try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost'],
-  });
-  await run(browser);
-} catch (error) {
-  check('relatives interop ran to its end', false, error.stack || String(error));
-} finally {
-  if (browser) await browser.close();
-}
-console.log(failures === 0 ? 'relatives: all checks passed' : `relatives: ${failures} check(s) failed`);
-process.exit(failures === 0 ? 0 : 1);
+await inChromium(chromium, 'relatives', { check, finish }, run);
