@@ -173,8 +173,11 @@ async fn a_clerk_verifies_a_person_who_then_adds_their_first_passkey_with_the_pr
         details.contains("3号窗口") && details.contains("id-card-seen"),
         "{details}"
     );
-    // Seen at the counter: a verified identity from now on.
+    // Seen at the counter: a verified identity from now on, and listed on their page.
     assert!(level_of(&w, &person).await.starts_with("二级"));
+    let own = support::account_session(&w.server, &person, PASSWORD).await;
+    let listed = page(&w, &own, "/account").await.text().await.unwrap();
+    assert!(listed.contains("窗口办理记录") && listed.contains("3号窗口"));
 
     // On their phone: the code, typed loosely, opens their passkey enrolment (no
     // session), on a page that names whose account it is.
@@ -304,4 +307,124 @@ async fn wrong_codes_are_refused_and_throttled() {
         assert_eq!(last, 401);
     }
     assert_eq!(last, 429, "guessing is throttled per ID number and address");
+}
+
+/// Registers 小明, born 2015-06-01, and returns his ID number.
+async fn minor(w: &World) -> String {
+    let id = "110105201506010139".to_owned();
+    let mut tx = w.server.store().begin().await.unwrap();
+    subjects::create_natural_person(
+        &mut tx,
+        &subjects::NewNaturalPerson {
+            name: "小明",
+            resident_id: &id,
+            email: None,
+            phone: None,
+        },
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Sets up an authority at the counter: `principal` for `delegate`, a guardianship
+/// when `basis` is given.
+async fn authority(
+    w: &World,
+    clerk: &str,
+    principal: (&str, &str),
+    delegate: (&str, &str),
+    basis: &str,
+) -> reqwest::Response {
+    let csrf = csrf(w, clerk).await;
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("hall", "鼓楼区政务服务中心 3号窗口"),
+        ("principal_id", principal.0),
+        ("principal_name", principal.1),
+        ("delegate_id", delegate.0),
+        ("delegate_name", delegate.1),
+        ("matter_sign_in", "yes"),
+        ("days", "90"),
+        ("legal_basis", basis),
+    ];
+    form(w, clerk, "/counter/authority", &fields).await
+}
+
+async fn open_authorities(w: &World) -> Vec<(String, String, i64)> {
+    sqlx::query_as("SELECT kind, status, valid_until FROM delegations ORDER BY created_at")
+        .fetch_all(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn at_the_counter_a_relative_is_authorised_at_once_and_a_guardianship_ends_at_eighteen() {
+    let w = world::world().await;
+    let person = counter_world(&w).await;
+    let child = minor(&w).await;
+    let clerk = session(&w, LI).await;
+    // A relative's authority, both present: in force at once, no acceptance needed.
+    let set = authority(&w, &clerk, (&person, "孙七"), (ZHAO, "职员"), "").await;
+    assert_eq!(set.status(), 200);
+    // A guardianship needs a minor and the document seen; it ends at eighteen.
+    let adult = authority(&w, &clerk, (&person, "孙七"), (ZHAO, "职员"), "户口簿").await;
+    assert_eq!(adult.status(), 422, "an adult has no guardian");
+    let guardian = authority(
+        &w,
+        &clerk,
+        (&child, "小明"),
+        (&person, "孙七"),
+        "出生医学证明",
+    )
+    .await;
+    assert_eq!(guardian.status(), 200);
+    let rows = open_authorities(&w).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1.as_str()),
+        ("relative", "active")
+    );
+    assert_eq!(
+        (rows[1].0.as_str(), rows[1].1.as_str()),
+        ("guardian", "active")
+    );
+    assert_eq!(
+        rows[1].2, 2_001_168_000_000,
+        "2033-06-01 00:00 Beijing time"
+    );
+    // Recorded with the clerk and the hall; both see it on their relatives page.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'delegation.set-up-at-counter' AND details LIKE '%3号窗口%'",
+    )
+    .fetch_one(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+    let zhao = session(&w, ZHAO).await;
+    let his = page(&w, &zhao, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(his.contains("孙七") && his.contains("relatives/end"));
+}
+
+#[tokio::test]
+async fn only_a_clerk_sets_up_authorities_at_the_counter_and_never_for_staff() {
+    let w = world::world().await;
+    let person = counter_world(&w).await;
+    let other = session(&w, ZHAO).await;
+    let refused = authority(&w, &other, (&person, "孙七"), (LI, "职员"), "").await;
+    assert_eq!(refused.status(), 403, "no counter role");
+    let clerk = session(&w, LI).await;
+    let wrong = authority(&w, &clerk, (&person, "孙八"), (ZHAO, "职员"), "").await;
+    assert_eq!(wrong.status(), 422, "the name goes with the number");
+    let same = authority(&w, &clerk, (&person, "孙七"), (&person, "孙七"), "").await;
+    assert_eq!(same.status(), 422, "two different people");
+    let staff = authority(&w, &clerk, (LI, "职员"), (&person, "孙七"), "").await;
+    assert_eq!(staff.status(), 403, "staff are not acted for");
+    assert!(open_authorities(&w).await.is_empty());
 }

@@ -117,6 +117,11 @@ impl Clerk {
     pub fn hall(&self) -> &str {
         &self.hall
     }
+
+    /// The staff member.
+    pub fn staff(&self) -> SubjectId {
+        self.staff
+    }
 }
 
 /// The clerk of `session` at `hall`: staff with the counter role in a department,
@@ -457,12 +462,20 @@ pub async fn cancel(conn: &mut Conn, person: SubjectId, now: Timestamp) -> Resul
     Ok(())
 }
 
-/// When and where the person was verified in person, newest first (for their account
-/// page: what staff did for them).
-pub async fn verifications_of(
-    conn: &mut Conn,
-    person: SubjectId,
-) -> Result<Vec<(Timestamp, String, String)>, CounterError> {
+/// A check of the person's ID card at a counter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visit {
+    /// When.
+    pub at: Timestamp,
+    /// Where.
+    pub hall: String,
+    /// How (`id-card-seen`, `id-card-reader`).
+    pub method: String,
+}
+
+/// When and where the person's ID card was checked at a counter, newest first (their
+/// account page lists it).
+pub async fn visits_of(conn: &mut Conn, person: SubjectId) -> Result<Vec<Visit>, StoreError> {
     let rows = sqlx::query(
         "SELECT at, hall, method FROM in_person_verifications WHERE subject_id = $1 ORDER BY at DESC LIMIT 20",
     )
@@ -471,11 +484,11 @@ pub async fn verifications_of(
     .await?;
     rows.iter()
         .map(|r| {
-            Ok((
-                Timestamp::from_unix_millis(r.try_get("at")?),
-                r.try_get("hall")?,
-                r.try_get("method")?,
-            ))
+            Ok(Visit {
+                at: Timestamp::from_unix_millis(r.try_get("at")?),
+                hall: r.try_get("hall")?,
+                method: r.try_get("method")?,
+            })
         })
         .collect()
 }

@@ -81,6 +81,14 @@ impl ResidentId {
         Ok(Self(text))
     }
 
+    /// The birth date the number carries (checked real by [`Self::parse`]).
+    pub fn birth_date(&self) -> Option<time::Date> {
+        let number = |range: std::ops::Range<usize>| self.0.get(range)?.parse::<i32>().ok();
+        let month = u8::try_from(number(10..12)?).ok()?;
+        let day = u8::try_from(number(12..14)?).ok()?;
+        time::Date::from_calendar_date(number(6..10)?, time::Month::try_from(month).ok()?, day).ok()
+    }
+
     /// The full number, for storage and registry lookup only.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -74,8 +74,13 @@ pub(super) async fn render(
         Ok(list) => list.iter().filter(|r| r.open(now)).count(),
         Err(error) => return store_page(error),
     };
+    let visits = match tongban_identity::counter::visits_of(&mut conn, session.subject).await {
+        Ok(list) => list,
+        Err(error) => return store_page(error),
+    };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
+        visits: &visits,
         login_level: tongban_identity::assurance::level_of_acr(&session.acr),
         signing_waiting: waiting,
         certificates: &certificates,

@@ -39,16 +39,17 @@ pub async fn counter_page(State(state): State<AppState>, headers: HeaderMap) -> 
     };
     let csrf = sso::session_csrf(&cookie);
     match counter::is_clerk(&mut conn, &session).await {
-        Ok(true) => web::no_store(view::counter(prefs, &csrf, "", None, StatusCode::OK)),
+        Ok(true) => web::no_store(view::counter(
+            prefs,
+            (&csrf, true),
+            "",
+            None,
+            StatusCode::OK,
+        )),
         Ok(false) => {
             let message = Some(Message::error("counter-not-clerk"));
-            web::no_store(view::counter(
-                prefs,
-                &csrf,
-                "",
-                message,
-                StatusCode::FORBIDDEN,
-            ))
+            let page = view::counter(prefs, (&csrf, false), "", message, StatusCode::FORBIDDEN);
+            web::no_store(page)
         }
         Err(error) => store_page(error),
     }
@@ -112,13 +113,9 @@ pub async fn verify_in_person(
         Err(error) => return store_page(error),
     };
     let csrf = sso::session_csrf(&cookie);
-    let page = view::counter(
-        prefs,
-        &csrf,
-        &form.hall,
-        Some(Message::error(message)),
-        status,
-    );
+    let clerk = message != "counter-not-clerk";
+    let message = Some(Message::error(message));
+    let page = view::counter(prefs, (&csrf, clerk), &form.hall, message, status);
     web::no_store(page)
 }
 
@@ -307,4 +304,102 @@ pub async fn enrol_passkey(
         Err(CounterError::Code | CounterError::HasCredential) => web::expired_form(),
         Err(error) => store_page(error),
     }
+}
+
+/// The form for an authority set up at the counter.
+#[derive(Deserialize)]
+pub struct AuthorityForm {
+    #[serde(default)]
+    csrf_token: String,
+    hall: String,
+    principal_id: String,
+    principal_name: String,
+    delegate_id: String,
+    delegate_name: String,
+    #[serde(default)]
+    matter_sign_in: String,
+    #[serde(default)]
+    matter_certificates: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    legal_basis: String,
+}
+
+impl CsrfProtected for AuthorityForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Sets up a relative's authority or a guardianship with both people at the counter.
+#[utoipa::path(post, path = "/counter/authority", tag = "account",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, hall, principal_id, principal_name, delegate_id, delegate_name, matter_sign_in=yes, matter_certificates=yes, days, legal_basis"),
+    responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
+        (status = 200, description = "set up: the counter page with a notice", content_type = "text/html"),
+        (status = 403, description = "not a counter clerk at level 3, or the person acted for is staff; or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 422, description = "no such registered people, no matter, or a guardianship for an adult", content_type = "text/html"),
+    ))]
+pub async fn set_up_authority(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    SessionForm {
+        session,
+        cookie,
+        form,
+    }: SessionForm<AuthorityForm>,
+) -> Response {
+    use tongban_identity::delegation::DelegationError;
+    use tongban_identity::delegation::at_counter::{self, CounterAuthority, Present};
+    let prefs = web::prefs(&headers, None);
+    let matters: Vec<String> = [
+        ("sign-in", &form.matter_sign_in),
+        ("certificates", &form.matter_certificates),
+    ]
+    .into_iter()
+    .filter(|(_, ticked)| *ticked == "yes")
+    .map(|(name, _)| name.to_owned())
+    .collect();
+    let basis = form.legal_basis.trim();
+    let authority = CounterAuthority {
+        principal: Present {
+            id_number: &form.principal_id,
+            name: &form.principal_name,
+        },
+        delegate: Present {
+            id_number: &form.delegate_id,
+            name: &form.delegate_name,
+        },
+        matters: &matters,
+        days: form.days.trim().parse().unwrap_or(0),
+        legal_basis: (!basis.is_empty()).then_some(basis),
+    };
+    let now = Timestamp::now();
+    let done = state
+        .store
+        .transaction(async |tx| {
+            let clerk = counter::clerk(tx, &session, &form.hall)
+                .await
+                .map_err(|e| match e {
+                    CounterError::Store(store) => DelegationError::Store(store),
+                    _ => DelegationError::Level,
+                })?;
+            at_counter::set_up(tx, &clerk, &authority, now).await
+        })
+        .await;
+    let (message, status) = match done {
+        Ok(_) => (Message::news("counter-authority-done"), StatusCode::OK),
+        Err(DelegationError::Level) => (Message::error("counter-not-clerk"), StatusCode::FORBIDDEN),
+        Err(DelegationError::Staff) => (Message::error("counter-protected"), StatusCode::FORBIDDEN),
+        Err(DelegationError::Store(error)) => return store_page(error),
+        Err(_) => (
+            Message::error("counter-authority-invalid"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    };
+    let csrf = sso::session_csrf(&cookie);
+    let clerk = message.id != "counter-not-clerk";
+    let page = view::counter(prefs, (&csrf, clerk), &form.hall, Some(message), status);
+    web::no_store(page)
 }

@@ -83,6 +83,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(relatives::end_relative))
         .routes(routes!(counter::counter_page))
         .routes(routes!(counter::verify_in_person))
+        .routes(routes!(counter::set_up_authority))
         .routes(routes!(counter::enrol_page, counter::enrol_with_code))
         .routes(routes!(counter::enrol_passkey_options))
         .routes(routes!(counter::enrol_passkey))

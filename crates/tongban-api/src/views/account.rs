@@ -39,6 +39,14 @@ pub struct AccountView<'a> {
     pub accesses: &'a [tongban_ecert::holder::Access],
     /// What the transparency log says about them.
     pub logged: &'a [tongban_ecert::transparency::LoggedAct],
+    /// Checks of their ID card at a counter.
+    pub visits: &'a [tongban_identity::counter::Visit],
+}
+
+struct VisitRow<'a> {
+    at: String,
+    hall: &'a str,
+    method: String,
 }
 
 struct SessionRow<'a> {
@@ -104,6 +112,7 @@ struct AccountPage<'a> {
     passkeys: Option<Vec<PasskeyRow<'a>>>,
     totp_enabled: bool,
     signing_waiting: usize,
+    visits: Vec<VisitRow<'a>>,
 }
 
 /// The name of a certificate type in `l` (names are kept in zh and en).
@@ -132,6 +141,19 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
         notice: view.notice,
         name: &view.profile.name,
         email: view.profile.email.as_deref(),
+        visits: view
+            .visits
+            .iter()
+            .map(|v| VisitRow {
+                at: when(v.at),
+                hall: &v.hall,
+                method: l.t(if v.method == "id-card-reader" {
+                    "counter-method-reader"
+                } else {
+                    "counter-method-seen"
+                }),
+            })
+            .collect(),
         level: match view.login_level {
             3.. => "level-3",
             2 => "level-2",

@@ -24,10 +24,10 @@ struct CounterPage<'a> {
 }
 
 /// The clerk's form: hall, the person's ID number and name, how the card was checked.
-/// (for clerks only: others see why not).
+/// (for `clerk`s only: others see why not).
 pub fn counter(
     prefs: Prefs,
-    csrf: &str,
+    (csrf, clerk): (&str, bool),
     hall: &str,
     message: Option<Message>,
     status: StatusCode,
@@ -38,7 +38,7 @@ pub fn counter(
         csrf,
         message,
         hall,
-        clerk: status != StatusCode::FORBIDDEN,
+        clerk,
     };
     render(status, &page)
 }

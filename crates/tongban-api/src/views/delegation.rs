@@ -62,6 +62,7 @@ struct Row<'a> {
     matters: String,
     until: String,
     status: String,
+    guardian: bool,
     offered: bool,
     open: bool,
 }
@@ -135,6 +136,7 @@ fn row<'a>(l: Lang, d: &'a Delegation, name: &'a str, now: Timestamp) -> Row<'a>
         matters: matters_text(l, &d.matters),
         until: when(d.valid_until),
         status: l.t(&format!("delegation-{status}")),
+        guardian: d.kind == "guardian",
         offered: d.status == Status::Offered,
         open: matches!(d.status, Status::Offered) || d.live(now),
     }

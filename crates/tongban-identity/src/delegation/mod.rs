@@ -9,6 +9,7 @@
 //! What a delegate does under an authority is recorded with both of them ([`acts`]).
 
 pub mod acts;
+pub mod at_counter;
 
 use sqlx::Row;
 use tongban_core::audit::AuditEvent;

@@ -358,6 +358,11 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         valid_until: Some(now),
     };
     pages.push(("certificate status", certificate_status(prefs, &status)));
+    let visits = vec![tongban_identity::counter::Visit {
+        at: now,
+        hall: v.into(),
+        method: "id-card-reader".into(),
+    }];
     for notice in [
         Notice::PasswordChanged,
         Notice::Policy(PasswordPolicyError::TooShort),
@@ -373,6 +378,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         Notice::PasskeyDuplicate,
     ] {
         let view = AccountView {
+            visits: &visits,
             login_level: 2,
             profile: &profile,
             sessions: &sessions,
@@ -485,7 +491,7 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
         ("relatives", relatives(prefs, &view, StatusCode::OK)),
         (
             "counter",
-            counter(prefs, "csrf", v, unknown, StatusCode::OK),
+            counter(prefs, ("csrf", true), v, unknown, StatusCode::OK),
         ),
         (
             "counter code",

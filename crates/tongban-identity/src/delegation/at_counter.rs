@@ -1,0 +1,185 @@
+//! Authorities set up at the counter, with both people present and their ID cards
+//! checked by a clerk: a relative's (in force at once: both agreed in front of the
+//! clerk) or a guardian's for a minor (监护), on a stated legal basis and ending at the
+//! child's eighteenth birthday.
+
+use sqlx::Row;
+use tongban_core::time::Timestamp;
+use tongban_store::{Conn, StoreError};
+
+use super::{Delegation, DelegationError, MAX_DAYS, Matter, find, invalid, is_staff, record};
+use crate::counter::Clerk;
+use crate::resident_id::ResidentId;
+use crate::subjects::SubjectId;
+
+/// A person at the counter, by ID number and name as on their card.
+#[derive(Clone, Copy, Debug)]
+pub struct Present<'a> {
+    /// Resident ID number.
+    pub id_number: &'a str,
+    /// Name.
+    pub name: &'a str,
+}
+
+/// What the clerk sets up.
+#[derive(Clone, Debug)]
+pub struct CounterAuthority<'a> {
+    /// The person acted for.
+    pub principal: Present<'a>,
+    /// The relative or guardian.
+    pub delegate: Present<'a>,
+    /// Matter names.
+    pub matters: &'a [String],
+    /// A relative's authority: days; ignored for guardianship.
+    pub days: i64,
+    /// Guardianship of a minor: the document seen (户口簿, 出生医学证明, a court's
+    /// decision…). None for a relative.
+    pub legal_basis: Option<&'a str>,
+}
+
+async fn person(
+    conn: &mut Conn,
+    who: Present<'_>,
+    field: &'static str,
+) -> Result<(SubjectId, ResidentId), DelegationError> {
+    let number: ResidentId = who
+        .id_number
+        .trim()
+        .parse()
+        .map_err(|_| invalid(field, "not a valid resident ID number"))?;
+    let row = sqlx::query(
+        "SELECT id FROM subjects WHERE kind = 'natural' AND resident_id = $1 AND name = $2",
+    )
+    .bind(number.as_str())
+    .bind(who.name.trim())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(DelegationError::UnknownRelative)?;
+    let id: String = row.try_get("id")?;
+    let id = id
+        .parse()
+        .map_err(|_| StoreError::Corrupt("subject id".into()))?;
+    Ok((id, number))
+}
+
+/// The eighteenth birthday of the person born on `birth` (29 February: 1 March), as
+/// midnight Beijing time.
+fn eighteenth_birthday(birth: time::Date) -> Option<Timestamp> {
+    let year = birth.year() + 18;
+    let date = time::Date::from_calendar_date(year, birth.month(), birth.day())
+        .or_else(|_| time::Date::from_calendar_date(year, time::Month::March, 1))
+        .ok()?;
+    let china = time::UtcOffset::from_hms(8, 0, 0).ok()?;
+    let at = date.midnight().assume_offset(china);
+    Some(Timestamp::from_unix_millis(
+        i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?,
+    ))
+}
+
+/// Sets up an authority at the counter, in force at once, recorded with the clerk and
+/// the hall. Guardianship needs a minor and a legal basis and ends at eighteen.
+pub async fn set_up(
+    conn: &mut Conn,
+    clerk: &Clerk,
+    authority: &CounterAuthority<'_>,
+    now: Timestamp,
+) -> Result<Delegation, DelegationError> {
+    let (principal, number) = person(conn, authority.principal, "principal_id").await?;
+    let (delegate, _) = person(conn, authority.delegate, "delegate_id").await?;
+    if principal == delegate {
+        return Err(invalid("delegate_id", "two different people"));
+    }
+    if is_staff(conn, principal).await? {
+        return Err(DelegationError::Staff);
+    }
+    let mut matters = Vec::new();
+    for name in authority.matters {
+        let matter = Matter::parse(name).ok_or(invalid("matters", "unknown matter"))?;
+        if !matters.contains(&matter) {
+            matters.push(matter);
+        }
+    }
+    if matters.is_empty() {
+        return Err(invalid("matters", "choose at least one"));
+    }
+    let (kind, valid_until, basis) = match authority.legal_basis.map(str::trim) {
+        Some(basis) if !basis.is_empty() => {
+            let until = number
+                .birth_date()
+                .and_then(eighteenth_birthday)
+                .ok_or(invalid("principal_id", "no birth date"))?;
+            if until <= now {
+                return Err(invalid("principal_id", "guardianship is for a minor"));
+            }
+            if basis.chars().count() > 200 {
+                return Err(invalid("legal_basis", "at most 200 characters"));
+            }
+            ("guardian", until, Some(basis))
+        }
+        Some(_) => return Err(invalid("legal_basis", "name the document seen")),
+        None => {
+            if !(1..=MAX_DAYS).contains(&authority.days) {
+                return Err(invalid("days", "between 1 day and 3 years"));
+            }
+            let until =
+                Timestamp::from_unix_millis(now.unix_millis() + authority.days * 86_400_000);
+            ("relative", until, None)
+        }
+    };
+    // An open authority between the two gives way to the one set up in person.
+    sqlx::query(
+        "UPDATE delegations SET status = 'ended', ended_at = $3, ended_by = $4 \
+         WHERE principal_id = $1 AND delegate_id = $2 AND status IN ('offered', 'active')",
+    )
+    .bind(principal.to_string())
+    .bind(delegate.to_string())
+    .bind(now.unix_millis())
+    .bind(clerk.staff().to_string())
+    .execute(&mut *conn)
+    .await?;
+    let id = tongban_core::id::Uuid::now_v7().to_string();
+    let names: Vec<&str> = matters.iter().map(|m| m.name()).collect();
+    sqlx::query(
+        "INSERT INTO delegations (id, principal_id, delegate_id, kind, matters, legal_basis, status, \
+         valid_until, created_at, created_by, accepted_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $8)",
+    )
+    .bind(&id)
+    .bind(principal.to_string())
+    .bind(delegate.to_string())
+    .bind(kind)
+    .bind(names.join(" "))
+    .bind(basis)
+    .bind(valid_until.unix_millis())
+    .bind(now.unix_millis())
+    .bind(clerk.staff().to_string())
+    .execute(&mut *conn)
+    .await?;
+    let details = serde_json::json!({
+        "kind": kind, "hall": clerk.hall(), "matters": names,
+        "principal": principal.to_string(), "delegate": delegate.to_string(),
+    });
+    record(
+        conn,
+        clerk.staff(),
+        "delegation.set-up-at-counter",
+        &id,
+        details,
+    )
+    .await?;
+    find(conn, &id).await?.ok_or(DelegationError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guardianship_ends_at_the_eighteenth_birthday_in_beijing() {
+        let birth = time::macros::date!(2015 - 06 - 01);
+        let end = eighteenth_birthday(birth).expect("a date");
+        // 2033-06-01 00:00 +08:00 is 2033-05-31 16:00 UTC.
+        assert_eq!(end.unix_millis(), 2_001_168_000_000);
+        let leap = eighteenth_birthday(time::macros::date!(2016 - 02 - 29)).expect("a date");
+        assert_eq!(leap.unix_millis(), 2_024_755_200_000);
+    }
+}
