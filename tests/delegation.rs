@@ -404,7 +404,6 @@ async fn ending_the_authority_stops_the_relative_at_once() {
     let (_, mine) = login_at(&w, &p.portal.0, PORTAL, ZHAO).await;
     let chosen = choose(&w, &mine, "myself").await;
     assert_eq!(chosen.status(), 303);
-    let _ = mine;
     // 李四 ends it.
     let csrf = csrf(&w, &li).await;
     let fields = [("csrf_token", csrf.as_str()), ("id", authority.as_str())];

@@ -179,27 +179,33 @@ pub struct Verified {
 }
 
 /// Whether `person` has a passkey or an authenticator.
-async fn has_credential(conn: &mut Conn, person: &str) -> Result<bool, CounterError> {
-    let row = sqlx::query(
-        "SELECT 1 FROM passkeys WHERE subject_id = $1 UNION ALL \
-         SELECT 1 FROM totp_credentials WHERE subject_id = $1 AND confirmed = 1",
-    )
-    .bind(person)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.is_some())
+async fn has_credential(conn: &mut Conn, person: SubjectId) -> Result<bool, CounterError> {
+    let store = |e: String| CounterError::Store(StoreError::Corrupt(e));
+    let totp = crate::totp::enabled(conn, person)
+        .await
+        .map_err(|e| match e {
+            crate::totp::TotpError::Store(s) => CounterError::Store(s),
+            other => store(other.to_string()),
+        })?;
+    let passkey = crate::passkeys::has_passkey(conn, person)
+        .await
+        .map_err(|e| match e {
+            crate::passkeys::PasskeyError::Store(s) => CounterError::Store(s),
+            other => store(other.to_string()),
+        })?;
+    Ok(totp || passkey)
 }
 
 /// Whether `person` is staff or a platform administrator.
-async fn protected(conn: &mut Conn, person: &str) -> Result<bool, CounterError> {
-    let row = sqlx::query(
-        "SELECT 1 FROM staff WHERE subject_id = $1 UNION ALL \
-         SELECT 1 FROM subjects WHERE id = $1 AND platform_admin = 1",
-    )
-    .bind(person)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.is_some())
+async fn protected(conn: &mut Conn, person: SubjectId) -> Result<bool, CounterError> {
+    if crate::delegation::is_staff(conn, person).await? {
+        return Ok(true);
+    }
+    let admin = sqlx::query("SELECT 1 FROM subjects WHERE id = $1 AND platform_admin = 1")
+        .bind(person.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(admin.is_some())
 }
 
 fn new_code() -> Result<String, CounterError> {
@@ -267,7 +273,7 @@ pub async fn verify_in_person(
     if person == clerk.staff {
         return Err(invalid("resident_id", "a clerk does not verify themself"));
     }
-    if protected(conn, &id).await? {
+    if protected(conn, person).await? {
         return Err(CounterError::Protected);
     }
     sqlx::query(
@@ -288,7 +294,7 @@ pub async fn verify_in_person(
         .execute(&mut *conn)
         .await?;
     let expires_at = Timestamp::from_unix_millis(now.unix_millis() + CODE_LIFETIME_MS);
-    let code = if has_credential(conn, &id).await? {
+    let code = if has_credential(conn, person).await? {
         None
     } else {
         // One live code per person: a new slip cancels the old.
@@ -381,14 +387,11 @@ pub async fn start_enrolment(
     };
     throttle::clear(conn, &keys[0]).await?;
     let person: String = row.try_get("subject_id")?;
-    if has_credential(conn, &person).await? {
+    let subject = subject_of(&person)?;
+    if has_credential(conn, subject).await? {
         return Err(CounterError::HasCredential);
     }
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| CounterError::Rng)?;
-    let token = bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let token = crate::secrets::random_token(32).map_err(|_| CounterError::Rng)?;
     sqlx::query(
         "INSERT INTO counter_enrolments (token_sha256, subject_id, expires_at) VALUES ($1, $2, $3)",
     )
@@ -409,9 +412,7 @@ pub async fn start_enrolment(
         .await?
         .try_get("name")?;
     Ok(Enrolment {
-        person: person
-            .parse()
-            .map_err(|_| StoreError::Corrupt("subject id".into()))?,
+        person: subject,
         name,
         token,
     })
@@ -439,10 +440,15 @@ pub async fn enrolment_of(
         .await?
         .ok_or(CounterError::Code)?;
     let person: String = row.try_get("subject_id")?;
-    if has_credential(conn, &person).await? {
+    let subject = subject_of(&person)?;
+    if has_credential(conn, subject).await? {
         return Err(CounterError::HasCredential);
     }
-    Ok(person
+    Ok(subject)
+}
+
+fn subject_of(text: &str) -> Result<SubjectId, CounterError> {
+    Ok(text
         .parse()
         .map_err(|_| StoreError::Corrupt("subject id".into()))?)
 }

@@ -353,14 +353,7 @@ pub async fn set_up_authority(
     use tongban_identity::delegation::DelegationError;
     use tongban_identity::delegation::at_counter::{self, CounterAuthority, Present};
     let prefs = web::prefs(&headers, None);
-    let matters: Vec<String> = [
-        ("sign-in", &form.matter_sign_in),
-        ("certificates", &form.matter_certificates),
-    ]
-    .into_iter()
-    .filter(|(_, ticked)| *ticked == "yes")
-    .map(|(name, _)| name.to_owned())
-    .collect();
+    let matters = super::relatives::ticked_matters(&form.matter_sign_in, &form.matter_certificates);
     let basis = form.legal_basis.trim();
     let authority = CounterAuthority {
         principal: Present {

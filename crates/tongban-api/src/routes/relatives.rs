@@ -90,6 +90,16 @@ impl CsrfProtected for OfferForm {
     }
 }
 
+/// The matter names a form ticked (one checkbox per matter: several values under one
+/// name do not decode into a form struct).
+pub(super) fn ticked_matters(sign_in: &str, certificates: &str) -> Vec<String> {
+    [("sign-in", sign_in), ("certificates", certificates)]
+        .into_iter()
+        .filter(|(_, value)| *value == "yes")
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
 /// The message and status of a refused change.
 fn refused(error: &DelegationError) -> Option<(Message, StatusCode)> {
     Some(match error {
@@ -129,15 +139,7 @@ pub async fn offer_relative(
         form,
     }: SessionForm<OfferForm>,
 ) -> Response {
-    let ticked = |value: &str| value == "yes";
-    let matters: Vec<String> = [
-        ("sign-in", &form.matter_sign_in),
-        ("certificates", &form.matter_certificates),
-    ]
-    .into_iter()
-    .filter(|(_, value)| ticked(value))
-    .map(|(name, _)| name.to_owned())
-    .collect();
+    let matters = ticked_matters(&form.matter_sign_in, &form.matter_certificates);
     let offer = Offer {
         relative_name: &form.relative_name,
         relative_id: &form.relative_id,

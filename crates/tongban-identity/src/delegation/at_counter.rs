@@ -3,14 +3,14 @@
 //! clerk) or a guardian's for a minor (监护), on a stated legal basis and ending at the
 //! child's eighteenth birthday.
 
-use sqlx::Row;
 use tongban_core::time::Timestamp;
-use tongban_store::{Conn, StoreError};
+use tongban_store::Conn;
 
-use super::{Delegation, DelegationError, MAX_DAYS, Matter, find, invalid, is_staff, record};
+use super::{
+    Delegation, DelegationError, MAX_DAYS, find, invalid, is_staff, named_person, parse_matters,
+    record,
+};
 use crate::counter::Clerk;
-use crate::resident_id::ResidentId;
-use crate::subjects::SubjectId;
 
 /// A person at the counter, by ID number and name as on their card.
 #[derive(Clone, Copy, Debug)]
@@ -37,31 +37,6 @@ pub struct CounterAuthority<'a> {
     pub legal_basis: Option<&'a str>,
 }
 
-async fn person(
-    conn: &mut Conn,
-    who: Present<'_>,
-    field: &'static str,
-) -> Result<(SubjectId, ResidentId), DelegationError> {
-    let number: ResidentId = who
-        .id_number
-        .trim()
-        .parse()
-        .map_err(|_| invalid(field, "not a valid resident ID number"))?;
-    let row = sqlx::query(
-        "SELECT id FROM subjects WHERE kind = 'natural' AND resident_id = $1 AND name = $2",
-    )
-    .bind(number.as_str())
-    .bind(who.name.trim())
-    .fetch_optional(conn)
-    .await?
-    .ok_or(DelegationError::UnknownRelative)?;
-    let id: String = row.try_get("id")?;
-    let id = id
-        .parse()
-        .map_err(|_| StoreError::Corrupt("subject id".into()))?;
-    Ok((id, number))
-}
-
 /// The eighteenth birthday of the person born on `birth` (29 February: 1 March), as
 /// midnight Beijing time.
 fn eighteenth_birthday(birth: time::Date) -> Option<Timestamp> {
@@ -84,24 +59,16 @@ pub async fn set_up(
     authority: &CounterAuthority<'_>,
     now: Timestamp,
 ) -> Result<Delegation, DelegationError> {
-    let (principal, number) = person(conn, authority.principal, "principal_id").await?;
-    let (delegate, _) = person(conn, authority.delegate, "delegate_id").await?;
+    let (p, d) = (authority.principal, authority.delegate);
+    let (principal, number) = named_person(conn, p.id_number, p.name, "principal_id").await?;
+    let (delegate, _) = named_person(conn, d.id_number, d.name, "delegate_id").await?;
     if principal == delegate {
         return Err(invalid("delegate_id", "two different people"));
     }
     if is_staff(conn, principal).await? {
         return Err(DelegationError::Staff);
     }
-    let mut matters = Vec::new();
-    for name in authority.matters {
-        let matter = Matter::parse(name).ok_or(invalid("matters", "unknown matter"))?;
-        if !matters.contains(&matter) {
-            matters.push(matter);
-        }
-    }
-    if matters.is_empty() {
-        return Err(invalid("matters", "choose at least one"));
-    }
+    let matters = parse_matters(authority.matters)?;
     let (kind, valid_until, basis) = match authority.legal_basis.map(str::trim) {
         Some(basis) if !basis.is_empty() => {
             let until = number

@@ -322,38 +322,12 @@ pub async fn offer(
     if session.acting_for.is_some() || crate::assurance::level_of_acr(&session.acr) < OFFER_LEVEL {
         return Err(DelegationError::Level);
     }
-    let mut matters = Vec::new();
-    for name in offer.matters {
-        let matter = Matter::parse(name).ok_or(invalid("matters", "unknown matter"))?;
-        if !matters.contains(&matter) {
-            matters.push(matter);
-        }
-    }
-    if matters.is_empty() {
-        return Err(invalid("matters", "choose at least one"));
-    }
+    let matters = parse_matters(offer.matters)?;
     if !(1..=MAX_DAYS).contains(&offer.days) {
         return Err(invalid("days", "between 1 day and 3 years"));
     }
-    let resident_id: ResidentId = offer
-        .relative_id
-        .trim()
-        .parse()
-        .map_err(|_| invalid("relative_id", "not a valid resident ID number"))?;
-    let relative = sqlx::query(
-        "SELECT id, name FROM subjects WHERE kind = 'natural' AND resident_id = $1 AND name = $2",
-    )
-    .bind(resident_id.as_str())
-    .bind(offer.relative_name.trim())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let relative: SubjectId = match relative {
-        Some(row) => {
-            let id: String = row.try_get("id")?;
-            id.parse().map_err(|_| corrupt("subject id"))?
-        }
-        None => return Err(DelegationError::UnknownRelative),
-    };
+    let (relative, _) =
+        named_person(conn, offer.relative_id, offer.relative_name, "relative_id").await?;
     if relative == session.subject {
         return Err(DelegationError::UnknownRelative);
     }
@@ -406,6 +380,45 @@ pub async fn offer(
         serde_json::json!({"delegate": relative.to_string(), "matters": names, "days": offer.days});
     record(conn, session.subject, "delegation.offered", &id, details).await?;
     find(conn, &id).await?.ok_or(DelegationError::NotFound)
+}
+
+/// The matters named by `names`, each once; at least one.
+fn parse_matters(names: &[String]) -> Result<Vec<Matter>, DelegationError> {
+    let mut matters = Vec::new();
+    for name in names {
+        let matter = Matter::parse(name).ok_or(invalid("matters", "unknown matter"))?;
+        if !matters.contains(&matter) {
+            matters.push(matter);
+        }
+    }
+    if matters.is_empty() {
+        return Err(invalid("matters", "choose at least one"));
+    }
+    Ok(matters)
+}
+
+/// The registered natural person with this ID number and name (`field` names the
+/// number's form field); an unknown person and a wrong name get the same answer.
+async fn named_person(
+    conn: &mut Conn,
+    id_number: &str,
+    name: &str,
+    field: &'static str,
+) -> Result<(SubjectId, ResidentId), DelegationError> {
+    let number: ResidentId = id_number
+        .trim()
+        .parse()
+        .map_err(|_| invalid(field, "not a valid resident ID number"))?;
+    let row = sqlx::query(
+        "SELECT id FROM subjects WHERE kind = 'natural' AND resident_id = $1 AND name = $2",
+    )
+    .bind(number.as_str())
+    .bind(name.trim())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(DelegationError::UnknownRelative)?;
+    let id: String = row.try_get("id")?;
+    Ok((id.parse().map_err(|_| corrupt("subject id"))?, number))
 }
 
 async fn record(
