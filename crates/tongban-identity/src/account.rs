@@ -127,13 +127,27 @@ async fn change_in(
     now: Timestamp,
 ) -> Result<(), AccountError> {
     confirm_password(conn, passwords, subject, change.current, client_ip, now).await?;
+    set_new_password(conn, passwords, subject, change.new, change.confirm).await?;
+    sso::end_other_sessions(conn, subject, keep_session, now).await?;
+    Ok(())
+}
+
+/// Sets `new` as the natural person's password: typed twice the same, and within the
+/// policy (not their name, ID number or e-mail). Sessions are the caller's to end.
+pub async fn set_new_password(
+    conn: &mut Conn,
+    passwords: &Arc<Passwords>,
+    subject: SubjectId,
+    new: &str,
+    confirm: &str,
+) -> Result<(), AccountError> {
     let row = sqlx::query(
         "SELECT name, resident_id, email FROM subjects WHERE id = $1 AND kind = 'natural'",
     )
     .bind(subject.to_string())
     .fetch_one(&mut *conn)
     .await?;
-    if change.new != change.confirm {
+    if new != confirm {
         return Err(AccountError::Mismatch);
     }
     let name: String = row.try_get("name")?;
@@ -142,14 +156,13 @@ async fn change_in(
     let mut own: Vec<&str> = vec![name.as_str()];
     own.extend(resident_id.as_deref());
     own.extend(email.as_deref());
-    check_policy(change.new, &own)?;
+    check_policy(new, &own)?;
     let hasher = passwords.clone();
-    let new = change.new.to_owned();
+    let new = new.to_owned();
     let hash = tokio::task::spawn_blocking(move || hasher.hash(&new))
         .await
         .map_err(|_| AccountError::Hash)?
         .map_err(|_| AccountError::Hash)?;
     sso::set_password_hash(conn, subject, &hash).await?;
-    sso::end_other_sessions(conn, subject, keep_session, now).await?;
     Ok(())
 }

@@ -78,8 +78,19 @@ pub(super) async fn render(
         Ok(list) => list,
         Err(error) => return store_page(error),
     };
+    let assists = if session.acting_for.is_none() {
+        match tongban_identity::delegation::assisted::waiting_for(&mut conn, session.subject, now)
+            .await
+        {
+            Ok(list) => list,
+            Err(error) => return store_page(error),
+        }
+    } else {
+        Vec::new()
+    };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
+        assists: &assists,
         visits: &visits,
         login_level: tongban_identity::assurance::level_of_acr(&session.acr),
         signing_waiting: waiting,

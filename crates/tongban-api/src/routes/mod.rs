@@ -84,9 +84,16 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(counter::counter_page))
         .routes(routes!(counter::verify_in_person))
         .routes(routes!(counter::set_up_authority))
-        .routes(routes!(counter::enrol_page, counter::enrol_with_code))
-        .routes(routes!(counter::enrol_passkey_options))
-        .routes(routes!(counter::enrol_passkey))
+        .routes(routes!(
+            counter::enrol::enrol_page,
+            counter::enrol::enrol_with_code
+        ))
+        .routes(routes!(counter::enrol::enrol_passkey_options))
+        .routes(routes!(counter::enrol::enrol_passkey))
+        .routes(routes!(counter::enrol::enrol_password))
+        .routes(routes!(counter::assist::request_assist))
+        .routes(routes!(counter::assist::assist_status))
+        .routes(routes!(counter::assist::confirm_assist))
         .routes(routes!(ecerts::account::account_share))
         .routes(routes!(ecerts::account::account_pdf))
         .routes(routes!(ecerts::account::account_ofd))

@@ -22,7 +22,7 @@ use super::oidc::login::{Posted, answer_step, sign_in};
 use super::session_form::form_session;
 use super::web::{self, FLOW_COOKIE, STRONG_LOGIN_NEEDED, cookie, store_page};
 
-pub(super) fn options_response(options: impl serde::Serialize) -> Response {
+pub(crate) fn options_response(options: impl serde::Serialize) -> Response {
     web::no_store(axum::Json(options).into_response())
 }
 

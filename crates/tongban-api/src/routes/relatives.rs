@@ -114,7 +114,9 @@ fn refused(error: &DelegationError) -> Option<(Message, StatusCode)> {
         DelegationError::Level => (Message::error("relatives-level"), StatusCode::FORBIDDEN),
         DelegationError::Staff => (Message::error("relatives-staff"), StatusCode::FORBIDDEN),
         DelegationError::Exists => (Message::error("relatives-exists"), StatusCode::CONFLICT),
-        DelegationError::NotFound => (Message::error("relatives-gone"), StatusCode::NOT_FOUND),
+        DelegationError::NotFound | DelegationError::WrongCode { .. } => {
+            (Message::error("relatives-gone"), StatusCode::NOT_FOUND)
+        }
         DelegationError::Store(_) => return None,
     })
 }

@@ -41,6 +41,15 @@ pub struct AccountView<'a> {
     pub logged: &'a [tongban_ecert::transparency::LoggedAct],
     /// Checks of their ID card at a counter.
     pub visits: &'a [tongban_identity::counter::Visit],
+    /// Clerks' requests to help them, waiting for their confirmation.
+    pub assists: &'a [tongban_identity::delegation::Delegation],
+}
+
+struct AssistRow<'a> {
+    id: &'a str,
+    clerk: &'a str,
+    hall: &'a str,
+    matters: String,
 }
 
 struct VisitRow<'a> {
@@ -113,6 +122,7 @@ struct AccountPage<'a> {
     totp_enabled: bool,
     signing_waiting: usize,
     visits: Vec<VisitRow<'a>>,
+    assists: Vec<AssistRow<'a>>,
 }
 
 /// The name of a certificate type in `l` (names are kept in zh and en).
@@ -141,6 +151,16 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
         notice: view.notice,
         name: &view.profile.name,
         email: view.profile.email.as_deref(),
+        assists: view
+            .assists
+            .iter()
+            .map(|d| AssistRow {
+                id: &d.id,
+                clerk: &d.delegate_name,
+                hall: d.hall.as_deref().unwrap_or_default(),
+                matters: super::delegation::matters_text(l, &d.matters),
+            })
+            .collect(),
         visits: view
             .visits
             .iter()

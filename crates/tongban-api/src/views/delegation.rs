@@ -63,6 +63,7 @@ struct Row<'a> {
     until: String,
     status: String,
     guardian: bool,
+    counter: bool,
     offered: bool,
     open: bool,
 }
@@ -117,7 +118,7 @@ pub struct RelativesView<'a> {
     pub now: Timestamp,
 }
 
-fn matters_text(l: Lang, matters: &[Matter]) -> String {
+pub(super) fn matters_text(l: Lang, matters: &[Matter]) -> String {
     let names: Vec<String> = matters
         .iter()
         .map(|m| l.t(&format!("matter-{}", m.name())))
@@ -137,7 +138,9 @@ fn row<'a>(l: Lang, d: &'a Delegation, name: &'a str, now: Timestamp) -> Row<'a>
         until: when(d.valid_until),
         status: l.t(&format!("delegation-{status}")),
         guardian: d.kind == "guardian",
-        offered: d.status == Status::Offered,
+        counter: d.kind == "counter",
+        // An assisted session is the person's to confirm, on their account page.
+        offered: d.status == Status::Offered && d.kind != "counter",
         open: matches!(d.status, Status::Offered) || d.live(now),
     }
 }

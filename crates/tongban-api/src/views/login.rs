@@ -37,6 +37,14 @@ pub enum Notice {
     PasskeyName,
     /// The passkey is registered already.
     PasskeyDuplicate,
+    /// The person confirmed a clerk's assisted session.
+    AssistConfirmed,
+    /// The code typed for it is not the clerk's.
+    AssistWrongCode,
+    /// Too many wrong codes: the request is withdrawn.
+    AssistWithdrawn,
+    /// The request is over or not the person's.
+    AssistGone,
 }
 
 impl Notice {
@@ -70,6 +78,10 @@ impl Notice {
                 );
             }
             Self::PasskeyDuplicate => "notice-passkey-duplicate",
+            Self::AssistConfirmed => "notice-assist-confirmed",
+            Self::AssistWrongCode => "notice-assist-wrong-code",
+            Self::AssistWithdrawn => "notice-assist-withdrawn",
+            Self::AssistGone => "notice-assist-gone",
         };
         l.t(id)
     }
@@ -78,7 +90,7 @@ impl Notice {
     pub fn is_error(&self) -> bool {
         !matches!(
             self,
-            Self::PasswordChanged | Self::PasskeyAdded | Self::StepUp
+            Self::PasswordChanged | Self::PasskeyAdded | Self::StepUp | Self::AssistConfirmed
         )
     }
 }

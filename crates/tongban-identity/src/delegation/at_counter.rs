@@ -108,7 +108,8 @@ pub async fn set_up(
     let names: Vec<&str> = matters.iter().map(|m| m.name()).collect();
     sqlx::query(
         "INSERT INTO delegations (id, principal_id, delegate_id, kind, matters, legal_basis, status, \
-         valid_until, created_at, created_by, accepted_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $8)",
+         valid_until, created_at, created_by, accepted_at, hall) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $8, $10)",
     )
     .bind(&id)
     .bind(principal.to_string())
@@ -119,6 +120,7 @@ pub async fn set_up(
     .bind(valid_until.unix_millis())
     .bind(now.unix_millis())
     .bind(clerk.staff().to_string())
+    .bind(clerk.hall())
     .execute(&mut *conn)
     .await?;
     let details = serde_json::json!({

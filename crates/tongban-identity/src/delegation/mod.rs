@@ -9,6 +9,7 @@
 //! What a delegate does under an authority is recorded with both of them ([`acts`]).
 
 pub mod acts;
+pub mod assisted;
 pub mod at_counter;
 
 use sqlx::Row;
@@ -115,8 +116,10 @@ pub struct Delegation {
     pub delegate_name: String,
     /// What the delegate may do.
     pub matters: Vec<Matter>,
-    /// `relative` or `guardian`.
+    /// `relative`, `guardian` or `counter` (an assisted session, [`assisted`]).
     pub kind: String,
+    /// The service hall it was set up or asked for at, if at a counter.
+    pub hall: Option<String>,
     /// Where it stands (an active one past `valid_until` is expired, see [`Self::live`]).
     pub status: Status,
     /// Ends at.
@@ -175,6 +178,13 @@ pub enum DelegationError {
     /// The same two people already have an authority offered or in force.
     #[error("an authority between these two people is already offered or in force")]
     Exists,
+    /// The code typed to confirm an assisted session is not the one the clerk read;
+    /// after too many the request is `withdrawn`.
+    #[error("the code is not the one the clerk read out")]
+    WrongCode {
+        /// Whether the request is withdrawn now.
+        withdrawn: bool,
+    },
     /// No such authority of this person in a state that allows the change.
     #[error("no such authority")]
     NotFound,
@@ -198,7 +208,7 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 const SELECT: &str = "SELECT d.id, d.principal_id, p.name AS principal_name, p.assurance AS principal_assurance, d.delegate_id, \
-     r.name AS delegate_name, d.matters, d.kind, d.status, d.valid_until, d.created_at, d.ended_at \
+     r.name AS delegate_name, d.matters, d.kind, d.hall, d.status, d.valid_until, d.created_at, d.ended_at \
      FROM delegations d JOIN subjects p ON p.id = d.principal_id JOIN subjects r ON r.id = d.delegate_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Delegation, StoreError> {
@@ -220,6 +230,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Delegation, StoreError> {
             .filter_map(Matter::parse)
             .collect(),
         kind: r.try_get("kind")?,
+        hall: r.try_get("hall")?,
         status: Status::parse(&status)?,
         valid_until: Timestamp::from_unix_millis(r.try_get("valid_until")?),
         created_at: Timestamp::from_unix_millis(r.try_get("created_at")?),
@@ -432,7 +443,9 @@ async fn record(
     audit::record(conn, &event).await
 }
 
-/// The relative accepts (`accept`) or declines an authority offered to them.
+/// The relative accepts (`accept`) or declines an authority offered to them. An
+/// assisted session is the person's to confirm ([`assisted::confirm`]), never the
+/// clerk's.
 pub async fn answer(
     conn: &mut Conn,
     delegate: SubjectId,
@@ -447,7 +460,8 @@ pub async fn answer(
     };
     let changed = sqlx::query(
         "UPDATE delegations SET status = $3, accepted_at = $5 \
-         WHERE id = $1 AND delegate_id = $2 AND status = 'offered' AND valid_until > $4",
+         WHERE id = $1 AND delegate_id = $2 AND status = 'offered' AND valid_until > $4 \
+         AND kind <> 'counter'",
     )
     .bind(id)
     .bind(delegate.to_string())

@@ -363,6 +363,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         hall: v.into(),
         method: "id-card-reader".into(),
     }];
+    let assists = vec![assisted(v, now)];
     for notice in [
         Notice::PasswordChanged,
         Notice::Policy(PasswordPolicyError::TooShort),
@@ -376,8 +377,13 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         Notice::PasskeyAdded,
         Notice::PasskeyName,
         Notice::PasskeyDuplicate,
+        Notice::AssistConfirmed,
+        Notice::AssistWrongCode,
+        Notice::AssistWithdrawn,
+        Notice::AssistGone,
     ] {
         let view = AccountView {
+            assists: &assists,
             visits: &visits,
             login_level: 2,
             profile: &profile,
@@ -427,11 +433,35 @@ pub(super) fn every_prefs() -> Vec<Prefs> {
         .collect()
 }
 
+/// An assisted session waiting for the person, with `v` for every text.
+fn assisted(v: &str, now: Timestamp) -> tongban_identity::delegation::Delegation {
+    use tongban_identity::delegation::{Delegation, Matter, Status};
+    use tongban_identity::subjects::SubjectId;
+    Delegation {
+        id: v.into(),
+        principal: SubjectId::new(),
+        principal_name: v.into(),
+        principal_assurance: 2,
+        delegate: SubjectId::new(),
+        delegate_name: v.into(),
+        matters: Matter::ALL.to_vec(),
+        kind: "counter".into(),
+        hall: Some(v.into()),
+        status: Status::Offered,
+        valid_until: Timestamp::from_unix_millis(now.unix_millis() + 600_000),
+        created_at: now,
+        ended_at: None,
+    }
+}
+
 /// The pages of relatives and of the counter, with `v` wherever a person could type.
 fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Response)> {
-    use crate::views::counter::{counter, counter_code, enrol, enrol_done, enrol_passkey};
+    use crate::views::counter::{
+        assist, counter, counter_code, enrol, enrol_done, enrol_passkey, enrol_password,
+    };
     use crate::views::delegation::{RelativesView, choose_actor, relatives};
     use crate::views::esign::Message;
+    use tongban_identity::counter::{Printed, Purpose};
     use tongban_identity::delegation::{Delegation, Matter, Status, acts::Act};
     use tongban_identity::subjects::SubjectId;
     let (principal, delegate) = (SubjectId::new(), SubjectId::new());
@@ -444,6 +474,7 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
         delegate_name: v.into(),
         matters: Matter::ALL.to_vec(),
         kind: "relative".into(),
+        hall: None,
         status: Status::Offered,
         valid_until: now,
         created_at: now,
@@ -463,7 +494,16 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
         client_name: Some(v.into()),
         at: now,
     };
-    let (given, received, acts) = ([offered.clone()], [active], [act]);
+    let waiting = assisted(v, now);
+    let helping = Delegation {
+        status: Status::Active,
+        ..waiting.clone()
+    };
+    let (given, received, acts) = (
+        [offered.clone(), waiting.clone()],
+        [active, helping.clone()],
+        [act],
+    );
     let view = RelativesView {
         person: principal,
         csrf: "csrf",
@@ -477,17 +517,32 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
     let verified = tongban_identity::counter::Verified {
         person: principal,
         name: v.into(),
-        code: Some("ABCD-EFGH".into()),
-        expires_at: now,
+        printed: Some(Printed {
+            code: "ABCD-EFGH".into(),
+            purpose: Purpose::Passkey,
+            expires_at: now,
+        }),
     };
     let no_code = tongban_identity::counter::Verified {
-        code: None,
+        printed: None,
         ..verified.clone()
     };
+    let password = tongban_identity::counter::Verified {
+        printed: Some(Printed {
+            code: "ABCD-EFGH".into(),
+            purpose: Purpose::Password,
+            expires_at: now,
+        }),
+        ..verified.clone()
+    };
+    let mismatch = Some(crate::views::Notice::Mismatch);
     let wrong = Some(Message::error("enrol-wrong"));
     let unknown = Some(Message::error("counter-unknown"));
     vec![
-        ("act for", choose_actor(prefs, "csrf", v, &[offered])),
+        (
+            "act for",
+            choose_actor(prefs, "csrf", v, &[offered.clone()]),
+        ),
         ("relatives", relatives(prefs, &view, StatusCode::OK)),
         (
             "counter",
@@ -509,6 +564,27 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
             "enrol passkey",
             enrol_passkey(prefs, v, "token", StatusCode::OK),
         ),
-        ("enrol done", enrol_done(prefs)),
+        ("enrol done", enrol_done(prefs, Purpose::Passkey)),
+        (
+            "counter password code",
+            counter_code(prefs, &password, "https://t.example"),
+        ),
+        (
+            "enrol password",
+            enrol_password(prefs, v, "token", mismatch, StatusCode::OK),
+        ),
+        ("enrol password done", enrol_done(prefs, Purpose::Password)),
+        (
+            "assist with code",
+            assist(prefs, &waiting, Some("123456"), "csrf", "https://t.example"),
+        ),
+        (
+            "assist live",
+            assist(prefs, &helping, None, "csrf", "https://t.example"),
+        ),
+        (
+            "assist over",
+            assist(prefs, &offered, None, "csrf", "https://t.example"),
+        ),
     ]
 }
