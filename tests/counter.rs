@@ -428,3 +428,106 @@ async fn only_a_clerk_sets_up_authorities_at_the_counter_and_never_for_staff() {
     assert_eq!(staff.status(), 403, "staff are not acted for");
     assert!(open_authorities(&w).await.is_empty());
 }
+
+/// The clerk prints a code for a new password for `id`; returns the code.
+async fn password_code(w: &World, clerk: &str, id: &str, name: &str) -> String {
+    let csrf = csrf(w, clerk).await;
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("hall", "鼓楼区政务服务中心 3号窗口"),
+        ("resident_id", id),
+        ("name", name),
+        ("method", "id-card-reader"),
+        ("new_password", "yes"),
+    ];
+    let slip = form(w, clerk, "/counter/verify", &fields).await;
+    assert_eq!(slip.status(), 200);
+    let html = slip.text().await.unwrap();
+    assert!(html.contains("设置新密码"), "{html}");
+    code_of(&html)
+}
+
+async fn set_password(w: &World, token: &str, new: &str, confirm: &str) -> reqwest::Response {
+    w.server
+        .client
+        .post(format!("{}/enrol/password", w.server.base))
+        .form(&[
+            ("csrf_token", token),
+            ("new_password", new),
+            ("confirm_password", confirm),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn password_works(w: &World, id: &str, password: &str) -> bool {
+    let page = w.server.get("/account").await;
+    let (login, _, _) = support::password_login(&w.server, page, id, password).await;
+    login.status() == 303
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_with_a_printed_code_and_every_session_ends() {
+    let w = world::world().await;
+    let person = counter_world(&w).await;
+    let clerk = session(&w, LI).await;
+    let old_session = support::account_session(&w.server, &person, PASSWORD).await;
+    // Even with a passkey, a person may get a code for a new password.
+    let code = code_of(
+        &verify(&w, &clerk, &person, "孙七")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    let html = enrol(&w, &person, &code).await.text().await.unwrap();
+    let mut phone = SoftPasskey::new(true);
+    assert_eq!(add_first_passkey(&w, &html, &mut phone).await.status(), 200);
+    let code = password_code(&w, &clerk, &person, "孙七").await;
+    let opened = enrol(&w, &person, &code).await;
+    assert_eq!(opened.status(), 200);
+    assert!(set_cookie(&opened, "__Host-tongban-session").is_none());
+    let html = opened.text().await.unwrap();
+    assert!(html.contains("孙七") && html.contains("/enrol/password"));
+    let token = csrf_of(&html);
+    // Typed differently twice, or against the policy: the form again, nothing spent.
+    let new = "长沙的春天2026来了";
+    assert_eq!(
+        set_password(&w, &token, new, "other-words-2026")
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        set_password(&w, &token, &person, &person).await.status(),
+        422
+    );
+    let done = set_password(&w, &token, new, new).await;
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("新密码已设置"));
+    // The old password and the old session are gone; the new password works; the
+    // passkey stays; the token is spent.
+    assert!(!password_works(&w, &person, PASSWORD).await);
+    assert!(password_works(&w, &person, new).await);
+    assert_eq!(page(&w, &old_session, "/counter").await.status(), 303);
+    assert_eq!(passkeys_of(&w, &person).await, 1);
+    assert_eq!(set_password(&w, &token, new, new).await.status(), 403);
+    // A passkey code does not open the password form, nor the other way round.
+    let posted = w
+        .server
+        .client
+        .post(format!("{}/enrol/passkey/options", w.server.base))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 403);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'counter.password-reset'",
+    )
+    .fetch_one(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+}

@@ -187,7 +187,7 @@ pub fn resident_id(i: usize) -> String {
 
 /// Posts the login form that `page` shows (its flow cookie and CSRF token) with a
 /// password; returns the answer, the flow cookie and the CSRF token.
-async fn password_login(
+pub async fn password_login(
     server: &TestServer,
     page: reqwest::Response,
     identifier: &str,

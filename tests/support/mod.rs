@@ -16,7 +16,8 @@
 //!
 //! These are re-exported here (`support::TestServer`, `support::login_token`, …). The
 //! worlds of the larger suites, each a server with the people and clients its tests
-//! share, are used by path: [`sso_world`], [`seal_world`], [`ecert_world`].
+//! share, are used by path: [`sso_world`], [`seal_world`], [`ecert_world`],
+//! [`esign_world`], and [`portal_logins`] for logins at portals for another person.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,6 +29,7 @@ pub mod esign_world;
 pub mod fault_proxy;
 pub mod html;
 pub mod logins;
+pub mod portal_logins;
 pub mod seal_world;
 pub mod server;
 pub mod sso_world;

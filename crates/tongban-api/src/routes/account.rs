@@ -88,8 +88,16 @@ pub(super) async fn render(
     } else {
         Vec::new()
     };
+    let helped = match tongban_identity::delegation::of_person(&mut conn, session.subject).await {
+        Ok((given, _)) => given
+            .into_iter()
+            .filter(|d| d.kind == "counter" && !assists.iter().any(|a| a.id == d.id))
+            .collect::<Vec<_>>(),
+        Err(error) => return store_page(error),
+    };
     let csrf = sso::session_csrf(cookie_value);
     let view = AccountView {
+        helped: &helped,
         assists: &assists,
         visits: &visits,
         login_level: tongban_identity::assurance::level_of_acr(&session.acr),

@@ -43,6 +43,17 @@ pub struct AccountView<'a> {
     pub visits: &'a [tongban_identity::counter::Visit],
     /// Clerks' requests to help them, waiting for their confirmation.
     pub assists: &'a [tongban_identity::delegation::Delegation],
+    /// Assisted sessions they confirmed (or refused), newest first.
+    pub helped: &'a [tongban_identity::delegation::Delegation],
+}
+
+struct HelpedRow<'a> {
+    at: String,
+    hall: &'a str,
+    clerk: &'a str,
+    matters: String,
+    until: String,
+    status: String,
 }
 
 struct AssistRow<'a> {
@@ -123,6 +134,7 @@ struct AccountPage<'a> {
     signing_waiting: usize,
     visits: Vec<VisitRow<'a>>,
     assists: Vec<AssistRow<'a>>,
+    helped: Vec<HelpedRow<'a>>,
 }
 
 /// The name of a certificate type in `l` (names are kept in zh and en).
@@ -159,6 +171,24 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
                 clerk: &d.delegate_name,
                 hall: d.hall.as_deref().unwrap_or_default(),
                 matters: super::delegation::matters_text(l, &d.matters),
+            })
+            .collect(),
+        helped: view
+            .helped
+            .iter()
+            .map(|d| {
+                let status = match d.status {
+                    tongban_identity::delegation::Status::Active if !d.live(now) => "expired",
+                    other => other.name(),
+                };
+                HelpedRow {
+                    at: when(d.created_at),
+                    hall: d.hall.as_deref().unwrap_or_default(),
+                    clerk: &d.delegate_name,
+                    matters: super::delegation::matters_text(l, &d.matters),
+                    until: when(d.valid_until),
+                    status: l.t(&format!("delegation-{status}")),
+                }
             })
             .collect(),
         visits: view

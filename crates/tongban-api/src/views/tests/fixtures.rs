@@ -384,6 +384,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
     ] {
         let view = AccountView {
             assists: &assists,
+            helped: &assists,
             visits: &visits,
             login_level: 2,
             profile: &profile,
@@ -541,7 +542,7 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
     vec![
         (
             "act for",
-            choose_actor(prefs, "csrf", v, &[offered.clone()]),
+            choose_actor(prefs, "csrf", v, std::slice::from_ref(&offered)),
         ),
         ("relatives", relatives(prefs, &view, StatusCode::OK)),
         (
