@@ -10,7 +10,7 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::esign_world::{self as world, LI, WANG, World, ZHAO, csrf, form, page, session};
 use support::portal_logins::*;
 use support::{PASSWORD, PKCE_VERIFIER, csrf_of, location, query_param, set_cookie};
@@ -596,4 +596,92 @@ async fn staff_are_never_acted_for_and_certificates_alone_give_no_login() {
     );
     let sent = offer(&w, &li, "王五", WANG, &["matter_sign_in"]).await;
     assert_eq!(sent.status(), 403);
+}
+
+#[tokio::test]
+async fn a_relative_starts_a_signing_request_that_only_the_person_signs() {
+    let w = world::world().await;
+    let p = portals(&w).await;
+    let (li, zhao) = (session(&w, LI).await, session(&w, ZHAO).await);
+    // Without the matter, the relative's token cannot start one.
+    let authority = authorised(&w, &li, &zhao).await;
+    let tokens = act_for_li(&w, &p, &authority).await;
+    let scope = tokens["scope"].as_str().unwrap();
+    assert!(!scope.contains("sign:request"), "{scope}");
+    let pdf = support::sample_pdf(1, 5_000);
+    let access = tokens["access_token"].as_str().unwrap();
+    let refused = world::request(&w, access, json!({"id_number": LI}), &[pdf.clone()]).await;
+    assert_eq!(refused.status(), 403);
+    // With it: a request to 李四, naming 赵六 as who started it.
+    let csrf = csrf(&w, &li).await;
+    let fields = [("csrf_token", csrf.as_str()), ("id", authority.as_str())];
+    assert_eq!(
+        form(&w, &li, "/account/relatives/end", &fields)
+            .await
+            .status(),
+        200
+    );
+    let sent = offer(
+        &w,
+        &li,
+        "赵六",
+        ZHAO,
+        &["matter_sign_in", "matter_signing_requests"],
+    )
+    .await;
+    assert_eq!(sent.status(), 200);
+    let html = page(&w, &zhao, "/account/relatives")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let authority = authority_ids(&html).pop().unwrap();
+    let csrf = csrf_of(&html);
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("id", authority.as_str()),
+        ("answer", "accept"),
+    ];
+    assert_eq!(
+        form(&w, &zhao, "/account/relatives/answer", &fields)
+            .await
+            .status(),
+        200
+    );
+    let tokens = act_for_li(&w, &p, &authority).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert!(tokens["scope"].as_str().unwrap().contains("sign:request"));
+    // Never to a third person.
+    let other = world::request(&w, access, json!({"id_number": WANG}), &[pdf.clone()]).await;
+    assert_eq!(other.status(), 403);
+    let created = world::request(&w, access, json!({"id_number": LI}), &[pdf]).await;
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 李四's signing page says who started it; 赵六 cannot open it, let alone sign.
+    let shown = page(&w, &li, &format!("/sign/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("代为发起的人") && shown.contains("赵六"),
+        "{shown}"
+    );
+    let his = page(&w, &zhao, &format!("/sign/{id}")).await;
+    assert_eq!(his.status(), 404);
+    let started: Option<String> =
+        sqlx::query_scalar("SELECT started_by FROM signing_requests WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    let zhao_id: String = sqlx::query_scalar("SELECT id FROM subjects WHERE resident_id = $1")
+        .bind(ZHAO)
+        .fetch_one(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(started, Some(zhao_id));
 }

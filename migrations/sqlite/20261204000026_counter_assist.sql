@@ -55,3 +55,7 @@ ALTER TABLE counter_enrolments ADD COLUMN purpose TEXT NOT NULL DEFAULT 'passkey
     CHECK (purpose IN ('passkey', 'password'));
 CREATE INDEX counter_codes_expiry ON counter_codes (expires_at);
 CREATE INDEX counter_enrolments_expiry ON counter_enrolments (expires_at);
+
+-- A relative (or a clerk helping at the counter) may start a signing request for the
+-- person, who signs it themself: the request names who started it.
+ALTER TABLE signing_requests ADD COLUMN started_by TEXT REFERENCES subjects (id);

@@ -31,9 +31,15 @@ pub async fn portals(w: &World) -> Portals {
             name: name.into(),
             confidential: true,
             redirect_uris: vec![redirect.into()],
-            scopes: ["openid", "profile", "ecert:wallet", "service"]
-                .map(str::to_owned)
-                .to_vec(),
+            scopes: [
+                "openid",
+                "profile",
+                "ecert:wallet",
+                "service",
+                "sign:request",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             first_party: first,
             accepts_delegation: accepts,
@@ -94,7 +100,7 @@ pub async fn login_at(
         ("response_type", "code"),
         ("client_id", client),
         ("redirect_uri", redirect),
-        ("scope", "openid profile ecert:wallet service"),
+        ("scope", "openid profile ecert:wallet service sign:request"),
         ("nonce", "n-0S6_WzA2Mj"),
         (
             "code_challenge",

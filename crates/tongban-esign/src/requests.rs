@@ -99,6 +99,8 @@ pub struct SigningRequest {
     pub client_id: String,
     /// The requesting client's name, shown to the person.
     pub requester: String,
+    /// The relative (or counter clerk) who started it for the person, by name.
+    pub started_by: Option<String>,
     /// Who signs.
     pub signer: SubjectId,
     /// Why.
@@ -201,6 +203,33 @@ async fn resolve_signer(
     natural.map(|_| id).ok_or_else(unknown)
 }
 
+/// For a caller acting for a person (a relative, or a clerk at the counter): who they
+/// are, if the authority is in force, covers starting signing requests and `signer` is
+/// the person it is for. Nobody is asked to sign by someone acting for another.
+async fn delegate_for(
+    conn: &mut Conn,
+    caller: &Caller,
+    signer: SubjectId,
+    now: Timestamp,
+) -> Result<Option<SubjectId>, SignError> {
+    use tongban_identity::delegation::{self, Matter};
+    let Some(id) = &caller.delegation else {
+        return Ok(None);
+    };
+    let authority = delegation::find(conn, id).await?;
+    match authority {
+        Some(d) if d.live(now) && d.covers(Matter::SigningRequests) && d.principal == signer => {
+            Ok(Some(d.delegate))
+        }
+        Some(d) if d.live(now) && d.covers(Matter::SigningRequests) => Err(SignError::Denied(
+            "acting for a person, a signing request goes to that person only".into(),
+        )),
+        _ => Err(SignError::Denied(
+            "the authority this token acts under does not cover signing requests".into(),
+        )),
+    }
+}
+
 /// Creates a request for the calling client (scope `sign:request`).
 pub async fn create(
     store: &Store,
@@ -259,10 +288,11 @@ pub async fn create(
         .map_err(|e| SignError::Internal(e.to_string()))?
         .ok_or_else(|| SignError::Denied("unknown client".into()))?;
     let signer = resolve_signer(&mut tx, &client, &new.signer).await?;
+    let started_by = delegate_for(&mut tx, caller, signer, now).await?;
     let id = tongban_core::id::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO signing_requests (id, client_id, department_id, signer_id, purpose, status, callback_url, \
-         deadline, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
+         deadline, created_at, started_by) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)",
     )
     .bind(&id)
     .bind(&client.id)
@@ -272,6 +302,7 @@ pub async fn create(
     .bind(new.callback_url.as_deref())
     .bind(deadline)
     .bind(now.unix_millis())
+    .bind(started_by.map(|s| s.to_string()))
     .execute(&mut *tx)
     .await?;
     for (i, (document, name, pages, sha256)) in checked.iter().enumerate() {
@@ -298,7 +329,10 @@ pub async fn create(
         "signing_request.created",
         Some(&id),
         caller.request_id.clone(),
-        json!({ "signer": signer.to_string(), "documents": checked.len() }),
+        json!({
+            "signer": signer.to_string(), "documents": checked.len(),
+            "started_by": started_by.map(|s| s.to_string()), "delegation": caller.delegation,
+        }),
     );
     tongban_store::audit::record(&mut tx, &event).await?;
     let created = load(&mut tx, &id)
@@ -311,8 +345,9 @@ pub async fn create(
 pub(crate) async fn load(conn: &mut Conn, id: &str) -> Result<Option<SigningRequest>, SignError> {
     let Some(row) = sqlx::query(
         "SELECT r.id, r.client_id, c.name AS requester, r.signer_id, r.purpose, r.status, r.decline_reason, \
-         r.deadline, r.created_at, r.completed_at, r.collected_at \
-         FROM signing_requests r LEFT JOIN clients c ON c.id = r.client_id WHERE r.id = $1",
+         r.deadline, r.created_at, r.completed_at, r.collected_at, s.name AS started_by \
+         FROM signing_requests r LEFT JOIN clients c ON c.id = r.client_id \
+         LEFT JOIN subjects s ON s.id = r.started_by WHERE r.id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -357,6 +392,7 @@ pub(crate) async fn load(conn: &mut Conn, id: &str) -> Result<Option<SigningRequ
         requester: row
             .try_get::<Option<String>, _>("requester")?
             .unwrap_or_default(),
+        started_by: row.try_get("started_by")?,
         signer: row
             .try_get::<String, _>("signer_id")?
             .parse()

@@ -77,10 +77,8 @@ pub struct OfferForm {
     csrf_token: String,
     relative_name: String,
     relative_id: String,
-    #[serde(default)]
-    matter_sign_in: String,
-    #[serde(default)]
-    matter_certificates: String,
+    #[serde(flatten)]
+    matters: MatterBoxes,
     days: String,
 }
 
@@ -90,14 +88,31 @@ impl CsrfProtected for OfferForm {
     }
 }
 
-/// The matter names a form ticked (one checkbox per matter: several values under one
-/// name do not decode into a form struct).
-pub(super) fn ticked_matters(sign_in: &str, certificates: &str) -> Vec<String> {
-    [("sign-in", sign_in), ("certificates", certificates)]
+/// A form's matter checkboxes, `yes` when ticked (one field per matter: several values
+/// under one name do not decode into a form struct).
+#[derive(Deserialize)]
+pub struct MatterBoxes {
+    #[serde(default)]
+    matter_sign_in: String,
+    #[serde(default)]
+    matter_certificates: String,
+    #[serde(default)]
+    matter_signing_requests: String,
+}
+
+impl MatterBoxes {
+    /// The names of the matters ticked.
+    pub(super) fn ticked(&self) -> Vec<String> {
+        [
+            ("sign-in", &self.matter_sign_in),
+            ("certificates", &self.matter_certificates),
+            ("signing-requests", &self.matter_signing_requests),
+        ]
         .into_iter()
         .filter(|(_, value)| *value == "yes")
         .map(|(name, _)| name.to_owned())
         .collect()
+    }
 }
 
 /// The message and status of a refused change.
@@ -124,7 +139,7 @@ fn refused(error: &DelegationError) -> Option<(Message, StatusCode)> {
 /// Authorises a relative (they accept when they next log in); needs a level-2 login
 /// of the person themself.
 #[utoipa::path(post, path = "/account/relatives", tag = "account",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, relative_name, relative_id, matter_sign_in=yes, matter_certificates=yes, days"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, relative_name, relative_id, matter_sign_in=yes, matter_certificates=yes, matter_signing_requests=yes, days"),
     responses(
         (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "sent: the page with a notice", content_type = "text/html"),
@@ -141,7 +156,7 @@ pub async fn offer_relative(
         form,
     }: SessionForm<OfferForm>,
 ) -> Response {
-    let matters = ticked_matters(&form.matter_sign_in, &form.matter_certificates);
+    let matters = form.matters.ticked();
     let offer = Offer {
         relative_name: &form.relative_name,
         relative_id: &form.relative_id,

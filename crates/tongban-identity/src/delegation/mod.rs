@@ -35,17 +35,25 @@ pub enum Matter {
     SignIn,
     /// See and share the person's e-certificates.
     Certificates,
+    /// Start signing requests to the person, which the person signs (or declines)
+    /// themself: the relative prepares, never signs.
+    SigningRequests,
 }
 
 impl Matter {
     /// Every matter, in the order pages list them.
-    pub const ALL: [Matter; 2] = [Matter::SignIn, Matter::Certificates];
+    pub const ALL: [Matter; 3] = [
+        Matter::SignIn,
+        Matter::Certificates,
+        Matter::SigningRequests,
+    ];
 
     /// The name in forms and the database.
     pub fn name(self) -> &'static str {
         match self {
             Self::SignIn => "sign-in",
             Self::Certificates => "certificates",
+            Self::SigningRequests => "signing-requests",
         }
     }
 
@@ -55,11 +63,12 @@ impl Matter {
     }
 
     /// The OAuth scopes a delegated login may carry for this matter. `service` (remote
-    /// signing) is in none of them.
+    /// signing) is in none of them: `sign:request` asks the person to sign.
     pub fn scopes(self) -> &'static [&'static str] {
         match self {
             Self::SignIn => &["openid", "profile", "email", "phone", "tongban:identity"],
             Self::Certificates => &["ecert:wallet"],
+            Self::SigningRequests => &["sign:request"],
         }
     }
 }

@@ -15,6 +15,7 @@ use tongban_identity::delegation::assisted;
 use tongban_identity::delegation::at_counter::Present;
 use tongban_identity::sso;
 
+use crate::routes::relatives::MatterBoxes;
 use crate::routes::session_form::{CsrfProtected, SessionForm, signed_in};
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
@@ -30,10 +31,8 @@ pub struct AssistForm {
     hall: String,
     resident_id: String,
     name: String,
-    #[serde(default)]
-    matter_sign_in: String,
-    #[serde(default)]
-    matter_certificates: String,
+    #[serde(flatten)]
+    matters: MatterBoxes,
 }
 
 impl CsrfProtected for AssistForm {
@@ -45,7 +44,7 @@ impl CsrfProtected for AssistForm {
 /// The clerk asks to help the person at the counter: the page with the code to read to
 /// them.
 #[utoipa::path(post, path = "/counter/assist", tag = "account",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, hall, resident_id, name, matter_sign_in=yes, matter_certificates=yes"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, hall, resident_id, name, matter_sign_in=yes, matter_certificates=yes, matter_signing_requests=yes"),
     responses(
         (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "the code to read to the person, and what happens next", content_type = "text/html"),
@@ -63,8 +62,7 @@ pub async fn request_assist(
     }: SessionForm<AssistForm>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let matters =
-        super::super::relatives::ticked_matters(&form.matter_sign_in, &form.matter_certificates);
+    let matters = form.matters.ticked();
     let person = Present {
         id_number: &form.resident_id,
         name: &form.name,

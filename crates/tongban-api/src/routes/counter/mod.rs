@@ -136,10 +136,8 @@ pub struct AuthorityForm {
     principal_name: String,
     delegate_id: String,
     delegate_name: String,
-    #[serde(default)]
-    matter_sign_in: String,
-    #[serde(default)]
-    matter_certificates: String,
+    #[serde(flatten)]
+    matters: super::relatives::MatterBoxes,
     #[serde(default)]
     days: String,
     #[serde(default)]
@@ -154,7 +152,7 @@ impl CsrfProtected for AuthorityForm {
 
 /// Sets up a relative's authority or a guardianship with both people at the counter.
 #[utoipa::path(post, path = "/counter/authority", tag = "account",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, hall, principal_id, principal_name, delegate_id, delegate_name, matter_sign_in=yes, matter_certificates=yes, days, legal_basis"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, hall, principal_id, principal_name, delegate_id, delegate_name, matter_sign_in=yes, matter_certificates=yes, matter_signing_requests=yes, days, legal_basis"),
     responses(
         (status = 400, description = "a form no page sends (a field missing or malformed): an error page", content_type = "text/html"),
         (status = 200, description = "set up: the counter page with a notice", content_type = "text/html"),
@@ -173,7 +171,7 @@ pub async fn set_up_authority(
     use tongban_identity::delegation::DelegationError;
     use tongban_identity::delegation::at_counter::{self, CounterAuthority, Present};
     let prefs = web::prefs(&headers, None);
-    let matters = super::relatives::ticked_matters(&form.matter_sign_in, &form.matter_certificates);
+    let matters = form.matters.ticked();
     let basis = form.legal_basis.trim();
     let authority = CounterAuthority {
         principal: Present {
