@@ -424,7 +424,29 @@ async fn only_a_clerk_sets_up_authorities_at_the_counter_and_never_for_staff() {
     assert_eq!(wrong.status(), 422, "the name goes with the number");
     let same = authority(&w, &clerk, (&person, "孙七"), (&person, "孙七"), "").await;
     assert_eq!(same.status(), 422, "two different people");
-    let staff = authority(&w, &clerk, (LI, "职员"), (&person, "孙七"), "").await;
+    // A clerk never sets one up for himself, as either of the two.
+    let himself = authority(&w, &clerk, (&person, "孙七"), (LI, "职员"), "").await;
+    assert_eq!(himself.status(), 422, "not the clerk as the relative");
+    let himself = authority(&w, &clerk, (LI, "职员"), (&person, "孙七"), "").await;
+    assert_eq!(himself.status(), 422, "not the clerk as the person");
+    // Staff are not acted for: 赵六 becomes an issuer of department B.
+    let mut tx = w.server.store().begin().await.unwrap();
+    let zhao = subjects::find_by_resident_id(&mut tx, &ZHAO.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    subjects::add_staff(
+        &mut tx,
+        zhao,
+        w.b.id,
+        "B-002",
+        &[Role::Issuer],
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let staff = authority(&w, &clerk, (ZHAO, "职员"), (&person, "孙七"), "").await;
     assert_eq!(staff.status(), 403, "staff are not acted for");
     assert!(open_authorities(&w).await.is_empty());
 }
@@ -484,6 +506,20 @@ async fn a_forgotten_password_is_reset_with_a_printed_code_and_every_session_end
     let html = enrol(&w, &person, &code).await.text().await.unwrap();
     let mut phone = SoftPasskey::new(true);
     assert_eq!(add_first_passkey(&w, &html, &mut phone).await.status(), 200);
+    // A new password hands the account over: only on the card's chip, read.
+    let csrf = csrf(&w, &clerk).await;
+    let seen = [
+        ("csrf_token", csrf.as_str()),
+        ("hall", "鼓楼区政务服务中心 3号窗口"),
+        ("resident_id", person.as_str()),
+        ("name", "孙七"),
+        ("method", "id-card-seen"),
+        ("new_password", "yes"),
+    ];
+    assert_eq!(
+        form(&w, &clerk, "/counter/verify", &seen).await.status(),
+        422
+    );
     let code = password_code(&w, &clerk, &person, "孙七").await;
     let opened = enrol(&w, &person, &code).await;
     assert_eq!(opened.status(), 200);

@@ -181,6 +181,32 @@ async fn a_clerk_helps_a_person_who_confirms_on_their_own_phone_for_thirty_minut
     clerk_signs_in_as_himself(&w, &p).await;
     let follow = page(&w, &li, &format!("/counter/assist/{id}")).await;
     assert!(follow.text().await.unwrap().contains("协办已结束"));
+    // The background round ends it for the portal too: a back-channel logout for the
+    // login made for 赵六, once, however many instances look.
+    let mut tx = w.server.store().begin().await.unwrap();
+    let now = Timestamp::now();
+    let ended = tongban_identity::delegation::end_expired(&mut tx, 20, now).await;
+    assert_eq!(ended.unwrap(), 1);
+    assert_eq!(
+        tongban_identity::delegation::end_expired(&mut tx, 20, now)
+            .await
+            .unwrap(),
+        0
+    );
+    tx.commit().await.unwrap();
+    let queued: Vec<String> =
+        sqlx::query_scalar("SELECT sub FROM logout_deliveries WHERE client_id = $1")
+            .bind(&p.portal.0)
+            .fetch_all(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert!(queued[0].contains(&subject_of(&w, ZHAO).await));
+    let account = page(&w, &zhao, "/account").await.text().await.unwrap();
+    assert!(
+        account.contains("已过期"),
+        "shown as expired, not as ended by someone"
+    );
 }
 
 #[tokio::test]

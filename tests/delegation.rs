@@ -610,7 +610,13 @@ async fn a_relative_starts_a_signing_request_that_only_the_person_signs() {
     assert!(!scope.contains("sign:request"), "{scope}");
     let pdf = support::sample_pdf(1, 5_000);
     let access = tokens["access_token"].as_str().unwrap();
-    let refused = world::request(&w, access, json!({"id_number": LI}), &[pdf.clone()]).await;
+    let refused = world::request(
+        &w,
+        access,
+        json!({"id_number": LI}),
+        std::slice::from_ref(&pdf),
+    )
+    .await;
     assert_eq!(refused.status(), 403);
     // With it: a request to 李四, naming 赵六 as who started it.
     let csrf = csrf(&w, &li).await;
@@ -652,7 +658,13 @@ async fn a_relative_starts_a_signing_request_that_only_the_person_signs() {
     let access = tokens["access_token"].as_str().unwrap();
     assert!(tokens["scope"].as_str().unwrap().contains("sign:request"));
     // Never to a third person.
-    let other = world::request(&w, access, json!({"id_number": WANG}), &[pdf.clone()]).await;
+    let other = world::request(
+        &w,
+        access,
+        json!({"id_number": WANG}),
+        std::slice::from_ref(&pdf),
+    )
+    .await;
     assert_eq!(other.status(), 403);
     let created = world::request(&w, access, json!({"id_number": LI}), &[pdf]).await;
     assert_eq!(created.status(), 201);

@@ -59,3 +59,6 @@ CREATE INDEX counter_enrolments_expiry ON counter_enrolments (expires_at);
 -- A relative (or a clerk helping at the counter) may start a signing request for the
 -- person, who signs it themself: the request names who started it.
 ALTER TABLE signing_requests ADD COLUMN started_by TEXT REFERENCES subjects (id);
+
+-- Authorities running out are ended (with what they gave) by a background round.
+CREATE INDEX delegations_running ON delegations (valid_until) WHERE status IN ('offered', 'active');

@@ -134,6 +134,7 @@ struct AccountPage<'a> {
     signing_waiting: usize,
     visits: Vec<VisitRow<'a>>,
     assists: Vec<AssistRow<'a>>,
+    assist_error: bool,
     helped: Vec<HelpedRow<'a>>,
 }
 
@@ -173,14 +174,12 @@ pub fn account(prefs: Prefs, view: &AccountView<'_>, status: StatusCode) -> Resp
                 matters: super::delegation::matters_text(l, &d.matters),
             })
             .collect(),
+        assist_error: matches!(view.notice, Some(Notice::AssistWrongCode)),
         helped: view
             .helped
             .iter()
             .map(|d| {
-                let status = match d.status {
-                    tongban_identity::delegation::Status::Active if !d.live(now) => "expired",
-                    other => other.name(),
-                };
+                let status = d.state(now);
                 HelpedRow {
                     at: when(d.created_at),
                     hall: d.hall.as_deref().unwrap_or_default(),

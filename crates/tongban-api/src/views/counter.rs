@@ -127,6 +127,8 @@ struct EnrolPasswordPage<'a> {
     name: &'a str,
     token: &'a str,
     notice: Option<super::Notice>,
+    bad_new: bool,
+    bad_confirm: bool,
 }
 
 /// The new password form a code opened, naming whose account it is.
@@ -142,6 +144,8 @@ pub fn enrol_password(
         shell: Shell::new(prefs, "/enrol", "enrol-password-title"),
         name,
         token,
+        bad_new: matches!(notice, Some(super::Notice::Policy(_))),
+        bad_confirm: matches!(notice, Some(super::Notice::Mismatch)),
         notice,
     };
     render(status, &page)

@@ -127,10 +127,7 @@ pub(super) fn matters_text(l: Lang, matters: &[Matter]) -> String {
 }
 
 fn row<'a>(l: Lang, d: &'a Delegation, name: &'a str, now: Timestamp) -> Row<'a> {
-    let status = match d.status {
-        Status::Active if !d.live(now) => "expired",
-        other => other.name(),
-    };
+    let status = d.state(now);
     Row {
         id: &d.id,
         name,

@@ -113,8 +113,8 @@ fn canonical(code: &str) -> String {
     }
 }
 
-/// Prints a code for `purpose` for `person`, cancelling their older codes (one live
-/// code per person: a new slip cancels the old).
+/// Prints a code for `purpose` for `person`, cancelling their older codes and what
+/// they opened (one live code per person: a new slip cancels the old).
 pub(super) async fn print(
     conn: &mut Conn,
     clerk: &Clerk,
@@ -130,11 +130,7 @@ pub(super) async fn print(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("UPDATE counter_codes SET used_at = $2 WHERE subject_id = $1 AND used_at IS NULL")
-        .bind(person.to_string())
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
+    cancel(conn, person, now).await?;
     let code = new_code()?;
     let expires_at = Timestamp::from_unix_millis(at + CODE_LIFETIME_MS);
     sqlx::query(

@@ -202,6 +202,11 @@ pub async fn verify_in_person(
     now: Timestamp,
 ) -> Result<Verified, CounterError> {
     let method = Method::parse(method).ok_or(invalid("method", "how the ID card was checked"))?;
+    // A new password hands the account over: only on the card's chip, read at the
+    // counter, not on a number typed in.
+    if new_password && method != Method::IdCardReader {
+        return Err(invalid("method", "a new password needs the ID card read"));
+    }
     let resident_id: ResidentId = resident_id
         .trim()
         .parse()

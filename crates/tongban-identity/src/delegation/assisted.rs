@@ -68,16 +68,11 @@ pub async fn request(
         return Err(DelegationError::Staff);
     }
     let matters = parse_matters(matters)?;
-    sqlx::query(
-        "UPDATE delegations SET status = 'ended', ended_at = $3, ended_by = $2 \
-         WHERE principal_id = $1 AND delegate_id = $2 AND kind = 'counter' \
-         AND status IN ('offered', 'active')",
-    )
-    .bind(principal.to_string())
-    .bind(clerk.staff().to_string())
-    .bind(now.unix_millis())
-    .execute(&mut *conn)
-    .await?;
+    let pair = (principal, clerk.staff());
+    // What ran out between the two is closed, and this clerk's earlier request (or
+    // session) for the person gives way to the new one.
+    super::end_expired_between(conn, pair, now).await?;
+    super::end_between(conn, pair, Some("counter"), clerk.staff(), now).await?;
     let code = six_digits()?;
     let id = tongban_core::id::Uuid::now_v7().to_string();
     let names: Vec<&str> = matters.iter().map(|m| m.name()).collect();
@@ -153,43 +148,53 @@ pub async fn confirm(
         return Err(DelegationError::NotFound);
     }
     let row = sqlx::query(
-        "SELECT code_sha256, code_tries FROM delegations WHERE id = $1 AND principal_id = $2 \
-         AND kind = 'counter' AND status = 'offered' AND valid_until > $3",
+        "SELECT code_sha256 FROM delegations WHERE id = $1 AND principal_id = $2 \
+         AND kind = 'counter' AND status = 'offered' AND valid_until > $3 AND code_tries < $4",
     )
     .bind(id)
     .bind(session.subject.to_string())
     .bind(now.unix_millis())
+    .bind(MAX_TRIES)
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(DelegationError::NotFound)?;
     let stored: Option<String> = row.try_get("code_sha256")?;
-    let tries: i64 = row.try_get("code_tries")?;
     let typed: String = code.chars().filter(char::is_ascii_digit).collect();
     let right = stored.is_some_and(|s| constant_time_eq(&s, &sha256_hex(&typed)));
     if !right {
-        let withdrawn = tries + 1 >= MAX_TRIES;
-        let sql = if withdrawn {
-            "UPDATE delegations SET code_tries = code_tries + 1, status = 'ended', ended_at = $2, \
-             ended_by = 'wrong-codes' WHERE id = $1"
-        } else {
-            "UPDATE delegations SET code_tries = code_tries + 1 WHERE id = $1 AND $2 > 0"
-        };
-        sqlx::query(sql)
+        // Counted in one statement, so that tries at once cannot share a count.
+        let tries: i64 = sqlx::query_scalar(
+            "UPDATE delegations SET code_tries = code_tries + 1 WHERE id = $1 RETURNING code_tries",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let withdrawn = tries >= MAX_TRIES;
+        if withdrawn {
+            sqlx::query(
+                "UPDATE delegations SET status = 'ended', ended_at = $2, ended_by = 'wrong-codes' \
+                 WHERE id = $1 AND status = 'offered'",
+            )
             .bind(id)
             .bind(now.unix_millis())
             .execute(&mut *conn)
             .await?;
+        }
         return Err(DelegationError::WrongCode { withdrawn });
     }
-    sqlx::query(
+    let confirmed = sqlx::query(
         "UPDATE delegations SET status = 'active', accepted_at = $2, valid_until = $3, \
-         code_sha256 = NULL WHERE id = $1",
+         code_sha256 = NULL WHERE id = $1 AND status = 'offered' AND code_tries < $4",
     )
     .bind(id)
     .bind(now.unix_millis())
     .bind(now.unix_millis() + SESSION_MS)
+    .bind(MAX_TRIES)
     .execute(&mut *conn)
     .await?;
+    if confirmed.rows_affected() != 1 {
+        return Err(DelegationError::NotFound);
+    }
     let delegation = find(conn, id).await?.ok_or(DelegationError::NotFound)?;
     let details = serde_json::json!({
         "hall": delegation.hall, "staff": delegation.delegate.to_string(),

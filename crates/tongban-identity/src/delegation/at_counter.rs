@@ -7,8 +7,7 @@ use tongban_core::time::Timestamp;
 use tongban_store::Conn;
 
 use super::{
-    Delegation, DelegationError, MAX_DAYS, find, invalid, is_staff, named_person, parse_matters,
-    record,
+    Delegation, DelegationError, MAX_DAYS, find, invalid, named_person, parse_matters, record,
 };
 use crate::counter::Clerk;
 
@@ -65,7 +64,11 @@ pub async fn set_up(
     if principal == delegate {
         return Err(invalid("delegate_id", "two different people"));
     }
-    if is_staff(conn, principal).await? {
+    // A clerk never sets up an authority for themself: that needs a colleague.
+    if delegate == clerk.staff() || principal == clerk.staff() {
+        return Err(invalid("delegate_id", "not for the clerk themself"));
+    }
+    if crate::counter::protected(conn, principal).await? {
         return Err(DelegationError::Staff);
     }
     let matters = parse_matters(authority.matters)?;
@@ -94,16 +97,7 @@ pub async fn set_up(
         }
     };
     // An open authority between the two gives way to the one set up in person.
-    sqlx::query(
-        "UPDATE delegations SET status = 'ended', ended_at = $3, ended_by = $4 \
-         WHERE principal_id = $1 AND delegate_id = $2 AND status IN ('offered', 'active')",
-    )
-    .bind(principal.to_string())
-    .bind(delegate.to_string())
-    .bind(now.unix_millis())
-    .bind(clerk.staff().to_string())
-    .execute(&mut *conn)
-    .await?;
+    super::end_between(conn, (principal, delegate), None, clerk.staff(), now).await?;
     let id = tongban_core::id::Uuid::now_v7().to_string();
     let names: Vec<&str> = matters.iter().map(|m| m.name()).collect();
     sqlx::query(

@@ -137,12 +137,29 @@ pub struct Delegation {
     pub created_at: Timestamp,
     /// Ended at.
     pub ended_at: Option<Timestamp>,
+    /// Ended by whom (a subject id), or `expiry`.
+    pub ended_by: Option<String>,
 }
 
 impl Delegation {
     /// Whether it is in force at `now`.
     pub fn live(&self, now: Timestamp) -> bool {
         self.status == Status::Active && now < self.valid_until
+    }
+
+    /// Where it stands at `now`, for pages: its status, or `expired` once it ran out
+    /// (whether or not the expiry was recorded yet).
+    pub fn state(&self, now: Timestamp) -> &'static str {
+        let ran_out = match self.status {
+            Status::Offered | Status::Active => now >= self.valid_until,
+            Status::Ended => self.ended_by.as_deref() == Some("expiry"),
+            Status::Declined => false,
+        };
+        if ran_out {
+            "expired"
+        } else {
+            self.status.name()
+        }
     }
 
     /// Whether it covers `matter`.
@@ -217,7 +234,7 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 const SELECT: &str = "SELECT d.id, d.principal_id, p.name AS principal_name, p.assurance AS principal_assurance, d.delegate_id, \
-     r.name AS delegate_name, d.matters, d.kind, d.hall, d.status, d.valid_until, d.created_at, d.ended_at \
+     r.name AS delegate_name, d.matters, d.kind, d.hall, d.status, d.valid_until, d.created_at, d.ended_at, d.ended_by \
      FROM delegations d JOIN subjects p ON p.id = d.principal_id JOIN subjects r ON r.id = d.delegate_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Delegation, StoreError> {
@@ -246,6 +263,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Delegation, StoreError> {
         ended_at: r
             .try_get::<Option<i64>, _>("ended_at")?
             .map(Timestamp::from_unix_millis),
+        ended_by: r.try_get("ended_by")?,
     })
 }
 
@@ -355,16 +373,7 @@ pub async fn offer(
         return Err(DelegationError::Staff);
     }
     // Authorities of the two that ran out are closed, so that a new one may be set up.
-    sqlx::query(
-        "UPDATE delegations SET status = 'ended', ended_at = valid_until, ended_by = 'expiry' \
-         WHERE principal_id = $1 AND delegate_id = $2 AND status IN ('offered', 'active') \
-         AND valid_until <= $3",
-    )
-    .bind(session.subject.to_string())
-    .bind(relative.to_string())
-    .bind(now.unix_millis())
-    .execute(&mut *conn)
-    .await?;
+    end_expired_between(conn, (session.subject, relative), now).await?;
     let existing = sqlx::query(
         "SELECT 1 FROM delegations WHERE principal_id = $1 AND delegate_id = $2 \
          AND (status = 'offered' OR (status = 'active' AND valid_until > $3))",
@@ -506,6 +515,15 @@ pub async fn end(
     if changed.rows_affected() != 1 {
         return Err(DelegationError::NotFound);
     }
+    close(conn, id, now).await?;
+    record(conn, by, "delegation.ended", id, serde_json::json!({})).await?;
+    Ok(())
+}
+
+/// What an ended authority gave ends with it: its refresh tokens are revoked, and the
+/// portals the delegate signed in to for the person hear that it is over (back-channel
+/// logout).
+async fn close(conn: &mut Conn, id: &str, now: Timestamp) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE delegation_id = $1 AND revoked_at IS NULL",
     )
@@ -513,10 +531,103 @@ pub async fn end(
     .bind(now.unix_millis())
     .execute(&mut *conn)
     .await?;
-    // The portals the relative signed in to for the person hear that it is over.
-    crate::backchannel::queue_delegation(conn, id, now).await?;
-    record(conn, by, "delegation.ended", id, serde_json::json!({})).await?;
+    crate::backchannel::queue_delegation(conn, id, now).await
+}
+
+/// Ends, as `by` (a clerk at a counter), the open authorities between `principal` and
+/// `delegate` — of `kind` only, if given — with what they gave.
+pub(crate) async fn end_between(
+    conn: &mut Conn,
+    (principal, delegate): (SubjectId, SubjectId),
+    kind: Option<&str>,
+    by: SubjectId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM delegations WHERE principal_id = $1 AND delegate_id = $2 \
+         AND status IN ('offered', 'active') AND ($3 = '' OR kind = $3)",
+    )
+    .bind(principal.to_string())
+    .bind(delegate.to_string())
+    .bind(kind.unwrap_or_default())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        sqlx::query(
+            "UPDATE delegations SET status = 'ended', ended_at = $2, ended_by = $3 WHERE id = $1",
+        )
+        .bind(&id)
+        .bind(now.unix_millis())
+        .bind(by.to_string())
+        .execute(&mut *conn)
+        .await?;
+        close(conn, &id, now).await?;
+    }
     Ok(())
+}
+
+/// The authorities between `principal` and `delegate` that ran out by `now` are ended
+/// (by `expiry`), with what they gave.
+pub(crate) async fn end_expired_between(
+    conn: &mut Conn,
+    (principal, delegate): (SubjectId, SubjectId),
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM delegations WHERE principal_id = $1 AND delegate_id = $2 \
+         AND status IN ('offered', 'active') AND valid_until <= $3",
+    )
+    .bind(principal.to_string())
+    .bind(delegate.to_string())
+    .bind(now.unix_millis())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        expire(conn, &id, now).await?;
+    }
+    Ok(())
+}
+
+/// Ends authority `id` by expiry (once, whichever instance gets there first) with what
+/// it gave. Whether this call ended it.
+async fn expire(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    let changed = sqlx::query(
+        "UPDATE delegations SET status = 'ended', ended_at = valid_until, ended_by = 'expiry' \
+         WHERE id = $1 AND status IN ('offered', 'active') AND valid_until <= $2",
+    )
+    .bind(id)
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() == 1 {
+        close(conn, id, now).await?;
+    }
+    Ok(changed.rows_affected() == 1)
+}
+
+/// Authorities that ran out by `now` are ended (by `expiry`), at most `limit` per call,
+/// with what they gave: an assisted session's 30 minutes end at the portals too, not
+/// only at our APIs. Returns how many ended. Safe on several instances at once: each
+/// authority is ended by one of them.
+pub async fn end_expired(conn: &mut Conn, limit: i64, now: Timestamp) -> Result<u64, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM delegations WHERE status IN ('offered', 'active') \
+         AND valid_until <= $1 ORDER BY valid_until LIMIT $2",
+    )
+    .bind(now.unix_millis())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ended = 0;
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        if expire(conn, &id, now).await? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
 }
 
 /// A relative's access token for a person is used for `action` through `client_id`:

@@ -75,6 +75,9 @@ pub async fn request_assist(
                 .await
                 .map_err(|e| match e {
                     CounterError::Store(store) => DelegationError::Store(store),
+                    CounterError::Invalid { field, reason } => {
+                        DelegationError::Invalid { field, reason }
+                    }
                     _ => DelegationError::Level,
                 })?;
             assisted::request(tx, &clerk, person, &matters, now).await

@@ -194,6 +194,9 @@ pub async fn set_up_authority(
                 .await
                 .map_err(|e| match e {
                     CounterError::Store(store) => DelegationError::Store(store),
+                    CounterError::Invalid { field, reason } => {
+                        DelegationError::Invalid { field, reason }
+                    }
                     _ => DelegationError::Level,
                 })?;
             at_counter::set_up(tx, &clerk, &authority, now).await

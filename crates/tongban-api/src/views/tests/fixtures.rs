@@ -452,6 +452,7 @@ fn assisted(v: &str, now: Timestamp) -> tongban_identity::delegation::Delegation
         valid_until: Timestamp::from_unix_millis(now.unix_millis() + 600_000),
         created_at: now,
         ended_at: None,
+        ended_by: None,
     }
 }
 
@@ -480,6 +481,7 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
         valid_until: now,
         created_at: now,
         ended_at: None,
+        ended_by: None,
     };
     let active = Delegation {
         status: Status::Active,
