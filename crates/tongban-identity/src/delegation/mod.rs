@@ -225,6 +225,19 @@ impl From<sqlx::Error> for DelegationError {
     }
 }
 
+impl From<crate::counter::CounterError> for DelegationError {
+    /// A clerk who is not one (no counter role, or below level 3) asks too much of
+    /// their login, like a person below the level to set up an authority.
+    fn from(error: crate::counter::CounterError) -> Self {
+        use crate::counter::CounterError;
+        match error {
+            CounterError::Store(store) => Self::Store(store),
+            CounterError::Invalid { field, reason } => Self::Invalid { field, reason },
+            _ => Self::Level,
+        }
+    }
+}
+
 fn invalid(field: &'static str, reason: &'static str) -> DelegationError {
     DelegationError::Invalid { field, reason }
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
-use tongban_identity::counter::{self, CounterError};
+use tongban_identity::counter;
 use tongban_identity::delegation::DelegationError;
 use tongban_identity::delegation::assisted;
 use tongban_identity::delegation::at_counter::Present;
@@ -71,15 +71,7 @@ pub async fn request_assist(
     let done = state
         .store
         .transaction(async |tx| {
-            let clerk = counter::clerk(tx, &session, &form.hall)
-                .await
-                .map_err(|e| match e {
-                    CounterError::Store(store) => DelegationError::Store(store),
-                    CounterError::Invalid { field, reason } => {
-                        DelegationError::Invalid { field, reason }
-                    }
-                    _ => DelegationError::Level,
-                })?;
+            let clerk = counter::clerk(tx, &session, &form.hall).await?;
             assisted::request(tx, &clerk, person, &matters, now).await
         })
         .await;

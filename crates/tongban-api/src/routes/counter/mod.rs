@@ -190,15 +190,7 @@ pub async fn set_up_authority(
     let done = state
         .store
         .transaction(async |tx| {
-            let clerk = counter::clerk(tx, &session, &form.hall)
-                .await
-                .map_err(|e| match e {
-                    CounterError::Store(store) => DelegationError::Store(store),
-                    CounterError::Invalid { field, reason } => {
-                        DelegationError::Invalid { field, reason }
-                    }
-                    _ => DelegationError::Level,
-                })?;
+            let clerk = counter::clerk(tx, &session, &form.hall).await?;
             at_counter::set_up(tx, &clerk, &authority, now).await
         })
         .await;
