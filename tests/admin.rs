@@ -357,3 +357,150 @@ async fn bad_input_names_the_field() {
     assert_problem(missing, 404, "not-found").await;
     server.stop().await;
 }
+
+/// A client_credentials token of `id` with `secret`: the token endpoint's answer.
+async fn credentials(server: &TestServer, id: &str, secret: &str) -> reqwest::Response {
+    server
+        .client
+        .post(format!("{}/token", server.base))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_secret_rotates_with_a_grace_period_and_a_disabled_client_gets_nothing() {
+    let server = TestServer::start().await;
+    let admin = token_for(&server, &["admin"]).await;
+    let body = json!({"name": "部门运维系统", "confidential": true, "scopes": ["admin"],
+                      "grant_types": ["client_credentials"]});
+    let created: Value = post(&server, &admin, "/api/v1/admin/clients", body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let first = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(credentials(&server, &id, &first).await.status(), 200);
+    // A new secret; the first keeps working for the grace period.
+    let path = format!("/api/v1/admin/clients/{id}/secret");
+    let rotated = post(&server, &admin, &path, json!({"grace_seconds": 3600})).await;
+    assert_eq!(rotated.status(), 200);
+    let rotated: Value = rotated.json().await.unwrap();
+    let second = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    let until = rotated["previous_secret_valid_until"].as_i64().unwrap();
+    assert!(until > Timestamp::now().unix_millis() + 3_500_000);
+    assert_eq!(credentials(&server, &id, &second).await.status(), 200);
+    assert_eq!(credentials(&server, &id, &first).await.status(), 200);
+    // Rotated again without grace: the second stops at once, the first too.
+    let third: Value = post(&server, &admin, &path, json!({"grace_seconds": 0}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third = third["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(credentials(&server, &id, &second).await.status(), 401);
+    assert_eq!(credentials(&server, &id, &first).await.status(), 401);
+    let token: Value = credentials(&server, &id, &third)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let listed = call(
+        &server,
+        &token,
+        reqwest::Method::GET,
+        "/api/v1/admin/clients",
+        None,
+    )
+    .await;
+    assert_eq!(listed.status(), 200);
+    // Bad rotations.
+    let long = post(
+        &server,
+        &admin,
+        &path,
+        json!({"grace_seconds": 40 * 86_400}),
+    )
+    .await;
+    assert_problem(long, 422, "invalid-request").await;
+    let unknown = post(
+        &server,
+        &admin,
+        "/api/v1/admin/clients/nope/secret",
+        json!({}),
+    )
+    .await;
+    assert_problem(unknown, 404, "not-found").await;
+    let public: Value = post(
+        &server,
+        &admin,
+        "/api/v1/admin/clients",
+        json!({"name": "公共应用", "confidential": false, "scopes": ["openid"],
+               "grant_types": ["authorization_code"], "redirect_uris": ["https://app.example.cn/cb"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let public_path = format!(
+        "/api/v1/admin/clients/{}/secret",
+        public["client_id"].as_str().unwrap()
+    );
+    assert_problem(
+        post(&server, &admin, &public_path, json!({})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let issuer = token_for(&server, &["ecert:issue"]).await;
+    assert_problem(
+        post(&server, &issuer, &path, json!({})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // Disabled: its token stops at once and it gets no new one; enabled, it does again.
+    let disable = format!("/api/v1/admin/clients/{id}/disable");
+    let disabled = post(&server, &admin, &disable, json!({})).await;
+    assert_eq!(disabled.status(), 200);
+    assert!(disabled.json::<Value>().await.unwrap()["disabled_at"].is_i64());
+    let stopped = call(
+        &server,
+        &token,
+        reqwest::Method::GET,
+        "/api/v1/admin/clients",
+        None,
+    )
+    .await;
+    assert_problem(stopped, 401, "unauthorized").await;
+    assert_eq!(credentials(&server, &id, &third).await.status(), 401);
+    let enable = format!("/api/v1/admin/clients/{id}/enable");
+    assert_eq!(
+        post(&server, &admin, &enable, json!({})).await.status(),
+        200
+    );
+    assert_eq!(credentials(&server, &id, &third).await.status(), 200);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE target = $1 ORDER BY occurred_at, id",
+    )
+    .bind(&id)
+    .fetch_all(&mut *server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "client.created",
+            "client.secret-rotated",
+            "client.secret-rotated",
+            "client.disabled",
+            "client.enabled"
+        ]
+    );
+    server.stop().await;
+}

@@ -362,8 +362,8 @@ mod clients {
         assert!(secret.len() >= 43, "256 bits in base64url");
         let found = clients::find(&mut tx, &client.id).await.unwrap().unwrap();
         assert_eq!(found, client);
-        assert!(found.secret_matches(&secret));
-        assert!(!found.secret_matches(&format!("{secret}x")));
+        assert!(found.secret_matches(&secret, Timestamp::now()));
+        assert!(!found.secret_matches(&format!("{secret}x"), Timestamp::now()));
         assert!(found.allows_redirect("https://portal.example.gov.cn/callback"));
         for near_miss in [
             "https://portal.example.gov.cn/callback/",
@@ -458,7 +458,7 @@ mod clients {
         let (client, secret) = clients::register(&mut tx, &native, Timestamp::now())
             .await
             .unwrap();
-        assert!(secret.is_none() && !client.secret_matches(""));
+        assert!(secret.is_none() && !client.secret_matches("", Timestamp::now()));
         tx.commit().await.unwrap();
         store.close().await;
     }
@@ -502,7 +502,7 @@ async fn admin_client_create_prints_the_secret_once() {
         .await
         .unwrap()
         .unwrap();
-    assert!(client.secret_matches(secret) && client.first_party);
+    assert!(client.secret_matches(secret, Timestamp::now()) && client.first_party);
     assert_eq!(client.scopes, ["openid", "profile"]);
     // A refused registration names the field and exits 1.
     let output = support::Binary::command()

@@ -112,6 +112,14 @@ impl FromRequestParts<AppState> for Authenticated {
                 return Err(ApiError::bearer(why, true));
             }
         }
+        // A disabled client's tokens stop with it (from the client cache: at once on the
+        // instance that disabled it, within seconds on the others).
+        if state.clients.find(&claims.client_id).await?.is_none() {
+            return Err(ApiError::bearer(
+                "the client of this token is disabled",
+                true,
+            ));
+        }
         Ok(Self {
             caller: Caller::from_claims(&claims, request_scope::request_id()),
             claims,

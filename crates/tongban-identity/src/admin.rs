@@ -51,7 +51,7 @@ impl From<sso::SsoError> for AdminError {
     }
 }
 
-async fn record(
+pub(crate) async fn record(
     conn: &mut Conn,
     admin: &Admin,
     action: &str,

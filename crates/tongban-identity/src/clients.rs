@@ -28,6 +28,10 @@ pub enum ClientError {
         /// What is wrong.
         reason: String,
     },
+    /// The client authenticates without a secret (public, or private_key_jwt): there
+    /// is none to rotate.
+    #[error("this client has no secret to rotate (a public client, or private_key_jwt)")]
+    NoSecret,
     /// The random number generator failed.
     #[error(transparent)]
     Rng(#[from] crate::secrets::RngError),
@@ -117,7 +121,12 @@ pub struct Client {
     pub sector: Option<String>,
     /// Takes logins of a relative acting for a person.
     pub accepts_delegation: bool,
+    /// Disabled at (such a client is unknown to the protocol: [`find`] skips it).
+    pub disabled_at: Option<Timestamp>,
+    /// Until when the secret before the last rotation still works.
+    pub previous_secret_until: Option<Timestamp>,
     secret_sha256: Option<String>,
+    previous_secret_sha256: Option<String>,
 }
 
 impl Client {
@@ -149,12 +158,26 @@ impl Client {
         }
     }
 
-    /// Whether `secret` is this client's secret (constant-time on the digests).
-    pub fn secret_matches(&self, secret: &str) -> bool {
-        let Some(stored) = &self.secret_sha256 else {
-            return false;
+    /// Whether `secret` is this client's secret at `now` (constant-time on the
+    /// digests): the current one, or the one before the last rotation during its grace
+    /// period.
+    pub fn secret_matches(&self, secret: &str, now: Timestamp) -> bool {
+        let presented = sha256_hex(secret);
+        let current = self
+            .secret_sha256
+            .as_deref()
+            .is_some_and(|stored| constant_time_eq(&presented, stored));
+        let previous = match (&self.previous_secret_sha256, self.previous_secret_until) {
+            (Some(stored), Some(until)) if now < until => constant_time_eq(&presented, stored),
+            _ => false,
         };
-        constant_time_eq(&sha256_hex(secret), stored)
+        current | previous
+    }
+
+    /// Whether it authenticates with a secret (not a public client, not
+    /// private_key_jwt).
+    pub fn has_secret(&self) -> bool {
+        self.secret_sha256.is_some()
     }
 }
 
@@ -305,7 +328,10 @@ pub async fn register(
         min_level: new.min_level.max(1),
         sector,
         accepts_delegation: new.accepts_delegation,
+        disabled_at: None,
+        previous_secret_until: None,
         secret_sha256: secret.as_deref().map(sha256_hex),
+        previous_secret_sha256: None,
     };
     let json = |list: &Vec<String>| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
     sqlx::query(
@@ -343,10 +369,19 @@ pub async fn register(
 
 const CLIENT_COLUMNS: &str = "SELECT id, name, confidential, secret_sha256, redirect_uris, \
      post_logout_redirect_uris, scopes, grant_types, first_party, department_id, jwks, backchannel_logout_uri, \
-     require_par, min_level, sector_identifier, accepts_delegation FROM clients";
+     require_par, min_level, sector_identifier, accepts_delegation, disabled_at, previous_secret_sha256, \
+     previous_secret_until FROM clients";
 
-/// The client with this id.
+/// The client with this id, if it is not disabled: a disabled client is unknown to
+/// every protocol endpoint and API.
 pub async fn find(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientError> {
+    Ok(find_any(conn, id)
+        .await?
+        .filter(|c| c.disabled_at.is_none()))
+}
+
+/// The client with this id, disabled or not (for its administrators).
+pub async fn find_any(conn: &mut Conn, id: &str) -> Result<Option<Client>, ClientError> {
     let sql = format!("{CLIENT_COLUMNS} WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -397,6 +432,15 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Client, ClientError> {
             .unwrap_or(crate::assurance::MAX_LEVEL),
         sector: r.try_get("sector_identifier").map_err(get)?,
         accepts_delegation: r.try_get::<i64, _>("accepts_delegation").map_err(get)? != 0,
+        disabled_at: r
+            .try_get::<Option<i64>, _>("disabled_at")
+            .map_err(get)?
+            .map(Timestamp::from_unix_millis),
+        previous_secret_until: r
+            .try_get::<Option<i64>, _>("previous_secret_until")
+            .map_err(get)?
+            .map(Timestamp::from_unix_millis),
+        previous_secret_sha256: r.try_get("previous_secret_sha256").map_err(get)?,
         department_id: department
             .map(|d| d.parse())
             .transpose()
@@ -441,6 +485,12 @@ impl ClientCache {
                 return Ok(client.clone());
             }
         }
+        self.fresh(id).await
+    }
+
+    /// The client with this id as stored now (and cached from now on): after a failed
+    /// secret, which may be the new one of a rotation this instance has not seen yet.
+    pub async fn fresh(&self, id: &str) -> Result<Option<Client>, ClientError> {
         let mut conn = self.store.conn().await?;
         let client = find(&mut conn, id).await?;
         drop(conn);

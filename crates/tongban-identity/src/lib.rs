@@ -19,6 +19,7 @@ pub mod authorization;
 pub mod backchannel;
 pub mod caller;
 pub mod client_auth;
+pub mod client_lifecycle;
 pub mod clients;
 pub mod consent;
 pub mod counter;

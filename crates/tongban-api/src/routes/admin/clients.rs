@@ -1,13 +1,14 @@
 //! Relying parties in the administration API: registering and listing clients, and the
 //! back-channel logout deliveries to them.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use tongban_identity::admin;
+use tongban_core::time::Timestamp;
 use tongban_identity::clients::{Client, NewClient};
 use tongban_identity::subjects::DepartmentId;
+use tongban_identity::{admin, client_lifecycle};
 use utoipa::ToSchema;
 
 use super::{invalid, parse_id};
@@ -85,6 +86,13 @@ pub struct ClientBody {
     accepts_delegation: bool,
     /// `pairwise` for third-party clients, `public` for first-party ones.
     subject_type: &'static str,
+    /// When it was disabled (ms since the epoch); absent while enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disabled_at: Option<i64>,
+    /// Until when the secret before the last rotation still works (ms since the
+    /// epoch); absent when never rotated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_secret_valid_until: Option<i64>,
 }
 
 impl ClientBody {
@@ -110,6 +118,8 @@ impl ClientBody {
             } else {
                 "public"
             },
+            disabled_at: client.disabled_at.map(|t| t.unix_millis()),
+            previous_secret_valid_until: client.previous_secret_until.map(|t| t.unix_millis()),
         }
     }
 }
@@ -161,6 +171,90 @@ pub async fn create_client(
         StatusCode::CREATED,
         axum::Json(ClientBody::new(client, secret)),
     ))
+}
+
+/// How a secret is rotated.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    /// How long the previous secret keeps working, 0 to 2 592 000 seconds (30 days);
+    /// 86 400 (a day) when absent.
+    grace_seconds: Option<i64>,
+}
+
+/// Gives a client a new secret, in this answer only; the previous one keeps working
+/// for the grace period.
+#[utoipa::path(post, path = "/api/v1/admin/clients/{id}/secret", tag = "admin",
+    params(("id" = String, Path, description = "client_id")),
+    request_body = RotateBody,
+    responses(
+        (status = 200, description = "the client with its new secret and the end of the previous one's grace period", body = ClientBody),
+        (status = 404, description = "no such client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the client has no secret (public, or private_key_jwt)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the grace period is out of range", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn rotate_client_secret(
+    State(state): State<AppState>,
+    Administering(admin): Administering,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RotateBody>,
+) -> Result<axum::Json<ClientBody>, ApiError> {
+    let now = Timestamp::now();
+    let mut tx = state.store.begin().await?;
+    let (client, secret) =
+        client_lifecycle::rotate_secret(&mut tx, &admin, &id, body.grace_seconds, now).await?;
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    state.clients.fresh(&id).await?;
+    Ok(axum::Json(ClientBody::new(client, Some(secret))))
+}
+
+/// Disables a client: every protocol endpoint and API treats it as unknown, and its
+/// refresh tokens are revoked.
+#[utoipa::path(post, path = "/api/v1/admin/clients/{id}/disable", tag = "admin",
+    params(("id" = String, Path, description = "client_id")),
+    responses(
+        (status = 200, description = "disabled", body = ClientBody),
+        (status = 404, description = "no such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn disable_client(
+    state: State<AppState>,
+    admin: Administering,
+    id: Path<String>,
+) -> Result<axum::Json<ClientBody>, ApiError> {
+    set_disabled(state, admin, id, true).await
+}
+
+/// Enables a disabled client again (its revoked refresh tokens stay revoked).
+#[utoipa::path(post, path = "/api/v1/admin/clients/{id}/enable", tag = "admin",
+    params(("id" = String, Path, description = "client_id")),
+    responses(
+        (status = 200, description = "enabled", body = ClientBody),
+        (status = 404, description = "no such client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn enable_client(
+    state: State<AppState>,
+    admin: Administering,
+    id: Path<String>,
+) -> Result<axum::Json<ClientBody>, ApiError> {
+    set_disabled(state, admin, id, false).await
+}
+
+async fn set_disabled(
+    State(state): State<AppState>,
+    Administering(admin): Administering,
+    Path(id): Path<String>,
+    disabled: bool,
+) -> Result<axum::Json<ClientBody>, ApiError> {
+    let now = Timestamp::now();
+    let mut tx = state.store.begin().await?;
+    let client = client_lifecycle::set_disabled(&mut tx, &admin, &id, disabled, now).await?;
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    // This instance knows at once; the others within the cache's five seconds.
+    state.clients.fresh(&id).await?;
+    Ok(axum::Json(ClientBody::new(client, None)))
 }
 
 /// Lists every client (never their secrets).

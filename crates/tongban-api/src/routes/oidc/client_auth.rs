@@ -96,6 +96,7 @@ pub(super) fn presented(headers: &HeaderMap, form: &ClientAuthForm) -> Result<Pr
 pub(super) fn check_client(
     found: Result<Option<Client>, clients::ClientError>,
     secret: Option<&str>,
+    now: Timestamp,
 ) -> Result<Client, Response> {
     let client = match found {
         Ok(Some(client)) => client,
@@ -109,7 +110,7 @@ pub(super) fn check_client(
         Err(error) => return Err(internal(error)),
     };
     let authenticated = match (secret, client.confidential) {
-        (Some(secret), true) => client.secret_matches(secret),
+        (Some(secret), true) => client.secret_matches(secret, now),
         (None, false) => true,
         _ => false,
     };
@@ -158,10 +159,18 @@ pub(super) async fn authenticate_client(
     form: &ClientAuthForm,
     endpoint: &str,
 ) -> Result<Client, Response> {
-    // Secrets are checked against the 5-second client cache.
+    // Secrets are checked against the 5-second client cache; a secret it refuses is
+    // checked again against the store, since it may be the new one of a rotation this
+    // instance has not seen yet.
+    let now = Timestamp::now();
     match presented(headers, form)? {
-        Presented::Secret(id, secret) => check_client(state.clients.find(&id).await, Some(&secret)),
-        Presented::IdOnly(id) => check_client(state.clients.find(&id).await, None),
+        Presented::Secret(id, secret) => {
+            match check_client(state.clients.find(&id).await, Some(&secret), now) {
+                Ok(client) => Ok(client),
+                Err(_) => check_client(state.clients.fresh(&id).await, Some(&secret), now),
+            }
+        }
+        Presented::IdOnly(id) => check_client(state.clients.find(&id).await, None, now),
         Presented::Assertion(assertion, id) => match state.store.conn().await {
             Ok(mut conn) => {
                 check_assertion(state, &mut conn, &assertion, id.as_deref(), endpoint).await
