@@ -504,3 +504,136 @@ async fn a_client_secret_rotates_with_a_grace_period_and_a_disabled_client_gets_
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn staff_roles_memberships_and_agent_links_are_ended() {
+    let server = TestServer::start().await;
+    let admin = token_for(&server, &["admin"]).await;
+    let city: Value = post(
+        &server,
+        &admin,
+        "/api/v1/admin/departments",
+        json!({"name": "杭州市市场监督管理局", "uscc": "11430000006122244L", "level": "province"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let person: Value = post(
+        &server,
+        &admin,
+        "/api/v1/admin/persons",
+        json!({"name": "张三", "resident_id": "11010519491231002X",
+               "password": "green mountains and blue seas"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let company: Value = post(
+        &server,
+        &admin,
+        "/api/v1/admin/legal-persons",
+        json!({"name": "杭州某某科技有限公司", "uscc": "11100000000013338W"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let (city, person, company) = (
+        city["id"].as_str().unwrap().to_owned(),
+        person["id"].as_str().unwrap().to_owned(),
+        company["id"].as_str().unwrap().to_owned(),
+    );
+    let staff = format!("/api/v1/admin/departments/{city}/staff");
+    let body =
+        json!({"subject_id": person, "staff_number": "HZ-0001", "roles": ["issuer", "seal-user"]});
+    assert_eq!(post(&server, &admin, &staff, body).await.status(), 204);
+    let roles = async || -> Vec<String> {
+        sqlx::query_scalar("SELECT role FROM staff_roles WHERE subject_id = $1 ORDER BY role")
+            .bind(&person)
+            .fetch_all(&mut *server.store().conn().await.unwrap())
+            .await
+            .unwrap()
+    };
+    let delete = async |token: &str, path: &str| {
+        call(&server, token, reqwest::Method::DELETE, path, None).await
+    };
+    // One role, then the membership.
+    let member = format!("{staff}/{person}");
+    assert_eq!(
+        delete(&admin, &format!("{member}?role=issuer"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(roles().await, ["seal-user"]);
+    assert_problem(
+        delete(&admin, &format!("{member}?role=issuer")).await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_problem(
+        delete(&admin, &format!("{member}?role=king")).await,
+        422,
+        "invalid-request",
+    )
+    .await;
+    let issuer = token_for(&server, &["ecert:issue"]).await;
+    assert_problem(delete(&issuer, &member).await, 403, "forbidden").await;
+    assert_eq!(delete(&admin, &member).await.status(), 204);
+    assert!(roles().await.is_empty());
+    assert_problem(delete(&admin, &member).await, 404, "not-found").await;
+    // The number is free again.
+    let body = json!({"subject_id": person, "staff_number": "HZ-0001", "roles": ["issuer"]});
+    assert_eq!(post(&server, &admin, &staff, body).await.status(), 204);
+    // An agent link ends at once; the agent is signed out everywhere.
+    let link =
+        json!({"agent_id": person, "legal_person_id": company, "role": "legal-representative"});
+    assert_eq!(
+        post(&server, &admin, "/api/v1/admin/agents", link)
+            .await
+            .status(),
+        204
+    );
+    let session = support::account_session(
+        &server,
+        "11010519491231002X",
+        "green mountains and blue seas",
+    )
+    .await;
+    let agent = format!("/api/v1/admin/agents/{company}/{person}");
+    assert_problem(delete(&issuer, &agent).await, 403, "forbidden").await;
+    assert_eq!(delete(&admin, &agent).await.status(), 204);
+    assert_problem(delete(&admin, &agent).await, 404, "not-found").await;
+    let page = server
+        .client
+        .get(format!("{}/account", server.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("name=\"identifier\""),
+        "signed out: the login form"
+    );
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM agent_links WHERE natural_id = $1 AND (valid_until IS NULL OR valid_until > $2)",
+    )
+    .bind(&person)
+    .bind(Timestamp::now().unix_millis())
+    .fetch_one(&mut *server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(live, 0);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE action IN ('staff.removed', 'agent.ended') ORDER BY occurred_at, id",
+    )
+    .fetch_all(&mut *server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(actions, ["staff.removed", "staff.removed", "agent.ended"]);
+    server.stop().await;
+}

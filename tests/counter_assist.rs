@@ -181,19 +181,23 @@ async fn a_clerk_helps_a_person_who_confirms_on_their_own_phone_for_thirty_minut
     clerk_signs_in_as_himself(&w, &p).await;
     let follow = page(&w, &li, &format!("/counter/assist/{id}")).await;
     assert!(follow.text().await.unwrap().contains("协办已结束"));
-    // The background round ends it for the portal too: a back-channel logout for the
-    // login made for 赵六, once, however many instances look.
-    let mut tx = w.server.store().begin().await.unwrap();
-    let now = Timestamp::now();
-    let ended = tongban_identity::delegation::end_expired(&mut tx, 20, now).await;
-    assert_eq!(ended.unwrap(), 1);
-    assert_eq!(
-        tongban_identity::delegation::end_expired(&mut tx, 20, now)
+    // The background round ends it for the portal too (here called at once, in case the
+    // server's own round has not come yet): a back-channel logout for the login made
+    // for 赵六, once, however often it is ended.
+    for _ in 0..2 {
+        let mut tx = w.server.store().begin().await.unwrap();
+        tongban_identity::delegation::end_expired(&mut tx, 20, Timestamp::now())
             .await
-            .unwrap(),
-        0
-    );
-    tx.commit().await.unwrap();
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let (state, by): (String, String) =
+        sqlx::query_as("SELECT status, ended_by FROM delegations WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    assert_eq!((state.as_str(), by.as_str()), ("ended", "expiry"));
     let queued: Vec<String> =
         sqlx::query_scalar("SELECT sub FROM logout_deliveries WHERE client_id = $1")
             .bind(&p.portal.0)

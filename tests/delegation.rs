@@ -627,6 +627,12 @@ async fn a_relative_starts_a_signing_request_that_only_the_person_signs() {
             .status(),
         200
     );
+    let alone = offer(&w, &li, "赵六", ZHAO, &["matter_signing_requests"]).await;
+    assert_eq!(
+        alone.status(),
+        422,
+        "signing requests are started under a login"
+    );
     let sent = offer(
         &w,
         &li,
@@ -666,7 +672,13 @@ async fn a_relative_starts_a_signing_request_that_only_the_person_signs() {
     )
     .await;
     assert_eq!(other.status(), 403);
-    let created = world::request(&w, access, json!({"id_number": LI}), &[pdf]).await;
+    let created = world::request(
+        &w,
+        access,
+        json!({"id_number": LI}),
+        std::slice::from_ref(&pdf),
+    )
+    .await;
     assert_eq!(created.status(), 201);
     let id = created.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -684,6 +696,26 @@ async fn a_relative_starts_a_signing_request_that_only_the_person_signs() {
     );
     let his = page(&w, &zhao, &format!("/sign/{id}")).await;
     assert_eq!(his.status(), 404);
+    // Nor does his token read, download or collect it: that is the portal's system's.
+    let read = world::get(&w, access, &format!("/api/v1/signing-requests/{id}")).await;
+    assert_eq!(read.status(), 404);
+    let collect = world::call(
+        &w,
+        access,
+        &format!("/api/v1/signing-requests/{id}/collected"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(collect.status(), 404);
+    // An unknown number is refused like a third person's: nobody learns who is registered.
+    let unknown = world::request(
+        &w,
+        access,
+        json!({"id_number": "11010519491231002X"}),
+        std::slice::from_ref(&pdf),
+    )
+    .await;
+    assert_eq!(unknown.status(), 403);
     let started: Option<String> =
         sqlx::query_scalar("SELECT started_by FROM signing_requests WHERE id = $1")
             .bind(&id)

@@ -293,3 +293,67 @@ async fn suspended_and_revoked_seals_do_not_sign() {
     drop(conn);
     w.server.stop().await;
 }
+
+async fn delete(w: &World, token: &str, path: &str) -> reqwest::Response {
+    w.server
+        .client
+        .delete(format!("{}{path}", w.server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_revoked_grant_stops_the_next_use_and_only_its_department_revokes_it() {
+    let w = world().await;
+    let seal = new_seal(&w, &w.a).await;
+    let id = seal["id"].as_str().unwrap();
+    grant_all(&w, &w.a, id, false).await;
+    let body = json!({"digests": [DIGEST]});
+    let cades = format!("/api/v1/seals/{id}/cades");
+    assert_eq!(
+        call(&w, &w.a.system, &cades, body.clone()).await.status(),
+        200
+    );
+    let path = format!(
+        "/api/v1/seals/{id}/grants/client/{}",
+        subject_of(&w.a.system)
+    );
+    // Department B's administrator, A's seal user and A's system cannot revoke it.
+    for token in [&w.b.admin, &w.a.user, &w.a.system] {
+        assert_problem(delete(&w, token, &path).await, 403, "forbidden").await;
+    }
+    assert_eq!(
+        call(&w, &w.a.system, &cades, body.clone()).await.status(),
+        200
+    );
+    // A's administrator does; the system's next use is refused, the user's grant stays.
+    assert_eq!(delete(&w, &w.a.admin, &path).await.status(), 204);
+    assert_problem(
+        call(&w, &w.a.system, &cades, body.clone()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(call(&w, &w.a.user, &cades, body).await.status(), 200);
+    let grants: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{id}/grants"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(grants.as_array().unwrap().len(), 1, "{grants}");
+    // Twice, or of a kind that does not exist.
+    assert_problem(delete(&w, &w.a.admin, &path).await, 404, "not-found").await;
+    let odd = format!("/api/v1/seals/{id}/grants/robot/x");
+    assert_problem(delete(&w, &w.a.admin, &odd).await, 422, "invalid-request").await;
+    let history: Vec<String> = sqlx::query_scalar(
+        "SELECT change FROM seal_history WHERE seal_id = $1 AND change = 'ungranted'",
+    )
+    .bind(id)
+    .fetch_all(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(history.len(), 1);
+    w.server.stop().await;
+}

@@ -498,3 +498,4 @@ assist-helped-by = counter help by{" "}
 sign-started-by = Started for you by
 sign-started-by-help = a relative or counter clerk you authorised started it; whether to sign is yours alone to decide.
 enrol-password-for = Setting a new password for the account of:{" "}
+task-show = Open

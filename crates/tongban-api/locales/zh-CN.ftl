@@ -496,3 +496,4 @@ assist-helped-by = 窗口协办，工作人员：
 sign-started-by = 代为发起的人
 sign-started-by-help = 您授权的亲友或窗口工作人员替您发起；是否签署由您本人决定。
 enrol-password-for = 正在为这个账号设置新密码：
+task-show = 打开

@@ -287,7 +287,16 @@ pub async fn create(
         .await
         .map_err(|e| SignError::Internal(e.to_string()))?
         .ok_or_else(|| SignError::Denied("unknown client".into()))?;
-    let signer = resolve_signer(&mut tx, &client, &new.signer).await?;
+    let signer = match resolve_signer(&mut tx, &client, &new.signer).await {
+        // Acting for a person, an unknown number is refused like a third person's, so
+        // that nobody learns through it who is registered.
+        Err(SignError::Invalid { .. }) if caller.delegation.is_some() => {
+            return Err(SignError::Denied(
+                "acting for a person, a signing request goes to that person only".into(),
+            ));
+        }
+        other => other?,
+    };
     let started_by = delegate_for(&mut tx, caller, signer, now).await?;
     let id = tongban_core::id::Uuid::now_v7().to_string();
     sqlx::query(
@@ -415,6 +424,11 @@ async fn is_requester(
     caller: &Caller,
     request: &SigningRequest,
 ) -> Result<bool, SignError> {
+    // Someone acting for a person starts requests to them; reading, downloading and
+    // collecting are the requesting system's.
+    if caller.delegation.is_some() {
+        return Ok(false);
+    }
     if caller.client_id == request.client_id {
         return Ok(true);
     }

@@ -170,6 +170,49 @@ pub async fn link_agent(
     Ok(())
 }
 
+/// Ends an agent's link to a legal person at once. The agent is signed out everywhere
+/// (a session of theirs may act for the company), their refresh tokens revoked.
+pub async fn end_agent(
+    conn: &mut Conn,
+    admin: &Admin,
+    agent: SubjectId,
+    company: SubjectId,
+) -> Result<(), AdminError> {
+    let now = Timestamp::now();
+    subjects::end_agent(conn, agent, company, now).await?;
+    let ended = sso::end_all_sessions(conn, agent, now).await?;
+    record(
+        conn,
+        admin,
+        "agent.ended",
+        &company.to_string(),
+        json!({ "agent": agent.to_string(), "sessions_ended": ended }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes a role from a staff member, or (no role) ends their membership of the
+/// department.
+pub async fn remove_staff(
+    conn: &mut Conn,
+    admin: &Admin,
+    subject: SubjectId,
+    department: DepartmentId,
+    role: Option<Role>,
+) -> Result<(), AdminError> {
+    subjects::remove_staff(conn, subject, department, role).await?;
+    record(
+        conn,
+        admin,
+        "staff.removed",
+        &department.to_string(),
+        json!({ "subject": subject.to_string(), "role": role.map(Role::name) }),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Makes a natural person a staff member of a department.
 pub async fn add_staff(
     conn: &mut Conn,

@@ -108,6 +108,38 @@ pub async fn grant(
     .await
 }
 
+/// Ends `grantee`'s grant of `seal` at once: their next use is refused. Only an
+/// administrator of the seal's department (like granting).
+pub async fn revoke(
+    tx: &mut Conn,
+    actor: &Actor,
+    seal: SealId,
+    grantee: &Grantee,
+) -> Result<(), SealError> {
+    let found = registry::find(tx, seal).await?;
+    permissions::may_manage(tx, actor, found.department_id).await?;
+    let (kind, id) = grantee.parts();
+    let removed = sqlx::query(
+        "DELETE FROM seal_grants WHERE seal_id = $1 AND grantee_kind = $2 AND grantee_id = $3",
+    )
+    .bind(seal.to_string())
+    .bind(kind)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if removed.rows_affected() == 0 {
+        return Err(SealError::NotFound("grant"));
+    }
+    registry::record_history(
+        tx,
+        seal,
+        actor,
+        "ungranted",
+        json!({ "grantee": format!("{kind}:{id}") }),
+    )
+    .await
+}
+
 /// The grants of `seal`.
 pub async fn of_seal(
     conn: &mut Conn,

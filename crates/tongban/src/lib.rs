@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod authority_expiry;
 pub mod batch_worker;
 pub mod cli;
 pub mod keys;

@@ -1,9 +1,6 @@
 //! Delivers back-channel logout tokens (OIDC Back-Channel Logout 1.0 §2.5): a
 //! background task posts each queued token to its relying party and records the
-//! outcome; `tongban_identity::backchannel` keeps the queue and the back-off. Every
-//! few seconds it also ends the authorities to act for a person that ran out (an
-//! assisted session's 30 minutes), which queues the logouts of the portals signed in
-//! to under them.
+//! outcome; `tongban_identity::backchannel` keeps the queue and the back-off.
 
 use std::time::Duration;
 
@@ -18,8 +15,6 @@ const POLL: Duration = Duration::from_millis(500);
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// Deliveries taken per round.
 const BATCH: i64 = 20;
-/// Rounds between looks for authorities that ran out (about 10 s).
-const EXPIRY_ROUNDS: u32 = 20;
 
 /// Runs until the task is aborted.
 pub async fn run(store: Store, tokens: TokenIssuer) {
@@ -35,13 +30,8 @@ pub async fn run(store: Store, tokens: TokenIssuer) {
             return;
         }
     };
-    let mut round = 0u32;
     loop {
         tokio::time::sleep(POLL).await;
-        round = round.wrapping_add(1);
-        if round.is_multiple_of(EXPIRY_ROUNDS) {
-            end_expired_authorities(&store).await;
-        }
         let due = match store.conn().await {
             Ok(mut conn) => backchannel::claim_due(&mut conn, BATCH, Timestamp::now()).await,
             Err(error) => Err(error),
@@ -70,25 +60,6 @@ pub async fn run(store: Store, tokens: TokenIssuer) {
                 tracing::warn!(%error, "back-channel logout: cannot record an attempt");
             }
         }
-    }
-}
-
-async fn end_expired_authorities(store: &Store) {
-    // Each authority ends with what it gave, or not at all.
-    let ended = match store.begin().await {
-        Ok(mut tx) => {
-            match tongban_identity::delegation::end_expired(&mut tx, BATCH, Timestamp::now()).await
-            {
-                Ok(count) => tx.commit().await.map(|()| count).map_err(Into::into),
-                Err(error) => Err(error),
-            }
-        }
-        Err(error) => Err(error),
-    };
-    match ended {
-        Ok(0) => {}
-        Ok(count) => tracing::info!(count, "authorities to act for a person ran out: ended"),
-        Err(error) => tracing::warn!(%error, "cannot end the authorities that ran out"),
     }
 }
 

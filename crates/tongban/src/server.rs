@@ -30,6 +30,7 @@ pub struct Running {
     task: JoinHandle<std::io::Result<()>>,
     crl_refresher: JoinHandle<()>,
     logout_sender: JoinHandle<()>,
+    authority_expiry: JoinHandle<()>,
     batch_worker: JoinHandle<()>,
     signing_callbacks: JoinHandle<()>,
     log_integrator: JoinHandle<()>,
@@ -138,6 +139,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store.clone(),
         tongban_identity::tokens::TokenIssuer::new(&config.public_url, pki.token_keys().clone()),
     ));
+    let authority_expiry = tokio::spawn(crate::authority_expiry::run(store.clone()));
     let batch_worker = tokio::spawn(crate::batch_worker::run(
         store.clone(),
         pki.clone(),
@@ -183,6 +185,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         task,
         crl_refresher,
         logout_sender,
+        authority_expiry,
         batch_worker,
         signing_callbacks,
         log_integrator,
@@ -239,6 +242,7 @@ impl Running {
         let _ = self.stop.send(true);
         self.crl_refresher.abort();
         self.logout_sender.abort();
+        self.authority_expiry.abort();
         // A chunk cut short rolls back whole; the job's lease runs out and a worker
         // (this instance's next start, or another instance) goes on with it.
         self.batch_worker.abort();

@@ -137,7 +137,7 @@ fn row<'a>(l: Lang, d: &'a Delegation, name: &'a str, now: Timestamp) -> Row<'a>
         guardian: d.kind == "guardian",
         counter: d.kind == "counter",
         // An assisted session is the person's to confirm, on their account page.
-        offered: d.status == Status::Offered && d.kind != "counter",
+        offered: d.status == Status::Offered && d.kind != "counter" && now < d.valid_until,
         open: matches!(d.status, Status::Offered) || d.live(now),
     }
 }

@@ -96,7 +96,9 @@ pub async fn set_up(
             ("relative", until, None)
         }
     };
-    // An open authority between the two gives way to the one set up in person.
+    // What ran out between the two is closed as such; an open authority gives way to
+    // the one set up in person.
+    super::end_expired_between(conn, (principal, delegate), now).await?;
     super::end_between(conn, (principal, delegate), None, clerk.staff(), now).await?;
     let id = tongban_core::id::Uuid::now_v7().to_string();
     let names: Vec<&str> = matters.iter().map(|m| m.name()).collect();

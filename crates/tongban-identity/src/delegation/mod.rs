@@ -436,6 +436,13 @@ fn parse_matters(names: &[String]) -> Result<Vec<Matter>, DelegationError> {
     if matters.is_empty() {
         return Err(invalid("matters", "choose at least one"));
     }
+    // Signing requests are started at a portal, under a login for the person.
+    if matters.contains(&Matter::SigningRequests) && !matters.contains(&Matter::SignIn) {
+        return Err(invalid(
+            "matters",
+            "starting signing requests needs signing in",
+        ));
+    }
     Ok(matters)
 }
 
@@ -567,15 +574,18 @@ pub(crate) async fn end_between(
     .await?;
     for row in rows {
         let id: String = row.try_get("id")?;
-        sqlx::query(
-            "UPDATE delegations SET status = 'ended', ended_at = $2, ended_by = $3 WHERE id = $1",
+        let changed = sqlx::query(
+            "UPDATE delegations SET status = 'ended', ended_at = $2, ended_by = $3 \
+             WHERE id = $1 AND status IN ('offered', 'active')",
         )
         .bind(&id)
         .bind(now.unix_millis())
         .bind(by.to_string())
         .execute(&mut *conn)
         .await?;
-        close(conn, &id, now).await?;
+        if changed.rows_affected() == 1 {
+            close(conn, &id, now).await?;
+        }
     }
     Ok(())
 }
@@ -627,7 +637,7 @@ async fn expire(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, Store
 pub async fn end_expired(conn: &mut Conn, limit: i64, now: Timestamp) -> Result<u64, StoreError> {
     let rows = sqlx::query(
         "SELECT id FROM delegations WHERE status IN ('offered', 'active') \
-         AND valid_until <= $1 ORDER BY valid_until LIMIT $2",
+         AND valid_until <= $1 ORDER BY valid_until, id LIMIT $2",
     )
     .bind(now.unix_millis())
     .bind(limit)

@@ -66,6 +66,28 @@ pub async fn link_agent(
     Ok(())
 }
 
+/// Ends `agent`'s link to `company` at `now` (the record stays, with its end).
+pub async fn end_agent(
+    conn: &mut Conn,
+    agent: SubjectId,
+    company: SubjectId,
+    now: Timestamp,
+) -> Result<(), SubjectError> {
+    let ended = sqlx::query(
+        "UPDATE agent_links SET valid_until = $3 WHERE natural_id = $1 AND legal_id = $2 \
+         AND valid_from <= $3 AND (valid_until IS NULL OR valid_until > $3)",
+    )
+    .bind(agent.to_string())
+    .bind(company.to_string())
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await?;
+    if ended.rows_affected() == 0 {
+        return Err(SubjectError::NotFound("agent link in force"));
+    }
+    Ok(())
+}
+
 /// The legal persons `agent` may act for at `at`.
 pub async fn represented_by(
     conn: &mut Conn,

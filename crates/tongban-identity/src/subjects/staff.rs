@@ -98,6 +98,46 @@ pub async fn add_staff(
     Ok(())
 }
 
+/// Takes `role` from `subject` in `department`, or, with no role, ends their
+/// membership there (all its roles with it). Roles are checked on every use, so the
+/// change holds from the next request.
+pub async fn remove_staff(
+    conn: &mut Conn,
+    subject: SubjectId,
+    department: DepartmentId,
+    role: Option<Role>,
+) -> Result<(), SubjectError> {
+    let (who, where_) = (subject.to_string(), department.to_string());
+    if let Some(role) = role {
+        let removed = sqlx::query(
+            "DELETE FROM staff_roles WHERE subject_id = $1 AND department_id = $2 AND role = $3",
+        )
+        .bind(&who)
+        .bind(&where_)
+        .bind(role.name())
+        .execute(&mut *conn)
+        .await?;
+        if removed.rows_affected() == 0 {
+            return Err(SubjectError::NotFound("staff role"));
+        }
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM staff_roles WHERE subject_id = $1 AND department_id = $2")
+        .bind(&who)
+        .bind(&where_)
+        .execute(&mut *conn)
+        .await?;
+    let removed = sqlx::query("DELETE FROM staff WHERE subject_id = $1 AND department_id = $2")
+        .bind(&who)
+        .bind(&where_)
+        .execute(&mut *conn)
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Err(SubjectError::NotFound("staff member"));
+    }
+    Ok(())
+}
+
 /// The roles `subject` holds in `department` (none if not a member). Authorisation
 /// checks in the domain crates call this.
 pub async fn roles_in(

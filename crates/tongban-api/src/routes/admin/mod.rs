@@ -314,6 +314,70 @@ pub async fn add_staff(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Which role to take.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RemoveStaffQuery {
+    /// One role to take (`issuer`, `seal-user`, `seal-admin`, `dept-admin`,
+    /// `counter`); without it the membership ends, with all its roles.
+    role: Option<String>,
+}
+
+/// Takes a role from a staff member, or ends their membership of the department.
+#[utoipa::path(delete, path = "/api/v1/admin/departments/{id}/staff/{subject_id}", tag = "admin",
+    params(
+        ("id" = String, Path, description = "department id"),
+        ("subject_id" = String, Path, description = "the staff member"),
+        RemoveStaffQuery,
+    ),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "no such staff member (or role) in this department", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an id or the role is invalid", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn remove_staff(
+    State(state): State<AppState>,
+    Administering(admin): Administering,
+    Path((id, subject_id)): Path<(String, String)>,
+    axum::extract::Query(query): axum::extract::Query<RemoveStaffQuery>,
+) -> Result<StatusCode, ApiError> {
+    let department: DepartmentId = parse_id("id", &id)?;
+    let subject: SubjectId = parse_id("subject_id", &subject_id)?;
+    let role = query
+        .role
+        .as_deref()
+        .map(|r| Role::parse(r).ok_or_else(|| invalid("role", "not a staff role")))
+        .transpose()?;
+    let remove =
+        async |tx: &mut Conn| admin::remove_staff(tx, &admin, subject, department, role).await;
+    state.store.transaction::<_, AdminError>(remove).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends an agent's link to a legal person at once; the agent is signed out everywhere.
+#[utoipa::path(delete, path = "/api/v1/admin/agents/{legal_person_id}/{agent_id}", tag = "admin",
+    params(
+        ("legal_person_id" = String, Path, description = "the legal person"),
+        ("agent_id" = String, Path, description = "the agent (a natural person)"),
+    ),
+    responses(
+        (status = 204, description = "ended"),
+        (status = 404, description = "no link in force between the two", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an id is invalid", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn end_agent(
+    State(state): State<AppState>,
+    Administering(admin): Administering,
+    Path((legal_person_id, agent_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let company: SubjectId = parse_id("legal_person_id", &legal_person_id)?;
+    let agent: SubjectId = parse_id("agent_id", &agent_id)?;
+    let end = async |tx: &mut Conn| admin::end_agent(tx, &admin, agent, company).await;
+    state.store.transaction::<_, AdminError>(end).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The one-time password that replaces a forgotten one.
 #[derive(Serialize, ToSchema)]
 pub struct PasswordReset {

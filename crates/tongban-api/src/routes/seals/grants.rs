@@ -86,6 +86,36 @@ pub async fn grant(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Ends a grant of a seal at once: the grantee's next use is refused.
+#[utoipa::path(delete, path = "/api/v1/seals/{id}/grants/{kind}/{grantee}", tag = "seals",
+    params(
+        ("id" = String, Path, description = "seal id"),
+        ("kind" = String, Path, description = "`staff` or `client`"),
+        ("grantee" = String, Path, description = "the staff member's subject id, or the client_id"),
+    ),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 403, description = "not an administrator of this seal's department", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such seal, or no such grant of it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`kind` is neither `staff` nor `client`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["seal:manage"])))]
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    Acting(actor): Acting,
+    Path((id, kind, grantee)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let grantee = match kind.as_str() {
+        "staff" => Grantee::Staff(grantee),
+        "client" => Grantee::Client(grantee),
+        _ => return Err(invalid("kind", "staff or client")),
+    };
+    let mut tx = state.store.begin().await?;
+    grants::revoke(&mut tx, &actor, seal_id(&id)?, &grantee).await?;
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The grants of a seal.
 #[utoipa::path(get, path = "/api/v1/seals/{id}/grants", tag = "seals",
     params(("id" = String, Path, description = "seal id")),
