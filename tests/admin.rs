@@ -637,3 +637,147 @@ async fn staff_roles_memberships_and_agent_links_are_ended() {
     assert_eq!(actions, ["staff.removed", "staff.removed", "agent.ended"]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn people_are_found_without_their_whole_number_and_a_deactivated_person_cannot_sign_in() {
+    let server = TestServer::start().await;
+    let admin = token_for(&server, &["admin"]).await;
+    let password = "green mountains and blue seas";
+    let mut ids = Vec::new();
+    for (name, number, email) in [
+        ("张三", "11010519491231002X", "zhang.san@example.cn"),
+        ("张三丰", "110105198001010024", "zsf@example.cn"),
+        ("李四", "110105197505050121", "li.si@example.cn"),
+    ] {
+        let created: Value = post(
+            &server,
+            &admin,
+            "/api/v1/admin/persons",
+            json!({"name": name, "resident_id": number, "email": email, "password": password}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let find = async |query: &str| -> Value {
+        let path = format!("/api/v1/admin/persons?{query}");
+        let answer = call(&server, &admin, reqwest::Method::GET, &path, None).await;
+        assert_eq!(answer.status(), 200, "{query}");
+        answer.json().await.unwrap()
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&find("q=%E5%BC%A0%E4%B8%89").await),
+        ["张三", "张三丰"]
+    );
+    assert_eq!(names(&find("q=zsf%40example.cn").await), ["张三丰"]);
+    let by_number = find("q=11010519491231002x").await;
+    assert_eq!(names(&by_number), ["张三"]);
+    assert_eq!(
+        by_number["items"][0]["resident_id_masked"],
+        "110105********002X"
+    );
+    assert!(
+        !by_number.to_string().contains("19491231"),
+        "never the whole number"
+    );
+    assert_eq!(names(&find("q=110105********0121").await), ["李四"]);
+    assert!(
+        names(&find("q=%25").await).is_empty(),
+        "% is a character, not a wildcard"
+    );
+    // Pages.
+    let first = find("limit=2").await;
+    assert_eq!(names(&first).len(), 2);
+    let next = first["next"].as_str().unwrap();
+    let second = find(&format!("limit=2&after={next}")).await;
+    assert_eq!(names(&second), ["李四"]);
+    assert!(second.get("next").is_none());
+    let bad = call(
+        &server,
+        &admin,
+        reqwest::Method::GET,
+        "/api/v1/admin/persons?limit=1000",
+        None,
+    )
+    .await;
+    assert_problem(bad, 422, "invalid-request").await;
+    let issuer = token_for(&server, &["ecert:issue"]).await;
+    let refused = call(
+        &server,
+        &issuer,
+        reqwest::Method::GET,
+        "/api/v1/admin/persons",
+        None,
+    )
+    .await;
+    assert_problem(refused, 403, "forbidden").await;
+    // Deactivated: signed out, no login; reactivated: the same password works.
+    let session = support::account_session(&server, "11010519491231002X", password).await;
+    let deactivate = format!("/api/v1/admin/persons/{}/deactivate", ids[0]);
+    assert_problem(
+        post(&server, &issuer, &deactivate, json!({})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(
+        post(&server, &admin, &deactivate, json!({})).await.status(),
+        204
+    );
+    assert_eq!(
+        post(&server, &admin, &deactivate, json!({})).await.status(),
+        204
+    );
+    let html = server
+        .client
+        .get(format!("{}/account", server.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("name=\"identifier\""), "signed out");
+    let page = server.get("/account").await;
+    let (login, _, _) =
+        support::password_login(&server, page, "11010519491231002X", password).await;
+    assert_ne!(login.status(), 303, "no login while deactivated");
+    let listed = find("q=11010519491231002X").await;
+    assert!(listed["items"][0]["deactivated_at"].is_i64());
+    let reactivate = format!("/api/v1/admin/persons/{}/reactivate", ids[0]);
+    assert_eq!(
+        post(&server, &admin, &reactivate, json!({})).await.status(),
+        204
+    );
+    let page = server.get("/account").await;
+    let (login, _, _) =
+        support::password_login(&server, page, "11010519491231002X", password).await;
+    assert_eq!(login.status(), 303);
+    let unknown = "/api/v1/admin/persons/0190f5c2-0000-7000-8000-000000000000/deactivate";
+    assert_problem(
+        post(&server, &admin, unknown, json!({})).await,
+        404,
+        "not-found",
+    )
+    .await;
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE target = $1 AND action LIKE 'person.%' ORDER BY occurred_at, id",
+    )
+    .bind(&ids[0])
+    .fetch_all(&mut *server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(actions, ["person.created", "person.deactivated", "person.reactivated"]);
+    server.stop().await;
+}

@@ -32,6 +32,7 @@ pub mod par;
 pub mod passkey_approval;
 pub mod passkeys;
 pub mod password;
+pub mod person_lifecycle;
 pub mod refresh_tokens;
 pub mod refusal;
 pub mod resident_id;

@@ -331,11 +331,15 @@ pub async fn finish_login(
         .identify_discoverable_authentication(credential)
         .map_err(|e| PasskeyError::Rejected(e.to_string()))?;
     let id = credential_key(credential_id);
-    let row = sqlx::query("SELECT subject_id, passkey FROM passkeys WHERE credential_id = $1")
-        .bind(&id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(PasskeyError::Unknown)?;
+    // A deactivated person's passkey is unknown.
+    let row = sqlx::query(
+        "SELECT p.subject_id, p.passkey FROM passkeys p JOIN subjects s ON s.id = p.subject_id \
+         WHERE p.credential_id = $1 AND s.deactivated_at IS NULL",
+    )
+    .bind(&id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(PasskeyError::Unknown)?;
     let subject: SubjectId = row
         .try_get::<String, _>("subject_id")?
         .parse()

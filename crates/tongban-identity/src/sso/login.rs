@@ -47,7 +47,7 @@ pub(super) async fn find_login(
     let Some(organisation) = credentials.organisation.map(|o| o.trim().to_uppercase()) else {
         let row = sqlx::query(
             "SELECT id, password_hash, NULL AS acting_for FROM subjects \
-             WHERE kind = 'natural' AND (resident_id = $1 OR email = $2)",
+             WHERE kind = 'natural' AND (resident_id = $1 OR email = $2) AND deactivated_at IS NULL",
         )
         .bind(&upper)
         .bind(&lower)
@@ -58,7 +58,7 @@ pub(super) async fn find_login(
     let staff = sqlx::query(
         "SELECT s.id, s.password_hash, NULL AS acting_for FROM subjects s \
          JOIN staff st ON st.subject_id = s.id JOIN departments d ON d.id = st.department_id \
-         WHERE d.uscc = $1 AND st.staff_number = $2",
+         WHERE d.uscc = $1 AND st.staff_number = $2 AND s.deactivated_at IS NULL",
     )
     .bind(&organisation)
     .bind(identifier)
@@ -70,7 +70,7 @@ pub(super) async fn find_login(
     let agent = sqlx::query(
         "SELECT s.id, s.password_hash, l.id AS acting_for FROM subjects s \
          JOIN agent_links a ON a.natural_id = s.id JOIN subjects l ON l.id = a.legal_id \
-         WHERE l.uscc = $1 AND (s.resident_id = $2 OR s.email = $3) \
+         WHERE l.uscc = $1 AND (s.resident_id = $2 OR s.email = $3) AND s.deactivated_at IS NULL \
          AND a.valid_from <= $4 AND (a.valid_until IS NULL OR a.valid_until > $4)",
     )
     .bind(&organisation)

@@ -1,10 +1,14 @@
 //! The platform administration API (`/api/v1/admin/…`): departments, persons, agents,
-//! staff and registry entries here; clients and their logout deliveries in `clients`. Callers hold an access token with scope
-//! `admin` (client_credentials of an administration client); the domain checks it.
+//! staff and registry entries here; clients and their logout deliveries in `clients`;
+//! finding and deactivating people in `persons`. Callers hold an access token with
+//! scope `admin` (client_credentials of an administration client); the domain checks
+//! it.
 
 mod clients;
+mod persons;
 
 pub use clients::*;
+pub use persons::*;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
