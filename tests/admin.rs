@@ -778,6 +778,9 @@ async fn people_are_found_without_their_whole_number_and_a_deactivated_person_ca
     .fetch_all(&mut *server.store().conn().await.unwrap())
     .await
     .unwrap();
-    assert_eq!(actions, ["person.created", "person.deactivated", "person.reactivated"]);
+    assert_eq!(
+        actions,
+        ["person.created", "person.deactivated", "person.reactivated"]
+    );
     server.stop().await;
 }
