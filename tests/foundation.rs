@@ -302,6 +302,7 @@ fn event(target: &str, action: &str) -> AuditEvent {
         target: Some(target.into()),
         request_id: Some(RequestId::new()),
         details: r#"{"n":1}"#.into(),
+        department: None,
     }
 }
 

@@ -356,6 +356,21 @@ impl From<AdminError> for ApiError {
     }
 }
 
+impl From<tongban_identity::audit_trail::AuditTrailError> for ApiError {
+    fn from(error: tongban_identity::audit_trail::AuditTrailError) -> Self {
+        match error {
+            tongban_identity::audit_trail::AuditTrailError::Denied(_) => {
+                Self::new(ProblemType::Forbidden, error.to_string())
+            }
+            tongban_identity::audit_trail::AuditTrailError::Invalid { .. }
+            | tongban_identity::audit_trail::AuditTrailError::TooMany => {
+                Self::new(ProblemType::InvalidRequest, error.to_string())
+            }
+            tongban_identity::audit_trail::AuditTrailError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<SealError> for ApiError {
     fn from(error: SealError) -> Self {
         match error {

@@ -25,6 +25,10 @@ pub struct AuditEvent {
     pub request_id: Option<RequestId>,
     /// Further facts as a JSON object; never secrets or personal identity numbers.
     pub details: String,
+    /// The department whose matter it was (its certificate types, seals, staff,
+    /// clients or counter), so that department's administrators read it; none for a
+    /// person's own matters and platform-wide ones.
+    pub department: Option<String>,
 }
 
 impl AuditEvent {
@@ -44,6 +48,13 @@ impl AuditEvent {
             target: target.map(str::to_owned),
             request_id,
             details: details.to_string(),
+            department: None,
         }
+    }
+
+    /// The same event, attributed to `department`.
+    pub fn in_department(mut self, department: impl ToString) -> Self {
+        self.department = Some(department.to_string());
+        self
     }
 }

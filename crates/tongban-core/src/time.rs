@@ -42,6 +42,11 @@ impl Timestamp {
         })
     }
 
+    /// The instant written as RFC 3339 text (any offset), if it is one.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        OffsetDateTime::parse(text, &Rfc3339).ok().map(Self::from)
+    }
+
     /// RFC 3339 text, e.g. `2026-11-27T17:18:10.123Z`.
     pub fn to_rfc3339(self) -> String {
         self.to_offset_date_time()
@@ -72,9 +77,8 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        OffsetDateTime::parse(&text, &Rfc3339)
-            .map(Self::from)
-            .map_err(serde::de::Error::custom)
+        Self::parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom("not an RFC 3339 date and time"))
     }
 }
 

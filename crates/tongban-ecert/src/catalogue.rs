@@ -310,7 +310,8 @@ pub async fn define(
         Some(&defined.code),
         None,
         serde_json::json!({ "department": department_id.to_string(), "seal": new.seal_id.to_string() }),
-    );
+    )
+    .in_department(department_id);
     tongban_store::audit::record(conn, &event).await?;
     Ok(defined)
 }
@@ -401,7 +402,8 @@ pub async fn add_issuer(
         Some(code),
         None,
         serde_json::json!({ "department": department.to_string(), "at": now.unix_millis() }),
-    );
+    )
+    .in_department(defined.department_id);
     tongban_store::audit::record(conn, &event).await?;
     Ok(())
 }
@@ -495,7 +497,8 @@ pub async fn choose_seal(
         Some(code),
         None,
         serde_json::json!({ "department": department.to_string(), "seal": seal.to_string() }),
-    );
+    )
+    .in_department(department);
     tongban_store::audit::record(conn, &event).await?;
     Ok(())
 }

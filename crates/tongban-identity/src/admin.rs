@@ -58,13 +58,27 @@ pub(crate) async fn record(
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), StoreError> {
-    let event = AuditEvent::new(
+    record_in(conn, admin, action, target, None, details).await
+}
+
+/// [`record`] for a matter of `department` (its staff, its clients), so that
+/// department's administrators read it in their audit trail.
+pub(crate) async fn record_in(
+    conn: &mut Conn,
+    admin: &Admin,
+    action: &str,
+    target: &str,
+    department: Option<DepartmentId>,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    let mut event = AuditEvent::new(
         admin.actor(),
         action,
         Some(target),
         admin.request_id(),
         details,
     );
+    event.department = department.map(|d| d.to_string());
     audit::record(conn, &event).await
 }
 
@@ -79,11 +93,12 @@ pub async fn create_department(
 ) -> Result<Department, AdminError> {
     let department =
         subjects::create_department(conn, name, uscc, level, parent, Timestamp::now()).await?;
-    record(
+    record_in(
         conn,
         admin,
         "department.created",
         &department.id.to_string(),
+        Some(department.id),
         json!({ "level": level.name(), "uscc": department.uscc.as_str() }),
     )
     .await?;
@@ -202,11 +217,12 @@ pub async fn remove_staff(
     role: Option<Role>,
 ) -> Result<(), AdminError> {
     subjects::remove_staff(conn, subject, department, role).await?;
-    record(
+    record_in(
         conn,
         admin,
         "staff.removed",
         &department.to_string(),
+        Some(department),
         json!({ "subject": subject.to_string(), "role": role.map(Role::name) }),
     )
     .await?;
@@ -232,11 +248,12 @@ pub async fn add_staff(
     )
     .await?;
     let roles: Vec<&str> = roles.iter().map(|r| r.name()).collect();
-    record(
+    record_in(
         conn,
         admin,
         "staff.added",
         &department.to_string(),
+        Some(department),
         json!({ "subject": subject.to_string(), "roles": roles }),
     )
     .await?;
@@ -250,11 +267,12 @@ pub async fn create_client(
     new: &NewClient,
 ) -> Result<(Client, Option<String>), AdminError> {
     let (client, secret) = clients::register(conn, new, Timestamp::now()).await?;
-    record(
+    record_in(
         conn,
         admin,
         "client.created",
         &client.id,
+        client.department_id,
         json!({ "scopes": client.scopes, "grant_types": client.grant_types,
                 "confidential": client.confidential, "first_party": client.first_party }),
     )

@@ -8,7 +8,7 @@ use serde_json::json;
 use tongban_core::time::Timestamp;
 use tongban_store::Conn;
 
-use crate::admin::{AdminError, record};
+use crate::admin::{AdminError, record_in};
 use crate::caller::Admin;
 use crate::clients::{self, Client, ClientError};
 use crate::secrets::{random_token, sha256_hex};
@@ -61,8 +61,18 @@ pub async fn rotate_secret(
     .await
     .map_err(ClientError::from)?;
     let details = json!({ "grace_seconds": grace, "previous_valid_until": until });
-    record(conn, admin, "client.secret-rotated", id, details).await?;
-    Ok((existing(conn, id).await?, secret))
+    let client = existing(conn, id).await?;
+    let department = client.department_id;
+    record_in(
+        conn,
+        admin,
+        "client.secret-rotated",
+        id,
+        department,
+        details,
+    )
+    .await?;
+    Ok((client, secret))
 }
 
 /// Disables client `id` (`disabled`), revoking its refresh tokens, or enables it again.
@@ -97,13 +107,8 @@ pub async fn set_disabled(
     } else {
         ("client.enabled", 0)
     };
-    record(
-        conn,
-        admin,
-        action,
-        id,
-        json!({ "refresh_tokens_revoked": revoked }),
-    )
-    .await?;
-    existing(conn, id).await
+    let client = existing(conn, id).await?;
+    let details = json!({ "refresh_tokens_revoked": revoked });
+    record_in(conn, admin, action, id, client.department_id, details).await?;
+    Ok(client)
 }

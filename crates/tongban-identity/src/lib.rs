@@ -14,6 +14,7 @@ pub mod account;
 pub mod acting;
 pub mod admin;
 pub mod assurance;
+pub mod audit_trail;
 pub mod authenticator_setup;
 pub mod authorization;
 pub mod backchannel;

@@ -63,7 +63,12 @@ fn condition(query: &str) -> (&'static str, String, String) {
     }
     // Masked: six digits, stars, the last four.
     let stars = upper.chars().filter(|c| *c == '*').count();
-    if stars > 0 && upper.len() == 18 && upper[..6].chars().all(|c| c.is_ascii_digit()) {
+    // Byte slices below are on ASCII only.
+    if stars > 0
+        && upper.is_ascii()
+        && upper.len() == 18
+        && upper[..6].chars().all(|c| c.is_ascii_digit())
+    {
         let (head, tail) = (&upper[..6], &upper[18 - 4..]);
         if !tail.contains('*') && upper[6..14].chars().all(|c| c == '*') {
             return (
@@ -230,5 +235,10 @@ mod tests {
         assert_eq!((masked.1.as_str(), masked.2.as_str()), ("110105%", "%002X"));
         assert_eq!(condition("Zhang.San@Example.cn").1, "zhang.san@example.cn");
         assert_eq!(condition("张_三%").1, "%张\\_三\\%%");
+        // Not ASCII: a name, never a byte slice through a character.
+        assert_eq!(
+            condition("a张张张张张**").0,
+            "name LIKE $1 ESCAPE '\\' AND $2 = ''"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use sqlx::Row;
+use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
 use tongban_crypto::ca::Profile;
 use tongban_crypto::crl::RevocationReason;
@@ -223,8 +224,24 @@ pub(crate) async fn record_history(
     .bind(actor.label())
     .bind(change)
     .bind(details.to_string())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // The platform's audit trail too, under the seal's department, so one trail holds
+    // every department's changes.
+    let department: Option<String> =
+        sqlx::query_scalar("SELECT department_id FROM seals WHERE id = $1")
+            .bind(seal.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let mut event = AuditEvent::new(
+        &actor.label(),
+        &format!("seal.{change}"),
+        Some(&seal.to_string()),
+        None,
+        details,
+    );
+    event.department = department;
+    tongban_store::audit::record(conn, &event).await?;
     Ok(())
 }
 

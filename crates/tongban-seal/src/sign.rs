@@ -106,13 +106,21 @@ pub(crate) async fn audit_refusal(
     refusal: &SealError,
 ) -> Result<(), SealError> {
     let mut tx = store.begin().await?;
-    let event = AuditEvent::new(
+    // The seal's own department reads the refusal, whoever was refused.
+    let department: Option<String> =
+        sqlx::query_scalar("SELECT department_id FROM seals WHERE id = $1")
+            .bind(seal.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+    let mut event = AuditEvent::new(
         &actor.label(),
         "seal.use_refused",
         Some(&seal.to_string()),
         None,
         json!({ "reason": refusal.to_string(), "client": actor.client_id() }),
     );
+    event.department = department;
     tongban_store::audit::record(&mut tx, &event).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())

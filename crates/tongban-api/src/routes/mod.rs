@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod assets;
+mod audit;
 mod counter;
 mod docs;
 mod document_verification;
@@ -120,6 +121,8 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::enable_client))
         .routes(routes!(admin::import_registry))
         .routes(routes!(admin::logout_deliveries))
+        .routes(routes!(audit::audit_events))
+        .routes(routes!(audit::export_audit_events))
         .routes(routes!(seals::registry::create, seals::registry::list))
         .routes(routes!(seals::registry::set_status))
         .routes(routes!(seals::registry::history))

@@ -396,6 +396,7 @@ impl Issuing {
                     None,
                     json!({ "type": self.cert_type.code, "holder": s.certificate.holder_id.to_string(), "client": actor.client_id() }),
                 )
+                .in_department(s.certificate.department_id)
             })
             .collect();
         tongban_store::audit::record_all(conn, &events).await?;

@@ -88,7 +88,8 @@ pub async fn change_status(
         Some(&certificate.identifier),
         None,
         json!({ "reason": reason, "client": actor.client_id() }),
-    );
+    )
+    .in_department(certificate.department_id);
     tongban_store::audit::record(conn, &event).await?;
     let kind = match change {
         Change::Revoke => Kind::CertificateRevoked,

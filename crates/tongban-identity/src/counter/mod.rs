@@ -122,6 +122,12 @@ impl Clerk {
     pub fn staff(&self) -> SubjectId {
         self.staff
     }
+
+    /// The department the clerk serves for; its administrators read the counter's
+    /// audit trail.
+    pub fn department(&self) -> DepartmentId {
+        self.department
+    }
 }
 
 /// The clerk of `session` at `hall`: staff with the counter role in a department,
@@ -269,7 +275,8 @@ pub async fn verify_in_person(
         Some(&id),
         None,
         details,
-    );
+    )
+    .in_department(clerk.department);
     audit::record(conn, &event).await?;
     Ok(Verified {
         person,

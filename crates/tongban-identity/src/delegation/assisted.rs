@@ -12,7 +12,10 @@ use tongban_core::time::Timestamp;
 use tongban_store::Conn;
 
 use super::at_counter::Present;
-use super::{Delegation, DelegationError, find, invalid, named_person, parse_matters, record};
+use super::{
+    Delegation, DelegationError, find, invalid, named_person, parse_matters, record,
+    record_at_counter,
+};
 use crate::counter::Clerk;
 use crate::secrets::{constant_time_eq, sha256_hex};
 use crate::sso::Session;
@@ -100,14 +103,7 @@ pub async fn request(
         "hall": clerk.hall(), "matters": names, "person": principal.to_string(),
         "method": "code-read-to-the-person",
     });
-    record(
-        conn,
-        clerk.staff(),
-        "counter.assist-requested",
-        &id,
-        details,
-    )
-    .await?;
+    record_at_counter(conn, clerk, "counter.assist-requested", &id, details).await?;
     let delegation = find(conn, &id).await?.ok_or(DelegationError::NotFound)?;
     Ok(Requested { delegation, code })
 }

@@ -7,7 +7,8 @@ use tongban_core::time::Timestamp;
 use tongban_store::Conn;
 
 use super::{
-    Delegation, DelegationError, MAX_DAYS, find, invalid, named_person, parse_matters, record,
+    Delegation, DelegationError, MAX_DAYS, find, invalid, named_person, parse_matters,
+    record_at_counter,
 };
 use crate::counter::Clerk;
 
@@ -123,14 +124,7 @@ pub async fn set_up(
         "kind": kind, "hall": clerk.hall(), "matters": names,
         "principal": principal.to_string(), "delegate": delegate.to_string(),
     });
-    record(
-        conn,
-        clerk.staff(),
-        "delegation.set-up-at-counter",
-        &id,
-        details,
-    )
-    .await?;
+    record_at_counter(conn, clerk, "delegation.set-up-at-counter", &id, details).await?;
     find(conn, &id).await?.ok_or(DelegationError::NotFound)
 }
 

@@ -481,6 +481,19 @@ async fn record(
     audit::record(conn, &event).await
 }
 
+/// [`record`] for a clerk's act, attributed to the clerk's department.
+async fn record_at_counter(
+    conn: &mut Conn,
+    clerk: &crate::counter::Clerk,
+    action: &str,
+    id: &str,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    let event = AuditEvent::new(&clerk.staff().to_string(), action, Some(id), None, details)
+        .in_department(clerk.department());
+    audit::record(conn, &event).await
+}
+
 /// The relative accepts (`accept`) or declines an authority offered to them. An
 /// assisted session is the person's to confirm ([`assisted::confirm`]), never the
 /// clerk's.

@@ -165,6 +165,29 @@ pub async fn roles_in(
     Ok(roles)
 }
 
+/// The departments where `subject` holds `role`, in id order.
+pub async fn departments_with_role(
+    conn: &mut Conn,
+    subject: SubjectId,
+    role: Role,
+) -> Result<Vec<DepartmentId>, SubjectError> {
+    let rows = sqlx::query(
+        "SELECT department_id FROM staff_roles WHERE subject_id = $1 AND role = $2 \
+         ORDER BY department_id",
+    )
+    .bind(subject.to_string())
+    .bind(role.name())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get(0)?;
+            id.parse()
+                .map_err(|_| SubjectError::Store(StoreError::Corrupt("department id".into())))
+        })
+        .collect()
+}
+
 /// The departments `subject` works in, in id order.
 pub async fn departments_of(
     conn: &mut Conn,
