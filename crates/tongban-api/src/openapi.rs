@@ -25,6 +25,7 @@ use crate::problem::{PROBLEM_JSON, ProblemType};
         (name = "oidc", description = "OpenID Connect provider: discovery, authorize, login, token, userinfo."),
         (name = "account", description = "The account page for people (HTML forms with CSRF tokens): sessions, consents, password, language and care mode."),
         (name = "admin", description = "Platform administration (bearer token with scope `admin`): departments, persons, agents, staff, clients, registry entries."),
+        (name = "console", description = "The console for department staff and platform administrators (HTML pages and forms with CSRF tokens, on the single sign-on session)."),
         (name = "audit", description = "The audit trail: all of it for platform administrators (scope `admin`), their departments' part for department administrators (scope `audit:read`)."),
         (name = "seals", description = "E-seals (电子印章): a department's seals, grants, sealing (CAdES B-T over digests or files, detached JWS) and the usage log."),
         (name = "ecerts", description = "E-certificates (电子证照): the catalogue, issuance (VC-JWT with Bitstring Status Lists), lifecycle, the holder's wallet and shares, verification, and department lookup with a stated purpose."),

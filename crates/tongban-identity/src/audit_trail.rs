@@ -57,6 +57,18 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// A reader of all of the trail (a platform administrator).
+    pub(crate) fn everything() -> Self {
+        Self { departments: None }
+    }
+
+    /// A reader of these departments' events.
+    pub(crate) fn of_departments(departments: Vec<DepartmentId>) -> Self {
+        Self {
+            departments: Some(departments),
+        }
+    }
+
     /// The departments readable: `None` for all of the trail.
     pub fn departments(&self) -> Option<&[DepartmentId]> {
         self.departments.as_deref()

@@ -47,6 +47,17 @@ pub struct Admin {
 }
 
 impl Admin {
+    /// A platform administrator in the console (see [`crate::console::Desk::admin`]).
+    pub(crate) fn person(
+        subject: crate::subjects::SubjectId,
+        request_id: Option<RequestId>,
+    ) -> Self {
+        Self {
+            actor: format!("subject:{subject}"),
+            request_id,
+        }
+    }
+
     /// Who acts, for the audit trail.
     pub fn actor(&self) -> &str {
         &self.actor

@@ -23,6 +23,7 @@ pub mod client_auth;
 pub mod client_lifecycle;
 pub mod clients;
 pub mod consent;
+pub mod console;
 pub mod counter;
 pub mod delegation;
 pub mod dpop;

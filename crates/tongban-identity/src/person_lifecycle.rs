@@ -123,26 +123,7 @@ pub async fn search(
         .map_err(StoreError::from)?;
     let mut items = rows
         .iter()
-        .map(|r| {
-            let id: String = r.try_get("id")?;
-            let number: String = r.try_get("resident_id")?;
-            let masked = number
-                .parse::<ResidentId>()
-                .map(|n| n.masked())
-                .unwrap_or_else(|_| "******************".into());
-            Ok(PersonSummary {
-                id: id
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt("subject id".into()))?,
-                name: r.try_get("name")?,
-                resident_id_masked: masked,
-                email: r.try_get("email")?,
-                created_at: Timestamp::from_unix_millis(r.try_get("created_at")?),
-                deactivated_at: r
-                    .try_get::<Option<i64>, _>("deactivated_at")?
-                    .map(Timestamp::from_unix_millis),
-            })
-        })
+        .map(summary)
         .collect::<Result<Vec<_>, StoreError>>()?;
     let next = if items.len() as i64 > limit {
         items.truncate(limit as usize);
@@ -151,6 +132,45 @@ pub async fn search(
         None
     };
     Ok(PersonPage { items, next })
+}
+
+fn summary(r: &sqlx::any::AnyRow) -> Result<PersonSummary, StoreError> {
+    let id: String = r.try_get("id")?;
+    let number: String = r.try_get("resident_id")?;
+    let masked = number
+        .parse::<ResidentId>()
+        .map(|n| n.masked())
+        .unwrap_or_else(|_| "******************".into());
+    Ok(PersonSummary {
+        id: id
+            .parse()
+            .map_err(|_| StoreError::Corrupt("subject id".into()))?,
+        name: r.try_get("name")?,
+        resident_id_masked: masked,
+        email: r.try_get("email")?,
+        created_at: Timestamp::from_unix_millis(r.try_get("created_at")?),
+        deactivated_at: r
+            .try_get::<Option<i64>, _>("deactivated_at")?
+            .map(Timestamp::from_unix_millis),
+    })
+}
+
+/// The natural person `person`, as administrators see them.
+pub async fn find(
+    conn: &mut Conn,
+    _admin: &Admin,
+    person: SubjectId,
+) -> Result<PersonSummary, AdminError> {
+    let row = sqlx::query(
+        "SELECT id, name, resident_id, email, created_at, deactivated_at FROM subjects \
+         WHERE id = $1 AND kind = 'natural'",
+    )
+    .bind(person.to_string())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from)?
+    .ok_or(AdminError::Subject(SubjectError::NotFound("person")))?;
+    Ok(summary(&row)?)
 }
 
 async fn exists(conn: &mut Conn, person: SubjectId) -> Result<(), AdminError> {
@@ -173,6 +193,14 @@ pub async fn deactivate(
     now: Timestamp,
 ) -> Result<(), AdminError> {
     exists(conn, person).await?;
+    // An administrator who locks themself out needs another one to get back in.
+    if admin.actor() == format!("subject:{person}") {
+        return Err(SubjectError::Invalid {
+            field: "id",
+            reason: "administrators cannot deactivate themselves".into(),
+        }
+        .into());
+    }
     let changed = sqlx::query(
         "UPDATE subjects SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL",
     )

@@ -8,7 +8,8 @@ use anyhow::Context;
 use tongban_core::config::Config;
 use tongban_core::time::Timestamp;
 use tongban_identity::clients::{self, NewClient};
-use tongban_identity::identity_registry;
+use tongban_identity::resident_id::ResidentId;
+use tongban_identity::{console, identity_registry, subjects};
 use tongban_store::Store;
 
 /// `tongban admin …`
@@ -60,6 +61,13 @@ pub enum AdminCommand {
     RegistryImport {
         /// The CSV file.
         file: PathBuf,
+    },
+    /// Make a registered person a platform administrator in the console (departments,
+    /// people, clients and all of the audit trail). Recorded in the audit trail.
+    PlatformAdmin {
+        /// Their resident ID number.
+        #[arg(long)]
+        resident_id: String,
     },
 }
 
@@ -125,6 +133,26 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<ExitCo
             let count = identity_registry::import_csv(&mut tx, &text, Timestamp::now()).await?;
             tx.commit().await?;
             println!("{count} registry entries imported");
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::PlatformAdmin { resident_id } => {
+            let number: ResidentId = resident_id
+                .trim()
+                .parse()
+                .context("not a valid resident ID number")?;
+            let mut tx = store.begin().await?;
+            let person = subjects::find_by_resident_id(&mut tx, &number)
+                .await?
+                .context("no registered person has this resident ID number")?;
+            let added =
+                console::grant_platform_admin(&mut tx, person, "operator:cli", Timestamp::now())
+                    .await?;
+            tx.commit().await?;
+            if added {
+                println!("{person} is now a platform administrator");
+            } else {
+                println!("{person} already was a platform administrator");
+            }
             Ok(ExitCode::SUCCESS)
         }
     };

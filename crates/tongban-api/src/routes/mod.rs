@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod assets;
 mod audit;
+mod console;
 mod counter;
 mod docs;
 mod document_verification;
@@ -82,6 +83,12 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(relatives::answer_relative))
         .routes(routes!(relatives::end_relative))
+        .routes(routes!(console::desk_page))
+        .routes(routes!(console::audit_page))
+        .routes(routes!(console::audit_export))
+        .routes(routes!(console::people_page))
+        .routes(routes!(console::console_deactivate_person))
+        .routes(routes!(console::console_reactivate_person))
         .routes(routes!(counter::counter_page))
         .routes(routes!(counter::verify_in_person))
         .routes(routes!(counter::set_up_authority))

@@ -29,6 +29,8 @@ pub(crate) struct Shell {
     pub languages: Vec<SwitchLink>,
     /// The link to the other mode.
     pub mode: SwitchLink,
+    /// A page of tables (the console): wider than a page of forms.
+    pub wide: bool,
 }
 
 impl Shell {
@@ -63,7 +65,23 @@ impl Shell {
             care: prefs.care,
             languages,
             mode,
+            wide: false,
         }
+    }
+
+    /// The same shell for a page of tables.
+    pub fn wide(mut self) -> Self {
+        self.wide = true;
+        self
+    }
+
+    /// The body's classes: `care` in care mode, `wide` on pages of tables.
+    pub fn body_class(&self) -> String {
+        let classes: Vec<&str> = [(self.care, "care"), (self.wide, "wide")]
+            .into_iter()
+            .filter_map(|(on, class)| on.then_some(class))
+            .collect();
+        classes.join(" ")
     }
 }
 

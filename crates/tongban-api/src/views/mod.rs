@@ -7,6 +7,7 @@
 
 mod account;
 mod certificate_verification;
+pub mod console;
 pub mod counter;
 pub mod delegation;
 mod errors;

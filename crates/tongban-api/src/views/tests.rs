@@ -15,7 +15,8 @@ const ALLOWED_ELEMENTS: &[&str] = &[
     "!doctype", "html", "head", "meta", "title", "link", "body", "header", "nav", "span", "a",
     "main", "h1", "h2", "h3", "p", "form", "input", "label", "button", "script", "ul", "li",
     "strong", "section", "dl", "dt", "dd", "bdi", "details", "summary", "code", "figure", "svg",
-    "div", "ol", "fieldset", "legend",
+    "div", "ol", "fieldset", "legend", "table", "caption", "thead", "tbody", "tr", "th", "td",
+    "select", "option",
 ];
 
 /// Every tag of `html`, from `<` to `>` (attribute values are escaped: no `>` inside).

@@ -264,7 +264,7 @@ pub async fn find_by_resident_id(
     .transpose()
 }
 
-pub(super) async fn kind_of(
+pub(crate) async fn kind_of(
     conn: &mut Conn,
     id: SubjectId,
 ) -> Result<Option<String>, SubjectError> {

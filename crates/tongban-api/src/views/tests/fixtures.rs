@@ -403,6 +403,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         pages.push(("account", account(prefs, &view, StatusCode::OK)));
     }
     pages.extend(relatives_pages(prefs, v, now));
+    pages.extend(console_pages(prefs, v, now));
     for which in [
         ErrorPage::CannotContinue(PageReason::NoClient),
         ErrorPage::CannotContinue(PageReason::UnknownClient),
@@ -588,6 +589,111 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
         (
             "assist over",
             assist(prefs, &offered, None, "csrf", "https://t.example"),
+        ),
+    ]
+}
+
+/// The console's pages, with `v` wherever staff or people could type.
+fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Response)> {
+    use crate::views::console::{
+        AuditFilters, AuditView, audit, confirm_person, desk, people, refused,
+    };
+    use crate::views::esign::Message;
+    use tongban_core::audit::AuditEvent;
+    use tongban_identity::console::{Desk, Post};
+    use tongban_identity::person_lifecycle::PersonSummary;
+    use tongban_identity::subjects::{Department, Level, Role};
+    let department = Department {
+        id: DepartmentId::new(),
+        parent_id: None,
+        level: Level::Province,
+        name: v.into(),
+        uscc: "91350100M000100Y43".parse().unwrap(),
+    };
+    let staff = Desk {
+        subject: SubjectId::new(),
+        name: v.into(),
+        level: 2,
+        platform_admin: true,
+        posts: vec![Post {
+            department: department.clone(),
+            roles: vec![Role::DeptAdmin, Role::Counter, Role::Issuer],
+        }],
+    };
+    let filters = AuditFilters {
+        actor: v.into(),
+        action: v.into(),
+        target: v.into(),
+        department: department.id.to_string(),
+        from: v.into(),
+        until: v.into(),
+    };
+    let event = AuditEvent::new(v, v, Some(v), None, serde_json::json!({ "v": v }))
+        .in_department(department.id);
+    let elsewhere = AuditEvent::new(v, v, None, None, serde_json::json!({})).in_department(v);
+    let events = [event, elsewhere];
+    let departments = [department];
+    let person = PersonSummary {
+        id: SubjectId::new(),
+        name: v.into(),
+        resident_id_masked: "110105********002X".into(),
+        email: Some(v.into()),
+        created_at: now,
+        deactivated_at: None,
+    };
+    let gone = PersonSummary {
+        deactivated_at: Some(now),
+        ..person.clone()
+    };
+    let audit_view = |message| AuditView {
+        filters: &filters,
+        departments: &departments,
+        events: &events,
+        export_href: format!("/console/audit/export?actor={v}"),
+        next_href: Some(format!("/console/audit?after={v}")),
+        message,
+    };
+    vec![
+        ("console", desk(prefs, &staff, None, StatusCode::OK)),
+        (
+            "console refused",
+            refused(prefs, None, Message::error("console-not-staff")),
+        ),
+        (
+            "console step-up",
+            refused(prefs, Some(&staff), Message::error("console-step-up")),
+        ),
+        ("audit", audit(prefs, audit_view(None), StatusCode::OK)),
+        (
+            "audit invalid",
+            audit(
+                prefs,
+                audit_view(Some(Message::error("audit-invalid"))),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        ),
+        (
+            "people",
+            people(
+                prefs,
+                ("csrf", v),
+                &[person.clone(), gone],
+                Some(format!("/console/people?q={v}")),
+                Some(Message::news("people-done-deactivated")),
+                StatusCode::OK,
+            ),
+        ),
+        (
+            "people none",
+            people(prefs, ("csrf", v), &[], None, None, StatusCode::OK),
+        ),
+        (
+            "confirm deactivate",
+            confirm_person(prefs, ("csrf", v), "/console/people/x/deactivate", v, true),
+        ),
+        (
+            "confirm reactivate",
+            confirm_person(prefs, ("csrf", v), "/console/people/x/reactivate", v, false),
         ),
     ]
 }

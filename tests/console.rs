@@ -1,0 +1,250 @@
+//! The console (`/console`) through the real router, as staff use it in a browser (a
+//! session cookie, forms with CSRF tokens): a department administrator reads their
+//! department's audit trail and exports it, never another department's; staff without
+//! that role and people who are not staff are turned away; a platform administrator
+//! finds a person and deactivates them after a confirmation (never themself, and only
+//! at level 3), then reactivates them.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::json;
+use support::csrf_of;
+use support::esign_world::{self as world, LI, WANG, World, ZHAO, csrf, form, page, session};
+use tongban_core::audit::AuditEvent;
+use tongban_core::time::Timestamp;
+use tongban_identity::console;
+use tongban_identity::subjects::{self, Role, SubjectId};
+
+async fn subject(w: &World, resident_id: &str) -> SubjectId {
+    let mut conn = w.server.store().conn().await.unwrap();
+    subjects::find_by_resident_id(&mut conn, &resident_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// 李四 administers department A, 赵六 issues in B; one event in each department's
+/// trail.
+async fn staff_world(w: &World) {
+    let (li, zhao) = (subject(w, LI).await, subject(w, ZHAO).await);
+    let now = Timestamp::now();
+    let mut tx = w.server.store().begin().await.unwrap();
+    subjects::add_staff(&mut tx, li, w.a.id, "A-1", &[Role::DeptAdmin], now)
+        .await
+        .unwrap();
+    subjects::add_staff(&mut tx, zhao, w.b.id, "B-1", &[Role::Issuer], now)
+        .await
+        .unwrap();
+    for (department, action) in [(w.a.id, "seal.a-happened"), (w.b.id, "seal.b-happened")] {
+        let event = AuditEvent::new("system", action, Some("x"), None, json!({"n": 1}))
+            .in_department(department);
+        tongban_store::audit::record(&mut tx, &event).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Whether the browser with `session` is signed in (its account page, not the login form).
+async fn signed_in(w: &World, session: &str) -> bool {
+    let html = page(w, session, "/account").await.text().await.unwrap();
+    html.contains("action=\"/account/sessions/end-all\"")
+}
+
+#[tokio::test]
+async fn a_department_administrator_reads_and_exports_only_their_department_trail() {
+    let w = world::world().await;
+    staff_world(&w).await;
+
+    let anonymous = w.server.get("/console").await;
+    assert_eq!(anonymous.status(), 303);
+    assert_eq!(anonymous.headers()["location"], "/account");
+
+    let wang = session(&w, WANG).await;
+    let refused = page(&w, &wang, "/console").await;
+    assert_eq!(refused.status(), 403);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("工作台仅供部门工作人员")
+    );
+
+    let li = session(&w, LI).await;
+    let desk = page(&w, &li, "/console").await;
+    assert_eq!(desk.status(), 200);
+    let html = desk.text().await.unwrap();
+    assert!(html.contains("浙江省市场监督管理局") && html.contains("部门管理员"));
+    assert!(html.contains("href=\"/console/audit\""));
+    assert!(
+        !html.contains("href=\"/console/people\""),
+        "not a platform administrator"
+    );
+
+    let trail = page(&w, &li, "/console/audit").await;
+    assert_eq!(trail.status(), 200);
+    let html = trail.text().await.unwrap();
+    assert!(html.contains("seal.a-happened") && !html.contains("seal.b-happened"));
+    let filtered = page(&w, &li, "/console/audit?action=seal.b*").await;
+    assert!(!filtered.text().await.unwrap().contains("seal.a-happened"));
+    let theirs = page(&w, &li, &format!("/console/audit?department={}", w.b.id)).await;
+    assert_eq!(theirs.status(), 403);
+    let backwards = page(&w, &li, "/console/audit?from=2026-12-05&until=2026-12-01").await;
+    assert_eq!(backwards.status(), 422);
+    assert!(backwards.text().await.unwrap().contains("查询条件有误"));
+    let days = page(&w, &li, "/console/audit?from=2000-01-01&until=2099-12-31").await;
+    assert!(days.text().await.unwrap().contains("seal.a-happened"));
+
+    let export = page(&w, &li, "/console/audit/export").await;
+    assert_eq!(export.status(), 200);
+    assert!(
+        export.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = export.text().await.unwrap();
+    assert!(csv.starts_with("id,occurred_at,actor,action"));
+    assert!(csv.contains("seal.a-happened") && !csv.contains("seal.b-happened"));
+    let theirs = page(
+        &w,
+        &li,
+        &format!("/console/audit/export?department={}", w.b.id),
+    )
+    .await;
+    assert_eq!(theirs.status(), 403);
+
+    // An issuer of B: a desk without the trail.
+    let zhao = session(&w, ZHAO).await;
+    let html = page(&w, &zhao, "/console").await.text().await.unwrap();
+    assert!(html.contains("湖南省市场监督管理局") && !html.contains("href=\"/console/audit\""));
+    assert_eq!(page(&w, &zhao, "/console/audit").await.status(), 403);
+    assert_eq!(page(&w, &zhao, "/console/audit/export").await.status(), 403);
+    // Neither is a platform administrator.
+    assert_eq!(page(&w, &li, "/console/people").await.status(), 403);
+}
+
+#[tokio::test]
+async fn a_platform_administrator_deactivates_a_person_after_confirming_and_reactivates_them() {
+    let w = world::world().await;
+    staff_world(&w).await;
+    let (li, wang) = (subject(&w, LI).await, subject(&w, WANG).await);
+    let mut tx = w.server.store().begin().await.unwrap();
+    assert!(
+        console::grant_platform_admin(&mut tx, li, "operator:test", Timestamp::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !console::grant_platform_admin(&mut tx, li, "operator:test", Timestamp::now())
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+
+    let admin = session(&w, LI).await;
+    let desk = page(&w, &admin, "/console").await.text().await.unwrap();
+    assert!(desk.contains("href=\"/console/people\""));
+    // A platform administrator reads every department's trail.
+    let trail = page(&w, &admin, "/console/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(trail.contains("seal.a-happened") && trail.contains("seal.b-happened"));
+
+    let found = page(&w, &admin, "/console/people?q=110105********0024").await;
+    assert_eq!(found.status(), 200);
+    let html = found.text().await.unwrap();
+    // In the table (the query itself is echoed in the search field).
+    assert!(html.contains("<code>110105********0024</code>"));
+    assert!(html.contains(&format!("/console/people/{wang}/deactivate")));
+    assert!(
+        !html.contains(&format!("/console/people/{li}/")),
+        "only the one matching"
+    );
+    assert!(!html.contains(WANG), "never the whole number");
+
+    let victim = session(&w, WANG).await;
+    let action = format!("/console/people/{wang}/deactivate");
+    // A form from elsewhere (no CSRF token of this session) is refused.
+    let forged = form(&w, &admin, &action, &[("confirm", "yes")]).await;
+    assert_eq!(forged.status(), 403);
+    let token = csrf(&w, &admin).await;
+    let asked = form(
+        &w,
+        &admin,
+        &action,
+        &[("csrf_token", &token), ("q", "职员")],
+    )
+    .await;
+    assert_eq!(asked.status(), 200);
+    let confirm = asked.text().await.unwrap();
+    assert!(confirm.contains("确定停用") && confirm.contains("职员"));
+    assert_eq!(csrf_of(&confirm), token);
+    assert!(signed_in(&w, &victim).await, "not yet");
+
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("q", "职员"),
+        ("confirm", "yes"),
+    ];
+    let done = form(&w, &admin, &action, &fields).await;
+    assert_eq!(done.status(), 303);
+    let location = done.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/console/people?") && location.contains("done=deactivated"));
+    let after = page(&w, &admin, &location).await.text().await.unwrap();
+    assert!(after.contains("已停用"));
+    // Signed out everywhere, and recorded under the administrator.
+    assert!(!signed_in(&w, &victim).await);
+    let actor: String = sqlx::query_scalar(
+        "SELECT actor FROM audit_events WHERE action = 'person.deactivated' AND target = $1",
+    )
+    .bind(wang.to_string())
+    .fetch_one(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(actor, format!("subject:{li}"));
+
+    // Never oneself.
+    let own = format!("/console/people/{li}/deactivate");
+    let refused = form(&w, &admin, &own, &fields).await;
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("不能停用自己的账号"));
+    // An id that names nobody.
+    let nobody = format!("/console/people/{}/deactivate", SubjectId::new());
+    assert_eq!(form(&w, &admin, &nobody, &fields).await.status(), 403);
+
+    let back = format!("/console/people/{wang}/reactivate");
+    let done = form(&w, &admin, &back, &fields).await;
+    assert_eq!(done.status(), 303);
+    let again = session(&w, WANG).await;
+    assert!(signed_in(&w, &again).await);
+
+    // 王五 as a platform administrator, signed in at level 2 only: asked to sign in
+    // more strongly before managing anyone.
+    let mut tx = w.server.store().begin().await.unwrap();
+    console::grant_platform_admin(&mut tx, wang, "operator:test", Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let desk = page(&w, &again, "/console").await.text().await.unwrap();
+    assert!(desk.contains("请重新登录"));
+    let people = page(&w, &again, "/console/people").await;
+    assert_eq!(people.status(), 403);
+    // Nor reads the whole trail (it holds people's matters) at that level.
+    let trail = page(&w, &again, "/console/audit").await;
+    assert_eq!(trail.status(), 403);
+    assert!(trail.text().await.unwrap().contains("请重新登录"));
+    let token = csrf(&w, &again).await;
+    let fields = [("csrf_token", token.as_str()), ("confirm", "yes")];
+    let tried = form(
+        &w,
+        &again,
+        &format!("/console/people/{li}/deactivate"),
+        &fields,
+    )
+    .await;
+    assert_eq!(tried.status(), 403);
+}

@@ -1,0 +1,139 @@
+// The console (/console), in Chromium (npm playwright-core), as staff use it: a
+// platform administrator (granted with `tongban admin platform-admin`) who is also a
+// department administrator signs in with a passkey (level 3), opens the desk, reads the
+// audit trail with filters and downloads it as CSV, finds a person and deactivates them
+// after the confirmation page, and reactivates them. axe-core (WCAG 2.1 A/AA) and the
+// MIIT numbers on every console page in zh-CN and English, standard and care mode; a
+// keyboard-only walk of the audit page. A screenshot of each page is kept under
+// $TONGBAN_ARTEFACTS (default target/interop-artefacts).
+//
+// Usage: node tests/interop/console.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { adminApi } from './admin_api.mjs';
+import { axe, checks, inChromium, keyboardWalk, miit } from './page_checks.mjs';
+
+const [base, databaseUrl, binaryArg] = process.argv.slice(2);
+if (!base || !databaseUrl) {
+  console.error('usage: node tests/interop/console.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]');
+  process.exit(2);
+}
+const binary = binaryArg || process.env.TONGBAN_BIN || 'target/debug/tongban';
+const url = (path) => new URL(path, base).href;
+const artefacts = process.env.TONGBAN_ARTEFACTS || fileURLToPath(new URL('../../target/interop-artefacts/', import.meta.url));
+mkdirSync(artefacts, { recursive: true });
+
+const ADMIN = { name: '钱管理', id: '110101196203070012', password: 'the administrator keeps a long passphrase' };
+const CITIZEN = { name: '吴八', id: '110101198807070020', password: 'wu ba remembers this one' };
+const MODES = ['zh', 'en', 'zh-care', 'en-care'];
+
+const { check, finish } = checks();
+
+// axe-core, the MIIT numbers and a screenshot in every mode; `reach` (after the mode is
+// set) brings the page back when it answers a form.
+async function everyMode(page, label, shot, reach) {
+  const path = new URL(page.url()).pathname + new URL(page.url()).search;
+  for (const mode of MODES) {
+    await page.goto(url(`/prefs?set=${mode}&back=${encodeURIComponent(path)}`));
+    if (reach) await reach();
+    await axe(page, `${label} [${mode}]`, check);
+    await miit(page, `${label} [${mode}]`, check);
+    await page.screenshot({ path: `${artefacts}/console-${shot}-${mode}.png`, fullPage: true });
+  }
+  await page.goto(url(`/prefs?set=zh&back=${encodeURIComponent(path)}`));
+}
+
+async function run(browser) {
+  const admin = await adminApi(base, databaseUrl, binary, 'Console interop admin');
+  const staff = await admin.post('/api/v1/admin/persons', { name: ADMIN.name, resident_id: ADMIN.id, password: ADMIN.password });
+  const citizen = await admin.post('/api/v1/admin/persons', { name: CITIZEN.name, resident_id: CITIZEN.id, password: CITIZEN.password });
+  await admin.post('/api/v1/admin/registry', { entries: [{ name: ADMIN.name, resident_id: ADMIN.id }] });
+  const department = await admin.post('/api/v1/admin/departments', { name: '福建省市场监督管理局', uscc: '11350000003592744G', level: 'province' });
+  await admin.post(`/api/v1/admin/departments/${department.id}/staff`, { subject_id: staff.id, staff_number: 'FJ-001', roles: ['dept-admin', 'seal-admin'] });
+  const granted = execFileSync(binary, ['admin', 'platform-admin', '--resident-id', ADMIN.id], {
+    env: { ...process.env, TONGBAN_DATABASE_URL: databaseUrl }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  check('the operator makes a platform administrator with the CLI', granted.includes('platform administrator'), granted);
+
+  const ctx = await browser.newContext({ bypassCSP: true, acceptDownloads: true });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+
+  // Not signed in: the console sends to the account page, which asks to sign in.
+  await page.goto(url('/console'));
+  check('signed out, /console leads to the login form', new URL(page.url()).pathname === '/account' && (await page.locator('#identifier').count()) === 1, page.url());
+  await page.fill('#identifier', ADMIN.id);
+  await page.fill('#password', ADMIN.password);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button[type=submit]')]);
+  await page.goto(url('/console'));
+  const stepUp = await page.locator('main').innerText();
+  check('after a password login (level 2) the desk asks for a stronger sign-in to manage people', stepUp.includes('请重新登录'), stepUp.slice(0, 300));
+  await page.goto(url('/account'));
+  await page.fill('#passkey-name', 'console desk');
+  await Promise.all([page.waitForNavigation(), page.locator('#passkey-enrol button[type=submit]').click()]);
+  await ctx.clearCookies();
+  await page.goto(url('/account'));
+  await Promise.all([page.waitForNavigation(), page.locator('#passkey-login button[type=submit]').click()]);
+
+  await page.goto(url('/console'));
+  const desk = await page.locator('main').innerText();
+  check('the desk names the department and the roles, with the trail and people', desk.includes('福建省市场监督管理局') && desk.includes('部门管理员') && (await page.locator('a[href="/console/people"]').count()) === 1, desk.slice(0, 300));
+  await everyMode(page, 'the console desk', 'desk');
+
+  await page.click('a[href="/console/audit"]');
+  await page.fill('#action', 'staff.*');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/console/audit"] button[type=submit]')]);
+  const trail = await page.locator('table').innerText().catch(() => '');
+  check('the audit trail, filtered by action, shows the staff change of the department', trail.includes('staff.added') && !trail.includes('client.created'), trail.slice(0, 300));
+  await everyMode(page, 'the audit trail', 'audit');
+  await keyboardWalk(page, 'the audit trail', check);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href^="/console/audit/export"]')]);
+  const csv = await (await download.createReadStream()).toArray().then((chunks) => Buffer.concat(chunks).toString('utf8'));
+  check('the export is CSV of the same events', csv.startsWith('id,occurred_at,actor,action') && csv.includes('staff.added') && !csv.includes('client.created'), csv.slice(0, 200));
+
+  await page.goto(url('/console/people'));
+  await page.fill('#q', CITIZEN.name);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/console/people"] button[type=submit]')]);
+  const found = await page.locator('table').innerText().catch(() => '');
+  check('people: found by name, the ID number masked', found.includes(CITIZEN.name) && found.includes('110101********0020') && !found.includes(CITIZEN.id), found.slice(0, 300));
+  await everyMode(page, 'the people page', 'people');
+  const ask = () => Promise.all([page.waitForNavigation(), page.click(`form[action="/console/people/${citizen.id}/deactivate"] button[type=submit]`)]);
+  // The confirmation page answers a form: each mode posts it again from the list.
+  await everyMode(page, 'the confirmation page', 'confirm', ask);
+  await ask();
+  const question = await page.locator('main').innerText();
+  check('deactivating asks first, naming the person', question.includes('确定停用') && question.includes(CITIZEN.name), question.slice(0, 300));
+  await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  const done = await page.locator('main').innerText();
+  check('after confirming: deactivated, said in words', done.includes('已停用') && (await page.locator('[role=status]').count()) >= 1, done.slice(0, 300));
+
+  const other = await browser.newContext({ bypassCSP: true });
+  const theirs = await other.newPage();
+  await theirs.goto(url('/account'));
+  await theirs.fill('#identifier', CITIZEN.id);
+  await theirs.fill('#password', CITIZEN.password);
+  await Promise.all([theirs.waitForNavigation(), theirs.click('form[action="/login"] button[type=submit]')]);
+  check('a deactivated person cannot sign in', (await theirs.locator('form[action="/account/sessions/end-all"]').count()) === 0);
+  await Promise.all([page.waitForNavigation(), page.click(`form[action="/console/people/${citizen.id}/reactivate"] button[type=submit]`)]);
+  await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  await theirs.goto(url('/account'));
+  await theirs.fill('#identifier', CITIZEN.id);
+  await theirs.fill('#password', CITIZEN.password);
+  await Promise.all([theirs.waitForNavigation(), theirs.click('form[action="/login"] button[type=submit]')]);
+  check('reactivated, they sign in again', (await theirs.locator('form[action="/account/sessions/end-all"]').count()) === 1);
+  await other.close();
+
+  await page.goto(url('/console/audit?action=person.*'));
+  const recorded = await page.locator('table').innerText().catch(() => '');
+  check('the trail holds the deactivation and the reactivation', recorded.includes('person.deactivated') && recorded.includes('person.reactivated'), recorded.slice(0, 300));
+  await ctx.close();
+}
+
+await inChromium(chromium, 'console', { check, finish }, run);
