@@ -248,3 +248,164 @@ async fn a_platform_administrator_deactivates_a_person_after_confirming_and_reac
     .await;
     assert_eq!(tried.status(), 403);
 }
+
+#[tokio::test]
+async fn a_platform_administrator_builds_a_department_and_its_staff() {
+    let w = world::world().await;
+    staff_world(&w).await;
+    let (li, wang) = (subject(&w, LI).await, subject(&w, WANG).await);
+    // Only platform administrators: 李四 administers department A, not the platform.
+    let li_session = session(&w, LI).await;
+    assert_eq!(
+        page(&w, &li_session, "/console/departments").await.status(),
+        403
+    );
+    let mut tx = w.server.store().begin().await.unwrap();
+    console::grant_platform_admin(&mut tx, li, "operator:test", Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let admin = session(&w, LI).await;
+    let tree = page(&w, &admin, "/console/departments").await;
+    assert_eq!(tree.status(), 200);
+    let html = tree.text().await.unwrap();
+    assert!(html.contains("浙江省市场监督管理局") && html.contains("湖南省市场监督管理局"));
+    let token = csrf_of(&html);
+
+    let bad = [
+        ("csrf_token", token.as_str()),
+        ("name", "广东省市场监督管理局"),
+        ("uscc", "11440000007783221X"),
+        ("level", "province"),
+        ("parent_id", ""),
+    ];
+    let refused = form(&w, &admin, "/console/departments", &bad).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("统一社会信用代码无效") && html.contains("广东省市场监督管理局"));
+    let wrong_parent = [
+        ("csrf_token", token.as_str()),
+        ("name", "广州市市场监督管理局"),
+        ("uscc", "11440000007783221Q"),
+        ("level", "city"),
+        ("parent_id", ""),
+    ];
+    let refused = form(&w, &admin, "/console/departments", &wrong_parent).await;
+    assert_eq!(refused.status(), 422);
+    let forged = form(&w, &admin, "/console/departments", &bad[1..]).await;
+    assert_eq!(forged.status(), 403, "no CSRF token");
+
+    let good = [
+        ("csrf_token", token.as_str()),
+        ("name", "广东省市场监督管理局"),
+        ("uscc", "11440000007783221Q"),
+        ("level", "province"),
+        ("parent_id", ""),
+    ];
+    let created = form(&w, &admin, "/console/departments", &good).await;
+    assert_eq!(created.status(), 303);
+    let id: String =
+        sqlx::query_scalar("SELECT id FROM departments WHERE uscc = '11440000007783221Q'")
+            .fetch_one(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    let staff_path = format!("/console/departments/{id}");
+    let html = page(&w, &admin, &staff_path).await.text().await.unwrap();
+    assert!(html.contains("这个部门还没有工作人员"));
+
+    let add = format!("{staff_path}/staff");
+    let wrong_name = [
+        ("csrf_token", token.as_str()),
+        ("resident_id", WANG),
+        ("name", "王五"),
+        ("staff_number", "GD-7"),
+        ("role_issuer", "yes"),
+    ];
+    let refused = form(&w, &admin, &add, &wrong_name).await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("没有登记此公民身份号码和姓名的人员"));
+    assert!(!html.contains(WANG), "the ID number is not written back");
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("resident_id", WANG),
+        ("name", "职员"),
+        ("staff_number", "GD-7"),
+        ("role_issuer", "yes"),
+        ("role_counter", "yes"),
+    ];
+    let added = form(&w, &admin, &add, &fields).await;
+    assert_eq!(added.status(), 303);
+    let roles = |w: &World| {
+        let id = id.clone();
+        let store = w.server.store().clone();
+        async move {
+            let mut conn = store.conn().await.unwrap();
+            subjects::roles_in(&mut conn, wang, id.parse().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(roles(&w).await, [Role::Issuer, Role::Counter]);
+    let location = added.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("{staff_path}?done=added"));
+    let html = page(&w, &admin, &location).await.text().await.unwrap();
+    assert!(
+        html.contains("GD-7") && html.contains("签发电子证照") && html.contains("已加入工作人员")
+    );
+
+    // Taking the counter role away: asked first, then done.
+    let remove = format!("{staff_path}/staff/{wang}/remove");
+    let asked = form(
+        &w,
+        &admin,
+        &remove,
+        &[("csrf_token", &token), ("role", "counter")],
+    )
+    .await;
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().await.unwrap().contains("窗口工作人员"));
+    assert_eq!(roles(&w).await.len(), 2, "not before the confirmation");
+    let confirmed = [
+        ("csrf_token", token.as_str()),
+        ("role", "counter"),
+        ("confirm", "yes"),
+    ];
+    assert_eq!(form(&w, &admin, &remove, &confirmed).await.status(), 303);
+    assert_eq!(roles(&w).await, [Role::Issuer]);
+    // Again: that role is gone.
+    assert_eq!(form(&w, &admin, &remove, &confirmed).await.status(), 404);
+    let whole = [
+        ("csrf_token", token.as_str()),
+        ("role", ""),
+        ("confirm", "yes"),
+    ];
+    assert_eq!(form(&w, &admin, &remove, &whole).await.status(), 303);
+    assert!(roles(&w).await.is_empty());
+    let html = page(&w, &admin, &staff_path).await.text().await.unwrap();
+    assert!(html.contains("这个部门还没有工作人员"));
+
+    // Each change is in the department's part of the trail.
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE department_id = $1 ORDER BY occurred_at, id",
+    )
+    .bind(&id)
+    .fetch_all(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "department.created",
+            "staff.added",
+            "staff.removed",
+            "staff.removed"
+        ]
+    );
+    assert_eq!(
+        page(&w, &admin, "/console/departments/nonsense")
+            .await
+            .status(),
+        404
+    );
+}

@@ -87,6 +87,39 @@ async function run(browser) {
   check('the desk names the department and the roles, with the trail and people', desk.includes('福建省市场监督管理局') && desk.includes('部门管理员') && (await page.locator('a[href="/console/people"]').count()) === 1, desk.slice(0, 300));
   await everyMode(page, 'the console desk', 'desk');
 
+  // Departments: a city department under the province, and its staff.
+  await page.click('a[href="/console/departments"]');
+  await page.fill('#d-name', '福州市市场监督管理局');
+  await page.fill('#d-uscc', '11350100003592751D');
+  await page.selectOption('#d-level', 'city');
+  await page.selectOption('#d-parent', department.id);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/console/departments"] button[type=submit]')]);
+  const tree = await page.locator('table').innerText().catch(() => '');
+  check('a city department is created under the province', tree.includes('福州市市场监督管理局') && (await page.locator('[role=status]').count()) === 1, tree.slice(0, 300));
+  await everyMode(page, 'the departments', 'departments');
+  await Promise.all([page.waitForNavigation(), page.click('a[aria-label*="福州市"]')]);
+  await page.fill('#s-resident-id', ADMIN.id);
+  await page.fill('#s-name', ADMIN.name);
+  await page.fill('#s-number', 'FZ-001');
+  await page.check('#role-issuer');
+  await page.check('#role-seal-user');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/staff"] button[type=submit]')]);
+  const members = await page.locator('table').innerText().catch(() => '');
+  check('a staff member is added with two roles', members.includes('FZ-001') && members.includes('签发电子证照') && members.includes('使用印章'), members.slice(0, 300));
+  await everyMode(page, 'the staff of a department', 'staff');
+  const staffPath = new URL(page.url()).pathname;
+  const askRemoval = async () => {
+    await page.goto(url(staffPath));
+    await page.selectOption('form[action$="/remove"] select', 'seal-user');
+    await Promise.all([page.waitForNavigation(), page.click('form[action$="/remove"] button[type=submit]')]);
+  };
+  await everyMode(page, 'the removal confirmation', 'remove', askRemoval);
+  await askRemoval();
+  await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  const left = await page.locator('table').innerText().catch(() => '');
+  check('after confirming, the role is taken away and the other stays', left.includes('签发电子证照') && !left.includes('使用印章'), left.slice(0, 300));
+
+  await page.goto(url('/console'));
   await page.click('a[href="/console/audit"]');
   await page.fill('#action', 'staff.*');
   await Promise.all([page.waitForNavigation(), page.click('form[action="/console/audit"] button[type=submit]')]);

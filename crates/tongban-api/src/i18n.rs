@@ -111,6 +111,14 @@ impl Lang {
         self.format(id, Some(&args))
     }
 
+    /// The text with id `id` and two string arguments, each set apart as in [`Self::t1`].
+    pub fn t2(&self, id: &str, (n1, v1): (&str, &str), (n2, v2): (&str, &str)) -> String {
+        let mut args = FluentArgs::new();
+        args.set(n1, FluentValue::from(format!("\u{2068}{v1}\u{2069}")));
+        args.set(n2, FluentValue::from(format!("\u{2068}{v2}\u{2069}")));
+        self.format(id, Some(&args))
+    }
+
     /// The text with id `id` and one number argument (plurals select on it).
     pub fn tn(&self, id: &str, name: &str, value: impl std::borrow::Borrow<usize>) -> String {
         let mut args = FluentArgs::new();

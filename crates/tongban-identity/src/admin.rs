@@ -260,6 +260,48 @@ pub async fn add_staff(
     Ok(())
 }
 
+/// The staff of `department`, with their roles.
+pub async fn department_staff(
+    conn: &mut Conn,
+    _admin: &Admin,
+    department: DepartmentId,
+) -> Result<Vec<subjects::StaffMember>, AdminError> {
+    Ok(subjects::staff_of(conn, department).await?)
+}
+
+/// Makes the registered person with this resident ID number and name (both must
+/// match: a mistyped number never picks someone else) a staff member of `department`.
+pub async fn add_staff_named(
+    conn: &mut Conn,
+    admin: &Admin,
+    (resident_id, name): (&str, &str),
+    department: DepartmentId,
+    staff_number: &str,
+    roles: &[Role],
+) -> Result<SubjectId, AdminError> {
+    let number: crate::resident_id::ResidentId =
+        resident_id
+            .trim()
+            .parse()
+            .map_err(|_| SubjectError::Invalid {
+                field: "resident_id",
+                reason: "not a valid resident ID number".into(),
+            })?;
+    let person = subjects::find_by_resident_id(conn, &number)
+        .await?
+        .ok_or(SubjectError::NotFound("person"))?;
+    let registered: Option<String> = sqlx::query_scalar("SELECT name FROM subjects WHERE id = $1")
+        .bind(person.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::from)?;
+    if registered.as_deref() != Some(name.trim()) {
+        return Err(SubjectError::NotFound("person").into());
+    }
+    add_staff(conn, admin, person, department, staff_number, roles).await?;
+    Ok(person)
+}
+
 /// Registers a client; the secret (if confidential) is returned this once.
 pub async fn create_client(
     conn: &mut Conn,

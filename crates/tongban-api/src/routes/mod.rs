@@ -84,11 +84,18 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(relatives::answer_relative))
         .routes(routes!(relatives::end_relative))
         .routes(routes!(console::desk_page))
-        .routes(routes!(console::audit_page))
-        .routes(routes!(console::audit_export))
-        .routes(routes!(console::people_page))
-        .routes(routes!(console::console_deactivate_person))
-        .routes(routes!(console::console_reactivate_person))
+        .routes(routes!(console::audit::audit_page))
+        .routes(routes!(console::audit::audit_export))
+        .routes(routes!(console::people::people_page))
+        .routes(routes!(console::people::console_deactivate_person))
+        .routes(routes!(console::people::console_reactivate_person))
+        .routes(routes!(
+            console::departments::departments_page,
+            console::departments::console_create_department
+        ))
+        .routes(routes!(console::departments::staff_page))
+        .routes(routes!(console::departments::console_add_staff))
+        .routes(routes!(console::departments::console_remove_staff))
         .routes(routes!(counter::counter_page))
         .routes(routes!(counter::verify_in_person))
         .routes(routes!(counter::set_up_authority))

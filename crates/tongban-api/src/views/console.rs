@@ -7,7 +7,7 @@ use axum::response::Response;
 use tongban_core::audit::AuditEvent;
 use tongban_identity::console::Desk;
 use tongban_identity::person_lifecycle::PersonSummary;
-use tongban_identity::subjects::{Department, Role};
+use tongban_identity::subjects::{Department, Role, StaffMember};
 
 use super::esign::Message;
 use super::layout::{Shell, render, when};
@@ -266,7 +266,8 @@ struct ConfirmPage<'a> {
     question: String,
     action: &'a str,
     csrf: &'a str,
-    q: &'a str,
+    /// Further hidden fields the form posts again.
+    hidden: Vec<(&'static str, String)>,
     back: String,
 }
 
@@ -300,8 +301,261 @@ pub fn confirm_person(
         question: l.t1(question, "name", name),
         action,
         csrf,
-        q,
+        hidden: vec![("q", q.to_owned())],
         back,
     };
     render(StatusCode::OK, &page)
+}
+
+/// "Really take this role away (or end this membership)?", posting `action` again.
+pub fn confirm_staff_removal(
+    prefs: Prefs,
+    (csrf, action, back): (&str, &str, &str),
+    name: &str,
+    role: Option<Role>,
+) -> Response {
+    let l = prefs.lang;
+    let question = match role {
+        Some(role) => l.t2(
+            "staff-confirm-role",
+            ("name", name),
+            ("role", &role_name(l, role)),
+        ),
+        None => l.t1("staff-confirm-membership", "name", name),
+    };
+    let page = ConfirmPage {
+        l,
+        shell: Shell::new(prefs, back, "staff-confirm-title"),
+        question,
+        action,
+        csrf,
+        hidden: vec![(
+            "role",
+            role.map(|r| r.name().to_owned()).unwrap_or_default(),
+        )],
+        back: back.to_owned(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The new-department form as typed (empty on a fresh page).
+#[derive(Clone, Debug, Default)]
+pub struct DepartmentForm {
+    /// Name.
+    pub name: String,
+    /// USCC.
+    pub uscc: String,
+    /// Level name.
+    pub level: String,
+    /// Parent id.
+    pub parent_id: String,
+}
+
+struct DepartmentRow {
+    id: String,
+    name: String,
+    depth: usize,
+    level: String,
+    uscc: String,
+    parent: String,
+    staff_label: String,
+}
+
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console_departments.html")]
+struct DepartmentsPage<'a> {
+    l: Lang,
+    shell: Shell,
+    csrf: &'a str,
+    form: &'a DepartmentForm,
+    message: Option<Message>,
+    rows: Vec<DepartmentRow>,
+    levels: Vec<Choice>,
+    parents: Vec<Choice>,
+}
+
+/// The departments in tree order (each under its parent), with the form for a new one.
+pub fn departments(
+    prefs: Prefs,
+    (csrf, form): (&str, &DepartmentForm),
+    all: &[Department],
+    message: Option<Message>,
+    status: StatusCode,
+) -> Response {
+    let l = prefs.lang;
+    let mut rows = Vec::with_capacity(all.len());
+    // Depth-first from the provinces; a department whose parent is missing is shown at
+    // the top rather than lost.
+    fn walk(
+        l: Lang,
+        all: &[Department],
+        parent: Option<&Department>,
+        depth: usize,
+        rows: &mut Vec<DepartmentRow>,
+    ) {
+        for d in all.iter().filter(|d| d.parent_id == parent.map(|p| p.id)) {
+            rows.push(DepartmentRow {
+                id: d.id.to_string(),
+                name: d.name.clone(),
+                depth: depth.min(3),
+                level: l.t(&format!("level-{}", d.level.name())),
+                uscc: d.uscc.as_str().to_owned(),
+                parent: parent.map(|p| p.name.clone()).unwrap_or_default(),
+                staff_label: l.t1("departments-staff-of", "name", &d.name),
+            });
+            walk(l, all, Some(d), depth + 1, rows);
+        }
+    }
+    walk(l, all, None, 0, &mut rows);
+    for d in all {
+        let orphan = d
+            .parent_id
+            .is_some_and(|p| !all.iter().any(|other| other.id == p));
+        if orphan {
+            rows.push(DepartmentRow {
+                id: d.id.to_string(),
+                name: d.name.clone(),
+                depth: 0,
+                level: l.t(&format!("level-{}", d.level.name())),
+                uscc: d.uscc.as_str().to_owned(),
+                parent: String::new(),
+                staff_label: l.t1("departments-staff-of", "name", &d.name),
+            });
+        }
+    }
+    let levels = ["province", "city", "county", "town"]
+        .into_iter()
+        .map(|level| Choice {
+            value: level.to_owned(),
+            label: l.t(&format!("level-{level}")),
+            selected: form.level == level,
+        })
+        .collect();
+    let parents = all
+        .iter()
+        .filter(|d| d.level != tongban_identity::subjects::Level::Town)
+        .map(|d| Choice {
+            value: d.id.to_string(),
+            label: format!("\u{2068}{}\u{2069}", d.name),
+            selected: form.parent_id == d.id.to_string(),
+        })
+        .collect();
+    let page = DepartmentsPage {
+        l,
+        shell: Shell::new(prefs, "/console/departments", "departments-title").wide(),
+        csrf,
+        form,
+        message,
+        rows,
+        levels,
+        parents,
+    };
+    render(status, &page)
+}
+
+/// The add-staff form as typed (the ID number is never echoed back).
+#[derive(Clone, Debug, Default)]
+pub struct StaffForm {
+    /// Always empty: an ID number is not written into a page again.
+    pub resident_id: String,
+    /// The person's name.
+    pub name: String,
+    /// Staff number.
+    pub staff_number: String,
+    /// Roles ticked.
+    pub roles: Vec<Role>,
+}
+
+struct StaffRow {
+    subject: String,
+    name: String,
+    staff_number: String,
+    roles: Vec<Choice>,
+    remove_label: String,
+}
+
+struct RoleBox {
+    field: String,
+    id: String,
+    label: String,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console_staff.html")]
+struct StaffPage<'a> {
+    l: Lang,
+    shell: Shell,
+    csrf: &'a str,
+    department_id: String,
+    department_name: &'a str,
+    form: &'a StaffForm,
+    message: Option<Message>,
+    rows: Vec<StaffRow>,
+    boxes: Vec<RoleBox>,
+}
+
+/// A department's staff, each with a form that takes a role away or ends the
+/// membership, and the form that adds a member.
+pub fn staff(
+    prefs: Prefs,
+    (csrf, form): (&str, &StaffForm),
+    department: &Department,
+    members: &[StaffMember],
+    message: Option<Message>,
+    status: StatusCode,
+) -> Response {
+    let l = prefs.lang;
+    let rows = members
+        .iter()
+        .map(|m| StaffRow {
+            subject: m.subject.to_string(),
+            name: m.name.clone(),
+            staff_number: m.staff_number.clone(),
+            roles: m
+                .roles
+                .iter()
+                .map(|r| Choice {
+                    value: r.name().to_owned(),
+                    label: role_name(l, *r),
+                    selected: false,
+                })
+                .collect(),
+            remove_label: l.t1("staff-remove-from", "name", &m.name),
+        })
+        .collect();
+    let boxes = [
+        Role::Issuer,
+        Role::SealUser,
+        Role::SealAdmin,
+        Role::DeptAdmin,
+        Role::Counter,
+    ]
+    .into_iter()
+    .map(|role| RoleBox {
+        field: format!("role_{}", role.name().replace('-', "_")),
+        id: format!("role-{}", role.name()),
+        label: role_name(l, role),
+        checked: form.roles.contains(&role),
+    })
+    .collect();
+    let back = format!("/console/departments/{}", department.id);
+    let page = StaffPage {
+        l,
+        shell: Shell::new(prefs, &back, "staff-title").wide(),
+        csrf,
+        department_id: department.id.to_string(),
+        department_name: &department.name,
+        form,
+        message,
+        rows,
+        boxes,
+    };
+    render(status, &page)
 }

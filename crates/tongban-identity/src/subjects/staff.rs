@@ -165,6 +165,48 @@ pub async fn roles_in(
     Ok(roles)
 }
 
+/// A member of a department's staff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffMember {
+    /// The person.
+    pub subject: SubjectId,
+    /// Their name.
+    pub name: String,
+    /// Their staff number in the department.
+    pub staff_number: String,
+    /// Their roles there, in order.
+    pub roles: Vec<Role>,
+}
+
+/// The staff of `department`, by staff number.
+pub async fn staff_of(
+    conn: &mut Conn,
+    department: DepartmentId,
+) -> Result<Vec<StaffMember>, SubjectError> {
+    let rows = sqlx::query(
+        "SELECT s.subject_id, p.name, s.staff_number FROM staff s \
+         JOIN subjects p ON p.id = s.subject_id WHERE s.department_id = $1 \
+         ORDER BY s.staff_number, s.subject_id",
+    )
+    .bind(department.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut members = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: String = row.try_get(0)?;
+        let subject: SubjectId = id
+            .parse()
+            .map_err(|_| SubjectError::Store(StoreError::Corrupt("subject id".into())))?;
+        members.push(StaffMember {
+            subject,
+            name: row.try_get(1)?,
+            staff_number: row.try_get(2)?,
+            roles: roles_in(conn, subject, department).await?,
+        });
+    }
+    Ok(members)
+}
+
 /// The departments where `subject` holds `role`, in id order.
 pub async fn departments_with_role(
     conn: &mut Conn,

@@ -596,13 +596,14 @@ fn relatives_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, 
 /// The console's pages, with `v` wherever staff or people could type.
 fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Response)> {
     use crate::views::console::{
-        AuditFilters, AuditView, audit, confirm_person, desk, people, refused,
+        AuditFilters, AuditView, DepartmentForm, StaffForm, audit, confirm_person,
+        confirm_staff_removal, departments, desk, people, refused, staff,
     };
     use crate::views::esign::Message;
     use tongban_core::audit::AuditEvent;
     use tongban_identity::console::{Desk, Post};
     use tongban_identity::person_lifecycle::PersonSummary;
-    use tongban_identity::subjects::{Department, Level, Role};
+    use tongban_identity::subjects::{Department, Level, Role, StaffMember};
     let department = Department {
         id: DepartmentId::new(),
         parent_id: None,
@@ -610,7 +611,7 @@ fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Re
         name: v.into(),
         uscc: "91350100M000100Y43".parse().unwrap(),
     };
-    let staff = Desk {
+    let worker = Desk {
         subject: SubjectId::new(),
         name: v.into(),
         level: 2,
@@ -632,7 +633,26 @@ fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Re
         .in_department(department.id);
     let elsewhere = AuditEvent::new(v, v, None, None, serde_json::json!({})).in_department(v);
     let events = [event, elsewhere];
-    let departments = [department];
+    let city = Department {
+        id: DepartmentId::new(),
+        parent_id: Some(department.id),
+        level: Level::City,
+        name: v.into(),
+        uscc: "11430000006122244L".parse().unwrap(),
+    };
+    let lost = Department {
+        parent_id: Some(DepartmentId::new()),
+        id: DepartmentId::new(),
+        ..city.clone()
+    };
+    let tree = [department.clone(), city, lost];
+    let members = [StaffMember {
+        subject: SubjectId::new(),
+        name: v.into(),
+        staff_number: v.into(),
+        roles: vec![Role::DeptAdmin, Role::SealUser],
+    }];
+    let options = [department];
     let person = PersonSummary {
         id: SubjectId::new(),
         name: v.into(),
@@ -647,21 +667,21 @@ fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Re
     };
     let audit_view = |message| AuditView {
         filters: &filters,
-        departments: &departments,
+        departments: &options,
         events: &events,
         export_href: format!("/console/audit/export?actor={v}"),
         next_href: Some(format!("/console/audit?after={v}")),
         message,
     };
     vec![
-        ("console", desk(prefs, &staff, None, StatusCode::OK)),
+        ("console", desk(prefs, &worker, None, StatusCode::OK)),
         (
             "console refused",
             refused(prefs, None, Message::error("console-not-staff")),
         ),
         (
             "console step-up",
-            refused(prefs, Some(&staff), Message::error("console-step-up")),
+            refused(prefs, Some(&worker), Message::error("console-step-up")),
         ),
         ("audit", audit(prefs, audit_view(None), StatusCode::OK)),
         (
@@ -690,6 +710,77 @@ fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Re
         (
             "confirm deactivate",
             confirm_person(prefs, ("csrf", v), "/console/people/x/deactivate", v, true),
+        ),
+        (
+            "departments",
+            departments(
+                prefs,
+                (
+                    "csrf",
+                    &DepartmentForm {
+                        name: v.into(),
+                        uscc: v.into(),
+                        level: v.into(),
+                        parent_id: v.into(),
+                    },
+                ),
+                &tree,
+                Some(Message::error("departments-invalid-uscc")),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        ),
+        (
+            "departments none",
+            departments(
+                prefs,
+                ("csrf", &DepartmentForm::default()),
+                &[],
+                None,
+                StatusCode::OK,
+            ),
+        ),
+        (
+            "staff",
+            staff(
+                prefs,
+                (
+                    "csrf",
+                    &StaffForm {
+                        resident_id: String::new(),
+                        name: v.into(),
+                        staff_number: v.into(),
+                        roles: vec![Role::Issuer],
+                    },
+                ),
+                &tree[1],
+                &members,
+                Some(Message::news("staff-done-added")),
+                StatusCode::OK,
+            ),
+        ),
+        (
+            "staff none",
+            staff(
+                prefs,
+                ("csrf", &StaffForm::default()),
+                &tree[0],
+                &[],
+                None,
+                StatusCode::OK,
+            ),
+        ),
+        (
+            "confirm role removal",
+            confirm_staff_removal(
+                prefs,
+                ("csrf", "/console/x", "/console/y"),
+                v,
+                Some(Role::Counter),
+            ),
+        ),
+        (
+            "confirm membership removal",
+            confirm_staff_removal(prefs, ("csrf", "/console/x", "/console/y"), v, None),
         ),
         (
             "confirm reactivate",
