@@ -409,3 +409,183 @@ async fn a_platform_administrator_builds_a_department_and_its_staff() {
         404
     );
 }
+
+/// The seal page's rows of grants, as `(subject id in the revoke form)`.
+fn grant_forms(html: &str) -> usize {
+    html.matches("/revoke\" class=\"inline\"").count()
+}
+
+#[tokio::test]
+async fn a_department_administrator_creates_grants_and_suspends_a_seal_and_nobody_else_does() {
+    let w = world::world().await;
+    staff_world(&w).await;
+    let wang = subject(&w, WANG).await;
+    let zhao = subject(&w, ZHAO).await;
+    let mut tx = w.server.store().begin().await.unwrap();
+    subjects::add_staff(
+        &mut tx,
+        wang,
+        w.a.id,
+        "A-2",
+        &[Role::SealUser],
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // 李四 administers department A: its seals are his to manage.
+    let li = session(&w, LI).await;
+    let desk = page(&w, &li, "/console").await.text().await.unwrap();
+    assert!(desk.contains("href=\"/console/seals\""));
+    let empty = page(&w, &li, "/console/seals").await.text().await.unwrap();
+    assert!(empty.contains("这个部门还没有印章") && empty.contains("action=\"/console/seals\""));
+    let token = csrf_of(&empty);
+    let department = w.a.id.to_string();
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("department", department.as_str()),
+        ("kind", "contract"),
+        ("name", "浙江省市场监督管理局合同专用章"),
+        ("algorithm", "ES256"),
+    ];
+    let created = form(&w, &li, "/console/seals", &fields).await;
+    assert_eq!(created.status(), 303);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let seal_path = location.split('?').next().unwrap().to_owned();
+    let html = page(&w, &li, &location).await.text().await.unwrap();
+    assert!(html.contains("合同专用章") && html.contains("使用中") && html.contains("印章已创建"));
+    assert!(
+        html.contains(&format!("value=\"{wang}\"")),
+        "王五 uses seals in A"
+    );
+    assert_eq!(grant_forms(&html), 0);
+    // A seal of department B: not 李四's to make.
+    let other = [
+        ("csrf_token", token.as_str()),
+        ("department", &w.b.id.to_string()),
+        ("kind", "contract"),
+        ("name", "湖南省合同专用章"),
+        ("algorithm", "ES256"),
+    ];
+    assert_eq!(form(&w, &li, "/console/seals", &other).await.status(), 403);
+    let bad = [
+        ("csrf_token", token.as_str()),
+        ("department", department.as_str()),
+        ("kind", "wax"),
+        ("name", "x"),
+    ];
+    assert_eq!(form(&w, &li, "/console/seals", &bad).await.status(), 422);
+
+    let grants = format!("{seal_path}/grants");
+    let grant = [
+        ("csrf_token", token.as_str()),
+        ("staff_id", &wang.to_string()),
+        ("purpose_required", "yes"),
+    ];
+    assert_eq!(form(&w, &li, &grants, &grant).await.status(), 303);
+    let html = page(&w, &li, &seal_path).await.text().await.unwrap();
+    assert_eq!(grant_forms(&html), 1);
+    // Only the department's staff: 赵六 works in B.
+    let outsider = [
+        ("csrf_token", token.as_str()),
+        ("staff_id", &zhao.to_string()),
+    ];
+    assert_eq!(form(&w, &li, &grants, &outsider).await.status(), 422);
+
+    // 赵六 (B, no seal role) sees no seals, and cannot act on A's.
+    let zhao_session = session(&w, ZHAO).await;
+    assert_eq!(
+        page(&w, &zhao_session, "/console/seals").await.status(),
+        403
+    );
+    assert_eq!(page(&w, &zhao_session, &seal_path).await.status(), 403);
+    let zhao_token = csrf(&w, &zhao_session).await;
+    let his = [
+        ("csrf_token", zhao_token.as_str()),
+        ("staff_id", &zhao.to_string()),
+    ];
+    assert_eq!(form(&w, &zhao_session, &grants, &his).await.status(), 403);
+    // 王五 uses the seal: he sees it, without the managers' forms, and cannot grant.
+    let wang_session = session(&w, WANG).await;
+    let seen = page(&w, &wang_session, &seal_path).await;
+    assert_eq!(seen.status(), 200);
+    let html = seen.text().await.unwrap();
+    assert!(!html.contains("/grants\"") && !html.contains("/status\""));
+    let wang_token = csrf(&w, &wang_session).await;
+    let self_grant = [
+        ("csrf_token", wang_token.as_str()),
+        ("staff_id", &wang.to_string()),
+    ];
+    assert_eq!(
+        form(&w, &wang_session, &grants, &self_grant).await.status(),
+        403
+    );
+
+    // Taking the grant back: asked first.
+    let revoke = format!("{seal_path}/grants/{wang}/revoke");
+    let asked = form(&w, &li, &revoke, &[("csrf_token", &token)]).await;
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().await.unwrap().contains("确定收回"));
+    let confirmed = [("csrf_token", token.as_str()), ("confirm", "yes")];
+    assert_eq!(form(&w, &li, &revoke, &confirmed).await.status(), 303);
+    assert_eq!(
+        grant_forms(&page(&w, &li, &seal_path).await.text().await.unwrap()),
+        0
+    );
+    assert_eq!(form(&w, &li, &revoke, &confirmed).await.status(), 404);
+
+    // Suspended, then revoked for ever.
+    let status = format!("{seal_path}/status");
+    let asked = form(
+        &w,
+        &li,
+        &status,
+        &[("csrf_token", &token), ("status", "suspended")],
+    )
+    .await;
+    assert!(asked.text().await.unwrap().contains("确定暂停"));
+    let suspend = [
+        ("csrf_token", token.as_str()),
+        ("status", "suspended"),
+        ("reason", "盘点"),
+        ("confirm", "yes"),
+    ];
+    assert_eq!(form(&w, &li, &status, &suspend).await.status(), 303);
+    assert!(
+        page(&w, &li, &seal_path)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("已暂停")
+    );
+    let revoke_all = [
+        ("csrf_token", token.as_str()),
+        ("status", "revoked"),
+        ("confirm", "yes"),
+    ];
+    assert_eq!(form(&w, &li, &status, &revoke_all).await.status(), 303);
+    let html = page(&w, &li, &seal_path).await.text().await.unwrap();
+    assert!(html.contains("已注销") && !html.contains("/status\""));
+    let resume = [
+        ("csrf_token", token.as_str()),
+        ("status", "active"),
+        ("confirm", "yes"),
+    ];
+    assert_eq!(form(&w, &li, &status, &resume).await.status(), 409);
+    let nonsense = [
+        ("csrf_token", token.as_str()),
+        ("status", "melted"),
+        ("confirm", "yes"),
+    ];
+    assert_eq!(form(&w, &li, &status, &nonsense).await.status(), 422);
+    // The console's acts are in the seal's history under 李四, through the console.
+    let actors: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT actor FROM seal_history WHERE seal_id = $1")
+            .bind(seal_path.rsplit('/').next().unwrap())
+            .fetch_all(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    assert_eq!(actors, [format!("subject:{}", subject(&w, LI).await)]);
+}

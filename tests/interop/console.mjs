@@ -1,7 +1,8 @@
 // The console (/console), in Chromium (npm playwright-core), as staff use it: a
 // platform administrator (granted with `tongban admin platform-admin`) who is also a
 // department administrator signs in with a passkey (level 3), opens the desk, reads the
-// audit trail with filters and downloads it as CSV, finds a person and deactivates them
+// audit trail with filters and downloads it as CSV, creates a city department and its
+// staff, creates a seal, grants it and suspends it, finds a person and deactivates them
 // after the confirmation page, and reactivates them. axe-core (WCAG 2.1 A/AA) and the
 // MIIT numbers on every console page in zh-CN and English, standard and care mode; a
 // keyboard-only walk of the audit page. A screenshot of each page is kept under
@@ -51,7 +52,7 @@ async function run(browser) {
   const citizen = await admin.post('/api/v1/admin/persons', { name: CITIZEN.name, resident_id: CITIZEN.id, password: CITIZEN.password });
   await admin.post('/api/v1/admin/registry', { entries: [{ name: ADMIN.name, resident_id: ADMIN.id }] });
   const department = await admin.post('/api/v1/admin/departments', { name: '福建省市场监督管理局', uscc: '11350000003592744G', level: 'province' });
-  await admin.post(`/api/v1/admin/departments/${department.id}/staff`, { subject_id: staff.id, staff_number: 'FJ-001', roles: ['dept-admin', 'seal-admin'] });
+  await admin.post(`/api/v1/admin/departments/${department.id}/staff`, { subject_id: staff.id, staff_number: 'FJ-001', roles: ['dept-admin', 'seal-admin', 'seal-user'] });
   const granted = execFileSync(binary, ['admin', 'platform-admin', '--resident-id', ADMIN.id], {
     env: { ...process.env, TONGBAN_DATABASE_URL: databaseUrl }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -118,6 +119,33 @@ async function run(browser) {
   await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
   const left = await page.locator('table').innerText().catch(() => '');
   check('after confirming, the role is taken away and the other stays', left.includes('签发电子证照') && !left.includes('使用印章'), left.slice(0, 300));
+
+  // Seals: a new contract seal, granted to a seal user, suspended after a confirmation.
+  await page.goto(url('/console'));
+  await page.click('a[href="/console/seals"]');
+  await page.fill('#seal-name', '福建省市场监督管理局合同专用章');
+  await page.selectOption('#seal-kind', 'contract');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/console/seals"] button[type=submit]')]);
+  const sealPath = new URL(page.url()).pathname;
+  check('a seal is created, with its own certificate', (await page.locator('main').innerText()).includes('印章已创建') && sealPath.startsWith('/console/seals/'), page.url());
+  await page.selectOption('#grant-staff', staff.id);
+  await page.check('#grant-purpose');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/grants"] button[type=submit]')]);
+  const grantTable = await page.locator('table').first().innerText().catch(() => '');
+  check('the seal is granted to a seal user, a purpose asked for each use', grantTable.includes(ADMIN.name) && grantTable.includes('是'), grantTable.slice(0, 300));
+  await everyMode(page, 'a seal', 'seal');
+  await page.goto(url('/console/seals'));
+  await everyMode(page, 'the seals', 'seals');
+  const askSuspend = async () => {
+    await page.goto(url(sealPath));
+    await page.selectOption('#seal-status', 'suspended');
+    await page.fill('#seal-reason', '年度盘点');
+    await Promise.all([page.waitForNavigation(), page.click('form[action$="/status"] button[type=submit]')]);
+  };
+  await everyMode(page, 'the status confirmation', 'seal-status', askSuspend);
+  await askSuspend();
+  await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  check('after confirming, the seal is suspended', (await page.locator('main').innerText()).includes('已暂停'));
 
   await page.goto(url('/console'));
   await page.click('a[href="/console/audit"]');

@@ -118,6 +118,29 @@ impl Desk {
         self.posts.iter().any(|p| p.roles.contains(&role))
     }
 
+    /// The departments whose seals they see (seal users, seal and department
+    /// administrators there).
+    pub fn seal_posts(&self) -> Vec<&Post> {
+        self.posts
+            .iter()
+            .filter(|p| {
+                p.roles
+                    .iter()
+                    .any(|r| matches!(r, Role::SealUser | Role::SealAdmin | Role::DeptAdmin))
+            })
+            .collect()
+    }
+
+    /// Whether they manage `department`'s seals (the domain checks again on each act).
+    pub fn manages_seals_of(&self, department: crate::subjects::DepartmentId) -> bool {
+        self.posts.iter().any(|p| {
+            p.department.id == department
+                && p.roles
+                    .iter()
+                    .any(|r| matches!(r, Role::SealAdmin | Role::DeptAdmin))
+        })
+    }
+
     /// What of the audit trail they read: all of it as a platform administrator, their
     /// departments' part as a department administrator, nothing otherwise.
     /// The whole trail holds people's matters, so a platform administrator reads it at

@@ -175,6 +175,22 @@ pub async fn of_seal(
         .collect()
 }
 
+/// The staff of `seal`'s department who may be granted it (the `seal-user` role), for
+/// the seal's managers.
+pub async fn candidates(
+    conn: &mut Conn,
+    actor: &Actor,
+    seal: SealId,
+) -> Result<Vec<tongban_identity::subjects::StaffMember>, SealError> {
+    let found = registry::find(conn, seal).await?;
+    permissions::may_manage(conn, actor, found.department_id).await?;
+    let staff = tongban_identity::subjects::staff_of(conn, found.department_id).await?;
+    Ok(staff
+        .into_iter()
+        .filter(|m| m.roles.contains(&Role::SealUser))
+        .collect())
+}
+
 /// Applying `seal` now, for `purpose`, under a grant. Checks the scope, the department,
 /// the role, the grant (live, and with a purpose if it asks for one) and the seal's
 /// state.

@@ -21,6 +21,8 @@ use crate::error::SealError;
 pub const MANAGE_SCOPE: &str = "seal:manage";
 /// Scope for applying seals.
 pub const USE_SCOPE: &str = "seal:use";
+/// The client the console's acts are recorded under.
+pub const CONSOLE_CLIENT: &str = "console";
 /// The assurance level a person's login needs to apply a seal (L3: a passkey, or a
 /// password with an authenticator, on a registry-verified identity).
 pub const SEALING_LEVEL: u8 = 3;
@@ -67,6 +69,18 @@ impl Actor {
             scopes: caller.scopes.clone(),
             acr: caller.acr.clone(),
         })
+    }
+
+    /// A person in the provider's own console (a first-party page on their single
+    /// sign-on session, `acr` its level): their roles decide, as for a token granted
+    /// both seal scopes. The usage log names the client `console`.
+    pub fn console(subject: SubjectId, acr: &str) -> Self {
+        Self::Person {
+            subject,
+            client_id: CONSOLE_CLIENT.to_owned(),
+            scopes: vec![MANAGE_SCOPE.to_owned(), USE_SCOPE.to_owned()],
+            acr: Some(acr.to_owned()),
+        }
     }
 
     /// For the usage log and history: `subject:<id>` or `client:<id>`.

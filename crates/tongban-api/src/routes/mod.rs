@@ -96,6 +96,14 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(console::departments::staff_page))
         .routes(routes!(console::departments::console_add_staff))
         .routes(routes!(console::departments::console_remove_staff))
+        .routes(routes!(
+            console::seals::seals_page,
+            console::seals::console_create_seal
+        ))
+        .routes(routes!(console::seals::seal_page))
+        .routes(routes!(console::seals::console_grant_seal))
+        .routes(routes!(console::seals::console_revoke_grant))
+        .routes(routes!(console::seals::console_seal_status))
         .routes(routes!(counter::counter_page))
         .routes(routes!(counter::verify_in_person))
         .routes(routes!(counter::set_up_authority))

@@ -170,6 +170,7 @@ fn form_message(error: &AdminError) -> Option<&'static str> {
 #[utoipa::path(post, path = "/console/departments", tag = "console",
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, name, uscc, level, parent_id"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
         (status = 303, description = "created: back to the departments"),
         (status = 403, description = "not a platform administrator at level 3, or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 422, description = "a field is invalid: the form again, with the reason", content_type = "text/html"),
@@ -353,6 +354,7 @@ impl NewStaffForm {
     params(("id" = String, Path, description = "the department's id")),
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, resident_id, name, staff_number, role_issuer|role_seal_user|role_seal_admin|role_dept_admin|role_counter=yes"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
         (status = 303, description = "added: back to the staff"),
         (status = 403, description = "not a platform administrator at level 3, or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 404, description = "no such department", content_type = "text/html"),
@@ -454,6 +456,7 @@ impl CsrfProtected for RemoveStaffForm {
     ),
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, role (empty: the whole membership), confirm=yes"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
         (status = 200, description = "the confirmation page (without confirm=yes)", content_type = "text/html"),
         (status = 303, description = "done: back to the staff"),
         (status = 403, description = "not a platform administrator at level 3, or no session or a foreign CSRF token", content_type = "text/html"),

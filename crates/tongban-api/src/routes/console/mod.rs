@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod departments;
 pub mod people;
+pub mod seals;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

@@ -197,6 +197,7 @@ fn person_refusal(prefs: Prefs, desk: &Desk, error: AdminError) -> Response {
     params(("id" = String, Path, description = "the person's subject id")),
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, q, confirm=yes"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
         (status = 200, description = "the confirmation page (without confirm=yes)", content_type = "text/html"),
         (status = 303, description = "done: back to the people found"),
         (status = 403, description = "not a platform administrator at level 3, oneself, or no session or a foreign CSRF token", content_type = "text/html"),
@@ -215,6 +216,7 @@ pub async fn console_deactivate_person(
     params(("id" = String, Path, description = "the person's subject id")),
     request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, q, confirm=yes"),
     responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
         (status = 200, description = "the confirmation page (without confirm=yes)", content_type = "text/html"),
         (status = 303, description = "done: back to the people found"),
         (status = 403, description = "not a platform administrator at level 3, or no session or a foreign CSRF token", content_type = "text/html"),

@@ -673,7 +673,97 @@ fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Re
         next_href: Some(format!("/console/audit?after={v}")),
         message,
     };
-    vec![
+    let seal = tongban_seal::registry::Seal {
+        id: tongban_seal::registry::SealId::new(),
+        department_id: options[0].id,
+        code: v.into(),
+        kind: tongban_seal::registry::SealKind::Contract,
+        name: v.into(),
+        status: tongban_seal::registry::SealStatus::Suspended,
+        key_id: v.into(),
+        certificate_serial: v.into(),
+        valid_until: now,
+        algorithm: tongban_crypto::Algorithm::Sm2,
+    };
+    let grants = [
+        tongban_seal::grants::Grant {
+            grantee: tongban_seal::grants::Grantee::Staff(members[0].subject.to_string()),
+            purpose_required: true,
+            expires_at: None,
+            granted_by: v.into(),
+            granted_at: now,
+        },
+        tongban_seal::grants::Grant {
+            grantee: tongban_seal::grants::Grantee::Client(v.into()),
+            purpose_required: false,
+            expires_at: Some(now),
+            granted_by: v.into(),
+            granted_at: now,
+        },
+    ];
+    let usages = [tongban_seal::sign::Usage {
+        actor: v.into(),
+        client_id: v.into(),
+        digest_sha256: Some(v.into()),
+        digest_sm3: None,
+        format: v.into(),
+        purpose: Some(v.into()),
+        at: now,
+    }];
+    let seal_departments: Vec<&Department> = tree.iter().collect();
+    let seal_view = |manages| crate::views::console::SealView {
+        seal: &seal,
+        grants: &grants,
+        candidates: &members,
+        usages: &usages,
+        manages,
+        message: Some(Message::news("seals-done-granted")),
+    };
+    let mut pages = vec![
+        (
+            "seals",
+            crate::views::console::seals(
+                prefs,
+                ("csrf", true),
+                (&seal_departments, tree[0].id),
+                std::slice::from_ref(&seal),
+                None,
+            ),
+        ),
+        (
+            "seals none",
+            crate::views::console::seals(
+                prefs,
+                ("csrf", false),
+                (&seal_departments[..1], tree[0].id),
+                &[],
+                None,
+            ),
+        ),
+        (
+            "seal managed",
+            crate::views::console::seal(prefs, "csrf", seal_view(true)),
+        ),
+        (
+            "seal seen",
+            crate::views::console::seal(prefs, "csrf", seal_view(false)),
+        ),
+        (
+            "confirm ungrant",
+            crate::views::console::confirm_ungrant(prefs, ("csrf", "/x", "/y"), v, v),
+        ),
+    ];
+    for status in [
+        tongban_seal::registry::SealStatus::Active,
+        tongban_seal::registry::SealStatus::Suspended,
+        tongban_seal::registry::SealStatus::Revoked,
+    ] {
+        pages.push((
+            "confirm seal status",
+            crate::views::console::confirm_seal_status(prefs, ("csrf", "/x", "/y"), v, (status, v)),
+        ));
+    }
+    pages.extend(vec![
         ("console", desk(prefs, &worker, None, StatusCode::OK)),
         (
             "console refused",
@@ -786,5 +876,6 @@ fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Re
             "confirm reactivate",
             confirm_person(prefs, ("csrf", v), "/console/people/x/reactivate", v, false),
         ),
-    ]
+    ]);
+    pages
 }

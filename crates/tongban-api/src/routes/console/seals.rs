@@ -1,0 +1,470 @@
+//! A department's seals in the console, for its seal users (to see) and its seal and
+//! department administrators (to manage): the seals, a new one, a seal's grants (given
+//! to the department's seal users, taken back after a confirmation), its status
+//! (suspended, resumed, revoked after a confirmation) and its usage log. Every act goes
+//! through the seal domain's functions and checks, as the API's do.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use tongban_crypto::Algorithm;
+use tongban_identity::console::{self, Desk};
+use tongban_identity::sso::{self, Session};
+use tongban_identity::subjects::DepartmentId;
+use tongban_seal::SealError;
+use tongban_seal::grants::{self, Grantee};
+use tongban_seal::permissions::Actor;
+use tongban_seal::registry::{self, SealId, SealKind, SealStatus};
+use tongban_seal::sign::{self, UsageFilter};
+use tongban_store::PooledConn;
+
+use super::{open_desk, refused};
+use crate::extract::PageQuery;
+use crate::prefs::Prefs;
+use crate::routes::session_form::{CsrfProtected, SessionForm};
+use crate::routes::web::{self, store_page};
+use crate::state::AppState;
+use crate::views::console::{self as view, SealView};
+use crate::views::esign::Message;
+
+/// The page for a refused seal act.
+fn seal_refusal(prefs: Prefs, desk: &Desk, error: SealError) -> Response {
+    let (id, status) = match &error {
+        SealError::Denied(_) => ("console-not-allowed", StatusCode::FORBIDDEN),
+        SealError::NotFound(_) => ("seals-unknown", StatusCode::NOT_FOUND),
+        SealError::Invalid { .. } => ("seals-invalid", StatusCode::UNPROCESSABLE_ENTITY),
+        SealError::Conflict(_) => ("seals-conflict", StatusCode::CONFLICT),
+        _ => return store_page(error),
+    };
+    let mut page = web::no_store(view::refused(prefs, Some(desk), Message::error(id)));
+    *page.status_mut() = status;
+    page
+}
+
+/// The seals page's query.
+#[derive(Deserialize, Default)]
+pub struct SealsQuery {
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    done: String,
+}
+
+/// A department's seals (the first of the person's departments unless one is named),
+/// with the form for a new seal for those who manage them.
+#[utoipa::path(get, path = "/console/seals", tag = "console",
+    params(("department" = Option<String>, Query, description = "one of the person's departments")),
+    responses(
+        (status = 200, description = "the seals", content_type = "text/html"),
+        (status = 303, description = "not signed in: to the account page"),
+        (status = 403, description = "no seal role in that department", content_type = "text/html"),
+    ))]
+pub async fn seals_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PageQuery(query): PageQuery<SealsQuery>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (mut conn, session, cookie, desk) = match open_desk(&state, &headers, prefs).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let posts = desk.seal_posts();
+    let chosen = if query.department.is_empty() {
+        posts.first().map(|p| p.department.id)
+    } else {
+        query.department.parse::<DepartmentId>().ok()
+    };
+    let Some(department) = chosen else {
+        return refused(prefs, Some(&desk), &console::ConsoleError::NotAllowed);
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    let seals = match registry::of_department(&mut conn, &actor, department).await {
+        Ok(seals) => seals,
+        Err(error) => return seal_refusal(prefs, &desk, error),
+    };
+    let message = (query.done == "created").then(|| Message::news("seals-done-created"));
+    let csrf = sso::session_csrf(&cookie);
+    let departments: Vec<_> = posts.iter().map(|p| &p.department).collect();
+    let manages = desk.manages_seals_of(department);
+    web::no_store(view::seals(
+        prefs,
+        (&csrf, manages),
+        (&departments, department),
+        &seals,
+        message,
+    ))
+}
+
+/// A new seal, as posted.
+#[derive(Deserialize)]
+pub struct NewSealForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    algorithm: String,
+}
+
+impl CsrfProtected for NewSealForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// The desk of a form's session.
+async fn form_desk(
+    state: &AppState,
+    prefs: Prefs,
+    session: &Session,
+) -> Result<(PooledConn, Desk), Response> {
+    let mut conn = state.store.conn().await.map_err(store_page)?;
+    let desk = console::desk(&mut conn, session)
+        .await
+        .map_err(|error| refused(prefs, None, &error))?;
+    Ok((conn, desk))
+}
+
+/// Creates a seal of the department: a new key and a certificate naming it.
+#[utoipa::path(post, path = "/console/seals", tag = "console",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, department, kind, name, algorithm=ES256|SM2"),
+    responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
+        (status = 303, description = "created: to the seal's page"),
+        (status = 403, description = "not a seal or department administrator there, or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 422, description = "a field is invalid", content_type = "text/html"),
+    ))]
+pub async fn console_create_seal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    SessionForm { session, form, .. }: SessionForm<NewSealForm>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (conn, desk) = match form_desk(&state, prefs, &session).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    drop(conn);
+    let invalid = || SealError::Invalid {
+        field: "form",
+        reason: "kind, algorithm or department".into(),
+    };
+    let parsed = (
+        form.department.parse::<DepartmentId>().ok(),
+        SealKind::parse(&form.kind),
+        match form.algorithm.as_str() {
+            "SM2" => Some(Algorithm::Sm2),
+            "ES256" | "" => Some(Algorithm::Es256),
+            _ => None,
+        },
+    );
+    let (Some(department), Some(kind), Some(algorithm)) = parsed else {
+        return seal_refusal(prefs, &desk, invalid());
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    let name = form.name.as_str();
+    let created = state
+        .store
+        .transaction(async |tx| {
+            registry::create(tx, &state.pki, &actor, department, kind, name, algorithm).await
+        })
+        .await;
+    match created {
+        Ok(seal) => web::see_other(&format!("/console/seals/{}?done=created", seal.id)),
+        Err(error) => seal_refusal(prefs, &desk, error),
+    }
+}
+
+/// What the last form on a seal's page did.
+#[derive(Deserialize, Default)]
+pub struct SealQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// A seal: its state, grants (with the form for a new one), status changes and usage
+/// log.
+#[utoipa::path(get, path = "/console/seals/{id}", tag = "console",
+    params(("id" = String, Path, description = "the seal's id")),
+    responses(
+        (status = 200, description = "the seal", content_type = "text/html"),
+        (status = 303, description = "not signed in: to the account page"),
+        (status = 403, description = "not of the seal's department", content_type = "text/html"),
+        (status = 404, description = "no such seal", content_type = "text/html"),
+    ))]
+pub async fn seal_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    PageQuery(query): PageQuery<SealQuery>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (mut conn, session, cookie, desk) = match open_desk(&state, &headers, prefs).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let Ok(seal_id) = id.parse::<SealId>() else {
+        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    let seal = match registry::find(&mut conn, seal_id).await {
+        Ok(seal) => seal,
+        Err(error) => return seal_refusal(prefs, &desk, error),
+    };
+    let grants = match grants::of_seal(&mut conn, &actor, seal_id).await {
+        Ok(grants) => grants,
+        Err(error) => return seal_refusal(prefs, &desk, error),
+    };
+    let filter = UsageFilter {
+        limit: Some(50),
+        ..UsageFilter::default()
+    };
+    let usages = match sign::usages(&mut conn, &actor, seal_id, &filter).await {
+        Ok(usages) => usages,
+        Err(error) => return seal_refusal(prefs, &desk, error),
+    };
+    let manages = desk.manages_seals_of(seal.department_id);
+    let candidates = if manages {
+        match grants::candidates(&mut conn, &actor, seal_id).await {
+            Ok(found) => found,
+            Err(error) => return seal_refusal(prefs, &desk, error),
+        }
+    } else {
+        Vec::new()
+    };
+    let message = match query.done.as_str() {
+        "created" => Some(Message::news("seals-done-created")),
+        "granted" => Some(Message::news("seals-done-granted")),
+        "ungranted" => Some(Message::news("seals-done-ungranted")),
+        "status" => Some(Message::news("seals-done-status")),
+        _ => None,
+    };
+    let csrf = sso::session_csrf(&cookie);
+    let seal_view = SealView {
+        seal: &seal,
+        grants: &grants,
+        candidates: &candidates,
+        usages: &usages,
+        manages,
+        message,
+    };
+    web::no_store(view::seal(prefs, &csrf, seal_view))
+}
+
+/// A grant to a seal user of the department.
+#[derive(Deserialize)]
+pub struct GrantForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    staff_id: String,
+    #[serde(default)]
+    purpose_required: String,
+}
+
+impl CsrfProtected for GrantForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Grants the seal to a seal user of its department.
+#[utoipa::path(post, path = "/console/seals/{id}/grants", tag = "console",
+    params(("id" = String, Path, description = "the seal's id")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, staff_id, purpose_required=yes"),
+    responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
+        (status = 303, description = "granted: back to the seal"),
+        (status = 403, description = "not a manager of the seal, or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 404, description = "no such seal", content_type = "text/html"),
+        (status = 422, description = "not a seal user of the department", content_type = "text/html"),
+    ))]
+pub async fn console_grant_seal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    SessionForm { session, form, .. }: SessionForm<GrantForm>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (conn, desk) = match form_desk(&state, prefs, &session).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    drop(conn);
+    let Ok(seal) = id.parse::<SealId>() else {
+        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    let grantee = Grantee::Staff(form.staff_id.trim().to_owned());
+    let purpose = form.purpose_required == "yes";
+    let granted = state
+        .store
+        .transaction(async |tx| grants::grant(tx, &actor, seal, &grantee, purpose, None).await)
+        .await;
+    match granted {
+        Ok(()) => web::see_other(&format!("/console/seals/{seal}?done=granted")),
+        Err(error) => seal_refusal(prefs, &desk, error),
+    }
+}
+
+/// Taking a grant back (asked first).
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    confirm: String,
+    /// For a status change: `active`, `suspended` or `revoked`.
+    #[serde(default)]
+    status: String,
+    /// For a status change: why.
+    #[serde(default)]
+    reason: String,
+}
+
+impl CsrfProtected for ConfirmForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Takes the seal back from a staff member (after a confirmation page): their next
+/// use is refused.
+#[utoipa::path(post, path = "/console/seals/{id}/grants/{staff_id}/revoke", tag = "console",
+    params(
+        ("id" = String, Path, description = "the seal's id"),
+        ("staff_id" = String, Path, description = "the grantee's subject id"),
+    ),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, confirm=yes"),
+    responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
+        (status = 200, description = "the confirmation page (without confirm=yes)", content_type = "text/html"),
+        (status = 303, description = "done: back to the seal"),
+        (status = 403, description = "not a manager of the seal, or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 404, description = "no such seal or grant", content_type = "text/html"),
+    ))]
+pub async fn console_revoke_grant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, staff_id)): Path<(String, String)>,
+    SessionForm {
+        session,
+        cookie,
+        form,
+    }: SessionForm<ConfirmForm>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (mut conn, desk) = match form_desk(&state, prefs, &session).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let Ok(seal) = id.parse::<SealId>() else {
+        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    let grantee = Grantee::Staff(staff_id.clone());
+    if form.confirm != "yes" {
+        let found = match registry::find(&mut conn, seal).await {
+            Ok(found) => found,
+            Err(error) => return seal_refusal(prefs, &desk, error),
+        };
+        let candidates = match grants::candidates(&mut conn, &actor, seal).await {
+            Ok(candidates) => candidates,
+            Err(error) => return seal_refusal(prefs, &desk, error),
+        };
+        let name = candidates
+            .iter()
+            .find(|c| c.subject.to_string() == staff_id)
+            .map_or(staff_id.as_str(), |c| c.name.as_str());
+        let csrf = sso::session_csrf(&cookie);
+        let action = format!("/console/seals/{seal}/grants/{staff_id}/revoke");
+        let back = format!("/console/seals/{seal}");
+        let page = view::confirm_ungrant(prefs, (&csrf, &action, &back), name, &found.name);
+        return web::no_store(page);
+    }
+    drop(conn);
+    let revoked = state
+        .store
+        .transaction(async |tx| grants::revoke(tx, &actor, seal, &grantee).await)
+        .await;
+    match revoked {
+        Ok(()) => web::see_other(&format!("/console/seals/{seal}?done=ungranted")),
+        Err(error) => seal_refusal(prefs, &desk, error),
+    }
+}
+
+/// Suspends, resumes or revokes the seal (after a confirmation page). Revoking revokes
+/// its certificate and is final.
+#[utoipa::path(post, path = "/console/seals/{id}/status", tag = "console",
+    params(("id" = String, Path, description = "the seal's id")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, status=active|suspended|revoked, reason, confirm=yes"),
+    responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
+        (status = 200, description = "the confirmation page (without confirm=yes)", content_type = "text/html"),
+        (status = 303, description = "done: back to the seal"),
+        (status = 403, description = "not a manager of the seal, or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 404, description = "no such seal", content_type = "text/html"),
+        (status = 409, description = "the seal is revoked", content_type = "text/html"),
+        (status = 422, description = "no such status", content_type = "text/html"),
+    ))]
+pub async fn console_seal_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    SessionForm {
+        session,
+        cookie,
+        form,
+    }: SessionForm<ConfirmForm>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (mut conn, desk) = match form_desk(&state, prefs, &session).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let Ok(seal) = id.parse::<SealId>() else {
+        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
+    };
+    let Some(status) = SealStatus::parse(&form.status) else {
+        let invalid = SealError::Invalid {
+            field: "status",
+            reason: "active, suspended or revoked".into(),
+        };
+        return seal_refusal(prefs, &desk, invalid);
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    if form.confirm != "yes" {
+        let found = match registry::find(&mut conn, seal).await {
+            Ok(found) => found,
+            Err(error) => return seal_refusal(prefs, &desk, error),
+        };
+        let csrf = sso::session_csrf(&cookie);
+        let action = format!("/console/seals/{seal}/status");
+        let back = format!("/console/seals/{seal}");
+        let page = view::confirm_seal_status(
+            prefs,
+            (&csrf, &action, &back),
+            &found.name,
+            (status, &form.reason),
+        );
+        return web::no_store(page);
+    }
+    drop(conn);
+    let reason = (!form.reason.trim().is_empty()).then_some(form.reason.trim());
+    let changed = state
+        .store
+        .transaction(async |tx| {
+            registry::set_status(tx, &state.pki, &actor, seal, status, reason).await
+        })
+        .await;
+    match changed {
+        Ok(_) => web::see_other(&format!("/console/seals/{seal}?done=status")),
+        Err(error) => seal_refusal(prefs, &desk, error),
+    }
+}
