@@ -589,3 +589,160 @@ async fn a_department_administrator_creates_grants_and_suspends_a_seal_and_nobod
             .unwrap();
     assert_eq!(actors, [format!("subject:{}", subject(&w, LI).await)]);
 }
+
+/// The secret on a console page that shows one.
+fn secret_of(html: &str) -> String {
+    let marker = "<code id=\"client-secret\"><bdi>";
+    let start = html.find(marker).unwrap() + marker.len();
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+/// The client id on the same page.
+fn client_id_of(html: &str) -> String {
+    let marker = "<dd><code><bdi>";
+    let dd = html.find(marker).unwrap() + marker.len();
+    html[dd..].split('<').next().unwrap().to_owned()
+}
+
+async fn token_status(w: &World, id: &str, secret: &str) -> u16 {
+    w.server
+        .client
+        .post(format!("{}/token", w.server.base))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_platform_administrator_registers_rotates_and_disables_a_client() {
+    let w = world::world().await;
+    staff_world(&w).await;
+    let li = subject(&w, LI).await;
+    let mut tx = w.server.store().begin().await.unwrap();
+    console::grant_platform_admin(&mut tx, li, "operator:test", Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let wang = session(&w, WANG).await;
+    assert_eq!(page(&w, &wang, "/console/clients").await.status(), 403);
+
+    let admin = session(&w, LI).await;
+    let listed = page(&w, &admin, "/console/clients").await;
+    assert_eq!(listed.status(), 200);
+    let token = csrf_of(&listed.text().await.unwrap());
+    let department = w.a.id.to_string();
+    let system = [
+        ("csrf_token", token.as_str()),
+        ("name", "浙江省证照业务系统"),
+        ("kind", "system"),
+        ("scopes", "seal:use"),
+        ("department_id", department.as_str()),
+    ];
+    let created = form(&w, &admin, "/console/clients", &system).await;
+    assert_eq!(created.status(), 200);
+    let html = created.text().await.unwrap();
+    let (id, first) = (client_id_of(&html), secret_of(&html));
+    assert!(html.contains("只显示这一次") && first.len() > 20);
+    assert_eq!(token_status(&w, &id, &first).await, 200);
+    // Nobody else can do it, even with the page's token.
+    let forged = form(&w, &wang, "/console/clients", &system).await;
+    assert_eq!(forged.status(), 403);
+    let bad = [
+        ("csrf_token", token.as_str()),
+        ("name", "门户"),
+        ("kind", "portal"),
+        ("redirect_uri", "javascript:alert(1)"),
+        ("scopes", "openid"),
+    ];
+    let refused = form(&w, &admin, "/console/clients", &bad).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("有一项填写无效"));
+
+    // A new secret, the old one ending at once: asked first.
+    let rotate = format!("/console/clients/{id}/secret");
+    let asked = form(
+        &w,
+        &admin,
+        &rotate,
+        &[("csrf_token", &token), ("grace_seconds", "0")],
+    )
+    .await;
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().await.unwrap().contains("确定为"));
+    assert_eq!(
+        token_status(&w, &id, &first).await,
+        200,
+        "not before the confirmation"
+    );
+    let confirmed = [
+        ("csrf_token", token.as_str()),
+        ("grace_seconds", "0"),
+        ("confirm", "yes"),
+    ];
+    let rotated = form(&w, &admin, &rotate, &confirmed).await;
+    assert_eq!(rotated.status(), 200);
+    let second = secret_of(&rotated.text().await.unwrap());
+    assert_ne!(first, second);
+    assert_eq!(token_status(&w, &id, &first).await, 401);
+    assert_eq!(token_status(&w, &id, &second).await, 200);
+    let odd = [
+        ("csrf_token", token.as_str()),
+        ("grace_seconds", "12"),
+        ("confirm", "yes"),
+    ];
+    assert_eq!(form(&w, &admin, &rotate, &odd).await.status(), 422);
+
+    // Disabled, then enabled again.
+    let disable = format!("/console/clients/{id}/disable");
+    let done = [("csrf_token", token.as_str()), ("confirm", "yes")];
+    assert_eq!(
+        form(&w, &admin, &disable, &[("csrf_token", &token)])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        token_status(&w, &id, &second).await,
+        200,
+        "not before the confirmation"
+    );
+    let disabled = form(&w, &admin, &disable, &done).await;
+    assert_eq!(disabled.status(), 303);
+    assert_eq!(token_status(&w, &id, &second).await, 401);
+    let location = disabled.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        page(&w, &admin, &location)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("客户端已停用")
+    );
+    let enable = format!("/console/clients/{id}/enable");
+    assert_eq!(form(&w, &admin, &enable, &done).await.status(), 303);
+    assert_eq!(token_status(&w, &id, &second).await, 200);
+    let nobody = form(&w, &admin, "/console/clients/nobody/disable", &done).await;
+    assert_eq!(nobody.status(), 404);
+    // Recorded under the administrator, in department A's part of the trail.
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE target = $1 AND department_id = $2 ORDER BY occurred_at, id",
+    )
+    .bind(&id)
+    .bind(&department)
+    .fetch_all(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "client.created",
+            "client.secret-rotated",
+            "client.disabled",
+            "client.enabled"
+        ]
+    );
+}

@@ -147,6 +147,31 @@ async function run(browser) {
   await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
   check('after confirming, the seal is suspended', (await page.locator('main').innerText()).includes('已暂停'));
 
+  // Clients: a department's system registered (its secret shown once), then disabled.
+  await page.goto(url('/console'));
+  await page.click('a[href="/console/clients"]');
+  await page.fill('#c-name', '福建省证照业务系统');
+  await page.check('#c-system');
+  await page.fill('#c-scopes', 'seal:use');
+  await page.selectOption('#c-department', department.id);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/console/clients"] button[type=submit]')]);
+  const secret = (await page.locator('#client-secret').innerText().catch(() => '')).trim();
+  check('a client is registered, its secret shown once', secret.length > 20);
+  await axe(page, 'the client secret page [zh]', check);
+  await miit(page, 'the client secret page [zh]', check);
+  await page.screenshot({ path: `${artefacts}/console-client-secret-zh.png`, fullPage: true });
+  await page.goto(url('/console/clients'));
+  await everyMode(page, 'the clients', 'clients');
+  const clientRow = page.locator('tr', { hasText: '福建省证照业务系统' });
+  const askDisable = async () => {
+    await page.goto(url('/console/clients'));
+    await Promise.all([page.waitForNavigation(), clientRow.locator('form[action$="/disable"] button').click()]);
+  };
+  await everyMode(page, 'the client confirmation', 'client-confirm', askDisable);
+  await askDisable();
+  await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  check('after confirming, the client is disabled, said in words', (await page.locator('[role=status]').innerText().catch(() => '')).includes('已停用'));
+
   await page.goto(url('/console'));
   await page.click('a[href="/console/audit"]');
   await page.fill('#action', 'staff.*');

@@ -104,6 +104,13 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(console::seals::console_grant_seal))
         .routes(routes!(console::seals::console_revoke_grant))
         .routes(routes!(console::seals::console_seal_status))
+        .routes(routes!(
+            console::clients::clients_page,
+            console::clients::console_create_client
+        ))
+        .routes(routes!(console::clients::console_rotate_secret))
+        .routes(routes!(console::clients::console_disable_client))
+        .routes(routes!(console::clients::console_enable_client))
         .routes(routes!(counter::counter_page))
         .routes(routes!(counter::verify_in_person))
         .routes(routes!(counter::set_up_authority))

@@ -4,6 +4,7 @@
 //! desk gives, the same as the API's; forms carry the session's CSRF token.
 
 pub mod audit;
+pub mod clients;
 pub mod departments;
 pub mod people;
 pub mod seals;

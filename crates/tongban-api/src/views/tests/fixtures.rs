@@ -763,6 +763,64 @@ fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Re
             crate::views::console::confirm_seal_status(prefs, ("csrf", "/x", "/y"), v, (status, v)),
         ));
     }
+    let client_lines = [
+        crate::views::console::ClientLine {
+            id: v.into(),
+            name: v.into(),
+            system: true,
+            department_id: Some(tree[0].id),
+            scopes: vec![v.into(), "openid".into()],
+            disabled: false,
+            has_secret: true,
+            previous_secret_until: Some(Timestamp::from_unix_millis(now.unix_millis() + 60_000)),
+        },
+        crate::views::console::ClientLine {
+            id: v.into(),
+            name: v.into(),
+            system: false,
+            department_id: None,
+            scopes: Vec::new(),
+            disabled: true,
+            has_secret: false,
+            previous_secret_until: None,
+        },
+    ];
+    let typed_client = crate::views::console::ClientForm {
+        name: v.into(),
+        kind: "system".into(),
+        redirect_uri: v.into(),
+        scopes: v.into(),
+        department_id: tree[0].id.to_string(),
+        first_party: true,
+    };
+    pages.extend(vec![
+        (
+            "clients",
+            crate::views::console::clients(
+                prefs,
+                ("csrf", &typed_client),
+                (&client_lines, &tree),
+                Some(Message::error("clients-invalid")),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        ),
+        (
+            "client secret",
+            crate::views::console::client_secret(prefs, v, v, Some(now)),
+        ),
+        (
+            "confirm client",
+            crate::views::console::confirm_client(
+                prefs,
+                ("csrf", "/x"),
+                v,
+                (
+                    "clients-confirm-rotate",
+                    vec![("grace_seconds", "3600".into())],
+                ),
+            ),
+        ),
+    ]);
     pages.extend(vec![
         ("console", desk(prefs, &worker, None, StatusCode::OK)),
         (
