@@ -120,10 +120,10 @@ async fn each_administrator_reads_what_is_theirs() {
     for action in ["seal.created", "seal.granted", "staff.added"] {
         assert!(mine_actions.iter().any(|a| a == action), "{action}");
     }
-    // Newest first.
-    let times: Vec<&str> = items
+    // Newest first (compared as instants: RFC 3339 text drops trailing zeros).
+    let times: Vec<Timestamp> = items
         .iter()
-        .map(|e| e["occurred_at"].as_str().unwrap())
+        .map(|e| Timestamp::parse_rfc3339(e["occurred_at"].as_str().unwrap()).unwrap())
         .collect();
     assert!(times.windows(2).all(|t| t[0] >= t[1]), "{times:?}");
 

@@ -522,6 +522,49 @@ async fn a_department_administrator_creates_grants_and_suspends_a_seal_and_nobod
         403
     );
 
+    // The usage log: filtered on the page, exported as CSV with formula-like cells
+    // made inert. (Sealing itself is tested in the seal suites; a use is written here.)
+    let seal_id = seal_path.rsplit('/').next().unwrap().to_owned();
+    for (n, purpose) in ["=HYPERLINK(\"http://x\")", "年度合同"]
+        .into_iter()
+        .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO seal_usages (id, seal_id, actor, client_id, digest_sha256, format, purpose, created_at) \
+             VALUES ($1, $2, $3, 'console', 'ab', 'pades', $4, $5)",
+        )
+        .bind(format!("u{n}"))
+        .bind(&seal_id)
+        .bind(format!("subject:{wang}"))
+        .bind(purpose)
+        .bind(Timestamp::now().unix_millis() + n as i64)
+        .execute(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap();
+    }
+    let html = page(&w, &li, &seal_path).await.text().await.unwrap();
+    assert!(html.contains("年度合同") && html.contains("HYPERLINK"));
+    let none = page(&w, &li, &format!("{seal_path}?actor=subject:nobody")).await;
+    assert!(!none.text().await.unwrap().contains("年度合同"));
+    let bad_day = page(&w, &li, &format!("{seal_path}?from=someday")).await;
+    assert!(bad_day.text().await.unwrap().contains("查询条件有误"));
+    let export = page(
+        &w,
+        &li,
+        &format!("{seal_path}/usages/export?from=2000-01-01"),
+    )
+    .await;
+    assert_eq!(export.status(), 200);
+    let csv = export.text().await.unwrap();
+    assert!(csv.starts_with("at,actor,client_id,format,purpose,sha256,sm3"));
+    assert!(
+        csv.contains("'=HYPERLINK") && csv.contains("年度合同"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 3);
+    let theirs = page(&w, &zhao_session, &format!("{seal_path}/usages/export")).await;
+    assert_eq!(theirs.status(), 403);
+
     // Taking the grant back: asked first.
     let revoke = format!("{seal_path}/grants/{wang}/revoke");
     let asked = form(&w, &li, &revoke, &[("csrf_token", &token)]).await;

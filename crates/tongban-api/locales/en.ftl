@@ -717,3 +717,5 @@ clients-confirm-title = Change a client
 clients-confirm-rotate = Give { $id } a new secret? The old one keeps working for the time you chose.
 clients-confirm-disable = Disable { $id }? Every sign-in and call through it is refused, and its refresh tokens are revoked, until it is enabled again.
 clients-confirm-enable = Enable { $id } again?
+seals-show-usages = Show these uses
+seals-export-usages = Download these uses as a spreadsheet (CSV)

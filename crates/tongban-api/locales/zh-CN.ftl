@@ -715,3 +715,5 @@ clients-confirm-title = 更改客户端
 clients-confirm-rotate = 确定为 { $id } 更换密钥吗？旧密钥在您选择的时间内继续有效。
 clients-confirm-disable = 确定停用 { $id } 吗？通过它的所有登录和调用都会被拒绝，刷新令牌将被吊销，直到重新启用。
 clients-confirm-enable = 确定重新启用 { $id } 吗？
+seals-show-usages = 查看使用记录
+seals-export-usages = 下载这些使用记录（CSV 表格）

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod config;
 pub mod id;
+pub mod spreadsheet;
 pub mod time;
 
 pub use time::{Clock, SystemClock, Timestamp};

@@ -5,6 +5,7 @@
 
 use tongban_core::audit::AuditEvent;
 use tongban_core::id::AuditEventId;
+use tongban_core::spreadsheet::safe_cell;
 use tongban_core::time::Timestamp;
 use tongban_store::audit::{self, AuditFilter};
 use tongban_store::{Conn, StoreError};
@@ -216,18 +217,8 @@ pub async fn export_csv(
 
 fn write_row(writer: &mut csv::Writer<Vec<u8>>, cells: [&str; 8]) -> Result<(), AuditTrailError> {
     writer
-        .write_record(cells.map(|cell| spreadsheet_safe(cell).into_owned()))
+        .write_record(cells.map(|cell| safe_cell(cell).into_owned()))
         .map_err(|e| AuditTrailError::Store(StoreError::Corrupt(e.to_string())))
-}
-
-/// A cell a spreadsheet will show as text: one starting with `=`, `+`, `-`, `@`, a tab
-/// or a carriage return would be run as a formula (OWASP "CSV injection").
-fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{cell}"))
-    } else {
-        std::borrow::Cow::Borrowed(cell)
-    }
 }
 
 fn filter(reader: &Reader, query: &Query<'_>) -> Result<AuditFilter, AuditTrailError> {
@@ -305,15 +296,6 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> AuditTrailError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formula_cells_are_quoted_as_text() {
-        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(spreadsheet_safe("-1+2"), "'-1+2");
-        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(spreadsheet_safe("seal.created"), "seal.created");
-        assert_eq!(spreadsheet_safe(""), "");
-    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, json};
 use sqlx::Row;
 use tongban_core::audit::AuditEvent;
+use tongban_core::spreadsheet::safe_cell;
 use tongban_core::time::Timestamp;
 use tongban_crypto::certified::Certified;
 use tongban_crypto::cms;
@@ -327,6 +328,68 @@ pub struct UsageFilter {
     pub limit: Option<i64>,
     /// Skip this many.
     pub offset: Option<i64>,
+}
+
+/// Uses in one export at most; a longer log is exported in narrower time ranges.
+pub const MAX_USAGE_EXPORT: usize = 100_000;
+
+/// A seal's whole usage log matching `filter` (its limit and offset ignored), newest
+/// first, as CSV (RFC 4180, UTF-8, a header row; formula-like cells prefixed with `'`).
+pub async fn usages_csv(
+    conn: &mut Conn,
+    actor: &Actor,
+    seal: SealId,
+    filter: &UsageFilter,
+) -> Result<Vec<u8>, SealError> {
+    let csv_error = |e: &dyn std::fmt::Display| SealError::Internal(format!("csv: {e}"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record([
+            "at",
+            "actor",
+            "client_id",
+            "format",
+            "purpose",
+            "sha256",
+            "sm3",
+        ])
+        .map_err(|e| csv_error(&e))?;
+    let mut page = UsageFilter {
+        limit: Some(100),
+        offset: Some(0),
+        ..filter.clone()
+    };
+    let mut written = 0usize;
+    loop {
+        let found = usages(conn, actor, seal, &page).await?;
+        written += found.len();
+        if written > MAX_USAGE_EXPORT {
+            return Err(SealError::Invalid {
+                field: "until",
+                reason: format!("more than {MAX_USAGE_EXPORT} uses: export a narrower time range"),
+            });
+        }
+        for usage in &found {
+            let at = usage.at.to_rfc3339();
+            let cells = [
+                at.as_str(),
+                &usage.actor,
+                &usage.client_id,
+                &usage.format,
+                usage.purpose.as_deref().unwrap_or_default(),
+                usage.digest_sha256.as_deref().unwrap_or_default(),
+                usage.digest_sm3.as_deref().unwrap_or_default(),
+            ];
+            writer
+                .write_record(cells.map(|cell| safe_cell(cell).into_owned()))
+                .map_err(|e| csv_error(&e))?;
+        }
+        if found.len() < 100 {
+            break;
+        }
+        page.offset = Some(page.offset.unwrap_or(0) + 100);
+    }
+    writer.into_inner().map_err(|e| csv_error(&e))
 }
 
 /// A seal's usage log, newest first.

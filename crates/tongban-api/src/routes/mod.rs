@@ -101,6 +101,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
             console::seals::console_create_seal
         ))
         .routes(routes!(console::seals::seal_page))
+        .routes(routes!(console::seals::usage_export))
         .routes(routes!(console::seals::console_grant_seal))
         .routes(routes!(console::seals::console_revoke_grant))
         .routes(routes!(console::seals::console_seal_status))

@@ -656,6 +656,17 @@ pub fn seals(
     render(StatusCode::OK, &page)
 }
 
+/// The usage log's filters as typed (days as `YYYY-MM-DD`).
+#[derive(Clone, Debug, Default)]
+pub struct UsageFilters {
+    /// Actor.
+    pub actor: String,
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub until: String,
+}
+
 /// What a seal's page shows.
 pub struct SealView<'a> {
     /// The seal.
@@ -666,6 +677,10 @@ pub struct SealView<'a> {
     pub candidates: &'a [StaffMember],
     /// The latest uses.
     pub usages: &'a [Usage],
+    /// The usage log's filters.
+    pub usage_filters: &'a UsageFilters,
+    /// The CSV export with those filters.
+    pub export_href: String,
     /// Whether the person manages the seal.
     pub manages: bool,
     /// What the last form did.
@@ -709,6 +724,8 @@ struct SealPage<'a> {
     candidates: Vec<Choice>,
     statuses: Vec<Choice>,
     usages: Vec<UsageRow>,
+    usage_filters: &'a UsageFilters,
+    export_href: String,
 }
 
 /// A seal: its state, grants, status changes and latest uses.
@@ -802,6 +819,8 @@ pub fn seal(prefs: Prefs, csrf: &str, view: SealView<'_>) -> Response {
         candidates,
         statuses,
         usages,
+        usage_filters: view.usage_filters,
+        export_href: view.export_href,
     };
     render(StatusCode::OK, &page)
 }

@@ -70,7 +70,7 @@ fn filter_query(filters: &AuditFilters) -> String {
 /// A day typed in the form as the RFC 3339 instant it starts at in Beijing time (the
 /// day after, for the last day: it is included). `None` for a malformed day, which
 /// the domain then refuses by name.
-fn day_start(day: &str, next: bool) -> String {
+pub(crate) fn day_start(day: &str, next: bool) -> String {
     let format = format_description!("[year]-[month]-[day]");
     let Ok(date) = time::Date::parse(day, format) else {
         return day.to_owned();

@@ -5,9 +5,10 @@
 //! through the seal domain's functions and checks, as the API's do.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tongban_core::time::Timestamp;
 use tongban_crypto::Algorithm;
 use tongban_identity::console::{self, Desk};
 use tongban_identity::sso::{self, Session};
@@ -19,13 +20,14 @@ use tongban_seal::registry::{self, SealId, SealKind, SealStatus};
 use tongban_seal::sign::{self, UsageFilter};
 use tongban_store::PooledConn;
 
+use super::audit::day_start;
 use super::{open_desk, refused};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
 use crate::routes::session_form::{CsrfProtected, SessionForm};
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
-use crate::views::console::{self as view, SealView};
+use crate::views::console::{self as view, SealView, UsageFilters};
 use crate::views::esign::Message;
 
 /// The page for a refused seal act.
@@ -181,11 +183,58 @@ pub async fn console_create_seal(
     }
 }
 
-/// What the last form on a seal's page did.
+/// What the last form on a seal's page did, and the usage log's filters.
 #[derive(Deserialize, Default)]
 pub struct SealQuery {
     #[serde(default)]
     done: String,
+    /// Only this actor's uses (`subject:…` or `client:…`).
+    #[serde(default)]
+    actor: String,
+    /// First day, `YYYY-MM-DD` (Beijing time).
+    #[serde(default)]
+    from: String,
+    /// Last day, `YYYY-MM-DD` (Beijing time), included.
+    #[serde(default)]
+    until: String,
+}
+
+impl SealQuery {
+    fn typed(&self) -> UsageFilters {
+        UsageFilters {
+            actor: self.actor.trim().to_owned(),
+            from: self.from.trim().to_owned(),
+            until: self.until.trim().to_owned(),
+        }
+    }
+}
+
+/// The usage log's filter from the days typed; `None` when a day is not one.
+fn usage_filter(typed: &UsageFilters, limit: Option<i64>) -> Option<UsageFilter> {
+    let day = |text: &str, next| -> Option<Option<Timestamp>> {
+        if text.is_empty() {
+            return Some(None);
+        }
+        Timestamp::parse_rfc3339(&day_start(text, next)).map(Some)
+    };
+    Some(UsageFilter {
+        actor: (!typed.actor.is_empty()).then(|| typed.actor.clone()),
+        from: day(&typed.from, false)?,
+        until: day(&typed.until, true)?,
+        limit,
+        offset: None,
+    })
+}
+
+/// The filters' query string.
+fn usage_query(typed: &UsageFilters) -> String {
+    let pairs = [
+        ("actor", &typed.actor),
+        ("from", &typed.from),
+        ("until", &typed.until),
+    ];
+    let present: Vec<_> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    serde_urlencoded::to_string(present).unwrap_or_default()
 }
 
 /// A seal: its state, grants (with the form for a new one), status changes and usage
@@ -221,13 +270,13 @@ pub async fn seal_page(
         Ok(grants) => grants,
         Err(error) => return seal_refusal(prefs, &desk, error),
     };
-    let filter = UsageFilter {
-        limit: Some(50),
-        ..UsageFilter::default()
-    };
-    let usages = match sign::usages(&mut conn, &actor, seal_id, &filter).await {
-        Ok(usages) => usages,
-        Err(error) => return seal_refusal(prefs, &desk, error),
+    let typed = query.typed();
+    let (usages, usage_error) = match usage_filter(&typed, Some(50)) {
+        Some(filter) => match sign::usages(&mut conn, &actor, seal_id, &filter).await {
+            Ok(usages) => (usages, false),
+            Err(error) => return seal_refusal(prefs, &desk, error),
+        },
+        None => (Vec::new(), true),
     };
     let manages = desk.manages_seals_of(seal.department_id);
     let candidates = if manages {
@@ -239,6 +288,7 @@ pub async fn seal_page(
         Vec::new()
     };
     let message = match query.done.as_str() {
+        _ if usage_error => Some(Message::error("audit-invalid")),
         "created" => Some(Message::news("seals-done-created")),
         "granted" => Some(Message::news("seals-done-granted")),
         "ungranted" => Some(Message::news("seals-done-ungranted")),
@@ -251,6 +301,11 @@ pub async fn seal_page(
         grants: &grants,
         candidates: &candidates,
         usages: &usages,
+        usage_filters: &typed,
+        export_href: format!(
+            "/console/seals/{seal_id}/usages/export?{}",
+            usage_query(&typed)
+        ),
         manages,
         message,
     };
@@ -465,6 +520,61 @@ pub async fn console_seal_status(
         .await;
     match changed {
         Ok(_) => web::see_other(&format!("/console/seals/{seal}?done=status")),
+        Err(error) => seal_refusal(prefs, &desk, error),
+    }
+}
+
+/// A seal's usage log as CSV, with the seal page's filters.
+#[utoipa::path(get, path = "/console/seals/{id}/usages/export", tag = "console",
+    params(
+        ("id" = String, Path, description = "the seal's id"),
+        ("actor" = Option<String>, Query, description = "only this actor's uses"),
+        ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (Beijing time)"),
+        ("until" = Option<String>, Query, description = "last day, YYYY-MM-DD (Beijing time), included"),
+    ),
+    responses(
+        (status = 200, description = "the uses as CSV", content_type = "text/csv"),
+        (status = 303, description = "not signed in: to the account page"),
+        (status = 403, description = "not of the seal's department", content_type = "text/html"),
+        (status = 404, description = "no such seal", content_type = "text/html"),
+        (status = 422, description = "a day is not a date, or too many uses match", content_type = "text/html"),
+    ))]
+pub async fn usage_export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    PageQuery(query): PageQuery<SealQuery>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (mut conn, session, _, desk) = match open_desk(&state, &headers, prefs).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let Ok(seal_id) = id.parse::<SealId>() else {
+        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
+    };
+    let Some(filter) = usage_filter(&query.typed(), None) else {
+        let invalid = SealError::Invalid {
+            field: "from",
+            reason: "a day as YYYY-MM-DD".into(),
+        };
+        return seal_refusal(prefs, &desk, invalid);
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    match sign::usages_csv(&mut conn, &actor, seal_id, &filter).await {
+        Ok(csv) => web::no_store(
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"seal-usages.csv\"",
+                    ),
+                ],
+                csv,
+            )
+                .into_response(),
+        ),
         Err(error) => seal_refusal(prefs, &desk, error),
     }
 }

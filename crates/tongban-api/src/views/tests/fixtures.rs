@@ -711,11 +711,18 @@ fn console_pages(prefs: Prefs, v: &str, now: Timestamp) -> Vec<(&'static str, Re
         at: now,
     }];
     let seal_departments: Vec<&Department> = tree.iter().collect();
+    let usage_filters = crate::views::console::UsageFilters {
+        actor: v.into(),
+        from: v.into(),
+        until: v.into(),
+    };
     let seal_view = |manages| crate::views::console::SealView {
         seal: &seal,
         grants: &grants,
         candidates: &members,
         usages: &usages,
+        usage_filters: &usage_filters,
+        export_href: format!("/console/seals/x/usages/export?actor={v}"),
         manages,
         message: Some(Message::news("seals-done-granted")),
     };
