@@ -506,6 +506,11 @@ async fn a_department_administrator_creates_grants_and_suspends_a_seal_and_nobod
         ("staff_id", &zhao.to_string()),
     ];
     assert_eq!(form(&w, &zhao_session, &grants, &his).await.status(), 403);
+    // Not even the confirmation page (it names the seal) for another department.
+    let peek = [("csrf_token", zhao_token.as_str()), ("status", "suspended")];
+    let peeked = form(&w, &zhao_session, &format!("{seal_path}/status"), &peek).await;
+    assert_eq!(peeked.status(), 403);
+    assert!(!peeked.text().await.unwrap().contains("合同专用章"));
     // 王五 uses the seal: he sees it, without the managers' forms, and cannot grant.
     let wang_session = session(&w, WANG).await;
     let seen = page(&w, &wang_session, &seal_path).await;

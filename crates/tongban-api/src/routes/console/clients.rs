@@ -320,8 +320,10 @@ pub async fn console_rotate_secret(
     match rotated {
         Ok((client, secret)) => {
             // This instance knows at once; the others within the client cache's seconds.
+            // The secret is committed: a failed refresh must not hide it (it is shown
+            // only here), the cache catches up by itself.
             if let Err(error) = state.clients.fresh(&id).await {
-                return store_page(error);
+                tracing::warn!(%error, client = %id, "client cache refresh after a rotation");
             }
             web::no_store(view::client_secret(
                 prefs,

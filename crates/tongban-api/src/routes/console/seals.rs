@@ -15,7 +15,7 @@ use tongban_identity::sso::{self, Session};
 use tongban_identity::subjects::DepartmentId;
 use tongban_seal::SealError;
 use tongban_seal::grants::{self, Grantee};
-use tongban_seal::permissions::Actor;
+use tongban_seal::permissions::{self, Actor};
 use tongban_seal::registry::{self, SealId, SealKind, SealStatus};
 use tongban_seal::sign::{self, UsageFilter};
 use tongban_store::PooledConn;
@@ -499,6 +499,11 @@ pub async fn console_seal_status(
             Ok(found) => found,
             Err(error) => return seal_refusal(prefs, &desk, error),
         };
+        // The question names the seal: only for those who may change it.
+        let allowed = permissions::may_manage(&mut conn, &actor, found.department_id).await;
+        if let Err(error) = allowed {
+            return seal_refusal(prefs, &desk, error);
+        }
         let csrf = sso::session_csrf(&cookie);
         let action = format!("/console/seals/{seal}/status");
         let back = format!("/console/seals/{seal}");
