@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 
+mod console_fixtures;
 mod fixtures;
 
 use super::*;
