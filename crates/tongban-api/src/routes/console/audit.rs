@@ -9,7 +9,7 @@ use tongban_identity::audit_trail::{self, AuditTrailError};
 use tongban_identity::console::ConsoleError;
 use tongban_identity::subjects;
 
-use super::{open_desk, refused};
+use super::{open_desk, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
@@ -242,9 +242,7 @@ pub async fn audit_export(
                 AuditTrailError::TooMany => "audit-too-many",
                 _ => "audit-invalid",
             };
-            let mut page = view::refused(prefs, Some(&desk), Message::error(id));
-            *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            web::no_store(page)
+            refused_as(prefs, Some(&desk), id, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }

@@ -15,7 +15,7 @@ use tongban_identity::console::{self, Desk};
 use tongban_identity::sso;
 use tongban_identity::subjects::DepartmentId;
 
-use super::{open_desk, refused};
+use super::{open_desk, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
 use crate::request_scope;
@@ -40,9 +40,7 @@ fn client_refusal(prefs: Prefs, desk: &Desk, error: AdminError) -> Response {
         }
         _ => return store_page(error),
     };
-    let mut page = web::no_store(view::refused(prefs, Some(desk), Message::error(id)));
-    *page.status_mut() = status;
-    page
+    refused_as(prefs, Some(desk), id, status)
 }
 
 /// The desk and the administration proof of a form's session.

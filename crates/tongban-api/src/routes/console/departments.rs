@@ -14,7 +14,7 @@ use tongban_identity::sso;
 use tongban_identity::subjects::{DepartmentId, Level, Role, SubjectError, SubjectId};
 use tongban_store::PooledConn;
 
-use super::{open_desk, refused};
+use super::{open_desk, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
 use crate::request_scope;
@@ -242,10 +242,7 @@ async fn staff_view(
         Err(error) => return store_page(error),
     };
     let Some(found) = all.into_iter().find(|d| d.id == department) else {
-        let desk_less = view::refused(prefs, None, Message::error("departments-unknown"));
-        let mut page = web::no_store(desk_less);
-        *page.status_mut() = StatusCode::NOT_FOUND;
-        return page;
+        return refused_as(prefs, None, "departments-unknown", StatusCode::NOT_FOUND);
     };
     match admin::department_staff(conn, admin, department).await {
         Ok(staff) => web::no_store(view::staff(
@@ -281,13 +278,7 @@ pub async fn staff_page(
         Err(page) => return page,
     };
     let Ok(department) = id.parse::<DepartmentId>() else {
-        let mut page = web::no_store(view::refused(
-            prefs,
-            None,
-            Message::error("departments-unknown"),
-        ));
-        *page.status_mut() = StatusCode::NOT_FOUND;
-        return page;
+        return refused_as(prefs, None, "departments-unknown", StatusCode::NOT_FOUND);
     };
     let csrf = sso::session_csrf(&cookie);
     let message = done_message(&query.done);
@@ -376,13 +367,7 @@ pub async fn console_add_staff(
         Err(page) => return page,
     };
     let Ok(department) = id.parse::<DepartmentId>() else {
-        let mut page = web::no_store(view::refused(
-            prefs,
-            None,
-            Message::error("departments-unknown"),
-        ));
-        *page.status_mut() = StatusCode::NOT_FOUND;
-        return page;
+        return refused_as(prefs, None, "departments-unknown", StatusCode::NOT_FOUND);
     };
     let roles = form.roles();
     let person = (form.resident_id.as_str(), form.name.as_str());
@@ -397,13 +382,7 @@ pub async fn console_add_staff(
     match added {
         Ok(_) => web::see_other(&format!("/console/departments/{department}?done=added")),
         Err(AdminError::Subject(SubjectError::NotFound("department"))) => {
-            let mut page = web::no_store(view::refused(
-                prefs,
-                None,
-                Message::error("departments-unknown"),
-            ));
-            *page.status_mut() = StatusCode::NOT_FOUND;
-            page
+            refused_as(prefs, None, "departments-unknown", StatusCode::NOT_FOUND)
         }
         Err(error) => match form_message(&error) {
             Some(id) => {
@@ -477,11 +456,7 @@ pub async fn console_remove_staff(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let not_found = |message: &'static str| {
-        let mut page = web::no_store(view::refused(prefs, Some(&desk), Message::error(message)));
-        *page.status_mut() = StatusCode::NOT_FOUND;
-        page
-    };
+    let not_found = |id| refused_as(prefs, Some(&desk), id, StatusCode::NOT_FOUND);
     let (Ok(department), Ok(subject)) =
         (id.parse::<DepartmentId>(), subject_id.parse::<SubjectId>())
     else {

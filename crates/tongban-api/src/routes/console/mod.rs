@@ -43,6 +43,18 @@ pub(crate) async fn open_desk(
     }
 }
 
+/// A refusal page saying `id` with `status`: on the desk when there is one.
+pub(crate) fn refused_as(
+    prefs: Prefs,
+    desk: Option<&Desk>,
+    id: &'static str,
+    status: StatusCode,
+) -> Response {
+    let mut page = web::no_store(view::refused(prefs, desk, Message::error(id)));
+    *page.status_mut() = status;
+    page
+}
+
 /// The page for a console refusal: on the desk when there is one, alone otherwise.
 pub(crate) fn refused(prefs: Prefs, desk: Option<&Desk>, error: &ConsoleError) -> Response {
     let id = match error {

@@ -21,7 +21,7 @@ use tongban_seal::sign::{self, UsageFilter};
 use tongban_store::PooledConn;
 
 use super::audit::day_start;
-use super::{open_desk, refused};
+use super::{open_desk, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
 use crate::routes::session_form::{CsrfProtected, SessionForm};
@@ -39,9 +39,7 @@ fn seal_refusal(prefs: Prefs, desk: &Desk, error: SealError) -> Response {
         SealError::Conflict(_) => ("seals-conflict", StatusCode::CONFLICT),
         _ => return store_page(error),
     };
-    let mut page = web::no_store(view::refused(prefs, Some(desk), Message::error(id)));
-    *page.status_mut() = status;
-    page
+    refused_as(prefs, Some(desk), id, status)
 }
 
 /// The seals page's query.
