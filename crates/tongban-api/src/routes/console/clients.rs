@@ -11,11 +11,11 @@ use tongban_identity::admin::{self, AdminError};
 use tongban_identity::caller::Admin;
 use tongban_identity::client_lifecycle;
 use tongban_identity::clients::{ClientError, NewClient};
-use tongban_identity::console::{self, Desk};
+use tongban_identity::console::Desk;
 use tongban_identity::sso;
 use tongban_identity::subjects::DepartmentId;
 
-use super::{open_desk, refused, refused_as};
+use super::{form_desk, open_desk, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
 use crate::request_scope;
@@ -49,10 +49,7 @@ async fn form_admin(
     prefs: Prefs,
     session: &sso::Session,
 ) -> Result<(Desk, Admin), Response> {
-    let mut conn = state.store.conn().await.map_err(store_page)?;
-    let desk = console::desk(&mut conn, session)
-        .await
-        .map_err(|error| refused(prefs, None, &error))?;
+    let (_, desk) = form_desk(state, prefs, session).await?;
     match desk.admin(request_scope::request_id()) {
         Ok(admin) => Ok((desk, admin)),
         Err(error) => Err(refused(prefs, Some(&desk), &error)),

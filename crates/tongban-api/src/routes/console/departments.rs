@@ -9,12 +9,12 @@ use axum::response::Response;
 use serde::Deserialize;
 use tongban_identity::admin::{self, AdminError};
 use tongban_identity::caller::Admin;
-use tongban_identity::console::{self, Desk};
+use tongban_identity::console::Desk;
 use tongban_identity::sso;
 use tongban_identity::subjects::{DepartmentId, Level, Role, SubjectError, SubjectId};
 use tongban_store::PooledConn;
 
-use super::{open_desk, refused, refused_as};
+use super::{form_desk, open_desk, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
 use crate::request_scope;
@@ -59,10 +59,7 @@ async fn administering_form(
     prefs: Prefs,
     session: &sso::Session,
 ) -> Result<(PooledConn, Desk, Admin), Response> {
-    let mut conn = state.store.conn().await.map_err(store_page)?;
-    let desk = console::desk(&mut conn, session)
-        .await
-        .map_err(|error| refused(prefs, None, &error))?;
+    let (conn, desk) = form_desk(state, prefs, session).await?;
     match desk.admin(request_scope::request_id()) {
         Ok(admin) => Ok((conn, desk, admin)),
         Err(error) => Err(refused(prefs, Some(&desk), &error)),

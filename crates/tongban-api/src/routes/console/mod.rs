@@ -43,6 +43,19 @@ pub(crate) async fn open_desk(
     }
 }
 
+/// The desk of a form's session.
+pub(crate) async fn form_desk(
+    state: &AppState,
+    prefs: Prefs,
+    session: &Session,
+) -> Result<(PooledConn, Desk), Response> {
+    let mut conn = state.store.conn().await.map_err(store_page)?;
+    let desk = console::desk(&mut conn, session)
+        .await
+        .map_err(|error| refused(prefs, None, &error))?;
+    Ok((conn, desk))
+}
+
 /// A refusal page saying `id` with `status`: on the desk when there is one.
 pub(crate) fn refused_as(
     prefs: Prefs,

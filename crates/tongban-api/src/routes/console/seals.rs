@@ -11,17 +11,16 @@ use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_crypto::Algorithm;
 use tongban_identity::console::{self, Desk};
-use tongban_identity::sso::{self, Session};
+use tongban_identity::sso;
 use tongban_identity::subjects::DepartmentId;
 use tongban_seal::SealError;
 use tongban_seal::grants::{self, Grantee};
 use tongban_seal::permissions::{self, Actor};
 use tongban_seal::registry::{self, SealId, SealKind, SealStatus};
 use tongban_seal::sign::{self, UsageFilter};
-use tongban_store::PooledConn;
 
 use super::audit::day_start;
-use super::{open_desk, refused, refused_as};
+use super::{form_desk, open_desk, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
 use crate::routes::session_form::{CsrfProtected, SessionForm};
@@ -116,19 +115,6 @@ impl CsrfProtected for NewSealForm {
     fn csrf_token(&self) -> &str {
         &self.csrf_token
     }
-}
-
-/// The desk of a form's session.
-async fn form_desk(
-    state: &AppState,
-    prefs: Prefs,
-    session: &Session,
-) -> Result<(PooledConn, Desk), Response> {
-    let mut conn = state.store.conn().await.map_err(store_page)?;
-    let desk = console::desk(&mut conn, session)
-        .await
-        .map_err(|error| refused(prefs, None, &error))?;
-    Ok((conn, desk))
 }
 
 /// Creates a seal of the department: a new key and a certificate naming it.
