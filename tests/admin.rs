@@ -395,6 +395,16 @@ async fn a_client_secret_rotates_with_a_grace_period_and_a_disabled_client_gets_
     assert!(until > Timestamp::now().unix_millis() + 3_500_000);
     assert_eq!(credentials(&server, &id, &second).await.status(), 200);
     assert_eq!(credentials(&server, &id, &first).await.status(), 200);
+    // Another rotation with grace while the first is in its own would end the first,
+    // which may be the one deployed: refused, and both secrets still work.
+    assert_problem(
+        post(&server, &admin, &path, json!({"grace_seconds": 3600})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_eq!(credentials(&server, &id, &first).await.status(), 200);
+    assert_eq!(credentials(&server, &id, &second).await.status(), 200);
     // Rotated again without grace: the second stops at once, the first too.
     let third: Value = post(&server, &admin, &path, json!({"grace_seconds": 0}))
         .await

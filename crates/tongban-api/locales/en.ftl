@@ -705,6 +705,7 @@ clients-first-party = A portal of the platform itself (people are not asked to c
 clients-create = Register the client
 clients-invalid = A field is not valid: a portal needs an https address to return to, and every scope must be one the platform knows.
 clients-no-secret = This client has no secret to replace (it signs with its own key).
+clients-grace-running = The previous secret is still valid in its grace period, and may be the one your system uses. Rotate again after it ends, or choose “no grace period” to end both old secrets now.
 clients-unknown = No such client.
 clients-done-disabled = The client is disabled: it is refused everywhere, and its refresh tokens are revoked.
 clients-done-enabled = The client is enabled again.

@@ -703,6 +703,7 @@ clients-first-party = 平台自有门户（不再询问人员同意）
 clients-create = 注册
 clients-invalid = 有一项填写无效：门户需要 https 回调地址，权限范围须为平台支持的范围。
 clients-no-secret = 此客户端没有可更换的密钥（它用自己的密钥签名）。
+clients-grace-running = 上一个密钥仍在宽限期内，系统可能仍在使用它。请在宽限期结束后再更换，或选择“立即失效”立即作废两个旧密钥。
 clients-unknown = 没有这个客户端。
 clients-done-disabled = 客户端已停用：所有登录和调用都会被拒绝，刷新令牌已吊销。
 clients-done-enabled = 客户端已重新启用。

@@ -327,7 +327,9 @@ impl From<ClientError> for ApiError {
     fn from(error: ClientError) -> Self {
         match error {
             ClientError::Store(store) => store.into(),
-            ClientError::NoSecret => Self::new(ProblemType::Conflict, error.to_string()),
+            ClientError::NoSecret | ClientError::GraceRunning { .. } => {
+                Self::new(ProblemType::Conflict, error.to_string())
+            }
             ClientError::Rng(_) => {
                 tracing::error!(%error, "client registration");
                 Self::bare(ProblemType::Internal)

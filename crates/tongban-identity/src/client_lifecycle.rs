@@ -48,6 +48,15 @@ pub async fn rotate_secret(
         }
         .into());
     }
+    if grace > 0
+        && let Some(until) = client.previous_secret_until
+        && until > now
+    {
+        return Err(ClientError::GraceRunning {
+            until: until.unix_millis(),
+        }
+        .into());
+    }
     let secret = random_token(32)?;
     let until = now.unix_millis() + grace * 1000;
     sqlx::query(

@@ -32,6 +32,15 @@ pub enum ClientError {
     /// is none to rotate.
     #[error("this client has no secret to rotate (a public client, or private_key_jwt)")]
     NoSecret,
+    /// A rotation with a grace period while the secret before is still in its own:
+    /// it would end that secret early, and it may be the one still deployed.
+    #[error(
+        "the previous secret is valid until {until} (Unix ms); rotate again after that, or with grace_seconds 0 to end both old secrets now"
+    )]
+    GraceRunning {
+        /// When the previous secret's grace ends.
+        until: i64,
+    },
     /// The random number generator failed.
     #[error(transparent)]
     Rng(#[from] crate::secrets::RngError),

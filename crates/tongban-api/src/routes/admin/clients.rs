@@ -183,14 +183,15 @@ pub struct RotateBody {
 }
 
 /// Gives a client a new secret, in this answer only; the previous one keeps working
-/// for the grace period.
+/// for the grace period. While that period runs, only a rotation without grace
+/// (`grace_seconds` 0) is accepted: another would end the secret still deployed.
 #[utoipa::path(post, path = "/api/v1/admin/clients/{id}/secret", tag = "admin",
     params(("id" = String, Path, description = "client_id")),
     request_body = RotateBody,
     responses(
         (status = 200, description = "the client with its new secret and the end of the previous one's grace period", body = ClientBody),
         (status = 404, description = "no such client", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the client has no secret (public, or private_key_jwt)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the client has no secret (public, or private_key_jwt), or its previous secret is still in its grace period and the new rotation has one too (rotate with grace_seconds 0 to end both old secrets)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "the grace period is out of range", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["admin"])))]

@@ -35,6 +35,9 @@ fn client_refusal(prefs: Prefs, desk: &Desk, error: AdminError) -> Response {
             ("clients-invalid", StatusCode::UNPROCESSABLE_ENTITY)
         }
         AdminError::Client(ClientError::NoSecret) => ("clients-no-secret", StatusCode::CONFLICT),
+        AdminError::Client(ClientError::GraceRunning { .. }) => {
+            ("clients-grace-running", StatusCode::CONFLICT)
+        }
         AdminError::Subject(tongban_identity::subjects::SubjectError::NotFound(_)) => {
             ("clients-unknown", StatusCode::NOT_FOUND)
         }
