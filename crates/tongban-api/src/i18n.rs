@@ -126,6 +126,15 @@ impl Lang {
         self.format(id, Some(&args))
     }
 
+    /// The text with id `id` and several number arguments.
+    pub fn tnums(&self, id: &str, numbers: &[(&str, i64)]) -> String {
+        let mut args = FluentArgs::new();
+        for (name, value) in numbers {
+            args.set(*name, FluentValue::from(*value));
+        }
+        self.format(id, Some(&args))
+    }
+
     /// Whether this language's catalogue has a text with id `id`.
     pub fn has(self, id: &str) -> bool {
         CATALOGUES.get(self.0).is_some_and(|c| {

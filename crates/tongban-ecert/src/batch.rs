@@ -12,7 +12,9 @@ use tongban_identity::subjects::DepartmentId;
 use tongban_seal::permissions::Actor;
 use tongban_store::{Conn, Store, StoreError};
 
+use crate::catalogue::CertType;
 use crate::error::{EcertError, FieldError, corrupt, invalid};
+use crate::face_form;
 use crate::permissions;
 use crate::register::{self, HolderRef, Issuing, NewCertificate};
 
@@ -75,9 +77,13 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job, EcertError> {
     })
 }
 
+/// A CSV column whose header starts so is a note, not a face field: the error file's
+/// `#errors` column, which can stay when the fixed rows are uploaded again.
+pub const NOTE_PREFIX: char = '#';
+
 /// Rows from CSV: a header line `id_number,name,<face field>,…`, then one certificate
 /// per line. A cell becomes a number or a boolean where the type's schema says so; an
-/// empty cell is left out.
+/// empty cell is left out, and so are note columns ([`NOTE_PREFIX`]).
 pub fn rows_from_csv(schema: &Value, text: &str) -> Result<Vec<NewCertificate>, EcertError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -102,20 +108,10 @@ pub fn rows_from_csv(schema: &Value, text: &str) -> Result<Vec<NewCertificate>, 
         let record = record.map_err(|e| invalid("csv", e.to_string()))?;
         let mut face = Map::new();
         for (header, cell) in headers.iter().zip(record.iter()).skip(2) {
-            if cell.is_empty() {
+            if cell.is_empty() || header.starts_with(NOTE_PREFIX) {
                 continue;
             }
-            let kind = schema
-                .pointer(&format!("/properties/{header}/type"))
-                .and_then(Value::as_str);
-            let value = match kind {
-                Some("integer") => cell.parse::<i64>().map(Value::from).ok(),
-                Some("number") => cell.parse::<f64>().ok().map(Value::from),
-                Some("boolean") => cell.parse::<bool>().map(Value::from).ok(),
-                _ => None,
-            }
-            .unwrap_or_else(|| Value::String(cell.to_owned()));
-            face.insert(header.clone(), value);
+            face.insert(header.clone(), face_form::cell_value(schema, header, cell));
         }
         rows.push(NewCertificate {
             holder: HolderRef {
@@ -290,6 +286,86 @@ pub async fn rows(
             })
         })
         .collect()
+}
+
+fn csv_line(cells: &[&str]) -> Result<String, EcertError> {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    writer
+        .write_record(cells)
+        .map_err(|e| EcertError::Internal(e.to_string()))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| EcertError::Internal(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| corrupt("CSV line"))
+}
+
+/// The CSV a batch of `cert_type` starts from: its header line.
+pub fn template_csv(cert_type: &CertType) -> Result<String, EcertError> {
+    let fields = face_form::fields_of(cert_type);
+    let mut header = vec!["id_number", "name"];
+    header.extend(fields.iter().map(|f| f.name.as_str()));
+    csv_line(&header)
+}
+
+/// A job's refused rows as CSV to fix and upload again: the job's header with an
+/// `#errors` column, and each refused row as it was submitted with its errors. The
+/// errors cell is made safe for spreadsheets; the row's own cells are left as typed,
+/// since they go back in.
+pub async fn failed_csv(conn: &mut Conn, actor: &Actor, id: &str) -> Result<String, EcertError> {
+    let job = find(conn, actor, id).await?;
+    let cert_type = crate::catalogue::by_code(conn, &job.type_code).await?;
+    let fields = face_form::fields_of(&cert_type);
+    let mut header = vec!["id_number", "name"];
+    header.extend(fields.iter().map(|f| f.name.as_str()));
+    header.push("#errors");
+    let mut out = csv_line(&header)?;
+    let rows = sqlx::query(
+        "SELECT input, errors FROM ecert_job_rows WHERE job_id = $1 AND state = 'failed' ORDER BY row_no",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    for row in rows {
+        let input: String = row.try_get("input")?;
+        let input: Value = serde_json::from_str(&input).map_err(|_| corrupt("row input"))?;
+        let errors: Option<String> = row.try_get("errors")?;
+        let errors: Vec<Value> = errors
+            .map(|e| serde_json::from_str(&e))
+            .transpose()
+            .map_err(|_| corrupt("row errors"))?
+            .unwrap_or_default();
+        let cell = |v: Option<&Value>| match v {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        let mut cells = vec![
+            cell(input.pointer("/holder/id_number")),
+            cell(input.pointer("/holder/name")),
+        ];
+        cells.extend(
+            fields
+                .iter()
+                .map(|f| cell(input.pointer(&format!("/face/{}", f.name)))),
+        );
+        let explained: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                let at = e["pointer"].as_str().unwrap_or_default();
+                let message = e["message"].as_str().unwrap_or_default();
+                if at.is_empty() {
+                    message.to_owned()
+                } else {
+                    format!("{at}: {message}")
+                }
+            })
+            .collect();
+        let explained = explained.join("; ");
+        cells.push(tongban_core::spreadsheet::safe_cell(&explained).into_owned());
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        out.push_str(&csv_line(&refs)?);
+    }
+    Ok(out)
 }
 
 fn row_errors(error: &EcertError) -> Vec<FieldError> {

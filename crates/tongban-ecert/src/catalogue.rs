@@ -352,6 +352,29 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<CertType>, EcertError> {
     .collect()
 }
 
+/// The types `department` issues or defines, by code: a department's own catalogue.
+pub async fn of_department(
+    conn: &mut Conn,
+    department: DepartmentId,
+) -> Result<Vec<CertType>, EcertError> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM ecert_types t WHERE t.department_id = $1 OR EXISTS \
+         (SELECT 1 FROM ecert_type_issuers i WHERE i.type_id = t.id AND i.department_id = $1) \
+         ORDER BY t.code"
+    )))
+    .bind(department.to_string())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
 /// The departments issuing `type_id`, with their seals.
 pub async fn issuers(
     conn: &mut Conn,

@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod copies;
 pub mod credential;
 pub mod error;
+pub mod face_form;
 pub mod holder;
 pub mod idempotency;
 pub mod identifier;

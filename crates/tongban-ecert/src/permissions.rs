@@ -27,6 +27,20 @@ pub const WALLET_SCOPE: &str = "ecert:wallet";
 /// department's seal, so it asks what sealing asks.
 pub const ISSUING_LEVEL: u8 = tongban_seal::permissions::SEALING_LEVEL;
 
+/// A person in the provider's own console (a first-party page on their single
+/// sign-on session, `acr` its level): their roles decide, as for a token granted the
+/// e-certificate scopes. Acts are recorded with the client `console`.
+pub fn console_actor(subject: tongban_identity::subjects::SubjectId, acr: &str) -> Actor {
+    Actor::Person {
+        subject,
+        client_id: seal_access::CONSOLE_CLIENT.to_owned(),
+        scopes: [MANAGE_SCOPE, ISSUE_SCOPE, LOOKUP_SCOPE]
+            .map(str::to_owned)
+            .to_vec(),
+        acr: Some(acr.to_owned()),
+    }
+}
+
 fn needs(actor: &Actor, scope: &str) -> Result<(), EcertError> {
     if actor.has_scope(scope) {
         Ok(())

@@ -131,6 +131,27 @@ impl Desk {
             .collect()
     }
 
+    /// The departments whose certificates they work with (issuers and department
+    /// administrators there).
+    pub fn certificate_posts(&self) -> Vec<&Post> {
+        self.posts
+            .iter()
+            .filter(|p| {
+                p.roles
+                    .iter()
+                    .any(|r| matches!(r, Role::Issuer | Role::DeptAdmin))
+            })
+            .collect()
+    }
+
+    /// Whether they hold `role` in `department` (what a page offers; the domain checks
+    /// again on each act).
+    pub fn holds(&self, department: crate::subjects::DepartmentId, role: Role) -> bool {
+        self.posts
+            .iter()
+            .any(|p| p.department.id == department && p.roles.contains(&role))
+    }
+
     /// Whether they manage `department`'s seals (the domain checks again on each act).
     pub fn manages_seals_of(&self, department: crate::subjects::DepartmentId) -> bool {
         self.posts.iter().any(|p| {

@@ -52,6 +52,58 @@ where
     }
 }
 
+/// A form with files (`multipart/form-data`) of a page: its text fields and its files,
+/// each by name (a name sent twice keeps the last).
+#[derive(Debug, Clone, Default)]
+pub struct PageUpload {
+    /// Text fields.
+    pub fields: std::collections::HashMap<String, String>,
+    /// Files, as sent.
+    pub files: std::collections::HashMap<String, Vec<u8>>,
+}
+
+impl PageUpload {
+    /// The text field `name`, or `""`.
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+}
+
+impl<S> FromRequest<S> for PageUpload
+where
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let prefs = Prefs::from_headers(req.headers(), None);
+        let mut multipart = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|rejection| malformed(prefs, &rejection.body_text()))?;
+        let mut upload = Self::default();
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => return Ok(upload),
+                Err(error) => return Err(malformed(prefs, &error.body_text())),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            let is_file = field.file_name().is_some();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|error| malformed(prefs, &error.body_text()))?;
+            if is_file {
+                upload.files.insert(name, bytes.to_vec());
+            } else {
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| malformed(prefs, "a text field that is not UTF-8"))?;
+                upload.fields.insert(name, text);
+            }
+        }
+    }
+}
+
 fn malformed(prefs: Prefs, why: &str) -> Response {
     tracing::info!(why, "malformed page request");
     views::error(prefs, StatusCode::BAD_REQUEST, ErrorPage::MalformedRequest)

@@ -29,6 +29,14 @@ pub async fn timeout_script() -> impl IntoResponse {
     )
 }
 
+/// The console's script: the live check of a pasted schema and a batch's progress bar.
+pub async fn console_script() -> impl IntoResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/console.js"),
+    )
+}
+
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [

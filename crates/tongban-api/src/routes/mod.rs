@@ -109,6 +109,26 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
             console::clients::clients_page,
             console::clients::console_create_client
         ))
+        .routes(routes!(console::certificates::certificates_page))
+        .routes(routes!(
+            console::certificates::issue_page,
+            console::certificates::console_issue_certificate
+        ))
+        .routes(routes!(console::certificates::console_certificate_status))
+        .routes(routes!(
+            console::certificates::reissue_page,
+            console::certificates::console_reissue_certificate
+        ))
+        .routes(routes!(console::certificate_types::type_page))
+        .routes(routes!(console::certificate_types::console_define_type))
+        .routes(routes!(
+            console::certificate_batches::batch_page,
+            console::certificate_batches::console_submit_batch
+        ))
+        .routes(routes!(console::certificate_batches::batch_template))
+        .routes(routes!(console::certificate_batches::job_page))
+        .routes(routes!(console::certificate_batches::job_progress))
+        .routes(routes!(console::certificate_batches::job_errors))
         .routes(routes!(console::clients::console_rotate_secret))
         .routes(routes!(console::clients::console_disable_client))
         .routes(routes!(console::clients::console_enable_client))
@@ -258,6 +278,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/static/timeout.js",
             axum::routing::get(assets::timeout_script),
+        )
+        .route(
+            "/static/console.js",
+            axum::routing::get(assets::console_script),
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))

@@ -12,7 +12,7 @@ use tongban_core::time::Timestamp;
 use tongban_identity::secrets::constant_time_eq;
 use tongban_identity::sso::{self, Session};
 
-use crate::extract::PageForm;
+use crate::extract::{PageForm, PageUpload};
 use crate::state::AppState;
 
 use super::web::{self, SESSION_COOKIE, cookie, store_page};
@@ -48,6 +48,56 @@ where
             session,
             cookie,
             form,
+        })
+    }
+}
+
+/// A form whose fields a page generates (a certificate type's face fields, the field
+/// editor's rows): every field by name.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct FieldsForm(pub std::collections::HashMap<String, String>);
+
+impl FieldsForm {
+    /// The field `name`, or `""`.
+    pub fn field(&self, name: &str) -> &str {
+        self.0.get(name).map_or("", String::as_str)
+    }
+}
+
+impl CsrfProtected for FieldsForm {
+    fn csrf_token(&self) -> &str {
+        self.field("csrf_token")
+    }
+}
+
+/// A form with files of a signed-in person, its session checked as [`SessionForm`]'s.
+pub(crate) struct SessionUpload {
+    /// The browser's session.
+    pub session: Session,
+    /// The session cookie's value.
+    pub cookie: String,
+    /// The form's fields and files.
+    pub upload: PageUpload,
+}
+
+impl FromRequest<AppState> for SessionUpload {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let upload = PageUpload::from_request(req, state).await?;
+        let (session, cookie) = form_session(
+            state,
+            &headers,
+            upload.field("csrf_token"),
+            Timestamp::now(),
+        )
+        .await?;
+        Ok(Self {
+            session,
+            cookie,
+            upload,
         })
     }
 }

@@ -179,6 +179,18 @@ pub async fn find(conn: &mut Conn, identifier: &Identifier) -> Result<Certificat
     from_row(&row)
 }
 
+/// The certificate with this identifier, for an issuer of its department (to change
+/// or re-issue it): no lookup, so no purpose and no access record.
+pub async fn for_issuer(
+    conn: &mut Conn,
+    actor: &tongban_seal::permissions::Actor,
+    identifier: &Identifier,
+) -> Result<Certificate, EcertError> {
+    let certificate = find(conn, identifier).await?;
+    crate::permissions::may_issue(conn, actor, certificate.department_id).await?;
+    Ok(certificate)
+}
+
 /// The certificate with this row id.
 pub async fn by_id(conn: &mut Conn, id: &str) -> Result<Certificate, EcertError> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.id = $1")))

@@ -4,6 +4,9 @@
 //! desk gives, the same as the API's; forms carry the session's CSRF token.
 
 pub mod audit;
+pub mod certificate_batches;
+pub mod certificate_types;
+pub mod certificates;
 pub mod clients;
 pub mod departments;
 pub mod people;

@@ -14,9 +14,11 @@ use super::layout::{Shell, render, when};
 use crate::i18n::Lang;
 use crate::prefs::Prefs;
 
+mod certificates;
 mod clients;
 mod seals;
 
+pub use certificates::*;
 pub use clients::*;
 pub use seals::*;
 
@@ -39,6 +41,7 @@ struct DeskPage<'a> {
     people: bool,
     counter: bool,
     seals: bool,
+    certificates: bool,
     posts: Vec<PostRow>,
 }
 
@@ -87,6 +90,7 @@ fn desk_page<'a>(prefs: Prefs, desk: Option<&'a Desk>, message: Option<Message>)
         people: desk.is_some_and(|d| d.platform_admin),
         counter: desk.is_some_and(|d| d.has_role(Role::Counter)),
         seals: desk.is_some_and(|d| !d.seal_posts().is_empty()),
+        certificates: desk.is_some_and(|d| !d.certificate_posts().is_empty()),
         posts,
     }
 }
