@@ -68,7 +68,8 @@ pub(crate) fn chosen_department(desk: &Desk, named: &str) -> Option<DepartmentId
         .then_some(named)
 }
 
-/// A type and the department issuing it, for an issuer of that department.
+/// A type and the department issuing it, for an issuer of that department (the forms
+/// are offered only there; the domain checks again on each act).
 pub(crate) async fn issuing_type(
     conn: &mut Conn,
     desk: &Desk,
@@ -77,7 +78,12 @@ pub(crate) async fn issuing_type(
 ) -> Result<(CertType, DepartmentId), Option<EcertError>> {
     let department = chosen_department(desk, department).ok_or(None)?;
     let cert_type = catalogue::by_code(conn, code).await.map_err(Some)?;
-    if !desk.holds(department, Role::Issuer) {
+    let issues_it = catalogue::issuers(conn, &cert_type.id)
+        .await
+        .map_err(Some)?
+        .iter()
+        .any(|(issuer, _)| *issuer == department);
+    if !issues_it || !desk.holds(department, Role::Issuer) {
         return Err(Some(EcertError::Denied(
             "only the department's issuers issue its certificates".into(),
         )));

@@ -247,10 +247,7 @@ pub(super) fn console_pages(
         ),
     ]);
     pages.extend(super::certificate_fixtures::certificate_pages(
-        prefs,
-        v,
-        &tree[0],
-        now,
+        prefs, v, &tree[0], now,
     ));
     pages.extend(vec![
         ("console", desk(prefs, &worker, None, StatusCode::OK)),
