@@ -460,6 +460,33 @@ async fn a_department_administrator_creates_grants_and_suspends_a_seal_and_nobod
         "王五 uses seals in A"
     );
     assert_eq!(grant_forms(&html), 0);
+    // An image, previewed as it stamps; a file that is no PNG is refused.
+    let image_path = format!("{seal_path}/image");
+    let png = support::documents::png_image(200, 200, png::ColorType::Rgba);
+    let fields = [("csrf_token", token.as_str())];
+    let not_png = ("image", "seal.png", "image/png", b"GIF89a".as_slice());
+    let refused = world::upload(&w, &li, &image_path, &fields, not_png).await;
+    assert_eq!(refused.status(), 422);
+    let no_image = page(&w, &li, &image_path).await;
+    assert_eq!(no_image.status(), 404);
+    let uploaded = world::upload(
+        &w,
+        &li,
+        &image_path,
+        &fields,
+        ("image", "seal.png", "image/png", &png),
+    )
+    .await;
+    assert_eq!(uploaded.status(), 303);
+    let shown = page(&w, &li, &format!("{seal_path}?done=image"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains(&format!("<img src=\"{image_path}\"")) && shown.contains("图像已上传"));
+    let served = page(&w, &li, &image_path).await;
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), png.as_slice());
     // A seal of department B: not 李四's to make.
     let other = [
         ("csrf_token", token.as_str()),
@@ -569,6 +596,19 @@ async fn a_department_administrator_creates_grants_and_suspends_a_seal_and_nobod
     assert_eq!(csv.lines().count(), 3);
     let theirs = page(&w, &zhao_session, &format!("{seal_path}/usages/export")).await;
     assert_eq!(theirs.status(), 403);
+    // The seal user sees the image; neither he nor 赵六 of B replaces it.
+    assert_eq!(page(&w, &wang_session, &image_path).await.status(), 200);
+    assert_eq!(page(&w, &zhao_session, &image_path).await.status(), 403);
+    let png_file = ("image", "seal.png", "image/png", png.as_slice());
+    let by_user = world::upload(
+        &w,
+        &wang_session,
+        &image_path,
+        &[("csrf_token", &wang_token)],
+        png_file,
+    )
+    .await;
+    assert_eq!(by_user.status(), 403);
 
     // Taking the grant back: asked first.
     let revoke = format!("{seal_path}/grants/{wang}/revoke");

@@ -30,7 +30,7 @@ fn hidden(html: &str, name: &str) -> String {
     html[at..].split('"').next().unwrap().to_owned()
 }
 
-/// Uploads `csv` as a batch form (multipart, as a browser sends it).
+/// Uploads `csv` as a batch form.
 async fn upload(
     w: &World,
     session: &str,
@@ -38,31 +38,9 @@ async fn upload(
     fields: &[(&str, &str)],
     csv: &str,
 ) -> reqwest::Response {
-    let boundary = "----tongban-test-boundary";
-    let mut body = String::new();
-    for (name, value) in fields {
-        body.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-        ));
-    }
-    body.push_str(&format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csv\"; filename=\"rows.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
-    ));
-    w.server
-        .client
-        .post(format!(
-            "{}/console/certificates/batch/{code}",
-            w.server.base
-        ))
-        .header("cookie", session)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    let path = format!("/console/certificates/batch/{code}");
+    let file = ("csv", "rows.csv", "text/csv", csv.as_bytes());
+    world::upload(w, session, &path, fields, file).await
 }
 
 async fn wait_done(w: &World, session: &str, job: &str) -> Value {

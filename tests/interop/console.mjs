@@ -11,6 +11,7 @@
 // Usage: node tests/interop/console.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { adminApi } from './admin_api.mjs';
@@ -31,6 +32,42 @@ const CITIZEN = { name: '吴八', id: '110101198807070020', password: 'wu ba rem
 const MODES = ['zh', 'en', 'zh-care', 'en-care'];
 
 const { check, finish } = checks();
+
+// A PNG of a red ring on a transparent ground, `side` pixels square (RGBA, no filter).
+function ringPng(side) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'ascii');
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32BE(crc(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, tail]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  const raw = Buffer.alloc(side * (side * 4 + 1));
+  const r = side / 2;
+  for (let y = 0; y < side; y += 1) {
+    for (let x = 0; x < side; x += 1) {
+      const d = Math.hypot(x - r, y - r);
+      if (d < r - 2 && d > r - 14) raw.set([220, 20, 20, 255], y * (side * 4 + 1) + 1 + x * 4);
+    }
+  }
+  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
+  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 // axe-core, the MIIT numbers and a screenshot in every mode; `reach` (after the mode is
 // set) brings the page back when it answers a form.
@@ -128,6 +165,12 @@ async function run(browser) {
   await Promise.all([page.waitForNavigation(), page.click('form[action="/console/seals"] button[type=submit]')]);
   const sealPath = new URL(page.url()).pathname;
   check('a seal is created, with its own certificate', (await page.locator('main').innerText()).includes('印章已创建') && sealPath.startsWith('/console/seals/'), page.url());
+  // Its image: a red ring on a transparent ground, previewed as it stamps.
+  await page.setInputFiles('#seal-image', { name: 'seal.png', mimeType: 'image/png', buffer: ringPng(200) });
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/image"] button[type=submit]')]);
+  const preview = page.locator('figure.stamp-preview img');
+  const drawn = await preview.evaluate((img) => img.complete && img.naturalWidth).catch(() => 0);
+  check('the uploaded image is shown as it stamps', drawn === 200 && (await page.locator('main').innerText()).includes('图像已上传'), `natural width ${drawn}`);
   await page.selectOption('#grant-staff', staff.id);
   await page.check('#grant-purpose');
   await Promise.all([page.waitForNavigation(), page.click('form[action$="/grants"] button[type=submit]')]);

@@ -211,6 +211,48 @@ pub async fn form(
         .unwrap()
 }
 
+/// POST a form with one file (`multipart/form-data`, as a browser sends it) to `path`
+/// as the browser with `session`: the text `fields`, then the file `(field, file name,
+/// content type, bytes)`.
+pub async fn upload(
+    w: &World,
+    session: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    (field, file_name, content_type, bytes): (&str, &str, &str, &[u8]),
+) -> reqwest::Response {
+    let boundary = "----tongban-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    w.server
+        .client
+        .post(format!("{}{path}", w.server.base))
+        .header("cookie", session)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The CSRF token of the person's pages (the account page's).
 pub async fn csrf(w: &World, session: &str) -> String {
     let html = page(w, session, "/account").await.text().await.unwrap();

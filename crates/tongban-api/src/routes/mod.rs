@@ -102,6 +102,10 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(console::seals::seal_page))
         .routes(routes!(console::seals::usage_export))
+        .routes(routes!(
+            console::seals::seal_image,
+            console::seals::console_seal_image
+        ))
         .routes(routes!(console::seals::console_grant_seal))
         .routes(routes!(console::seals::console_revoke_grant))
         .routes(routes!(console::seals::console_seal_status))

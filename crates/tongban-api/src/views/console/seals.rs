@@ -123,6 +123,8 @@ pub struct SealView<'a> {
     pub usage_filters: &'a UsageFilters,
     /// The CSV export with those filters.
     pub export_href: String,
+    /// Whether the seal has an uploaded image (else the service draws its stamp).
+    pub has_image: bool,
     /// Whether the person manages the seal.
     pub manages: bool,
     /// What the last form did.
@@ -161,6 +163,8 @@ struct SealPage<'a> {
     valid_until: String,
     serial: &'a str,
     manages: bool,
+    has_image: bool,
+    image_alt: String,
     message: Option<Message>,
     grants: Vec<GrantRow>,
     candidates: Vec<Choice>,
@@ -256,6 +260,8 @@ pub fn seal(prefs: Prefs, csrf: &str, view: SealView<'_>) -> Response {
         valid_until: when(s.valid_until),
         serial: &s.certificate_serial,
         manages: view.manages,
+        has_image: view.has_image,
+        image_alt: l.t1("seals-image-alt", "seal", &s.name),
         message: view.message,
         grants,
         candidates,

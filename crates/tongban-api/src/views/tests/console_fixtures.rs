@@ -142,6 +142,8 @@ pub(super) fn console_pages(
         usage_filters: &usage_filters,
         export_href: format!("/console/seals/x/usages/export?actor={v}"),
         manages,
+        // A manager's page shows the uploaded image; the other the drawn stamp's note.
+        has_image: manages,
         message: Some(Message::news("seals-done-granted")),
     };
     let mut pages = vec![
