@@ -834,3 +834,133 @@ async fn a_platform_administrator_registers_rotates_and_disables_a_client() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
+    let w = world::world().await;
+    staff_world(&w).await;
+    let li_id = subject(&w, LI).await;
+    sqlx::query(
+        "INSERT INTO staff_roles (subject_id, department_id, role) VALUES ($1, $2, 'seal-user')",
+    )
+    .bind(li_id.to_string())
+    .bind(w.a.id.to_string())
+    .execute(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    let li = session(&w, LI).await;
+    let token = csrf(&w, &li).await;
+    let department = w.a.id.to_string();
+    let created = form(
+        &w,
+        &li,
+        "/console/seals",
+        &[
+            ("csrf_token", &token),
+            ("department", &department),
+            ("kind", "contract"),
+            ("name", "浙江省市场监督管理局合同专用章"),
+            ("algorithm", "ES256"),
+        ],
+    )
+    .await;
+    let seal_path = created.headers()["location"]
+        .to_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let pdf_path = format!("{seal_path}/pdf");
+    let pdf = support::documents::sample_pdf(3, 100);
+    let fields = |page: &'static str, anchor: &'static str| {
+        vec![
+            ("csrf_token", token.clone()),
+            ("page", page.to_owned()),
+            ("anchor", anchor.to_owned()),
+            ("purpose", "合同用印".to_owned()),
+        ]
+    };
+    let send = async |session: &str, fields: Vec<(&str, String)>, pdf: &[u8]| {
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        world::upload(
+            &w,
+            session,
+            &pdf_path,
+            &refs,
+            ("pdf", "contract.pdf", "application/pdf", pdf),
+        )
+        .await
+    };
+    // Not granted yet: refused, and nothing is signed.
+    assert_eq!(page(&w, &li, &pdf_path).await.status(), 200);
+    assert_eq!(
+        send(&li, fields("2", "bottom-right"), &pdf).await.status(),
+        403
+    );
+    let grant = [
+        ("csrf_token", token.as_str()),
+        ("staff_id", &li_id.to_string()),
+        ("purpose_required", "yes"),
+    ];
+    assert_eq!(
+        form(&w, &li, &format!("{seal_path}/grants"), &grant)
+            .await
+            .status(),
+        303
+    );
+
+    // Bad input is the form again, saying why.
+    assert_eq!(
+        send(&li, fields("9", "bottom-right"), &pdf).await.status(),
+        422
+    );
+    assert_eq!(send(&li, fields("2", "corner"), &pdf).await.status(), 422);
+    assert_eq!(
+        send(&li, fields("2", "bottom-right"), b"not a pdf")
+            .await
+            .status(),
+        422
+    );
+    let mut no_purpose = fields("2", "bottom-right");
+    no_purpose[3].1 = String::new();
+    let refused = send(&li, no_purpose, &pdf).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("用印事由"));
+
+    let sealed = send(&li, fields("2", "bottom-right"), &pdf).await;
+    assert_eq!(sealed.status(), 200);
+    assert_eq!(sealed.headers()["content-type"], "application/pdf");
+    assert!(
+        sealed.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let sealed = sealed.bytes().await.unwrap();
+    assert!(sealed.starts_with(&pdf), "an incremental update");
+    // The widget is on page 2, half an inch from its bottom right corner.
+    let reader = tongban_seal::pdf::Reader::open(&sealed).unwrap();
+    let (_, second, _) = reader.page(2).unwrap().unwrap();
+    assert_eq!(second.get(b"Annots").unwrap().as_array().unwrap().len(), 1);
+    let (_, first, _) = reader.page(1).unwrap().unwrap();
+    assert!(first.get(b"Annots").is_err());
+    let uses: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM seal_usages WHERE purpose = '合同用印'")
+            .fetch_one(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    assert_eq!(uses, 1);
+
+    // 王五 is no seal user of A with a grant; 赵六 works in B.
+    let wang = session(&w, WANG).await;
+    let wang_fields = vec![
+        ("csrf_token", csrf(&w, &wang).await),
+        ("page", "1".to_owned()),
+        ("anchor", "bottom".to_owned()),
+        ("purpose", "x".to_owned()),
+    ];
+    assert_eq!(send(&wang, wang_fields, &pdf).await.status(), 403);
+    let zhao = session(&w, ZHAO).await;
+    assert_eq!(page(&w, &zhao, &pdf_path).await.status(), 403);
+}

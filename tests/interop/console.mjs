@@ -10,7 +10,9 @@
 //
 // Usage: node tests/interop/console.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -32,6 +34,34 @@ const CITIZEN = { name: '吴八', id: '110101198807070020', password: 'wu ba rem
 const MODES = ['zh', 'en', 'zh-care', 'en-care'];
 
 const { check, finish } = checks();
+const PYTHON = process.env.TONGBAN_INTEROP_PYTHON || 'tests/interop/.venv/bin/python';
+
+// A PDF of `pages` A4 pages, each saying its number (a classic cross-reference table).
+function samplePdf(pages) {
+  const objects = [null, '<< /Type /Catalog /Pages 2 0 R >>', null];
+  const font = 3 + pages * 2;
+  const kids = [];
+  for (let i = 0; i < pages; i += 1) {
+    const [pageId, contentId] = [3 + i * 2, 4 + i * 2];
+    const stream = `BT /F1 24 Tf 72 720 Td (Page ${i + 1}) Tj ET`;
+    kids.push(`${pageId} 0 R`);
+    objects[pageId] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents ${contentId} 0 R /Resources << /Font << /F1 ${font} 0 R >> >> >>`;
+    objects[contentId] = `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`;
+  }
+  objects[2] = `<< /Type /Pages /Kids [${kids.join(' ')}] /Count ${pages} >>`;
+  objects[font] = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>';
+  let out = '%PDF-1.7\n';
+  const offsets = [];
+  for (let i = 1; i < objects.length; i += 1) {
+    offsets[i] = Buffer.byteLength(out, 'latin1');
+    out += `${i} 0 obj\n${objects[i]}\nendobj\n`;
+  }
+  const xref = Buffer.byteLength(out, 'latin1');
+  out += `xref\n0 ${objects.length}\n0000000000 65535 f \n`;
+  out += offsets.slice(1).map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
+  out += `trailer\n<< /Size ${objects.length} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
 
 // A PNG of a red ring on a transparent ground, `side` pixels square (RGBA, no filter).
 function ringPng(side) {
@@ -177,6 +207,29 @@ async function run(browser) {
   const grantTable = await page.locator('table').first().innerText().catch(() => '');
   check('the seal is granted to a seal user, a purpose asked for each use', grantTable.includes(ADMIN.name) && grantTable.includes('是'), grantTable.slice(0, 300));
   await everyMode(page, 'a seal', 'seal');
+  // Sealing: a three-page contract, the seal on page 2 at the bottom right, downloaded;
+  // pdfsig and pyHanko judge it.
+  await page.goto(url(`${sealPath}/pdf`));
+  await everyMode(page, 'the sealing form', 'seal-pdf');
+  await page.setInputFiles('#pdf', { name: 'contract.pdf', mimeType: 'application/pdf', buffer: samplePdf(3) });
+  await page.fill('#page', '2');
+  await page.check('#at-bottom-right');
+  await page.fill('#purpose', '合同用印');
+  const [sealedDownload] = await Promise.all([page.waitForEvent('download'), page.click('form[action$="/pdf"] button[type=submit]')]);
+  const dir = mkdtempSync(join(tmpdir(), 'tongban-console-seal-'));
+  await sealedDownload.saveAs(join(dir, 'sealed.pdf'));
+  writeFileSync(join(dir, 'root.crt'), Buffer.from(await (await fetch(url('/pki/ca/root.crt'))).arrayBuffer()));
+  const judge = (command, args) => {
+    try {
+      return { ok: true, out: execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    } catch (error) {
+      return { ok: false, out: `${error.stdout || ''}${error.stderr || ''}${error.message}` };
+    }
+  };
+  const pdfsig = judge('pdfsig', [join(dir, 'sealed.pdf')]);
+  check('pdfsig: the seal placed on page 2 in the console is valid', pdfsig.out.includes('Signature is Valid.'), pdfsig.out.slice(0, 400));
+  const pyhanko = judge(PYTHON, ['tests/interop/pdf_validate.py', join(dir, 'sealed.pdf'), join(dir, 'root.crt'), '1']);
+  check('pyHanko: intact, valid, trusted, with a trusted signature time-stamp', pyhanko.ok, pyhanko.out.slice(0, 400));
   await page.goto(url('/console/seals'));
   await everyMode(page, 'the seals', 'seals');
   const askSuspend = async () => {

@@ -23,7 +23,7 @@ use tongban_core::time::Timestamp;
 
 use crate::image::Planes;
 use position::pieces;
-pub use position::{Placement, Position, Riding};
+pub use position::{Anchor, Anchored, Placement, Position, Riding};
 
 /// Why a PDF cannot be sealed.
 #[derive(Debug, thiserror::Error)]

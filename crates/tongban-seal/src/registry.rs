@@ -170,6 +170,13 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Seal, SealError> {
     })
 }
 
+/// The seal `id`, for someone who may see its department's seals.
+pub async fn visible(conn: &mut Conn, actor: &Actor, id: SealId) -> Result<Seal, SealError> {
+    let seal = find(conn, id).await?;
+    permissions::may_view(conn, actor, seal.department_id).await?;
+    Ok(seal)
+}
+
 /// The seal with this id.
 pub async fn find(conn: &mut Conn, id: SealId) -> Result<Seal, SealError> {
     let sql = format!("SELECT {COLUMNS} FROM seals WHERE id = $1");

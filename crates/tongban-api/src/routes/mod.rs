@@ -106,6 +106,10 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
             console::seals::seal_image,
             console::seals::console_seal_image
         ))
+        .routes(routes!(
+            console::seal_pdf::seal_pdf_page,
+            console::seal_pdf::console_seal_pdf
+        ))
         .routes(routes!(console::seals::console_grant_seal))
         .routes(routes!(console::seals::console_revoke_grant))
         .routes(routes!(console::seals::console_seal_status))

@@ -20,6 +20,97 @@ pub struct Placement {
     pub size: f32,
 }
 
+/// A spot named the way people name it (bottom right, top centre, …), for those who
+/// place a seal without measuring in points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// Top left.
+    TopLeft,
+    /// Top centre.
+    Top,
+    /// Top right.
+    TopRight,
+    /// Middle left.
+    Left,
+    /// The middle of the page.
+    Centre,
+    /// Middle right.
+    Right,
+    /// Bottom left.
+    BottomLeft,
+    /// Bottom centre.
+    Bottom,
+    /// Bottom right (where a seal usually goes, over the signature line).
+    BottomRight,
+}
+
+impl Anchor {
+    /// Every anchor, row by row from the top left.
+    pub const ALL: [Self; 9] = [
+        Self::TopLeft,
+        Self::Top,
+        Self::TopRight,
+        Self::Left,
+        Self::Centre,
+        Self::Right,
+        Self::BottomLeft,
+        Self::Bottom,
+        Self::BottomRight,
+    ];
+
+    /// Its name in forms and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TopLeft => "top-left",
+            Self::Top => "top",
+            Self::TopRight => "top-right",
+            Self::Left => "left",
+            Self::Centre => "centre",
+            Self::Right => "right",
+            Self::BottomLeft => "bottom-left",
+            Self::Bottom => "bottom",
+            Self::BottomRight => "bottom-right",
+        }
+    }
+
+    /// The anchor named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Where a seal of `size` points goes on a page showing `[x0, y0, x1, y1]`: a
+    /// margin of half an inch from the edges it names (less on a small page).
+    fn place(self, [x0, y0, x1, y1]: [f32; 4], size: f32) -> (f32, f32) {
+        let margin = 36f32
+            .min(((x1 - x0 - size) / 2.0).max(0.0))
+            .min(((y1 - y0 - size) / 2.0).max(0.0));
+        let (left, centre, right) = (x0 + margin, (x0 + x1 - size) / 2.0, x1 - margin - size);
+        let (bottom, middle, top) = (y0 + margin, (y0 + y1 - size) / 2.0, y1 - margin - size);
+        match self {
+            Self::TopLeft => (left, top),
+            Self::Top => (centre, top),
+            Self::TopRight => (right, top),
+            Self::Left => (left, middle),
+            Self::Centre => (centre, middle),
+            Self::Right => (right, middle),
+            Self::BottomLeft => (left, bottom),
+            Self::Bottom => (centre, bottom),
+            Self::BottomRight => (right, bottom),
+        }
+    }
+}
+
+/// A seal at a named spot of one page.
+#[derive(Clone, Debug)]
+pub struct Anchored {
+    /// 1-based page number.
+    pub page: u32,
+    /// The spot.
+    pub anchor: Anchor,
+    /// Width and height of the (square) seal, PDF points.
+    pub size: f32,
+}
+
 /// A cross-page seal (骑缝章): a slice of the seal on the outer edge of each page of a
 /// range, one signature field with a widget on each page.
 #[derive(Clone, Debug)]
@@ -41,6 +132,8 @@ pub enum Position {
     One(Placement),
     /// A slice on each page of a range.
     Riding(Riding),
+    /// One widget at a named spot of one page.
+    Anchored(Anchored),
 }
 
 impl From<Placement> for Position {
@@ -86,6 +179,43 @@ pub(super) fn pieces(reader: &Reader<'_>, position: &Position) -> Result<Vec<Pie
                 page_id,
                 page,
                 rect: [x, y, x + size, y + size],
+                shift: 0.0,
+            }])
+        }
+        Position::Anchored(anchored) => {
+            let (page_id, page, media_box) = page(anchored.page)?;
+            // The spot people see: the crop box when the page has one. A rotated page
+            // would turn "bottom right" into another corner.
+            let rotated = page
+                .get(b"Rotate")
+                .ok()
+                .and_then(|r| r.as_i64().ok())
+                .is_some_and(|r| r.rem_euclid(360) != 0);
+            if rotated {
+                return Err(PdfError::Placement(format!(
+                    "page {} is rotated: place the seal by x and y",
+                    anchored.page
+                )));
+            }
+            let crop = page
+                .get(b"CropBox")
+                .ok()
+                .and_then(|c| reader.resolve(c).ok());
+            let shown = number_box(crop.as_ref().or(media_box.as_ref())).ok_or_else(|| {
+                PdfError::Placement(format!("page {} has no usable /MediaBox", anchored.page))
+            })?;
+            let (x, y) = anchored.anchor.place(shown, anchored.size);
+            let placement = Placement {
+                page: anchored.page,
+                x,
+                y,
+                size: anchored.size,
+            };
+            check_placement(media_box.as_ref(), &placement)?;
+            Ok(vec![Piece {
+                page_id,
+                page,
+                rect: [x, y, x + placement.size, y + placement.size],
                 shift: 0.0,
             }])
         }
@@ -184,4 +314,38 @@ fn check_placement(media_box: Option<&Object>, placement: &Placement) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rect(anchor: Anchor, page: u32) -> Result<[f32; 4], PdfError> {
+        let pdf = crate::pdf::tests::sample(3, 10, false);
+        let reader = Reader::open(&pdf).map_err(unreadable)?;
+        let position = Position::Anchored(Anchored {
+            page,
+            anchor,
+            size: 120.0,
+        });
+        Ok(pieces(&reader, &position)?[0].rect)
+    }
+
+    #[test]
+    fn a_named_spot_is_half_an_inch_from_the_edges_it_names() {
+        // The sample's pages are A4: 595 × 842 points.
+        let bottom_right = rect(Anchor::BottomRight, 2).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bottom_right, [439.0, 36.0, 559.0, 156.0]);
+        let top_left = rect(Anchor::TopLeft, 1).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(top_left, [36.0, 686.0, 156.0, 806.0]);
+        let centre = rect(Anchor::Centre, 3).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(centre, [237.5, 361.0, 357.5, 481.0]);
+        assert!(matches!(
+            rect(Anchor::Bottom, 4),
+            Err(PdfError::NoSuchPage(4))
+        ));
+        for anchor in Anchor::ALL {
+            assert_eq!(Anchor::parse(anchor.name()), Some(anchor));
+        }
+    }
 }

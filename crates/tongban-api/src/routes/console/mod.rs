@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod clients;
 pub mod departments;
 pub mod people;
+pub mod seal_pdf;
 pub mod seals;
 
 use axum::extract::State;

@@ -31,7 +31,7 @@ use crate::views::console::{self as view, SealView, UsageFilters};
 use crate::views::esign::Message;
 
 /// The page for a refused seal act.
-fn seal_refusal(prefs: Prefs, desk: &Desk, error: SealError) -> Response {
+pub(crate) fn seal_refusal(prefs: Prefs, desk: &Desk, error: SealError) -> Response {
     let (id, status) = match &error {
         SealError::Denied(_) => ("console-not-allowed", StatusCode::FORBIDDEN),
         SealError::NotFound(_) => ("seals-unknown", StatusCode::NOT_FOUND),

@@ -5,7 +5,7 @@
 pub(super) mod grants;
 pub(super) mod ofd;
 pub(super) mod registry;
-pub(super) mod sealing;
+pub(crate) mod sealing;
 pub(super) mod ses;
 pub(super) mod usage;
 

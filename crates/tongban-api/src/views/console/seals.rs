@@ -320,3 +320,71 @@ pub fn confirm_seal_status(
     };
     render(StatusCode::OK, &page)
 }
+
+/// The sealing form as typed.
+#[derive(Clone, Debug)]
+pub struct SealPdfForm {
+    /// Page number, from 1.
+    pub page: String,
+    /// The spot's name ([`tongban_seal::pdf::Anchor`]).
+    pub anchor: String,
+    /// Why (用印事由).
+    pub purpose: String,
+    /// The signature's /Reason.
+    pub reason: String,
+}
+
+impl Default for SealPdfForm {
+    fn default() -> Self {
+        Self {
+            page: "1".into(),
+            anchor: tongban_seal::pdf::Anchor::BottomRight.name().into(),
+            purpose: String::new(),
+            reason: String::new(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console_seal_pdf.html")]
+struct SealPdfPage<'a> {
+    l: Lang,
+    shell: Shell,
+    csrf: &'a str,
+    id: String,
+    name: &'a str,
+    form: &'a SealPdfForm,
+    anchors: Vec<Choice>,
+    error: Option<String>,
+}
+
+/// The form to seal a PDF: the file, the page, the spot, the purpose.
+pub fn seal_pdf_form(
+    prefs: Prefs,
+    (csrf, seal): (&str, &Seal),
+    form: &SealPdfForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let l = prefs.lang;
+    let anchors = tongban_seal::pdf::Anchor::ALL
+        .into_iter()
+        .map(|a| Choice {
+            value: a.name().to_owned(),
+            label: l.t(&format!("seal-pdf-at-{}", a.name())),
+            selected: a.name() == form.anchor,
+        })
+        .collect();
+    let back = format!("/console/seals/{}/pdf", seal.id);
+    let page = SealPdfPage {
+        l,
+        shell: Shell::new(prefs, &back, "seal-pdf-title"),
+        csrf,
+        id: seal.id.to_string(),
+        name: &seal.name,
+        form,
+        anchors,
+        error,
+    };
+    render(status, &page)
+}

@@ -248,6 +248,22 @@ pub(super) fn console_pages(
             ),
         ),
     ]);
+    let typed_seal = crate::views::console::SealPdfForm {
+        page: v.into(),
+        anchor: v.into(),
+        purpose: v.into(),
+        reason: v.into(),
+    };
+    pages.push((
+        "seal pdf",
+        crate::views::console::seal_pdf_form(
+            prefs,
+            ("csrf", &seal),
+            &typed_seal,
+            Some(v.to_owned()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ));
     pages.extend(super::certificate_fixtures::certificate_pages(
         prefs, v, &tree[0], now,
     ));

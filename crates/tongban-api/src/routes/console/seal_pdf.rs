@@ -1,0 +1,179 @@
+//! Sealing a PDF in the console, for those granted the seal: the document uploaded,
+//! the page and the spot on it chosen by name (bottom right, top centre, …), the
+//! purpose the grant may ask for; the sealed PDF (PAdES B-T) comes back as a download.
+//! The right, the purpose and the usage log are the seal domain's, as for the API.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use tongban_identity::sso;
+use tongban_seal::SealError;
+use tongban_seal::pdf::{Anchor, Anchored, Position};
+use tongban_seal::pdf_sealing;
+use tongban_seal::permissions::Actor;
+use tongban_seal::registry::{self, SealId};
+use tongban_seal::sign::{Authority, Format};
+
+use super::seals::seal_refusal;
+use super::{form_desk, open_desk};
+use crate::prefs::Prefs;
+use crate::routes::session_form::SessionUpload;
+use crate::routes::web;
+use crate::state::AppState;
+use crate::views::console::{self as view, SealPdfForm};
+
+/// The size a console seal stamps at: the API's default, 120 points (42.3 mm).
+const STAMP_POINTS: f32 = 120.0;
+
+fn form_page(
+    prefs: Prefs,
+    (csrf, seal): (&str, &registry::Seal),
+    typed: &SealPdfForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    web::no_store(view::seal_pdf_form(
+        prefs,
+        (csrf, seal),
+        typed,
+        error,
+        status,
+    ))
+}
+
+/// The form to seal a PDF with this seal.
+#[utoipa::path(get, path = "/console/seals/{id}/pdf", tag = "console",
+    params(("id" = String, Path, description = "the seal's id")),
+    responses(
+        (status = 200, description = "the form", content_type = "text/html"),
+        (status = 303, description = "not signed in: to the account page"),
+        (status = 403, description = "not of the seal's department", content_type = "text/html"),
+        (status = 404, description = "no such seal", content_type = "text/html"),
+    ))]
+pub async fn seal_pdf_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (mut conn, session, cookie, desk) = match open_desk(&state, &headers, prefs).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let Ok(seal_id) = id.parse::<SealId>() else {
+        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    let seal = match registry::visible(&mut conn, &actor, seal_id).await {
+        Ok(seal) => seal,
+        Err(error) => return seal_refusal(prefs, &desk, error),
+    };
+    let typed = SealPdfForm::default();
+    let csrf = sso::session_csrf(&cookie);
+    form_page(prefs, (&csrf, &seal), &typed, None, StatusCode::OK)
+}
+
+/// Seals the uploaded PDF at the page and spot chosen; answers the sealed PDF.
+#[utoipa::path(post, path = "/console/seals/{id}/pdf", tag = "console",
+    params(("id" = String, Path, description = "the seal's id")),
+    request_body(content_type = "multipart/form-data", description = "csrf_token, pdf: the document, page (from 1), anchor=top-left|top|top-right|left|centre|right|bottom-left|bottom|bottom-right, purpose, reason"),
+    responses(
+        (status = 200, description = "the sealed PDF, as a download", content_type = "application/pdf"),
+        (status = 400, description = "a form no page sends: an error page", content_type = "text/html"),
+        (status = 403, description = "no grant of the seal (or below level 3), or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 404, description = "no such seal", content_type = "text/html"),
+        (status = 409, description = "the seal is suspended, revoked or expired, or an SM2 seal", content_type = "text/html"),
+        (status = 422, description = "no PDF, one we cannot seal, no such page, or no purpose where the grant asks for one: the form again, saying why", content_type = "text/html"),
+    ))]
+pub async fn console_seal_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    SessionUpload {
+        session,
+        cookie,
+        upload,
+    }: SessionUpload,
+) -> Response {
+    let prefs = web::prefs(&headers, None);
+    let (mut conn, desk) = match form_desk(&state, prefs, &session).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let Ok(seal_id) = id.parse::<SealId>() else {
+        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
+    };
+    let actor = Actor::console(session.subject, &session.acr);
+    let seal = match registry::visible(&mut conn, &actor, seal_id).await {
+        Ok(seal) => seal,
+        Err(error) => return seal_refusal(prefs, &desk, error),
+    };
+    drop(conn);
+    let typed = SealPdfForm {
+        page: upload.field("page").trim().to_owned(),
+        anchor: upload.field("anchor").to_owned(),
+        purpose: upload.field("purpose").trim().to_owned(),
+        reason: upload.field("reason").trim().to_owned(),
+    };
+    let csrf = sso::session_csrf(&cookie);
+    let again = |error: String| {
+        form_page(
+            prefs,
+            (&csrf, &seal),
+            &typed,
+            Some(error),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let (Ok(page), Some(anchor)) = (typed.page.parse::<u32>(), Anchor::parse(&typed.anchor)) else {
+        return again("page, anchor: choose a page number and a spot".into());
+    };
+    let pdf = upload.files.get("pdf").cloned().unwrap_or_default();
+    if pdf.is_empty() {
+        return again("pdf: choose the PDF file to seal".into());
+    }
+    let purpose = (!typed.purpose.is_empty()).then_some(typed.purpose.as_str());
+    let checked = match pdf_sealing::check_pdf(
+        &state.store,
+        &actor,
+        (seal_id, Format::Pades),
+        purpose,
+        Authority::Grant,
+    )
+    .await
+    {
+        Ok(checked) => checked,
+        Err(error @ SealError::Invalid { .. }) => return again(error.to_string()),
+        Err(error) => return seal_refusal(prefs, &desk, error),
+    };
+    let position = Position::Anchored(Anchored {
+        page,
+        anchor,
+        size: STAMP_POINTS,
+    });
+    let reason = (!typed.reason.is_empty()).then(|| typed.reason.clone());
+    let sealed = pdf_sealing::seal_pdf(
+        &state.store,
+        &state.pki,
+        checked,
+        pdf.into(),
+        position,
+        (reason, None),
+    )
+    .await;
+    match sealed {
+        Ok(sealed) => {
+            let mut response = crate::routes::seals::sealing::sealed_pdf(sealed);
+            response.headers_mut().insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"sealed.pdf\""),
+            );
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error @ SealError::Invalid { .. }) => again(error.to_string()),
+        Err(error) => seal_refusal(prefs, &desk, error),
+    }
+}
