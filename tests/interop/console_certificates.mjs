@@ -180,10 +180,10 @@ async function run(browser) {
   await Promise.all([page.waitForNavigation(), page.click(`a[href^="/console/certificates/batch/${CODE}"]`)]);
   await everyMode(page, 'the batch page', 'batch');
   const template = await downloaded(page, 'a[href$="/template.csv"]');
-  const columns = template.trim().split(',');
+  const columns = template.replace(/^\uFEFF/, '').trim().split(',');
   check('the template names the holder and the type\'s fields', columns[0] === 'id_number' && columns.includes('licence_no') && columns.includes('issued_on'), template);
   const bad = new Set(Array.from({ length: BAD }, (_, k) => 7 + k * 97));
-  const lines = [template.trim()];
+  const lines = [template.replace(/^\uFEFF/, '').trim()];
   for (let i = 1; i <= ROWS; i += 1) {
     lines.push(columns.map((c) => ({
       id_number: residentId(i),

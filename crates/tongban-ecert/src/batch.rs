@@ -33,6 +33,8 @@ pub struct Job {
     pub id: String,
     /// The type issued.
     pub type_code: String,
+    /// The issuing department.
+    pub department_id: DepartmentId,
     /// `pending` while rows remain, then `done`.
     pub state: String,
     /// Rows in all.
@@ -60,12 +62,17 @@ pub struct RowResult {
     pub errors: Vec<FieldError>,
 }
 
-const JOB_COLUMNS: &str = "id, type_code, state, total, issued, failed, created_at, finished_at";
+const JOB_COLUMNS: &str =
+    "id, type_code, department_id, state, total, issued, failed, created_at, finished_at";
 
 fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job, EcertError> {
     Ok(Job {
         id: r.try_get("id")?,
         type_code: r.try_get("type_code")?,
+        department_id: r
+            .try_get::<String, _>("department_id")?
+            .parse()
+            .map_err(|_| corrupt("department id"))?,
         state: r.try_get("state")?,
         total: r.try_get("total")?,
         issued: r.try_get("issued")?,
@@ -76,6 +83,21 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<Job, EcertError> {
             .map(Timestamp::from_unix_millis),
     })
 }
+
+/// A cell as the person typed it: without surrounding spaces, and without the `'` a
+/// spreadsheet (or our error file, [`failed_csv`]) puts before a cell that would
+/// otherwise run as a formula.
+fn typed_cell(cell: &str) -> &str {
+    let cell = cell.trim();
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => cell,
+    }
+}
+
+/// The byte-order mark our CSV files start with, so that spreadsheets read them as
+/// UTF-8 (Chinese names would come out garbled, and be saved back so).
+const BOM: &str = "\u{feff}";
 
 /// A CSV column whose header starts so is a note, not a face field: the error file's
 /// `#errors` column, which can stay when the fixed rows are uploaded again.
@@ -108,6 +130,7 @@ pub fn rows_from_csv(schema: &Value, text: &str) -> Result<Vec<NewCertificate>, 
         let record = record.map_err(|e| invalid("csv", e.to_string()))?;
         let mut face = Map::new();
         for (header, cell) in headers.iter().zip(record.iter()).skip(2) {
+            let cell = typed_cell(cell);
             if cell.is_empty() || header.starts_with(NOTE_PREFIX) {
                 continue;
             }
@@ -115,8 +138,8 @@ pub fn rows_from_csv(schema: &Value, text: &str) -> Result<Vec<NewCertificate>, 
         }
         rows.push(NewCertificate {
             holder: HolderRef {
-                id_number: record.get(0).unwrap_or_default().to_owned(),
-                name: record.get(1).unwrap_or_default().to_owned(),
+                id_number: typed_cell(record.get(0).unwrap_or_default()).to_owned(),
+                name: typed_cell(record.get(1).unwrap_or_default()).to_owned(),
             },
             face: Value::Object(face),
         });
@@ -169,6 +192,7 @@ pub async fn submit(
     let job = Job {
         id: tongban_core::id::Uuid::now_v7().to_string(),
         type_code: type_code.to_owned(),
+        department_id: department,
         state: "pending".into(),
         total,
         issued: 0,
@@ -304,7 +328,7 @@ pub fn template_csv(cert_type: &CertType) -> Result<String, EcertError> {
     let fields = face_form::fields_of(cert_type);
     let mut header = vec!["id_number", "name"];
     header.extend(fields.iter().map(|f| f.name.as_str()));
-    csv_line(&header)
+    Ok(format!("{BOM}{}", csv_line(&header)?))
 }
 
 /// A job's refused rows as CSV to fix and upload again: the job's header with an
@@ -318,7 +342,7 @@ pub async fn failed_csv(conn: &mut Conn, actor: &Actor, id: &str) -> Result<Stri
     let mut header = vec!["id_number", "name"];
     header.extend(fields.iter().map(|f| f.name.as_str()));
     header.push("#errors");
-    let mut out = csv_line(&header)?;
+    let mut out = format!("{BOM}{}", csv_line(&header)?);
     let rows = sqlx::query(
         "SELECT input, errors FROM ecert_job_rows WHERE job_id = $1 AND state = 'failed' ORDER BY row_no",
     )
@@ -339,6 +363,10 @@ pub async fn failed_csv(conn: &mut Conn, actor: &Actor, id: &str) -> Result<Stri
             Some(Value::Null) | None => String::new(),
             Some(other) => other.to_string(),
         };
+        // Every cell is made safe for the spreadsheet it is fixed in (another
+        // issuer's `=HYPERLINK(…)` must not run there); the `'` comes off again on
+        // upload ([`typed_cell`]).
+        let face = input.get("face");
         let mut cells = vec![
             cell(input.pointer("/holder/id_number")),
             cell(input.pointer("/holder/name")),
@@ -346,8 +374,12 @@ pub async fn failed_csv(conn: &mut Conn, actor: &Actor, id: &str) -> Result<Stri
         cells.extend(
             fields
                 .iter()
-                .map(|f| cell(input.pointer(&format!("/face/{}", f.name)))),
+                .map(|f| cell(face.and_then(|face| face.get(&f.name)))),
         );
+        let mut cells: Vec<String> = cells
+            .iter()
+            .map(|c| tongban_core::spreadsheet::safe_cell(c).into_owned())
+            .collect();
         let explained: Vec<String> = errors
             .iter()
             .map(|e| {
@@ -592,4 +624,27 @@ pub async fn work_once(
     };
     while chunk(store, pki, base, owner, &job).await? {}
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_come_back_as_typed_from_a_spreadsheet() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {"chain": {"type": "boolean"}, "note": {"type": "string"}}
+        });
+        let csv = "\u{feff}id_number , name,chain,note,#errors\n 110101197001010016 ,张三, TRUE ,'=1+1,\"/face/x: bad\"\n";
+        let text = csv.trim_start_matches('\u{feff}');
+        let rows = rows_from_csv(&schema, text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows[0].holder.id_number, "110101197001010016");
+        assert_eq!(
+            rows[0].face,
+            serde_json::json!({"chain": true, "note": "=1+1"}),
+            "trimmed, TRUE read, the spreadsheet's quote taken off, the note column left out"
+        );
+        assert_eq!(typed_cell("'plain"), "'plain", "only before a formula character");
+    }
 }

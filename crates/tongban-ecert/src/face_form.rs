@@ -135,7 +135,12 @@ pub fn cell_value(schema: &Value, name: &str, cell: &str) -> Value {
     match kind {
         Some("integer") => cell.parse::<i64>().map(Value::from).ok(),
         Some("number") => cell.parse::<f64>().ok().map(Value::from),
-        Some("boolean") => cell.parse::<bool>().map(Value::from).ok(),
+        // Spreadsheets write TRUE and FALSE.
+        Some("boolean") => cell
+            .to_ascii_lowercase()
+            .parse::<bool>()
+            .map(Value::from)
+            .ok(),
         _ => None,
     }
     .unwrap_or_else(|| Value::String(cell.to_owned()))
@@ -162,6 +167,23 @@ pub fn face_from_cells<'a>(
     Value::Object(face)
 }
 
+/// Checks that every property of a pasted `schema` has a name the editor would give
+/// ([`field_name_ok`]).
+pub fn check_names(schema: &Value) -> Result<(), EcertError> {
+    let properties = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().collect::<Vec<_>>())
+        .unwrap_or_default();
+    match properties.into_iter().find(|name| !field_name_ok(name)) {
+        Some(name) => Err(invalid(
+            "face_schema",
+            format!("{name:?}: a name is a lower-case letter, then up to 39 letters, digits or _"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A field as the field editor defines it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldSpec {
@@ -176,7 +198,10 @@ pub struct FieldSpec {
     pub required: bool,
 }
 
-fn field_name_ok(name: &str) -> bool {
+/// Whether `name` may name a face field: a lower-case ASCII letter, then up to 39
+/// letters, digits or `_` (it heads a CSV column, names a form field and is a JSON
+/// Pointer step).
+pub fn field_name_ok(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z'))
         && name.len() <= 40

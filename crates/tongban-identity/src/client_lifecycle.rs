@@ -59,16 +59,28 @@ pub async fn rotate_secret(
     }
     let secret = random_token(32)?;
     let until = now.unix_millis() + grace * 1000;
-    sqlx::query(
+    // The grace rule again in the statement: of two rotations at once, the second
+    // finds the first's grace running and changes nothing.
+    let rotated = sqlx::query(
         "UPDATE clients SET previous_secret_sha256 = secret_sha256, previous_secret_until = $2, \
-         secret_sha256 = $3 WHERE id = $1",
+         secret_sha256 = $3 WHERE id = $1 \
+         AND ($4 = 0 OR previous_secret_until IS NULL OR previous_secret_until <= $5)",
     )
     .bind(id)
     .bind(until)
     .bind(sha256_hex(&secret))
+    .bind(grace)
+    .bind(now.unix_millis())
     .execute(&mut *conn)
     .await
     .map_err(ClientError::from)?;
+    if rotated.rows_affected() != 1 {
+        let running = existing(conn, id).await?.previous_secret_until;
+        return Err(ClientError::GraceRunning {
+            until: running.map_or(until, Timestamp::unix_millis),
+        }
+        .into());
+    }
     let details = json!({ "grace_seconds": grace, "previous_valid_until": until });
     let client = existing(conn, id).await?;
     let department = client.department_id;

@@ -9,6 +9,7 @@ mod verification_budget;
 pub use browser::{ClientIp, FlowCookie};
 pub(crate) use browser::{FLOW_COOKIE, SESSION_COOKIE, cookie};
 pub use idempotency::Idempotency;
+pub(crate) use page::malformed;
 pub use page::{PageForm, PageQuery, PageUpload};
 pub use verification_budget::VerificationBudget;
 

@@ -104,7 +104,8 @@ where
     }
 }
 
-fn malformed(prefs: Prefs, why: &str) -> Response {
+/// The page for a request no page of ours sends (400), logged with why.
+pub(crate) fn malformed(prefs: Prefs, why: &str) -> Response {
     tracing::info!(why, "malformed page request");
     views::error(prefs, StatusCode::BAD_REQUEST, ErrorPage::MalformedRequest)
 }

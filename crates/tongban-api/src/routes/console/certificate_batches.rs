@@ -150,7 +150,7 @@ pub async fn console_submit_batch(
     drop(conn);
     let key = upload.field("idempotency_key");
     if idempotency::check_key(key).is_err() {
-        return cert_refusal(prefs, &desk, EcertError::NotFound("form"));
+        return crate::extract::malformed(prefs, "no idempotency key");
     }
     let file = upload
         .files
@@ -172,25 +172,33 @@ pub async fn console_submit_batch(
         }),
     };
     let actor = console_actor(session.subject, &session.acr);
-    let request = idempotency::request_hash(&[code.as_bytes(), b"\n", file].concat());
+    // The key names this type, department and file: the same key for another is refused.
+    let named = format!("{code}\n{department}\n");
+    let request = idempotency::request_hash(&[named.as_bytes(), file].concat());
     let now = Timestamp::now();
+    let submit_once = async |rows: &[tongban_ecert::register::NewCertificate]| {
+        state
+            .store
+            .transaction(async |tx| {
+                let label = actor.label();
+                if let Some(answer) = idempotency::recall(tx, &label, key, &request).await? {
+                    return Ok(answer["id"].as_str().unwrap_or_default().to_owned());
+                }
+                let job = batch::submit(tx, &actor, &code, Some(department), rows, now).await?;
+                let answer = json!({ "id": job.id });
+                idempotency::remember(tx, &label, key, &request, &answer, now).await?;
+                Ok(job.id)
+            })
+            .await
+    };
+    // An upload sent twice at once: the second is answered from the first.
     let submitted = match rows {
-        Ok(rows) => {
-            state
-                .store
-                .transaction(async |tx| {
-                    let label = actor.label();
-                    if let Some(answer) = idempotency::recall(tx, &label, key, &request).await? {
-                        return Ok(answer["id"].as_str().unwrap_or_default().to_owned());
-                    }
-                    let job =
-                        batch::submit(tx, &actor, &code, Some(department), &rows, now).await?;
-                    let answer = json!({ "id": job.id });
-                    idempotency::remember(tx, &label, key, &request, &answer, now).await?;
-                    Ok(job.id)
-                })
-                .await
-        }
+        Ok(rows) => match submit_once(&rows).await {
+            Err(EcertError::Store(tongban_store::StoreError::Conflict(_))) => {
+                submit_once(&rows).await
+            }
+            other => other,
+        },
         Err(error) => Err(error),
     };
     match submitted {

@@ -142,6 +142,7 @@ fn schema_of(form: &TypeForm) -> Result<Value, EcertError> {
                 reason: format!("not JSON: {e}"),
             })?;
         catalogue::FaceSchema::compile(&schema)?;
+        face_form::check_names(&schema)?;
         return Ok(schema);
     }
     let specs = form

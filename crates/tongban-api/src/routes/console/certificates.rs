@@ -21,6 +21,7 @@ use tongban_ecert::lookup;
 use tongban_ecert::permissions::{ISSUING_LEVEL, console_actor};
 use tongban_ecert::register::{self, Change, HolderRef, Issuing, NewCertificate};
 use tongban_identity::console::{ConsoleError, Desk};
+use tongban_identity::secrets::constant_time_eq;
 use tongban_identity::sso;
 use tongban_identity::subjects::{DepartmentId, Role};
 use tongban_seal::permissions::Actor;
@@ -102,6 +103,10 @@ pub struct CertificatesQuery {
     /// Why (用证事由).
     #[serde(default)]
     purpose: String,
+    /// The session's CSRF token: a lookup writes an access record the holder sees, so
+    /// a link from another site must not make one.
+    #[serde(default)]
+    csrf_token: String,
     #[serde(default)]
     done: String,
 }
@@ -113,12 +118,13 @@ pub struct CertificatesQuery {
         ("department" = Option<String>, Query, description = "one of the person's departments"),
         ("q" = Option<String>, Query, description = "a certificate identifier, or a holder's resident ID number or USCC"),
         ("purpose" = Option<String>, Query, description = "why the lookup is made (logged as an access the holder sees)"),
+        ("csrf_token" = Option<String>, Query, description = "the session's CSRF token, with a lookup"),
     ),
     responses(
         (status = 200, description = "the types, and what the lookup found", content_type = "text/html"),
         (status = 303, description = "not signed in: to the account page"),
-        (status = 403, description = "no certificate role in that department", content_type = "text/html"),
-        (status = 422, description = "a lookup without its purpose, or a malformed identifier", content_type = "text/html"),
+        (status = 403, description = "no certificate role in that department, or a lookup without the session's CSRF token", content_type = "text/html"),
+        (status = 422, description = "a lookup without its purpose", content_type = "text/html"),
     ))]
 pub async fn certificates_page(
     State(state): State<AppState>,
@@ -142,6 +148,10 @@ pub async fn certificates_page(
         purpose: query.purpose.trim().to_owned(),
     };
     let (mut found, mut message, mut status) = (None, None, StatusCode::OK);
+    let csrf = sso::session_csrf(&cookie);
+    if !search.q.is_empty() && !constant_time_eq(&csrf, &query.csrf_token) {
+        return web::expired_form();
+    }
     if !search.q.is_empty() {
         let actor = console_actor(session.subject, &session.acr);
         match find(&state, &actor, department, &search).await {
@@ -172,7 +182,6 @@ pub async fn certificates_page(
         "resume" => Some(Message::news("certs-done-resume")),
         _ => None,
     });
-    let csrf = sso::session_csrf(&cookie);
     let posts = desk.certificate_posts();
     let departments: Vec<_> = posts.iter().map(|p| &p.department).collect();
     let page = CertificatesView {
@@ -342,7 +351,7 @@ pub async fn console_issue_certificate(
     let actor = console_actor(session.subject, &session.acr);
     let key = form.field("idempotency_key");
     if idempotency::check_key(key).is_err() {
-        return cert_refusal(prefs, &desk, EcertError::NotFound("form"));
+        return crate::extract::malformed(prefs, "no idempotency key");
     }
     let new = NewCertificate {
         holder: HolderRef {
@@ -355,24 +364,33 @@ pub async fn console_issue_certificate(
     };
     let (request, now) = (form_request(&form), Timestamp::now());
     let base = state.tokens.issuer();
-    let issued = state
-        .store
-        .transaction(async |tx| {
-            let label = actor.label();
-            if let Some(answer) = idempotency::recall(tx, &label, key, &request).await? {
-                let identifier = answer["identifier"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .parse::<Identifier>()?;
-                return register::find(tx, &identifier).await;
-            }
-            let issuing = Issuing::open(tx, &state.pki, &actor, &code, Some(department)).await?;
-            let issued = issuing.issue(tx, base, &actor, &new, now).await?;
-            let answer = json!({ "identifier": issued.identifier });
-            idempotency::remember(tx, &label, key, &request, &answer, now).await?;
-            Ok(issued)
-        })
-        .await;
+    let issue_once = async || {
+        state
+            .store
+            .transaction(async |tx| {
+                let label = actor.label();
+                if let Some(answer) = idempotency::recall(tx, &label, key, &request).await? {
+                    let identifier = answer["identifier"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .parse::<Identifier>()?;
+                    return register::find(tx, &identifier).await;
+                }
+                let issuing =
+                    Issuing::open(tx, &state.pki, &actor, &code, Some(department)).await?;
+                let issued = issuing.issue(tx, base, &actor, &new, now).await?;
+                let answer = json!({ "identifier": issued.identifier });
+                idempotency::remember(tx, &label, key, &request, &answer, now).await?;
+                Ok(issued)
+            })
+            .await
+    };
+    // A double click sends the form twice at once: the second finds the key taken when
+    // it commits, and is answered from the first.
+    let issued = match issue_once().await {
+        Err(EcertError::Store(tongban_store::StoreError::Conflict(_))) => issue_once().await,
+        other => other,
+    };
     match issued {
         Ok(certificate) => web::no_store(view::certificate_issued(
             prefs,
@@ -459,16 +477,7 @@ pub async fn console_certificate_status(
         "suspend" => Change::Suspend,
         "resume" => Change::Resume,
         "revoke" => Change::Revoke,
-        _ => {
-            return cert_refusal(
-                prefs,
-                &desk,
-                EcertError::Invalid {
-                    field: "change",
-                    reason: "suspend, resume or revoke".into(),
-                },
-            );
-        }
+        _ => return crate::extract::malformed(prefs, "change: suspend, resume or revoke"),
     };
     let identifier = match text.parse::<Identifier>() {
         Ok(identifier) => identifier,

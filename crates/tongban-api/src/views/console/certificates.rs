@@ -93,6 +93,7 @@ struct CertificatesPage<'a> {
     defines: bool,
     search: &'a CertificateSearch,
     searched: bool,
+    searched_wrong: bool,
     found: Vec<FoundRow>,
     message: Option<Message>,
 }
@@ -161,6 +162,7 @@ pub fn certificates(
         defines: view.defines,
         search: view.search,
         searched,
+        searched_wrong: view.message.as_ref().is_some_and(|m| m.error),
         found,
         message: view.message,
     };
@@ -173,6 +175,8 @@ struct FieldRow {
     name: String,
     title: String,
     input: &'static str,
+    /// `step` of a number input: whole numbers, or any.
+    step: &'static str,
     required: bool,
     max_length: Option<u64>,
     value: String,
@@ -271,6 +275,11 @@ pub fn certificate_form(
                 name: f.name.clone(),
                 title: f.title.clone(),
                 input,
+                step: if f.kind == FieldKind::Number {
+                    "any"
+                } else {
+                    "1"
+                },
                 required: f.required && f.kind != FieldKind::Boolean,
                 max_length: f.max_length,
                 checked: value == "true",
@@ -566,6 +575,7 @@ struct JobPage<'a> {
     shell: Shell,
     id: &'a str,
     code: &'a str,
+    department_id: String,
     done: bool,
     settled: i64,
     total: i64,
@@ -583,6 +593,7 @@ pub fn certificate_job(prefs: Prefs, job: &Job, refused: &[(i64, String)]) -> Re
         shell: Shell::new(prefs, "/console/certificates", "certs-job-title"),
         id: &job.id,
         code: &job.type_code,
+        department_id: job.department_id.to_string(),
         done: job.state == "done",
         settled,
         total: job.total,

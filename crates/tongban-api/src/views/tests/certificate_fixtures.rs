@@ -104,6 +104,7 @@ pub(super) fn certificate_pages(
     let job = Job {
         id: v.into(),
         type_code: v.into(),
+        department_id: department.id,
         state: "done".into(),
         total: 2000,
         issued: 1980,
