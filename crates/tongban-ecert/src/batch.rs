@@ -645,6 +645,10 @@ mod tests {
             serde_json::json!({"chain": true, "note": "=1+1"}),
             "trimmed, TRUE read, the spreadsheet's quote taken off, the note column left out"
         );
-        assert_eq!(typed_cell("'plain"), "'plain", "only before a formula character");
+        assert_eq!(
+            typed_cell("'plain"),
+            "'plain",
+            "only before a formula character"
+        );
     }
 }

@@ -38,6 +38,9 @@ const ACTIONS: [(&str, u32); 8] = [
     ("client.secret-rotated", 1),
 ];
 
+/// A filter made afresh for each run, from the generator.
+type Case = Box<dyn Fn(&mut Rng) -> AuditFilter>;
+
 /// A small, seeded generator: the same data every run.
 struct Rng(u64);
 
@@ -129,7 +132,7 @@ async fn main() {
     fill(&store, events, now).await;
 
     let mut rng = Rng(42);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Rng) -> AuditFilter>)> = vec![
+    let cases: Vec<(&str, Case)> = vec![
         (
             "everything (platform administrator), first page",
             Box::new(|_| AuditFilter::default()),
@@ -205,7 +208,7 @@ async fn main() {
             if run % 2 == 1
                 && let Some(last) = page.last()
             {
-                filter.before = Some((last.occurred_at, last.id.clone()));
+                filter.before = Some((last.occurred_at, last.id));
                 let next = audit::search(&mut conn, &filter, PAGE).await.unwrap();
                 rows += next.len();
             }
