@@ -163,7 +163,7 @@ async fn main() {
         ),
         (
             "one department, a week a month ago",
-            Box::new(|r| AuditFilter {
+            Box::new(move |r| AuditFilter {
                 departments: Some(vec![department(r.below(DEPARTMENTS))]),
                 from: Some(Timestamp::from_unix_millis(now - 37 * DAY_MS)),
                 until: Some(Timestamp::from_unix_millis(now - 30 * DAY_MS)),
