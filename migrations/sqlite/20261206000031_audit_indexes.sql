@@ -9,3 +9,5 @@ DROP INDEX audit_events_department;
 CREATE INDEX audit_events_department ON audit_events (department_id, occurred_at, id);
 CREATE INDEX audit_events_actor ON audit_events (actor, occurred_at, id);
 CREATE INDEX audit_events_action ON audit_events (action, occurred_at, id);
+DROP INDEX audit_events_target;
+CREATE INDEX audit_events_target ON audit_events (target, occurred_at, id);
