@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch;
+pub mod batch_files;
 pub mod catalogue;
 pub mod copies;
 pub mod credential;

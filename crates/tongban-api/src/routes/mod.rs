@@ -103,8 +103,8 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(console::seals::seal_page))
         .routes(routes!(console::seals::usage_export))
         .routes(routes!(
-            console::seals::seal_image,
-            console::seals::console_seal_image
+            console::seal_image::seal_image,
+            console::seal_image::console_seal_image
         ))
         .routes(routes!(
             console::seal_pdf::seal_pdf_page,
@@ -122,10 +122,12 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
             console::certificates::issue_page,
             console::certificates::console_issue_certificate
         ))
-        .routes(routes!(console::certificates::console_certificate_status))
         .routes(routes!(
-            console::certificates::reissue_page,
-            console::certificates::console_reissue_certificate
+            console::certificate_changes::console_certificate_status
+        ))
+        .routes(routes!(
+            console::certificate_changes::reissue_page,
+            console::certificate_changes::console_reissue_certificate
         ))
         .routes(routes!(console::certificate_types::type_page))
         .routes(routes!(console::certificate_types::console_define_type))

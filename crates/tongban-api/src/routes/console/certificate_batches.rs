@@ -16,18 +16,13 @@ use tongban_ecert::permissions::console_actor;
 use tongban_identity::console::ConsoleError;
 use tongban_identity::sso;
 
-use super::certificates::{IssueQuery, cert_refusal, issuing_type};
+use super::certificates::{IssueQuery, cert_refusal, form_key, issuing_type};
 use super::{open_desk, refused};
 use crate::extract::PageQuery;
 use crate::routes::session_form::SessionUpload;
 use crate::routes::web;
 use crate::state::AppState;
 use crate::views::console::{self as view, BatchView};
-
-/// A new random idempotency key for the upload form.
-fn form_key() -> String {
-    tongban_core::id::Uuid::new_v4().to_string()
-}
 
 fn csv_file(name: &str, body: String) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");

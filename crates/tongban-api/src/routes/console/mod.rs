@@ -5,11 +5,13 @@
 
 pub mod audit;
 pub mod certificate_batches;
+pub mod certificate_changes;
 pub mod certificate_types;
 pub mod certificates;
 pub mod clients;
 pub mod departments;
 pub mod people;
+pub mod seal_image;
 pub mod seal_pdf;
 pub mod seals;
 
