@@ -13,11 +13,10 @@ use tongban_ecert::EcertError;
 use tongban_ecert::batch;
 use tongban_ecert::idempotency;
 use tongban_ecert::permissions::console_actor;
-use tongban_identity::console::ConsoleError;
 use tongban_identity::sso;
 
 use super::certificates::{IssueQuery, cert_refusal, form_key, issuing_type};
-use super::{open_desk, refused};
+use super::open_desk;
 use crate::extract::PageQuery;
 use crate::routes::session_form::SessionUpload;
 use crate::routes::web;
@@ -59,10 +58,9 @@ pub async fn batch_page(
         Err(page) => return page,
     };
     let (cert_type, department) =
-        match issuing_type(&mut conn, &desk, &code, &query.department).await {
+        match issuing_type(&mut conn, (prefs, &desk), &code, &query.department).await {
             Ok(found) => found,
-            Err(Some(error)) => return cert_refusal(prefs, &desk, error),
-            Err(None) => return refused(prefs, Some(&desk), &ConsoleError::NotAllowed),
+            Err(page) => return page,
         };
     let (csrf, key, department) = (
         sso::session_csrf(&cookie),
@@ -137,10 +135,9 @@ pub async fn console_submit_batch(
         Err(page) => return page,
     };
     let (cert_type, department) =
-        match issuing_type(&mut conn, &desk, &code, upload.field("department")).await {
+        match issuing_type(&mut conn, (prefs, &desk), &code, upload.field("department")).await {
             Ok(found) => found,
-            Err(Some(error)) => return cert_refusal(prefs, &desk, error),
-            Err(None) => return refused(prefs, Some(&desk), &ConsoleError::NotAllowed),
+            Err(page) => return page,
         };
     drop(conn);
     let key = upload.field("idempotency_key");

@@ -69,22 +69,25 @@ pub(crate) fn chosen_department(desk: &Desk, named: &str) -> Option<DepartmentId
 }
 
 /// A type and the department issuing it, for an issuer of that department (the forms
-/// are offered only there; the domain checks again on each act).
+/// are offered only there; the domain checks again on each act); else the refusal page.
 pub(crate) async fn issuing_type(
     conn: &mut Conn,
-    desk: &Desk,
+    (prefs, desk): (Prefs, &Desk),
     code: &str,
     department: &str,
-) -> Result<(CertType, DepartmentId), Option<EcertError>> {
-    let department = chosen_department(desk, department).ok_or(None)?;
-    let cert_type = catalogue::by_code(conn, code).await.map_err(Some)?;
+) -> Result<(CertType, DepartmentId), Response> {
+    let Some(department) = chosen_department(desk, department) else {
+        return Err(refused(prefs, Some(desk), &ConsoleError::NotAllowed));
+    };
+    let refusal = |error| cert_refusal(prefs, desk, error);
+    let cert_type = catalogue::by_code(conn, code).await.map_err(refusal)?;
     let issues_it = catalogue::issuers(conn, &cert_type.id)
         .await
-        .map_err(Some)?
+        .map_err(refusal)?
         .iter()
         .any(|(issuer, _)| *issuer == department);
     if !issues_it || !desk.holds(department, Role::Issuer) {
-        return Err(Some(EcertError::Denied(
+        return Err(refusal(EcertError::Denied(
             "only the department's issuers issue its certificates".into(),
         )));
     }
@@ -252,10 +255,9 @@ pub async fn issue_page(
         Err(page) => return page,
     };
     let (cert_type, department) =
-        match issuing_type(&mut conn, &desk, &code, &query.department).await {
+        match issuing_type(&mut conn, (prefs, &desk), &code, &query.department).await {
             Ok(found) => found,
-            Err(Some(error)) => return cert_refusal(prefs, &desk, error),
-            Err(None) => return refused(prefs, Some(&desk), &ConsoleError::NotAllowed),
+            Err(page) => return page,
         };
     let fields = face_form::fields_of(&cert_type);
     let key = form_key();
@@ -341,10 +343,9 @@ pub async fn console_issue_certificate(
         Err(page) => return page,
     };
     let (cert_type, department) =
-        match issuing_type(&mut conn, &desk, &code, form.field("department")).await {
+        match issuing_type(&mut conn, (prefs, &desk), &code, form.field("department")).await {
             Ok(found) => found,
-            Err(Some(error)) => return cert_refusal(prefs, &desk, error),
-            Err(None) => return refused(prefs, Some(&desk), &ConsoleError::NotAllowed),
+            Err(page) => return page,
         };
     drop(conn);
     let actor = console_actor(session.subject, &session.acr);
