@@ -150,6 +150,16 @@ pub async fn face(conn: &mut Conn, seal: &Seal) -> Result<Face, SealError> {
     })
 }
 
+/// Whether `seal` has an uploaded image, for a page that has already checked who
+/// looks (the image's bytes are not read).
+pub async fn uploaded(conn: &mut Conn, seal: SealId) -> Result<bool, SealError> {
+    Ok(sqlx::query("SELECT 1 FROM seal_images WHERE seal_id = $1")
+        .bind(seal.to_string())
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
 /// A seal's uploaded image, for someone who may see the seal.
 pub async fn of_seal(
     conn: &mut Conn,
