@@ -893,7 +893,30 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
         .await
     };
     // Not granted yet: refused, and nothing is signed.
-    assert_eq!(page(&w, &li, &pdf_path).await.status(), 200);
+    let form_page = page(&w, &li, &pdf_path).await;
+    assert_eq!(form_page.status(), 200);
+    // The page preview's pdf.js comes from our own assets, cached for good.
+    let form_page = form_page.text().await.unwrap();
+    let lib = form_page
+        .split("data-lib=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    for script in [
+        lib.clone(),
+        lib.replace("pdf.min.mjs", "pdf.worker.min.mjs"),
+    ] {
+        let served = page(&w, &li, &script).await;
+        assert_eq!(served.status(), 200, "{script}");
+        assert!(
+            served.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        assert!(served.text().await.unwrap().contains("Mozilla Foundation"));
+    }
     assert_eq!(
         send(&li, fields("2", "bottom-right"), &pdf).await.status(),
         403
@@ -951,6 +974,38 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
             .await
             .unwrap();
     assert_eq!(uses, 1);
+
+    // Put by hand on the preview: anchor=placed with the lower-left corner in points.
+    let placed = |x: &str, y: &str| {
+        let mut placed = fields("3", "placed");
+        placed.push(("x", x.to_owned()));
+        placed.push(("y", y.to_owned()));
+        placed
+    };
+    assert_eq!(send(&li, placed("", "500"), &pdf).await.status(), 422);
+    assert_eq!(send(&li, placed("abc", "500"), &pdf).await.status(), 422);
+    let off_page = send(&li, placed("500", "500"), &pdf).await;
+    assert_eq!(
+        off_page.status(),
+        422,
+        "595 points wide: 500 + 120 is off the page"
+    );
+    assert!(off_page.text().await.unwrap().contains("within the page"));
+    let sealed = send(&li, placed("100.5", "500"), &pdf).await;
+    assert_eq!(sealed.status(), 200);
+    let sealed = sealed.bytes().await.unwrap();
+    let reader = tongban_seal::pdf::Reader::open(&sealed).unwrap();
+    let (_, third, _) = reader.page(3).unwrap().unwrap();
+    let annots = reader.array(third.get(b"Annots").ok()).unwrap().unwrap();
+    let widget = reader.dictionary(&annots[0]).unwrap();
+    let rect: Vec<f32> = reader
+        .array(widget.get(b"Rect").ok())
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_float().unwrap())
+        .collect();
+    assert_eq!(rect, [100.5, 500.0, 220.5, 620.0]);
 
     // 王五 is no seal user of A with a grant; 赵六 works in B.
     let wang = session(&w, WANG).await;

@@ -3,14 +3,15 @@
 // department administrator signs in with a passkey (level 3), opens the desk, reads the
 // audit trail with filters and downloads it as CSV, creates a city department and its
 // staff, creates a seal, grants it and suspends it, finds a person and deactivates them
-// after the confirmation page, and reactivates them. axe-core (WCAG 2.1 A/AA) and the
+// after the confirmation page, and reactivates them; a seal user puts the seal on page 2
+// of a PDF on its preview (pdf.js, under the page's CSP) and downloads it sealed. axe-core (WCAG 2.1 A/AA) and the
 // MIIT numbers on every console page in zh-CN and English, standard and care mode; a
 // keyboard-only walk of the audit page. A screenshot of each page is kept under
 // $TONGBAN_ARTEFACTS (default target/interop-artefacts).
 //
 // Usage: node tests/interop/console.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -207,17 +208,67 @@ async function run(browser) {
   const grantTable = await page.locator('table').first().innerText().catch(() => '');
   check('the seal is granted to a seal user, a purpose asked for each use', grantTable.includes(ADMIN.name) && grantTable.includes('是'), grantTable.slice(0, 300));
   await everyMode(page, 'a seal', 'seal');
-  // Sealing: a three-page contract, the seal on page 2 at the bottom right, downloaded;
-  // pdfsig and pyHanko judge it.
+  // Sealing: a three-page contract. pdf.js (served by us) draws page 2 of the chosen
+  // file; the seal user clicks where the seal goes and nudges it with the arrow keys;
+  // the sealed copy downloads and pdfsig and pyHanko judge it.
+  const contract = { name: 'contract.pdf', mimeType: 'application/pdf', buffer: samplePdf(3) };
+  const choosePage2 = async (p) => {
+    await p.setInputFiles('#pdf', contract);
+    await p.fill('#page', '2');
+    await p.locator('#page').dispatchEvent('change');
+    // Drawn: the preview is shown and the canvas holds dark ink on its white page.
+    await p.waitForFunction(() => {
+      const c = document.getElementById('seal-place-page');
+      if (document.getElementById('seal-place').hidden || !c.width) return false;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let ink = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && d[i] < 100) ink += 1;
+      return ink > 50;
+    });
+  };
   await page.goto(url(`${sealPath}/pdf`));
   await everyMode(page, 'the sealing form', 'seal-pdf');
-  await page.setInputFiles('#pdf', { name: 'contract.pdf', mimeType: 'application/pdf', buffer: samplePdf(3) });
-  await page.fill('#page', '2');
-  await page.check('#at-bottom-right');
-  await page.fill('#purpose', '合同用印');
-  const [sealedDownload] = await Promise.all([page.waitForEvent('download'), page.click('form[action$="/pdf"] button[type=submit]')]);
+  for (const mode of MODES) {
+    await page.goto(url(`/prefs?set=${mode}&back=${encodeURIComponent(`${sealPath}/pdf`)}`));
+    await choosePage2(page);
+    await axe(page, `the sealing form with the page preview [${mode}]`, check);
+    await miit(page, `the sealing form with the page preview [${mode}]`, check);
+    await page.screenshot({ path: `${artefacts}/console-seal-place-${mode}.png`, fullPage: true });
+  }
+  await page.goto(url(`/prefs?set=zh&back=${encodeURIComponent(`${sealPath}/pdf`)}`));
+  // The placing itself in a context that keeps the page's CSP (the one above bypasses
+  // it for axe): pdf.js and its worker must run under script-src 'self'.
+  const strict = await browser.newContext({ acceptDownloads: true, storageState: await ctx.storageState() });
+  const sp = await strict.newPage();
+  sp.setDefaultTimeout(15000);
+  const blocked = [];
+  sp.on('console', (m) => { if (/Content[- ]Security[- ]Policy/i.test(m.text())) blocked.push(m.text()); });
+  await sp.goto(url(`${sealPath}/pdf`));
+  await choosePage2(sp);
+  const named = await sp.locator('#seal-place-status').innerText();
+  check('the preview draws page 2 under the strict CSP, the seal first at the named spot (bottom right: 439, 36)', blocked.length === 0 && named.includes('439') && named.includes('36'), `${named} ${blocked.join(' | ').slice(0, 300)}`);
+  const drawnBox = await sp.locator('#seal-place-page').boundingBox();
+  const perPoint = drawnBox.width / 595;
+  // A click centres the seal on PDF point (150, 300): its corner is (90, 240).
+  await sp.locator('#seal-place-page').click({ position: { x: 150 * perPoint, y: (842 - 300) * perPoint } });
+  const clicked = [Number(await sp.inputValue('#x')), Number(await sp.inputValue('#y'))];
+  await sp.focus('#seal-place-spot');
+  await sp.keyboard.press('ArrowRight');
+  await sp.keyboard.press('ArrowRight');
+  await sp.keyboard.press('Shift+ArrowUp');
+  const moved = [Number(await sp.inputValue('#x')), Number(await sp.inputValue('#y'))];
+  const near = ([x, y], [ex, ey]) => Math.abs(x - ex) < 1.5 && Math.abs(y - ey) < 1.5;
+  check('a click puts the seal there (90, 240) and the arrow keys move it 12 points right and 36 up', near(clicked, [90, 240]) && near(moved, [102, 276]) && (await sp.isChecked('#at-placed')), `clicked ${clicked}, moved ${moved}`);
+  await sp.screenshot({ path: `${artefacts}/console-seal-placed-zh.png`, fullPage: true });
+  await sp.fill('#purpose', '合同用印');
+  const [sealedDownload] = await Promise.all([sp.waitForEvent('download'), sp.click('form[action$="/pdf"] button[type=submit]')]);
   const dir = mkdtempSync(join(tmpdir(), 'tongban-console-seal-'));
   await sealedDownload.saveAs(join(dir, 'sealed.pdf'));
+  await strict.close();
+  // The widget's /Rect in the update: where the seal was put, 120 points square.
+  const rects = [...readFileSync(join(dir, 'sealed.pdf')).toString('latin1').matchAll(/\/Rect\s*\[([^\]]*)\]/g)];
+  const rect = rects.length ? rects[rects.length - 1][1].trim().split(/\s+/).map(Number) : [];
+  check('the sealed PDF has the seal where it was put on the preview', rect.length === 4 && near(rect, moved) && near(rect.slice(2), [moved[0] + 120, moved[1] + 120]), `Rect ${rect}`);
   writeFileSync(join(dir, 'root.crt'), Buffer.from(await (await fetch(url('/pki/ca/root.crt'))).arrayBuffer()));
   const judge = (command, args) => {
     try {

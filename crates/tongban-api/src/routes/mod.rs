@@ -2,7 +2,7 @@
 
 mod account;
 mod admin;
-mod assets;
+pub(crate) mod assets;
 mod audit;
 mod console;
 mod counter;
@@ -292,6 +292,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/static/console.js",
             axum::routing::get(assets::console_script),
+        )
+        .route(
+            "/static/seal-place.js",
+            axum::routing::get(assets::seal_place_script),
+        )
+        .route(assets::PDFJS, axum::routing::get(assets::pdfjs))
+        .route(
+            assets::PDFJS_WORKER,
+            axum::routing::get(assets::pdfjs_worker),
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http.body_limit_bytes))

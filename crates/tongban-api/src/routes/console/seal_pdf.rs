@@ -1,6 +1,8 @@
 //! Sealing a PDF in the console, for those granted the seal: the document uploaded,
-//! the page and the spot on it chosen by name (bottom right, top centre, …), the
-//! purpose the grant may ask for; the sealed PDF (PAdES B-T) comes back as a download.
+//! the page, and the spot on it chosen by name (bottom right, top centre, …) or put
+//! where the user wants it on the page's preview (`seal-place.js`, which sends x and
+//! y in PDF points), the purpose the grant may ask for; the sealed PDF (PAdES B-T)
+//! comes back as a download.
 //! The right, the purpose and the usage log are the seal domain's, as for the API.
 
 use axum::extract::{Path, State};
@@ -8,11 +10,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use tongban_identity::sso;
 use tongban_seal::SealError;
-use tongban_seal::pdf::{Anchor, Anchored, Position};
+use tongban_seal::pdf::{Anchor, Anchored, Placement, Position};
 use tongban_seal::pdf_sealing;
 use tongban_seal::permissions::Actor;
 use tongban_seal::registry::{self, SealId};
 use tongban_seal::sign::{Authority, Format};
+use tongban_seal::{image, registry::Seal};
+use tongban_store::PooledConn;
 
 use super::seals::seal_refusal;
 use super::{form_desk, open_desk};
@@ -27,18 +31,50 @@ const STAMP_POINTS: f32 = 120.0;
 
 fn form_page(
     prefs: Prefs,
-    (csrf, seal): (&str, &registry::Seal),
+    (csrf, seal, has_image): (&str, &Seal, bool),
     typed: &SealPdfForm,
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
     web::no_store(view::seal_pdf_form(
         prefs,
-        (csrf, seal),
-        typed,
+        (csrf, seal, has_image),
+        (typed, STAMP_POINTS),
         error,
         status,
     ))
+}
+
+/// Where the form asks for the seal: a named spot, or (`anchor=placed`) the lower-left
+/// corner the preview sent.
+fn position_of(typed: &SealPdfForm) -> Option<Position> {
+    let page = typed.page.parse::<u32>().ok()?;
+    if typed.anchor == "placed" {
+        let x = typed.x.trim().parse::<f32>().ok()?;
+        let y = typed.y.trim().parse::<f32>().ok()?;
+        return Some(Position::One(Placement {
+            page,
+            x,
+            y,
+            size: STAMP_POINTS,
+        }));
+    }
+    Some(Position::Anchored(Anchored {
+        page,
+        anchor: Anchor::parse(&typed.anchor)?,
+        size: STAMP_POINTS,
+    }))
+}
+
+/// The seal, if the actor may see it, and whether it has an image for the preview.
+async fn seal_with_image(
+    conn: &mut PooledConn,
+    actor: &Actor,
+    seal_id: SealId,
+) -> Result<(Seal, bool), SealError> {
+    let seal = registry::visible(conn, actor, seal_id).await?;
+    let has_image = image::uploaded(conn, seal_id).await?;
+    Ok((seal, has_image))
 }
 
 /// The form to seal a PDF with this seal.
@@ -64,19 +100,25 @@ pub async fn seal_pdf_page(
         return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
     };
     let actor = Actor::console(session.subject, &session.acr);
-    let seal = match registry::visible(&mut conn, &actor, seal_id).await {
-        Ok(seal) => seal,
+    let (seal, has_image) = match seal_with_image(&mut conn, &actor, seal_id).await {
+        Ok(found) => found,
         Err(error) => return seal_refusal(prefs, &desk, error),
     };
     let typed = SealPdfForm::default();
     let csrf = sso::session_csrf(&cookie);
-    form_page(prefs, (&csrf, &seal), &typed, None, StatusCode::OK)
+    form_page(
+        prefs,
+        (&csrf, &seal, has_image),
+        &typed,
+        None,
+        StatusCode::OK,
+    )
 }
 
 /// Seals the uploaded PDF at the page and spot chosen; answers the sealed PDF.
 #[utoipa::path(post, path = "/console/seals/{id}/pdf", tag = "console",
     params(("id" = String, Path, description = "the seal's id")),
-    request_body(content_type = "multipart/form-data", description = "csrf_token, pdf: the document, page (from 1), anchor=top-left|top|top-right|left|centre|right|bottom-left|bottom|bottom-right, purpose, reason"),
+    request_body(content_type = "multipart/form-data", description = "csrf_token, pdf: the document, page (from 1), anchor=top-left|top|top-right|left|centre|right|bottom-left|bottom|bottom-right, or anchor=placed with x and y (the seal's lower-left corner in PDF points, as the preview puts it), purpose, reason"),
     responses(
         (status = 200, description = "the sealed PDF, as a download", content_type = "application/pdf"),
         (status = 400, description = "a form no page sends: an error page", content_type = "text/html"),
@@ -104,8 +146,8 @@ pub async fn console_seal_pdf(
         return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
     };
     let actor = Actor::console(session.subject, &session.acr);
-    let seal = match registry::visible(&mut conn, &actor, seal_id).await {
-        Ok(seal) => seal,
+    let (seal, has_image) = match seal_with_image(&mut conn, &actor, seal_id).await {
+        Ok(found) => found,
         Err(error) => return seal_refusal(prefs, &desk, error),
     };
     drop(conn);
@@ -114,18 +156,20 @@ pub async fn console_seal_pdf(
         anchor: upload.field("anchor").to_owned(),
         purpose: upload.field("purpose").trim().to_owned(),
         reason: upload.field("reason").trim().to_owned(),
+        x: upload.field("x").trim().to_owned(),
+        y: upload.field("y").trim().to_owned(),
     };
     let csrf = sso::session_csrf(&cookie);
     let again = |error: String| {
         form_page(
             prefs,
-            (&csrf, &seal),
+            (&csrf, &seal, has_image),
             &typed,
             Some(error),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
-    let (Ok(page), Some(anchor)) = (typed.page.parse::<u32>(), Anchor::parse(&typed.anchor)) else {
+    let Some(position) = position_of(&typed) else {
         return again("page, anchor: choose a page number and a spot".into());
     };
     let pdf = upload.files.get("pdf").cloned().unwrap_or_default();
@@ -146,11 +190,6 @@ pub async fn console_seal_pdf(
         Err(error @ SealError::Invalid { .. }) => return again(error.to_string()),
         Err(error) => return seal_refusal(prefs, &desk, error),
     };
-    let position = Position::Anchored(Anchored {
-        page,
-        anchor,
-        size: STAMP_POINTS,
-    });
     let reason = (!typed.reason.is_empty()).then(|| typed.reason.clone());
     let sealed = pdf_sealing::seal_pdf(
         &state.store,

@@ -332,6 +332,11 @@ pub struct SealPdfForm {
     pub purpose: String,
     /// The signature's /Reason.
     pub reason: String,
+    /// Where the seal was put on the preview (with `anchor` = `placed`): its lower-left
+    /// corner, PDF points.
+    pub x: String,
+    /// See `x`.
+    pub y: String,
 }
 
 impl Default for SealPdfForm {
@@ -341,6 +346,8 @@ impl Default for SealPdfForm {
             anchor: tongban_seal::pdf::Anchor::BottomRight.name().into(),
             purpose: String::new(),
             reason: String::new(),
+            x: String::new(),
+            y: String::new(),
         }
     }
 }
@@ -355,14 +362,22 @@ struct SealPdfPage<'a> {
     name: &'a str,
     form: &'a SealPdfForm,
     anchors: Vec<Choice>,
+    placed: bool,
+    has_image: bool,
+    pdfjs: (&'static str, &'static str),
+    stamp_points: f32,
+    /// The preview's "the seal is at …" with `%x` and `%y` for the script to fill.
+    at_template: String,
     error: Option<String>,
 }
 
-/// The form to seal a PDF: the file, the page, the spot, the purpose.
+/// The form to seal a PDF: the file, the page, the spot (named, or put on the page's
+/// preview that `seal-place.js` draws), the purpose. `has_image`: whether the preview
+/// can show the seal's own image.
 pub fn seal_pdf_form(
     prefs: Prefs,
-    (csrf, seal): (&str, &Seal),
-    form: &SealPdfForm,
+    (csrf, seal, has_image): (&str, &Seal, bool),
+    (form, stamp_points): (&SealPdfForm, f32),
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
@@ -384,6 +399,14 @@ pub fn seal_pdf_form(
         name: &seal.name,
         form,
         anchors,
+        placed: form.anchor == "placed",
+        has_image,
+        pdfjs: (
+            crate::routes::assets::PDFJS,
+            crate::routes::assets::PDFJS_WORKER,
+        ),
+        stamp_points,
+        at_template: l.t2("seal-place-at", ("x", "%x"), ("y", "%y")),
         error,
     };
     render(status, &page)

@@ -253,13 +253,15 @@ pub(super) fn console_pages(
         anchor: v.into(),
         purpose: v.into(),
         reason: v.into(),
+        x: v.into(),
+        y: v.into(),
     };
     pages.push((
         "seal pdf",
         crate::views::console::seal_pdf_form(
             prefs,
-            ("csrf", &seal),
-            &typed_seal,
+            ("csrf", &seal, true),
+            (&typed_seal, 120.0),
             Some(v.to_owned()),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
