@@ -467,6 +467,12 @@ async fn a_department_administrator_creates_grants_and_suspends_a_seal_and_nobod
     let not_png = ("image", "seal.png", "image/png", b"GIF89a".as_slice());
     let refused = world::upload(&w, &li, &image_path, &fields, not_png).await;
     assert_eq!(refused.status(), 422);
+    // Over the 2 MiB form limit: a page that says the file is too large, not a bare 400.
+    let huge = vec![0u8; 3 * 1024 * 1024];
+    let too_large = ("image", "seal.png", "image/png", huge.as_slice());
+    let refused = world::upload(&w, &li, &image_path, &fields, too_large).await;
+    assert_eq!(refused.status(), 413);
+    assert!(refused.text().await.unwrap().contains("文件太大"));
     let no_image = page(&w, &li, &image_path).await;
     assert_eq!(no_image.status(), 404);
     let uploaded = world::upload(
@@ -872,7 +878,10 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
         .unwrap()
         .to_owned();
     let pdf_path = format!("{seal_path}/pdf");
-    let pdf = support::documents::sample_pdf(3, 100);
+    // Over the 2 MiB form limit, as scanned contracts are: the console takes documents
+    // up to http.document_limit_bytes, like the API.
+    let pdf = support::documents::sample_pdf(3, 3 * 1024 * 1024);
+    assert!(pdf.len() > 3 * 1024 * 1024);
     let fields = |page: &'static str, anchor: &'static str| {
         vec![
             ("csrf_token", token.clone()),

@@ -79,20 +79,24 @@ where
         let prefs = Prefs::from_headers(req.headers(), None);
         let mut multipart = axum::extract::Multipart::from_request(req, state)
             .await
-            .map_err(|rejection| malformed(prefs, &rejection.body_text()))?;
+            .map_err(|rejection| {
+                refused_upload(prefs, rejection.status(), &rejection.body_text())
+            })?;
         let mut upload = Self::default();
         loop {
             let field = match multipart.next_field().await {
                 Ok(Some(field)) => field,
                 Ok(None) => return Ok(upload),
-                Err(error) => return Err(malformed(prefs, &error.body_text())),
+                Err(error) => {
+                    return Err(refused_upload(prefs, error.status(), &error.body_text()));
+                }
             };
             let name = field.name().unwrap_or_default().to_owned();
             let is_file = field.file_name().is_some();
             let bytes = field
                 .bytes()
                 .await
-                .map_err(|error| malformed(prefs, &error.body_text()))?;
+                .map_err(|error| refused_upload(prefs, error.status(), &error.body_text()))?;
             if is_file {
                 upload.files.insert(name, bytes.to_vec());
             } else {
@@ -102,6 +106,16 @@ where
             }
         }
     }
+}
+
+/// The page for an upload that could not be read: too large (413, saying so), or
+/// malformed.
+fn refused_upload(prefs: Prefs, status: StatusCode, why: &str) -> Response {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        tracing::info!(why, "page upload over the limit");
+        return views::error(prefs, status, ErrorPage::TooLarge);
+    }
+    malformed(prefs, why)
 }
 
 /// The page for a request no page of ours sends (400), logged with why.

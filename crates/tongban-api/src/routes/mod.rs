@@ -27,6 +27,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
 use utoipa_axum::routes;
 
 use crate::middleware::{
@@ -106,10 +107,14 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
             console::seal_image::seal_image,
             console::seal_image::console_seal_image
         ))
-        .routes(routes!(
-            console::seal_pdf::seal_pdf_page,
-            console::seal_pdf::console_seal_pdf
-        ))
+        // Their forms upload documents (a PDF to seal, a CSV batch).
+        .routes(
+            routes!(
+                console::seal_pdf::seal_pdf_page,
+                console::seal_pdf::console_seal_pdf
+            )
+            .layer(DefaultBodyLimit::max(document_limit)),
+        )
         .routes(routes!(console::seals::console_grant_seal))
         .routes(routes!(console::seals::console_revoke_grant))
         .routes(routes!(console::seals::console_seal_status))
@@ -131,10 +136,14 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(console::certificate_types::type_page))
         .routes(routes!(console::certificate_types::console_define_type))
-        .routes(routes!(
-            console::certificate_batches::batch_page,
-            console::certificate_batches::console_submit_batch
-        ))
+        // Their forms upload documents (a PDF to seal, a CSV batch).
+        .routes(
+            routes!(
+                console::certificate_batches::batch_page,
+                console::certificate_batches::console_submit_batch
+            )
+            .layer(DefaultBodyLimit::max(document_limit)),
+        )
         .routes(routes!(console::certificate_batches::batch_template))
         .routes(routes!(console::certificate_batches::job_page))
         .routes(routes!(console::certificate_batches::job_progress))

@@ -28,6 +28,8 @@ pub enum ErrorPage {
     MalformedRequest,
     /// Nothing at this address for this person.
     NotFound,
+    /// An upload over the size this service takes.
+    TooLarge,
 }
 
 impl ErrorPage {
@@ -41,6 +43,7 @@ impl ErrorPage {
             Self::StrongLoginNeeded => ("error-strong-login", "error-strong-login-detail", false),
             Self::MalformedRequest => ("error-malformed", "error-malformed-detail", true),
             Self::NotFound => ("error-not-found", "error-not-found-detail", false),
+            Self::TooLarge => ("error-too-large", "error-too-large-detail", false),
         }
     }
 }

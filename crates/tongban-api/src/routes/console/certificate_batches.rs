@@ -117,6 +117,7 @@ pub async fn batch_template(
         (status = 403, description = "not an issuer of that department (or below level 3), or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 404, description = "no such type", content_type = "text/html"),
         (status = 409, description = "the type's seal is not usable, or the key was used for another file", content_type = "text/html"),
+        (status = 413, description = "over http.document_limit_bytes: a page saying the file is too large", content_type = "text/html"),
         (status = 422, description = "no file, not UTF-8 CSV, a wrong header, no rows or too many: the page again, saying why", content_type = "text/html"),
     ))]
 pub async fn console_submit_batch(

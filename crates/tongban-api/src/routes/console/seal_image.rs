@@ -61,6 +61,7 @@ pub async fn seal_image(
         (status = 400, description = "a form no page sends: an error page", content_type = "text/html"),
         (status = 403, description = "not a manager of the seal, or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 404, description = "no such seal", content_type = "text/html"),
+        (status = 413, description = "over http.body_limit_bytes: a page saying the file is too large", content_type = "text/html"),
         (status = 422, description = "not a PNG, no transparency, or outside the size limits", content_type = "text/html"),
     ))]
 pub async fn console_seal_image(

@@ -125,6 +125,7 @@ pub async fn seal_pdf_page(
         (status = 403, description = "no grant of the seal (or below level 3), or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 404, description = "no such seal", content_type = "text/html"),
         (status = 409, description = "the seal is suspended, revoked or expired, or an SM2 seal", content_type = "text/html"),
+        (status = 413, description = "over http.document_limit_bytes: a page saying the file is too large", content_type = "text/html"),
         (status = 422, description = "no PDF, one we cannot seal, no such page, or no purpose where the grant asks for one: the form again, saying why", content_type = "text/html"),
     ))]
 pub async fn console_seal_pdf(
