@@ -69,8 +69,12 @@ async fn issuance_boundaries_and_bad_input() {
         .collect();
     assert!(pointers.contains(&"/face/licence_no"), "{problem}");
     assert!(
+        pointers.contains(&"/face/scope"),
+        "the missing field, at its own pointer: {problem}"
+    );
+    assert!(
         pointers.contains(&"/face"),
-        "the missing and the unknown field: {problem}"
+        "the unknown field, at the object's: {problem}"
     );
     for (body, status, slug) in [
         (

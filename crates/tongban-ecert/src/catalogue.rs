@@ -152,20 +152,41 @@ impl FaceSchema {
 
     /// Every way `face` breaks the schema, each at its JSON Pointer.
     pub fn check(&self, face: &Value) -> Result<(), EcertError> {
-        let errors: Vec<FieldError> = self
-            .0
-            .iter_errors(face)
-            .map(|e| FieldError {
-                pointer: e.instance_path().to_string(),
-                message: e.to_string(),
-            })
-            .collect();
+        let errors: Vec<FieldError> = self.0.iter_errors(face).map(|e| field_error(&e)).collect();
         if errors.is_empty() {
             Ok(())
         } else {
             Err(EcertError::Face(errors))
         }
     }
+}
+
+/// One schema error as the person who typed the field reads it: at the field's own
+/// pointer (a missing property's, not its object's), in words rather than the
+/// validator's (a date's pattern, a type's name).
+fn field_error(error: &jsonschema::ValidationError<'_>) -> FieldError {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
+    use jsonschema::types::JsonType;
+    let at = error.instance_path().to_string();
+    let (pointer, message) = match error.kind() {
+        Kind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let step = name.replace('~', "~0").replace('/', "~1");
+            (format!("{at}/{step}"), "is required".to_owned())
+        }
+        Kind::Pattern { pattern } if pattern == crate::face_form::DATE_PATTERN => (
+            at,
+            "must be a date written as YYYY-MM-DD, for example 2026-12-04".to_owned(),
+        ),
+        Kind::Type {
+            kind: TypeKind::Single(JsonType::Integer),
+        } => (at, "must be a whole number".to_owned()),
+        Kind::Type {
+            kind: TypeKind::Single(JsonType::Number),
+        } => (at, "must be a number".to_owned()),
+        _ => (at, error.to_string()),
+    };
+    FieldError { pointer, message }
 }
 
 fn properties(schema: &Value) -> Vec<String> {

@@ -13,7 +13,7 @@ pub const MAX_FIELDS: usize = 30;
 const TEXT_MAX: u64 = 200;
 /// A day, as the schema of a date field checks it (format `date` is only an
 /// annotation in JSON Schema 2020-12).
-const DATE_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+pub(crate) const DATE_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
 
 /// What a field holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -335,6 +335,26 @@ mod tests {
         ] {
             assert!(compiled.check(&bad).is_err(), "{bad}");
         }
+        // Errors name the field they are about, in words.
+        let refused = |face: Value| match compiled.check(&face) {
+            Err(EcertError::Face(errors)) => errors
+                .into_iter()
+                .map(|e| (e.pointer, e.message))
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            refused(json!({"issued_on": "2026-12-04"})),
+            [("/licence_no".to_owned(), "is required".to_owned())]
+        );
+        let date = refused(json!({"licence_no": "JY1", "issued_on": "2026-13-01"}));
+        assert_eq!(date[0].0, "/issued_on");
+        assert!(date[0].1.contains("YYYY-MM-DD"), "{date:?}");
+        let staff = refused(json!({"licence_no": "JY1", "issued_on": "2026-12-04", "staff": "3"}));
+        assert_eq!(
+            staff,
+            [("/staff".to_owned(), "must be a whole number".to_owned())]
+        );
         let t = cert_type(schema, &["issued_on"]);
         let fields = fields_of(&t);
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
