@@ -146,6 +146,19 @@ async fn a_platform_administrator_deactivates_a_person_after_confirming_and_reac
     let admin = session(&w, LI).await;
     let desk = page(&w, &admin, "/console").await.text().await.unwrap();
     assert!(desk.contains("href=\"/console/people\""));
+    assert!(desk.contains("href=\"/console/overview\""));
+    // The platform's overview: every department, and the refused logins.
+    let overview = page(&w, &admin, "/console/overview").await;
+    assert_eq!(overview.status(), 200);
+    let overview = overview.text().await.unwrap();
+    assert!(overview.contains("登录失败次数（全平台）"));
+    assert!(overview.contains("<option value=\"\">全部部门</option>"));
+    let of_b = format!("/console/overview?department={}", w.b.id);
+    let of_b = page(&w, &admin, &of_b).await.text().await.unwrap();
+    assert!(
+        !of_b.contains("登录失败次数"),
+        "a department's overview has no logins"
+    );
     // A platform administrator reads every department's trail.
     let trail = page(&w, &admin, "/console/audit")
         .await
@@ -1016,6 +1029,57 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
         .collect();
     assert_eq!(rect, [100.5, 500.0, 220.5, 620.0]);
 
+    // A bank verifies the sealed contract; the department's overview shows today's two
+    // seal uses and the verification.
+    let verified = w
+        .server
+        .client
+        .post(format!("{}/api/v1/verify", w.server.base))
+        .header("content-type", "application/pdf")
+        .body(sealed.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 200);
+    let overview = page(&w, &li, "/console/overview").await;
+    assert_eq!(overview.status(), 200);
+    let overview = overview.text().await.unwrap();
+    let chart = |id: &str| {
+        let start = overview.find(&format!("id=\"{id}-title\"")).unwrap();
+        let end = overview[start..].find("</section>").unwrap() + start;
+        overview[start..end].to_owned()
+    };
+    let uses = chart("seal-uses");
+    assert!(uses.contains("浙江省市场监督管理局合同专用章"), "{uses}");
+    assert!(uses.contains("30 天合计 \u{2068}2\u{2069}"), "{uses}");
+    assert_eq!(uses.matches("<rect ").count(), 1, "one bar, today's");
+    let verifications = chart("verifications");
+    assert!(
+        verifications.contains("30 天合计 \u{2068}1\u{2069}"),
+        "{verifications}"
+    );
+    assert!(chart("issued").contains("近 30 天没有记录"));
+    assert!(
+        !overview.contains("failed-logins-title"),
+        "refused logins are the platform's"
+    );
+    // Another department's overview, or everything, is not a department
+    // administrator's to read.
+    let b = format!("/console/overview?department={}", w.b.id);
+    assert_eq!(page(&w, &li, &b).await.status(), 403);
+    assert_eq!(
+        page(&w, &li, "/console/overview?department=")
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        page(&w, &li, "/console/overview?department=x")
+            .await
+            .status(),
+        403
+    );
+
     // 王五 is no seal user of A with a grant; 赵六 works in B.
     let wang = session(&w, WANG).await;
     let wang_fields = vec![
@@ -1027,4 +1091,7 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
     assert_eq!(send(&wang, wang_fields, &pdf).await.status(), 403);
     let zhao = session(&w, ZHAO).await;
     assert_eq!(page(&w, &zhao, &pdf_path).await.status(), 403);
+    // An issuer of B reads no overview, not even B's.
+    assert_eq!(page(&w, &zhao, "/console/overview").await.status(), 403);
+    assert_eq!(page(&w, &zhao, &b).await.status(), 403);
 }

@@ -244,6 +244,20 @@ async fn issuance_boundaries_and_bad_input() {
         .unwrap();
     assert_eq!(report["valid"], true);
     assert_eq!(report["issuer_uscc"], HUNAN);
+    // The verification is tallied for B, the issuing department, not for A.
+    w.server.store().flush_tallies().await.unwrap();
+    let tallied = async |department: String| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM daily_tallies \
+             WHERE kind = 'certificate.verified' AND department_id = $1",
+        )
+        .bind(department)
+        .fetch_one(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap()
+    };
+    assert_eq!(tallied(w.b.to_string()).await, 1);
+    assert_eq!(tallied(w.a.to_string()).await, 0);
     // A person on the issuing staff of both departments names the department each
     // certificate is issued for; without it, nothing is issued.
     {

@@ -171,6 +171,14 @@ async fn repeated_wrong_passwords_get_429_with_retry_after() {
     }
     let locked = post_login(&w, &flow, Some(&csrf), "wrong password").await;
     assert_eq!(locked.status(), 401, "the 6th failure sets the lock");
+    // Each refusal is tallied for the platform's overview.
+    w.server.store().flush_tallies().await.unwrap();
+    let refused: i64 =
+        sqlx::query_scalar("SELECT count FROM daily_tallies WHERE kind = 'login.failed'")
+            .fetch_one(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    assert_eq!(refused, 6);
     let locked = post_login(&w, &flow, Some(&csrf), PASSWORD).await;
     assert_eq!(
         locked.status(),

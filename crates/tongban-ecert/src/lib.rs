@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod identifier;
 pub mod lookup;
 pub mod ofd_rendition;
+pub mod overview;
 pub mod permissions;
 pub mod qr;
 pub mod register;

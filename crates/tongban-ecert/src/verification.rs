@@ -7,6 +7,7 @@ use serde_json::Value;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_ledger::Log;
+use tongban_store::tallies::Tally;
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::credential;
@@ -130,6 +131,11 @@ pub async fn verify(
     now: Timestamp,
 ) -> Result<Report, EcertError> {
     let mut report = verify_presented(store, pki, presented, now).await?;
+    // The issuing department sees how often its certificates are verified.
+    if let Some(certificate) = &report.certificate {
+        let department = certificate.department_id.to_string();
+        store.tally(Tally::CertificateVerified, Some(&department), now);
+    }
     // The register's copy of a genuine credential: a certificate the register does not
     // know cannot be in the log either.
     if let Some(certificate) = report.certificate.as_ref().filter(|_| report.signature) {

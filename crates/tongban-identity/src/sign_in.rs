@@ -228,6 +228,7 @@ impl SignIn<'_> {
         let logged_in = match login {
             Ok(logged_in) => logged_in,
             Err(SsoError::InvalidCredentials) => {
+                self.count_failure(now);
                 return Ok(flow.step(Next::Refused(Refusal::WrongCredentials)));
             }
             Err(SsoError::Throttled(throttled)) => {
@@ -272,7 +273,10 @@ impl SignIn<'_> {
                     retry_after_secs: throttled.retry_after_secs,
                 })))
             }
-            Err(SsoError::InvalidCredentials) => Ok(flow.step(Next::Refused(Refusal::WrongCode))),
+            Err(SsoError::InvalidCredentials) => {
+                self.count_failure(now);
+                Ok(flow.step(Next::Refused(Refusal::WrongCode)))
+            }
             Err(error) => Err(error.into()),
         }
     }
@@ -321,9 +325,18 @@ impl SignIn<'_> {
             Err(error) => {
                 tracing::info!(%error, "passkey login refused");
                 throttle::record_failure(&mut flow.conn, &address, now).await?;
+                self.count_failure(now);
                 Ok(flow.step(Next::Refused(Refusal::PasskeyFailed)))
             }
         }
+    }
+
+    /// Counts a refused login for the platform's overview (a tally, not a row: a flood
+    /// of them must not queue on one).
+    fn count_failure(&self, now: Timestamp) {
+        self.authorization
+            .store
+            .tally(tongban_store::tallies::Tally::LoginFailed, None, now);
     }
 
     /// The flow `posted` names, if it is live and the CSRF token is its own.

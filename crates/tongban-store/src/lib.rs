@@ -17,6 +17,7 @@ mod migrate;
 pub mod pki;
 mod pool;
 pub mod rows;
+pub mod tallies;
 
 pub use error::StoreError;
 pub use migrate::SchemaStatus;

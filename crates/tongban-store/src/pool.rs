@@ -77,6 +77,7 @@ pub struct Store {
     engine: Engine,
     max_connections: u32,
     counters: Arc<Counters>,
+    tallies: Arc<crate::tallies::Pending>,
 }
 
 /// How long a connection may sit idle before it is pinged when taken.
@@ -144,7 +145,13 @@ impl Store {
             engine,
             max_connections,
             counters: Arc::default(),
+            tallies: Arc::default(),
         })
+    }
+
+    /// Counts not yet written to `daily_tallies`.
+    pub(crate) fn pending_tallies(&self) -> &crate::tallies::Pending {
+        &self.tallies
     }
 
     /// The engine this store runs on.

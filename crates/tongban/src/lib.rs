@@ -17,3 +17,4 @@ pub mod logout_delivery;
 pub mod server;
 pub mod signing_callbacks;
 pub mod startup;
+pub mod tally_writer;

@@ -33,6 +33,7 @@ pub struct Running {
     authority_expiry: JoinHandle<()>,
     batch_worker: JoinHandle<()>,
     signing_callbacks: JoinHandle<()>,
+    tally_writer: JoinHandle<()>,
     log_integrator: JoinHandle<()>,
     ledger: Arc<tongban_ledger::Log>,
     grace: Duration,
@@ -151,6 +152,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store.clone(),
         tongban_identity::tokens::TokenIssuer::new(&config.public_url, pki.token_keys().clone()),
     ));
+    let tally_writer = tokio::spawn(crate::tally_writer::run(store.clone()));
     let (stop, mut stopped) = watch::channel(false);
     // Without TCP_NODELAY a response's last small write (a sealed PDF's update after
     // its megabyte of original) waits for the client's delayed ACK: 40 ms on one
@@ -188,6 +190,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         authority_expiry,
         batch_worker,
         signing_callbacks,
+        tally_writer,
         log_integrator,
         ledger,
         grace,
@@ -266,6 +269,11 @@ impl Running {
             .await
         {
             tracing::warn!(%error, "last log integration failed; the next instance to start integrates");
+        }
+        // What the last requests counted, written before the pool closes.
+        self.tally_writer.abort();
+        if let Err(error) = self.store.flush_tallies().await {
+            tracing::warn!(%error, "the last daily tallies were not written");
         }
         if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.store.close())
             .await

@@ -101,6 +101,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
             console::seals::seals_page,
             console::seals::console_create_seal
         ))
+        .routes(routes!(console::overview::overview_page))
         .routes(routes!(console::seals::seal_page))
         .routes(routes!(console::seals::usage_export))
         .routes(routes!(

@@ -68,6 +68,10 @@ const ALLOWED_ELEMENTS: &[&str] = &[
     "img",
     "figcaption",
     "canvas",
+    "svg",
+    "line",
+    "text",
+    "rect",
 ];
 
 /// Every tag of `html`, from `<` to `>` (attribute values are escaped: no `>` inside).

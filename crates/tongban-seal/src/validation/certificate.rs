@@ -18,7 +18,7 @@ pub(super) async fn seal_of(
     serial: &str,
 ) -> Result<Option<SealInfo>, SealError> {
     let row = sqlx::query(
-        "SELECT s.code, s.name, s.kind, d.name AS department, d.uscc FROM seals s \
+        "SELECT s.code, s.name, s.kind, s.department_id, d.name AS department, d.uscc FROM seals s \
          JOIN departments d ON d.id = s.department_id WHERE s.certificate_serial = $1",
     )
     .bind(serial)
@@ -31,6 +31,7 @@ pub(super) async fn seal_of(
             kind: r.try_get("kind")?,
             department: r.try_get("department")?,
             department_uscc: r.try_get("uscc")?,
+            department_id: r.try_get("department_id")?,
         })
     })
     .transpose()

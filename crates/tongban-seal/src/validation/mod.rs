@@ -23,6 +23,7 @@ use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_ledger::{Log, Proven};
 use tongban_store::Store;
+use tongban_store::tallies::Tally;
 
 use cades::verify_cms;
 use jws::verify_jws;
@@ -66,6 +67,8 @@ pub struct SealInfo {
     pub department: String,
     /// Department USCC.
     pub department_uscc: String,
+    /// The department's id (for its tally of verifications).
+    pub department_id: String,
 }
 
 /// Revocation status of the signing certificate.
@@ -262,6 +265,11 @@ pub async fn verify(
         Input::Ses { ses, sm3 } => vec![verify_ses(store, pki, ses, sm3.as_ref()).await?],
         Input::Eseal(eseal) => vec![verify_eseal(store, pki, eseal).await?],
     };
+    // Each of our seals' departments sees how often its sealed documents are verified.
+    let now = Timestamp::now();
+    for seal in signatures.iter().filter_map(|s| s.seal.as_ref()) {
+        store.tally(Tally::SealVerified, Some(&seal.department_id), now);
+    }
     let mut conn = store.conn().await?;
     for report in &mut signatures {
         if let Some(hash) = &report.signature_sha256 {

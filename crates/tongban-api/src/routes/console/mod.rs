@@ -10,6 +10,7 @@ pub mod certificate_types;
 pub mod certificates;
 pub mod clients;
 pub mod departments;
+pub mod overview;
 pub mod people;
 pub mod seal_image;
 pub mod seal_pdf;

@@ -16,10 +16,12 @@ use crate::prefs::Prefs;
 
 mod certificates;
 mod clients;
+mod overview;
 mod seals;
 
 pub use certificates::*;
 pub use clients::*;
+pub use overview::*;
 pub use seals::*;
 
 /// A department and the roles held there, for the desk's table.
@@ -112,6 +114,7 @@ pub struct AuditFilters {
     pub until: String,
 }
 
+/// A department in a chooser.
 struct DepartmentOption {
     id: String,
     name: String,

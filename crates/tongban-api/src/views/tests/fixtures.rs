@@ -74,6 +74,7 @@ fn seal_report(v: &str) -> tongban_seal::validation::Report {
             kind: v.into(),
             department: v.into(),
             department_uscc: v.into(),
+            department_id: v.into(),
         }),
         claimed_signing_time: Some(now),
         timestamp_time: Some(now),
