@@ -4,9 +4,10 @@
 // editor, issues one certificate from the generated form (a wrong date is shown beside
 // its field), uploads a 2 000-row CSV with 20 bad rows and watches the progress bar reach
 // 100 %, downloads the 20 refused rows, corrects them and uploads them again, finds a
-// certificate with a purpose and revokes it after the confirmation, and finds it all in
-// the audit trail. axe-core (WCAG 2.1 A/AA) and the MIIT numbers on each page in zh-CN
-// and English, standard and care mode; screenshots under $TONGBAN_ARTEFACTS.
+// certificate with a purpose and revokes it after the confirmation, reads the overview's
+// chart of what was issued, and finds it all in the audit trail. axe-core (WCAG 2.1
+// A/AA) and the MIIT numbers on each page in zh-CN and English, standard and care mode;
+// screenshots under $TONGBAN_ARTEFACTS.
 //
 // Usage: node tests/interop/console_certificates.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
 import { mkdirSync } from 'node:fs';
@@ -220,6 +221,18 @@ async function run(browser) {
   await page.fill('#reason', '经营者申请注销');
   await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
   check('after confirming, the certificate is revoked, said in words', (await page.locator('[role=status]').innerText().catch(() => '')).includes('证照已撤销'));
+
+  // The department head's overview: today's bar holds every certificate issued above
+  // (one from the form, the batch's rows and the corrected ones).
+  const issuedToday = 1 + ROWS;
+  await page.goto(url('/console'));
+  await Promise.all([page.waitForNavigation(), page.click('a[href="/console/overview"]')]);
+  const issuedSummary = await page.locator('#issued-summary').innerText();
+  const issuedBars = await page.locator('section:has(#issued-title) svg rect').count();
+  await page.click('section:has(#issued-title) summary');
+  const lastRow = await page.locator('section:has(#issued-title) tbody tr').last().innerText();
+  check(`the overview's chart of issuance shows today's ${issuedToday}, its table too`, issuedSummary.includes(`${issuedToday}`) && issuedBars === 1 && lastRow.trim().endsWith(`${issuedToday}`), `${issuedSummary} | ${issuedBars} bar(s) | ${lastRow}`);
+  await everyMode(page, 'the overview', 'overview');
 
   // Thousands of issuances later, the trail still finds the type's definition by its action.
   await page.goto(url('/console/audit?action=ecert.type_defined'));

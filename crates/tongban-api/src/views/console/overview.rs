@@ -17,10 +17,10 @@ use crate::views::layout::{Shell, render};
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 260.0;
 /// Room for the count labels on the left and the day labels below.
-const LEFT: f64 = 64.0;
+const LEFT: f64 = 88.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 16.0;
-const BOTTOM: f64 = 40.0;
+const BOTTOM: f64 = 44.0;
 
 struct Bar {
     x: String,
@@ -33,6 +33,9 @@ struct Bar {
 struct Label {
     at: String,
     text: String,
+    /// `start`, `middle` or `end`: the first and last day labels stay inside the
+    /// drawing.
+    anchor: &'static str,
 }
 
 struct LegendItem {
@@ -48,6 +51,8 @@ struct TableRow {
 
 struct Chart {
     id: &'static str,
+    /// Nothing to draw: the summary says so, and no empty axes or table follow.
+    empty: bool,
     title: String,
     summary: String,
     legend: Vec<LegendItem>,
@@ -147,16 +152,17 @@ fn day_label(day: i64) -> String {
         )
 }
 
-/// The smallest of 1, 2, 5, 10, 20, 50, … at least `max`: the top of the count axis.
+/// The smallest round number at least `max` (1, 2, 3, 4, 5, 6, 8 times a power of
+/// ten): the top of the count axis, so that the tallest bar fills most of the chart.
 fn axis_top(max: i64) -> i64 {
-    let mut step = 1;
+    let mut power = 1;
     loop {
-        for top in [step, 2 * step, 5 * step] {
+        for top in [1, 2, 3, 4, 5, 6, 8].map(|m| m * power) {
             if top >= max {
                 return top;
             }
         }
-        step *= 10;
+        power *= 10;
     }
 }
 
@@ -191,14 +197,23 @@ fn chart(l: Lang, id: &'static str, data: &Daily) -> Chart {
         .map(|&t| Label {
             at: format!("{:.1}", y_of(t)),
             text: t.to_string(),
+            anchor: "end",
         })
         .collect();
     let grid = ticks.iter().map(|&t| format!("{:.1}", y_of(t))).collect();
     let days = [0, 7, 14, 21, DAYS - 1]
         .into_iter()
-        .map(|i| Label {
-            at: format!("{:.1}", LEFT + band * (i as f64 + 0.5)),
-            text: day_label(data.first_day + i),
+        .map(|i| {
+            let (at, anchor) = match i {
+                0 => (LEFT, "start"),
+                i if i == DAYS - 1 => (WIDTH - RIGHT, "end"),
+                i => (LEFT + band * (i as f64 + 0.5), "middle"),
+            };
+            Label {
+                at: format!("{at:.1}"),
+                text: day_label(data.first_day + i),
+                anchor,
+            }
         })
         .collect();
     let names: Vec<String> = data
@@ -244,6 +259,7 @@ fn chart(l: Lang, id: &'static str, data: &Daily) -> Chart {
     };
     Chart {
         id,
+        empty: total == 0,
         title: l.t(&format!("overview-{id}")),
         summary,
         legend,
@@ -264,10 +280,10 @@ mod tests {
     #[test]
     fn the_count_axis_ends_on_a_round_number() {
         assert_eq!(axis_top(1), 1);
-        assert_eq!(axis_top(3), 5);
-        assert_eq!(axis_top(7), 10);
+        assert_eq!(axis_top(3), 3);
+        assert_eq!(axis_top(7), 8);
         assert_eq!(axis_top(11), 20);
-        assert_eq!(axis_top(1980), 2000);
+        assert_eq!(axis_top(2001), 3000);
     }
 
     #[test]
