@@ -235,6 +235,51 @@ async fn a_platform_administrator_deactivates_a_person_after_confirming_and_reac
     let again = session(&w, WANG).await;
     assert!(signed_in(&w, &again).await);
 
+    // 王五 lost his password: asked first, then a one-time password shown once; he is
+    // signed out, his old password no longer works and the new one does.
+    let reset = format!("/console/people/{wang}/password-reset");
+    let asked = form(&w, &admin, &reset, &fields[..2]).await;
+    assert_eq!(asked.status(), 200);
+    assert!(
+        asked
+            .text()
+            .await
+            .unwrap()
+            .contains("重置 \u{2068}职员\u{2069} 的密码吗")
+    );
+    assert!(signed_in(&w, &again).await, "not yet");
+    let done = form(&w, &admin, &reset, &fields).await;
+    assert_eq!(done.status(), 200);
+    assert_eq!(done.headers()["cache-control"], "no-store");
+    let shown = done.text().await.unwrap();
+    let temporary = shown
+        .split("<p class=\"secret\"><code><bdi>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert!(temporary.len() >= 12, "{temporary}");
+    assert!(!signed_in(&w, &again).await);
+    let old = support::logins::password_login(
+        &w.server,
+        w.server.get("/account").await,
+        WANG,
+        support::logins::PASSWORD,
+    )
+    .await
+    .0;
+    assert_eq!(old.status(), 401);
+    let again = support::logins::account_session(&w.server, WANG, &temporary).await;
+    assert!(signed_in(&w, &again).await);
+    let reset_by: String = sqlx::query_scalar(
+        "SELECT actor FROM audit_events WHERE action = 'person.password_reset' AND target = $1",
+    )
+    .bind(wang.to_string())
+    .fetch_one(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(reset_by, format!("subject:{li}"));
+
     // 王五 as a platform administrator, signed in at level 2 only: asked to sign in
     // more strongly before managing anyone.
     let mut tx = w.server.store().begin().await.unwrap();
@@ -260,6 +305,14 @@ async fn a_platform_administrator_deactivates_a_person_after_confirming_and_reac
     )
     .await;
     assert_eq!(tried.status(), 403);
+    let tried = form(
+        &w,
+        &again,
+        &format!("/console/people/{li}/password-reset"),
+        &fields,
+    )
+    .await;
+    assert_eq!(tried.status(), 403, "nor resets anyone's password");
 }
 
 #[tokio::test]
@@ -1094,4 +1147,317 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
     // An issuer of B reads no overview, not even B's.
     assert_eq!(page(&w, &zhao, "/console/overview").await.status(), 403);
     assert_eq!(page(&w, &zhao, &b).await.status(), 403);
+}
+
+#[tokio::test]
+async fn a_platform_administrator_tries_a_given_up_logout_notice_again() {
+    let w = world::world().await;
+    staff_world(&w).await;
+    let li = subject(&w, LI).await;
+    let mut tx = w.server.store().begin().await.unwrap();
+    console::grant_platform_admin(&mut tx, li, "operator:test", Timestamp::now())
+        .await
+        .unwrap();
+    // A portal that was down: one notice given up after its last attempt, one delivered.
+    let now = Timestamp::now().unix_millis();
+    for (id, failed_at, delivered_at, error) in [
+        ("d-given-up", Some(now), None, Some("connection refused")),
+        ("d-delivered", None, Some(now), None),
+    ] {
+        sqlx::query(
+            "INSERT INTO logout_deliveries (id, client_id, session_id, sub, sid, created_at, attempts, \
+             next_attempt_at, delivered_at, failed_at, last_error) VALUES ($1, $2, 's', 'sub', 'sid', $3, 8, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(&w.app.0)
+        .bind(now)
+        .bind(delivered_at)
+        .bind(failed_at)
+        .bind(error)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let admin = session(&w, LI).await;
+    let desk = page(&w, &admin, "/console").await.text().await.unwrap();
+    assert!(desk.contains("href=\"/console/deliveries\""));
+    let listed = page(&w, &admin, "/console/deliveries?state=failed").await;
+    assert_eq!(listed.status(), 200);
+    let listed = listed.text().await.unwrap();
+    assert!(listed.contains("connection refused") && listed.contains("已放弃"));
+    assert!(listed.contains("action=\"/console/deliveries/d-given-up/retry\""));
+    assert!(!listed.contains("d-delivered"), "filtered by state");
+    let all = page(&w, &admin, "/console/deliveries")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(all.contains("已送达") && !all.contains("/console/deliveries/d-delivered/retry"));
+
+    let token = csrf(&w, &admin).await;
+    let fields = [("csrf_token", token.as_str()), ("state", "failed")];
+    let retried = form(&w, &admin, "/console/deliveries/d-given-up/retry", &fields).await;
+    assert_eq!(retried.status(), 303);
+    let location = retried.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("done=retried"), "{location}");
+    let (failed, attempts): (Option<i64>, i64) =
+        sqlx::query_as("SELECT failed_at, attempts FROM logout_deliveries WHERE id = 'd-given-up'")
+            .fetch_one(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap();
+    assert!(
+        failed.is_none() && attempts <= 1,
+        "queued again: {attempts}"
+    );
+    let actor: String = sqlx::query_scalar(
+        "SELECT actor FROM audit_events WHERE action = 'logout.delivery_retried' AND target = 'd-given-up'",
+    )
+    .fetch_one(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(actor, format!("subject:{li}"));
+    // Only a given-up notice is tried again.
+    for id in ["d-given-up", "d-delivered", "nothing"] {
+        let again = form(
+            &w,
+            &admin,
+            &format!("/console/deliveries/{id}/retry"),
+            &fields,
+        )
+        .await;
+        assert_eq!(again.status(), 404, "{id}");
+    }
+    // Staff who do not administer the platform see none of it.
+    for person in [ZHAO, WANG] {
+        let other = session(&w, person).await;
+        assert_eq!(page(&w, &other, "/console/deliveries").await.status(), 403);
+        let token = csrf(&w, &other).await;
+        let fields = [("csrf_token", token.as_str())];
+        let tried = form(&w, &other, "/console/deliveries/d-given-up/retry", &fields).await;
+        assert_eq!(tried.status(), 403);
+    }
+}
+
+#[tokio::test]
+async fn a_department_administrator_manages_their_own_staff_and_no_other() {
+    let w = world::world().await;
+    staff_world(&w).await;
+    let li = session(&w, LI).await;
+    let a = format!("/console/departments/{}", w.a.id);
+    let b = format!("/console/departments/{}", w.b.id);
+    let desk = page(&w, &li, "/console").await.text().await.unwrap();
+    assert!(
+        desk.contains(&format!("href=\"{a}\"")),
+        "a link to their staff"
+    );
+    assert!(!desk.contains(&format!("href=\"{b}\"")));
+    let staff = page(&w, &li, &a).await;
+    assert_eq!(staff.status(), 200);
+    let html = staff.text().await.unwrap();
+    assert!(html.contains("A-1") && html.contains("href=\"/console\""));
+    // The list of departments stays the platform's.
+    assert_eq!(page(&w, &li, "/console/departments").await.status(), 403);
+
+    // 王五 (registered as 职员) joins A as an issuer, recorded under 李四 in A's trail.
+    let token = csrf(&w, &li).await;
+    let wang = subject(&w, WANG).await;
+    let new_member = [
+        ("csrf_token", token.as_str()),
+        ("resident_id", WANG),
+        ("name", "职员"),
+        ("staff_number", "A-2"),
+        ("role_issuer", "yes"),
+    ];
+    let added = form(&w, &li, &format!("{a}/staff"), &new_member).await;
+    assert_eq!(added.status(), 303);
+    let (actor, department): (String, String) = sqlx::query_as(
+        "SELECT actor, department_id FROM audit_events WHERE action = 'staff.added' \
+         AND actor <> 'system' ORDER BY occurred_at DESC LIMIT 1",
+    )
+    .fetch_one(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(
+        (actor, department),
+        (
+            format!("subject:{}", subject(&w, LI).await),
+            w.a.id.to_string()
+        )
+    );
+    let remove = format!("{a}/staff/{wang}/remove");
+    let confirmed = [
+        ("csrf_token", token.as_str()),
+        ("role", "issuer"),
+        ("confirm", "yes"),
+    ];
+    assert_eq!(form(&w, &li, &remove, &confirmed).await.status(), 303);
+
+    // Not B's staff: neither read, added to, nor taken from.
+    assert_eq!(page(&w, &li, &b).await.status(), 403);
+    let into_b = form(&w, &li, &format!("{b}/staff"), &new_member).await;
+    assert_eq!(into_b.status(), 403);
+    let zhao = subject(&w, ZHAO).await;
+    let from_b = [
+        ("csrf_token", token.as_str()),
+        ("role", ""),
+        ("confirm", "yes"),
+    ];
+    let tried = form(&w, &li, &format!("{b}/staff/{zhao}/remove"), &from_b).await;
+    assert_eq!(tried.status(), 403);
+    let mut conn = w.server.store().conn().await.unwrap();
+    assert_eq!(
+        subjects::roles_in(&mut conn, zhao, w.b.id).await.unwrap(),
+        [Role::Issuer]
+    );
+    drop(conn);
+
+    // Not their own administration or membership: another administrator does that.
+    let me = subject(&w, LI).await;
+    for role in ["dept-admin", ""] {
+        let own = [
+            ("csrf_token", token.as_str()),
+            ("role", role),
+            ("confirm", "yes"),
+        ];
+        let tried = form(&w, &li, &format!("{a}/staff/{me}/remove"), &own).await;
+        assert_eq!(tried.status(), 403, "{role:?}");
+        assert!(tried.text().await.unwrap().contains("另一位管理员"));
+    }
+
+    // 赵六 issues in B but does not administer it.
+    let zhao_session = session(&w, ZHAO).await;
+    assert_eq!(page(&w, &zhao_session, &b).await.status(), 403);
+    // A department administrator signed in at level 2 is asked to sign in more strongly.
+    let mut tx = w.server.store().begin().await.unwrap();
+    subjects::add_staff(
+        &mut tx,
+        wang,
+        w.b.id,
+        "B-2",
+        &[Role::DeptAdmin],
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let wang_session = session(&w, WANG).await;
+    let weak = page(&w, &wang_session, &b).await;
+    assert_eq!(weak.status(), 403);
+    assert!(weak.text().await.unwrap().contains("请重新登录"));
+}
+
+#[tokio::test]
+async fn a_platform_administrator_previews_a_registry_file_then_imports_it() {
+    let w = world::world().await;
+    staff_world(&w).await;
+    let li = subject(&w, LI).await;
+    let mut tx = w.server.store().begin().await.unwrap();
+    console::grant_platform_admin(&mut tx, li, "operator:test", Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let admin = session(&w, LI).await;
+    assert_eq!(page(&w, &admin, "/console/registry").await.status(), 200);
+    let token = csrf(&w, &admin).await;
+    let fields = [("csrf_token", token.as_str())];
+    let (new_id, other_id) = (
+        support::logins::resident_id(901),
+        support::logins::resident_id(902),
+    );
+    let preview = async |csv: String| {
+        let file = ("csv", "registry.csv", "text/csv", csv.as_bytes());
+        world::upload(&w, &admin, "/console/registry", &fields, file).await
+    };
+    let held = |name: &'static str| {
+        let store = w.server.store().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM registry_entries WHERE name = $1")
+                .bind(name)
+                .fetch_one(&mut *store.conn().await.unwrap())
+                .await
+                .unwrap()
+        }
+    };
+
+    // A bad number: shown, and no import offered.
+    let bad = preview(format!(
+        "name,resident_id\n新人甲,{new_id}\n错号,110101199001011234\n"
+    ))
+    .await;
+    assert_eq!(bad.status(), 200);
+    let html = bad.text().await.unwrap();
+    assert!(
+        html.contains("退回 \u{2068}1\u{2069} 行") || html.contains("退回 1 行"),
+        "{html}"
+    );
+    assert!(!html.contains("action=\"/console/registry/import\""));
+    assert_eq!(held("新人甲").await, 0, "a preview writes nothing");
+    // Not CSV at all, or empty.
+    assert_eq!(preview("just one field\n".into()).await.status(), 422);
+    assert_eq!(preview(String::new()).await.status(), 422);
+
+    // Good lines: each one's effect, the numbers masked, then the import.
+    let csv = format!("name,resident_id\n新人甲,{new_id}\n职员,{WANG}\n新人乙,{other_id}\n");
+    let html = preview(csv.clone()).await.text().await.unwrap();
+    assert!(
+        html.contains("新增") && html.contains("已有，不变"),
+        "{html}"
+    );
+    let table = html.split("<tbody>").nth(1).unwrap();
+    assert!(
+        !table.contains(&new_id[6..14]),
+        "numbers are masked in the table"
+    );
+    assert!(html.contains("action=\"/console/registry/import\""));
+    let import = [("csrf_token", token.as_str()), ("csv", csv.as_str())];
+    let imported = form(&w, &admin, "/console/registry/import", &import).await;
+    assert_eq!(imported.status(), 303);
+    assert_eq!(
+        imported.headers()["location"],
+        "/console/registry?imported=3"
+    );
+    assert_eq!(held("新人甲").await, 1);
+    let actor: String = sqlx::query_scalar(
+        "SELECT actor FROM audit_events WHERE action = 'registry.imported' ORDER BY occurred_at DESC LIMIT 1",
+    )
+    .fetch_one(&mut *w.server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(actor, format!("subject:{li}"));
+    // A rename is shown as one.
+    let renamed = preview(format!("新名字,{new_id}\n"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        renamed.contains("姓名由 \u{2068}新人甲\u{2069} 改为新姓名"),
+        "{renamed}"
+    );
+    // An import of a line that cannot be imported writes nothing.
+    let bad = format!("新人丙,{}\n错号,123\n", support::logins::resident_id(903));
+    let refused = form(
+        &w,
+        &admin,
+        "/console/registry/import",
+        &[("csrf_token", token.as_str()), ("csv", bad.as_str())],
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    assert_eq!(held("新人丙").await, 0);
+
+    // Nobody else: 赵六 is staff, not a platform administrator.
+    let zhao = session(&w, ZHAO).await;
+    assert_eq!(page(&w, &zhao, "/console/registry").await.status(), 403);
+    let zhao_token = csrf(&w, &zhao).await;
+    let tried = form(
+        &w,
+        &zhao,
+        "/console/registry/import",
+        &[("csrf_token", zhao_token.as_str()), ("csv", csv.as_str())],
+    )
+    .await;
+    assert_eq!(tried.status(), 403);
 }

@@ -350,6 +350,7 @@ impl From<AdminError> for ApiError {
             AdminError::Registry(e @ ImportError::Line { .. }) => {
                 Self::new(ProblemType::InvalidRequest, format!("entries: {e}"))
             }
+            AdminError::Denied(why) => Self::new(ProblemType::Forbidden, why),
             other @ (AdminError::Hash(_) | AdminError::Rng(_)) => {
                 tracing::error!(error = %other, "admin operation");
                 Self::bare(ProblemType::Internal)

@@ -9,6 +9,7 @@ use tongban_store::{Conn, StoreError, audit};
 
 use crate::caller::Admin;
 use crate::clients::{self, Client, ClientError, NewClient};
+use crate::console::StaffManager;
 use crate::identity_registry::{self, ImportError};
 use crate::password::{PasswordHashError, Passwords};
 use crate::secrets::{RngError, random_token};
@@ -36,6 +37,10 @@ pub enum AdminError {
     /// The random number generator failed.
     #[error(transparent)]
     Rng(#[from] RngError),
+    /// The caller may not do this (another department's staff, their own
+    /// administration).
+    #[error("{0}")]
+    Denied(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -269,6 +274,51 @@ pub async fn department_staff(
     Ok(subjects::staff_of(conn, department).await?)
 }
 
+/// `department` and its staff, for one who manages it.
+pub async fn managed_staff(
+    conn: &mut Conn,
+    manager: &StaffManager,
+    department: DepartmentId,
+) -> Result<(Department, Vec<subjects::StaffMember>), AdminError> {
+    let admin = manager.of(department)?;
+    let found = subjects::list_departments(conn)
+        .await?
+        .into_iter()
+        .find(|d| d.id == department)
+        .ok_or(SubjectError::NotFound("department"))?;
+    Ok((found, department_staff(conn, admin, department).await?))
+}
+
+/// [`add_staff_named`], by one who manages `department`'s staff.
+pub async fn add_managed_staff(
+    conn: &mut Conn,
+    manager: &StaffManager,
+    person: (&str, &str),
+    department: DepartmentId,
+    (staff_number, roles): (&str, &[Role]),
+) -> Result<SubjectId, AdminError> {
+    let admin = manager.of(department)?;
+    add_staff_named(conn, admin, person, department, staff_number, roles).await
+}
+
+/// [`remove_staff`], by one who manages `department`'s staff. A department
+/// administrator cannot take away their own administration or membership: another
+/// administrator must, so that a department is never left without one by mistake.
+pub async fn remove_managed_staff(
+    conn: &mut Conn,
+    manager: &StaffManager,
+    (subject, department): (SubjectId, DepartmentId),
+    role: Option<Role>,
+) -> Result<(), AdminError> {
+    let admin = manager.of(department)?;
+    if manager.is_department_self(subject) && matches!(role, None | Some(Role::DeptAdmin)) {
+        return Err(AdminError::Denied(
+            "another administrator must take away your own administration".into(),
+        ));
+    }
+    remove_staff(conn, admin, subject, department, role).await
+}
+
 /// Makes the registered person with this resident ID number and name (both must
 /// match: a mistyped number never picks someone else) a staff member of `department`.
 pub async fn add_staff_named(
@@ -337,6 +387,20 @@ pub async fn logout_deliveries(
     Ok(crate::backchannel::list(conn, state, 500).await?)
 }
 
+/// Tries again a back-channel logout delivery that was given up (once the relying
+/// party is reachable again): queued now, its attempts counted anew.
+pub async fn retry_logout_delivery(
+    conn: &mut Conn,
+    admin: &Admin,
+    id: &str,
+) -> Result<(), AdminError> {
+    if !crate::backchannel::retry(conn, id, Timestamp::now()).await? {
+        return Err(SubjectError::NotFound("given-up logout delivery").into());
+    }
+    record(conn, admin, "logout.delivery_retried", id, json!({})).await?;
+    Ok(())
+}
+
 /// Adds or replaces development registry entries `(name, resident_id)`, all or
 /// nothing; an error names the entry's 0-based index.
 pub async fn import_registry(
@@ -350,6 +414,10 @@ pub async fn import_registry(
         .map(|(i, (name, id))| (i, *name, *id))
         .collect();
     let count = identity_registry::import_entries(conn, &indexed, Timestamp::now()).await?;
+    record_import(conn, admin, count).await
+}
+
+async fn record_import(conn: &mut Conn, admin: &Admin, count: usize) -> Result<usize, AdminError> {
     record(
         conn,
         admin,
@@ -359,6 +427,27 @@ pub async fn import_registry(
     )
     .await?;
     Ok(count)
+}
+
+/// What importing the `name,resident_id` lines of `csv` would do, line by line, for an
+/// administrator to look at before importing.
+pub async fn preview_registry_csv(
+    conn: &mut Conn,
+    _admin: &Admin,
+    csv: &str,
+) -> Result<Vec<identity_registry::PreviewLine>, AdminError> {
+    Ok(identity_registry::preview_csv(conn, csv).await?)
+}
+
+/// Imports the `name,resident_id` lines of `csv`, all or nothing (an error names the
+/// line), and records how many.
+pub async fn import_registry_csv(
+    conn: &mut Conn,
+    admin: &Admin,
+    csv: &str,
+) -> Result<usize, AdminError> {
+    let count = identity_registry::import_csv(conn, csv, Timestamp::now()).await?;
+    record_import(conn, admin, count).await
 }
 
 /// Replaces a natural person's password with a random one-time password (returned to

@@ -240,6 +240,21 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
 }
 
+/// Puts a given-up delivery back in the queue, due at `now`, with its attempts counted
+/// anew (its last error stays until the next attempt). `false` when no given-up
+/// delivery has this id.
+pub async fn retry(conn: &mut Conn, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE logout_deliveries SET failed_at = NULL, attempts = 0, next_attempt_at = $2 \
+         WHERE id = $1 AND delivered_at IS NULL AND failed_at IS NOT NULL",
+    )
+    .bind(id)
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Deliveries, newest first; only those in `state` (`delivered`, `failed`, or else
 /// `pending`) when given.
 pub async fn list(

@@ -186,6 +186,27 @@ impl Desk {
         Ok(Reader::of_departments(departments))
     }
 
+    /// The proof that they manage `department`'s staff: as a platform administrator,
+    /// or as that department's administrator, signed in at [`ADMIN_LEVEL`] either way
+    /// (a role given is a power given); `request_id` goes into the audit trail.
+    pub fn staff_manager(
+        &self,
+        department: crate::subjects::DepartmentId,
+        request_id: Option<RequestId>,
+    ) -> Result<StaffManager, ConsoleError> {
+        if !self.platform_admin && !self.holds(department, Role::DeptAdmin) {
+            return Err(ConsoleError::NotAllowed);
+        }
+        if self.level < ADMIN_LEVEL {
+            return Err(ConsoleError::Level(ADMIN_LEVEL));
+        }
+        Ok(StaffManager {
+            admin: Admin::person(self.subject, request_id),
+            subject: self.subject,
+            only: (!self.platform_admin).then_some(department),
+        })
+    }
+
     /// The platform administration proof, for a platform administrator signed in at
     /// [`ADMIN_LEVEL`]; `request_id` goes into the audit trail.
     pub fn admin(&self, request_id: Option<RequestId>) -> Result<Admin, ConsoleError> {
@@ -196,6 +217,37 @@ impl Desk {
             return Err(ConsoleError::Level(ADMIN_LEVEL));
         }
         Ok(Admin::person(self.subject, request_id))
+    }
+}
+
+/// Proof that a person manages staff: a platform administrator's (every department),
+/// or a department administrator's (theirs only). Only [`Desk::staff_manager`] makes
+/// one; the staff functions of [`crate::admin`] check the department again.
+#[derive(Clone, Debug)]
+pub struct StaffManager {
+    admin: Admin,
+    subject: SubjectId,
+    only: Option<crate::subjects::DepartmentId>,
+}
+
+impl StaffManager {
+    /// The administration proof for `department`, if it is theirs to manage.
+    pub(crate) fn of(
+        &self,
+        department: crate::subjects::DepartmentId,
+    ) -> Result<&Admin, crate::admin::AdminError> {
+        match self.only {
+            Some(theirs) if theirs != department => Err(crate::admin::AdminError::Denied(
+                "a department administrator manages their own department's staff only".into(),
+            )),
+            _ => Ok(&self.admin),
+        }
+    }
+
+    /// Whether `subject` is the manager as a department administrator (not as a
+    /// platform administrator, who may change their own roles).
+    pub(crate) fn is_department_self(&self, subject: SubjectId) -> bool {
+        self.only.is_some() && self.subject == subject
     }
 }
 

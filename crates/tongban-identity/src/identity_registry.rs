@@ -79,6 +79,12 @@ pub enum ImportError {
 /// Imports `name,resident_id` lines (a header line `name,resident_id` is skipped);
 /// all or nothing. Returns how many entries were written.
 pub async fn import_csv(conn: &mut Conn, text: &str, now: Timestamp) -> Result<usize, ImportError> {
+    let entries = csv_entries(text)?;
+    import_entries(conn, &entries, now).await
+}
+
+/// The `(line, name, resident_id)` entries of `name,resident_id` lines.
+fn csv_entries(text: &str) -> Result<Vec<(usize, &str, &str)>, ImportError> {
     let mut entries = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim().trim_start_matches('\u{feff}');
@@ -91,7 +97,77 @@ pub async fn import_csv(conn: &mut Conn, text: &str, now: Timestamp) -> Result<u
         })?;
         entries.push((index + 1, name, id));
     }
-    import_entries(conn, &entries, now).await
+    Ok(entries)
+}
+
+/// What importing one line would do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A number the registry does not hold yet.
+    New,
+    /// The number is held under another name, which the import replaces.
+    Renamed {
+        /// The name held now.
+        from: String,
+    },
+    /// Held already, with this name.
+    Unchanged,
+    /// Not importable: why.
+    Invalid(String),
+}
+
+/// One line of an import, as its preview shows it.
+#[derive(Clone, Debug)]
+pub struct PreviewLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// The name, trimmed.
+    pub name: String,
+    /// The number masked (`110105********002X`), or as typed when it is no number.
+    pub resident_id: String,
+    /// What importing it would do.
+    pub outcome: Outcome,
+}
+
+/// What importing `text` (`name,resident_id` lines) would do, line by line, without
+/// writing anything. A line that is not `name,resident_id` is refused whole, as the
+/// import itself refuses it.
+pub async fn preview_csv(conn: &mut Conn, text: &str) -> Result<Vec<PreviewLine>, ImportError> {
+    let mut lines = Vec::new();
+    for (line, name, id) in csv_entries(text)? {
+        let name = name.trim();
+        let (resident_id, outcome) = match id.trim().parse::<ResidentId>() {
+            Err(error) => (
+                id.trim().to_owned(),
+                Outcome::Invalid(format!("resident_id: {error}")),
+            ),
+            Ok(_) if name.is_empty() => (
+                id.trim().to_owned(),
+                Outcome::Invalid("name is empty".into()),
+            ),
+            Ok(number) => {
+                let held: Option<String> =
+                    sqlx::query_scalar("SELECT name FROM registry_entries WHERE resident_id = $1")
+                        .bind(number.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(StoreError::from)?;
+                let outcome = match held {
+                    None => Outcome::New,
+                    Some(held) if held == name => Outcome::Unchanged,
+                    Some(from) => Outcome::Renamed { from },
+                };
+                (number.masked(), outcome)
+            }
+        };
+        lines.push(PreviewLine {
+            line,
+            name: name.to_owned(),
+            resident_id,
+            outcome,
+        });
+    }
+    Ok(lines)
 }
 
 /// Imports `(position, name, resident_id)` entries, all or nothing; errors name the

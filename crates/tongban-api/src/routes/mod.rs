@@ -90,6 +90,14 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(console::people::people_page))
         .routes(routes!(console::people::console_deactivate_person))
         .routes(routes!(console::people::console_reactivate_person))
+        .routes(routes!(console::people::console_reset_password))
+        .routes(routes!(console::deliveries::deliveries_page))
+        .routes(routes!(console::deliveries::console_retry_delivery))
+        .routes(routes!(
+            console::registry::registry_page,
+            console::registry::console_preview_registry
+        ))
+        .routes(routes!(console::registry::console_import_registry))
         .routes(routes!(
             console::departments::departments_page,
             console::departments::console_create_department
@@ -191,6 +199,7 @@ pub(crate) fn documented(document_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::enable_client))
         .routes(routes!(admin::import_registry))
         .routes(routes!(admin::logout_deliveries))
+        .routes(routes!(admin::retry_logout_delivery))
         .routes(routes!(audit::audit_events))
         .routes(routes!(audit::export_audit_events))
         .routes(routes!(seals::registry::create, seals::registry::list))

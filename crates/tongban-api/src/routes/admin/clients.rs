@@ -333,3 +333,23 @@ pub async fn logout_deliveries(
             .collect(),
     ))
 }
+
+/// Tries a given-up back-channel logout delivery again (after its relying party was
+/// fixed): queued now, with its attempts counted anew.
+#[utoipa::path(post, path = "/api/v1/admin/logout-deliveries/{id}/retry", tag = "admin",
+    params(("id" = String, Path, description = "the delivery's id")),
+    responses(
+        (status = 204, description = "queued again"),
+        (status = 404, description = "no given-up delivery with this id", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn retry_logout_delivery(
+    State(state): State<AppState>,
+    Administering(admin): Administering,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = state.store.begin().await?;
+    admin::retry_logout_delivery(&mut tx, &admin, &id).await?;
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}

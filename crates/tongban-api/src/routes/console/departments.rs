@@ -1,7 +1,8 @@
-//! Departments and their staff in the console, for platform administrators signed in
-//! at level 3: the departments by level under their parents, a new one, and a
-//! department's staff (added by ID number and name, roles taken away or the
-//! membership ended after a confirmation).
+//! Departments and their staff in the console: for platform administrators signed in
+//! at level 3, the departments by level under their parents and a new one; for them
+//! and for a department's own administrators (also at level 3), its staff (added by
+//! ID number and name, roles taken away or the membership ended after a
+//! confirmation).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use tongban_identity::admin::{self, AdminError};
 use tongban_identity::caller::Admin;
-use tongban_identity::console::Desk;
+use tongban_identity::console::{Desk, StaffManager};
 use tongban_identity::sso;
 use tongban_identity::subjects::{DepartmentId, Level, Role, SubjectError, SubjectId};
 use tongban_store::PooledConn;
@@ -226,31 +227,46 @@ pub async fn console_create_department(
     }
 }
 
+/// The page for a refused staff act.
+fn staff_refusal(prefs: Prefs, desk: &Desk, error: AdminError) -> Response {
+    match error {
+        AdminError::Subject(SubjectError::NotFound("department")) => refused_as(
+            prefs,
+            Some(desk),
+            "departments-unknown",
+            StatusCode::NOT_FOUND,
+        ),
+        AdminError::Subject(SubjectError::NotFound(_)) => {
+            refused_as(prefs, Some(desk), "staff-not-member", StatusCode::NOT_FOUND)
+        }
+        AdminError::Denied(_) => refused_as(
+            prefs,
+            Some(desk),
+            "staff-not-yourself",
+            StatusCode::FORBIDDEN,
+        ),
+        other => store_page(other),
+    }
+}
+
 async fn staff_view(
     conn: &mut PooledConn,
-    admin: &Admin,
+    (desk, manager): (&Desk, &StaffManager),
     prefs: Prefs,
     (csrf, department, form): (&str, DepartmentId, &StaffForm),
     message: Option<Message>,
     status: StatusCode,
 ) -> Response {
-    let all = match admin::departments(conn, admin).await {
-        Ok(all) => all,
-        Err(error) => return store_page(error),
-    };
-    let Some(found) = all.into_iter().find(|d| d.id == department) else {
-        return refused_as(prefs, None, "departments-unknown", StatusCode::NOT_FOUND);
-    };
-    match admin::department_staff(conn, admin, department).await {
-        Ok(staff) => web::no_store(view::staff(
+    match admin::managed_staff(conn, manager, department).await {
+        Ok((found, staff)) => web::no_store(view::staff(
             prefs,
-            (csrf, form),
+            (csrf, form, desk.platform_admin),
             &found,
             &staff,
             message,
             status,
         )),
-        Err(error) => store_page(error),
+        Err(error) => staff_refusal(prefs, desk, error),
     }
 }
 
@@ -260,7 +276,7 @@ async fn staff_view(
     responses(
         (status = 200, description = "the staff", content_type = "text/html"),
         (status = 303, description = "not signed in: to the account page"),
-        (status = 403, description = "not a platform administrator at level 3", content_type = "text/html"),
+        (status = 403, description = "neither a platform administrator nor the department's administrator, at level 3", content_type = "text/html"),
         (status = 404, description = "no such department", content_type = "text/html"),
     ))]
 pub async fn staff_page(
@@ -270,19 +286,23 @@ pub async fn staff_page(
     PageQuery(query): PageQuery<DoneQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, cookie, _, admin) = match administering(&state, &headers, prefs).await {
-        Ok(found) => found,
+    let (mut conn, _, cookie, desk) = match open_desk(&state, &headers, prefs).await {
+        Ok(opened) => opened,
         Err(page) => return page,
     };
     let Ok(department) = id.parse::<DepartmentId>() else {
         return refused_as(prefs, None, "departments-unknown", StatusCode::NOT_FOUND);
+    };
+    let manager = match desk.staff_manager(department, request_scope::request_id()) {
+        Ok(manager) => manager,
+        Err(error) => return refused(prefs, Some(&desk), &error),
     };
     let csrf = sso::session_csrf(&cookie);
     let message = done_message(&query.done);
     let form = StaffForm::default();
     staff_view(
         &mut conn,
-        &admin,
+        (&desk, &manager),
         prefs,
         (&csrf, department, &form),
         message,
@@ -344,7 +364,7 @@ impl NewStaffForm {
     responses(
         (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
         (status = 303, description = "added: back to the staff"),
-        (status = 403, description = "not a platform administrator at level 3, or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 403, description = "neither a platform administrator nor the department's administrator, at level 3, or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 404, description = "no such department", content_type = "text/html"),
         (status = 422, description = "no such person, or a field is invalid: the form again, with the reason", content_type = "text/html"),
     ))]
@@ -359,12 +379,16 @@ pub async fn console_add_staff(
     }: SessionForm<NewStaffForm>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, _, admin) = match administering_form(&state, prefs, &session).await {
+    let (mut conn, desk) = match form_desk(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let Ok(department) = id.parse::<DepartmentId>() else {
         return refused_as(prefs, None, "departments-unknown", StatusCode::NOT_FOUND);
+    };
+    let manager = match desk.staff_manager(department, request_scope::request_id()) {
+        Ok(manager) => manager,
+        Err(error) => return refused(prefs, Some(&desk), &error),
     };
     let roles = form.roles();
     let person = (form.resident_id.as_str(), form.name.as_str());
@@ -372,7 +396,7 @@ pub async fn console_add_staff(
     let added = state
         .store
         .transaction::<_, AdminError>(async |tx| {
-            admin::add_staff_named(tx, &admin, person, department, number, &roles).await
+            admin::add_managed_staff(tx, &manager, person, department, (number, &roles)).await
         })
         .await;
     let csrf = sso::session_csrf(&cookie);
@@ -393,7 +417,7 @@ pub async fn console_add_staff(
                 let status = StatusCode::UNPROCESSABLE_ENTITY;
                 staff_view(
                     &mut conn,
-                    &admin,
+                    (&desk, &manager),
                     prefs,
                     (&csrf, department, &typed),
                     message,
@@ -435,7 +459,7 @@ impl CsrfProtected for RemoveStaffForm {
         (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
         (status = 200, description = "the confirmation page (without confirm=yes)", content_type = "text/html"),
         (status = 303, description = "done: back to the staff"),
-        (status = 403, description = "not a platform administrator at level 3, or no session or a foreign CSRF token", content_type = "text/html"),
+        (status = 403, description = "neither a platform administrator nor the department's administrator, at level 3; their own administration; or no session or a foreign CSRF token", content_type = "text/html"),
         (status = 404, description = "no such department or member", content_type = "text/html"),
     ))]
 pub async fn console_remove_staff(
@@ -449,7 +473,7 @@ pub async fn console_remove_staff(
     }: SessionForm<RemoveStaffForm>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, desk, admin) = match administering_form(&state, prefs, &session).await {
+    let (mut conn, desk) = match form_desk(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -459,6 +483,10 @@ pub async fn console_remove_staff(
     else {
         return not_found("staff-not-member");
     };
+    let manager = match desk.staff_manager(department, request_scope::request_id()) {
+        Ok(manager) => manager,
+        Err(error) => return refused(prefs, Some(&desk), &error),
+    };
     let role = match form.role.as_str() {
         "" => None,
         name => match Role::parse(name) {
@@ -467,9 +495,9 @@ pub async fn console_remove_staff(
         },
     };
     if form.confirm != "yes" {
-        let staff = match admin::department_staff(&mut conn, &admin, department).await {
-            Ok(staff) => staff,
-            Err(error) => return store_page(error),
+        let staff = match admin::managed_staff(&mut conn, &manager, department).await {
+            Ok((_, staff)) => staff,
+            Err(error) => return staff_refusal(prefs, &desk, error),
         };
         let Some(member) = staff.iter().find(|m| m.subject == subject) else {
             return not_found("staff-not-member");
@@ -484,12 +512,11 @@ pub async fn console_remove_staff(
     let removed = state
         .store
         .transaction::<_, AdminError>(async |tx| {
-            admin::remove_staff(tx, &admin, subject, department, role).await
+            admin::remove_managed_staff(tx, &manager, (subject, department), role).await
         })
         .await;
     match removed {
         Ok(()) => web::see_other(&format!("/console/departments/{department}?done=removed")),
-        Err(AdminError::Subject(SubjectError::NotFound(_))) => not_found("staff-not-member"),
-        Err(error) => store_page(error),
+        Err(error) => staff_refusal(prefs, &desk, error),
     }
 }

@@ -1,11 +1,12 @@
-//! People in the console: found, deactivated after a confirmation, reactivated.
+//! People in the console: found, deactivated after a confirmation, reactivated, or
+//! given a one-time password when they lost theirs.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
-use tongban_identity::admin::AdminError;
+use tongban_identity::admin::{self, AdminError};
 use tongban_identity::console::{self, ConsoleError, Desk};
 use tongban_identity::person_lifecycle;
 use tongban_identity::sso;
@@ -90,7 +91,27 @@ pub async fn people_page(
     }
 }
 
-/// A deactivation or reactivation, asked (then confirmed with `confirm=yes`).
+/// What a person form does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Deactivate,
+    Reactivate,
+    ResetPassword,
+}
+
+impl Change {
+    /// The last step of its address.
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Deactivate => "deactivate",
+            Self::Reactivate => "reactivate",
+            Self::ResetPassword => "password-reset",
+        }
+    }
+}
+
+/// A deactivation, reactivation or password reset, asked (then confirmed with
+/// `confirm=yes`).
 #[derive(Deserialize)]
 pub struct PersonForm {
     #[serde(default)]
@@ -111,7 +132,7 @@ impl CsrfProtected for PersonForm {
 async fn change_person(
     state: &AppState,
     headers: &HeaderMap,
-    (id, deactivate): (&str, bool),
+    (id, change): (&str, Change),
     SessionForm {
         session,
         cookie,
@@ -134,48 +155,49 @@ async fn change_person(
     let Ok(person) = id.parse::<SubjectId>() else {
         return refused(prefs, Some(&desk), &ConsoleError::NotAllowed);
     };
-    let verb = if deactivate {
-        "deactivate"
-    } else {
-        "reactivate"
-    };
+    let verb = change.verb();
     let action = format!("/console/people/{person}/{verb}");
+    let found = match person_lifecycle::find(&mut conn, &admin, person).await {
+        Ok(found) => found,
+        Err(error) => return person_refusal(prefs, &desk, error),
+    };
     if form.confirm != "yes" {
-        return match person_lifecycle::find(&mut conn, &admin, person).await {
-            Ok(found) => {
-                let csrf = sso::session_csrf(&cookie);
-                let page =
-                    view::confirm_person(prefs, (&csrf, &form.q), &action, &found.name, deactivate);
-                web::no_store(page)
-            }
-            Err(error) => person_refusal(prefs, &desk, error),
-        };
+        let csrf = sso::session_csrf(&cookie);
+        let page = view::confirm_person(prefs, (&csrf, &form.q), &action, &found.name, verb);
+        return web::no_store(page);
     }
     drop(conn);
     let now = Timestamp::now();
+    let passwords = &state.passwords;
     let done = state
         .store
-        .transaction::<_, AdminError>(async |tx| {
-            if deactivate {
-                person_lifecycle::deactivate(tx, &admin, person, now).await
-            } else {
-                person_lifecycle::reactivate(tx, &admin, person).await
-            }
+        .transaction::<_, AdminError>(async |tx| match change {
+            Change::Deactivate => person_lifecycle::deactivate(tx, &admin, person, now)
+                .await
+                .map(|()| None),
+            Change::Reactivate => person_lifecycle::reactivate(tx, &admin, person)
+                .await
+                .map(|()| None),
+            Change::ResetPassword => admin::reset_password(tx, &admin, passwords, person)
+                .await
+                .map(Some),
         })
         .await;
     match done {
-        Ok(()) => {
-            let query = serde_urlencoded::to_string([
-                ("q", form.q.as_str()),
-                (
-                    "done",
-                    if deactivate {
-                        "deactivated"
-                    } else {
-                        "reactivated"
-                    },
-                ),
-            ]);
+        // Shown once, on this answer: no redirect that would carry it in an address.
+        Ok(Some(temporary)) => web::no_store(view::password_reset(
+            prefs,
+            &found.name,
+            &temporary,
+            &form.q,
+        )),
+        Ok(None) => {
+            let done = if change == Change::Deactivate {
+                "deactivated"
+            } else {
+                "reactivated"
+            };
+            let query = serde_urlencoded::to_string([("q", form.q.as_str()), ("done", done)]);
             web::see_other(&format!("/console/people?{}", query.unwrap_or_default()))
         }
         Err(error) => person_refusal(prefs, &desk, error),
@@ -208,7 +230,7 @@ pub async fn console_deactivate_person(
     Path(id): Path<String>,
     form: SessionForm<PersonForm>,
 ) -> Response {
-    change_person(&state, &headers, (&id, true), form).await
+    change_person(&state, &headers, (&id, Change::Deactivate), form).await
 }
 
 /// Reactivates a person (after a confirmation page).
@@ -227,5 +249,25 @@ pub async fn console_reactivate_person(
     Path(id): Path<String>,
     form: SessionForm<PersonForm>,
 ) -> Response {
-    change_person(&state, &headers, (&id, false), form).await
+    change_person(&state, &headers, (&id, Change::Reactivate), form).await
+}
+
+/// Gives a person who lost their password a one-time password (after a confirmation
+/// page), shown once on the answer; they are signed out everywhere and their passkeys
+/// and authenticator are removed, as with the API's reset.
+#[utoipa::path(post, path = "/console/people/{id}/password-reset", tag = "console",
+    params(("id" = String, Path, description = "the person's subject id")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, q, confirm=yes"),
+    responses(
+        (status = 400, description = "a form no page sends (a field missing or malformed, a path that is no id): an error page", content_type = "text/html"),
+        (status = 200, description = "the confirmation page (without confirm=yes), then the one-time password, not stored", content_type = "text/html"),
+        (status = 403, description = "not a platform administrator at level 3, or no session or a foreign CSRF token", content_type = "text/html"),
+    ))]
+pub async fn console_reset_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: SessionForm<PersonForm>,
+) -> Response {
+    change_person(&state, &headers, (&id, Change::ResetPassword), form).await
 }

@@ -16,12 +16,16 @@ use crate::prefs::Prefs;
 
 mod certificates;
 mod clients;
+mod deliveries;
 mod overview;
+mod registry;
 mod seals;
 
 pub use certificates::*;
 pub use clients::*;
+pub use deliveries::*;
 pub use overview::*;
+pub use registry::*;
 pub use seals::*;
 
 /// A department and the roles held there, for the desk's table.
@@ -44,6 +48,8 @@ struct DeskPage<'a> {
     counter: bool,
     seals: bool,
     certificates: bool,
+    /// The staff pages of the departments they administer: (address, label).
+    staff_links: Vec<(String, String)>,
     posts: Vec<PostRow>,
 }
 
@@ -93,6 +99,18 @@ fn desk_page<'a>(prefs: Prefs, desk: Option<&'a Desk>, message: Option<Message>)
         counter: desk.is_some_and(|d| d.has_role(Role::Counter)),
         seals: desk.is_some_and(|d| !d.seal_posts().is_empty()),
         certificates: desk.is_some_and(|d| !d.certificate_posts().is_empty()),
+        staff_links: desk
+            .map(|d| d.posts.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| p.roles.contains(&Role::DeptAdmin))
+            .map(|p| {
+                (
+                    format!("/console/departments/{}", p.department.id),
+                    l.t1("console-staff-of", "department", &p.department.name),
+                )
+            })
+            .collect(),
         posts,
     }
 }
@@ -217,6 +235,7 @@ struct PersonRow {
     registered: String,
     active: bool,
     button_label: String,
+    reset_label: String,
 }
 
 #[derive(Template)]
@@ -258,6 +277,7 @@ pub fn people(
                 registered: when(p.created_at),
                 active,
                 button_label: l.t1(verb, "name", &p.name),
+                reset_label: l.t1("people-reset-named", "name", &p.name),
             }
         })
         .collect();
@@ -286,27 +306,19 @@ struct ConfirmPage<'a> {
     back: String,
 }
 
-/// "Really deactivate (or reactivate) this person?", posting `action` again with
-/// `confirm=yes`.
+/// "Really deactivate (reactivate, reset the password of) this person?", posting
+/// `action` again with `confirm=yes`. `verb` is the action's last step.
 pub fn confirm_person(
     prefs: Prefs,
     (csrf, q): (&str, &str),
     action: &str,
     name: &str,
-    deactivate: bool,
+    verb: &str,
 ) -> Response {
     let l = prefs.lang;
-    let (title, question) = if deactivate {
-        (
-            "people-confirm-deactivate-title",
-            "people-confirm-deactivate",
-        )
-    } else {
-        (
-            "people-confirm-reactivate-title",
-            "people-confirm-reactivate",
-        )
-    };
+    let title = format!("people-confirm-{verb}-title");
+    let question = format!("people-confirm-{verb}");
+    let (title, question) = (title.as_str(), question.as_str());
     let back = serde_urlencoded::to_string([("q", q)])
         .map(|query| format!("/console/people?{query}"))
         .unwrap_or_else(|_| "/console/people".to_owned());
@@ -317,6 +329,31 @@ pub fn confirm_person(
         action,
         csrf,
         hidden: vec![("q", q.to_owned())],
+        back,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "console_password_reset.html")]
+struct PasswordResetPage<'a> {
+    l: Lang,
+    shell: Shell,
+    name: &'a str,
+    temporary: &'a str,
+    back: String,
+}
+
+/// A person's new one-time password, shown this once (the page is not stored).
+pub fn password_reset(prefs: Prefs, name: &str, temporary: &str, q: &str) -> Response {
+    let back = serde_urlencoded::to_string([("q", q)])
+        .map(|query| format!("/console/people?{query}"))
+        .unwrap_or_else(|_| "/console/people".to_owned());
+    let page = PasswordResetPage {
+        l: prefs.lang,
+        shell: Shell::new(prefs, "/console/people", "people-reset-done-title"),
+        name,
+        temporary,
         back,
     };
     render(StatusCode::OK, &page)
@@ -514,13 +551,16 @@ struct StaffPage<'a> {
     message: Option<Message>,
     rows: Vec<StaffRow>,
     boxes: Vec<RoleBox>,
+    /// A platform administrator goes back to the departments; a department's own
+    /// administrator to the desk.
+    platform: bool,
 }
 
 /// A department's staff, each with a form that takes a role away or ends the
 /// membership, and the form that adds a member.
 pub fn staff(
     prefs: Prefs,
-    (csrf, form): (&str, &StaffForm),
+    (csrf, form, platform): (&str, &StaffForm, bool),
     department: &Department,
     members: &[StaffMember],
     message: Option<Message>,
@@ -571,6 +611,7 @@ pub fn staff(
         message,
         rows,
         boxes,
+        platform,
     };
     render(status, &page)
 }

@@ -270,6 +270,7 @@ pub(super) fn console_pages(
         prefs, v, &tree[0], now,
     ));
     pages.push(("overview", overview_page(prefs, v, &tree)));
+    pages.extend(admin_pages(prefs, v));
     pages.extend(vec![
         ("console", desk(prefs, &worker, None, StatusCode::OK)),
         (
@@ -306,7 +307,13 @@ pub(super) fn console_pages(
         ),
         (
             "confirm deactivate",
-            confirm_person(prefs, ("csrf", v), "/console/people/x/deactivate", v, true),
+            confirm_person(
+                prefs,
+                ("csrf", v),
+                "/console/people/x/deactivate",
+                v,
+                "deactivate",
+            ),
         ),
         (
             "departments",
@@ -348,6 +355,7 @@ pub(super) fn console_pages(
                         staff_number: v.into(),
                         roles: vec![Role::Issuer],
                     },
+                    false,
                 ),
                 &tree[1],
                 &members,
@@ -359,7 +367,7 @@ pub(super) fn console_pages(
             "staff none",
             staff(
                 prefs,
-                ("csrf", &StaffForm::default()),
+                ("csrf", &StaffForm::default(), true),
                 &tree[0],
                 &[],
                 None,
@@ -381,7 +389,13 @@ pub(super) fn console_pages(
         ),
         (
             "confirm reactivate",
-            confirm_person(prefs, ("csrf", v), "/console/people/x/reactivate", v, false),
+            confirm_person(
+                prefs,
+                ("csrf", v),
+                "/console/people/x/reactivate",
+                v,
+                "reactivate",
+            ),
         ),
     ]);
     pages
@@ -423,4 +437,89 @@ fn overview_page(
         failed_logins: Some(daily(vec![SeriesName::LoginsFailed])),
     };
     crate::views::console::overview(prefs, &overview, (tree, true))
+}
+
+/// The password reset, the logout deliveries and the registry preview, with what was
+/// typed or sent everywhere.
+fn admin_pages(prefs: Prefs, v: &str) -> Vec<(&'static str, axum::response::Response)> {
+    use tongban_identity::backchannel::DeliveryRecord;
+    use tongban_identity::identity_registry::{Outcome, PreviewLine};
+    let delivery = |state| DeliveryRecord {
+        id: v.into(),
+        client_id: v.into(),
+        session_id: v.into(),
+        state,
+        attempts: 8,
+        created_at: 1_796_313_600_000,
+        next_attempt_at: Some(1_796_313_600_000),
+        last_error: Some(v.into()),
+    };
+    let names = std::collections::HashMap::from([(v.to_owned(), v.to_owned())]);
+    let lines: Vec<PreviewLine> = [
+        Outcome::New,
+        Outcome::Renamed { from: v.into() },
+        Outcome::Unchanged,
+        Outcome::Invalid(v.into()),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(line, outcome)| PreviewLine {
+        line,
+        name: v.into(),
+        resident_id: v.into(),
+        outcome,
+    })
+    .collect();
+    vec![
+        (
+            "password reset",
+            crate::views::console::password_reset(prefs, v, v, v),
+        ),
+        (
+            "confirm password reset",
+            crate::views::console::confirm_person(
+                prefs,
+                ("csrf", v),
+                "/console/people/x/password-reset",
+                v,
+                "password-reset",
+            ),
+        ),
+        (
+            "deliveries",
+            crate::views::console::deliveries(
+                prefs,
+                ("csrf", "failed"),
+                &[
+                    delivery("failed"),
+                    delivery("pending"),
+                    delivery("delivered"),
+                ],
+                &names,
+                Some(crate::views::esign::Message::news(
+                    "deliveries-done-retried",
+                )),
+            ),
+        ),
+        (
+            "registry preview",
+            crate::views::console::registry(
+                prefs,
+                "csrf",
+                Some((v, &lines)),
+                (None, None),
+                StatusCode::OK,
+            ),
+        ),
+        (
+            "registry importable",
+            crate::views::console::registry(
+                prefs,
+                "csrf",
+                Some((v, &lines[..3])),
+                (None, Some(3)),
+                StatusCode::OK,
+            ),
+        ),
+    ]
 }
