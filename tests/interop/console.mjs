@@ -2,9 +2,11 @@
 // platform administrator (granted with `tongban admin platform-admin`) who is also a
 // department administrator signs in with a passkey (level 3), opens the desk, reads the
 // audit trail with filters and downloads it as CSV, creates a city department and its
-// staff, creates a seal, grants it and suspends it, finds a person and deactivates them
-// after the confirmation page, and reactivates them; a seal user puts the seal on page 2
-// of a PDF on its preview (pdf.js, under the page's CSP) and downloads it sealed. axe-core (WCAG 2.1 A/AA) and the
+// staff, creates a seal, grants it and suspends it, puts the seal on page 2 of a PDF
+// on its preview (pdf.js, under the page's CSP) and downloads it sealed, finds a
+// person and deactivates them after the confirmation page, reactivates them and
+// resets their forgotten password, imports the identity registry after its preview,
+// and reads the logout notices and the overview. axe-core (WCAG 2.1 A/AA) and the
 // MIIT numbers on every console page in zh-CN and English, standard and care mode; a
 // keyboard-only walk of the audit page. A screenshot of each page is kept under
 // $TONGBAN_ARTEFACTS (default target/interop-artefacts).
@@ -363,9 +365,47 @@ async function run(browser) {
   check('reactivated, they sign in again', (await theirs.locator('form[action="/account/sessions/end-all"]').count()) === 1);
   await other.close();
 
+  // The citizen forgot the password: a one-time password, shown once, that works.
+  await page.goto(url(`/console/people?q=${encodeURIComponent(CITIZEN.name)}`));
+  const askReset = () => Promise.all([page.waitForNavigation(), page.click(`form[action="/console/people/${citizen.id}/password-reset"] button[type=submit]`)]);
+  await everyMode(page, 'the password reset confirmation', 'reset-confirm', askReset);
+  await askReset();
+  await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+  const temporary = (await page.locator('p.secret code').innerText()).trim();
+  await axe(page, 'the one-time password page [zh]', check);
+  await miit(page, 'the one-time password page [zh]', check);
+  await page.screenshot({ path: `${artefacts}/console-reset-done-zh.png`, fullPage: true });
+  const reset = await browser.newContext({ bypassCSP: true });
+  const citizenPage = await reset.newPage();
+  await citizenPage.goto(url('/account'));
+  await citizenPage.fill('#identifier', CITIZEN.id);
+  await citizenPage.fill('#password', temporary);
+  await Promise.all([citizenPage.waitForNavigation(), citizenPage.click('form[action="/login"] button[type=submit]')]);
+  check('the one-time password signs the person in', temporary.length >= 12 && (await citizenPage.locator('form[action="/account/sessions/end-all"]').count()) === 1, temporary);
+  await reset.close();
+
+  // The identity registry: a file read and previewed, then imported.
+  await page.goto(url('/console/registry'));
+  await everyMode(page, 'the registry import', 'registry');
+  await page.setInputFiles('#csv', { name: 'registry.csv', mimeType: 'text/csv', buffer: Buffer.from(`name,resident_id\n${CITIZEN.name},${CITIZEN.id}\n新来的,110101198501010025\n`) });
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/console/registry"] button[type=submit]')]);
+  const previewed = await page.locator('#preview-summary').innerText().catch(() => '');
+  check('the registry file is previewed line by line before anything is written', previewed.includes('共 2 行') && previewed.includes('新增 2 行'), previewed);
+  await axe(page, 'the registry preview [zh]', check);
+  await miit(page, 'the registry preview [zh]', check);
+  await page.screenshot({ path: `${artefacts}/console-registry-preview-zh.png`, fullPage: true });
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/console/registry/import"] button[type=submit]')]);
+  check('and imported', (await page.locator('[role=status]').innerText().catch(() => '')).includes('已导入 2 条'));
+
+  // The logout notices sent to portals, and the platform's overview.
+  await page.goto(url('/console/deliveries'));
+  await everyMode(page, 'the logout notices', 'deliveries');
+  await page.goto(url('/console/overview'));
+  await everyMode(page, 'the platform overview', 'overview');
+
   await page.goto(url('/console/audit?action=person.*'));
   const recorded = await page.locator('table').innerText().catch(() => '');
-  check('the trail holds the deactivation and the reactivation', recorded.includes('person.deactivated') && recorded.includes('person.reactivated'), recorded.slice(0, 300));
+  check('the trail holds the deactivation, the reactivation and the reset', recorded.includes('person.deactivated') && recorded.includes('person.reactivated') && recorded.includes('person.password_reset'), recorded.slice(0, 300));
   await ctx.close();
 }
 

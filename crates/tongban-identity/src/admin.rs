@@ -12,7 +12,7 @@ use crate::clients::{self, Client, ClientError, NewClient};
 use crate::console::StaffManager;
 use crate::identity_registry::{self, ImportError};
 use crate::password::{PasswordHashError, Passwords};
-use crate::secrets::{RngError, random_token};
+use crate::secrets::RngError;
 use crate::sso;
 use crate::subjects::{
     self, AgentRole, Department, DepartmentId, Level, NewNaturalPerson, Role, SubjectError,
@@ -465,7 +465,9 @@ pub async fn reset_password(
     if !exists {
         return Err(SubjectError::NotFound("person").into());
     }
-    let temporary = random_token(12)?;
+    // Read out or handed over on paper, then typed: 80 bits in four groups of four
+    // characters that cannot be mistaken for one another.
+    let temporary = crate::secrets::readable_token(4)?;
     sso::set_password_hash(conn, subject, &passwords.hash(&temporary)?).await?;
     let ended = sso::end_all_sessions(conn, subject, Timestamp::now()).await?;
     // Recovery starts over: strong credentials too may be the other holder's.

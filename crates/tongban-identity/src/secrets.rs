@@ -18,6 +18,26 @@ pub fn random_token(bytes: usize) -> Result<String, RngError> {
     Ok(B64URL.encode(buffer))
 }
 
+/// Crockford's base32 (no I, L, O, U): characters people read aloud and type.
+const READABLE: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// `groups` groups of four random [`READABLE`] characters joined by hyphens
+/// (`K7PM-3XHD`), 20 bits a group: for what is printed or shown and then typed.
+pub fn readable_token(groups: usize) -> Result<String, RngError> {
+    let mut bytes = vec![0u8; groups * 4];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| RngError)?;
+    let chars: Vec<String> = bytes
+        .chunks(4)
+        .map(|group| {
+            group
+                .iter()
+                .map(|b| char::from(READABLE[usize::from(b & 31)]))
+                .collect()
+        })
+        .collect();
+    Ok(chars.join("-"))
+}
+
 /// SHA-256 of `text` as lowercase hex: how tokens are stored, so that a copy of the
 /// database does not hand out working cookies, codes or secrets.
 pub fn sha256_hex(text: &str) -> String {
@@ -48,6 +68,17 @@ pub fn s256_challenge(verifier: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readable_tokens_are_groups_of_four_readable_characters() {
+        let token = readable_token(4).unwrap();
+        assert_eq!(token.len(), 19);
+        for group in token.split('-') {
+            assert_eq!(group.len(), 4);
+            assert!(group.bytes().all(|b| READABLE.contains(&b)), "{token}");
+        }
+        assert_ne!(token, readable_token(4).unwrap());
+    }
 
     #[test]
     fn rfc7636_appendix_b_example() {

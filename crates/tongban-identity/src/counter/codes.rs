@@ -3,7 +3,6 @@
 //! enrolment of their first passkey, or a new password. A new code cancels the older
 //! ones; expired codes and enrolments are deleted when the next is printed.
 
-use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::Row;
 use tongban_core::audit::AuditEvent;
 use tongban_core::time::Timestamp;
@@ -19,9 +18,6 @@ pub const CODE_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// How long the enrolment a code opens stays open.
 pub const ENROLMENT_LIFETIME_MS: i64 = 15 * 60 * 1000;
-
-/// Characters of codes: Crockford's base32 (no I, L, O, U), easy to read aloud.
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// What a printed code opens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,15 +79,7 @@ pub(super) async fn has_credential(
 }
 
 fn new_code() -> Result<String, CounterError> {
-    let mut bytes = [0u8; 8];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| CounterError::Rng)?;
-    let chars: String = bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
-        .collect();
-    Ok(format!("{}-{}", &chars[..4], &chars[4..]))
+    crate::secrets::readable_token(2).map_err(|_| CounterError::Rng)
 }
 
 /// The code as typed, in its canonical form (case, spaces and the hyphen do not
