@@ -13,12 +13,13 @@
   var canvas = document.getElementById("seal-place-page");
   var spot = document.getElementById("seal-place-spot");
   var said = document.getElementById("seal-place-status");
+  var notice = document.getElementById("seal-place-notice");
   var choice = document.getElementById("placed-choice");
   var placed = document.getElementById("at-placed");
   var xField = document.getElementById("x");
   var yField = document.getElementById("y");
-  if (!place || !file || !pageField || !canvas || !spot || !said || !choice || !placed ||
-      !xField || !yField || !canvas.getContext || !window.Promise) {
+  if (!place || !file || !pageField || !canvas || !spot || !said || !notice || !choice ||
+      !placed || !xField || !yField || !canvas.getContext || !window.Promise) {
     return;
   }
   var size = Number(place.getAttribute("data-size"));
@@ -43,18 +44,20 @@
     });
   }
 
+  // No preview (no file, one pdf.js cannot read, a turned page): the named spots
+  // stay, and `message`, when given, says why.
   function hide(message) {
     place.hidden = true;
     choice.hidden = true;
+    view = null;
     if (placed.checked) {
       var fallback = document.getElementById("at-bottom-right");
       if (fallback) {
         fallback.checked = true;
       }
     }
-    if (message) {
-      said.textContent = message;
-    }
+    notice.textContent = message || "";
+    notice.hidden = !message;
   }
 
   // Where a named spot puts the seal: half an inch from the edges it names, as the
@@ -120,6 +123,13 @@
       if (task) {
         task.cancel();
       }
+      // A seal put on a turned page would stamp turned too (the server refuses the
+      // named spots there for the same reason).
+      if (page.rotate % 360 !== 0) {
+        hide(place.getAttribute("data-rotated"));
+        return;
+      }
+      notice.hidden = true;
       place.hidden = false;
       var natural = page.getViewport({ scale: 1 });
       var room = Math.max(place.clientWidth, 200);

@@ -350,7 +350,9 @@ impl From<AdminError> for ApiError {
             AdminError::Registry(e @ ImportError::Line { .. }) => {
                 Self::new(ProblemType::InvalidRequest, format!("entries: {e}"))
             }
-            AdminError::Denied(why) => Self::new(ProblemType::Forbidden, why),
+            e @ (AdminError::OtherDepartment
+            | AdminError::OwnAccount
+            | AdminError::RoleNotTheirs(_)) => Self::new(ProblemType::Forbidden, e.to_string()),
             other @ (AdminError::Hash(_) | AdminError::Rng(_)) => {
                 tracing::error!(error = %other, "admin operation");
                 Self::bare(ProblemType::Internal)

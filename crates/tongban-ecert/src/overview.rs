@@ -177,23 +177,13 @@ async fn issued_rows(
          WHERE {filter} e.issued_at >= $1 \
          GROUP BY e.type_id, t.name_zh, t.name_en, (e.issued_at + 28800000) / 86400000"
     );
-    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
-    let query = match department {
-        Some(department) => query.bind(department),
-        None => query,
-    };
-    query
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|r| {
-            let name = SeriesName::Type {
-                zh: r.try_get("name_zh")?,
-                en: r.try_get("name_en")?,
-            };
-            Ok((r.try_get("k")?, name, r.try_get("d")?, r.try_get("n")?))
+    counted(conn, sql, (department, since), |r| {
+        Ok(SeriesName::Type {
+            zh: r.try_get("name_zh")?,
+            en: r.try_get("name_en")?,
         })
-        .collect()
+    })
+    .await
 }
 
 /// Seal uses since `since`, by seal and China day.
@@ -213,6 +203,20 @@ async fn use_rows(
          WHERE {filter} u.created_at >= $1 \
          GROUP BY u.seal_id, s.name, (u.created_at + 28800000) / 86400000"
     );
+    counted(conn, sql, (department, since), |r| {
+        Ok(SeriesName::Seal(r.try_get("name")?))
+    })
+    .await
+}
+
+/// Runs a count query (`$1` the time since, `$2` the department when there is one)
+/// whose rows hold `k`, `d` and `n`, naming each group with `name`.
+async fn counted(
+    conn: &mut Conn,
+    sql: String,
+    (department, since): (Option<&str>, i64),
+    name: impl Fn(&sqlx::any::AnyRow) -> Result<SeriesName, sqlx::Error>,
+) -> Result<Vec<Counted>, StoreError> {
     let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
     let query = match department {
         Some(department) => query.bind(department),
@@ -222,10 +226,7 @@ async fn use_rows(
         .fetch_all(conn)
         .await?
         .iter()
-        .map(|r| {
-            let name = SeriesName::Seal(r.try_get("name")?);
-            Ok((r.try_get("k")?, name, r.try_get("d")?, r.try_get("n")?))
-        })
+        .map(|r| Ok((r.try_get("k")?, name(r)?, r.try_get("d")?, r.try_get("n")?)))
         .collect()
 }
 

@@ -12,7 +12,7 @@ use crate::clients::{self, Client, ClientError, NewClient};
 use crate::console::StaffManager;
 use crate::identity_registry::{self, ImportError};
 use crate::password::{PasswordHashError, Passwords};
-use crate::secrets::RngError;
+use crate::secrets::{RngError, random_token};
 use crate::sso;
 use crate::subjects::{
     self, AgentRole, Department, DepartmentId, Level, NewNaturalPerson, Role, SubjectError,
@@ -37,10 +37,17 @@ pub enum AdminError {
     /// The random number generator failed.
     #[error(transparent)]
     Rng(#[from] RngError),
-    /// The caller may not do this (another department's staff, their own
-    /// administration).
-    #[error("{0}")]
-    Denied(String),
+    /// A department administrator manages their own department's staff only.
+    #[error("a department administrator manages their own department's staff only")]
+    OtherDepartment,
+    /// Their own administration, membership or password: another administrator must
+    /// change it, so that nobody locks themself out by mistake.
+    #[error("another administrator must change your own administration, membership or password")]
+    OwnAccount,
+    /// A role a department administrator cannot give: the counter's reaches every
+    /// citizen, not one department's matters.
+    #[error("only a platform administrator gives the {0} role")]
+    RoleNotTheirs(&'static str),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -298,6 +305,9 @@ pub async fn add_managed_staff(
     (staff_number, roles): (&str, &[Role]),
 ) -> Result<SubjectId, AdminError> {
     let admin = manager.of(department)?;
+    if manager.is_department_admin() && roles.contains(&Role::Counter) {
+        return Err(AdminError::RoleNotTheirs(Role::Counter.name()));
+    }
     add_staff_named(conn, admin, person, department, staff_number, roles).await
 }
 
@@ -312,9 +322,7 @@ pub async fn remove_managed_staff(
 ) -> Result<(), AdminError> {
     let admin = manager.of(department)?;
     if manager.is_department_self(subject) && matches!(role, None | Some(Role::DeptAdmin)) {
-        return Err(AdminError::Denied(
-            "another administrator must take away your own administration".into(),
-        ));
+        return Err(AdminError::OwnAccount);
     }
     remove_staff(conn, admin, subject, department, role).await
 }
@@ -429,24 +437,59 @@ async fn record_import(conn: &mut Conn, admin: &Admin, count: usize) -> Result<u
     Ok(count)
 }
 
-/// What importing the `name,resident_id` lines of `csv` would do, line by line, for an
-/// administrator to look at before importing.
-pub async fn preview_registry_csv(
-    conn: &mut Conn,
-    _admin: &Admin,
-    csv: &str,
-) -> Result<Vec<identity_registry::PreviewLine>, AdminError> {
-    Ok(identity_registry::preview_csv(conn, csv).await?)
-}
+/// How long a file read for its preview waits for its import.
+const REGISTRY_UPLOAD_MS: i64 = 60 * 60 * 1000;
 
-/// Imports the `name,resident_id` lines of `csv`, all or nothing (an error names the
-/// line), and records how many.
-pub async fn import_registry_csv(
+/// What importing the `name,resident_id` lines of `csv` would do, line by line, for an
+/// administrator to look at before importing; the file is kept for them to import by
+/// the id returned (for an hour), so that no page carries its unmasked numbers.
+pub async fn preview_registry_csv(
     conn: &mut Conn,
     admin: &Admin,
     csv: &str,
+) -> Result<(String, Vec<identity_registry::PreviewLine>), AdminError> {
+    let lines = identity_registry::preview_csv(conn, csv).await?;
+    let now = Timestamp::now().unix_millis();
+    sqlx::query("DELETE FROM registry_uploads WHERE created_at < $1")
+        .bind(now - REGISTRY_UPLOAD_MS)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from)?;
+    let id = random_token(16)?;
+    sqlx::query(
+        "INSERT INTO registry_uploads (id, read_by, csv, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(admin.actor())
+    .bind(csv)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from)?;
+    Ok((id, lines))
+}
+
+/// Imports the file that [`preview_registry_csv`] kept as `upload`, read by this
+/// administrator within the hour, all or nothing (an error names the line); records
+/// how many. The kept file is gone afterwards.
+pub async fn import_registry_upload(
+    conn: &mut Conn,
+    admin: &Admin,
+    upload: &str,
 ) -> Result<usize, AdminError> {
-    let count = identity_registry::import_csv(conn, csv, Timestamp::now()).await?;
+    let since = Timestamp::now().unix_millis() - REGISTRY_UPLOAD_MS;
+    let csv: String = sqlx::query_scalar(
+        "DELETE FROM registry_uploads WHERE id = $1 AND read_by = $2 AND created_at >= $3 \
+         RETURNING csv",
+    )
+    .bind(upload)
+    .bind(admin.actor())
+    .bind(since)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from)?
+    .ok_or(SubjectError::NotFound("registry file"))?;
+    let count = identity_registry::import_csv(conn, &csv, Timestamp::now()).await?;
     record_import(conn, admin, count).await
 }
 
@@ -464,6 +507,10 @@ pub async fn reset_password(
         .is_some_and(|p| p.resident_id.is_some());
     if !exists {
         return Err(SubjectError::NotFound("person").into());
+    }
+    // It would end the administrator's own passkeys and level-3 sign-in.
+    if admin.actor() == format!("subject:{subject}") {
+        return Err(AdminError::OwnAccount);
     }
     // Read out or handed over on paper, then typed: 80 bits in four groups of four
     // characters that cannot be mistaken for one another.

@@ -76,6 +76,19 @@ impl Reader {
     }
 }
 
+/// The departments `reader` reads (every one, for a reader of everything), for a
+/// chooser of departments.
+pub async fn readable_departments(
+    conn: &mut Conn,
+    reader: &Reader,
+) -> Result<Vec<crate::subjects::Department>, crate::subjects::SubjectError> {
+    Ok(crate::subjects::list_departments(conn)
+        .await?
+        .into_iter()
+        .filter(|d| reader.departments().is_none_or(|mine| mine.contains(&d.id)))
+        .collect())
+}
+
 /// What `caller` may read: everything with scope `admin`; with scope `audit:read`, a
 /// person's own login (not a relative's) reads the departments where they hold the
 /// `dept-admin` role.

@@ -237,9 +237,7 @@ impl StaffManager {
         department: crate::subjects::DepartmentId,
     ) -> Result<&Admin, crate::admin::AdminError> {
         match self.only {
-            Some(theirs) if theirs != department => Err(crate::admin::AdminError::Denied(
-                "a department administrator manages their own department's staff only".into(),
-            )),
+            Some(theirs) if theirs != department => Err(crate::admin::AdminError::OtherDepartment),
             _ => Ok(&self.admin),
         }
     }
@@ -248,6 +246,11 @@ impl StaffManager {
     /// platform administrator, who may change their own roles).
     pub(crate) fn is_department_self(&self, subject: SubjectId) -> bool {
         self.only.is_some() && self.subject == subject
+    }
+
+    /// Whether they manage as a department administrator (not the platform's).
+    pub(crate) fn is_department_admin(&self) -> bool {
+        self.only.is_some()
     }
 }
 

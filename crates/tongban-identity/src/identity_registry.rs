@@ -129,6 +129,18 @@ pub struct PreviewLine {
     pub outcome: Outcome,
 }
 
+/// A number that did not parse, masked like a good one: one wrong check character
+/// does not make the rest any less someone's.
+fn masked_as_typed(id: &str) -> String {
+    let chars: Vec<char> = id.trim().chars().collect();
+    if chars.len() < 10 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
+}
+
 /// What importing `text` (`name,resident_id` lines) would do, line by line, without
 /// writing anything. A line that is not `name,resident_id` is refused whole, as the
 /// import itself refuses it.
@@ -138,13 +150,12 @@ pub async fn preview_csv(conn: &mut Conn, text: &str) -> Result<Vec<PreviewLine>
         let name = name.trim();
         let (resident_id, outcome) = match id.trim().parse::<ResidentId>() {
             Err(error) => (
-                id.trim().to_owned(),
+                masked_as_typed(id),
                 Outcome::Invalid(format!("resident_id: {error}")),
             ),
-            Ok(_) if name.is_empty() => (
-                id.trim().to_owned(),
-                Outcome::Invalid("name is empty".into()),
-            ),
+            Ok(number) if name.is_empty() => {
+                (number.masked(), Outcome::Invalid("name is empty".into()))
+            }
             Ok(number) => {
                 let held: Option<String> =
                     sqlx::query_scalar("SELECT name FROM registry_entries WHERE resident_id = $1")

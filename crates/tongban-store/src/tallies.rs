@@ -73,40 +73,55 @@ impl Store {
         *self.pending_tallies().lock().entry(key).or_insert(0) += 1;
     }
 
-    /// Adds the counts held in memory to `daily_tallies`, in one transaction. Counts that
-    /// could not be written are kept for the next flush.
+    /// Adds the counts held in memory to `daily_tallies`, in one transaction. Counts
+    /// that were not written (an error, or the flush dropped halfway: the task
+    /// aborted, the request gone) are put back for the next flush.
     pub async fn flush_tallies(&self) -> Result<(), StoreError> {
-        let taken = std::mem::take(&mut *self.pending_tallies().lock());
-        if taken.is_empty() {
+        let mut taken = Taken {
+            pending: self.pending_tallies(),
+            counts: std::mem::take(&mut *self.pending_tallies().lock()),
+            written: false,
+        };
+        if taken.counts.is_empty() {
             return Ok(());
         }
-        let written = async {
-            let mut tx = self.begin().await?;
-            for ((tally, department, day), count) in &taken {
-                sqlx::query(
-                    "INSERT INTO daily_tallies (kind, department_id, day, count) \
-                     VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (kind, department_id, day) \
-                     DO UPDATE SET count = daily_tallies.count + excluded.count",
-                )
-                .bind(tally.name())
-                .bind(department)
-                .bind(day)
-                .bind(count)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
+        let mut tx = self.begin().await?;
+        for ((tally, department, day), count) in &taken.counts {
+            sqlx::query(
+                "INSERT INTO daily_tallies (kind, department_id, day, count) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (kind, department_id, day) \
+                 DO UPDATE SET count = daily_tallies.count + excluded.count",
+            )
+            .bind(tally.name())
+            .bind(department)
+            .bind(day)
+            .bind(count)
+            .execute(&mut *tx)
+            .await?;
         }
-        .await;
-        if written.is_err() {
-            let mut pending = self.pending_tallies().lock();
-            for (key, count) in taken {
-                *pending.entry(key).or_insert(0) += count;
-            }
+        tx.commit().await?;
+        taken.written = true;
+        Ok(())
+    }
+}
+
+/// Counts taken out of memory to be written: put back when dropped unwritten.
+struct Taken<'a> {
+    pending: &'a Pending,
+    counts: HashMap<Key, i64>,
+    written: bool,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if self.written {
+            return;
         }
-        written
+        let mut pending = self.pending.lock();
+        for (key, count) in self.counts.drain() {
+            *pending.entry(key).or_insert(0) += count;
+        }
     }
 }
 
@@ -170,6 +185,42 @@ pub async fn per_day(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn counts_a_flush_could_not_write_are_kept_for_the_next() {
+        let dir = std::env::temp_dir().join(format!("tongban-tallies-{}", std::process::id()));
+        let config = tongban_core::config::DatabaseConfig {
+            url: format!("sqlite://{}/t.db", dir.display()),
+            max_connections: 2,
+            timeout_ms: 5_000,
+        };
+        let store = Store::connect(&config).await.unwrap();
+        let now = Timestamp::now();
+        for _ in 0..3 {
+            store.tally(Tally::LoginFailed, None, now);
+        }
+        // No schema yet: the write fails, and nothing is lost.
+        assert!(store.flush_tallies().await.is_err());
+        store.migrate().await.unwrap();
+        store.tally(Tally::LoginFailed, None, now);
+        store.flush_tallies().await.unwrap();
+        let day = china_day(now);
+        let mut conn = store.conn().await.unwrap();
+        let counts = per_day(&mut conn, Tally::LoginFailed, Scope::Platform, (day, day))
+            .await
+            .unwrap();
+        assert_eq!(counts, [4]);
+        // Written once: a second flush adds nothing.
+        drop(conn);
+        store.flush_tallies().await.unwrap();
+        let mut conn = store.conn().await.unwrap();
+        let again = per_day(&mut conn, Tally::LoginFailed, Scope::Everything, (day, day))
+            .await
+            .unwrap();
+        assert_eq!(again, [4]);
+        drop(conn);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn days_are_china_days() {

@@ -7,7 +7,6 @@ use serde::Deserialize;
 use time::macros::format_description;
 use tongban_identity::audit_trail::{self, AuditTrailError};
 use tongban_identity::console::ConsoleError;
-use tongban_identity::subjects;
 
 use super::{open_desk, refused, refused_as};
 use crate::extract::PageQuery;
@@ -147,11 +146,8 @@ pub async fn audit_page(
         Ok(reader) => reader,
         Err(error) => return refused(prefs, Some(&desk), &error),
     };
-    let departments = match subjects::list_departments(&mut conn).await {
-        Ok(all) => all
-            .into_iter()
-            .filter(|d| reader.departments().is_none_or(|mine| mine.contains(&d.id)))
-            .collect::<Vec<_>>(),
+    let departments = match audit_trail::readable_departments(&mut conn, &reader).await {
+        Ok(departments) => departments,
         Err(error) => return store_page(error),
     };
     let filters = query.filters();

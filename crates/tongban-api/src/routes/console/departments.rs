@@ -239,10 +239,22 @@ fn staff_refusal(prefs: Prefs, desk: &Desk, error: AdminError) -> Response {
         AdminError::Subject(SubjectError::NotFound(_)) => {
             refused_as(prefs, Some(desk), "staff-not-member", StatusCode::NOT_FOUND)
         }
-        AdminError::Denied(_) => refused_as(
+        AdminError::OwnAccount => refused_as(
             prefs,
             Some(desk),
             "staff-not-yourself",
+            StatusCode::FORBIDDEN,
+        ),
+        AdminError::RoleNotTheirs(_) => refused_as(
+            prefs,
+            Some(desk),
+            "staff-role-not-yours",
+            StatusCode::FORBIDDEN,
+        ),
+        AdminError::OtherDepartment => refused_as(
+            prefs,
+            Some(desk),
+            "console-not-allowed",
             StatusCode::FORBIDDEN,
         ),
         other => store_page(other),
@@ -405,6 +417,11 @@ pub async fn console_add_staff(
         Err(AdminError::Subject(SubjectError::NotFound("department"))) => {
             refused_as(prefs, None, "departments-unknown", StatusCode::NOT_FOUND)
         }
+        Err(
+            error @ (AdminError::OtherDepartment
+            | AdminError::OwnAccount
+            | AdminError::RoleNotTheirs(_)),
+        ) => staff_refusal(prefs, &desk, error),
         Err(error) => match form_message(&error) {
             Some(id) => {
                 let typed = StaffForm {

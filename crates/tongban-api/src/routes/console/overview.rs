@@ -9,8 +9,9 @@ use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_ecert::EcertError;
 use tongban_ecert::overview;
+use tongban_identity::audit_trail;
 use tongban_identity::console::ConsoleError;
-use tongban_identity::subjects::{self, DepartmentId};
+use tongban_identity::subjects::DepartmentId;
 
 use super::{open_desk, refused};
 use crate::extract::PageQuery;
@@ -50,11 +51,8 @@ pub async fn overview_page(
         Ok(reader) => reader,
         Err(error) => return refused(prefs, Some(&desk), &error),
     };
-    let departments = match subjects::list_departments(&mut conn).await {
-        Ok(all) => all
-            .into_iter()
-            .filter(|d| reader.departments().is_none_or(|mine| mine.contains(&d.id)))
-            .collect::<Vec<_>>(),
+    let departments = match audit_trail::readable_departments(&mut conn, &reader).await {
+        Ok(departments) => departments,
         Err(error) => return store_page(error),
     };
     drop(conn);

@@ -208,6 +208,7 @@ fn person_refusal(prefs: Prefs, desk: &Desk, error: AdminError) -> Response {
     let id = match error {
         AdminError::Subject(SubjectError::NotFound(_)) => "people-unknown",
         AdminError::Subject(SubjectError::Invalid { .. }) => "people-not-yourself",
+        AdminError::OwnAccount => "people-reset-not-yourself",
         other => return store_page(other),
     };
     web::no_store(view::refused(prefs, Some(desk), Message::error(id)))

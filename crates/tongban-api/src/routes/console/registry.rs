@@ -106,11 +106,11 @@ pub async fn console_preview_registry(
         return again("registry-no-file");
     };
     match admin::preview_registry_csv(&mut conn, &admin, &csv).await {
-        Ok(lines) if lines.is_empty() => again("registry-no-file"),
-        Ok(lines) => web::no_store(view::registry(
+        Ok((_, lines)) if lines.is_empty() => again("registry-no-file"),
+        Ok((upload, lines)) => web::no_store(view::registry(
             prefs,
             &csrf,
-            Some((&csv, &lines)),
+            Some((&upload, &lines)),
             (None, None),
             StatusCode::OK,
         )),
@@ -124,9 +124,9 @@ pub async fn console_preview_registry(
 pub struct ImportForm {
     #[serde(default)]
     csrf_token: String,
-    /// The CSV the preview read.
+    /// The file the preview read and kept, by its id.
     #[serde(default)]
-    csv: String,
+    upload: String,
 }
 
 impl CsrfProtected for ImportForm {
@@ -137,12 +137,12 @@ impl CsrfProtected for ImportForm {
 
 /// Imports the previewed CSV, all or nothing; recorded in the audit trail.
 #[utoipa::path(post, path = "/console/registry/import", tag = "console",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, csv: the lines the preview showed"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "csrf_token, upload: the id of the file the preview read (kept for its reader for an hour)"),
     responses(
         (status = 303, description = "imported: to the form, saying how many"),
         (status = 400, description = "a form no page sends: an error page", content_type = "text/html"),
         (status = 403, description = "not a platform administrator at level 3, or no session or a foreign CSRF token", content_type = "text/html"),
-        (status = 422, description = "a line cannot be imported: the form again, saying so; nothing was written", content_type = "text/html"),
+        (status = 422, description = "no such file kept for this administrator (imported already, or over an hour old), or a line cannot be imported: the form again, saying so; nothing was written", content_type = "text/html"),
     ))]
 pub async fn console_import_registry(
     State(state): State<AppState>,
@@ -166,18 +166,22 @@ pub async fn console_import_registry(
     let imported = state
         .store
         .transaction::<_, AdminError>(async |tx| {
-            admin::import_registry_csv(tx, &admin, &form.csv).await
+            admin::import_registry_upload(tx, &admin, &form.upload).await
         })
         .await;
     match imported {
         Ok(count) => web::see_other(&format!("/console/registry?imported={count}")),
-        Err(AdminError::Registry(ImportError::Line { .. })) => {
+        Err(error @ (AdminError::Registry(ImportError::Line { .. }) | AdminError::Subject(_))) => {
+            let id = match error {
+                AdminError::Subject(_) => "registry-expired",
+                _ => "registry-not-imported",
+            };
             let csrf = sso::session_csrf(&cookie);
             web::no_store(view::registry(
                 prefs,
                 &csrf,
                 None,
-                (Some(Message::error("registry-not-imported")), None),
+                (Some(Message::error(id)), None),
                 StatusCode::UNPROCESSABLE_ENTITY,
             ))
         }

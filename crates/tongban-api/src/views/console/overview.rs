@@ -191,7 +191,9 @@ fn chart(l: Lang, id: &'static str, data: &Daily) -> Chart {
             below += count;
         }
     }
-    let ticks = [0, top / 2, top];
+    // A top of 1 has no middle tick.
+    let mut ticks = vec![0, top / 2, top];
+    ticks.dedup();
     let counts = ticks
         .iter()
         .map(|&t| Label {

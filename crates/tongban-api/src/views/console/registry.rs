@@ -21,14 +21,15 @@ struct RegistryPage<'a> {
     csrf: &'a str,
     message: Option<Message>,
     imported: Option<String>,
-    /// The preview: its counts sentence, its lines, and the CSV to import when every
-    /// line can be.
+    /// The preview: its counts sentence, its lines, and the kept file's id to import
+    /// when every line can be.
     summary: Option<String>,
     rows: Vec<LineRow>,
     importable: Option<&'a str>,
 }
 
-/// The form, or (`preview`: the CSV read and its lines) what importing it would do.
+/// The form, or (`preview`: the kept file's id and its lines) what importing it
+/// would do.
 pub fn registry(
     prefs: Prefs,
     csrf: &str,
@@ -76,7 +77,7 @@ pub fn registry(
         imported: imported.map(|n| l.tn("registry-done-imported", "count", n)),
         summary,
         rows,
-        importable: preview.filter(|_| refused == 0).map(|(csv, _)| csv),
+        importable: preview.filter(|_| refused == 0).map(|(upload, _)| upload),
     };
     render(status, &page)
 }
