@@ -227,7 +227,8 @@ async function run(browser) {
   const issuedToday = 1 + ROWS;
   await page.goto(url('/console'));
   await Promise.all([page.waitForNavigation(), page.click('a[href="/console/overview"]')]);
-  const issuedSummary = await page.locator('#issued-summary').innerText();
+  // The numbers are wrapped in Unicode isolates (U+2068 … U+2069) for bidi text.
+  const issuedSummary = (await page.locator('#issued-summary').innerText()).replace(/[\u2068\u2069]/g, '');
   const issuedBars = await page.locator('section:has(#issued-title) svg rect').count();
   await page.click('section:has(#issued-title) summary');
   const totals = await page.locator('section:has(#issued-title) tbody tr td:last-child').allInnerTexts();
