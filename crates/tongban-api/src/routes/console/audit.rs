@@ -8,7 +8,7 @@ use time::macros::format_description;
 use tongban_identity::audit_trail::{self, AuditTrailError};
 use tongban_identity::console::ConsoleError;
 
-use super::{open_desk, refused, refused_as};
+use super::{open_desk, reading, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
@@ -138,17 +138,9 @@ pub async fn audit_page(
     PageQuery(query): PageQuery<AuditPageQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, _, _, desk) = match open_desk(&state, &headers, prefs).await {
-        Ok(opened) => opened,
+    let (mut conn, desk, reader, departments) = match reading(&state, &headers, prefs).await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let reader = match desk.audit_reader() {
-        Ok(reader) => reader,
-        Err(error) => return refused(prefs, Some(&desk), &error),
-    };
-    let departments = match audit_trail::readable_departments(&mut conn, &reader).await {
-        Ok(departments) => departments,
-        Err(error) => return store_page(error),
     };
     let filters = query.filters();
     let range = Range::of(&filters);

@@ -8,17 +8,15 @@ use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_identity::admin::{self, AdminError};
-use tongban_identity::caller::Admin;
 use tongban_identity::client_lifecycle;
 use tongban_identity::clients::{ClientError, NewClient};
 use tongban_identity::console::Desk;
 use tongban_identity::sso;
 use tongban_identity::subjects::DepartmentId;
 
-use super::{form_desk, open_desk, refused, refused_as};
+use super::{administering, administering_form, refused_as};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
-use crate::request_scope;
 use crate::routes::session_form::{CsrfProtected, SessionForm};
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
@@ -46,19 +44,6 @@ fn client_refusal(prefs: Prefs, desk: &Desk, error: AdminError) -> Response {
     refused_as(prefs, Some(desk), id, status)
 }
 
-/// The desk and the administration proof of a form's session.
-async fn form_admin(
-    state: &AppState,
-    prefs: Prefs,
-    session: &sso::Session,
-) -> Result<(Desk, Admin), Response> {
-    let (_, desk) = form_desk(state, prefs, session).await?;
-    match desk.admin(request_scope::request_id()) {
-        Ok(admin) => Ok((desk, admin)),
-        Err(error) => Err(refused(prefs, Some(&desk), &error)),
-    }
-}
-
 /// What the last form did.
 #[derive(Deserialize, Default)]
 pub struct ClientsQuery {
@@ -79,13 +64,9 @@ pub async fn clients_page(
     PageQuery(query): PageQuery<ClientsQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, _, cookie, desk) = match open_desk(&state, &headers, prefs).await {
-        Ok(opened) => opened,
+    let (mut conn, cookie, _, admin) = match administering(&state, &headers, prefs).await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let admin = match desk.admin(request_scope::request_id()) {
-        Ok(admin) => admin,
-        Err(error) => return refused(prefs, Some(&desk), &error),
     };
     let message = match query.done.as_str() {
         "disabled" => Some(Message::news("clients-done-disabled")),
@@ -157,7 +138,7 @@ pub async fn console_create_client(
     }: SessionForm<NewClientForm>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (desk, admin) = match form_admin(&state, prefs, &session).await {
+    let (_, desk, admin) = match administering_form(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -282,7 +263,7 @@ pub async fn console_rotate_secret(
     }: SessionForm<ClientChangeForm>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (desk, admin) = match form_admin(&state, prefs, &session).await {
+    let (_, desk, admin) = match administering_form(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -345,7 +326,7 @@ async fn switch(
     }: SessionForm<ClientChangeForm>,
 ) -> Response {
     let prefs = web::prefs(headers, None);
-    let (desk, admin) = match form_admin(state, prefs, &session).await {
+    let (_, desk, admin) = match administering_form(state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
     };

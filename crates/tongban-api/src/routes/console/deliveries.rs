@@ -9,9 +9,8 @@ use tongban_identity::admin::{self, AdminError};
 use tongban_identity::sso;
 use tongban_identity::subjects::SubjectError;
 
-use super::{form_desk, open_desk, refused, refused_as};
+use super::{administering, administering_form, refused_as};
 use crate::extract::PageQuery;
-use crate::request_scope;
 use crate::routes::session_form::{CsrfProtected, SessionForm};
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
@@ -43,13 +42,9 @@ pub async fn deliveries_page(
     PageQuery(query): PageQuery<DeliveriesQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, _, cookie, desk) = match open_desk(&state, &headers, prefs).await {
-        Ok(opened) => opened,
+    let (mut conn, cookie, _, admin) = match administering(&state, &headers, prefs).await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let admin = match desk.admin(request_scope::request_id()) {
-        Ok(admin) => admin,
-        Err(error) => return refused(prefs, Some(&desk), &error),
     };
     // An unknown state shows them all, as the form's first choice does.
     let chosen = match query.state.as_str() {
@@ -109,13 +104,9 @@ pub async fn console_retry_delivery(
     SessionForm { session, form, .. }: SessionForm<RetryForm>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (_, desk) = match form_desk(&state, prefs, &session).await {
+    let (_, desk, admin) = match administering_form(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
-    };
-    let admin = match desk.admin(request_scope::request_id()) {
-        Ok(admin) => admin,
-        Err(error) => return refused(prefs, Some(&desk), &error),
     };
     let retried = state
         .store

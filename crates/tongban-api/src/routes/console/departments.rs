@@ -15,7 +15,7 @@ use tongban_identity::sso;
 use tongban_identity::subjects::{DepartmentId, Level, Role, SubjectError, SubjectId};
 use tongban_store::PooledConn;
 
-use super::{form_desk, open_desk, refused, refused_as};
+use super::{administering, administering_form, form_desk, open_desk, refused, refused_as};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
 use crate::request_scope;
@@ -38,32 +38,6 @@ fn done_message(done: &str) -> Option<Message> {
         "added" => Some(Message::news("staff-done-added")),
         "removed" => Some(Message::news("staff-done-removed")),
         _ => None,
-    }
-}
-
-/// The desk and the administration proof of a console page, or the page instead.
-async fn administering(
-    state: &AppState,
-    headers: &HeaderMap,
-    prefs: Prefs,
-) -> Result<(PooledConn, String, Desk, Admin), Response> {
-    let (conn, _, cookie, desk) = open_desk(state, headers, prefs).await?;
-    match desk.admin(request_scope::request_id()) {
-        Ok(admin) => Ok((conn, cookie, desk, admin)),
-        Err(error) => Err(refused(prefs, Some(&desk), &error)),
-    }
-}
-
-/// The same for a form: its session is already checked against the CSRF token.
-async fn administering_form(
-    state: &AppState,
-    prefs: Prefs,
-    session: &sso::Session,
-) -> Result<(PooledConn, Desk, Admin), Response> {
-    let (conn, desk) = form_desk(state, prefs, session).await?;
-    match desk.admin(request_scope::request_id()) {
-        Ok(admin) => Ok((conn, desk, admin)),
-        Err(error) => Err(refused(prefs, Some(&desk), &error)),
     }
 }
 

@@ -22,11 +22,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use tongban_core::time::Timestamp;
+use tongban_identity::audit_trail::{self, Reader};
+use tongban_identity::caller::Admin;
 use tongban_identity::console::{self, ConsoleError, Desk};
-use tongban_identity::sso::Session;
+use tongban_identity::sso::{self, Session};
+use tongban_identity::subjects::Department;
 use tongban_store::PooledConn;
 
 use crate::prefs::Prefs;
+use crate::request_scope;
 use crate::routes::session_form::signed_in;
 use crate::state::AppState;
 use crate::views::console as view;
@@ -63,6 +67,50 @@ pub(crate) async fn form_desk(
         .await
         .map_err(|error| refused(prefs, None, &error))?;
     Ok((conn, desk))
+}
+
+/// The desk and the administration proof of a console page, or the page instead.
+pub(crate) async fn administering(
+    state: &AppState,
+    headers: &HeaderMap,
+    prefs: Prefs,
+) -> Result<(PooledConn, String, Desk, Admin), Response> {
+    let (conn, _, cookie, desk) = open_desk(state, headers, prefs).await?;
+    match desk.admin(request_scope::request_id()) {
+        Ok(admin) => Ok((conn, cookie, desk, admin)),
+        Err(error) => Err(refused(prefs, Some(&desk), &error)),
+    }
+}
+
+/// The same for a form: its session is already checked against the CSRF token.
+pub(crate) async fn administering_form(
+    state: &AppState,
+    prefs: Prefs,
+    session: &sso::Session,
+) -> Result<(PooledConn, Desk, Admin), Response> {
+    let (conn, desk) = form_desk(state, prefs, session).await?;
+    match desk.admin(request_scope::request_id()) {
+        Ok(admin) => Ok((conn, desk, admin)),
+        Err(error) => Err(refused(prefs, Some(&desk), &error)),
+    }
+}
+
+/// The desk of a page that reads the audit trail's data (the trail, the overview):
+/// what its reader may read, and the departments that covers, or the page instead.
+pub(crate) async fn reading(
+    state: &AppState,
+    headers: &HeaderMap,
+    prefs: Prefs,
+) -> Result<(PooledConn, Desk, Reader, Vec<Department>), Response> {
+    let (mut conn, _, _, desk) = open_desk(state, headers, prefs).await?;
+    let reader = match desk.audit_reader() {
+        Ok(reader) => reader,
+        Err(error) => return Err(refused(prefs, Some(&desk), &error)),
+    };
+    match audit_trail::readable_departments(&mut conn, &reader).await {
+        Ok(departments) => Ok((conn, desk, reader, departments)),
+        Err(error) => Err(store_page(error)),
+    }
 }
 
 /// A refusal page saying `id` with `status`: on the desk when there is one.

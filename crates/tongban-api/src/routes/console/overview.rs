@@ -9,11 +9,10 @@ use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_ecert::EcertError;
 use tongban_ecert::overview;
-use tongban_identity::audit_trail;
 use tongban_identity::console::ConsoleError;
 use tongban_identity::subjects::DepartmentId;
 
-use super::{open_desk, refused};
+use super::{reading, refused};
 use crate::extract::PageQuery;
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
@@ -43,17 +42,9 @@ pub async fn overview_page(
     PageQuery(query): PageQuery<OverviewQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, _, _, desk) = match open_desk(&state, &headers, prefs).await {
-        Ok(opened) => opened,
+    let (conn, desk, reader, departments) = match reading(&state, &headers, prefs).await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let reader = match desk.audit_reader() {
-        Ok(reader) => reader,
-        Err(error) => return refused(prefs, Some(&desk), &error),
-    };
-    let departments = match audit_trail::readable_departments(&mut conn, &reader).await {
-        Ok(departments) => departments,
-        Err(error) => return store_page(error),
     };
     drop(conn);
     // No choice made yet: a department administrator's first department, everything

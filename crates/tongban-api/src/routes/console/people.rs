@@ -7,15 +7,14 @@ use axum::response::Response;
 use serde::Deserialize;
 use tongban_core::time::Timestamp;
 use tongban_identity::admin::{self, AdminError};
-use tongban_identity::console::{self, ConsoleError, Desk};
+use tongban_identity::console::{ConsoleError, Desk};
 use tongban_identity::person_lifecycle;
 use tongban_identity::sso;
 use tongban_identity::subjects::{SubjectError, SubjectId};
 
-use super::{open_desk, refused};
+use super::{administering, administering_form, refused};
 use crate::extract::PageQuery;
 use crate::prefs::Prefs;
-use crate::request_scope;
 use crate::routes::session_form::{CsrfProtected, SessionForm};
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
@@ -55,13 +54,9 @@ pub async fn people_page(
     PageQuery(query): PageQuery<PeopleQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, _, cookie, desk) = match open_desk(&state, &headers, prefs).await {
-        Ok(opened) => opened,
+    let (mut conn, cookie, _, admin) = match administering(&state, &headers, prefs).await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let admin = match desk.admin(request_scope::request_id()) {
-        Ok(admin) => admin,
-        Err(error) => return refused(prefs, Some(&desk), &error),
     };
     let message = match query.done.as_str() {
         "deactivated" => Some(Message::news("people-done-deactivated")),
@@ -140,17 +135,9 @@ async fn change_person(
     }: SessionForm<PersonForm>,
 ) -> Response {
     let prefs = web::prefs(headers, None);
-    let mut conn = match state.store.conn().await {
-        Ok(conn) => conn,
-        Err(error) => return store_page(error),
-    };
-    let desk = match console::desk(&mut conn, &session).await {
-        Ok(desk) => desk,
-        Err(error) => return refused(prefs, None, &error),
-    };
-    let admin = match desk.admin(request_scope::request_id()) {
-        Ok(admin) => admin,
-        Err(error) => return refused(prefs, Some(&desk), &error),
+    let (mut conn, desk, admin) = match administering_form(state, prefs, &session).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let Ok(person) = id.parse::<SubjectId>() else {
         return refused(prefs, Some(&desk), &ConsoleError::NotAllowed);

@@ -12,9 +12,8 @@ use tongban_identity::admin::{self, AdminError};
 use tongban_identity::identity_registry::ImportError;
 use tongban_identity::sso;
 
-use super::{form_desk, open_desk, refused};
+use super::{administering, administering_form};
 use crate::extract::PageQuery;
-use crate::request_scope;
 use crate::routes::session_form::{CsrfProtected, SessionForm, SessionUpload};
 use crate::routes::web::{self, store_page};
 use crate::state::AppState;
@@ -42,13 +41,10 @@ pub async fn registry_page(
     PageQuery(query): PageQuery<RegistryQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (_, _, cookie, desk) = match open_desk(&state, &headers, prefs).await {
-        Ok(opened) => opened,
+    let (_, cookie, _, _) = match administering(&state, &headers, prefs).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
-    if let Err(error) = desk.admin(request_scope::request_id()) {
-        return refused(prefs, Some(&desk), &error);
-    }
     let csrf = sso::session_csrf(&cookie);
     web::no_store(view::registry(
         prefs,
@@ -79,13 +75,9 @@ pub async fn console_preview_registry(
     }: SessionUpload,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (mut conn, desk) = match form_desk(&state, prefs, &session).await {
+    let (mut conn, _, admin) = match administering_form(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
-    };
-    let admin = match desk.admin(request_scope::request_id()) {
-        Ok(admin) => admin,
-        Err(error) => return refused(prefs, Some(&desk), &error),
     };
     let csrf = sso::session_csrf(&cookie);
     let again = |id: &'static str| {
@@ -154,15 +146,11 @@ pub async fn console_import_registry(
     }: SessionForm<ImportForm>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
-    let (conn, desk) = match form_desk(&state, prefs, &session).await {
+    let (conn, _, admin) = match administering_form(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     drop(conn);
-    let admin = match desk.admin(request_scope::request_id()) {
-        Ok(admin) => admin,
-        Err(error) => return refused(prefs, Some(&desk), &error),
-    };
     let imported = state
         .store
         .transaction::<_, AdminError>(async |tx| {

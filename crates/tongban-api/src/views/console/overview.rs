@@ -125,13 +125,7 @@ pub fn overview(
 
 fn series_name(l: Lang, name: &SeriesName) -> String {
     match name {
-        SeriesName::Type { zh, en } => {
-            if l.tag() == "zh-CN" {
-                zh.clone()
-            } else {
-                en.clone()
-            }
-        }
+        SeriesName::Type { zh, en } => crate::views::account::type_name(l, zh, en).to_owned(),
         SeriesName::Seal(name) => name.clone(),
         SeriesName::Others => l.t("overview-others"),
         SeriesName::CertificatesVerified => l.t("overview-certificates-verified"),
