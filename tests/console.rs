@@ -37,8 +37,12 @@ async fn staff_world(w: &World) {
     subjects::add_staff(&mut tx, zhao, w.b.id, "B-1", &[Role::Issuer], now)
         .await
         .unwrap();
-    for (department, action) in [(w.a.id, "seal.a-happened"), (w.b.id, "seal.b-happened")] {
-        let event = AuditEvent::new("system", action, Some("x"), None, json!({"n": 1}))
+    let li_acted = format!("subject:{li}");
+    for (department, actor, action) in [
+        (w.a.id, li_acted.as_str(), "seal.a-happened"),
+        (w.b.id, "system", "seal.b-happened"),
+    ] {
+        let event = AuditEvent::new(actor, action, Some("x"), None, json!({"n": 1}))
             .in_department(department);
         tongban_store::audit::record(&mut tx, &event).await.unwrap();
     }
@@ -86,6 +90,14 @@ async fn a_department_administrator_reads_and_exports_only_their_department_trai
     assert_eq!(trail.status(), 200);
     let html = trail.text().await.unwrap();
     assert!(html.contains("seal.a-happened") && !html.contains("seal.b-happened"));
+    // Who acted, by name beside the id (李四 is registered as 职员 in this world).
+    let li_id = subject(&w, LI).await;
+    assert!(
+        html.contains(&format!(
+            "<bdi>职员</bdi> <code><bdi>subject:{li_id}</bdi>"
+        )),
+        "{html}"
+    );
     let filtered = page(&w, &li, "/console/audit?action=seal.b*").await;
     assert!(!filtered.text().await.unwrap().contains("seal.a-happened"));
     let theirs = page(&w, &li, &format!("/console/audit?department={}", w.b.id)).await;
@@ -1130,6 +1142,16 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
         "{verifications}"
     );
     assert!(chart("issued").contains("近 30 天没有记录"));
+    // Each use is in the department's audit trail too, by the seal user (李四).
+    let used = page(&w, &li, "/console/audit/export?action=seal.used").await;
+    let used = used.text().await.unwrap();
+    let rows: Vec<&str> = used.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{used}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(&format!("subject:{li_id}")) && r.contains("pades")),
+        "{used}"
+    );
     assert!(
         !overview.contains("failed-logins-title"),
         "refused logins are the platform's"
@@ -1165,6 +1187,32 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
     // An issuer of B reads no overview, not even B's.
     assert_eq!(page(&w, &zhao, "/console/overview").await.status(), 403);
     assert_eq!(page(&w, &zhao, &b).await.status(), 403);
+}
+
+/// A console upload takes documents up to `http.document_limit_bytes`, so its body is
+/// read only for someone signed in: without a session the answer comes before the body.
+#[tokio::test]
+async fn an_upload_from_nobody_signed_in_is_refused_before_its_body_arrives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = world::world().await;
+    let address = w.server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // 50 MiB announced (under the document limit), a few bytes of it sent.
+    let head = format!(
+        "POST /console/seals/any/pdf HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n--b\r\n",
+        50 * 1024 * 1024
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 8192];
+    // A guard against hanging, not a timing: a server that waited for the body would
+    // never answer, as the rest of the body never comes.
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), stream.read(&mut answer))
+        .await
+        .expect("answered before the body arrived")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
 }
 
 #[tokio::test]

@@ -1,25 +1,24 @@
-// The console (/console), in Chromium (npm playwright-core), as staff use it: a
-// platform administrator (granted with `tongban admin platform-admin`) who is also a
-// department administrator signs in with a passkey (level 3), opens the desk, reads the
-// audit trail with filters and downloads it as CSV, creates a city department and its
-// staff, creates a seal, grants it and suspends it, puts the seal on page 2 of a PDF
-// on its preview (pdf.js, under the page's CSP) and downloads it sealed, finds a
-// person and deactivates them after the confirmation page, reactivates them and
-// resets their forgotten password, imports the identity registry after its preview,
-// and reads the logout notices and the overview. axe-core (WCAG 2.1 A/AA) and the
+// The console (/console), in Chromium (npm playwright-core), page by page: a platform
+// administrator (granted with `tongban admin platform-admin`) who is also a department
+// administrator signs in (a password login is asked to step up; a passkey gives level 3),
+// opens the desk, creates a city department and its staff and takes a role away after
+// the confirmation, creates a seal and suspends it after the confirmation, registers a
+// client and disables it, reads the audit trail with filters and downloads it as CSV,
+// finds a person and deactivates them after the confirmation page, reactivates them and
+// resets their forgotten password, imports the identity registry after its preview, and
+// reads the logout notices and the overview. (The work of a department told by its
+// five people, one role each, is console_story.mjs.) axe-core (WCAG 2.1 A/AA) and the
 // MIIT numbers on every console page in zh-CN and English, standard and care mode; a
 // keyboard-only walk of the audit page. A screenshot of each page is kept under
 // $TONGBAN_ARTEFACTS (default target/interop-artefacts).
 //
 // Usage: node tests/interop/console.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { adminApi } from './admin_api.mjs';
+import { pageChecks } from './console_parts.mjs';
 import { axe, checks, inChromium, keyboardWalk, miit } from './page_checks.mjs';
 
 const [base, databaseUrl, binaryArg] = process.argv.slice(2);
@@ -34,87 +33,9 @@ mkdirSync(artefacts, { recursive: true });
 
 const ADMIN = { name: '钱管理', id: '110101196203070012', password: 'the administrator keeps a long passphrase' };
 const CITIZEN = { name: '吴八', id: '110101198807070020', password: 'wu ba remembers this one' };
-const MODES = ['zh', 'en', 'zh-care', 'en-care'];
 
 const { check, finish } = checks();
-const PYTHON = process.env.TONGBAN_INTEROP_PYTHON || 'tests/interop/.venv/bin/python';
-
-// A PDF of `pages` A4 pages, each saying its number (a classic cross-reference table).
-function samplePdf(pages) {
-  const objects = [null, '<< /Type /Catalog /Pages 2 0 R >>', null];
-  const font = 3 + pages * 2;
-  const kids = [];
-  for (let i = 0; i < pages; i += 1) {
-    const [pageId, contentId] = [3 + i * 2, 4 + i * 2];
-    const stream = `BT /F1 24 Tf 72 720 Td (Page ${i + 1}) Tj ET`;
-    kids.push(`${pageId} 0 R`);
-    objects[pageId] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents ${contentId} 0 R /Resources << /Font << /F1 ${font} 0 R >> >> >>`;
-    objects[contentId] = `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`;
-  }
-  objects[2] = `<< /Type /Pages /Kids [${kids.join(' ')}] /Count ${pages} >>`;
-  objects[font] = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>';
-  let out = '%PDF-1.7\n';
-  const offsets = [];
-  for (let i = 1; i < objects.length; i += 1) {
-    offsets[i] = Buffer.byteLength(out, 'latin1');
-    out += `${i} 0 obj\n${objects[i]}\nendobj\n`;
-  }
-  const xref = Buffer.byteLength(out, 'latin1');
-  out += `xref\n0 ${objects.length}\n0000000000 65535 f \n`;
-  out += offsets.slice(1).map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
-  out += `trailer\n<< /Size ${objects.length} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
-
-// A PNG of a red ring on a transparent ground, `side` pixels square (RGBA, no filter).
-function ringPng(side) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (bytes) => {
-    let c = 0xffffffff;
-    for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'ascii');
-    const tail = Buffer.alloc(4);
-    tail.writeUInt32BE(crc(Buffer.concat([head.subarray(4), data])), 0);
-    return Buffer.concat([head, data, tail]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
-  ihdr.set([8, 6, 0, 0, 0], 8);
-  const raw = Buffer.alloc(side * (side * 4 + 1));
-  const r = side / 2;
-  for (let y = 0; y < side; y += 1) {
-    for (let x = 0; x < side; x += 1) {
-      const d = Math.hypot(x - r, y - r);
-      if (d < r - 2 && d > r - 14) raw.set([220, 20, 20, 255], y * (side * 4 + 1) + 1 + x * 4);
-    }
-  }
-  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-// axe-core, the MIIT numbers and a screenshot in every mode; `reach` (after the mode is
-// set) brings the page back when it answers a form.
-async function everyMode(page, label, shot, reach) {
-  const path = new URL(page.url()).pathname + new URL(page.url()).search;
-  for (const mode of MODES) {
-    await page.goto(url(`/prefs?set=${mode}&back=${encodeURIComponent(path)}`));
-    if (reach) await reach();
-    await axe(page, `${label} [${mode}]`, check);
-    await miit(page, `${label} [${mode}]`, check);
-    await page.screenshot({ path: `${artefacts}/console-${shot}-${mode}.png`, fullPage: true });
-  }
-  await page.goto(url(`/prefs?set=zh&back=${encodeURIComponent(path)}`));
-}
+const { everyMode } = pageChecks(base, artefacts, 'console', check);
 
 async function run(browser) {
   const admin = await adminApi(base, databaseUrl, binary, 'Console interop admin');
@@ -190,7 +111,7 @@ async function run(browser) {
   const left = await page.locator('table').innerText().catch(() => '');
   check('after confirming, the role is taken away and the other stays', left.includes('签发电子证照') && !left.includes('使用印章'), left.slice(0, 300));
 
-  // Seals: a new contract seal, granted to a seal user, suspended after a confirmation.
+  // Seals: a new contract seal, suspended after a confirmation.
   await page.goto(url('/console'));
   await page.click('a[href="/console/seals"]');
   await page.fill('#seal-name', '福建省市场监督管理局合同专用章');
@@ -198,91 +119,6 @@ async function run(browser) {
   await Promise.all([page.waitForNavigation(), page.click('form[action="/console/seals"] button[type=submit]')]);
   const sealPath = new URL(page.url()).pathname;
   check('a seal is created, with its own certificate', (await page.locator('main').innerText()).includes('印章已创建') && sealPath.startsWith('/console/seals/'), page.url());
-  // Its image: a red ring on a transparent ground, previewed as it stamps.
-  await page.setInputFiles('#seal-image', { name: 'seal.png', mimeType: 'image/png', buffer: ringPng(200) });
-  await Promise.all([page.waitForNavigation(), page.click('form[action$="/image"] button[type=submit]')]);
-  const preview = page.locator('figure.stamp-preview img');
-  const drawn = await preview.evaluate((img) => img.complete && img.naturalWidth).catch(() => 0);
-  check('the uploaded image is shown as it stamps', drawn === 200 && (await page.locator('main').innerText()).includes('图像已上传'), `natural width ${drawn}`);
-  await page.selectOption('#grant-staff', staff.id);
-  await page.check('#grant-purpose');
-  await Promise.all([page.waitForNavigation(), page.click('form[action$="/grants"] button[type=submit]')]);
-  const grantTable = await page.locator('table').first().innerText().catch(() => '');
-  check('the seal is granted to a seal user, a purpose asked for each use', grantTable.includes(ADMIN.name) && grantTable.includes('是'), grantTable.slice(0, 300));
-  await everyMode(page, 'a seal', 'seal');
-  // Sealing: a three-page contract. pdf.js (served by us) draws page 2 of the chosen
-  // file; the seal user clicks where the seal goes and nudges it with the arrow keys;
-  // the sealed copy downloads and pdfsig and pyHanko judge it.
-  const contract = { name: 'contract.pdf', mimeType: 'application/pdf', buffer: samplePdf(3) };
-  const choosePage2 = async (p) => {
-    await p.setInputFiles('#pdf', contract);
-    await p.fill('#page', '2');
-    await p.locator('#page').dispatchEvent('change');
-    // Drawn: the preview is shown and the canvas holds dark ink on its white page.
-    await p.waitForFunction(() => {
-      const c = document.getElementById('seal-place-page');
-      if (document.getElementById('seal-place').hidden || !c.width) return false;
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      let ink = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && d[i] < 100) ink += 1;
-      return ink > 50;
-    });
-  };
-  await page.goto(url(`${sealPath}/pdf`));
-  await everyMode(page, 'the sealing form', 'seal-pdf');
-  for (const mode of MODES) {
-    await page.goto(url(`/prefs?set=${mode}&back=${encodeURIComponent(`${sealPath}/pdf`)}`));
-    await choosePage2(page);
-    await axe(page, `the sealing form with the page preview [${mode}]`, check);
-    await miit(page, `the sealing form with the page preview [${mode}]`, check);
-    await page.screenshot({ path: `${artefacts}/console-seal-place-${mode}.png`, fullPage: true });
-  }
-  await page.goto(url(`/prefs?set=zh&back=${encodeURIComponent(`${sealPath}/pdf`)}`));
-  // The placing itself in a context that keeps the page's CSP (the one above bypasses
-  // it for axe): pdf.js and its worker must run under script-src 'self'.
-  const strict = await browser.newContext({ acceptDownloads: true, storageState: await ctx.storageState() });
-  const sp = await strict.newPage();
-  sp.setDefaultTimeout(15000);
-  const blocked = [];
-  sp.on('console', (m) => { if (/Content[- ]Security[- ]Policy/i.test(m.text())) blocked.push(m.text()); });
-  await sp.goto(url(`${sealPath}/pdf`));
-  await choosePage2(sp);
-  const named = await sp.locator('#seal-place-status').innerText();
-  check('the preview draws page 2 under the strict CSP, the seal first at the named spot (bottom right: 439, 36)', blocked.length === 0 && named.includes('439') && named.includes('36'), `${named} ${blocked.join(' | ').slice(0, 300)}`);
-  const drawnBox = await sp.locator('#seal-place-page').boundingBox();
-  const perPoint = drawnBox.width / 595;
-  // A click centres the seal on PDF point (150, 300): its corner is (90, 240).
-  await sp.locator('#seal-place-page').click({ position: { x: 150 * perPoint, y: (842 - 300) * perPoint } });
-  const clicked = [Number(await sp.inputValue('#x')), Number(await sp.inputValue('#y'))];
-  await sp.focus('#seal-place-spot');
-  await sp.keyboard.press('ArrowRight');
-  await sp.keyboard.press('ArrowRight');
-  await sp.keyboard.press('Shift+ArrowUp');
-  const moved = [Number(await sp.inputValue('#x')), Number(await sp.inputValue('#y'))];
-  const near = ([x, y], [ex, ey]) => Math.abs(x - ex) < 1.5 && Math.abs(y - ey) < 1.5;
-  check('a click puts the seal there (90, 240) and the arrow keys move it 12 points right and 36 up', near(clicked, [90, 240]) && near(moved, [102, 276]) && (await sp.isChecked('#at-placed')), `clicked ${clicked}, moved ${moved}`);
-  await sp.screenshot({ path: `${artefacts}/console-seal-placed-zh.png`, fullPage: true });
-  await sp.fill('#purpose', '合同用印');
-  const [sealedDownload] = await Promise.all([sp.waitForEvent('download'), sp.click('form[action$="/pdf"] button[type=submit]')]);
-  const dir = mkdtempSync(join(tmpdir(), 'tongban-console-seal-'));
-  await sealedDownload.saveAs(join(dir, 'sealed.pdf'));
-  await strict.close();
-  // The widget's /Rect in the update: where the seal was put, 120 points square.
-  const rects = [...readFileSync(join(dir, 'sealed.pdf')).toString('latin1').matchAll(/\/Rect\s*\[([^\]]*)\]/g)];
-  const rect = rects.length ? rects[rects.length - 1][1].trim().split(/\s+/).map(Number) : [];
-  check('the sealed PDF has the seal where it was put on the preview', rect.length === 4 && near(rect, moved) && near(rect.slice(2), [moved[0] + 120, moved[1] + 120]), `Rect ${rect}`);
-  writeFileSync(join(dir, 'root.crt'), Buffer.from(await (await fetch(url('/pki/ca/root.crt'))).arrayBuffer()));
-  const judge = (command, args) => {
-    try {
-      return { ok: true, out: execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
-    } catch (error) {
-      return { ok: false, out: `${error.stdout || ''}${error.stderr || ''}${error.message}` };
-    }
-  };
-  const pdfsig = judge('pdfsig', [join(dir, 'sealed.pdf')]);
-  check('pdfsig: the seal placed on page 2 in the console is valid', pdfsig.out.includes('Signature is Valid.'), pdfsig.out.slice(0, 400));
-  const pyhanko = judge(PYTHON, ['tests/interop/pdf_validate.py', join(dir, 'sealed.pdf'), join(dir, 'root.crt'), '1']);
-  check('pyHanko: intact, valid, trusted, with a trusted signature time-stamp', pyhanko.ok, pyhanko.out.slice(0, 400));
   await page.goto(url('/console/seals'));
   await everyMode(page, 'the seals', 'seals');
   const askSuspend = async () => {

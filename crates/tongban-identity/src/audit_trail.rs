@@ -89,6 +89,40 @@ pub async fn readable_departments(
         .collect())
 }
 
+/// The names of the people and client systems who acted in `events` (actors
+/// `subject:…` and `client:…`), by actor: a trail is read by people, who know each
+/// other by name. An actor without one (`system`, or someone since removed) is absent.
+pub async fn actor_names(
+    conn: &mut Conn,
+    events: &[AuditEvent],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let mut names = std::collections::HashMap::new();
+    for (prefix, table) in [("subject:", "subjects"), ("client:", "clients")] {
+        let mut ids: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.actor.strip_prefix(prefix))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            continue;
+        }
+        let mut placeholders = tongban_store::rows::Placeholders::on(conn);
+        let sql = format!(
+            "SELECT id, name FROM {table} WHERE id IN {}",
+            placeholders.row(ids.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+        for id in &ids {
+            query = query.bind(*id);
+        }
+        for (id, name) in query.fetch_all(&mut *conn).await? {
+            names.insert(format!("{prefix}{id}"), name);
+        }
+    }
+    Ok(names)
+}
+
 /// What `caller` may read: everything with scope `admin`; with scope `audit:read`, a
 /// person's own login (not a relative's) reads the departments where they hold the
 /// `dept-admin` role.

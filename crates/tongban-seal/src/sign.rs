@@ -198,6 +198,22 @@ pub(crate) async fn record_usages<S: AsRef<[u8]>>(
         })
         .collect();
     tongban_ledger::storage::append(tx, &entries, usage.now).await?;
+    // The audit trail too, one event per act (a batch of digests is one), so the
+    // department's one trail holds who used its seals beside who changed them.
+    let mut event = AuditEvent::new(
+        &actor,
+        "seal.used",
+        Some(&seal_id),
+        None,
+        json!({
+            "format": usage.format.name(),
+            "documents": digests.len(),
+            "purpose": purpose,
+            "client": usage.actor.client_id(),
+        }),
+    );
+    event.department = Some(usage.seal.department_id.to_string());
+    tongban_store::audit::record(tx, &event).await?;
     Ok(())
 }
 

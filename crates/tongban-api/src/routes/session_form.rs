@@ -85,15 +85,16 @@ impl FromRequest<AppState> for SessionUpload {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let headers = req.headers().clone();
+        // The session first: a body of up to the document limit is read only for
+        // someone signed in, never buffered for anyone who sends one.
+        let Some((session, cookie)) = signed_in(state, req.headers(), Timestamp::now()).await?
+        else {
+            return Err(web::expired_form());
+        };
         let upload = PageUpload::from_request(req, state).await?;
-        let (session, cookie) = form_session(
-            state,
-            &headers,
-            upload.field("csrf_token"),
-            Timestamp::now(),
-        )
-        .await?;
+        if !csrf_matches(&cookie, upload.field("csrf_token")) {
+            return Err(web::expired_form());
+        }
         Ok(Self {
             session,
             cookie,
@@ -126,9 +127,12 @@ pub(crate) async fn form_session(
     now: Timestamp,
 ) -> Result<(Session, String), Response> {
     match signed_in(state, headers, now).await? {
-        Some((session, token)) if constant_time_eq(&sso::session_csrf(&token), csrf_token) => {
-            Ok((session, token))
-        }
+        Some((session, token)) if csrf_matches(&token, csrf_token) => Ok((session, token)),
         _ => Err(web::expired_form()),
     }
+}
+
+/// Whether a form's CSRF token is the one of the session whose cookie is `cookie`.
+fn csrf_matches(cookie: &str, csrf_token: &str) -> bool {
+    constant_time_eq(&sso::session_csrf(cookie), csrf_token)
 }

@@ -174,10 +174,15 @@ pub async fn audit_page(
         }
         Err(AuditTrailError::Store(error)) => return store_page(error),
     };
+    let actors = match audit_trail::actor_names(&mut conn, &events).await {
+        Ok(names) => names,
+        Err(error) => return store_page(error),
+    };
     let view = AuditView {
         filters: &filters,
         departments: &departments,
         events: &events,
+        actors: &actors,
         export_href,
         next_href,
         message,

@@ -142,6 +142,7 @@ struct DepartmentOption {
 struct AuditRow {
     at: String,
     actor: String,
+    actor_name: Option<String>,
     action: String,
     target: String,
     department: String,
@@ -169,6 +170,8 @@ pub struct AuditView<'a> {
     pub departments: &'a [Department],
     /// The events of this page.
     pub events: &'a [AuditEvent],
+    /// The names of their actors, by actor.
+    pub actors: &'a std::collections::HashMap<String, String>,
     /// The CSV export's address with these filters.
     pub export_href: String,
     /// The next page's address.
@@ -200,6 +203,7 @@ pub fn audit(prefs: Prefs, view: AuditView<'_>, status: StatusCode) -> Response 
         .map(|e| AuditRow {
             at: when(e.occurred_at),
             actor: e.actor.clone(),
+            actor_name: view.actors.get(&e.actor).cloned(),
             action: e.action.clone(),
             target: e.target.clone().unwrap_or_default(),
             department: e

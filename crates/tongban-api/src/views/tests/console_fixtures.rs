@@ -51,6 +51,7 @@ pub(super) fn console_pages(
         .in_department(department.id);
     let elsewhere = AuditEvent::new(v, v, None, None, serde_json::json!({})).in_department(v);
     let events = [event, elsewhere];
+    let actors = std::collections::HashMap::from([(v.to_owned(), v.to_owned())]);
     let city = Department {
         id: DepartmentId::new(),
         parent_id: Some(department.id),
@@ -87,6 +88,7 @@ pub(super) fn console_pages(
         filters: &filters,
         departments: &options,
         events: &events,
+        actors: &actors,
         export_href: format!("/console/audit/export?actor={v}"),
         next_href: Some(format!("/console/audit?after={v}")),
         message,
