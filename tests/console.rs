@@ -93,9 +93,7 @@ async fn a_department_administrator_reads_and_exports_only_their_department_trai
     // Who acted, by name beside the id (李四 is registered as 职员 in this world).
     let li_id = subject(&w, LI).await;
     assert!(
-        html.contains(&format!(
-            "<bdi>职员</bdi> <code><bdi>subject:{li_id}</bdi>"
-        )),
+        html.contains(&format!("<bdi>职员</bdi> <code><bdi>subject:{li_id}</bdi>")),
         "{html}"
     );
     let filtered = page(&w, &li, "/console/audit?action=seal.b*").await;
@@ -281,7 +279,38 @@ async fn a_platform_administrator_deactivates_a_person_after_confirming_and_reac
     .await
     .0;
     assert_eq!(old.status(), 401);
-    let again = support::logins::account_session(&w.server, WANG, &temporary).await;
+    // The one-time password opens no session, only the choice of his own password.
+    let server = &w.server;
+    let login = async |password: String| {
+        let page = server.get("/account").await;
+        support::logins::password_login(server, page, WANG, &password)
+            .await
+            .0
+    };
+    let choosing = login(temporary.clone()).await;
+    assert_eq!(choosing.status(), 200);
+    assert!(support::html::set_cookie(&choosing, "__Host-tongban-session").is_none());
+    let html = choosing.text().await.unwrap();
+    assert!(
+        html.contains("设置新密码") && html.contains("action=\"/enrol/password\""),
+        "{html}"
+    );
+    let chosen = "wang wu chose this one himself";
+    let set = w
+        .server
+        .client
+        .post(format!("{}/enrol/password", w.server.base))
+        .form(&[
+            ("csrf_token", csrf_of(&html).as_str()),
+            ("new_password", chosen),
+            ("confirm_password", chosen),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    assert_eq!(login(temporary.clone()).await.status(), 401, "used up");
+    let again = support::logins::account_session(&w.server, WANG, chosen).await;
     assert!(signed_in(&w, &again).await);
     let reset_by: String = sqlx::query_scalar(
         "SELECT actor FROM audit_events WHERE action = 'person.password_reset' AND target = $1",
@@ -339,6 +368,28 @@ async fn a_platform_administrator_deactivates_a_person_after_confirming_and_reac
     )
     .await;
     assert_eq!(tried.status(), 403, "nor resets anyone's password");
+    // A one-time password past its 24 hours is refused, saying so.
+    let admin_token = csrf(&w, &admin).await;
+    let fields = [("csrf_token", admin_token.as_str()), ("confirm", "yes")];
+    let done = form(&w, &admin, &reset, &fields).await;
+    let late = done
+        .text()
+        .await
+        .unwrap()
+        .split("<p class=\"secret\"><code><bdi>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    sqlx::query("UPDATE subjects SET password_temporary_until = $2 WHERE id = $1")
+        .bind(wang.to_string())
+        .bind(Timestamp::now().unix_millis() - 1)
+        .execute(&mut *w.server.store().conn().await.unwrap())
+        .await
+        .unwrap();
+    let expired = login(late).await;
+    assert_eq!(expired.status(), 401);
+    assert!(expired.text().await.unwrap().contains("超过 24 小时"));
 }
 
 #[tokio::test]

@@ -560,7 +560,7 @@ async fn a_forgotten_password_is_reset_with_a_printed_code_and_every_session_end
         .unwrap();
     assert_eq!(posted.status(), 403);
     let audited: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE action = 'counter.password-reset'",
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'person.password_chosen'",
     )
     .fetch_one(&mut *w.server.store().conn().await.unwrap())
     .await

@@ -217,7 +217,20 @@ async function run(browser) {
   await citizenPage.fill('#identifier', CITIZEN.id);
   await citizenPage.fill('#password', temporary);
   await Promise.all([citizenPage.waitForNavigation(), citizenPage.click('form[action="/login"] button[type=submit]')]);
-  check('the one-time password signs the person in', temporary.length >= 12 && (await citizenPage.locator('form[action="/account/sessions/end-all"]').count()) === 1, temporary);
+  check('the one-time password opens no session, only the choice of their own password', temporary.length >= 12
+    && (await citizenPage.locator('form[action="/enrol/password"]').count()) === 1 && (await citizenPage.locator('form[action="/account/sessions/end-all"]').count()) === 0, temporary);
+  await axe(citizenPage, 'the new password form after a one-time password [zh]', check);
+  await miit(citizenPage, 'the new password form after a one-time password [zh]', check);
+  await citizenPage.screenshot({ path: `${artefacts}/console-reset-choose-zh.png`, fullPage: true });
+  const chosen = 'wu ba chose this one herself';
+  await citizenPage.fill('#new', chosen);
+  await citizenPage.fill('#confirm', chosen);
+  await Promise.all([citizenPage.waitForNavigation(), citizenPage.click('form[action="/enrol/password"] button[type=submit]')]);
+  await citizenPage.goto(url('/account'));
+  await citizenPage.fill('#identifier', CITIZEN.id);
+  await citizenPage.fill('#password', chosen);
+  await Promise.all([citizenPage.waitForNavigation(), citizenPage.click('form[action="/login"] button[type=submit]')]);
+  check('and with the password they chose, they are signed in', (await citizenPage.locator('form[action="/account/sessions/end-all"]').count()) === 1);
   await reset.close();
 
   // The identity registry: a file read and previewed, then imported.

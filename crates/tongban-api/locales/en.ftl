@@ -90,6 +90,7 @@ never = never
 
 ## Notices on forms
 notice-wrong-credentials = The identifier or password is wrong.
+notice-temporary-expired = This one-time password is more than 24 hours old and no longer works. Ask an administrator to reset the password again.
 notice-too-many = Too many attempts; please wait and try again.
 notice-password-changed = Your password was changed; other devices were signed out.
 notice-wrong-current = The current password is wrong.
@@ -637,7 +638,7 @@ people-confirm-password-reset = Reset the password of { $name }? They are signed
 people-reset-done-title = Password reset
 people-reset-done = The password of { $name } was reset; they were signed out everywhere.
 people-reset-temporary = Their one-time password, shown only this once:
-people-reset-hand-over = Hand it over in person, after checking their ID card, or by a channel only they can read; they type it as shown, hyphens included. After signing in with it they should choose their own password on their account page and add a passkey again.
+people-reset-hand-over = Hand it over in person, after checking their ID card, or by a channel only they can read; they type it as shown, hyphens included. It works once, for 24 hours: signing in with it, they are asked to choose their own password first, and can then add a passkey again.
 people-reset-back = Back to the people found
 confirm-yes = Yes, do it
 confirm-cancel = No, go back

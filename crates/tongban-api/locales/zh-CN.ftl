@@ -91,6 +91,7 @@ never = 从未
 
 ## Notices on forms
 notice-wrong-credentials = 账号或密码错误。
+notice-temporary-expired = 这个一次性密码已超过 24 小时，不能再用。请联系管理员重新重置密码。
 notice-too-many = 尝试次数过多，请稍后再试。
 notice-password-changed = 密码已修改，其他设备上的登录已退出。
 notice-wrong-current = 当前密码错误。
@@ -635,7 +636,7 @@ people-confirm-password-reset = 重置 { $name } 的密码吗？其所有登录�
 people-reset-done-title = 已重置密码
 people-reset-done = 已重置 { $name } 的密码，其所有登录均已结束。
 people-reset-temporary = 一次性密码（只显示这一次）：
-people-reset-hand-over = 请在核对本人身份证件后当面交给本人，或通过只有本人能看到的渠道转交；输入时照原样输入，包括短横线。本人用它登录后，应在“我的账户”中设置自己的密码，并重新添加通行密钥。
+people-reset-hand-over = 请在核对本人身份证件后当面交给本人，或通过只有本人能看到的渠道转交；输入时照原样输入，包括短横线。它在 24 小时内有效，只能用一次：本人用它登录时，会被要求先设置自己的密码，之后再重新添加通行密钥。
 people-reset-back = 返回查找结果
 confirm-yes = 确定
 confirm-cancel = 不，返回

@@ -493,9 +493,15 @@ pub async fn import_registry_upload(
     record_import(conn, admin, count).await
 }
 
+/// How long an administrator's one-time password works: a day, as a counter's printed
+/// code, to be handed over or read out and used.
+pub const TEMPORARY_PASSWORD_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// Replaces a natural person's password with a random one-time password (returned to
 /// be handed over in person) and ends their sessions and refresh tokens, since whoever
-/// asked for the reset may have lost control of the account.
+/// asked for the reset may have lost control of the account. The one-time password
+/// opens no session: signing in with it, within [`TEMPORARY_PASSWORD_LIFETIME_MS`], the
+/// person chooses their own, so that no administrator knows the password they use.
 pub async fn reset_password(
     conn: &mut Conn,
     admin: &Admin,
@@ -515,7 +521,11 @@ pub async fn reset_password(
     // Read out or handed over on paper, then typed: 80 bits in four groups of four
     // characters that cannot be mistaken for one another.
     let temporary = crate::secrets::readable_token(4)?;
-    sso::set_password_hash(conn, subject, &passwords.hash(&temporary)?).await?;
+    let until = Timestamp::from_unix_millis(
+        Timestamp::now().unix_millis() + TEMPORARY_PASSWORD_LIFETIME_MS,
+    );
+    let hash = passwords.hash(&temporary)?;
+    sso::set_temporary_password_hash(conn, subject, &hash, until).await?;
     let ended = sso::end_all_sessions(conn, subject, Timestamp::now()).await?;
     // Recovery starts over: strong credentials too may be the other holder's.
     let passkeys = crate::passkeys::remove_all(conn, subject)

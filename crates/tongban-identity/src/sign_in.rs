@@ -64,6 +64,9 @@ pub enum Next {
     },
     /// The second-factor form: the password was right.
     SecondFactor,
+    /// The new password form: the password was an administrator's one-time password,
+    /// which opens no session (the form posts to the counter's `/enrol/password`).
+    ChoosePassword(crate::counter::Enrolment),
     /// An authorization answer without a new session (the consent page of a flow
     /// shown again to a signed-in browser).
     Authorization(Outcome),
@@ -80,6 +83,8 @@ pub enum Refusal {
     WrongCode,
     /// The passkey did not verify.
     PasskeyFailed,
+    /// The right one-time password, after its lifetime.
+    TemporaryPasswordExpired,
     /// Too many failures: wait this many seconds.
     Throttled {
         /// Seconds until the next try is counted.
@@ -235,6 +240,18 @@ impl SignIn<'_> {
                 return Ok(flow.step(Next::Refused(Refusal::Throttled {
                     retry_after_secs: throttled.retry_after_secs,
                 })));
+            }
+            Err(SsoError::MustChoosePassword(person)) => {
+                let choice = crate::counter::open_password_choice(&mut flow.conn, person, now)
+                    .await
+                    .map_err(|e| match e {
+                        crate::counter::CounterError::Store(store) => SsoError::Store(store),
+                        other => SsoError::Store(StoreError::Corrupt(other.to_string())),
+                    })?;
+                return Ok(flow.step(Next::ChoosePassword(choice)));
+            }
+            Err(SsoError::TemporaryPasswordExpired) => {
+                return Ok(flow.step(Next::Refused(Refusal::TemporaryPasswordExpired)));
             }
             Err(error) => return Err(error.into()),
         };

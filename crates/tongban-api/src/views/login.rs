@@ -15,6 +15,8 @@ use crate::prefs::Prefs;
 pub enum Notice {
     /// Login refused.
     WrongCredentials,
+    /// The right one-time password, after its lifetime.
+    TemporaryExpired,
     /// Throttled.
     TooMany,
     /// Password changed.
@@ -52,6 +54,7 @@ impl Notice {
     pub fn text(&self, l: &Lang) -> String {
         let id = match self {
             Self::WrongCredentials => "notice-wrong-credentials",
+            Self::TemporaryExpired => "notice-temporary-expired",
             Self::TooMany => "notice-too-many",
             Self::PasswordChanged => "notice-password-changed",
             Self::WrongCurrent => "notice-wrong-current",

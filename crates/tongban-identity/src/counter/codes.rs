@@ -196,17 +196,6 @@ pub async fn start_enrolment(
     if purpose == Purpose::Passkey && has_credential(conn, subject).await? {
         return Err(CounterError::HasCredential);
     }
-    let token = crate::secrets::random_token(32).map_err(|_| CounterError::Rng)?;
-    sqlx::query(
-        "INSERT INTO counter_enrolments (token_sha256, subject_id, expires_at, purpose) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(sha256_hex(&token))
-    .bind(&person)
-    .bind(now.unix_millis() + ENROLMENT_LIFETIME_MS)
-    .bind(purpose.name())
-    .execute(&mut *conn)
-    .await?;
     let staff: String = row.try_get("staff_id")?;
     let hall: String = row.try_get("hall")?;
     let details = serde_json::json!({
@@ -214,13 +203,53 @@ pub async fn start_enrolment(
     });
     let event = AuditEvent::new(&person, "counter.code-used", Some(&person), None, details);
     audit::record(conn, &event).await?;
+    open(conn, subject, purpose, now).await
+}
+
+/// Opens the choice of a new password for `person`, who signed in with the right
+/// one-time password of an administrator's reset: the same page as a counter code's.
+pub async fn open_password_choice(
+    conn: &mut Conn,
+    person: SubjectId,
+    now: Timestamp,
+) -> Result<Enrolment, CounterError> {
+    let id = person.to_string();
+    let event = AuditEvent::new(
+        &id,
+        "person.temporary_password_used",
+        Some(&id),
+        None,
+        serde_json::json!({}),
+    );
+    audit::record(conn, &event).await?;
+    open(conn, person, Purpose::Password, now).await
+}
+
+/// An enrolment for `purpose` of `person`, open for [`ENROLMENT_LIFETIME_MS`].
+async fn open(
+    conn: &mut Conn,
+    person: SubjectId,
+    purpose: Purpose,
+    now: Timestamp,
+) -> Result<Enrolment, CounterError> {
+    let token = crate::secrets::random_token(32).map_err(|_| CounterError::Rng)?;
+    sqlx::query(
+        "INSERT INTO counter_enrolments (token_sha256, subject_id, expires_at, purpose) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(sha256_hex(&token))
+    .bind(person.to_string())
+    .bind(now.unix_millis() + ENROLMENT_LIFETIME_MS)
+    .bind(purpose.name())
+    .execute(&mut *conn)
+    .await?;
     let name: String = sqlx::query("SELECT name FROM subjects WHERE id = $1")
-        .bind(&person)
+        .bind(person.to_string())
         .fetch_one(&mut *conn)
         .await?
         .try_get("name")?;
     Ok(Enrolment {
-        person: subject,
+        person,
         name,
         purpose,
         token,
@@ -260,8 +289,8 @@ pub async fn enrolment_of(
 
 /// Sets the new password of the person of a password enrolment `token` (spending it)
 /// and ends all their sessions and refresh tokens: whoever else knew the old password
-/// is signed out. Their passkeys and authenticator stay: the code reached the person
-/// in person.
+/// is signed out. Their passkeys and authenticator stay: a counter code reached the
+/// person in person (an administrator's reset removed them already).
 pub async fn reset_password(
     conn: &mut Conn,
     passwords: &std::sync::Arc<Passwords>,
@@ -277,7 +306,9 @@ pub async fn reset_password(
         .map_err(|e| CounterError::Store(StoreError::Corrupt(e.to_string())))?;
     let details = serde_json::json!({ "sessions_ended": ended });
     let id = person.to_string();
-    let event = AuditEvent::new(&id, "counter.password-reset", Some(&id), None, details);
+    // The event before says what opened the choice (a counter code, or an
+    // administrator's one-time password).
+    let event = AuditEvent::new(&id, "person.password_chosen", Some(&id), None, details);
     audit::record(conn, &event).await?;
     Ok(person)
 }

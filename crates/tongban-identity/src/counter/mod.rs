@@ -21,7 +21,7 @@ use crate::subjects::{DepartmentId, SubjectId};
 
 pub use codes::{
     CODE_LIFETIME_MS, ENROLMENT_LIFETIME_MS, Enrolment, Printed, Purpose, cancel, enrolment_of,
-    reset_password, start_enrolment,
+    open_password_choice, reset_password, start_enrolment,
 };
 
 /// The login level a counter clerk needs (a passkey or an authenticator).

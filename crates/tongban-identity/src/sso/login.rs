@@ -32,21 +32,37 @@ pub struct Credentials<'a> {
     pub password: &'a str,
 }
 
-pub(super) async fn find_login(
+/// The account a login names.
+struct Account {
+    id: String,
+    password_hash: Option<String>,
+    acting_for: Option<String>,
+    /// Set for a password an administrator set: until when it may be used.
+    temporary_until: Option<i64>,
+}
+
+async fn find_login(
     conn: &mut Conn,
     credentials: &Credentials<'_>,
     now: Timestamp,
-) -> Result<Option<(String, Option<String>, Option<String>)>, SsoError> {
+) -> Result<Option<Account>, SsoError> {
     let identifier = credentials.identifier.trim();
     let upper = identifier.to_uppercase();
     let lower = identifier.to_lowercase();
     let pick = |row: Option<sqlx::any::AnyRow>| -> Result<_, SsoError> {
-        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .transpose()
+        row.map(|r| {
+            Ok(Account {
+                id: r.try_get(0)?,
+                password_hash: r.try_get(1)?,
+                acting_for: r.try_get(2)?,
+                temporary_until: r.try_get(3)?,
+            })
+        })
+        .transpose()
     };
     let Some(organisation) = credentials.organisation.map(|o| o.trim().to_uppercase()) else {
         let row = sqlx::query(
-            "SELECT id, password_hash, NULL AS acting_for FROM subjects \
+            "SELECT id, password_hash, NULL AS acting_for, password_temporary_until FROM subjects \
              WHERE kind = 'natural' AND (resident_id = $1 OR email = $2) AND deactivated_at IS NULL",
         )
         .bind(&upper)
@@ -56,7 +72,7 @@ pub(super) async fn find_login(
         return pick(row);
     };
     let staff = sqlx::query(
-        "SELECT s.id, s.password_hash, NULL AS acting_for FROM subjects s \
+        "SELECT s.id, s.password_hash, NULL AS acting_for, s.password_temporary_until FROM subjects s \
          JOIN staff st ON st.subject_id = s.id JOIN departments d ON d.id = st.department_id \
          WHERE d.uscc = $1 AND st.staff_number = $2 AND s.deactivated_at IS NULL",
     )
@@ -68,7 +84,7 @@ pub(super) async fn find_login(
         return pick(staff);
     }
     let agent = sqlx::query(
-        "SELECT s.id, s.password_hash, l.id AS acting_for FROM subjects s \
+        "SELECT s.id, s.password_hash, l.id AS acting_for, s.password_temporary_until FROM subjects s \
          JOIN agent_links a ON a.natural_id = s.id JOIN subjects l ON l.id = a.legal_id \
          WHERE l.uscc = $1 AND (s.resident_id = $2 OR s.email = $3) AND s.deactivated_at IS NULL \
          AND a.valid_from <= $4 AND (a.valid_until IS NULL OR a.valid_until > $4)",
@@ -109,9 +125,9 @@ pub async fn password_login(
         ..*credentials
     };
     let found = find_login(conn, &credentials, now).await?;
-    let (id, hash, acting_for) = match found {
-        Some((id, hash, acting_for)) => (Some(id), hash, acting_for),
-        None => (None, None, None),
+    let (id, hash, acting_for, temporary_until) = match found {
+        Some(a) => (Some(a.id), a.password_hash, a.acting_for, a.temporary_until),
+        None => (None, None, None, None),
     };
     // argon2id takes tens of milliseconds of CPU: not on the async workers.
     let hasher = passwords.clone();
@@ -123,8 +139,18 @@ pub async fn password_login(
     match (ok, id) {
         (true, Some(id)) => {
             throttle::clear(conn, &keys[0]).await?;
+            let subject = id.parse().map_err(|_| corrupt())?;
+            // An administrator's one-time password opens no session: it only lets the
+            // person choose their own, for as long as it lives.
+            match temporary_until {
+                Some(until) if now.unix_millis() >= until => {
+                    return Err(SsoError::TemporaryPasswordExpired);
+                }
+                Some(_) => return Err(SsoError::MustChoosePassword(subject)),
+                None => {}
+            }
             Ok(LoggedIn {
-                subject: id.parse().map_err(|_| corrupt())?,
+                subject,
                 acting_for: acting_for
                     .map(|a| a.parse())
                     .transpose()
@@ -140,16 +166,40 @@ pub async fn password_login(
     }
 }
 
-/// Sets a natural person's password hash.
+/// Sets a natural person's password hash: a password they chose.
 pub async fn set_password_hash(
     conn: &mut Conn,
     subject: SubjectId,
     hash: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE subjects SET password_hash = $2 WHERE id = $1 AND kind = 'natural'")
-        .bind(subject.to_string())
-        .bind(hash)
-        .execute(conn)
-        .await?;
+    set_hash(conn, subject, hash, None).await
+}
+
+/// Sets a natural person's password hash to an administrator's one-time password,
+/// usable until `until` and then only to choose their own.
+pub async fn set_temporary_password_hash(
+    conn: &mut Conn,
+    subject: SubjectId,
+    hash: &str,
+    until: Timestamp,
+) -> Result<(), StoreError> {
+    set_hash(conn, subject, hash, Some(until.unix_millis())).await
+}
+
+async fn set_hash(
+    conn: &mut Conn,
+    subject: SubjectId,
+    hash: &str,
+    temporary_until: Option<i64>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE subjects SET password_hash = $2, password_temporary_until = $3 \
+         WHERE id = $1 AND kind = 'natural'",
+    )
+    .bind(subject.to_string())
+    .bind(hash)
+    .bind(temporary_until)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -19,6 +19,7 @@ pub use request::*;
 pub use sessions::*;
 
 use crate::secrets::RngError;
+use crate::subjects::SubjectId;
 use crate::throttle::Throttled;
 use tongban_store::StoreError;
 
@@ -53,6 +54,13 @@ pub enum SsoError {
     /// Wrong identifier or password (the same answer for both).
     #[error("the ID number or password is wrong")]
     InvalidCredentials,
+    /// The right one-time password from an administrator's reset: it opens no
+    /// session, only the choice of the person's own password.
+    #[error("choose your own password first")]
+    MustChoosePassword(SubjectId),
+    /// The right one-time password, after its lifetime: the reset must be asked again.
+    #[error("this one-time password has expired; ask for a new one")]
+    TemporaryPasswordExpired,
     /// Too many failures.
     #[error(transparent)]
     Throttled(#[from] Throttled),

@@ -385,12 +385,14 @@ pub async fn end_agent(
 /// The one-time password that replaces a forgotten one.
 #[derive(Serialize, ToSchema)]
 pub struct PasswordReset {
-    /// Shown this once; hand it over through a trusted channel.
+    /// Shown this once; hand it over through a trusted channel. It works for 24
+    /// hours, and only to choose a new password: signing in with it opens the new
+    /// password form, not a session.
     temporary_password: String,
 }
 
 /// Resets a natural person's password to a random one-time password and ends all
-/// their sessions and refresh tokens.
+/// their sessions and refresh tokens; their passkeys and authenticator are removed.
 #[utoipa::path(post, path = "/api/v1/admin/persons/{id}/password-reset", tag = "admin",
     params(("id" = String, Path, description = "subject id of a natural person")),
     responses(

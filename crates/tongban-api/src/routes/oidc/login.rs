@@ -132,6 +132,9 @@ pub(crate) fn answer_step(
                 Refusal::WrongCredentials => (Notice::WrongCredentials, StatusCode::UNAUTHORIZED),
                 Refusal::WrongCode => (Notice::WrongCode, StatusCode::UNAUTHORIZED),
                 Refusal::PasskeyFailed => (Notice::PasskeyFailed, StatusCode::UNAUTHORIZED),
+                Refusal::TemporaryPasswordExpired => {
+                    (Notice::TemporaryExpired, StatusCode::UNAUTHORIZED)
+                }
                 Refusal::Throttled { .. } => (Notice::TooMany, StatusCode::TOO_MANY_REQUESTS),
             };
             let page = match posted {
@@ -148,6 +151,14 @@ pub(crate) fn answer_step(
         }
         Next::LoginForm { login_hint } => login_form(login_hint.as_deref(), None, StatusCode::OK),
         Next::SecondFactor => views::second_factor(prefs, &csrf, None, StatusCode::OK),
+        // No session: the counter's new-password page, its form bound to the choice.
+        Next::ChoosePassword(choice) => web::no_store(views::counter::enrol_password(
+            prefs,
+            &choice.name,
+            &choice.token,
+            None,
+            StatusCode::OK,
+        )),
         Next::Authorization(outcome) => answer(state, |_| prefs, Ok(outcome)),
         Next::SignedIn(signed_in) => with_session(state, prefs, signed_in),
     }
