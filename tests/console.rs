@@ -1044,6 +1044,10 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
         )
         .await
     };
+    // A seal id no page writes: not found, said on a page.
+    let malformed = page(&w, &li, "/console/seals/not-a-seal/pdf").await;
+    assert_eq!(malformed.status(), 404);
+    assert!(malformed.text().await.unwrap().contains("没有这枚印章"));
     // Not granted yet: refused, and nothing is signed.
     let form_page = page(&w, &li, &pdf_path).await;
     assert_eq!(form_page.status(), 200);
@@ -1249,8 +1253,9 @@ async fn an_upload_from_nobody_signed_in_is_refused_before_its_body_arrives() {
     let address = w.server.base.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
     // 50 MiB announced (under the document limit), a few bytes of it sent.
+    let seal = tongban_seal::registry::SealId::new();
     let head = format!(
-        "POST /console/seals/any/pdf HTTP/1.1\r\nHost: {address}\r\n\
+        "POST /console/seals/{seal}/pdf HTTP/1.1\r\nHost: {address}\r\n\
          Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n--b\r\n",
         50 * 1024 * 1024
     );

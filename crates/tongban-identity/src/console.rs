@@ -57,19 +57,16 @@ pub struct Post {
     pub roles: Vec<Role>,
 }
 
-/// A console user: who they are, at which level they signed in, what they hold.
+/// A console user: who they are, at which level they signed in, what they hold. Only
+/// [`desk`] makes one from a session, since the proofs it gives ([`Desk::admin`],
+/// [`Desk::staff_manager`]) rest on it.
 #[derive(Clone, Debug)]
 pub struct Desk {
-    /// The person.
-    pub subject: SubjectId,
-    /// Their name.
-    pub name: String,
-    /// The assurance level of the sign-in.
-    pub level: u8,
-    /// Whether they administer the platform.
-    pub platform_admin: bool,
-    /// Their departments, by name.
-    pub posts: Vec<Post>,
+    subject: SubjectId,
+    name: String,
+    level: u8,
+    platform_admin: bool,
+    posts: Vec<Post>,
 }
 
 /// The desk of the person signed in with `session`.
@@ -113,6 +110,43 @@ pub async fn desk(conn: &mut Conn, session: &Session) -> Result<Desk, ConsoleErr
 }
 
 impl Desk {
+    /// A desk as the page fixtures need one, never built from a session.
+    #[cfg(feature = "fixtures")]
+    pub fn fixture(name: &str, level: u8, platform_admin: bool, posts: Vec<Post>) -> Self {
+        Self {
+            subject: SubjectId::new(),
+            name: name.to_owned(),
+            level,
+            platform_admin,
+            posts,
+        }
+    }
+
+    /// The person.
+    pub fn subject(&self) -> SubjectId {
+        self.subject
+    }
+
+    /// Their name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The assurance level of the sign-in.
+    pub fn level(&self) -> u8 {
+        self.level
+    }
+
+    /// Whether they administer the platform.
+    pub fn is_platform_admin(&self) -> bool {
+        self.platform_admin
+    }
+
+    /// Their departments with their roles there, by department name.
+    pub fn posts(&self) -> &[Post] {
+        &self.posts
+    }
+
     /// Whether they hold `role` in any department.
     pub fn has_role(&self, role: Role) -> bool {
         self.posts.iter().any(|p| p.roles.contains(&role))

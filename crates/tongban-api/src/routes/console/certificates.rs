@@ -40,7 +40,7 @@ use crate::views::esign::Message;
 /// The page for a refused certificate act.
 pub(crate) fn cert_refusal(prefs: Prefs, desk: &Desk, error: EcertError) -> Response {
     let (id, status) = match &error {
-        EcertError::Denied(_) if desk.level < ISSUING_LEVEL => {
+        EcertError::Denied(_) if desk.level() < ISSUING_LEVEL => {
             ("console-step-up", StatusCode::FORBIDDEN)
         }
         EcertError::Denied(_) => ("console-not-allowed", StatusCode::FORBIDDEN),

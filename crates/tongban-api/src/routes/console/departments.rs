@@ -246,7 +246,7 @@ async fn staff_view(
     match admin::managed_staff(conn, manager, department).await {
         Ok((found, staff)) => web::no_store(view::staff(
             prefs,
-            (csrf, form, desk.platform_admin),
+            (csrf, form, desk.is_platform_admin()),
             &found,
             &staff,
             message,

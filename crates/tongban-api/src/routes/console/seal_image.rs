@@ -1,15 +1,14 @@
 //! A seal's image in the console: served to those who may see the seal (for the
 //! preview of how it stamps), uploaded by its managers through the seal domain.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use tongban_seal::SealError;
 use tongban_seal::image;
 use tongban_seal::permissions::Actor;
-use tongban_seal::registry::SealId;
 
-use super::seals::seal_refusal;
+use super::seals::{SealPath, seal_refusal};
 use super::{form_desk, open_desk};
 use crate::routes::session_form::SessionUpload;
 use crate::routes::web;
@@ -27,15 +26,12 @@ use crate::state::AppState;
 pub async fn seal_image(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    SealPath(seal_id): SealPath,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
     let (mut conn, session, _, desk) = match open_desk(&state, &headers, prefs).await {
         Ok(opened) => opened,
         Err(page) => return page,
-    };
-    let Ok(seal_id) = id.parse::<SealId>() else {
-        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
     };
     let actor = Actor::console(session.subject, &session.acr);
     match image::of_seal(&mut conn, &actor, seal_id).await {
@@ -67,7 +63,7 @@ pub async fn seal_image(
 pub async fn console_seal_image(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    SealPath(seal_id): SealPath,
     SessionUpload {
         session, upload, ..
     }: SessionUpload,
@@ -78,9 +74,6 @@ pub async fn console_seal_image(
         Err(page) => return page,
     };
     drop(conn);
-    let Ok(seal_id) = id.parse::<SealId>() else {
-        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
-    };
     let png = upload
         .files
         .get("image")

@@ -5,7 +5,7 @@
 //! comes back as a download.
 //! The right, the purpose and the usage log are the seal domain's, as for the API.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use tongban_identity::sso;
@@ -18,7 +18,7 @@ use tongban_seal::sign::{Authority, Format};
 use tongban_seal::{image, registry::Seal};
 use tongban_store::PooledConn;
 
-use super::seals::seal_refusal;
+use super::seals::{SealPath, seal_refusal};
 use super::{form_desk, open_desk};
 use crate::prefs::Prefs;
 use crate::routes::session_form::SessionUpload;
@@ -89,15 +89,12 @@ async fn seal_with_image(
 pub async fn seal_pdf_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    SealPath(seal_id): SealPath,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
     let (mut conn, session, cookie, desk) = match open_desk(&state, &headers, prefs).await {
         Ok(opened) => opened,
         Err(page) => return page,
-    };
-    let Ok(seal_id) = id.parse::<SealId>() else {
-        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
     };
     let actor = Actor::console(session.subject, &session.acr);
     let (seal, has_image) = match seal_with_image(&mut conn, &actor, seal_id).await {
@@ -131,7 +128,7 @@ pub async fn seal_pdf_page(
 pub async fn console_seal_pdf(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    SealPath(seal_id): SealPath,
     SessionUpload {
         session,
         cookie,
@@ -142,9 +139,6 @@ pub async fn console_seal_pdf(
     let (mut conn, desk) = match form_desk(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
-    };
-    let Ok(seal_id) = id.parse::<SealId>() else {
-        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
     };
     let actor = Actor::console(session.subject, &session.acr);
     let (seal, has_image) = match seal_with_image(&mut conn, &actor, seal_id).await {

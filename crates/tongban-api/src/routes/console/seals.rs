@@ -4,7 +4,8 @@
 //! (suspended, resumed, revoked after a confirmation) and its usage log. Every act goes
 //! through the seal domain's functions and checks, as the API's do.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -40,6 +41,24 @@ pub(crate) fn seal_refusal(prefs: Prefs, desk: &Desk, error: SealError) -> Respo
         _ => return store_page(error),
     };
     refused_as(prefs, Some(desk), id, status)
+}
+
+/// The seal an address names (`/console/seals/{id}…`). No page links to a malformed
+/// id, so it is answered with the not-found page before the desk is looked up.
+pub(crate) struct SealPath(pub SealId);
+
+impl<S: Send + Sync> FromRequestParts<S> for SealPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        id.parse().map(Self).map_err(|_| {
+            let prefs = web::prefs(&parts.headers, None);
+            refused_as(prefs, None, "seals-unknown", StatusCode::NOT_FOUND)
+        })
+    }
 }
 
 /// The seals page's query.
@@ -235,16 +254,13 @@ fn usage_query(typed: &UsageFilters) -> String {
 pub async fn seal_page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    SealPath(seal_id): SealPath,
     PageQuery(query): PageQuery<SealQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
     let (mut conn, session, cookie, desk) = match open_desk(&state, &headers, prefs).await {
         Ok(opened) => opened,
         Err(page) => return page,
-    };
-    let Ok(seal_id) = id.parse::<SealId>() else {
-        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
     };
     let actor = Actor::console(session.subject, &session.acr);
     let seal = match registry::find(&mut conn, seal_id).await {
@@ -335,7 +351,7 @@ impl CsrfProtected for GrantForm {
 pub async fn console_grant_seal(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    SealPath(seal): SealPath,
     SessionForm { session, form, .. }: SessionForm<GrantForm>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
@@ -344,9 +360,6 @@ pub async fn console_grant_seal(
         Err(page) => return page,
     };
     drop(conn);
-    let Ok(seal) = id.parse::<SealId>() else {
-        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
-    };
     let actor = Actor::console(session.subject, &session.acr);
     let grantee = Grantee::Staff(form.staff_id.trim().to_owned());
     let purpose = form.purpose_required == "yes";
@@ -463,7 +476,7 @@ pub async fn console_revoke_grant(
 pub async fn console_seal_status(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    SealPath(seal): SealPath,
     SessionForm {
         session,
         cookie,
@@ -474,9 +487,6 @@ pub async fn console_seal_status(
     let (mut conn, desk) = match form_desk(&state, prefs, &session).await {
         Ok(found) => found,
         Err(page) => return page,
-    };
-    let Ok(seal) = id.parse::<SealId>() else {
-        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
     };
     let Some(status) = SealStatus::parse(&form.status) else {
         let invalid = SealError::Invalid {
@@ -539,16 +549,13 @@ pub async fn console_seal_status(
 pub async fn usage_export(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    SealPath(seal_id): SealPath,
     PageQuery(query): PageQuery<SealQuery>,
 ) -> Response {
     let prefs = web::prefs(&headers, None);
     let (mut conn, session, _, desk) = match open_desk(&state, &headers, prefs).await {
         Ok(opened) => opened,
         Err(page) => return page,
-    };
-    let Ok(seal_id) = id.parse::<SealId>() else {
-        return seal_refusal(prefs, &desk, SealError::NotFound("seal"));
     };
     let Some(filter) = usage_filter(&query.typed(), None) else {
         let invalid = SealError::Invalid {

@@ -74,7 +74,7 @@ pub fn refused(prefs: Prefs, desk: Option<&Desk>, message: Message) -> Response 
 fn desk_page<'a>(prefs: Prefs, desk: Option<&'a Desk>, message: Option<Message>) -> DeskPage<'a> {
     let l = prefs.lang;
     let posts = desk
-        .map(|desk| desk.posts.as_slice())
+        .map(|desk| desk.posts())
         .unwrap_or_default()
         .iter()
         .map(|p| PostRow {
@@ -90,17 +90,18 @@ fn desk_page<'a>(prefs: Prefs, desk: Option<&'a Desk>, message: Option<Message>)
     DeskPage {
         l,
         shell: Shell::new(prefs, "/console", "console-title").wide(),
-        name: desk.map(|d| d.name.as_str()),
+        name: desk.map(|d| d.name()),
         message,
-        step_up: desk
-            .is_some_and(|d| d.platform_admin && d.level < tongban_identity::console::ADMIN_LEVEL),
+        step_up: desk.is_some_and(|d| {
+            d.is_platform_admin() && d.level() < tongban_identity::console::ADMIN_LEVEL
+        }),
         audit: desk.is_some_and(|d| d.audit_reader().is_ok()),
-        people: desk.is_some_and(|d| d.platform_admin),
+        people: desk.is_some_and(|d| d.is_platform_admin()),
         counter: desk.is_some_and(|d| d.has_role(Role::Counter)),
         seals: desk.is_some_and(|d| !d.seal_posts().is_empty()),
         certificates: desk.is_some_and(|d| !d.certificate_posts().is_empty()),
         staff_links: desk
-            .map(|d| d.posts.as_slice())
+            .map(|d| d.posts())
             .unwrap_or_default()
             .iter()
             .filter(|p| p.roles.contains(&Role::DeptAdmin))

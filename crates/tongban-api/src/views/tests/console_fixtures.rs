@@ -29,16 +29,11 @@ pub(super) fn console_pages(
         name: v.into(),
         uscc: "91350100M000100Y43".parse().unwrap(),
     };
-    let worker = Desk {
-        subject: SubjectId::new(),
-        name: v.into(),
-        level: 2,
-        platform_admin: true,
-        posts: vec![Post {
-            department: department.clone(),
-            roles: vec![Role::DeptAdmin, Role::Counter, Role::Issuer],
-        }],
+    let post = Post {
+        department: department.clone(),
+        roles: vec![Role::DeptAdmin, Role::Counter, Role::Issuer],
     };
+    let worker = Desk::fixture(v, 2, true, vec![post]);
     let filters = AuditFilters {
         actor: v.into(),
         action: v.into(),
