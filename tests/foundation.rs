@@ -500,6 +500,79 @@ async fn database_outage_gives_503_with_retry_after_and_recovers() {
     server.stop().await;
 }
 
+/// PostgreSQL behind a network that swallows packets (no refusal, no reset: only a
+/// timeout tells): requests are answered 503 at once instead of each waiting out the
+/// pool's timeout (here a minute, longer than the client waits), and the service takes
+/// itself back when the database returns. The times are printed for the record; the
+/// test asserts only what does not depend on machine speed.
+#[tokio::test]
+async fn a_silent_database_is_answered_at_once_and_comes_back_alone() {
+    let Some(admin_url) = support::postgres_url() else {
+        eprintln!("SQLite is a local file: there is no network to lose");
+        return;
+    };
+    let db = TestDb::postgres(&admin_url).await;
+    let proxy = FaultProxy::start(db.postgres_addr()).await;
+    let mut config = test_config(&db.url_via(proxy.addr));
+    config.database.timeout_ms = 60_000;
+    let server = TestServer::start_on(db, config).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("{}{path}", server.base);
+    assert_eq!(
+        client.get(url("/readyz")).send().await.unwrap().status(),
+        200
+    );
+
+    proxy.go_silent();
+    // A query already sent into the silence waits for it (a limit of the design); wait
+    // until every idle connection is old enough to be pinged when taken, so each
+    // request here starts by taking one.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let mut answered_ms = Vec::new();
+    for _ in 0..5 {
+        let asked = Instant::now();
+        let answer = client.get(url("/api/v1/status")).send().await.unwrap();
+        answered_ms.push(asked.elapsed().as_millis());
+        assert_eq!(answer.headers()["retry-after"], "5");
+        assert_problem(answer, 503, "database-unavailable").await;
+    }
+    assert_problem(
+        client.get(url("/readyz")).send().await.unwrap(),
+        503,
+        "not-ready",
+    )
+    .await;
+    assert_eq!(
+        client.get(url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+
+    let back = Instant::now();
+    proxy.come_back();
+    let deadline = back + Duration::from_secs(15);
+    while client.get(url("/readyz")).send().await.unwrap().status() != 200 {
+        assert!(Instant::now() < deadline, "did not recover");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let recovered_ms = back.elapsed().as_millis();
+    assert_eq!(
+        client
+            .get(url("/api/v1/status"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    eprintln!(
+        "silent database: 503 in {answered_ms:?} ms; ready again {recovered_ms} ms after it returned"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn production_refuses_dev_keys_and_a_missing_kek() {
     let db = TestDb::sqlite();

@@ -16,13 +16,12 @@ mod support;
 mod common;
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::Workdir;
 use serde_json::{Value, json};
 use support::seal_world::*;
-use support::{Binary, TestDb};
+use support::{Instance, TestDb};
 
 /// aics-tlog needs Python 3.12: `tests/interop/run` makes a venv of its own for it.
 fn tlog_python() -> PathBuf {
@@ -140,50 +139,6 @@ async fn aics_tlog_verifies_our_checkpoints_tiles_and_proofs_and_catches_a_flipp
     }
 }
 
-/// The `tongban` binary on `database`, listening on a port of its own.
-struct Instance {
-    child: tokio::process::Child,
-    base: String,
-}
-
-impl Instance {
-    async fn start(database: &str, http: &reqwest::Client) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Binary::command()
-            .arg("serve")
-            .env("TONGBAN_DATABASE_URL", database)
-            .env("TONGBAN_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TONGBAN_LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..300 {
-            if http
-                .get(format!("{base}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return Self { child, base };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("tongban did not start on {database}");
-    }
-
-    /// SIGKILL: no shutdown, no last integration.
-    async fn kill_9(mut self) {
-        self.child.start_kill().unwrap();
-        self.child.wait().await.unwrap();
-    }
-}
-
 /// What the database says about the log: (entries, pending, contiguous indices,
 /// distinct leaves, the state row's size).
 async fn log_rows(store: &tongban_store::Store) -> (i64, i64, bool, i64, i64) {
@@ -232,7 +187,7 @@ async fn kill_9_during_a_thousand_seal_uses_loses_nothing_committed_and_doubles_
     let http = w.server.client.clone();
     let db: TestDb = w.server.stop_keeping_db().await;
 
-    let server = Instance::start(&db.url, &http).await;
+    let server = Instance::start(&db.url, &http, &[]).await;
     let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut clients = Vec::new();
     for client in 0..8u32 {
@@ -267,7 +222,7 @@ async fn kill_9_during_a_thousand_seal_uses_loses_nothing_committed_and_doubles_
     let (_, pending, ..) = log_rows(&store).await;
     println!("{pending} committed entries were pending at the kill");
 
-    let server = Instance::start(&db.url, &http).await;
+    let server = Instance::start(&db.url, &http, &[]).await;
     let uses = count(&store, "SELECT COUNT(*) FROM seal_usages").await;
     assert!(
         uses >= answered,
@@ -302,7 +257,7 @@ async fn kill_9_during_a_ten_thousand_row_batch_loses_nothing_committed_and_doub
     let (http, token) = (w.server.client.clone(), w.system_a.clone());
     let db: TestDb = w.server.stop_keeping_db().await;
 
-    let server = Instance::start(&db.url, &http).await;
+    let server = Instance::start(&db.url, &http, &[]).await;
     let rows: Vec<Value> = (0..10_000)
         .map(|i| {
             json!({"holder": {"id_number": support::resident_id(i), "name": format!("持证人{i}")},
@@ -350,7 +305,7 @@ async fn kill_9_during_a_ten_thousand_row_batch_loses_nothing_committed_and_doub
     assert!(issued_before < 10_000, "killed mid-batch");
 
     // The restarted instance takes the job over when its lease runs out.
-    let server = Instance::start(&db.url, &http).await;
+    let server = Instance::start(&db.url, &http, &[]).await;
     for _ in 0..600 {
         if progress(server.base.clone()).await.1 == "done" {
             break;
@@ -394,8 +349,8 @@ async fn two_instances_on_one_postgresql_sealing_at_once_build_one_tree_without_
     let (token, http) = (w.a.system.clone(), w.server.client.clone());
     let db: TestDb = w.server.stop_keeping_db().await;
 
-    let one = Instance::start(&db.url, &http).await;
-    let two = Instance::start(&db.url, &http).await;
+    let one = Instance::start(&db.url, &http, &[]).await;
+    let two = Instance::start(&db.url, &http, &[]).await;
     let mut clients = Vec::new();
     for client in 0..8u32 {
         let base = [&one.base, &two.base][client as usize % 2].clone();

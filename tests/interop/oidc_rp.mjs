@@ -3,8 +3,9 @@
 // our JWKS, userinfo, refresh with rotation, introspection and revocation; then a
 // second client gets a code with no login (single sign-on).
 //
-// Configuration from the environment (set by tests/interop/oidc.rs):
-//   ISSUER, A_ID, A_SECRET, A_REDIRECT, B_ID, B_SECRET, B_REDIRECT, LOGIN, PASSWORD
+// Configuration from the environment (set by tests/interop/oidc.rs and cluster.rs):
+//   ISSUER, A_ID, A_SECRET, A_REDIRECT, B_ID, B_SECRET, B_REDIRECT, LOGIN, PASSWORD;
+//   EXPECT_BALANCED (two instances behind a load balancer naming them in x-served-by)
 // Prints one line per check; exits 1 on the first failure.
 import * as client from 'openid-client';
 
@@ -67,6 +68,11 @@ async function main() {
     body: new URLSearchParams({ csrf_token: csrf, identifier: env('LOGIN'), password: env('PASSWORD') }),
   });
   check('login answers 303 to the client', posted.status === 303, String(posted.status));
+  if (process.env.EXPECT_BALANCED) {
+    // Behind the load balancer: the form from one instance, its post to the other.
+    const [shown, answered] = [first.response.headers.get('x-served-by'), posted.headers.get('x-served-by')];
+    check(`the login started on ${shown} finishes on ${answered}`, shown && answered && shown !== answered);
+  }
   const session = cookieOf(posted, '__Host-tongban-session');
   const tokens = await client.authorizationCodeGrant(a, new URL(posted.headers.get('location')), {
     pkceCodeVerifier: first.verifier,

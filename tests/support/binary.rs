@@ -25,3 +25,51 @@ impl Binary {
         command
     }
 }
+
+/// The `tongban` binary serving `database` on a port of its own, with `env` added to
+/// its environment (`TONGBAN_PUBLIC_URL` behind a load balancer, say).
+pub struct Instance {
+    child: tokio::process::Child,
+    /// Its own address, `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Instance {
+    /// Starts it and waits until `/readyz` says ready.
+    pub async fn start(database: &str, http: &reqwest::Client, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Binary::command()
+            .arg("serve")
+            .env("TONGBAN_DATABASE_URL", database)
+            .env("TONGBAN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TONGBAN_LOG_LEVEL", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..300 {
+            if http
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return Self { child, base };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("tongban did not start on {database}");
+    }
+
+    /// SIGKILL: no shutdown, no last integration.
+    pub async fn kill_9(mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}

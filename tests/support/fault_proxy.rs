@@ -2,19 +2,25 @@
 //! see what the server does when the database goes away and comes back.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
+use tokio::sync::watch;
 
-/// A TCP proxy to a database that a test can switch off: existing connections are cut
-/// and new ones are refused until it is switched on again.
+/// Forwarding.
+const UP: u8 = 0;
+/// Every connection cut, new ones refused: a database that stopped.
+const DOWN: u8 = 1;
+/// Nothing forwarded and nothing answered, every connection held open: a network that
+/// swallows packets, where only a timeout tells.
+const SILENT: u8 = 2;
+
+/// A TCP proxy to a database that a test can switch off: [`FaultProxy::go_down`] cuts
+/// connections and refuses new ones, [`FaultProxy::go_silent`] holds them and answers
+/// nothing, until [`FaultProxy::come_back`].
 pub struct FaultProxy {
     /// Where clients connect.
     pub addr: SocketAddr,
-    down: Arc<AtomicBool>,
-    cut: broadcast::Sender<()>,
+    mode: watch::Sender<u8>,
 }
 
 impl FaultProxy {
@@ -22,38 +28,55 @@ impl FaultProxy {
     pub async fn start(target: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("addr");
-        let down = Arc::new(AtomicBool::new(false));
-        let (cut, _) = broadcast::channel(4);
-        let (down_task, cut_task) = (down.clone(), cut.clone());
+        let mode = watch::Sender::new(UP);
+        let modes = mode.clone();
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                if down_task.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
+                let (mut switched, mut held) = (modes.subscribe(), modes.subscribe());
+                match *switched.borrow_and_update() {
+                    DOWN => {
+                        drop(inbound);
+                        continue;
+                    }
+                    SILENT => {
+                        tokio::spawn(async move {
+                            let _ = held.wait_for(|m| *m == UP).await;
+                            drop(inbound);
+                        });
+                        continue;
+                    }
+                    _ => {}
                 }
-                let mut cut_rx = cut_task.subscribe();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(target).await else {
                         return;
                     };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut_rx.recv() => {}
+                        _ = switched.wait_for(|m| *m != UP) => {}
+                    }
+                    // Silent: the client's socket stays open and hears nothing more.
+                    if *held.borrow_and_update() == SILENT {
+                        let _ = held.wait_for(|m| *m == UP).await;
                     }
                 });
             }
         });
-        Self { addr, down, cut }
+        Self { addr, mode }
     }
 
     /// Cuts every connection and refuses new ones.
     pub fn go_down(&self) {
-        self.down.store(true, Ordering::SeqCst);
-        let _ = self.cut.send(());
+        self.mode.send_replace(DOWN);
     }
 
-    /// Accepts connections again.
+    /// Holds every connection open and answers nothing, on old or new ones.
+    pub fn go_silent(&self) {
+        self.mode.send_replace(SILENT);
+    }
+
+    /// Forwards again.
     pub fn come_back(&self) {
-        self.down.store(false, Ordering::SeqCst);
+        self.mode.send_replace(UP);
     }
 }

@@ -6,6 +6,9 @@ pub enum StoreError {
     /// The database cannot be reached or is too busy right now; retrying later may work.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The database failed its last check (`circuit`): refused at once, without asking.
+    #[error("database unreachable: it failed its last check")]
+    Down,
     /// The database URL names no engine we support, or cannot be parsed.
     #[error("unsupported database URL (expected sqlite://… or postgres://…): {0}")]
     UnsupportedUrl(String),
@@ -45,7 +48,7 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the caller may retry later with a fair chance of success.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::Down)
     }
 }
 

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod circuit;
 mod error;
 mod migrate;
 pub mod pki;

@@ -75,6 +75,8 @@ struct Counters {
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
+    options: AnyConnectOptions,
+    circuit: Arc<crate::circuit::Circuit>,
     max_connections: u32,
     counters: Arc<Counters>,
     tallies: Arc<crate::tallies::Pending>,
@@ -138,11 +140,13 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         Ok(Self {
             pool,
             engine,
+            options,
+            circuit: Arc::default(),
             max_connections,
             counters: Arc::default(),
             tallies: Arc::default(),
@@ -162,9 +166,9 @@ impl Store {
     /// A pooled connection, for reads that need no transaction.
     pub async fn conn(&self) -> Result<PoolConnection<Any>, StoreError> {
         let started = Instant::now();
-        let result = self.pool.acquire().await;
+        let result = self.circuit.guard(self.pool.acquire()).await;
         self.count(started, result.is_ok());
-        Ok(result?)
+        result
     }
 
     /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN
@@ -173,11 +177,28 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let started = Instant::now();
         let result = match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.pool.begin().await,
+            Engine::Sqlite => {
+                self.circuit
+                    .guard(self.pool.begin_with("BEGIN IMMEDIATE"))
+                    .await
+            }
+            Engine::Postgres => self.circuit.guard(self.pool.begin()).await,
         };
         self.count(started, result.is_ok());
-        Ok(result?)
+        result
+    }
+
+    /// Watches a PostgreSQL database until the task is aborted, failing fast while it is
+    /// away ([`crate::circuit`]); returns at once for SQLite.
+    pub async fn watch_database(&self) {
+        if self.engine == Engine::Postgres {
+            self.circuit.watch(self.options.clone()).await;
+        }
+    }
+
+    /// Whether the database failed its last check.
+    pub fn is_down(&self) -> bool {
+        self.circuit.is_open()
     }
 
     /// Runs `work` in one transaction ([`Store::begin`]), committed when it returns

@@ -34,6 +34,7 @@ pub struct Running {
     batch_worker: JoinHandle<()>,
     signing_callbacks: JoinHandle<()>,
     tally_writer: JoinHandle<()>,
+    database_watcher: JoinHandle<()>,
     log_integrator: JoinHandle<()>,
     ledger: Arc<tongban_ledger::Log>,
     grace: Duration,
@@ -153,6 +154,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tongban_identity::tokens::TokenIssuer::new(&config.public_url, pki.token_keys().clone()),
     ));
     let tally_writer = tokio::spawn(crate::tally_writer::run(store.clone()));
+    let database_watcher = {
+        let store = store.clone();
+        tokio::spawn(async move { store.watch_database().await })
+    };
     let (stop, mut stopped) = watch::channel(false);
     // Without TCP_NODELAY a response's last small write (a sealed PDF's update after
     // its megabyte of original) waits for the client's delayed ACK: 40 ms on one
@@ -191,6 +196,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         batch_worker,
         signing_callbacks,
         tally_writer,
+        database_watcher,
         log_integrator,
         ledger,
         grace,
@@ -275,6 +281,7 @@ impl Running {
         if let Err(error) = self.store.flush_tallies().await {
             tracing::warn!(%error, "the last daily tallies were not written");
         }
+        self.database_watcher.abort();
         if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.store.close())
             .await
             .is_err()

@@ -1,0 +1,268 @@
+//! Two `tongban` instances on one PostgreSQL behind a real load balancer (Debian's
+//! HAProxy, round-robin, no stickiness), as an operator runs them: an unmodified
+//! openid-client relying party completes its whole flow across the pair (the login
+//! form from one instance, its post to the other; code, refresh with rotation and reuse
+//! detection, introspection, revocation, single sign-on), and wrong passwords sent to
+//! both instances count against one account. Run by `tests/interop/run`.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::{Instance, TestDb};
+use tongban_core::time::Timestamp;
+use tongban_identity::clients::{self, NewClient};
+use tongban_identity::password::Passwords;
+use tongban_identity::sso;
+use tongban_identity::subjects::{self, NewNaturalPerson};
+
+const LOGIN: &str = "440308199901011234";
+const PASSWORD: &str = "a long and unusual passphrase";
+
+/// HAProxy in front of `servers`, round-robin per request (`http-server-close`: no
+/// server connection outlives its request, so no request follows another to the same
+/// instance), naming the instance that answered in `x-served-by`.
+struct Balancer {
+    _child: tokio::process::Child,
+    base: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+impl Balancer {
+    /// Starts it on `port` (the issuer's) in front of `servers`.
+    async fn start_on(port: u16, servers: &[&str]) -> Self {
+        let dir = std::env::temp_dir().join(format!("tongban-haproxy-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let backends: String = servers
+            .iter()
+            .enumerate()
+            .map(|(i, base)| {
+                let address = base.trim_start_matches("http://");
+                format!("    server instance{} {address}\n", i + 1)
+            })
+            .collect();
+        let config = format!(
+            "global\n    maxconn 256\n\
+             defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n    option http-server-close\n    option forwardfor\n\
+             frontend public\n    bind 127.0.0.1:{port}\n    default_backend tongban\n\
+             backend tongban\n    balance roundrobin\n    http-response set-header x-served-by %s\n{backends}"
+        );
+        let path = dir.join("haproxy.cfg");
+        std::fs::write(&path, config).unwrap();
+        let check = Command::new("haproxy")
+            .args(["-c", "-q", "-f"])
+            .arg(&path)
+            .output()
+            .expect("haproxy (Debian package haproxy) is installed");
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let child = tokio::process::Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let base = format!("http://localhost:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return Self {
+                    _child: child,
+                    base,
+                    dir,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("haproxy did not start");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The instance that answered a request through the balancer.
+fn served_by(response: &reqwest::Response) -> String {
+    response.headers()["x-served-by"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+#[ignore = "interop: run by tests/interop/run"]
+async fn two_instances_behind_haproxy_serve_one_platform() {
+    let admin_url = std::env::var("TONGBAN_INTEROP_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/tongban_test".to_owned());
+    let db = TestDb::postgres(&admin_url).await;
+    // The issuer is the balancer's address, which both instances must call themselves.
+    let port = free_port();
+    let issuer = format!("http://localhost:{port}");
+    let mut config = support::test_config(&db.url);
+    config.public_url = issuer.clone();
+    let server = support::TestServer::start_on(db, config).await;
+    let mut envs = vec![
+        ("ISSUER".to_owned(), issuer.clone()),
+        ("LOGIN".to_owned(), LOGIN.to_owned()),
+        ("PASSWORD".to_owned(), PASSWORD.to_owned()),
+    ];
+    let mut tx = server.store().begin().await.unwrap();
+    let person = NewNaturalPerson {
+        name: "李四",
+        resident_id: LOGIN,
+        email: None,
+        phone: None,
+    };
+    let li = subjects::create_natural_person(&mut tx, &person, Timestamp::now())
+        .await
+        .unwrap();
+    let hash = Arc::new(Passwords::new().unwrap()).hash(PASSWORD).unwrap();
+    sso::set_password_hash(&mut tx, li, &hash).await.unwrap();
+    for (prefix, host) in [("A", "a.example.gov.cn"), ("B", "b.example.gov.cn")] {
+        let redirect = format!("https://{host}/callback");
+        let new = NewClient {
+            name: format!("Portal {prefix}"),
+            confidential: true,
+            redirect_uris: vec![redirect.clone()],
+            scopes: vec!["openid".into(), "profile".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            first_party: true,
+            ..NewClient::default()
+        };
+        let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
+            .await
+            .unwrap();
+        envs.push((format!("{prefix}_ID"), client.id));
+        envs.push((format!("{prefix}_SECRET"), secret.unwrap()));
+        envs.push((format!("{prefix}_REDIRECT"), redirect));
+    }
+    tx.commit().await.unwrap();
+    let http = server.client.clone();
+    let db = server.stop_keeping_db().await;
+
+    let instance_env = [
+        ("TONGBAN_PUBLIC_URL", issuer.as_str()),
+        ("TONGBAN_HTTP_TRUSTED_PROXIES", "127.0.0.1"),
+    ];
+    let one = Instance::start(&db.url, &http, &instance_env).await;
+    let two = Instance::start(&db.url, &http, &instance_env).await;
+    let balancer = Balancer::start_on(port, &[&one.base, &two.base]).await;
+
+    // Round-robin, request by request.
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let answer = http
+            .get(format!("{}/readyz", balancer.base))
+            .send()
+            .await
+            .unwrap();
+        seen.push(served_by(&answer));
+    }
+    assert!(
+        seen.windows(2).all(|pair| pair[0] != pair[1]),
+        "one instance, then the other: {seen:?}"
+    );
+
+    // The relying party's whole flow, across the pair: the script checks that the
+    // login form and its post were answered by different instances.
+    let script = support::repo_root().join("tests/interop/oidc_rp.mjs");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .envs(envs)
+            .env("EXPECT_BALANCED", "yes")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    println!("{printed}");
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Wrong passwords, alternately to each instance: one count for the account.
+    let mut answered_by = Vec::new();
+    for attempt in 0..4 {
+        // Each form and its post go to different instances; one request more every
+        // other time makes the posts go to both.
+        if attempt % 2 == 1 {
+            http.get(format!("{}/readyz", balancer.base))
+                .send()
+                .await
+                .unwrap();
+        }
+        let page = http
+            .get(format!("{}/account", balancer.base))
+            .send()
+            .await
+            .unwrap();
+        let flow = support::set_cookie(&page, "__Host-tongban-flow").unwrap();
+        let csrf = support::csrf_of(&page.text().await.unwrap());
+        let refused = http
+            .post(format!("{}/login", balancer.base))
+            .header("cookie", format!("__Host-tongban-flow={flow}"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("identifier", LOGIN),
+                ("password", "not the passphrase"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+        answered_by.push(served_by(&refused));
+    }
+    answered_by.sort();
+    answered_by.dedup();
+    assert_eq!(answered_by.len(), 2, "both instances refused some");
+    let store = {
+        let config = tongban_core::config::DatabaseConfig {
+            url: db.url.clone(),
+            ..Default::default()
+        };
+        tongban_store::Store::connect(&config).await.unwrap()
+    };
+    let mut conn = store.conn().await.unwrap();
+    // The table keys an account by its hashed identifier; 李四's is the only one here.
+    let failures: Vec<i64> =
+        sqlx::query_scalar("SELECT failures FROM throttle WHERE key LIKE 'account:%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(failures, [4], "the pair counts one account's failures once");
+    drop(conn);
+    store.close().await;
+    drop(balancer);
+    one.kill_9().await;
+    two.kill_9().await;
+}
