@@ -11,18 +11,12 @@
 mod support;
 
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use support::{Instance, TestDb};
-use tongban_core::time::Timestamp;
-use tongban_identity::clients::{self, NewClient};
-use tongban_identity::password::Passwords;
-use tongban_identity::sso;
-use tongban_identity::subjects::{self, NewNaturalPerson};
 
+/// 李四's ID number, as `support::relying_party_env` registers him.
 const LOGIN: &str = "440308199901011234";
-const PASSWORD: &str = "a long and unusual passphrase";
 
 /// HAProxy in front of `servers`, round-robin per request (`http-server-close`: no
 /// server connection outlives its request, so no request follows another to the same
@@ -127,41 +121,9 @@ async fn two_instances_behind_haproxy_serve_one_platform() {
     let mut config = support::test_config(&db.url);
     config.public_url = issuer.clone();
     let server = support::TestServer::start_on(db, config).await;
-    let mut envs = vec![
-        ("ISSUER".to_owned(), issuer.clone()),
-        ("LOGIN".to_owned(), LOGIN.to_owned()),
-        ("PASSWORD".to_owned(), PASSWORD.to_owned()),
-    ];
     let mut tx = server.store().begin().await.unwrap();
-    let person = NewNaturalPerson {
-        name: "李四",
-        resident_id: LOGIN,
-        email: None,
-        phone: None,
-    };
-    let li = subjects::create_natural_person(&mut tx, &person, Timestamp::now())
-        .await
-        .unwrap();
-    let hash = Arc::new(Passwords::new().unwrap()).hash(PASSWORD).unwrap();
-    sso::set_password_hash(&mut tx, li, &hash).await.unwrap();
-    for (prefix, host) in [("A", "a.example.gov.cn"), ("B", "b.example.gov.cn")] {
-        let redirect = format!("https://{host}/callback");
-        let new = NewClient {
-            name: format!("Portal {prefix}"),
-            confidential: true,
-            redirect_uris: vec![redirect.clone()],
-            scopes: vec!["openid".into(), "profile".into()],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            first_party: true,
-            ..NewClient::default()
-        };
-        let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
-            .await
-            .unwrap();
-        envs.push((format!("{prefix}_ID"), client.id));
-        envs.push((format!("{prefix}_SECRET"), secret.unwrap()));
-        envs.push((format!("{prefix}_REDIRECT"), redirect));
-    }
+    let mut envs = support::relying_party_env(&mut tx).await;
+    envs.push(("ISSUER".to_owned(), issuer.clone()));
     tx.commit().await.unwrap();
     let http = server.client.clone();
     let db = server.stop_keeping_db().await;

@@ -7,14 +7,8 @@
 mod support;
 
 use std::process::Command;
-use std::sync::Arc;
 
 use support::TestServer;
-use tongban_core::time::Timestamp;
-use tongban_identity::clients::{self, NewClient};
-use tongban_identity::password::Passwords;
-use tongban_identity::sso;
-use tongban_identity::subjects::{self, NewNaturalPerson};
 
 #[tokio::test]
 #[ignore = "interop: run by tests/interop/run"]
@@ -32,45 +26,8 @@ async fn openid_client_logs_in_refreshes_and_gets_single_sign_on() {
     })
     .await;
     let mut tx = server.store().begin().await.unwrap();
-    let person = NewNaturalPerson {
-        name: "李四",
-        resident_id: "440308199901011234",
-        email: None,
-        phone: None,
-    };
-    let li = subjects::create_natural_person(&mut tx, &person, Timestamp::now())
-        .await
-        .unwrap();
-    let hash = Arc::new(Passwords::new().unwrap())
-        .hash("a long and unusual passphrase")
-        .unwrap();
-    sso::set_password_hash(&mut tx, li, &hash).await.unwrap();
-    let mut envs = vec![
-        ("ISSUER".to_owned(), issuer.clone()),
-        ("LOGIN".to_owned(), "440308199901011234".to_owned()),
-        (
-            "PASSWORD".to_owned(),
-            "a long and unusual passphrase".to_owned(),
-        ),
-    ];
-    for (prefix, host) in [("A", "a.example.gov.cn"), ("B", "b.example.gov.cn")] {
-        let redirect = format!("https://{host}/callback");
-        let new = NewClient {
-            name: format!("Portal {prefix}"),
-            confidential: true,
-            redirect_uris: vec![redirect.clone()],
-            scopes: vec!["openid".into(), "profile".into()],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            first_party: true,
-            ..NewClient::default()
-        };
-        let (client, secret) = clients::register(&mut tx, &new, Timestamp::now())
-            .await
-            .unwrap();
-        envs.push((format!("{prefix}_ID"), client.id));
-        envs.push((format!("{prefix}_SECRET"), secret.unwrap()));
-        envs.push((format!("{prefix}_REDIRECT"), redirect));
-    }
+    let mut envs = support::relying_party_env(&mut tx).await;
+    envs.push(("ISSUER".to_owned(), issuer.clone()));
     tx.commit().await.unwrap();
     let script = support::repo_root().join("tests/interop/oidc_rp.mjs");
     let output = tokio::task::spawn_blocking(move || {

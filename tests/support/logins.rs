@@ -221,3 +221,50 @@ pub async fn account_session(server: &TestServer, identifier: &str, password: &s
         set_cookie(&login, "__Host-tongban-session").unwrap()
     )
 }
+
+/// What `tests/interop/oidc_rp.mjs` needs, made in `tx`: 李四 with a password (`LOGIN`,
+/// `PASSWORD`) and two first-party portals A and B (`A_ID`, `A_SECRET`, `A_REDIRECT`,
+/// the same for B), as environment variables for the script.
+pub async fn relying_party_env(tx: &mut tongban_store::Conn) -> Vec<(String, String)> {
+    use tongban_identity::clients::{self, NewClient};
+    use tongban_identity::subjects::{self, NewNaturalPerson};
+    const LOGIN: &str = "440308199901011234";
+    const PASSWORD: &str = "a long and unusual passphrase";
+    let person = NewNaturalPerson {
+        name: "李四",
+        resident_id: LOGIN,
+        email: None,
+        phone: None,
+    };
+    let li = subjects::create_natural_person(tx, &person, Timestamp::now())
+        .await
+        .unwrap();
+    let hash = tongban_identity::password::Passwords::new()
+        .unwrap()
+        .hash(PASSWORD)
+        .unwrap();
+    tongban_identity::sso::set_password_hash(tx, li, &hash)
+        .await
+        .unwrap();
+    let mut env = vec![
+        ("LOGIN".to_owned(), LOGIN.to_owned()),
+        ("PASSWORD".to_owned(), PASSWORD.to_owned()),
+    ];
+    for (prefix, host) in [("A", "a.example.gov.cn"), ("B", "b.example.gov.cn")] {
+        let redirect = format!("https://{host}/callback");
+        let new = NewClient {
+            name: format!("Portal {prefix}"),
+            confidential: true,
+            redirect_uris: vec![redirect.clone()],
+            scopes: vec!["openid".into(), "profile".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            first_party: true,
+            ..NewClient::default()
+        };
+        let (client, secret) = clients::register(tx, &new, Timestamp::now()).await.unwrap();
+        env.push((format!("{prefix}_ID"), client.id));
+        env.push((format!("{prefix}_SECRET"), secret.unwrap()));
+        env.push((format!("{prefix}_REDIRECT"), redirect));
+    }
+    env
+}
