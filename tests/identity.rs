@@ -504,6 +504,24 @@ async fn admin_client_create_prints_the_secret_once() {
         .unwrap();
     assert!(client.secret_matches(secret, Timestamp::now()) && client.first_party);
     assert_eq!(client.scopes, ["openid", "profile"]);
+    // On a database already migrated (where PostgreSQL sends notices the log shows), the
+    // answer is still the only thing on stdout: a script reads it as JSON.
+    let again = support::Binary::command()
+        .args(["admin", "client-create", "--name", "Second portal"])
+        .args([
+            "--scope",
+            "openid",
+            "--redirect-uri",
+            "https://two.example.gov.cn/cb",
+        ])
+        .env("TONGBAN_DATABASE_URL", &db.url)
+        .env("TONGBAN_LOG_LEVEL", "info")
+        .output()
+        .await
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&again.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&again.stdout)));
+    assert!(shown["client_id"].is_string());
     // A refused registration names the field and exits 1.
     let output = support::Binary::command()
         .args([

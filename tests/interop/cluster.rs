@@ -2,8 +2,10 @@
 //! HAProxy, round-robin, no stickiness), as an operator runs them: an unmodified
 //! openid-client relying party completes its whole flow across the pair (the login
 //! form from one instance, its post to the other; code, refresh with rotation and reuse
-//! detection, introspection, revocation, single sign-on), and wrong passwords sent to
-//! both instances count against one account. Run by `tests/interop/run`.
+//! detection, introspection, revocation, single sign-on), then pushed authorization
+//! requests and DPoP with server nonces (tests/interop/oidc_par_dpop.mjs), and wrong
+//! passwords sent to both instances count against one account. Run by
+//! `tests/interop/run`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -159,6 +161,28 @@ async fn two_instances_behind_haproxy_serve_one_platform() {
             .arg(script)
             .envs(envs)
             .env("EXPECT_BALANCED", "yes")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    println!("{printed}");
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Pushed authorization requests and DPoP across the pair: the request pushed to one
+    // instance is redeemed at the other, and a DPoP nonce from one is accepted by both.
+    let script = support::repo_root().join("tests/interop/oidc_par_dpop.mjs");
+    let (base, database) = (balancer.base.clone(), db.url.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .args([&base, &database, support::Binary::path()])
+            .current_dir(support::repo_root())
             .output()
             .unwrap()
     })

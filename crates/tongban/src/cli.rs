@@ -126,7 +126,11 @@ pub fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail(&error.to_string()),
     };
-    logging::init(&config.log);
+    let sink = match cli.command {
+        Command::Serve => logging::Sink::Stdout,
+        _ => logging::Sink::Stderr,
+    };
+    logging::init(&config.log, sink);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the async runtime: {error}")),
