@@ -573,6 +573,43 @@ async fn a_silent_database_is_answered_at_once_and_comes_back_alone() {
     server.stop().await;
 }
 
+/// Waits, if needed, until a budget window of a minute has at least two seconds left,
+/// so that a test's few requests fall in one window.
+pub async fn inside_one_minute() {
+    let into = Timestamp::now().unix_millis().rem_euclid(60_000);
+    if into > 58_000 {
+        tokio::time::sleep(Duration::from_millis((60_100 - into) as u64)).await;
+    }
+}
+
+/// The public verifications' budget per address: three a minute here, the fourth is
+/// 429, and the budget lives in the database where every instance takes from it.
+#[tokio::test]
+async fn public_verifications_spend_one_budget_per_address() {
+    let server = TestServer::start_with(|c| c.http.verify_per_minute = 3).await;
+    inside_one_minute().await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let answer = server
+            .client
+            .post(format!("{}/api/v1/certificates/verify", server.base))
+            .json(&serde_json::json!({"share": "no-such-share"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(answer.status().as_u16());
+    }
+    assert_eq!(statuses, [404, 404, 404, 429, 429]);
+    let mut conn = server.store().conn().await.unwrap();
+    let used: i64 = sqlx::query_scalar("SELECT used FROM rate_leases WHERE key LIKE 'verify:%'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert!(used >= 3, "taken from the shared budget: {used}");
+    drop(conn);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn production_refuses_dev_keys_and_a_missing_kek() {
     let db = TestDb::sqlite();

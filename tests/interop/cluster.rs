@@ -4,8 +4,8 @@
 //! form from one instance, its post to the other; code, refresh with rotation and reuse
 //! detection, introspection, revocation, single sign-on), then pushed authorization
 //! requests and DPoP with server nonces (tests/interop/oidc_par_dpop.mjs), and wrong
-//! passwords sent to both instances count against one account. Run by
-//! `tests/interop/run`.
+//! passwords sent to both instances count against one account, and the public
+//! verifications' budget per address holds for the pair. Run by `tests/interop/run`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -133,6 +133,7 @@ async fn two_instances_behind_haproxy_serve_one_platform() {
     let instance_env = [
         ("TONGBAN_PUBLIC_URL", issuer.as_str()),
         ("TONGBAN_HTTP_TRUSTED_PROXIES", "127.0.0.1"),
+        ("TONGBAN_HTTP_VERIFY_PER_MINUTE", "10"),
     ];
     let one = Instance::start(&db.url, &http, &instance_env).await;
     let two = Instance::start(&db.url, &http, &instance_env).await;
@@ -247,6 +248,40 @@ async fn two_instances_behind_haproxy_serve_one_platform() {
             .unwrap();
     assert_eq!(failures, [4], "the pair counts one account's failures once");
     drop(conn);
+
+    // Ten public verifications a minute per address, for the pair: of fourteen sent
+    // alternately to each instance, four are refused, by both.
+    let into = tongban_core::time::Timestamp::now()
+        .unix_millis()
+        .rem_euclid(60_000);
+    if into > 58_000 {
+        tokio::time::sleep(Duration::from_millis((60_100 - into) as u64)).await;
+    }
+    let mut answers = Vec::new();
+    for _ in 0..14 {
+        let answer = http
+            .post(format!("{}/api/v1/certificates/verify", balancer.base))
+            .json(&serde_json::json!({"share": "no-such-share"}))
+            .send()
+            .await
+            .unwrap();
+        answers.push((answer.status().as_u16(), served_by(&answer)));
+    }
+    let refused: Vec<&String> = answers
+        .iter()
+        .filter(|(status, _)| *status == 429)
+        .map(|(_, by)| by)
+        .collect();
+    assert_eq!(refused.len(), 4, "{answers:?}");
+    assert!(
+        refused.contains(&&"instance1".to_owned()) && refused.contains(&&"instance2".to_owned()),
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|(status, _)| *status == 404).count(),
+        10
+    );
+
     store.close().await;
     drop(balancer);
     one.kill_9().await;

@@ -1,18 +1,40 @@
-//! A per-address request budget for public, expensive endpoints (document
-//! verification). In memory, so per instance: it protects the instance's CPU, which is
-//! what verification spends; login throttling, which must hold across instances, lives
-//! in the database instead.
+//! A per-address budget for public, expensive endpoints (verifications), shared by
+//! every instance: `limit` per fixed window for all of them together. An instance takes
+//! a slice of an address's budget from the database (`tongban_store::rate_leases`) and
+//! spends it in memory, asking again when it is spent: one write per slice, not per
+//! request, and never more than `limit` in a window however many instances run. A
+//! slice left on one instance when a window ends is lost to the others, so a client
+//! spread over instances may get up to a slice less per instance.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
-/// At most `limit` requests per `window` from one address.
+use tongban_store::{Store, StoreError, rate_leases};
+
+/// Slices per budget: a tenth of it at a time (at least one).
+const SLICES: u32 = 10;
+
+/// Entries kept in memory before those of ended windows are dropped.
+const MAX_LOCAL: usize = 10_000;
+
+/// What this instance holds of one address's budget in one window.
+#[derive(Clone, Copy, Default)]
+struct Held {
+    window: i64,
+    taken: u32,
+    spent: u32,
+}
+
+/// At most `limit` requests per `window` from one address, across instances.
 pub struct RateLimiter {
     limit: u32,
-    window: Duration,
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    window_ms: i64,
+    slice: u32,
+    held: Mutex<HashMap<IpAddr, Held>>,
+    forgotten_before: AtomicI64,
 }
 
 impl RateLimiter {
@@ -20,47 +42,71 @@ impl RateLimiter {
     pub fn new(limit: u32, window: Duration) -> Self {
         Self {
             limit,
-            window,
-            seen: Mutex::new(HashMap::new()),
+            window_ms: i64::try_from(window.as_millis()).unwrap_or(i64::MAX).max(1),
+            slice: (limit / SLICES).max(1),
+            held: Mutex::new(HashMap::new()),
+            forgotten_before: AtomicI64::new(0),
         }
     }
 
-    /// Counts a request from `ip` at `now`; `Err(seconds to wait)` over the budget.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let mut seen = self
-            .seen
+    /// Spends one request of `ip`'s budget at `now_ms` (Unix ms): `Ok(Err(seconds to
+    /// wait))` when the budget of this window is spent.
+    pub async fn check(
+        &self,
+        store: &Store,
+        ip: IpAddr,
+        now_ms: i64,
+    ) -> Result<Result<(), u64>, StoreError> {
+        let window = now_ms - now_ms.rem_euclid(self.window_ms);
+        let wait = u64::try_from(window + self.window_ms - now_ms)
+            .unwrap_or(0)
+            .div_ceil(1000)
+            .max(1);
+        if self.spend(ip, window, 0) {
+            return Ok(Ok(()));
+        }
+        if self.limit == 0 {
+            return Ok(Err(wait));
+        }
+        let mut conn = store.conn().await?;
+        // Once per window per instance, the ended windows go.
+        if self.forgotten_before.swap(window, Ordering::Relaxed) != window {
+            rate_leases::forget_before(&mut conn, window).await?;
+        }
+        let slice = i64::from(self.slice);
+        let used = rate_leases::take(&mut conn, &format!("verify:{ip}"), window, slice).await?;
+        let got = (i64::from(self.limit) - (used - slice)).clamp(0, slice);
+        let got = u32::try_from(got).unwrap_or(0);
+        Ok(if self.spend(ip, window, got) {
+            Ok(())
+        } else {
+            Err(wait)
+        })
+    }
+
+    /// Adds `got` to what this instance holds of `ip`'s budget in `window` and spends
+    /// one of it; false when none is left.
+    fn spend(&self, ip: IpAddr, window: i64, got: u32) -> bool {
+        let mut held = self
+            .held
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Forget finished windows now and then, so the map cannot grow without bound.
-        if seen.len() > 10_000 {
-            seen.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        if held.len() > MAX_LOCAL {
+            held.retain(|_, h| h.window == window);
         }
-        let entry = seen.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
+        let entry = held.entry(ip).or_default();
+        if entry.window != window {
+            *entry = Held {
+                window,
+                ..Held::default()
+            };
         }
-        if entry.1 >= self.limit {
-            let wait = self.window.saturating_sub(now.duration_since(entry.0));
-            return Err(wait.as_secs().max(1));
+        entry.taken += got;
+        if entry.spent < entry.taken {
+            entry.spent += 1;
+            true
+        } else {
+            false
         }
-        entry.1 += 1;
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_budget_is_per_address_and_per_window() {
-        let limiter = RateLimiter::new(2, Duration::from_secs(60));
-        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
-        let t = Instant::now();
-        assert!(limiter.check(a, t).is_ok());
-        assert!(limiter.check(a, t).is_ok());
-        assert!(limiter.check(a, t).is_err());
-        assert!(limiter.check(b, t).is_ok());
-        assert!(limiter.check(a, t + Duration::from_secs(61)).is_ok());
     }
 }

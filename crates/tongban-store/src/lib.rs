@@ -17,6 +17,7 @@ mod error;
 mod migrate;
 pub mod pki;
 mod pool;
+pub mod rate_leases;
 pub mod rows;
 pub mod tallies;
 

@@ -1,5 +1,6 @@
-//! The public verification endpoints' budget per client address: a handler that takes
-//! a [`VerificationBudget`] has spent one verification of it.
+//! The public verification endpoints' budget per client address, shared by every
+//! instance: a handler that takes a [`VerificationBudget`] has spent one verification
+//! of it.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -19,13 +20,17 @@ impl FromRequestParts<AppState> for VerificationBudget {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
-        let now = std::time::Instant::now();
-        state.verify_limiter.check(ip, now).map_err(|wait| {
-            ApiError::new(
-                ProblemType::TooManyRequests,
-                format!("too many verifications from this address; retry in {wait} s"),
-            )
-        })?;
+        let now = tongban_core::time::Timestamp::now().unix_millis();
+        let limiter = &state.verify_limiter;
+        limiter
+            .check(&state.store, ip, now)
+            .await?
+            .map_err(|wait| {
+                ApiError::new(
+                    ProblemType::TooManyRequests,
+                    format!("too many verifications from this address; retry in {wait} s"),
+                )
+            })?;
         Ok(Self)
     }
 }
