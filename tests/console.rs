@@ -295,7 +295,25 @@ async fn a_platform_administrator_deactivates_a_person_after_confirming_and_reac
         html.contains("设置新密码") && html.contains("action=\"/enrol/password\""),
         "{html}"
     );
+    // A second sign-in with it opens a second form, and closes the first.
+    let again_html = login(temporary.clone()).await.text().await.unwrap();
+    let (first_token, second_token) = (csrf_of(&html), csrf_of(&again_html));
+    assert_ne!(first_token, second_token);
     let chosen = "wang wu chose this one himself";
+    let stale = w
+        .server
+        .client
+        .post(format!("{}/enrol/password", w.server.base))
+        .form(&[
+            ("csrf_token", first_token.as_str()),
+            ("new_password", chosen),
+            ("confirm_password", chosen),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 403, "one open choice at a time");
+    let html = again_html;
     let set = w
         .server
         .client

@@ -26,6 +26,18 @@ struct Held {
     window: i64,
     taken: u32,
     spent: u32,
+    /// The shared budget gave less than a slice: nothing more this window, so refusals
+    /// are answered from memory, without a write each.
+    exhausted: bool,
+}
+
+/// What spending one request found.
+enum Spent {
+    Yes,
+    /// Nothing held; the shared budget may have more.
+    Ask,
+    /// Nothing held, and the shared budget is spent.
+    No,
 }
 
 /// At most `limit` requests per `window` from one address, across instances.
@@ -62,11 +74,11 @@ impl RateLimiter {
             .unwrap_or(0)
             .div_ceil(1000)
             .max(1);
-        if self.spend(ip, window, 0) {
-            return Ok(Ok(()));
-        }
-        if self.limit == 0 {
-            return Ok(Err(wait));
+        match self.spend(ip, window, None) {
+            Spent::Yes => return Ok(Ok(())),
+            Spent::No => return Ok(Err(wait)),
+            Spent::Ask if self.limit == 0 => return Ok(Err(wait)),
+            Spent::Ask => {}
         }
         let mut conn = store.conn().await?;
         // Once per window per instance, the ended windows go.
@@ -74,19 +86,20 @@ impl RateLimiter {
             rate_leases::forget_before(&mut conn, window).await?;
         }
         let slice = i64::from(self.slice);
-        let used = rate_leases::take(&mut conn, &format!("verify:{ip}"), window, slice).await?;
-        let got = (i64::from(self.limit) - (used - slice)).clamp(0, slice);
+        let taken = rate_leases::take(&mut conn, &format!("verify:{ip}"), window, slice).await?;
+        let got = taken.map_or(0, |used| {
+            (i64::from(self.limit) - (used - slice)).clamp(0, slice)
+        });
         let got = u32::try_from(got).unwrap_or(0);
-        Ok(if self.spend(ip, window, got) {
-            Ok(())
-        } else {
-            Err(wait)
+        Ok(match self.spend(ip, window, Some(got)) {
+            Spent::Yes => Ok(()),
+            Spent::Ask | Spent::No => Err(wait),
         })
     }
 
-    /// Adds `got` to what this instance holds of `ip`'s budget in `window` and spends
-    /// one of it; false when none is left.
-    fn spend(&self, ip: IpAddr, window: i64, got: u32) -> bool {
+    /// Adds `got` (from the shared budget, when it was asked) to what this instance
+    /// holds of `ip`'s budget in `window` and spends one of it.
+    fn spend(&self, ip: IpAddr, window: i64, got: Option<u32>) -> Spent {
         let mut held = self
             .held
             .lock()
@@ -101,12 +114,17 @@ impl RateLimiter {
                 ..Held::default()
             };
         }
-        entry.taken += got;
+        if let Some(got) = got {
+            entry.taken += got;
+            entry.exhausted |= got < self.slice;
+        }
         if entry.spent < entry.taken {
             entry.spent += 1;
-            true
+            Spent::Yes
+        } else if entry.exhausted {
+            Spent::No
         } else {
-            false
+            Spent::Ask
         }
     }
 }

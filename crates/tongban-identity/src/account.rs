@@ -97,10 +97,15 @@ pub async fn confirm_password(
         ThrottleKey::address(client_ip),
     ];
     throttle::check(conn, &keys, now).await??;
-    let row = sqlx::query("SELECT password_hash FROM subjects WHERE id = $1 AND kind = 'natural'")
-        .bind(subject.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
+    // An administrator's one-time password confirms nothing: it only opens the choice of
+    // the person's own.
+    let row = sqlx::query(
+        "SELECT CASE WHEN password_temporary_until IS NULL THEN password_hash END AS password_hash \
+         FROM subjects WHERE id = $1 AND kind = 'natural'",
+    )
+    .bind(subject.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
     let stored: Option<String> = row.try_get("password_hash")?;
     let hasher = passwords.clone();
     let current = password.to_owned();

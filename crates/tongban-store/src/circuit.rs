@@ -20,10 +20,15 @@ use crate::error::StoreError;
 /// How often the watcher checks the database.
 pub const CHECK_EVERY: Duration = Duration::from_millis(200);
 
-/// How long one check may take. With [`CHECK_EVERY`] it bounds how long a request can
-/// wait before the store knows the database is away: 0.8 s when the network swallows
-/// packets, one interval when the connection is refused or cut.
+/// How long one check on the watcher's connection may take. With [`CHECK_EVERY`] it
+/// bounds how long a request can wait before the store knows the database is away:
+/// 0.8 s when the network swallows packets, one interval when the connection is refused
+/// or cut. Making the connection is given the pool's own timeout instead: a login to a
+/// distant server may take longer than a query.
 pub const CHECK_TIMEOUT: Duration = Duration::from_millis(600);
+
+/// PostgreSQL's "too many connections": the server answers, so it is up.
+const TOO_MANY_CONNECTIONS: &str = "53300";
 
 /// Whether the database failed its last check.
 pub(crate) struct Circuit {
@@ -69,19 +74,15 @@ impl Circuit {
         })
     }
 
-    /// Checks the database until the task is aborted.
-    pub(crate) async fn watch(&self, options: AnyConnectOptions) {
+    /// Checks the database until the task is aborted; `connect_timeout` bounds making
+    /// the watcher's connection.
+    pub(crate) async fn watch(&self, options: AnyConnectOptions, connect_timeout: Duration) {
         let mut ticks = tokio::time::interval(CHECK_EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut conn: Option<AnyConnection> = None;
         loop {
             ticks.tick().await;
-            let checked = tokio::time::timeout(CHECK_TIMEOUT, check(&options, &mut conn)).await;
-            let error = match checked {
-                Ok(Ok(())) => None,
-                Ok(Err(error)) => Some(error.to_string()),
-                Err(_) => Some(format!("no answer within {CHECK_TIMEOUT:?}")),
-            };
+            let error = check(&options, &mut conn, connect_timeout).await.err();
             if error.is_some() {
                 // A connection that failed a check is not trusted with the next.
                 conn = None;
@@ -102,12 +103,27 @@ impl Circuit {
 async fn check(
     options: &AnyConnectOptions,
     conn: &mut Option<AnyConnection>,
-) -> Result<(), sqlx::Error> {
+    connect_timeout: Duration,
+) -> Result<(), String> {
     let conn = match conn {
         Some(conn) => conn,
-        None => conn.insert(options.connect().await?),
+        None => match tokio::time::timeout(connect_timeout, options.connect()).await {
+            Ok(Ok(made)) => conn.insert(made),
+            // Full, not away: the pool's connections still serve.
+            Ok(Err(sqlx::Error::Database(db)))
+                if db.code().as_deref() == Some(TOO_MANY_CONNECTIONS) =>
+            {
+                return Ok(());
+            }
+            Ok(Err(error)) => return Err(error.to_string()),
+            Err(_) => return Err(format!("no connection within {connect_timeout:?}")),
+        },
     };
-    conn.ping().await
+    match tokio::time::timeout(CHECK_TIMEOUT, conn.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+    }
 }
 
 #[cfg(test)]

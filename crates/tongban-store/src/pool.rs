@@ -76,6 +76,7 @@ pub struct Store {
     pool: AnyPool,
     engine: Engine,
     options: AnyConnectOptions,
+    connect_timeout: Duration,
     circuit: Arc<crate::circuit::Circuit>,
     max_connections: u32,
     counters: Arc<Counters>,
@@ -146,6 +147,7 @@ impl Store {
             pool,
             engine,
             options,
+            connect_timeout: timeout,
             circuit: Arc::default(),
             max_connections,
             counters: Arc::default(),
@@ -192,7 +194,8 @@ impl Store {
     /// away ([`crate::circuit`]); returns at once for SQLite.
     pub async fn watch_database(&self) {
         if self.engine == Engine::Postgres {
-            self.circuit.watch(self.options.clone()).await;
+            let options = self.options.clone();
+            self.circuit.watch(options, self.connect_timeout).await;
         }
     }
 

@@ -7,25 +7,30 @@ use crate::{Conn, StoreError};
 /// Takes `slice` more of `key`'s budget in the window starting at `window_start` (ms,
 /// a new window starting from nothing) and returns how much the instances have taken in
 /// that window, this slice included: the caller got `min(slice, budget - before)` of it.
+/// `None` when the row has moved on to a later window (a caller whose clock or request
+/// lags): it gets nothing, and never takes the row back to its window.
 pub async fn take(
     conn: &mut Conn,
     key: &str,
     window_start: i64,
     slice: i64,
-) -> Result<i64, StoreError> {
-    let used: i64 = sqlx::query_scalar(
+) -> Result<Option<i64>, StoreError> {
+    let (used, window): (i64, i64) = sqlx::query_as(
         "INSERT INTO rate_leases (key, window_start, used) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET \
-           used = CASE WHEN rate_leases.window_start = $2 THEN rate_leases.used + $3 ELSE $3 END, \
-           window_start = $2 \
-         RETURNING used",
+           used = CASE WHEN rate_leases.window_start = $2 THEN rate_leases.used + $3 \
+                       WHEN rate_leases.window_start < $2 THEN $3 \
+                       ELSE rate_leases.used END, \
+           window_start = CASE WHEN rate_leases.window_start < $2 THEN $2 \
+                               ELSE rate_leases.window_start END \
+         RETURNING used, window_start",
     )
     .bind(key)
     .bind(window_start)
     .bind(slice)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(used)
+    Ok((window == window_start).then_some(used))
 }
 
 /// Forgets the windows that started before `before`; returns how many.

@@ -87,14 +87,22 @@ impl FromRequest<AppState> for SessionUpload {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         // The session first: a body of up to the document limit is read only for
         // someone signed in, never buffered for anyone who sends one.
-        let Some((session, cookie)) = signed_in(state, req.headers(), Timestamp::now()).await?
-        else {
-            return Err(web::expired_form());
-        };
-        let upload = PageUpload::from_request(req, state).await?;
-        if !csrf_matches(&cookie, upload.field("csrf_token")) {
+        if signed_in(state, req.headers(), Timestamp::now())
+            .await?
+            .is_none()
+        {
             return Err(web::expired_form());
         }
+        let headers = req.headers().clone();
+        let upload = PageUpload::from_request(req, state).await?;
+        // Again after the body: a session ended during a long upload does not count.
+        let (session, cookie) = form_session(
+            state,
+            &headers,
+            upload.field("csrf_token"),
+            Timestamp::now(),
+        )
+        .await?;
         Ok(Self {
             session,
             cookie,

@@ -222,7 +222,26 @@ pub async fn open_password_choice(
         serde_json::json!({}),
     );
     audit::record(conn, &event).await?;
+    // One open choice at a time: the newest sign-in's.
+    close_password_choices(conn, person, now).await?;
     open(conn, person, Purpose::Password, now).await
+}
+
+/// Closes the person's open password enrolments.
+async fn close_password_choices(
+    conn: &mut Conn,
+    person: SubjectId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE counter_enrolments SET used_at = $2 \
+         WHERE subject_id = $1 AND purpose = 'password' AND used_at IS NULL",
+    )
+    .bind(person.to_string())
+    .bind(now.unix_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// An enrolment for `purpose` of `person`, open for [`ENROLMENT_LIFETIME_MS`].
@@ -301,6 +320,9 @@ pub async fn reset_password(
 ) -> Result<SubjectId, CounterError> {
     let person = enrolment_of(conn, token, Purpose::Password, true, now).await?;
     crate::account::set_new_password(conn, passwords, person, new, confirm).await?;
+    // Any other open choice goes: someone else who knew the one-time password or the
+    // code must not choose after the person did.
+    close_password_choices(conn, person, now).await?;
     let ended = crate::sso::end_all_sessions(conn, person, now)
         .await
         .map_err(|e| CounterError::Store(StoreError::Corrupt(e.to_string())))?;
