@@ -573,21 +573,12 @@ async fn a_silent_database_is_answered_at_once_and_comes_back_alone() {
     server.stop().await;
 }
 
-/// Waits, if needed, until a budget window of a minute has at least two seconds left,
-/// so that a test's few requests fall in one window.
-pub async fn inside_one_minute() {
-    let into = Timestamp::now().unix_millis().rem_euclid(60_000);
-    if into > 58_000 {
-        tokio::time::sleep(Duration::from_millis((60_100 - into) as u64)).await;
-    }
-}
-
 /// The public verifications' budget per address: three a minute here, the fourth is
 /// 429, and the budget lives in the database where every instance takes from it.
 #[tokio::test]
 async fn public_verifications_spend_one_budget_per_address() {
     let server = TestServer::start_with(|c| c.http.verify_per_minute = 3).await;
-    inside_one_minute().await;
+    support::inside_one_minute().await;
     let mut statuses = Vec::new();
     for _ in 0..5 {
         let answer = server

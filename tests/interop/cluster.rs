@@ -95,12 +95,18 @@ impl Balancer {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Runs a node script to its end, printing what it printed; fails the test if it failed.
+async fn run_node(mut command: Command) {
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    println!("{printed}");
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// The instance that answered a request through the balancer.
@@ -118,7 +124,7 @@ async fn two_instances_behind_haproxy_serve_one_platform() {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/tongban_test".to_owned());
     let db = TestDb::postgres(&admin_url).await;
     // The issuer is the balancer's address, which both instances must call themselves.
-    let port = free_port();
+    let port = support::free_port();
     let issuer = format!("http://localhost:{port}");
     let mut config = support::test_config(&db.url);
     config.public_url = issuer.clone();
@@ -157,45 +163,20 @@ async fn two_instances_behind_haproxy_serve_one_platform() {
     // The relying party's whole flow, across the pair: the script checks that the
     // login form and its post were answered by different instances.
     let script = support::repo_root().join("tests/interop/oidc_rp.mjs");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .envs(envs)
-            .env("EXPECT_BALANCED", "yes")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout);
-    println!("{printed}");
-    assert!(
-        output.status.success(),
-        "{printed}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut rp = Command::new("node");
+    rp.arg(script).envs(envs).env("EXPECT_BALANCED", "yes");
+    run_node(rp).await;
 
-    // Pushed authorization requests and DPoP across the pair: the request pushed to one
-    // instance is redeemed at the other, and a DPoP nonce from one is accepted by both.
+    // Pushed authorization requests and DPoP across the pair: the requests alternate
+    // between the instances, so what one makes (pushed requests, codes, DPoP nonces) the
+    // other takes.
     let script = support::repo_root().join("tests/interop/oidc_par_dpop.mjs");
     let (base, database) = (balancer.base.clone(), db.url.clone());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .args([&base, &database, support::Binary::path()])
-            .current_dir(support::repo_root())
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let printed = String::from_utf8_lossy(&output.stdout);
-    println!("{printed}");
-    assert!(
-        output.status.success(),
-        "{printed}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut par = Command::new("node");
+    par.arg(script)
+        .args([&base, &database, support::Binary::path()])
+        .current_dir(support::repo_root());
+    run_node(par).await;
 
     // Wrong passwords, alternately to each instance: one count for the account.
     let mut answered_by = Vec::new();
@@ -251,12 +232,7 @@ async fn two_instances_behind_haproxy_serve_one_platform() {
 
     // Ten public verifications a minute per address, for the pair: of fourteen sent
     // alternately to each instance, four are refused, by both.
-    let into = tongban_core::time::Timestamp::now()
-        .unix_millis()
-        .rem_euclid(60_000);
-    if into > 58_000 {
-        tokio::time::sleep(Duration::from_millis((60_100 - into) as u64)).await;
-    }
+    support::inside_one_minute().await;
     let mut answers = Vec::new();
     for _ in 0..14 {
         let answer = http

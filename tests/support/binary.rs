@@ -37,11 +37,7 @@ pub struct Instance {
 impl Instance {
     /// Starts it and waits until `/readyz` says ready.
     pub async fn start(database: &str, http: &reqwest::Client, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Binary::command()
             .arg("serve")
             .env("TONGBAN_DATABASE_URL", database)
@@ -71,5 +67,25 @@ impl Instance {
     pub async fn kill_9(mut self) {
         self.child.start_kill().unwrap();
         self.child.wait().await.unwrap();
+    }
+}
+
+/// A port nobody listens on now (the kernel's choice, released again).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits, if needed, until a one-minute budget window has at least two seconds left, so
+/// that a test's few requests fall in one window.
+pub async fn inside_one_minute() {
+    let into = tongban_core::time::Timestamp::now()
+        .unix_millis()
+        .rem_euclid(60_000);
+    if into > 58_000 {
+        tokio::time::sleep(std::time::Duration::from_millis((60_100 - into) as u64)).await;
     }
 }
