@@ -227,6 +227,79 @@ async fn two_instances_starting_together_share_one_issuing_ca() {
     store.close().await;
 }
 
+/// Two instances whose refreshers, and requests for the CRL, find it due at the same
+/// moment sign one new CRL between them, not one each.
+#[tokio::test]
+async fn a_due_crl_is_signed_once_by_all_instances_together() {
+    use std::sync::Arc;
+    use tongban_crypto::pki::Pki;
+    let db = support::TestDb::new().await;
+    let config = support::test_config(&db.url);
+    let store = tongban_store::Store::connect(&config.database)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let kek = || {
+        let text = std::fs::read_to_string(support::repo_root().join("keys-dev/kek")).unwrap();
+        Arc::new(Kek::from_base64(text.trim()).unwrap())
+    };
+    let keys = support::repo_root().join("keys-dev");
+    let a = Pki::open(store.clone(), kek(), &keys, "http://a", true)
+        .await
+        .unwrap();
+    let b = Pki::open(store.clone(), kek(), &keys, "http://b", true)
+        .await
+        .unwrap();
+    let first = a.crl("issuing").await.unwrap();
+    let count = || async {
+        let mut conn = store.conn().await.unwrap();
+        let row = sqlx::query("SELECT COUNT(*), MAX(number) FROM crls WHERE ca = 'issuing'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        (row.get::<i64, _>(0), row.get::<i64, _>(1))
+    };
+    let (before, newest) = count().await;
+    for round in 1..=3 {
+        // Every CRL is past half its validity: due.
+        let mut conn = store.conn().await.unwrap();
+        sqlx::query("UPDATE crls SET next_update = $1")
+            .bind(tongban_core::time::Timestamp::now().unix_millis())
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let asks = (0..6).map(|i| {
+            let pki = if i % 2 == 0 { &a } else { &b };
+            async move {
+                if i < 2 {
+                    pki.refresh_crl_if_due().await.unwrap();
+                    None
+                } else {
+                    Some(pki.crl("issuing").await.unwrap())
+                }
+            }
+        });
+        let answers: Vec<Vec<u8>> = futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        assert!(
+            answers
+                .iter()
+                .all(|der| der == &answers[0] && der != &first)
+        );
+        assert_eq!(
+            count().await,
+            (before + round, newest + round),
+            "round {round}: one new CRL, numbered next"
+        );
+    }
+    drop((a, b));
+    store.close().await;
+}
+
 #[tokio::test]
 async fn token_key_rotation_publishes_before_signing_and_retires_after() {
     use tongban_core::time::Timestamp;

@@ -357,7 +357,8 @@ impl Pki {
         };
         let done = pki::revoke_certificate(tx, serial, revocation).await?;
         if done {
-            self.sign_crl_in(tx, ca).await?;
+            let number = pki::next_counter(tx, &format!("crl:{}", ca.name)).await?;
+            self.sign_crl_in(tx, ca, number).await?;
             if let Ok(mut recent) = self.recent_crls.lock() {
                 recent.read.clear();
                 recent.keep_none_until =
@@ -436,26 +437,31 @@ impl Pki {
         let mut conn = self.store.conn().await?;
         let latest = pki::latest_crl(&mut conn, ca.name).await?;
         drop(conn);
-        let half = CRL_VALIDITY.whole_milliseconds() as i64 / 2;
-        match latest {
-            Some(crl) if Timestamp::now().unix_millis() + half < crl.next_update.unix_millis() => {
-                Ok(crl)
-            }
-            _ => {
-                let mut tx = self.store.begin().await?;
-                let crl = self.sign_crl_in(&mut tx, ca).await?;
-                tx.commit().await.map_err(StoreError::from)?;
-                Ok(crl)
-            }
+        if let Some(crl) = latest.filter(fresh) {
+            return Ok(crl);
         }
+        // Every instance's refresher, and any request for the CRL, may find it due at
+        // the same moment. Taking the CRL number locks the CA's counter row until
+        // commit, so they queue here; each looks again once it holds the lock, and
+        // only the first signs. The others roll back, and the number they took with
+        // them.
+        let mut tx = self.store.begin().await?;
+        let number = pki::next_counter(&mut tx, &format!("crl:{}", ca.name)).await?;
+        if let Some(crl) = pki::latest_crl(&mut tx, ca.name).await?.filter(fresh) {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Ok(crl);
+        }
+        let crl = self.sign_crl_in(&mut tx, ca, number).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(crl)
     }
 
     async fn sign_crl_in(
         &self,
         tx: &mut AnyConnection,
         ca: &OnlineCa,
+        number: i64,
     ) -> Result<pki::CrlRow, CryptoError> {
-        let number = pki::next_counter(tx, &format!("crl:{}", ca.name)).await?;
         let revoked = pki::revoked_by_issuer(tx, ca.name)
             .await?
             .into_iter()
@@ -501,6 +507,13 @@ impl Pki {
         pki::insert_crl(tx, &crl).await?;
         Ok(crl)
     }
+}
+
+/// Whether `crl` is within the first half of its validity: not yet due for a new one,
+/// so relying parties never hold an expired one.
+fn fresh(crl: &pki::CrlRow) -> bool {
+    let half = CRL_VALIDITY.whole_milliseconds() as i64 / 2;
+    Timestamp::now().unix_millis() + half < crl.next_update.unix_millis()
 }
 
 /// Generates a key for `purpose` (of `issuing`'s algorithm) and issues it a

@@ -84,6 +84,15 @@ pub struct ProofTarget<'a> {
     pub access_token: Option<&'a str>,
 }
 
+/// A DPoP proof whose signature, key and claims were checked, not yet its uniqueness.
+#[derive(Debug)]
+pub struct Proof {
+    /// The JWK SHA-256 thumbprint of its key (RFC 7638).
+    pub jkt: String,
+    /// Its `jti`.
+    pub jti: String,
+}
+
 /// Verifies a DPoP proof for `target`; returns the JWK thumbprint of its key.
 pub async fn verify(
     conn: &mut Conn,
@@ -92,6 +101,36 @@ pub async fn verify(
     target: ProofTarget<'_>,
     now: Timestamp,
 ) -> Result<String, DpopError> {
+    let Proof { jkt, jti } = read(nonces, proof, target, now)?;
+    let now_secs = now.unix_millis() / 1000;
+    // Once per key and jti while a proof with that iat could still be accepted.
+    let seen = sqlx::query(
+        "INSERT INTO dpop_proofs (jti_sha256, expires_at) VALUES ($1, $2) ON CONFLICT (jti_sha256) DO NOTHING",
+    )
+    .bind(sha256_hex(&format!("{jkt}|{jti}")))
+    .bind((now_secs + 2 * IAT_WINDOW_SECS) * 1000)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from)?;
+    if seen.rows_affected() != 1 {
+        return Err(invalid("the proof was used before"));
+    }
+    sqlx::query("DELETE FROM dpop_proofs WHERE expires_at < $1")
+        .bind(now.unix_millis())
+        .execute(conn)
+        .await
+        .map_err(StoreError::from)?;
+    Ok(jkt)
+}
+
+/// Reads a DPoP proof for `target` (RFC 9449 §4.3): everything but whether its `jti`
+/// was seen before, which needs the store.
+pub fn read(
+    nonces: &DpopNonces,
+    proof: &str,
+    target: ProofTarget<'_>,
+    now: Timestamp,
+) -> Result<Proof, DpopError> {
     let header_b64 = proof
         .split('.')
         .next()
@@ -145,25 +184,10 @@ pub async fn verify(
     if !text("nonce").is_some_and(|n| nonces.accepts(n, now)) {
         return Err(DpopError::UseNonce);
     }
-    let jkt = key.thumbprint();
-    // Once per key and jti while a proof with that iat could still be accepted.
-    let seen = sqlx::query(
-        "INSERT INTO dpop_proofs (jti_sha256, expires_at) VALUES ($1, $2) ON CONFLICT (jti_sha256) DO NOTHING",
-    )
-    .bind(sha256_hex(&format!("{jkt}|{jti}")))
-    .bind((now_secs + 2 * IAT_WINDOW_SECS) * 1000)
-    .execute(&mut *conn)
-    .await
-    .map_err(StoreError::from)?;
-    if seen.rows_affected() != 1 {
-        return Err(invalid("the proof was used before"));
-    }
-    sqlx::query("DELETE FROM dpop_proofs WHERE expires_at < $1")
-        .bind(now.unix_millis())
-        .execute(conn)
-        .await
-        .map_err(StoreError::from)?;
-    Ok(jkt)
+    Ok(Proof {
+        jkt: key.thumbprint(),
+        jti: jti.to_owned(),
+    })
 }
 
 #[cfg(test)]

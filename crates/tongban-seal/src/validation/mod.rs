@@ -211,6 +211,20 @@ impl SignatureReport {
     }
 }
 
+/// Reads a PDF's signatures, revisions and cross-page pages as [`verify`] does before
+/// any key or store is consulted; how many signatures it has. For the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub fn read_pdf_signatures(pdf: &[u8]) -> Result<usize, String> {
+    pades::structure(pdf).map(|s| s.signature_count())
+}
+
+/// Reads an OFD package and examines each listed signature as [`verify`] does before
+/// any key or store is consulted; how many it lists. For the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub fn read_ofd_signatures(ofd: &[u8]) -> Result<usize, String> {
+    ofd::examined_count(ofd).map_err(|e| e.to_string())
+}
+
 /// Verifies what a person uploaded: a PDF, an OFD document, or a GB/T 38540 electronic signature (with
 /// `signed_file`, the file it signed, when given) or electronic seal, told apart by
 /// their content. Anything else is judged as a PDF (and refused as unreadable).

@@ -177,6 +177,12 @@ fn examine(bytes: &[u8]) -> Result<Contents, OfdError> {
     })
 }
 
+/// How many signatures the package lists, each examined as for a report.
+#[cfg(feature = "fuzzing")]
+pub(super) fn examined_count(bytes: &[u8]) -> Result<usize, OfdError> {
+    examine(bytes).map(|c| c.examined.len())
+}
+
 /// Reports on every signature of the OFD document `bytes`.
 pub(super) async fn verify_ofd(
     store: &Store,

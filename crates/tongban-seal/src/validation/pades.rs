@@ -322,83 +322,115 @@ pub(super) fn examine(pdf: &[u8], reader: &Reader<'_>) -> Result<Vec<Examined>, 
         .collect())
 }
 
+/// What a PDF's structure says about its signatures, read without any key or store:
+/// the signatures with what each covers, the revisions, the file's length, and the
+/// pages each cross-page seal vouches for that changed after it.
+pub(super) struct Structure {
+    examined: Vec<Examined>,
+    revisions: Vec<Revision>,
+    len: usize,
+    changed_pages: Vec<Vec<u32>>,
+}
+
+#[cfg(feature = "fuzzing")]
+impl Structure {
+    /// How many signatures the file has.
+    pub(super) fn signature_count(&self) -> usize {
+        self.examined.len()
+    }
+}
+
+/// Reads `pdf`'s structure for verification. CPU work on untrusted bytes: callers
+/// run it off the async workers, and the fuzz targets run it on anything.
+pub(super) fn structure(pdf: &[u8]) -> Result<Structure, String> {
+    let whole = Reader::open(pdf).map_err(|e| e.to_string())?;
+    if whole.trailer().has(b"Encrypt") {
+        return Err("the PDF is encrypted".into());
+    }
+    let examined = examine(pdf, &whole)?;
+    // Each revision: where its %%EOF ends, where its end-of-line ends, and (for all
+    // but the first) whether it only adds a signature. Each revision's
+    // cross-reference data is read once; the last one is the whole file's.
+    let markers = revision_markers(pdf);
+    // Each revision is read: a bound on the work a crafted file can ask for.
+    if markers.len() > 2 * MAX_SIGNATURES + 2 {
+        return Err(format!("more than {} revisions", 2 * MAX_SIGNATURES + 2));
+    }
+    let earlier: Vec<Option<Reader<'_>>> = markers[..markers.len().saturating_sub(1)]
+        .iter()
+        .map(|&end| Reader::open(&pdf[..end]).ok())
+        .collect();
+    let structure = |i: usize| match earlier.get(i) {
+        Some(parsed) => parsed.as_ref(),
+        None => Some(&whole),
+    };
+    let revisions: Vec<Revision> = markers
+        .iter()
+        .enumerate()
+        .map(|(i, &end)| Revision {
+            end,
+            end_with_eol: end
+                + pdf[end..]
+                    .iter()
+                    .take_while(|b| **b == b'\r' || **b == b'\n')
+                    .count(),
+            only_adds_a_signature: i > 0
+                && match (structure(i - 1), structure(i)) {
+                    (Some(before), Some(after)) => only_adds_a_signature(before, after),
+                    _ => false,
+                },
+        })
+        .collect();
+    // A cross-page seal vouches for its pages: each must be as it was signed.
+    let changed_pages: Vec<Vec<u32>> = examined
+        .iter()
+        .map(|item| {
+            let signed = markers
+                .iter()
+                .position(|&end| end <= item.end && item.end <= end + 2)
+                .and_then(structure);
+            match signed {
+                Some(signed) if item.signature.cross_page => item
+                    .signature
+                    .pages
+                    .iter()
+                    .copied()
+                    .filter(|&n| page_state(signed, n) != page_state(&whole, n))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        })
+        .collect();
+    Ok(Structure {
+        examined,
+        revisions,
+        len: pdf.len(),
+        changed_pages,
+    })
+}
+
 pub(super) async fn verify_pdf(
     store: &Store,
     pki: &Pki,
     pdf: Vec<u8>,
 ) -> Result<Vec<SignatureReport>, SealError> {
     // Parsing and hashing a large PDF is CPU work: off the async workers.
-    let examined = tokio::task::spawn_blocking(move || {
-        let whole = Reader::open(&pdf).map_err(|e| e.to_string())?;
-        if whole.trailer().has(b"Encrypt") {
-            return Err("the PDF is encrypted".into());
-        }
-        let examined = examine(&pdf, &whole)?;
-        // Each revision: where its %%EOF ends, where its end-of-line ends, and (for all
-        // but the first) whether it only adds a signature. Each revision's
-        // cross-reference data is read once; the last one is the whole file's.
-        let markers = revision_markers(&pdf);
-        // Each revision is read: a bound on the work a crafted file can ask for.
-        if markers.len() > 2 * MAX_SIGNATURES + 2 {
-            return Err(format!("more than {} revisions", 2 * MAX_SIGNATURES + 2));
-        }
-        let earlier: Vec<Option<Reader<'_>>> = markers[..markers.len().saturating_sub(1)]
-            .iter()
-            .map(|&end| Reader::open(&pdf[..end]).ok())
-            .collect();
-        let structure = |i: usize| match earlier.get(i) {
-            Some(parsed) => parsed.as_ref(),
-            None => Some(&whole),
-        };
-        let revisions: Vec<Revision> = markers
-            .iter()
-            .enumerate()
-            .map(|(i, &end)| Revision {
-                end,
-                end_with_eol: end
-                    + pdf[end..]
-                        .iter()
-                        .take_while(|b| **b == b'\r' || **b == b'\n')
-                        .count(),
-                only_adds_a_signature: i > 0
-                    && match (structure(i - 1), structure(i)) {
-                        (Some(before), Some(after)) => only_adds_a_signature(before, after),
-                        _ => false,
-                    },
-            })
-            .collect();
-        // A cross-page seal vouches for its pages: each must be as it was signed.
-        let changed_pages: Vec<Vec<u32>> = examined
-            .iter()
-            .map(|item| {
-                let signed = markers
-                    .iter()
-                    .position(|&end| end <= item.end && item.end <= end + 2)
-                    .and_then(structure);
-                match signed {
-                    Some(signed) if item.signature.cross_page => item
-                        .signature
-                        .pages
-                        .iter()
-                        .copied()
-                        .filter(|&n| page_state(signed, n) != page_state(&whole, n))
-                        .collect(),
-                    _ => Vec::new(),
-                }
-            })
-            .collect();
-        Ok::<_, String>((examined, revisions, pdf.len(), changed_pages))
-    })
-    .await
-    .map_err(|e| SealError::Invalid {
-        field: "pdf",
-        reason: format!("not a readable PDF: {e}"),
-    })?
-    .map_err(|reason| SealError::Invalid {
-        field: "pdf",
-        reason: format!("not a readable PDF: {reason}"),
-    })?;
-    let (examined, revisions, len, changed_pages) = examined;
+    let read = tokio::task::spawn_blocking(move || structure(&pdf))
+        .await
+        .map_err(|e| SealError::Invalid {
+            field: "pdf",
+            reason: format!("not a readable PDF: {e}"),
+        })?
+        .map_err(|reason| SealError::Invalid {
+            field: "pdf",
+            reason: format!("not a readable PDF: {reason}"),
+        })?;
+    let Structure {
+        examined,
+        revisions,
+        len,
+        changed_pages,
+    } = read;
     let mut reports = Vec::new();
     for item in &examined {
         let format = if item.signature.ses { "ses" } else { "pades" };
