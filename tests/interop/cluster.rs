@@ -2,7 +2,8 @@
 //! HAProxy, round-robin, no stickiness), as an operator runs them: an unmodified
 //! openid-client relying party completes its whole flow across the pair (the login
 //! form from one instance, its post to the other; code, refresh with rotation and reuse
-//! detection, introspection, revocation, single sign-on), then pushed authorization
+//! detection, introspection, revocation, single sign-on, RP-initiated logout and exactly
+//! one back-channel logout token per portal from the pair), then pushed authorization
 //! requests and DPoP with server nonces (tests/interop/oidc_par_dpop.mjs), and wrong
 //! passwords sent to both instances count against one account, and the public
 //! verifications' budget per address holds for the pair. Run by `tests/interop/run`.

@@ -1,12 +1,18 @@
 // An unmodified relying party — npm openid-client v6 — against Tongban: discovery,
 // authorization code + PKCE with a real login form post, ID token validation against
 // our JWKS, userinfo, refresh with rotation, introspection and revocation; then a
-// second client gets a code with no login (single sign-on).
+// second client gets a code with no login (single sign-on); then the first portal logs
+// the person out (RP-initiated logout) and each portal receives exactly one
+// back-channel logout token for the session, verified with npm jose against the JWKS.
 //
 // Configuration from the environment (set by tests/interop/oidc.rs and cluster.rs):
-//   ISSUER, A_ID, A_SECRET, A_REDIRECT, B_ID, B_SECRET, B_REDIRECT, LOGIN, PASSWORD;
+//   ISSUER, A_ID, A_SECRET, A_REDIRECT, A_LOGGED_OUT, the same for B, LOGIN, PASSWORD,
+//   BACKCHANNEL_PORT (the portals' back-channel logout URIs are
+//   http://127.0.0.1:PORT/A/backchannel and …/B/backchannel);
 //   EXPECT_BALANCED (two instances behind a load balancer naming them in x-served-by)
 // Prints one line per check; exits 1 on the first failure.
+import { createServer } from 'node:http';
+import * as jose from 'jose';
 import * as client from 'openid-client';
 
 const env = (name) => {
@@ -114,7 +120,82 @@ async function main() {
   });
   const claimsB = tokensB.claims();
   check('SSO: same subject and session', claimsB.sub === claims.sub && claimsB.sid === claims.sid);
+
+  // RP-initiated logout from portal A, with its ID token as the hint and the browser's
+  // session cookie: the session ends at once and the browser returns to A with state.
+  const logoutState = client.randomState();
+  const endSession = client.buildEndSessionUrl(a, {
+    id_token_hint: tokens.id_token,
+    post_logout_redirect_uri: env('A_LOGGED_OUT'),
+    state: logoutState,
+  });
+  const loggedOut = await fetch(endSession, { redirect: 'manual', headers: { cookie: `__Host-tongban-session=${session}` } });
+  const back = new URL(loggedOut.headers.get('location') ?? 'about:blank');
+  check(
+    'RP-initiated logout returns to the portal with its state',
+    loggedOut.status === 303 && back.href.startsWith(env('A_LOGGED_OUT')) && back.searchParams.get('state') === logoutState,
+    `${loggedOut.status} ${back.href}`,
+  );
+  const again = await authorize(a, env('A_REDIRECT'), session);
+  check('after logout the session cookie signs nobody in', again.response.status === 200, String(again.response.status));
+
+  // Back-channel logout: each portal that took part in the session gets one token.
+  const received = await backchannel.settle();
+  const jwks = jose.createRemoteJWKSet(new URL(a.serverMetadata().jwks_uri));
+  for (const [portal, clientId] of [['A', env('A_ID')], ['B', env('B_ID')]]) {
+    const tokensFor = received.filter((r) => r.portal === portal);
+    check(`back-channel: portal ${portal} received exactly one logout token`, tokensFor.length === 1, `${tokensFor.length} received`);
+    const { payload, protectedHeader } = await jose.jwtVerify(tokensFor[0].token, jwks, {
+      issuer: a.serverMetadata().issuer,
+      audience: clientId,
+      typ: 'logout+jwt',
+    });
+    check(
+      `back-channel: portal ${portal}'s logout token verifies (jose) and names the session`,
+      payload.sid === claims.sid && payload.sub === claims.sub && payload.nonce === undefined
+        && typeof payload.events?.['http://schemas.openid.net/event/backchannel-logout'] === 'object'
+        && protectedHeader.alg === 'ES256',
+      JSON.stringify(payload),
+    );
+  }
+  backchannel.close();
 }
+
+/// The portals' back-channel logout endpoint: records each token posted to
+/// /A/backchannel or /B/backchannel, answers 200.
+function backchannelReceiver(port) {
+  const received = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => { body += chunk; });
+    request.on('end', () => {
+      const portal = /^\/(A|B)\/backchannel$/.exec(request.url)?.[1];
+      const token = new URLSearchParams(body).get('logout_token');
+      if (request.method === 'POST' && portal && token) {
+        received.push({ portal, token, at: Date.now() });
+        response.writeHead(200).end();
+      } else {
+        response.writeHead(400).end();
+      }
+    });
+  });
+  server.listen(port, '127.0.0.1');
+  return {
+    // Waits until both portals have a token, then three more delivery rounds (the
+    // instances look at the queue every 0.5 s) for any duplicate to arrive.
+    async settle() {
+      const until = Date.now() + 15000;
+      while (Date.now() < until && new Set(received.map((r) => r.portal)).size < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      return received;
+    },
+    close: () => server.close(),
+  };
+}
+
+const backchannel = backchannelReceiver(Number(env('BACKCHANNEL_PORT')));
 
 main().catch((error) => {
   console.log(`FAIL ${error?.stack ?? error}`);

@@ -224,7 +224,8 @@ pub async fn account_session(server: &TestServer, identifier: &str, password: &s
 
 /// What `tests/interop/oidc_rp.mjs` needs, made in `tx`: 李四 with a password (`LOGIN`,
 /// `PASSWORD`) and two first-party portals A and B (`A_ID`, `A_SECRET`, `A_REDIRECT`,
-/// the same for B), as environment variables for the script.
+/// `A_LOGGED_OUT`, the same for B), whose back-channel logout URIs are on the loopback
+/// port the script listens on (`BACKCHANNEL_PORT`), as environment variables.
 pub async fn relying_party_env(tx: &mut tongban_store::Conn) -> Vec<(String, String)> {
     use tongban_identity::clients::{self, NewClient};
     use tongban_identity::subjects::{self, NewNaturalPerson};
@@ -246,16 +247,23 @@ pub async fn relying_party_env(tx: &mut tongban_store::Conn) -> Vec<(String, Str
     tongban_identity::sso::set_password_hash(tx, li, &hash)
         .await
         .unwrap();
+    let backchannel_port = super::free_port();
     let mut env = vec![
         ("LOGIN".to_owned(), LOGIN.to_owned()),
         ("PASSWORD".to_owned(), PASSWORD.to_owned()),
+        ("BACKCHANNEL_PORT".to_owned(), backchannel_port.to_string()),
     ];
     for (prefix, host) in [("A", "a.example.gov.cn"), ("B", "b.example.gov.cn")] {
         let redirect = format!("https://{host}/callback");
+        let logged_out = format!("https://{host}/logged-out");
         let new = NewClient {
             name: format!("Portal {prefix}"),
             confidential: true,
             redirect_uris: vec![redirect.clone()],
+            post_logout_redirect_uris: vec![logged_out.clone()],
+            backchannel_logout_uri: Some(format!(
+                "http://127.0.0.1:{backchannel_port}/{prefix}/backchannel"
+            )),
             scopes: vec!["openid".into(), "profile".into()],
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             first_party: true,
@@ -265,6 +273,7 @@ pub async fn relying_party_env(tx: &mut tongban_store::Conn) -> Vec<(String, Str
         env.push((format!("{prefix}_ID"), client.id));
         env.push((format!("{prefix}_SECRET"), secret.unwrap()));
         env.push((format!("{prefix}_REDIRECT"), redirect));
+        env.push((format!("{prefix}_LOGGED_OUT"), logged_out));
     }
     env
 }
