@@ -1,20 +1,21 @@
-//! `Idempotency-Key`: a retried issuance answers what the first call answered and
-//! creates nothing. The key is remembered in the transaction that issues, so either
-//! both the certificates and the key are stored or neither is.
+//! `Idempotency-Key` on issuance: a retried issuance answers what the first call
+//! answered and creates nothing. The key is remembered
+//! ([`tongban_store::idempotency`]) in the transaction that issues, so either both the
+//! certificates and the key are stored or neither is.
 
 use serde_json::Value;
-use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_store::Conn;
+use tongban_store::idempotency::{self, Recalled};
 
 use crate::error::{EcertError, corrupt, invalid};
 
 /// Longest key accepted.
-pub const MAX_KEY_LEN: usize = 255;
+pub const MAX_KEY_LEN: usize = idempotency::MAX_KEY_LEN;
 
 /// Checks a key's shape: 1 to 255 visible ASCII characters.
 pub fn check_key(key: &str) -> Result<(), EcertError> {
-    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if !idempotency::key_is_valid(key) {
         return Err(invalid(
             "Idempotency-Key",
             format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
@@ -31,26 +32,15 @@ pub async fn recall(
     key: &str,
     request_sha256: &str,
 ) -> Result<Option<Value>, EcertError> {
-    let row = sqlx::query(
-        "SELECT request_sha256, response FROM idempotency_keys WHERE actor = $1 AND key = $2",
-    )
-    .bind(actor)
-    .bind(key)
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let stored: String = row.try_get("request_sha256")?;
-    if stored != request_sha256 {
-        return Err(EcertError::Conflict(
+    match idempotency::recall(conn, actor, key, request_sha256, Timestamp::now()).await? {
+        None => Ok(None),
+        Some(Recalled::OtherRequest) => Err(EcertError::Conflict(
             "this Idempotency-Key was used for another request".into(),
-        ));
+        )),
+        Some(Recalled::Answer(response)) => serde_json::from_str(&response)
+            .map(Some)
+            .map_err(|_| corrupt("stored idempotent response")),
     }
-    let response: String = row.try_get("response")?;
-    serde_json::from_str(&response)
-        .map(Some)
-        .map_err(|_| corrupt("stored idempotent response"))
 }
 
 /// Remembers `response` for `actor`'s `key`, in the caller's transaction.
@@ -62,16 +52,7 @@ pub async fn remember(
     response: &Value,
     now: Timestamp,
 ) -> Result<(), EcertError> {
-    sqlx::query(
-        "INSERT INTO idempotency_keys (actor, key, request_sha256, response, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(actor)
-    .bind(key)
-    .bind(request_sha256)
-    .bind(response.to_string())
-    .bind(now.unix_millis())
-    .execute(conn)
-    .await?;
+    idempotency::remember(conn, actor, key, request_sha256, &response.to_string(), now).await?;
     Ok(())
 }
 

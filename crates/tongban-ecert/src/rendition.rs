@@ -295,6 +295,7 @@ pub async fn sealed(
         }
         .into(),
         (Some(format!("电子证照 {}", certificate.identifier)), None),
+        None,
     )
     .await?;
     Ok(sealed)

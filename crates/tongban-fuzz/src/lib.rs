@@ -12,9 +12,12 @@ pub use documents::{batch, ofd, pdf_seal, pdf_verify, png, ses};
 pub use keys::{cms, path, tsa_request};
 pub use tokens::jose;
 
+/// What a target does with one input.
+pub type Target = fn(&[u8]);
+
 /// Every target by name: the name is its folder under `tests/fuzz/corpus` and its
 /// file under `tests/fuzz/fuzz_targets`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("batch", batch),
     ("cms", cms),
     ("jose", jose),

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod image;
 pub mod ofd;
 pub mod ofd_sealing;
+pub mod once;
 pub mod pdf;
 pub mod pdf_sealing;
 pub mod permissions;

@@ -17,7 +17,7 @@ use crate::ofd::signing::{self, Placement, Signing};
 use crate::permissions::Actor;
 use crate::registry::{self, SealId};
 use crate::ses;
-use crate::sign::{Applied, Authority, audit_refusal, authorise, prepare_as, record_usage};
+use crate::sign::{Applied, Authority, Opened, audit_refusal, authorise, prepare_as, record_usage};
 
 /// A seal checked for an actor to apply to an OFD document now, with its SESeal.
 pub struct OfdCheck {
@@ -95,7 +95,13 @@ pub async fn seal_ofd(
     })
     .await??;
     let (purpose, how) = (purpose.as_deref(), (authority, Format::Ses));
-    let (mut tx, found, key) = prepare_as(store, pki, &actor, seal, purpose, how, now).await?;
+    // No Idempotency-Key here: an OFD package is rewritten whole, so remembering the
+    // answer would mean keeping the whole document.
+    let (mut tx, found, key) =
+        match prepare_as(store, pki, &actor, seal, purpose, how, None, now).await? {
+            Opened::Fresh(tx, found, key) => (tx, found, key),
+            Opened::Answered(_) => return Err(SealError::Internal("an answer with no key".into())),
+        };
     let to_sign = ToSign {
         eseal: &eseal,
         time: now,

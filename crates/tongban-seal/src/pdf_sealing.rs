@@ -12,9 +12,10 @@ use tongban_store::{Store, StoreError};
 
 use crate::error::SealError;
 use crate::format::Format;
+use crate::once::{self, Once};
 use crate::permissions::Actor;
 use crate::registry::{self, Seal, SealId};
-use crate::sign::{Applied, Authority, audit_refusal, authorise, prepare_as, record_usage};
+use crate::sign::{Applied, Authority, Opened, audit_refusal, authorise, prepare_as, record_usage};
 use crate::{image, pdf, ses};
 
 /// What an SES_Signature in a PDF says it signed (`propertyInfo`): the bytes of the
@@ -186,6 +187,7 @@ pub async fn seal_pdf(
     document: Incoming,
     position: pdf::Position,
     (reason, location): (Option<String>, Option<String>),
+    once: Option<&Once>,
 ) -> Result<pdf::Sealed, SealError> {
     let PdfCheck {
         actor,
@@ -247,7 +249,19 @@ pub async fn seal_pdf(
     let [first, second] = prepared.signed_update();
     // The write transaction (on SQLite the database's one writer) opens only now, so
     // that other writers never wait for a parse.
-    let (mut tx, found, key) = prepare_as(store, pki, actor, seal, purpose, how, now).await?;
+    // A retry is known by the document too: its key names this document at this place.
+    let once = once.map(|once| once.with_document(&sha256.clone().finish()));
+    let opened = prepare_as(store, pki, actor, seal, purpose, how, once.as_ref(), now).await?;
+    let (mut tx, found, key) = match opened {
+        Opened::Fresh(tx, found, key) => (tx, found, key),
+        // The update signed the first time, after the same document.
+        Opened::Answered(update) => {
+            return Ok(pdf::Sealed {
+                original: document,
+                update: once::decode_bytes(&update)?,
+            });
+        }
+    };
     let (signature, recorded) = match (sm3, eseal) {
         (Some(mut hasher), Some(eseal)) => {
             let original = hasher.clone().finish();
@@ -284,6 +298,10 @@ pub async fn seal_pdf(
         now,
     };
     record_usage(&mut tx, &usage, &recorded, &signature).await?;
+    if let Some(once) = &once {
+        once.remember(&mut tx, actor, &once::encode_bytes(&sealed.update), now)
+            .await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(sealed)
 }

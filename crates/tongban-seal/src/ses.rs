@@ -18,6 +18,7 @@ use tongban_store::{Conn, Store, StoreError};
 use crate::error::SealError;
 use crate::format::Format;
 use crate::image::Planes;
+use crate::once::{self, Once};
 use crate::permissions::{self, Actor};
 use crate::registry::{self, Seal, SealId, SealKind};
 use crate::sign::{self, MAX_BATCH};
@@ -142,6 +143,7 @@ pub async fn sign_digests(
     seal: SealId,
     items: &[Item],
     purpose: Option<&str>,
+    once: Option<&Once>,
 ) -> Result<Vec<Vec<u8>>, SealError> {
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(SealError::Invalid {
@@ -159,8 +161,12 @@ pub async fn sign_digests(
         }
     }
     let now = Timestamp::now();
+    let how = (seal, Format::Ses);
     let (mut tx, found, key) =
-        sign::prepare(store, pki, actor, (seal, Format::Ses), purpose, now).await?;
+        match sign::prepare(store, pki, actor, how, purpose, once, now).await? {
+            sign::Opened::Fresh(tx, found, key) => (tx, found, key),
+            sign::Opened::Answered(answer) => return once::decode_list(&answer),
+        };
     let eseal = stored(&mut tx, seal).await?;
     let tsa = pki.sm2_tsa().cloned();
     // Two SM2 signatures per digest (ours and the time-stamp's): CPU work, off the
@@ -203,6 +209,10 @@ pub async fn sign_digests(
         now,
     };
     sign::record_usages(&mut tx, &usage, &digests, &signatures).await?;
+    if let Some(once) = once {
+        once.remember(&mut tx, actor, &once::encode_list(&signatures), now)
+            .await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(signatures)
 }

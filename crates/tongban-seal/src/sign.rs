@@ -24,6 +24,7 @@ use tongban_store::{Conn, Store, StoreError};
 use crate::error::SealError;
 pub use crate::format::Format;
 use crate::grants;
+use crate::once::{self, Once};
 use crate::permissions::{self, Actor};
 use crate::registry::{self, Seal, SealId};
 
@@ -35,8 +36,17 @@ fn hex(bytes: &[u8]) -> String {
     tongban_crypto::ca::hex(bytes)
 }
 
-/// Opens the signing transaction: the seal, the caller's right to use it now, its
-/// key and certificate chain (seal certificate, issuing CA). A refusal is audited in a
+/// The signing transaction, opened: the seal (its row locked), the caller's right to
+/// use it checked, its key and certificate chain (seal certificate, issuing CA); or, for
+/// a request already done under the caller's `Idempotency-Key`, the remembered answer.
+pub(crate) enum Opened {
+    /// Sign now, in this transaction.
+    Fresh(tongban_store::Tx, Seal, Arc<Certified>),
+    /// The answer given the first time.
+    Answered(String),
+}
+
+/// Opens the signing transaction (see [`Opened`]). A refusal is audited in a
 /// transaction of its own (the signing one rolls back).
 pub(crate) async fn prepare(
     store: &Store,
@@ -44,10 +54,11 @@ pub(crate) async fn prepare(
     actor: &Actor,
     (seal, format): (SealId, Format),
     purpose: Option<&str>,
+    once: Option<&Once>,
     now: Timestamp,
-) -> Result<(tongban_store::Tx, Seal, Arc<Certified>), SealError> {
+) -> Result<Opened, SealError> {
     let how = (Authority::Grant, format);
-    prepare_as(store, pki, actor, seal, purpose, how, now).await
+    prepare_as(store, pki, actor, seal, purpose, how, once, now).await
 }
 
 /// On what authority a seal is applied.
@@ -60,6 +71,7 @@ pub enum Authority {
     Designated,
 }
 
+#[allow(clippy::too_many_arguments)] // Each is one thing the act is about.
 pub(crate) async fn prepare_as(
     store: &Store,
     pki: &Pki,
@@ -67,10 +79,19 @@ pub(crate) async fn prepare_as(
     seal: SealId,
     purpose: Option<&str>,
     how: (Authority, Format),
+    once: Option<&Once>,
     now: Timestamp,
-) -> Result<(tongban_store::Tx, Seal, Arc<Certified>), SealError> {
+) -> Result<Opened, SealError> {
     let mut tx = store.begin().await?;
     let found = registry::find_locked(&mut tx, seal).await?;
+    // Under the seal's lock: a copy of the request sent at the same time waits here,
+    // then finds this one's answer. Before the right is checked: what the caller was
+    // allowed to do and did is answered even after the seal was suspended.
+    if let Some(once) = once
+        && let Some(answer) = once.recall(&mut tx, actor, now).await?
+    {
+        return Ok(Opened::Answered(answer));
+    }
     if let Err(refusal) = authorise(&mut tx, actor, &found, purpose, how, now).await {
         drop(tx);
         audit_refusal(store, actor, seal, &refusal).await?;
@@ -79,7 +100,7 @@ pub(crate) async fn prepare_as(
     let key = pki
         .certified_in(&mut tx, &found.key_id, &found.certificate_serial)
         .await?;
-    Ok((tx, found, key))
+    Ok(Opened::Fresh(tx, found, key))
 }
 
 /// May `actor` apply `seal` now on `authority`, in `format`: a grant to the actor, or
@@ -234,6 +255,7 @@ pub async fn cades_digests(
     seal: SealId,
     digests: &[[u8; 32]],
     purpose: Option<&str>,
+    once: Option<&Once>,
 ) -> Result<Vec<Vec<u8>>, SealError> {
     if digests.is_empty() || digests.len() > MAX_BATCH {
         return Err(SealError::Invalid {
@@ -242,8 +264,11 @@ pub async fn cades_digests(
         });
     }
     let now = Timestamp::now();
-    let (mut tx, found, key) =
-        prepare(store, pki, actor, (seal, Format::Cades), purpose, now).await?;
+    let how = (seal, Format::Cades);
+    let (mut tx, found, key) = match prepare(store, pki, actor, how, purpose, once, now).await? {
+        Opened::Fresh(tx, found, key) => (tx, found, key),
+        Opened::Answered(answer) => return once::decode_list(&answer),
+    };
     // Two signatures per digest (ours and the time-stamp's): CPU work, off the async
     // workers; the usage records are written a hundred per statement.
     let tsa = pki.tsa().clone();
@@ -270,6 +295,10 @@ pub async fn cades_digests(
         now,
     };
     record_usages(&mut tx, &usage, digests, &signatures).await?;
+    if let Some(once) = once {
+        once.remember(&mut tx, actor, &once::encode_list(&signatures), now)
+            .await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(signatures)
 }
@@ -283,10 +312,14 @@ pub async fn jws_detached(
     seal: SealId,
     payload: &[u8],
     purpose: Option<&str>,
+    once: Option<&Once>,
 ) -> Result<String, SealError> {
     let now = Timestamp::now();
-    let (mut tx, found, key) =
-        prepare(store, pki, actor, (seal, Format::Jws), purpose, now).await?;
+    let how = (seal, Format::Jws);
+    let (mut tx, found, key) = match prepare(store, pki, actor, how, purpose, once, now).await? {
+        Opened::Fresh(tx, found, key) => (tx, found, key),
+        Opened::Answered(jws) => return Ok(jws),
+    };
     let mut header = Map::new();
     header.insert(
         "x5c".into(),
@@ -308,6 +341,9 @@ pub async fn jws_detached(
         now,
     };
     record_usage(&mut tx, &usage, &cms::sha256(payload), jws.as_bytes()).await?;
+    if let Some(once) = once {
+        once.remember(&mut tx, actor, &jws, now).await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(jws)
 }

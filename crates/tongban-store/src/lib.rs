@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod circuit;
 mod error;
+pub mod idempotency;
 mod migrate;
 pub mod pki;
 mod pool;

@@ -193,6 +193,7 @@ pub async fn console_seal_pdf(
         pdf.into(),
         position,
         (reason, None),
+        None,
     )
     .await;
     match sealed {

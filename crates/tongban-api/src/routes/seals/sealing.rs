@@ -2,7 +2,7 @@
 //! a PDF with the seal visible.
 
 use crate::auth::Acting;
-use crate::extract::{ApiJson, read_document, require_content_type};
+use crate::extract::{Idempotency, JsonWithBytes, read_document, require_content_type};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -53,23 +53,26 @@ pub(super) fn parse_digest(index: usize, text: &str) -> Result<[u8; 32], ApiErro
 
 /// Seals SHA-256 digests (the documents never leave the caller): one CAdES B-T
 /// detached signature per digest, with a time-stamp from our TSA. Each use is
-/// recorded in the transaction that signs.
+/// recorded in the transaction that signs. With `Idempotency-Key`, a retry gets the
+/// first signatures and signs nothing.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/cades", tag = "seals",
-    params(("id" = String, Path, description = "seal id")),
+    params(("id" = String, Path, description = "seal id"), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first signature, and nothing is signed again")),
     request_body = DigestsBody,
     responses(
         (status = 200, description = "the signatures", body = DigestSignatures),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the seal is suspended, revoked or expired, or an SM2 seal (GB/T 38540 signatures only)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "a digest is malformed, or a required purpose is missing", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, an SM2 seal (GB/T 38540 signatures only), or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a digest or the Idempotency-Key is malformed, or a required purpose is missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["seal:use"])))]
 pub async fn cades_digests(
     State(state): State<AppState>,
     Acting(actor): Acting,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<DigestsBody>,
+    idempotency: Idempotency,
+    JsonWithBytes(body, bytes): JsonWithBytes<DigestsBody>,
 ) -> Result<axum::Json<DigestSignatures>, ApiError> {
+    let once = idempotency.sealing(&[b"cades", id.as_bytes(), &bytes])?;
     let digests = body
         .digests
         .iter()
@@ -83,6 +86,7 @@ pub async fn cades_digests(
         seal_id(&id)?,
         &digests,
         body.purpose.as_deref(),
+        once.as_ref(),
     )
     .await?;
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -108,7 +112,7 @@ pub struct PurposeQuery {
 
 /// Seals a file: a CAdES B-T detached signature (`.p7s`) over the request body.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/cades/file", tag = "seals",
-    params(("id" = String, Path, description = "seal id"), PurposeQuery),
+    params(("id" = String, Path, description = "seal id"), PurposeQuery, ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first signature, and nothing is signed again")),
     request_body(content = crate::openapi::Binary, content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "the detached signature", body = crate::openapi::Binary, content_type = "application/pkcs7-signature"),
@@ -122,6 +126,7 @@ pub async fn cades_file(
     Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<PurposeQuery>,
+    idempotency: Idempotency,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     if body.is_empty() {
@@ -129,7 +134,10 @@ pub async fn cades_file(
     }
     let (store, pki, purpose) = (&state.store, &state.pki, query.purpose.as_deref());
     let digests = [tongban_crypto::cms::sha256(&body)];
-    let mut p7s = sign::cades_digests(store, pki, &actor, seal_id(&id)?, &digests, purpose).await?;
+    let once = idempotency.sealing(&[b"cades/file", id.as_bytes(), &digests[0]])?;
+    let seal = seal_id(&id)?;
+    let mut p7s =
+        sign::cades_digests(store, pki, &actor, seal, &digests, purpose, once.as_ref()).await?;
     let p7s = p7s.pop().unwrap_or_default();
     Ok(([(header::CONTENT_TYPE, "application/pkcs7-signature")], p7s))
 }
@@ -137,7 +145,7 @@ pub async fn cades_file(
 /// Seals bytes or JSON as a detached JWS (compact, `header..signature`) with the
 /// certificate chain in `x5c` and the signing time in `sigT`.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/jws", tag = "seals",
-    params(("id" = String, Path, description = "seal id"), PurposeQuery),
+    params(("id" = String, Path, description = "seal id"), PurposeQuery, ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first signature, and nothing is signed again")),
     request_body(content = crate::openapi::Binary, content_type = "application/octet-stream", description = "the payload, any bytes (JSON as it is)"),
     responses(
         (status = 200, description = "the detached JWS", body = String, content_type = "application/jose"),
@@ -151,13 +159,16 @@ pub async fn jws(
     Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<PurposeQuery>,
+    idempotency: Idempotency,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     if body.is_empty() {
         return Err(invalid("body", "the payload is empty"));
     }
     let (store, pki, purpose) = (&state.store, &state.pki, query.purpose.as_deref());
-    let jws = sign::jws_detached(store, pki, &actor, seal_id(&id)?, &body, purpose).await?;
+    let once = idempotency.sealing(&[b"jws", id.as_bytes(), &body])?;
+    let seal = seal_id(&id)?;
+    let jws = sign::jws_detached(store, pki, &actor, seal, &body, purpose, once.as_ref()).await?;
     Ok(([(header::CONTENT_TYPE, "application/jose")], jws))
 }
 
@@ -226,7 +237,7 @@ impl PadesQuery {
 /// the chain, a signature time-stamp from our TSA) in an incremental update, with the
 /// seal visible at the given place. Earlier signatures stay valid.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/pades", tag = "seals",
-    params(("id" = String, Path, description = "seal id"), PadesQuery),
+    params(("id" = String, Path, description = "seal id"), PadesQuery, ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first signature, and nothing is signed again")),
     request_body(content = crate::openapi::Binary, content_type = "application/pdf"),
     responses(
         (status = 200, description = "the sealed PDF", body = crate::openapi::Binary, content_type = "application/pdf"),
@@ -242,10 +253,13 @@ pub async fn pades(
     Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<PadesQuery>,
+    idempotency: Idempotency,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, ApiError> {
     require_content_type(&headers, "application/pdf")?;
+    // The document's digest is added once it has arrived.
+    let once = idempotency.sealing(&[b"pades", id.as_bytes()])?;
     // The seal is looked up and the caller's right checked while the document arrives
     // (documents have their own, larger limit than API bodies).
     let purpose = query.purpose.clone();
@@ -268,7 +282,9 @@ pub async fn pades(
         return Err(invalid("pdf", "the body is empty"));
     }
     let (store, pki) = (&state.store, &state.pki);
-    let sealed = pdf_sealing::seal_pdf(store, pki, checked, document, placement, statement).await?;
+    let (position, once) = (placement, once.as_ref());
+    let sealed =
+        pdf_sealing::seal_pdf(store, pki, checked, document, position, statement, once).await?;
     Ok(sealed_pdf(sealed))
 }
 

@@ -2,7 +2,7 @@
 //! signatures (`SES_Signature`) over SM3 digests or a file.
 
 use crate::auth::Acting;
-use crate::extract::{ApiJson, read_document, require_content_type};
+use crate::extract::{Idempotency, JsonWithBytes, read_document, require_content_type};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -101,7 +101,7 @@ fn parse_sm3(index: usize, text: &str) -> Result<[u8; 32], ApiError> {
 /// holding the seal's `SESeal`, the time, the digest and the file's name, signed SM2
 /// with SM3 by the seal's key. Each use is recorded in the transaction that signs.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/ses", tag = "seals",
-    params(("id" = String, Path, description = "seal id")),
+    params(("id" = String, Path, description = "seal id"), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first signature, and nothing is signed again")),
     request_body = SesDigestsBody,
     responses(
         (status = 200, description = "the signatures", body = SesSignatures),
@@ -114,8 +114,10 @@ pub async fn digests(
     State(state): State<AppState>,
     Acting(actor): Acting,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<SesDigestsBody>,
+    idempotency: Idempotency,
+    JsonWithBytes(body, bytes): JsonWithBytes<SesDigestsBody>,
 ) -> Result<axum::Json<SesSignatures>, ApiError> {
+    let once = idempotency.sealing(&[b"ses", id.as_bytes(), &bytes])?;
     let items = body
         .digests
         .iter()
@@ -128,7 +130,9 @@ pub async fn digests(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let (store, pki, purpose) = (&state.store, &state.pki, body.purpose.as_deref());
-    let signed = ses::sign_digests(store, pki, &actor, seal_id(&id)?, &items, purpose).await?;
+    let seal = seal_id(&id)?;
+    let signed =
+        ses::sign_digests(store, pki, &actor, seal, &items, purpose, once.as_ref()).await?;
     let b64 = base64::engine::general_purpose::STANDARD;
     Ok(axum::Json(SesSignatures {
         signatures: body
@@ -155,7 +159,7 @@ pub struct SesFileQuery {
 /// Signs a file with an SM2 seal: a GB/T 38540 electronic signature (`SES_Signature`
 /// v4, DER) whose `dataHash` is the SM3 of the request body.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/ses/file", tag = "seals",
-    params(("id" = String, Path, description = "seal id"), SesFileQuery),
+    params(("id" = String, Path, description = "seal id"), SesFileQuery, ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first signature, and nothing is signed again")),
     request_body(content = crate::openapi::Binary, content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "the signature (DER)", body = crate::openapi::Binary, content_type = "application/octet-stream"),
@@ -169,17 +173,22 @@ pub async fn file(
     Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<SesFileQuery>,
+    idempotency: Idempotency,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     if body.is_empty() {
         return Err(invalid("body", "the file is empty"));
     }
+    let digest = tongban_crypto::shangmi::sm3(&body);
+    let once = idempotency.sealing(&[b"ses/file", id.as_bytes(), &digest])?;
     let items = [Item {
-        digest: tongban_crypto::shangmi::sm3(&body),
+        digest,
         property_info: query.name,
     }];
     let (store, pki, purpose) = (&state.store, &state.pki, query.purpose.as_deref());
-    let mut signed = ses::sign_digests(store, pki, &actor, seal_id(&id)?, &items, purpose).await?;
+    let seal = seal_id(&id)?;
+    let mut signed =
+        ses::sign_digests(store, pki, &actor, seal, &items, purpose, once.as_ref()).await?;
     Ok((
         [(header::CONTENT_TYPE, DER)],
         signed.pop().unwrap_or_default(),
@@ -192,7 +201,7 @@ pub async fn file(
 /// /GBT38540.SES, in an incremental update, with the seal's image at the given place.
 /// Earlier signatures (PAdES or SES) stay valid.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/ses/pdf", tag = "seals",
-    params(("id" = String, Path, description = "seal id"), PadesQuery),
+    params(("id" = String, Path, description = "seal id"), PadesQuery, ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first signature, and nothing is signed again")),
     request_body(content = crate::openapi::Binary, content_type = "application/pdf"),
     responses(
         (status = 200, description = "the sealed PDF", body = crate::openapi::Binary, content_type = "application/pdf"),
@@ -208,10 +217,13 @@ pub async fn pdf(
     Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<PadesQuery>,
+    idempotency: Idempotency,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, ApiError> {
     require_content_type(&headers, "application/pdf")?;
+    // The document's digest is added once it has arrived.
+    let once = idempotency.sealing(&[b"ses/pdf", id.as_bytes()])?;
     let purpose = query.purpose.clone();
     let (placement, statement) = query.placement()?;
     let (seal, purpose) = ((seal_id(&id)?, Format::Ses), purpose.as_deref());
@@ -224,6 +236,8 @@ pub async fn pdf(
         return Err(invalid("pdf", "the body is empty"));
     }
     let (store, pki) = (&state.store, &state.pki);
-    let sealed = pdf_sealing::seal_pdf(store, pki, checked, document, placement, statement).await?;
+    let (position, once) = (placement, once.as_ref());
+    let sealed =
+        pdf_sealing::seal_pdf(store, pki, checked, document, position, statement, once).await?;
     Ok(sealed_pdf(sealed))
 }
