@@ -573,3 +573,79 @@ async fn a_reissue_supersedes_and_agents_see_their_company_certificates() {
     )
     .await;
 }
+
+/// A status change or a re-issue retried under its `Idempotency-Key` (a system that lost
+/// the answer) answers the first answer and changes nothing again.
+#[tokio::test]
+async fn a_retried_status_change_or_reissue_answers_the_first_and_changes_nothing() {
+    let w = world().await;
+    let t = w.licence_type("015", "legal").await;
+    let code = t["code"].as_str().unwrap();
+    let issued: Value = w
+        .issue(&w.system_a, code, COMPANY, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let identifier = issued["identifier"].as_str().unwrap();
+    let keyed = |path: String, key: &'static str, body: Value| {
+        let w = &w;
+        async move {
+            let response = w
+                .server
+                .client
+                .post(format!("{}{path}", w.server.base))
+                .bearer_auth(&w.system_a)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let status = format!("/api/v1/certificates/{identifier}/status");
+    let suspend = json!({"status": "suspended", "reason": "整改"});
+    let first = keyed(status.clone(), "suspend-1", suspend.clone()).await;
+    assert_eq!(
+        (first.0, first.1["status"].clone()),
+        (200, json!("suspended"))
+    );
+    // Without the key, suspending a suspended certificate does not apply; with it, the
+    // retry gets the first answer.
+    let plain = w.post(Some(&w.system_a), &status, suspend.clone()).await;
+    assert_eq!(plain.status(), 409);
+    assert_eq!(keyed(status.clone(), "suspend-1", suspend).await, first);
+    // The key names that change: resuming under it is refused, and nothing changes.
+    let resume = json!({"status": "active"});
+    let refused = keyed(status.clone(), "suspend-1", resume.clone()).await;
+    assert_eq!(refused.0, 409, "{}", refused.1);
+    assert!(
+        refused.1["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key")
+    );
+    let resumed = keyed(status.clone(), "resume-1", resume).await;
+    assert_eq!(resumed.1["status"], "active");
+
+    // One re-issue, however often it is retried.
+    let mut face = issued["face"].clone();
+    face["address"] = json!("北京市西城区");
+    let reissue = format!("/api/v1/certificates/{identifier}/reissue");
+    let body = json!({"face": face});
+    let first = keyed(reissue.clone(), "reissue-1", body.clone()).await;
+    assert_eq!(first.0, 201, "{}", first.1);
+    assert_eq!(
+        keyed(reissue.clone(), "reissue-1", body.clone()).await,
+        first
+    );
+    assert!(first.1["identifier"].as_str().unwrap().contains(".002."));
+    // Without the key a second re-issue of the superseded version is refused: there was
+    // only one.
+    let again = w.post(Some(&w.system_a), &reissue, body).await;
+    assert_eq!(again.status(), 409);
+}

@@ -159,6 +159,47 @@ async fn a_retry_under_the_same_key_gets_the_first_signature_and_signs_nothing()
     assert_eq!((a.0, &a), (200, &b));
     assert_eq!(uses(&w, &p256).await, before + 1);
 
+    // A seal suspended by a retried call is suspended once: one change in its history.
+    let status = format!("{}/api/v1/seals/{p256}/status", w.server.base);
+    let suspend = json!({"status": "suspended", "reason": "盘点"}).to_string();
+    let json_body = (json_, suspend.as_bytes());
+    let first = post(http, &status, &w.a.admin, json_body, Some("suspend-1")).await;
+    assert_eq!(first.0, 200, "{}", String::from_utf8_lossy(&first.1));
+    assert_eq!(
+        post(http, &status, &w.a.admin, json_body, Some("suspend-1")).await,
+        first
+    );
+    let history: Value = get(&w, &w.a.admin, &format!("/api/v1/seals/{p256}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let suspensions = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["change"] == "suspended");
+    assert_eq!(suspensions.count(), 1, "{history}");
+    let resume = json!({"status": "active"}).to_string();
+    let refused = post(
+        http,
+        &status,
+        &w.a.admin,
+        (json_, resume.as_bytes()),
+        Some("suspend-1"),
+    )
+    .await;
+    assert_eq!(refused.0, 409);
+    let resumed = post(
+        http,
+        &status,
+        &w.a.admin,
+        (json_, resume.as_bytes()),
+        Some("resume-1"),
+    )
+    .await;
+    assert_eq!(resumed.0, 200);
+
     // A retried sealed PDF is the one the use recorded: whole, valid, in the log.
     let url = format!("{}/api/v1/seals/{p256}/pades?page=1", w.server.base);
     let (_, sealed) = post(

@@ -1,7 +1,7 @@
 //! A certificate's life after issuance: revoke, suspend, resume, reissue.
 
 use crate::auth::Acting;
-use crate::extract::ApiJson;
+use crate::extract::{Idempotency, JsonWithBytes};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -38,15 +38,16 @@ impl StatusChangeBody {
 }
 
 /// Revokes, suspends or resumes a certificate; its status-list bit changes in the same
-/// transaction. The issuing department only.
+/// transaction. The issuing department only. With `Idempotency-Key`, a retry answers
+/// the first answer and changes nothing.
 #[utoipa::path(post, path = "/api/v1/certificates/{identifier}/status", tag = "ecerts",
-    params(("identifier" = String, Path, description = "GB/T 36904 identifier")),
+    params(("identifier" = String, Path, description = "GB/T 36904 identifier"), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first response, and nothing is changed again")),
     request_body = StatusChangeBody,
     responses(
         (status = 200, description = "changed", body = CertificateBody),
         (status = 400, description = "not an identifier, or a wrong check character", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "not the issuing department", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the change does not apply to the certificate's status", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the change does not apply to the certificate's status, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "no reason, or an unknown status", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["ecert:issue"])))]
@@ -54,14 +55,21 @@ pub async fn set_certificate_status(
     State(state): State<AppState>,
     Acting(actor): Acting,
     Path(text): Path<String>,
-    ApiJson(body): ApiJson<StatusChangeBody>,
-) -> Result<axum::Json<CertificateBody>, ApiError> {
+    idempotency: Idempotency,
+    JsonWithBytes(body, bytes): JsonWithBytes<StatusChangeBody>,
+) -> Result<axum::Json<Value>, ApiError> {
     let (id, change, now) = (identifier(&text)?, body.change()?, Timestamp::now());
     let reason = body.reason.as_deref();
-    let changed = (state.store)
-        .transaction(async |tx| register::change_status(tx, &actor, &id, change, reason, now).await)
+    let request = [b"status ", text.as_bytes(), b" ", &bytes].concat();
+    let mut tx = state.store.begin().await?;
+    let answer = idempotency
+        .once(&mut tx, &actor, &request, now, async |tx| {
+            let changed = register::change_status(tx, &actor, &id, change, reason, now).await?;
+            Ok(CertificateBody::of(changed, now))
+        })
         .await?;
-    Ok(axum::Json(CertificateBody::of(changed, now)))
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    Ok(axum::Json(answer))
 }
 
 /// Changed face data for a re-issue.
@@ -73,15 +81,16 @@ pub struct ReissueBody {
 }
 
 /// Re-issues a certificate with changed face data as its next version, which
-/// supersedes it; both name each other. The issuing department only.
+/// supersedes it; both name each other. The issuing department only. With
+/// `Idempotency-Key`, a retry answers the first new version and issues nothing.
 #[utoipa::path(post, path = "/api/v1/certificates/{identifier}/reissue", tag = "ecerts",
-    params(("identifier" = String, Path, description = "GB/T 36904 identifier")),
+    params(("identifier" = String, Path, description = "GB/T 36904 identifier"), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first response, and nothing is changed again")),
     request_body = ReissueBody,
     responses(
         (status = 201, description = "the new version", body = CertificateBody),
         (status = 400, description = "not an identifier, or a wrong check character", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "not the issuing department", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "revoked or already superseded", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "revoked or already superseded, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "face data against the schema", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["ecert:issue"])))]
@@ -89,24 +98,21 @@ pub async fn reissue(
     State(state): State<AppState>,
     Acting(actor): Acting,
     Path(text): Path<String>,
-    ApiJson(body): ApiJson<ReissueBody>,
+    idempotency: Idempotency,
+    JsonWithBytes(body, bytes): JsonWithBytes<ReissueBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = identifier(&text)?;
     let now = Timestamp::now();
+    let request = [b"reissue ", text.as_bytes(), b" ", &bytes].concat();
     let mut tx = state.store.begin().await?;
-    let issued = register::reissue(
-        &mut tx,
-        &state.pki,
-        base(&state),
-        &actor,
-        &id,
-        body.face,
-        now,
-    )
-    .await?;
+    let answer = idempotency
+        .once(&mut tx, &actor, &request, now, async |tx| {
+            let issued =
+                register::reissue(tx, &state.pki, base(&state), &actor, &id, body.face, now)
+                    .await?;
+            Ok(CertificateBody::of(issued, now))
+        })
+        .await?;
     tx.commit().await.map_err(tongban_store::StoreError::from)?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CertificateBody::of(issued, now)),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(answer)))
 }

@@ -1,7 +1,7 @@
 //! A department's seals: create, list, change status, history, and the seal's image.
 
 use crate::auth::Acting;
-use crate::extract::{ApiJson, require_content_type};
+use crate::extract::{ApiJson, Idempotency, JsonWithBytes, require_content_type};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use tongban_core::time::Timestamp;
 use tongban_crypto::Algorithm;
 use tongban_seal::registry::{self, Seal, SealKind, SealStatus};
 use utoipa::ToSchema;
@@ -148,28 +149,36 @@ impl StatusBody {
 }
 
 /// Suspends, resumes or revokes a seal. Revocation also revokes its certificate and
-/// publishes a new CRL, in the same transaction.
+/// publishes a new CRL, in the same transaction. With `Idempotency-Key`, a retry
+/// answers the first answer and changes nothing.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/status", tag = "seals",
-    params(("id" = String, Path, description = "seal id")),
+    params(("id" = String, Path, description = "seal id"), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours) answer the first response, and nothing is changed again")),
     request_body = StatusBody,
     responses(
         (status = 200, description = "the seal", body = SealBody),
         (status = 403, description = "not an administrator of this seal's department", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the seal is revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is revoked, or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["seal:manage"])))]
 pub async fn set_status(
     State(state): State<AppState>,
     Acting(actor): Acting,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<StatusBody>,
-) -> Result<axum::Json<SealBody>, ApiError> {
+    idempotency: Idempotency,
+    JsonWithBytes(body, bytes): JsonWithBytes<StatusBody>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let (seal, status, reason) = (seal_id(&id)?, body.status()?, body.reason.as_deref());
-    let pki = &state.pki;
-    let seal = (state.store)
-        .transaction(async |tx| registry::set_status(tx, pki, &actor, seal, status, reason).await)
+    let (pki, now) = (&state.pki, Timestamp::now());
+    let request = [b"seal status ", id.as_bytes(), b" ", &bytes].concat();
+    let mut tx = state.store.begin().await?;
+    let answer = idempotency
+        .once(&mut tx, &actor, &request, now, async |tx| {
+            let seal = registry::set_status(tx, pki, &actor, seal, status, reason).await?;
+            Ok(SealBody::from(seal))
+        })
         .await?;
-    Ok(axum::Json(seal.into()))
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    Ok(axum::Json(answer))
 }
 
 /// One change of a seal.
