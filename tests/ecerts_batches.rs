@@ -2,7 +2,8 @@
 //! issued once however often they are sent (the same idempotency key is the same job,
 //! which another department cannot see), with status-list entries that tell nothing of
 //! their neighbours, from JSON or CSV, bad batches refused at submission; and a batch
-//! survives the process being killed, resuming where it stopped without issuing twice.
+//! survives the instance working on it being killed: another instance finishes it without
+//! issuing twice.
 
 #![allow(clippy::unwrap_used)]
 
@@ -218,46 +219,19 @@ async fn a_batch_of_ten_thousand_with_ten_invalid_rows_is_idempotent() {
     assert_problem(other, 403, "forbidden").await;
 }
 
+/// The instance working on a job is killed (SIGKILL) half-way; another instance on the
+/// same database takes the job over when the lease runs out and finishes it without
+/// issuing any row twice.
 #[tokio::test]
-async fn a_batch_survives_sigkill_and_resumes_without_issuing_twice() {
+async fn a_batch_survives_sigkill_and_another_instance_finishes_it_without_issuing_twice() {
     let w = world().await;
     let t = w.licence_type("016", "natural").await;
     let code = t["code"].as_str().unwrap().to_owned();
     let token = w.system_a.clone();
     let db = w.server.stop_keeping_db().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let start = || {
-        support::Binary::command()
-            .args(["serve"])
-            .env("TONGBAN_DATABASE_URL", &db.url)
-            .env("TONGBAN_LISTEN", format!("127.0.0.1:{port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
     let client = support::client();
-    let ready = |client: reqwest::Client, base: String| async move {
-        for _ in 0..200 {
-            if client
-                .get(format!("{base}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("the server did not start");
-    };
-    let mut server = start();
-    ready(client.clone(), base.clone()).await;
+    let one = support::Instance::start(&db.url, &client, &[]).await;
+    let base = one.base.clone();
     let total = 6000;
     let job: Value = client
         .post(format!("{base}/api/v1/certificate-jobs"))
@@ -292,8 +266,7 @@ async fn a_batch_survives_sigkill_and_resumes_without_issuing_twice() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    server.start_kill().unwrap();
-    server.wait().await.unwrap();
+    one.kill_9().await;
     assert!(issued_at_kill > 0 && issued_at_kill < total as i64);
     let config = support::test_config(&db.url);
     let count = |store: tongban_store::Store| async move {
@@ -323,14 +296,13 @@ async fn a_batch_survives_sigkill_and_resumes_without_issuing_twice() {
     );
     assert!(rows < total as i64);
 
-    // Restarted, the job's lease runs out and it goes on where it stopped.
-    let mut server = start();
-    ready(client.clone(), base.clone()).await;
-    let done = wait_done(&client, &base, &token, &id).await;
+    // Another instance (a process of its own, on its own port) takes the job over when
+    // the dead one's lease runs out, and goes on where it stopped.
+    let two = support::Instance::start(&db.url, &client, &[]).await;
+    let done = wait_done(&client, &two.base, &token, &id).await;
     assert_eq!(done["issued"], total);
     assert_eq!(done["failed"], 0);
-    server.start_kill().unwrap();
-    server.wait().await.unwrap();
+    two.kill_9().await;
     let store = tongban_store::Store::connect(&config.database)
         .await
         .unwrap();
