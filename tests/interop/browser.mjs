@@ -16,6 +16,9 @@
 //      modes.
 //
 // Usage: node tests/interop/browser.mjs BASE_URL DATABASE_URL [TONGBAN_BINARY]
+//   BROWSER_PARTS  which parts to run, e.g. `passkeys` (default: all three)
+//   EXPECT_BALANCED  behind a load balancer naming the instance in x-served-by: a
+//                 passkey ceremony's options and its answer go to different instances
 //   BASE_URL      the server's public URL, e.g. http://localhost:8080 (a host name: WebAuthn
 //                 refuses IP origins); the server must run with TONGBAN_PUBLIC_URL=BASE_URL
 //   DATABASE_URL  the server's database (sqlite:///…), on which the CLI registers an admin
@@ -176,6 +179,15 @@ async function passkeys(browser) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
+  // Each ceremony is two requests: the options (fetched by passkey.js) and the form post
+  // with the authenticator's answer. Behind the balancer, which instance served each.
+  const ceremony = [];
+  page.on('response', (response) => {
+    const path = new URL(response.url()).pathname;
+    if (response.request().method() === 'POST' && path.includes('passkey')) {
+      ceremony.push(`${path}@${response.headers()['x-served-by'] ?? '?'}`);
+    }
+  });
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -211,6 +223,12 @@ async function passkeys(browser) {
     check('passkey login lands on the signed-in account page', new URL(page.url()).pathname === '/account' && (await signedIn(page)), `${page.url()} ${(await page.locator('main').innerText().catch(() => '')).slice(0, 300)}`);
     const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     check('the authenticator signed once', after.credentials[0]?.signCount >= 1, JSON.stringify(after.credentials.map((c) => c.signCount)));
+    if (process.env.EXPECT_BALANCED) {
+      // Enrolment and login: options then answer, twice.
+      const by = ceremony.map((step) => step.split('@')[1]);
+      const crossed = [0, 2].filter((i) => by[i] && by[i + 1] && by[i] !== by[i + 1]);
+      check(`a passkey ceremony began on one instance and ended on the other (${ceremony.join(' → ')})`, ceremony.length === 4 && crossed.length > 0);
+    }
   } catch (error) {
     check('passkey flow ran to its end', false, `${error.message.split('\n')[0]} at ${page.url()}`);
     const alert = await page.locator('[role=alert]:visible').allInnerTexts().catch(() => []);
@@ -395,9 +413,10 @@ try {
   const { clientId, system } = await setUp();
   console.log(`ok   set-up: an admin client (CLI), a person and a third-party client (admin API)`);
   browser = await launch();
-  await passkeys(browser);
-  await accessibility(browser, clientId);
-  await signing(browser, system);
+  const parts = (process.env.BROWSER_PARTS || 'passkeys,accessibility,signing').split(',');
+  if (parts.includes('passkeys')) await passkeys(browser);
+  if (parts.includes('accessibility')) await accessibility(browser, clientId);
+  if (parts.includes('signing')) await signing(browser, system);
 } catch (error) {
   check('browser interop ran', false, error.stack || String(error));
 } finally {

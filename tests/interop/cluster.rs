@@ -3,7 +3,8 @@
 //! openid-client relying party completes its whole flow across the pair (the login
 //! form from one instance, its post to the other; code, refresh with rotation and reuse
 //! detection, introspection, revocation, single sign-on, RP-initiated logout and exactly
-//! one back-channel logout token per portal from the pair), then pushed authorization
+//! one back-channel logout token per portal from the pair), a passkey enrolled and used
+//! in Chromium (tests/interop/browser.mjs), then pushed authorization
 //! requests and DPoP with server nonces (tests/interop/oidc_par_dpop.mjs), and wrong
 //! passwords sent to both instances count against one account, and the public
 //! verifications' budget per address holds for the pair. Run by `tests/interop/run`.
@@ -178,6 +179,19 @@ async fn two_instances_behind_haproxy_serve_one_platform() {
         .args([&base, &database, support::Binary::path()])
         .current_dir(support::repo_root());
     run_node(par).await;
+
+    // Passkeys across the pair (Chromium with a virtual authenticator): enrolment after a
+    // password login, then a login with the passkey alone; each ceremony's options come
+    // from one instance and its answer goes to whichever the balancer picks next.
+    let script = support::repo_root().join("tests/interop/browser.mjs");
+    let mut passkeys = Command::new("node");
+    passkeys
+        .arg(script)
+        .args([&base, &database, support::Binary::path()])
+        .env("BROWSER_PARTS", "passkeys")
+        .env("EXPECT_BALANCED", "yes")
+        .current_dir(support::repo_root());
+    run_node(passkeys).await;
 
     // Wrong passwords, alternately to each instance: one count for the account.
     let mut answered_by = Vec::new();

@@ -34,7 +34,7 @@ if (!base || !databaseUrl) {
 const binary = binaryArg || process.env.TONGBAN_BIN || 'target/debug/tongban';
 const url = (path) => new URL(path, base).href;
 
-const RESIDENT_ID = '11010519491231002X';
+const RESIDENT_ID = '32010619850512301X';
 const PASSWORD = 'a long and unusual interop passphrase';
 const REDIRECT = 'http://127.0.0.1:9999/cb';
 const REDIRECT_PAR_ONLY = 'http://127.0.0.1:9999/par-only/cb';
