@@ -210,6 +210,30 @@ pub async fn password_login(
     (login, flow, csrf)
 }
 
+/// Signs in with a password through `base`'s account page, as a browser does (the
+/// form, then its post with the flow cookie and CSRF token): the login's answer, 303
+/// with the session cookie when it worked. For the benchmarks, which count failures.
+#[allow(dead_code)]
+pub async fn form_login(
+    http: &reqwest::Client,
+    base: &str,
+    identifier: &str,
+    password: &str,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let page = http.get(format!("{base}/account")).send().await?;
+    let flow = set_cookie(&page, "__Host-tongban-flow").unwrap_or_default();
+    let csrf = csrf_of(&page.text().await?);
+    http.post(format!("{base}/login"))
+        .header("cookie", format!("__Host-tongban-flow={flow}"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("identifier", identifier),
+            ("password", password),
+        ])
+        .send()
+        .await
+}
+
 /// Signs in with a password through the account page; returns the session cookie
 /// (`__Host-tongban-session=…`).
 pub async fn account_session(server: &TestServer, identifier: &str, password: &str) -> String {

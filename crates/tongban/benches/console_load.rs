@@ -159,19 +159,7 @@ async fn main() {
 
 /// Signs in with a password through the account page; the session cookie.
 async fn sign_in(http: &reqwest::Client, base: &str, resident_id: &str) -> String {
-    let page = http.get(format!("{base}/account")).send().await.unwrap();
-    let flow = support::set_cookie(&page, "__Host-tongban-flow").unwrap();
-    let html = page.text().await.unwrap();
-    let csrf = support::csrf_of(&html);
-    let login = http
-        .post(format!("{base}/login"))
-        .header("cookie", format!("__Host-tongban-flow={flow}"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("identifier", resident_id),
-            ("password", PASSWORD),
-        ])
-        .send()
+    let login = support::form_login(http, base, resident_id, PASSWORD)
         .await
         .unwrap();
     assert_eq!(login.status(), 303, "the password login");

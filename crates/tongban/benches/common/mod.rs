@@ -139,7 +139,10 @@ pub async fn post_json(
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
+    let status = r.status();
+    if !status.is_success() {
+        panic!("{path}: {status} {}", r.text().await.unwrap_or_default());
+    }
     if r.status() == 204 {
         Value::Null
     } else {
