@@ -13,9 +13,8 @@ use std::path::PathBuf;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
-use support::documents::{png_image, sample_pdf, sample_pdf_in_streams};
+use support::documents::{ofd_document, png_image, sample_pdf, sample_pdf_in_streams};
 use support::seal_world::*;
-use tongban_seal::ofd::writer::{Paint, Writer};
 
 /// What joins the parts of one input (`tongban_fuzz::parts`).
 const SEPARATOR: &[u8] = &[0xff, 0x00, 0xff];
@@ -36,20 +35,6 @@ fn with_kind(kind: u8, data: &[u8]) -> Vec<u8> {
 
 fn joined(parts: &[&[u8]]) -> Vec<u8> {
     parts.join(SEPARATOR)
-}
-
-fn ofd_document(pages: usize) -> Vec<u8> {
-    let mut writer = Writer::new("通知 Notice", (210.0, 297.0));
-    for n in 1..=pages {
-        writer.page();
-        writer.text(30.0, 40.0, 6.0, &format!("第 {n} 页 Page {n}"));
-        writer.rects(
-            [20.0, 20.0, 170.0, 257.0],
-            &[[0.0, 0.0, 170.0, 257.0]],
-            Paint::Stroke([0, 0, 0], 0.3),
-        );
-    }
-    writer.finish("notice", "2026-12-03").write().unwrap()
 }
 
 async fn ok_bytes(response: reqwest::Response) -> Vec<u8> {

@@ -188,21 +188,28 @@ async fn concurrent_time_stamps_take_distinct_increasing_serials() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn two_instances_starting_together_share_one_issuing_ca() {
-    use std::sync::Arc;
-    use tongban_crypto::pki::Pki;
+/// A fresh test database, migrated, and a store on it, as each instance has its own.
+async fn migrated_store() -> (support::TestDb, tongban_store::Store) {
     let db = support::TestDb::new().await;
     let config = support::test_config(&db.url);
     let store = tongban_store::Store::connect(&config.database)
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let kek = || {
-        let text = std::fs::read_to_string(support::repo_root().join("keys-dev/kek")).unwrap();
-        Arc::new(Kek::from_base64(text.trim()).unwrap())
-    };
-    let keys = support::repo_root().join("keys-dev");
+    (db, store)
+}
+
+/// The development keys' KEK, as each instance loads it.
+fn dev_kek() -> std::sync::Arc<Kek> {
+    let text = std::fs::read_to_string(support::repo_root().join("keys-dev/kek")).unwrap();
+    std::sync::Arc::new(Kek::from_base64(text.trim()).unwrap())
+}
+
+#[tokio::test]
+async fn two_instances_starting_together_share_one_issuing_ca() {
+    use tongban_crypto::pki::Pki;
+    let (_db, store) = migrated_store().await;
+    let (kek, keys) = (dev_kek, support::repo_root().join("keys-dev"));
     let (a, b) = tokio::join!(
         Pki::open(store.clone(), kek(), &keys, "http://a", true),
         Pki::open(store.clone(), kek(), &keys, "http://b", true),
@@ -231,19 +238,9 @@ async fn two_instances_starting_together_share_one_issuing_ca() {
 /// moment sign one new CRL between them, not one each.
 #[tokio::test]
 async fn a_due_crl_is_signed_once_by_all_instances_together() {
-    use std::sync::Arc;
     use tongban_crypto::pki::Pki;
-    let db = support::TestDb::new().await;
-    let config = support::test_config(&db.url);
-    let store = tongban_store::Store::connect(&config.database)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let kek = || {
-        let text = std::fs::read_to_string(support::repo_root().join("keys-dev/kek")).unwrap();
-        Arc::new(Kek::from_base64(text.trim()).unwrap())
-    };
-    let keys = support::repo_root().join("keys-dev");
+    let (_db, store) = migrated_store().await;
+    let (kek, keys) = (dev_kek, support::repo_root().join("keys-dev"));
     let a = Pki::open(store.clone(), kek(), &keys, "http://a", true)
         .await
         .unwrap();

@@ -11,8 +11,8 @@ use std::io::{Cursor, Read, Write};
 
 use serde_json::Value;
 use support::assert_problem;
+use support::documents::ofd_document;
 use support::seal_world::*;
-use tongban_seal::ofd::writer::{Paint, Writer};
 
 /// A new SM2 seal of A with its image, granted to A's user and system: its id.
 async fn ready_sm2_seal(w: &World) -> String {
@@ -21,21 +21,6 @@ async fn ready_sm2_seal(w: &World) -> String {
     set_image(w, &id).await;
     grant_all(w, &w.a, &id, false).await;
     id
-}
-
-/// An unsigned A4 OFD document of `pages` pages, as a department's system would send.
-fn document(pages: usize) -> Vec<u8> {
-    let mut writer = Writer::new("通知 Notice", (210.0, 297.0));
-    for n in 1..=pages {
-        writer.page();
-        writer.text(30.0, 40.0, 6.0, &format!("第 {n} 页 Page {n}"));
-        writer.rects(
-            [20.0, 20.0, 170.0, 257.0],
-            &[[0.0, 0.0, 170.0, 257.0]],
-            Paint::Stroke([0, 0, 0], 0.3),
-        );
-    }
-    writer.finish("notice", "2026-12-03").write().unwrap()
 }
 
 /// The files of an OFD package, by name, in order.
@@ -106,7 +91,7 @@ async fn verify_ofd(w: &World, ofd: Vec<u8>) -> Value {
 async fn an_ofd_is_sealed_on_a_page_and_verifies() {
     let w = world().await;
     let id = ready_sm2_seal(&w).await;
-    let original = document(3);
+    let original = ofd_document(3);
     let sealed = sealed_ofd(
         &w,
         &id,
@@ -226,7 +211,7 @@ async fn an_ofd_is_sealed_on_a_page_and_verifies() {
 async fn a_changed_added_missing_or_swapped_file_is_named_in_the_report() {
     let w = world().await;
     let id = ready_sm2_seal(&w).await;
-    let sealed = sealed_ofd(&w, &id, "", document(2)).await;
+    let sealed = sealed_ofd(&w, &id, "", ofd_document(2)).await;
     let parts = files(&sealed);
     let verdict = async |parts: &[(String, Vec<u8>)]| {
         let report = verify_ofd(&w, package(parts)).await;
@@ -365,14 +350,14 @@ async fn bad_ofd_uploads_are_refused_with_their_reason_and_nothing_recorded() {
         "{problem}"
     );
     // No OFD.xml; a DocRoot outside the package.
-    let mut parts = files(&document(1));
+    let mut parts = files(&ofd_document(1));
     parts.retain(|(n, _)| n != "OFD.xml");
     let problem = bad("", package(&parts), 422, "invalid-request").await;
     assert!(
         problem["detail"].as_str().unwrap().contains("no OFD.xml"),
         "{problem}"
     );
-    let mut parts = files(&document(1));
+    let mut parts = files(&ofd_document(1));
     let entry = parts.iter_mut().find(|(n, _)| n == "OFD.xml").unwrap();
     entry.1 = String::from_utf8(entry.1.clone())
         .unwrap()
@@ -385,7 +370,7 @@ async fn bad_ofd_uploads_are_refused_with_their_reason_and_nothing_recorded() {
     );
     // A document whose folder is not plain ASCII: its paths would go into the signed
     // XML and the IA5 propertyInfo, so it is refused, not half-signed.
-    let renamed: Vec<(String, Vec<u8>)> = files(&document(1))
+    let renamed: Vec<(String, Vec<u8>)> = files(&ofd_document(1))
         .into_iter()
         .map(|(name, data)| {
             let data = String::from_utf8(data)
@@ -401,7 +386,7 @@ async fn bad_ofd_uploads_are_refused_with_their_reason_and_nothing_recorded() {
         "{problem}"
     );
     // A page the document lists but does not hold.
-    let mut parts = files(&document(2));
+    let mut parts = files(&ofd_document(2));
     parts.retain(|(n, _)| n != "Doc_0/Pages/Page_1/Content.xml");
     let problem = bad("", package(&parts), 422, "invalid-request").await;
     let detail = problem["detail"].as_str().unwrap();
@@ -410,34 +395,40 @@ async fn bad_ofd_uploads_are_refused_with_their_reason_and_nothing_recorded() {
         "{problem}"
     );
     // Placements: no such page, off the page, a range of no pages, mixed modes.
-    bad("page=4", document(3), 422, "invalid-request").await;
-    bad("x=190&width=40", document(1), 422, "invalid-request").await;
+    bad("page=4", ofd_document(3), 422, "invalid-request").await;
+    bad("x=190&width=40", ofd_document(1), 422, "invalid-request").await;
     bad(
         "riding=right&pages=3-9",
-        document(3),
+        ofd_document(3),
         422,
         "invalid-request",
     )
     .await;
-    bad("riding=top", document(3), 422, "invalid-request").await;
-    bad("riding=right&page=2", document(3), 422, "invalid-request").await;
-    bad("pages=1-2", document(3), 422, "invalid-request").await;
+    bad("riding=top", ofd_document(3), 422, "invalid-request").await;
+    bad(
+        "riding=right&page=2",
+        ofd_document(3),
+        422,
+        "invalid-request",
+    )
+    .await;
+    bad("pages=1-2", ofd_document(3), 422, "invalid-request").await;
     // The wrong media type; a P-256 seal; another department's user.
     let response = post_document(
         &w,
         &w.a.system,
         &format!("/api/v1/seals/{id}/ofd"),
         "application/pdf",
-        document(1),
+        ofd_document(1),
     )
     .await;
     assert_problem(response, 415, "unsupported-media-type").await;
     let p256 = new_seal(&w, &w.a).await;
     let p256 = p256["id"].as_str().unwrap();
     grant_all(&w, &w.a, p256, false).await;
-    let response = post_ofd(&w, &w.a.system, p256, "", document(1)).await;
+    let response = post_ofd(&w, &w.a.system, p256, "", ofd_document(1)).await;
     assert_problem(response, 409, "conflict").await;
-    let response = post_ofd(&w, &w.b.user, &id, "", document(1)).await;
+    let response = post_ofd(&w, &w.b.user, &id, "", ofd_document(1)).await;
     assert_problem(response, 403, "forbidden").await;
     assert_eq!(refusals(&w, &id).await, 1);
     assert!(usage_log(&w, &w.a.admin, &id).await.is_empty());

@@ -106,3 +106,20 @@ pub fn change_page_content(pdf: &[u8]) -> Vec<u8> {
     doc.save_to(&mut out).unwrap();
     out
 }
+
+/// An unsigned A4 OFD document of `pages` pages, as a department's system would send.
+#[allow(dead_code)]
+pub fn ofd_document(pages: usize) -> Vec<u8> {
+    use tongban_seal::ofd::writer::{Paint, Writer};
+    let mut writer = Writer::new("通知 Notice", (210.0, 297.0));
+    for n in 1..=pages {
+        writer.page();
+        writer.text(30.0, 40.0, 6.0, &format!("第 {n} 页 Page {n}"));
+        writer.rects(
+            [20.0, 20.0, 170.0, 257.0],
+            &[[0.0, 0.0, 170.0, 257.0]],
+            Paint::Stroke([0, 0, 0], 0.3),
+        );
+    }
+    writer.finish("notice", "2026-12-03").write().unwrap()
+}

@@ -47,7 +47,8 @@ struct Load {
     http: reqwest::Client,
     base: String,
     system: (String, String),
-    token: String,
+    /// The system's access token, renewed before it expires as a client does.
+    token: std::sync::RwLock<String>,
     seal: String,
     type_code: String,
     credential: Value,
@@ -57,8 +58,12 @@ struct Load {
 }
 
 impl Load {
-    /// One `operation`; whether it succeeded.
-    async fn run(&self, operation: &str) -> bool {
+    fn token(&self) -> String {
+        self.token.read().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// One `operation`; why it failed, if it did.
+    async fn run(&self, operation: &str) -> Result<(), String> {
         let (base, http) = (&self.base, &self.http);
         let answer = match operation {
             "token" => Ok(common::token(http, base, &self.system.0, &self.system.1).await),
@@ -74,14 +79,14 @@ impl Load {
                     format!("document {n}").as_bytes(),
                 ));
                 http.post(format!("{base}/api/v1/seals/{}/cades", self.seal))
-                    .bearer_auth(&self.token)
+                    .bearer_auth(self.token())
                     .json(&json!({"digests": [digest]}))
                     .send()
                     .await
             }
             "seal-pades" => {
                 http.post(format!("{base}/api/v1/seals/{}/pades", self.seal))
-                    .bearer_auth(&self.token)
+                    .bearer_auth(self.token())
                     .header("content-type", "application/pdf")
                     .body(self.pdf.clone())
                     .send()
@@ -90,7 +95,7 @@ impl Load {
             "issue" => {
                 let n = self.serial.fetch_add(1, Ordering::Relaxed);
                 http.post(format!("{base}/api/v1/certificates"))
-                    .bearer_auth(&self.token)
+                    .bearer_auth(self.token())
                     .json(&json!({"type": self.type_code,
                         "holder": {"id_number": support::logins::resident_id(n), "name": format!("持证人{n}")},
                         "face": {"name": format!("持证人{n}"), "licence_no": format!("JY{n:014}")}}))
@@ -99,13 +104,21 @@ impl Load {
             }
             _ => support::form_login(http, base, &self.person, PASSWORD).await,
         };
-        match answer {
-            // A login answers 303 to the account page; the others 2xx.
-            Ok(answer) => {
-                let ok = answer.status().is_success() || answer.status() == 303;
-                answer.bytes().await.is_ok() && ok
-            }
-            Err(_) => false,
+        // A login answers 303 to the account page; the others 2xx.
+        let answer = answer.map_err(|e| format!("no answer: {e}"))?;
+        let status = answer.status();
+        let body = answer
+            .bytes()
+            .await
+            .map_err(|e| format!("{status}, body cut: {e}"))?;
+        if status.is_success() || status == 303 {
+            Ok(())
+        } else {
+            let text = String::from_utf8_lossy(&body);
+            Err(format!(
+                "{status} {}",
+                text.chars().take(160).collect::<String>()
+            ))
         }
     }
 }
@@ -206,7 +219,7 @@ async fn main() {
         http: http.clone(),
         base: base.clone(),
         system,
-        token,
+        token: std::sync::RwLock::new(token),
         seal,
         type_code,
         credential: first["credential"].clone(),
@@ -236,20 +249,38 @@ async fn main() {
                 .flat_map(|(name, weight)| std::iter::repeat_n(*name, *weight))
                 .collect();
             let mut seen: BTreeMap<&str, (Vec<f64>, usize)> = BTreeMap::new();
+            let mut why: BTreeMap<String, usize> = BTreeMap::new();
             // Each client starts at another place in the round.
             let mut i = c * 3;
             while Instant::now() < until {
                 let operation = round[i % round.len()];
                 i += 1;
                 let sent = Instant::now();
-                let ok = load.run(operation).await;
+                let outcome = load.run(operation).await;
                 let entry = seen.entry(operation).or_default();
                 entry.0.push(sent.elapsed().as_secs_f64() * 1000.0);
-                entry.1 += usize::from(!ok);
+                if let Err(reason) = outcome {
+                    entry.1 += 1;
+                    *why.entry(format!("{operation}: {reason}")).or_default() += 1;
+                }
             }
-            seen
+            (seen, why)
         });
     }
+    // A client renews its token well before it expires (tokens live ten minutes).
+    let renewing = {
+        let load = load.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(240)).await;
+                let (id, secret) = &load.system;
+                let fresh = common::access_token(&load.http, &load.base, id, secret).await;
+                if let Ok(mut token) = load.token.write() {
+                    *token = fresh;
+                }
+            }
+        })
+    };
     let mut memory = Vec::new();
     while Instant::now() < until {
         let elapsed = started.elapsed().as_secs();
@@ -258,13 +289,19 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(sample).min(until - Instant::now())).await;
     }
     let mut all: BTreeMap<&str, (Vec<f64>, usize)> = BTreeMap::new();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     while let Some(done) = workers.join_next().await {
-        for (operation, (times, errors)) in done.unwrap() {
+        let (seen, why) = done.unwrap();
+        for (operation, (times, errors)) in seen {
             let entry = all.entry(operation).or_default();
             entry.0.extend(times);
             entry.1 += errors;
         }
+        for (reason, n) in why {
+            *reasons.entry(reason).or_default() += n;
+        }
     }
+    renewing.abort();
     memory.push((started.elapsed().as_secs(), rss_mib(pid)));
     println!(
         "  {:>5} s  RSS {:>7.1} MiB (end)",
@@ -287,6 +324,9 @@ async fn main() {
             common::percentile(&times, 0.5),
             common::percentile(&times, 0.99),
         );
+    }
+    for (reason, n) in &reasons {
+        println!("  {n:>6} × {reason}");
     }
     // Flat after the warm-up: the samples after the first fifth within 10 % of their
     // first.
