@@ -85,7 +85,7 @@ pub fn batch(data: &[u8]) {
         0 => {
             let text = String::from_utf8_lossy(rest);
             if let Ok(rows) = tongban_ecert::batch_files::rows_from_csv(&SCHEMA, &text)
-                && let Ok(schema) = FaceSchema::compile(&SCHEMA)
+                && let Some(schema) = COMPILED.as_ref()
             {
                 rows.iter().for_each(|row| {
                     let _ = schema.check(&row.face);
@@ -93,10 +93,9 @@ pub fn batch(data: &[u8]) {
             }
         }
         1 => {
-            if let (Ok(face), Ok(schema)) = (
-                serde_json::from_slice::<Value>(rest),
-                FaceSchema::compile(&SCHEMA),
-            ) {
+            if let (Ok(face), Some(schema)) =
+                (serde_json::from_slice::<Value>(rest), COMPILED.as_ref())
+            {
                 let _ = schema.check(&face);
             }
         }
@@ -130,6 +129,9 @@ static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
         "additionalProperties": false
     })
 });
+
+/// [`SCHEMA`], compiled once: each input is checked against it, not recompiled.
+static COMPILED: LazyLock<Option<FaceSchema>> = LazyLock::new(|| FaceSchema::compile(&SCHEMA).ok());
 
 /// The smallest seal image allowed, opaque red.
 static SEAL_IMAGE: LazyLock<Planes> = LazyLock::new(|| {

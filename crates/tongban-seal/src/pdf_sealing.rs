@@ -250,7 +250,8 @@ pub async fn seal_pdf(
     // The write transaction (on SQLite the database's one writer) opens only now, so
     // that other writers never wait for a parse.
     // A retry is known by the document too: its key names this document at this place.
-    let once = once.map(|once| once.with_document(&sha256.clone().finish()));
+    let document_sha256 = sha256.clone().finish();
+    let once = once.map(|once| once.with_document(&document_sha256));
     let opened = prepare_as(store, pki, actor, seal, purpose, how, once.as_ref(), now).await?;
     let (mut tx, found, key) = match opened {
         Opened::Fresh(tx, found, key) => (tx, found, key),
@@ -279,7 +280,7 @@ pub async fn seal_pdf(
             (signed, original)
         }
         _ => {
-            let original = sha256.clone().finish();
+            let original = document_sha256;
             let mut hasher = sha256;
             hasher.update(first);
             hasher.update(second);
