@@ -230,6 +230,7 @@ ecert-holder = Holder
 ecert-validity = Valid
 ecert-until-revoked = until revoked
 ecert-status = Status
+ecert-status-as-of = Status as of (Beijing time)
 ecert-shared-with = Shared with, for
 ecert-fields = What was shared
 ecert-refused = Cannot verify

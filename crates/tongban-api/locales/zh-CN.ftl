@@ -231,6 +231,7 @@ ecert-holder = 持证人
 ecert-validity = 有效期
 ecert-until-revoked = 长期有效
 ecert-status = 状态
+ecert-status-as-of = 状态截至（北京时间）
 ecert-shared-with = 分享对象与用途
 ecert-fields = 分享的内容
 ecert-refused = 无法核验

@@ -36,6 +36,10 @@ pub struct Report {
     /// `active`, `suspended`, `revoked`, `superseded`, `expired`, or `unknown` (not in
     /// this platform's register).
     pub status: String,
+    /// The time the status is known as of: when the register was read, or what this
+    /// instance's cache was current as of (never more than a second behind). For an
+    /// `unknown` status, the time of the report.
+    pub status_as_of: Timestamp,
     /// Within its validity period now.
     pub in_validity: bool,
     /// The certificate, when the register knows it (its issuer and holder included).
@@ -140,8 +144,7 @@ pub async fn verify(
     // know cannot be in the log either.
     if let Some(certificate) = report.certificate.as_ref().filter(|_| report.signature) {
         let hash = tongban_crypto::cms::sha256(certificate.credential.as_bytes());
-        let mut conn = store.conn().await?;
-        report.log = log.prove(&mut conn, &hash).await?;
+        report.log = log.prove(&hash).await?;
     }
     Ok(report)
 }
@@ -253,13 +256,12 @@ async fn report_for(
     // Path validation reads CRLs on connections of its own: no connection is held
     // meanwhile, or concurrent verifications would starve the pool.
     let checked = credential::check(pki, jwt, now).await?;
-    let mut conn = store.conn().await?;
-    let conn = &mut *conn;
     let mut report = Report {
         valid: false,
         signature: checked.signature,
         chain: checked.chain.clone(),
         status: "unknown".into(),
+        status_as_of: now,
         in_validity: false,
         certificate: None,
         fields: Value::Object(serde_json::Map::new()),
@@ -286,8 +288,11 @@ async fn report_for(
         report.findings.push(Finding::NoIdentifier);
         return Ok(report);
     };
-    let certificate = match register::find(conn, &identifier).await {
-        Ok(found) => found,
+    let certificate = match register::find_current(store, &identifier).await {
+        Ok((found, as_of)) => {
+            report.status_as_of = as_of;
+            found
+        }
         Err(EcertError::NotFound(_)) => {
             report.findings.push(Finding::NotRegistered);
             return Ok(report);
@@ -341,15 +346,17 @@ pub struct PublicStatus {
     pub valid_from: Timestamp,
     /// End of validity; none: until revoked.
     pub valid_until: Option<Timestamp>,
+    /// The time the status is known as of (see [`Report::status_as_of`]).
+    pub status_as_of: Timestamp,
 }
 
 /// The public status of the certificate with `identifier`.
 pub async fn public_status(
-    conn: &mut Conn,
+    store: &Store,
     identifier: &Identifier,
     now: Timestamp,
 ) -> Result<PublicStatus, EcertError> {
-    let certificate = register::find(conn, identifier).await?;
+    let (certificate, status_as_of) = register::find_current(store, identifier).await?;
     Ok(PublicStatus {
         identifier: certificate.identifier.clone(),
         type_name: (
@@ -360,5 +367,6 @@ pub async fn public_status(
         status: certificate.status_at(now).to_owned(),
         valid_from: certificate.valid_from,
         valid_until: certificate.valid_until,
+        status_as_of,
     })
 }

@@ -34,7 +34,27 @@ pub struct Log {
     checked: std::sync::Mutex<Option<(String, Checkpoint)>>,
     /// Witnesses whose cosignatures the log accepts.
     witnesses: Vec<VerifierKey>,
+    /// What proofs read again and again.
+    kept: Kept,
 }
+
+/// What every verification report's proof would otherwise read from the database:
+/// the entries found (an integrated entry's place never changes), the tree's perfect
+/// nodes (never change either), and the newest checkpoint, read again after
+/// [`RECENT_CHECKPOINT`].
+#[derive(Default)]
+struct Kept {
+    entries: std::sync::Mutex<std::collections::HashMap<Hash, (Entry, Hash, u64)>>,
+    nodes: storage::Nodes,
+    checkpoint: std::sync::Mutex<Option<(std::time::Instant, Option<String>)>>,
+}
+
+/// Entries found kept at most.
+const ENTRIES_KEPT: usize = 10_000;
+
+/// How long a proof may use the checkpoint it last read as the newest: a proof is
+/// checked against the checkpoint it names, so an older one is as good, only shorter.
+const RECENT_CHECKPOINT: Duration = Duration::from_millis(500);
 
 /// Where an act stands in the log, for a verification report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -110,6 +130,7 @@ impl Log {
             signer,
             key: VerifierKey::log(&name, public),
             checked: std::sync::Mutex::new(None),
+            kept: Kept::default(),
             witnesses,
         };
         log.integrate(Timestamp::now()).await?;
@@ -268,18 +289,81 @@ impl Log {
 
     /// Where the first act whose signature or credential hashes to `subject` stands:
     /// its entry, and its inclusion proof against the latest checkpoint, checked.
-    pub async fn prove(
-        &self,
-        conn: &mut Conn,
-        subject: &Hash,
-    ) -> Result<Option<Proven>, LedgerError> {
-        let found = storage::entries(conn, Filter::Subject(subject), 0, 1).await?;
-        let Some((_, stored)) = found.into_iter().next() else {
-            return Ok(None);
+    /// Reads only what it has not kept.
+    pub async fn prove(&self, subject: &Hash) -> Result<Option<Proven>, LedgerError> {
+        let kept = self
+            .kept
+            .entries
+            .lock()
+            .ok()
+            .and_then(|entries| entries.get(subject).cloned());
+        let (entry, leaf, index) = match kept {
+            Some(found) => found,
+            None => {
+                let mut conn = self.store.conn().await?;
+                let found = storage::entries(&mut conn, Filter::Subject(subject), 0, 1).await?;
+                let Some((_, stored)) = found.into_iter().next() else {
+                    return Ok(None);
+                };
+                let Some(index) = stored.index else {
+                    // Not integrated yet: its place is still to come.
+                    return self
+                        .prove_stored(&mut conn, &stored.entry, &stored.leaf_hash, None)
+                        .await
+                        .map(Some);
+                };
+                if let Ok(mut entries) = self.kept.entries.lock() {
+                    if entries.len() >= ENTRIES_KEPT
+                        && let Some(any) = entries.keys().next().copied()
+                    {
+                        entries.remove(&any);
+                    }
+                    entries.insert(*subject, (stored.entry.clone(), stored.leaf_hash, index));
+                }
+                (stored.entry, stored.leaf_hash, index)
+            }
         };
-        self.prove_stored(conn, &stored.entry, &stored.leaf_hash, stored.index)
-            .await
-            .map(Some)
+        let mut proven = unproven(&entry, &leaf, Some(index));
+        let Some(text) = self.recent_checkpoint().await? else {
+            return Ok(Some(proven));
+        };
+        let Some(checkpoint) = self.verified(&text) else {
+            return Ok(Some(proven));
+        };
+        if index >= checkpoint.size {
+            return Ok(Some(proven));
+        }
+        let path = match self.kept.nodes.inclusion_path(index, checkpoint.size) {
+            Some(path) => path,
+            None => {
+                let mut conn = self.store.conn().await?;
+                storage::inclusion_path_kept(&mut conn, index, checkpoint.size, &self.kept.nodes)
+                    .await?
+            }
+        };
+        proven.verified =
+            merkle::verify_inclusion(&leaf, index, checkpoint.size, &path, &checkpoint.root);
+        proven.proof = path.iter().map(merkle::to_base64).collect();
+        proven.tree_size = Some(checkpoint.size);
+        proven.checkpoint = Some(text);
+        Ok(Some(proven))
+    }
+
+    /// The newest checkpoint as read at most [`RECENT_CHECKPOINT`] ago.
+    async fn recent_checkpoint(&self) -> Result<Option<String>, LedgerError> {
+        if let Ok(kept) = self.kept.checkpoint.lock()
+            && let Some((read, text)) = kept.as_ref()
+            && read.elapsed() < RECENT_CHECKPOINT
+        {
+            return Ok(text.clone());
+        }
+        let read = std::time::Instant::now();
+        let mut conn = self.store.conn().await?;
+        let text = storage::latest_checkpoint(&mut conn).await?;
+        if let Ok(mut kept) = self.kept.checkpoint.lock() {
+            *kept = Some((read, text.clone()));
+        }
+        Ok(text)
     }
 
     /// The checkpoint of `note` if its signature checks with the log key.
@@ -305,16 +389,7 @@ impl Log {
         leaf: &Hash,
         index: Option<u64>,
     ) -> Result<Proven, LedgerError> {
-        let mut proven = Proven {
-            kind: entry.kind.name().to_owned(),
-            time: entry.time.clone(),
-            leaf_hash: merkle::to_base64(leaf),
-            index,
-            checkpoint: None,
-            tree_size: None,
-            proof: Vec::new(),
-            verified: false,
-        };
+        let mut proven = unproven(entry, leaf, index);
         let Some(index) = index else {
             return Ok(proven);
         };
@@ -334,6 +409,20 @@ impl Log {
         proven.tree_size = Some(checkpoint.size);
         proven.checkpoint = Some(text);
         Ok(proven)
+    }
+}
+
+/// An entry's place, before any proof.
+fn unproven(entry: &Entry, leaf: &Hash, index: Option<u64>) -> Proven {
+    Proven {
+        kind: entry.kind.name().to_owned(),
+        time: entry.time.clone(),
+        leaf_hash: merkle::to_base64(leaf),
+        index,
+        checkpoint: None,
+        tree_size: None,
+        proof: Vec::new(),
+        verified: false,
     }
 }
 

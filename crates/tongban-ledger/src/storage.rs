@@ -248,6 +248,74 @@ async fn range_hash(conn: &mut Conn, range: Range) -> Result<Hash, LedgerError> 
     Ok(merkle::fold_range(&nodes).unwrap_or_else(merkle::empty_root))
 }
 
+/// Perfect subtree hashes already read, kept by a process for good: the log only
+/// grows, so a complete subtree never changes. Bounded at [`Nodes::KEPT`]; past it,
+/// an arbitrary one makes room.
+#[derive(Default)]
+pub struct Nodes(std::sync::Mutex<std::collections::HashMap<(u32, u64), Hash>>);
+
+impl Nodes {
+    /// Nodes kept at most (a few MB).
+    pub const KEPT: usize = 1 << 16;
+
+    fn get(&self, node: (u32, u64)) -> Option<Hash> {
+        self.0.lock().ok()?.get(&node).copied()
+    }
+
+    fn keep(&self, node: (u32, u64), hash: Hash) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.len() >= Self::KEPT
+                && let Some(any) = kept.keys().next().copied()
+            {
+                kept.remove(&any);
+            }
+            kept.insert(node, hash);
+        }
+    }
+
+    /// The inclusion path of leaf `index` in the tree of `size` leaves, if every node
+    /// it needs is kept.
+    pub fn inclusion_path(&self, index: u64, size: u64) -> Option<Vec<Hash>> {
+        merkle::inclusion_ranges(index, size)
+            .into_iter()
+            .map(|range| {
+                let nodes = range
+                    .perfect_nodes()
+                    .into_iter()
+                    .map(|node| self.get(node))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(merkle::fold_range(&nodes).unwrap_or_else(merkle::empty_root))
+            })
+            .collect()
+    }
+}
+
+/// Like [`inclusion_path`], reading only the nodes `kept` lacks, and keeping them.
+pub async fn inclusion_path_kept(
+    conn: &mut Conn,
+    index: u64,
+    size: u64,
+    kept: &Nodes,
+) -> Result<Vec<Hash>, LedgerError> {
+    let mut hashes = Vec::new();
+    for range in merkle::inclusion_ranges(index, size) {
+        let mut nodes = Vec::new();
+        for (level, index) in range.perfect_nodes() {
+            let hash = match kept.get((level, index)) {
+                Some(hash) => hash,
+                None => {
+                    let hash = perfect(conn, level, index).await?;
+                    kept.keep((level, index), hash);
+                    hash
+                }
+            };
+            nodes.push(hash);
+        }
+        hashes.push(merkle::fold_range(&nodes).unwrap_or_else(merkle::empty_root));
+    }
+    Ok(hashes)
+}
+
 /// The root of the tree of the first `size` leaves.
 pub async fn root(conn: &mut Conn, size: u64) -> Result<Hash, LedgerError> {
     range_hash(

@@ -81,6 +81,7 @@ pub struct Store {
     max_connections: u32,
     counters: Arc<Counters>,
     tallies: Arc<crate::tallies::Pending>,
+    changes: Arc<crate::changes::Changes>,
 }
 
 /// How long a connection may sit idle before it is pinged when taken.
@@ -152,6 +153,7 @@ impl Store {
             max_connections,
             counters: Arc::default(),
             tallies: Arc::default(),
+            changes: Arc::new(crate::changes::Changes::new(engine)),
         })
     }
 
@@ -197,6 +199,20 @@ impl Store {
             let options = self.options.clone();
             self.circuit.watch(options, self.connect_timeout).await;
         }
+    }
+
+    /// What this instance hears of other instances' changes, and the caches it keeps
+    /// fresh ([`crate::changes`]).
+    pub fn changes(&self) -> &Arc<crate::changes::Changes> {
+        &self.changes
+    }
+
+    /// Listens for other instances' changes on PostgreSQL until the task is aborted;
+    /// returns at once for SQLite, whose caches are never used.
+    pub async fn watch_changes(&self) {
+        self.changes
+            .watch(&self.options, self.connect_timeout)
+            .await;
     }
 
     /// Whether the database failed its last check.

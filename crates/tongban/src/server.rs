@@ -35,6 +35,7 @@ pub struct Running {
     signing_callbacks: JoinHandle<()>,
     tally_writer: JoinHandle<()>,
     database_watcher: JoinHandle<()>,
+    change_listener: JoinHandle<()>,
     log_integrator: JoinHandle<()>,
     ledger: Arc<tongban_ledger::Log>,
     grace: Duration,
@@ -158,6 +159,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let store = store.clone();
         tokio::spawn(async move { store.watch_database().await })
     };
+    let change_listener = {
+        let store = store.clone();
+        tokio::spawn(async move { store.watch_changes().await })
+    };
     let (stop, mut stopped) = watch::channel(false);
     // Without TCP_NODELAY a response's last small write (a sealed PDF's update after
     // its megabyte of original) waits for the client's delayed ACK: 40 ms on one
@@ -197,6 +202,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         signing_callbacks,
         tally_writer,
         database_watcher,
+        change_listener,
         log_integrator,
         ledger,
         grace,
@@ -282,6 +288,7 @@ impl Running {
             tracing::warn!(%error, "the last daily tallies were not written");
         }
         self.database_watcher.abort();
+        self.change_listener.abort();
         if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.store.close())
             .await
             .is_err()

@@ -10,7 +10,7 @@ use tongban_core::time::Timestamp;
 use tongban_ecert::verification::{PublicStatus, Report};
 
 use super::account::{status_text, type_name};
-use super::layout::{Shell, log_text, render, when};
+use super::layout::{Shell, log_text, render, when, when_to_the_second};
 use crate::i18n::Lang;
 use crate::prefs::Prefs;
 use crate::problem::{ApiError, ProblemType};
@@ -84,10 +84,16 @@ pub fn certificate_report(prefs: Prefs, token: &str, report: &Report) -> Respons
             },
         ]);
     }
-    facts.push(Fact {
-        label: "ecert-status",
-        value: status_text(l, &report.status),
-    });
+    facts.extend([
+        Fact {
+            label: "ecert-status",
+            value: status_text(l, &report.status),
+        },
+        Fact {
+            label: "ecert-status-as-of",
+            value: when_to_the_second(report.status_as_of),
+        },
+    ]);
     if report.certificate.is_some() {
         facts.push(Fact {
             label: "log-label",
@@ -172,6 +178,10 @@ pub fn certificate_status(prefs: Prefs, status: &PublicStatus) -> Response {
         Fact {
             label: "ecert-status",
             value: status_text(l, &status.status),
+        },
+        Fact {
+            label: "ecert-status-as-of",
+            value: when_to_the_second(status.status_as_of),
         },
     ];
     let path = format!("/verify/i/{}", status.identifier);

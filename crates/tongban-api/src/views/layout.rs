@@ -102,6 +102,12 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 /// Beijing time (UTC+8), minutes, for lists people read.
+/// [`when`] to the second: for the moment a status is known as of.
+pub(crate) fn when_to_the_second(at: Timestamp) -> String {
+    let seconds = at.to_offset_date_time().second();
+    format!("{}:{seconds:02}", when(at))
+}
+
 pub(crate) fn when(at: Timestamp) -> String {
     let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let t = at.to_offset_date_time().to_offset(china);

@@ -12,6 +12,7 @@ use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
 use tongban_seal::permissions::Actor;
 use tongban_store::Conn;
+use tongban_store::changes::Changes;
 
 use super::issuance::{Issuing, certificate_entry};
 use super::{Certificate, HolderRef, NewCertificate, Status, find};
@@ -32,6 +33,7 @@ pub enum Change {
 /// the caller's transaction.
 pub async fn change_status(
     conn: &mut Conn,
+    changes: &Changes,
     actor: &Actor,
     identifier: &Identifier,
     change: Change,
@@ -98,6 +100,9 @@ pub async fn change_status(
     };
     let entry = certificate_entry(kind, &certificate, now);
     tongban_ledger::storage::append(conn, &[entry], now).await?;
+    changes
+        .announce(conn, super::TOPIC, &certificate.identifier)
+        .await?;
     certificate.status = next;
     certificate.status_reason = reason.map(str::to_owned);
     Ok(certificate)
@@ -106,8 +111,10 @@ pub async fn change_status(
 /// Re-issues a certificate with changed face data as its next version; the old one is
 /// superseded (and marked revoked in the status list, so verifiers relying on the
 /// list stop accepting it), and both name each other.
+#[allow(clippy::too_many_arguments)] // Each is one thing the act is about.
 pub async fn reissue(
     conn: &mut Conn,
+    changes: &Changes,
     pki: &Pki,
     base: &str,
     actor: &Actor,
@@ -194,5 +201,8 @@ pub async fn reissue(
         now,
     )
     .await?;
+    changes
+        .announce(conn, super::TOPIC, &old.identifier)
+        .await?;
     Ok(issued)
 }

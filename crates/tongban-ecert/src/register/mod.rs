@@ -16,7 +16,8 @@ use serde_json::Value;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
 use tongban_identity::subjects::{self, DepartmentId, SubjectId};
-use tongban_store::Conn;
+use tongban_store::changes::Lookup;
+use tongban_store::{Conn, Store};
 
 /// Where a certificate stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +166,29 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, EcertError>
         superseded_by: r.try_get("superseded_by_identifier")?,
         issued_at: Timestamp::from_unix_millis(r.try_get("issued_at")?),
     })
+}
+
+/// The topic under which a certificate's changes are announced to every instance
+/// ([`tongban_store::changes`]), keyed by identifier.
+pub const TOPIC: &str = "ecert";
+
+/// The certificate with this identifier as it stands now, and the time that is known
+/// as of: from this instance's cache when it may serve it, else from the database. For
+/// verifications, which read far more than certificates change.
+pub async fn find_current(
+    store: &Store,
+    identifier: &Identifier,
+) -> Result<(Certificate, Timestamp), EcertError> {
+    let key = identifier.to_string();
+    let cache = store.changes().cache::<Certificate>(TOPIC);
+    let ticket = match cache.get(&key) {
+        Lookup::Hit(certificate, as_of) => return Ok((certificate, as_of)),
+        Lookup::Miss(ticket) => ticket,
+    };
+    let mut conn = store.conn().await?;
+    let certificate = find(&mut conn, identifier).await?;
+    cache.put(ticket, &key, certificate.clone());
+    Ok((certificate, ticket.read_at()))
 }
 
 /// The certificate with this identifier.

@@ -284,15 +284,14 @@ pub async fn verify(
     for seal in signatures.iter().filter_map(|s| s.seal.as_ref()) {
         store.tally(Tally::SealVerified, Some(&seal.department_id), now);
     }
-    let mut conn = store.conn().await?;
     for report in &mut signatures {
         if let Some(hash) = &report.signature_sha256 {
-            report.log = log.prove(&mut conn, hash).await?;
+            report.log = log.prove(hash).await?;
         }
         if report.log.is_none()
             && let Some(hash) = &report.signature_value_sha256
         {
-            report.log = log.prove(&mut conn, hash).await?;
+            report.log = log.prove(hash).await?;
         }
     }
     let overall = if signatures.is_empty() {

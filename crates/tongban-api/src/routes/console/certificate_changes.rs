@@ -121,7 +121,16 @@ pub async fn console_certificate_status(
     let changed = state
         .store
         .transaction(async |tx| {
-            register::change_status(tx, &actor, &identifier, change, reason, now).await
+            register::change_status(
+                tx,
+                state.store.changes(),
+                &actor,
+                &identifier,
+                change,
+                reason,
+                now,
+            )
+            .await
         })
         .await;
     match changed {
@@ -234,7 +243,17 @@ pub async fn console_reissue_certificate(
     let reissued = state
         .store
         .transaction(async |tx| {
-            register::reissue(tx, &state.pki, base, &actor, &identifier, face, now).await
+            register::reissue(
+                tx,
+                state.store.changes(),
+                &state.pki,
+                base,
+                &actor,
+                &identifier,
+                face,
+                now,
+            )
+            .await
         })
         .await;
     match reissued {

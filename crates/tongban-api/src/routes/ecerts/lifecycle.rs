@@ -64,7 +64,16 @@ pub async fn set_certificate_status(
     let mut tx = state.store.begin().await?;
     let answer = idempotency
         .once(&mut tx, &actor, &request, now, async |tx| {
-            let changed = register::change_status(tx, &actor, &id, change, reason, now).await?;
+            let changed = register::change_status(
+                tx,
+                state.store.changes(),
+                &actor,
+                &id,
+                change,
+                reason,
+                now,
+            )
+            .await?;
             Ok(CertificateBody::of(changed, now))
         })
         .await?;
@@ -107,9 +116,17 @@ pub async fn reissue(
     let mut tx = state.store.begin().await?;
     let answer = idempotency
         .once(&mut tx, &actor, &request, now, async |tx| {
-            let issued =
-                register::reissue(tx, &state.pki, base(&state), &actor, &id, body.face, now)
-                    .await?;
+            let issued = register::reissue(
+                tx,
+                state.store.changes(),
+                &state.pki,
+                base(&state),
+                &actor,
+                &id,
+                body.face,
+                now,
+            )
+            .await?;
             Ok(CertificateBody::of(issued, now))
         })
         .await?;

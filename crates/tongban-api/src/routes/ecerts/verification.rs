@@ -51,6 +51,10 @@ pub struct CertificateReportBody {
     checks: ChecksBody,
     /// `active`, `suspended`, `revoked`, `superseded`, `expired` or `unknown`.
     status: String,
+    /// RFC 3339: the time the status is known as of. The register's status at that
+    /// moment, never more than a second before the report; for `unknown`, the time of
+    /// the report.
+    status_as_of: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     identifier: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
@@ -104,6 +108,7 @@ impl From<Report> for CertificateReportBody {
                 status: r.status == "active",
             },
             status: r.status.clone(),
+            status_as_of: r.status_as_of.to_rfc3339(),
             identifier: certificate.map(|c| c.identifier.clone()),
             type_code: certificate.map(|c| c.type_code.clone()),
             type_name_zh: certificate.map(|c| c.type_name_zh.clone()),
@@ -221,8 +226,7 @@ pub async fn status_page(
     let found = async {
         budget?;
         let id = identifier(&text)?;
-        let mut conn = state.store.conn().await?;
-        Ok::<_, ApiError>(verification::public_status(&mut conn, &id, Timestamp::now()).await?)
+        Ok::<_, ApiError>(verification::public_status(&state.store, &id, Timestamp::now()).await?)
     };
     match found.await {
         Ok(status) => crate::views::certificate_status(prefs, &status),

@@ -166,6 +166,7 @@ fn certificate_report_of(v: &str) -> tongban_ecert::verification::Report {
         signature: true,
         chain: Ok(()),
         status: "revoked".into(),
+        status_as_of: now,
         in_validity: true,
         certificate: Some(certificate(v)),
         log: Some(proven(v)),
@@ -357,6 +358,7 @@ pub(super) async fn every_page(prefs: Prefs, v: &str) -> Vec<(&'static str, Stat
         status: "suspended".into(),
         valid_from: now,
         valid_until: Some(now),
+        status_as_of: now,
     };
     pages.push(("certificate status", certificate_status(prefs, &status)));
     let visits = vec![tongban_identity::counter::Visit {
