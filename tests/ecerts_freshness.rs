@@ -238,7 +238,10 @@ async fn a_revocation_is_seen_at_once_where_it_is_made_and_reports_say_their_sta
             "active as of {}, revoked by {done}",
             report["status_as_of"]
         );
-        assert!(Instant::now() < deadline, "never revoked on the other instance");
+        assert!(
+            Instant::now() < deadline,
+            "never revoked on the other instance"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The public status page says the time too, in both languages.

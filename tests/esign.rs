@@ -493,3 +493,80 @@ async fn bad_requests_are_refused_with_clear_problems() {
     .await;
     assert!(malformed.status() == 400 || malformed.status() == 422);
 }
+
+#[tokio::test]
+async fn a_signing_request_retried_under_its_key_is_created_once() {
+    use base64::Engine as _;
+    let w = world::world().await;
+    let pdf = base64::engine::general_purpose::STANDARD.encode(sample_pdf(2, 20_000));
+    let deadline = tongban_core::time::Timestamp::now().unix_millis() + 3_600_000;
+    let body = |purpose: &str| {
+        json!({
+            "signer": {"id_number": LI}, "purpose": purpose, "deadline": deadline,
+            "documents": [{"name": "申请表.pdf", "pdf": pdf, "page": 1, "x": 300, "y": 80, "size": 120}],
+        })
+    };
+    let send = async |token: &str, key: Option<&str>, body: &Value, query: &str| {
+        let mut request = w
+            .server
+            .client
+            .post(format!("{}/api/v1/signing-requests{query}", w.server.base))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.unwrap()
+    };
+    let count = async || {
+        let mut conn = w.server.store().conn().await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM signing_requests")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    let first = send(&w.a.system, Some("req-1"), &body("变更登记"), "").await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    // The retry creates nothing and answers the same request.
+    let again = send(&w.a.system, Some("req-1"), &body("变更登记"), "").await;
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["sign_url"], first["sign_url"]);
+    assert_eq!(count().await, 1);
+    // The key with another body, or another query, is refused and creates nothing.
+    assert_problem(
+        send(&w.a.system, Some("req-1"), &body("注销登记"), "").await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_problem(
+        send(&w.a.system, Some("req-1"), &body("变更登记"), "?again=1").await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_eq!(count().await, 1);
+    // Another client's same key is its own request.
+    let theirs = send(&w.b.system, Some("req-1"), &body("变更登记"), "").await;
+    assert_eq!(theirs.status(), 201);
+    let theirs: Value = theirs.json().await.unwrap();
+    assert_ne!(theirs["id"], first["id"]);
+    // Without a key, each call is a request of its own; a malformed key is refused.
+    for _ in 0..2 {
+        assert_eq!(
+            send(&w.a.system, None, &body("变更登记"), "").await.status(),
+            201
+        );
+    }
+    assert_eq!(count().await, 4);
+    assert_problem(
+        send(&w.a.system, Some("with space"), &body("变更登记"), "").await,
+        422,
+        "invalid-request",
+    )
+    .await;
+    assert_eq!(count().await, 4);
+}

@@ -1,4 +1,5 @@
-//! Exactly once under retries: every way of sealing that answers with a signature takes
+//! Exactly once under retries: every way of sealing that answers with a signature (OFD
+//! packages included) takes
 //! an `Idempotency-Key`; the same request under the same key is answered with the first
 //! signature and nothing is signed or recorded again, whichever instance answers it,
 //! even when the instance that sealed was killed (SIGKILL) after its commit, or before.
@@ -8,7 +9,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::documents::sample_pdf;
+use support::documents::{ofd_document, sample_pdf};
 use support::seal_world::*;
 use support::{Instance, assert_problem};
 use tokio::io::AsyncWriteExt;
@@ -51,6 +52,7 @@ async fn a_retry_under_the_same_key_gets_the_first_signature_and_signs_nothing()
     set_image(&w, &sm2).await;
     grant_all(&w, &w.a, &sm2, false).await;
     let (pdf, other_pdf) = (sample_pdf(2, 2_000), sample_pdf(3, 2_000));
+    let (ofd, other_ofd) = (ofd_document(2), ofd_document(3));
     let digests = json!({"digests": [DIGEST]}).to_string();
     let other_digests = json!({"digests": [DIGEST], "purpose": "another"}).to_string();
     let sm3 = json!({"digests": [{"sm3": DIGEST, "property_info": "a.pdf"}]}).to_string();
@@ -61,7 +63,7 @@ async fn a_retry_under_the_same_key_gets_the_first_signature_and_signs_nothing()
         "application/pdf",
     );
     // Each call, its body, and another request under the same key.
-    let calls: [Call; 7] = [
+    let calls: [Call; 8] = [
         (
             &p256,
             "cades",
@@ -87,6 +89,7 @@ async fn a_retry_under_the_same_key_gets_the_first_signature_and_signs_nothing()
             b"another",
         ),
         (&sm2, "ses/pdf?page=1", pdf_, &pdf, &other_pdf),
+        (&sm2, "ofd?page=1", "application/ofd", &ofd, &other_ofd),
     ];
     let http = &w.server.client;
     for (seal, call, content_type, body, other) in calls {

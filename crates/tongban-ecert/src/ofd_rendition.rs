@@ -139,5 +139,5 @@ pub async fn sealed(
     let purpose = format!("e-certificate rendition {}", certificate.identifier);
     let how = (seal, Authority::Designated);
     let checked = ofd_sealing::check_ofd(store, actor, how, Some(&purpose)).await?;
-    Ok(ofd_sealing::seal_ofd(store, pki, checked, document, placement).await?)
+    Ok(ofd_sealing::seal_ofd(store, pki, checked, document, placement, None).await?)
 }

@@ -17,6 +17,7 @@ use tongban_identity::resident_id::ResidentId;
 use tongban_identity::subjects::{self, SubjectId};
 use tongban_identity::{clients, pairwise};
 use tongban_seal::pdf;
+use tongban_store::idempotency::{self, Recalled};
 use tongban_store::{Conn, Store, StoreError};
 
 use crate::error::SignError;
@@ -230,11 +231,24 @@ async fn delegate_for(
     }
 }
 
-/// Creates a request for the calling client (scope `sign:request`).
+/// A creation's `Idempotency-Key` and the request as sent (its body and query), which
+/// the key names.
+pub struct Retryable<'a> {
+    /// The caller's key.
+    pub key: &'a str,
+    /// The request's bytes.
+    pub request: &'a [u8],
+}
+
+/// Creates a request for the calling client (scope `sign:request`). With a key, a
+/// retry of the same request (by the same client for the same person, within a day)
+/// creates nothing and answers the request the first one created, as it stands now;
+/// the key with another request is a conflict.
 pub async fn create(
     store: &Store,
     caller: &Caller,
     new: NewRequest,
+    retryable: Option<Retryable<'_>>,
     loopback_http: bool,
     now: Timestamp,
 ) -> Result<SigningRequest, SignError> {
@@ -287,6 +301,34 @@ pub async fn create(
         .await
         .map_err(|e| SignError::Internal(e.to_string()))?
         .ok_or_else(|| SignError::Denied("unknown client".into()))?;
+    // The key is the client's, for the person it acts for: a portal's key for one
+    // citizen is not another's.
+    let keyed = retryable.map(|r| {
+        let actor = format!(
+            "signing-request client:{} subject:{} delegation:{}",
+            caller.client_id,
+            caller.subject,
+            caller.delegation.as_deref().unwrap_or("-")
+        );
+        (actor, r.key, hex(&cms::sha256(r.request)))
+    });
+    if let Some((actor, key, hash)) = &keyed {
+        match idempotency::recall(&mut tx, actor, key, hash, now).await? {
+            None => {}
+            Some(Recalled::OtherRequest) => {
+                return Err(SignError::Conflict(
+                    "this Idempotency-Key was used for another request".into(),
+                ));
+            }
+            Some(Recalled::Answer(id)) => {
+                let created = load(&mut tx, &id)
+                    .await?
+                    .ok_or(SignError::NotFound("signing request"))?;
+                tx.commit().await.map_err(StoreError::from)?;
+                return Ok(created);
+            }
+        }
+    }
     let signer = match resolve_signer(&mut tx, &client, &new.signer).await {
         // Acting for a person, an unknown number is refused like a third person's, so
         // that nobody learns through it who is registered.
@@ -344,6 +386,9 @@ pub async fn create(
         }),
     );
     tongban_store::audit::record(&mut tx, &event).await?;
+    if let Some((actor, key, hash)) = &keyed {
+        idempotency::remember(&mut tx, actor, key, hash, &id, now).await?;
+    }
     let created = load(&mut tx, &id)
         .await?
         .ok_or(SignError::NotFound("signing request"))?;

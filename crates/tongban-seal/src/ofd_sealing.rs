@@ -16,6 +16,7 @@ use crate::ofd::Package;
 use crate::ofd::signing::{self, Placement, Signing};
 use crate::permissions::Actor;
 use crate::registry::{self, SealId};
+use crate::once::{self, Once};
 use crate::ses;
 use crate::sign::{Applied, Authority, Opened, audit_refusal, authorise, prepare_as, record_usage};
 
@@ -64,12 +65,18 @@ pub async fn check_ofd(
 
 /// Seals the OFD document `document` as `checked` allows, the seal shown as
 /// `placement` says; returns the sealed package. Earlier signatures stay valid.
+///
+/// With `once`, a retry of the same request (the same document included) signs
+/// nothing: what is remembered is the signature, its time and the hash it signs, not
+/// the package, and the package is laid out again from the retried document at the
+/// remembered time, which gives the same bytes.
 pub async fn seal_ofd(
     store: &Store,
     pki: &Pki,
     checked: OfdCheck,
     document: Vec<u8>,
     placement: Placement,
+    once: Option<&Once>,
 ) -> Result<Vec<u8>, SealError> {
     let OfdCheck {
         actor,
@@ -82,7 +89,9 @@ pub async fn seal_ofd(
     let now = Timestamp::now();
     // Reading, laying out and hashing the package: CPU work, off the async workers
     // and outside the transaction.
-    let (original, prepared, eseal) = tokio::task::spawn_blocking(move || {
+    // The document is kept only for a retry's answer, which lays it out again.
+    let keep = once.is_some();
+    let (original, prepared, eseal, document, placement) = tokio::task::spawn_blocking(move || {
         let original = sm3(&document);
         let package = Package::read(&document)?;
         let signing = Signing {
@@ -91,16 +100,24 @@ pub async fn seal_ofd(
             time: now,
         };
         let prepared = signing::prepare(package, &placement, &signing)?;
-        Ok::<_, SealError>((original, prepared, eseal))
+        let document = keep.then_some(document);
+        Ok::<_, SealError>((original, prepared, eseal, document, placement))
     })
     .await??;
     let (purpose, how) = (purpose.as_deref(), (authority, Format::Ses));
-    // No Idempotency-Key here: an OFD package is rewritten whole, so remembering the
-    // answer would mean keeping the whole document.
+    let once = once.map(|once| once.with_document(&original));
     let (mut tx, found, key) =
-        match prepare_as(store, pki, &actor, seal, purpose, how, None, now).await? {
+        match prepare_as(store, pki, &actor, seal, purpose, how, once.as_ref(), now).await? {
             Opened::Fresh(tx, found, key) => (tx, found, key),
-            Opened::Answered(_) => return Err(SealError::Internal("an answer with no key".into())),
+            Opened::Answered(answer) => {
+                let again = Again::decode(&answer)?;
+                let document =
+                    document.ok_or_else(|| SealError::Internal("an answer with no key".into()))?;
+                return tokio::task::spawn_blocking(move || {
+                    again.rebuild(&document, &placement, &eseal, picture)
+                })
+                .await?;
+            }
         };
     let to_sign = ToSign {
         eseal: &eseal,
@@ -119,7 +136,67 @@ pub async fn seal_ofd(
         now,
     };
     record_usage(&mut tx, &usage, &original, &value).await?;
+    if let Some(once) = &once {
+        let again = Again {
+            time: now,
+            data_hash: prepared.data_hash.to_vec(),
+            value: value.clone(),
+        };
+        once.remember(&mut tx, &actor, &again.encode(), now).await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
     let sealed = tokio::task::spawn_blocking(move || prepared.finish(value).write()).await??;
     Ok(sealed)
+}
+
+/// What a sealing remembers for its `Idempotency-Key`: the signature's time (the
+/// layout depends on it), the hash it signs, and the `SES_Signature`.
+struct Again {
+    time: Timestamp,
+    data_hash: Vec<u8>,
+    value: Vec<u8>,
+}
+
+impl Again {
+    fn encode(&self) -> String {
+        let time = self.time.unix_millis().to_be_bytes();
+        once::encode_list(&[&time[..], &self.data_hash, &self.value])
+    }
+
+    fn decode(answer: &str) -> Result<Self, SealError> {
+        let unreadable = || SealError::Internal("a remembered OFD answer is unreadable".into());
+        let [time, data_hash, value]: [Vec<u8>; 3] = once::decode_list(answer)?
+            .try_into()
+            .map_err(|_| unreadable())?;
+        let time: [u8; 8] = time.try_into().map_err(|_| unreadable())?;
+        Ok(Self {
+            time: Timestamp::from_unix_millis(i64::from_be_bytes(time)),
+            data_hash,
+            value,
+        })
+    }
+
+    /// The sealed package again: `document` laid out as the first time, at its time,
+    /// with its signature. A layout that would not give the hash signed is refused
+    /// rather than answered with a signature that does not verify.
+    fn rebuild(
+        self,
+        document: &[u8],
+        placement: &Placement,
+        eseal: &[u8],
+        picture: (f64, f64),
+    ) -> Result<Vec<u8>, SealError> {
+        let signing = Signing {
+            eseal,
+            picture,
+            time: self.time,
+        };
+        let prepared = signing::prepare(Package::read(document)?, placement, &signing)?;
+        if prepared.data_hash[..] != self.data_hash[..] {
+            return Err(SealError::Internal(
+                "the retried document does not lay out as the first time".into(),
+            ));
+        }
+        Ok(prepared.finish(self.value).write()?)
+    }
 }

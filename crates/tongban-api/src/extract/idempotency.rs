@@ -53,6 +53,16 @@ impl Idempotency {
         Ok(self.key.as_ref().map(once).transpose()?)
     }
 
+    /// The caller's key, if it sent one.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// What the key names: the request's `body` and its query.
+    pub fn request(&self, body: &[u8]) -> Vec<u8> {
+        [body, b"?", self.query.as_bytes()].concat()
+    }
+
     /// The answer of `work` in `tx`, once per caller and key: a repeat of the same
     /// `request` gets the remembered answer, another request under the same key a 422.
     /// The answer is remembered in `tx`, so it commits with the work or not at all.

@@ -13,7 +13,7 @@ use tongban_seal::pdf::Placement;
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Idempotency, JsonWithBytes};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 
@@ -174,24 +174,33 @@ fn new_request(body: NewRequestBody) -> Result<NewRequest, ApiError> {
     })
 }
 
-/// Asks a person to sign 1–20 PDFs; send them to `sign_url`.
+/// Asks a person to sign 1–20 PDFs; send them to `sign_url`. With `Idempotency-Key`,
+/// a retry creates nothing and answers the request the first call created.
 #[utoipa::path(post, path = "/api/v1/signing-requests", tag = "signing",
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (within 24 hours, by the same client for the same person) create nothing and answer the request the first call created, as it stands now")),
     request_body = NewRequestBody,
     responses(
-        (status = 201, description = "created", body = RequestState),
+        (status = 201, description = "created (or, for a retry, the request the first call created)", body = RequestState),
         (status = 403, description = "no scope sign:request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the Idempotency-Key was used for another request, or a copy of this one is being created right now", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "a field is not acceptable (an unknown signer, a PDF that cannot be signed there, a deadline, a callback URL that is not https)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["sign:request"])))]
 pub async fn create_signing_request(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiJson(body): ApiJson<NewRequestBody>,
+    idempotency: Idempotency,
+    JsonWithBytes(body, bytes): JsonWithBytes<NewRequestBody>,
 ) -> Result<(StatusCode, axum::Json<RequestState>), ApiError> {
     let now = Timestamp::now();
     let new = new_request(body)?;
     let dev = state.development;
-    let created = requests::create(&state.store, &auth.caller, new, dev, now).await?;
+    let request = idempotency.request(&bytes);
+    let retryable = idempotency.key().map(|key| requests::Retryable {
+        key,
+        request: &request,
+    });
+    let created = requests::create(&state.store, &auth.caller, new, retryable, dev, now).await?;
     let body = state_of(created, &state.public_url, now);
     Ok((StatusCode::CREATED, axum::Json(body)))
 }

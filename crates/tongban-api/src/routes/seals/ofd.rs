@@ -2,7 +2,7 @@
 //! page, or across the edge of many (骑缝章).
 
 use crate::auth::Acting;
-use crate::extract::{read_document, require_content_type};
+use crate::extract::{Idempotency, read_document, require_content_type};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -76,12 +76,12 @@ impl OfdQuery {
 /// time-stamped. Earlier signatures stay valid. The use is recorded in the
 /// transaction that signs.
 #[utoipa::path(post, path = "/api/v1/seals/{id}/ofd", tag = "seals",
-    params(("id" = String, Path, description = "seal id"), OfdQuery),
+    params(("id" = String, Path, description = "seal id"), OfdQuery, ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: the same key and request (the same document, within 24 hours) sign nothing and answer the same sealed document")),
     request_body(content = crate::openapi::Binary, content_type = "application/ofd"),
     responses(
         (status = 200, description = "the sealed OFD document", body = crate::openapi::Binary, content_type = "application/ofd"),
         (status = 403, description = "no right to use this seal (the refusal is audited)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "the seal is suspended, revoked or expired, a P-256 seal, or has no image yet", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the seal is suspended, revoked or expired, a P-256 seal, or has no image yet; or the Idempotency-Key was used for another request", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "over http.document_limit_bytes", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "not application/ofd", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "not an OFD package we can seal (not a ZIP, too large inflated, a path outside the package, a missing part), or a bad placement", body = Problem, content_type = "application/problem+json"),
@@ -92,10 +92,12 @@ pub async fn seal(
     Acting(actor): Acting,
     Path(id): Path<String>,
     Query(query): Query<OfdQuery>,
+    idempotency: Idempotency,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, ApiError> {
     require_content_type(&headers, OFD)?;
+    let once = idempotency.sealing(&[b"ofd", id.as_bytes()])?;
     let (placement, seal) = (query.placement()?, (seal_id(&id)?, Authority::Grant));
     let purpose = query.purpose.as_deref();
     let checking = ofd_sealing::check_ofd(&state.store, &actor, seal, purpose);
@@ -108,7 +110,14 @@ pub async fn seal(
     if document.is_empty() {
         return Err(invalid("ofd", "the body is empty"));
     }
-    let sealed =
-        ofd_sealing::seal_ofd(&state.store, &state.pki, checked, document, placement).await?;
+    let sealed = ofd_sealing::seal_ofd(
+        &state.store,
+        &state.pki,
+        checked,
+        document,
+        placement,
+        once.as_ref(),
+    )
+    .await?;
     Ok(([(header::CONTENT_TYPE, OFD)], sealed))
 }
