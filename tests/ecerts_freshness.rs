@@ -90,17 +90,12 @@ async fn a_cached_value_is_never_older_than_a_change_the_instance_could_have_hea
     // Elsewhere, an old value may be served only as of a time before the change: a
     // report never claims a moment the change had already happened.
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match on_b.get("k") {
-            Lookup::Hit(value, as_of) => {
-                assert_eq!(value, "old");
-                assert!(
-                    as_of < done,
-                    "old value served as of {as_of}, the change was committed by {done}"
-                );
-            }
-            Lookup::Miss(_) => break,
-        }
+    while let Lookup::Hit(value, as_of) = on_b.get("k") {
+        assert_eq!(value, "old");
+        assert!(
+            as_of < done,
+            "old value served as of {as_of}, the change was committed by {done}"
+        );
         assert!(Instant::now() < deadline, "B never heard of the change");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

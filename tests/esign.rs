@@ -557,7 +557,9 @@ async fn a_signing_request_retried_under_its_key_is_created_once() {
     // Without a key, each call is a request of its own; a malformed key is refused.
     for _ in 0..2 {
         assert_eq!(
-            send(&w.a.system, None, &body("变更登记"), "").await.status(),
+            send(&w.a.system, None, &body("变更登记"), "")
+                .await
+                .status(),
             201
         );
     }

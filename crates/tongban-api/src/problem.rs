@@ -302,6 +302,15 @@ impl From<CryptoError> for ApiError {
             CryptoError::NotFound(what) => {
                 Self::new(ProblemType::NotFound, format!("{what} not found"))
             }
+            // The HSM is away or not set up as the key says: the operator's to mend,
+            // the caller's to retry; what is wrong goes to the log, not to the caller.
+            CryptoError::Token(why) => {
+                tracing::error!(error = %why, "PKCS#11 token");
+                Self::new(
+                    ProblemType::Unavailable,
+                    "the key's hardware security module is unavailable; retry later",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "crypto error");
                 Self::bare(ProblemType::Internal)

@@ -136,6 +136,24 @@ pub struct KeysConfig {
     /// never from the file, so it does not end up in a checked-in config.
     #[serde(skip)]
     pub kek: Option<String>,
+    /// A PKCS#11 token (an HSM) for the P-256 keys of the purposes it names.
+    pub pkcs11: Pkcs11Config,
+}
+
+/// Keys in a PKCS#11 token: made there, used there, never leaving it. Off while
+/// `module` is unset.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pkcs11Config {
+    /// The token's PKCS#11 library, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: Option<PathBuf>,
+    /// The label of the (initialised) token.
+    pub token_label: String,
+    /// File holding the user PIN (its first line).
+    pub pin_file: Option<PathBuf>,
+    /// Which new keys are made in the token: `issuing-ca`, `seal`, `tsa`. Keys made
+    /// before stay where they are; SM2 keys are always under the KEK.
+    pub purposes: Vec<String>,
 }
 
 /// Logging.
@@ -164,6 +182,7 @@ impl std::fmt::Debug for KeysConfig {
             .field("dir", &self.dir)
             .field("kek_file", &self.kek_file)
             .field("kek", &self.kek.as_ref().map(|_| "***"))
+            .field("pkcs11", &self.pkcs11)
             .finish()
     }
 }
@@ -227,6 +246,7 @@ impl Default for KeysConfig {
             dir: PathBuf::from("keys-dev"),
             kek_file: None,
             kek: None,
+            pkcs11: Pkcs11Config::default(),
         }
     }
 }
@@ -374,6 +394,43 @@ pub const ENV_OVERRIDES: &[(&str, &str, Setter)] = &[
         c.keys.kek_file = Some(PathBuf::from(v));
         Ok(())
     }),
+    (
+        "TONGBAN_KEYS_PKCS11_MODULE",
+        "keys.pkcs11.module",
+        |c, v| {
+            c.keys.pkcs11.module = Some(PathBuf::from(v));
+            Ok(())
+        },
+    ),
+    (
+        "TONGBAN_KEYS_PKCS11_TOKEN_LABEL",
+        "keys.pkcs11.token_label",
+        |c, v| {
+            c.keys.pkcs11.token_label = v.to_owned();
+            Ok(())
+        },
+    ),
+    (
+        "TONGBAN_KEYS_PKCS11_PIN_FILE",
+        "keys.pkcs11.pin_file",
+        |c, v| {
+            c.keys.pkcs11.pin_file = Some(PathBuf::from(v));
+            Ok(())
+        },
+    ),
+    (
+        "TONGBAN_KEYS_PKCS11_PURPOSES",
+        "keys.pkcs11.purposes",
+        |c, v| {
+            c.keys.pkcs11.purposes = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Ok(())
+        },
+    ),
     ("TONGBAN_KEK", "keys.kek", |c, v| {
         c.keys.kek = Some(v.to_owned());
         Ok(())

@@ -12,6 +12,9 @@ pub enum CryptoError {
     /// Signing failed.
     #[error("signing failed")]
     Sign,
+    /// A PKCS#11 token failed or is not set up as configured.
+    #[error("PKCS#11 token: {0}")]
+    Token(String),
     /// An encrypted key could not be decrypted: wrong KEK, or the ciphertext was altered
     /// or moved to another key id or purpose.
     #[error("cannot decrypt key {key_id}: wrong key-encryption key, or the stored key was altered")]

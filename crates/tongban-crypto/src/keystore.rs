@@ -1,6 +1,8 @@
 //! The encrypted key store: private keys are generated here, sealed under the KEK with
 //! associated data naming their id and purpose, stored through `tongban-store`, and
-//! come back only as [`Signer`]s.
+//! come back only as [`Signer`]s. With a PKCS#11 token configured, the P-256 keys of
+//! the purposes it names are generated in the token instead, and their rows keep only
+//! where they are ([`crate::pkcs11`]).
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use tongban_store::{Store, pki};
 use crate::error::CryptoError;
 use crate::kek::Kek;
 use crate::kept::Kept;
+use crate::pkcs11::{Token, TokenKey};
 use crate::signer::{Algorithm, Signer, SoftwareKey};
 
 /// Associated data of a key's ciphertext: a row moved to another id or purpose, or a
@@ -28,7 +31,19 @@ pub struct KeyStore {
     /// sign is decided by the row that uses it (a seal's status, a key's schedule), so
     /// the decrypted key is kept instead of read and decrypted for every signature.
     opened: Kept<Arc<dyn Signer>>,
+    /// The token new keys of some purposes are made in, and where existing token keys
+    /// are found.
+    token: Option<InToken>,
 }
+
+#[derive(Clone)]
+struct InToken {
+    token: Arc<Token>,
+    purposes: Vec<String>,
+}
+
+/// The purposes whose keys a token may hold: the P-256 CA, seal and TSA keys.
+pub const TOKEN_PURPOSES: [&str; 3] = ["issuing-ca", "seal", "tsa"];
 
 impl KeyStore {
     /// A key store over `store`, sealing under `kek`.
@@ -37,7 +52,31 @@ impl KeyStore {
             store,
             kek,
             opened: Kept::default(),
+            token: None,
         }
+    }
+
+    /// This store with `token` holding the new P-256 keys of `purposes` (of
+    /// [`TOKEN_PURPOSES`]), and the keys already made there.
+    pub fn with_token(
+        mut self,
+        token: Arc<Token>,
+        purposes: &[String],
+    ) -> Result<Self, CryptoError> {
+        if let Some(unknown) = purposes
+            .iter()
+            .find(|p| !TOKEN_PURPOSES.contains(&p.as_str()))
+        {
+            return Err(CryptoError::Token(format!(
+                "keys.pkcs11.purposes: {unknown} is not one of {}",
+                TOKEN_PURPOSES.join(", ")
+            )));
+        }
+        self.token = Some(InToken {
+            token,
+            purposes: purposes.to_vec(),
+        });
+        Ok(self)
     }
 
     /// Generates a key for `purpose`, stores it encrypted, and returns it.
@@ -60,6 +99,24 @@ impl KeyStore {
         algorithm: Algorithm,
         purpose: &str,
     ) -> Result<Arc<dyn Signer>, CryptoError> {
+        let token = self
+            .token
+            .as_ref()
+            .filter(|t| algorithm == Algorithm::Es256 && t.purposes.iter().any(|p| p == purpose));
+        if let Some(InToken { token, .. }) = token {
+            let key = token.generate(purpose)?;
+            let row = pki::KeyRow {
+                id: key.key_id().to_owned(),
+                purpose: purpose.to_owned(),
+                algorithm: algorithm.db_name().to_owned(),
+                public_key: key.public_key().raw().to_vec(),
+                encrypted_private: Vec::new(),
+                in_token: Some((token.label().to_owned(), key.object_id().to_vec())),
+                created_at: Timestamp::now(),
+            };
+            pki::insert_key(conn, &row).await?;
+            return Ok(Arc::new(key));
+        }
         let (key, pkcs8) = SoftwareKey::generate(algorithm)?;
         let row = pki::KeyRow {
             id: key.key_id().to_owned(),
@@ -67,6 +124,7 @@ impl KeyStore {
             algorithm: algorithm.db_name().to_owned(),
             public_key: key.public_key().raw().to_vec(),
             encrypted_private: self.kek.seal(&aad(key.key_id(), purpose), &pkcs8.0)?,
+            in_token: None,
             created_at: Timestamp::now(),
         };
         pki::insert_key(conn, &row).await?;
@@ -107,8 +165,38 @@ impl KeyStore {
         let row = pki::key(conn, key_id)
             .await?
             .ok_or_else(|| CryptoError::NotFound(format!("key {key_id}")))?;
-        let key: Arc<dyn Signer> = Arc::new(open_row(&self.kek, &row)?);
+        let key: Arc<dyn Signer> = match &row.in_token {
+            None => Arc::new(open_row(&self.kek, &row)?),
+            Some((label, object_id)) => Arc::new(self.in_token(&row, label, object_id)?),
+        };
         self.opened.keep(key_id, key.clone());
+        Ok(key)
+    }
+
+    /// The token key of `row`, checked to be the key the row names.
+    fn in_token(
+        &self,
+        row: &pki::KeyRow,
+        label: &str,
+        object_id: &[u8],
+    ) -> Result<TokenKey, CryptoError> {
+        let token = self
+            .token
+            .as_ref()
+            .filter(|t| t.token.label() == label)
+            .ok_or_else(|| {
+                CryptoError::Token(format!(
+                    "key {} is in the PKCS#11 token {label}, which is not configured (keys.pkcs11)",
+                    row.id
+                ))
+            })?;
+        let key = token.token.find(object_id)?;
+        if key.key_id() != row.id {
+            return Err(CryptoError::InvalidKey(format!(
+                "the token object of key {} holds another key",
+                row.id
+            )));
+        }
         Ok(key)
     }
 }

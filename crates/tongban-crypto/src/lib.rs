@@ -20,6 +20,7 @@ pub mod kek;
 mod kept;
 pub mod keystore;
 pub mod path;
+pub mod pkcs11;
 pub mod pki;
 pub mod ses;
 pub mod shangmi;

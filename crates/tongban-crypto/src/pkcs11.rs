@@ -8,10 +8,12 @@
 //! SM2 and Ed25519 keys are not made in a token: SoftHSM and most HSMs sold abroad have
 //! no SM2, so SM2 seals stay under the KEK.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
@@ -31,6 +33,28 @@ const SESSIONS_KEPT: usize = 8;
 
 fn failed(what: &str, error: impl std::fmt::Display) -> CryptoError {
     CryptoError::Token(format!("{what}: {error}"))
+}
+
+/// The library at `module`, loaded and initialised once per process and never
+/// unloaded: a token library unloaded before the process exits leaves its exit handlers
+/// pointing at nothing (SoftHSM then crashes the process at exit).
+fn context(module: &Path) -> Result<Pkcs11, CryptoError> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
+    let mut loaded = LOADED
+        .get_or_init(Mutex::default)
+        .lock()
+        .map_err(|_| CryptoError::Token("library registry poisoned".into()))?;
+    if let Some(context) = loaded.get(module) {
+        return Ok(context.clone());
+    }
+    let context = Pkcs11::new(module)
+        .map_err(|e| failed(&format!("cannot load {}", module.display()), e))?;
+    match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(error) => return Err(failed("C_Initialize", error)),
+    }
+    loaded.insert(module.to_owned(), context.clone());
+    Ok(context)
 }
 
 /// A logged-in PKCS#11 token.
@@ -53,11 +77,7 @@ impl Token {
     /// Loads `module`, finds the initialised token labelled `label` and logs in as the
     /// user with `pin`.
     pub fn open(module: &Path, label: &str, pin: &str) -> Result<Self, CryptoError> {
-        let context = Pkcs11::new(module)
-            .map_err(|e| failed(&format!("cannot load {}", module.display()), e))?;
-        context
-            .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-            .map_err(|e| failed("C_Initialize", e))?;
+        let context = context(module)?;
         let slots = context
             .get_slots_with_initialized_token()
             .map_err(|e| failed("C_GetSlotList", e))?;
@@ -72,9 +92,11 @@ impl Token {
         let session = context
             .open_rw_session(slot)
             .map_err(|e| failed("C_OpenSession", e))?;
-        session
-            .login(UserType::User, Some(&AuthPin::new(pin.into())))
-            .map_err(|e| failed("C_Login", e))?;
+        // Logging in is the process's, for every session of the token.
+        match session.login(UserType::User, Some(&AuthPin::new(pin.into()))) {
+            Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(error) => return Err(failed("C_Login", error)),
+        }
         Ok(Self {
             context,
             slot,
@@ -192,9 +214,7 @@ impl Token {
                 attributes.iter().find_map(|a| match (a, wanted) {
                     (Attribute::Sensitive(v), AttributeType::Sensitive)
                     | (Attribute::Extractable(v), AttributeType::Extractable)
-                    | (Attribute::NeverExtractable(v), AttributeType::NeverExtractable) => {
-                        Some(*v)
-                    }
+                    | (Attribute::NeverExtractable(v), AttributeType::NeverExtractable) => Some(*v),
                     _ => None,
                 })
             };

@@ -102,8 +102,20 @@ impl Pki {
         public_url: &str,
         allow_root_key: bool,
     ) -> Result<Self, CryptoError> {
-        let root = load_root(keys_dir)?;
         let keys = KeyStore::new(store.clone(), kek.clone());
+        Self::open_with(keys, store, kek, keys_dir, public_url, allow_root_key).await
+    }
+
+    /// Like [`Pki::open`], with `keys` as the key store (one with a PKCS#11 token, say).
+    pub async fn open_with(
+        keys: KeyStore,
+        store: Store,
+        kek: Arc<Kek>,
+        keys_dir: &Path,
+        public_url: &str,
+        allow_root_key: bool,
+    ) -> Result<Self, CryptoError> {
+        let root = load_root(keys_dir)?;
         let urls = PublicUrls::new(public_url);
 
         let dev_root = if allow_root_key {

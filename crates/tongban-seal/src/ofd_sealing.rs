@@ -14,9 +14,9 @@ use crate::error::SealError;
 use crate::format::Format;
 use crate::ofd::Package;
 use crate::ofd::signing::{self, Placement, Signing};
+use crate::once::{self, Once};
 use crate::permissions::Actor;
 use crate::registry::{self, SealId};
-use crate::once::{self, Once};
 use crate::ses;
 use crate::sign::{Applied, Authority, Opened, audit_refusal, authorise, prepare_as, record_usage};
 

@@ -6,7 +6,7 @@ use tongban_core::time::Timestamp;
 
 use crate::error::StoreError;
 
-/// A private key as stored: only ciphertext.
+/// A private key as stored: only ciphertext, or where in a token it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRow {
     /// RFC 7638 thumbprint of the public key.
@@ -17,8 +17,11 @@ pub struct KeyRow {
     pub algorithm: String,
     /// Raw public key.
     pub public_key: Vec<u8>,
-    /// nonce ‖ AES-256-GCM ciphertext ‖ tag of the PKCS#8 document.
+    /// nonce ‖ AES-256-GCM ciphertext ‖ tag of the PKCS#8 document; empty for a key
+    /// in a token.
     pub encrypted_private: Vec<u8>,
+    /// For a key in a PKCS#11 token: the token's label and the key objects' `CKA_ID`.
+    pub in_token: Option<(String, Vec<u8>)>,
     /// When it was made.
     pub created_at: Timestamp,
 }
@@ -26,8 +29,8 @@ pub struct KeyRow {
 /// Inserts a key.
 pub async fn insert_key(conn: &mut AnyConnection, key: &KeyRow) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO keys (id, purpose, algorithm, public_key, encrypted_private, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO keys (id, purpose, algorithm, public_key, encrypted_private, created_at, \
+         kind, token_label, token_object) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&key.id)
     .bind(&key.purpose)
@@ -35,6 +38,13 @@ pub async fn insert_key(conn: &mut AnyConnection, key: &KeyRow) -> Result<(), St
     .bind(&key.public_key)
     .bind(&key.encrypted_private)
     .bind(key.created_at.unix_millis())
+    .bind(if key.in_token.is_some() {
+        "pkcs11"
+    } else {
+        "kek"
+    })
+    .bind(key.in_token.as_ref().map(|(label, _)| label.clone()))
+    .bind(key.in_token.as_ref().map(|(_, object)| object.clone()))
     .execute(conn)
     .await?;
     Ok(())
@@ -43,7 +53,8 @@ pub async fn insert_key(conn: &mut AnyConnection, key: &KeyRow) -> Result<(), St
 /// The key with this id.
 pub async fn key(conn: &mut AnyConnection, id: &str) -> Result<Option<KeyRow>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, purpose, algorithm, public_key, encrypted_private, created_at FROM keys WHERE id = $1",
+        "SELECT id, purpose, algorithm, public_key, encrypted_private, created_at, kind, token_label, \
+         token_object FROM keys WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(conn)
@@ -55,6 +66,15 @@ pub async fn key(conn: &mut AnyConnection, id: &str) -> Result<Option<KeyRow>, S
             algorithm: r.try_get("algorithm")?,
             public_key: r.try_get("public_key")?,
             encrypted_private: r.try_get("encrypted_private")?,
+            in_token: match r.try_get::<String, _>("kind")?.as_str() {
+                "pkcs11" => Some((
+                    r.try_get::<Option<String>, _>("token_label")?
+                        .unwrap_or_default(),
+                    r.try_get::<Option<Vec<u8>>, _>("token_object")?
+                        .unwrap_or_default(),
+                )),
+                _ => None,
+            },
             created_at: Timestamp::from_unix_millis(r.try_get("created_at")?),
         })
     })

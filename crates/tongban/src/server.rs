@@ -67,7 +67,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // A root private key is used only in development, to make the issuing CA.
     let development = config.env == Environment::Development;
     let kek = Arc::new(kek);
-    let pki = Pki::open(
+    let keys = key_store(&config, &store, &kek).await?;
+    let pki = Pki::open_with(
+        keys,
         store.clone(),
         kek.clone(),
         &config.keys.dir,
@@ -207,6 +209,41 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ledger,
         grace,
     })
+}
+
+/// The key store: under the KEK, with the configured PKCS#11 token for the purposes
+/// it names. Opening the token (loading its library, logging in) blocks: a thread of
+/// its own.
+async fn key_store(
+    config: &Config,
+    store: &Store,
+    kek: &Arc<tongban_crypto::kek::Kek>,
+) -> anyhow::Result<tongban_crypto::keystore::KeyStore> {
+    let keys = tongban_crypto::keystore::KeyStore::new(store.clone(), kek.clone());
+    let pkcs11 = &config.keys.pkcs11;
+    let Some(module) = pkcs11.module.clone() else {
+        return Ok(keys);
+    };
+    let pin_file = pkcs11
+        .pin_file
+        .clone()
+        .context("keys.pkcs11.pin_file: needed with keys.pkcs11.module")?;
+    let pin = std::fs::read_to_string(&pin_file)
+        .with_context(|| format!("keys.pkcs11.pin_file: cannot read {}", pin_file.display()))?;
+    let pin = pin.lines().next().unwrap_or_default().to_owned();
+    let label = pkcs11.token_label.clone();
+    let token = tokio::task::spawn_blocking(move || {
+        tongban_crypto::pkcs11::Token::open(&module, &label, &pin)
+    })
+    .await
+    .context("opening the PKCS#11 token")?
+    .context("keys.pkcs11")?;
+    tracing::info!(
+        token = token.label(),
+        purposes = ?pkcs11.purposes,
+        "P-256 keys of these purposes are made in the PKCS#11 token"
+    );
+    Ok(keys.with_token(Arc::new(token), &pkcs11.purposes)?)
 }
 
 /// The certificates the platform signs with as a CA or TSA, by authority name.

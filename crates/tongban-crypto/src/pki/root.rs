@@ -182,6 +182,7 @@ pub(super) fn dev_root_key(
         algorithm: public.algorithm().db_name().to_owned(),
         public_key: public.raw().to_vec(),
         encrypted_private: sealed,
+        in_token: None,
         created_at: Timestamp::now(),
     };
     Ok(Some(Arc::new(open_row(kek, &row)?)))

@@ -13,7 +13,7 @@ use tongban_seal::pdf::Placement;
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
-use crate::extract::{ApiJson, Idempotency, JsonWithBytes};
+use crate::extract::{Idempotency, JsonWithBytes};
 use crate::problem::{ApiError, Problem, ProblemType};
 use crate::state::AppState;
 
