@@ -89,6 +89,13 @@ pub fn python() -> PathBuf {
 /// A server that knows its own URL, so that the CRL and CA URLs in its certificates
 /// resolve for validators that fetch them.
 pub async fn public_server() -> TestServer {
+    public_server_with(|_| {}).await
+}
+
+/// Like [`public_server`], its configuration changed by `adjust`.
+pub async fn public_server_with(
+    adjust: impl FnOnce(&mut tongban_core::config::Config),
+) -> TestServer {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -97,6 +104,7 @@ pub async fn public_server() -> TestServer {
     TestServer::start_with(|c| {
         c.listen = format!("127.0.0.1:{port}").parse().unwrap();
         c.public_url = format!("http://127.0.0.1:{port}");
+        adjust(c);
     })
     .await
 }

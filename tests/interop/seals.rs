@@ -535,3 +535,77 @@ async fn a_cross_page_seal_is_one_signature_to_pdfsig_and_pyhanko_and_its_slices
     assert!(greens.last().unwrap() > &230, "{greens:?}");
     assert!(greens.windows(2).all(|w| w[1] + 8 >= w[0]), "{greens:?}");
 }
+
+// Multi-threaded: pyHanko fetches CRLs from the server while this thread waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop: run by tests/interop/run"]
+async fn keys_in_a_pkcs11_token_seal_what_openssl_pdfsig_and_pyhanko_accept() {
+    let hsm = support::softhsm::SoftHsm::new().expect("SoftHSM2 (apt-get install softhsm2)");
+    let pkcs11 = hsm.config(&["issuing-ca", "seal", "tsa"]);
+    let server = common::public_server_with(|c| c.keys.pkcs11 = pkcs11).await;
+    let (seals, token) = sealing_system_with(&server, 1).await;
+    let in_token: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM keys WHERE kind = 'pkcs11' AND purpose IN ('issuing-ca', 'seal', 'tsa')",
+    )
+    .fetch_one(&mut *server.store().conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(
+        in_token, 3,
+        "the issuing CA, TSA and seal keys are in the token"
+    );
+    let work = Workdir::new();
+    let root = work.pem("root.pem", &[server.pki().root()]);
+    let nss_dir = nss_db(&work, &root);
+    // PAdES B-T: the seal's and the TSA's signatures, the seal's certificate and CRL
+    // signed by the issuing CA, all by keys in the token.
+    let pdf = seal_pdf(
+        &server,
+        &seals[0],
+        &token,
+        support::sample_pdf(3, 50_000),
+        "",
+    )
+    .await;
+    judge_pdf(&work, &nss_dir, &root, "hsm", &pdf, 1);
+    // CAdES over a file, with openssl.
+    let document = b"a contract sealed by a key in an HSM".to_vec();
+    let p7s = server
+        .client
+        .post(format!(
+            "{}/api/v1/seals/{}/cades/file",
+            server.base, seals[0]
+        ))
+        .bearer_auth(&token)
+        .header("content-type", "application/octet-stream")
+        .body(document.clone())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let (sig, doc) = (
+        work.write("hsm.p7s", &p7s),
+        work.write("hsm.txt", &document),
+    );
+    let (ok, text) = openssl(&[
+        &"cms",
+        &"-verify",
+        &"-binary",
+        &"-inform",
+        &"DER",
+        &"-in",
+        &sig,
+        &"-content",
+        &doc,
+        &"-CAfile",
+        &root,
+        &"-purpose",
+        &"any",
+        &"-out",
+        &work.path("hsm.out"),
+    ]);
+    assert!(ok && text.contains("Verification successful"), "{text}");
+    server.stop().await;
+}

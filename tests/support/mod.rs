@@ -32,6 +32,7 @@ pub mod logins;
 pub mod portal_logins;
 pub mod seal_world;
 pub mod server;
+pub mod softhsm;
 pub mod sso_world;
 
 use std::path::{Path, PathBuf};

@@ -47,8 +47,8 @@ fn context(module: &Path) -> Result<Pkcs11, CryptoError> {
     if let Some(context) = loaded.get(module) {
         return Ok(context.clone());
     }
-    let context = Pkcs11::new(module)
-        .map_err(|e| failed(&format!("cannot load {}", module.display()), e))?;
+    let context =
+        Pkcs11::new(module).map_err(|e| failed(&format!("cannot load {}", module.display()), e))?;
     match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) | Err(Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(error) => return Err(failed("C_Initialize", error)),
