@@ -79,9 +79,12 @@ impl AppState {
         config: &tongban_core::config::Config,
         pki: Arc<Pki>,
         passwords: Arc<Passwords>,
-        kek: &tongban_crypto::kek::Kek,
         ledger: Arc<tongban_ledger::Log>,
     ) -> Self {
+        // Derived from the stored root, not the KEK itself: rotating the KEK changes
+        // no pseudonymous subject, TOTP wrapping, code or nonce key.
+        let keys = pki.clone();
+        let kek = keys.keys().derivation_root();
         let (http, auth, public_url) =
             (config.http.clone(), config.auth.clone(), &config.public_url);
         Self(Arc::new(Shared {

@@ -88,6 +88,16 @@ impl Kek {
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.0).unwrap_or_else(|_| unreachable!()))
     }
 
+    /// The key's bytes, to be sealed as a secret of its own (the derivation root).
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// A key from bytes a [`Kek::secret`] gave.
+    pub(crate) fn from_secret(bytes: &[u8]) -> Option<Self> {
+        Some(Self(bytes.try_into().ok()?))
+    }
+
     /// A key for another purpose, derived with HKDF-SHA256 (RFC 5869) under `label`, so
     /// that one secret never serves two uses and every instance derives the same key.
     pub fn derive(&self, label: &str) -> Kek {

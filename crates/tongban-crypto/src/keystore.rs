@@ -4,7 +4,7 @@
 //! the purposes it names are generated in the token instead, and their rows keep only
 //! where they are ([`crate::pkcs11`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tongban_core::time::Timestamp;
 use tongban_store::Conn as AnyConnection;
@@ -34,6 +34,66 @@ pub struct KeyStore {
     /// The token new keys of some purposes are made in, and where existing token keys
     /// are found.
     token: Option<InToken>,
+    /// The secret derived keys come from ([`KeyStore::open_derivation_root`]).
+    root: Arc<OnceLock<Kek>>,
+}
+
+/// Name of the derivation root among the secrets sealed under the KEK.
+const DERIVATION_ROOT: &str = "derivation-root";
+
+/// Associated data of a secret's ciphertext: a ciphertext moved to another name fails.
+fn secret_aad(name: &str) -> Vec<u8> {
+    format!("tongban-secret-v1|{name}").into_bytes()
+}
+
+/// What re-wrapping under a new KEK did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rewrapped {
+    /// Private keys and secrets now sealed under the new KEK.
+    pub rewrapped: usize,
+    /// Those that were already (a rotation run again after it was interrupted).
+    pub already: usize,
+}
+
+/// Re-wraps every private key and secret sealed under `old` under `new`, in one
+/// transaction: all or none. What already opens with `new` is left as it is, so a
+/// rotation run again (after instances still on the old KEK made a key) finishes the
+/// job. Something that opens with neither stops it, and nothing changes.
+pub async fn rotate_kek(store: &Store, old: &Kek, new: &Kek) -> Result<Rewrapped, CryptoError> {
+    let mut tx = store.begin().await?;
+    let mut done = Rewrapped {
+        rewrapped: 0,
+        already: 0,
+    };
+    let rewrap = |aad: &[u8], sealed: &[u8], what: &str| -> Result<Option<Vec<u8>>, CryptoError> {
+        match old.open(aad, sealed) {
+            Some(plain) => Ok(Some(new.seal(aad, &plain)?)),
+            None if new.open(aad, sealed).is_some() => Ok(None),
+            None => Err(CryptoError::Decrypt {
+                key_id: what.to_owned(),
+            }),
+        }
+    };
+    for (id, purpose, sealed) in pki::kek_keys(&mut tx).await? {
+        match rewrap(&aad(&id, &purpose), &sealed, &id)? {
+            Some(again) => {
+                pki::set_key_ciphertext(&mut tx, &id, &again).await?;
+                done.rewrapped += 1;
+            }
+            None => done.already += 1,
+        }
+    }
+    for (name, sealed) in pki::secrets(&mut tx).await? {
+        match rewrap(&secret_aad(&name), &sealed, &name)? {
+            Some(again) => {
+                pki::set_secret(&mut tx, &name, &again).await?;
+                done.rewrapped += 1;
+            }
+            None => done.already += 1,
+        }
+    }
+    tx.commit().await.map_err(tongban_store::StoreError::from)?;
+    Ok(done)
 }
 
 #[derive(Clone)]
@@ -53,7 +113,42 @@ impl KeyStore {
             kek,
             opened: Kept::default(),
             token: None,
+            root: Arc::default(),
         }
+    }
+
+    /// Opens the root derived keys come from, storing it on first use. The first root
+    /// is the KEK's own bytes, so every value derived before roots were kept
+    /// (pseudonymous subjects, TOTP wrapping) stays as it was; from then on the root
+    /// is a secret sealed under the KEK, and rotating the KEK leaves it unchanged.
+    pub async fn open_derivation_root(&self) -> Result<(), CryptoError> {
+        if self.root.get().is_some() {
+            return Ok(());
+        }
+        let aad = secret_aad(DERIVATION_ROOT);
+        let mut conn = self.store.conn().await?;
+        if pki::secret(&mut conn, DERIVATION_ROOT).await?.is_none() {
+            let sealed = self.kek.seal(&aad, self.kek.secret())?;
+            pki::insert_secret(&mut conn, DERIVATION_ROOT, &sealed, Timestamp::now()).await?;
+        }
+        let sealed = pki::secret(&mut conn, DERIVATION_ROOT)
+            .await?
+            .ok_or_else(|| CryptoError::NotFound("the derivation root".into()))?;
+        let root = self
+            .kek
+            .open(&aad, &sealed)
+            .and_then(|plain| Kek::from_secret(&plain))
+            .ok_or_else(|| CryptoError::Decrypt {
+                key_id: DERIVATION_ROOT.into(),
+            })?;
+        let _ = self.root.set(root);
+        Ok(())
+    }
+
+    /// The root keys are derived from: the stored one once opened, else the KEK (the
+    /// same bytes until the KEK is rotated; the service opens the root at start).
+    pub fn derivation_root(&self) -> &Kek {
+        self.root.get().unwrap_or(&self.kek)
     }
 
     /// This store with `token` holding the new P-256 keys of `purposes` (of
@@ -142,10 +237,10 @@ impl KeyStore {
         self.load_in(&mut conn, key_id).await
     }
 
-    /// A key for `label`, derived from the KEK: for keyed hashes every instance
-    /// computes alike (pseudonyms), never for encryption.
+    /// A key for `label`, derived from the derivation root: for keyed hashes every
+    /// instance computes alike (pseudonyms), never for encryption.
     pub fn derive(&self, label: &str) -> Kek {
-        self.kek.derive(label)
+        self.derivation_root().derive(label)
     }
 
     /// The key `key_id` if it is already open, without the database.

@@ -78,8 +78,10 @@ impl Token {
     /// user with `pin`.
     pub fn open(module: &Path, label: &str, pin: &str) -> Result<Self, CryptoError> {
         let context = context(module)?;
+        // Slots with a token, their labels read one by one: a slot whose token went
+        // away meanwhile (deleted by another process) is passed over, not an error.
         let slots = context
-            .get_slots_with_initialized_token()
+            .get_slots_with_token()
             .map_err(|e| failed("C_GetSlotList", e))?;
         let slot = slots
             .into_iter()

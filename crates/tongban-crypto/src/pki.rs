@@ -25,7 +25,7 @@ mod validation;
 pub use ceremony::{import_issuing, issuing_request};
 pub use root::{
     ROOT_CERT_FILE, ROOT_KEY_FILE, SM2_ROOT_CERT_FILE, der_to_pem, load_root, load_sm2_root,
-    parse_root, pem_to_der, spki_of, write_dev_root, write_dev_sm2_root,
+    parse_root, pem_to_der, rewrap_dev_roots, spki_of, write_dev_root, write_dev_sm2_root,
 };
 
 pub use foreign::ForeignTrust;
@@ -116,6 +116,7 @@ impl Pki {
         allow_root_key: bool,
     ) -> Result<Self, CryptoError> {
         let root = load_root(keys_dir)?;
+        keys.open_derivation_root().await?;
         let urls = PublicUrls::new(public_url);
 
         let dev_root = if allow_root_key {

@@ -396,3 +396,81 @@ pub async fn set_token_key_retirement(
         .await?;
     Ok(())
 }
+
+/// The secret `name` sealed under the KEK, if stored.
+pub async fn secret(conn: &mut AnyConnection, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT sealed FROM kek_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Stores secret `name` unless it is stored already (another instance starting at the
+/// same moment).
+pub async fn insert_secret(
+    conn: &mut AnyConnection,
+    name: &str,
+    sealed: &[u8],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO kek_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(sealed)
+    .bind(now.unix_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every secret sealed under the KEK: (name, sealed).
+pub async fn secrets(conn: &mut AnyConnection) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT name, sealed FROM kek_secrets ORDER BY name")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Replaces secret `name`'s ciphertext (re-wrapped under another KEK).
+pub async fn set_secret(
+    conn: &mut AnyConnection,
+    name: &str,
+    sealed: &[u8],
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE kek_secrets SET sealed = $1 WHERE name = $2")
+        .bind(sealed)
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Every key sealed under the KEK (none in a token): id, purpose, ciphertext.
+pub async fn kek_keys(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, purpose, encrypted_private FROM keys WHERE kind = 'kek' ORDER BY id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Replaces key `id`'s ciphertext (re-wrapped under another KEK).
+pub async fn set_key_ciphertext(
+    conn: &mut AnyConnection,
+    id: &str,
+    sealed: &[u8],
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE keys SET encrypted_private = $1 WHERE id = $2")
+        .bind(sealed)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

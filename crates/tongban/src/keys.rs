@@ -58,6 +58,17 @@ pub enum KeysCommand {
     /// Rotate the token signing key: the new key is published at once and signs after
     /// an hour; the old one stays published for a day after that.
     Rotate,
+    /// Re-wrap every private key and secret under a new KEK in one transaction (and the
+    /// development roots' keys in keys.dir, where there are any). Stop the instances
+    /// first, then start them on the new KEK; run it again if one made a key meanwhile.
+    /// Keys in a PKCS#11 token are not touched; derived values (pseudonymous subjects,
+    /// TOTP secrets) do not change.
+    RotateKek {
+        /// File holding the new KEK (base64 of 32 bytes), e.g. from `openssl rand
+        /// -base64 32`.
+        #[arg(long)]
+        new_kek_file: PathBuf,
+    },
 }
 
 /// The CA hierarchies: P-256 (ECDSA with SHA-256) and SM2 (with SM3), side by side.
@@ -134,6 +145,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<ExitCod
             );
             Ok(ExitCode::SUCCESS)
         }
+        KeysCommand::RotateKek { new_kek_file } => rotate_kek(&config, &new_kek_file).await,
         KeysCommand::ImportIssuing { file, algorithm } => {
             startup::check(&config)?;
             let pem = std::fs::read_to_string(&file)
@@ -146,6 +158,49 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn rotate_kek(config: &Config, new_kek_file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let old = startup::check(config)?;
+    let text = std::fs::read_to_string(new_kek_file)
+        .with_context(|| format!("cannot read {}", new_kek_file.display()))?;
+    let new = Kek::from_base64(text.trim()).context("the new KEK")?;
+    if new.to_base64() == old.to_base64() {
+        bail!("the new KEK is the one in use");
+    }
+    let store = open_store(config).await?;
+    // The database first, in one transaction; the files after. Interrupted between,
+    // running it again finishes the files (what is under the new KEK is left alone).
+    let done = tongban_crypto::keystore::rotate_kek(&store, &old, &new).await?;
+    store.close().await;
+    let dir = &config.keys.dir;
+    let files = pki::rewrap_dev_roots(dir, &old, &new)?;
+    // In development the KEK itself lives beside the keys: it is replaced too.
+    let dev_kek = dir.join(DEV_KEK_FILE);
+    let dev = config.env == Environment::Development
+        && config.keys.kek.is_none()
+        && config.keys.kek_file.is_none()
+        && dev_kek.exists();
+    if dev {
+        let beside = dev_kek.with_extension("rotated");
+        std::fs::write(&beside, format!("{}\n", new.to_base64()))?;
+        std::fs::rename(&beside, &dev_kek)?;
+    }
+    println!(
+        "{} keys and secrets re-wrapped under the new KEK in one transaction ({} were already), {files} development root keys in {}",
+        done.rewrapped,
+        done.already,
+        dir.display()
+    );
+    if dev {
+        println!(
+            "the development KEK in {} is the new one",
+            dev_kek.display()
+        );
+    } else {
+        println!("configure the new KEK (keys.kek_file or TONGBAN_KEK) and start the instances");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {

@@ -135,7 +135,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &config,
         pki.clone(),
         Arc::new(passwords),
-        &kek,
         ledger.clone(),
     ));
     let log_integrator = tokio::spawn(ledger.clone().run());

@@ -188,6 +188,40 @@ pub(super) fn dev_root_key(
     Ok(Some(Arc::new(open_row(kek, &row)?)))
 }
 
+/// Re-seals the development roots' keys in `keys_dir` (where there are any) from `old`
+/// to `new`; a key already under `new` is left as it is. Each file is replaced whole
+/// (written beside, then renamed). Returns how many were re-sealed.
+pub fn rewrap_dev_roots(keys_dir: &Path, old: &Kek, new: &Kek) -> Result<usize, CryptoError> {
+    let io = |e: std::io::Error| CryptoError::Encoding(e.to_string());
+    let mut rewrapped = 0;
+    for files in [&P256_ROOT, &SM2_ROOT] {
+        let path = keys_dir.join(files.key);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let certificate = std::fs::read_to_string(keys_dir.join(files.certificate)).map_err(io)?;
+        let public = public_key_of(&pem_to_der(&certificate)?)?;
+        let aad = format!("tongban-key-v1|{}|{}", public.thumbprint(), files.purpose);
+        let sealed = B64
+            .decode(text.trim())
+            .map_err(|_| CryptoError::Encoding(format!("{} is not base64", path.display())))?;
+        let Some(pkcs8) = old.open(aad.as_bytes(), &sealed) else {
+            if new.open(aad.as_bytes(), &sealed).is_some() {
+                continue;
+            }
+            return Err(CryptoError::Decrypt {
+                key_id: path.display().to_string(),
+            });
+        };
+        let again = new.seal(aad.as_bytes(), &pkcs8)?;
+        let beside = path.with_extension("rewrapped");
+        std::fs::write(&beside, format!("{}\n", B64.encode(again))).map_err(io)?;
+        std::fs::rename(&beside, &path).map_err(io)?;
+        rewrapped += 1;
+    }
+    Ok(rewrapped)
+}
+
 /// Writes a new development P-256 root (key sealed under `kek`) into `keys_dir`.
 pub fn write_dev_root(keys_dir: &Path, kek: &Kek) -> Result<Vec<u8>, CryptoError> {
     write_dev_root_files(keys_dir, kek, &P256_ROOT)
