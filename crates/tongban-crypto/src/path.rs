@@ -65,7 +65,7 @@ fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
 }
 
 /// What the leaf certificate must be good for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Usage {
     /// Seals: keyUsage digitalSignature or nonRepudiation.
     Seal,
@@ -189,11 +189,11 @@ pub enum PathError {
 
 /// Validates `leaf` for `usage` at instant `at`, building the path through
 /// `intermediates` to one of `anchors`, checking revocation with `crls` (DER).
-pub fn validate(
+pub fn validate<C: AsRef<[u8]>>(
     leaf: &[u8],
     intermediates: &[Vec<u8>],
     anchors: &[Vec<u8>],
-    crls: &[Vec<u8>],
+    crls: &[C],
     usage: Usage,
     at: Timestamp,
 ) -> Result<ValidPath, PathError> {
@@ -209,7 +209,7 @@ pub fn validate(
     let crls = crls
         .iter()
         .map(|d| {
-            CertificateRevocationList::from_der(d)
+            CertificateRevocationList::from_der(d.as_ref())
                 .map(|(_, crl)| crl)
                 .map_err(|_| PathError::Malformed("CRL"))
         })

@@ -71,13 +71,15 @@ pub struct Pki {
     /// The CRLs path validation used last, by CA name, with when they were read; and
     /// until when none is kept (after a revocation).
     recent_crls: Arc<std::sync::Mutex<RecentCrls>>,
+    /// Paths validated at the present moment lately ([`validation`]).
+    validated: Arc<validation::Validated>,
 }
 
 /// CRLs (DER) by CA name, with when they were read, and an instant before which none
 /// is kept.
 #[derive(Default)]
 struct RecentCrls {
-    read: Vec<(&'static str, std::time::Instant, Option<Vec<u8>>)>,
+    read: Vec<(&'static str, std::time::Instant, Option<validation::Crl>)>,
     keep_none_until: Option<std::time::Instant>,
 }
 
@@ -208,6 +210,7 @@ impl Pki {
             certified: CertifiedKeys::default(),
             anchors: Arc::default(),
             recent_crls: Arc::default(),
+            validated: Arc::default(),
         };
         let pki = Self {
             anchors: Arc::new(Anchors::new(&pki, &ForeignTrust::default())),
@@ -410,7 +413,7 @@ impl Pki {
     /// The CRL of CA `name` as read at most [`RECENT_CRL`] ago; none when it has none
     /// (an offline root without `root-ca.crl`, which is remembered too: no file read
     /// per validation).
-    async fn recent_crl(&self, name: &'static str) -> Result<Option<Vec<u8>>, CryptoError> {
+    async fn recent_crl(&self, name: &'static str) -> Result<Option<validation::Crl>, CryptoError> {
         let now = std::time::Instant::now();
         let cached = self.recent_crls.lock().ok().and_then(|recent| {
             recent
@@ -423,7 +426,7 @@ impl Pki {
             return Ok(der);
         }
         let der = match self.crl(name).await {
-            Ok(der) => Some(der),
+            Ok(der) => Some(Arc::new(der)),
             Err(CryptoError::NotFound(_)) if name == ca::ROOT || name == ca::SM2_ROOT => None,
             Err(other) => return Err(other),
         };

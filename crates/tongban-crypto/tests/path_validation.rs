@@ -104,6 +104,9 @@ fn soon(h: &Hierarchy) -> OffsetDateTime {
     h.now + time::Duration::minutes(5)
 }
 
+/// No CRL at all.
+const NO_CRLS: &[Vec<u8>] = &[];
+
 #[test]
 fn a_good_seal_chain_validates() {
     let h = hierarchy();
@@ -230,7 +233,7 @@ fn missing_crl_leaves_status_unknown() {
         &seal.der,
         std::slice::from_ref(&h.issuing),
         std::slice::from_ref(&h.root),
-        &[],
+        NO_CRLS,
         Usage::Seal,
         Timestamp::from(soon(&h)),
     );
@@ -273,7 +276,7 @@ fn an_intermediate_without_the_ca_flag_is_rejected() {
         &leaf,
         &[fake_ca],
         std::slice::from_ref(&h.root),
-        &[],
+        NO_CRLS,
         Usage::Seal,
         Timestamp::from(soon(&h)),
     );
@@ -290,7 +293,7 @@ fn garbage_is_malformed_not_a_panic() {
         b"\x30\x03\x02\x01",
         &[],
         std::slice::from_ref(&h.root),
-        &[],
+        NO_CRLS,
         Usage::Seal,
         Timestamp::now(),
     );
@@ -343,7 +346,7 @@ fn an_intermediate_with_key_cert_sign_but_no_ca_flag_is_rejected() {
         leaf.der(),
         &[fake.der().to_vec()],
         &[root.der().to_vec()],
-        &[],
+        NO_CRLS,
         Usage::Seal,
         Timestamp::from(now + time::Duration::minutes(5)),
     );
@@ -372,7 +375,7 @@ fn an_unprocessed_critical_extension_is_rejected() {
         cert.der(),
         &[],
         &[cert.der().to_vec()],
-        &[],
+        NO_CRLS,
         Usage::Seal,
         Timestamp::from(now + time::Duration::minutes(5)),
     );

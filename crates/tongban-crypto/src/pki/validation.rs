@@ -3,6 +3,7 @@
 //! too. What it starts from is gathered once, when the PKI opens or its foreign trust
 //! store is set, not for every validation.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tongban_core::time::Timestamp;
@@ -17,7 +18,73 @@ use crate::path::{self, PathError, Usage, ValidPath};
 struct Trust {
     intermediates: Vec<Vec<u8>>,
     roots: Vec<Vec<u8>>,
-    crls: Vec<Vec<u8>>,
+    crls: Vec<Arc<Vec<u8>>>,
+    /// Which trust this is, in [`Validated`]'s keys.
+    abroad: bool,
+}
+
+/// Paths found valid at the present moment, kept briefly: every verification of a
+/// certificate signed by one department seal validates that seal's same path again.
+/// A path is reused only for a validation at the present moment too, with the very
+/// CRLs it was validated with (the same reads: after a revocation none are kept, so
+/// nothing is reused), within [`REUSED_FOR`] and within every certificate's validity.
+/// Failures are not kept.
+#[derive(Default)]
+pub(super) struct Validated(std::sync::Mutex<HashMap<PathKey, Kept>>);
+
+/// A validation: the leaf (DER), its usage, and whether foreign roots were trusted.
+type PathKey = (Vec<u8>, Usage, bool);
+
+/// A CRL as read, shared: the same read is the same `Arc`.
+pub(super) type Crl = Arc<Vec<u8>>;
+
+struct Kept {
+    crls: Vec<Crl>,
+    at: Timestamp,
+    made: std::time::Instant,
+    path: ValidPath,
+}
+
+/// How long a validated path is reused: as long as the CRLs it used are.
+const REUSED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Paths kept at most; past it the memo starts afresh.
+const PATHS_KEPT: usize = 1_024;
+
+/// How far from now a validation's time may be to count as at the present moment.
+const PRESENT_MS: i64 = 2_000;
+
+impl Validated {
+    fn get(&self, key: &PathKey, crls: &[Crl], at: Timestamp) -> Option<ValidPath> {
+        let kept = self.0.lock().ok()?;
+        let found = kept.get(key)?;
+        let same_crls = found.crls.len() == crls.len()
+            && found.crls.iter().zip(crls).all(|(a, b)| Arc::ptr_eq(a, b));
+        let in_validity = found
+            .path
+            .chain
+            .iter()
+            .all(|c| c.not_before <= at && at <= c.not_after);
+        (same_crls && in_validity && at >= found.at && found.made.elapsed() < REUSED_FOR)
+            .then(|| found.path.clone())
+    }
+
+    fn keep(&self, key: PathKey, crls: Vec<Crl>, at: Timestamp, path: &ValidPath) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.len() >= PATHS_KEPT {
+                kept.clear();
+            }
+            kept.insert(
+                key,
+                Kept {
+                    crls,
+                    at,
+                    made: std::time::Instant::now(),
+                    path: path.clone(),
+                },
+            );
+        }
+    }
 }
 
 /// What path validation starts from: ours alone, ours with the foreign store, and our
@@ -43,6 +110,7 @@ impl Anchors {
                 .cloned()
                 .collect(),
             crls: Vec::new(),
+            abroad: false,
         };
         let own_roots = own
             .roots
@@ -53,7 +121,8 @@ impl Anchors {
         let abroad = Trust {
             intermediates: [&own.intermediates[..], &foreign.intermediates[..]].concat(),
             roots: [&own.roots[..], &foreign.roots[..]].concat(),
-            crls: foreign.crls.clone(),
+            crls: foreign.crls.iter().cloned().map(Arc::new).collect(),
+            abroad: true,
         };
         Self {
             own,
@@ -128,13 +197,16 @@ impl Pki {
             }
         }
         crls.extend(trust.crls.iter().cloned());
-        Ok(path::validate(
-            leaf,
-            &trust.intermediates,
-            &trust.roots,
-            &crls,
-            usage,
-            at,
-        ))
+        let present = (at.unix_millis() - Timestamp::now().unix_millis()).abs() < PRESENT_MS;
+        let key = (leaf.to_vec(), usage, trust.abroad);
+        if present && let Some(path) = self.validated.get(&key, &crls, at) {
+            return Ok(Ok(path));
+        }
+        let ders: Vec<&[u8]> = crls.iter().map(|crl| crl.as_slice()).collect();
+        let validated = path::validate(leaf, &trust.intermediates, &trust.roots, &ders, usage, at);
+        if present && let Ok(path) = &validated {
+            self.validated.keep(key, crls, at, path);
+        }
+        Ok(validated)
     }
 }
