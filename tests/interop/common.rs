@@ -109,6 +109,29 @@ pub async fn public_server_with(
     .await
 }
 
+/// `openssl cms -verify` of the detached DER signature file `signature` over the file
+/// `content`, trusting `root` for any purpose (a seal's certificate is not an e-mail
+/// one); (success, output).
+pub fn cms_verify(work: &Workdir, signature: &Path, content: &Path, root: &Path) -> (bool, String) {
+    openssl(&[
+        &"cms",
+        &"-verify",
+        &"-binary",
+        &"-inform",
+        &"DER",
+        &"-in",
+        &signature,
+        &"-content",
+        &content,
+        &"-CAfile",
+        &root,
+        &"-purpose",
+        &"any",
+        &"-out",
+        &work.path("cms-verified.out"),
+    ])
+}
+
 /// Runs `program`; (success, stdout + stderr).
 pub fn run(program: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> (bool, String) {
     let output = Command::new(program)

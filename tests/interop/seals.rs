@@ -14,7 +14,7 @@ mod common;
 use std::process::Command;
 
 use base64::Engine as _;
-use common::{Raster, Workdir, judge_pdf, nss_db, openssl, public_server, python, run};
+use common::{Raster, Workdir, cms_verify, judge_pdf, nss_db, openssl, public_server, python, run};
 use serde_json::{Value, json};
 use support::TestServer;
 use tongban_core::time::Timestamp;
@@ -152,23 +152,7 @@ async fn openssl_verifies_sealed_files_and_digests_and_their_time_stamps() {
         .unwrap();
     for (name, p7s) in [("file", &by_file), ("digest", &by_digest)] {
         let sig = work.write(&format!("{name}.p7s"), p7s);
-        let (ok, text) = openssl(&[
-            &"cms",
-            &"-verify",
-            &"-binary",
-            &"-inform",
-            &"DER",
-            &"-in",
-            &sig,
-            &"-content",
-            &doc,
-            &"-CAfile",
-            &root,
-            &"-purpose",
-            &"any",
-            &"-out",
-            &work.path("out"),
-        ]);
+        let (ok, text) = cms_verify(&work, &sig, &doc, &root);
         assert!(
             ok && text.contains("Verification successful"),
             "{name}: {text}"
@@ -202,23 +186,7 @@ async fn openssl_verifies_sealed_files_and_digests_and_their_time_stamps() {
     let mut changed = document.clone();
     changed[50_000] ^= 1;
     let changed = work.write("changed.bin", &changed);
-    let (ok, text) = openssl(&[
-        &"cms",
-        &"-verify",
-        &"-binary",
-        &"-inform",
-        &"DER",
-        &"-in",
-        &work.path("file.p7s"),
-        &"-content",
-        &changed,
-        &"-CAfile",
-        &root,
-        &"-purpose",
-        &"any",
-        &"-out",
-        &work.path("out2"),
-    ]);
+    let (ok, text) = cms_verify(&work, &work.path("file.p7s"), &changed, &root);
     assert!(!ok, "a changed file verified: {text}");
     server.stop().await;
 }
@@ -589,23 +557,7 @@ async fn keys_in_a_pkcs11_token_seal_what_openssl_pdfsig_and_pyhanko_accept() {
         work.write("hsm.p7s", &p7s),
         work.write("hsm.txt", &document),
     );
-    let (ok, text) = openssl(&[
-        &"cms",
-        &"-verify",
-        &"-binary",
-        &"-inform",
-        &"DER",
-        &"-in",
-        &sig,
-        &"-content",
-        &doc,
-        &"-CAfile",
-        &root,
-        &"-purpose",
-        &"any",
-        &"-out",
-        &work.path("hsm.out"),
-    ]);
+    let (ok, text) = cms_verify(&work, &sig, &doc, &root);
     assert!(ok && text.contains("Verification successful"), "{text}");
     server.stop().await;
 }
