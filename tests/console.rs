@@ -1260,6 +1260,44 @@ async fn a_granted_seal_user_seals_page_two_of_a_pdf_and_nobody_else_does() {
     // An issuer of B reads no overview, not even B's.
     assert_eq!(page(&w, &zhao, "/console/overview").await.status(), 403);
     assert_eq!(page(&w, &zhao, &b).await.status(), 403);
+
+    // The form sent twice as it was (a double click): sealed once, the same document
+    // back. Changed and sent again from the same page, it is another sealing.
+    let once = form_page
+        .split("name=\"once\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(once.len(), 32, "a key per rendering of the form");
+    let mut keyed = fields("1", "top-left");
+    keyed.push(("once", once.clone()));
+    let count_uses = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM seal_usages WHERE purpose = '合同用印'")
+            .fetch_one(&mut *w.server.store().conn().await.unwrap())
+            .await
+            .unwrap()
+    };
+    let before = count_uses().await;
+    let first = send(&li, keyed.clone(), &pdf).await;
+    assert_eq!(first.status(), 200);
+    let first = first.bytes().await.unwrap();
+    let again = send(&li, keyed.clone(), &pdf).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(
+        again.bytes().await.unwrap(),
+        first,
+        "the same document back"
+    );
+    assert_eq!(
+        count_uses().await,
+        before + 1,
+        "sealed once for the two sends"
+    );
+    let mut changed = fields("3", "top-left");
+    changed.push(("once", once));
+    assert_eq!(send(&li, changed, &pdf).await.status(), 200);
+    assert_eq!(count_uses().await, before + 2);
 }
 
 /// A console upload takes documents up to `http.document_limit_bytes`, so its body is

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use tongban_identity::sso;
 use tongban_seal::SealError;
+use tongban_seal::once::Once;
 use tongban_seal::pdf::{Anchor, Anchored, Placement, Position};
 use tongban_seal::pdf_sealing;
 use tongban_seal::permissions::Actor;
@@ -153,6 +154,7 @@ pub async fn console_seal_pdf(
         reason: upload.field("reason").trim().to_owned(),
         x: upload.field("x").trim().to_owned(),
         y: upload.field("y").trim().to_owned(),
+        once: upload.field("once").trim().to_owned(),
     };
     let csrf = sso::session_csrf(&cookie);
     let again = |error: String| {
@@ -186,6 +188,42 @@ pub async fn console_seal_pdf(
         Err(error) => return seal_refusal(prefs, &desk, error),
     };
     let reason = (!typed.reason.is_empty()).then(|| typed.reason.clone());
+    // The same form sent again as it was (a double click, a resent request) seals once
+    // and gets the same document. The key is the rendering's own and what it sends, the
+    // document included, so changing a field or the file and sending again from the
+    // same page is another sealing, not a conflict. A form from before forms had keys
+    // seals as it did.
+    let fields = [
+        typed.page.as_str(),
+        &typed.anchor,
+        &typed.x,
+        &typed.y,
+        &typed.purpose,
+        &typed.reason,
+    ]
+    .map(str::as_bytes);
+    let document = tongban_crypto::cms::sha256(&pdf);
+    let parts = [
+        &[b"console/pades".as_slice()],
+        &fields[..],
+        &[document.as_slice()],
+    ]
+    .concat();
+    let once = match typed.once.as_str() {
+        "" => None,
+        rendering => {
+            let mut sent = tongban_crypto::cms::Sha256::new();
+            for part in &parts {
+                sent.update(&(part.len() as u64).to_be_bytes());
+                sent.update(part);
+            }
+            let sent = tongban_crypto::ca::hex(&sent.finish());
+            match Once::new(&format!("{rendering}-{sent}"), &parts) {
+                Ok(once) => Some(once),
+                Err(error) => return again(error.to_string()),
+            }
+        }
+    };
     let sealed = pdf_sealing::seal_pdf(
         &state.store,
         &state.pki,
@@ -193,7 +231,7 @@ pub async fn console_seal_pdf(
         pdf.into(),
         position,
         (reason, None),
-        None,
+        once.as_ref(),
     )
     .await;
     match sealed {

@@ -337,6 +337,9 @@ pub struct SealPdfForm {
     pub x: String,
     /// See `x`.
     pub y: String,
+    /// A key made for this rendering of the form: the same form sent twice (a double
+    /// click, a resent request) seals once and answers the same document.
+    pub once: String,
 }
 
 impl Default for SealPdfForm {
@@ -348,6 +351,7 @@ impl Default for SealPdfForm {
             reason: String::new(),
             x: String::new(),
             y: String::new(),
+            once: tongban_core::id::Uuid::new_v4().simple().to_string(),
         }
     }
 }

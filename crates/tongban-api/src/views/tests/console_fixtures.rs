@@ -252,6 +252,7 @@ pub(super) fn console_pages(
         reason: v.into(),
         x: v.into(),
         y: v.into(),
+        once: v.into(),
     };
     pages.push((
         "seal pdf",
