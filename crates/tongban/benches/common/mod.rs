@@ -73,7 +73,20 @@ pub async fn start(
         .unwrap();
     assert!(created.status.success(), "client-create failed");
     let created: Value = serde_json::from_slice(&created.stdout).unwrap();
-    let child = tongban(&envs)
+    // BENCH_SERVER_WRAPPER runs the server under a profiler, e.g.
+    // `heaptrack -o /tmp/heap` (what it measures then is the profiler's business).
+    let mut serve = match std::env::var("BENCH_SERVER_WRAPPER") {
+        Ok(wrapper) if !wrapper.trim().is_empty() => {
+            let mut words = wrapper.split_whitespace();
+            let mut command = Command::new(words.next().unwrap_or_default());
+            command.args(words).arg(env!("CARGO_BIN_EXE_tongban"));
+            command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+            command.envs(envs.iter().map(|(k, v)| (k, v)));
+            command
+        }
+        _ => tongban(&envs),
+    };
+    let child = serve
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -84,7 +97,7 @@ pub async fn start(
         base: base.clone(),
         dir,
     };
-    for _ in 0..200 {
+    for _ in 0..1200 {
         if http
             .get(format!("{base}/readyz"))
             .send()
