@@ -14,6 +14,7 @@ pub mod csc;
 pub mod error;
 pub mod lifecycle;
 pub mod records;
+pub mod request_documents;
 pub mod requests;
 pub mod signing;
 pub mod verification;
