@@ -12,6 +12,8 @@
 
 mod support;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use support::assert_problem;
 use support::ecert_world::*;
@@ -552,6 +554,31 @@ async fn a_reissue_supersedes_and_agents_see_their_company_certificates() {
         "conflict",
     )
     .await;
+    // The issued credential with its payload changed (the signature and chain left as
+    // they were) is forged: its signature fails and nothing of the register is told.
+    let genuine = reissued["credential"].as_str().unwrap();
+    let (head, rest) = genuine.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["credentialSubject"]["name"] = json!("冒名者");
+    let forged = format!(
+        "{head}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let report: Value = w
+        .post(
+            None,
+            "/api/v1/certificates/verify",
+            json!({"credential": forged}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["checks"]["signature"], false, "{report}");
+    assert!(report.get("identifier").is_none(), "{report}");
     // A certificate of another platform's root, or garbage, is not valid.
     for garbage in ["", "a.b.c", "eyJhbGciOiJub25lIn0.e30."] {
         let report: Value = w

@@ -258,11 +258,77 @@ fn verify_parts(
     detached: Option<&[u8]>,
     keys: &Jwks,
 ) -> Result<Verified, JoseError> {
-    let header_bytes = B64URL
+    let header = read_header(protected)?;
+    let algorithm = algorithm(&header)?;
+    let kid = header.get("kid").and_then(Value::as_str);
+    let jwk = keys.find(kid)?;
+    let key = jwk
+        .public_key()
+        .map_err(|_| JoseError::UnknownKey(kid.map(str::to_owned)))?;
+    let declared_alg_differs = jwk
+        .alg
+        .as_deref()
+        .is_some_and(|a| Some(a) != algorithm.jose_name());
+    if key.algorithm() != algorithm || declared_alg_differs {
+        return Err(mismatch(algorithm, &key));
+    }
+    let payload = check_signature(&key, protected, payload, signature, detached)?;
+    Ok(Verified { header, payload })
+}
+
+/// A compact JWS read but not yet verified, its protected header parsed once: for a
+/// verifier that takes the key from the header itself (an `x5c` chain it then
+/// validates), where a key set cannot be given beforehand.
+#[derive(Debug)]
+pub struct Compact<'a> {
+    /// The protected header.
+    pub header: Map<String, Value>,
+    protected: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+}
+
+impl<'a> Compact<'a> {
+    /// Reads `header.payload.signature` (an attached payload).
+    pub fn parse(jws: &'a str) -> Result<Self, JoseError> {
+        let mut parts = jws.split('.');
+        let (Some(protected), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JoseError::Malformed("expected three dot-separated parts"));
+        };
+        if payload.is_empty() {
+            return Err(JoseError::Malformed("detached payload not supplied"));
+        }
+        Ok(Self {
+            header: read_header(protected)?,
+            protected,
+            payload,
+            signature,
+        })
+    }
+
+    /// The payload, if the header's algorithm fits `key` and the signature verifies
+    /// with it.
+    pub fn verify(&self, key: &PublicKey) -> Result<Vec<u8>, JoseError> {
+        let algorithm = algorithm(&self.header)?;
+        if key.algorithm() != algorithm {
+            return Err(mismatch(algorithm, key));
+        }
+        check_signature(key, self.protected, self.payload, self.signature, None)
+    }
+}
+
+fn read_header(protected: &str) -> Result<Map<String, Value>, JoseError> {
+    let bytes = B64URL
         .decode(protected)
         .map_err(|_| JoseError::Malformed("header is not base64url"))?;
-    let header: Map<String, Value> = serde_json::from_slice(&header_bytes)
-        .map_err(|_| JoseError::Malformed("header is not a JSON object"))?;
+    serde_json::from_slice(&bytes).map_err(|_| JoseError::Malformed("header is not a JSON object"))
+}
+
+/// The header's algorithm, if we accept it and every header member is one we
+/// understand.
+fn algorithm(header: &Map<String, Value>) -> Result<Algorithm, JoseError> {
     let alg = header
         .get("alg")
         .and_then(Value::as_str)
@@ -281,37 +347,46 @@ fn verify_parts(
             .unwrap_or("(malformed crit)");
         return Err(JoseError::UnknownCritical(name.to_owned()));
     }
-    let kid = header.get("kid").and_then(Value::as_str);
-    let jwk = keys.find(kid)?;
-    let key = jwk
-        .public_key()
-        .map_err(|_| JoseError::UnknownKey(kid.map(str::to_owned)))?;
-    let declared_alg_differs = jwk.alg.as_deref().is_some_and(|a| a != alg);
-    if key.algorithm() != algorithm || declared_alg_differs {
-        return Err(JoseError::AlgKeyMismatch {
-            alg: alg.to_owned(),
-            kid: key.thumbprint(),
-        });
+    Ok(algorithm)
+}
+
+fn mismatch(algorithm: Algorithm, key: &PublicKey) -> JoseError {
+    JoseError::AlgKeyMismatch {
+        alg: algorithm.jose_name().unwrap_or_default().to_owned(),
+        kid: key.thumbprint(),
     }
-    let payload_bytes = match (payload.is_empty(), detached) {
-        (true, Some(content)) => content.to_vec(),
-        (false, None) => B64URL
-            .decode(payload)
-            .map_err(|_| JoseError::Malformed("payload is not base64url"))?,
+}
+
+/// The payload, if `signature` verifies with `key` over the parts as they were sent
+/// (RFC 7515 §5.2: the signing input is the encoded header and payload as received).
+fn check_signature(
+    key: &PublicKey,
+    protected: &str,
+    payload: &str,
+    signature: &str,
+    detached: Option<&[u8]>,
+) -> Result<Vec<u8>, JoseError> {
+    let (payload_bytes, input) = match (payload.is_empty(), detached) {
+        (true, Some(content)) => (
+            content.to_vec(),
+            signing_input(protected, &B64URL.encode(content)),
+        ),
+        (false, None) => (
+            B64URL
+                .decode(payload)
+                .map_err(|_| JoseError::Malformed("payload is not base64url"))?,
+            signing_input(protected, payload),
+        ),
         (true, None) => return Err(JoseError::Malformed("detached payload not supplied")),
         (false, Some(_)) => return Err(JoseError::Malformed("payload both attached and detached")),
     };
     let signature = B64URL
         .decode(signature)
         .map_err(|_| JoseError::Malformed("signature is not base64url"))?;
-    let input = signing_input(protected, &B64URL.encode(&payload_bytes));
     if !key.verify(&input, &signature) {
         return Err(JoseError::BadSignature);
     }
-    Ok(Verified {
-        header,
-        payload: payload_bytes,
-    })
+    Ok(payload_bytes)
 }
 
 #[cfg(test)]
@@ -426,6 +501,52 @@ mod tests {
             verify_compact("a.b", None, &set),
             Err(JoseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_compact_jws_verifies_only_with_its_key_over_the_parts_as_sent() {
+        let k = key(Algorithm::Es256);
+        let mut extra = Map::new();
+        extra.insert("typ".into(), json!("vc+jwt"));
+        let jws = sign_compact(&k, b"{\"a\":1}", &extra).unwrap();
+        let compact = Compact::parse(&jws).unwrap();
+        assert_eq!(compact.header["typ"], "vc+jwt");
+        assert_eq!(compact.verify(k.public_key()).unwrap(), b"{\"a\":1}");
+
+        let other = key(Algorithm::Es256);
+        assert_eq!(
+            compact.verify(other.public_key()),
+            Err(JoseError::BadSignature)
+        );
+        let ed = key(Algorithm::Ed25519);
+        assert!(matches!(
+            compact.verify(ed.public_key()),
+            Err(JoseError::AlgKeyMismatch { .. })
+        ));
+        // Another payload under the same header and signature.
+        let (head, rest) = jws.split_once('.').unwrap();
+        let signature = rest.rsplit_once('.').unwrap().1;
+        let forged = format!("{head}.{}.{signature}", B64URL.encode(b"{\"a\":2}"));
+        assert_eq!(
+            Compact::parse(&forged).unwrap().verify(k.public_key()),
+            Err(JoseError::BadSignature)
+        );
+        let unsigned = format!(
+            "{}.{}.",
+            B64URL.encode(br#"{"alg":"none"}"#),
+            B64URL.encode(b"{}")
+        );
+        assert_eq!(
+            Compact::parse(&unsigned).unwrap().verify(k.public_key()),
+            Err(JoseError::AlgNone)
+        );
+        let detached = sign_detached(&k, b"x", &Map::new()).unwrap();
+        for malformed in ["", "a.b", "a.b.c.d", "!.e30.AA", detached.as_str()] {
+            assert!(
+                matches!(Compact::parse(malformed), Err(JoseError::Malformed(_))),
+                "{malformed}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! VC-JWT. The report checks the signature, the chain to our root, the status in the
 //! register (the same bit as the status list) and the validity period.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use tongban_core::time::Timestamp;
 use tongban_crypto::pki::Pki;
@@ -43,7 +45,7 @@ pub struct Report {
     /// Within its validity period now.
     pub in_validity: bool,
     /// The certificate, when the register knows it (its issuer and holder included).
-    pub certificate: Option<Certificate>,
+    pub certificate: Option<Arc<Certificate>>,
     /// The face fields shown.
     pub fields: Value,
     /// The share used, if any.
@@ -279,10 +281,8 @@ async fn report_for(
         report.findings.push(Finding::UntrustedSigner(why.clone()));
         return Ok(report);
     }
-    let credential = checked.credential.unwrap_or(Value::Null);
-    let identifier = credential
-        .pointer("/credentialSubject/certificate/identifier")
-        .and_then(Value::as_str)
+    let identifier = checked
+        .identifier
         .and_then(|t| t.parse::<Identifier>().ok());
     let Some(identifier) = identifier else {
         report.findings.push(Finding::NoIdentifier);

@@ -12,6 +12,8 @@ pub use lifecycle::*;
 use crate::catalogue::HolderCategory;
 use crate::error::{EcertError, corrupt, invalid};
 use crate::identifier::Identifier;
+use std::sync::Arc;
+
 use serde_json::Value;
 use sqlx::Row;
 use tongban_core::time::Timestamp;
@@ -178,15 +180,16 @@ pub const TOPIC: &str = "ecert";
 pub async fn find_current(
     store: &Store,
     identifier: &Identifier,
-) -> Result<(Certificate, Timestamp), EcertError> {
+) -> Result<(Arc<Certificate>, Timestamp), EcertError> {
     let key = identifier.to_string();
-    let cache = store.changes().cache::<Certificate>(TOPIC);
+    // Shared, not copied: a hit hands out the cached certificate itself.
+    let cache = store.changes().cache::<Arc<Certificate>>(TOPIC);
     let ticket = match cache.get(&key) {
         Lookup::Hit(certificate, as_of) => return Ok((certificate, as_of)),
         Lookup::Miss(ticket) => ticket,
     };
     let mut conn = store.conn().await?;
-    let certificate = find(&mut conn, identifier).await?;
+    let certificate = Arc::new(find(&mut conn, identifier).await?);
     cache.put(ticket, &key, certificate.clone());
     Ok((certificate, ticket.read_at()))
 }
