@@ -165,7 +165,11 @@ async fn verify_presented(
                 let mut conn = store.conn().await?;
                 find_share(&mut conn, secret, now).await?
             };
-            let mut report = report_for(store, pki, &certificate.credential, now).await?;
+            // The share's certificate was just read from the database: it is the
+            // register's entry, current as of now, and is not read again.
+            let certificate = Arc::new(certificate);
+            let read = Some((certificate.clone(), now));
+            let mut report = report_for(store, pki, &certificate.credential, read, now).await?;
             let mut tx = store.begin().await?;
             spend(&mut tx, &share, now).await?;
             tx.commit().await.map_err(StoreError::from)?;
@@ -177,7 +181,7 @@ async fn verify_presented(
             Ok(report)
         }
         Presented::Credential(jwt) => {
-            let mut report = report_for(store, pki, jwt.trim(), now).await?;
+            let mut report = report_for(store, pki, jwt.trim(), None, now).await?;
             if let Some(certificate) = &report.certificate {
                 report.fields = certificate.face.clone();
             }
@@ -248,11 +252,14 @@ async fn spend(conn: &mut Conn, share: &Share, now: Timestamp) -> Result<(), Ece
     Ok(())
 }
 
-/// Checks a credential and what the register says of it.
+/// Checks a credential and what the register says of it: `read` is the register's
+/// entry when the caller has just read it (with the time), else it is looked up by the
+/// credential's identifier.
 async fn report_for(
     store: &Store,
     pki: &Pki,
     jwt: &str,
+    read: Option<(Arc<Certificate>, Timestamp)>,
     now: Timestamp,
 ) -> Result<Report, EcertError> {
     // Path validation reads CRLs on connections of its own: no connection is held
@@ -288,7 +295,11 @@ async fn report_for(
         report.findings.push(Finding::NoIdentifier);
         return Ok(report);
     };
-    let certificate = match register::find_current(store, &identifier).await {
+    let found = match read.filter(|(c, _)| c.identifier == identifier.to_string()) {
+        Some(read) => Ok(read),
+        None => register::find_current(store, &identifier).await,
+    };
+    let certificate = match found {
         Ok((found, as_of)) => {
             report.status_as_of = as_of;
             found

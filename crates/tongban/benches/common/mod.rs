@@ -32,6 +32,26 @@ fn tongban(envs: &[(&str, String)]) -> Command {
     command
 }
 
+/// CPU time process `pid` has used so far (user and system, all threads), in seconds:
+/// /proc counts it in USER_HZ ticks, 100 a second on Linux.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name, in parentheses, may hold spaces: fields count from after it.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are the 14th and 15th fields; the 3rd is the first after ')'.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Starts the binary on `database` (a fresh SQLite file if none) with `extra`
 /// settings, knowing its own URL; returns it with an admin client's id and secret.
 pub async fn start(

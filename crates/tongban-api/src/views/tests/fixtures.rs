@@ -168,7 +168,7 @@ fn certificate_report_of(v: &str) -> tongban_ecert::verification::Report {
         status: "revoked".into(),
         status_as_of: now,
         in_validity: true,
-        certificate: Some(certificate(v)),
+        certificate: Some(std::sync::Arc::new(certificate(v))),
         log: Some(proven(v)),
         fields: json!({ v: v, "number": 3 }),
         share: Some(tongban_ecert::holder::Share {
