@@ -234,16 +234,7 @@ async fn issuance_boundaries_and_bad_input() {
         by_b_id.contains(&format!(".{HUNAN}.")),
         "B's USCC as issuer: {by_b_id}"
     );
-    let report: Value = w
-        .post(
-            None,
-            "/api/v1/certificates/verify",
-            json!({"credential": by_b["credential"]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = w.verify_credential(&by_b["credential"]).await;
     assert_eq!(report["valid"], true);
     assert_eq!(report["issuer_uscc"], HUNAN);
     // The verification is tallied for B, the issuing department, not for A.
@@ -389,16 +380,7 @@ async fn issuance_boundaries_and_bad_input() {
         &header,
     )
     .unwrap();
-    let report: Value = w
-        .post(
-            None,
-            "/api/v1/certificates/verify",
-            json!({"credential": forged}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = w.verify_credential(&forged).await;
     assert_eq!(report["valid"], false, "{report}");
     assert_eq!(report["checks"]["signature"], true);
     assert_eq!(report["fields"], json!({}), "{report}");
@@ -480,16 +462,7 @@ async fn a_reissue_supersedes_and_agents_see_their_company_certificates() {
         .await
         .unwrap();
     assert_eq!(suspended["status"], "suspended");
-    let report: Value = w
-        .post(
-            None,
-            "/api/v1/certificates/verify",
-            json!({"credential": issued["credential"]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = w.verify_credential(&issued["credential"]).await;
     assert_eq!(
         (report["valid"].clone(), report["status"].clone()),
         (json!(false), json!("suspended"))
@@ -518,29 +491,11 @@ async fn a_reissue_supersedes_and_agents_see_their_company_certificates() {
     assert_eq!(&next[..next.len() - 5], &identifier[..identifier.len() - 5]);
     assert!(next.contains(".002."), "{next}");
     assert_eq!(reissued["supersedes"], identifier);
-    let old: Value = w
-        .post(
-            None,
-            "/api/v1/certificates/verify",
-            json!({"credential": issued["credential"]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let old: Value = w.verify_credential(&issued["credential"]).await;
     assert_eq!(old["status"], "superseded");
     assert_eq!(old["valid"], false);
     assert!(old["messages"].to_string().contains(next));
-    let new: Value = w
-        .post(
-            None,
-            "/api/v1/certificates/verify",
-            json!({"credential": reissued["credential"]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let new: Value = w.verify_credential(&reissued["credential"]).await;
     assert_eq!(new["valid"], true);
     assert_eq!(new["fields"]["address"], "北京市西城区");
     assert_problem(
@@ -566,31 +521,13 @@ async fn a_reissue_supersedes_and_agents_see_their_company_certificates() {
         "{head}.{}.{signature}",
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let report: Value = w
-        .post(
-            None,
-            "/api/v1/certificates/verify",
-            json!({"credential": forged}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = w.verify_credential(&forged).await;
     assert_eq!(report["valid"], false, "{report}");
     assert_eq!(report["checks"]["signature"], false, "{report}");
     assert!(report.get("identifier").is_none(), "{report}");
     // A certificate of another platform's root, or garbage, is not valid.
     for garbage in ["", "a.b.c", "eyJhbGciOiJub25lIn0.e30."] {
-        let report: Value = w
-            .post(
-                None,
-                "/api/v1/certificates/verify",
-                json!({"credential": garbage}),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+        let report: Value = w.verify_credential(garbage).await;
         assert_eq!(report["valid"], false, "{garbage}");
     }
     assert_problem(

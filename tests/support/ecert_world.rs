@@ -210,6 +210,20 @@ impl World {
             .await
     }
 
+    /// The report of `POST /api/v1/certificates/verify` for a presented credential, as
+    /// anyone may ask it.
+    pub async fn verify_credential(&self, credential: impl serde::Serialize) -> Value {
+        let response = self
+            .post(
+                None,
+                "/api/v1/certificates/verify",
+                json!({ "credential": credential }),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
     /// `GET path`.
     pub async fn get(&self, token: Option<&str>, path: &str) -> reqwest::Response {
         self.send(reqwest::Method::GET, token, path, None).await
