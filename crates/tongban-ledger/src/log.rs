@@ -307,10 +307,7 @@ impl Log {
                 };
                 let Some(index) = stored.index else {
                     // Not integrated yet: its place is still to come.
-                    return self
-                        .prove_stored(&mut conn, &stored.entry, &stored.leaf_hash, None)
-                        .await
-                        .map(Some);
+                    return Ok(Some(unproven(&stored.entry, &stored.leaf_hash, None)));
                 };
                 if let Ok(mut entries) = self.kept.entries.lock() {
                     if entries.len() >= ENTRIES_KEPT
@@ -379,36 +376,6 @@ impl Log {
             *checked = Some((note.to_owned(), checkpoint.clone()));
         }
         Some(checkpoint)
-    }
-
-    /// The proof of one stored entry against the latest checkpoint.
-    pub async fn prove_stored(
-        &self,
-        conn: &mut Conn,
-        entry: &Entry,
-        leaf: &Hash,
-        index: Option<u64>,
-    ) -> Result<Proven, LedgerError> {
-        let mut proven = unproven(entry, leaf, index);
-        let Some(index) = index else {
-            return Ok(proven);
-        };
-        let Some(text) = storage::latest_checkpoint(conn).await? else {
-            return Ok(proven);
-        };
-        let Some(checkpoint) = self.verified(&text) else {
-            return Ok(proven);
-        };
-        if index >= checkpoint.size {
-            return Ok(proven);
-        }
-        let path = storage::inclusion_path(conn, index, checkpoint.size).await?;
-        proven.verified =
-            merkle::verify_inclusion(leaf, index, checkpoint.size, &path, &checkpoint.root);
-        proven.proof = path.iter().map(merkle::to_base64).collect();
-        proven.tree_size = Some(checkpoint.size);
-        proven.checkpoint = Some(text);
-        Ok(proven)
     }
 }
 

@@ -290,7 +290,8 @@ impl Nodes {
     }
 }
 
-/// Like [`inclusion_path`], reading only the nodes `kept` lacks, and keeping them.
+/// The inclusion path of leaf `index` in the tree of `size` leaves, reading only the
+/// nodes `kept` lacks, and keeping them.
 pub async fn inclusion_path_kept(
     conn: &mut Conn,
     index: u64,
@@ -585,13 +586,4 @@ pub async fn entries(
         ));
     }
     Ok(found)
-}
-
-/// The inclusion path of leaf `index` in the tree of `size` leaves.
-pub async fn inclusion_path(
-    conn: &mut Conn,
-    index: u64,
-    size: u64,
-) -> Result<Vec<Hash>, LedgerError> {
-    proof(conn, merkle::inclusion_ranges(index, size)).await
 }
