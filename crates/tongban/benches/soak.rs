@@ -9,7 +9,7 @@
 //! first fifth). Asserts nothing: a benchmark, not a timed test.
 //!
 //! `cargo bench -p tongban --bench soak` (SQLite); `TONGBAN_BENCH_DATABASE_URL` for
-//! PostgreSQL. `SOAK_SECS=600 SOAK_CLIENTS=8 SAMPLE=30`.
+//! PostgreSQL (a fresh schema there). `SOAK_SECS=600 SOAK_CLIENTS=8 SAMPLE=30`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -147,7 +147,12 @@ async fn main() {
         .pool_max_idle_per_host(clients)
         .build()
         .unwrap();
-    let database = std::env::var("TONGBAN_BENCH_DATABASE_URL").ok();
+    // PostgreSQL: a fresh schema in the database named, dropped at the end.
+    let db = match std::env::var("TONGBAN_BENCH_DATABASE_URL") {
+        Ok(admin_url) => Some(support::TestDb::postgres(&admin_url).await),
+        Err(_) => None,
+    };
+    let database = db.as_ref().map(|db| db.url.clone());
     let engine = if database.is_some() {
         "PostgreSQL"
     } else {
@@ -363,4 +368,5 @@ async fn main() {
         );
     }
     drop(server);
+    drop(db);
 }
