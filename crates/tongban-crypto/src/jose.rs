@@ -216,12 +216,7 @@ pub fn verify_compact(
     detached: Option<&[u8]>,
     keys: &Jwks,
 ) -> Result<Verified, JoseError> {
-    let mut parts = jws.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JoseError::Malformed("expected three dot-separated parts"));
-    };
+    let (h, p, s) = three_parts(jws)?;
     verify_parts(h, p, s, detached, keys)
 }
 
@@ -291,12 +286,7 @@ pub struct Compact<'a> {
 impl<'a> Compact<'a> {
     /// Reads `header.payload.signature` (an attached payload).
     pub fn parse(jws: &'a str) -> Result<Self, JoseError> {
-        let mut parts = jws.split('.');
-        let (Some(protected), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JoseError::Malformed("expected three dot-separated parts"));
-        };
+        let (protected, payload, signature) = three_parts(jws)?;
         if payload.is_empty() {
             return Err(JoseError::Malformed("detached payload not supplied"));
         }
@@ -316,6 +306,15 @@ impl<'a> Compact<'a> {
             return Err(mismatch(algorithm, key));
         }
         check_signature(key, self.protected, self.payload, self.signature, None)
+    }
+}
+
+/// The header, payload and signature of a compact JWS.
+fn three_parts(jws: &str) -> Result<(&str, &str, &str), JoseError> {
+    let mut parts = jws.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) => Ok((h, p, s)),
+        _ => Err(JoseError::Malformed("expected three dot-separated parts")),
     }
 }
 
