@@ -39,12 +39,7 @@ fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
 }
 
 fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
+    common::memory_mib(pid, "VmHWM")
 }
 
 fn python() -> Option<std::path::PathBuf> {

@@ -32,6 +32,17 @@ fn tongban(envs: &[(&str, String)]) -> Command {
     command
 }
 
+/// A memory figure of process `pid` from /proc/PID/status (`VmRSS`, resident now;
+/// `VmHWM`, its peak), in MiB.
+pub fn memory_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 /// CPU time process `pid` has used so far (user and system, all threads), in seconds:
 /// /proc counts it in USER_HZ ticks, 100 a second on Linux.
 pub fn cpu_seconds(pid: u32) -> f64 {
