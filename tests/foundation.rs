@@ -601,6 +601,99 @@ async fn public_verifications_spend_one_budget_per_address() {
     server.stop().await;
 }
 
+/// A verification that waited past its minute's end (under load, at the turn of the
+/// minute) is counted in the next minute, on the instance that moved on and on one that
+/// had not: it is not refused while the budget lasts, and the pair still spends the
+/// one budget of the window, no more.
+#[tokio::test]
+async fn a_request_late_for_its_window_spends_in_the_next() {
+    use tongban_api::limit::RateLimiter;
+    let server = TestServer::start().await;
+    let store = server.store();
+    let ip: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let next = 29_000_000 * 60_000; // the start of a minute
+    let (a, b) = (
+        RateLimiter::new(20, Duration::from_secs(60)),
+        RateLimiter::new(20, Duration::from_secs(60)),
+    );
+    assert_eq!(a.check(&store, ip, next - 60_000).await.unwrap(), Ok(()));
+    assert_eq!(a.check(&store, ip, next + 5).await.unwrap(), Ok(()));
+    // Late on the instance that has moved on, and on the one that has not.
+    assert_eq!(a.check(&store, ip, next - 5).await.unwrap(), Ok(()));
+    assert_eq!(b.check(&store, ip, next - 5).await.unwrap(), Ok(()));
+    let mut conn = store.conn().await.unwrap();
+    let row: (i64, i64) =
+        sqlx::query_as("SELECT window_start, used FROM rate_leases WHERE key = 'verify:192.0.2.7'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    drop(conn);
+    assert_eq!(row, (next, 4), "a slice each, both in the new minute");
+    // The three requests of the new minute and the rest of its budget: 20 for the pair.
+    let mut granted = 3;
+    for i in 0..40 {
+        let limiter = if i % 2 == 0 { &a } else { &b };
+        if limiter
+            .check(&store, ip, next + 10 + i)
+            .await
+            .unwrap()
+            .is_ok()
+        {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 20);
+    server.stop().await;
+}
+
+/// Concurrent requests from one address on an instance with nothing held: one asks the
+/// shared budget for a slice and the others are paid from it. Before, each took a
+/// slice (a burst on one instance took the budget of every other), and with the last
+/// slice of the window gone to one of them, those answered "nothing left" first were
+/// refused although this instance held enough for all. Twenty addresses, as the order
+/// the answers arrive in varies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_share_the_slice_one_of_them_asked_for() {
+    use std::sync::Arc;
+    use tongban_api::limit::RateLimiter;
+    let server = TestServer::start().await;
+    let store = server.store().clone();
+    let now = 29_000_001 * 60_000 + 1_000;
+    let (this, other) = (
+        Arc::new(RateLimiter::new(100, Duration::from_secs(60))),
+        RateLimiter::new(100, Duration::from_secs(60)),
+    );
+    for address in 0..20 {
+        let ip: std::net::IpAddr = format!("192.0.2.{}", 100 + address).parse().unwrap();
+        // Another instance spent nine of the window's ten slices.
+        for i in 0..90 {
+            assert_eq!(other.check(&store, ip, now + i).await.unwrap(), Ok(()));
+        }
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let (this, store) = (this.clone(), store.clone());
+                tokio::spawn(async move { this.check(&store, ip, now + 100 + i).await.unwrap() })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), Ok(()), "address {ip}");
+        }
+        // One slice was taken for the ten: the tenth of the ten of the window.
+        let mut conn = store.conn().await.unwrap();
+        let used: i64 = sqlx::query_scalar("SELECT used FROM rate_leases WHERE key = $1")
+            .bind(format!("verify:{ip}"))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        assert_eq!(used, 100, "address {ip}");
+        // And the budget is spent, on both.
+        assert!(this.check(&store, ip, now + 200).await.unwrap().is_err());
+        assert!(other.check(&store, ip, now + 200).await.unwrap().is_err());
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn production_refuses_dev_keys_and_a_missing_kek() {
     let db = TestDb::sqlite();

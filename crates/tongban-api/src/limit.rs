@@ -4,12 +4,13 @@
 //! spends it in memory, asking again when it is spent: one write per slice, not per
 //! request, and never more than `limit` in a window however many instances run. A
 //! slice left on one instance when a window ends is lost to the others, so a client
-//! spread over instances may get up to a slice less per instance.
+//! spread over instances may get up to a slice less per instance. On an instance, one
+//! request at a time asks for an address's next slice; the others wait for its answer.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tongban_store::{Store, StoreError, rate_leases};
@@ -21,7 +22,7 @@ const SLICES: u32 = 10;
 const MAX_LOCAL: usize = 10_000;
 
 /// What this instance holds of one address's budget in one window.
-#[derive(Clone, Copy, Default)]
+#[derive(Default)]
 struct Held {
     window: i64,
     taken: u32,
@@ -29,13 +30,18 @@ struct Held {
     /// The shared budget gave less than a slice: nothing more this window, so refusals
     /// are answered from memory, without a write each.
     exhausted: bool,
+    /// Held by the request asking the shared budget for the next slice. Without it,
+    /// concurrent requests would each take a slice, together take the window's whole
+    /// budget, and those answered "nothing left" would be refused while the slices of
+    /// the others were still arriving in memory.
+    asking: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What spending one request found.
 enum Spent {
     Yes,
-    /// Nothing held; the shared budget may have more.
-    Ask,
+    /// Nothing held; the shared budget may have more. Ask it while holding this.
+    Ask(Arc<tokio::sync::Mutex<()>>),
     /// Nothing held, and the shared budget is spent.
     No,
 }
@@ -70,30 +76,43 @@ impl RateLimiter {
         now_ms: i64,
     ) -> Result<Result<(), u64>, StoreError> {
         let window = now_ms - now_ms.rem_euclid(self.window_ms);
-        let wait = u64::try_from(window + self.window_ms - now_ms)
-            .unwrap_or(0)
-            .div_ceil(1000)
-            .max(1);
+        let wait = |window: i64| {
+            u64::try_from(window + self.window_ms - now_ms)
+                .unwrap_or(0)
+                .div_ceil(1000)
+                .max(1)
+        };
+        let asking = match self.spend(ip, window, None) {
+            Spent::Yes => return Ok(Ok(())),
+            Spent::No => return Ok(Err(wait(window))),
+            Spent::Ask(_) if self.limit == 0 => return Ok(Err(wait(window))),
+            Spent::Ask(asking) => asking,
+        };
+        let _asking = asking.lock().await;
+        // What the request asking before this one got may pay for it.
         match self.spend(ip, window, None) {
             Spent::Yes => return Ok(Ok(())),
-            Spent::No => return Ok(Err(wait)),
-            Spent::Ask if self.limit == 0 => return Ok(Err(wait)),
-            Spent::Ask => {}
+            Spent::No => return Ok(Err(wait(window))),
+            Spent::Ask(_) => {}
         }
         let mut conn = store.conn().await?;
         // Once per window per instance, the ended windows go.
-        if self.forgotten_before.swap(window, Ordering::Relaxed) != window {
+        if self.forgotten_before.fetch_max(window, Ordering::Relaxed) < window {
             rate_leases::forget_before(&mut conn, window).await?;
         }
+        let key = format!("verify:{ip}");
         let slice = i64::from(self.slice);
-        let taken = rate_leases::take(&mut conn, &format!("verify:{ip}"), window, slice).await?;
-        let got = taken.map_or(0, |used| {
-            (i64::from(self.limit) - (used - slice)).clamp(0, slice)
-        });
+        let mut taken = rate_leases::take(&mut conn, &key, window, slice).await?;
+        if taken.window_start > window {
+            // This request waited past its window's end (at a window's turn, under load):
+            // it is counted in the window the shared budget has moved on to.
+            taken = rate_leases::take(&mut conn, &key, taken.window_start, slice).await?;
+        }
+        let got = (i64::from(self.limit) - (taken.used - slice)).clamp(0, slice);
         let got = u32::try_from(got).unwrap_or(0);
-        Ok(match self.spend(ip, window, Some(got)) {
+        Ok(match self.spend(ip, taken.window_start, Some(got)) {
             Spent::Yes => Ok(()),
-            Spent::Ask | Spent::No => Err(wait),
+            Spent::Ask(_) | Spent::No => Err(wait(taken.window_start)),
         })
     }
 
@@ -105,16 +124,23 @@ impl RateLimiter {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if held.len() > MAX_LOCAL {
-            held.retain(|_, h| h.window == window);
+            held.retain(|_, h| h.window >= window);
         }
         let entry = held.entry(ip).or_default();
-        if entry.window != window {
+        // Windows only move on: a request that waited past its window's end spends in
+        // the one this instance has moved on to, and does not take it back.
+        if entry.window < window {
             *entry = Held {
                 window,
                 ..Held::default()
             };
         }
         if let Some(got) = got {
+            if entry.window > window {
+                // A slice of a window this instance has left while asking: it pays for
+                // this request alone; the rest of it ended with its window.
+                return if got > 0 { Spent::Yes } else { Spent::No };
+            }
             entry.taken += got;
             entry.exhausted |= got < self.slice;
         }
@@ -124,7 +150,7 @@ impl RateLimiter {
         } else if entry.exhausted {
             Spent::No
         } else {
-            Spent::Ask
+            Spent::Ask(entry.asking.clone())
         }
     }
 }

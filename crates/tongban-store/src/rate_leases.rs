@@ -4,17 +4,26 @@
 
 use crate::{Conn, StoreError};
 
+/// What `take` found: the window `key`'s budget is in, and how much the instances have
+/// taken in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Taken {
+    pub window_start: i64,
+    pub used: i64,
+}
+
 /// Takes `slice` more of `key`'s budget in the window starting at `window_start` (ms,
 /// a new window starting from nothing) and returns how much the instances have taken in
 /// that window, this slice included: the caller got `min(slice, budget - before)` of it.
-/// `None` when the row has moved on to a later window (a caller whose clock or request
-/// lags): it gets nothing, and never takes the row back to its window.
+/// When the row has moved on to a later window (a caller whose clock or request lags),
+/// nothing is taken, the row never goes back, and the later window is returned with
+/// what was taken in it.
 pub async fn take(
     conn: &mut Conn,
     key: &str,
     window_start: i64,
     slice: i64,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Taken, StoreError> {
     let (used, window): (i64, i64) = sqlx::query_as(
         "INSERT INTO rate_leases (key, window_start, used) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET \
@@ -30,7 +39,10 @@ pub async fn take(
     .bind(slice)
     .fetch_one(&mut *conn)
     .await?;
-    Ok((window == window_start).then_some(used))
+    Ok(Taken {
+        window_start: window,
+        used,
+    })
 }
 
 /// Forgets the windows that started before `before`; returns how many.
