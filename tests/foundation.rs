@@ -616,11 +616,11 @@ async fn a_request_late_for_its_window_spends_in_the_next() {
         RateLimiter::new(20, Duration::from_secs(60)),
         RateLimiter::new(20, Duration::from_secs(60)),
     );
-    assert_eq!(a.check(&store, ip, next - 60_000).await.unwrap(), Ok(()));
-    assert_eq!(a.check(&store, ip, next + 5).await.unwrap(), Ok(()));
+    assert_eq!(a.check(store, ip, next - 60_000).await.unwrap(), Ok(()));
+    assert_eq!(a.check(store, ip, next + 5).await.unwrap(), Ok(()));
     // Late on the instance that has moved on, and on the one that has not.
-    assert_eq!(a.check(&store, ip, next - 5).await.unwrap(), Ok(()));
-    assert_eq!(b.check(&store, ip, next - 5).await.unwrap(), Ok(()));
+    assert_eq!(a.check(store, ip, next - 5).await.unwrap(), Ok(()));
+    assert_eq!(b.check(store, ip, next - 5).await.unwrap(), Ok(()));
     let mut conn = store.conn().await.unwrap();
     let row: (i64, i64) =
         sqlx::query_as("SELECT window_start, used FROM rate_leases WHERE key = 'verify:192.0.2.7'")
@@ -634,7 +634,7 @@ async fn a_request_late_for_its_window_spends_in_the_next() {
     for i in 0..40 {
         let limiter = if i % 2 == 0 { &a } else { &b };
         if limiter
-            .check(&store, ip, next + 10 + i)
+            .check(store, ip, next + 10 + i)
             .await
             .unwrap()
             .is_ok()
