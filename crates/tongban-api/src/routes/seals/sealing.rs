@@ -42,13 +42,11 @@ pub struct DigestSignatures {
     signatures: Vec<DigestSignature>,
 }
 
-pub(super) fn parse_digest(index: usize, text: &str) -> Result<[u8; 32], ApiError> {
-    tongban_crypto::cms::parse_sha256_hex(text).ok_or_else(|| {
-        invalid(
-            &format!("digests[{index}]"),
-            "must be 64 hex characters (SHA-256)",
-        )
-    })
+/// A 32-byte digest (SHA-256, or SM3 written the same way) from its 64 hex digits, or
+/// the problem naming `field`.
+pub(super) fn parse_digest(field: &str, algorithm: &str, text: &str) -> Result<[u8; 32], ApiError> {
+    tongban_crypto::cms::parse_sha256_hex(text)
+        .ok_or_else(|| invalid(field, &format!("must be 64 hex characters ({algorithm})")))
 }
 
 /// Seals SHA-256 digests (the documents never leave the caller): one CAdES B-T
@@ -77,7 +75,7 @@ pub async fn cades_digests(
         .digests
         .iter()
         .enumerate()
-        .map(|(i, d)| parse_digest(i, d))
+        .map(|(i, d)| parse_digest(&format!("digests[{i}]"), "SHA-256", d))
         .collect::<Result<Vec<_>, _>>()?;
     let signatures = sign::cades_digests(
         &state.store,

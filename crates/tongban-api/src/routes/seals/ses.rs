@@ -86,16 +86,6 @@ pub struct SesSignatures {
     signatures: Vec<SesSignatureBody>,
 }
 
-fn parse_sm3(index: usize, text: &str) -> Result<[u8; 32], ApiError> {
-    // 64 hex digits, as a SHA-256 is written.
-    tongban_crypto::cms::parse_sha256_hex(text).ok_or_else(|| {
-        invalid(
-            &format!("digests[{index}].sm3"),
-            "must be 64 hex characters (SM3)",
-        )
-    })
-}
-
 /// Signs SM3 digests with an SM2 seal (the documents never leave the caller): one
 /// GB/T 38540 electronic signature (`SES_Signature` v4) per digest, its `TBS_Sign`
 /// holding the seal's `SESeal`, the time, the digest and the file's name, signed SM2
@@ -124,7 +114,7 @@ pub async fn digests(
         .enumerate()
         .map(|(i, d)| {
             Ok(Item {
-                digest: parse_sm3(i, &d.sm3)?,
+                digest: super::sealing::parse_digest(&format!("digests[{i}].sm3"), "SM3", &d.sm3)?,
                 property_info: d.property_info.clone(),
             })
         })
