@@ -8,6 +8,7 @@ pub mod admin;
 pub mod authority_expiry;
 pub mod batch_worker;
 pub mod cli;
+pub mod form_post;
 pub mod keys;
 pub mod log_client;
 pub mod log_monitor;

@@ -2,28 +2,17 @@
 //! background task posts each queued token to its relying party and records the
 //! outcome; `tongban_identity::backchannel` keeps the queue and the back-off.
 
-use std::time::Duration;
-
 use tongban_core::time::Timestamp;
 use tongban_identity::backchannel::{self, Delivery};
 use tongban_identity::tokens::TokenIssuer;
 use tongban_store::Store;
 
-/// How often the queue is looked at.
-const POLL: Duration = Duration::from_millis(500);
-/// How long a relying party gets to answer.
-const TIMEOUT: Duration = Duration::from_secs(5);
 /// Deliveries taken per round.
 const BATCH: i64 = 20;
 
 /// Runs until the task is aborted.
 pub async fn run(store: Store, tokens: TokenIssuer) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = match reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+    let http = match crate::form_post::client() {
         Ok(http) => http,
         Err(error) => {
             tracing::error!(%error, "back-channel logout: no HTTP client; logout tokens stay queued");
@@ -31,7 +20,7 @@ pub async fn run(store: Store, tokens: TokenIssuer) {
         }
     };
     loop {
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(crate::form_post::POLL).await;
         let due = match store.conn().await {
             Ok(mut conn) => backchannel::claim_due(&mut conn, BATCH, Timestamp::now()).await,
             Err(error) => Err(error),
@@ -77,15 +66,12 @@ async fn deliver(
         )
         .await
         .map_err(|e| e.to_string())?;
-    let response = http
-        .post(&delivery.uri)
-        .form(&[("logout_token", token.as_str())])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("the relying party answered {}", response.status()))
-    }
+    crate::form_post::post(
+        http,
+        &delivery.uri,
+        "logout_token",
+        &token,
+        "the relying party",
+    )
+    .await
 }

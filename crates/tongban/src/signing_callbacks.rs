@@ -10,23 +10,14 @@ use tongban_esign::callbacks::{self, Due};
 use tongban_identity::tokens::TokenIssuer;
 use tongban_store::Store;
 
-/// How often the queue is looked at.
-const POLL: Duration = Duration::from_millis(500);
 /// How often expired requests are swept.
 const SWEEP: Duration = Duration::from_secs(60);
-/// How long a requester gets to answer.
-const TIMEOUT: Duration = Duration::from_secs(5);
 /// Callbacks taken per round.
 const BATCH: i64 = 20;
 
 /// Runs until the task is aborted.
 pub async fn run(store: Store, tokens: TokenIssuer) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = match reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+    let http = match crate::form_post::client() {
         Ok(http) => http,
         Err(error) => {
             tracing::error!(%error, "signing callbacks: no HTTP client; callbacks stay queued");
@@ -35,7 +26,7 @@ pub async fn run(store: Store, tokens: TokenIssuer) {
     };
     let mut swept = Instant::now() - SWEEP;
     loop {
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(crate::form_post::POLL).await;
         if swept.elapsed() >= SWEEP {
             swept = Instant::now();
             match tongban_esign::requests::sweep(&store, Timestamp::now()).await {
@@ -84,15 +75,5 @@ async fn deliver(http: &reqwest::Client, tokens: &TokenIssuer, due: &Due) -> Res
         )
         .await
         .map_err(|e| e.to_string())?;
-    let response = http
-        .post(&due.url)
-        .form(&[("signing_event", token.as_str())])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("the requester answered {}", response.status()))
-    }
+    crate::form_post::post(http, &due.url, "signing_event", &token, "the requester").await
 }
