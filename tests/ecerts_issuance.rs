@@ -525,6 +525,25 @@ async fn a_reissue_supersedes_and_agents_see_their_company_certificates() {
     assert_eq!(report["valid"], false, "{report}");
     assert_eq!(report["checks"]["signature"], false, "{report}");
     assert!(report.get("identifier").is_none(), "{report}");
+    // The same credential naming another signing certificate in its header: one that
+    // is not base64, not a certificate, or our issuing CA's (a certificate, with
+    // another key). Its signature fails each time, and the genuine one still verifies
+    // after them (the certificates read are kept by their text).
+    let mut header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).unwrap()).unwrap();
+    let issuing_ca = header["x5c"][1].clone();
+    for leaf in [json!("not base64!"), json!("AAEC"), issuing_ca] {
+        header["x5c"][0] = leaf.clone();
+        let other = format!(
+            "{}.{payload}.{signature}",
+            URL_SAFE_NO_PAD.encode(header.to_string())
+        );
+        let report: Value = w.verify_credential(&other).await;
+        assert_eq!(report["valid"], false, "{leaf}: {report}");
+        assert_eq!(report["checks"]["signature"], false, "{leaf}: {report}");
+        assert!(report.get("identifier").is_none(), "{leaf}: {report}");
+    }
+    let report: Value = w.verify_credential(genuine).await;
+    assert_eq!(report["valid"], true, "{report}");
     // A certificate of another platform's root, or garbage, is not valid.
     for garbage in ["", "a.b.c", "eyJhbGciOiJub25lIn0.e30."] {
         let report: Value = w.verify_credential(garbage).await;

@@ -21,6 +21,7 @@ mod root;
 mod rows;
 mod sm2;
 mod validation;
+mod x5c;
 
 pub use ceremony::{import_issuing, issuing_request};
 pub use root::{
@@ -35,6 +36,7 @@ use rows::{ISSUING_PURPOSE, TSA_PURPOSE, certificate_row};
 pub use sm2::SealMaker;
 use sm2::{Sm2Cas, open_sm2};
 use validation::Anchors;
+pub use x5c::{X5cError, X5cLeaf};
 
 use crate::ca::{self, Profile, PublicUrls};
 use crate::certified::{Certified, CertifiedKeys};
@@ -73,6 +75,8 @@ pub struct Pki {
     recent_crls: Arc<std::sync::Mutex<RecentCrls>>,
     /// Paths validated at the present moment lately ([`validation`]).
     validated: Arc<validation::Validated>,
+    /// Signing certificates of JWS `x5c` headers, read ([`x5c`]).
+    x5c: crate::kept::Kept<Arc<X5cLeaf>>,
 }
 
 /// CRLs (DER) by CA name, with when they were read, and an instant before which none
@@ -211,6 +215,7 @@ impl Pki {
             anchors: Arc::default(),
             recent_crls: Arc::default(),
             validated: Arc::default(),
+            x5c: crate::kept::Kept::default(),
         };
         let pki = Self {
             anchors: Arc::new(Anchors::new(&pki, &ForeignTrust::default())),

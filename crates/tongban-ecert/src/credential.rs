@@ -10,8 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tongban_core::time::Timestamp;
 use tongban_crypto::path::{PathError, Usage};
-use tongban_crypto::pki::Pki;
-use tongban_crypto::signer::PublicKey;
+use tongban_crypto::pki::{Pki, X5cError};
 use tongban_crypto::{Signer, jose};
 use tongban_identity::subjects::DepartmentId;
 use tongban_seal::registry::{self, Seal, SealId};
@@ -146,26 +145,23 @@ pub async fn check(pki: &Pki, jwt: &str, now: Timestamp) -> Result<Checked, Ecer
         .and_then(Value::as_array)
         .and_then(|a| a.first())
         .and_then(Value::as_str)
-        .and_then(|c| B64.decode(c).ok());
-    let Some(leaf) = leaf else {
-        return Ok(checked);
+        .map(|x5c| pki.x5c_leaf(x5c));
+    let leaf = match leaf {
+        None | Some(Err(X5cError::Encoding)) => return Ok(checked),
+        Some(Err(why)) => {
+            checked.chain = Err(why.to_string());
+            return Ok(checked);
+        }
+        Some(Ok(leaf)) => leaf,
     };
-    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(&leaf) else {
-        checked.chain = Err("the x5c certificate cannot be read".into());
-        return Ok(checked);
-    };
-    checked.certificate_serial = Some(tongban_crypto::ca::hex(parsed.raw_serial()));
-    let Ok(key) = PublicKey::from_spki_der(parsed.public_key().raw) else {
-        checked.chain = Err("the x5c key is not one we verify".into());
-        return Ok(checked);
-    };
-    if let Ok(payload) = jws.verify(&key) {
+    checked.certificate_serial = Some(leaf.serial.clone());
+    if let Ok(payload) = jws.verify(&leaf.key) {
         checked.signature = true;
         checked.identifier = serde_json::from_slice::<Named>(&payload)
             .ok()
             .map(|named| named.subject.certificate.identifier);
     }
-    checked.chain = match pki.validate(&leaf, Usage::Seal, now).await? {
+    checked.chain = match pki.validate(&leaf.der, Usage::Seal, now).await? {
         Ok(_) => Ok(()),
         Err(PathError::Revoked { at, .. }) => Err(format!(
             "the seal's certificate was revoked at {}",
