@@ -362,6 +362,36 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
         &proof,
         &reported.root
     ));
+    // Once the tree has grown (a new seal), the same report proves the use against
+    // the larger tree: a proof is kept only for the tree it was made for.
+    let another = call(
+        &w,
+        &w.a.admin,
+        &format!("/api/v1/departments/{}/seals", w.a.id),
+        json!({"kind": "finance", "name": "财务专用章"}),
+    )
+    .await;
+    assert_eq!(another.status(), 201);
+    let grown = integrated(&w.server, reported.size + 1).await;
+    // Past the time a proof may use the checkpoint it read last.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let report = verify_json(&w, json!({"p7s": p7s, "digest": digests[1]})).await;
+    let log = &report["signatures"][0]["log"];
+    assert_eq!(log["tree_size"].as_u64(), Some(grown.size), "{report}");
+    assert_eq!(log["verified"], true, "{report}");
+    let proof: Vec<Hash> = log["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+        .collect();
+    assert!(merkle::verify_inclusion(
+        &leaves[b + 2],
+        b as u64 + 2,
+        grown.size,
+        &proof,
+        &grown.root
+    ));
     // A signature the platform never made is in no entry.
     let foreign = B64.encode(b"not a signature");
     let report = verify_json(&w, json!({"p7s": foreign, "digest": digests[1]})).await;

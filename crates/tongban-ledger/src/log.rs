@@ -38,15 +38,43 @@ pub struct Log {
     kept: Kept,
 }
 
-/// What every verification report's proof would otherwise read from the database:
-/// the entries found (an integrated entry's place never changes), the tree's perfect
-/// nodes (never change either), and the newest checkpoint, read again after
-/// [`RECENT_CHECKPOINT`].
+/// What every verification report's proof would otherwise read from the database or
+/// compute again: the entries found (an integrated entry's place never changes), the
+/// tree's perfect nodes (never change either), the newest checkpoint, read again after
+/// [`RECENT_CHECKPOINT`], and each entry's last proof with the tree it is for (a
+/// place's proof in one tree never changes).
 #[derive(Default)]
 struct Kept {
     entries: std::sync::Mutex<std::collections::HashMap<Hash, (Entry, Hash, u64)>>,
     nodes: storage::Nodes,
     checkpoint: std::sync::Mutex<Option<(std::time::Instant, Option<String>)>>,
+    proofs: std::sync::Mutex<std::collections::HashMap<Hash, KeptProof>>,
+}
+
+/// An entry's inclusion proof in the tree of `size` leaves and `root`, as reported.
+struct KeptProof {
+    size: u64,
+    root: Hash,
+    path: Vec<String>,
+    verified: bool,
+}
+
+impl Kept {
+    /// The proof kept for `subject` in the tree of `size` and `root`.
+    fn proof(&self, subject: &Hash, size: u64, root: &Hash) -> Option<(Vec<String>, bool)> {
+        let proofs = self.proofs.lock().ok()?;
+        let kept = proofs.get(subject)?;
+        (kept.size == size && kept.root == *root).then(|| (kept.path.clone(), kept.verified))
+    }
+
+    fn keep_proof(&self, subject: Hash, proof: KeptProof) {
+        if let Ok(mut proofs) = self.proofs.lock() {
+            if proofs.len() >= ENTRIES_KEPT {
+                proofs.clear();
+            }
+            proofs.insert(subject, proof);
+        }
+    }
 }
 
 /// Entries found kept at most.
@@ -330,17 +358,32 @@ impl Log {
         if index >= checkpoint.size {
             return Ok(Some(proven));
         }
-        let path = match self.kept.nodes.inclusion_path(index, checkpoint.size) {
-            Some(path) => path,
+        let (size, root) = (checkpoint.size, checkpoint.root);
+        let (path, verified) = match self.kept.proof(subject, size, &root) {
+            Some(kept) => kept,
             None => {
-                let mut conn = self.store.conn().await?;
-                storage::inclusion_path_kept(&mut conn, index, checkpoint.size, &self.kept.nodes)
-                    .await?
+                let path = match self.kept.nodes.inclusion_path(index, size) {
+                    Some(path) => path,
+                    None => {
+                        let mut conn = self.store.conn().await?;
+                        storage::inclusion_path_kept(&mut conn, index, size, &self.kept.nodes)
+                            .await?
+                    }
+                };
+                let verified = merkle::verify_inclusion(&leaf, index, size, &path, &root);
+                let path: Vec<String> = path.iter().map(merkle::to_base64).collect();
+                let kept = KeptProof {
+                    size,
+                    root,
+                    path: path.clone(),
+                    verified,
+                };
+                self.kept.keep_proof(*subject, kept);
+                (path, verified)
             }
         };
-        proven.verified =
-            merkle::verify_inclusion(&leaf, index, checkpoint.size, &path, &checkpoint.root);
-        proven.proof = path.iter().map(merkle::to_base64).collect();
+        proven.verified = verified;
+        proven.proof = path;
         proven.tree_size = Some(checkpoint.size);
         proven.checkpoint = Some(text);
         Ok(Some(proven))
