@@ -8,8 +8,11 @@
 //!   certificates per second, beside raw ES256 signs/s;
 //! - verification of presented VC-JWTs over HTTP (`POST /api/v1/certificates/verify`,
 //!   32 concurrent clients, 5 000 distinct credentials, each verified once first):
-//!   verifications per second in five rounds, each beside raw ES256 verifies/s and
-//!   the same clients' rate on `GET /healthz`, as medians with their range;
+//!   verifications per second in five rounds, each beside raw ES256 verifies/s (of
+//!   one of these credentials, with its key: the SHA-256 of its signing input too) and
+//!   the same clients' rate on `GET /healthz`, as medians with their range; then the
+//!   same with the server (a second instance on the database) and the clients on
+//!   separate cores, beside raw ES256 verify on the server's cores;
 //! - department lookup latency (`GET /api/v1/certificates?holder=…` and
 //!   `GET /api/v1/certificates/{identifier}`), p50/p99, with 10 000, 100 000 and
 //!   1 000 000 certificates stored (the last 900 000 inserted directly, as rows of the
@@ -195,6 +198,68 @@ async fn load(
     (per_client * CONCURRENCY) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Verification with the server and its load on separate cores: a second instance on
+/// the same database confined to the upper half of the cores, the load generator to the
+/// lower, and raw verify measured on the server's cores. On shared cores (above) the
+/// generator's CPU is counted against the server; a verifier's clients run elsewhere.
+async fn apart(
+    http: &reqwest::Client,
+    engine: &str,
+    database: &str,
+    settings: &[(&str, String)],
+    credentials: &std::sync::Arc<Vec<String>>,
+    sample: &str,
+    cores: usize,
+) {
+    let server_cpus = format!("{}-{}", cores - cores / 2, cores - 1);
+    let client_cpus = format!("0-{}", cores - cores / 2 - 1);
+    let every_cpu = format!("0-{}", cores - 1);
+    let (server, _, _) = common::start_on(
+        http,
+        Some(database.to_owned()),
+        settings,
+        Some(&server_cpus),
+    )
+    .await;
+    let url = format!("{}/api/v1/certificates/verify", server.base);
+    let (pid, me) = (server.child.id(), std::process::id());
+    common::pin(me, &client_cpus);
+    // This instance's register cache starts empty: one pass over every credential.
+    load(http, &url, Some(credentials.clone()), CREDENTIALS).await;
+    let (mut shares, mut verifieds, mut raws, mut cpu) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..ROUNDS {
+        let before = common::cpu_seconds(pid);
+        let verified = load(http, &url, Some(credentials.clone()), VERIFICATIONS).await;
+        cpu.push((common::cpu_seconds(pid) - before) / VERIFICATIONS as f64 * 1e6);
+        // The threads raw verify starts inherit the server's cores from this one.
+        common::pin(me, &server_cpus);
+        let raw = common::raw_es256_verify(1.0, sample);
+        common::pin(me, &client_cpus);
+        verifieds.push(verified);
+        raws.push(raw);
+        shares.push(100.0 * verified / raw);
+    }
+    common::pin(me, &every_cpu);
+    drop(server);
+    let (verified, v_min, v_max) = spread(verifieds);
+    let (raw, r_min, r_max) = spread(raws);
+    let (share, s_min, s_max) = spread(shares);
+    let (cpu, c_min, c_max) = spread(cpu);
+    println!(
+        "[{engine}] verification over HTTP, server on CPU {server_cpus} and the load on CPU {client_cpus}, median of {ROUNDS} rounds of {VERIFICATIONS} (min–max): {verified:.0}/s ({v_min:.0}–{v_max:.0}) = {share:.0} % ({s_min:.0}–{s_max:.0} %) of raw ES256 verify on CPU {server_cpus} {raw:.0}/s ({r_min:.0}–{r_max:.0}) (goal ≥ 50 %); server CPU per verification {cpu:.0} µs ({c_min:.0}–{c_max:.0})"
+    );
+}
+
+/// The median, least and greatest of `values`.
+fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    (
+        common::percentile(&values, 0.5),
+        values[0],
+        values[values.len() - 1],
+    )
+}
+
 /// What the load reads of a verification report.
 #[derive(serde::Deserialize)]
 struct Verdict {
@@ -240,13 +305,10 @@ async fn fill(store: &tongban_store::Store, count: i64) {
     }
 }
 
-async fn run(http: &reqwest::Client, engine: &str, database: Option<String>) {
-    let (server, admin_id, admin_secret) = common::start(
-        http,
-        database.clone(),
-        &[("TONGBAN_HTTP_VERIFY_PER_MINUTE", "1000000000".to_owned())],
-    )
-    .await;
+async fn run(http: &reqwest::Client, engine: &str, database: String) {
+    let unthrottled = [("TONGBAN_HTTP_VERIFY_PER_MINUTE", "1000000000".to_owned())];
+    let (server, admin_id, admin_secret) =
+        common::start(http, Some(database.clone()), &unthrottled).await;
     let base = server.base.clone();
     let admin = common::access_token(http, &base, &admin_id, &admin_secret).await;
     let post = async |path: &str, body: Value| -> Value {
@@ -290,10 +352,6 @@ async fn run(http: &reqwest::Client, engine: &str, database: Option<String>) {
         base: base.clone(),
         code: defined["code"].as_str().unwrap().to_owned(),
     };
-    let database = database.unwrap_or_else(|| {
-        let dir = std::env::temp_dir().join(format!("tongban-bench-{}", std::process::id()));
-        format!("sqlite://{}/bench.db", dir.display())
-    });
     let store = tongban_store::Store::connect(&support::test_config(&database).database)
         .await
         .unwrap();
@@ -326,17 +384,20 @@ async fn run(http: &reqwest::Client, engine: &str, database: Option<String>) {
     // cores. A first pass over every credential fills the instance's register cache
     // (on PostgreSQL; SQLite never caches); the measured rounds after it are what a
     // busy verifier sees.
-    let credentials: Vec<String> = {
+    let jwts: Vec<String> = {
         let mut conn = store.conn().await.unwrap();
-        sqlx::query_as::<_, (String,)>("SELECT credential FROM ecerts LIMIT $1")
+        sqlx::query_scalar("SELECT credential FROM ecerts LIMIT $1")
             .bind(CREDENTIALS as i64)
             .fetch_all(&mut *conn)
             .await
             .unwrap()
-            .into_iter()
-            .map(|(c,)| json!({ "credential": c }).to_string())
-            .collect()
     };
+    // Raw verify checks one of the very credentials, with its key.
+    let sample = jwts[0].clone();
+    let credentials: Vec<String> = jwts
+        .into_iter()
+        .map(|c| json!({ "credential": c }).to_string())
+        .collect();
     let credentials = std::sync::Arc::new(credentials);
     let verify_url = format!("{base}/api/v1/certificates/verify");
     load(http, &verify_url, Some(credentials.clone()), CREDENTIALS).await;
@@ -356,7 +417,7 @@ async fn run(http: &reqwest::Client, engine: &str, database: Option<String>) {
         let after = common::cpu_seconds(pid);
         let client_after = common::cpu_seconds(std::process::id());
         client_cpu.push((client_after - client_before) / VERIFICATIONS as f64 * 1e6);
-        let raw = common::raw_es256_verify(1.0);
+        let raw = common::raw_es256_verify(1.0, &sample);
         let per_verification = (after - between) / VERIFICATIONS as f64 * 1e6;
         floor_cpu.push((between - before) / VERIFICATIONS as f64 * 1e6);
         verify_cpu.push(per_verification);
@@ -365,14 +426,6 @@ async fn run(http: &reqwest::Client, engine: &str, database: Option<String>) {
         raws.push(raw);
         shares.push(100.0 * verified / raw);
     }
-    let spread = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        (
-            common::percentile(&values, 0.5),
-            values[0],
-            values[values.len() - 1],
-        )
-    };
     let (verified, v_min, v_max) = spread(verifieds);
     let (raw_verify, r_min, r_max) = spread(raws);
     let (share, s_min, s_max) = spread(shares);
@@ -388,6 +441,19 @@ async fn run(http: &reqwest::Client, engine: &str, database: Option<String>) {
     println!(
         "[{engine}] verification over HTTP, median of {ROUNDS} rounds of {VERIFICATIONS} (min–max): {verified:.0}/s ({v_min:.0}–{v_max:.0}) = {share:.0} % ({s_min:.0}–{s_max:.0} %) of raw ES256 verify {raw_verify:.0}/s ({r_min:.0}–{r_max:.0}) (goal ≥ 50 %); GET /healthz {floor:.0}/s ({f_min:.0}–{f_max:.0}) with the same clients"
     );
+
+    if cores >= 2.0 {
+        apart(
+            http,
+            engine,
+            &database,
+            &unthrottled,
+            &credentials,
+            &sample,
+            cores as usize,
+        )
+        .await;
+    }
 
     // 3. Lookup latency as the register grows.
     if quick {
@@ -421,10 +487,12 @@ async fn main() {
         .unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("tongban e-certificate bench: release binary, {cores} cores shared with the clients");
-    run(&http, "SQLite", None).await;
+    let sqlite = support::TestDb::sqlite();
+    run(&http, "SQLite", sqlite.url.clone()).await;
+    drop(sqlite);
     if let Ok(admin_url) = std::env::var("TONGBAN_BENCH_DATABASE_URL") {
         let db = support::TestDb::postgres(&admin_url).await;
-        run(&http, "PostgreSQL", Some(db.url.clone())).await;
+        run(&http, "PostgreSQL", db.url.clone()).await;
         drop(db);
     }
 }

@@ -70,7 +70,32 @@ pub async fn start(
     database: Option<String>,
     extra: &[(&str, String)],
 ) -> (Server, String, String) {
-    let dir = std::env::temp_dir().join(format!("tongban-bench-{}", std::process::id()));
+    start_on(http, database, extra, None).await
+}
+
+/// Confines every thread of process `pid` to `cpus`, a CPU list as `taskset` reads it
+/// ("1", "0-3"). Threads it starts later inherit it.
+pub fn pin(pid: u32, cpus: &str) {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "taskset -c {cpus} {pid} failed");
+}
+
+/// As `start`, with the server confined to `cpus` (a `taskset` CPU list) from its first
+/// instruction, so that its runtime starts one worker per core it may use.
+pub async fn start_on(
+    http: &reqwest::Client,
+    database: Option<String>,
+    extra: &[(&str, String)],
+    cpus: Option<&str>,
+) -> (Server, String, String) {
+    // One scratch directory per server: a process may start several.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tongban-bench-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -105,17 +130,24 @@ pub async fn start(
     assert!(created.status.success(), "client-create failed");
     let created: Value = serde_json::from_slice(&created.stdout).unwrap();
     // BENCH_SERVER_WRAPPER runs the server under a profiler, e.g.
-    // `heaptrack -o /tmp/heap` (what it measures then is the profiler's business).
-    let mut serve = match std::env::var("BENCH_SERVER_WRAPPER") {
-        Ok(wrapper) if !wrapper.trim().is_empty() => {
-            let mut words = wrapper.split_whitespace();
-            let mut command = Command::new(words.next().unwrap_or_default());
-            command.args(words).arg(env!("CARGO_BIN_EXE_tongban"));
+    // `heaptrack -o /tmp/heap` (what it measures then is the profiler's business);
+    // `cpus` under taskset.
+    let wrapper: Vec<String> = match (std::env::var("BENCH_SERVER_WRAPPER"), cpus) {
+        (Ok(wrapper), _) if !wrapper.trim().is_empty() => {
+            wrapper.split_whitespace().map(str::to_owned).collect()
+        }
+        (_, Some(cpus)) => vec!["taskset".to_owned(), "-c".to_owned(), cpus.to_owned()],
+        _ => Vec::new(),
+    };
+    let mut serve = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(env!("CARGO_BIN_EXE_tongban"));
             command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
             command.envs(envs.iter().map(|(k, v)| (k, v)));
             command
         }
-        _ => tongban(&envs),
+        None => tongban(&envs),
     };
     let child = serve
         .arg("serve")
@@ -230,30 +262,36 @@ pub fn raw_es256(secs: f64) -> f64 {
     total as f64 / secs
 }
 
-/// ring ES256 verifications per second on all cores, for `secs`.
-pub fn raw_es256_verify(secs: f64) -> f64 {
-    use ring::signature::{
-        ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
-        UnparsedPublicKey,
-    };
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let key =
-        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
-    let signature = key.sign(&rng, b"header.payload").unwrap();
-    let public = key.public_key().as_ref().to_vec();
+/// ring ES256 verifications per second on all cores, for `secs`, of the compact JWS
+/// `jws` with the key of its `x5c` leaf: the very signature a verification of it
+/// checks, the SHA-256 of its signing input (a header with the chain, the payload)
+/// included.
+pub fn raw_es256_verify(secs: f64, jws: &str) -> f64 {
+    use base64::Engine as _;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (signing_input, signature) = jws.rsplit_once('.').unwrap();
+    let signature = url.decode(signature).unwrap();
+    let header = signing_input.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&url.decode(header).unwrap()).unwrap();
+    let leaf = base64::engine::general_purpose::STANDARD
+        .decode(header["x5c"][0].as_str().unwrap())
+        .unwrap();
+    let (_, leaf) = x509_parser::parse_x509_certificate(&leaf).unwrap();
+    let public = leaf.public_key().subject_public_key.data.to_vec();
+    let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public.as_slice());
+    key.verify(signing_input.as_bytes(), &signature)
+        .expect("the credential's own signature verifies");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let total: usize = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let public = public.as_slice();
-                let signature = signature.as_ref();
+                let (key, signature) = (&key, signature.as_slice());
                 scope.spawn(move || {
-                    let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public);
                     let started = Instant::now();
                     let mut n = 0;
                     while started.elapsed().as_secs_f64() < secs {
-                        key.verify(b"header.payload", signature).unwrap();
+                        key.verify(signing_input.as_bytes(), signature).unwrap();
                         n += 1;
                     }
                     n
