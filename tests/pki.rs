@@ -234,6 +234,49 @@ async fn two_instances_starting_together_share_one_issuing_ca() {
     store.close().await;
 }
 
+/// An `x5c` certificate is read once and kept by its text, unless it is long (anyone can
+/// present one, and a few thousand large ones would otherwise be held); what cannot be
+/// read, or holds a key we do not verify, gets its reason and is not kept.
+#[tokio::test]
+async fn x5c_certificates_are_read_once_within_a_bound() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use tongban_crypto::pki::{Pki, X5cError};
+    let (_db, store) = migrated_store().await;
+    let keys = support::repo_root().join("keys-dev");
+    let pki = Pki::open(store.clone(), dev_kek(), &keys, "http://a", true)
+        .await
+        .unwrap();
+    let issuing = STANDARD.encode(pki.issuing());
+    let first = pki.x5c_leaf(&issuing).unwrap();
+    assert_eq!(first.der, pki.issuing());
+    assert!(std::sync::Arc::ptr_eq(
+        &first,
+        &pki.x5c_leaf(&issuing).unwrap()
+    ));
+    // A valid P-256 certificate of 12 KB (a long extension): read every time.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["big.example".to_owned()]).unwrap();
+    params
+        .custom_extensions
+        .push(rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 4, 1, 99999, 1],
+            vec![0x41; 9_000],
+        ));
+    let big = STANDARD.encode(params.self_signed(&key).unwrap().der());
+    assert!(big.len() > 8 * 1024);
+    let once = pki.x5c_leaf(&big).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&once, &pki.x5c_leaf(&big).unwrap()));
+    // A P-384 key, text that is not base64, and base64 that is not a certificate.
+    let p384 = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["p384.example".to_owned()]).unwrap();
+    let p384 = STANDARD.encode(params.self_signed(&p384).unwrap().der());
+    assert_eq!(pki.x5c_leaf(&p384).err(), Some(X5cError::Key));
+    assert_eq!(pki.x5c_leaf("not base64!").err(), Some(X5cError::Encoding));
+    assert_eq!(pki.x5c_leaf("AAEC").err(), Some(X5cError::Unreadable));
+    store.close().await;
+}
+
 /// Two instances whose refreshers, and requests for the CRL, find it due at the same
 /// moment sign one new CRL between them, not one each.
 #[tokio::test]

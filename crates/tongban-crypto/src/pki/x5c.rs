@@ -10,6 +10,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use super::Pki;
 use crate::signer::PublicKey;
 
+/// The longest `x5c` text kept. Our seal certificates are under 2 KB as base64; anyone
+/// can present any certificate, and without this bound a few thousand large ones would
+/// be held in memory.
+const KEPT_TEXT_MAX: usize = 8 * 1024;
+
 /// A signing certificate from an `x5c` header.
 pub struct X5cLeaf {
     /// DER.
@@ -34,7 +39,8 @@ pub enum X5cError {
 impl Pki {
     /// The certificate of an `x5c` entry (standard base64), decoded and read. Kept by
     /// its text after the first read, as what a text reads as cannot change; what
-    /// cannot be read is not kept. Whether it is trusted is path validation's question.
+    /// cannot be read, or is longer than [`KEPT_TEXT_MAX`], is not kept. Whether it is
+    /// trusted is path validation's question.
     pub fn x5c_leaf(&self, x5c: &str) -> Result<Arc<X5cLeaf>, X5cError> {
         if let Some(leaf) = self.x5c.get(x5c) {
             return Ok(leaf);
@@ -48,7 +54,9 @@ impl Pki {
             (crate::ca::hex(parsed.raw_serial()), key)
         };
         let leaf = Arc::new(X5cLeaf { der, serial, key });
-        self.x5c.keep(x5c, leaf.clone());
+        if x5c.len() <= KEPT_TEXT_MAX {
+            self.x5c.keep(x5c, leaf.clone());
+        }
         Ok(leaf)
     }
 }
