@@ -121,20 +121,24 @@ async fn inclusion_checks(server: &support::TestServer, leaf: &Hash, at: &Checkp
         .await;
     assert_eq!(response.status(), 200);
     let proof: Value = response.json().await.unwrap();
-    let hashes: Vec<Hash> = proof["hashes"]
-        .as_array()
+    let path = hashes(&proof["hashes"]);
+    let index = proof["index"].as_u64().unwrap();
+    assert!(merkle::verify_inclusion(
+        leaf, index, at.size, &path, &at.root
+    ));
+    assert!(!merkle::verify_inclusion(
+        leaf, index, at.size, &path, &[0; 32]
+    ));
+    index
+}
+
+/// A JSON list of base64 hashes (a proof's path), as hashes.
+fn hashes(list: &Value) -> Vec<Hash> {
+    list.as_array()
         .unwrap()
         .iter()
         .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
-        .collect();
-    let index = proof["index"].as_u64().unwrap();
-    assert!(merkle::verify_inclusion(
-        leaf, index, at.size, &hashes, &at.root
-    ));
-    assert!(!merkle::verify_inclusion(
-        leaf, index, at.size, &hashes, &[0; 32]
-    ));
-    index
+        .collect()
 }
 
 #[tokio::test]
@@ -275,16 +279,11 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
         .json()
         .await
         .unwrap();
-    let hashes: Vec<Hash> = proof["hashes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
-        .collect();
+    let path = hashes(&proof["hashes"]);
     assert!(merkle::verify_consistency(
         first.size,
         at.size,
-        &hashes,
+        &path,
         &first.root,
         &at.root
     ));
@@ -343,12 +342,7 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
         (Some(b as u64 + 2), Some(true))
     );
     assert_eq!(log["kind"], "seal.used");
-    let proof: Vec<Hash> = log["proof"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
-        .collect();
+    let proof = hashes(&log["proof"]);
     let reported = Checkpoint::parse(
         &Note::parse(log["checkpoint"].as_str().unwrap())
             .unwrap()
@@ -379,12 +373,7 @@ async fn seal_acts_are_logged_once_with_promises_proofs_and_tiles() {
     let log = &report["signatures"][0]["log"];
     assert_eq!(log["tree_size"].as_u64(), Some(grown.size), "{report}");
     assert_eq!(log["verified"], true, "{report}");
-    let proof: Vec<Hash> = log["proof"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| B64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
-        .collect();
+    let proof = hashes(&log["proof"]);
     assert!(merkle::verify_inclusion(
         &leaves[b + 2],
         b as u64 + 2,
