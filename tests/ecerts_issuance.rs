@@ -542,6 +542,26 @@ async fn a_reissue_supersedes_and_agents_see_their_company_certificates() {
         assert_eq!(report["checks"]["signature"], false, "{leaf}: {report}");
         assert!(report.get("identifier").is_none(), "{leaf}: {report}");
     }
+    // Header members of another shape than a credential's: no certificate to read, a
+    // type that is not a string, no chain at all. Reported, never verified.
+    let genuine_header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).unwrap()).unwrap();
+    for (member, value) in [
+        ("x5c", json!("AAEC")),
+        ("typ", json!(1)),
+        ("x5c", json!([])),
+    ] {
+        let mut header = genuine_header.clone();
+        header[member] = value.clone();
+        let other = format!(
+            "{}.{payload}.{signature}",
+            URL_SAFE_NO_PAD.encode(header.to_string())
+        );
+        let report: Value = w.verify_credential(&other).await;
+        assert_eq!(report["valid"], false, "{member} {value}: {report}");
+        assert_eq!(report["checks"]["signature"], false, "{member}: {report}");
+        assert_eq!(report["checks"]["chain"], false, "{member}: {report}");
+    }
     let report: Value = w.verify_credential(genuine).await;
     assert_eq!(report["valid"], true, "{report}");
     // A certificate of another platform's root, or garbage, is not valid.

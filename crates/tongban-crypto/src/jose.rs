@@ -253,8 +253,10 @@ fn verify_parts(
     detached: Option<&[u8]>,
     keys: &Jwks,
 ) -> Result<Verified, JoseError> {
-    let header = read_header(protected)?;
-    let algorithm = algorithm(&header)?;
+    let json = read_header(protected)?;
+    let header: Map<String, Value> = serde_json::from_slice(&json)
+        .map_err(|_| JoseError::Malformed("header is not a JSON object"))?;
+    let algorithm = algorithm(&json)?;
     let kid = header.get("kid").and_then(Value::as_str);
     let jwk = keys.find(kid)?;
     let key = jwk
@@ -267,18 +269,35 @@ fn verify_parts(
     if key.algorithm() != algorithm || declared_alg_differs {
         return Err(mismatch(algorithm, &key));
     }
-    let payload = check_signature(&key, protected, payload, signature, detached)?;
+    let (payload, input) = match (payload.is_empty(), detached) {
+        (true, Some(content)) => (
+            content.to_vec(),
+            signing_input(protected, &B64URL.encode(content)),
+        ),
+        (false, None) => (
+            B64URL
+                .decode(payload)
+                .map_err(|_| JoseError::Malformed("payload is not base64url"))?,
+            signing_input(protected, payload),
+        ),
+        (true, None) => return Err(JoseError::Malformed("detached payload not supplied")),
+        (false, Some(_)) => return Err(JoseError::Malformed("payload both attached and detached")),
+    };
+    check_signature(&key, &input, signature)?;
     Ok(Verified { header, payload })
 }
 
-/// A compact JWS read but not yet verified, its protected header parsed once: for a
+/// A compact JWS read but not yet verified, its protected header decoded once: for a
 /// verifier that takes the key from the header itself (an `x5c` chain it then
-/// validates), where a key set cannot be given beforehand.
+/// validates), where a key set cannot be given beforehand. The header is read into the
+/// caller's own type, borrowing its strings: a verifier checks thousands a second, and
+/// an `x5c` header is kilobytes.
 #[derive(Debug)]
 pub struct Compact<'a> {
-    /// The protected header.
-    pub header: Map<String, Value>,
-    protected: &'a str,
+    /// The protected header's JSON.
+    header: Vec<u8>,
+    /// `header.payload` as received: the signing input.
+    signed: &'a str,
     payload: &'a str,
     signature: &'a str,
 }
@@ -292,10 +311,16 @@ impl<'a> Compact<'a> {
         }
         Ok(Self {
             header: read_header(protected)?,
-            protected,
+            signed: &jws[..protected.len() + 1 + payload.len()],
             payload,
             signature,
         })
+    }
+
+    /// The protected header's members that `T` names.
+    pub fn header<'h, T: Deserialize<'h>>(&'h self) -> Result<T, JoseError> {
+        serde_json::from_slice(&self.header)
+            .map_err(|_| JoseError::Malformed("header is not a JSON object"))
     }
 
     /// The payload, if the header's algorithm fits `key` and the signature verifies
@@ -305,7 +330,11 @@ impl<'a> Compact<'a> {
         if key.algorithm() != algorithm {
             return Err(mismatch(algorithm, key));
         }
-        check_signature(key, self.protected, self.payload, self.signature, None)
+        let payload = B64URL
+            .decode(self.payload)
+            .map_err(|_| JoseError::Malformed("payload is not base64url"))?;
+        check_signature(key, self.signed.as_bytes(), self.signature)?;
+        Ok(payload)
     }
 }
 
@@ -318,27 +347,45 @@ fn three_parts(jws: &str) -> Result<(&str, &str, &str), JoseError> {
     }
 }
 
-fn read_header(protected: &str) -> Result<Map<String, Value>, JoseError> {
-    let bytes = B64URL
+/// The protected header's JSON, which must be an object: serde reads a struct from an
+/// array too, by position, and `["ES256"]` is no JOSE header.
+fn read_header(protected: &str) -> Result<Vec<u8>, JoseError> {
+    let json = B64URL
         .decode(protected)
         .map_err(|_| JoseError::Malformed("header is not base64url"))?;
-    serde_json::from_slice(&bytes).map_err(|_| JoseError::Malformed("header is not a JSON object"))
+    match json.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(json),
+        _ => Err(JoseError::Malformed("header is not a JSON object")),
+    }
+}
+
+/// The header members that decide whether a JWS can be verified at all.
+#[derive(Deserialize)]
+struct Decisive<'h> {
+    #[serde(borrow, default)]
+    alg: Option<std::borrow::Cow<'h, str>>,
+    /// Present, whatever its value (`null` included), is refused.
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(value).map(Some)
 }
 
 /// The header's algorithm, if we accept it and every header member is one we
 /// understand.
-fn algorithm(header: &Map<String, Value>) -> Result<Algorithm, JoseError> {
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .ok_or(JoseError::Malformed("header lacks alg"))?;
-    let algorithm = match alg {
-        "none" => return Err(JoseError::AlgNone),
-        "ES256" => Algorithm::Es256,
-        "EdDSA" => Algorithm::Ed25519,
-        other => return Err(JoseError::UnsupportedAlg(other.to_owned())),
+fn algorithm(header: &[u8]) -> Result<Algorithm, JoseError> {
+    let header: Decisive =
+        serde_json::from_slice(header).map_err(|_| JoseError::Malformed("header lacks alg"))?;
+    let algorithm = match header.alg.as_deref() {
+        None => return Err(JoseError::Malformed("header lacks alg")),
+        Some("none") => return Err(JoseError::AlgNone),
+        Some("ES256") => Algorithm::Es256,
+        Some("EdDSA") => Algorithm::Ed25519,
+        Some(other) => return Err(JoseError::UnsupportedAlg(other.to_owned())),
     };
-    if let Some(crit) = header.get("crit") {
+    if let Some(crit) = header.crit {
         let name = crit
             .as_array()
             .and_then(|names| names.first())
@@ -356,36 +403,16 @@ fn mismatch(algorithm: Algorithm, key: &PublicKey) -> JoseError {
     }
 }
 
-/// The payload, if `signature` verifies with `key` over the parts as they were sent
-/// (RFC 7515 §5.2: the signing input is the encoded header and payload as received).
-fn check_signature(
-    key: &PublicKey,
-    protected: &str,
-    payload: &str,
-    signature: &str,
-    detached: Option<&[u8]>,
-) -> Result<Vec<u8>, JoseError> {
-    let (payload_bytes, input) = match (payload.is_empty(), detached) {
-        (true, Some(content)) => (
-            content.to_vec(),
-            signing_input(protected, &B64URL.encode(content)),
-        ),
-        (false, None) => (
-            B64URL
-                .decode(payload)
-                .map_err(|_| JoseError::Malformed("payload is not base64url"))?,
-            signing_input(protected, payload),
-        ),
-        (true, None) => return Err(JoseError::Malformed("detached payload not supplied")),
-        (false, Some(_)) => return Err(JoseError::Malformed("payload both attached and detached")),
-    };
+/// Whether `signature` verifies with `key` over the signing input, which is the encoded
+/// header and payload as they were sent (RFC 7515 §5.2), not as re-encoded.
+fn check_signature(key: &PublicKey, input: &[u8], signature: &str) -> Result<(), JoseError> {
     let signature = B64URL
         .decode(signature)
         .map_err(|_| JoseError::Malformed("signature is not base64url"))?;
-    if !key.verify(&input, &signature) {
+    if !key.verify(input, &signature) {
         return Err(JoseError::BadSignature);
     }
-    Ok(payload_bytes)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -509,7 +536,8 @@ mod tests {
         extra.insert("typ".into(), json!("vc+jwt"));
         let jws = sign_compact(&k, b"{\"a\":1}", &extra).unwrap();
         let compact = Compact::parse(&jws).unwrap();
-        assert_eq!(compact.header["typ"], "vc+jwt");
+        let header: Map<String, Value> = compact.header().unwrap();
+        assert_eq!(header["typ"], "vc+jwt");
         assert_eq!(compact.verify(k.public_key()).unwrap(), b"{\"a\":1}");
 
         let other = key(Algorithm::Es256);
@@ -538,6 +566,34 @@ mod tests {
         assert_eq!(
             Compact::parse(&unsigned).unwrap().verify(k.public_key()),
             Err(JoseError::AlgNone)
+        );
+        // A critical extension, even a null one, no algorithm, or a header that is
+        // not an object: nothing is verified.
+        for (header, refused) in [
+            (
+                r#"{"alg":"ES256","crit":null}"#,
+                JoseError::UnknownCritical("(malformed crit)".into()),
+            ),
+            (
+                r#"{"alg":"ES256","crit":["exp"]}"#,
+                JoseError::UnknownCritical("exp".into()),
+            ),
+            (
+                r#"{"typ":"vc+jwt"}"#,
+                JoseError::Malformed("header lacks alg"),
+            ),
+        ] {
+            let (_, rest) = jws.split_once('.').unwrap();
+            let other = format!("{}.{rest}", B64URL.encode(header));
+            let compact = Compact::parse(&other).unwrap();
+            assert_eq!(compact.verify(k.public_key()), Err(refused), "{header}");
+        }
+        // serde would read `["ES256"]` as a struct with `alg` first.
+        let (_, rest) = jws.split_once('.').unwrap();
+        let array = format!("{}.{rest}", B64URL.encode(r#" ["ES256"]"#));
+        assert_eq!(
+            Compact::parse(&array).unwrap_err(),
+            JoseError::Malformed("header is not a JSON object")
         );
         let detached = sign_detached(&k, b"x", &Map::new()).unwrap();
         for malformed in ["", "a.b", "a.b.c.d", "!.e30.AA", detached.as_str()] {

@@ -30,7 +30,7 @@ pub async fn about(
 ) -> Result<Vec<LoggedAct>, EcertError> {
     let mut acts = Vec::new();
     for certificate in certificates {
-        let hash = tongban_crypto::cms::sha256(certificate.credential.as_bytes());
+        let hash = certificate.credential_sha256();
         let found = storage::entries(conn, Filter::Subject(&hash), 0, PER_CERTIFICATE).await?;
         acts.extend(found.into_iter().map(|(_, stored)| LoggedAct {
             identifier: certificate.identifier.clone(),

@@ -145,7 +145,7 @@ pub async fn verify(
     // The register's copy of a genuine credential: a certificate the register does not
     // know cannot be in the log either.
     if let Some(certificate) = report.certificate.as_ref().filter(|_| report.signature) {
-        let hash = tongban_crypto::cms::sha256(certificate.credential.as_bytes());
+        let hash = certificate.credential_sha256();
         report.log = log.prove(&hash).await?;
     }
     Ok(report)

@@ -13,7 +13,7 @@ use tongban_identity::dpop::{self, DpopNonces, ProofTarget};
 
 use crate::parts;
 
-/// By the first byte: a compact or JSON JWS verified under a fixed key, a JWK read as
+/// By the first byte: a compact (also as a VC-JWT is read) or JSON JWS verified under a fixed key, a JWK read as
 /// a key, a DPoP proof as given, or DPoP claims (then header members) signed here.
 pub fn jose(data: &[u8]) {
     let Some((&kind, rest)) = data.split_first() else {
@@ -24,6 +24,13 @@ pub fn jose(data: &[u8]) {
         0 => {
             let _ = jose::verify_compact(&text, None, &KEYS);
             let _ = jose::verify_compact(&text, Some(b"payload"), &KEYS);
+            // As a VC-JWT's check reads it: the header into a type, the key given.
+            if let Ok(jws) = jose::Compact::parse(&text) {
+                let _ = jws.header::<Map<String, Value>>();
+                if let Some(key) = KEYS.keys.first().and_then(|k| k.public_key().ok()) {
+                    let _ = jws.verify(&key);
+                }
+            }
         }
         1 => {
             if let Ok(value) = serde_json::from_slice::<Value>(rest) {

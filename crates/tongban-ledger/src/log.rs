@@ -39,40 +39,41 @@ pub struct Log {
 }
 
 /// What every verification report's proof would otherwise read from the database or
-/// compute again: the entries found (an integrated entry's place never changes), the
-/// tree's perfect nodes (never change either), the newest checkpoint, read again after
-/// [`RECENT_CHECKPOINT`], and each entry's last proof with the tree it is for (a
-/// place's proof in one tree never changes).
+/// compute again: the entries found, with the last proof reported for each (an
+/// integrated entry's place never changes, nor its proof in one tree), the tree's
+/// perfect nodes (never change either), and the newest checkpoint, read again after
+/// [`RECENT_CHECKPOINT`].
 #[derive(Default)]
 struct Kept {
-    entries: std::sync::Mutex<std::collections::HashMap<Hash, (Entry, Hash, u64)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<Hash, KeptEntry>>,
     nodes: storage::Nodes,
     checkpoint: std::sync::Mutex<Option<(std::time::Instant, Option<String>)>>,
-    proofs: std::sync::Mutex<std::collections::HashMap<Hash, KeptProof>>,
 }
 
-/// An entry's inclusion proof in the tree of `size` leaves and `root`, as reported.
-struct KeptProof {
-    size: u64,
-    root: Hash,
-    path: Vec<String>,
-    verified: bool,
+/// An integrated entry as its reports show it: with the inclusion proof last made for
+/// it, and the tree (size and root) that proof is for.
+#[derive(Clone)]
+struct KeptEntry {
+    proven: Proven,
+    leaf: Hash,
+    index: u64,
+    proved_in: Option<(u64, Hash)>,
 }
 
 impl Kept {
-    /// The proof kept for `subject` in the tree of `size` and `root`.
-    fn proof(&self, subject: &Hash, size: u64, root: &Hash) -> Option<(Vec<String>, bool)> {
-        let proofs = self.proofs.lock().ok()?;
-        let kept = proofs.get(subject)?;
-        (kept.size == size && kept.root == *root).then(|| (kept.path.clone(), kept.verified))
+    fn entry(&self, subject: &Hash) -> Option<KeptEntry> {
+        self.entries.lock().ok()?.get(subject).cloned()
     }
 
-    fn keep_proof(&self, subject: Hash, proof: KeptProof) {
-        if let Ok(mut proofs) = self.proofs.lock() {
-            if proofs.len() >= ENTRIES_KEPT {
-                proofs.clear();
+    fn keep(&self, subject: Hash, kept: KeptEntry) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= ENTRIES_KEPT
+                && !entries.contains_key(&subject)
+                && let Some(any) = entries.keys().next().copied()
+            {
+                entries.remove(&any);
             }
-            proofs.insert(subject, proof);
+            entries.insert(subject, kept);
         }
     }
 }
@@ -319,14 +320,8 @@ impl Log {
     /// its entry, and its inclusion proof against the latest checkpoint, checked.
     /// Reads only what it has not kept.
     pub async fn prove(&self, subject: &Hash) -> Result<Option<Proven>, LedgerError> {
-        let kept = self
-            .kept
-            .entries
-            .lock()
-            .ok()
-            .and_then(|entries| entries.get(subject).cloned());
-        let (entry, leaf, index) = match kept {
-            Some(found) => found,
+        let kept = match self.kept.entry(subject) {
+            Some(kept) => kept,
             None => {
                 let mut conn = self.store.conn().await?;
                 let found = storage::entries(&mut conn, Filter::Subject(subject), 0, 1).await?;
@@ -337,54 +332,52 @@ impl Log {
                     // Not integrated yet: its place is still to come.
                     return Ok(Some(unproven(&stored.entry, &stored.leaf_hash, None)));
                 };
-                if let Ok(mut entries) = self.kept.entries.lock() {
-                    if entries.len() >= ENTRIES_KEPT
-                        && let Some(any) = entries.keys().next().copied()
-                    {
-                        entries.remove(&any);
-                    }
-                    entries.insert(*subject, (stored.entry.clone(), stored.leaf_hash, index));
+                let kept = KeptEntry {
+                    proven: unproven(&stored.entry, &stored.leaf_hash, Some(index)),
+                    leaf: stored.leaf_hash,
+                    index,
+                    proved_in: None,
+                };
+                self.kept.keep(*subject, kept.clone());
+                kept
+            }
+        };
+        let KeptEntry {
+            mut proven,
+            leaf,
+            index,
+            proved_in,
+        } = kept;
+        let checkpoint = match self.recent_checkpoint().await? {
+            Some(text) => self.verified(&text).map(|checkpoint| (text, checkpoint)),
+            None => None,
+        };
+        let Some((text, checkpoint)) = checkpoint.filter(|(_, c)| index < c.size) else {
+            // No tree holds it yet: the entry alone, without a proof.
+            proven.proof = Vec::new();
+            proven.verified = false;
+            return Ok(Some(proven));
+        };
+        let tree = (checkpoint.size, checkpoint.root);
+        if proved_in != Some(tree) {
+            let path = match self.kept.nodes.inclusion_path(index, tree.0) {
+                Some(path) => path,
+                None => {
+                    let mut conn = self.store.conn().await?;
+                    storage::inclusion_path_kept(&mut conn, index, tree.0, &self.kept.nodes).await?
                 }
-                (stored.entry, stored.leaf_hash, index)
-            }
-        };
-        let mut proven = unproven(&entry, &leaf, Some(index));
-        let Some(text) = self.recent_checkpoint().await? else {
-            return Ok(Some(proven));
-        };
-        let Some(checkpoint) = self.verified(&text) else {
-            return Ok(Some(proven));
-        };
-        if index >= checkpoint.size {
-            return Ok(Some(proven));
+            };
+            proven.verified = merkle::verify_inclusion(&leaf, index, tree.0, &path, &tree.1);
+            proven.proof = path.iter().map(merkle::to_base64).collect();
+            let kept = KeptEntry {
+                proven: proven.clone(),
+                leaf,
+                index,
+                proved_in: Some(tree),
+            };
+            self.kept.keep(*subject, kept);
         }
-        let (size, root) = (checkpoint.size, checkpoint.root);
-        let (path, verified) = match self.kept.proof(subject, size, &root) {
-            Some(kept) => kept,
-            None => {
-                let path = match self.kept.nodes.inclusion_path(index, size) {
-                    Some(path) => path,
-                    None => {
-                        let mut conn = self.store.conn().await?;
-                        storage::inclusion_path_kept(&mut conn, index, size, &self.kept.nodes)
-                            .await?
-                    }
-                };
-                let verified = merkle::verify_inclusion(&leaf, index, size, &path, &root);
-                let path: Vec<String> = path.iter().map(merkle::to_base64).collect();
-                let kept = KeptProof {
-                    size,
-                    root,
-                    path: path.clone(),
-                    verified,
-                };
-                self.kept.keep_proof(*subject, kept);
-                (path, verified)
-            }
-        };
-        proven.verified = verified;
-        proven.proof = path;
-        proven.tree_size = Some(checkpoint.size);
+        proven.tree_size = Some(tree.0);
         proven.checkpoint = Some(text);
         Ok(Some(proven))
     }

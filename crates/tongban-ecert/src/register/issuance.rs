@@ -15,6 +15,7 @@ use tongban_core::time::Timestamp;
 use tongban_crypto::kek::Kek;
 use tongban_crypto::pki::Pki;
 use tongban_identity::subjects::{self, DepartmentId, SubjectId};
+use tongban_ledger::entry::hex;
 use tongban_ledger::{Entry, Kind};
 use tongban_seal::permissions::Actor;
 use tongban_seal::registry::{self, SealId};
@@ -312,7 +313,7 @@ impl Issuing {
             serial: identifier.serial.clone(),
             version: identifier.version,
             supersedes_id: supersedes.map(|s| s.id.clone()),
-            supersedes_credential: supersedes.map(|s| credential_hash(&s.credential)),
+            supersedes_credential: supersedes.map(|s| hex(&s.credential_sha256())),
             certificate: Certificate {
                 id: tongban_core::id::Uuid::now_v7().to_string(),
                 identifier: text,
@@ -334,6 +335,7 @@ impl Issuing {
                 supersedes: supersedes.map(|s| s.identifier.clone()),
                 superseded_by: None,
                 issued_at: now,
+                credential_sha256: std::sync::OnceLock::new(),
             },
         })
     }
@@ -421,7 +423,7 @@ impl Issuing {
         // certificate's own entries).
         let pseudonym = format!("{}|{}", c.holder_id, c.identifier);
         let holder = self.holder_key.mac(pseudonym.as_bytes());
-        entry.holder = Some(tongban_ledger::entry::hex(&holder));
+        entry.holder = Some(hex(&holder));
         entry
     }
 }
@@ -431,13 +433,8 @@ pub(super) fn certificate_entry(kind: Kind, c: &Certificate, now: Timestamp) -> 
     let mut entry = Entry::new(kind, now);
     entry.department = Some(c.department_id.to_string());
     entry.certificate_type = Some(c.type_code.clone());
-    entry.credential = Some(credential_hash(&c.credential));
+    entry.credential = Some(hex(&c.credential_sha256()));
     entry
-}
-
-/// Hex SHA-256 of a credential's text: what the log knows a certificate by.
-pub fn credential_hash(credential: &str) -> String {
-    tongban_ledger::entry::hex(&tongban_crypto::cms::sha256(credential.as_bytes()))
 }
 
 /// A signed certificate on its way into the register.

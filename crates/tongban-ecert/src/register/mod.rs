@@ -12,7 +12,7 @@ pub use lifecycle::*;
 use crate::catalogue::HolderCategory;
 use crate::error::{EcertError, corrupt, invalid};
 use crate::identifier::Identifier;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use sqlx::Row;
@@ -118,9 +118,19 @@ pub struct Certificate {
     pub superseded_by: Option<String>,
     /// When it was issued.
     pub issued_at: Timestamp,
+    /// The SHA-256 of `credential`, once asked for: the register cache serves many
+    /// verifications from one copy, and each names the issuance in the log by it.
+    credential_sha256: OnceLock<[u8; 32]>,
 }
 
 impl Certificate {
+    /// The SHA-256 of its VC-JWT: what the transparency log knows it by.
+    pub fn credential_sha256(&self) -> [u8; 32] {
+        *self
+            .credential_sha256
+            .get_or_init(|| tongban_crypto::cms::sha256(self.credential.as_bytes()))
+    }
+
     /// Its status at `now`: an active certificate past its validity is `expired`.
     pub fn status_at(&self, now: Timestamp) -> &'static str {
         match (self.status, self.valid_until) {
@@ -167,6 +177,7 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, EcertError>
         supersedes: r.try_get("supersedes_identifier")?,
         superseded_by: r.try_get("superseded_by_identifier")?,
         issued_at: Timestamp::from_unix_millis(r.try_get("issued_at")?),
+        credential_sha256: OnceLock::new(),
     })
 }
 
