@@ -335,7 +335,7 @@ impl Issuing {
                 supersedes: supersedes.map(|s| s.identifier.clone()),
                 superseded_by: None,
                 issued_at: now,
-                credential_sha256: std::sync::OnceLock::new(),
+                credential_sha256: Default::default(),
             },
         })
     }

@@ -118,16 +118,22 @@ pub struct Certificate {
     pub superseded_by: Option<String>,
     /// When it was issued.
     pub issued_at: Timestamp,
-    /// The SHA-256 of `credential`, once asked for: the register cache serves many
-    /// verifications from one copy, and each names the issuance in the log by it.
-    credential_sha256: OnceLock<[u8; 32]>,
+    /// The SHA-256 of `credential`, once asked for ([`Certificate::credential_sha256`]).
+    pub credential_sha256: CredentialHash,
 }
+
+/// A credential's SHA-256, computed on first use and kept: the register cache serves
+/// many verifications from one copy, and each names the issuance in the log by it.
+/// Only [`Certificate::credential_sha256`] fills it, from the certificate's own text.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CredentialHash(OnceLock<[u8; 32]>);
 
 impl Certificate {
     /// The SHA-256 of its VC-JWT: what the transparency log knows it by.
     pub fn credential_sha256(&self) -> [u8; 32] {
         *self
             .credential_sha256
+            .0
             .get_or_init(|| tongban_crypto::cms::sha256(self.credential.as_bytes()))
     }
 
@@ -177,7 +183,7 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<Certificate, EcertError>
         supersedes: r.try_get("supersedes_identifier")?,
         superseded_by: r.try_get("superseded_by_identifier")?,
         issued_at: Timestamp::from_unix_millis(r.try_get("issued_at")?),
-        credential_sha256: OnceLock::new(),
+        credential_sha256: CredentialHash::default(),
     })
 }
 

@@ -68,6 +68,7 @@ pub(super) fn certificate_pages(
         supersedes: None,
         superseded_by: None,
         issued_at: now,
+        credential_sha256: Default::default(),
     };
     let suspended = Certificate {
         status: Status::Suspended,

@@ -59,6 +59,7 @@ fn certificate(v: &str) -> Certificate {
         supersedes: None,
         superseded_by: Some(v.into()),
         issued_at: now,
+        credential_sha256: Default::default(),
     }
 }
 
