@@ -525,42 +525,42 @@ async fn a_reissue_supersedes_and_agents_see_their_company_certificates() {
     assert_eq!(report["valid"], false, "{report}");
     assert_eq!(report["checks"]["signature"], false, "{report}");
     assert!(report.get("identifier").is_none(), "{report}");
-    // The same credential naming another signing certificate in its header: one that
-    // is not base64, not a certificate, or our issuing CA's (a certificate, with
-    // another key). Its signature fails each time, and the genuine one still verifies
+    // The same credential under other headers. One naming another signing certificate:
+    // not base64, not a certificate, or our issuing CA's (a certificate, with another
+    // key). One whose members have another shape than a credential's: no certificate
+    // to read, a type that is not a string, no chain at all (nor is the chain then
+    // trusted). Its signature fails each time, and the genuine one still verifies
     // after them (the certificates read are kept by their text).
-    let mut header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).unwrap()).unwrap();
-    let issuing_ca = header["x5c"][1].clone();
-    for leaf in [json!("not base64!"), json!("AAEC"), issuing_ca] {
-        header["x5c"][0] = leaf.clone();
-        let other = format!(
-            "{}.{payload}.{signature}",
-            URL_SAFE_NO_PAD.encode(header.to_string())
-        );
-        let report: Value = w.verify_credential(&other).await;
-        assert_eq!(report["valid"], false, "{leaf}: {report}");
-        assert_eq!(report["checks"]["signature"], false, "{leaf}: {report}");
-        assert!(report.get("identifier").is_none(), "{leaf}: {report}");
-    }
-    // Header members of another shape than a credential's: no certificate to read, a
-    // type that is not a string, no chain at all. Reported, never verified.
     let genuine_header: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).unwrap()).unwrap();
+    let issuing_ca = genuine_header["x5c"][1].clone();
+    let mut headers = Vec::new();
+    for leaf in [json!("not base64!"), json!("AAEC"), issuing_ca] {
+        let mut header = genuine_header.clone();
+        header["x5c"][0] = leaf;
+        headers.push((header, false));
+    }
     for (member, value) in [
         ("x5c", json!("AAEC")),
         ("typ", json!(1)),
         ("x5c", json!([])),
     ] {
         let mut header = genuine_header.clone();
-        header[member] = value.clone();
+        header[member] = value;
+        headers.push((header, true));
+    }
+    for (header, untrusted) in headers {
         let other = format!(
             "{}.{payload}.{signature}",
             URL_SAFE_NO_PAD.encode(header.to_string())
         );
         let report: Value = w.verify_credential(&other).await;
-        assert_eq!(report["valid"], false, "{member} {value}: {report}");
-        assert_eq!(report["checks"]["signature"], false, "{member}: {report}");
-        assert_eq!(report["checks"]["chain"], false, "{member}: {report}");
+        assert_eq!(report["valid"], false, "{header}: {report}");
+        assert_eq!(report["checks"]["signature"], false, "{header}: {report}");
+        assert!(report.get("identifier").is_none(), "{header}: {report}");
+        if untrusted {
+            assert_eq!(report["checks"]["chain"], false, "{header}: {report}");
+        }
     }
     let report: Value = w.verify_credential(genuine).await;
     assert_eq!(report["valid"], true, "{report}");
