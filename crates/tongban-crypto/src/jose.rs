@@ -319,8 +319,7 @@ impl<'a> Compact<'a> {
 
     /// The protected header's members that `T` names.
     pub fn header<'h, T: Deserialize<'h>>(&'h self) -> Result<T, JoseError> {
-        serde_json::from_slice(&self.header)
-            .map_err(|_| JoseError::Malformed("header is not a JSON object"))
+        serde_json::from_slice(&self.header).map_err(|_| JoseError::Malformed(MALFORMED_MEMBERS))
     }
 
     /// The payload, if the header's algorithm fits `key` and the signature verifies
@@ -359,11 +358,15 @@ fn read_header(protected: &str) -> Result<Vec<u8>, JoseError> {
     }
 }
 
-/// The header members that decide whether a JWS can be verified at all.
+/// Why a header's JSON could not be read into the members asked for.
+const MALFORMED_MEMBERS: &str = "header is not JSON, or a member is repeated or of another type";
+
+/// The header members that decide whether a JWS can be verified at all, read by name
+/// and nothing else built (a VC-JWT's header is kilobytes).
 #[derive(Deserialize)]
-struct Decisive<'h> {
-    #[serde(borrow, default)]
-    alg: Option<std::borrow::Cow<'h, str>>,
+struct Decisive {
+    #[serde(default)]
+    alg: Option<String>,
     /// Present, whatever its value (`null` included), is refused.
     #[serde(default, deserialize_with = "present")]
     crit: Option<Value>,
@@ -377,7 +380,7 @@ fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<Value>, 
 /// understand.
 fn algorithm(header: &[u8]) -> Result<Algorithm, JoseError> {
     let header: Decisive =
-        serde_json::from_slice(header).map_err(|_| JoseError::Malformed("header lacks alg"))?;
+        serde_json::from_slice(header).map_err(|_| JoseError::Malformed(MALFORMED_MEMBERS))?;
     let algorithm = match header.alg.as_deref() {
         None => return Err(JoseError::Malformed("header lacks alg")),
         Some("none") => return Err(JoseError::AlgNone),
@@ -567,8 +570,8 @@ mod tests {
             Compact::parse(&unsigned).unwrap().verify(k.public_key()),
             Err(JoseError::AlgNone)
         );
-        // A critical extension, even a null one, no algorithm, or a header that is
-        // not an object: nothing is verified.
+        // A critical extension, even a null one, no algorithm, broken JSON, a repeated
+        // algorithm or one that is not a string: nothing is verified.
         for (header, refused) in [
             (
                 r#"{"alg":"ES256","crit":null}"#,
@@ -582,6 +585,12 @@ mod tests {
                 r#"{"typ":"vc+jwt"}"#,
                 JoseError::Malformed("header lacks alg"),
             ),
+            (r#"{"alg":"ES256""#, JoseError::Malformed(MALFORMED_MEMBERS)),
+            (
+                r#"{"alg":"ES256","alg":"none"}"#,
+                JoseError::Malformed(MALFORMED_MEMBERS),
+            ),
+            (r#"{"alg":5}"#, JoseError::Malformed(MALFORMED_MEMBERS)),
         ] {
             let (_, rest) = jws.split_once('.').unwrap();
             let other = format!("{}.{rest}", B64URL.encode(header));

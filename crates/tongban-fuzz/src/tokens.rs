@@ -13,8 +13,9 @@ use tongban_identity::dpop::{self, DpopNonces, ProofTarget};
 
 use crate::parts;
 
-/// By the first byte: a compact (also as a VC-JWT is read) or JSON JWS verified under a fixed key, a JWK read as
-/// a key, a DPoP proof as given, or DPoP claims (then header members) signed here.
+/// By the first byte: a compact JWS (also read as a VC-JWT's check reads it) or a JSON
+/// one verified under a fixed key, a JWK read as a key, a DPoP proof as given, or DPoP
+/// claims (then header members) signed here.
 pub fn jose(data: &[u8]) {
     let Some((&kind, rest)) = data.split_first() else {
         return;

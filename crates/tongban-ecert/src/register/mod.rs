@@ -125,8 +125,24 @@ pub struct Certificate {
 /// A credential's SHA-256, computed on first use and kept: the register cache serves
 /// many verifications from one copy, and each names the issuance in the log by it.
 /// Only [`Certificate::credential_sha256`] fills it, from the certificate's own text.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct CredentialHash(OnceLock<[u8; 32]>);
+
+/// A copy starts empty: it may be given another credential (`..certificate.clone()`),
+/// and a hash carried over would name the wrong issuance.
+impl Clone for CredentialHash {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// Follows from the credential, which the certificate compares already; whether it was
+/// asked for yet makes no certificate another.
+impl PartialEq for CredentialHash {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
 
 impl Certificate {
     /// The SHA-256 of its VC-JWT: what the transparency log knows it by.
@@ -256,4 +272,18 @@ fn holder_number(category: HolderCategory, number: &str) -> Result<String, Ecert
         subjects::SubjectError::Invalid { reason, .. } => invalid("holder.id_number", reason),
         other => other.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copied_credential_hash_starts_empty_and_never_decides_equality() {
+        let filled = CredentialHash::default();
+        filled.0.get_or_init(|| [7; 32]);
+        let copy = filled.clone();
+        assert_eq!(copy.0.get(), None);
+        assert_eq!(filled, copy);
+    }
 }
